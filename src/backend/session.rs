@@ -1,0 +1,880 @@
+//! The backend's startup and query cycle. See the module doc in `mod.rs`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::auth::{self, AuthChannel, hba::ConnKind};
+use crate::postmaster::{CanAccept, ServerEnv};
+use crate::process::procarray::{self, BackendState, ProcSlot};
+use crate::process::{ProcessKind, proc_exit, signals, title};
+use crate::protocol::{Body, Connection, ReadError, Socket, StartupPacket};
+use crate::sql::types::{Datum, Type};
+use crate::sql::{self, Outcome, ServerContext, TransactionRequest, VirtualRelation};
+use crate::utils::elog::{self, LogContext, PgError, PgResult, Severity, sqlstate};
+use crate::utils::guc::Settings;
+use crate::utils::time::{self, TimestampTz};
+
+/// Where the session is with respect to transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Xact {
+    /// Between transactions.
+    None,
+    /// A single statement's implicit transaction.
+    Implicit,
+    /// Inside BEGIN ... COMMIT.
+    Block,
+    /// Inside a block that hit an error: only ROLLBACK/COMMIT are accepted.
+    Failed,
+}
+
+struct Session {
+    env: ServerEnv,
+    conn: Connection,
+    slot: &'static ProcSlot,
+    user: String,
+    database: String,
+    is_superuser: bool,
+    role_oid: u32,
+    /// `[local]` or the client address, for the title.
+    remote_display: String,
+    xact: Xact,
+    xact_start: TimestampTz,
+    stmt_start: TimestampTz,
+    session_start: Instant,
+}
+
+/// Entry point of a forked backend. Never returns.
+pub fn backend_main(
+    env: ServerEnv,
+    socket: Socket,
+    addr: Option<SocketAddr>,
+    cac: CanAccept,
+    cancel_key: i32,
+    cancel_table: Vec<(i32, i32)>,
+) -> ! {
+    let (remote_host, remote_port) = match addr {
+        Some(a) => (a.ip().to_string(), a.port().to_string()),
+        None => ("[local]".to_string(), String::new()),
+    };
+    let remote_display = if remote_port.is_empty() { remote_host.clone() } else { format!("{remote_host}({remote_port})") };
+    title::set_title(&format!("ferrogres: {remote_display} startup"));
+    elog::set_log_context(LogContext {
+        remote_host: remote_host.clone(),
+        remote_port: remote_port.clone(),
+        backend_type: "client backend".into(),
+        session_start_s: time::now_unix().0,
+        is_session: true,
+        ..Default::default()
+    });
+    crate::postmaster::apply_log_settings(&env.settings);
+    if env.settings.get_bool("log_connections") {
+        let port = if remote_port.is_empty() { String::new() } else { format!(" port={remote_port}") };
+        elog::log(Severity::Log, &format!("connection received: host={remote_host}{port}"));
+    }
+    let mut conn = Connection::new(socket);
+    let auth_timeout = Duration::from_secs(env.settings.get_int("authentication_timeout").max(1) as u64);
+    let deadline = Instant::now() + auth_timeout;
+    let startup_bits = signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING;
+
+    let params = loop {
+        match conn.read_startup_packet(startup_bits, Some(deadline)) {
+            Ok(StartupPacket::SslRequest) | Ok(StartupPacket::GssEncRequest) => {
+                conn.send_raw(b"N");
+                if conn.flush().is_err() {
+                    proc_exit(0);
+                }
+            }
+            Ok(StartupPacket::Cancel { pid, key }) => {
+                process_cancel_request(&cancel_table, pid, key);
+                proc_exit(0);
+            }
+            Ok(StartupPacket::Startup { params, .. }) => break params,
+            Err(ReadError::Eof) => proc_exit(0),
+            Err(ReadError::TimedOut) | Err(ReadError::Interrupted) => proc_exit(1),
+            Err(ReadError::Protocol(e)) => fatal(&mut conn, e, None),
+        }
+    };
+    if let Some(e) = cac.error() {
+        fatal(&mut conn, e, None);
+    }
+
+    let mut env = env;
+    let mut user = None;
+    let mut database = None;
+    let mut application_name = String::new();
+    // Settings from the packet are applied once the role is known, so that
+    // superuser-only ones are checked against the right role.
+    let mut client_settings: Vec<(String, String)> = Vec::new();
+    let mut options = String::new();
+    for (k, v) in &params {
+        match k.as_str() {
+            "user" => user = Some(v.clone()),
+            "database" => database = Some(v.clone()),
+            "replication" => {
+                if !matches!(v.as_str(), "false" | "off" | "0" | "no") {
+                    fatal(
+                        &mut conn,
+                        PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "replication connections are not supported"),
+                        None,
+                    );
+                }
+            }
+            "options" => options = v.clone(),
+            _ if k.starts_with("_pq_.") => {}
+            other => {
+                if other == "application_name" {
+                    application_name = v.clone();
+                }
+                client_settings.push((other.to_string(), v.clone()));
+            }
+        }
+    }
+    let Some(user) = user.filter(|u| !u.is_empty()) else {
+        fatal(
+            &mut conn,
+            PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, "no PostgreSQL user name specified in startup packet"),
+            None,
+        );
+    };
+    let database = database.filter(|d| !d.is_empty()).unwrap_or_else(|| user.clone());
+    elog::update_log_context(|c| {
+        c.user = user.clone();
+        c.database = database.clone();
+        c.application_name = application_name.clone();
+    });
+    title::set_title(&format!("ferrogres: {user} {database} {remote_display} authentication"));
+
+    // Authentication against the first matching pg_hba.conf line.
+    let conn_kind = match addr {
+        Some(a) => ConnKind::Host { addr: a.ip() },
+        None => ConnKind::Local,
+    };
+    let roles = auth::roles::load_roles(&env.data_dir).unwrap_or_default();
+    let role = auth::roles::find_role(&roles, &user).cloned();
+    let line = match env.hba.find(&conn_kind, &database, &user) {
+        Ok(l) => l.clone(),
+        Err(e) => fatal(&mut conn, e, None),
+    };
+    {
+        let mut chan = ConnAuthChannel { conn: &mut conn, deadline };
+        if let Err(e) = auth::authenticate(&mut chan, &line, &conn_kind, &database, role.as_ref(), &user) {
+            if e.sqlstate == sqlstate::CONNECTION_FAILURE {
+                // The client hung up during authentication (psql does this
+                // before prompting for a password): PostgreSQL logs nothing.
+                proc_exit(0);
+            }
+            fatal(&mut conn, e, None);
+        }
+    }
+    let Some(role) = role else {
+        fatal(
+            &mut conn,
+            PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("role \"{user}\" does not exist")),
+            None,
+        );
+    };
+    if !role.can_login {
+        fatal(
+            &mut conn,
+            PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("role \"{user}\" is not permitted to log in")),
+            None,
+        );
+    }
+    let dbs = crate::catalog::load_databases(&env.data_dir).unwrap_or_default();
+    let Some(db) = dbs.iter().find(|d| d.name == database).cloned() else {
+        fatal(&mut conn, PgError::fatal(sqlstate::INVALID_CATALOG_NAME, format!("database \"{database}\" does not exist")), None);
+    };
+    if !db.allow_connections {
+        fatal(
+            &mut conn,
+            PgError::fatal(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("database \"{database}\" is not currently accepting connections"),
+            ),
+            None,
+        );
+    }
+
+    // A slot in the process array: max_connections is enforced here.
+    let seg = crate::storage::shmem::get();
+    let slot = match seg.procarray().claim(ProcessKind::Backend, role.superuser) {
+        Ok(s) => s,
+        Err(e) => fatal(&mut conn, e, None),
+    };
+    crate::process::set_my_slot(slot);
+    signals::set_latch_target(&slot.latch);
+    slot.cancel_key.store(cancel_key, Ordering::Relaxed);
+    slot.role_oid.store(role.oid, Ordering::Relaxed);
+    let now = time::now_timestamptz();
+    slot.update_status(|st| {
+        st.datid = db.oid;
+        st.usesysid = role.oid;
+        st.client_port = remote_port.parse().unwrap_or(-1);
+        st.backend_start = now;
+        st.state_change = now;
+        procarray::put_str(&mut st.datname, &database);
+        procarray::put_str(&mut st.usename, &user);
+        procarray::put_str(&mut st.application_name, &application_name);
+        procarray::put_str(&mut st.client_addr, if addr.is_some() { &remote_host } else { "" });
+    });
+
+    env.settings.set_internal("is_superuser", if role.superuser { "on" } else { "off" });
+    env.settings.set_internal("session_authorization", &user);
+    if let Err(e) = apply_options(&mut env.settings, &options) {
+        fatal(&mut conn, e, None);
+    }
+    for (name, value) in &client_settings {
+        if let Err(e) = env.settings.set_from_client(name, value) {
+            fatal(&mut conn, e, None);
+        }
+    }
+    conn.send(b'R', &Body::new().i32(0).0);
+    for (name, value) in env.settings.reported_parameters() {
+        conn.send(b'S', &Body::new().cstr(&name).cstr(&value).0);
+    }
+    let _ = env.settings.take_reported_changes();
+    conn.send(b'K', &Body::new().i32(std::process::id() as i32).i32(cancel_key).0);
+    prepare_quit_messages(&conn);
+    if env.settings.get_bool("log_connections") {
+        let app = if application_name.is_empty() { String::new() } else { format!(" application_name={application_name}") };
+        elog::log(Severity::Log, &format!("connection authorized: user={user} database={database}{app}"));
+    }
+
+    let mut session = Session {
+        env,
+        conn,
+        slot,
+        user,
+        database,
+        is_superuser: role.superuser,
+        role_oid: role.oid,
+        remote_display,
+        xact: Xact::None,
+        xact_start: 0,
+        stmt_start: 0,
+        session_start: Instant::now(),
+    };
+    session.run()
+}
+
+/// PostgreSQL 15's `processCancelRequest`: the postmaster's child list, as
+/// inherited at fork, says which backend the key belongs to.
+fn process_cancel_request(cancel_table: &[(i32, i32)], pid: i32, key: i32) {
+    match cancel_table.iter().find(|(p, _)| *p == pid) {
+        Some((_, k)) if *k == key => {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGINT);
+        }
+        Some(_) => elog::log(Severity::Log, &format!("wrong key in cancel request for process {pid}")),
+        None => elog::log(Severity::Log, &format!("PID {pid} in cancel request did not match any process")),
+    }
+}
+
+/// `-c name=value` and `--name=value` in the startup packet's `options`.
+fn apply_options(settings: &mut Settings, options: &str) -> PgResult<()> {
+    let mut words = options.split_whitespace();
+    while let Some(w) = words.next() {
+        let assignment = if w == "-c" {
+            words.next().unwrap_or("").to_string()
+        } else if let Some(rest) = w.strip_prefix("-c") {
+            rest.to_string()
+        } else if let Some(rest) = w.strip_prefix("--") {
+            rest.to_string()
+        } else {
+            return Err(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, format!("invalid command-line argument for server process: {w}"))
+                .with_hint("Try \"ferrogres --help\" for more information."));
+        };
+        let Some((name, value)) = assignment.split_once('=') else {
+            return Err(PgError::fatal(sqlstate::SYNTAX_ERROR, format!("--{assignment} requires a value")));
+        };
+        settings.set_from_client(&name.replace('-', "_"), value)?;
+    }
+    Ok(())
+}
+
+/// Sends a FATAL report (if the client still listens), logs it, and exits 1.
+fn fatal(conn: &mut Connection, err: PgError, statement: Option<&str>) -> ! {
+    elog::log_error(&err, statement);
+    conn.send_raw(&crate::protocol::framed_report(&err));
+    let _ = conn.flush();
+    proc_exit(1)
+}
+
+/// The notices the SIGQUIT handler writes to the client before `_exit(2)`.
+fn prepare_quit_messages(conn: &Connection) {
+    let crash = PgError::new(Severity::Warning, sqlstate::CRASH_SHUTDOWN, "terminating connection because of crash of another server process")
+        .with_detail("The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.")
+        .with_hint("In a moment you should be able to reconnect to the database and repeat your command.");
+    let shutdown = PgError::new(Severity::Warning, sqlstate::ADMIN_SHUTDOWN, "terminating connection due to immediate shutdown command");
+    signals::prepare_quit_messages(conn.socket.fd(), crate::protocol::framed_report(&crash), crate::protocol::framed_report(&shutdown));
+}
+
+struct ConnAuthChannel<'a> {
+    conn: &'a mut Connection,
+    deadline: Instant,
+}
+
+impl AuthChannel for ConnAuthChannel<'_> {
+    fn send_auth_request(&mut self, code: i32, data: &[u8]) -> std::io::Result<()> {
+        self.conn.send(b'R', &Body::new().i32(code).bytes(data).0);
+        self.conn.flush()
+    }
+
+    fn read_password_message(&mut self) -> PgResult<Vec<u8>> {
+        let bits = signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING;
+        match self.conn.read_message(bits, Some(self.deadline)) {
+            Ok((b'p', body)) => Ok(body),
+            Ok((kind, _)) => Err(PgError::fatal(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!("expected password response, got message type {kind}"),
+            )),
+            Err(ReadError::Protocol(e)) => Err(e),
+            Err(ReadError::TimedOut) => {
+                Err(PgError::fatal(sqlstate::QUERY_CANCELED, "canceling authentication due to timeout"))
+            }
+            Err(ReadError::Eof) | Err(ReadError::Interrupted) => {
+                Err(PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"))
+            }
+        }
+    }
+}
+
+impl Session {
+    fn run(&mut self) -> ! {
+        self.ready_for_query();
+        loop {
+            self.report_idle();
+            if self.conn.flush().is_err() {
+                self.client_lost();
+            }
+            let bits = signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING | signals::SIGHUP_PENDING;
+            match self.conn.read_message(bits, None) {
+                Err(ReadError::Interrupted) => {
+                    if signals::take(signals::SIGHUP_PENDING) != 0 {
+                        self.env.reload_settings();
+                    }
+                    if let Err(e) = self.check_for_interrupts() {
+                        self.fatal(e);
+                    }
+                }
+                Err(ReadError::Eof) | Err(ReadError::TimedOut) => self.disconnect(0),
+                Err(ReadError::Protocol(e)) => self.fatal(e),
+                Ok((b'Q', body)) => {
+                    let mut pos = 0;
+                    let Some(text) = crate::protocol::get_cstr(&body, &mut pos) else {
+                        self.fatal(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid string in message"));
+                    };
+                    self.exec_simple_query(&text);
+                    self.ready_for_query();
+                }
+                Ok((b'X', _)) => self.disconnect(0),
+                Ok((b'S', _)) => self.ready_for_query(),
+                Ok((b'H', _)) => {}
+                Ok((b'P' | b'B' | b'D' | b'E' | b'C' | b'F', _)) => self.reject_extended_protocol(),
+                Ok((b'd' | b'c' | b'f', _)) => {
+                    // COPY data outside COPY: PostgreSQL ignores it.
+                }
+                Ok((kind, _)) => self.fatal(PgError::fatal(
+                    sqlstate::PROTOCOL_VIOLATION,
+                    format!("invalid frontend message type {kind}"),
+                )),
+            }
+        }
+    }
+
+    /// The extended query protocol comes with a later issue: answer with an
+    /// error and skip to the next Sync, as PostgreSQL does after an error.
+    fn reject_extended_protocol(&mut self) {
+        let err = PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "the extended query protocol is not supported yet")
+            .with_hint("Use the simple query protocol (for example pgbench -M simple, or simple_query in drivers).");
+        self.send_error(&err, None);
+        if self.xact == Xact::Block {
+            self.xact = Xact::Failed;
+        }
+        loop {
+            match self.conn.read_message(signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING, None) {
+                Ok((b'S', _)) => {
+                    self.ready_for_query();
+                    return;
+                }
+                Ok((b'X', _)) | Err(ReadError::Eof) | Err(ReadError::TimedOut) => self.disconnect(0),
+                Ok(_) => {}
+                Err(ReadError::Interrupted) => {
+                    if let Err(e) = self.check_for_interrupts() {
+                        self.fatal(e);
+                    }
+                }
+                Err(ReadError::Protocol(e)) => self.fatal(e),
+            }
+        }
+    }
+
+    fn ready_for_query(&mut self) {
+        let status = match self.xact {
+            Xact::None | Xact::Implicit => b'I',
+            Xact::Block => b'T',
+            Xact::Failed => b'E',
+        };
+        self.conn.send(b'Z', &[status]);
+    }
+
+    fn report_idle(&mut self) {
+        let (state, word) = match self.xact {
+            Xact::None | Xact::Implicit => (BackendState::Idle, "idle"),
+            Xact::Block => (BackendState::IdleInTransaction, "idle in transaction"),
+            Xact::Failed => (BackendState::IdleInTransactionAborted, "idle in transaction (aborted)"),
+        };
+        let now = time::now_timestamptz();
+        self.slot.update_status(|st| {
+            if st.state != state as u8 {
+                st.state_change = now;
+            }
+            st.state = state as u8;
+        });
+        self.set_title(word);
+    }
+
+    fn set_title(&self, what: &str) {
+        title::set_title(&format!("ferrogres: {} {} {} {}", self.user, self.database, self.remote_display, what));
+    }
+
+    fn exec_simple_query(&mut self, text: &str) {
+        // A cancel that arrived while idle is ignored, as in PostgreSQL.
+        signals::take(signals::SIGINT_PENDING);
+        let now = time::now_timestamptz();
+        let track = self.env.settings.get_bool("track_activities");
+        self.slot.update_status(|st| {
+            st.state = BackendState::Running as u8;
+            st.state_change = now;
+            st.query_start = now;
+            procarray::put_str(&mut st.query, if track { text } else { "" });
+        });
+        if self.env.settings.get_str("log_statement") == "all" {
+            elog::log(Severity::Log, &format!("statement: {text}"));
+        }
+        let statements = match sql::parse(text) {
+            Ok(s) => s,
+            Err(e) => {
+                self.send_error(&e, Some(text));
+                if self.xact == Xact::Block {
+                    self.xact = Xact::Failed;
+                }
+                return;
+            }
+        };
+        if statements.is_empty() {
+            self.conn.send(b'I', &[]);
+            return;
+        }
+        for stmt in &statements {
+            let tag = sql::command_tag(stmt);
+            self.set_title(tag);
+            if self.xact == Xact::Failed && !matches!(tag, "COMMIT" | "ROLLBACK") {
+                let e = PgError::error(
+                    sqlstate::IN_FAILED_SQL_TRANSACTION,
+                    "current transaction is aborted, commands ignored until end of transaction block",
+                );
+                self.send_error(&e, Some(&stmt.text));
+                return;
+            }
+            self.stmt_start = time::now_timestamptz();
+            if self.xact == Xact::None {
+                self.xact = Xact::Implicit;
+                self.xact_start = self.stmt_start;
+                self.env.settings.at_transaction_start();
+                let xs = self.xact_start;
+                self.slot.update_status(|st| st.xact_start = xs);
+            }
+            let result = sql::execute(self, stmt);
+            match result {
+                Ok(outcome) => {
+                    self.send_outcome(outcome);
+                    if self.xact == Xact::Implicit {
+                        self.end_transaction(true);
+                    }
+                    self.send_reported_changes();
+                }
+                Err(e) => {
+                    if e.severity >= Severity::Fatal && e.severity != Severity::Log {
+                        self.fatal_with_statement(e, &stmt.text);
+                    }
+                    self.send_error(&e, Some(&stmt.text));
+                    match self.xact {
+                        Xact::Implicit => self.end_transaction(false),
+                        Xact::Block => self.xact = Xact::Failed,
+                        _ => {}
+                    }
+                    self.send_reported_changes();
+                    return;
+                }
+            }
+            if self.conn.maybe_flush().is_err() {
+                self.client_lost();
+            }
+        }
+    }
+
+    fn end_transaction(&mut self, commit: bool) {
+        self.env.settings.at_transaction_end(commit);
+        self.xact = Xact::None;
+        self.slot.update_status(|st| st.xact_start = 0);
+    }
+
+    fn send_reported_changes(&mut self) {
+        for (name, value) in self.env.settings.take_reported_changes() {
+            self.conn.send(b'S', &Body::new().cstr(&name).cstr(&value).0);
+        }
+    }
+
+    fn send_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Rows { fields, rows, tag } => {
+                let mut desc = Body::new().i16(fields.len() as i16);
+                for f in &fields {
+                    desc = desc.cstr(&f.name).i32(0).i16(0).i32(f.type_oid as i32).i16(f.typlen).i32(f.typmod).i16(0);
+                }
+                self.conn.send(b'T', &desc.0);
+                for row in rows {
+                    let mut b = Body::new().i16(row.len() as i16);
+                    for v in &row {
+                        b = match v {
+                            Some(s) => b.i32(s.len() as i32).bytes(s.as_bytes()),
+                            None => b.i32(-1),
+                        };
+                    }
+                    self.conn.send(b'D', &b.0);
+                    if self.conn.maybe_flush().is_err() {
+                        self.client_lost();
+                    }
+                }
+                self.conn.send(b'C', &Body::new().cstr(&tag).0);
+            }
+            Outcome::Command { tag } => self.conn.send(b'C', &Body::new().cstr(&tag).0),
+            Outcome::Empty => self.conn.send(b'I', &[]),
+        }
+    }
+
+    /// Sends an ERROR to the client and, per `log_min_error_statement`, logs it.
+    fn send_error(&mut self, err: &PgError, statement: Option<&str>) {
+        let min_stmt = Severity::from_setting(&self.env.settings.get_str("log_min_error_statement")).unwrap_or(Severity::Error);
+        elog::log_error(err, if err.severity >= min_stmt { statement } else { None });
+        self.conn.send_raw(&crate::protocol::framed_report(err));
+    }
+
+    fn fatal(&mut self, err: PgError) -> ! {
+        self.log_disconnection();
+        fatal(&mut self.conn, err, None)
+    }
+
+    fn fatal_with_statement(&mut self, err: PgError, statement: &str) -> ! {
+        self.log_disconnection();
+        fatal(&mut self.conn, err, Some(statement))
+    }
+
+    fn client_lost(&mut self) -> ! {
+        elog::log(Severity::Log, "could not send data to client: Broken pipe");
+        elog::log_error(&PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"), None);
+        self.log_disconnection();
+        proc_exit(1)
+    }
+
+    fn disconnect(&mut self, code: i32) -> ! {
+        self.log_disconnection();
+        proc_exit(code)
+    }
+
+    fn log_disconnection(&self) {
+        if !self.env.settings.get_bool("log_disconnections") {
+            return;
+        }
+        let e = self.session_start.elapsed();
+        let total_ms = e.as_millis() as u64;
+        let (h, m, s, ms) = (total_ms / 3_600_000, (total_ms / 60_000) % 60, (total_ms / 1000) % 60, total_ms % 1000);
+        let host = self.remote_display.split('(').next().unwrap_or("");
+        let port = self.remote_display.split_once('(').map(|(_, p)| format!(" port={}", p.trim_end_matches(')'))).unwrap_or_default();
+        elog::log(
+            Severity::Log,
+            &format!(
+                "disconnection: session time: {h}:{m:02}:{s:02}.{ms:03} user={} database={} host={host}{port}",
+                self.user, self.database
+            ),
+        );
+    }
+
+    /// Rows of `pg_stat_activity`, read from the process array.
+    fn pg_stat_activity(&self) -> VirtualRelation {
+        let columns: Vec<(String, Type)> = [
+            ("datid", Type::Oid),
+            ("datname", Type::Name),
+            ("pid", Type::Int4),
+            ("leader_pid", Type::Int4),
+            ("usesysid", Type::Oid),
+            ("usename", Type::Name),
+            ("application_name", Type::Text),
+            ("client_addr", Type::Inet),
+            ("client_hostname", Type::Text),
+            ("client_port", Type::Int4),
+            ("backend_start", Type::Timestamptz),
+            ("xact_start", Type::Timestamptz),
+            ("query_start", Type::Timestamptz),
+            ("state_change", Type::Timestamptz),
+            ("wait_event_type", Type::Text),
+            ("wait_event", Type::Text),
+            ("state", Type::Text),
+            ("backend_xid", Type::Xid),
+            ("backend_xmin", Type::Xid),
+            ("query_id", Type::Int8),
+            ("query", Type::Text),
+            ("backend_type", Type::Text),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
+        let mut rows = Vec::new();
+        let ts = |v: i64| if v == 0 { Datum::Null } else { Datum::Timestamptz(v) };
+        let text_or_null = |s: String| if s.is_empty() { Datum::Null } else { Datum::Text(s) };
+        for slot in crate::storage::shmem::get().procarray().slots() {
+            let pid = slot.pid.load(Ordering::Acquire);
+            if pid == 0 {
+                continue;
+            }
+            let Some(kind) = slot.kind() else { continue };
+            let Some(st) = slot.read_status() else { continue };
+            let Some(backend_type) = kind.info().backend_type else { continue };
+            let is_client = kind == ProcessKind::Backend;
+            // A backend that has claimed its slot but not yet filled it in.
+            if is_client && st.backend_start == 0 {
+                continue;
+            }
+            let own_role = slot.role_oid.load(Ordering::Relaxed) == self.role_oid;
+            let visible = self.is_superuser || own_role;
+            let backend_start = if is_client { st.backend_start } else { slot.backend_start.load(Ordering::Relaxed) };
+            let client_addr = procarray::get_str(&st.client_addr);
+            rows.push(vec![
+                if is_client { Datum::Oid(st.datid) } else { Datum::Null },
+                if is_client { text_or_null(procarray::get_str(&st.datname)) } else { Datum::Null },
+                Datum::Int4(pid),
+                Datum::Null,
+                if is_client { Datum::Oid(st.usesysid) } else { Datum::Null },
+                if is_client { text_or_null(procarray::get_str(&st.usename)) } else { Datum::Null },
+                Datum::Text(procarray::get_str(&st.application_name)),
+                if !is_client || client_addr.is_empty() { Datum::Null } else { Datum::Text(client_addr) },
+                Datum::Null,
+                if is_client { Datum::Int4(st.client_port) } else { Datum::Null },
+                ts(backend_start),
+                if visible { ts(st.xact_start) } else { Datum::Null },
+                if visible { ts(st.query_start) } else { Datum::Null },
+                if visible { ts(st.state_change) } else { Datum::Null },
+                Datum::Null,
+                Datum::Null,
+                match st.backend_state().as_str() {
+                    Some(s) if visible => Datum::Text(s.to_string()),
+                    _ => Datum::Null,
+                },
+                Datum::Null,
+                Datum::Null,
+                Datum::Null,
+                if visible { Datum::Text(procarray::get_str(&st.query)) } else { Datum::Text("<insufficient privilege>".into()) },
+                Datum::Text(backend_type.to_string()),
+            ]);
+        }
+        VirtualRelation { columns, rows }
+    }
+}
+
+impl ServerContext for Session {
+    fn backend_pid(&self) -> i32 {
+        std::process::id() as i32
+    }
+    fn current_user(&self) -> &str {
+        &self.user
+    }
+    fn session_user(&self) -> &str {
+        &self.user
+    }
+    fn current_database(&self) -> &str {
+        &self.database
+    }
+    fn is_superuser(&self) -> bool {
+        self.is_superuser
+    }
+    fn transaction_timestamp(&self) -> TimestampTz {
+        self.xact_start
+    }
+    fn statement_timestamp(&self) -> TimestampTz {
+        self.stmt_start
+    }
+    fn postmaster_start_time(&self) -> TimestampTz {
+        self.env.start_time
+    }
+    fn settings(&mut self) -> &mut Settings {
+        &mut self.env.settings
+    }
+
+    fn alter_system(&mut self, name: &str, value: Option<&str>) -> PgResult<()> {
+        self.env.settings.alter_system(&self.env.data_dir, name, value)
+    }
+
+    fn reload_conf(&mut self) -> PgResult<bool> {
+        match nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.env.postmaster_pid), nix::sys::signal::Signal::SIGHUP) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.notice(PgError::warning(format!("failed to send signal to postmaster: {e}")));
+                Ok(false)
+            }
+        }
+    }
+
+    fn check_for_interrupts(&mut self) -> PgResult<()> {
+        let pending = signals::peek(signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING);
+        if pending == 0 {
+            return Ok(());
+        }
+        if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 {
+            return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to unexpected postmaster exit"));
+        }
+        if signals::take(signals::SIGTERM_PENDING) != 0 {
+            return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+        }
+        if signals::take(signals::SIGINT_PENDING) != 0 {
+            return Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to user request"));
+        }
+        Ok(())
+    }
+
+    fn sleep(&mut self, seconds: f64) -> PgResult<()> {
+        if !(seconds > 0.0) {
+            return self.check_for_interrupts();
+        }
+        let deadline = Instant::now() + Duration::from_secs_f64(seconds.min(1e9));
+        loop {
+            self.check_for_interrupts()?;
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(());
+            }
+            let wait_ms = (deadline - now).as_millis().clamp(1, 1000) as i32;
+            let mut fds = [
+                libc::pollfd { fd: self.conn.socket.fd(), events: libc::POLLRDHUP, revents: 0 },
+                libc::pollfd { fd: signals::self_pipe_fd(), events: libc::POLLIN, revents: 0 },
+            ];
+            // SAFETY: poll over a local array of valid pollfds.
+            unsafe { libc::poll(fds.as_mut_ptr(), 2, wait_ms) };
+            if fds[1].revents != 0 {
+                signals::drain_self_pipe();
+            }
+            if fds[0].revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0 {
+                // The client went away while we slept.
+                elog::log_error(&PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"), None);
+                self.log_disconnection();
+                proc_exit(1);
+            }
+        }
+    }
+
+    fn signal_backend(&mut self, pid: i32, terminate: bool) -> PgResult<bool> {
+        let procarray = crate::storage::shmem::get().procarray();
+        let target = procarray.find(pid).filter(|s| {
+            matches!(
+                s.kind(),
+                Some(
+                    ProcessKind::Backend
+                        | ProcessKind::AutovacLauncher
+                        | ProcessKind::AutovacWorker
+                        | ProcessKind::LogicalRepLauncher
+                        | ProcessKind::ParallelWorker
+                )
+            )
+        });
+        let Some(target) = target else {
+            self.notice(PgError::warning(format!("PID {pid} is not a PostgreSQL backend process")));
+            return Ok(false);
+        };
+        let target_role = target.role_oid.load(Ordering::Relaxed);
+        let target_super = target.is_superuser.load(Ordering::Relaxed) != 0 || target_role == 0;
+        if !self.is_superuser {
+            if target_super {
+                let msg = if terminate {
+                    "must be a superuser to terminate superuser process"
+                } else {
+                    "must be a superuser to cancel superuser query"
+                };
+                return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, msg));
+            }
+            if target_role != self.role_oid {
+                let msg = if terminate {
+                    "must be a member of the role whose process is being terminated or member of pg_signal_backend"
+                } else {
+                    "must be a member of the role whose query is being canceled or member of pg_signal_backend"
+                };
+                return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, msg));
+            }
+        }
+        let sig = if terminate { nix::sys::signal::Signal::SIGTERM } else { nix::sys::signal::Signal::SIGINT };
+        match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.notice(PgError::warning(format!("could not send signal to process {pid}: {e}")));
+                Ok(false)
+            }
+        }
+    }
+
+    fn notice(&mut self, notice: PgError) {
+        let min = Severity::from_setting(&self.env.settings.get_str("client_min_messages")).unwrap_or(Severity::Notice);
+        if notice.severity == Severity::Warning {
+            elog::log_error(&notice, None);
+        }
+        if notice.severity >= min {
+            self.conn.send_raw(&crate::protocol::framed_report(&notice));
+        }
+    }
+
+    fn system_relation(&mut self, name: &str) -> PgResult<Option<VirtualRelation>> {
+        Ok(match name {
+            "pg_stat_activity" => Some(self.pg_stat_activity()),
+            _ => None,
+        })
+    }
+
+    fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {
+        Ok(match request {
+            TransactionRequest::Begin => {
+                match self.xact {
+                    Xact::Implicit => self.xact = Xact::Block,
+                    _ => self.notice(PgError::new(
+                        Severity::Warning,
+                        sqlstate::ACTIVE_SQL_TRANSACTION,
+                        "there is already a transaction in progress",
+                    )),
+                }
+                "BEGIN".to_string()
+            }
+            TransactionRequest::Commit => match self.xact {
+                Xact::Block => {
+                    self.end_transaction(true);
+                    "COMMIT".to_string()
+                }
+                Xact::Failed => {
+                    self.end_transaction(false);
+                    "ROLLBACK".to_string()
+                }
+                _ => {
+                    self.notice(PgError::new(Severity::Warning, sqlstate::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
+                    "COMMIT".to_string()
+                }
+            },
+            TransactionRequest::Rollback => {
+                match self.xact {
+                    Xact::Block | Xact::Failed => self.end_transaction(false),
+                    _ => self.notice(PgError::new(
+                        Severity::Warning,
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                        "there is no transaction in progress",
+                    )),
+                }
+                "ROLLBACK".to_string()
+            }
+        })
+    }
+}

@@ -1,0 +1,621 @@
+//! Abstract data types: each type's input and output functions, the casts
+//! between types (`pg_cast`), comparison (btree order) and hashing, as in
+//! PostgreSQL's `utils/adt/`.
+//!
+//! Conventions:
+//! - Input functions return PostgreSQL's exact errors (`22P02 invalid input
+//!   syntax for type integer: "abc"`, `22003 value "..." is out of range for
+//!   type integer`). The analyser attaches the literal's position.
+//! - Output depends on session settings only through [`SessionFormat`]
+//!   (time zone, `extra_float_digits`); DateStyle is always ISO and
+//!   IntervalStyle always `postgres`.
+//! - Text comparison is bytewise, which is what the `C` and `C.UTF-8`
+//!   collations do; other collations are not supported.
+
+pub mod datetime;
+pub mod float;
+pub mod like;
+pub mod numeric;
+
+use std::cmp::Ordering;
+
+use self::datetime::{Interval, TimeZone};
+use self::numeric::Numeric;
+use super::types::{Datum, Type, TypeCategory};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::time::TimestampTz;
+
+/// Session settings that change how values are read and printed.
+#[derive(Clone, Debug, Default)]
+pub struct SessionFormat {
+    pub tz: TimeZone,
+    pub extra_float_digits: i32,
+    /// What `now` means in input (`'now'::timestamptz`).
+    pub now: TimestampTz,
+}
+
+// ---------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------
+
+/// The type's output function. NULL has no text form (`None`).
+pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
+    Some(match d {
+        Datum::Null => return None,
+        Datum::Bool(b) => (if *b { "t" } else { "f" }).to_string(),
+        Datum::Int2(v) => v.to_string(),
+        Datum::Int4(v) => v.to_string(),
+        Datum::Int8(v) => v.to_string(),
+        Datum::Float8(v) => float::float8_out(*v, fmt.extra_float_digits),
+        Datum::Float4(v) => float::float4_out(*v, fmt.extra_float_digits),
+        Datum::Numeric(n) => n.to_string_pg(),
+        Datum::Text(s) => s.clone(),
+        Datum::Oid(o) => {
+            if ty == Type::Regtype {
+                regtype_out(*o)
+            } else {
+                o.to_string()
+            }
+        }
+        Datum::Xid(x) => x.to_string(),
+        Datum::Timestamptz(ts) => datetime::timestamptz_out(*ts, &fmt.tz),
+        Datum::Interval { months, days, micros } => {
+            datetime::interval_out(&Interval { months: *months, days: *days, micros: *micros })
+        }
+        Datum::Void => String::new(),
+        Datum::TextArray(items) => array_out(items),
+    })
+}
+
+fn regtype_out(oid: u32) -> String {
+    match Type::from_oid(oid) {
+        Some(t) => t.name().to_string(),
+        None => oid.to_string(),
+    }
+}
+
+/// `array_out` for a one-dimensional text array.
+pub fn array_out(items: &[Option<String>]) -> String {
+    let mut out = String::from("{");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match item {
+            None => out.push_str("NULL"),
+            Some(s) => {
+                let needs_quotes = s.is_empty()
+                    || s.eq_ignore_ascii_case("null")
+                    || s.chars().any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_ascii_whitespace());
+                if needs_quotes {
+                    out.push('"');
+                    for c in s.chars() {
+                        if c == '"' || c == '\\' {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                    out.push('"');
+                } else {
+                    out.push_str(s);
+                }
+            }
+        }
+    }
+    out.push('}');
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------
+
+fn invalid(type_name: &str, input: &str) -> PgError {
+    PgError::error(
+        sqlstate::INVALID_TEXT_REPRESENTATION,
+        format!("invalid input syntax for type {type_name}: \"{input}\""),
+    )
+}
+
+fn out_of_range_for(type_name: &str, input: &str) -> PgError {
+    PgError::error(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("value \"{input}\" is out of range for type {type_name}"),
+    )
+}
+
+/// `pg_strtoint16/32/64` (PostgreSQL 15: decimal digits only, surrounding
+/// whitespace allowed).
+fn parse_int(input: &str, type_name: &str, min: i128, max: i128) -> PgResult<i128> {
+    let s = input.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(invalid(type_name, input));
+    }
+    let mut v: i128 = 0;
+    for c in digits.bytes() {
+        v = v * 10 + (c - b'0') as i128;
+        if v > max + 1 {
+            return Err(out_of_range_for(type_name, input));
+        }
+    }
+    let v = if neg { -v } else { v };
+    if v < min || v > max {
+        return Err(out_of_range_for(type_name, input));
+    }
+    Ok(v)
+}
+
+pub fn int4_in(input: &str) -> PgResult<i32> {
+    parse_int(input, "integer", i32::MIN as i128, i32::MAX as i128).map(|v| v as i32)
+}
+
+pub fn int8_in(input: &str) -> PgResult<i64> {
+    parse_int(input, "bigint", i64::MIN as i128, i64::MAX as i128).map(|v| v as i64)
+}
+
+pub fn int2_in(input: &str) -> PgResult<i16> {
+    parse_int(input, "smallint", i16::MIN as i128, i16::MAX as i128).map(|v| v as i16)
+}
+
+/// `boolin`: unique prefixes of true/false/yes/no, on/off, 1/0.
+pub fn bool_in(input: &str) -> PgResult<bool> {
+    let s = input.trim_matches(|c: char| c.is_ascii_whitespace()).to_ascii_lowercase();
+    let is_prefix = |word: &str, min: usize| s.len() >= min && word.starts_with(s.as_str());
+    if is_prefix("true", 1) || is_prefix("yes", 1) || s == "on" || s == "1" {
+        return Ok(true);
+    }
+    if is_prefix("false", 1) || is_prefix("no", 1) || is_prefix("off", 2) || s == "0" {
+        return Ok(false);
+    }
+    Err(invalid("boolean", input))
+}
+
+/// `name` values are truncated to NAMEDATALEN - 1 = 63 bytes.
+pub fn truncate_name(s: &str) -> String {
+    if s.len() <= 63 {
+        return s.to_string();
+    }
+    let mut end = 63;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+fn inet_in(input: &str) -> PgResult<String> {
+    let s = input.trim();
+    let (addr, mask) = match s.split_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (s, None),
+    };
+    let ip: std::net::IpAddr = addr.parse().map_err(|_| invalid("inet", input))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = match mask {
+        Some(m) => m.parse::<u32>().ok().filter(|b| *b <= max).ok_or_else(|| invalid("inet", input))?,
+        None => max,
+    };
+    Ok(if bits == max { ip.to_string() } else { format!("{ip}/{bits}") })
+}
+
+fn oid_in(input: &str) -> PgResult<u32> {
+    let v = parse_int(input, "oid", i32::MIN as i128, u32::MAX as i128)
+        .map_err(|e| if e.sqlstate == sqlstate::INVALID_TEXT_REPRESENTATION { invalid("oid", input) } else { e })?;
+    Ok(v as i64 as u32)
+}
+
+fn regtype_in(input: &str) -> PgResult<u32> {
+    let s = input.trim();
+    if let Ok(oid) = s.parse::<u32>() {
+        return Ok(oid);
+    }
+    let lower = s.to_ascii_lowercase();
+    let name = lower.strip_prefix("pg_catalog.").unwrap_or(&lower);
+    let t = match name {
+        "timestamp with time zone" => Some(Type::Timestamptz),
+        "character varying" => Some(Type::Varchar),
+        "text[]" => Some(Type::TextArray),
+        other => Type::from_name(other),
+    };
+    t.map(|t| t.oid())
+        .ok_or_else(|| PgError::error(sqlstate::UNDEFINED_OBJECT, format!("type \"{s}\" does not exist")))
+}
+
+/// The type's input function, applying `typmod` (`numeric(p,s)`, `varchar(n)`).
+pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Datum> {
+    let d = match ty {
+        Type::Bool => Datum::Bool(bool_in(s)?),
+        Type::Int2 => Datum::Int2(int2_in(s)?),
+        Type::Int4 => Datum::Int4(int4_in(s)?),
+        Type::Int8 => Datum::Int8(int8_in(s)?),
+        Type::Float8 => Datum::Float8(float::float8_in(s)?),
+        Type::Float4 => Datum::Float4(float::float4_in(s)?),
+        Type::Numeric => Datum::Numeric(Numeric::parse(s)?),
+        Type::Text | Type::Unknown | Type::Varchar => Datum::Text(s.to_string()),
+        Type::Name => Datum::Text(truncate_name(s)),
+        Type::Oid => Datum::Oid(oid_in(s)?),
+        Type::Regtype => Datum::Oid(regtype_in(s)?),
+        Type::Xid => Datum::Xid(s.trim().parse::<u32>().map_err(|_| invalid("xid", s))?),
+        Type::Inet => Datum::Text(inet_in(s)?),
+        Type::Timestamptz => Datum::Timestamptz(datetime::timestamptz_in(s, &fmt.tz, fmt.now)?),
+        Type::Interval => {
+            let iv = datetime::interval_in(s)?;
+            Datum::Interval { months: iv.months, days: iv.days, micros: iv.micros }
+        }
+        Type::Void => Datum::Void,
+        Type::TextArray => {
+            return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "array input is not supported"));
+        }
+    };
+    apply_typmod(d, ty, typmod, true)
+}
+
+/// Length coercion (`numeric(p,s)`, `varchar(n)`); explicit casts truncate varchar.
+pub fn apply_typmod(d: Datum, ty: Type, typmod: i32, explicit: bool) -> PgResult<Datum> {
+    if typmod < 0 || d.is_null() {
+        return Ok(d);
+    }
+    match (ty, d) {
+        (Type::Numeric, Datum::Numeric(n)) => Ok(Datum::Numeric(n.apply_typmod(typmod)?)),
+        (Type::Varchar, Datum::Text(s)) => {
+            let max = (typmod - 4).max(0) as usize;
+            if s.chars().count() <= max {
+                return Ok(Datum::Text(s));
+            }
+            let head: String = s.chars().take(max).collect();
+            if explicit || s.chars().skip(max).all(|c| c == ' ') {
+                Ok(Datum::Text(head))
+            } else {
+                Err(PgError::error(
+                    sqlstate::STRING_DATA_RIGHT_TRUNCATION,
+                    format!("value too long for type character varying({max})"),
+                ))
+            }
+        }
+        (_, d) => Ok(d),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Casts (pg_cast)
+// ---------------------------------------------------------------------------
+
+/// `pg_cast.castcontext`, ordered from most to least permissive use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CoercionContext {
+    Implicit,
+    Assignment,
+    Explicit,
+}
+
+/// In which contexts a cast from `from` to `to` may be applied (None: no cast).
+pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
+    use CoercionContext::*;
+    use Type::*;
+    if from == to {
+        return Some(Implicit);
+    }
+    let ctx = match (from, to) {
+        (Int2, Int4 | Int8 | Float4 | Float8 | Numeric) => Implicit,
+        (Int4, Int8 | Float4 | Float8 | Numeric | Oid | Regtype) => Implicit,
+        (Int8, Float4 | Float8 | Numeric | Oid | Regtype) => Implicit,
+        (Float4, Float8) => Implicit,
+        (Numeric, Float4 | Float8) => Implicit,
+        (Text, Name | Varchar) => Implicit,
+        (Varchar, Text | Name) => Implicit,
+        (Name, Text) => Implicit,
+        (Oid, Regtype) | (Regtype, Oid) => Implicit,
+        (Int4, Int2) | (Int8, Int2 | Int4) => Assignment,
+        (Float4, Int2 | Int4 | Int8 | Numeric) | (Float8, Int2 | Int4 | Int8 | Float4 | Numeric) => Assignment,
+        (Numeric, Int2 | Int4 | Int8) => Assignment,
+        (Oid, Int4 | Int8) | (Regtype, Int4 | Int8) => Assignment,
+        (Name, Varchar) => Assignment,
+        (Int4, Bool) | (Bool, Int4) => Explicit,
+        (Int2, Oid | Regtype) => Explicit,
+        (Unknown, _) => Implicit,
+        // Automatic I/O conversion: to string types on assignment, from them explicitly.
+        (_, Text | Varchar | Name) if from != Void => Assignment,
+        (Text | Varchar | Name, _) if to != Void && to != Unknown => Explicit,
+        _ => return None,
+    };
+    Some(ctx)
+}
+
+pub fn can_coerce(from: Type, to: Type, ctx: CoercionContext) -> bool {
+    cast_context(from, to).is_some_and(|c| c <= ctx)
+}
+
+fn int_out_of_range(ty: Type) -> PgError {
+    let msg = match ty {
+        Type::Int2 => "smallint out of range",
+        Type::Int8 => "bigint out of range",
+        Type::Oid => "OID out of range",
+        _ => "integer out of range",
+    };
+    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, msg)
+}
+
+/// Makes an integer datum of type `ty`, checking its range.
+pub fn make_int(v: i128, ty: Type) -> PgResult<Datum> {
+    match ty {
+        Type::Int2 => i16::try_from(v).map(Datum::Int2).map_err(|_| int_out_of_range(ty)),
+        Type::Int4 => i32::try_from(v).map(Datum::Int4).map_err(|_| int_out_of_range(ty)),
+        Type::Int8 => i64::try_from(v).map(Datum::Int8).map_err(|_| int_out_of_range(ty)),
+        Type::Oid | Type::Regtype => {
+            if (i32::MIN as i128..=u32::MAX as i128).contains(&v) {
+                Ok(Datum::Oid(v as i64 as u32))
+            } else {
+                Err(int_out_of_range(Type::Oid))
+            }
+        }
+        _ => unreachable!("make_int for non-integer type {ty:?}"),
+    }
+}
+
+/// Integer value of an integer-family datum.
+pub fn as_i128(d: &Datum) -> Option<i128> {
+    Some(match d {
+        Datum::Int2(v) => *v as i128,
+        Datum::Int4(v) => *v as i128,
+        Datum::Int8(v) => *v as i128,
+        Datum::Oid(v) => *v as i128,
+        _ => return None,
+    })
+}
+
+/// Floating value of a float or integer datum.
+pub fn as_f64(d: &Datum) -> Option<f64> {
+    Some(match d {
+        Datum::Float8(v) => *v,
+        Datum::Float4(v) => *v as f64,
+        Datum::Int2(v) => *v as f64,
+        Datum::Int4(v) => *v as f64,
+        Datum::Int8(v) => *v as f64,
+        Datum::Numeric(n) => n.to_f64(),
+        _ => return None,
+    })
+}
+
+pub fn as_numeric(d: &Datum) -> Option<Numeric> {
+    Some(match d {
+        Datum::Numeric(n) => n.clone(),
+        other => Numeric::from_i128(as_i128(other)?),
+    })
+}
+
+pub fn as_interval(d: &Datum) -> Option<Interval> {
+    match d {
+        Datum::Interval { months, days, micros } => Some(Interval { months: *months, days: *days, micros: *micros }),
+        _ => None,
+    }
+}
+
+pub fn interval_datum(iv: Interval) -> Datum {
+    Datum::Interval { months: iv.months, days: iv.days, micros: iv.micros }
+}
+
+/// Performs the cast `from` → `to` (the analyser has checked it exists) and
+/// then applies `typmod`.
+pub fn cast(d: Datum, from: Type, to: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Datum> {
+    if d.is_null() {
+        return Ok(Datum::Null);
+    }
+    let v = cast_value(d, from, to, fmt)?;
+    apply_typmod(v, to, typmod, true)
+}
+
+fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<Datum> {
+    use Type::*;
+    if from == to {
+        return Ok(d);
+    }
+    match (from, to) {
+        (Int2 | Int4 | Int8 | Oid | Regtype, Int2 | Int4 | Int8 | Oid | Regtype) => {
+            make_int(as_i128(&d).expect("integer datum"), to)
+        }
+        (Int2 | Int4 | Int8, Float8) => Ok(Datum::Float8(as_i128(&d).expect("integer datum") as f64)),
+        (Int2 | Int4 | Int8, Float4) => Ok(Datum::Float4(as_i128(&d).expect("integer datum") as f32)),
+        (Int2 | Int4 | Int8, Numeric) => Ok(Datum::Numeric(as_numeric(&d).expect("integer datum"))),
+        (Float4 | Float8, Int2 | Int4 | Int8) => {
+            let f = as_f64(&d).expect("float datum").round_ties_even();
+            if f.is_nan() || f < -1.8e19 || f > 1.8e19 {
+                return Err(int_out_of_range(to));
+            }
+            make_int(f as i128, to)
+        }
+        (Float8, Float4) => {
+            let v = as_f64(&d).expect("float datum");
+            let f = v as f32;
+            if f.is_infinite() && !v.is_infinite() {
+                return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+            }
+            if f == 0.0 && v != 0.0 {
+                return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
+            }
+            Ok(Datum::Float4(f))
+        }
+        (Float4, Float8) => Ok(Datum::Float8(as_f64(&d).expect("float datum"))),
+        (Float8, Numeric) => Ok(Datum::Numeric(self::numeric::Numeric::from_f64(as_f64(&d).expect("float datum"))?)),
+        (Float4, Numeric) => {
+            let v = as_f64(&d).expect("float datum");
+            if !v.is_finite() {
+                return Ok(Datum::Numeric(self::numeric::Numeric::from_f64(v)?));
+            }
+            Ok(Datum::Numeric(self::numeric::Numeric::parse(&float::format_g(v, 6))?))
+        }
+        (Numeric, Float8) => Ok(Datum::Float8(as_f64(&d).expect("numeric datum"))),
+        (Numeric, Float4) => Ok(Datum::Float4(as_f64(&d).expect("numeric datum") as f32)),
+        (Numeric, Int2 | Int4 | Int8) => {
+            let Datum::Numeric(n) = &d else { unreachable!("numeric datum") };
+            match n {
+                self::numeric::Numeric::NaN => {
+                    Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, format!("cannot convert NaN to {}", to.name())))
+                }
+                self::numeric::Numeric::PosInf | self::numeric::Numeric::NegInf => Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("cannot convert infinity to {}", to.name()),
+                )),
+                _ => make_int(n.to_i64().ok_or_else(|| int_out_of_range(to))? as i128, to),
+            }
+        }
+        (Int4, Bool) => Ok(Datum::Bool(as_i128(&d) != Some(0))),
+        (Bool, Int4) => Ok(Datum::Int4(matches!(d, Datum::Bool(true)) as i32)),
+        (Bool, Text | Varchar | Name) => Ok(Datum::Text((if matches!(d, Datum::Bool(true)) { "true" } else { "false" }).into())),
+        (Inet, Text | Varchar) => {
+            let Datum::Text(s) = d else { unreachable!("inet datum") };
+            Ok(Datum::Text(if s.contains('/') { s } else if s.contains(':') { format!("{s}/128") } else { format!("{s}/32") }))
+        }
+        (Text | Varchar | Unknown, Name) => {
+            let Datum::Text(s) = d else { unreachable!("text datum") };
+            Ok(Datum::Text(truncate_name(&s)))
+        }
+        (Text | Varchar | Name | Unknown, Text | Varchar) => Ok(d),
+        // I/O conversion.
+        (_, Text | Varchar | Name) => {
+            let s = output(&d, from, fmt).unwrap_or_default();
+            input(&s, to, -1, fmt)
+        }
+        (Text | Varchar | Name | Unknown, _) => {
+            let Datum::Text(s) = d else { unreachable!("string datum") };
+            input(&s, to, -1, fmt)
+        }
+        _ => Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("cannot cast type {} to {}", from.name(), to.name()),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Comparison and hashing
+// ---------------------------------------------------------------------------
+
+fn float_cmp(a: f64, b: f64) -> Ordering {
+    // float8_cmp_internal: NaN sorts after everything and equals itself.
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.partial_cmp(&b).expect("non-NaN floats compare"),
+    }
+}
+
+/// btree comparison of two non-NULL values of the same type family.
+pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
+    use Datum::*;
+    match (a, b) {
+        (Bool(x), Bool(y)) => x.cmp(y),
+        (Float8(_) | Float4(_), _) | (_, Float8(_) | Float4(_)) => {
+            float_cmp(as_f64(a).unwrap_or(f64::NAN), as_f64(b).unwrap_or(f64::NAN))
+        }
+        (Numeric(_), _) | (_, Numeric(_)) => match (as_numeric(a), as_numeric(b)) {
+            (Some(x), Some(y)) => x.cmp_pg(&y),
+            _ => Ordering::Equal,
+        },
+        (Int2(_) | Int4(_) | Int8(_) | Oid(_), Int2(_) | Int4(_) | Int8(_) | Oid(_)) => as_i128(a).cmp(&as_i128(b)),
+        (Text(x), Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Xid(x), Xid(y)) => x.cmp(y),
+        (Timestamptz(x), Timestamptz(y)) => x.cmp(y),
+        (Interval { .. }, Interval { .. }) => as_interval(a).expect("interval").span().cmp(&as_interval(b).expect("interval").span()),
+        (TextArray(x), TextArray(y)) => x.cmp(y),
+        (Void, Void) => Ordering::Equal,
+        _ => panic!("datum_cmp on incomparable values {a:?} and {b:?}"),
+    }
+}
+
+/// A hashable form in which values that compare equal are equal
+/// (GROUP BY, DISTINCT, `count(DISTINCT ...)`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HashKey {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(u64),
+    Numeric(String),
+    Text(String),
+    Xid(u32),
+    Interval(i128),
+    Array(Vec<Option<String>>),
+    Void,
+}
+
+pub fn hash_key(d: &Datum) -> HashKey {
+    match d {
+        Datum::Null => HashKey::Null,
+        Datum::Bool(b) => HashKey::Bool(*b),
+        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) | Datum::Oid(_) => HashKey::Int(as_i128(d).expect("integer")),
+        Datum::Timestamptz(t) => HashKey::Int(*t as i128),
+        Datum::Float8(_) | Datum::Float4(_) => {
+            let f = as_f64(d).expect("float");
+            let f = if f == 0.0 { 0.0 } else { f };
+            HashKey::Float(if f.is_nan() { u64::MAX } else { f.to_bits() })
+        }
+        Datum::Numeric(n) => HashKey::Numeric(n.canonical()),
+        Datum::Text(s) => HashKey::Text(s.clone()),
+        Datum::Xid(x) => HashKey::Xid(*x),
+        Datum::Interval { .. } => HashKey::Interval(as_interval(d).expect("interval").span()),
+        Datum::TextArray(a) => HashKey::Array(a.clone()),
+        Datum::Void => HashKey::Void,
+    }
+}
+
+/// Whether `t` is one of the string types that hold `Datum::Text`.
+pub fn is_string_type(t: Type) -> bool {
+    t.category() == TypeCategory::String || t == Type::Unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_input_follows_pg15() {
+        assert_eq!(int4_in(" 42 ").unwrap(), 42);
+        assert_eq!(int4_in("-2147483648").unwrap(), i32::MIN);
+        assert_eq!(int4_in("abc").unwrap_err().message, "invalid input syntax for type integer: \"abc\"");
+        assert_eq!(int4_in("").unwrap_err().message, "invalid input syntax for type integer: \"\"");
+        assert_eq!(
+            int4_in("99999999999").unwrap_err().message,
+            "value \"99999999999\" is out of range for type integer"
+        );
+        assert_eq!(int2_in("40000").unwrap_err().sqlstate, sqlstate::NUMERIC_VALUE_OUT_OF_RANGE);
+        assert!(int8_in("1_000").is_err());
+    }
+
+    #[test]
+    fn bool_input_accepts_prefixes() {
+        for t in ["t", "TRUE", "yes", "y", "on", "1", " true "] {
+            assert!(bool_in(t).unwrap(), "{t}");
+        }
+        for f in ["f", "false", "no", "n", "off", "of", "0"] {
+            assert!(!bool_in(f).unwrap(), "{f}");
+        }
+        assert!(bool_in("o").is_err());
+        assert!(bool_in("maybe").is_err());
+    }
+
+    #[test]
+    fn casts_round_like_postgres() {
+        let fmt = SessionFormat::default();
+        assert_eq!(cast(Datum::Float8(2.5), Type::Float8, Type::Int4, -1, &fmt).unwrap(), Datum::Int4(2));
+        assert_eq!(cast(Datum::Float8(3.5), Type::Float8, Type::Int4, -1, &fmt).unwrap(), Datum::Int4(4));
+        let n = Datum::Numeric(Numeric::parse("2.5").unwrap());
+        assert_eq!(cast(n, Type::Numeric, Type::Int4, -1, &fmt).unwrap(), Datum::Int4(3));
+        assert_eq!(
+            cast(Datum::Int8(1 << 40), Type::Int8, Type::Int4, -1, &fmt).unwrap_err().message,
+            "integer out of range"
+        );
+        assert_eq!(cast(Datum::Bool(true), Type::Bool, Type::Text, -1, &fmt).unwrap(), Datum::Text("true".into()));
+        let f = cast(Datum::Float8(0.1), Type::Float8, Type::Numeric, -1, &fmt).unwrap();
+        assert_eq!(output(&f, Type::Numeric, &fmt).unwrap(), "0.1");
+    }
+
+    #[test]
+    fn arrays_print_with_quotes_where_needed() {
+        assert_eq!(array_out(&[Some("a".into()), Some("b c".into()), None, Some("".into())]), "{a,\"b c\",NULL,\"\"}");
+    }
+}

@@ -1,0 +1,785 @@
+//! Expression analysis (`parse_expr.c`, `parse_func.c`, `parse_oper.c`,
+//! `parse_coerce.c`): raw expression nodes to typed [`Expr`]s.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self as pb, AExprKind, BoolExprType, BoolTestType, NullTestType, SqlValueFunctionOp, a_const};
+
+use super::super::adt::{self, CoercionContext, can_coerce};
+use super::super::adt::numeric::{Numeric, make_typmod};
+use super::super::expr::{BoolTestKind, Expr, Loc};
+use super::super::functions::{ArgType, FuncId, FuncKind, registry};
+use super::super::types::{Datum, Type};
+use super::names::raw_location;
+use super::resolve::{Resolution, declared_args, resolve, select_common_type};
+use super::{Aggref, Analyzer, Scope, node_of};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+fn loc(l: i32) -> Option<usize> {
+    if l >= 0 { Some(l as usize) } else { None }
+}
+
+fn str_list(nodes: &[pg_query::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|n| match n.node.as_ref() {
+            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sig(types: &[Type]) -> String {
+    types.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Levenshtein distance (for "Perhaps you meant ..." hints).
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = if a[i - 1] == b[j - 1] { 0 } else { 1 };
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+impl<'a> Analyzer<'a> {
+    pub(crate) fn transform_expr(&mut self, scope: &mut Scope, node: &NodeEnum) -> PgResult<Expr> {
+        match node {
+            NodeEnum::AConst(c) => self.transform_const(c),
+            NodeEnum::ColumnRef(c) => self.transform_column_ref(scope, c),
+            NodeEnum::TypeCast(tc) => self.transform_type_cast(scope, tc),
+            NodeEnum::AExpr(a) => self.transform_a_expr(scope, a),
+            NodeEnum::BoolExpr(b) => {
+                let construct = match BoolExprType::try_from(b.boolop) {
+                    Ok(BoolExprType::AndExpr) => "AND",
+                    Ok(BoolExprType::OrExpr) => "OR",
+                    _ => "NOT",
+                };
+                let mut args = Vec::new();
+                for a in &b.args {
+                    let n = a.node.as_ref().expect("BoolExpr argument");
+                    let e = self.transform_expr(scope, n)?;
+                    args.push(self.coerce_to_boolean(e, construct, raw_location(n))?);
+                }
+                Ok(match construct {
+                    "AND" => Expr::And(args),
+                    "OR" => Expr::Or(args),
+                    _ => Expr::Not(Box::new(args.into_iter().next().expect("NOT has an argument"))),
+                })
+            }
+            NodeEnum::FuncCall(f) => self.transform_func_call(scope, f),
+            NodeEnum::CaseExpr(c) => self.transform_case(scope, c),
+            NodeEnum::CoalesceExpr(c) => {
+                let (args, ty) = self.transform_common(scope, &c.args, "COALESCE")?;
+                Ok(Expr::Coalesce { args, ty })
+            }
+            NodeEnum::MinMaxExpr(m) => {
+                let greatest = m.op == pb::MinMaxOp::IsGreatest as i32;
+                let (args, ty) = self.transform_common(scope, &m.args, if greatest { "GREATEST" } else { "LEAST" })?;
+                if !ty.is_sortable() {
+                    return Err(self.error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("could not identify a comparison function for type {}", ty.name()),
+                        loc(m.location),
+                    ));
+                }
+                Ok(Expr::MinMax { greatest, args, ty })
+            }
+            NodeEnum::NullTest(n) => {
+                let arg = self.transform_expr(scope, node_of(&n.arg).expect("NullTest argument"))?;
+                Ok(Expr::NullTest { arg: Box::new(arg), is_not: n.nulltesttype == NullTestType::IsNotNull as i32 })
+            }
+            NodeEnum::BooleanTest(b) => {
+                let (kind, construct) = match BoolTestType::try_from(b.booltesttype).unwrap_or(BoolTestType::IsTrue) {
+                    BoolTestType::IsTrue | BoolTestType::Undefined => (BoolTestKind::IsTrue, "IS TRUE"),
+                    BoolTestType::IsNotTrue => (BoolTestKind::IsNotTrue, "IS NOT TRUE"),
+                    BoolTestType::IsFalse => (BoolTestKind::IsFalse, "IS FALSE"),
+                    BoolTestType::IsNotFalse => (BoolTestKind::IsNotFalse, "IS NOT FALSE"),
+                    BoolTestType::IsUnknown => (BoolTestKind::IsUnknown, "IS UNKNOWN"),
+                    BoolTestType::IsNotUnknown => (BoolTestKind::IsNotUnknown, "IS NOT UNKNOWN"),
+                };
+                let n = node_of(&b.arg).expect("BooleanTest argument");
+                let arg = self.transform_expr(scope, n)?;
+                let arg = self.coerce_to_boolean(arg, construct, raw_location(n))?;
+                Ok(Expr::BoolTest { arg: Box::new(arg), kind })
+            }
+            NodeEnum::SqlvalueFunction(s) => {
+                let name = match SqlValueFunctionOp::try_from(s.op).unwrap_or(SqlValueFunctionOp::SqlvalueFunctionOpUndefined) {
+                    SqlValueFunctionOp::SvfopCurrentTimestamp | SqlValueFunctionOp::SvfopCurrentTimestampN => "now",
+                    SqlValueFunctionOp::SvfopCurrentRole | SqlValueFunctionOp::SvfopCurrentUser | SqlValueFunctionOp::SvfopUser => {
+                        "current_user"
+                    }
+                    SqlValueFunctionOp::SvfopSessionUser => "session_user",
+                    SqlValueFunctionOp::SvfopCurrentCatalog => "current_database",
+                    SqlValueFunctionOp::SvfopCurrentSchema => "current_schema",
+                    _ => return Err(self.unsupported("CURRENT_DATE, CURRENT_TIME, LOCALTIME and LOCALTIMESTAMP", loc(s.location))),
+                };
+                self.make_func_call(name, Vec::new(), loc(s.location))
+            }
+            NodeEnum::ParamRef(p) => {
+                Err(self.error("42P02", format!("there is no parameter ${}", p.number), loc(p.location)))
+            }
+            NodeEnum::SubLink(s) => Err(self.unsupported("subqueries in expressions", loc(s.location))),
+            NodeEnum::RowExpr(r) => Err(self.unsupported("ROW expressions", loc(r.location))),
+            NodeEnum::AArrayExpr(a) => Err(self.unsupported("arrays", loc(a.location))),
+            NodeEnum::AIndirection(_) => Err(self.unsupported("subscripts and field selection", None)),
+            NodeEnum::CollateClause(c) => Err(self.unsupported("COLLATE", loc(c.location))),
+            NodeEnum::GroupingFunc(g) => Err(self.unsupported("GROUPING", loc(g.location))),
+            _ => Err(self.unsupported("this kind of expression", raw_location(node))),
+        }
+    }
+
+    fn transform_const(&mut self, c: &pb::AConst) -> PgResult<Expr> {
+        let l = Loc(loc(c.location));
+        if c.isnull {
+            return Ok(Expr::Const { value: Datum::Null, ty: Type::Unknown, typmod: -1, loc: l });
+        }
+        let (value, ty) = match &c.val {
+            Some(a_const::Val::Ival(i)) => (Datum::Int4(i.ival), Type::Int4),
+            Some(a_const::Val::Fval(f)) => {
+                let s = &f.fval;
+                let is_integer = s.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'+');
+                match (is_integer, s.parse::<i64>()) {
+                    (true, Ok(v)) => (Datum::Int8(v), Type::Int8),
+                    _ => (Datum::Numeric(Numeric::parse(s).map_err(|e| self.at(e, l.0))?), Type::Numeric),
+                }
+            }
+            Some(a_const::Val::Boolval(b)) => (Datum::Bool(b.boolval), Type::Bool),
+            Some(a_const::Val::Sval(s)) => (Datum::Text(s.sval.clone()), Type::Unknown),
+            Some(a_const::Val::Bsval(_)) => return Err(self.unsupported("bit-string constants", l.0)),
+            None => (Datum::Null, Type::Unknown),
+        };
+        Ok(Expr::Const { value, ty, typmod: -1, loc: l })
+    }
+
+    fn at(&self, e: PgError, l: Option<usize>) -> PgError {
+        if e.position.is_some() {
+            return e;
+        }
+        match l {
+            Some(l) => e.with_position(super::super::parser::char_position(self.source, l)),
+            None => e,
+        }
+    }
+
+    // --- column references --------------------------------------------------
+
+    fn transform_column_ref(&mut self, scope: &mut Scope, c: &pb::ColumnRef) -> PgResult<Expr> {
+        let l = loc(c.location);
+        if c.fields.iter().any(|f| matches!(f.node, Some(NodeEnum::AStar(_)))) {
+            return Err(self.unsupported("row references (x.*) in expressions", l));
+        }
+        let names = str_list(&c.fields);
+        let (qual, colname) = names.split_at(names.len() - 1);
+        let colname = &colname[0];
+        let Some((refname, relname, has_alias, columns)) = &scope.rte else {
+            if qual.is_empty() {
+                return Err(self.error(sqlstate::UNDEFINED_COLUMN, format!("column \"{colname}\" does not exist"), l));
+            }
+            return Err(self.error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("missing FROM-clause entry for table \"{}\"", qual.last().expect("qualifier")),
+                l,
+            ));
+        };
+        if !qual.is_empty() && !self.qualifier_matches(qual, refname, relname, *has_alias) {
+            return Err(self.missing_from_entry(qual, relname, refname, *has_alias, l));
+        }
+        match columns.iter().position(|col| &col.name == colname) {
+            Some(i) => Ok(Expr::Column {
+                index: i,
+                ty: columns[i].ty,
+                typmod: columns[i].typmod,
+                name: format!("{refname}.{colname}"),
+                loc: Loc(l),
+            }),
+            None => {
+                let msg = if qual.is_empty() {
+                    format!("column \"{colname}\" does not exist")
+                } else {
+                    format!("column {}.{colname} does not exist", qual.join("."))
+                };
+                let mut e = self.error(sqlstate::UNDEFINED_COLUMN, msg, l);
+                if let Some(hint) = fuzzy_column_hint(colname, refname, columns) {
+                    e = e.with_hint(hint);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    // --- casts and coercion ---------------------------------------------------
+
+    /// Resolves a `TypeName` to a type and typmod (`typenameTypeIdAndMod`).
+    pub(crate) fn type_from_name(&self, tn: &pb::TypeName) -> PgResult<(Type, i32)> {
+        let names = str_list(&tn.names);
+        let l = loc(tn.location);
+        let (schema, name) = match names.as_slice() {
+            [n] => (None, n.as_str()),
+            [s, n] => (Some(s.as_str()), n.as_str()),
+            _ => return Err(self.error(sqlstate::SYNTAX_ERROR, format!("improper qualified name (too many dotted names): {}", names.join(".")), l)),
+        };
+        let shown = names.join(".");
+        let not_found = || self.error(sqlstate::UNDEFINED_OBJECT, format!("type \"{shown}\" does not exist"), l);
+        if schema.is_some_and(|s| s != "pg_catalog") {
+            return Err(not_found());
+        }
+        let mut ty = Type::from_name(name).filter(|t| *t != Type::Unknown || name == "unknown").ok_or_else(not_found)?;
+        if !tn.array_bounds.is_empty() {
+            if ty != Type::Text {
+                return Err(self.unsupported("arrays", l));
+            }
+            ty = Type::TextArray;
+        }
+        if tn.pct_type || tn.setof {
+            return Err(self.unsupported("%TYPE and SETOF", l));
+        }
+        let mods: Vec<i64> = tn
+            .typmods
+            .iter()
+            .map(|m| match m.node.as_ref() {
+                Some(NodeEnum::AConst(c)) => match &c.val {
+                    Some(a_const::Val::Ival(i)) => Ok(i.ival as i64),
+                    _ => Err(self.error(sqlstate::SYNTAX_ERROR, "type modifiers must be simple constants or identifiers", l)),
+                },
+                _ => Err(self.error(sqlstate::SYNTAX_ERROR, "type modifiers must be simple constants or identifiers", l)),
+            })
+            .collect::<PgResult<_>>()?;
+        let typmod = match (ty, mods.as_slice()) {
+            (_, []) => -1,
+            (Type::Numeric, [p]) => make_typmod(*p as i32, 0).map_err(|e| self.at(e, l))?,
+            (Type::Numeric, [p, s]) => make_typmod(*p as i32, *s as i32).map_err(|e| self.at(e, l))?,
+            (Type::Numeric, _) => return Err(self.error(sqlstate::INVALID_PARAMETER_VALUE, "invalid NUMERIC type modifier", l)),
+            (Type::Varchar, [n]) => {
+                if *n < 1 {
+                    return Err(self.error(sqlstate::INVALID_PARAMETER_VALUE, "length for type varchar must be at least 1", l));
+                }
+                *n as i32 + 4
+            }
+            (Type::Interval | Type::Timestamptz, _) => -1,
+            _ => {
+                return Err(self.error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!("type modifier is not allowed for type \"{}\"", ty.typname()),
+                    l,
+                ));
+            }
+        };
+        Ok((ty, typmod))
+    }
+
+    fn transform_type_cast(&mut self, scope: &mut Scope, tc: &pb::TypeCast) -> PgResult<Expr> {
+        let arg_node = node_of(&tc.arg).expect("TypeCast argument");
+        let arg = self.transform_expr(scope, arg_node)?;
+        let tn = tc.type_name.as_ref().expect("TypeCast type");
+        let (ty, typmod) = self.type_from_name(tn)?;
+        let l = loc(tc.location).or(loc(tn.location));
+        self.coerce(arg, ty, typmod, CoercionContext::Explicit, l)
+    }
+
+    /// `coerce_to_target_type`: literals are converted now (errors point at
+    /// the literal); anything else gets a run-time [`Expr::Cast`].
+    pub(crate) fn coerce(&mut self, e: Expr, target: Type, typmod: i32, ctx: CoercionContext, l: Option<usize>) -> PgResult<Expr> {
+        let from = e.ty();
+        if from == target && (typmod < 0 || typmod == e.typmod()) {
+            return Ok(e);
+        }
+        if from == Type::Unknown {
+            if let Expr::Const { value, loc: cloc, .. } = &e {
+                let value = match value {
+                    Datum::Null => Datum::Null,
+                    Datum::Text(s) => adt::input(s, target, typmod, &self.fmt).map_err(|err| self.at(err, cloc.0))?,
+                    other => other.clone(),
+                };
+                let newloc = match (l, cloc.0) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => b.or(a),
+                };
+                return Ok(Expr::Const { value, ty: target, typmod, loc: Loc(newloc) });
+            }
+            return Ok(Expr::Cast { arg: Box::new(e), to: target, typmod });
+        }
+        if !can_coerce(from, target, ctx) {
+            return Err(self.error(
+                "42846",
+                format!("cannot cast type {} to {}", from.name(), target.name()),
+                l,
+            ));
+        }
+        Ok(Expr::Cast { arg: Box::new(e), to: target, typmod })
+    }
+
+    /// `coerce_to_boolean`.
+    pub(crate) fn coerce_to_boolean(&mut self, e: Expr, construct: &str, l: Option<usize>) -> PgResult<Expr> {
+        let t = e.ty();
+        if t == Type::Bool {
+            return Ok(e);
+        }
+        if t == Type::Unknown || can_coerce(t, Type::Bool, CoercionContext::Assignment) {
+            return self.coerce(e, Type::Bool, -1, CoercionContext::Assignment, l);
+        }
+        Err(self.error(
+            sqlstate::DATATYPE_MISMATCH,
+            format!("argument of {construct} must be type boolean, not type {}", t.name()),
+            l,
+        ))
+    }
+
+    /// `coerce_to_specific_type` (LIMIT/OFFSET to bigint).
+    pub(crate) fn coerce_to_specific(&mut self, e: Expr, target: Type, construct: &str, l: Option<usize>) -> PgResult<Expr> {
+        let t = e.ty();
+        if t == target {
+            return Ok(e);
+        }
+        if t == Type::Unknown || can_coerce(t, target, CoercionContext::Assignment) {
+            return self.coerce(e, target, -1, CoercionContext::Assignment, l);
+        }
+        Err(self.error(
+            sqlstate::DATATYPE_MISMATCH,
+            format!("argument of {construct} must be type {}, not type {}", target.name(), t.name()),
+            l,
+        ))
+    }
+
+    /// Common type of `exprs` (`select_common_type`) and the coerced list.
+    fn coerce_to_common(&mut self, exprs: Vec<Expr>, locs: &[Option<usize>], context: &str) -> PgResult<(Vec<Expr>, Type)> {
+        let types: Vec<Type> = exprs.iter().map(|e| e.ty()).collect();
+        let ty = match select_common_type(&types) {
+            Ok(t) => t,
+            Err((p, n, i)) => {
+                return Err(self.error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!("{context} types {} and {} cannot be matched", p.name(), n.name()),
+                    locs[i],
+                ));
+            }
+        };
+        let mut out = Vec::with_capacity(exprs.len());
+        for (e, l) in exprs.into_iter().zip(locs) {
+            let from = e.ty();
+            if from != ty && from != Type::Unknown && !can_coerce(from, ty, CoercionContext::Implicit) {
+                return Err(self.error(
+                    "42846",
+                    format!("{context} could not convert type {} to {}", from.name(), ty.name()),
+                    *l,
+                ));
+            }
+            out.push(self.coerce(e, ty, -1, CoercionContext::Implicit, *l)?);
+        }
+        Ok((out, ty))
+    }
+
+    fn transform_common(&mut self, scope: &mut Scope, args: &[pg_query::Node], context: &str) -> PgResult<(Vec<Expr>, Type)> {
+        let mut exprs = Vec::new();
+        let mut locs = Vec::new();
+        for a in args {
+            let n = a.node.as_ref().expect("argument");
+            exprs.push(self.transform_expr(scope, n)?);
+            locs.push(raw_location(n));
+        }
+        self.coerce_to_common(exprs, &locs, context)
+    }
+
+    // --- operators ------------------------------------------------------------
+
+    /// `make_op`: resolves operator `name` for the arguments and coerces them.
+    pub(crate) fn make_op(&mut self, name: &str, left: Option<Expr>, right: Expr, l: Option<usize>) -> PgResult<Expr> {
+        let reg = registry();
+        let input: Vec<Type> = match &left {
+            Some(le) => vec![le.ty(), right.ty()],
+            None => vec![right.ty()],
+        };
+        let cands: Vec<FuncId> = reg
+            .candidates(name, true)
+            .iter()
+            .copied()
+            .filter(|&id| (reg.get(id).kind == FuncKind::Infix) == left.is_some())
+            .collect();
+        let shown = match &left {
+            Some(_) => format!("{} {name} {}", input[0].name(), input[1].name()),
+            None => format!("{name} {}", input[0].name()),
+        };
+        let id = match resolve(&cands, &input, left.is_some()) {
+            Resolution::Found(id) => id,
+            Resolution::NotFound => {
+                return Err(self
+                    .error(sqlstate::UNDEFINED_FUNCTION, format!("operator does not exist: {shown}"), l)
+                    .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts."));
+            }
+            Resolution::Ambiguous => {
+                return Err(self
+                    .error("42725", format!("operator is not unique: {shown}"), l)
+                    .with_hint("Could not choose a best candidate operator. You might need to add explicit type casts."));
+            }
+        };
+        let args: Vec<Expr> = left.into_iter().chain([right]).collect();
+        self.finish_call(id, args)
+    }
+
+    /// Coerces the arguments to the chosen entry's declared types.
+    fn finish_call(&mut self, id: FuncId, args: Vec<Expr>) -> PgResult<Expr> {
+        let def = registry().get(id);
+        let declared = declared_args(id, args.len()).expect("resolved candidate matches arity");
+        let mut out = Vec::with_capacity(args.len());
+        for (a, d) in args.into_iter().zip(&declared) {
+            let l = const_loc(&a);
+            let coerced = match d {
+                ArgType::T(t) => self.coerce(a, *t, -1, CoercionContext::Implicit, l)?,
+                ArgType::AnyNonArray if a.ty() == Type::Unknown => self.coerce(a, Type::Text, -1, CoercionContext::Implicit, l)?,
+                _ => a,
+            };
+            out.push(coerced);
+        }
+        let arg_types = out.iter().map(|e| e.ty()).collect();
+        Ok(Expr::Func { func: id, args: out, arg_types, ty: def.ret })
+    }
+
+    fn transform_a_expr(&mut self, scope: &mut Scope, a: &pb::AExpr) -> PgResult<Expr> {
+        let kind = AExprKind::try_from(a.kind).unwrap_or(AExprKind::Undefined);
+        let name = str_list(&a.name).last().cloned().unwrap_or_default();
+        let l = loc(a.location);
+        let lnode = node_of(&a.lexpr);
+        let rnode = node_of(&a.rexpr);
+        match kind {
+            AExprKind::AexprOp | AExprKind::AexprLike | AExprKind::AexprIlike => {
+                let left = match lnode {
+                    Some(n) => Some(self.transform_expr(scope, n)?),
+                    None => None,
+                };
+                let right = self.transform_expr(scope, rnode.expect("operator has a right argument"))?;
+                self.make_op(&name, left, right, l)
+            }
+            AExprKind::AexprDistinct | AExprKind::AexprNotDistinct => {
+                let left = self.transform_expr(scope, lnode.expect("left"))?;
+                let right = self.transform_expr(scope, rnode.expect("right"))?;
+                let (eq, left, right) = self.resolve_eq(left, right, l)?;
+                Ok(Expr::Distinct { left: Box::new(left), right: Box::new(right), eq, not: kind == AExprKind::AexprNotDistinct })
+            }
+            AExprKind::AexprNullif => {
+                let left = self.transform_expr(scope, lnode.expect("left"))?;
+                let right = self.transform_expr(scope, rnode.expect("right"))?;
+                let (eq, left, right) = self.resolve_eq(left, right, l)?;
+                let ty = left.ty();
+                Ok(Expr::NullIf { left: Box::new(left), right: Box::new(right), eq, ty })
+            }
+            AExprKind::AexprIn => self.transform_in(scope, &name, lnode.expect("left"), rnode.expect("list"), l),
+            AExprKind::AexprBetween | AExprKind::AexprNotBetween | AExprKind::AexprBetweenSym | AExprKind::AexprNotBetweenSym => {
+                let a_e = self.transform_expr(scope, lnode.expect("left"))?;
+                let Some(NodeEnum::List(list)) = rnode else { unreachable!("BETWEEN has a bound list") };
+                let b_e = self.transform_expr(scope, list.items[0].node.as_ref().expect("lower bound"))?;
+                let c_e = self.transform_expr(scope, list.items[1].node.as_ref().expect("upper bound"))?;
+                let not = matches!(kind, AExprKind::AexprNotBetween | AExprKind::AexprNotBetweenSym);
+                let (ge, le) = if not { ("<", ">") } else { (">=", "<=") };
+                let half = |this: &mut Self, lo: &Expr, hi: &Expr| -> PgResult<Expr> {
+                    let x = this.make_op(ge, Some(a_e.clone()), lo.clone(), l)?;
+                    let y = this.make_op(le, Some(a_e.clone()), hi.clone(), l)?;
+                    Ok(if not { Expr::Or(vec![x, y]) } else { Expr::And(vec![x, y]) })
+                };
+                let first = half(self, &b_e, &c_e)?;
+                if matches!(kind, AExprKind::AexprBetweenSym | AExprKind::AexprNotBetweenSym) {
+                    let second = half(self, &c_e, &b_e)?;
+                    Ok(if not { Expr::And(vec![first, second]) } else { Expr::Or(vec![first, second]) })
+                } else {
+                    Ok(first)
+                }
+            }
+            AExprKind::AexprSimilar => Err(self.unsupported("SIMILAR TO", l)),
+            AExprKind::AexprOpAny | AExprKind::AexprOpAll => Err(self.unsupported("ANY/ALL (array)", l)),
+            AExprKind::Undefined => Err(self.unsupported("this operator", l)),
+        }
+    }
+
+    /// Resolves `=` for IS DISTINCT FROM / NULLIF and returns the coerced sides.
+    fn resolve_eq(&mut self, left: Expr, right: Expr, l: Option<usize>) -> PgResult<(FuncId, Expr, Expr)> {
+        match self.make_op("=", Some(left), right, l)? {
+            Expr::Func { func, args, ty, .. } => {
+                if ty != Type::Bool {
+                    return Err(self.error(sqlstate::DATATYPE_MISMATCH, "operator = must return type boolean", l));
+                }
+                let mut it = args.into_iter();
+                Ok((func, it.next().expect("left"), it.next().expect("right")))
+            }
+            _ => unreachable!("make_op returns a function call"),
+        }
+    }
+
+    /// `transformAExprIn`: `x IN (a, b)` is `x = a OR x = b` (`NOT IN`:
+    /// `x <> a AND x <> b`); constant items are first coerced to a common type.
+    fn transform_in(&mut self, scope: &mut Scope, name: &str, lnode: &NodeEnum, rnode: &NodeEnum, l: Option<usize>) -> PgResult<Expr> {
+        let left = self.transform_expr(scope, lnode)?;
+        let Some(items) = (match rnode {
+            NodeEnum::List(list) => Some(&list.items),
+            _ => None,
+        }) else {
+            return Err(self.unsupported("IN (subquery)", l));
+        };
+        let mut rexprs = Vec::new();
+        let mut rlocs = Vec::new();
+        for it in items {
+            let n = it.node.as_ref().expect("IN item");
+            rexprs.push(self.transform_expr(scope, n)?);
+            rlocs.push(raw_location(n));
+        }
+        let has_vars = |e: &Expr| e.any(&|x| matches!(x, Expr::Column { .. }));
+        let nonvar_count = rexprs.iter().filter(|e| !has_vars(e)).count();
+        if nonvar_count > 1 {
+            let mut types = vec![left.ty()];
+            types.extend(rexprs.iter().filter(|e| !has_vars(e)).map(|e| e.ty()));
+            if let Ok(common) = select_common_type(&types) {
+                let works = types.iter().all(|t| *t == Type::Unknown || can_coerce(*t, common, CoercionContext::Implicit));
+                if works {
+                    let mut coerced = Vec::new();
+                    for (e, rl) in rexprs.into_iter().zip(&rlocs) {
+                        coerced.push(if has_vars(&e) { e } else { self.coerce(e, common, -1, CoercionContext::Implicit, *rl)? });
+                    }
+                    rexprs = coerced;
+                }
+            }
+        }
+        let use_or = name == "=";
+        let mut cmps = Vec::new();
+        for r in rexprs {
+            let c = self.make_op(name, Some(left.clone()), r, l)?;
+            cmps.push(self.coerce_to_boolean(c, "IN", l)?);
+        }
+        Ok(if cmps.len() == 1 {
+            cmps.pop().expect("one comparison")
+        } else if use_or {
+            Expr::Or(cmps)
+        } else {
+            Expr::And(cmps)
+        })
+    }
+
+    // --- CASE -----------------------------------------------------------------
+
+    fn transform_case(&mut self, scope: &mut Scope, c: &pb::CaseExpr) -> PgResult<Expr> {
+        let arg = match node_of(&c.arg) {
+            Some(n) => {
+                let e = self.transform_expr(scope, n)?;
+                Some(if e.ty() == Type::Unknown { self.coerce(e, Type::Text, -1, CoercionContext::Implicit, raw_location(n))? } else { e })
+            }
+            None => None,
+        };
+        let mut conds = Vec::new();
+        let mut results = Vec::new();
+        let mut result_locs = Vec::new();
+        for w in &c.args {
+            let Some(NodeEnum::CaseWhen(cw)) = w.node.as_ref() else { continue };
+            let wnode = node_of(&cw.expr).expect("WHEN condition");
+            let cond = match &arg {
+                Some(a) => {
+                    let placeholder = Expr::CaseTest { ty: a.ty() };
+                    let v = self.transform_expr(scope, wnode)?;
+                    self.make_op("=", Some(placeholder), v, loc(cw.location))?
+                }
+                None => self.transform_expr(scope, wnode)?,
+            };
+            conds.push(self.coerce_to_boolean(cond, "CASE/WHEN", raw_location(wnode))?);
+            let rnode = node_of(&cw.result).expect("THEN result");
+            results.push(self.transform_expr(scope, rnode)?);
+            result_locs.push(raw_location(rnode));
+        }
+        let (default, dloc) = match node_of(&c.defresult) {
+            Some(n) => (self.transform_expr(scope, n)?, raw_location(n)),
+            None => (Expr::Const { value: Datum::Null, ty: Type::Unknown, typmod: -1, loc: Loc(None) }, None),
+        };
+        // The default comes first in select_common_type, as in PostgreSQL.
+        let mut all = vec![default];
+        all.extend(results);
+        let mut locs = vec![dloc];
+        locs.extend(result_locs);
+        let (mut coerced, ty) = self.coerce_to_common(all, &locs, "CASE")?;
+        let default = coerced.remove(0);
+        Ok(Expr::Case { arg: arg.map(Box::new), whens: conds.into_iter().zip(coerced).collect(), default: Box::new(default), ty })
+    }
+
+    // --- function calls -------------------------------------------------------
+
+    /// Calls a built-in by name with already-analysed arguments.
+    pub(crate) fn make_func_call(&mut self, name: &str, args: Vec<Expr>, l: Option<usize>) -> PgResult<Expr> {
+        let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
+        match resolve(registry().candidates(name, false), &input, false) {
+            Resolution::Found(id) => self.finish_call(id, args),
+            _ => Err(self.error(sqlstate::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", sig(&input)), l)),
+        }
+    }
+
+    fn transform_func_call(&mut self, scope: &mut Scope, f: &pb::FuncCall) -> PgResult<Expr> {
+        let l = loc(f.location);
+        let names = str_list(&f.funcname);
+        let name = names.last().cloned().unwrap_or_default();
+        let shown_name = names.join(".");
+        if f.over.is_some() {
+            return Err(self.unsupported("window functions", l));
+        }
+        if f.func_variadic {
+            return Err(self.unsupported("VARIADIC", l));
+        }
+        if f.agg_within_group {
+            return Err(self.unsupported("WITHIN GROUP", l));
+        }
+        let schema_ok = names.len() == 1 || (names.len() == 2 && names[0] == "pg_catalog");
+        let was_in_agg = scope.in_agg;
+        let mut args = Vec::new();
+        let mut arg_nodes = Vec::new();
+        for a in &f.args {
+            let n = a.node.as_ref().expect("function argument");
+            if let NodeEnum::NamedArgExpr(_) = n {
+                return Err(self.unsupported("named arguments", raw_location(n)));
+            }
+            args.push(self.transform_expr(scope, n)?);
+            arg_nodes.push(n);
+        }
+        let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
+        let reg = registry();
+        let cands: &[FuncId] = if schema_ok { reg.candidates(&name, false) } else { &[] };
+        let shown_args = if f.agg_star { "*".to_string() } else { sig(&input) };
+        let resolution = if f.agg_star {
+            match cands.iter().find(|&&id| reg.get(id).kind == FuncKind::Aggregate(super::super::functions::AggKind::CountStar)) {
+                Some(id) => Resolution::Found(*id),
+                None => Resolution::NotFound,
+            }
+        } else {
+            resolve(cands, &input, false)
+        };
+        let id = match resolution {
+            Resolution::Found(id) => id,
+            Resolution::NotFound => {
+                if f.agg_star && !cands.is_empty() {
+                    return Err(self.error(
+                        "42809",
+                        format!("{shown_name}(*) specified, but {shown_name} is not an aggregate function"),
+                        l,
+                    ));
+                }
+                return Err(self
+                    .error(sqlstate::UNDEFINED_FUNCTION, format!("function {shown_name}({shown_args}) does not exist"), l)
+                    .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+            }
+            Resolution::Ambiguous => {
+                return Err(self
+                    .error("42725", format!("function {shown_name}({shown_args}) is not unique"), l)
+                    .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."));
+            }
+        };
+        let def = reg.get(id);
+        let FuncKind::Aggregate(kind) = def.kind else {
+            if f.agg_distinct || !f.agg_order.is_empty() || f.agg_filter.is_some() {
+                let what = if f.agg_distinct {
+                    "DISTINCT"
+                } else if f.agg_filter.is_some() {
+                    "FILTER"
+                } else {
+                    "ORDER BY"
+                };
+                return Err(self.error(
+                    "42809",
+                    format!("{what} specified, but {shown_name} is not an aggregate function"),
+                    l,
+                ));
+            }
+            return self.finish_call(id, args);
+        };
+        // Aggregates.
+        if !scope.kind.allows_aggregates() {
+            return Err(self.error(
+                sqlstate::GROUPING_ERROR,
+                format!("aggregate functions are not allowed in {}", scope.kind.clause()),
+                l,
+            ));
+        }
+        if was_in_agg || args.iter().any(|a| a.any(&|x| matches!(x, Expr::Agg { .. }))) {
+            let inner = args.iter().find_map(|a| first_agg(a)).and_then(|j| scope.aggs.get(j)).and_then(|g| g.loc.0);
+            return Err(self.error(sqlstate::GROUPING_ERROR, "aggregate function calls cannot be nested", inner.or(l)));
+        }
+        let Expr::Func { args, arg_types, ty, .. } = self.finish_call(id, args)? else { unreachable!("finish_call builds a call") };
+        scope.in_agg = true;
+        let mut order = Vec::new();
+        for s in &f.agg_order {
+            let Some(NodeEnum::SortBy(sb)) = s.node.as_ref() else { continue };
+            let e = self.transform_expr(scope, node_of(&sb.node).expect("sort expression"))?;
+            let desc = sb.sortby_dir == pb::SortByDir::SortbyDesc as i32;
+            let nulls_first = match sb.sortby_nulls {
+                n if n == pb::SortByNulls::SortbyNullsFirst as i32 => true,
+                n if n == pb::SortByNulls::SortbyNullsLast as i32 => false,
+                _ => desc,
+            };
+            order.push((e, desc, nulls_first));
+        }
+        let filter = match node_of(&f.agg_filter) {
+            Some(n) => {
+                let e = self.transform_expr(scope, n)?;
+                Some(self.coerce_to_boolean(e, "FILTER", raw_location(n))?)
+            }
+            None => None,
+        };
+        scope.in_agg = was_in_agg;
+        let _ = arg_nodes;
+        scope.aggs.push(Aggref { kind, args, arg_types, ty, distinct: f.agg_distinct, order, filter, loc: Loc(l) });
+        Ok(Expr::Agg { index: scope.aggs.len() - 1, ty })
+    }
+}
+
+fn first_agg(e: &Expr) -> Option<usize> {
+    if let Expr::Agg { index: j, .. } = e {
+        return Some(*j);
+    }
+    let mut found = None;
+    e.for_each_child(&mut |c| {
+        if found.is_none() {
+            found = first_agg(c);
+        }
+    });
+    found
+}
+
+fn const_loc(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Const { loc, .. } => loc.0,
+        _ => None,
+    }
+}
+
+/// PostgreSQL's `errorMissingColumn` hint: the closest column names
+/// (Levenshtein distance at most 3 and less than half the name's length).
+fn fuzzy_column_hint(name: &str, refname: &str, columns: &[super::super::catalog::ColumnDef]) -> Option<String> {
+    const MAX_FUZZY_DISTANCE: usize = 3;
+    let mut distance = MAX_FUZZY_DISTANCE + 1;
+    let mut first: Option<&str> = None;
+    let mut second: Option<&str> = None;
+    for c in columns {
+        let d = levenshtein(&c.name, name);
+        if d > name.chars().count() / 2 {
+            continue;
+        }
+        if d < distance {
+            distance = d;
+            first = Some(&c.name);
+            second = None;
+        } else if d == distance {
+            if second.is_some() {
+                first = None;
+                second = None;
+                distance = d - 1;
+            } else if first.is_some() {
+                second = Some(&c.name);
+            } else if distance <= MAX_FUZZY_DISTANCE {
+                first = Some(&c.name);
+            }
+        }
+    }
+    match (first, second) {
+        (Some(a), None) => Some(format!("Perhaps you meant to reference the column \"{refname}.{a}\".")),
+        (Some(a), Some(b)) => Some(format!(
+            "Perhaps you meant to reference the column \"{refname}.{a}\" or the column \"{refname}.{b}\"."
+        )),
+        _ => None,
+    }
+}

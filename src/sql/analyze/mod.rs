@@ -1,0 +1,610 @@
+//! Parse analysis (PostgreSQL's `parser/analyze.c` and friends): a raw
+//! `SelectStmt` becomes a [`Query`] whose names are resolved against the
+//! FROM relation, whose expressions are typed [`Expr`]s with resolved
+//! functions and operators, and whose clauses are checked the way
+//! PostgreSQL checks them, with the same SQLSTATEs, messages and positions.
+//!
+//! Clause order follows `transformSelectStmt`: FROM, target list, WHERE,
+//! HAVING, ORDER BY, GROUP BY, DISTINCT, LIMIT/OFFSET, then the grouping
+//! check (`parseCheckAggregates`). That order decides which error a
+//! statement with several mistakes reports, so it matters.
+//!
+//! After analysis, expressions above an aggregation refer to the
+//! aggregation's output row: group keys first, then aggregate results
+//! ([`Query::has_grouping`]).
+
+mod expr;
+mod names;
+pub mod resolve;
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{SelectStmt, SortByDir, SortByNulls};
+
+use super::ServerContext;
+use super::adt::SessionFormat;
+use super::catalog::{ColumnDef, Relation, open_relation};
+use super::expr::{Expr, Loc};
+use super::functions::AggKind;
+use super::parser::char_position;
+use super::types::Type;
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+pub use names::figure_colname;
+
+/// An analysed SELECT.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub from: Option<RangeTblEntry>,
+    /// Over the scan row.
+    pub where_qual: Option<Expr>,
+    /// Over the scan row.
+    pub group_by: Vec<Expr>,
+    pub aggregates: Vec<Aggref>,
+    /// True when the query aggregates (aggregates, GROUP BY or HAVING).
+    pub has_grouping: bool,
+    /// Over the aggregation's output row.
+    pub having: Option<Expr>,
+    /// Over the aggregation's output row when `has_grouping`, else the scan row.
+    pub targets: Vec<TargetEntry>,
+    pub sort: Vec<SortClause>,
+    pub distinct: bool,
+    pub limit_count: Option<Expr>,
+    pub limit_offset: Option<Expr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RangeTblEntry {
+    /// The name columns are qualified with (alias, else relation name).
+    pub refname: String,
+    pub relname: String,
+    pub has_alias: bool,
+    pub columns: Vec<ColumnDef>,
+    pub source: RteSource,
+}
+
+#[derive(Clone, Debug)]
+pub enum RteSource {
+    Relation(Relation),
+    Subquery(Box<Query>),
+}
+
+#[derive(Clone, Debug)]
+pub struct TargetEntry {
+    pub expr: Expr,
+    pub name: String,
+    /// Computed only for ORDER BY, not returned.
+    pub resjunk: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SortClause {
+    pub target: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggref {
+    pub kind: AggKind,
+    pub args: Vec<Expr>,
+    pub arg_types: Vec<Type>,
+    pub ty: Type,
+    pub distinct: bool,
+    /// ORDER BY inside the call: (expression, descending, nulls first).
+    pub order: Vec<(Expr, bool, bool)>,
+    pub filter: Option<Expr>,
+    pub loc: Loc,
+}
+
+/// Where an expression appears (PostgreSQL's `ParseExprKind`): decides
+/// whether aggregates are allowed and names the clause in errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExprKind {
+    SelectTarget,
+    Where,
+    Having,
+    OrderBy,
+    GroupBy,
+    Limit,
+    Offset,
+    FromSubquery,
+}
+
+impl ExprKind {
+    fn clause(self) -> &'static str {
+        match self {
+            ExprKind::SelectTarget => "SELECT",
+            ExprKind::Where => "WHERE",
+            ExprKind::Having => "HAVING",
+            ExprKind::OrderBy => "ORDER BY",
+            ExprKind::GroupBy => "GROUP BY",
+            ExprKind::Limit => "LIMIT",
+            ExprKind::Offset => "OFFSET",
+            ExprKind::FromSubquery => "FROM",
+        }
+    }
+
+    fn allows_aggregates(self) -> bool {
+        matches!(self, ExprKind::SelectTarget | ExprKind::Having | ExprKind::OrderBy)
+    }
+}
+
+/// Per-SELECT analysis state (PostgreSQL's `ParseState`).
+pub(crate) struct Scope {
+    rte: Option<(String, String, bool, Vec<ColumnDef>)>,
+    aggs: Vec<Aggref>,
+    kind: ExprKind,
+    in_agg: bool,
+}
+
+pub struct Analyzer<'a> {
+    pub ctx: &'a mut dyn ServerContext,
+    /// The whole query string: locations are byte offsets into it.
+    pub source: &'a str,
+    pub fmt: SessionFormat,
+}
+
+fn node_of(n: &Option<Box<pg_query::Node>>) -> Option<&NodeEnum> {
+    n.as_ref().and_then(|n| n.node.as_ref())
+}
+
+impl<'a> Analyzer<'a> {
+    pub fn error(&self, code: &'static str, msg: impl Into<String>, loc: Option<usize>) -> PgError {
+        let e = PgError::error(code, msg);
+        match loc {
+            Some(l) => e.with_position(char_position(self.source, l)),
+            None => e,
+        }
+    }
+
+    fn unsupported(&self, what: &str, loc: Option<usize>) -> PgError {
+        self.error(sqlstate::FEATURE_NOT_SUPPORTED, format!("{what} is not supported by ferrogres yet"), loc)
+    }
+
+    /// `transformSelectStmt`.
+    pub fn analyze_select(&mut self, stmt: &SelectStmt) -> PgResult<Query> {
+        if stmt.op != pg_query::protobuf::SetOperation::SetopNone as i32 {
+            return Err(self.unsupported("UNION/INTERSECT/EXCEPT", None));
+        }
+        if !stmt.values_lists.is_empty() {
+            return Err(self.unsupported("VALUES", None));
+        }
+        if stmt.with_clause.is_some() {
+            return Err(self.unsupported("WITH", None));
+        }
+        if stmt.into_clause.is_some() {
+            return Err(self.unsupported("SELECT INTO", None));
+        }
+        if !stmt.locking_clause.is_empty() {
+            return Err(self.unsupported("SELECT FOR UPDATE/SHARE", None));
+        }
+        if !stmt.window_clause.is_empty() {
+            return Err(self.unsupported("WINDOW", None));
+        }
+        if stmt.limit_option == pg_query::protobuf::LimitOption::WithTies as i32 {
+            return Err(self.unsupported("FETCH ... WITH TIES", None));
+        }
+
+        // FROM.
+        let from = self.transform_from(&stmt.from_clause)?;
+        let mut scope = Scope {
+            rte: from.as_ref().map(|r| (r.refname.clone(), r.relname.clone(), r.has_alias, r.columns.clone())),
+            aggs: Vec::new(),
+            kind: ExprKind::SelectTarget,
+            in_agg: false,
+        };
+
+        // Target list; unknown-type outputs become text (resolveTargetListUnknowns).
+        let mut targets = self.transform_target_list(&mut scope, &stmt.target_list)?;
+        for t in &mut targets {
+            if t.expr.ty() == Type::Unknown {
+                let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
+                t.expr = self.coerce(e, Type::Text, -1, super::adt::CoercionContext::Implicit, None)?;
+            }
+        }
+
+        // WHERE, HAVING.
+        scope.kind = ExprKind::Where;
+        let where_qual = match node_of(&stmt.where_clause) {
+            Some(n) => {
+                let e = self.transform_expr(&mut scope, n)?;
+                Some(self.coerce_to_boolean(e, "WHERE", names::raw_location(n))?)
+            }
+            None => None,
+        };
+        scope.kind = ExprKind::Having;
+        let having = match node_of(&stmt.having_clause) {
+            Some(n) => {
+                let e = self.transform_expr(&mut scope, n)?;
+                Some(self.coerce_to_boolean(e, "HAVING", names::raw_location(n))?)
+            }
+            None => None,
+        };
+
+        // ORDER BY (may add resjunk targets), GROUP BY.
+        scope.kind = ExprKind::OrderBy;
+        let mut sort = Vec::new();
+        let mut sort_locs = Vec::new();
+        for item in &stmt.sort_clause {
+            let Some(NodeEnum::SortBy(sb)) = item.node.as_ref() else { continue };
+            if sb.sortby_dir == SortByDir::SortbyUsing as i32 {
+                return Err(self.unsupported("ORDER BY ... USING", None));
+            }
+            let node = node_of(&sb.node).expect("SortBy has an expression");
+            let target = self.find_target(&mut scope, &mut targets, node, true)?;
+            let descending = sb.sortby_dir == SortByDir::SortbyDesc as i32;
+            let nulls_first = match sb.sortby_nulls {
+                n if n == SortByNulls::SortbyNullsFirst as i32 => true,
+                n if n == SortByNulls::SortbyNullsLast as i32 => false,
+                _ => descending,
+            };
+            sort.push(SortClause { target, descending, nulls_first });
+            sort_locs.push(names::raw_location(node));
+        }
+        scope.kind = ExprKind::GroupBy;
+        let mut group_by: Vec<Expr> = Vec::new();
+        for item in &stmt.group_clause {
+            let Some(node) = item.node.as_ref() else { continue };
+            if matches!(node, NodeEnum::GroupingSet(_)) {
+                return Err(self.unsupported("GROUPING SETS, ROLLUP and CUBE", None));
+            }
+            let idx = self.find_target(&mut scope, &mut targets, node, false)?;
+            let e = targets[idx].expr.clone();
+            if e.any(&|x| matches!(x, Expr::Agg { .. })) {
+                let loc = names::raw_location(node);
+                return Err(self.error(sqlstate::GROUPING_ERROR, "aggregate functions are not allowed in GROUP BY", loc));
+            }
+            if !group_by.contains(&e) {
+                group_by.push(e);
+            }
+        }
+
+        // DISTINCT.
+        let distinct = !stmt.distinct_clause.is_empty();
+        if distinct {
+            if stmt.distinct_clause.iter().any(|n| n.node.is_some()) {
+                return Err(self.unsupported("SELECT DISTINCT ON", None));
+            }
+            for (s, loc) in sort.iter().zip(&sort_locs) {
+                if targets[s.target].resjunk {
+                    return Err(self.error(
+                        "42P10",
+                        "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                        *loc,
+                    ));
+                }
+            }
+        }
+
+        // LIMIT / OFFSET.
+        scope.kind = ExprKind::Offset;
+        let limit_offset = match node_of(&stmt.limit_offset) {
+            Some(n) => Some(self.transform_limit(&mut scope, n, "OFFSET")?),
+            None => None,
+        };
+        scope.kind = ExprKind::Limit;
+        let limit_count = match node_of(&stmt.limit_count) {
+            Some(n) => Some(self.transform_limit(&mut scope, n, "LIMIT")?),
+            None => None,
+        };
+
+        // Grouping check and rewrite above the aggregation.
+        let has_grouping = !scope.aggs.is_empty() || !group_by.is_empty() || having.is_some();
+        let mut having = having;
+        if has_grouping {
+            for t in &mut targets {
+                let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
+                t.expr = self.rewrite_for_grouping(e, &group_by, &scope.aggs)?;
+            }
+            if let Some(h) = having.take() {
+                having = Some(self.rewrite_for_grouping(h, &group_by, &scope.aggs)?);
+            }
+        }
+
+        Ok(Query {
+            from,
+            where_qual,
+            group_by,
+            aggregates: scope.aggs,
+            has_grouping,
+            having,
+            targets,
+            sort,
+            distinct,
+            limit_count,
+            limit_offset,
+        })
+    }
+
+    /// `check_ungrouped_columns` + replacing grouped expressions and
+    /// aggregates by columns of the aggregation's output.
+    fn rewrite_for_grouping(&self, e: Expr, group_by: &[Expr], aggs: &[Aggref]) -> PgResult<Expr> {
+        let ngroups = group_by.len();
+        e.rewrite(&mut |x: &Expr| -> PgResult<Option<Expr>> {
+            if let Some(i) = group_by.iter().position(|g| g == x) {
+                return Ok(Some(Expr::Column {
+                    index: i,
+                    ty: x.ty(),
+                    typmod: x.typmod(),
+                    name: String::new(),
+                    loc: Loc(None),
+                }));
+            }
+            match x {
+                Expr::Agg { index: j, .. } => Ok(Some(Expr::Column {
+                    index: ngroups + j,
+                    ty: aggs[*j].ty,
+                    typmod: -1,
+                    name: String::new(),
+                    loc: Loc(None),
+                })),
+                Expr::Column { name, loc, .. } => Err(self.error(
+                    sqlstate::GROUPING_ERROR,
+                    format!("column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                    loc.0,
+                )),
+                _ => Ok(None),
+            }
+        })
+    }
+
+    fn transform_limit(&mut self, scope: &mut Scope, node: &NodeEnum, clause: &str) -> PgResult<Expr> {
+        let e = self.transform_expr(scope, node)?;
+        let loc = names::raw_location(node);
+        if e.any(&|x| matches!(x, Expr::Column { .. })) {
+            let col_loc = first_column_loc(&e).or(loc);
+            return Err(self.error("42P10", format!("argument of {clause} must not contain variables"), col_loc));
+        }
+        self.coerce_to_specific(e, Type::Int8, clause, loc)
+    }
+
+    // --- FROM ---------------------------------------------------------------
+
+    fn transform_from(&mut self, from: &[pg_query::Node]) -> PgResult<Option<RangeTblEntry>> {
+        if from.is_empty() {
+            return Ok(None);
+        }
+        if from.len() > 1 {
+            return Err(self.unsupported("a FROM list with more than one item (joins)", None));
+        }
+        match from[0].node.as_ref() {
+            Some(NodeEnum::RangeVar(rv)) => {
+                let schema = if rv.schemaname.is_empty() { None } else { Some(rv.schemaname.as_str()) };
+                let loc = if rv.location >= 0 { Some(rv.location as usize) } else { None };
+                let rel = match open_relation(self.ctx, schema, &rv.relname)? {
+                    Some(r) => r,
+                    None => {
+                        let shown = match schema {
+                            Some(s) => format!("{s}.{}", rv.relname),
+                            None => rv.relname.clone(),
+                        };
+                        return Err(self.error(sqlstate::UNDEFINED_TABLE, format!("relation \"{shown}\" does not exist"), loc));
+                    }
+                };
+                let mut columns = rel.columns.clone();
+                let (refname, has_alias) = match &rv.alias {
+                    Some(a) => {
+                        self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, loc)?;
+                        (a.aliasname.clone(), true)
+                    }
+                    None => (rel.name.clone(), false),
+                };
+                Ok(Some(RangeTblEntry { refname, relname: rel.name.clone(), has_alias, columns, source: RteSource::Relation(rel) }))
+            }
+            Some(NodeEnum::RangeSubselect(rs)) => {
+                if rs.lateral {
+                    return Err(self.unsupported("LATERAL", None));
+                }
+                let Some(NodeEnum::SelectStmt(sel)) = node_of(&rs.subquery) else {
+                    return Err(self.unsupported("this kind of subquery", None));
+                };
+                let Some(alias) = &rs.alias else {
+                    return Err(self
+                        .error(sqlstate::SYNTAX_ERROR, "subquery in FROM must have an alias", None)
+                        .with_hint("For example, FROM (SELECT ...) [AS] foo."));
+                };
+                let q = self.analyze_select(sel)?;
+                let mut columns: Vec<ColumnDef> = q
+                    .targets
+                    .iter()
+                    .filter(|t| !t.resjunk)
+                    .map(|t| ColumnDef { name: t.name.clone(), ty: t.expr.ty(), typmod: t.expr.typmod() })
+                    .collect();
+                self.apply_alias_colnames(&mut columns, &alias.colnames, &alias.aliasname, None)?;
+                Ok(Some(RangeTblEntry {
+                    refname: alias.aliasname.clone(),
+                    relname: alias.aliasname.clone(),
+                    has_alias: true,
+                    columns,
+                    source: RteSource::Subquery(Box::new(q)),
+                }))
+            }
+            Some(NodeEnum::JoinExpr(_)) => Err(self.unsupported("JOIN", None)),
+            Some(NodeEnum::RangeFunction(_)) => Err(self.unsupported("functions in FROM", None)),
+            _ => Err(self.unsupported("this kind of FROM item", None)),
+        }
+    }
+
+    fn apply_alias_colnames(
+        &self,
+        columns: &mut [ColumnDef],
+        colnames: &[pg_query::Node],
+        alias: &str,
+        loc: Option<usize>,
+    ) -> PgResult<()> {
+        if colnames.len() > columns.len() {
+            return Err(self.error(
+                "42P10",
+                format!("table \"{alias}\" has {} columns available but {} columns specified", columns.len(), colnames.len()),
+                loc,
+            ));
+        }
+        for (c, n) in columns.iter_mut().zip(colnames) {
+            if let Some(NodeEnum::String(s)) = n.node.as_ref() {
+                c.name = s.sval.clone();
+            }
+        }
+        Ok(())
+    }
+
+    // --- target list ----------------------------------------------------------
+
+    fn transform_target_list(&mut self, scope: &mut Scope, list: &[pg_query::Node]) -> PgResult<Vec<TargetEntry>> {
+        let mut out = Vec::new();
+        for item in list {
+            let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref() else { continue };
+            let val = node_of(&rt.val).expect("ResTarget has a value");
+            if let NodeEnum::ColumnRef(cr) = val {
+                if let Some(last) = cr.fields.last() {
+                    if matches!(last.node, Some(NodeEnum::AStar(_))) {
+                        out.extend(self.expand_star(scope, cr)?);
+                        continue;
+                    }
+                }
+            }
+            let expr = self.transform_expr(scope, val)?;
+            let name = if rt.name.is_empty() { names::figure_colname(Some(val)) } else { rt.name.clone() };
+            out.push(TargetEntry { expr, name, resjunk: false });
+        }
+        Ok(out)
+    }
+
+    fn expand_star(&self, scope: &Scope, cr: &pg_query::protobuf::ColumnRef) -> PgResult<Vec<TargetEntry>> {
+        let loc = if cr.location >= 0 { Some(cr.location as usize) } else { None };
+        let Some((refname, relname, has_alias, columns)) = &scope.rte else {
+            return Err(self.error(sqlstate::SYNTAX_ERROR, "SELECT * with no tables specified is not valid", loc));
+        };
+        if cr.fields.len() > 1 {
+            let qual: Vec<String> = cr.fields[..cr.fields.len() - 1]
+                .iter()
+                .filter_map(|n| match n.node.as_ref() {
+                    Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !self.qualifier_matches(&qual, refname, relname, *has_alias) {
+                return Err(self.missing_from_entry(&qual, relname, refname, *has_alias, loc));
+            }
+        }
+        Ok(columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| TargetEntry {
+                expr: Expr::Column {
+                    index: i,
+                    ty: c.ty,
+                    typmod: c.typmod,
+                    name: format!("{refname}.{}", c.name),
+                    loc: Loc(loc),
+                },
+                name: c.name.clone(),
+                resjunk: false,
+            })
+            .collect())
+    }
+
+    pub(crate) fn qualifier_matches(&self, qual: &[String], refname: &str, relname: &str, has_alias: bool) -> bool {
+        match qual {
+            [t] => t == refname,
+            [s, t] => !has_alias && s == "pg_catalog" && t == relname,
+            [c, s, t] => !has_alias && *c == self.ctx.current_database() && s == "pg_catalog" && t == relname,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn missing_from_entry(&self, qual: &[String], relname: &str, refname: &str, has_alias: bool, loc: Option<usize>) -> PgError {
+        let table = qual.last().cloned().unwrap_or_default();
+        let mut e = self.error(sqlstate::UNDEFINED_TABLE, format!("missing FROM-clause entry for table \"{table}\""), loc);
+        if has_alias && table == relname {
+            e = e.with_hint(format!("Perhaps you meant to reference the table alias \"{refname}\"."));
+        }
+        e
+    }
+
+    /// `findTargetlistEntrySQL92` (ORDER BY / GROUP BY items): an output
+    /// column name or position, else an expression (added as a resjunk
+    /// target if not already in the list). Returns the target index.
+    fn find_target(&mut self, scope: &mut Scope, targets: &mut Vec<TargetEntry>, node: &NodeEnum, order_by: bool) -> PgResult<usize> {
+        let clause = if order_by { "ORDER BY" } else { "GROUP BY" };
+        if let NodeEnum::ColumnRef(cr) = node {
+            if let [single] = cr.fields.as_slice() {
+                if let Some(NodeEnum::String(s)) = single.node.as_ref() {
+                    let name = &s.sval;
+                    // GROUP BY prefers an input column of that name (SQL99).
+                    let input_has =
+                        !order_by && scope.rte.as_ref().is_some_and(|(_, _, _, cols)| cols.iter().any(|c| &c.name == name));
+                    if !input_has {
+                        let mut found: Option<usize> = None;
+                        for (i, t) in targets.iter().enumerate() {
+                            if !t.resjunk && &t.name == name {
+                                match found {
+                                    None => found = Some(i),
+                                    Some(j) if targets[j].expr != t.expr => {
+                                        let loc = if cr.location >= 0 { Some(cr.location as usize) } else { None };
+                                        return Err(self.error(
+                                            sqlstate::AMBIGUOUS_COLUMN,
+                                            format!("{clause} \"{name}\" is ambiguous"),
+                                            loc,
+                                        ));
+                                    }
+                                    Some(_) => {}
+                                }
+                            }
+                        }
+                        if let Some(i) = found {
+                            return Ok(i);
+                        }
+                    }
+                }
+            }
+        }
+        if let NodeEnum::AConst(c) = node {
+            let loc = if c.location >= 0 { Some(c.location as usize) } else { None };
+            match &c.val {
+                Some(pg_query::protobuf::a_const::Val::Ival(i)) => {
+                    let pos = i.ival;
+                    let visible: Vec<usize> = (0..targets.len()).filter(|&k| !targets[k].resjunk).collect();
+                    if pos < 1 || pos as usize > visible.len() {
+                        return Err(self.error("42P10", format!("{clause} position {pos} is not in select list"), loc));
+                    }
+                    return Ok(visible[pos as usize - 1]);
+                }
+                _ if !c.isnull => {
+                    return Err(self.error(sqlstate::SYNTAX_ERROR, format!("non-integer constant in {clause}"), loc));
+                }
+                _ => {}
+            }
+        }
+        let e = self.transform_expr(scope, node)?;
+        if let Some(i) = targets.iter().position(|t| t.expr == e) {
+            return Ok(i);
+        }
+        let e = if e.ty() == Type::Unknown {
+            self.coerce(e, Type::Text, -1, super::adt::CoercionContext::Implicit, None)?
+        } else {
+            e
+        };
+        if order_by && !e.ty().is_sortable() {
+            return Err(self.error(
+                "42883",
+                format!("could not identify an ordering operator for type {}", e.ty().name()),
+                names::raw_location(node),
+            ));
+        }
+        targets.push(TargetEntry { expr: e, name: names::figure_colname(Some(node)), resjunk: true });
+        Ok(targets.len() - 1)
+    }
+}
+
+fn first_column_loc(e: &Expr) -> Option<usize> {
+    if let Expr::Column { loc, .. } = e {
+        return loc.0;
+    }
+    let mut found = None;
+    e.for_each_child(&mut |c| {
+        if found.is_none() {
+            found = first_column_loc(c);
+        }
+    });
+    found
+}

@@ -1,0 +1,392 @@
+//! The executor: plan nodes become pull-based iterators (PostgreSQL's
+//! `ExecProcNode` model). Each node's `next` returns its next row or None;
+//! Sort, Agg and Unique consume their input on the first call.
+//!
+//! Interrupts: every row a scan produces calls
+//! [`ServerContext::check_for_interrupts`], so a cancel request or a
+//! terminate signal ends even a long aggregation or sort promptly.
+
+mod eval;
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+pub use eval::{eval, eval_qual, invoke};
+
+use super::ServerContext;
+use super::adt::{self, HashKey, SessionFormat, datum_cmp, hash_key};
+use super::analyze::Aggref;
+use super::catalog::RelationSource;
+use super::functions::aggregates::Accumulator;
+use super::plan::{Plan, SortKey};
+use super::types::Datum;
+use crate::utils::elog::{PgError, PgResult};
+
+pub type Row = Vec<Datum>;
+
+/// What expression evaluation needs from the session.
+pub struct EvalContext<'a> {
+    pub server: &'a mut dyn ServerContext,
+    pub fmt: SessionFormat,
+    /// Values of enclosing `CASE x WHEN ...` tests (innermost last).
+    pub case_values: Vec<Datum>,
+}
+
+impl<'a> EvalContext<'a> {
+    pub fn new(server: &'a mut dyn ServerContext) -> EvalContext<'a> {
+        let fmt = session_format(server);
+        EvalContext { server, fmt, case_values: Vec::new() }
+    }
+
+    /// Re-reads settings that affect input and output (after `set_config`).
+    pub fn refresh_format(&mut self) {
+        self.fmt = session_format(self.server);
+    }
+}
+
+/// The session's TimeZone and extra_float_digits, as values are read and printed.
+pub fn session_format(server: &mut dyn ServerContext) -> SessionFormat {
+    let now = server.transaction_timestamp();
+    let settings = server.settings();
+    let tz = settings
+        .show("TimeZone")
+        .ok()
+        .and_then(|name| adt::datetime::TimeZone::parse(&name))
+        .unwrap_or_default();
+    let extra_float_digits = settings.show("extra_float_digits").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(1);
+    SessionFormat { tz, extra_float_digits, now }
+}
+
+trait ExecNode {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>>;
+}
+
+/// Runs a plan to completion.
+pub fn run(plan: Plan, cx: &mut EvalContext) -> PgResult<Vec<Row>> {
+    let mut node = build(plan);
+    let mut rows = Vec::new();
+    while let Some(r) = node.next(cx)? {
+        rows.push(r);
+    }
+    Ok(rows)
+}
+
+fn build(plan: Plan) -> Box<dyn ExecNode> {
+    match plan {
+        Plan::Result => Box::new(ResultNode { done: false }),
+        Plan::SeqScan { relation } => match relation.source {
+            RelationSource::Memory(rows) => Box::new(SeqScan { rows: rows.into_iter() }),
+        },
+        Plan::SubqueryScan { subplan } => build(*subplan),
+        Plan::Filter { input, qual } => Box::new(Filter { input: build(*input), qual }),
+        Plan::Agg { input, group_by, aggregates } => {
+            Box::new(Agg { input: Some(build(*input)), group_by, aggregates, output: Vec::new().into_iter() })
+        }
+        Plan::Project { input, exprs } => Box::new(Project { input: build(*input), exprs }),
+        Plan::Unique { input, ncols } => Box::new(Unique { input: build(*input), ncols, seen: HashSet::new() }),
+        Plan::Sort { input, keys } => Box::new(Sort { input: Some(build(*input)), keys, output: Vec::new().into_iter() }),
+        Plan::Limit { input, offset, count } => {
+            Box::new(Limit { input: build(*input), offset_expr: offset, count_expr: count, state: None })
+        }
+    }
+}
+
+struct ResultNode {
+    done: bool,
+}
+
+impl ExecNode for ResultNode {
+    fn next(&mut self, _: &mut EvalContext) -> PgResult<Option<Row>> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        Ok(Some(Vec::new()))
+    }
+}
+
+struct SeqScan {
+    rows: std::vec::IntoIter<Row>,
+}
+
+impl ExecNode for SeqScan {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        cx.server.check_for_interrupts()?;
+        Ok(self.rows.next())
+    }
+}
+
+struct Filter {
+    input: Box<dyn ExecNode>,
+    qual: super::expr::Expr,
+}
+
+impl ExecNode for Filter {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        while let Some(r) = self.input.next(cx)? {
+            if eval_qual(&self.qual, &r, cx)? {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+}
+
+struct Project {
+    input: Box<dyn ExecNode>,
+    exprs: Vec<super::expr::Expr>,
+}
+
+impl ExecNode for Project {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        let Some(r) = self.input.next(cx)? else { return Ok(None) };
+        let mut out = Vec::with_capacity(self.exprs.len());
+        for e in &self.exprs {
+            out.push(eval(e, &r, cx)?);
+        }
+        Ok(Some(out))
+    }
+}
+
+struct Unique {
+    input: Box<dyn ExecNode>,
+    ncols: usize,
+    seen: HashSet<Vec<HashKey>>,
+}
+
+impl ExecNode for Unique {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        while let Some(r) = self.input.next(cx)? {
+            let key: Vec<HashKey> = r[..self.ncols].iter().map(hash_key).collect();
+            if self.seen.insert(key) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Compares two values as ORDER BY does (NULLs placed per `nulls_first`).
+fn compare_key(a: &Datum, b: &Datum, descending: bool, nulls_first: bool) -> Ordering {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => {
+            if nulls_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (false, true) => {
+            if nulls_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        _ => {
+            let o = datum_cmp(a, b);
+            if descending { o.reverse() } else { o }
+        }
+    }
+}
+
+fn sort_rows(rows: &mut [Row], keys: &[SortKey]) {
+    rows.sort_by(|a, b| {
+        for k in keys {
+            let o = compare_key(&a[k.column], &b[k.column], k.descending, k.nulls_first);
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+}
+
+struct Sort {
+    input: Option<Box<dyn ExecNode>>,
+    keys: Vec<SortKey>,
+    output: std::vec::IntoIter<Row>,
+}
+
+impl ExecNode for Sort {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        if let Some(mut input) = self.input.take() {
+            let mut rows = Vec::new();
+            while let Some(r) = input.next(cx)? {
+                rows.push(r);
+            }
+            sort_rows(&mut rows, &self.keys);
+            self.output = rows.into_iter();
+        }
+        Ok(self.output.next())
+    }
+}
+
+struct Limit {
+    input: Box<dyn ExecNode>,
+    offset_expr: Option<super::expr::Expr>,
+    count_expr: Option<super::expr::Expr>,
+    /// (rows still to skip, rows still to return; None = unlimited).
+    state: Option<(i64, Option<i64>)>,
+}
+
+impl ExecNode for Limit {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        if self.state.is_none() {
+            let offset = match &self.offset_expr {
+                Some(e) => match eval(e, &[], cx)? {
+                    Datum::Int8(v) if v < 0 => {
+                        return Err(PgError::error("2201X", "OFFSET must not be negative"));
+                    }
+                    Datum::Int8(v) => v,
+                    _ => 0,
+                },
+                None => 0,
+            };
+            let count = match &self.count_expr {
+                Some(e) => match eval(e, &[], cx)? {
+                    Datum::Int8(v) if v < 0 => {
+                        return Err(PgError::error("2201W", "LIMIT must not be negative"));
+                    }
+                    Datum::Int8(v) => Some(v),
+                    _ => None,
+                },
+                None => None,
+            };
+            self.state = Some((offset, count));
+        }
+        let (skip, remaining) = self.state.as_mut().expect("limit state initialised");
+        if *remaining == Some(0) {
+            return Ok(None);
+        }
+        while *skip > 0 {
+            if self.input.next(cx)?.is_none() {
+                return Ok(None);
+            }
+            *skip -= 1;
+        }
+        let r = self.input.next(cx)?;
+        if r.is_some() {
+            if let Some(n) = remaining {
+                *n -= 1;
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// Per-group, per-aggregate state.
+struct AggSlot {
+    acc: Accumulator,
+    /// DISTINCT: argument values already fed.
+    seen: HashSet<Vec<HashKey>>,
+    /// ORDER BY inside the call: (sort values, argument values), fed at the end.
+    buffered: Vec<(Row, Row)>,
+}
+
+struct Agg {
+    input: Option<Box<dyn ExecNode>>,
+    group_by: Vec<super::expr::Expr>,
+    aggregates: Vec<Aggref>,
+    output: std::vec::IntoIter<Row>,
+}
+
+impl Agg {
+    fn new_slots(&self) -> Vec<AggSlot> {
+        self.aggregates
+            .iter()
+            .map(|a| AggSlot { acc: Accumulator::new(a.kind, &a.arg_types, a.ty), seen: HashSet::new(), buffered: Vec::new() })
+            .collect()
+    }
+
+    fn consume(&self, input: &mut dyn ExecNode, cx: &mut EvalContext) -> PgResult<Vec<Row>> {
+        let mut index: HashMap<Vec<HashKey>, usize> = HashMap::new();
+        let mut groups: Vec<(Row, Vec<AggSlot>)> = Vec::new();
+        if self.group_by.is_empty() {
+            groups.push((Vec::new(), self.new_slots()));
+        }
+        while let Some(row) = input.next(cx)? {
+            let g = if self.group_by.is_empty() {
+                0
+            } else {
+                let mut keyvals = Vec::with_capacity(self.group_by.len());
+                for e in &self.group_by {
+                    keyvals.push(eval(e, &row, cx)?);
+                }
+                let key: Vec<HashKey> = keyvals.iter().map(hash_key).collect();
+                match index.get(&key) {
+                    Some(&g) => g,
+                    None => {
+                        groups.push((keyvals, self.new_slots()));
+                        index.insert(key, groups.len() - 1);
+                        groups.len() - 1
+                    }
+                }
+            };
+            for (a, slot) in self.aggregates.iter().zip(groups[g].1.iter_mut()) {
+                if let Some(f) = &a.filter {
+                    if !eval_qual(f, &row, cx)? {
+                        continue;
+                    }
+                }
+                let mut args = Vec::with_capacity(a.args.len());
+                for e in &a.args {
+                    args.push(eval(e, &row, cx)?);
+                }
+                if a.distinct {
+                    // DISTINCT aggregates are strict in their first argument.
+                    if args.first().is_some_and(|d| d.is_null()) {
+                        continue;
+                    }
+                    if !slot.seen.insert(args.iter().map(hash_key).collect()) {
+                        continue;
+                    }
+                }
+                if a.order.is_empty() {
+                    slot.acc.advance(&args)?;
+                } else {
+                    let mut keys = Vec::with_capacity(a.order.len());
+                    for (e, _, _) in &a.order {
+                        keys.push(eval(e, &row, cx)?);
+                    }
+                    slot.buffered.push((keys, args));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for (keys, slots) in groups {
+            let mut row = keys;
+            for (a, mut slot) in self.aggregates.iter().zip(slots) {
+                if !a.order.is_empty() {
+                    let mut buf = std::mem::take(&mut slot.buffered);
+                    buf.sort_by(|x, y| {
+                        for (i, (_, desc, nulls_first)) in a.order.iter().enumerate() {
+                            let o = compare_key(&x.0[i], &y.0[i], *desc, *nulls_first);
+                            if o != Ordering::Equal {
+                                return o;
+                            }
+                        }
+                        Ordering::Equal
+                    });
+                    for (_, args) in buf {
+                        slot.acc.advance(&args)?;
+                    }
+                }
+                row.push(slot.acc.finish()?);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+}
+
+impl ExecNode for Agg {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        if let Some(mut input) = self.input.take() {
+            let rows = self.consume(input.as_mut(), cx)?;
+            self.output = rows.into_iter();
+        }
+        Ok(self.output.next())
+    }
+}

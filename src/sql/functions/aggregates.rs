@@ -1,0 +1,229 @@
+//! Aggregates: transition state, transition and final functions
+//! (`int4_sum`, `numeric_avg`, `float8_accum`, ...), with PostgreSQL's result
+//! types: `sum(int4)` is `bigint`, `sum(int8)` and `avg(int)` are `numeric`,
+//! `avg(float8)` is `double precision`. Strict aggregates skip NULL inputs;
+//! with no input rows every aggregate but `count` yields NULL.
+
+use std::cmp::Ordering;
+
+use super::super::adt::datetime::Interval;
+use super::super::adt::numeric::Numeric;
+use super::super::adt::{as_f64, as_i128, as_interval, datum_cmp, float::check_float8, interval_datum};
+use super::super::types::{Datum, Type};
+use super::{ArgType, Builder};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggKind {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
+    StringAgg,
+}
+
+pub(super) fn register(b: &mut Builder) {
+    use Type::*;
+    b.agg("count", &[], Int8, AggKind::CountStar);
+    b.agg("count", &[ArgType::Any], Int8, AggKind::Count);
+    for (arg, ret) in [(Int2, Int8), (Int4, Int8), (Int8, Numeric), (Numeric, Numeric), (Float4, Float4), (Float8, Float8), (Interval, Interval)] {
+        b.agg("sum", &[ArgType::T(arg)], ret, AggKind::Sum);
+    }
+    for (arg, ret) in [(Int2, Numeric), (Int4, Numeric), (Int8, Numeric), (Numeric, Numeric), (Float4, Float8), (Float8, Float8), (Interval, Interval)] {
+        b.agg("avg", &[ArgType::T(arg)], ret, AggKind::Avg);
+    }
+    for t in [Int2, Int4, Int8, Float4, Float8, Numeric, Text, Timestamptz, Interval, Oid, Inet] {
+        b.agg("min", &[ArgType::T(t)], t, AggKind::Min);
+        b.agg("max", &[ArgType::T(t)], t, AggKind::Max);
+    }
+    b.agg("bool_and", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
+    b.agg("every", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
+    b.agg("bool_or", &[ArgType::T(Bool)], Bool, AggKind::BoolOr);
+    b.agg("string_agg", &[ArgType::T(Text), ArgType::T(Text)], Text, AggKind::StringAgg);
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Count(i64),
+    SumInt(Option<i128>),
+    SumNumeric(Option<Numeric>),
+    SumFloat(Option<f64>),
+    SumInterval(Option<Interval>),
+    AvgNumeric { sum: Numeric, count: i64 },
+    AvgFloat { sum: f64, count: i64 },
+    AvgInterval { sum: Interval, count: i64 },
+    MinMax(Option<Datum>),
+    Bool(Option<bool>),
+    StringAgg(Option<String>),
+}
+
+/// One group's running aggregate.
+#[derive(Clone, Debug)]
+pub struct Accumulator {
+    kind: AggKind,
+    ret: Type,
+    state: State,
+}
+
+fn bigint_out_of_range() -> PgError {
+    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range")
+}
+
+impl Accumulator {
+    pub fn new(kind: AggKind, arg_types: &[Type], ret: Type) -> Accumulator {
+        let input = arg_types.first().copied().unwrap_or(Type::Int8);
+        let state = match kind {
+            AggKind::CountStar | AggKind::Count => State::Count(0),
+            AggKind::Sum => match (input, ret) {
+                (Type::Int2 | Type::Int4, _) => State::SumInt(None),
+                (_, Type::Numeric) => State::SumNumeric(None),
+                (_, Type::Interval) => State::SumInterval(None),
+                _ => State::SumFloat(None),
+            },
+            AggKind::Avg => match ret {
+                Type::Numeric => State::AvgNumeric { sum: Numeric::zero(), count: 0 },
+                Type::Interval => State::AvgInterval { sum: Interval { months: 0, days: 0, micros: 0 }, count: 0 },
+                _ => State::AvgFloat { sum: 0.0, count: 0 },
+            },
+            AggKind::Min | AggKind::Max => State::MinMax(None),
+            AggKind::BoolAnd | AggKind::BoolOr => State::Bool(None),
+            AggKind::StringAgg => State::StringAgg(None),
+        };
+        Accumulator { kind, ret, state }
+    }
+
+    /// The transition function for one input row.
+    pub fn advance(&mut self, args: &[Datum]) -> PgResult<()> {
+        if self.kind == AggKind::CountStar {
+            if let State::Count(n) = &mut self.state {
+                *n += 1;
+            }
+            return Ok(());
+        }
+        let Some(v) = args.first() else { return Ok(()) };
+        if v.is_null() {
+            return Ok(());
+        }
+        match &mut self.state {
+            State::Count(n) => *n += 1,
+            State::SumInt(s) => {
+                let x = as_i128(v).expect("integer input");
+                *s = Some(s.unwrap_or(0) + x);
+            }
+            State::SumNumeric(s) => {
+                let x = super::super::adt::as_numeric(v).expect("numeric input");
+                *s = Some(match s.take() {
+                    None => x,
+                    Some(acc) => acc.add(&x)?,
+                });
+            }
+            State::SumFloat(s) => {
+                let x = as_f64(v).expect("float input");
+                let acc = s.unwrap_or(0.0);
+                let r = acc + x;
+                *s = Some(check_float8(r, acc.is_infinite() || x.is_infinite(), true)?);
+            }
+            State::SumInterval(s) => {
+                let x = as_interval(v).expect("interval input");
+                *s = Some(match s.take() {
+                    None => x,
+                    Some(acc) => acc.add(&x)?,
+                });
+            }
+            State::AvgNumeric { sum, count } => {
+                let x = super::super::adt::as_numeric(v).expect("numeric input");
+                *sum = sum.add(&x)?;
+                *count += 1;
+            }
+            State::AvgFloat { sum, count } => {
+                let x = as_f64(v).expect("float input");
+                let r = *sum + x;
+                *sum = check_float8(r, sum.is_infinite() || x.is_infinite(), true)?;
+                *count += 1;
+            }
+            State::AvgInterval { sum, count } => {
+                *sum = sum.add(&as_interval(v).expect("interval input"))?;
+                *count += 1;
+            }
+            State::MinMax(cur) => {
+                let replace = match cur {
+                    None => true,
+                    Some(c) => {
+                        let o = datum_cmp(v, c);
+                        if self.kind == AggKind::Min { o == Ordering::Less } else { o == Ordering::Greater }
+                    }
+                };
+                if replace {
+                    *cur = Some(v.clone());
+                }
+            }
+            State::Bool(cur) => {
+                let Datum::Bool(b) = v else { unreachable!("bool input") };
+                *cur = Some(match (self.kind, *cur) {
+                    (_, None) => *b,
+                    (AggKind::BoolAnd, Some(c)) => c && *b,
+                    (_, Some(c)) => c || *b,
+                });
+            }
+            State::StringAgg(cur) => {
+                let Datum::Text(s) = v else { unreachable!("text input") };
+                match cur {
+                    None => *cur = Some(s.clone()),
+                    Some(acc) => {
+                        if let Some(Datum::Text(d)) = args.get(1) {
+                            acc.push_str(d);
+                        }
+                        acc.push_str(s);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The final function.
+    pub fn finish(&self) -> PgResult<Datum> {
+        Ok(match &self.state {
+            State::Count(n) => Datum::Int8(*n),
+            State::SumInt(s) => match s {
+                None => Datum::Null,
+                Some(v) => Datum::Int8(i64::try_from(*v).map_err(|_| bigint_out_of_range())?),
+            },
+            State::SumNumeric(s) => s.clone().map(Datum::Numeric).unwrap_or(Datum::Null),
+            State::SumFloat(s) => match s {
+                None => Datum::Null,
+                Some(v) if self.ret == Type::Float4 => Datum::Float4(*v as f32),
+                Some(v) => Datum::Float8(*v),
+            },
+            State::SumInterval(s) => s.map(interval_datum).unwrap_or(Datum::Null),
+            State::AvgNumeric { sum, count } => {
+                if *count == 0 {
+                    Datum::Null
+                } else {
+                    Datum::Numeric(sum.div(&Numeric::from_i64(*count))?)
+                }
+            }
+            State::AvgFloat { sum, count } => {
+                if *count == 0 {
+                    Datum::Null
+                } else {
+                    Datum::Float8(*sum / *count as f64)
+                }
+            }
+            State::AvgInterval { sum, count } => {
+                if *count == 0 {
+                    Datum::Null
+                } else {
+                    interval_datum(sum.div(*count as f64)?)
+                }
+            }
+            State::MinMax(v) => v.clone().unwrap_or(Datum::Null),
+            State::Bool(b) => b.map(Datum::Bool).unwrap_or(Datum::Null),
+            State::StringAgg(s) => s.clone().map(Datum::Text).unwrap_or(Datum::Null),
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! Built-in functions, operators and aggregates: ferrogres's `pg_proc` and
+//! `pg_operator`, built once per process.
+//!
+//! Each entry is a [`FuncDef`]: name, argument types, result type and an
+//! implementation. Operators are entries of kind [`FuncKind::Infix`] /
+//! [`FuncKind::Prefix`] named by their symbol; the analyser resolves a call
+//! against the candidates of a name with PostgreSQL's rules
+//! (`analyze::resolve`), and the executor calls the chosen entry by
+//! [`FuncId`]. Arithmetic and comparison have generic implementations
+//! ([`Impl::IntArith`], [`Impl::Cmp`], ...) parameterised by the entry's
+//! result type, so the cross-type integer operators (`int4 + int8`, ...) of
+//! PostgreSQL exist here too without one function per pair.
+
+pub mod aggregates;
+mod scalar;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::exec::EvalContext;
+use super::types::{Datum, Type};
+use crate::utils::elog::PgResult;
+pub use aggregates::AggKind;
+
+/// Index into the registry.
+pub type FuncId = usize;
+
+/// A declared argument type (`pg_proc.proargtypes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgType {
+    T(Type),
+    /// `anynonarray`: any type except arrays (and, after resolution, not unknown).
+    AnyNonArray,
+    /// `"any"`: accepts anything, including unknown literals, unchanged.
+    Any,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FuncKind {
+    Function,
+    Prefix,
+    Infix,
+    Aggregate(AggKind),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Signature of a scalar implementation: arguments (already non-NULL for
+/// strict functions), their types, and the declared result type.
+pub type ScalarFn = fn(&mut EvalContext, &[Datum], &[Type], Type) -> PgResult<Datum>;
+
+#[derive(Clone, Copy)]
+pub enum Impl {
+    IntArith(Arith),
+    FloatArith(Arith),
+    NumericArith(Arith),
+    Cmp(CmpOp),
+    Negate,
+    Identity,
+    Scalar(ScalarFn),
+    /// Aggregates are run by the executor's Agg node.
+    Aggregate,
+}
+
+pub struct FuncDef {
+    pub name: &'static str,
+    pub kind: FuncKind,
+    pub args: Vec<ArgType>,
+    /// The last argument may repeat (`VARIADIC "any"`).
+    pub variadic: bool,
+    pub ret: Type,
+    pub imp: Impl,
+    /// NULL in, NULL out (without calling the implementation).
+    pub strict: bool,
+}
+
+pub struct Registry {
+    pub funcs: Vec<FuncDef>,
+    functions: HashMap<&'static str, Vec<FuncId>>,
+    operators: HashMap<&'static str, Vec<FuncId>>,
+}
+
+impl Registry {
+    /// Candidates for a function name (`operator` false) or an operator
+    /// symbol (`operator` true).
+    pub fn candidates(&self, name: &str, operator: bool) -> &[FuncId] {
+        let map = if operator { &self.operators } else { &self.functions };
+        map.get(name).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn get(&self, id: FuncId) -> &FuncDef {
+        &self.funcs[id]
+    }
+}
+
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(build)
+}
+
+struct Builder {
+    funcs: Vec<FuncDef>,
+}
+
+impl Builder {
+    fn add(&mut self, name: &'static str, kind: FuncKind, args: &[ArgType], ret: Type, imp: Impl, strict: bool, variadic: bool) {
+        self.funcs.push(FuncDef { name, kind, args: args.to_vec(), variadic, ret, imp, strict });
+    }
+    fn op(&mut self, name: &'static str, l: Type, r: Type, ret: Type, imp: Impl) {
+        self.add(name, FuncKind::Infix, &[ArgType::T(l), ArgType::T(r)], ret, imp, true, false);
+    }
+    fn prefix(&mut self, name: &'static str, t: Type, ret: Type, imp: Impl) {
+        self.add(name, FuncKind::Prefix, &[ArgType::T(t)], ret, imp, true, false);
+    }
+    fn func(&mut self, name: &'static str, args: &[Type], ret: Type, f: ScalarFn) {
+        let args: Vec<ArgType> = args.iter().map(|&t| ArgType::T(t)).collect();
+        self.add(name, FuncKind::Function, &args, ret, Impl::Scalar(f), true, false);
+    }
+    fn func_nonstrict(&mut self, name: &'static str, args: &[ArgType], ret: Type, f: ScalarFn, variadic: bool) {
+        self.add(name, FuncKind::Function, args, ret, Impl::Scalar(f), false, variadic);
+    }
+    fn agg(&mut self, name: &'static str, args: &[ArgType], ret: Type, kind: AggKind) {
+        self.add(name, FuncKind::Aggregate(kind), args, ret, Impl::Aggregate, false, false);
+    }
+}
+
+fn build() -> Registry {
+    use Type::*;
+    let mut b = Builder { funcs: Vec::new() };
+    let ints = [Int2, Int4, Int8];
+    let wider = |a: Type, c: Type| if a == Int8 || c == Int8 { Int8 } else if a == Int4 || c == Int4 { Int4 } else { Int2 };
+    let cmps = [("=", CmpOp::Eq), ("<>", CmpOp::Ne), ("<", CmpOp::Lt), ("<=", CmpOp::Le), (">", CmpOp::Gt), (">=", CmpOp::Ge)];
+    let ariths = [("+", Arith::Add), ("-", Arith::Sub), ("*", Arith::Mul), ("/", Arith::Div)];
+
+    // Integer arithmetic and comparison, including PostgreSQL's cross-type operators.
+    for &l in &ints {
+        for &r in &ints {
+            for &(sym, a) in &ariths {
+                b.op(sym, l, r, wider(l, r), Impl::IntArith(a));
+            }
+            for &(sym, c) in &cmps {
+                b.op(sym, l, r, Bool, Impl::Cmp(c));
+            }
+        }
+        b.op("%", l, l, l, Impl::IntArith(Arith::Mod));
+        b.prefix("-", l, l, Impl::Negate);
+        b.prefix("+", l, l, Impl::Identity);
+    }
+    // Floating point.
+    for &l in &[Float4, Float8] {
+        for &r in &[Float4, Float8] {
+            let ret = if l == Float4 && r == Float4 { Float4 } else { Float8 };
+            for &(sym, a) in &ariths {
+                b.op(sym, l, r, ret, Impl::FloatArith(a));
+            }
+            for &(sym, c) in &cmps {
+                b.op(sym, l, r, Bool, Impl::Cmp(c));
+            }
+        }
+        b.prefix("-", l, l, Impl::Negate);
+        b.prefix("+", l, l, Impl::Identity);
+    }
+    b.op("^", Float8, Float8, Float8, Impl::Scalar(scalar::float8_pow));
+    // numeric.
+    for &(sym, a) in &ariths {
+        b.op(sym, Numeric, Numeric, Numeric, Impl::NumericArith(a));
+    }
+    b.op("%", Numeric, Numeric, Numeric, Impl::NumericArith(Arith::Mod));
+    b.prefix("-", Numeric, Numeric, Impl::Negate);
+    b.prefix("+", Numeric, Numeric, Impl::Identity);
+    // Comparison for the remaining types.
+    for &t in &[Bool, Numeric, Text, Name, Oid, Timestamptz, Interval, Inet] {
+        for &(sym, c) in &cmps {
+            b.op(sym, t, t, Bool, Impl::Cmp(c));
+        }
+    }
+    for &(sym, c) in &cmps {
+        b.op(sym, Name, Text, Bool, Impl::Cmp(c));
+        b.op(sym, Text, Name, Bool, Impl::Cmp(c));
+    }
+    b.op("=", Xid, Xid, Bool, Impl::Cmp(CmpOp::Eq));
+    b.op("<>", Xid, Xid, Bool, Impl::Cmp(CmpOp::Ne));
+    b.op("=", Xid, Int4, Bool, Impl::Scalar(scalar::xid_eq_int4));
+    b.op("<>", Xid, Int4, Bool, Impl::Scalar(scalar::xid_ne_int4));
+    // Date/time arithmetic.
+    b.op("+", Timestamptz, Interval, Timestamptz, Impl::Scalar(scalar::timestamptz_pl_interval));
+    b.op("+", Interval, Timestamptz, Timestamptz, Impl::Scalar(scalar::interval_pl_timestamptz));
+    b.op("-", Timestamptz, Interval, Timestamptz, Impl::Scalar(scalar::timestamptz_mi_interval));
+    b.op("-", Timestamptz, Timestamptz, Interval, Impl::Scalar(scalar::timestamptz_mi));
+    b.op("+", Interval, Interval, Interval, Impl::Scalar(scalar::interval_pl));
+    b.op("-", Interval, Interval, Interval, Impl::Scalar(scalar::interval_mi));
+    b.op("*", Interval, Float8, Interval, Impl::Scalar(scalar::interval_mul));
+    b.op("*", Float8, Interval, Interval, Impl::Scalar(scalar::mul_interval));
+    b.op("/", Interval, Float8, Interval, Impl::Scalar(scalar::interval_div));
+    b.prefix("-", Interval, Interval, Impl::Negate);
+    b.prefix("+", Interval, Interval, Impl::Identity);
+    // Strings.
+    b.op("||", Text, Text, Text, Impl::Scalar(scalar::textcat));
+    b.add("||", FuncKind::Infix, &[ArgType::T(Text), ArgType::AnyNonArray], Text, Impl::Scalar(scalar::textcat), true, false);
+    b.add("||", FuncKind::Infix, &[ArgType::AnyNonArray, ArgType::T(Text)], Text, Impl::Scalar(scalar::textcat), true, false);
+    for &t in &[Text, Name] {
+        b.op("~~", t, Text, Bool, Impl::Scalar(scalar::like));
+        b.op("!~~", t, Text, Bool, Impl::Scalar(scalar::not_like));
+        b.op("~~*", t, Text, Bool, Impl::Scalar(scalar::ilike));
+        b.op("!~~*", t, Text, Bool, Impl::Scalar(scalar::not_ilike));
+    }
+    b.func("like_escape", &[Text, Text], Text, scalar::like_escape);
+
+    scalar::register(&mut b);
+    aggregates::register(&mut b);
+
+    let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
+    let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
+    for (id, f) in b.funcs.iter().enumerate() {
+        let map = if matches!(f.kind, FuncKind::Infix | FuncKind::Prefix) { &mut operators } else { &mut functions };
+        map.entry(f.name).or_default().push(id);
+    }
+    Registry { funcs: b.funcs, functions, operators }
+}

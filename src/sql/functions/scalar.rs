@@ -1,0 +1,702 @@
+//! Scalar built-ins: operators with bespoke semantics and named functions.
+//! Each follows the PostgreSQL function of the same name (`textcat`,
+//! `text_substr`, `float8pow`, ...), including its error messages.
+
+use std::cell::Cell;
+
+use super::super::adt::datetime::{self, Interval};
+use super::super::adt::numeric::Numeric;
+use super::super::adt::{self, as_f64, as_i128, as_interval, interval_datum, like as likem, make_int};
+use super::super::exec::EvalContext;
+use super::super::types::{Datum, Type};
+use super::{ArgType, Builder, Impl};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+type R = PgResult<Datum>;
+
+fn text(d: &Datum) -> &str {
+    match d {
+        Datum::Text(s) => s,
+        other => panic!("text argument expected, got {other:?}"),
+    }
+}
+
+fn int(d: &Datum) -> i64 {
+    as_i128(d).expect("integer argument") as i64
+}
+
+fn f64_arg(d: &Datum) -> f64 {
+    as_f64(d).expect("float argument")
+}
+
+fn numeric(d: &Datum) -> &Numeric {
+    match d {
+        Datum::Numeric(n) => n,
+        other => panic!("numeric argument expected, got {other:?}"),
+    }
+}
+
+fn ts(d: &Datum) -> i64 {
+    match d {
+        Datum::Timestamptz(t) => *t,
+        other => panic!("timestamptz argument expected, got {other:?}"),
+    }
+}
+
+fn iv(d: &Datum) -> Interval {
+    as_interval(d).expect("interval argument")
+}
+
+fn float_result(v: f64, ret: Type) -> R {
+    Ok(if ret == Type::Float4 { Datum::Float4(v as f32) } else { Datum::Float8(v) })
+}
+
+fn err(code: &'static str, msg: &str) -> PgError {
+    PgError::error(code, msg)
+}
+
+// --- operators ---------------------------------------------------------------
+
+pub fn float8_pow(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let (x, y) = (f64_arg(&a[0]), f64_arg(&a[1]));
+    if x == 0.0 && y < 0.0 {
+        return Err(err("2201F", "zero raised to a negative power is undefined"));
+    }
+    if x < 0.0 && y.floor() != y {
+        return Err(err("2201F", "a negative number raised to a non-integer power yields a complex result"));
+    }
+    let r = x.powf(y);
+    Ok(Datum::Float8(adt::float::check_float8(r, x.is_infinite() || y.is_infinite(), x == 0.0 || r != 0.0 || y.is_infinite())?))
+}
+
+pub fn xid_eq_int4(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let Datum::Xid(x) = a[0] else { unreachable!("xid argument") };
+    Ok(Datum::Bool(x == int(&a[1]) as i32 as u32))
+}
+
+pub fn xid_ne_int4(cx: &mut EvalContext, a: &[Datum], t: &[Type], r: Type) -> R {
+    let Datum::Bool(eq) = xid_eq_int4(cx, a, t, r)? else { unreachable!("bool") };
+    Ok(Datum::Bool(!eq))
+}
+
+pub fn timestamptz_pl_interval(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(ts(&a[0]), &iv(&a[1]), &cx.fmt.tz)?))
+}
+
+pub fn interval_pl_timestamptz(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(ts(&a[1]), &iv(&a[0]), &cx.fmt.tz)?))
+}
+
+pub fn timestamptz_mi_interval(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(ts(&a[0]), &iv(&a[1]).neg()?, &cx.fmt.tz)?))
+}
+
+pub fn timestamptz_mi(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(interval_datum(datetime::timestamptz_mi(ts(&a[0]), ts(&a[1]))?))
+}
+
+pub fn interval_pl(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(interval_datum(iv(&a[0]).add(&iv(&a[1]))?))
+}
+
+pub fn interval_mi(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(interval_datum(iv(&a[0]).sub(&iv(&a[1]))?))
+}
+
+pub fn interval_mul(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(interval_datum(iv(&a[0]).mul(f64_arg(&a[1]))?))
+}
+
+pub fn mul_interval(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(interval_datum(iv(&a[1]).mul(f64_arg(&a[0]))?))
+}
+
+pub fn interval_div(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(interval_datum(iv(&a[0]).div(f64_arg(&a[1]))?))
+}
+
+/// `textcat`, `textanycat`, `anytextcat`: non-text arguments through their output function.
+pub fn textcat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
+    let l = adt::output(&a[0], t[0], &cx.fmt).unwrap_or_default();
+    let r = adt::output(&a[1], t[1], &cx.fmt).unwrap_or_default();
+    Ok(Datum::Text(l + &r))
+}
+
+pub fn like(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(likem::like(text(&a[0]), text(&a[1]))?))
+}
+
+pub fn not_like(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(!likem::like(text(&a[0]), text(&a[1]))?))
+}
+
+pub fn ilike(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(likem::ilike(text(&a[0]), text(&a[1]))?))
+}
+
+pub fn not_ilike(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(!likem::ilike(text(&a[0]), text(&a[1]))?))
+}
+
+pub fn like_escape(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(likem::like_escape(text(&a[0]), text(&a[1]))?))
+}
+
+// --- session and server ------------------------------------------------------
+
+fn version(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(format!(
+        "PostgreSQL 15.0 (ferrogres {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
+        env!("CARGO_PKG_VERSION")
+    )))
+}
+
+fn current_user(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(cx.server.current_user().to_string()))
+}
+
+fn session_user(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(cx.server.session_user().to_string()))
+}
+
+fn current_database(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(cx.server.current_database().to_string()))
+}
+
+/// The first schema of `search_path` that exists; only `pg_catalog` and
+/// `public` exist so far (and `$user` names no schema).
+fn current_schema(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    let path = cx.server.settings().show("search_path").unwrap_or_default();
+    for item in path.split(',') {
+        let name = item.trim().trim_matches('"');
+        if name == "public" || name == "pg_catalog" {
+            return Ok(Datum::Text(name.to_string()));
+        }
+    }
+    Ok(Datum::Null)
+}
+
+fn pg_backend_pid(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Int4(cx.server.backend_pid()))
+}
+
+fn pg_sleep(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let secs = f64_arg(&a[0]);
+    if secs > 0.0 {
+        cx.server.sleep(secs)?;
+    }
+    Ok(Datum::Void)
+}
+
+fn pg_cancel_backend(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(cx.server.signal_backend(int(&a[0]) as i32, false)?))
+}
+
+fn pg_terminate_backend(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    if a.len() > 1 && int(&a[1]) < 0 {
+        return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "\"timeout\" must not be negative"));
+    }
+    Ok(Datum::Bool(cx.server.signal_backend(int(&a[0]) as i32, true)?))
+}
+
+fn pg_reload_conf(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    if !cx.server.is_superuser() {
+        return Err(err(sqlstate::INSUFFICIENT_PRIVILEGE, "permission denied for function pg_reload_conf"));
+    }
+    Ok(Datum::Bool(cx.server.reload_conf()?))
+}
+
+fn pg_postmaster_start_time(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Timestamptz(cx.server.postmaster_start_time()))
+}
+
+fn now(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Timestamptz(cx.server.transaction_timestamp()))
+}
+
+fn statement_timestamp(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Timestamptz(cx.server.statement_timestamp()))
+}
+
+fn clock_timestamp(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Timestamptz(crate::utils::time::now_timestamptz()))
+}
+
+fn current_setting(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let missing_ok = matches!(a.get(1), Some(Datum::Bool(true)));
+    match cx.server.settings().show(text(&a[0])) {
+        Ok(v) => Ok(Datum::Text(v)),
+        Err(e) if missing_ok && e.sqlstate == sqlstate::UNDEFINED_OBJECT => Ok(Datum::Null),
+        Err(e) => Err(e),
+    }
+}
+
+fn set_config(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let Datum::Text(name) = &a[0] else {
+        return Err(err(sqlstate::NULL_VALUE_NOT_ALLOWED, "SET requires parameter name"));
+    };
+    let value = match &a[1] {
+        Datum::Text(v) => Some(v.as_str()),
+        _ => None,
+    };
+    let local = matches!(a[2], Datum::Bool(true));
+    let su = cx.server.is_superuser();
+    cx.server.settings().set(name, value, local, su)?;
+    cx.refresh_format();
+    Ok(Datum::Text(cx.server.settings().show(name)?))
+}
+
+fn pg_typeof(_: &mut EvalContext, _: &[Datum], t: &[Type], _: Type) -> R {
+    Ok(Datum::Oid(t[0].oid()))
+}
+
+// --- strings -------------------------------------------------------------------
+
+fn length(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Int4(text(&a[0]).chars().count() as i32))
+}
+
+fn octet_length(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Int4(text(&a[0]).len() as i32))
+}
+
+fn lower(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(text(&a[0]).to_lowercase()))
+}
+
+fn upper(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(text(&a[0]).to_uppercase()))
+}
+
+fn initcap(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let mut out = String::new();
+    let mut prev_alnum = false;
+    for c in text(&a[0]).chars() {
+        if prev_alnum {
+            out.extend(c.to_lowercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        prev_alnum = c.is_alphanumeric();
+    }
+    Ok(Datum::Text(out))
+}
+
+/// `text_substring`: characters `start .. start + len` clipped to the string.
+fn substr(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let s = text(&a[0]);
+    let start = int(&a[1]);
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len() as i64;
+    let s1 = start.max(1);
+    let e = if let Some(l) = a.get(2) {
+        let len = int(l);
+        if len < 0 {
+            return Err(err("22011", "negative substring length not allowed"));
+        }
+        start.saturating_add(len)
+    } else {
+        i64::MAX
+    };
+    if e <= s1 || s1 > n {
+        return Ok(Datum::Text(String::new()));
+    }
+    let from = (s1 - 1) as usize;
+    let to = (e - 1).min(n) as usize;
+    Ok(Datum::Text(chars[from..to].iter().collect()))
+}
+
+/// `position(substring in string)` / `strpos(string, substring)`.
+fn strpos(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let (s, sub) = (text(&a[0]), text(&a[1]));
+    Ok(Datum::Int4(match s.find(sub) {
+        Some(b) => s[..b].chars().count() as i32 + 1,
+        None => 0,
+    }))
+}
+
+fn trim_impl(a: &[Datum], left: bool, right: bool) -> R {
+    let s = text(&a[0]);
+    let set: Vec<char> = match a.get(1) {
+        Some(d) => text(d).chars().collect(),
+        None => vec![' '],
+    };
+    let mut out: &str = s;
+    if left {
+        out = out.trim_start_matches(|c| set.contains(&c));
+    }
+    if right {
+        out = out.trim_end_matches(|c| set.contains(&c));
+    }
+    Ok(Datum::Text(out.to_string()))
+}
+
+fn btrim(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    trim_impl(a, true, true)
+}
+
+fn ltrim(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    trim_impl(a, true, false)
+}
+
+fn rtrim(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    trim_impl(a, false, true)
+}
+
+fn replace(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let (s, from, to) = (text(&a[0]), text(&a[1]), text(&a[2]));
+    if from.is_empty() {
+        return Ok(Datum::Text(s.to_string()));
+    }
+    Ok(Datum::Text(s.replace(from, to)))
+}
+
+fn concat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
+    let mut out = String::new();
+    for (d, ty) in a.iter().zip(t) {
+        if let Some(s) = adt::output(d, *ty, &cx.fmt) {
+            out.push_str(&s);
+        }
+    }
+    Ok(Datum::Text(out))
+}
+
+fn concat_ws(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
+    let Datum::Text(sep) = &a[0] else { return Ok(Datum::Null) };
+    let parts: Vec<String> = a[1..].iter().zip(&t[1..]).filter_map(|(d, ty)| adt::output(d, *ty, &cx.fmt)).collect();
+    Ok(Datum::Text(parts.join(sep)))
+}
+
+fn left(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let chars: Vec<char> = text(&a[0]).chars().collect();
+    let n = int(&a[1]);
+    let k = if n >= 0 { (n as usize).min(chars.len()) } else { chars.len().saturating_sub(n.unsigned_abs() as usize) };
+    Ok(Datum::Text(chars[..k].iter().collect()))
+}
+
+fn right(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let chars: Vec<char> = text(&a[0]).chars().collect();
+    let n = int(&a[1]);
+    let k = if n >= 0 { (n as usize).min(chars.len()) } else { chars.len().saturating_sub(n.unsigned_abs() as usize) };
+    Ok(Datum::Text(chars[chars.len() - k..].iter().collect()))
+}
+
+fn repeat(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let n = int(&a[1]).max(0) as usize;
+    let s = text(&a[0]);
+    if s.len().saturating_mul(n) > (1 << 30) - 1 {
+        return Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested length too large"));
+    }
+    Ok(Datum::Text(s.repeat(n)))
+}
+
+fn reverse(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(text(&a[0]).chars().rev().collect()))
+}
+
+fn pad(a: &[Datum], left: bool) -> R {
+    let s: Vec<char> = text(&a[0]).chars().collect();
+    let len = int(&a[1]).max(0) as usize;
+    if len > (1 << 28) {
+        return Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested length too large"));
+    }
+    let fill: Vec<char> = match a.get(2) {
+        Some(d) => text(d).chars().collect(),
+        None => vec![' '],
+    };
+    if s.len() >= len || fill.is_empty() {
+        return Ok(Datum::Text(s.iter().take(len).collect()));
+    }
+    let padding: String = fill.iter().cycle().take(len - s.len()).collect();
+    let body: String = s.iter().collect();
+    Ok(Datum::Text(if left { padding + &body } else { body + &padding }))
+}
+
+fn lpad(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    pad(a, true)
+}
+
+fn rpad(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    pad(a, false)
+}
+
+fn split_part(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let (s, delim, n) = (text(&a[0]), text(&a[1]), int(&a[2]));
+    if n == 0 {
+        return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "field position must not be zero"));
+    }
+    if s.is_empty() {
+        return Ok(Datum::Text(String::new()));
+    }
+    let parts: Vec<&str> = if delim.is_empty() { vec![s] } else { s.split(delim).collect() };
+    let idx = if n > 0 { n - 1 } else { parts.len() as i64 + n };
+    Ok(Datum::Text(if idx >= 0 { parts.get(idx as usize).copied().unwrap_or("").to_string() } else { String::new() }))
+}
+
+fn starts_with(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(text(&a[0]).starts_with(text(&a[1]))))
+}
+
+fn chr(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let c = int(&a[0]);
+    if c == 0 {
+        return Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "null character not permitted"));
+    }
+    match u32::try_from(c).ok().and_then(char::from_u32) {
+        Some(ch) => Ok(Datum::Text(ch.to_string())),
+        None => Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested character too large for encoding")),
+    }
+}
+
+fn ascii(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Int4(text(&a[0]).chars().next().map(|c| c as i32).unwrap_or(0)))
+}
+
+// --- numbers -------------------------------------------------------------------
+
+fn abs(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    match &a[0] {
+        Datum::Numeric(n) => Ok(Datum::Numeric(n.abs())),
+        Datum::Float8(v) => Ok(Datum::Float8(v.abs())),
+        Datum::Float4(v) => Ok(Datum::Float4(v.abs())),
+        d => make_int(as_i128(d).expect("integer").abs(), ret),
+    }
+}
+
+fn round_float(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    float_result(f64_arg(&a[0]).round_ties_even(), ret)
+}
+
+fn trunc_float(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    float_result(f64_arg(&a[0]).trunc(), ret)
+}
+
+fn floor_float(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    float_result(f64_arg(&a[0]).floor(), ret)
+}
+
+fn ceil_float(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    float_result(f64_arg(&a[0]).ceil(), ret)
+}
+
+fn sign_float(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    let v = f64_arg(&a[0]);
+    float_result(if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 }, ret)
+}
+
+fn round_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let s = a.get(1).map(int).unwrap_or(0).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    Ok(Datum::Numeric(numeric(&a[0]).round(s)))
+}
+
+fn trunc_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let s = a.get(1).map(int).unwrap_or(0).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    Ok(Datum::Numeric(numeric(&a[0]).trunc(s)))
+}
+
+fn floor_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).floor()))
+}
+
+fn ceil_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).ceil()))
+}
+
+fn sign_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).sign()))
+}
+
+fn mod_int(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    let (x, y) = (as_i128(&a[0]).expect("integer"), as_i128(&a[1]).expect("integer"));
+    if y == 0 {
+        return Err(err(sqlstate::DIVISION_BY_ZERO, "division by zero"));
+    }
+    make_int(x % y, ret)
+}
+
+fn mod_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).rem(numeric(&a[1]))?))
+}
+
+fn sqrt(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let v = f64_arg(&a[0]);
+    if v < 0.0 {
+        return Err(err("2201F", "cannot take square root of a negative number"));
+    }
+    Ok(Datum::Float8(v.sqrt()))
+}
+
+fn cbrt(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Float8(f64_arg(&a[0]).cbrt()))
+}
+
+fn exp(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let v = f64_arg(&a[0]);
+    let r = v.exp();
+    Ok(Datum::Float8(adt::float::check_float8(r, v.is_infinite(), v.is_infinite() || r != 0.0)?))
+}
+
+fn log_impl(v: f64, base10: bool) -> R {
+    if v == 0.0 {
+        return Err(err("2201E", "cannot take logarithm of zero"));
+    }
+    if v < 0.0 {
+        return Err(err("2201E", "cannot take logarithm of a negative number"));
+    }
+    Ok(Datum::Float8(if base10 { v.log10() } else { v.ln() }))
+}
+
+fn ln(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    log_impl(f64_arg(&a[0]), false)
+}
+
+fn log10(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    log_impl(f64_arg(&a[0]), true)
+}
+
+fn pi(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Float8(std::f64::consts::PI))
+}
+
+fn degrees(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Float8(f64_arg(&a[0]).to_degrees()))
+}
+
+fn radians(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Float8(f64_arg(&a[0]).to_radians()))
+}
+
+thread_local! {
+    static RANDOM_STATE: Cell<u64> = const { Cell::new(0) };
+}
+
+/// `random()`: xorshift64* seeded from the clock and pid on first use.
+fn random(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    let v = RANDOM_STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            let (sec, us) = crate::utils::time::now_unix();
+            x = (sec as u64).wrapping_mul(1_000_003) ^ (us as u64) << 20 ^ (std::process::id() as u64) << 40 | 1;
+        }
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    });
+    Ok(Datum::Float8((v >> 11) as f64 / (1u64 << 53) as f64))
+}
+
+/// Numeric transcendental functions are registered so that resolution
+/// matches PostgreSQL's (`sqrt(2.0)` picks `sqrt(numeric)`), but their
+/// PostgreSQL-exact result scales are not implemented yet.
+fn numeric_unsupported(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Err(err(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        "this numeric function is not supported by ferrogres yet; cast the argument to double precision",
+    ))
+}
+
+pub(super) fn register(b: &mut Builder) {
+    use Type::*;
+    b.func("version", &[], Text, version);
+    b.func("current_user", &[], Name, current_user);
+    b.func("session_user", &[], Name, session_user);
+    b.func("current_role", &[], Name, current_user);
+    b.func("user", &[], Name, current_user);
+    b.func("current_database", &[], Name, current_database);
+    b.func("current_catalog", &[], Name, current_database);
+    b.func("current_schema", &[], Name, current_schema);
+    b.func("pg_backend_pid", &[], Int4, pg_backend_pid);
+    b.func("pg_sleep", &[Float8], Void, pg_sleep);
+    b.func("pg_cancel_backend", &[Int4], Bool, pg_cancel_backend);
+    b.func("pg_terminate_backend", &[Int4], Bool, pg_terminate_backend);
+    b.func("pg_terminate_backend", &[Int4, Int8], Bool, pg_terminate_backend);
+    b.func("pg_reload_conf", &[], Bool, pg_reload_conf);
+    b.func("pg_postmaster_start_time", &[], Timestamptz, pg_postmaster_start_time);
+    b.func("now", &[], Timestamptz, now);
+    b.func("transaction_timestamp", &[], Timestamptz, now);
+    b.func("current_timestamp", &[], Timestamptz, now);
+    b.func("statement_timestamp", &[], Timestamptz, statement_timestamp);
+    b.func("clock_timestamp", &[], Timestamptz, clock_timestamp);
+    b.func("current_setting", &[Text], Text, current_setting);
+    b.func("current_setting", &[Text, Bool], Text, current_setting);
+    b.func_nonstrict("set_config", &[ArgType::T(Text), ArgType::T(Text), ArgType::T(Bool)], Text, set_config, false);
+    b.func_nonstrict("pg_typeof", &[ArgType::Any], Regtype, pg_typeof, false);
+
+    for name in ["length", "char_length", "character_length"] {
+        b.func(name, &[Text], Int4, length);
+    }
+    b.func("octet_length", &[Text], Int4, octet_length);
+    b.func("lower", &[Text], Text, lower);
+    b.func("upper", &[Text], Text, upper);
+    b.func("initcap", &[Text], Text, initcap);
+    for name in ["substr", "substring"] {
+        b.func(name, &[Text, Int4], Text, substr);
+        b.func(name, &[Text, Int4, Int4], Text, substr);
+    }
+    b.func("position", &[Text, Text], Int4, strpos);
+    b.func("strpos", &[Text, Text], Int4, strpos);
+    b.func("btrim", &[Text], Text, btrim);
+    b.func("btrim", &[Text, Text], Text, btrim);
+    b.func("ltrim", &[Text], Text, ltrim);
+    b.func("ltrim", &[Text, Text], Text, ltrim);
+    b.func("rtrim", &[Text], Text, rtrim);
+    b.func("rtrim", &[Text, Text], Text, rtrim);
+    b.func("replace", &[Text, Text, Text], Text, replace);
+    b.func_nonstrict("concat", &[ArgType::Any], Text, concat, true);
+    b.func_nonstrict("concat_ws", &[ArgType::T(Text), ArgType::Any], Text, concat_ws, true);
+    b.func("left", &[Text, Int4], Text, left);
+    b.func("right", &[Text, Int4], Text, right);
+    b.func("repeat", &[Text, Int4], Text, repeat);
+    b.func("reverse", &[Text], Text, reverse);
+    b.func("lpad", &[Text, Int4], Text, lpad);
+    b.func("lpad", &[Text, Int4, Text], Text, lpad);
+    b.func("rpad", &[Text, Int4], Text, rpad);
+    b.func("rpad", &[Text, Int4, Text], Text, rpad);
+    b.func("split_part", &[Text, Text, Int4], Text, split_part);
+    b.func("starts_with", &[Text, Text], Bool, starts_with);
+    b.func("chr", &[Int4], Text, chr);
+    b.func("ascii", &[Text], Int4, ascii);
+
+    for t in [Int2, Int4, Int8, Float4, Float8, Numeric] {
+        b.func("abs", &[t], t, abs);
+    }
+    for t in [Int2, Int4, Int8] {
+        b.func("mod", &[t, t], t, mod_int);
+    }
+    b.func("mod", &[Numeric, Numeric], Numeric, mod_numeric);
+    b.func("round", &[Float8], Float8, round_float);
+    b.func("round", &[Numeric], Numeric, round_numeric);
+    b.func("round", &[Numeric, Int4], Numeric, round_numeric);
+    b.func("trunc", &[Float8], Float8, trunc_float);
+    b.func("trunc", &[Numeric], Numeric, trunc_numeric);
+    b.func("trunc", &[Numeric, Int4], Numeric, trunc_numeric);
+    b.func("floor", &[Float8], Float8, floor_float);
+    b.func("floor", &[Numeric], Numeric, floor_numeric);
+    for name in ["ceil", "ceiling"] {
+        b.func(name, &[Float8], Float8, ceil_float);
+        b.func(name, &[Numeric], Numeric, ceil_numeric);
+    }
+    b.func("sign", &[Float8], Float8, sign_float);
+    b.func("sign", &[Numeric], Numeric, sign_numeric);
+    b.func("sqrt", &[Float8], Float8, sqrt);
+    b.func("cbrt", &[Float8], Float8, cbrt);
+    b.func("exp", &[Float8], Float8, exp);
+    b.func("ln", &[Float8], Float8, ln);
+    b.func("log", &[Float8], Float8, log10);
+    b.func("log10", &[Float8], Float8, log10);
+    b.func("power", &[Float8, Float8], Float8, float8_pow);
+    b.func("pow", &[Float8, Float8], Float8, float8_pow);
+    for name in ["sqrt", "exp", "ln", "log", "log10"] {
+        b.func(name, &[Numeric], Numeric, numeric_unsupported);
+    }
+    for name in ["power", "pow", "log"] {
+        b.func(name, &[Numeric, Numeric], Numeric, numeric_unsupported);
+    }
+    b.op("^", Numeric, Numeric, Numeric, Impl::Scalar(numeric_unsupported));
+    b.func("pi", &[], Float8, pi);
+    b.func("degrees", &[Float8], Float8, degrees);
+    b.func("radians", &[Float8], Float8, radians);
+    b.func("random", &[], Float8, random);
+}

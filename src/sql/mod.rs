@@ -1,0 +1,375 @@
+//! The SQL pipeline after PostgreSQL's own grammar: parse (pg_query) →
+//! analyse → plan → execute.
+//!
+//! ```text
+//!  query string ──parser──▶ Statement (raw parse tree, pg_query protobuf)
+//!                              │
+//!            utility ◀─────────┤ SET / SHOW / RESET / ALTER SYSTEM / BEGIN ...
+//!                              ▼
+//!                 analyze ──▶ Query     names resolved against the FROM relation,
+//!                              │         types inferred, functions/operators resolved
+//!                              ▼
+//!                    plan ──▶ Plan      SeqScan → Filter → Agg → Filter(HAVING)
+//!                              │         → Project → Unique → Sort → Limit
+//!                              ▼
+//!                    exec ──▶ rows      pull-based nodes, text output per type
+//! ```
+//!
+//! Module map: [`parser`] (splitting, syntax-error positions), [`analyze`]
+//! (`parse_*.c`: names, types, function/operator resolution, grouping
+//! checks), [`plan`] (the plan tree), [`exec`] (executor nodes, expression
+//! evaluation), [`functions`] (`pg_proc`/`pg_operator`: built-ins and
+//! aggregates), [`adt`] (each type's input/output, casts, comparison;
+//! `numeric` and date/time arithmetic), [`catalog`] (relations and their
+//! row sources), [`utility`] (SET/SHOW/transaction control), [`types`] and
+//! [`expr`] (values and analysed expressions).
+//!
+//! SUPPORTED: SELECT with or without one FROM item (a relation, optionally
+//! `pg_catalog.`-qualified and aliased, or a subquery with an alias), WHERE,
+//! GROUP BY (expression, output name, position), HAVING, aggregates (count,
+//! sum, avg, min, max, bool_and/or, every, string_agg; DISTINCT, FILTER and
+//! ORDER BY inside the call), DISTINCT, ORDER BY (ASC/DESC, NULLS
+//! FIRST/LAST, by name/position/expression), LIMIT/OFFSET; expressions over
+//! bool, int2/4/8, float4/8, numeric (arbitrary precision), text, varchar,
+//! name, oid, xid, inet, timestamptz, interval; PostgreSQL's type
+//! resolution for literals, operators, functions and CASE/COALESCE/IN; its
+//! error codes, messages, hints and positions. SET/RESET/SHOW (incl. ALL),
+//! ALTER SYSTEM, BEGIN/COMMIT/ROLLBACK (and their synonyms).
+//!
+//! DELIBERATELY LEFT OUT (for now, all failing with SQLSTATE 0A000 rather
+//! than misbehaving): DDL and DML (no on-disk tables yet), joins, set
+//! operations, CTEs, subqueries in expressions, window functions, arrays
+//! (except `text[]` output), date/timestamp-without-zone/time types,
+//! collations other than C, savepoints, parameters (`$1`). Constant
+//! expressions are evaluated per row rather than folded at plan time, so
+//! an error in a constant surfaces only if a row reaches it.
+//!
+//! Relation scans go through [`catalog::RelationSource`]; on-disk heap
+//! tables will be added there as another source, without touching the
+//! analyser, planner or the rest of the executor.
+//!
+//! CONTRACT with the backend (`src/backend`):
+//! - [`parse`] splits a simple-query string into statements, each with its
+//!   own source text and parse tree; a syntax error carries SQLSTATE 42601
+//!   and the 1-based cursor position, as PostgreSQL reports it.
+//! - [`command_tag`] names the statement for the process title and
+//!   `pg_stat_activity` before it runs (`SELECT`, `SET`, `SHOW`, ...).
+//! - [`execute`] runs one statement against a [`ServerContext`], which is the
+//!   backend's window onto shared memory, settings and signals. Results are
+//!   in text format, ready for DataRow. Values print in the session's
+//!   `TimeZone` and `extra_float_digits`, read from [`Settings`] at the start
+//!   of each statement.
+//! - `pg_settings` is served here from [`Settings::pg_settings_rows`]; every
+//!   other system relation comes from [`ServerContext::system_relation`].
+
+pub mod adt;
+pub mod analyze;
+pub mod catalog;
+pub mod exec;
+pub mod expr;
+pub mod functions;
+mod parser;
+pub mod plan;
+pub mod types;
+mod utility;
+
+pub use parser::parse;
+
+use pg_query::NodeEnum;
+
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::guc::Settings;
+use crate::utils::time::TimestampTz;
+use types::{Datum, Type};
+
+/// One column of a result, as RowDescription describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub type_oid: u32,
+    pub typlen: i16,
+    pub typmod: i32,
+}
+
+/// What one statement produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// A row set: RowDescription, DataRows (text format, `None` = NULL), CommandComplete(tag).
+    Rows { fields: Vec<Field>, rows: Vec<Vec<Option<String>>>, tag: String },
+    /// A utility command: CommandComplete(tag) only.
+    Command { tag: String },
+    /// An empty query string: EmptyQueryResponse.
+    Empty,
+}
+
+/// A relation that lives in process or shared memory rather than on disk
+/// (system views such as `pg_stat_activity`), materialised for one scan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VirtualRelation {
+    pub columns: Vec<(String, Type)>,
+    pub rows: Vec<Vec<Datum>>,
+}
+
+/// Transaction-control requests the SQL layer passes to the backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransactionRequest {
+    Begin,
+    Commit,
+    Rollback,
+}
+
+/// The backend as the executor sees it.
+pub trait ServerContext {
+    fn backend_pid(&self) -> i32;
+    fn current_user(&self) -> &str;
+    fn session_user(&self) -> &str;
+    fn current_database(&self) -> &str;
+    fn is_superuser(&self) -> bool;
+    /// Start of the current transaction (what `now()` returns).
+    fn transaction_timestamp(&self) -> TimestampTz;
+    fn statement_timestamp(&self) -> TimestampTz;
+    fn postmaster_start_time(&self) -> TimestampTz;
+
+    /// This session's settings (SET, SHOW, current_setting, set_config).
+    fn settings(&mut self) -> &mut Settings;
+    /// `ALTER SYSTEM SET name = value` / `ALTER SYSTEM RESET name` (value None).
+    fn alter_system(&mut self, name: &str, value: Option<&str>) -> PgResult<()>;
+    /// `pg_reload_conf()`: signal the postmaster to reload.
+    fn reload_conf(&mut self) -> PgResult<bool>;
+
+    /// Raises 57014 if a cancel arrived, 57P01 if terminated.
+    fn check_for_interrupts(&mut self) -> PgResult<()>;
+    /// `pg_sleep`: sleeps, waking for interrupts (then returns their error).
+    fn sleep(&mut self, seconds: f64) -> PgResult<()>;
+    /// `pg_cancel_backend` (terminate = false) / `pg_terminate_backend`
+    /// (true): permission checks, then SIGINT/SIGTERM. Ok(false) with a
+    /// WARNING notice when the pid is not a server process.
+    fn signal_backend(&mut self, pid: i32, terminate: bool) -> PgResult<bool>;
+
+    /// Sends a NOTICE/WARNING to the client.
+    fn notice(&mut self, notice: PgError);
+
+    /// A system view or table backed by memory (`pg_stat_activity`, ...).
+    /// `name` is unqualified and lowercase; Ok(None) if unknown.
+    fn system_relation(&mut self, name: &str) -> PgResult<Option<VirtualRelation>>;
+
+    /// BEGIN / COMMIT / ROLLBACK. Returns the command tag to report
+    /// (`ROLLBACK` for a COMMIT of a failed transaction).
+    fn transaction(&mut self, request: TransactionRequest) -> PgResult<String>;
+}
+
+/// One parsed statement of a query string.
+#[derive(Clone, Debug)]
+pub struct Statement {
+    /// The statement's own text (for `pg_stat_activity.query` it is the whole string).
+    pub text: String,
+    pub node: pg_query::NodeEnum,
+    /// The whole query string the statement came from: parse-tree locations
+    /// and error positions are offsets into it, as in PostgreSQL.
+    pub source: std::sync::Arc<str>,
+    /// Byte offset of the statement in `source`.
+    pub location: usize,
+}
+
+
+/// Runs one statement.
+pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
+    match &stmt.node {
+        NodeEnum::SelectStmt(sel) => run_select(ctx, stmt, sel),
+        NodeEnum::VariableSetStmt(s) => utility::set(ctx, s),
+        NodeEnum::VariableShowStmt(s) => utility::show(ctx, s),
+        NodeEnum::TransactionStmt(s) => utility::transaction(ctx, s),
+        NodeEnum::AlterSystemStmt(s) => utility::alter_system(ctx, s),
+        other => Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("{} is not supported by ferrogres yet", command_tag_of(other)),
+        )),
+    }
+}
+
+fn run_select(ctx: &mut dyn ServerContext, stmt: &Statement, sel: &pg_query::protobuf::SelectStmt) -> PgResult<Outcome> {
+    let fmt = exec::session_format(ctx);
+    let query = {
+        let mut analyzer = analyze::Analyzer { ctx, source: &stmt.source, fmt };
+        analyzer.analyze_select(sel)?
+    };
+    let planned = plan::plan_query(query);
+    let mut cx = exec::EvalContext::new(ctx);
+    let rows = exec::run(planned.plan, &mut cx)?;
+    let fmt = cx.fmt.clone();
+    let fields = planned
+        .columns
+        .iter()
+        .map(|c| Field { name: c.name.clone(), type_oid: c.ty.oid(), typlen: c.ty.typlen(), typmod: c.typmod })
+        .collect();
+    let types: Vec<Type> = planned.columns.iter().map(|c| c.ty).collect();
+    let n = rows.len();
+    let rows = rows
+        .into_iter()
+        .map(|r| r.iter().zip(&types).map(|(d, t)| adt::output(d, *t, &fmt)).collect())
+        .collect();
+    Ok(Outcome::Rows { fields, rows, tag: format!("SELECT {n}") })
+}
+
+/// The command tag PostgreSQL's `CreateCommandTag` gives a statement.
+pub fn command_tag(stmt: &Statement) -> &'static str {
+    command_tag_of(&stmt.node)
+}
+
+fn command_tag_of(node: &NodeEnum) -> &'static str {
+    use pg_query::protobuf::{ObjectType, TransactionStmtKind, VariableSetKind};
+    let object = |t: i32| ObjectType::try_from(t).unwrap_or(ObjectType::Undefined);
+    match node {
+        NodeEnum::SelectStmt(s) => {
+            if s.into_clause.is_some() {
+                "SELECT INTO"
+            } else {
+                "SELECT"
+            }
+        }
+        NodeEnum::InsertStmt(_) => "INSERT",
+        NodeEnum::UpdateStmt(_) => "UPDATE",
+        NodeEnum::DeleteStmt(_) => "DELETE",
+        NodeEnum::MergeStmt(_) => "MERGE",
+        NodeEnum::VariableSetStmt(s) => {
+            match VariableSetKind::try_from(s.kind).unwrap_or(VariableSetKind::Undefined) {
+                VariableSetKind::VarReset | VariableSetKind::VarResetAll => "RESET",
+                _ => "SET",
+            }
+        }
+        NodeEnum::VariableShowStmt(_) => "SHOW",
+        NodeEnum::AlterSystemStmt(_) => "ALTER SYSTEM",
+        NodeEnum::TransactionStmt(t) => match TransactionStmtKind::try_from(t.kind).unwrap_or(TransactionStmtKind::Undefined) {
+            TransactionStmtKind::TransStmtBegin => "BEGIN",
+            TransactionStmtKind::TransStmtStart => "START TRANSACTION",
+            TransactionStmtKind::TransStmtCommit => "COMMIT",
+            TransactionStmtKind::TransStmtRollback | TransactionStmtKind::TransStmtRollbackTo => "ROLLBACK",
+            TransactionStmtKind::TransStmtSavepoint => "SAVEPOINT",
+            TransactionStmtKind::TransStmtRelease => "RELEASE",
+            TransactionStmtKind::TransStmtPrepare => "PREPARE TRANSACTION",
+            TransactionStmtKind::TransStmtCommitPrepared => "COMMIT PREPARED",
+            TransactionStmtKind::TransStmtRollbackPrepared => "ROLLBACK PREPARED",
+            TransactionStmtKind::Undefined => "???",
+        },
+        NodeEnum::CreateStmt(_) => "CREATE TABLE",
+        NodeEnum::CreateTableAsStmt(c) => {
+            if object(c.objtype) == ObjectType::ObjectMatview {
+                "CREATE MATERIALIZED VIEW"
+            } else {
+                "CREATE TABLE AS"
+            }
+        }
+        NodeEnum::IndexStmt(_) => "CREATE INDEX",
+        NodeEnum::ViewStmt(_) => "CREATE VIEW",
+        NodeEnum::CreateSchemaStmt(_) => "CREATE SCHEMA",
+        NodeEnum::CreateSeqStmt(_) => "CREATE SEQUENCE",
+        NodeEnum::AlterSeqStmt(_) => "ALTER SEQUENCE",
+        NodeEnum::CreatedbStmt(_) => "CREATE DATABASE",
+        NodeEnum::DropdbStmt(_) => "DROP DATABASE",
+        NodeEnum::AlterDatabaseStmt(_) | NodeEnum::AlterDatabaseSetStmt(_) | NodeEnum::AlterDatabaseRefreshCollStmt(_) => {
+            "ALTER DATABASE"
+        }
+        NodeEnum::CreateRoleStmt(_) => "CREATE ROLE",
+        NodeEnum::AlterRoleStmt(_) | NodeEnum::AlterRoleSetStmt(_) => "ALTER ROLE",
+        NodeEnum::DropRoleStmt(_) => "DROP ROLE",
+        NodeEnum::CreateFunctionStmt(f) => {
+            if f.is_procedure {
+                "CREATE PROCEDURE"
+            } else {
+                "CREATE FUNCTION"
+            }
+        }
+        NodeEnum::CreateExtensionStmt(_) => "CREATE EXTENSION",
+        NodeEnum::CreateTrigStmt(_) => "CREATE TRIGGER",
+        NodeEnum::CreateDomainStmt(_) => "CREATE DOMAIN",
+        NodeEnum::CompositeTypeStmt(_) | NodeEnum::CreateEnumStmt(_) | NodeEnum::CreateRangeStmt(_) => "CREATE TYPE",
+        NodeEnum::CreateTableSpaceStmt(_) => "CREATE TABLESPACE",
+        NodeEnum::DropTableSpaceStmt(_) => "DROP TABLESPACE",
+        NodeEnum::AlterTableStmt(a) => match object(a.objtype) {
+            ObjectType::ObjectIndex => "ALTER INDEX",
+            ObjectType::ObjectSequence => "ALTER SEQUENCE",
+            ObjectType::ObjectView => "ALTER VIEW",
+            ObjectType::ObjectMatview => "ALTER MATERIALIZED VIEW",
+            ObjectType::ObjectForeignTable => "ALTER FOREIGN TABLE",
+            _ => "ALTER TABLE",
+        },
+        NodeEnum::RenameStmt(_) | NodeEnum::AlterObjectSchemaStmt(_) | NodeEnum::AlterOwnerStmt(_) => "ALTER OBJECT",
+        NodeEnum::DropStmt(d) => match object(d.remove_type) {
+            ObjectType::ObjectTable => "DROP TABLE",
+            ObjectType::ObjectSequence => "DROP SEQUENCE",
+            ObjectType::ObjectView => "DROP VIEW",
+            ObjectType::ObjectMatview => "DROP MATERIALIZED VIEW",
+            ObjectType::ObjectIndex => "DROP INDEX",
+            ObjectType::ObjectType => "DROP TYPE",
+            ObjectType::ObjectDomain => "DROP DOMAIN",
+            ObjectType::ObjectSchema => "DROP SCHEMA",
+            ObjectType::ObjectFunction => "DROP FUNCTION",
+            ObjectType::ObjectProcedure => "DROP PROCEDURE",
+            ObjectType::ObjectExtension => "DROP EXTENSION",
+            ObjectType::ObjectTrigger => "DROP TRIGGER",
+            _ => "DROP OBJECT",
+        },
+        NodeEnum::TruncateStmt(_) => "TRUNCATE TABLE",
+        NodeEnum::CommentStmt(_) => "COMMENT",
+        NodeEnum::GrantStmt(g) => {
+            if g.is_grant {
+                "GRANT"
+            } else {
+                "REVOKE"
+            }
+        }
+        NodeEnum::GrantRoleStmt(g) => {
+            if g.is_grant {
+                "GRANT ROLE"
+            } else {
+                "REVOKE ROLE"
+            }
+        }
+        NodeEnum::CopyStmt(_) => "COPY",
+        NodeEnum::ExplainStmt(_) => "EXPLAIN",
+        NodeEnum::VacuumStmt(v) => {
+            if v.is_vacuumcmd {
+                "VACUUM"
+            } else {
+                "ANALYZE"
+            }
+        }
+        NodeEnum::ClusterStmt(_) => "CLUSTER",
+        NodeEnum::ReindexStmt(_) => "REINDEX",
+        NodeEnum::CheckPointStmt(_) => "CHECKPOINT",
+        NodeEnum::LockStmt(_) => "LOCK TABLE",
+        NodeEnum::ListenStmt(_) => "LISTEN",
+        NodeEnum::UnlistenStmt(_) => "UNLISTEN",
+        NodeEnum::NotifyStmt(_) => "NOTIFY",
+        NodeEnum::LoadStmt(_) => "LOAD",
+        NodeEnum::DiscardStmt(_) => "DISCARD",
+        NodeEnum::PrepareStmt(_) => "PREPARE",
+        NodeEnum::ExecuteStmt(_) => "EXECUTE",
+        NodeEnum::DeallocateStmt(_) => "DEALLOCATE",
+        NodeEnum::DeclareCursorStmt(_) => "DECLARE CURSOR",
+        NodeEnum::ClosePortalStmt(_) => "CLOSE CURSOR",
+        NodeEnum::FetchStmt(f) => {
+            if f.ismove {
+                "MOVE"
+            } else {
+                "FETCH"
+            }
+        }
+        NodeEnum::DoStmt(_) => "DO",
+        NodeEnum::CallStmt(_) => "CALL",
+        NodeEnum::ConstraintsSetStmt(_) => "SET CONSTRAINTS",
+        NodeEnum::RefreshMatViewStmt(_) => "REFRESH MATERIALIZED VIEW",
+        NodeEnum::AlterFunctionStmt(_) => "ALTER FUNCTION",
+        NodeEnum::CreatePublicationStmt(_) => "CREATE PUBLICATION",
+        NodeEnum::CreateSubscriptionStmt(_) => "CREATE SUBSCRIPTION",
+        NodeEnum::CreatePolicyStmt(_) => "CREATE POLICY",
+        NodeEnum::ReassignOwnedStmt(_) => "REASSIGN OWNED",
+        NodeEnum::DropOwnedStmt(_) => "DROP OWNED",
+        NodeEnum::CreateCastStmt(_) => "CREATE CAST",
+        NodeEnum::DefineStmt(_) => "CREATE OBJECT",
+        _ => "???",
+    }
+}
+
+#[cfg(test)]
+mod tests;

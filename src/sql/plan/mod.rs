@@ -1,0 +1,107 @@
+//! Planning: an analysed [`Query`] becomes a tree of [`Plan`] nodes, the
+//! way PostgreSQL's `grouping_planner` stacks paths, but without
+//! alternatives to cost: there is one way to run each query today.
+//!
+//! ```text
+//!   Limit                 LIMIT / OFFSET
+//!    └ Sort               ORDER BY (stable, on projected columns)
+//!       └ Unique          DISTINCT (first occurrence of each row)
+//!          └ Project      target list, plus resjunk sort columns
+//!             └ Filter    HAVING
+//!                └ Agg    GROUP BY / aggregates (hashed, first-seen order)
+//!                   └ Filter      WHERE
+//!                      └ SeqScan  relation (or SubqueryScan, or Result)
+//! ```
+//!
+//! A final Project drops resjunk columns when the query has any.
+//! Index scans, joins and a cost model arrive with on-disk tables.
+
+use super::analyze::{Aggref, Query, RteSource};
+use super::catalog::Relation;
+use super::expr::{Expr, Loc};
+use super::types::Type;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SortKey {
+    pub column: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Plan {
+    /// One empty row (SELECT without FROM).
+    Result,
+    SeqScan { relation: Relation },
+    SubqueryScan { subplan: Box<Plan> },
+    Filter { input: Box<Plan>, qual: Expr },
+    /// Output row: group keys, then one column per aggregate.
+    Agg { input: Box<Plan>, group_by: Vec<Expr>, aggregates: Vec<Aggref> },
+    Project { input: Box<Plan>, exprs: Vec<Expr> },
+    /// Keeps the first row of each set of equal rows (over the first `ncols` columns).
+    Unique { input: Box<Plan>, ncols: usize },
+    Sort { input: Box<Plan>, keys: Vec<SortKey> },
+    Limit { input: Box<Plan>, offset: Option<Expr>, count: Option<Expr> },
+}
+
+/// One column of the result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputColumn {
+    pub name: String,
+    pub ty: Type,
+    pub typmod: i32,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedStmt {
+    pub plan: Plan,
+    pub columns: Vec<OutputColumn>,
+}
+
+pub fn plan_query(q: Query) -> PlannedStmt {
+    let columns: Vec<OutputColumn> = q
+        .targets
+        .iter()
+        .filter(|t| !t.resjunk)
+        .map(|t| OutputColumn { name: t.name.clone(), ty: t.expr.ty(), typmod: t.expr.typmod() })
+        .collect();
+    let nvisible = columns.len();
+    let has_junk = q.targets.len() > nvisible;
+
+    let mut plan = match q.from {
+        None => Plan::Result,
+        Some(rte) => match rte.source {
+            RteSource::Relation(relation) => Plan::SeqScan { relation },
+            RteSource::Subquery(sub) => Plan::SubqueryScan { subplan: Box::new(plan_query(*sub).plan) },
+        },
+    };
+    if let Some(qual) = q.where_qual {
+        plan = Plan::Filter { input: Box::new(plan), qual };
+    }
+    if q.has_grouping {
+        plan = Plan::Agg { input: Box::new(plan), group_by: q.group_by, aggregates: q.aggregates };
+        if let Some(qual) = q.having {
+            plan = Plan::Filter { input: Box::new(plan), qual };
+        }
+    }
+    plan = Plan::Project { input: Box::new(plan), exprs: q.targets.iter().map(|t| t.expr.clone()).collect() };
+    if q.distinct {
+        plan = Plan::Unique { input: Box::new(plan), ncols: nvisible };
+    }
+    if !q.sort.is_empty() {
+        let keys = q.sort.iter().map(|s| SortKey { column: s.target, descending: s.descending, nulls_first: s.nulls_first }).collect();
+        plan = Plan::Sort { input: Box::new(plan), keys };
+    }
+    if q.limit_count.is_some() || q.limit_offset.is_some() {
+        plan = Plan::Limit { input: Box::new(plan), offset: q.limit_offset, count: q.limit_count };
+    }
+    if has_junk {
+        let exprs = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Expr::Column { index: i, ty: c.ty, typmod: c.typmod, name: c.name.clone(), loc: Loc(None) })
+            .collect();
+        plan = Plan::Project { input: Box::new(plan), exprs };
+    }
+    PlannedStmt { plan, columns }
+}

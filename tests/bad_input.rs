@@ -1,0 +1,188 @@
+//! Bad input on the wire never takes the server down: each case gets a clean
+//! error or disconnect, is logged, and the server goes on without a
+//! crash-restart.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::*;
+
+fn connect(s: &Server) -> TcpStream {
+    let t = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    t
+}
+
+/// Reads until EOF; returns everything the server sent.
+fn read_all(mut t: TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = t.read_to_end(&mut out);
+    out
+}
+
+fn startup_packet(user: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&196608u32.to_be_bytes());
+    for (k, v) in [("user", user), ("database", "postgres")] {
+        body.extend_from_slice(k.as_bytes());
+        body.push(0);
+        body.extend_from_slice(v.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut pkt = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    pkt.extend_from_slice(&body);
+    pkt
+}
+
+/// Connects, authenticates (trust) and reads up to ReadyForQuery.
+fn session(s: &Server) -> TcpStream {
+    let mut t = connect(s);
+    t.write_all(&startup_packet("postgres")).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(6).any(|w| w == [b'Z', 0, 0, 0, 5, b'I']) {
+        let n = t.read(&mut chunk).unwrap();
+        assert!(n > 0, "server closed during startup");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    t
+}
+
+fn assert_server_healthy(s: &Server) {
+    assert_eq!(s.psql("SELECT 1"), "1");
+    let log = s.log();
+    assert!(!log.contains("terminating any other active server processes"), "a bad client caused a crash-restart:\n{log}");
+    assert!(!log.contains("was terminated by signal"), "{log}");
+}
+
+#[test]
+fn garbage_instead_of_a_startup_packet() {
+    let s = Server::start();
+    let mut t = connect(&s);
+    t.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let reply = read_all(t);
+    assert!(reply.is_empty() || reply[0] == b'E', "{reply:?}");
+    assert!(s.wait_for_log("invalid length of startup packet", Duration::from_secs(5)), "{}", s.log());
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn ssl_and_gssenc_requests_are_answered_n() {
+    let s = Server::start();
+    for code in [80877103u32, 80877104u32] {
+        let mut t = connect(&s);
+        let mut pkt = 8u32.to_be_bytes().to_vec();
+        pkt.extend_from_slice(&code.to_be_bytes());
+        t.write_all(&pkt).unwrap();
+        let mut b = [0u8; 1];
+        t.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"N");
+    }
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn unknown_protocol_version_is_refused() {
+    let s = Server::start();
+    let mut t = connect(&s);
+    let mut pkt = 8u32.to_be_bytes().to_vec();
+    pkt.extend_from_slice(&(2u32 << 16).to_be_bytes());
+    t.write_all(&pkt).unwrap();
+    let reply = read_all(t);
+    assert_eq!(reply.first(), Some(&b'E'));
+    assert!(String::from_utf8_lossy(&reply).contains("unsupported frontend protocol 2.0"));
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn unknown_message_type_gets_fatal_08p01() {
+    let s = Server::start();
+    let mut t = session(&s);
+    t.write_all(&[b'x', 0, 0, 0, 4]).unwrap();
+    let reply = read_all(t);
+    let text = String::from_utf8_lossy(&reply);
+    assert!(text.contains("08P01") && text.contains("invalid frontend message type 120"), "{text}");
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn oversized_and_undersized_lengths_are_refused() {
+    let s = Server::start();
+    // A Sync claiming a gigabyte.
+    let mut t = session(&s);
+    t.write_all(&[b'S', 0x3f, 0xff, 0xff, 0xff]).unwrap();
+    let text = String::from_utf8_lossy(&read_all(t)).to_string();
+    assert!(text.contains("invalid message length"), "{text}");
+    // A Query whose length is below the minimum.
+    let mut t = session(&s);
+    t.write_all(&[b'Q', 0, 0, 0, 2]).unwrap();
+    let text = String::from_utf8_lossy(&read_all(t)).to_string();
+    assert!(text.contains("invalid message length"), "{text}");
+    // A startup packet claiming 2 GB.
+    let mut t = connect(&s);
+    t.write_all(&[0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0]).unwrap();
+    let _ = read_all(t);
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn truncated_message_then_hangup_ends_the_backend_quietly() {
+    let s = Server::start();
+    let mut t = session(&s);
+    // Query of 100 bytes announced, 10 sent, then the client goes away.
+    t.write_all(&[b'Q', 0, 0, 0, 104]).unwrap();
+    t.write_all(b"SELECT 1; ").unwrap();
+    drop(t);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(wait_until(Duration::from_secs(5), || s.children().iter().filter(|(_, t)| t.contains("127.0.0.1(")).count() == 0));
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn query_without_terminator_and_random_bytes_do_not_panic() {
+    let s = Server::start();
+    let mut t = session(&s);
+    t.write_all(&[b'Q', 0, 0, 0, 8, b'a', b'b', b'c', b'd']).unwrap();
+    let text = String::from_utf8_lossy(&read_all(t)).to_string();
+    assert!(text.contains("08P01"), "{text}");
+    // Deterministic pseudo-random byte streams after a good startup.
+    let mut x: u32 = 12345;
+    for _ in 0..20 {
+        let mut t = session(&s);
+        let mut junk = Vec::new();
+        for _ in 0..200 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            junk.push((x >> 16) as u8);
+        }
+        let _ = t.write_all(&junk);
+        drop(t);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn extended_protocol_gets_a_clean_error_until_sync() {
+    let s = Server::start();
+    let mut t = session(&s);
+    // Parse "SELECT 1", then Sync.
+    let mut parse = vec![b'P'];
+    let body = b"\0SELECT 1\0\0\0";
+    parse.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    parse.extend_from_slice(body);
+    t.write_all(&parse).unwrap();
+    t.write_all(&[b'S', 0, 0, 0, 4]).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(6).any(|w| w == [b'Z', 0, 0, 0, 5, b'I']) {
+        let n = t.read(&mut chunk).unwrap();
+        assert!(n > 0);
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    assert!(String::from_utf8_lossy(&buf).contains("0A000"));
+    assert_server_healthy(&s);
+}

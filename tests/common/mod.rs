@@ -1,0 +1,369 @@
+//! Black-box test harness: starts real ferrogres servers from the built
+//! binary in temporary data directories on free ports, talks to them with
+//! real clients (psql, the `postgres` crate), and stops what it started by
+//! its pid when dropped.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ferrogres");
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    // Bind to port 0 and let the kernel choose; also check the Unix-socket
+    // name is free so concurrently running tests do not collide.
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        if port > 10_000 {
+            return port;
+        }
+    }
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("ferrogres-test-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct ServerBuilder {
+    conf: Vec<String>,
+    initdb_args: Vec<String>,
+    hba: Option<String>,
+    password: Option<String>,
+}
+
+impl ServerBuilder {
+    /// Adds a line to postgresql.conf.
+    pub fn conf(mut self, line: &str) -> Self {
+        self.conf.push(line.to_string());
+        self
+    }
+    pub fn initdb_arg(mut self, a: &str) -> Self {
+        self.initdb_args.push(a.to_string());
+        self
+    }
+    /// Replaces pg_hba.conf.
+    pub fn hba(mut self, text: &str) -> Self {
+        self.hba = Some(text.to_string());
+        self
+    }
+    /// The superuser's password (written to a --pwfile for initdb).
+    pub fn password(mut self, pw: &str) -> Self {
+        self.password = Some(pw.to_string());
+        self
+    }
+
+    pub fn start(self) -> Server {
+        let dir = TempDir::new("srv");
+        let data = dir.0.join("data");
+        let socket_dir = dir.0.join("sock");
+        std::fs::create_dir_all(&socket_dir).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("initdb").arg("-D").arg(&data).arg("-U").arg("postgres");
+        if let Some(pw) = &self.password {
+            let pwfile = dir.0.join("pwfile");
+            std::fs::write(&pwfile, pw).unwrap();
+            cmd.arg("--pwfile").arg(&pwfile);
+        }
+        cmd.args(&self.initdb_args);
+        let out = cmd.output().expect("run initdb");
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let port = free_port();
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        conf.push_str(&format!(
+            "\n# test harness\nport = {port}\nunix_socket_directories = '{}'\nlisten_addresses = '127.0.0.1'\n",
+            socket_dir.display()
+        ));
+        for l in &self.conf {
+            conf.push_str(l);
+            conf.push('\n');
+        }
+        std::fs::write(data.join("postgresql.conf"), conf).unwrap();
+        if let Some(h) = &self.hba {
+            std::fs::write(data.join("pg_hba.conf"), h).unwrap();
+        }
+        let mut server = Server { dir, data, socket_dir, port, child: None, log_path: PathBuf::new() };
+        server.log_path = server.dir.0.join("server.log");
+        server.launch();
+        server
+    }
+}
+
+pub struct Server {
+    pub dir: TempDir,
+    pub data: PathBuf,
+    pub socket_dir: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+    pub log_path: PathBuf,
+}
+
+impl Server {
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder { conf: Vec::new(), initdb_args: Vec::new(), hba: None, password: None }
+    }
+
+    /// A server with default settings, ready for connections.
+    pub fn start() -> Server {
+        Server::builder().start()
+    }
+
+    /// Starts the postmaster (again) on the same data directory and waits
+    /// until it accepts connections.
+    pub fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).unwrap();
+        let child = Command::new(BIN)
+            .arg("server")
+            .arg("-D")
+            .arg(&self.data)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn ferrogres server");
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(30));
+    }
+
+    /// Waits until a query succeeds.
+    pub fn wait_ready(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.psql_output("SELECT 1", &[]);
+            if out.status.success() {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "server did not become ready: {}\n--- log ---\n{}",
+                    String::from_utf8_lossy(&out.stderr),
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn postmaster_pid(&self) -> i32 {
+        self.child.as_ref().expect("server running").id() as i32
+    }
+
+    /// psql over the Unix socket as postgres: `-X -A -t -q`, returns Output.
+    pub fn psql_output(&self, sql: &str, extra: &[&str]) -> Output {
+        Command::new("psql")
+            .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"])
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(["-U", "postgres", "-d", "postgres"])
+            .args(extra)
+            .arg("-c")
+            .arg(sql)
+            .env_remove("PGPASSWORD")
+            .output()
+            .expect("run psql")
+    }
+
+    /// Runs SQL through psql and returns trimmed stdout; panics on failure.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = self.psql_output(sql, &[]);
+        assert!(
+            out.status.success(),
+            "psql failed for {sql:?}: {}\n--- log ---\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Connection string for the `postgres` crate over TCP.
+    pub fn conninfo(&self) -> String {
+        format!("host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=10", self.port)
+    }
+
+    pub fn connect(&self) -> postgres::Client {
+        postgres::Client::connect(&self.conninfo(), postgres::NoTls).unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
+    }
+
+    /// One value from a simple query.
+    pub fn query_one(client: &mut postgres::Client, sql: &str) -> Option<String> {
+        for m in client.simple_query(sql).expect("simple_query") {
+            if let postgres::SimpleQueryMessage::Row(r) = m {
+                return r.get(0).map(str::to_string);
+            }
+        }
+        None
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log_path) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// Waits until the server log contains `needle` (returns false on timeout).
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Children of the postmaster, as (pid, title).
+    pub fn children(&self) -> Vec<(i32, String)> {
+        children_of(self.postmaster_pid())
+    }
+
+    /// The pid of the child whose title contains `needle`.
+    pub fn child_pid(&self, needle: &str) -> Option<i32> {
+        self.children().into_iter().find(|(_, t)| t.contains(needle)).map(|(p, _)| p)
+    }
+
+    /// Waits for a child whose title contains `needle` and whose pid is not `old`.
+    pub fn wait_for_child(&self, needle: &str, old: Option<i32>, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(p) = self.children().into_iter().find(|(p, t)| t.contains(needle) && Some(*p) != old).map(|(p, _)| p) {
+                return Some(p);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Waits for the postmaster to exit; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Sends a signal to the postmaster.
+    pub fn signal(&self, sig: i32) {
+        unsafe { libc::kill(self.postmaster_pid(), sig) };
+    }
+
+    /// Forgets the child handle (after the postmaster was killed by the test),
+    /// reaping it.
+    pub fn reap(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(BIN).arg("ctl").args(args).arg("-D").arg(&self.data).output().expect("run ctl")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id() as i32;
+            let kids = children_of(pid);
+            unsafe { libc::kill(pid, libc::SIGINT) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            for (k, _) in kids {
+                unsafe { libc::kill(k, libc::SIGKILL) };
+            }
+        }
+        if std::thread::panicking() {
+            eprintln!("--- server log ({}) ---\n{}", self.log_path.display(), self.log());
+        }
+    }
+}
+
+/// Processes whose parent is `ppid`, with their titles from /proc.
+pub fn children_of(ppid: i32) -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return out };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(close) = stat.rfind(')') else { continue };
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        if fields.get(1).and_then(|p| p.parse::<i32>().ok()) != Some(ppid) || fields.first() == Some(&"Z") {
+            continue;
+        }
+        let title = title_of(pid);
+        out.push((pid, title));
+    }
+    out
+}
+
+/// What `ps` shows for a pid.
+pub fn title_of(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ").trim().to_string()
+}
+
+pub fn pid_alive(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let state = stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3));
+    state != Some("Z")
+}
+
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+pub fn data_path(s: &Server, rel: &str) -> PathBuf {
+    s.data.join(rel)
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
