@@ -30,23 +30,41 @@ pub fn start(opts: &CtlOptions) -> i32 {
         eprintln!("ferrogres ctl: lock file \"postmaster.pid\" names PID {pid}");
     }
     let exe = std::env::current_exe().expect("current_exe");
-    let mut args: Vec<String> = vec!["server".into(), "-D".into(), opts.data_dir.display().to_string()];
+    let mut args: Vec<String> = vec![
+        "server".into(),
+        "-D".into(),
+        opts.data_dir.display().to_string(),
+    ];
     if let Some(o) = &opts.options {
         args.extend(shell_words(o));
     }
     // Remembered for `restart`, like postmaster.opts.
     let _ = std::fs::write(
         opts.data_dir.join("postmaster.opts"),
-        format!("{} {}\n", exe.display(), args.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(" ")),
+        format!(
+            "{} {}\n",
+            exe.display(),
+            args.iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
     );
     let mut cmd = Command::new(&exe);
     cmd.args(&args).stdin(Stdio::null());
     match &opts.log_file {
         Some(path) => {
-            let f = match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let f = match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
                 Ok(f) => f,
                 Err(e) => {
-                    eprintln!("ferrogres ctl: could not open log file \"{}\": {e}", path.display());
+                    eprintln!(
+                        "ferrogres ctl: could not open log file \"{}\": {e}",
+                        path.display()
+                    );
                     return 1;
                 }
             };
@@ -102,7 +120,10 @@ pub fn start(opts: &CtlOptions) -> i32 {
 
 pub fn stop(opts: &CtlOptions) -> i32 {
     let Some(pid) = running_pid(&opts.data_dir) else {
-        eprintln!("ferrogres ctl: PID file \"{}\" does not exist", opts.data_dir.join("postmaster.pid").display());
+        eprintln!(
+            "ferrogres ctl: PID file \"{}\" does not exist",
+            opts.data_dir.join("postmaster.pid").display()
+        );
         eprintln!("Is server running?");
         return 1;
     };
@@ -144,11 +165,17 @@ pub fn restart(opts: &CtlOptions) -> i32 {
             return code;
         }
     } else {
-        eprintln!("ferrogres ctl: PID file \"{}\" does not exist", opts.data_dir.join("postmaster.pid").display());
+        eprintln!(
+            "ferrogres ctl: PID file \"{}\" does not exist",
+            opts.data_dir.join("postmaster.pid").display()
+        );
         eprintln!("Is server running?");
         eprintln!("trying to start server anyway");
     }
-    let mut o = CtlOptions { wait: true, ..opts.clone_opts() };
+    let mut o = CtlOptions {
+        wait: true,
+        ..opts.clone_opts()
+    };
     if o.options.is_none() {
         o.options = saved_options(&opts.data_dir);
     }
@@ -158,10 +185,18 @@ pub fn restart(opts: &CtlOptions) -> i32 {
 /// The extra server options of the last `ctl start`, from postmaster.opts.
 fn saved_options(data_dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(data_dir.join("postmaster.opts")).ok()?;
-    let words: Vec<String> = text.split_whitespace().skip(1).map(|w| w.trim_matches('"').to_string()).collect();
+    let words: Vec<String> = text
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.trim_matches('"').to_string())
+        .collect();
     // Skip "server -D DIR".
     let rest: Vec<String> = words.into_iter().skip(3).collect();
-    if rest.is_empty() { None } else { Some(rest.join(" ")) }
+    if rest.is_empty() {
+        None
+    } else {
+        Some(rest.join(" "))
+    }
 }
 
 impl CtlOptions {
@@ -179,7 +214,10 @@ impl CtlOptions {
 
 pub fn reload(opts: &CtlOptions) -> i32 {
     let Some(pid) = running_pid(&opts.data_dir) else {
-        eprintln!("ferrogres ctl: PID file \"{}\" does not exist", opts.data_dir.join("postmaster.pid").display());
+        eprintln!(
+            "ferrogres ctl: PID file \"{}\" does not exist",
+            opts.data_dir.join("postmaster.pid").display()
+        );
         eprintln!("Is server running?");
         return 1;
     };

@@ -5,19 +5,22 @@
 pub mod backend;
 pub mod bgproc;
 pub mod catalog;
+pub mod ctl;
+pub mod initdb;
 pub mod postmaster;
 pub mod process;
 pub mod protocol;
 pub mod sql;
 pub mod storage;
 pub mod utils;
-pub mod ctl;
-pub mod initdb;
 
 /// What `version()` and the start-up log line say. Clients parse the
 /// leading "PostgreSQL 15.0".
 pub fn version_string() -> String {
-    format!("PostgreSQL 15.0 (ferrogres {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit", env!("CARGO_PKG_VERSION"))
+    format!(
+        "PostgreSQL 15.0 (ferrogres {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// The data directory used when none is given: `$PGDATA`, else

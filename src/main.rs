@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use ferrogres::{ctl, initdb, postmaster, utils::guc::Settings};
 
 #[derive(Parser)]
-#[command(name = "ferrogres", version, about = "A PostgreSQL-compatible server built the way PostgreSQL is built")]
+#[command(
+    name = "ferrogres",
+    version,
+    about = "A PostgreSQL-compatible server built the way PostgreSQL is built"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -34,7 +38,10 @@ enum Cmd {
         pwfile: Option<PathBuf>,
     },
     /// Run the postmaster in the foreground.
+    #[command(disable_help_flag = true)]
     Server {
+        #[arg(long = "help", action = clap::ArgAction::Help)]
+        help: Option<bool>,
         #[arg(short = 'D')]
         data_dir: Option<PathBuf>,
         #[arg(short = 'p')]
@@ -79,11 +86,24 @@ fn main() {
     // argv has been copied by now: the title area may be reused.
     ferrogres::process::title::init();
     let code = match cli.command {
-        Cmd::Initdb { data_dir, user, auth, auth_local, auth_host, pwfile } => {
-            let password = match pwfile.map(|p| std::fs::read_to_string(&p).map_err(|e| (p, e))).transpose() {
+        Cmd::Initdb {
+            data_dir,
+            user,
+            auth,
+            auth_local,
+            auth_host,
+            pwfile,
+        } => {
+            let password = match pwfile
+                .map(|p| std::fs::read_to_string(&p).map_err(|e| (p, e)))
+                .transpose()
+            {
                 Ok(p) => p.map(|s| s.lines().next().unwrap_or("").to_string()),
                 Err((p, e)) => {
-                    eprintln!("ferrogres initdb: error: could not open file \"{}\" for reading: {e}", p.display());
+                    eprintln!(
+                        "ferrogres initdb: error: could not open file \"{}\" for reading: {e}",
+                        p.display()
+                    );
                     std::process::exit(1);
                 }
             };
@@ -99,7 +119,10 @@ fn main() {
             };
             match initdb::initdb(&opts) {
                 Ok(()) => {
-                    println!("Success. You can now start the database server using:\n\n    ferrogres ctl -D {} -l logfile start\n", data_dir.display());
+                    println!(
+                        "Success. You can now start the database server using:\n\n    ferrogres ctl -D {} -l logfile start\n",
+                        data_dir.display()
+                    );
                     0
                 }
                 Err(e) => {
@@ -108,12 +131,34 @@ fn main() {
                 }
             }
         }
-        Cmd::Server { data_dir, port, socket_dir, listen, settings } => {
-            run_server(data_dir, port, socket_dir, listen, settings)
-        }
-        Cmd::Ctl { action, args, data_dir, mode, log_file, options, wait: _, no_wait, timeout } => {
+        Cmd::Server {
+            data_dir,
+            port,
+            socket_dir,
+            listen,
+            settings,
+            ..
+        } => run_server(data_dir, port, socket_dir, listen, settings),
+        Cmd::Ctl {
+            action,
+            args,
+            data_dir,
+            mode,
+            log_file,
+            options,
+            wait: _,
+            no_wait,
+            timeout,
+        } => {
             let data_dir = data_dir.unwrap_or_else(ferrogres::default_data_dir);
-            let opts = ctl::CtlOptions { data_dir, mode, log_file, options, wait: !no_wait, timeout_s: timeout };
+            let opts = ctl::CtlOptions {
+                data_dir,
+                mode,
+                log_file,
+                options,
+                wait: !no_wait,
+                timeout_s: timeout,
+            };
             match action.as_str() {
                 "start" => ctl::start(&opts),
                 "stop" => ctl::stop(&opts),
@@ -137,7 +182,13 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run_server(data_dir: Option<PathBuf>, port: Option<u16>, socket_dir: Option<String>, listen: Option<String>, settings: Vec<String>) -> i32 {
+fn run_server(
+    data_dir: Option<PathBuf>,
+    port: Option<u16>,
+    socket_dir: Option<String>,
+    listen: Option<String>,
+    settings: Vec<String>,
+) -> i32 {
     let explicit = data_dir.is_some();
     let data_dir = data_dir.unwrap_or_else(ferrogres::default_data_dir);
     if !initdb::is_data_dir(&data_dir) {
@@ -196,7 +247,12 @@ fn run_server(data_dir: Option<PathBuf>, port: Option<u16>, socket_dir: Option<S
     gucs.set_internal("data_directory", &data_dir.display().to_string());
     if !explicit {
         let socket = gucs.get_str("unix_socket_directories");
-        let socket = socket.split(',').next().unwrap_or("/tmp").trim().to_string();
+        let socket = socket
+            .split(',')
+            .next()
+            .unwrap_or("/tmp")
+            .trim()
+            .to_string();
         println!(
             "ferrogres: data directory {}; connect with:\n    psql -h {} -p {} -U {} -d postgres",
             data_dir.display(),

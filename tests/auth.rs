@@ -8,19 +8,44 @@ use common::*;
 
 fn psql_as(s: &Server, host: &str, user: &str, password: Option<&str>) -> (bool, String) {
     let mut cmd = Command::new("psql");
-    cmd.args(["-X", "-A", "-t", "-w", "-h", host, "-p", &s.port.to_string(), "-U", user, "-d", "postgres", "-c", "SELECT current_user"]);
+    cmd.args([
+        "-X",
+        "-A",
+        "-t",
+        "-w",
+        "-h",
+        host,
+        "-p",
+        &s.port.to_string(),
+        "-U",
+        user,
+        "-d",
+        "postgres",
+        "-c",
+        "SELECT current_user",
+    ]);
     cmd.env_remove("PGPASSWORD");
     if let Some(pw) = password {
         cmd.env("PGPASSWORD", pw);
     }
     let out = cmd.output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 const HBA_ALL: &str = "local all all trust\nhost all all 127.0.0.1/32 METHOD\n";
 
 fn server_with(method: &str) -> Server {
-    Server::builder().password("s3cret").hba(&HBA_ALL.replace("METHOD", method)).start()
+    Server::builder()
+        .password("s3cret")
+        .hba(&HBA_ALL.replace("METHOD", method))
+        .start()
 }
 
 #[test]
@@ -31,19 +56,40 @@ fn scram_sha_256_accepts_the_right_password_and_refuses_a_wrong_one() {
     assert_eq!(out.trim(), "postgres");
     let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("wrong"));
     assert!(!ok);
-    assert!(out.contains("FATAL:  password authentication failed for user \"postgres\""), "{out}");
+    assert!(
+        out.contains("FATAL:  password authentication failed for user \"postgres\""),
+        "{out}"
+    );
     // The postgres crate's SCRAM client too.
-    let conn = format!("host=127.0.0.1 port={} user=postgres password=s3cret dbname=postgres", s.port);
+    let conn = format!(
+        "host=127.0.0.1 port={} user=postgres password=s3cret dbname=postgres",
+        s.port
+    );
     let mut c = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
     assert_eq!(Server::query_one(&mut c, "SELECT 1").as_deref(), Some("1"));
-    let bad = format!("host=127.0.0.1 port={} user=postgres password=nope dbname=postgres", s.port);
-    let err = postgres::Client::connect(&bad, postgres::NoTls).err().unwrap();
+    let bad = format!(
+        "host=127.0.0.1 port={} user=postgres password=nope dbname=postgres",
+        s.port
+    );
+    let err = postgres::Client::connect(&bad, postgres::NoTls)
+        .err()
+        .unwrap();
     assert_eq!(err.as_db_error().unwrap().code().code(), "28P01");
     // The log says why; the client does not.
-    assert!(s.log().contains("password authentication failed for user \"postgres\""));
-    assert!(s.log().contains("Connection matched pg_hba.conf line 2"), "{}", s.log());
+    assert!(
+        s.log()
+            .contains("password authentication failed for user \"postgres\"")
+    );
+    assert!(
+        s.log().contains("Connection matched pg_hba.conf line 2"),
+        "{}",
+        s.log()
+    );
     // A wrong password is not a crash.
-    assert!(!s.log().contains("terminating any other active server processes"));
+    assert!(
+        !s.log()
+            .contains("terminating any other active server processes")
+    );
 }
 
 #[test]
@@ -53,7 +99,10 @@ fn md5_and_password_methods_work_with_a_scram_stored_password() {
         let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("s3cret"));
         assert!(ok, "{method}: {out}");
         let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("bad"));
-        assert!(!ok && out.contains("password authentication failed"), "{method}: {out}");
+        assert!(
+            !ok && out.contains("password authentication failed"),
+            "{method}: {out}"
+        );
     }
 }
 
@@ -62,22 +111,38 @@ fn missing_role_gets_the_same_error_as_a_wrong_password() {
     let s = server_with("scram-sha-256");
     let (ok, out) = psql_as(&s, "127.0.0.1", "ghost", Some("whatever"));
     assert!(!ok);
-    assert!(out.contains("FATAL:  password authentication failed for user \"ghost\""), "{out}");
+    assert!(
+        out.contains("FATAL:  password authentication failed for user \"ghost\""),
+        "{out}"
+    );
 }
 
 #[test]
 fn reject_lines_and_missing_entries_are_refused_with_28000() {
-    let s = Server::builder().hba("local all all trust\nhost all postgres 127.0.0.1/32 reject\n").start();
+    let s = Server::builder()
+        .hba("local all all trust\nhost all postgres 127.0.0.1/32 reject\n")
+        .start();
     let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", None);
     assert!(!ok);
     assert!(out.contains("pg_hba.conf rejects connection for host \"127.0.0.1\", user \"postgres\", database \"postgres\""), "{out}");
     // No line for ::1 / other users over TCP.
     let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
-    roles.push(ferrogres::backend::auth::roles::Role { oid: 16384, name: "bob".into(), superuser: false, can_login: true, password: None });
+    roles.push(ferrogres::backend::auth::roles::Role {
+        oid: 16384,
+        name: "bob".into(),
+        superuser: false,
+        can_login: true,
+        password: None,
+    });
     ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
     let (ok, out) = psql_as(&s, "127.0.0.1", "bob", None);
     assert!(!ok);
-    assert!(out.contains("no pg_hba.conf entry for host \"127.0.0.1\", user \"bob\", database \"postgres\""), "{out}");
+    assert!(
+        out.contains(
+            "no pg_hba.conf entry for host \"127.0.0.1\", user \"bob\", database \"postgres\""
+        ),
+        "{out}"
+    );
     // Unix-socket trust still works.
     let (ok, out) = psql_as(&s, s.socket_dir.to_str().unwrap(), "bob", None);
     assert!(ok, "{out}");
@@ -85,28 +150,58 @@ fn reject_lines_and_missing_entries_are_refused_with_28000() {
 
 #[test]
 fn pg_hba_changes_apply_on_reload() {
-    let s = Server::builder().hba("local all all trust\nhost all all 127.0.0.1/32 trust\n").start();
+    let s = Server::builder()
+        .hba("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        .start();
     assert!(psql_as(&s, "127.0.0.1", "postgres", None).0);
-    std::fs::write(s.data.join("pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 reject\n").unwrap();
+    std::fs::write(
+        s.data.join("pg_hba.conf"),
+        "local all all trust\nhost all all 127.0.0.1/32 reject\n",
+    )
+    .unwrap();
     s.psql("SELECT pg_reload_conf()");
-    assert!(wait_until(std::time::Duration::from_secs(5), || !psql_as(&s, "127.0.0.1", "postgres", None).0));
+    assert!(wait_until(std::time::Duration::from_secs(5), || !psql_as(
+        &s,
+        "127.0.0.1",
+        "postgres",
+        None
+    )
+    .0));
     // A broken file is not applied.
     std::fs::write(s.data.join("pg_hba.conf"), "bogus all all trust\n").unwrap();
     s.psql("SELECT pg_reload_conf()");
-    assert!(s.wait_for_log("pg_hba.conf was not reloaded", std::time::Duration::from_secs(5)), "{}", s.log());
+    assert!(
+        s.wait_for_log(
+            "pg_hba.conf was not reloaded",
+            std::time::Duration::from_secs(5)
+        ),
+        "{}",
+        s.log()
+    );
     assert!(s.psql("SELECT 1") == "1");
 }
 
 #[test]
 fn initdb_with_password_auth_requires_a_password() {
     let dir = TempDir::new("initdb");
-    let out = Command::new(BIN).args(["initdb", "-D"]).arg(dir.0.join("d")).args(["--auth", "scram-sha-256"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["initdb", "-D"])
+        .arg(dir.0.join("d"))
+        .args(["--auth", "scram-sha-256"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("must specify a password for the superuser"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("must specify a password for the superuser")
+    );
     // And a non-empty directory is refused.
     std::fs::create_dir_all(dir.0.join("full")).unwrap();
     std::fs::write(dir.0.join("full/x"), "x").unwrap();
-    let out = Command::new(BIN).args(["initdb", "-D"]).arg(dir.0.join("full")).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["initdb", "-D"])
+        .arg(dir.0.join("full"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists but is not empty"));
 }

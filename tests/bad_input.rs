@@ -55,7 +55,10 @@ fn session(s: &Server) -> TcpStream {
 fn assert_server_healthy(s: &Server) {
     assert_eq!(s.psql("SELECT 1"), "1");
     let log = s.log();
-    assert!(!log.contains("terminating any other active server processes"), "a bad client caused a crash-restart:\n{log}");
+    assert!(
+        !log.contains("terminating any other active server processes"),
+        "a bad client caused a crash-restart:\n{log}"
+    );
     assert!(!log.contains("was terminated by signal"), "{log}");
 }
 
@@ -66,7 +69,11 @@ fn garbage_instead_of_a_startup_packet() {
     t.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let reply = read_all(t);
     assert!(reply.is_empty() || reply[0] == b'E', "{reply:?}");
-    assert!(s.wait_for_log("invalid length of startup packet", Duration::from_secs(5)), "{}", s.log());
+    assert!(
+        s.wait_for_log("invalid length of startup packet", Duration::from_secs(5)),
+        "{}",
+        s.log()
+    );
     assert_server_healthy(&s);
 }
 
@@ -105,7 +112,10 @@ fn unknown_message_type_gets_fatal_08p01() {
     t.write_all(&[b'x', 0, 0, 0, 4]).unwrap();
     let reply = read_all(t);
     let text = String::from_utf8_lossy(&reply);
-    assert!(text.contains("08P01") && text.contains("invalid frontend message type 120"), "{text}");
+    assert!(
+        text.contains("08P01") && text.contains("invalid frontend message type 120"),
+        "{text}"
+    );
     assert_server_healthy(&s);
 }
 
@@ -138,7 +148,12 @@ fn truncated_message_then_hangup_ends_the_backend_quietly() {
     t.write_all(b"SELECT 1; ").unwrap();
     drop(t);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(wait_until(Duration::from_secs(5), || s.children().iter().filter(|(_, t)| t.contains("127.0.0.1(")).count() == 0));
+    assert!(wait_until(Duration::from_secs(5), || s
+        .children()
+        .iter()
+        .filter(|(_, t)| t.contains("127.0.0.1("))
+        .count()
+        == 0));
     assert_server_healthy(&s);
 }
 
@@ -146,7 +161,8 @@ fn truncated_message_then_hangup_ends_the_backend_quietly() {
 fn query_without_terminator_and_random_bytes_do_not_panic() {
     let s = Server::start();
     let mut t = session(&s);
-    t.write_all(&[b'Q', 0, 0, 0, 8, b'a', b'b', b'c', b'd']).unwrap();
+    t.write_all(&[b'Q', 0, 0, 0, 8, b'a', b'b', b'c', b'd'])
+        .unwrap();
     let text = String::from_utf8_lossy(&read_all(t)).to_string();
     assert!(text.contains("08P01"), "{text}");
     // Deterministic pseudo-random byte streams after a good startup.

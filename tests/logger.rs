@@ -8,13 +8,18 @@ use std::time::Duration;
 use common::*;
 
 fn log_files(s: &Server) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(s.data.join("log")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut v: Vec<_> = std::fs::read_dir(s.data.join("log"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     v.sort();
     v
 }
 
 fn all_logs(s: &Server) -> String {
-    log_files(s).iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect()
+    log_files(s)
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -27,15 +32,37 @@ fn collector_writes_prefixed_lines_with_connections_and_disconnections() {
         .start();
     s.psql("SELECT 1");
     let _ = s.psql_output("SELECT 1/0", &[]);
-    assert!(wait_until(Duration::from_secs(10), || all_logs(&s).contains("disconnection: session time:")), "{}", all_logs(&s));
+    assert!(
+        wait_until(Duration::from_secs(10), || all_logs(&s)
+            .contains("disconnection: session time:")),
+        "{}",
+        all_logs(&s)
+    );
     let text = all_logs(&s);
-    assert!(text.contains("connection authorized: user=postgres database=postgres application_name=psql"), "{text}");
-    assert!(text.contains("postgres@postgres app=psql 22012 ERROR:  division by zero"), "{text}");
+    assert!(
+        text.contains(
+            "connection authorized: user=postgres database=postgres application_name=psql"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("postgres@postgres app=psql 22012 ERROR:  division by zero"),
+        "{text}"
+    );
     assert!(text.contains("STATEMENT:  SELECT 1/0"), "{text}");
     // Background processes stop the prefix at %q.
-    assert!(text.lines().any(|l| l.contains("] database system is ready to accept connections") || l.contains("LOG:  database system is ready")), "{text}");
+    assert!(
+        text.lines().any(
+            |l| l.contains("] database system is ready to accept connections")
+                || l.contains("LOG:  database system is ready")
+        ),
+        "{text}"
+    );
     // The stderr of the postmaster went to the collector after the redirect notice.
-    assert!(s.log().contains("redirecting log output to logging collector process"));
+    assert!(
+        s.log()
+            .contains("redirecting log output to logging collector process")
+    );
     assert!(!s.log().contains("connection authorized"));
 }
 
@@ -50,18 +77,28 @@ fn log_rotation_size_starts_new_files() {
     // Each failing statement writes two lines; produce well over 10 kB, over a few seconds
     // so that file names (which have one-second resolution) differ.
     for round in 0..3 {
-        let sql: String = (0..60).map(|i| format!("SELECT {round}{i}/0;")).collect::<Vec<_>>().join("");
+        let sql: String = (0..60)
+            .map(|i| format!("SELECT {round}{i}/0;"))
+            .collect::<Vec<_>>()
+            .join("");
         for stmt in sql.split(';').filter(|x| !x.is_empty()) {
             let _ = s.psql_output(stmt, &[]);
         }
         std::thread::sleep(Duration::from_millis(1100));
     }
-    assert!(wait_until(Duration::from_secs(10), || log_files(&s).len() >= 2), "no rotation: {:?}", log_files(&s));
+    assert!(
+        wait_until(Duration::from_secs(10), || log_files(&s).len() >= 2),
+        "no rotation: {:?}",
+        log_files(&s)
+    );
 }
 
 #[test]
 fn log_min_messages_filters_the_server_log() {
-    let s = Server::builder().conf("log_min_messages = fatal").conf("log_connections = on").start();
+    let s = Server::builder()
+        .conf("log_min_messages = fatal")
+        .conf("log_connections = on")
+        .start();
     let _ = s.psql_output("SELECT 1/0", &[]);
     std::thread::sleep(Duration::from_millis(300));
     let log = s.log();

@@ -9,20 +9,44 @@ use std::time::Duration;
 use common::*;
 
 fn code(e: &postgres::Error) -> String {
-    e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+    e.as_db_error()
+        .map(|d| d.code().code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
 #[test]
 fn psql_connects_over_unix_socket_and_tcp() {
     let s = Server::start();
-    assert!(s.psql("SELECT version()").starts_with("PostgreSQL 15.0 (ferrogres"));
+    assert!(
+        s.psql("SELECT version()")
+            .starts_with("PostgreSQL 15.0 (ferrogres")
+    );
     let out = Command::new("psql")
-        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &s.port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &s.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
         .args(["-c", "SELECT current_user, current_database(), 1 + 2 * 3"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "postgres|postgres|7");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "postgres|postgres|7"
+    );
 }
 
 #[test]
@@ -32,11 +56,22 @@ fn several_statements_in_one_query_message() {
     let msgs = c.simple_query("SELECT 1; SELECT 'two'; SHOW port").unwrap();
     let rows: Vec<String> = msgs
         .iter()
-        .filter_map(|m| if let postgres::SimpleQueryMessage::Row(r) = m { Some(r.get(0).unwrap().to_string()) } else { None })
+        .filter_map(|m| {
+            if let postgres::SimpleQueryMessage::Row(r) = m {
+                Some(r.get(0).unwrap().to_string())
+            } else {
+                None
+            }
+        })
         .collect();
-    assert_eq!(rows, vec!["1".to_string(), "two".to_string(), s.port.to_string()]);
+    assert_eq!(
+        rows,
+        vec!["1".to_string(), "two".to_string(), s.port.to_string()]
+    );
     // An error stops the rest of the string.
-    let err = c.simple_query("SELECT 1; SELECT 1/0; SELECT 3").unwrap_err();
+    let err = c
+        .simple_query("SELECT 1; SELECT 1/0; SELECT 3")
+        .unwrap_err();
     assert_eq!(code(&err), "22012");
 }
 
@@ -51,21 +86,38 @@ fn set_show_reset_current_setting_and_set_config() {
     assert_eq!(q(&mut c, "SELECT current_setting('work_mem')"), "64MB");
     c.batch_execute("RESET work_mem").unwrap();
     assert_eq!(q(&mut c, "SHOW work_mem"), "4MB");
-    assert_eq!(q(&mut c, "SELECT set_config('application_name', 'tester', false)"), "tester");
-    assert_eq!(q(&mut c, "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"), "tester");
+    assert_eq!(
+        q(
+            &mut c,
+            "SELECT set_config('application_name', 'tester', false)"
+        ),
+        "tester"
+    );
+    assert_eq!(
+        q(
+            &mut c,
+            "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        ),
+        "tester"
+    );
     // SET LOCAL lasts until the end of the transaction; SET is undone by ROLLBACK.
-    c.batch_execute("BEGIN; SET LOCAL work_mem = '1MB'").unwrap();
+    c.batch_execute("BEGIN; SET LOCAL work_mem = '1MB'")
+        .unwrap();
     assert_eq!(q(&mut c, "SHOW work_mem"), "1MB");
     c.batch_execute("COMMIT").unwrap();
     assert_eq!(q(&mut c, "SHOW work_mem"), "4MB");
-    c.batch_execute("BEGIN; SET work_mem = '2MB'; ROLLBACK").unwrap();
+    c.batch_execute("BEGIN; SET work_mem = '2MB'; ROLLBACK")
+        .unwrap();
     assert_eq!(q(&mut c, "SHOW work_mem"), "4MB");
     let err = c.simple_query("SET port = 1").unwrap_err();
     assert_eq!(code(&err), "55P02");
     let err = c.simple_query("SHOW no_such_thing").unwrap_err();
     assert_eq!(code(&err), "42704");
     let all = c.simple_query("SHOW ALL").unwrap();
-    let n = all.iter().filter(|m| matches!(m, postgres::SimpleQueryMessage::Row(_))).count();
+    let n = all
+        .iter()
+        .filter(|m| matches!(m, postgres::SimpleQueryMessage::Row(_)))
+        .count();
     assert!(n > 100, "SHOW ALL returned only {n} rows");
 }
 
@@ -74,11 +126,22 @@ fn functions_of_the_first_slice() {
     let s = Server::start();
     let mut c = s.connect();
     let pid = Server::query_one(&mut c, "SELECT pg_backend_pid()").unwrap();
-    let real: Vec<i32> = s.children().iter().filter(|(_, t)| t.contains("127.0.0.1(")).map(|(p, _)| *p).collect();
-    assert!(real.contains(&pid.parse().unwrap()), "pg_backend_pid() {pid} is not a real backend pid: {real:?}");
+    let real: Vec<i32> = s
+        .children()
+        .iter()
+        .filter(|(_, t)| t.contains("127.0.0.1("))
+        .map(|(p, _)| *p)
+        .collect();
+    assert!(
+        real.contains(&pid.parse().unwrap()),
+        "pg_backend_pid() {pid} is not a real backend pid: {real:?}"
+    );
     let start = Server::query_one(&mut c, "SELECT pg_postmaster_start_time() <= now()").unwrap();
     assert_eq!(start, "t");
-    assert_eq!(Server::query_one(&mut c, "SELECT current_user = session_user").unwrap(), "t");
+    assert_eq!(
+        Server::query_one(&mut c, "SELECT current_user = session_user").unwrap(),
+        "t"
+    );
     let t0 = std::time::Instant::now();
     c.batch_execute("SELECT pg_sleep(0.3)").unwrap();
     assert!(t0.elapsed() >= Duration::from_millis(300));
@@ -100,7 +163,10 @@ fn pg_stat_activity_answers_the_documented_queries() {
     );
     // The idle session, and the background processes (state NULL: "active" in this query).
     assert!(grouped.lines().any(|l| l == "idle|1"), "{grouped}");
-    assert!(grouped.lines().any(|l| l.starts_with("active|")), "{grouped}");
+    assert!(
+        grouped.lines().any(|l| l.starts_with("active|")),
+        "{grouped}"
+    );
     let none = s.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'x' AND pid != pg_backend_pid()");
     assert_eq!(none, "");
 }
@@ -118,7 +184,10 @@ fn cancel_request_interrupts_pg_sleep_with_57014() {
     let err = c.simple_query("SELECT pg_sleep(30)").unwrap_err();
     canceller.join().unwrap();
     assert_eq!(code(&err), "57014");
-    assert_eq!(err.as_db_error().unwrap().message(), "canceling statement due to user request");
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "canceling statement due to user request"
+    );
     assert!(t0.elapsed() < Duration::from_secs(10));
     // The session goes on.
     assert_eq!(Server::query_one(&mut c, "SELECT 5").as_deref(), Some("5"));
@@ -128,7 +197,10 @@ fn cancel_request_interrupts_pg_sleep_with_57014() {
 fn cancel_with_a_wrong_key_does_nothing() {
     let s = Server::start();
     let mut c = s.connect();
-    let pid: i32 = Server::query_one(&mut c, "SELECT pg_backend_pid()").unwrap().parse().unwrap();
+    let pid: i32 = Server::query_one(&mut c, "SELECT pg_backend_pid()")
+        .unwrap()
+        .parse()
+        .unwrap();
     // A CancelRequest with the right pid and a wrong key, by hand.
     let mut sock = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     let mut pkt = Vec::new();
@@ -138,7 +210,14 @@ fn cancel_with_a_wrong_key_does_nothing() {
     pkt.extend_from_slice(&12345i32.to_be_bytes());
     std::io::Write::write_all(&mut sock, &pkt).unwrap();
     drop(sock);
-    assert!(s.wait_for_log(&format!("wrong key in cancel request for process {pid}"), Duration::from_secs(5)), "{}", s.log());
+    assert!(
+        s.wait_for_log(
+            &format!("wrong key in cancel request for process {pid}"),
+            Duration::from_secs(5)
+        ),
+        "{}",
+        s.log()
+    );
     let t0 = std::time::Instant::now();
     c.batch_execute("SELECT pg_sleep(0.5)").unwrap();
     assert!(t0.elapsed() >= Duration::from_millis(500));
@@ -150,36 +229,63 @@ fn pg_terminate_backend_ends_the_other_session_with_57p01() {
     let mut victim = s.connect();
     let pid = Server::query_one(&mut victim, "SELECT pg_backend_pid()").unwrap();
     let mut killer = s.connect();
-    assert_eq!(Server::query_one(&mut killer, &format!("SELECT pg_terminate_backend({pid})")).as_deref(), Some("t"));
+    assert_eq!(
+        Server::query_one(&mut killer, &format!("SELECT pg_terminate_backend({pid})")).as_deref(),
+        Some("t")
+    );
     let err = victim.simple_query("SELECT 1").unwrap_err();
     let c = code(&err);
     assert!(c == "57P01" || c.starts_with("no SQLSTATE"), "{err}");
-    assert!(wait_until(Duration::from_secs(5), || !pid_alive(pid.parse().unwrap())));
-    assert!(s.log().contains("FATAL:  terminating connection due to administrator command"));
+    assert!(wait_until(Duration::from_secs(5), || !pid_alive(
+        pid.parse().unwrap()
+    )));
+    assert!(
+        s.log()
+            .contains("FATAL:  terminating connection due to administrator command")
+    );
     // A pid that is not a backend: WARNING and false.
     let msgs = Server::query_one(&mut killer, "SELECT pg_cancel_backend(1)");
     assert_eq!(msgs.as_deref(), Some("f"));
     let ckpt = s.child_pid("ferrogres: checkpointer").unwrap();
-    assert_eq!(Server::query_one(&mut killer, &format!("SELECT pg_terminate_backend({ckpt})")).as_deref(), Some("f"));
+    assert_eq!(
+        Server::query_one(&mut killer, &format!("SELECT pg_terminate_backend({ckpt})")).as_deref(),
+        Some("f")
+    );
     assert!(pid_alive(ckpt));
     // Terminating a backend is not a crash.
-    assert!(!s.log().contains("terminating any other active server processes"));
+    assert!(
+        !s.log()
+            .contains("terminating any other active server processes")
+    );
 }
 
 #[test]
 fn max_connections_refuses_the_extra_client_with_53300() {
-    let s = Server::builder().conf("max_connections = 4").conf("superuser_reserved_connections = 0").start();
+    let s = Server::builder()
+        .conf("max_connections = 4")
+        .conf("superuser_reserved_connections = 0")
+        .start();
     let clients: Vec<postgres::Client> = (0..4).map(|_| s.connect()).collect();
-    let err = postgres::Client::connect(&s.conninfo(), postgres::NoTls).err().expect("fifth connection must fail");
+    let err = postgres::Client::connect(&s.conninfo(), postgres::NoTls)
+        .err()
+        .expect("fifth connection must fail");
     assert_eq!(code(&err), "53300");
-    assert_eq!(err.as_db_error().unwrap().message(), "sorry, too many clients already");
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "sorry, too many clients already"
+    );
     drop(clients);
-    assert!(wait_until(Duration::from_secs(5), || postgres::Client::connect(&s.conninfo(), postgres::NoTls).is_ok()));
+    assert!(wait_until(Duration::from_secs(5), || {
+        postgres::Client::connect(&s.conninfo(), postgres::NoTls).is_ok()
+    }));
 }
 
 #[test]
 fn superuser_reserved_connections_keep_slots_for_superusers() {
-    let s = Server::builder().conf("max_connections = 3").conf("superuser_reserved_connections = 2").start();
+    let s = Server::builder()
+        .conf("max_connections = 3")
+        .conf("superuser_reserved_connections = 2")
+        .start();
     // Add a non-superuser role to the roles stand-in.
     let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
     roles.push(ferrogres::backend::auth::roles::Role {
@@ -192,9 +298,16 @@ fn superuser_reserved_connections_keep_slots_for_superusers() {
     ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
     let alice = format!("host=127.0.0.1 port={} user=alice dbname=postgres", s.port);
     let _a = postgres::Client::connect(&alice, postgres::NoTls).unwrap();
-    let err = postgres::Client::connect(&alice, postgres::NoTls).err().expect("no slot left for non-superusers");
+    let err = postgres::Client::connect(&alice, postgres::NoTls)
+        .err()
+        .expect("no slot left for non-superusers");
     assert_eq!(code(&err), "53300");
-    assert!(err.as_db_error().unwrap().message().contains("reserved for non-replication superuser connections"));
+    assert!(
+        err.as_db_error()
+            .unwrap()
+            .message()
+            .contains("reserved for non-replication superuser connections")
+    );
     let _su = s.connect();
 }
 
@@ -202,16 +315,32 @@ fn superuser_reserved_connections_keep_slots_for_superusers() {
 fn non_superuser_cannot_terminate_a_superuser_session() {
     let s = Server::start();
     let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
-    roles.push(ferrogres::backend::auth::roles::Role { oid: 16384, name: "alice".into(), superuser: false, can_login: true, password: None });
+    roles.push(ferrogres::backend::auth::roles::Role {
+        oid: 16384,
+        name: "alice".into(),
+        superuser: false,
+        can_login: true,
+        password: None,
+    });
     ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
     let mut su = s.connect();
     let su_pid = Server::query_one(&mut su, "SELECT pg_backend_pid()").unwrap();
-    let mut alice = postgres::Client::connect(&format!("host=127.0.0.1 port={} user=alice dbname=postgres", s.port), postgres::NoTls).unwrap();
-    let err = alice.simple_query(&format!("SELECT pg_terminate_backend({su_pid})")).unwrap_err();
+    let mut alice = postgres::Client::connect(
+        &format!("host=127.0.0.1 port={} user=alice dbname=postgres", s.port),
+        postgres::NoTls,
+    )
+    .unwrap();
+    let err = alice
+        .simple_query(&format!("SELECT pg_terminate_backend({su_pid})"))
+        .unwrap_err();
     assert_eq!(code(&err), "42501");
     assert_eq!(Server::query_one(&mut su, "SELECT 1").as_deref(), Some("1"));
     // Other roles' queries are hidden from her.
-    let q = Server::query_one(&mut alice, &format!("SELECT query FROM pg_stat_activity WHERE pid = {su_pid}")).unwrap();
+    let q = Server::query_one(
+        &mut alice,
+        &format!("SELECT query FROM pg_stat_activity WHERE pid = {su_pid}"),
+    )
+    .unwrap();
     assert_eq!(q, "<insufficient privilege>");
 }
 
@@ -221,18 +350,41 @@ fn a_client_that_vanishes_mid_query_is_noticed_and_its_backend_exits() {
     let mut psql = Command::new("psql")
         .args(["-X", "-h"])
         .arg(&s.socket_dir)
-        .args(["-p", &s.port.to_string(), "-U", "postgres", "-d", "postgres", "-c", "SELECT pg_sleep(60)"])
+        .args([
+            "-p",
+            &s.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT pg_sleep(60)",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || s.children().iter().any(|(_, t)| t.ends_with("[local] SELECT"))));
-    let backend = s.children().into_iter().find(|(_, t)| t.ends_with("[local] SELECT")).unwrap().0;
+    assert!(wait_until(Duration::from_secs(5), || s
+        .children()
+        .iter()
+        .any(|(_, t)| t.ends_with("[local] SELECT"))));
+    let backend = s
+        .children()
+        .into_iter()
+        .find(|(_, t)| t.ends_with("[local] SELECT"))
+        .unwrap()
+        .0;
     psql.kill().unwrap();
     psql.wait().unwrap();
-    assert!(wait_until(Duration::from_secs(5), || !pid_alive(backend)), "backend {backend} outlived its client");
+    assert!(
+        wait_until(Duration::from_secs(5), || !pid_alive(backend)),
+        "backend {backend} outlived its client"
+    );
     assert!(s.wait_for_log("connection to client lost", Duration::from_secs(5)));
-    assert!(!s.log().contains("terminating any other active server processes"));
+    assert!(
+        !s.log()
+            .contains("terminating any other active server processes")
+    );
     assert_eq!(s.psql("SELECT 1"), "1");
 }
 
@@ -244,7 +396,9 @@ fn errors_carry_sqlstate_and_position() {
     let db = err.as_db_error().unwrap();
     assert_eq!(db.code().code(), "42601");
     assert_eq!(db.message(), "syntax error at or near \"SELEC\"");
-    let err = c.simple_query("SELECT nope FROM pg_stat_activity").unwrap_err();
+    let err = c
+        .simple_query("SELECT nope FROM pg_stat_activity")
+        .unwrap_err();
     assert_eq!(code(&err), "42703");
     let err = c.simple_query("SELECT * FROM no_such_table").unwrap_err();
     assert_eq!(code(&err), "42P01");
@@ -260,9 +414,22 @@ fn errors_carry_sqlstate_and_position() {
 #[test]
 fn unknown_database_and_role_are_refused() {
     let s = Server::start();
-    let err = postgres::Client::connect(&format!("host=127.0.0.1 port={} user=postgres dbname=nodb", s.port), postgres::NoTls).err().unwrap();
+    let err = postgres::Client::connect(
+        &format!("host=127.0.0.1 port={} user=postgres dbname=nodb", s.port),
+        postgres::NoTls,
+    )
+    .err()
+    .unwrap();
     assert_eq!(code(&err), "3D000");
-    let err = postgres::Client::connect(&format!("host=127.0.0.1 port={} user=nobody dbname=postgres", s.port), postgres::NoTls).err().unwrap();
+    let err = postgres::Client::connect(
+        &format!("host=127.0.0.1 port={} user=nobody dbname=postgres", s.port),
+        postgres::NoTls,
+    )
+    .err()
+    .unwrap();
     assert_eq!(code(&err), "28000");
-    assert_eq!(err.as_db_error().unwrap().message(), "role \"nobody\" does not exist");
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "role \"nobody\" does not exist"
+    );
 }

@@ -21,18 +21,28 @@ fn fast_shutdown_terminates_sessions_with_57p01_and_checkpoints() {
     let err = c.simple_query("SELECT 1").unwrap_err();
     // The FATAL arrived before the client asked; the crate reports it or a closed connection.
     let code = db_error_code(&err);
-    assert!(code.is_none() || code.as_deref() == Some("57P01"), "{err:?}");
+    assert!(
+        code.is_none() || code.as_deref() == Some("57P01"),
+        "{err:?}"
+    );
     let log = s.log();
     assert!(log.contains("received fast shutdown request"), "{log}");
     assert!(log.contains("aborting any active transactions"), "{log}");
-    assert!(log.contains("FATAL:  terminating connection due to administrator command"), "{log}");
+    assert!(
+        log.contains("FATAL:  terminating connection due to administrator command"),
+        "{log}"
+    );
     assert!(log.contains("shutting down"), "{log}");
     assert!(log.contains("database system is shut down"), "{log}");
     assert!(!s.data.join("postmaster.pid").exists());
     assert!(!s.socket_dir.join(format!(".s.PGSQL.{}", s.port)).exists());
     // A clean stop: the next start needs no recovery.
     s.launch();
-    assert!(s.log().contains("database system was shut down at"), "{}", s.log());
+    assert!(
+        s.log().contains("database system was shut down at"),
+        "{}",
+        s.log()
+    );
 }
 
 #[test]
@@ -41,16 +51,31 @@ fn psql_sees_57p01_message_on_fast_shutdown() {
     let p = Command::new("psql")
         .args(["-X", "-h"])
         .arg(&s.socket_dir)
-        .args(["-p", &s.port.to_string(), "-U", "postgres", "-d", "postgres", "-c", "SELECT pg_sleep(30)"])
+        .args([
+            "-p",
+            &s.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT pg_sleep(30)",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || s.children().iter().any(|(_, t)| t.ends_with("[local] SELECT"))));
+    assert!(wait_until(Duration::from_secs(5), || s
+        .children()
+        .iter()
+        .any(|(_, t)| t.ends_with("[local] SELECT"))));
     s.signal(libc::SIGINT);
     let out = p.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("FATAL:  terminating connection due to administrator command"), "{err}");
+    assert!(
+        err.contains("FATAL:  terminating connection due to administrator command"),
+        "{err}"
+    );
     assert_eq!(s.wait_exit(Duration::from_secs(20)), Some(0));
 }
 
@@ -63,9 +88,16 @@ fn smart_shutdown_waits_for_sessions_and_refuses_new_ones() {
     // New connections are refused with 57P03 while the old session goes on.
     let out = s.psql_output("SELECT 1", &[]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("the database system is shutting down"), "{err}");
+    assert!(
+        err.contains("the database system is shutting down"),
+        "{err}"
+    );
     assert_eq!(Server::query_one(&mut c, "SELECT 7").as_deref(), Some("7"));
-    assert_eq!(s.wait_exit(Duration::from_millis(500)), None, "smart shutdown must wait for sessions");
+    assert_eq!(
+        s.wait_exit(Duration::from_millis(500)),
+        None,
+        "smart shutdown must wait for sessions"
+    );
     drop(c);
     assert_eq!(s.wait_exit(Duration::from_secs(20)), Some(0), "{}", s.log());
     assert!(s.log().contains("database system is shut down"));
@@ -77,22 +109,49 @@ fn immediate_shutdown_warns_clients_and_next_start_recovers() {
     let p = Command::new("psql")
         .args(["-X", "-h"])
         .arg(&s.socket_dir)
-        .args(["-p", &s.port.to_string(), "-U", "postgres", "-d", "postgres", "-c", "SELECT pg_sleep(30)"])
+        .args([
+            "-p",
+            &s.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT pg_sleep(30)",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || s.children().iter().any(|(_, t)| t.ends_with("[local] SELECT"))));
+    assert!(wait_until(Duration::from_secs(5), || s
+        .children()
+        .iter()
+        .any(|(_, t)| t.ends_with("[local] SELECT"))));
     let out = s.ctl(&["stop", "-m", "immediate"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = p.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("terminating connection due to immediate shutdown command"), "{err}");
+    assert!(
+        err.contains("terminating connection due to immediate shutdown command"),
+        "{err}"
+    );
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
     assert!(s.log().contains("received immediate shutdown request"));
-    assert!(!s.log().contains("checkpoint starting: shutdown"), "immediate shutdown must not checkpoint");
+    assert!(
+        !s.log().contains("checkpoint starting: shutdown"),
+        "immediate shutdown must not checkpoint"
+    );
     s.launch();
-    assert!(s.log().contains("database system was not properly shut down; automatic recovery in progress"), "{}", s.log());
+    assert!(
+        s.log()
+            .contains("database system was not properly shut down; automatic recovery in progress"),
+        "{}",
+        s.log()
+    );
 }
 
 #[test]
@@ -102,21 +161,48 @@ fn ctl_start_status_restart_stop() {
     let data = s.data.clone();
     let log = s.dir.0.join("ctl.log");
     let out = s.ctl(&["stop"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("server stopped"));
-    let ctl = |args: &[&str]| Command::new(BIN).arg("ctl").args(args).arg("-D").arg(&data).output().unwrap();
+    let ctl = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("ctl")
+            .args(args)
+            .arg("-D")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
     let out = ctl(&["status"]);
-    assert_eq!(out.status.code(), Some(3), "status of a stopped server exits 3");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "status of a stopped server exits 3"
+    );
     let out = ctl(&["start", "-l", log.to_str().unwrap()]);
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("server started"));
     assert_eq!(s.psql("SELECT 1"), "1");
     let out = ctl(&["status"]);
     assert!(out.status.success());
     let pid1 = pidfile_pid(&data);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("server is running (PID: {pid1})")));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("server is running (PID: {pid1})"))
+    );
     let out = ctl(&["restart", "-l", log.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let pid2 = pidfile_pid(&data);
     assert_ne!(pid1, pid2);
     assert_eq!(s.psql("SELECT 2"), "2");
@@ -127,11 +213,20 @@ fn ctl_start_status_restart_stop() {
     assert!(out.status.success());
     assert!(!pid_alive(pid2));
     let logtext = std::fs::read_to_string(&log).unwrap();
-    assert!(logtext.contains("received SIGHUP, reloading configuration files"), "{logtext}");
+    assert!(
+        logtext.contains("received SIGHUP, reloading configuration files"),
+        "{logtext}"
+    );
 }
 
 fn pidfile_pid(data: &std::path::Path) -> i32 {
-    std::fs::read_to_string(data.join("postmaster.pid")).unwrap().lines().next().unwrap().parse().unwrap()
+    std::fs::read_to_string(data.join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -144,11 +239,33 @@ fn sighup_reloads_configuration_and_reports_postmaster_only_parameters() {
     // An existing session picks the change up too (SIGHUP is forwarded).
     let mut c = s.connect();
     s.signal(libc::SIGHUP);
-    assert!(s.wait_for_log("received SIGHUP, reloading configuration files", Duration::from_secs(5)));
-    assert!(s.wait_for_log("parameter \"port\" cannot be changed without restarting the server", Duration::from_secs(5)), "{}", s.log());
-    assert!(s.wait_for_log("parameter \"work_mem\" changed to \"8MB\"", Duration::from_secs(5)), "{}", s.log());
+    assert!(s.wait_for_log(
+        "received SIGHUP, reloading configuration files",
+        Duration::from_secs(5)
+    ));
+    assert!(
+        s.wait_for_log(
+            "parameter \"port\" cannot be changed without restarting the server",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        s.log()
+    );
+    assert!(
+        s.wait_for_log(
+            "parameter \"work_mem\" changed to \"8MB\"",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        s.log()
+    );
     assert_eq!(s.psql("SHOW work_mem"), "8MB");
-    assert!(wait_until(Duration::from_secs(5), || Server::query_one(&mut c, "SHOW work_mem").as_deref() == Some("8MB")));
+    assert!(wait_until(Duration::from_secs(5), || Server::query_one(
+        &mut c,
+        "SHOW work_mem"
+    )
+    .as_deref()
+        == Some("8MB")));
 }
 
 #[test]
@@ -157,10 +274,18 @@ fn alter_system_writes_auto_conf_and_pg_reload_conf_applies_it() {
     s.psql("ALTER SYSTEM SET work_mem = '16MB'");
     let auto = std::fs::read_to_string(s.data.join("postgresql.auto.conf")).unwrap();
     assert!(auto.contains("work_mem = '16MB'"), "{auto}");
-    assert_eq!(s.psql("SHOW work_mem"), "4MB", "ALTER SYSTEM takes effect only on reload");
+    assert_eq!(
+        s.psql("SHOW work_mem"),
+        "4MB",
+        "ALTER SYSTEM takes effect only on reload"
+    );
     assert_eq!(s.psql("SELECT pg_reload_conf()"), "t");
-    assert!(wait_until(Duration::from_secs(5), || s.psql("SHOW work_mem") == "16MB"));
+    assert!(wait_until(Duration::from_secs(5), || s
+        .psql("SHOW work_mem")
+        == "16MB"));
     s.psql("ALTER SYSTEM RESET work_mem");
     s.psql("SELECT pg_reload_conf()");
-    assert!(wait_until(Duration::from_secs(5), || s.psql("SHOW work_mem") == "4MB"));
+    assert!(wait_until(Duration::from_secs(5), || s
+        .psql("SHOW work_mem")
+        == "4MB"));
 }

@@ -27,5 +27,5 @@
 pub mod auth;
 mod session;
 
-pub use session::backend_main;
 pub use crate::postmaster::CanAccept;
+pub use session::backend_main;

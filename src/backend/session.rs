@@ -57,7 +57,11 @@ pub fn backend_main(
         Some(a) => (a.ip().to_string(), a.port().to_string()),
         None => ("[local]".to_string(), String::new()),
     };
-    let remote_display = if remote_port.is_empty() { remote_host.clone() } else { format!("{remote_host}({remote_port})") };
+    let remote_display = if remote_port.is_empty() {
+        remote_host.clone()
+    } else {
+        format!("{remote_host}({remote_port})")
+    };
     title::set_title(&format!("ferrogres: {remote_display} startup"));
     elog::set_log_context(LogContext {
         remote_host: remote_host.clone(),
@@ -69,11 +73,19 @@ pub fn backend_main(
     });
     crate::postmaster::apply_log_settings(&env.settings);
     if env.settings.get_bool("log_connections") {
-        let port = if remote_port.is_empty() { String::new() } else { format!(" port={remote_port}") };
-        elog::log(Severity::Log, &format!("connection received: host={remote_host}{port}"));
+        let port = if remote_port.is_empty() {
+            String::new()
+        } else {
+            format!(" port={remote_port}")
+        };
+        elog::log(
+            Severity::Log,
+            &format!("connection received: host={remote_host}{port}"),
+        );
     }
     let mut conn = Connection::new(socket);
-    let auth_timeout = Duration::from_secs(env.settings.get_int("authentication_timeout").max(1) as u64);
+    let auth_timeout =
+        Duration::from_secs(env.settings.get_int("authentication_timeout").max(1) as u64);
     let deadline = Instant::now() + auth_timeout;
     let startup_bits = signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING;
 
@@ -115,7 +127,10 @@ pub fn backend_main(
                 if !matches!(v.as_str(), "false" | "off" | "0" | "no") {
                     fatal(
                         &mut conn,
-                        PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "replication connections are not supported"),
+                        PgError::fatal(
+                            sqlstate::FEATURE_NOT_SUPPORTED,
+                            "replication connections are not supported",
+                        ),
                         None,
                     );
                 }
@@ -133,17 +148,24 @@ pub fn backend_main(
     let Some(user) = user.filter(|u| !u.is_empty()) else {
         fatal(
             &mut conn,
-            PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, "no PostgreSQL user name specified in startup packet"),
+            PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                "no PostgreSQL user name specified in startup packet",
+            ),
             None,
         );
     };
-    let database = database.filter(|d| !d.is_empty()).unwrap_or_else(|| user.clone());
+    let database = database
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| user.clone());
     elog::update_log_context(|c| {
         c.user = user.clone();
         c.database = database.clone();
         c.application_name = application_name.clone();
     });
-    title::set_title(&format!("ferrogres: {user} {database} {remote_display} authentication"));
+    title::set_title(&format!(
+        "ferrogres: {user} {database} {remote_display} authentication"
+    ));
 
     // Authentication against the first matching pg_hba.conf line.
     let conn_kind = match addr {
@@ -157,8 +179,18 @@ pub fn backend_main(
         Err(e) => fatal(&mut conn, e, None),
     };
     {
-        let mut chan = ConnAuthChannel { conn: &mut conn, deadline };
-        if let Err(e) = auth::authenticate(&mut chan, &line, &conn_kind, &database, role.as_ref(), &user) {
+        let mut chan = ConnAuthChannel {
+            conn: &mut conn,
+            deadline,
+        };
+        if let Err(e) = auth::authenticate(
+            &mut chan,
+            &line,
+            &conn_kind,
+            &database,
+            role.as_ref(),
+            &user,
+        ) {
             if e.sqlstate == sqlstate::CONNECTION_FAILURE {
                 // The client hung up during authentication (psql does this
                 // before prompting for a password): PostgreSQL logs nothing.
@@ -170,20 +202,33 @@ pub fn backend_main(
     let Some(role) = role else {
         fatal(
             &mut conn,
-            PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("role \"{user}\" does not exist")),
+            PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("role \"{user}\" does not exist"),
+            ),
             None,
         );
     };
     if !role.can_login {
         fatal(
             &mut conn,
-            PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("role \"{user}\" is not permitted to log in")),
+            PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("role \"{user}\" is not permitted to log in"),
+            ),
             None,
         );
     }
     let dbs = crate::catalog::load_databases(&env.data_dir).unwrap_or_default();
     let Some(db) = dbs.iter().find(|d| d.name == database).cloned() else {
-        fatal(&mut conn, PgError::fatal(sqlstate::INVALID_CATALOG_NAME, format!("database \"{database}\" does not exist")), None);
+        fatal(
+            &mut conn,
+            PgError::fatal(
+                sqlstate::INVALID_CATALOG_NAME,
+                format!("database \"{database}\" does not exist"),
+            ),
+            None,
+        );
     };
     if !db.allow_connections {
         fatal(
@@ -216,10 +261,14 @@ pub fn backend_main(
         procarray::put_str(&mut st.datname, &database);
         procarray::put_str(&mut st.usename, &user);
         procarray::put_str(&mut st.application_name, &application_name);
-        procarray::put_str(&mut st.client_addr, if addr.is_some() { &remote_host } else { "" });
+        procarray::put_str(
+            &mut st.client_addr,
+            if addr.is_some() { &remote_host } else { "" },
+        );
     });
 
-    env.settings.set_internal("is_superuser", if role.superuser { "on" } else { "off" });
+    env.settings
+        .set_internal("is_superuser", if role.superuser { "on" } else { "off" });
     env.settings.set_internal("session_authorization", &user);
     if let Err(e) = apply_options(&mut env.settings, &options) {
         fatal(&mut conn, e, None);
@@ -234,11 +283,21 @@ pub fn backend_main(
         conn.send(b'S', &Body::new().cstr(&name).cstr(&value).0);
     }
     let _ = env.settings.take_reported_changes();
-    conn.send(b'K', &Body::new().i32(std::process::id() as i32).i32(cancel_key).0);
+    conn.send(
+        b'K',
+        &Body::new().i32(std::process::id() as i32).i32(cancel_key).0,
+    );
     prepare_quit_messages(&conn);
     if env.settings.get_bool("log_connections") {
-        let app = if application_name.is_empty() { String::new() } else { format!(" application_name={application_name}") };
-        elog::log(Severity::Log, &format!("connection authorized: user={user} database={database}{app}"));
+        let app = if application_name.is_empty() {
+            String::new()
+        } else {
+            format!(" application_name={application_name}")
+        };
+        elog::log(
+            Severity::Log,
+            &format!("connection authorized: user={user} database={database}{app}"),
+        );
     }
 
     let mut session = Session {
@@ -263,10 +322,19 @@ pub fn backend_main(
 fn process_cancel_request(cancel_table: &[(i32, i32)], pid: i32, key: i32) {
     match cancel_table.iter().find(|(p, _)| *p == pid) {
         Some((_, k)) if *k == key => {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGINT);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGINT,
+            );
         }
-        Some(_) => elog::log(Severity::Log, &format!("wrong key in cancel request for process {pid}")),
-        None => elog::log(Severity::Log, &format!("PID {pid} in cancel request did not match any process")),
+        Some(_) => elog::log(
+            Severity::Log,
+            &format!("wrong key in cancel request for process {pid}"),
+        ),
+        None => elog::log(
+            Severity::Log,
+            &format!("PID {pid} in cancel request did not match any process"),
+        ),
     }
 }
 
@@ -281,11 +349,17 @@ fn apply_options(settings: &mut Settings, options: &str) -> PgResult<()> {
         } else if let Some(rest) = w.strip_prefix("--") {
             rest.to_string()
         } else {
-            return Err(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, format!("invalid command-line argument for server process: {w}"))
-                .with_hint("Try \"ferrogres --help\" for more information."));
+            return Err(PgError::fatal(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!("invalid command-line argument for server process: {w}"),
+            )
+            .with_hint("Try \"ferrogres --help\" for more information."));
         };
         let Some((name, value)) = assignment.split_once('=') else {
-            return Err(PgError::fatal(sqlstate::SYNTAX_ERROR, format!("--{assignment} requires a value")));
+            return Err(PgError::fatal(
+                sqlstate::SYNTAX_ERROR,
+                format!("--{assignment} requires a value"),
+            ));
         };
         settings.set_from_client(&name.replace('-', "_"), value)?;
     }
@@ -305,8 +379,16 @@ fn prepare_quit_messages(conn: &Connection) {
     let crash = PgError::new(Severity::Warning, sqlstate::CRASH_SHUTDOWN, "terminating connection because of crash of another server process")
         .with_detail("The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.")
         .with_hint("In a moment you should be able to reconnect to the database and repeat your command.");
-    let shutdown = PgError::new(Severity::Warning, sqlstate::ADMIN_SHUTDOWN, "terminating connection due to immediate shutdown command");
-    signals::prepare_quit_messages(conn.socket.fd(), crate::protocol::framed_report(&crash), crate::protocol::framed_report(&shutdown));
+    let shutdown = PgError::new(
+        Severity::Warning,
+        sqlstate::ADMIN_SHUTDOWN,
+        "terminating connection due to immediate shutdown command",
+    );
+    signals::prepare_quit_messages(
+        conn.socket.fd(),
+        crate::protocol::framed_report(&crash),
+        crate::protocol::framed_report(&shutdown),
+    );
 }
 
 struct ConnAuthChannel<'a> {
@@ -329,12 +411,14 @@ impl AuthChannel for ConnAuthChannel<'_> {
                 format!("expected password response, got message type {kind}"),
             )),
             Err(ReadError::Protocol(e)) => Err(e),
-            Err(ReadError::TimedOut) => {
-                Err(PgError::fatal(sqlstate::QUERY_CANCELED, "canceling authentication due to timeout"))
-            }
-            Err(ReadError::Eof) | Err(ReadError::Interrupted) => {
-                Err(PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"))
-            }
+            Err(ReadError::TimedOut) => Err(PgError::fatal(
+                sqlstate::QUERY_CANCELED,
+                "canceling authentication due to timeout",
+            )),
+            Err(ReadError::Eof) | Err(ReadError::Interrupted) => Err(PgError::fatal(
+                sqlstate::CONNECTION_FAILURE,
+                "connection to client lost",
+            )),
         }
     }
 }
@@ -347,7 +431,9 @@ impl Session {
             if self.conn.flush().is_err() {
                 self.client_lost();
             }
-            let bits = signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING | signals::SIGHUP_PENDING;
+            let bits = signals::SIGTERM_PENDING
+                | signals::POSTMASTER_DEATH_PENDING
+                | signals::SIGHUP_PENDING;
             match self.conn.read_message(bits, None) {
                 Err(ReadError::Interrupted) => {
                     if signals::take(signals::SIGHUP_PENDING) != 0 {
@@ -362,7 +448,10 @@ impl Session {
                 Ok((b'Q', body)) => {
                     let mut pos = 0;
                     let Some(text) = crate::protocol::get_cstr(&body, &mut pos) else {
-                        self.fatal(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid string in message"));
+                        self.fatal(PgError::fatal(
+                            sqlstate::PROTOCOL_VIOLATION,
+                            "invalid string in message",
+                        ));
                     };
                     self.exec_simple_query(&text);
                     self.ready_for_query();
@@ -392,12 +481,17 @@ impl Session {
             self.xact = Xact::Failed;
         }
         loop {
-            match self.conn.read_message(signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING, None) {
+            match self.conn.read_message(
+                signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING,
+                None,
+            ) {
                 Ok((b'S', _)) => {
                     self.ready_for_query();
                     return;
                 }
-                Ok((b'X', _)) | Err(ReadError::Eof) | Err(ReadError::TimedOut) => self.disconnect(0),
+                Ok((b'X', _)) | Err(ReadError::Eof) | Err(ReadError::TimedOut) => {
+                    self.disconnect(0)
+                }
                 Ok(_) => {}
                 Err(ReadError::Interrupted) => {
                     if let Err(e) = self.check_for_interrupts() {
@@ -422,7 +516,10 @@ impl Session {
         let (state, word) = match self.xact {
             Xact::None | Xact::Implicit => (BackendState::Idle, "idle"),
             Xact::Block => (BackendState::IdleInTransaction, "idle in transaction"),
-            Xact::Failed => (BackendState::IdleInTransactionAborted, "idle in transaction (aborted)"),
+            Xact::Failed => (
+                BackendState::IdleInTransactionAborted,
+                "idle in transaction (aborted)",
+            ),
         };
         let now = time::now_timestamptz();
         self.slot.update_status(|st| {
@@ -435,7 +532,10 @@ impl Session {
     }
 
     fn set_title(&self, what: &str) {
-        title::set_title(&format!("ferrogres: {} {} {} {}", self.user, self.database, self.remote_display, what));
+        title::set_title(&format!(
+            "ferrogres: {} {} {} {}",
+            self.user, self.database, self.remote_display, what
+        ));
     }
 
     fn exec_simple_query(&mut self, text: &str) {
@@ -520,9 +620,17 @@ impl Session {
         self.slot.update_status(|st| st.xact_start = 0);
     }
 
+    /// Sends ParameterStatus for GUC_REPORT settings that changed; a new
+    /// `application_name` also goes to pg_stat_activity and the log prefix.
     fn send_reported_changes(&mut self) {
         for (name, value) in self.env.settings.take_reported_changes() {
-            self.conn.send(b'S', &Body::new().cstr(&name).cstr(&value).0);
+            if name == "application_name" {
+                self.slot
+                    .update_status(|st| procarray::put_str(&mut st.application_name, &value));
+                elog::update_log_context(|c| c.application_name = value.clone());
+            }
+            self.conn
+                .send(b'S', &Body::new().cstr(&name).cstr(&value).0);
         }
     }
 
@@ -531,7 +639,14 @@ impl Session {
             Outcome::Rows { fields, rows, tag } => {
                 let mut desc = Body::new().i16(fields.len() as i16);
                 for f in &fields {
-                    desc = desc.cstr(&f.name).i32(0).i16(0).i32(f.type_oid as i32).i16(f.typlen).i32(f.typmod).i16(0);
+                    desc = desc
+                        .cstr(&f.name)
+                        .i32(0)
+                        .i16(0)
+                        .i32(f.type_oid as i32)
+                        .i16(f.typlen)
+                        .i32(f.typmod)
+                        .i16(0);
                 }
                 self.conn.send(b'T', &desc.0);
                 for row in rows {
@@ -556,8 +671,17 @@ impl Session {
 
     /// Sends an ERROR to the client and, per `log_min_error_statement`, logs it.
     fn send_error(&mut self, err: &PgError, statement: Option<&str>) {
-        let min_stmt = Severity::from_setting(&self.env.settings.get_str("log_min_error_statement")).unwrap_or(Severity::Error);
-        elog::log_error(err, if err.severity >= min_stmt { statement } else { None });
+        let min_stmt =
+            Severity::from_setting(&self.env.settings.get_str("log_min_error_statement"))
+                .unwrap_or(Severity::Error);
+        elog::log_error(
+            err,
+            if err.severity >= min_stmt {
+                statement
+            } else {
+                None
+            },
+        );
         self.conn.send_raw(&crate::protocol::framed_report(err));
     }
 
@@ -573,7 +697,10 @@ impl Session {
 
     fn client_lost(&mut self) -> ! {
         elog::log(Severity::Log, "could not send data to client: Broken pipe");
-        elog::log_error(&PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"), None);
+        elog::log_error(
+            &PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"),
+            None,
+        );
         self.log_disconnection();
         proc_exit(1)
     }
@@ -589,9 +716,18 @@ impl Session {
         }
         let e = self.session_start.elapsed();
         let total_ms = e.as_millis() as u64;
-        let (h, m, s, ms) = (total_ms / 3_600_000, (total_ms / 60_000) % 60, (total_ms / 1000) % 60, total_ms % 1000);
+        let (h, m, s, ms) = (
+            total_ms / 3_600_000,
+            (total_ms / 60_000) % 60,
+            (total_ms / 1000) % 60,
+            total_ms % 1000,
+        );
         let host = self.remote_display.split('(').next().unwrap_or("");
-        let port = self.remote_display.split_once('(').map(|(_, p)| format!(" port={}", p.trim_end_matches(')'))).unwrap_or_default();
+        let port = self
+            .remote_display
+            .split_once('(')
+            .map(|(_, p)| format!(" port={}", p.trim_end_matches(')')))
+            .unwrap_or_default();
         elog::log(
             Severity::Log,
             &format!(
@@ -631,16 +767,32 @@ impl Session {
         .map(|(n, t)| (n.to_string(), t))
         .collect();
         let mut rows = Vec::new();
-        let ts = |v: i64| if v == 0 { Datum::Null } else { Datum::Timestamptz(v) };
-        let text_or_null = |s: String| if s.is_empty() { Datum::Null } else { Datum::Text(s) };
+        let ts = |v: i64| {
+            if v == 0 {
+                Datum::Null
+            } else {
+                Datum::Timestamptz(v)
+            }
+        };
+        let text_or_null = |s: String| {
+            if s.is_empty() {
+                Datum::Null
+            } else {
+                Datum::Text(s)
+            }
+        };
         for slot in crate::storage::shmem::get().procarray().slots() {
             let pid = slot.pid.load(Ordering::Acquire);
             if pid == 0 {
                 continue;
             }
             let Some(kind) = slot.kind() else { continue };
-            let Some(st) = slot.read_status() else { continue };
-            let Some(backend_type) = kind.info().backend_type else { continue };
+            let Some(st) = slot.read_status() else {
+                continue;
+            };
+            let Some(backend_type) = kind.info().backend_type else {
+                continue;
+            };
             let is_client = kind == ProcessKind::Backend;
             // A backend that has claimed its slot but not yet filled it in.
             if is_client && st.backend_start == 0 {
@@ -648,23 +800,63 @@ impl Session {
             }
             let own_role = slot.role_oid.load(Ordering::Relaxed) == self.role_oid;
             let visible = self.is_superuser || own_role;
-            let backend_start = if is_client { st.backend_start } else { slot.backend_start.load(Ordering::Relaxed) };
+            let backend_start = if is_client {
+                st.backend_start
+            } else {
+                slot.backend_start.load(Ordering::Relaxed)
+            };
             let client_addr = procarray::get_str(&st.client_addr);
             rows.push(vec![
-                if is_client { Datum::Oid(st.datid) } else { Datum::Null },
-                if is_client { text_or_null(procarray::get_str(&st.datname)) } else { Datum::Null },
+                if is_client {
+                    Datum::Oid(st.datid)
+                } else {
+                    Datum::Null
+                },
+                if is_client {
+                    text_or_null(procarray::get_str(&st.datname))
+                } else {
+                    Datum::Null
+                },
                 Datum::Int4(pid),
                 Datum::Null,
-                if is_client { Datum::Oid(st.usesysid) } else { Datum::Null },
-                if is_client { text_or_null(procarray::get_str(&st.usename)) } else { Datum::Null },
+                if is_client {
+                    Datum::Oid(st.usesysid)
+                } else {
+                    Datum::Null
+                },
+                if is_client {
+                    text_or_null(procarray::get_str(&st.usename))
+                } else {
+                    Datum::Null
+                },
                 Datum::Text(procarray::get_str(&st.application_name)),
-                if !is_client || client_addr.is_empty() { Datum::Null } else { Datum::Text(client_addr) },
+                if !is_client || client_addr.is_empty() {
+                    Datum::Null
+                } else {
+                    Datum::Text(client_addr)
+                },
                 Datum::Null,
-                if is_client { Datum::Int4(st.client_port) } else { Datum::Null },
+                if is_client {
+                    Datum::Int4(st.client_port)
+                } else {
+                    Datum::Null
+                },
                 ts(backend_start),
-                if visible { ts(st.xact_start) } else { Datum::Null },
-                if visible { ts(st.query_start) } else { Datum::Null },
-                if visible { ts(st.state_change) } else { Datum::Null },
+                if visible {
+                    ts(st.xact_start)
+                } else {
+                    Datum::Null
+                },
+                if visible {
+                    ts(st.query_start)
+                } else {
+                    Datum::Null
+                },
+                if visible {
+                    ts(st.state_change)
+                } else {
+                    Datum::Null
+                },
                 Datum::Null,
                 Datum::Null,
                 match st.backend_state().as_str() {
@@ -674,7 +866,11 @@ impl Session {
                 Datum::Null,
                 Datum::Null,
                 Datum::Null,
-                if visible { Datum::Text(procarray::get_str(&st.query)) } else { Datum::Text("<insufficient privilege>".into()) },
+                if visible {
+                    Datum::Text(procarray::get_str(&st.query))
+                } else {
+                    Datum::Text("<insufficient privilege>".into())
+                },
                 Datum::Text(backend_type.to_string()),
             ]);
         }
@@ -712,32 +908,50 @@ impl ServerContext for Session {
     }
 
     fn alter_system(&mut self, name: &str, value: Option<&str>) -> PgResult<()> {
-        self.env.settings.alter_system(&self.env.data_dir, name, value)
+        self.env
+            .settings
+            .alter_system(&self.env.data_dir, name, value)
     }
 
     fn reload_conf(&mut self) -> PgResult<bool> {
-        match nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.env.postmaster_pid), nix::sys::signal::Signal::SIGHUP) {
+        match nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.env.postmaster_pid),
+            nix::sys::signal::Signal::SIGHUP,
+        ) {
             Ok(()) => Ok(true),
             Err(e) => {
-                self.notice(PgError::warning(format!("failed to send signal to postmaster: {e}")));
+                self.notice(PgError::warning(format!(
+                    "failed to send signal to postmaster: {e}"
+                )));
                 Ok(false)
             }
         }
     }
 
     fn check_for_interrupts(&mut self) -> PgResult<()> {
-        let pending = signals::peek(signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING);
+        let pending = signals::peek(
+            signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING,
+        );
         if pending == 0 {
             return Ok(());
         }
         if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 {
-            return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to unexpected postmaster exit"));
+            return Err(PgError::fatal(
+                sqlstate::ADMIN_SHUTDOWN,
+                "terminating connection due to unexpected postmaster exit",
+            ));
         }
         if signals::take(signals::SIGTERM_PENDING) != 0 {
-            return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+            return Err(PgError::fatal(
+                sqlstate::ADMIN_SHUTDOWN,
+                "terminating connection due to administrator command",
+            ));
         }
         if signals::take(signals::SIGINT_PENDING) != 0 {
-            return Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to user request"));
+            return Err(PgError::error(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to user request",
+            ));
         }
         Ok(())
     }
@@ -755,8 +969,16 @@ impl ServerContext for Session {
             }
             let wait_ms = (deadline - now).as_millis().clamp(1, 1000) as i32;
             let mut fds = [
-                libc::pollfd { fd: self.conn.socket.fd(), events: libc::POLLRDHUP, revents: 0 },
-                libc::pollfd { fd: signals::self_pipe_fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd {
+                    fd: self.conn.socket.fd(),
+                    events: libc::POLLRDHUP,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: signals::self_pipe_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
             ];
             // SAFETY: poll over a local array of valid pollfds.
             unsafe { libc::poll(fds.as_mut_ptr(), 2, wait_ms) };
@@ -765,7 +987,10 @@ impl ServerContext for Session {
             }
             if fds[0].revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0 {
                 // The client went away while we slept.
-                elog::log_error(&PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"), None);
+                elog::log_error(
+                    &PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"),
+                    None,
+                );
                 self.log_disconnection();
                 proc_exit(1);
             }
@@ -787,7 +1012,9 @@ impl ServerContext for Session {
             )
         });
         let Some(target) = target else {
-            self.notice(PgError::warning(format!("PID {pid} is not a PostgreSQL backend process")));
+            self.notice(PgError::warning(format!(
+                "PID {pid} is not a PostgreSQL backend process"
+            )));
             return Ok(false);
         };
         let target_role = target.role_oid.load(Ordering::Relaxed);
@@ -810,18 +1037,25 @@ impl ServerContext for Session {
                 return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, msg));
             }
         }
-        let sig = if terminate { nix::sys::signal::Signal::SIGTERM } else { nix::sys::signal::Signal::SIGINT };
+        let sig = if terminate {
+            nix::sys::signal::Signal::SIGTERM
+        } else {
+            nix::sys::signal::Signal::SIGINT
+        };
         match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
             Ok(()) => Ok(true),
             Err(e) => {
-                self.notice(PgError::warning(format!("could not send signal to process {pid}: {e}")));
+                self.notice(PgError::warning(format!(
+                    "could not send signal to process {pid}: {e}"
+                )));
                 Ok(false)
             }
         }
     }
 
     fn notice(&mut self, notice: PgError) {
-        let min = Severity::from_setting(&self.env.settings.get_str("client_min_messages")).unwrap_or(Severity::Notice);
+        let min = Severity::from_setting(&self.env.settings.get_str("client_min_messages"))
+            .unwrap_or(Severity::Notice);
         if notice.severity == Severity::Warning {
             elog::log_error(&notice, None);
         }
@@ -860,7 +1094,11 @@ impl ServerContext for Session {
                     "ROLLBACK".to_string()
                 }
                 _ => {
-                    self.notice(PgError::new(Severity::Warning, sqlstate::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
+                    self.notice(PgError::new(
+                        Severity::Warning,
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                        "there is no transaction in progress",
+                    ));
                     "COMMIT".to_string()
                 }
             },

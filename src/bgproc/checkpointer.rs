@@ -30,7 +30,10 @@ fn shutdown_checkpoint(env: &ServerEnv) {
         super::log("checkpoint starting: shutdown immediate");
     }
     if let Err(e) = ControlFile::update_state(&env.data_dir, DbState::Shutdowned) {
-        crate::utils::elog::log(crate::utils::elog::Severity::Panic, &format!("could not write control file: {e}"));
+        crate::utils::elog::log(
+            crate::utils::elog::Severity::Panic,
+            &format!("could not write control file: {e}"),
+        );
         crate::process::proc_exit(2);
     }
     if log_checkpoints {

@@ -45,8 +45,16 @@ pub fn main(mut env: ServerEnv, pipe_fd: i32) -> ! {
             None => 1000,
         };
         let mut fds = [
-            libc::pollfd { fd: pipe_fd, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: signals::self_pipe_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: pipe_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: signals::self_pipe_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: poll over a local array of valid pollfds.
         unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
@@ -55,9 +63,14 @@ pub fn main(mut env: ServerEnv, pipe_fd: i32) -> ! {
         }
         let mut rotate = false;
         if signals::take(signals::SIGHUP_PENDING) != 0 {
-            let (old_dir, old_name) = (env.settings.get_str("log_directory"), env.settings.get_str("log_filename"));
+            let (old_dir, old_name) = (
+                env.settings.get_str("log_directory"),
+                env.settings.get_str("log_filename"),
+            );
             env.reload_settings();
-            if old_dir != env.settings.get_str("log_directory") || old_name != env.settings.get_str("log_filename") {
+            if old_dir != env.settings.get_str("log_directory")
+                || old_name != env.settings.get_str("log_filename")
+            {
                 rotate = true;
             }
             next_rotation = next_rotation_time(&env);
@@ -128,7 +141,11 @@ fn next_rotation_time(env: &ServerEnv) -> Option<i64> {
 fn open_log_file(env: &ServerEnv, truncate: bool) -> Option<LogFile> {
     let dir = {
         let d = PathBuf::from(env.settings.get_str("log_directory"));
-        if d.is_absolute() { d } else { env.data_dir.join(d) }
+        if d.is_absolute() {
+            d
+        } else {
+            env.data_dir.join(d)
+        }
     };
     let _ = std::fs::create_dir_all(&dir);
     let now = crate::utils::time::now_unix().0;
@@ -152,7 +169,10 @@ fn open_log_file(env: &ServerEnv, truncate: bool) -> Option<LogFile> {
 
 /// The strftime escapes `log_filename` uses, in UTC.
 pub fn strftime_utc(pattern: &str, unix_s: i64) -> String {
-    let f = crate::utils::time::to_fields((unix_s - crate::utils::time::POSTGRES_EPOCH_UNIX_S) * 1_000_000, 0);
+    let f = crate::utils::time::to_fields(
+        (unix_s - crate::utils::time::POSTGRES_EPOCH_UNIX_S) * 1_000_000,
+        0,
+    );
     let mut out = String::new();
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
@@ -171,7 +191,9 @@ pub fn strftime_utc(pattern: &str, unix_s: i64) -> String {
             Some('s') => out.push_str(&unix_s.to_string()),
             Some('a') => {
                 let days = unix_s.div_euclid(86_400);
-                out.push_str(["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize]);
+                out.push_str(
+                    ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize],
+                );
             }
             Some('%') => out.push('%'),
             Some(other) => {
@@ -190,7 +212,10 @@ mod tests {
     fn log_filename_escapes_expand() {
         // 2021-03-01 12:34:56 UTC
         let t = 1_614_602_096;
-        assert_eq!(super::strftime_utc("postgresql-%Y-%m-%d_%H%M%S.log", t), "postgresql-2021-03-01_123456.log");
+        assert_eq!(
+            super::strftime_utc("postgresql-%Y-%m-%d_%H%M%S.log", t),
+            "postgresql-2021-03-01_123456.log"
+        );
         assert_eq!(super::strftime_utc("pg-%a.log", t), "pg-Mon.log");
     }
 }

@@ -36,7 +36,10 @@ pub fn child_main(kind: ProcessKind, env: ServerEnv, logger_pipe: Option<i32>) -
     if info.attaches_shm {
         let seg = crate::storage::shmem::get();
         seg.assert_valid();
-        let slot = seg.procarray().claim(kind, false).expect("no free auxiliary process slot");
+        let slot = seg
+            .procarray()
+            .claim(kind, false)
+            .expect("no free auxiliary process slot");
         crate::process::set_my_slot(slot);
         signals::set_latch_target(&slot.latch);
     }
@@ -48,9 +51,14 @@ pub fn child_main(kind: ProcessKind, env: ServerEnv, logger_pipe: Option<i32>) -
         ProcessKind::AutovacLauncher => autovacuum::launcher_main(env),
         ProcessKind::StatsCollector => stats::main(env),
         ProcessKind::Archiver => archiver::main(env),
-        ProcessKind::Logger => logger::main(env, logger_pipe.expect("logger started without its pipe")),
+        ProcessKind::Logger => {
+            logger::main(env, logger_pipe.expect("logger started without its pipe"))
+        }
         ProcessKind::LogicalRepLauncher => logical_launcher::main(env),
-        ProcessKind::Postmaster | ProcessKind::Backend | ProcessKind::AutovacWorker | ProcessKind::ParallelWorker => {
+        ProcessKind::Postmaster
+        | ProcessKind::Backend
+        | ProcessKind::AutovacWorker
+        | ProcessKind::ParallelWorker => {
             unreachable!("{kind:?} is not started through child_main")
         }
     }
@@ -70,7 +78,12 @@ pub fn wait_for_work(env: &mut ServerEnv, timeout: Duration) -> u32 {
     if signals::take(signals::SIGHUP_PENDING) != 0 {
         env.reload_settings();
     }
-    signals::take(signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::SIGUSR1_PENDING | signals::SIGUSR2_PENDING)
+    signals::take(
+        signals::SIGTERM_PENDING
+            | signals::SIGINT_PENDING
+            | signals::SIGUSR1_PENDING
+            | signals::SIGUSR2_PENDING,
+    )
 }
 
 /// A duration setting in milliseconds, at least 1 ms.

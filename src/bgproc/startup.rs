@@ -16,26 +16,41 @@ pub fn main(env: ServerEnv) -> ! {
     let cf = match ControlFile::read(&env.data_dir) {
         Ok(cf) => cf,
         Err(e) => {
-            elog::log(Severity::Fatal, &format!("could not read file \"global/pg_control\": {e}"));
+            elog::log(
+                Severity::Fatal,
+                &format!("could not read file \"global/pg_control\": {e}"),
+            );
             crate::process::proc_exit(1);
         }
     };
     let when = crate::utils::time::format_unix_seconds(cf.time_s);
     match cf.state {
         DbState::Shutdowned => super::log(&format!("database system was shut down at {when}")),
-        DbState::ShutdownedInRecovery => super::log(&format!("database system was shut down in recovery at {when}")),
+        DbState::ShutdownedInRecovery => super::log(&format!(
+            "database system was shut down in recovery at {when}"
+        )),
         _ => {
-            super::log(&format!("database system was interrupted; last known up at {when}"));
-            super::log("database system was not properly shut down; automatic recovery in progress");
+            super::log(&format!(
+                "database system was interrupted; last known up at {when}"
+            ));
+            super::log(
+                "database system was not properly shut down; automatic recovery in progress",
+            );
             if let Err(e) = ControlFile::update_state(&env.data_dir, DbState::InCrashRecovery) {
-                elog::log(Severity::Fatal, &format!("could not write control file: {e}"));
+                elog::log(
+                    Severity::Fatal,
+                    &format!("could not write control file: {e}"),
+                );
                 crate::process::proc_exit(1);
             }
             super::log("redo is not required");
         }
     }
     if let Err(e) = ControlFile::update_state(&env.data_dir, DbState::InProduction) {
-        elog::log(Severity::Fatal, &format!("could not write control file: {e}"));
+        elog::log(
+            Severity::Fatal,
+            &format!("could not write control file: {e}"),
+        );
         crate::process::proc_exit(1);
     }
     crate::process::proc_exit(0)

@@ -17,9 +17,21 @@ pub struct Database {
 /// The databases initdb creates, with PostgreSQL's OIDs.
 pub fn initial_databases() -> Vec<Database> {
     vec![
-        Database { oid: 1, name: "template1".into(), allow_connections: true },
-        Database { oid: 4, name: "template0".into(), allow_connections: false },
-        Database { oid: 5, name: "postgres".into(), allow_connections: true },
+        Database {
+            oid: 1,
+            name: "template1".into(),
+            allow_connections: true,
+        },
+        Database {
+            oid: 4,
+            name: "template0".into(),
+            allow_connections: false,
+        },
+        Database {
+            oid: 5,
+            name: "postgres".into(),
+            allow_connections: true,
+        },
     ]
 }
 
@@ -33,15 +45,26 @@ pub fn load_databases(data_dir: &Path) -> std::io::Result<Vec<Database>> {
             let oid = parts.next()?.parse().ok()?;
             let name = parts.next()?.to_string();
             let allow_connections = parts.next() != Some("f");
-            Some(Database { oid, name, allow_connections })
+            Some(Database {
+                oid,
+                name,
+                allow_connections,
+            })
         })
         .collect())
 }
 
 pub fn write_databases(data_dir: &Path, dbs: &[Database]) -> std::io::Result<()> {
-    let mut text = String::from("# oid name allow_connections (stand-in for pg_database until the heap catalogs exist)\n");
+    let mut text = String::from(
+        "# oid name allow_connections (stand-in for pg_database until the heap catalogs exist)\n",
+    );
     for d in dbs {
-        text.push_str(&format!("{} {} {}\n", d.oid, d.name, if d.allow_connections { "t" } else { "f" }));
+        text.push_str(&format!(
+            "{} {} {}\n",
+            d.oid,
+            d.name,
+            if d.allow_connections { "t" } else { "f" }
+        ));
     }
     std::fs::write(data_dir.join("global/pg_database"), text)
 }

@@ -12,7 +12,11 @@ use crate::utils::elog::{self, PgError, PgResult, Severity, sqlstate};
 
 pub enum Listener {
     Tcp(TcpListener),
-    Unix { listener: UnixListener, path: PathBuf, lock_path: PathBuf },
+    Unix {
+        listener: UnixListener,
+        path: PathBuf,
+        lock_path: PathBuf,
+    },
 }
 
 impl Listener {
@@ -26,7 +30,11 @@ impl Listener {
 
 fn addresses(listen_addresses: &str) -> Vec<IpAddr> {
     let mut out = Vec::new();
-    for item in listen_addresses.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for item in listen_addresses
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         match item {
             "*" => {
                 out.push(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -38,7 +46,10 @@ fn addresses(listen_addresses: &str) -> Vec<IpAddr> {
             }
             other => match other.parse::<IpAddr>() {
                 Ok(a) => out.push(a),
-                Err(_) => elog::log(Severity::Warning, &format!("could not translate host name \"{other}\" to address")),
+                Err(_) => elog::log(
+                    Severity::Warning,
+                    &format!("could not translate host name \"{other}\" to address"),
+                ),
             },
         }
     }
@@ -54,14 +65,21 @@ pub fn open(listen_addresses: &str, port: u16, socket_dirs: &str) -> PgResult<Ve
         let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
         match TcpListener::bind(SocketAddr::new(addr, port)) {
             Ok(l) => {
-                l.set_nonblocking(true).map_err(|e| PgError::fatal(sqlstate::IO_ERROR, e.to_string()))?;
-                elog::log(Severity::Log, &format!("listening on {family} address \"{addr}\", port {port}"));
+                l.set_nonblocking(true)
+                    .map_err(|e| PgError::fatal(sqlstate::IO_ERROR, e.to_string()))?;
+                elog::log(
+                    Severity::Log,
+                    &format!("listening on {family} address \"{addr}\", port {port}"),
+                );
                 listeners.push(Listener::Tcp(l));
             }
             Err(e) => {
                 // '*' binds both families; on dual-stack hosts the IPv6 bind
                 // may collide with the IPv4 one, as PostgreSQL also tolerates.
-                elog::log(Severity::Log, &format!("could not bind {family} address \"{addr}\": {e}"));
+                elog::log(
+                    Severity::Log,
+                    &format!("could not bind {family} address \"{addr}\": {e}"),
+                );
                 if e.kind() == std::io::ErrorKind::AddrInUse && addr.is_ipv4() {
                     return Err(PgError::fatal(sqlstate::IO_ERROR, format!("could not bind {family} address \"{addr}\": {e}"))
                         .with_hint(format!("Is another postmaster already running on port {port}? If not, wait a few seconds and retry.")));
@@ -70,33 +88,68 @@ pub fn open(listen_addresses: &str, port: u16, socket_dirs: &str) -> PgResult<Ve
         }
     }
     if wanted_tcp && listeners.is_empty() {
-        return Err(PgError::fatal(sqlstate::IO_ERROR, "could not create any TCP/IP sockets"));
+        return Err(PgError::fatal(
+            sqlstate::IO_ERROR,
+            "could not create any TCP/IP sockets",
+        ));
     }
-    for dir in socket_dirs.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for dir in socket_dirs
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let path = PathBuf::from(dir).join(format!(".s.PGSQL.{port}"));
         let lock_path = PathBuf::from(dir).join(format!(".s.PGSQL.{port}.lock"));
-        if let Some(pid) = std::fs::read_to_string(&lock_path).ok().and_then(|t| t.lines().next()?.trim().parse::<i32>().ok()) {
+        if let Some(pid) = std::fs::read_to_string(&lock_path)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+        {
             if pid != std::process::id() as i32 && super::pidfile::is_live_ferrogres(pid) {
                 return Err(PgError::fatal(
                     sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
                     format!("lock file \"{}\" already exists", lock_path.display()),
                 )
-                .with_hint(format!("Is another postmaster (PID {pid}) using socket file \"{}\"?", path.display())));
+                .with_hint(format!(
+                    "Is another postmaster (PID {pid}) using socket file \"{}\"?",
+                    path.display()
+                )));
             }
         }
         let _ = std::fs::remove_file(&path);
-        std::fs::write(&lock_path, format!("{}\n", std::process::id()))
-            .map_err(|e| PgError::fatal(sqlstate::IO_ERROR, format!("could not create lock file \"{}\": {e}", lock_path.display())))?;
+        std::fs::write(&lock_path, format!("{}\n", std::process::id())).map_err(|e| {
+            PgError::fatal(
+                sqlstate::IO_ERROR,
+                format!(
+                    "could not create lock file \"{}\": {e}",
+                    lock_path.display()
+                ),
+            )
+        })?;
         let listener = UnixListener::bind(&path).map_err(|e| {
-            PgError::fatal(sqlstate::IO_ERROR, format!("could not bind Unix address \"{}\": {e}", path.display()))
+            PgError::fatal(
+                sqlstate::IO_ERROR,
+                format!("could not bind Unix address \"{}\": {e}", path.display()),
+            )
         })?;
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777));
-        listener.set_nonblocking(true).map_err(|e| PgError::fatal(sqlstate::IO_ERROR, e.to_string()))?;
-        elog::log(Severity::Log, &format!("listening on Unix socket \"{}\"", path.display()));
-        listeners.push(Listener::Unix { listener, path, lock_path });
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| PgError::fatal(sqlstate::IO_ERROR, e.to_string()))?;
+        elog::log(
+            Severity::Log,
+            &format!("listening on Unix socket \"{}\"", path.display()),
+        );
+        listeners.push(Listener::Unix {
+            listener,
+            path,
+            lock_path,
+        });
     }
     if listeners.is_empty() {
-        return Err(PgError::fatal(sqlstate::IO_ERROR, "no socket created for listening"));
+        return Err(PgError::fatal(
+            sqlstate::IO_ERROR,
+            "no socket created for listening",
+        ));
     }
     Ok(listeners)
 }
@@ -104,7 +157,10 @@ pub fn open(listen_addresses: &str, port: u16, socket_dirs: &str) -> PgResult<Ve
 /// Removes socket files and their lock files (at postmaster exit).
 pub fn remove_files(listeners: &[Listener]) {
     for l in listeners {
-        if let Listener::Unix { path, lock_path, .. } = l {
+        if let Listener::Unix {
+            path, lock_path, ..
+        } = l
+        {
             let _ = std::fs::remove_file(path);
             let _ = std::fs::remove_file(lock_path);
         }

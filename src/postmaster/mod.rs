@@ -59,10 +59,22 @@ impl CanAccept {
         use crate::utils::elog::sqlstate::*;
         match self {
             CanAccept::Ok => None,
-            CanAccept::Startup => Some(PgError::fatal(CANNOT_CONNECT_NOW, "the database system is starting up")),
-            CanAccept::Recovery => Some(PgError::fatal(CANNOT_CONNECT_NOW, "the database system is in recovery mode")),
-            CanAccept::Shutdown => Some(PgError::fatal(CANNOT_CONNECT_NOW, "the database system is shutting down")),
-            CanAccept::TooMany => Some(PgError::fatal(TOO_MANY_CONNECTIONS, "sorry, too many clients already")),
+            CanAccept::Startup => Some(PgError::fatal(
+                CANNOT_CONNECT_NOW,
+                "the database system is starting up",
+            )),
+            CanAccept::Recovery => Some(PgError::fatal(
+                CANNOT_CONNECT_NOW,
+                "the database system is in recovery mode",
+            )),
+            CanAccept::Shutdown => Some(PgError::fatal(
+                CANNOT_CONNECT_NOW,
+                "the database system is shutting down",
+            )),
+            CanAccept::TooMany => Some(PgError::fatal(
+                TOO_MANY_CONNECTIONS,
+                "sorry, too many clients already",
+            )),
         }
     }
 }
@@ -126,7 +138,9 @@ enum ShutdownMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PmState {
     /// The startup process runs; `after_crash` picks the 57P03 message.
-    Startup { after_crash: bool },
+    Startup {
+        after_crash: bool,
+    },
     Run,
     /// Every child was told to quit after a crash; waiting for them to go.
     CrashWait,
@@ -171,7 +185,10 @@ pub fn run(data_dir: &Path, mut settings: Settings) -> i32 {
 fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError> {
     use crate::utils::elog::sqlstate;
     apply_log_settings(settings);
-    elog::set_log_context(elog::LogContext { backend_type: "postmaster".into(), ..Default::default() });
+    elog::set_log_context(elog::LogContext {
+        backend_type: "postmaster".into(),
+        ..Default::default()
+    });
     if nix::unistd::geteuid().is_root() {
         elog::log(
             Severity::Warning,
@@ -207,13 +224,23 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
 
     // The logger comes first, so that everything after goes to its files.
     let logger_pipe_read = if settings.get_bool("logging_collector") {
-        let (r, w) = nix::unistd::pipe().map_err(|e| PgError::fatal(sqlstate::IO_ERROR, format!("could not create pipe for syslog: {e}")))?;
+        let (r, w) = nix::unistd::pipe().map_err(|e| {
+            PgError::fatal(
+                sqlstate::IO_ERROR,
+                format!("could not create pipe for syslog: {e}"),
+            )
+        })?;
         use std::os::fd::IntoRawFd;
         let (r, w) = (r.into_raw_fd(), w.into_raw_fd());
-        elog::log(Severity::Log, "redirecting log output to logging collector process");
+        elog::log(
+            Severity::Log,
+            "redirecting log output to logging collector process",
+        );
         elog::log_error(
-            &PgError::new(Severity::Log, sqlstate::SUCCESSFUL_COMPLETION, "")
-                .with_hint(format!("Future log output will appear in directory \"{}\".", settings.get_str("log_directory"))),
+            &PgError::new(Severity::Log, sqlstate::SUCCESSFUL_COMPLETION, "").with_hint(format!(
+                "Future log output will appear in directory \"{}\".",
+                settings.get_str("log_directory")
+            )),
             None,
         );
         Some((r, w))
@@ -232,17 +259,34 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
     crate::process::procarray::set_connection_limits(settings);
     let segment = shmem::Segment::create(settings).map_err(|e| {
         pidfile.remove();
-        PgError::fatal(sqlstate::OUT_OF_MEMORY, format!("could not create shared memory segment: {e}"))
+        PgError::fatal(
+            sqlstate::OUT_OF_MEMORY,
+            format!("could not create shared memory segment: {e}"),
+        )
     })?;
     shmem::install(segment);
 
     let mut mask = SigSet::empty();
-    for sig in [Signal::SIGHUP, Signal::SIGINT, Signal::SIGTERM, Signal::SIGQUIT, Signal::SIGCHLD, Signal::SIGUSR1, Signal::SIGUSR2] {
+    for sig in [
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGQUIT,
+        Signal::SIGCHLD,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
         mask.add(sig);
     }
-    mask.thread_block().map_err(|e| PgError::fatal(sqlstate::INTERNAL_ERROR, e.to_string()))?;
+    mask.thread_block()
+        .map_err(|e| PgError::fatal(sqlstate::INTERNAL_ERROR, e.to_string()))?;
     let signal_fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .map_err(|e| PgError::fatal(sqlstate::INTERNAL_ERROR, format!("could not create signalfd: {e}")))?;
+        .map_err(|e| {
+            PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("could not create signalfd: {e}"),
+            )
+        })?;
     // SIGPIPE: a vanished client must not kill the postmaster.
     signals::ignore(Signal::SIGPIPE);
 
@@ -278,7 +322,10 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
             libc::close(w);
         }
     }
-    elog::log(Severity::Log, &format!("starting {}", crate::version_string()));
+    elog::log(
+        Severity::Log,
+        &format!("starting {}", crate::version_string()),
+    );
     pm.start_startup_sequence();
     Ok(pm)
 }
@@ -287,7 +334,12 @@ impl Postmaster {
     /// Starts what runs during recovery: checkpointer, background writer,
     /// stats collector and the startup process.
     fn start_startup_sequence(&mut self) {
-        for kind in [ProcessKind::StatsCollector, ProcessKind::Checkpointer, ProcessKind::BgWriter, ProcessKind::Startup] {
+        for kind in [
+            ProcessKind::StatsCollector,
+            ProcessKind::Checkpointer,
+            ProcessKind::BgWriter,
+            ProcessKind::Startup,
+        ] {
             if !self.has_kind(kind) {
                 self.start_child(kind);
             }
@@ -296,7 +348,11 @@ impl Postmaster {
 
     /// What runs once the server is open.
     fn start_run_processes(&mut self) {
-        let mut kinds = vec![ProcessKind::WalWriter, ProcessKind::AutovacLauncher, ProcessKind::LogicalRepLauncher];
+        let mut kinds = vec![
+            ProcessKind::WalWriter,
+            ProcessKind::AutovacLauncher,
+            ProcessKind::LogicalRepLauncher,
+        ];
         if self.archiving() {
             kinds.push(ProcessKind::Archiver);
         }
@@ -321,9 +377,17 @@ impl Postmaster {
 
     fn server_loop(&mut self) -> i32 {
         loop {
-            let mut fds: Vec<libc::pollfd> = vec![libc::pollfd { fd: self.signal_fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+            let mut fds: Vec<libc::pollfd> = vec![libc::pollfd {
+                fd: self.signal_fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
             for l in &self.listeners {
-                fds.push(libc::pollfd { fd: l.fd(), events: libc::POLLIN, revents: 0 });
+                fds.push(libc::pollfd {
+                    fd: l.fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
             }
             let timeout = self.next_timeout();
             // SAFETY: poll over a local vector of valid pollfds.
@@ -353,7 +417,12 @@ impl Postmaster {
             next = Some(next.map_or(*at, |n| n.min(*at)));
         }
         match next {
-            Some(at) => at.saturating_duration_since(Instant::now()).as_millis().min(60_000) as i32 + 1,
+            Some(at) => {
+                at.saturating_duration_since(Instant::now())
+                    .as_millis()
+                    .min(60_000) as i32
+                    + 1
+            }
             None => 60_000,
         }
     }
@@ -362,16 +431,21 @@ impl Postmaster {
         let now = Instant::now();
         if let Some(deadline) = self.kill_deadline {
             if now >= deadline {
-                for pid in self.children.keys().copied().collect::<Vec<_>>() {
-                    if self.children[&pid].kind != ProcessKind::Logger {
-                        elog::log(Severity::Log, &format!("issuing SIGKILL to recalcitrant children"));
-                        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+                elog::log(Severity::Log, "issuing SIGKILL to recalcitrant children");
+                for (pid, child) in &self.children {
+                    if child.kind != ProcessKind::Logger {
+                        let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
                     }
                 }
                 self.kill_deadline = None;
             }
         }
-        let due: Vec<ProcessKind> = self.delayed_starts.iter().filter(|(at, _)| *at <= now).map(|(_, k)| *k).collect();
+        let due: Vec<ProcessKind> = self
+            .delayed_starts
+            .iter()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, k)| *k)
+            .collect();
         self.delayed_starts.retain(|(at, _)| *at > now);
         for kind in due {
             if self.state == PmState::Run && !self.has_kind(kind) {
@@ -383,7 +457,9 @@ impl Postmaster {
 
     fn handle_signals(&mut self) -> Option<i32> {
         while let Ok(Some(info)) = self.signal_fd.read_signal() {
-            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+                continue;
+            };
             match sig {
                 Signal::SIGCHLD => {
                     if let Some(code) = self.reap_children() {
@@ -401,7 +477,10 @@ impl Postmaster {
     }
 
     fn reload(&mut self) {
-        elog::log(Severity::Log, "received SIGHUP, reloading configuration files");
+        elog::log(
+            Severity::Log,
+            "received SIGHUP, reloading configuration files",
+        );
         self.env.reload_settings();
         match HbaFile::load(&self.env.data_dir.join("pg_hba.conf")) {
             Ok(hba) => {
@@ -443,7 +522,14 @@ impl Postmaster {
                 if self.count_kind(ProcessKind::Backend) > 0 {
                     elog::log(Severity::Log, "aborting any active transactions");
                 }
-                self.signal_kinds(&[ProcessKind::Backend, ProcessKind::AutovacWorker, ProcessKind::ParallelWorker], Signal::SIGTERM);
+                self.signal_kinds(
+                    &[
+                        ProcessKind::Backend,
+                        ProcessKind::AutovacWorker,
+                        ProcessKind::ParallelWorker,
+                    ],
+                    Signal::SIGTERM,
+                );
             }
             ShutdownMode::Immediate => {
                 self.quit_all(signals::QUIT_FOR_IMMEDIATE_SHUTDOWN);
@@ -477,20 +563,33 @@ impl Postmaster {
     fn advance_state(&mut self) -> Option<i32> {
         match self.state {
             PmState::CrashWait => {
-                if self.children.values().any(|c| c.kind != ProcessKind::Logger) {
+                if self
+                    .children
+                    .values()
+                    .any(|c| c.kind != ProcessKind::Logger)
+                {
                     return None;
                 }
                 self.kill_deadline = None;
                 if !self.env.settings.get_bool("restart_after_crash") {
-                    elog::log(Severity::Log, "shutting down because restart_after_crash is off");
+                    elog::log(
+                        Severity::Log,
+                        "shutting down because restart_after_crash is off",
+                    );
                     return Some(self.exit_postmaster(1));
                 }
-                elog::log(Severity::Log, "all server processes terminated; reinitializing");
+                elog::log(
+                    Severity::Log,
+                    "all server processes terminated; reinitializing",
+                );
                 shmem::uninstall();
                 match shmem::Segment::create(&self.env.settings) {
                     Ok(seg) => shmem::install(seg),
                     Err(e) => {
-                        elog::log(Severity::Fatal, &format!("could not create shared memory segment: {e}"));
+                        elog::log(
+                            Severity::Fatal,
+                            &format!("could not create shared memory segment: {e}"),
+                        );
                         return Some(self.exit_postmaster(1));
                     }
                 }
@@ -500,7 +599,11 @@ impl Postmaster {
                 None
             }
             PmState::Shutdown(ShutdownMode::Immediate) => {
-                if self.children.values().any(|c| c.kind != ProcessKind::Logger) {
+                if self
+                    .children
+                    .values()
+                    .any(|c| c.kind != ProcessKind::Logger)
+                {
                     return None;
                 }
                 elog::log(Severity::Log, "database system is shut down");
@@ -518,13 +621,27 @@ impl Postmaster {
         use ProcessKind::*;
         let phases: [(&[ProcessKind], Option<Signal>); 5] = [
             (&[Backend, AutovacWorker, ParallelWorker], None),
-            (&[Startup, BgWriter, WalWriter, AutovacLauncher, LogicalRepLauncher], Some(Signal::SIGTERM)),
+            (
+                &[
+                    Startup,
+                    BgWriter,
+                    WalWriter,
+                    AutovacLauncher,
+                    LogicalRepLauncher,
+                ],
+                Some(Signal::SIGTERM),
+            ),
             (&[Checkpointer], Some(Signal::SIGUSR2)),
             (&[Archiver], Some(Signal::SIGUSR2)),
             (&[StatsCollector], Some(Signal::SIGUSR2)),
         ];
         for (kinds, sig) in phases {
-            let alive: Vec<i32> = self.children.iter().filter(|(_, c)| kinds.contains(&c.kind)).map(|(p, _)| *p).collect();
+            let alive: Vec<i32> = self
+                .children
+                .iter()
+                .filter(|(_, c)| kinds.contains(&c.kind))
+                .map(|(p, _)| *p)
+                .collect();
             if alive.is_empty() {
                 continue;
             }
@@ -563,19 +680,32 @@ impl Postmaster {
                 WaitStatus::Signaled(pid, sig, _) => (pid.as_raw(), None, Some(sig)),
                 _ => continue,
             };
-            let Some(child) = self.children.remove(&pid) else { continue };
+            let Some(child) = self.children.remove(&pid) else {
+                continue;
+            };
             if let Some(code) = self.handle_child_exit(pid, child.kind, code, signal) {
                 return Some(code);
             }
         }
     }
 
-    fn handle_child_exit(&mut self, pid: i32, kind: ProcessKind, code: Option<i32>, signal: Option<Signal>) -> Option<i32> {
+    fn handle_child_exit(
+        &mut self,
+        pid: i32,
+        kind: ProcessKind,
+        code: Option<i32>,
+        signal: Option<Signal>,
+    ) -> Option<i32> {
         let info = kind.info();
         let clean = code.is_some_and(|c| info.clean_exit_codes.contains(&c));
         let describe = || match (code, signal) {
             (Some(c), _) => format!("{} (PID {pid}) exited with exit code {c}", info.log_name),
-            (_, Some(s)) => format!("{} (PID {pid}) was terminated by signal {}: {}", info.log_name, s as i32, signal_description(s)),
+            (_, Some(s)) => format!(
+                "{} (PID {pid}) was terminated by signal {}: {}",
+                info.log_name,
+                s as i32,
+                signal_description(s)
+            ),
             _ => unreachable!("a reaped child either exited or was signalled"),
         };
 
@@ -585,17 +715,27 @@ impl Postmaster {
                 if let PmState::Startup { .. } = self.state {
                     self.state = PmState::Run;
                     self.pidfile.set_status(pidfile::PM_STATUS_READY);
-                    elog::log(Severity::Log, "database system is ready to accept connections");
+                    elog::log(
+                        Severity::Log,
+                        "database system is ready to accept connections",
+                    );
                     self.start_run_processes();
                 }
                 return None;
             }
             if !matches!(self.state, PmState::CrashWait | PmState::Shutdown(_)) {
                 elog::log(Severity::Log, &describe());
-                elog::log(Severity::Log, "aborting startup due to startup process failure");
+                elog::log(
+                    Severity::Log,
+                    "aborting startup due to startup process failure",
+                );
                 self.state = PmState::Shutdown(ShutdownMode::Immediate);
                 self.quit_all(signals::QUIT_FOR_IMMEDIATE_SHUTDOWN);
-                if self.children.values().all(|c| c.kind == ProcessKind::Logger) {
+                if self
+                    .children
+                    .values()
+                    .all(|c| c.kind == ProcessKind::Logger)
+                {
                     return Some(self.exit_postmaster(1));
                 }
                 self.exit_code = 1;
@@ -625,7 +765,8 @@ impl Postmaster {
         if clean {
             if kind == ProcessKind::LogicalRepLauncher && code == Some(1) {
                 elog::log(Severity::Log, &describe());
-                self.delayed_starts.push((Instant::now() + LOGICAL_LAUNCHER_RESTART_DELAY, kind));
+                self.delayed_starts
+                    .push((Instant::now() + LOGICAL_LAUNCHER_RESTART_DELAY, kind));
             } else if info.restart_after_clean_exit && self.state == PmState::Run {
                 self.start_child(kind);
             } else if kind == ProcessKind::Checkpointer || kind == ProcessKind::Archiver {
@@ -642,7 +783,10 @@ impl Postmaster {
     /// PostgreSQL's HandleChildCrash: tell everyone to quit, then restart.
     fn crash(&mut self, log: bool) {
         if log {
-            elog::log(Severity::Log, "terminating any other active server processes");
+            elog::log(
+                Severity::Log,
+                "terminating any other active server processes",
+            );
         }
         self.delayed_starts.clear();
         self.quit_all(signals::QUIT_FOR_CRASH);
@@ -656,7 +800,11 @@ impl Postmaster {
         match self.state {
             PmState::Run => {
                 let max = self.env.settings.get_int("max_connections") as usize;
-                if self.count_kind(ProcessKind::Backend) >= 2 * max + 10 { CanAccept::TooMany } else { CanAccept::Ok }
+                if self.count_kind(ProcessKind::Backend) >= 2 * max + 10 {
+                    CanAccept::TooMany
+                } else {
+                    CanAccept::Ok
+                }
             }
             PmState::Startup { after_crash: false } => CanAccept::Startup,
             PmState::Startup { after_crash: true } | PmState::CrashWait => CanAccept::Recovery,
@@ -680,14 +828,21 @@ impl Postmaster {
             Ok(x) => x,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
             Err(e) => {
-                elog::log(Severity::Log, &format!("could not accept new connection: {e}"));
+                elog::log(
+                    Severity::Log,
+                    &format!("could not accept new connection: {e}"),
+                );
                 return;
             }
         };
         let cac = self.can_accept();
         let cancel_key = random_i32();
-        let cancel_table: Vec<(i32, i32)> =
-            self.children.iter().filter(|(_, c)| c.kind == ProcessKind::Backend).map(|(p, c)| (*p, c.cancel_key)).collect();
+        let cancel_table: Vec<(i32, i32)> = self
+            .children
+            .iter()
+            .filter(|(_, c)| c.kind == ProcessKind::Backend)
+            .map(|(p, c)| (*p, c.cancel_key))
+            .collect();
         let env = self.env.clone();
         let pid = self.fork_child(ProcessKind::Backend, cancel_key, move || {
             crate::backend::backend_main(env, socket, addr, cac, cancel_key, cancel_table)
@@ -700,15 +855,25 @@ impl Postmaster {
     fn start_child(&mut self, kind: ProcessKind) {
         let env = self.env.clone();
         let logger_fd = self.logger_pipe_read;
-        let pid = self.fork_child(kind, 0, move || crate::bgproc::child_main(kind, env, logger_fd));
+        let pid = self.fork_child(kind, 0, move || {
+            crate::bgproc::child_main(kind, env, logger_fd)
+        });
         if pid.is_none() {
-            elog::log(Severity::Log, &format!("could not fork {}", kind.info().log_name));
+            elog::log(
+                Severity::Log,
+                &format!("could not fork {}", kind.info().log_name),
+            );
         }
     }
 
     /// Forks a child that runs `main` and never returns.
     #[allow(unreachable_code)]
-    fn fork_child(&mut self, kind: ProcessKind, cancel_key: i32, main: impl FnOnce() -> std::convert::Infallible) -> Option<i32> {
+    fn fork_child(
+        &mut self,
+        kind: ProcessKind,
+        cancel_key: i32,
+        main: impl FnOnce() -> std::convert::Infallible,
+    ) -> Option<i32> {
         let _ = std::io::Write::flush(&mut std::io::stderr());
         // SAFETY: the postmaster is single-threaded, so the child gets a
         // consistent copy of its memory; the child only calls `main`, which
@@ -733,7 +898,14 @@ impl Postmaster {
                 match main() {}
             }
             Ok(ForkResult::Parent { child }) => {
-                self.children.insert(child.as_raw(), Child { kind, cancel_key, sent_shutdown_signal: false });
+                self.children.insert(
+                    child.as_raw(),
+                    Child {
+                        kind,
+                        cancel_key,
+                        sent_shutdown_signal: false,
+                    },
+                );
                 Some(child.as_raw())
             }
             Err(_) => None,

@@ -23,10 +23,17 @@ pub fn is_live_ferrogres(pid: i32) -> bool {
         return false;
     }
     // A zombie, or another program that reused the pid, does not count.
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    let state = stat.rfind(')').and_then(|i| stat.get(i + 2..)).and_then(|s| s.chars().next());
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat.get(i + 2..))
+        .and_then(|s| s.chars().next());
     state != Some('Z')
-        && std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.to_string_lossy().contains("ferrogres")).unwrap_or(false)
+        && std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map(|p| p.to_string_lossy().contains("ferrogres"))
+            .unwrap_or(false)
 }
 
 /// Reads the pid in a data directory's `postmaster.pid`, if any.
@@ -44,12 +51,24 @@ pub fn read_status(data_dir: &Path) -> Option<String> {
 impl PidFile {
     /// Creates the lock file, refusing when a live postmaster owns the
     /// directory and replacing a stale one.
-    pub fn create(data_dir: &Path, port: u16, socket_dir: &str, listen: &str, start_time_s: i64) -> PgResult<PidFile> {
+    pub fn create(
+        data_dir: &Path,
+        port: u16,
+        socket_dir: &str,
+        listen: &str,
+        start_time_s: i64,
+    ) -> PgResult<PidFile> {
         let path = data_dir.join("postmaster.pid");
         if let Some(pid) = read_pid(data_dir) {
             if pid != std::process::id() as i32 && is_live_ferrogres(pid) {
-                return Err(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, "lock file \"postmaster.pid\" already exists")
-                    .with_hint(format!("Is another postmaster (PID {pid}) running in data directory \"{}\"?", data_dir.display())));
+                return Err(PgError::fatal(
+                    sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "lock file \"postmaster.pid\" already exists",
+                )
+                .with_hint(format!(
+                    "Is another postmaster (PID {pid}) running in data directory \"{}\"?",
+                    data_dir.display()
+                )));
             }
             let _ = std::fs::remove_file(&path);
         }
@@ -64,12 +83,27 @@ impl PidFile {
             PM_STATUS_STARTING.to_string(),
         ];
         let file = PidFile { path, lines };
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&file.path).map_err(|e| {
-            PgError::fatal(sqlstate::IO_ERROR, format!("could not create lock file \"{}\": {e}", file.path.display()))
-        })?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file.path)
+            .map_err(|e| {
+                PgError::fatal(
+                    sqlstate::IO_ERROR,
+                    format!(
+                        "could not create lock file \"{}\": {e}",
+                        file.path.display()
+                    ),
+                )
+            })?;
         f.write_all(file.contents().as_bytes())
             .and_then(|_| f.sync_all())
-            .map_err(|e| PgError::fatal(sqlstate::IO_ERROR, format!("could not write lock file \"{}\": {e}", file.path.display())))?;
+            .map_err(|e| {
+                PgError::fatal(
+                    sqlstate::IO_ERROR,
+                    format!("could not write lock file \"{}\": {e}", file.path.display()),
+                )
+            })?;
         Ok(file)
     }
 

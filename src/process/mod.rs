@@ -87,20 +87,86 @@ impl ProcessKind {
         use ExitRule::*;
         let (log_name, backend_type, attaches_shm, on_abnormal_exit, clean, restart) = match self {
             ProcessKind::Postmaster => ("postmaster", None, true, CrashRestart, &[0][..], false),
-            ProcessKind::Backend => ("server process", Some("client backend"), true, CrashRestart, &[0, 1][..], false),
-            ProcessKind::Startup => ("startup process", Some("startup"), true, CrashRestart, &[0][..], false),
-            ProcessKind::Checkpointer => ("checkpointer process", Some("checkpointer"), true, CrashRestart, &[0][..], false),
-            ProcessKind::BgWriter => ("background writer process", Some("background writer"), true, CrashRestart, &[0][..], true),
-            ProcessKind::WalWriter => ("WAL writer process", Some("walwriter"), true, CrashRestart, &[0][..], true),
-            ProcessKind::AutovacLauncher => {
-                ("autovacuum launcher process", Some("autovacuum launcher"), true, CrashRestart, &[0][..], true)
-            }
-            ProcessKind::AutovacWorker => {
-                ("autovacuum worker process", Some("autovacuum worker"), true, CrashRestart, &[0, 1][..], false)
-            }
-            ProcessKind::StatsCollector => ("statistics collector process", None, false, RestartAlone, &[0][..], true),
-            ProcessKind::Archiver => ("archiver process", Some("archiver"), true, CrashRestart, &[0][..], true),
-            ProcessKind::Logger => ("system logger process", None, false, RestartAlone, &[0][..], true),
+            ProcessKind::Backend => (
+                "server process",
+                Some("client backend"),
+                true,
+                CrashRestart,
+                &[0, 1][..],
+                false,
+            ),
+            ProcessKind::Startup => (
+                "startup process",
+                Some("startup"),
+                true,
+                CrashRestart,
+                &[0][..],
+                false,
+            ),
+            ProcessKind::Checkpointer => (
+                "checkpointer process",
+                Some("checkpointer"),
+                true,
+                CrashRestart,
+                &[0][..],
+                false,
+            ),
+            ProcessKind::BgWriter => (
+                "background writer process",
+                Some("background writer"),
+                true,
+                CrashRestart,
+                &[0][..],
+                true,
+            ),
+            ProcessKind::WalWriter => (
+                "WAL writer process",
+                Some("walwriter"),
+                true,
+                CrashRestart,
+                &[0][..],
+                true,
+            ),
+            ProcessKind::AutovacLauncher => (
+                "autovacuum launcher process",
+                Some("autovacuum launcher"),
+                true,
+                CrashRestart,
+                &[0][..],
+                true,
+            ),
+            ProcessKind::AutovacWorker => (
+                "autovacuum worker process",
+                Some("autovacuum worker"),
+                true,
+                CrashRestart,
+                &[0, 1][..],
+                false,
+            ),
+            ProcessKind::StatsCollector => (
+                "statistics collector process",
+                None,
+                false,
+                RestartAlone,
+                &[0][..],
+                true,
+            ),
+            ProcessKind::Archiver => (
+                "archiver process",
+                Some("archiver"),
+                true,
+                CrashRestart,
+                &[0][..],
+                true,
+            ),
+            ProcessKind::Logger => (
+                "system logger process",
+                None,
+                false,
+                RestartAlone,
+                &[0][..],
+                true,
+            ),
             ProcessKind::LogicalRepLauncher => (
                 "background worker \"logical replication launcher\"",
                 Some("logical replication launcher"),
@@ -109,9 +175,14 @@ impl ProcessKind {
                 &[0, 1][..],
                 true,
             ),
-            ProcessKind::ParallelWorker => {
-                ("background worker \"parallel worker\"", Some("parallel worker"), true, CrashRestart, &[0, 1][..], false)
-            }
+            ProcessKind::ParallelWorker => (
+                "background worker \"parallel worker\"",
+                Some("parallel worker"),
+                true,
+                CrashRestart,
+                &[0, 1][..],
+                false,
+            ),
         };
         KindInfo {
             log_name,
@@ -158,7 +229,11 @@ pub fn set_my_slot(slot: &'static ProcSlot) {
 pub fn my_slot() -> Option<&'static ProcSlot> {
     let p = MY_SLOT.load(Ordering::Acquire);
     // SAFETY: only ever set from a `&'static ProcSlot` by `set_my_slot`.
-    if p.is_null() { None } else { Some(unsafe { &*p }) }
+    if p.is_null() {
+        None
+    } else {
+        Some(unsafe { &*p })
+    }
 }
 
 /// Keeps the per-process LWLock count in the slot (DESIGN §2: what a process
@@ -168,7 +243,8 @@ pub fn held_lwlocks_changed(delta: i32) {
         if delta > 0 {
             slot.held_lwlocks.fetch_add(delta as u32, Ordering::Relaxed);
         } else {
-            slot.held_lwlocks.fetch_sub((-delta) as u32, Ordering::Relaxed);
+            slot.held_lwlocks
+                .fetch_sub((-delta) as u32, Ordering::Relaxed);
         }
     }
 }

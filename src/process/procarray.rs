@@ -40,7 +40,9 @@ pub struct Latch {
 
 impl Latch {
     pub const fn new() -> Latch {
-        Latch { is_set: AtomicU32::new(0) }
+        Latch {
+            is_set: AtomicU32::new(0),
+        }
     }
 
     /// Sets the latch, waking its owner. Async-signal-safe.
@@ -263,7 +265,11 @@ impl ProcArray {
         };
         let settings_max = MAX_CONNECTIONS.load(Ordering::Relaxed) as usize;
         let reserved = RESERVED_CONNECTIONS.load(Ordering::Relaxed) as usize;
-        ProcArray { slots: slots_ref, max_connections: settings_max, reserved_connections: reserved }
+        ProcArray {
+            slots: slots_ref,
+            max_connections: settings_max,
+            reserved_connections: reserved,
+        }
     }
 
     pub fn slots(&self) -> &'static [ProcSlot] {
@@ -280,7 +286,10 @@ impl ProcArray {
             self.max_connections.min(self.slots.len())..self.slots.len()
         };
         if kind == ProcessKind::Backend && !is_superuser {
-            let free = self.slots[range.clone()].iter().filter(|s| s.pid.load(Ordering::Acquire) == 0).count();
+            let free = self.slots[range.clone()]
+                .iter()
+                .filter(|s| s.pid.load(Ordering::Acquire) == 0)
+                .count();
             if free > 0 && free <= self.reserved_connections {
                 return Err(PgError::fatal(
                     sqlstate::TOO_MANY_CONNECTIONS,
@@ -289,16 +298,25 @@ impl ProcArray {
             }
         }
         for slot in &self.slots[range] {
-            if slot.pid.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            if slot
+                .pid
+                .compare_exchange(0, pid, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
                 slot.kind.store(kind as u8, Ordering::Release);
-                slot.is_superuser.store(is_superuser as u8, Ordering::Relaxed);
+                slot.is_superuser
+                    .store(is_superuser as u8, Ordering::Relaxed);
                 slot.held_lwlocks.store(0, Ordering::Relaxed);
                 slot.crit_section_depth.store(0, Ordering::Relaxed);
-                slot.backend_start.store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
+                slot.backend_start
+                    .store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
                 return Ok(slot);
             }
         }
-        Err(PgError::fatal(sqlstate::TOO_MANY_CONNECTIONS, "sorry, too many clients already"))
+        Err(PgError::fatal(
+            sqlstate::TOO_MANY_CONNECTIONS,
+            "sorry, too many clients already",
+        ))
     }
 
     /// The slot owned by `pid`, if any.
@@ -306,12 +324,16 @@ impl ProcArray {
         if pid == 0 {
             return None;
         }
-        self.slots.iter().find(|s| s.pid.load(Ordering::Acquire) == pid)
+        self.slots
+            .iter()
+            .find(|s| s.pid.load(Ordering::Acquire) == pid)
     }
 
     /// Slots of a kind (for the checkpointer's latch, and so on).
     pub fn find_kind(&self, kind: ProcessKind) -> Option<&'static ProcSlot> {
-        self.slots.iter().find(|s| s.pid.load(Ordering::Acquire) != 0 && s.kind() == Some(kind))
+        self.slots
+            .iter()
+            .find(|s| s.pid.load(Ordering::Acquire) != 0 && s.kind() == Some(kind))
     }
 }
 
@@ -330,6 +352,12 @@ static RESERVED_CONNECTIONS: AtomicU32 = AtomicU32::new(0);
 /// Records the connection limits the process array enforces. Postmaster,
 /// before creating the segment.
 pub fn set_connection_limits(settings: &Settings) {
-    MAX_CONNECTIONS.store(settings.get_int("max_connections") as u32, Ordering::Relaxed);
-    RESERVED_CONNECTIONS.store(settings.get_int("superuser_reserved_connections") as u32, Ordering::Relaxed);
+    MAX_CONNECTIONS.store(
+        settings.get_int("max_connections") as u32,
+        Ordering::Relaxed,
+    );
+    RESERVED_CONNECTIONS.store(
+        settings.get_int("superuser_reserved_connections") as u32,
+        Ordering::Relaxed,
+    );
 }

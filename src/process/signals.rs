@@ -66,7 +66,11 @@ pub fn peek(bits: u32) -> u32 {
 pub fn my_latch() -> &'static Latch {
     let p = LATCH.load(Ordering::Acquire);
     // SAFETY: only set from `&'static Latch` values.
-    if p.is_null() { &LOCAL_LATCH } else { unsafe { &*p } }
+    if p.is_null() {
+        &LOCAL_LATCH
+    } else {
+        unsafe { &*p }
+    }
 }
 
 /// Makes the handlers set `latch` (the slot's latch, once the process has a slot).
@@ -115,7 +119,11 @@ extern "C" fn on_sigquit(_signo: libc::c_int, info: *mut libc::siginfo_t, _ctx: 
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let value = unsafe { (*info).si_value().sival_ptr as usize as i32 };
     let fd = QUIT_FD.load(Ordering::Relaxed);
-    let msg = if value == QUIT_FOR_IMMEDIATE_SHUTDOWN { &QUIT_MSG_SHUTDOWN } else { &QUIT_MSG_CRASH };
+    let msg = if value == QUIT_FOR_IMMEDIATE_SHUTDOWN {
+        &QUIT_MSG_SHUTDOWN
+    } else {
+        &QUIT_MSG_CRASH
+    };
     let p = msg.load(Ordering::Acquire);
     if fd >= 0 && !p.is_null() {
         // SAFETY: the message Vec was leaked by `prepare_quit_messages` and is
@@ -134,14 +142,29 @@ extern "C" fn on_sigquit(_signo: libc::c_int, info: *mut libc::siginfo_t, _ctx: 
 /// installs the handlers, makes the self-pipe, and asks for a signal when
 /// the postmaster dies. `postmaster_pid` guards the fork/prctl race.
 pub fn setup_child(postmaster_pid: i32) {
-    let handler = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
-    let quit = SigAction::new(SigHandler::SigAction(on_sigquit), SaFlags::SA_SIGINFO, SigSet::all());
+    let handler = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    let quit = SigAction::new(
+        SigHandler::SigAction(on_sigquit),
+        SaFlags::SA_SIGINFO,
+        SigSet::all(),
+    );
     let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: the handlers only touch atomics and call async-signal-safe
     // functions; we are single-threaded right after fork.
     unsafe {
-        for sig in [Signal::SIGHUP, Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1, Signal::SIGUSR2, SIG_POSTMASTER_DEATH] {
+        for sig in [
+            Signal::SIGHUP,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGUSR1,
+            Signal::SIGUSR2,
+            SIG_POSTMASTER_DEATH,
+        ] {
             sigaction(sig, &handler).expect("sigaction");
         }
         sigaction(Signal::SIGQUIT, &quit).expect("sigaction");
@@ -156,7 +179,12 @@ pub fn setup_child(postmaster_pid: i32) {
     SELF_PIPE_WRITE.store(fds[1], Ordering::Relaxed);
     PENDING.store(0, Ordering::Relaxed);
     // SAFETY: plain prctl; the signal number is valid.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, SIG_POSTMASTER_DEATH as libc::c_int as libc::c_ulong) };
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            SIG_POSTMASTER_DEATH as libc::c_int as libc::c_ulong,
+        )
+    };
     SigSet::all().thread_unblock().expect("sigprocmask");
     if nix::unistd::getppid().as_raw() != postmaster_pid {
         // The postmaster died between fork and prctl.
@@ -181,8 +209,14 @@ pub fn prepare_quit_messages(fd: i32, crash: Vec<u8>, shutdown: Vec<u8>) {
 
 /// Sends SIGQUIT with a reason, as the postmaster does.
 pub fn send_quit(pid: i32, reason: i32) -> std::io::Result<()> {
-    let value = libc::sigval { sival_ptr: reason as usize as *mut libc::c_void };
+    let value = libc::sigval {
+        sival_ptr: reason as usize as *mut libc::c_void,
+    };
     // SAFETY: sigqueue with a valid signal number and a plain value.
     let rc = unsafe { libc::sigqueue(pid, libc::SIGQUIT, value) };
-    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

@@ -22,13 +22,17 @@ unsafe extern "C" {
 
 /// Prepares the title area. Call once, early, in the single-threaded postmaster.
 pub fn init() {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
     // Fields after the parenthesised command name; field 1 is the pid.
     let Some(close) = stat.rfind(')') else { return };
     let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
     // In `fields`, index 0 is field 3 (state); arg_start is field 48.
     let get = |n: usize| fields.get(n - 3).and_then(|s| s.parse::<usize>().ok());
-    let (Some(arg_start), Some(_arg_end), Some(env_start), Some(env_end)) = (get(48), get(49), get(50), get(51)) else {
+    let (Some(arg_start), Some(_arg_end), Some(env_start), Some(env_end)) =
+        (get(48), get(49), get(50), get(51))
+    else {
         return;
     };
     if env_start < arg_start || env_end <= env_start {

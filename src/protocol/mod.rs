@@ -33,8 +33,14 @@ pub const GSSENC_REQUEST_CODE: u32 = (1234 << 16) | 5680;
 pub enum StartupPacket {
     SslRequest,
     GssEncRequest,
-    Cancel { pid: i32, key: i32 },
-    Startup { version: u32, params: Vec<(String, String)> },
+    Cancel {
+        pid: i32,
+        key: i32,
+    },
+    Startup {
+        version: u32,
+        params: Vec<(String, String)>,
+    },
 }
 
 /// Either kind of client socket.
@@ -96,7 +102,12 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(socket: Socket) -> Connection {
-        Connection { socket, rbuf: Vec::with_capacity(8192), rpos: 0, wbuf: Vec::with_capacity(8192) }
+        Connection {
+            socket,
+            rbuf: Vec::with_capacity(8192),
+            rpos: 0,
+            wbuf: Vec::with_capacity(8192),
+        }
     }
 
     fn buffered(&self) -> usize {
@@ -105,7 +116,11 @@ impl Connection {
 
     /// Waits until the socket is readable, or the self-pipe says a signal
     /// arrived (and `wake_bits` are pending), or the deadline passes.
-    fn wait_readable(&mut self, wake_bits: u32, deadline: Option<std::time::Instant>) -> Result<(), ReadError> {
+    fn wait_readable(
+        &mut self,
+        wake_bits: u32,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(), ReadError> {
         loop {
             if crate::process::signals::peek(wake_bits) != 0 {
                 return Err(ReadError::Interrupted);
@@ -121,8 +136,16 @@ impl Connection {
                 None => -1,
             };
             let mut fds = [
-                libc::pollfd { fd: self.socket.fd(), events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: crate::process::signals::self_pipe_fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd {
+                    fd: self.socket.fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: crate::process::signals::self_pipe_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
             ];
             let nfds = if fds[1].fd >= 0 { 2 } else { 1 };
             // SAFETY: poll on a local array of valid pollfd structs.
@@ -144,7 +167,12 @@ impl Connection {
     }
 
     /// Ensures at least `n` bytes are buffered.
-    fn fill(&mut self, n: usize, wake_bits: u32, deadline: Option<std::time::Instant>) -> Result<(), ReadError> {
+    fn fill(
+        &mut self,
+        n: usize,
+        wake_bits: u32,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(), ReadError> {
         if self.rpos > 0 && self.rpos == self.rbuf.len() {
             self.rbuf.clear();
             self.rpos = 0;
@@ -164,7 +192,10 @@ impl Connection {
                     return Err(ReadError::Eof);
                 }
                 Ok(k) => self.rbuf.truncate(old + k),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted || e.kind() == io::ErrorKind::WouldBlock => {
+                Err(e)
+                    if e.kind() == io::ErrorKind::Interrupted
+                        || e.kind() == io::ErrorKind::WouldBlock =>
+                {
                     self.rbuf.truncate(old);
                 }
                 Err(_) => {
@@ -189,9 +220,16 @@ impl Connection {
         deadline: Option<std::time::Instant>,
     ) -> Result<StartupPacket, ReadError> {
         self.fill(4, wake_bits, deadline)?;
-        let len = u32::from_be_bytes(self.rbuf[self.rpos..self.rpos + 4].try_into().expect("4 bytes")) as usize;
+        let len = u32::from_be_bytes(
+            self.rbuf[self.rpos..self.rpos + 4]
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize;
         if !(8..=MAX_STARTUP_PACKET_LENGTH).contains(&len) {
-            return Err(ReadError::Protocol(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid length of startup packet")));
+            return Err(ReadError::Protocol(PgError::fatal(
+                sqlstate::PROTOCOL_VIOLATION,
+                "invalid length of startup packet",
+            )));
         }
         self.fill(len, wake_bits, deadline)?;
         let packet = self.take(len);
@@ -202,7 +240,10 @@ impl Connection {
             GSSENC_REQUEST_CODE => Ok(StartupPacket::GssEncRequest),
             CANCEL_REQUEST_CODE => {
                 if body.len() != 8 {
-                    return Err(ReadError::Protocol(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid length of startup packet")));
+                    return Err(ReadError::Protocol(PgError::fatal(
+                        sqlstate::PROTOCOL_VIOLATION,
+                        "invalid length of startup packet",
+                    )));
                 }
                 let pid = i32::from_be_bytes(body[0..4].try_into().expect("4 bytes"));
                 let key = i32::from_be_bytes(body[4..8].try_into().expect("4 bytes"));
@@ -257,7 +298,11 @@ impl Connection {
     ) -> Result<(u8, Vec<u8>), ReadError> {
         self.fill(5, wake_bits, deadline)?;
         let kind = self.rbuf[self.rpos];
-        let len = u32::from_be_bytes(self.rbuf[self.rpos + 1..self.rpos + 5].try_into().expect("4 bytes")) as usize;
+        let len = u32::from_be_bytes(
+            self.rbuf[self.rpos + 1..self.rpos + 5]
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize;
         let limit = match kind {
             b'Q' | b'P' | b'B' | b'd' | b'F' | b'p' => LARGE_MESSAGE_LIMIT,
             b'S' | b'X' | b'H' | b'D' | b'E' | b'C' | b'c' | b'f' => SMALL_MESSAGE_LIMIT,
@@ -269,7 +314,10 @@ impl Connection {
             }
         };
         if len < 4 || len > limit {
-            return Err(ReadError::Protocol(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid message length")));
+            return Err(ReadError::Protocol(PgError::fatal(
+                sqlstate::PROTOCOL_VIOLATION,
+                "invalid message length",
+            )));
         }
         // Read past a non-idle wait only for EOF: once a message started,
         // interrupts are handled after it is complete.
@@ -283,7 +331,8 @@ impl Connection {
     /// Appends a framed message to the write buffer.
     pub fn send(&mut self, kind: u8, body: &[u8]) {
         self.wbuf.push(kind);
-        self.wbuf.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+        self.wbuf
+            .extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
         self.wbuf.extend_from_slice(body);
     }
 
@@ -304,12 +353,20 @@ impl Connection {
 
     /// Flushes when the buffer is large (while streaming rows).
     pub fn maybe_flush(&mut self) -> io::Result<()> {
-        if self.wbuf.len() >= 64 * 1024 { self.flush() } else { Ok(()) }
+        if self.wbuf.len() >= 64 * 1024 {
+            self.flush()
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether the peer has hung up (checked while a query runs).
     pub fn peer_gone(&self) -> bool {
-        let mut pfd = libc::pollfd { fd: self.socket.fd(), events: libc::POLLRDHUP, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.socket.fd(),
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
         // SAFETY: poll with zero timeout on one valid pollfd.
         let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
         rc > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
@@ -350,7 +407,15 @@ impl Body {
 /// ErrorResponse ('E') or NoticeResponse ('N') body for a report.
 pub fn error_body(err: &PgError) -> Vec<u8> {
     let sev = err.severity.as_str();
-    let mut b = Body::new().u8(b'S').cstr(sev).u8(b'V').cstr(sev).u8(b'C').cstr(err.sqlstate).u8(b'M').cstr(&err.message);
+    let mut b = Body::new()
+        .u8(b'S')
+        .cstr(sev)
+        .u8(b'V')
+        .cstr(sev)
+        .u8(b'C')
+        .cstr(err.sqlstate)
+        .u8(b'M')
+        .cstr(&err.message);
     if let Some(d) = &err.detail {
         b = b.u8(b'D').cstr(d);
     }
@@ -366,7 +431,11 @@ pub fn error_body(err: &PgError) -> Vec<u8> {
 /// A complete framed ErrorResponse/NoticeResponse message.
 pub fn framed_report(err: &PgError) -> Vec<u8> {
     let body = error_body(err);
-    let kind = if err.severity >= Severity::Error && err.severity != Severity::Log { b'E' } else { b'N' };
+    let kind = if err.severity >= Severity::Error && err.severity != Severity::Log {
+        b'E'
+    } else {
+        b'N'
+    };
     let mut v = Vec::with_capacity(body.len() + 5);
     v.push(kind);
     v.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());

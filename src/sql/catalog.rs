@@ -39,7 +39,11 @@ pub struct Relation {
 }
 
 /// Looks a relation up by (optional schema and) name. Ok(None): no such relation.
-pub fn open_relation(ctx: &mut dyn ServerContext, schema: Option<&str>, name: &str) -> PgResult<Option<Relation>> {
+pub fn open_relation(
+    ctx: &mut dyn ServerContext,
+    schema: Option<&str>,
+    name: &str,
+) -> PgResult<Option<Relation>> {
     if let Some(s) = schema {
         if s != "pg_catalog" {
             return Ok(None);
@@ -54,13 +58,23 @@ pub fn open_relation(ctx: &mut dyn ServerContext, schema: Option<&str>, name: &s
 fn from_virtual(name: &str, v: VirtualRelation) -> Relation {
     Relation {
         name: name.to_string(),
-        columns: v.columns.into_iter().map(|(name, ty)| ColumnDef { name, ty, typmod: -1 }).collect(),
+        columns: v
+            .columns
+            .into_iter()
+            .map(|(name, ty)| ColumnDef {
+                name,
+                ty,
+                typmod: -1,
+            })
+            .collect(),
         source: RelationSource::Memory(v.rows),
     }
 }
 
 fn opt_text(v: &Option<String>) -> Datum {
-    v.as_ref().map(|s| Datum::Text(s.clone())).unwrap_or(Datum::Null)
+    v.as_ref()
+        .map(|s| Datum::Text(s.clone()))
+        .unwrap_or(Datum::Null)
 }
 
 /// The `pg_settings` view, with PostgreSQL 15's columns.
@@ -101,7 +115,10 @@ pub fn pg_settings(settings: &Settings) -> Relation {
                 Datum::Text(r.source.clone()),
                 opt_text(&r.min_val),
                 opt_text(&r.max_val),
-                r.enumvals.as_ref().map(|v| Datum::TextArray(v.iter().cloned().map(Some).collect())).unwrap_or(Datum::Null),
+                r.enumvals
+                    .as_ref()
+                    .map(|v| Datum::TextArray(v.iter().cloned().map(Some).collect()))
+                    .unwrap_or(Datum::Null),
                 opt_text(&r.boot_val),
                 opt_text(&r.reset_val),
                 opt_text(&r.sourcefile),
@@ -112,7 +129,14 @@ pub fn pg_settings(settings: &Settings) -> Relation {
         .collect();
     Relation {
         name: "pg_settings".into(),
-        columns: cols.iter().map(|(n, t)| ColumnDef { name: n.to_string(), ty: *t, typmod: -1 }).collect(),
+        columns: cols
+            .iter()
+            .map(|(n, t)| ColumnDef {
+                name: n.to_string(),
+                ty: *t,
+                typmod: -1,
+            })
+            .collect(),
         source: RelationSource::Memory(rows),
     }
 }

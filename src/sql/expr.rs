@@ -36,30 +36,83 @@ pub enum BoolTestKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
-    Const { value: Datum, ty: Type, typmod: i32, loc: Loc },
+    Const {
+        value: Datum,
+        ty: Type,
+        typmod: i32,
+        loc: Loc,
+    },
     /// A column of the input row; `name` is how errors print it (`t.x`).
-    Column { index: usize, ty: Type, typmod: i32, name: String, loc: Loc },
-    Func { func: FuncId, args: Vec<Expr>, arg_types: Vec<Type>, ty: Type },
+    Column {
+        index: usize,
+        ty: Type,
+        typmod: i32,
+        name: String,
+        loc: Loc,
+    },
+    Func {
+        func: FuncId,
+        args: Vec<Expr>,
+        arg_types: Vec<Type>,
+        ty: Type,
+    },
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
     /// `CASE [arg] WHEN .. THEN .. ELSE default END`; with `arg`, each
     /// condition compares [`Expr::CaseTest`] (the arg's value) with a WHEN value.
-    Case { arg: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, default: Box<Expr>, ty: Type },
-    CaseTest { ty: Type },
-    Coalesce { args: Vec<Expr>, ty: Type },
-    MinMax { greatest: bool, args: Vec<Expr>, ty: Type },
+    Case {
+        arg: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        default: Box<Expr>,
+        ty: Type,
+    },
+    CaseTest {
+        ty: Type,
+    },
+    Coalesce {
+        args: Vec<Expr>,
+        ty: Type,
+    },
+    MinMax {
+        greatest: bool,
+        args: Vec<Expr>,
+        ty: Type,
+    },
     /// `NULLIF(left, right)`: NULL when `eq(left, right)`, else `left`.
-    NullIf { left: Box<Expr>, right: Box<Expr>, eq: FuncId, ty: Type },
-    NullTest { arg: Box<Expr>, is_not: bool },
-    BoolTest { arg: Box<Expr>, kind: BoolTestKind },
+    NullIf {
+        left: Box<Expr>,
+        right: Box<Expr>,
+        eq: FuncId,
+        ty: Type,
+    },
+    NullTest {
+        arg: Box<Expr>,
+        is_not: bool,
+    },
+    BoolTest {
+        arg: Box<Expr>,
+        kind: BoolTestKind,
+    },
     /// Run-time coercion to `to` (with length coercion to `typmod`).
-    Cast { arg: Box<Expr>, to: Type, typmod: i32 },
+    Cast {
+        arg: Box<Expr>,
+        to: Type,
+        typmod: i32,
+    },
     /// `left IS [NOT] DISTINCT FROM right`.
-    Distinct { left: Box<Expr>, right: Box<Expr>, eq: FuncId, not: bool },
+    Distinct {
+        left: Box<Expr>,
+        right: Box<Expr>,
+        eq: FuncId,
+        not: bool,
+    },
     /// An aggregate call during analysis (index into the query's aggregates);
     /// replaced by a column of the aggregate's output before planning.
-    Agg { index: usize, ty: Type },
+    Agg {
+        index: usize,
+        ty: Type,
+    },
 }
 
 impl Expr {
@@ -73,9 +126,12 @@ impl Expr {
             | Expr::Coalesce { ty, .. }
             | Expr::MinMax { ty, .. }
             | Expr::NullIf { ty, .. } => *ty,
-            Expr::And(_) | Expr::Or(_) | Expr::Not(_) | Expr::NullTest { .. } | Expr::BoolTest { .. } | Expr::Distinct { .. } => {
-                Type::Bool
-            }
+            Expr::And(_)
+            | Expr::Or(_)
+            | Expr::Not(_)
+            | Expr::NullTest { .. }
+            | Expr::BoolTest { .. }
+            | Expr::Distinct { .. } => Type::Bool,
             Expr::Cast { to, .. } => *to,
             Expr::Agg { ty, .. } => *ty,
         }
@@ -84,27 +140,48 @@ impl Expr {
     /// `exprTypmod`.
     pub fn typmod(&self) -> i32 {
         match self {
-            Expr::Const { typmod, .. } | Expr::Column { typmod, .. } | Expr::Cast { typmod, .. } => *typmod,
+            Expr::Const { typmod, .. }
+            | Expr::Column { typmod, .. }
+            | Expr::Cast { typmod, .. } => *typmod,
             Expr::NullIf { left, .. } => left.typmod(),
             Expr::Coalesce { args, .. } | Expr::MinMax { args, .. } => common_typmod(args.iter()),
-            Expr::Case { whens, default, .. } => common_typmod(whens.iter().map(|(_, r)| r).chain([default.as_ref()])),
+            Expr::Case { whens, default, .. } => {
+                common_typmod(whens.iter().map(|(_, r)| r).chain([default.as_ref()]))
+            }
             _ => -1,
         }
     }
 
     pub fn is_null_const(&self) -> bool {
-        matches!(self, Expr::Const { value: Datum::Null, .. })
+        matches!(
+            self,
+            Expr::Const {
+                value: Datum::Null,
+                ..
+            }
+        )
     }
 
     /// Calls `f` on every direct child.
     pub fn for_each_child(&self, f: &mut dyn FnMut(&Expr)) {
         match self {
-            Expr::Const { .. } | Expr::Column { .. } | Expr::CaseTest { .. } | Expr::Agg { .. } => {}
-            Expr::Func { args, .. } | Expr::And(args) | Expr::Or(args) | Expr::Coalesce { args, .. } | Expr::MinMax { args, .. } => {
-                args.iter().for_each(f)
+            Expr::Const { .. } | Expr::Column { .. } | Expr::CaseTest { .. } | Expr::Agg { .. } => {
             }
-            Expr::Not(a) | Expr::NullTest { arg: a, .. } | Expr::BoolTest { arg: a, .. } | Expr::Cast { arg: a, .. } => f(a),
-            Expr::Case { arg, whens, default, .. } => {
+            Expr::Func { args, .. }
+            | Expr::And(args)
+            | Expr::Or(args)
+            | Expr::Coalesce { args, .. }
+            | Expr::MinMax { args, .. } => args.iter().for_each(f),
+            Expr::Not(a)
+            | Expr::NullTest { arg: a, .. }
+            | Expr::BoolTest { arg: a, .. }
+            | Expr::Cast { arg: a, .. } => f(a),
+            Expr::Case {
+                arg,
+                whens,
+                default,
+                ..
+            } => {
                 if let Some(a) = arg {
                     f(a);
                 }
@@ -133,39 +210,94 @@ impl Expr {
 
     /// Rebuilds the tree bottom-up... top-down: `f` may replace a node
     /// (returning Some) or let the walk descend into its children (None).
-    pub fn rewrite<E>(self, f: &mut dyn FnMut(&Expr) -> Result<Option<Expr>, E>) -> Result<Expr, E> {
+    pub fn rewrite<E>(
+        self,
+        f: &mut dyn FnMut(&Expr) -> Result<Option<Expr>, E>,
+    ) -> Result<Expr, E> {
         if let Some(r) = f(&self)? {
             return Ok(r);
         }
         let mut go = |e: Expr| e.rewrite(f);
         Ok(match self {
-            e @ (Expr::Const { .. } | Expr::Column { .. } | Expr::CaseTest { .. } | Expr::Agg { .. }) => e,
-            Expr::Func { func, args, arg_types, ty } => {
-                Expr::Func { func, args: args.into_iter().map(&mut go).collect::<Result<_, E>>()?, arg_types, ty }
-            }
+            e @ (Expr::Const { .. }
+            | Expr::Column { .. }
+            | Expr::CaseTest { .. }
+            | Expr::Agg { .. }) => e,
+            Expr::Func {
+                func,
+                args,
+                arg_types,
+                ty,
+            } => Expr::Func {
+                func,
+                args: args.into_iter().map(&mut go).collect::<Result<_, E>>()?,
+                arg_types,
+                ty,
+            },
             Expr::And(args) => Expr::And(args.into_iter().map(&mut go).collect::<Result<_, E>>()?),
             Expr::Or(args) => Expr::Or(args.into_iter().map(&mut go).collect::<Result<_, E>>()?),
-            Expr::Coalesce { args, ty } => Expr::Coalesce { args: args.into_iter().map(&mut go).collect::<Result<_, E>>()?, ty },
-            Expr::MinMax { greatest, args, ty } => {
-                Expr::MinMax { greatest, args: args.into_iter().map(&mut go).collect::<Result<_, E>>()?, ty }
-            }
+            Expr::Coalesce { args, ty } => Expr::Coalesce {
+                args: args.into_iter().map(&mut go).collect::<Result<_, E>>()?,
+                ty,
+            },
+            Expr::MinMax { greatest, args, ty } => Expr::MinMax {
+                greatest,
+                args: args.into_iter().map(&mut go).collect::<Result<_, E>>()?,
+                ty,
+            },
             Expr::Not(a) => Expr::Not(Box::new(go(*a)?)),
-            Expr::NullTest { arg, is_not } => Expr::NullTest { arg: Box::new(go(*arg)?), is_not },
-            Expr::BoolTest { arg, kind } => Expr::BoolTest { arg: Box::new(go(*arg)?), kind },
-            Expr::Cast { arg, to, typmod } => Expr::Cast { arg: Box::new(go(*arg)?), to, typmod },
-            Expr::Case { arg, whens, default, ty } => Expr::Case {
+            Expr::NullTest { arg, is_not } => Expr::NullTest {
+                arg: Box::new(go(*arg)?),
+                is_not,
+            },
+            Expr::BoolTest { arg, kind } => Expr::BoolTest {
+                arg: Box::new(go(*arg)?),
+                kind,
+            },
+            Expr::Cast { arg, to, typmod } => Expr::Cast {
+                arg: Box::new(go(*arg)?),
+                to,
+                typmod,
+            },
+            Expr::Case {
+                arg,
+                whens,
+                default,
+                ty,
+            } => Expr::Case {
                 arg: match arg {
                     Some(a) => Some(Box::new(go(*a)?)),
                     None => None,
                 },
-                whens: whens.into_iter().map(|(c, r)| Ok((go(c)?, go(r)?))).collect::<Result<_, E>>()?,
+                whens: whens
+                    .into_iter()
+                    .map(|(c, r)| Ok((go(c)?, go(r)?)))
+                    .collect::<Result<_, E>>()?,
                 default: Box::new(go(*default)?),
                 ty,
             },
-            Expr::NullIf { left, right, eq, ty } => Expr::NullIf { left: Box::new(go(*left)?), right: Box::new(go(*right)?), eq, ty },
-            Expr::Distinct { left, right, eq, not } => {
-                Expr::Distinct { left: Box::new(go(*left)?), right: Box::new(go(*right)?), eq, not }
-            }
+            Expr::NullIf {
+                left,
+                right,
+                eq,
+                ty,
+            } => Expr::NullIf {
+                left: Box::new(go(*left)?),
+                right: Box::new(go(*right)?),
+                eq,
+                ty,
+            },
+            Expr::Distinct {
+                left,
+                right,
+                eq,
+                not,
+            } => Expr::Distinct {
+                left: Box::new(go(*left)?),
+                right: Box::new(go(*right)?),
+                eq,
+                not,
+            },
         })
     }
 }
@@ -173,5 +305,9 @@ impl Expr {
 fn common_typmod<'a>(mut exprs: impl Iterator<Item = &'a Expr>) -> i32 {
     let Some(first) = exprs.next() else { return -1 };
     let t = first.typmod();
-    if exprs.all(|e| e.typmod() == t) { t } else { -1 }
+    if exprs.all(|e| e.typmod() == t) {
+        t
+    } else {
+        -1
+    }
 }

@@ -95,7 +95,11 @@ pub struct Field {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// A row set: RowDescription, DataRows (text format, `None` = NULL), CommandComplete(tag).
-    Rows { fields: Vec<Field>, rows: Vec<Vec<Option<String>>>, tag: String },
+    Rows {
+        fields: Vec<Field>,
+        rows: Vec<Vec<Option<String>>>,
+        tag: String,
+    },
     /// A utility command: CommandComplete(tag) only.
     Command { tag: String },
     /// An empty query string: EmptyQueryResponse.
@@ -171,7 +175,6 @@ pub struct Statement {
     pub location: usize,
 }
 
-
 /// Runs one statement.
 pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
     match &stmt.node {
@@ -182,15 +185,26 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
         NodeEnum::AlterSystemStmt(s) => utility::alter_system(ctx, s),
         other => Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
-            format!("{} is not supported by ferrogres yet", command_tag_of(other)),
+            format!(
+                "{} is not supported by ferrogres yet",
+                command_tag_of(other)
+            ),
         )),
     }
 }
 
-fn run_select(ctx: &mut dyn ServerContext, stmt: &Statement, sel: &pg_query::protobuf::SelectStmt) -> PgResult<Outcome> {
+fn run_select(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    sel: &pg_query::protobuf::SelectStmt,
+) -> PgResult<Outcome> {
     let fmt = exec::session_format(ctx);
     let query = {
-        let mut analyzer = analyze::Analyzer { ctx, source: &stmt.source, fmt };
+        let mut analyzer = analyze::Analyzer {
+            ctx,
+            source: &stmt.source,
+            fmt,
+        };
         analyzer.analyze_select(sel)?
     };
     let planned = plan::plan_query(query);
@@ -200,15 +214,29 @@ fn run_select(ctx: &mut dyn ServerContext, stmt: &Statement, sel: &pg_query::pro
     let fields = planned
         .columns
         .iter()
-        .map(|c| Field { name: c.name.clone(), type_oid: c.ty.oid(), typlen: c.ty.typlen(), typmod: c.typmod })
+        .map(|c| Field {
+            name: c.name.clone(),
+            type_oid: c.ty.oid(),
+            typlen: c.ty.typlen(),
+            typmod: c.typmod,
+        })
         .collect();
     let types: Vec<Type> = planned.columns.iter().map(|c| c.ty).collect();
     let n = rows.len();
     let rows = rows
         .into_iter()
-        .map(|r| r.iter().zip(&types).map(|(d, t)| adt::output(d, *t, &fmt)).collect())
+        .map(|r| {
+            r.iter()
+                .zip(&types)
+                .map(|(d, t)| adt::output(d, *t, &fmt))
+                .collect()
+        })
         .collect();
-    Ok(Outcome::Rows { fields, rows, tag: format!("SELECT {n}") })
+    Ok(Outcome::Rows {
+        fields,
+        rows,
+        tag: format!("SELECT {n}"),
+    })
 }
 
 /// The command tag PostgreSQL's `CreateCommandTag` gives a statement.
@@ -239,18 +267,21 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
         }
         NodeEnum::VariableShowStmt(_) => "SHOW",
         NodeEnum::AlterSystemStmt(_) => "ALTER SYSTEM",
-        NodeEnum::TransactionStmt(t) => match TransactionStmtKind::try_from(t.kind).unwrap_or(TransactionStmtKind::Undefined) {
-            TransactionStmtKind::TransStmtBegin => "BEGIN",
-            TransactionStmtKind::TransStmtStart => "START TRANSACTION",
-            TransactionStmtKind::TransStmtCommit => "COMMIT",
-            TransactionStmtKind::TransStmtRollback | TransactionStmtKind::TransStmtRollbackTo => "ROLLBACK",
-            TransactionStmtKind::TransStmtSavepoint => "SAVEPOINT",
-            TransactionStmtKind::TransStmtRelease => "RELEASE",
-            TransactionStmtKind::TransStmtPrepare => "PREPARE TRANSACTION",
-            TransactionStmtKind::TransStmtCommitPrepared => "COMMIT PREPARED",
-            TransactionStmtKind::TransStmtRollbackPrepared => "ROLLBACK PREPARED",
-            TransactionStmtKind::Undefined => "???",
-        },
+        NodeEnum::TransactionStmt(t) => {
+            match TransactionStmtKind::try_from(t.kind).unwrap_or(TransactionStmtKind::Undefined) {
+                TransactionStmtKind::TransStmtBegin => "BEGIN",
+                TransactionStmtKind::TransStmtStart => "START TRANSACTION",
+                TransactionStmtKind::TransStmtCommit => "COMMIT",
+                TransactionStmtKind::TransStmtRollback
+                | TransactionStmtKind::TransStmtRollbackTo => "ROLLBACK",
+                TransactionStmtKind::TransStmtSavepoint => "SAVEPOINT",
+                TransactionStmtKind::TransStmtRelease => "RELEASE",
+                TransactionStmtKind::TransStmtPrepare => "PREPARE TRANSACTION",
+                TransactionStmtKind::TransStmtCommitPrepared => "COMMIT PREPARED",
+                TransactionStmtKind::TransStmtRollbackPrepared => "ROLLBACK PREPARED",
+                TransactionStmtKind::Undefined => "???",
+            }
+        }
         NodeEnum::CreateStmt(_) => "CREATE TABLE",
         NodeEnum::CreateTableAsStmt(c) => {
             if object(c.objtype) == ObjectType::ObjectMatview {
@@ -266,9 +297,9 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
         NodeEnum::AlterSeqStmt(_) => "ALTER SEQUENCE",
         NodeEnum::CreatedbStmt(_) => "CREATE DATABASE",
         NodeEnum::DropdbStmt(_) => "DROP DATABASE",
-        NodeEnum::AlterDatabaseStmt(_) | NodeEnum::AlterDatabaseSetStmt(_) | NodeEnum::AlterDatabaseRefreshCollStmt(_) => {
-            "ALTER DATABASE"
-        }
+        NodeEnum::AlterDatabaseStmt(_)
+        | NodeEnum::AlterDatabaseSetStmt(_)
+        | NodeEnum::AlterDatabaseRefreshCollStmt(_) => "ALTER DATABASE",
         NodeEnum::CreateRoleStmt(_) => "CREATE ROLE",
         NodeEnum::AlterRoleStmt(_) | NodeEnum::AlterRoleSetStmt(_) => "ALTER ROLE",
         NodeEnum::DropRoleStmt(_) => "DROP ROLE",
@@ -282,7 +313,9 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
         NodeEnum::CreateExtensionStmt(_) => "CREATE EXTENSION",
         NodeEnum::CreateTrigStmt(_) => "CREATE TRIGGER",
         NodeEnum::CreateDomainStmt(_) => "CREATE DOMAIN",
-        NodeEnum::CompositeTypeStmt(_) | NodeEnum::CreateEnumStmt(_) | NodeEnum::CreateRangeStmt(_) => "CREATE TYPE",
+        NodeEnum::CompositeTypeStmt(_)
+        | NodeEnum::CreateEnumStmt(_)
+        | NodeEnum::CreateRangeStmt(_) => "CREATE TYPE",
         NodeEnum::CreateTableSpaceStmt(_) => "CREATE TABLESPACE",
         NodeEnum::DropTableSpaceStmt(_) => "DROP TABLESPACE",
         NodeEnum::AlterTableStmt(a) => match object(a.objtype) {
@@ -293,7 +326,9 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
             ObjectType::ObjectForeignTable => "ALTER FOREIGN TABLE",
             _ => "ALTER TABLE",
         },
-        NodeEnum::RenameStmt(_) | NodeEnum::AlterObjectSchemaStmt(_) | NodeEnum::AlterOwnerStmt(_) => "ALTER OBJECT",
+        NodeEnum::RenameStmt(_)
+        | NodeEnum::AlterObjectSchemaStmt(_)
+        | NodeEnum::AlterOwnerStmt(_) => "ALTER OBJECT",
         NodeEnum::DropStmt(d) => match object(d.remove_type) {
             ObjectType::ObjectTable => "DROP TABLE",
             ObjectType::ObjectSequence => "DROP SEQUENCE",

@@ -27,11 +27,22 @@ pub fn parse(sql: &str) -> PgResult<Vec<Statement>> {
     let source: Arc<str> = Arc::from(sql);
     let mut out = Vec::new();
     for raw in result.protobuf.stmts {
-        let Some(node) = raw.stmt.and_then(|n| n.node) else { continue };
+        let Some(node) = raw.stmt.and_then(|n| n.node) else {
+            continue;
+        };
         let start = (raw.stmt_location.max(0) as usize).min(sql.len());
-        let end = if raw.stmt_len <= 0 { sql.len() } else { (start + raw.stmt_len as usize).min(sql.len()) };
+        let end = if raw.stmt_len <= 0 {
+            sql.len()
+        } else {
+            (start + raw.stmt_len as usize).min(sql.len())
+        };
         let text = sql.get(start..end).unwrap_or(sql);
-        out.push(Statement { text: text.trim().to_string(), node, source: source.clone(), location: start });
+        out.push(Statement {
+            text: text.trim().to_string(),
+            node,
+            source: source.clone(),
+            location: start,
+        });
     }
     Ok(out)
 }
@@ -50,7 +61,10 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
     let message = match e {
         pg_query::Error::Parse(m) => m,
         pg_query::Error::Conversion(_) => {
-            return PgError::error(sqlstate::SYNTAX_ERROR, "invalid byte sequence: query string contains a zero byte");
+            return PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "invalid byte sequence: query string contains a zero byte",
+            );
         }
         other => other.to_string(),
     };

@@ -66,7 +66,8 @@ impl ServerContext for TestBackend {
         &mut self.settings
     }
     fn alter_system(&mut self, name: &str, value: Option<&str>) -> PgResult<()> {
-        self.alter_system_calls.push((name.to_string(), value.map(|v| v.to_string())));
+        self.alter_system_calls
+            .push((name.to_string(), value.map(|v| v.to_string())));
         Ok(())
     }
     fn reload_conf(&mut self) -> PgResult<bool> {
@@ -74,8 +75,14 @@ impl ServerContext for TestBackend {
     }
     fn check_for_interrupts(&mut self) -> PgResult<()> {
         self.rows_checked += 1;
-        if self.cancel_after_rows.is_some_and(|n| self.rows_checked > n) {
-            return Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to user request"));
+        if self
+            .cancel_after_rows
+            .is_some_and(|n| self.rows_checked > n)
+        {
+            return Err(PgError::error(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to user request",
+            ));
         }
         Ok(())
     }
@@ -120,22 +127,47 @@ impl ServerContext for TestBackend {
         .iter()
         .map(|(n, t)| (n.to_string(), *t))
         .collect();
-        let row = |pid: i32, db: Option<&str>, state: Option<&str>, query: &str, btype: &str| -> Vec<Datum> {
+        let row = |pid: i32,
+                   db: Option<&str>,
+                   state: Option<&str>,
+                   query: &str,
+                   btype: &str|
+         -> Vec<Datum> {
             let text = |s: Option<&str>| s.map(|v| Datum::Text(v.into())).unwrap_or(Datum::Null);
             vec![
-                if db.is_some() { Datum::Oid(5) } else { Datum::Null },
+                if db.is_some() {
+                    Datum::Oid(5)
+                } else {
+                    Datum::Null
+                },
                 text(db),
                 Datum::Int4(pid),
                 Datum::Null,
-                if db.is_some() { Datum::Oid(10) } else { Datum::Null },
+                if db.is_some() {
+                    Datum::Oid(10)
+                } else {
+                    Datum::Null
+                },
                 text(db.map(|_| "alice")),
                 Datum::Text(String::new()),
-                if db.is_some() { Datum::Text("127.0.0.1".into()) } else { Datum::Null },
+                if db.is_some() {
+                    Datum::Text("127.0.0.1".into())
+                } else {
+                    Datum::Null
+                },
                 Datum::Null,
-                if db.is_some() { Datum::Int4(5000 + pid) } else { Datum::Null },
+                if db.is_some() {
+                    Datum::Int4(5000 + pid)
+                } else {
+                    Datum::Null
+                },
                 Datum::Timestamptz(T0 - 60_000_000),
                 Datum::Null,
-                if db.is_some() { Datum::Timestamptz(T0) } else { Datum::Null },
+                if db.is_some() {
+                    Datum::Timestamptz(T0)
+                } else {
+                    Datum::Null
+                },
                 Datum::Null,
                 Datum::Null,
                 Datum::Null,
@@ -150,10 +182,22 @@ impl ServerContext for TestBackend {
         Ok(Some(VirtualRelation {
             columns,
             rows: vec![
-                row(100, Some("db1"), Some("active"), "SELECT * FROM pg_stat_activity", "client backend"),
+                row(
+                    100,
+                    Some("db1"),
+                    Some("active"),
+                    "SELECT * FROM pg_stat_activity",
+                    "client backend",
+                ),
                 row(101, Some("db1"), Some("idle"), "SELECT 1", "client backend"),
                 row(102, Some("x"), Some("idle"), "COMMIT", "client backend"),
-                row(103, Some("x"), Some("active"), "autovacuum: VACUUM t", "autovacuum worker"),
+                row(
+                    103,
+                    Some("x"),
+                    Some("active"),
+                    "autovacuum: VACUUM t",
+                    "autovacuum worker",
+                ),
                 row(50, None, None, "", "checkpointer"),
             ],
         }))
@@ -180,9 +224,20 @@ pub(crate) fn run(b: &mut TestBackend, sql: &str) -> String {
     for s in &stmts {
         match execute(b, s) {
             Ok(Outcome::Rows { fields, rows, .. }) => {
-                out.push(fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>().join("|"));
+                out.push(
+                    fields
+                        .iter()
+                        .map(|f| f.name.clone())
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                );
                 for r in rows {
-                    out.push(r.into_iter().map(|v| v.unwrap_or_default()).collect::<Vec<_>>().join("|"));
+                    out.push(
+                        r.into_iter()
+                            .map(|v| v.unwrap_or_default())
+                            .collect::<Vec<_>>()
+                            .join("|"),
+                    );
                 }
             }
             Ok(Outcome::Command { tag }) => out.push(tag),
@@ -222,80 +277,189 @@ fn arithmetic_and_operators_match_postgres() {
     assert_eq!(v("SELECT 7 / 2, 7 % 3, -7 / 2"), "3|1|-3");
     assert_eq!(v("SELECT 10::numeric / 3"), "3.3333333333333333");
     assert_eq!(v("SELECT 1.50::numeric, 0.1 + 0.2"), "1.50|0.3");
-    assert_eq!(v("SELECT 1/3::float8, 1e100::float8, 'inf'::float8"), "0.3333333333333333|1e+100|Infinity");
+    assert_eq!(
+        v("SELECT 1/3::float8, 1e100::float8, 'inf'::float8"),
+        "0.3333333333333333|1e+100|Infinity"
+    );
     assert_eq!(v("SELECT 2 ^ 10, 5 / 2.0"), "1024|2.5000000000000000");
     assert_eq!(v("SELECT 'a' || 'b' || 1, 1 || 'x'"), "ab1|1x");
-    assert_eq!(v("SELECT 2147483647::int8 + 1, -(-32768)::int8"), "2147483648|32768");
+    assert_eq!(
+        v("SELECT 2147483647::int8 + 1, -(-32768)::int8"),
+        "2147483648|32768"
+    );
 }
 
 #[test]
 fn errors_carry_sqlstate_message_and_position() {
-    assert_eq!(q("SELECT 'a' + 1"), "ERROR 22P02: invalid input syntax for type integer: \"a\" @8");
-    assert_eq!(q("SELECT 2147483647 + 1"), "ERROR 22003: integer out of range");
-    assert_eq!(q("SELECT 9223372036854775807 + 1"), "ERROR 22003: bigint out of range");
+    assert_eq!(
+        q("SELECT 'a' + 1"),
+        "ERROR 22P02: invalid input syntax for type integer: \"a\" @8"
+    );
+    assert_eq!(
+        q("SELECT 2147483647 + 1"),
+        "ERROR 22003: integer out of range"
+    );
+    assert_eq!(
+        q("SELECT 9223372036854775807 + 1"),
+        "ERROR 22003: bigint out of range"
+    );
     assert_eq!(q("SELECT 1 / 0"), "ERROR 22012: division by zero");
-    assert_eq!(q("SELECT 'abc'::int"), "ERROR 22P02: invalid input syntax for type integer: \"abc\" @8");
-    assert_eq!(q("SELECT '1' + '2'"), "ERROR 42725: operator is not unique: unknown + unknown @12");
-    assert_eq!(q("SELECT nosuch"), "ERROR 42703: column \"nosuch\" does not exist @8");
-    assert_eq!(q("SELECT nosuch(1)"), "ERROR 42883: function nosuch(integer) does not exist @8");
-    assert_eq!(q("SELECT * FROM nosuch"), "ERROR 42P01: relation \"nosuch\" does not exist @15");
-    assert_eq!(q("SELECT 1 FROM"), "ERROR 42601: syntax error at end of input @14");
+    assert_eq!(
+        q("SELECT 'abc'::int"),
+        "ERROR 22P02: invalid input syntax for type integer: \"abc\" @8"
+    );
+    assert_eq!(
+        q("SELECT '1' + '2'"),
+        "ERROR 42725: operator is not unique: unknown + unknown @12"
+    );
+    assert_eq!(
+        q("SELECT nosuch"),
+        "ERROR 42703: column \"nosuch\" does not exist @8"
+    );
+    assert_eq!(
+        q("SELECT nosuch(1)"),
+        "ERROR 42883: function nosuch(integer) does not exist @8"
+    );
+    assert_eq!(
+        q("SELECT * FROM nosuch"),
+        "ERROR 42P01: relation \"nosuch\" does not exist @15"
+    );
+    assert_eq!(
+        q("SELECT 1 FROM"),
+        "ERROR 42601: syntax error at end of input @14"
+    );
     assert_eq!(
         q("SELECT 12345.678::numeric(5,2)"),
         "ERROR 22003: numeric field overflow"
     );
-    assert_eq!(q("SELECT true::int8"), "ERROR 42846: cannot cast type boolean to bigint @12");
-    assert_eq!(q("SELECT 1 WHERE 1"), "ERROR 42804: argument of WHERE must be type boolean, not type integer @16");
+    assert_eq!(
+        q("SELECT true::int8"),
+        "ERROR 42846: cannot cast type boolean to bigint @12"
+    );
+    assert_eq!(
+        q("SELECT 1 WHERE 1"),
+        "ERROR 42804: argument of WHERE must be type boolean, not type integer @16"
+    );
 }
 
 #[test]
 fn three_valued_logic_and_null_tests() {
-    assert_eq!(v("SELECT NULL AND false, NULL OR true, NULL AND true, NOT NULL::bool"), "f|t||");
-    assert_eq!(v("SELECT NULL IS NULL, 1 IS NOT NULL, NULL::bool IS UNKNOWN, true IS NOT FALSE"), "t|t|t|t");
-    assert_eq!(v("SELECT 1 IN (1, NULL), 2 IN (1, NULL), 2 NOT IN (1, 3)"), "t||t");
-    assert_eq!(v("SELECT 2 BETWEEN 1 AND 3, 5 NOT BETWEEN 1 AND 3, 2 BETWEEN SYMMETRIC 3 AND 1"), "t|t|t");
-    assert_eq!(v("SELECT NULL IS DISTINCT FROM 1, 1 IS NOT DISTINCT FROM 1"), "t|t");
+    assert_eq!(
+        v("SELECT NULL AND false, NULL OR true, NULL AND true, NOT NULL::bool"),
+        "f|t||"
+    );
+    assert_eq!(
+        v("SELECT NULL IS NULL, 1 IS NOT NULL, NULL::bool IS UNKNOWN, true IS NOT FALSE"),
+        "t|t|t|t"
+    );
+    assert_eq!(
+        v("SELECT 1 IN (1, NULL), 2 IN (1, NULL), 2 NOT IN (1, 3)"),
+        "t||t"
+    );
+    assert_eq!(
+        v("SELECT 2 BETWEEN 1 AND 3, 5 NOT BETWEEN 1 AND 3, 2 BETWEEN SYMMETRIC 3 AND 1"),
+        "t|t|t"
+    );
+    assert_eq!(
+        v("SELECT NULL IS DISTINCT FROM 1, 1 IS NOT DISTINCT FROM 1"),
+        "t|t"
+    );
 }
 
 #[test]
 fn case_coalesce_and_friends() {
-    assert_eq!(v("SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' END"), "b");
-    assert_eq!(v("SELECT CASE 2 WHEN 1 THEN 'one' WHEN 2 THEN 'two' ELSE 'many' END"), "two");
-    assert_eq!(v("SELECT COALESCE(NULL, 2, 3), NULLIF(1, 1), NULLIF(1, 2)"), "2||1");
+    assert_eq!(
+        v("SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' END"),
+        "b"
+    );
+    assert_eq!(
+        v("SELECT CASE 2 WHEN 1 THEN 'one' WHEN 2 THEN 'two' ELSE 'many' END"),
+        "two"
+    );
+    assert_eq!(
+        v("SELECT COALESCE(NULL, 2, 3), NULLIF(1, 1), NULLIF(1, 2)"),
+        "2||1"
+    );
     assert_eq!(v("SELECT GREATEST(1, 2.5, 2), LEAST('b', 'a')"), "2.5|a");
-    assert_eq!(q("SELECT CASE WHEN true THEN 1 ELSE 'x'::text END"), "ERROR 42804: CASE types text and integer cannot be matched @28");
+    assert_eq!(
+        q("SELECT CASE WHEN true THEN 1 ELSE 'x'::text END"),
+        "ERROR 42804: CASE types text and integer cannot be matched @28"
+    );
 }
 
 #[test]
 fn like_and_string_functions() {
-    assert_eq!(v("SELECT 'abc' LIKE 'a%', 'abc' NOT LIKE '_b_', 'ABC' ILIKE 'a%', '50%' LIKE '50!%' ESCAPE '!'"), "t|f|t|t");
-    assert_eq!(v("SELECT length('héllo'), upper('abc'), substr('hello', 2, 3), position('l' in 'hello')"), "5|ABC|ell|3");
-    assert_eq!(v("SELECT trim('  x  '), replace('aaa', 'a', 'b'), concat('a', NULL, 1)"), "x|bbb|a1");
+    assert_eq!(
+        v(
+            "SELECT 'abc' LIKE 'a%', 'abc' NOT LIKE '_b_', 'ABC' ILIKE 'a%', '50%' LIKE '50!%' ESCAPE '!'"
+        ),
+        "t|f|t|t"
+    );
+    assert_eq!(
+        v("SELECT length('héllo'), upper('abc'), substr('hello', 2, 3), position('l' in 'hello')"),
+        "5|ABC|ell|3"
+    );
+    assert_eq!(
+        v("SELECT trim('  x  '), replace('aaa', 'a', 'b'), concat('a', NULL, 1)"),
+        "x|bbb|a1"
+    );
 }
 
 #[test]
 fn output_column_names_follow_figure_colname() {
-    let out = q("SELECT 1::int, count(*), now() IS NOT NULL AS n, current_setting('TimeZone'), 1 + 1, CASE WHEN true THEN 1 END");
-    assert_eq!(out.lines().next().unwrap(), "int4|count|n|current_setting|?column?|case");
-    assert_eq!(q("SELECT user, current_user, current_catalog").lines().next().unwrap(), "user|current_user|current_catalog");
+    let out = q(
+        "SELECT 1::int, count(*), now() IS NOT NULL AS n, current_setting('TimeZone'), 1 + 1, CASE WHEN true THEN 1 END",
+    );
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "int4|count|n|current_setting|?column?|case"
+    );
+    assert_eq!(
+        q("SELECT user, current_user, current_catalog")
+            .lines()
+            .next()
+            .unwrap(),
+        "user|current_user|current_catalog"
+    );
 }
 
 #[test]
 fn timestamps_and_intervals() {
-    assert_eq!(v("SELECT '2024-01-02 03:04:05+02'::timestamptz"), "2024-01-02 01:04:05+00");
-    assert_eq!(v("SELECT '2024-01-31'::timestamptz + interval '1 month'"), "2024-02-29 00:00:00+00");
-    assert_eq!(v("SELECT '2024-01-02'::timestamptz - '2024-01-01 22:00'::timestamptz"), "02:00:00");
-    assert_eq!(v("SELECT interval '1 day' + interval '2 hours', interval '1.5 seconds'"), "1 day 02:00:00|00:00:01.5");
+    assert_eq!(
+        v("SELECT '2024-01-02 03:04:05+02'::timestamptz"),
+        "2024-01-02 01:04:05+00"
+    );
+    assert_eq!(
+        v("SELECT '2024-01-31'::timestamptz + interval '1 month'"),
+        "2024-02-29 00:00:00+00"
+    );
+    assert_eq!(
+        v("SELECT '2024-01-02'::timestamptz - '2024-01-01 22:00'::timestamptz"),
+        "02:00:00"
+    );
+    assert_eq!(
+        v("SELECT interval '1 day' + interval '2 hours', interval '1.5 seconds'"),
+        "1 day 02:00:00|00:00:01.5"
+    );
     assert_eq!(v("SELECT now()"), "2024-01-02 03:04:05+00");
 }
 
 #[test]
 fn pg_stat_activity_example_queries() {
     let mut b = TestBackend::new();
-    let out = run(&mut b, "SELECT pid, usename, datname, state, query, query_start, backend_start FROM pg_stat_activity;");
+    let out = run(
+        &mut b,
+        "SELECT pid, usename, datname, state, query, query_start, backend_start FROM pg_stat_activity;",
+    );
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "pid|usename|datname|state|query|query_start|backend_start");
-    assert_eq!(lines[1], "100|alice|db1|active|SELECT * FROM pg_stat_activity|2024-01-02 03:04:05+00|2024-01-02 03:03:05+00");
+    assert_eq!(
+        lines[0],
+        "pid|usename|datname|state|query|query_start|backend_start"
+    );
+    assert_eq!(
+        lines[1],
+        "100|alice|db1|active|SELECT * FROM pg_stat_activity|2024-01-02 03:04:05+00|2024-01-02 03:03:05+00"
+    );
     assert_eq!(lines.len(), 6);
 
     let out = run(
@@ -304,7 +468,10 @@ fn pg_stat_activity_example_queries() {
     );
     assert_eq!(out, "process_type|count\nactive|1\nautovacuum|1\nidle|2");
 
-    let out = run(&mut b, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'x' AND pid != pg_backend_pid();");
+    let out = run(
+        &mut b,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'x' AND pid != pg_backend_pid();",
+    );
     assert_eq!(out, "pg_terminate_backend\nt\nt");
     assert_eq!(b.signals, vec![(102, true), (103, true)]);
 }
@@ -312,26 +479,50 @@ fn pg_stat_activity_example_queries() {
 #[test]
 fn grouping_ordering_and_limits() {
     let mut b = TestBackend::new();
-    let out = run(&mut b, "SELECT datname, count(*) AS n FROM pg_stat_activity GROUP BY datname ORDER BY n DESC, datname NULLS FIRST");
+    let out = run(
+        &mut b,
+        "SELECT datname, count(*) AS n FROM pg_stat_activity GROUP BY datname ORDER BY n DESC, datname NULLS FIRST",
+    );
     assert_eq!(out, "datname|n\ndb1|2\nx|2\n|1");
-    let out = run(&mut b, "SELECT pid FROM pg_stat_activity ORDER BY pid DESC LIMIT 2 OFFSET 1");
+    let out = run(
+        &mut b,
+        "SELECT pid FROM pg_stat_activity ORDER BY pid DESC LIMIT 2 OFFSET 1",
+    );
     assert_eq!(out, "pid\n102\n101");
-    let out = run(&mut b, "SELECT DISTINCT state FROM pg_stat_activity ORDER BY state");
+    let out = run(
+        &mut b,
+        "SELECT DISTINCT state FROM pg_stat_activity ORDER BY state",
+    );
     assert_eq!(out, "state\nactive\nidle\n");
-    let out = run(&mut b, "SELECT state FROM pg_stat_activity GROUP BY 1 HAVING count(*) > 1 ORDER BY 1");
+    let out = run(
+        &mut b,
+        "SELECT state FROM pg_stat_activity GROUP BY 1 HAVING count(*) > 1 ORDER BY 1",
+    );
     assert_eq!(out, "state\nactive\nidle");
     let out = run(&mut b, "SELECT pid, count(*) FROM pg_stat_activity");
     assert_eq!(
         out,
         "ERROR 42803: column \"pg_stat_activity.pid\" must appear in the GROUP BY clause or be used in an aggregate function @8"
     );
-    let out = run(&mut b, "SELECT sum(pid), avg(pid), min(datname), max(query_start), bool_and(pid > 0) FROM pg_stat_activity");
-    assert_eq!(out.lines().nth(1).unwrap(), "456|91.2000000000000000|db1|2024-01-02 03:04:05+00|t");
-    let out = run(&mut b, "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE pid > 100");
+    let out = run(
+        &mut b,
+        "SELECT sum(pid), avg(pid), min(datname), max(query_start), bool_and(pid > 0) FROM pg_stat_activity",
+    );
+    assert_eq!(
+        out.lines().nth(1).unwrap(),
+        "456|91.2000000000000000|db1|2024-01-02 03:04:05+00|t"
+    );
+    let out = run(
+        &mut b,
+        "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE pid > 100",
+    );
     assert_eq!(out.lines().nth(1).unwrap(), "101,102,103");
     let out = run(&mut b, "SELECT count(*) FROM pg_stat_activity WHERE false");
     assert_eq!(out, "count\n0");
-    let out = run(&mut b, "SELECT a.pid FROM (SELECT pid FROM pg_stat_activity WHERE pid < 101) AS a");
+    let out = run(
+        &mut b,
+        "SELECT a.pid FROM (SELECT pid FROM pg_stat_activity WHERE pid < 101) AS a",
+    );
     assert_eq!(out, "pid\n100\n50");
 }
 
@@ -342,9 +533,18 @@ fn names_resolve_with_postgres_errors() {
         run(&mut b, "SELECT pidd FROM pg_stat_activity"),
         "ERROR 42703: column \"pidd\" does not exist @8"
     );
-    assert_eq!(run(&mut b, "SELECT a.pid FROM pg_catalog.pg_stat_activity a WHERE a.pid = 50"), "pid\n50");
     assert_eq!(
-        run(&mut b, "SELECT pg_stat_activity.pid FROM pg_stat_activity a"),
+        run(
+            &mut b,
+            "SELECT a.pid FROM pg_catalog.pg_stat_activity a WHERE a.pid = 50"
+        ),
+        "pid\n50"
+    );
+    assert_eq!(
+        run(
+            &mut b,
+            "SELECT pg_stat_activity.pid FROM pg_stat_activity a"
+        ),
         "ERROR 42P01: missing FROM-clause entry for table \"pg_stat_activity\" @8"
     );
 }
@@ -353,7 +553,10 @@ fn names_resolve_with_postgres_errors() {
 fn scans_check_for_interrupts() {
     let mut b = TestBackend::new();
     b.cancel_after_rows = Some(2);
-    assert_eq!(run(&mut b, "SELECT count(*) FROM pg_stat_activity"), "ERROR 57014: canceling statement due to user request");
+    assert_eq!(
+        run(&mut b, "SELECT count(*) FROM pg_stat_activity"),
+        "ERROR 57014: canceling statement due to user request"
+    );
 }
 
 #[test]
@@ -361,18 +564,48 @@ fn utility_statements() {
     let mut b = TestBackend::new();
     assert_eq!(run(&mut b, "SET TIME ZONE 'UTC+3'"), "SET");
     assert_eq!(run(&mut b, "SHOW timezone"), "TimeZone\nUTC+3");
-    assert_eq!(run(&mut b, "SELECT '2024-01-01 00:00:00+00'::timestamptz"), "timestamptz\n2023-12-31 21:00:00-03");
+    assert_eq!(
+        run(&mut b, "SELECT '2024-01-01 00:00:00+00'::timestamptz"),
+        "timestamptz\n2023-12-31 21:00:00-03"
+    );
     assert_eq!(run(&mut b, "RESET TimeZone"), "RESET");
     assert_eq!(run(&mut b, "SET search_path = a, \"B\", public"), "SET");
-    assert_eq!(run(&mut b, "SHOW search_path"), "search_path\na, \"B\", public");
-    assert_eq!(run(&mut b, "SET work_mem = 1, 2"), "ERROR 22023: SET work_mem takes only one argument");
-    assert_eq!(run(&mut b, "BEGIN; COMMIT; START TRANSACTION; ROLLBACK"), "BEGIN\nCOMMIT\nSTART TRANSACTION\nROLLBACK");
-    assert_eq!(run(&mut b, "ALTER SYSTEM SET work_mem = '8MB'"), "ALTER SYSTEM");
-    assert_eq!(b.alter_system_calls, vec![("work_mem".to_string(), Some("8MB".to_string()))]);
+    assert_eq!(
+        run(&mut b, "SHOW search_path"),
+        "search_path\na, \"B\", public"
+    );
+    assert_eq!(
+        run(&mut b, "SET work_mem = 1, 2"),
+        "ERROR 22023: SET work_mem takes only one argument"
+    );
+    assert_eq!(
+        run(&mut b, "BEGIN; COMMIT; START TRANSACTION; ROLLBACK"),
+        "BEGIN\nCOMMIT\nSTART TRANSACTION\nROLLBACK"
+    );
+    assert_eq!(
+        run(&mut b, "ALTER SYSTEM SET work_mem = '8MB'"),
+        "ALTER SYSTEM"
+    );
+    assert_eq!(
+        b.alter_system_calls,
+        vec![("work_mem".to_string(), Some("8MB".to_string()))]
+    );
     b.superuser = false;
-    assert_eq!(run(&mut b, "ALTER SYSTEM RESET ALL"), "ERROR 42501: must be superuser to execute ALTER SYSTEM command");
-    assert_eq!(run(&mut b, "SELECT set_config('work_mem', '2MB', false), current_setting('work_mem')"), "set_config|current_setting\n2MB|2MB");
-    assert_eq!(run(&mut b, "SELECT current_setting('nosuch', true) IS NULL"), "?column?\nt");
+    assert_eq!(
+        run(&mut b, "ALTER SYSTEM RESET ALL"),
+        "ERROR 42501: must be superuser to execute ALTER SYSTEM command"
+    );
+    assert_eq!(
+        run(
+            &mut b,
+            "SELECT set_config('work_mem', '2MB', false), current_setting('work_mem')"
+        ),
+        "set_config|current_setting\n2MB|2MB"
+    );
+    assert_eq!(
+        run(&mut b, "SELECT current_setting('nosuch', true) IS NULL"),
+        "?column?\nt"
+    );
     assert!(run(&mut b, "CREATE TABLE t (a int)").starts_with("ERROR 0A000"));
     assert_eq!(run(&mut b, "SELECT pg_sleep(0.5)"), "pg_sleep\n");
     assert_eq!(b.slept, 0.5);
@@ -397,7 +630,9 @@ fn row_description_types() {
     let mut b = TestBackend::new();
     let s = parse("SELECT 1, 1.5, 'a', 1::int8, now(), 2.5::numeric(10,2), pg_backend_pid(), datname FROM pg_stat_activity LIMIT 1")
         .unwrap();
-    let Ok(Outcome::Rows { fields, .. }) = execute(&mut b, &s[0]) else { panic!("rows") };
+    let Ok(Outcome::Rows { fields, .. }) = execute(&mut b, &s[0]) else {
+        panic!("rows")
+    };
     let oids: Vec<u32> = fields.iter().map(|f| f.type_oid).collect();
     assert_eq!(oids, vec![23, 1700, 25, 20, 1184, 1700, 23, 19]);
     assert_eq!(fields[5].typmod, (10 << 16 | 2) + 4);

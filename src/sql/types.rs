@@ -207,9 +207,14 @@ impl Type {
     pub fn category(self) -> TypeCategory {
         match self {
             Type::Bool => TypeCategory::Boolean,
-            Type::Int2 | Type::Int4 | Type::Int8 | Type::Float4 | Type::Float8 | Type::Numeric | Type::Oid | Type::Regtype => {
-                TypeCategory::Numeric
-            }
+            Type::Int2
+            | Type::Int4
+            | Type::Int8
+            | Type::Float4
+            | Type::Float8
+            | Type::Numeric
+            | Type::Oid
+            | Type::Regtype => TypeCategory::Numeric,
             Type::Text | Type::Name | Type::Varchar => TypeCategory::String,
             Type::Timestamptz => TypeCategory::DateTime,
             Type::Interval => TypeCategory::Timespan,
@@ -225,7 +230,13 @@ impl Type {
     pub fn is_preferred(self) -> bool {
         matches!(
             self,
-            Type::Bool | Type::Float8 | Type::Oid | Type::Text | Type::Timestamptz | Type::Interval | Type::Inet
+            Type::Bool
+                | Type::Float8
+                | Type::Oid
+                | Type::Text
+                | Type::Timestamptz
+                | Type::Interval
+                | Type::Inet
         )
     }
 
@@ -253,7 +264,11 @@ pub enum Datum {
     Xid(u32),
     Timestamptz(TimestampTz),
     /// Interval: months, days, microseconds (PostgreSQL's `Interval`).
-    Interval { months: i32, days: i32, micros: i64 },
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
     Float4(f32),
     /// `void`: not NULL, prints as nothing.
     Void,

@@ -7,8 +7,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self as pb, TransactionStmtKind, VariableSetKind, a_const};
 
-use super::{Field, Outcome, ServerContext, TransactionRequest};
 use super::types::Type;
+use super::{Field, Outcome, ServerContext, TransactionRequest};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 /// Settings that take a list (`GUC_LIST_INPUT`); all others take one value.
@@ -26,20 +26,29 @@ const LIST_SETTINGS: &[&str] = &[
 ];
 
 /// List settings whose items are identifiers and get quoted (`GUC_LIST_QUOTE`).
-const QUOTED_LIST_SETTINGS: &[&str] =
-    &["search_path", "temp_tablespaces", "session_preload_libraries", "shared_preload_libraries", "local_preload_libraries"];
+const QUOTED_LIST_SETTINGS: &[&str] = &[
+    "search_path",
+    "temp_tablespaces",
+    "session_preload_libraries",
+    "shared_preload_libraries",
+    "local_preload_libraries",
+];
 
 /// `quote_identifier`: quotes unless the name is a plain lower-case
 /// identifier that is not a (non-unreserved) keyword.
 pub fn quote_identifier(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     let keyword = plain
         && pg_query::scan(s).ok().is_some_and(|r| {
             r.tokens.len() == 1 && {
                 let k = r.tokens[0].keyword_kind;
-                k != pb::KeywordKind::NoKeyword as i32 && k != pb::KeywordKind::UnreservedKeyword as i32
+                k != pb::KeywordKind::NoKeyword as i32
+                    && k != pb::KeywordKind::UnreservedKeyword as i32
             }
         });
     if plain && !keyword {
@@ -56,7 +65,10 @@ fn flatten_args(name: &str, args: &[pg_query::Node]) -> PgResult<Option<String>>
     }
     let lname = name.to_ascii_lowercase();
     if args.len() > 1 && !LIST_SETTINGS.contains(&lname.as_str()) {
-        return Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, format!("SET {name} takes only one argument")));
+        return Err(PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("SET {name} takes only one argument"),
+        ));
     }
     let quote = QUOTED_LIST_SETTINGS.contains(&lname.as_str());
     let mut parts = Vec::new();
@@ -72,7 +84,10 @@ fn flatten_args(name: &str, args: &[pg_query::Node]) -> PgResult<Option<String>>
             None => continue,
         };
         let NodeEnum::AConst(c) = node else {
-            return Err(PgError::error(sqlstate::SYNTAX_ERROR, "unexpected SET argument"));
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "unexpected SET argument",
+            ));
         };
         parts.push(match &c.val {
             Some(a_const::Val::Ival(i)) => i.ival.to_string(),
@@ -84,8 +99,15 @@ fn flatten_args(name: &str, args: &[pg_query::Node]) -> PgResult<Option<String>>
                     s.sval.clone()
                 }
             }
-            Some(a_const::Val::Boolval(b)) => (if b.boolval { "true" } else { "false" }).to_string(),
-            _ => return Err(PgError::error(sqlstate::SYNTAX_ERROR, "unexpected SET argument")),
+            Some(a_const::Val::Boolval(b)) => {
+                (if b.boolval { "true" } else { "false" }).to_string()
+            }
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::SYNTAX_ERROR,
+                    "unexpected SET argument",
+                ));
+            }
         });
     }
     Ok(Some(parts.join(", ")))
@@ -103,9 +125,12 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
     match kind {
         VariableSetKind::VarSetValue => {
             let value = flatten_args(&stmt.name, &stmt.args)?;
-            ctx.settings().set(&stmt.name, value.as_deref(), stmt.is_local, su)?;
+            ctx.settings()
+                .set(&stmt.name, value.as_deref(), stmt.is_local, su)?;
         }
-        VariableSetKind::VarSetDefault => ctx.settings().set(&stmt.name, None, stmt.is_local, su)?,
+        VariableSetKind::VarSetDefault => {
+            ctx.settings().set(&stmt.name, None, stmt.is_local, su)?
+        }
         VariableSetKind::VarReset => ctx.settings().reset(&stmt.name, su)?,
         VariableSetKind::VarResetAll => ctx.settings().reset_all(),
         VariableSetKind::VarSetMulti => {
@@ -120,14 +145,20 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
                 }
             };
             for item in &stmt.args {
-                let Some(NodeEnum::DefElem(d)) = item.node.as_ref() else { continue };
+                let Some(NodeEnum::DefElem(d)) = item.node.as_ref() else {
+                    continue;
+                };
                 let value = def_elem_value(d);
                 let name = format!("{prefix}{}", d.defname);
-                ctx.settings().set(&name, Some(&value), prefix.is_empty(), su)?;
+                ctx.settings()
+                    .set(&name, Some(&value), prefix.is_empty(), su)?;
             }
         }
         VariableSetKind::VarSetCurrent | VariableSetKind::Undefined => {
-            return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "SET ... FROM CURRENT is not supported by ferrogres yet"));
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "SET ... FROM CURRENT is not supported by ferrogres yet",
+            ));
         }
     }
     Ok(Outcome::Command { tag: tag.into() })
@@ -147,16 +178,29 @@ fn def_elem_value(d: &pb::DefElem) -> String {
 }
 
 fn text_field(name: &str) -> Field {
-    Field { name: name.to_string(), type_oid: Type::Text.oid(), typlen: Type::Text.typlen(), typmod: -1 }
+    Field {
+        name: name.to_string(),
+        type_oid: Type::Text.oid(),
+        typlen: Type::Text.typlen(),
+        typmod: -1,
+    }
 }
 
 /// `SHOW name` and `SHOW ALL`.
 pub fn show(ctx: &mut dyn ServerContext, stmt: &pb::VariableShowStmt) -> PgResult<Outcome> {
     let settings = ctx.settings();
     if stmt.name.eq_ignore_ascii_case("all") {
-        let rows = settings.show_all().into_iter().map(|(n, v, d)| vec![Some(n), Some(v), Some(d)]).collect();
+        let rows = settings
+            .show_all()
+            .into_iter()
+            .map(|(n, v, d)| vec![Some(n), Some(v), Some(d)])
+            .collect();
         return Ok(Outcome::Rows {
-            fields: vec![text_field("name"), text_field("setting"), text_field("description")],
+            fields: vec![
+                text_field("name"),
+                text_field("setting"),
+                text_field("description"),
+            ],
             rows,
             tag: "SHOW".into(),
         });
@@ -168,14 +212,21 @@ pub fn show(ctx: &mut dyn ServerContext, stmt: &pb::VariableShowStmt) -> PgResul
         .map(|(n, _, _)| n)
         .find(|n| n.eq_ignore_ascii_case(&stmt.name))
         .unwrap_or_else(|| stmt.name.clone());
-    Ok(Outcome::Rows { fields: vec![text_field(&canonical)], rows: vec![vec![Some(value)]], tag: "SHOW".into() })
+    Ok(Outcome::Rows {
+        fields: vec![text_field(&canonical)],
+        rows: vec![vec![Some(value)]],
+        tag: "SHOW".into(),
+    })
 }
 
 /// `ALTER SYSTEM SET name = value` / `ALTER SYSTEM RESET name` / `ALTER SYSTEM RESET ALL`
 /// (the last reaches the backend as name `all` with no value).
 pub fn alter_system(ctx: &mut dyn ServerContext, stmt: &pb::AlterSystemStmt) -> PgResult<Outcome> {
     if !ctx.is_superuser() {
-        return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, "must be superuser to execute ALTER SYSTEM command"));
+        return Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            "must be superuser to execute ALTER SYSTEM command",
+        ));
     }
     let set = stmt.setstmt.as_ref().expect("ALTER SYSTEM has a SET");
     match VariableSetKind::try_from(set.kind).unwrap_or(VariableSetKind::Undefined) {
@@ -183,42 +234,68 @@ pub fn alter_system(ctx: &mut dyn ServerContext, stmt: &pb::AlterSystemStmt) -> 
             let value = flatten_args(&set.name, &set.args)?;
             ctx.alter_system(&set.name, value.as_deref())?;
         }
-        VariableSetKind::VarSetDefault | VariableSetKind::VarReset => ctx.alter_system(&set.name, None)?,
+        VariableSetKind::VarSetDefault | VariableSetKind::VarReset => {
+            ctx.alter_system(&set.name, None)?
+        }
         VariableSetKind::VarResetAll => ctx.alter_system("all", None)?,
-        _ => return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "this form of ALTER SYSTEM is not supported")),
+        _ => {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "this form of ALTER SYSTEM is not supported",
+            ));
+        }
     }
-    Ok(Outcome::Command { tag: "ALTER SYSTEM".into() })
+    Ok(Outcome::Command {
+        tag: "ALTER SYSTEM".into(),
+    })
 }
 
 /// BEGIN / START TRANSACTION / COMMIT / END / ROLLBACK / ABORT.
 pub fn transaction(ctx: &mut dyn ServerContext, stmt: &pb::TransactionStmt) -> PgResult<Outcome> {
     let kind = TransactionStmtKind::try_from(stmt.kind).unwrap_or(TransactionStmtKind::Undefined);
-    let unsupported = |what: &str| PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, format!("{what} is not supported by ferrogres yet"));
+    let unsupported = |what: &str| {
+        PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("{what} is not supported by ferrogres yet"),
+        )
+    };
     match kind {
         TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart => {
             let tag = ctx.transaction(TransactionRequest::Begin)?;
             let su = ctx.is_superuser();
             for item in &stmt.options {
-                let Some(NodeEnum::DefElem(d)) = item.node.as_ref() else { continue };
+                let Some(NodeEnum::DefElem(d)) = item.node.as_ref() else {
+                    continue;
+                };
                 let value = def_elem_value(d);
                 match ctx.settings().set(&d.defname, Some(&value), true, su) {
                     Err(e) if e.sqlstate == sqlstate::UNDEFINED_OBJECT => {}
                     other => other?,
                 }
             }
-            let tag = if kind == TransactionStmtKind::TransStmtStart { "START TRANSACTION".to_string() } else { tag };
+            let tag = if kind == TransactionStmtKind::TransStmtStart {
+                "START TRANSACTION".to_string()
+            } else {
+                tag
+            };
             Ok(Outcome::Command { tag })
         }
         TransactionStmtKind::TransStmtCommit | TransactionStmtKind::TransStmtRollback => {
             if stmt.chain {
                 return Err(unsupported("AND CHAIN"));
             }
-            let req = if kind == TransactionStmtKind::TransStmtCommit { TransactionRequest::Commit } else { TransactionRequest::Rollback };
-            Ok(Outcome::Command { tag: ctx.transaction(req)? })
+            let req = if kind == TransactionStmtKind::TransStmtCommit {
+                TransactionRequest::Commit
+            } else {
+                TransactionRequest::Rollback
+            };
+            Ok(Outcome::Command {
+                tag: ctx.transaction(req)?,
+            })
         }
-        TransactionStmtKind::TransStmtSavepoint | TransactionStmtKind::TransStmtRelease | TransactionStmtKind::TransStmtRollbackTo => {
-            Err(unsupported("SAVEPOINT"))
-        }
+        TransactionStmtKind::TransStmtSavepoint
+        | TransactionStmtKind::TransStmtRelease
+        | TransactionStmtKind::TransStmtRollbackTo => Err(unsupported("SAVEPOINT")),
         _ => Err(unsupported("two-phase commit")),
     }
 }

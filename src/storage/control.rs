@@ -77,8 +77,10 @@ impl ControlFile {
         }
         Ok(ControlFile {
             system_identifier: u64::from_le_bytes(bytes[0..8].try_into().expect("8 bytes")),
-            state: DbState::from_u32(u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")))
-                .ok_or_else(|| bad("invalid state in control file"))?,
+            state: DbState::from_u32(u32::from_le_bytes(
+                bytes[12..16].try_into().expect("4 bytes"),
+            ))
+            .ok_or_else(|| bad("invalid state in control file"))?,
             time_s: i64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")),
         })
     }
@@ -111,7 +113,11 @@ mod tests {
     fn control_file_round_trips_and_detects_corruption() {
         let dir = std::env::temp_dir().join(format!("fg-control-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("global")).unwrap();
-        let cf = ControlFile { system_identifier: 42, state: DbState::Shutdowned, time_s: 7 };
+        let cf = ControlFile {
+            system_identifier: 42,
+            state: DbState::Shutdowned,
+            time_s: 7,
+        };
         cf.write(&dir).unwrap();
         assert_eq!(ControlFile::read(&dir).unwrap(), cf);
         let mut bytes = std::fs::read(dir.join("global/pg_control")).unwrap();

@@ -36,7 +36,11 @@ impl Severity {
     /// The word used on the wire and in the log.
     pub fn as_str(self) -> &'static str {
         match self {
-            Severity::Debug5 | Severity::Debug4 | Severity::Debug3 | Severity::Debug2 | Severity::Debug1 => "DEBUG",
+            Severity::Debug5
+            | Severity::Debug4
+            | Severity::Debug3
+            | Severity::Debug2
+            | Severity::Debug1 => "DEBUG",
             Severity::Info => "INFO",
             Severity::Notice => "NOTICE",
             Severity::Warning => "WARNING",
@@ -150,7 +154,14 @@ pub struct PgError {
 
 impl PgError {
     pub fn new(severity: Severity, sqlstate: &'static str, message: impl Into<String>) -> PgError {
-        PgError { severity, sqlstate, message: message.into(), detail: None, hint: None, position: None }
+        PgError {
+            severity,
+            sqlstate,
+            message: message.into(),
+            detail: None,
+            hint: None,
+            position: None,
+        }
     }
     pub fn error(sqlstate: &'static str, message: impl Into<String>) -> PgError {
         PgError::new(Severity::Error, sqlstate, message)
@@ -270,7 +281,9 @@ pub fn log_error(err: &PgError, statement: Option<&str>) {
 
 fn write_log_line(severity: Severity, message: &str, err: Option<&PgError>) {
     let mut out = String::with_capacity(128);
-    let sqlstate = err.map(|e| e.sqlstate).unwrap_or(sqlstate::SUCCESSFUL_COMPLETION);
+    let sqlstate = err
+        .map(|e| e.sqlstate)
+        .unwrap_or(sqlstate::SUCCESSFUL_COMPLETION);
     let prefix = LOG_STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.line_no += 1;
@@ -302,7 +315,12 @@ fn write_log_line_raw(label: &str, message: &str) {
     let prefix = LOG_STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.line_no += 1;
-        format_prefix(&s.prefix, &s.ctx, s.line_no, sqlstate::SUCCESSFUL_COMPLETION)
+        format_prefix(
+            &s.prefix,
+            &s.ctx,
+            s.line_no,
+            sqlstate::SUCCESSFUL_COMPLETION,
+        )
     });
     emit(&format!("{prefix}{label}:  {message}\n"));
 }
@@ -402,8 +420,14 @@ mod tests {
             is_session: true,
             ..Default::default()
         };
-        assert_eq!(format_prefix("%u@%d %a %r %h %e %l %%", &ctx, 3, "57014"), "alice@db psql 127.0.0.1(5000) 127.0.0.1 57014 3 %");
-        let bg = LogContext { is_session: false, ..Default::default() };
+        assert_eq!(
+            format_prefix("%u@%d %a %r %h %e %l %%", &ctx, 3, "57014"),
+            "alice@db psql 127.0.0.1(5000) 127.0.0.1 57014 3 %"
+        );
+        let bg = LogContext {
+            is_session: false,
+            ..Default::default()
+        };
         assert_eq!(format_prefix("x %q%u y", &bg, 1, "00000"), "x ");
     }
 }

@@ -16,7 +16,9 @@ pub type TimestampTz = i64;
 
 /// (seconds, microseconds) since the Unix epoch.
 pub fn now_unix() -> (i64, i64) {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock before 1970");
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock before 1970");
     (d.as_secs() as i64, d.subsec_micros() as i64)
 }
 
@@ -96,14 +98,20 @@ pub fn format_log_time(with_ms: bool) -> String {
             f.usec / 1000
         )
     } else {
-        format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", f.year, f.month, f.day, f.hour, f.minute, f.second)
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            f.year, f.month, f.day, f.hour, f.minute, f.second
+        )
     }
 }
 
 /// A Unix time in seconds as a log timestamp (for `%s`).
 pub fn format_unix_seconds(s: i64) -> String {
     let f = to_fields((s - POSTGRES_EPOCH_UNIX_S) * USECS_PER_SEC, 0);
-    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", f.year, f.month, f.day, f.hour, f.minute, f.second)
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        f.year, f.month, f.day, f.hour, f.minute, f.second
+    )
 }
 
 /// Formats a `TimestampTz` the way PostgreSQL's ISO DateStyle prints it at
@@ -111,9 +119,20 @@ pub fn format_unix_seconds(s: i64) -> String {
 pub fn format_timestamptz(ts: TimestampTz, offset_s: i64) -> String {
     let f = to_fields(ts, offset_s);
     let mut out = if f.year > 0 {
-        format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", f.year, f.month, f.day, f.hour, f.minute, f.second)
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            f.year, f.month, f.day, f.hour, f.minute, f.second
+        )
     } else {
-        format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", 1 - f.year, f.month, f.day, f.hour, f.minute, f.second)
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            1 - f.year,
+            f.month,
+            f.day,
+            f.hour,
+            f.minute,
+            f.second
+        )
     };
     if f.usec != 0 {
         let frac = format!("{:06}", f.usec);
@@ -153,6 +172,9 @@ mod tests {
     fn timestamptz_prints_like_postgres() {
         assert_eq!(format_timestamptz(0, 0), "2000-01-01 00:00:00+00");
         assert_eq!(format_timestamptz(1_500_000, 0), "2000-01-01 00:00:01.5+00");
-        assert_eq!(format_timestamptz(0, -5 * 3600 - 1800), "1999-12-31 18:30:00-05:30");
+        assert_eq!(
+            format_timestamptz(0, -5 * 3600 - 1800),
+            "1999-12-31 18:30:00-05:30"
+        );
     }
 }

@@ -33,7 +33,8 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("ferrogres-test-{tag}-{}-{n}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("ferrogres-test-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -80,7 +81,11 @@ impl ServerBuilder {
         let socket_dir = dir.0.join("sock");
         std::fs::create_dir_all(&socket_dir).unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.arg("initdb").arg("-D").arg(&data).arg("-U").arg("postgres");
+        cmd.arg("initdb")
+            .arg("-D")
+            .arg(&data)
+            .arg("-U")
+            .arg("postgres");
         if let Some(pw) = &self.password {
             let pwfile = dir.0.join("pwfile");
             std::fs::write(&pwfile, pw).unwrap();
@@ -88,7 +93,11 @@ impl ServerBuilder {
         }
         cmd.args(&self.initdb_args);
         let out = cmd.output().expect("run initdb");
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let port = free_port();
         let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
         conf.push_str(&format!(
@@ -103,7 +112,14 @@ impl ServerBuilder {
         if let Some(h) = &self.hba {
             std::fs::write(data.join("pg_hba.conf"), h).unwrap();
         }
-        let mut server = Server { dir, data, socket_dir, port, child: None, log_path: PathBuf::new() };
+        let mut server = Server {
+            dir,
+            data,
+            socket_dir,
+            port,
+            child: None,
+            log_path: PathBuf::new(),
+        };
         server.log_path = server.dir.0.join("server.log");
         server.launch();
         server
@@ -121,7 +137,12 @@ pub struct Server {
 
 impl Server {
     pub fn builder() -> ServerBuilder {
-        ServerBuilder { conf: Vec::new(), initdb_args: Vec::new(), hba: None, password: None }
+        ServerBuilder {
+            conf: Vec::new(),
+            initdb_args: Vec::new(),
+            hba: None,
+            password: None,
+        }
     }
 
     /// A server with default settings, ready for connections.
@@ -132,7 +153,11 @@ impl Server {
     /// Starts the postmaster (again) on the same data directory and waits
     /// until it accepts connections.
     pub fn launch(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .unwrap();
         let child = Command::new(BIN)
             .arg("server")
             .arg("-D")
@@ -200,11 +225,15 @@ impl Server {
 
     /// Connection string for the `postgres` crate over TCP.
     pub fn conninfo(&self) -> String {
-        format!("host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=10", self.port)
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=10",
+            self.port
+        )
     }
 
     pub fn connect(&self) -> postgres::Client {
-        postgres::Client::connect(&self.conninfo(), postgres::NoTls).unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
+        postgres::Client::connect(&self.conninfo(), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
     }
 
     /// One value from a simple query.
@@ -244,14 +273,22 @@ impl Server {
 
     /// The pid of the child whose title contains `needle`.
     pub fn child_pid(&self, needle: &str) -> Option<i32> {
-        self.children().into_iter().find(|(_, t)| t.contains(needle)).map(|(p, _)| p)
+        self.children()
+            .into_iter()
+            .find(|(_, t)| t.contains(needle))
+            .map(|(p, _)| p)
     }
 
     /// Waits for a child whose title contains `needle` and whose pid is not `old`.
     pub fn wait_for_child(&self, needle: &str, old: Option<i32>, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Some(p) = self.children().into_iter().find(|(p, t)| t.contains(needle) && Some(*p) != old).map(|(p, _)| p) {
+            if let Some(p) = self
+                .children()
+                .into_iter()
+                .find(|(p, t)| t.contains(needle) && Some(*p) != old)
+                .map(|(p, _)| p)
+            {
                 return Some(p);
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -287,7 +324,13 @@ impl Server {
     }
 
     pub fn ctl(&self, args: &[&str]) -> Output {
-        Command::new(BIN).arg("ctl").args(args).arg("-D").arg(&self.data).output().expect("run ctl")
+        Command::new(BIN)
+            .arg("ctl")
+            .args(args)
+            .arg("-D")
+            .arg(&self.data)
+            .output()
+            .expect("run ctl")
     }
 }
 
@@ -314,7 +357,11 @@ impl Drop for Server {
             }
         }
         if std::thread::panicking() {
-            eprintln!("--- server log ({}) ---\n{}", self.log_path.display(), self.log());
+            eprintln!(
+                "--- server log ({}) ---\n{}",
+                self.log_path.display(),
+                self.log()
+            );
         }
     }
 }
@@ -322,13 +369,23 @@ impl Drop for Server {
 /// Processes whose parent is `ppid`, with their titles from /proc.
 pub fn children_of(ppid: i32) -> Vec<(i32, String)> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return out };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in entries.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let Some(close) = stat.rfind(')') else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        if fields.get(1).and_then(|p| p.parse::<i32>().ok()) != Some(ppid) || fields.first() == Some(&"Z") {
+        if fields.get(1).and_then(|p| p.parse::<i32>().ok()) != Some(ppid)
+            || fields.first() == Some(&"Z")
+        {
             continue;
         }
         let title = title_of(pid);
@@ -340,11 +397,16 @@ pub fn children_of(ppid: i32) -> Vec<(i32, String)> {
 /// What `ps` shows for a pid.
 pub fn title_of(pid: i32) -> String {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(&raw).replace('\0', " ").trim().to_string()
+    String::from_utf8_lossy(&raw)
+        .replace('\0', " ")
+        .trim()
+        .to_string()
 }
 
 pub fn pid_alive(pid: i32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
     let state = stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3));
     state != Some("Z")
 }

@@ -128,7 +128,10 @@ enum AddressMatch {
     SameHost,
     SameNet,
     /// Client matches when `(client ^ addr) & mask == 0`, same family only.
-    Mask { addr: IpAddr, mask: IpAddr },
+    Mask {
+        addr: IpAddr,
+        mask: IpAddr,
+    },
     Hostname(String),
 }
 
@@ -162,7 +165,8 @@ pub struct HbaFile {
 const MAX_INCLUDE_DEPTH: usize = 10;
 
 fn config_error(message: impl Into<String>, line: usize, path: &str) -> PgError {
-    PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, message).with_detail(format!("line {line} of configuration file \"{path}\""))
+    PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, message)
+        .with_detail(format!("line {line} of configuration file \"{path}\""))
 }
 
 /// `%m`: the OS error text without Rust's "(os error N)" suffix.
@@ -226,7 +230,15 @@ fn next_token(line: &[u8], pos: &mut usize) -> Option<RawToken> {
         }
         *pos += 1;
     }
-    if saw_quote || !buf.is_empty() { Some(RawToken { text: buf, initial_quote, terminating_comma }) } else { None }
+    if saw_quote || !buf.is_empty() {
+        Some(RawToken {
+            text: buf,
+            initial_quote,
+            terminating_comma,
+        })
+    } else {
+        None
+    }
 }
 
 /// Splits text into `(line number, raw line, fields)`, expanding `@file`.
@@ -260,14 +272,24 @@ impl Tokenizer {
     }
 
     /// `next_field_expand()`: one field, a comma list of tokens.
-    fn next_field_expand(&self, line: &[u8], pos: &mut usize, line_number: usize, path: &str, depth: usize) -> PgResult<Vec<AuthToken>> {
+    fn next_field_expand(
+        &self,
+        line: &[u8],
+        pos: &mut usize,
+        line_number: usize,
+        path: &str,
+        depth: usize,
+    ) -> PgResult<Vec<AuthToken>> {
         let mut tokens = Vec::new();
         while let Some(tok) = next_token(line, pos) {
             let text = String::from_utf8_lossy(&tok.text).into_owned();
             if !tok.initial_quote && text.len() > 1 && text.starts_with('@') {
                 tokens.extend(self.expand_file(&text[1..], line_number, path, depth)?);
             } else {
-                tokens.push(AuthToken { string: text, quoted: tok.initial_quote });
+                tokens.push(AuthToken {
+                    string: text,
+                    quoted: tok.initial_quote,
+                });
             }
             if !tok.terminating_comma {
                 break;
@@ -277,7 +299,13 @@ impl Tokenizer {
     }
 
     /// `tokenize_expand_file()`: every token of every line of the file.
-    fn expand_file(&self, name: &str, line_number: usize, path: &str, depth: usize) -> PgResult<Vec<AuthToken>> {
+    fn expand_file(
+        &self,
+        name: &str,
+        line_number: usize,
+        path: &str,
+        depth: usize,
+    ) -> PgResult<Vec<AuthToken>> {
         let full: PathBuf = if Path::new(name).is_absolute() {
             PathBuf::from(name)
         } else {
@@ -288,7 +316,11 @@ impl Tokenizer {
         };
         let full_str = full.display().to_string();
         if depth + 1 > MAX_INCLUDE_DEPTH {
-            return Err(config_error(format!("could not open file \"{full_str}\": maximum nesting depth exceeded"), line_number, path));
+            return Err(config_error(
+                format!("could not open file \"{full_str}\": maximum nesting depth exceeded"),
+                line_number,
+                path,
+            ));
         }
         let bytes = std::fs::read(&full).map_err(|e| {
             config_error(
@@ -298,9 +330,14 @@ impl Tokenizer {
             )
         })?;
         let text = String::from_utf8_lossy(&bytes);
-        let nested = Tokenizer { base_dir: full.parent().map(Path::to_path_buf) };
+        let nested = Tokenizer {
+            base_dir: full.parent().map(Path::to_path_buf),
+        };
         let lines = nested.tokenize(&text, &full_str, depth + 1)?;
-        Ok(lines.into_iter().flat_map(|(_, _, fields)| fields.into_iter().flatten()).collect())
+        Ok(lines
+            .into_iter()
+            .flat_map(|(_, _, fields)| fields.into_iter().flatten())
+            .collect())
     }
 }
 
@@ -339,8 +376,18 @@ fn option_valid_methods(name: &str) -> Option<&'static str> {
     Some(match name {
         "map" => "ident, peer, gssapi, sspi, and cert",
         "pamservice" | "pam_use_hostname" => "pam",
-        "ldapurl" | "ldaptls" | "ldapscheme" | "ldapserver" | "ldapport" | "ldapbinddn" | "ldapbindpasswd" | "ldapsearchattribute"
-        | "ldapsearchfilter" | "ldapbasedn" | "ldapprefix" | "ldapsuffix" => "ldap",
+        "ldapurl"
+        | "ldaptls"
+        | "ldapscheme"
+        | "ldapserver"
+        | "ldapport"
+        | "ldapbinddn"
+        | "ldapbindpasswd"
+        | "ldapsearchattribute"
+        | "ldapsearchfilter"
+        | "ldapbasedn"
+        | "ldapprefix"
+        | "ldapsuffix" => "ldap",
         "krb_realm" | "include_realm" => "gssapi and sspi",
         "compat_realm" | "upn_username" => "sspi",
         "radiusservers" | "radiussecrets" | "radiusidentifiers" | "radiusports" => "radius",
@@ -370,7 +417,9 @@ impl LineParser<'_> {
 
         let conn_tokens = fields.next().expect("tokenizer drops lines without fields");
         if conn_tokens.len() > 1 {
-            return Err(self.err("multiple values specified for connection type").with_hint("Specify exactly one connection type per line."));
+            return Err(self
+                .err("multiple values specified for connection type")
+                .with_hint("Specify exactly one connection type per line."));
         }
         let conn_type = match conn_tokens[0].string.as_str() {
             "local" => ConnType::Local,
@@ -381,7 +430,9 @@ impl LineParser<'_> {
             }
             "hostnossl" => ConnType::HostNoSsl,
             "hostgssenc" => {
-                self.warn("hostgssenc record cannot match because GSSAPI is not supported by this build");
+                self.warn(
+                    "hostgssenc record cannot match because GSSAPI is not supported by this build",
+                );
                 ConnType::HostGssEnc
             }
             "hostnogssenc" => ConnType::HostNoGssEnc,
@@ -395,13 +446,19 @@ impl LineParser<'_> {
             return Err(self.err("end-of-line before role specification"));
         };
 
-        let address = if conn_type == ConnType::Local { None } else { Some(self.parse_address(&mut fields)?) };
+        let address = if conn_type == ConnType::Local {
+            None
+        } else {
+            Some(self.parse_address(&mut fields)?)
+        };
 
         let Some(method_tokens) = fields.next() else {
             return Err(self.err("end-of-line before authentication method"));
         };
         if method_tokens.len() > 1 {
-            return Err(self.err("multiple values specified for authentication type").with_hint("Specify exactly one authentication type per line."));
+            return Err(self
+                .err("multiple values specified for authentication type")
+                .with_hint("Specify exactly one authentication type per line."));
         }
         let mut method = match method_tokens[0].string.as_str() {
             "trust" => AuthMethod::Trust,
@@ -412,7 +469,9 @@ impl LineParser<'_> {
             "peer" => AuthMethod::Peer,
             "ident" => AuthMethod::Ident,
             unsupported @ ("gss" | "sspi" | "pam" | "bsd" | "ldap" | "radius" | "cert") => {
-                return Err(self.err(format!("invalid authentication method \"{unsupported}\": not supported by this build")));
+                return Err(self.err(format!(
+                    "invalid authentication method \"{unsupported}\": not supported by this build"
+                )));
             }
             other => return Err(self.err(format!("invalid authentication method \"{other}\""))),
         };
@@ -428,23 +487,40 @@ impl LineParser<'_> {
         for field in fields {
             for token in field {
                 let Some((name, value)) = token.string.split_once('=') else {
-                    return Err(self.err(format!("authentication option not in name=value format: {}", token.string)));
+                    return Err(self.err(format!(
+                        "authentication option not in name=value format: {}",
+                        token.string
+                    )));
                 };
                 self.check_option(conn_type, method, name, value)?;
                 options.push((name.to_string(), value.to_string()));
             }
         }
 
-        Ok(HbaLine { line_number: self.line_number, raw, method, conn_type, options, databases, roles, address })
+        Ok(HbaLine {
+            line_number: self.line_number,
+            raw,
+            method,
+            conn_type,
+            options,
+            databases,
+            roles,
+            address,
+        })
     }
 
     /// The address field, and the mask field after it when the address has no CIDR suffix.
-    fn parse_address(&mut self, fields: &mut impl Iterator<Item = Vec<AuthToken>>) -> PgResult<AddressMatch> {
+    fn parse_address(
+        &mut self,
+        fields: &mut impl Iterator<Item = Vec<AuthToken>>,
+    ) -> PgResult<AddressMatch> {
         let Some(tokens) = fields.next() else {
             return Err(self.err("end-of-line before IP address specification"));
         };
         if tokens.len() > 1 {
-            return Err(self.err("multiple values specified for host address").with_hint("Specify one address range per line."));
+            return Err(self
+                .err("multiple values specified for host address")
+                .with_hint("Specify one address range per line."));
         }
         let token = &tokens[0];
         if token.is_keyword("all") {
@@ -464,10 +540,15 @@ impl LineParser<'_> {
         let Some(addr) = parse_ip(addr_str) else {
             // getaddrinfo(AI_NUMERICHOST) fails with EAI_NONAME: a host name.
             if addr_str.is_empty() {
-                return Err(self.err(format!("invalid IP address \"{addr_str}\": Name or service not known")));
+                return Err(self.err(format!(
+                    "invalid IP address \"{addr_str}\": Name or service not known"
+                )));
             }
             if cidr.is_some() {
-                return Err(self.err(format!("specifying both host name and CIDR mask is invalid: \"{}\"", token.string)));
+                return Err(self.err(format!(
+                    "specifying both host name and CIDR mask is invalid: \"{}\"",
+                    token.string
+                )));
             }
             if addr_str.starts_with('.') {
                 self.warn(format!("host name suffix \"{addr_str}\" needs reverse DNS, which ferrogres does not do; this record never matches"));
@@ -477,7 +558,11 @@ impl LineParser<'_> {
         let mask = match cidr {
             Some(bits) => match cidr_mask(bits, addr.is_ipv4()) {
                 Some(m) => m,
-                None => return Err(self.err(format!("invalid CIDR mask in address \"{}\"", token.string))),
+                None => {
+                    return Err(
+                        self.err(format!("invalid CIDR mask in address \"{}\"", token.string))
+                    );
+                }
             },
             None => {
                 let Some(mask_tokens) = fields.next() else {
@@ -489,7 +574,10 @@ impl LineParser<'_> {
                     return Err(self.err("multiple values specified for netmask"));
                 }
                 let Some(mask) = parse_ip(&mask_tokens[0].string) else {
-                    return Err(self.err(format!("invalid IP mask \"{}\": Name or service not known", mask_tokens[0].string)));
+                    return Err(self.err(format!(
+                        "invalid IP mask \"{}\": Name or service not known",
+                        mask_tokens[0].string
+                    )));
                 };
                 if mask.is_ipv4() != addr.is_ipv4() {
                     return Err(self.err("IP address and mask do not match"));
@@ -501,7 +589,13 @@ impl LineParser<'_> {
     }
 
     /// `parse_hba_auth_opt()`, for the options that can appear with our methods.
-    fn check_option(&self, conn_type: ConnType, method: AuthMethod, name: &str, value: &str) -> PgResult<()> {
+    fn check_option(
+        &self,
+        conn_type: ConnType,
+        method: AuthMethod,
+        name: &str,
+        value: &str,
+    ) -> PgResult<()> {
         match name {
             "map" => {
                 if !matches!(method, AuthMethod::Peer | AuthMethod::Ident) {
@@ -549,7 +643,14 @@ impl HbaFile {
     pub fn load(path: &Path) -> PgResult<HbaFile> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| {
-            PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, format!("could not open configuration file \"{shown}\": {}", os_error_text(&e)))
+            PgError::new(
+                Severity::Log,
+                sqlstate::CONFIG_FILE_ERROR,
+                format!(
+                    "could not open configuration file \"{shown}\": {}",
+                    os_error_text(&e)
+                ),
+            )
         })?;
         let text = String::from_utf8_lossy(&bytes);
         HbaFile::parse(&text, &shown)
@@ -558,12 +659,18 @@ impl HbaFile {
     /// Parses file contents; `path_for_messages` names the file in errors and
     /// is the directory `@file` includes are resolved against.
     pub fn parse(text: &str, path_for_messages: &str) -> PgResult<HbaFile> {
-        let tokenizer = Tokenizer { base_dir: Path::new(path_for_messages).parent().map(Path::to_path_buf) };
+        let tokenizer = Tokenizer {
+            base_dir: Path::new(path_for_messages).parent().map(Path::to_path_buf),
+        };
         let tokenized = tokenizer.tokenize(text, path_for_messages, 0)?;
         let mut warnings = Vec::new();
         let mut lines = Vec::with_capacity(tokenized.len());
         for (line_number, raw, fields) in tokenized {
-            let mut parser = LineParser { line_number, path: path_for_messages, warnings: &mut warnings };
+            let mut parser = LineParser {
+                line_number,
+                path: path_for_messages,
+                warnings: &mut warnings,
+            };
             lines.push(parser.parse(raw, fields)?);
         }
         if lines.is_empty() {
@@ -573,7 +680,11 @@ impl HbaFile {
                 format!("configuration file \"{path_for_messages}\" contains no entries"),
             ));
         }
-        Ok(HbaFile { path: path_for_messages.to_string(), lines, warnings })
+        Ok(HbaFile {
+            path: path_for_messages.to_string(),
+            lines,
+            warnings,
+        })
     }
 
     /// The records in file order.
@@ -597,7 +708,9 @@ impl HbaFile {
     pub fn find(&self, conn: &ConnKind, database: &str, user: &str) -> PgResult<&HbaLine> {
         let conn = match conn {
             // A v4-mapped address from a dual-stack socket is an IPv4 client.
-            ConnKind::Host { addr } => ConnKind::Host { addr: addr.to_canonical() },
+            ConnKind::Host { addr } => ConnKind::Host {
+                addr: addr.to_canonical(),
+            },
             ConnKind::Local => ConnKind::Local,
         };
         for line in &self.lines {
@@ -607,7 +720,10 @@ impl HbaFile {
         }
         Err(PgError::fatal(
             sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
-            format!("no pg_hba.conf entry for host \"{}\", user \"{user}\", database \"{database}\", no encryption", conn.remote_host()),
+            format!(
+                "no pg_hba.conf entry for host \"{}\", user \"{user}\", database \"{database}\", no encryption",
+                conn.remote_host()
+            ),
         ))
     }
 }
@@ -620,7 +736,10 @@ impl HbaLine {
             (_, ConnKind::Local) => return false,
             // No SSL or GSS encryption, ever.
             (ConnType::HostSsl | ConnType::HostGssEnc, ConnKind::Host { .. }) => return false,
-            (ConnType::Host | ConnType::HostNoSsl | ConnType::HostNoGssEnc, ConnKind::Host { addr }) => {
+            (
+                ConnType::Host | ConnType::HostNoSsl | ConnType::HostNoGssEnc,
+                ConnKind::Host { addr },
+            ) => {
                 let address = self.address.as_ref().expect("host records have an address");
                 if !address_matches(address, *addr) {
                     return false;
@@ -685,8 +804,12 @@ fn address_matches(spec: &AddressMatch, client: IpAddr) -> bool {
 /// `pg_range_sockaddr()`: same family and `(client ^ addr) & mask == 0`.
 fn in_range(client: IpAddr, addr: IpAddr, mask: IpAddr) -> bool {
     match (client, addr, mask) {
-        (IpAddr::V4(c), IpAddr::V4(a), IpAddr::V4(m)) => (u32::from(c) ^ u32::from(a)) & u32::from(m) == 0,
-        (IpAddr::V6(c), IpAddr::V6(a), IpAddr::V6(m)) => (u128::from(c) ^ u128::from(a)) & u128::from(m) == 0,
+        (IpAddr::V4(c), IpAddr::V4(a), IpAddr::V4(m)) => {
+            (u32::from(c) ^ u32::from(a)) & u32::from(m) == 0
+        }
+        (IpAddr::V6(c), IpAddr::V6(a), IpAddr::V6(m)) => {
+            (u128::from(c) ^ u128::from(a)) & u128::from(m) == 0
+        }
         _ => false,
     }
 }
@@ -715,7 +838,9 @@ mod tests {
     }
 
     fn host(s: &str) -> ConnKind {
-        ConnKind::Host { addr: s.parse().unwrap() }
+        ConnKind::Host {
+            addr: s.parse().unwrap(),
+        }
     }
 
     /// Line number of the matching record, or None.
@@ -735,10 +860,19 @@ mod tests {
         assert_eq!(matched(&f, &ConnKind::Local, "db", "bob"), Some(2));
         assert_eq!(matched(&f, &host("127.0.0.1"), "db", "bob"), Some(3));
         assert_eq!(matched(&f, &host("127.0.0.1"), "db", "alice"), Some(4));
-        assert_eq!(f.find(&host("127.0.0.1"), "db", "alice").unwrap().method, AuthMethod::ScramSha256);
-        assert_eq!(f.find(&host("127.0.0.1"), "db", "alice").unwrap().raw, "host    all   all  127.0.0.1/32    scram-sha-256   # trailing comment");
+        assert_eq!(
+            f.find(&host("127.0.0.1"), "db", "alice").unwrap().method,
+            AuthMethod::ScramSha256
+        );
+        assert_eq!(
+            f.find(&host("127.0.0.1"), "db", "alice").unwrap().raw,
+            "host    all   all  127.0.0.1/32    scram-sha-256   # trailing comment"
+        );
         assert_eq!(matched(&f, &host("::1"), "db", "alice"), Some(5));
-        assert_eq!(f.find(&ConnKind::Local, "db", "bob").unwrap().method, AuthMethod::Peer);
+        assert_eq!(
+            f.find(&ConnKind::Local, "db", "bob").unwrap().method,
+            AuthMethod::Peer
+        );
     }
 
     #[test]
@@ -747,9 +881,15 @@ mod tests {
         let e = f.find(&host("127.0.0.1"), "db", "bob").unwrap_err();
         assert_eq!(e.severity, Severity::Fatal);
         assert_eq!(e.sqlstate, "28000");
-        assert_eq!(e.message, "no pg_hba.conf entry for host \"127.0.0.1\", user \"bob\", database \"db\", no encryption");
+        assert_eq!(
+            e.message,
+            "no pg_hba.conf entry for host \"127.0.0.1\", user \"bob\", database \"db\", no encryption"
+        );
         let e = f.find(&ConnKind::Local, "db", "bob").unwrap_err();
-        assert_eq!(e.message, "no pg_hba.conf entry for host \"[local]\", user \"bob\", database \"db\", no encryption");
+        assert_eq!(
+            e.message,
+            "no pg_hba.conf entry for host \"[local]\", user \"bob\", database \"db\", no encryption"
+        );
     }
 
     #[test]
@@ -767,7 +907,11 @@ mod tests {
         assert_eq!(matched(&f, &host("11.0.0.1"), "d", "u"), Some(5));
         assert_eq!(matched(&f, &host("2001:db8:1234::5"), "d", "u"), Some(3));
         assert_eq!(matched(&f, &host("fe80::1"), "d", "u"), Some(4));
-        assert_eq!(matched(&f, &host("2001:db9::1"), "d", "u"), None, "IPv6 never matches an IPv4 range");
+        assert_eq!(
+            matched(&f, &host("2001:db9::1"), "d", "u"),
+            None,
+            "IPv6 never matches an IPv4 range"
+        );
         // A v4-mapped client is treated as its IPv4 address.
         assert_eq!(matched(&f, &host("::ffff:192.168.1.5"), "d", "u"), Some(1));
     }
@@ -793,23 +937,41 @@ mod tests {
              local all \"all\" md5\n",
         );
         assert_eq!(matched(&f, &ConnKind::Local, "db2", "bob"), Some(1));
-        assert_eq!(matched(&f, &ConnKind::Local, "db3", "bob"), None, "quoted all is only the user named all; line 7 too");
-        assert_eq!(matched(&f, &ConnKind::Local, "all", "x"), Some(2), "a quoted keyword is a plain name");
+        assert_eq!(
+            matched(&f, &ConnKind::Local, "db3", "bob"),
+            None,
+            "quoted all is only the user named all; line 7 too"
+        );
+        assert_eq!(
+            matched(&f, &ConnKind::Local, "all", "x"),
+            Some(2),
+            "a quoted keyword is a plain name"
+        );
         assert_eq!(matched(&f, &ConnKind::Local, "dave", "dave"), Some(3));
         assert_eq!(matched(&f, &ConnKind::Local, "carol", "carol"), Some(3));
         assert_eq!(matched(&f, &ConnKind::Local, "with space", "all"), Some(6));
         assert_eq!(matched(&f, &ConnKind::Local, "a,b", "all"), Some(6));
-        assert_eq!(matched(&f, &ConnKind::Local, "replication", "bob"), None, "replication never names a database");
+        assert_eq!(
+            matched(&f, &ConnKind::Local, "replication", "bob"),
+            None,
+            "replication never names a database"
+        );
         assert_eq!(matched(&f, &ConnKind::Local, "zzz", "all"), Some(7));
     }
 
     #[test]
     fn plus_role_is_membership_and_a_role_is_its_own_member() {
-        let f = parse("local all +admins trust\nlocal samerole all md5\nlocal all \"+admins\" password\n");
+        let f = parse(
+            "local all +admins trust\nlocal samerole all md5\nlocal all \"+admins\" password\n",
+        );
         assert_eq!(matched(&f, &ConnKind::Local, "db", "admins"), Some(1));
         assert_eq!(matched(&f, &ConnKind::Local, "db", "bob"), None);
         assert_eq!(matched(&f, &ConnKind::Local, "bob", "bob"), Some(2));
-        assert_eq!(matched(&f, &ConnKind::Local, "db", "+admins"), Some(3), "quoted +name is a literal user name");
+        assert_eq!(
+            matched(&f, &ConnKind::Local, "db", "+admins"),
+            Some(3),
+            "quoted +name is a literal user name"
+        );
     }
 
     #[test]
@@ -829,11 +991,20 @@ mod tests {
 
     #[test]
     fn hostssl_never_matches_and_hostnossl_matches_tcp() {
-        let f = parse("hostssl all all all trust\nhostgssenc all all all trust\nhostnossl all all all md5\nhostnogssenc all all all reject\n");
+        let f = parse(
+            "hostssl all all all trust\nhostgssenc all all all trust\nhostnossl all all all md5\nhostnogssenc all all all reject\n",
+        );
         assert_eq!(matched(&f, &host("127.0.0.1"), "d", "u"), Some(3));
         assert_eq!(f.warnings().len(), 2);
-        assert!(f.warnings()[0].message.contains("hostssl record cannot match"));
-        assert_eq!(f.warnings()[0].detail.as_deref(), Some("line 1 of configuration file \"/data/pg_hba.conf\""));
+        assert!(
+            f.warnings()[0]
+                .message
+                .contains("hostssl record cannot match")
+        );
+        assert_eq!(
+            f.warnings()[0].detail.as_deref(),
+            Some("line 1 of configuration file \"/data/pg_hba.conf\"")
+        );
         assert_eq!(matched(&f, &ConnKind::Local, "d", "u"), None);
     }
 
@@ -841,18 +1012,42 @@ mod tests {
     fn samehost_matches_loopback_but_not_foreign_addresses() {
         let f = parse("host all all samehost trust\nhost all all samenet md5\n");
         assert_eq!(matched(&f, &host("127.0.0.1"), "d", "u"), Some(1));
-        assert_eq!(matched(&f, &host("192.0.2.1"), "d", "u"), None, "TEST-NET-1 is never local");
+        assert_eq!(
+            matched(&f, &host("192.0.2.1"), "d", "u"),
+            None,
+            "TEST-NET-1 is never local"
+        );
     }
 
     #[test]
     fn options_are_checked_like_postgres() {
-        let f = parse("local all all peer map=omicron\nhostssl all all all md5 clientcert=verify-full\n");
-        assert_eq!(f.lines()[0].options, vec![("map".to_string(), "omicron".to_string())]);
-        assert_eq!(parse_err("local all all md5 map=x").message, "authentication option \"map\" is only valid for authentication methods ident, peer, gssapi, sspi, and cert");
-        assert_eq!(parse_err("local all all md5 bogus=x").message, "unrecognized authentication option name: \"bogus\"");
-        assert_eq!(parse_err("local all all md5 novalue").message, "authentication option not in name=value format: novalue");
-        assert_eq!(parse_err("host all all all md5 clientcert=verify-ca").message, "clientcert can only be configured for \"hostssl\" rows");
-        assert_eq!(parse_err("host all all all md5 ldapserver=x").message, "authentication option \"ldapserver\" is only valid for authentication methods ldap");
+        let f = parse(
+            "local all all peer map=omicron\nhostssl all all all md5 clientcert=verify-full\n",
+        );
+        assert_eq!(
+            f.lines()[0].options,
+            vec![("map".to_string(), "omicron".to_string())]
+        );
+        assert_eq!(
+            parse_err("local all all md5 map=x").message,
+            "authentication option \"map\" is only valid for authentication methods ident, peer, gssapi, sspi, and cert"
+        );
+        assert_eq!(
+            parse_err("local all all md5 bogus=x").message,
+            "unrecognized authentication option name: \"bogus\""
+        );
+        assert_eq!(
+            parse_err("local all all md5 novalue").message,
+            "authentication option not in name=value format: novalue"
+        );
+        assert_eq!(
+            parse_err("host all all all md5 clientcert=verify-ca").message,
+            "clientcert can only be configured for \"hostssl\" rows"
+        );
+        assert_eq!(
+            parse_err("host all all all md5 ldapserver=x").message,
+            "authentication option \"ldapserver\" is only valid for authentication methods ldap"
+        );
     }
 
     #[test]
@@ -860,31 +1055,85 @@ mod tests {
         let f = parse("local all all ident\nhost all all all ident\n");
         assert_eq!(f.lines()[0].method, AuthMethod::Peer);
         assert_eq!(f.lines()[1].method, AuthMethod::Ident);
-        assert_eq!(parse_err("host all all all peer").message, "peer authentication is only supported on local sockets");
+        assert_eq!(
+            parse_err("host all all all peer").message,
+            "peer authentication is only supported on local sockets"
+        );
     }
 
     #[test]
     fn errors_carry_postgres_text_and_line_number() {
         let cases: &[(&str, &str)] = &[
-            ("# c\n\nfoo all all trust\n", "invalid connection type \"foo\""),
-            ("local all all\n", "end-of-line before authentication method"),
+            (
+                "# c\n\nfoo all all trust\n",
+                "invalid connection type \"foo\"",
+            ),
+            (
+                "local all all\n",
+                "end-of-line before authentication method",
+            ),
             ("local\n", "end-of-line before database specification"),
             ("local all\n", "end-of-line before role specification"),
-            ("host all all\n", "end-of-line before IP address specification"),
-            ("host all all 127.0.0.1/32\n", "end-of-line before authentication method"),
-            ("host all all 10.0.0.0\n", "end-of-line before netmask specification"),
-            ("host all all 10.0.0.0 ffff::\n", "IP address and mask do not match"),
-            ("host all all 10.0.0.0 nonsense trust\n", "invalid IP mask \"nonsense\": Name or service not known"),
-            ("host all all 10.0.0.0/33 trust\n", "invalid CIDR mask in address \"10.0.0.0/33\""),
-            ("host all all ::/129 trust\n", "invalid CIDR mask in address \"::/129\""),
-            ("host all all 10.0.0.0/x trust\n", "invalid CIDR mask in address \"10.0.0.0/x\""),
-            ("host all all example.com/24 trust\n", "specifying both host name and CIDR mask is invalid: \"example.com/24\""),
-            ("host all all 1.2.3.4/32,5.6.7.8/32 trust\n", "multiple values specified for host address"),
-            ("local,host all all trust\n", "multiple values specified for connection type"),
-            ("local all all trust,md5\n", "multiple values specified for authentication type"),
-            ("local all all bogus\n", "invalid authentication method \"bogus\""),
-            ("local all all ldap\n", "invalid authentication method \"ldap\": not supported by this build"),
-            ("# only comments\n   \n", "configuration file \"/data/pg_hba.conf\" contains no entries"),
+            (
+                "host all all\n",
+                "end-of-line before IP address specification",
+            ),
+            (
+                "host all all 127.0.0.1/32\n",
+                "end-of-line before authentication method",
+            ),
+            (
+                "host all all 10.0.0.0\n",
+                "end-of-line before netmask specification",
+            ),
+            (
+                "host all all 10.0.0.0 ffff::\n",
+                "IP address and mask do not match",
+            ),
+            (
+                "host all all 10.0.0.0 nonsense trust\n",
+                "invalid IP mask \"nonsense\": Name or service not known",
+            ),
+            (
+                "host all all 10.0.0.0/33 trust\n",
+                "invalid CIDR mask in address \"10.0.0.0/33\"",
+            ),
+            (
+                "host all all ::/129 trust\n",
+                "invalid CIDR mask in address \"::/129\"",
+            ),
+            (
+                "host all all 10.0.0.0/x trust\n",
+                "invalid CIDR mask in address \"10.0.0.0/x\"",
+            ),
+            (
+                "host all all example.com/24 trust\n",
+                "specifying both host name and CIDR mask is invalid: \"example.com/24\"",
+            ),
+            (
+                "host all all 1.2.3.4/32,5.6.7.8/32 trust\n",
+                "multiple values specified for host address",
+            ),
+            (
+                "local,host all all trust\n",
+                "multiple values specified for connection type",
+            ),
+            (
+                "local all all trust,md5\n",
+                "multiple values specified for authentication type",
+            ),
+            (
+                "local all all bogus\n",
+                "invalid authentication method \"bogus\"",
+            ),
+            (
+                "local all all ldap\n",
+                "invalid authentication method \"ldap\": not supported by this build",
+            ),
+            (
+                "# only comments\n   \n",
+                "configuration file \"/data/pg_hba.conf\" contains no entries",
+            ),
         ];
         for (text, message) in cases {
             let e = parse_err(text);
@@ -892,20 +1141,36 @@ mod tests {
             assert_eq!(e.sqlstate, "F0000");
         }
         let e = parse_err("local all all trust\n\n# x\nfoo all all trust\n");
-        assert_eq!(e.detail.as_deref(), Some("line 4 of configuration file \"/data/pg_hba.conf\""));
+        assert_eq!(
+            e.detail.as_deref(),
+            Some("line 4 of configuration file \"/data/pg_hba.conf\"")
+        );
         let e = parse_err("local all all trust\nlocal all all\n");
-        assert_eq!(e.detail.as_deref(), Some("line 2 of configuration file \"/data/pg_hba.conf\""));
+        assert_eq!(
+            e.detail.as_deref(),
+            Some("line 2 of configuration file \"/data/pg_hba.conf\"")
+        );
     }
 
     #[test]
     fn at_file_includes_tokens_relative_to_the_hba_file() {
-        let dir = std::env::temp_dir().join(format!("ferrogres-hba-include-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ferrogres-hba-include-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("admins.txt"), "alice bob # admins\ncarol\n").unwrap();
         let hba_path = dir.join("pg_hba.conf");
-        std::fs::write(&hba_path, "local all @admins.txt trust\nlocal all @missing.txt md5\n").unwrap();
+        std::fs::write(
+            &hba_path,
+            "local all @admins.txt trust\nlocal all @missing.txt md5\n",
+        )
+        .unwrap();
         let e = HbaFile::load(&hba_path).unwrap_err();
-        assert!(e.message.starts_with("could not open secondary authentication file \"@missing.txt\" as \""), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("could not open secondary authentication file \"@missing.txt\" as \""),
+            "{}",
+            e.message
+        );
         assert!(e.detail.as_deref().unwrap().starts_with("line 2 of"));
         std::fs::write(&hba_path, "local all @admins.txt trust\n").unwrap();
         let f = HbaFile::load(&hba_path).unwrap();
@@ -918,7 +1183,10 @@ mod tests {
     #[test]
     fn missing_file_reports_the_os_error() {
         let e = HbaFile::load(Path::new("/nonexistent/ferrogres/pg_hba.conf")).unwrap_err();
-        assert_eq!(e.message, "could not open configuration file \"/nonexistent/ferrogres/pg_hba.conf\": No such file or directory");
+        assert_eq!(
+            e.message,
+            "could not open configuration file \"/nonexistent/ferrogres/pg_hba.conf\": No such file or directory"
+        );
     }
 
     #[test]

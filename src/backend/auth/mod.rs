@@ -102,15 +102,22 @@ pub trait AuthChannel {
 
 /// Sends one request, turning a socket failure into FATAL 08006.
 pub(crate) fn send_auth(chan: &mut dyn AuthChannel, code: i32, data: &[u8]) -> PgResult<()> {
-    chan.send_auth_request(code, data)
-        .map_err(|e| PgError::fatal(sqlstate::CONNECTION_FAILURE, format!("could not send data to client: {e}")))
+    chan.send_auth_request(code, data).map_err(|e| {
+        PgError::fatal(
+            sqlstate::CONNECTION_FAILURE,
+            format!("could not send data to client: {e}"),
+        )
+    })
 }
 
 /// Reads one 'p' message body, bounded by [`PG_MAX_AUTH_TOKEN_LENGTH`].
 pub(crate) fn read_auth_message(chan: &mut dyn AuthChannel) -> PgResult<Vec<u8>> {
     let body = chan.read_password_message()?;
     if body.len() + 4 > PG_MAX_AUTH_TOKEN_LENGTH {
-        return Err(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid message length"));
+        return Err(PgError::fatal(
+            sqlstate::PROTOCOL_VIOLATION,
+            "invalid message length",
+        ));
     }
     Ok(body)
 }
@@ -120,7 +127,14 @@ pub(crate) fn read_auth_message(chan: &mut dyn AuthChannel) -> PgResult<Vec<u8>>
 /// `role` is the `pg_authid` row of `user`, if there is one. `Ok(())` means
 /// authenticated; the caller sends AuthenticationOk. On failure the error is
 /// FATAL and its `detail`, when present, is for the server log only.
-pub fn authenticate(chan: &mut dyn AuthChannel, line: &HbaLine, conn: &ConnKind, database: &str, role: Option<&Role>, user: &str) -> PgResult<()> {
+pub fn authenticate(
+    chan: &mut dyn AuthChannel,
+    line: &HbaLine,
+    conn: &ConnKind,
+    database: &str,
+    role: Option<&Role>,
+    user: &str,
+) -> PgResult<()> {
     match line.method {
         AuthMethod::Trust => Ok(()),
         AuthMethod::Reject => Err(PgError::fatal(
@@ -136,19 +150,35 @@ pub fn authenticate(chan: &mut dyn AuthChannel, line: &HbaLine, conn: &ConnKind,
 }
 
 fn matched_line_detail(line: &HbaLine) -> String {
-    format!("Connection matched pg_hba.conf line {}: \"{}\"", line.line_number, line.raw)
+    format!(
+        "Connection matched pg_hba.conf line {}: \"{}\"",
+        line.line_number, line.raw
+    )
 }
 
 /// `auth_failed()`: the client-visible message depends only on the method.
 fn auth_failed(line: &HbaLine, user: &str, logdetail: Option<String>) -> PgError {
     let (code, message) = match line.method {
-        AuthMethod::Reject => (sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("authentication failed for user \"{user}\": host rejected")),
-        AuthMethod::Trust => (sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("\"trust\" authentication failed for user \"{user}\"")),
-        AuthMethod::Ident => (sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("Ident authentication failed for user \"{user}\"")),
-        AuthMethod::Peer => (sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("Peer authentication failed for user \"{user}\"")),
-        AuthMethod::Password | AuthMethod::Md5 | AuthMethod::ScramSha256 => {
-            (sqlstate::INVALID_PASSWORD, format!("password authentication failed for user \"{user}\""))
-        }
+        AuthMethod::Reject => (
+            sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("authentication failed for user \"{user}\": host rejected"),
+        ),
+        AuthMethod::Trust => (
+            sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("\"trust\" authentication failed for user \"{user}\""),
+        ),
+        AuthMethod::Ident => (
+            sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("Ident authentication failed for user \"{user}\""),
+        ),
+        AuthMethod::Peer => (
+            sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("Peer authentication failed for user \"{user}\""),
+        ),
+        AuthMethod::Password | AuthMethod::Md5 | AuthMethod::ScramSha256 => (
+            sqlstate::INVALID_PASSWORD,
+            format!("password authentication failed for user \"{user}\""),
+        ),
     };
     let detail = match logdetail {
         Some(d) => format!("{d}\n{}", matched_line_detail(line)),
@@ -193,33 +223,69 @@ fn recv_password_packet(chan: &mut dyn AuthChannel) -> PgResult<Vec<u8>> {
     // The body must be exactly one NUL-terminated string.
     let nul = body.iter().position(|&b| b == 0);
     if nul != Some(body.len().wrapping_sub(1)) {
-        return Err(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid password packet size"));
+        return Err(PgError::fatal(
+            sqlstate::PROTOCOL_VIOLATION,
+            "invalid password packet size",
+        ));
     }
     body.pop();
     if body.is_empty() {
-        return Err(PgError::fatal(sqlstate::INVALID_PASSWORD, "empty password returned by client"));
+        return Err(PgError::fatal(
+            sqlstate::INVALID_PASSWORD,
+            "empty password returned by client",
+        ));
     }
     Ok(body)
 }
 
 /// `CheckPasswordAuth()`: cleartext password, checked against either stored form.
-fn check_password_auth(chan: &mut dyn AuthChannel, line: &HbaLine, role: Option<&Role>, user: &str) -> PgResult<()> {
+fn check_password_auth(
+    chan: &mut dyn AuthChannel,
+    line: &HbaLine,
+    role: Option<&Role>,
+    user: &str,
+) -> PgResult<()> {
     send_auth(chan, AUTH_REQ_PASSWORD, &[])?;
     let password = recv_password_packet(chan)?;
-    let shadow = role_password(role, user).map_err(|detail| auth_failed(line, user, Some(detail)))?;
+    let shadow =
+        role_password(role, user).map_err(|detail| auth_failed(line, user, Some(detail)))?;
     // `plain_crypt_verify()`.
     let ok = match password_type(shadow) {
-        PasswordType::ScramSha256 => ScramSecret::parse(shadow).expect("password_type checked the secret parses").verify_plain_password(&password),
-        PasswordType::Md5 => constant_time_eq(roles::md5_hex_with_prefix(&password, user.as_bytes()).as_bytes(), shadow.as_bytes()),
+        PasswordType::ScramSha256 => ScramSecret::parse(shadow)
+            .expect("password_type checked the secret parses")
+            .verify_plain_password(&password),
+        PasswordType::Md5 => constant_time_eq(
+            roles::md5_hex_with_prefix(&password, user.as_bytes()).as_bytes(),
+            shadow.as_bytes(),
+        ),
         PasswordType::Plaintext => {
-            return Err(auth_failed(line, user, Some(format!("Password of user \"{user}\" is in unrecognized format."))));
+            return Err(auth_failed(
+                line,
+                user,
+                Some(format!(
+                    "Password of user \"{user}\" is in unrecognized format."
+                )),
+            ));
         }
     };
-    if ok { Ok(()) } else { Err(auth_failed(line, user, Some(format!("Password does not match for user \"{user}\".")))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(auth_failed(
+            line,
+            user,
+            Some(format!("Password does not match for user \"{user}\".")),
+        ))
+    }
 }
 
 /// `CheckPWChallengeAuth()`: MD5 challenge or SCRAM, chosen by the stored password.
-fn check_pw_challenge_auth(chan: &mut dyn AuthChannel, line: &HbaLine, role: Option<&Role>, user: &str) -> PgResult<()> {
+fn check_pw_challenge_auth(
+    chan: &mut dyn AuthChannel,
+    line: &HbaLine,
+    role: Option<&Role>,
+    user: &str,
+) -> PgResult<()> {
     let shadow = role_password(role, user);
     // Without a password, pretend it has the kind password_encryption makes
     // (scram-sha-256, PostgreSQL's default), so the exchange blends in.
@@ -234,7 +300,9 @@ fn check_pw_challenge_auth(chan: &mut dyn AuthChannel, line: &HbaLine, role: Opt
     let outcome = check_sasl_auth(chan, user, shadow.as_deref().ok())?;
     match (outcome, shadow) {
         (SaslOutcome::Success, Ok(_)) => Ok(()),
-        (SaslOutcome::Success, Err(_)) => unreachable!("a SCRAM exchange against a mock secret always fails"),
+        (SaslOutcome::Success, Err(_)) => {
+            unreachable!("a SCRAM exchange against a mock secret always fails")
+        }
         (SaslOutcome::Failure { logdetail }, Ok(_)) => Err(auth_failed(line, user, logdetail)),
         // get_role_password's reason wins: the mock exchange has none.
         (SaslOutcome::Failure { .. }, Err(detail)) => Err(auth_failed(line, user, Some(detail))),
@@ -242,7 +310,12 @@ fn check_pw_challenge_auth(chan: &mut dyn AuthChannel, line: &HbaLine, role: Opt
 }
 
 /// `CheckMD5Auth()` for a role whose stored password is an MD5 hash.
-fn check_md5_auth(chan: &mut dyn AuthChannel, line: &HbaLine, shadow: &str, user: &str) -> PgResult<()> {
+fn check_md5_auth(
+    chan: &mut dyn AuthChannel,
+    line: &HbaLine,
+    shadow: &str,
+    user: &str,
+) -> PgResult<()> {
     let mut salt = [0u8; 4];
     strong_random(&mut salt);
     send_auth(chan, AUTH_REQ_MD5, &salt)?;
@@ -252,7 +325,11 @@ fn check_md5_auth(chan: &mut dyn AuthChannel, line: &HbaLine, shadow: &str, user
     if constant_time_eq(expected.as_bytes(), &response) {
         Ok(())
     } else {
-        Err(auth_failed(line, user, Some(format!("Password does not match for user \"{user}\"."))))
+        Err(auth_failed(
+            line,
+            user,
+            Some(format!("Password does not match for user \"{user}\".")),
+        ))
     }
 }
 
@@ -275,7 +352,11 @@ mod tests {
     /// What the simulated client does when the server asks for something.
     enum Client {
         /// Answers cleartext and MD5 requests with this password; SCRAM with `scram`.
-        Password { password: Vec<u8>, user: String, scram: Option<ScramClient> },
+        Password {
+            password: Vec<u8>,
+            user: String,
+            scram: Option<ScramClient>,
+        },
         /// Sends these bodies in order, whatever is asked; then vanishes.
         Raw(VecDeque<Vec<u8>>),
     }
@@ -290,14 +371,22 @@ mod tests {
     impl TestChannel {
         fn with_password(password: &str, user: &str) -> TestChannel {
             TestChannel {
-                client: Client::Password { password: password.as_bytes().to_vec(), user: user.to_string(), scram: None },
+                client: Client::Password {
+                    password: password.as_bytes().to_vec(),
+                    user: user.to_string(),
+                    scram: None,
+                },
                 sent: Vec::new(),
                 pending: VecDeque::new(),
             }
         }
 
         fn raw(messages: Vec<Vec<u8>>) -> TestChannel {
-            TestChannel { client: Client::Raw(messages.into()), sent: Vec::new(), pending: VecDeque::new() }
+            TestChannel {
+                client: Client::Raw(messages.into()),
+                sent: Vec::new(),
+                pending: VecDeque::new(),
+            }
         }
 
         fn codes(&self) -> Vec<i32> {
@@ -317,11 +406,17 @@ mod tests {
             self.sent.push((code, data.to_vec()));
             let reply = match &mut self.client {
                 Client::Raw(queue) => queue.pop_front(),
-                Client::Password { password, user, scram } => match code {
+                Client::Password {
+                    password,
+                    user,
+                    scram,
+                } => match code {
                     AUTH_REQ_PASSWORD => Some(c_string(password)),
                     AUTH_REQ_MD5 => {
                         let inner = md5_password(std::str::from_utf8(password).unwrap(), user);
-                        Some(c_string(roles::md5_hex_with_prefix(&inner.as_bytes()[3..], data).as_bytes()))
+                        Some(c_string(
+                            roles::md5_hex_with_prefix(&inner.as_bytes()[3..], data).as_bytes(),
+                        ))
                     }
                     AUTH_REQ_SASL => {
                         assert_eq!(data, b"SCRAM-SHA-256\0\0", "mechanism list");
@@ -330,9 +425,14 @@ mod tests {
                         *scram = Some(client);
                         Some(reply)
                     }
-                    AUTH_REQ_SASL_CONT => Some(scram.as_mut().expect("SASL started").client_final(data)),
+                    AUTH_REQ_SASL_CONT => {
+                        Some(scram.as_mut().expect("SASL started").client_final(data))
+                    }
                     AUTH_REQ_SASL_FIN => {
-                        scram.as_mut().expect("SASL started").check_server_final(data);
+                        scram
+                            .as_mut()
+                            .expect("SASL started")
+                            .check_server_final(data);
                         None
                     }
                     other => panic!("unexpected auth request {other}"),
@@ -345,7 +445,9 @@ mod tests {
         }
 
         fn read_password_message(&mut self) -> PgResult<Vec<u8>> {
-            self.pending.pop_front().ok_or_else(|| PgError::fatal(sqlstate::CONNECTION_FAILURE, "test client vanished"))
+            self.pending
+                .pop_front()
+                .ok_or_else(|| PgError::fatal(sqlstate::CONNECTION_FAILURE, "test client vanished"))
         }
     }
 
@@ -398,7 +500,10 @@ mod tests {
         }
 
         fn initial_response(&self) -> Vec<u8> {
-            sasl_initial("SCRAM-SHA-256", Some(format!("n,,{}", self.client_first_bare).as_bytes()))
+            sasl_initial(
+                "SCRAM-SHA-256",
+                Some(format!("n,,{}", self.client_first_bare).as_bytes()),
+            )
         }
 
         fn client_final(&mut self, server_first: &[u8]) -> Vec<u8> {
@@ -415,9 +520,20 @@ mod tests {
                     _ => panic!("unexpected attribute {k}"),
                 }
             }
-            let (nonce, salt_b64, iterations) = (nonce.unwrap(), salt.unwrap(), iterations.unwrap());
-            assert!(nonce.starts_with(&self.client_nonce), "server nonce extends ours");
-            assert_eq!(BASE64.decode(&nonce[self.client_nonce.len()..]).unwrap().len(), 18, "18 random bytes");
+            let (nonce, salt_b64, iterations) =
+                (nonce.unwrap(), salt.unwrap(), iterations.unwrap());
+            assert!(
+                nonce.starts_with(&self.client_nonce),
+                "server nonce extends ours"
+            );
+            assert_eq!(
+                BASE64
+                    .decode(&nonce[self.client_nonce.len()..])
+                    .unwrap()
+                    .len(),
+                18,
+                "18 random bytes"
+            );
             let salt = BASE64.decode(&salt_b64).unwrap();
             self.announced = Some((salt_b64, iterations));
 
@@ -427,15 +543,26 @@ mod tests {
             let without_proof = format!("c=biws,r={nonce}");
             let auth_message = format!("{},{server_first},{without_proof}", self.client_first_bare);
             let client_signature = hmac(&stored_key, auth_message.as_bytes());
-            let proof: Vec<u8> = client_key.iter().zip(client_signature).map(|(a, b)| a ^ b).collect();
+            let proof: Vec<u8> = client_key
+                .iter()
+                .zip(client_signature)
+                .map(|(a, b)| a ^ b)
+                .collect();
             let server_key = hmac(&salted, b"Server Key");
             self.expected_server_signature = Some(hmac(&server_key, auth_message.as_bytes()));
             format!("{without_proof},p={}", BASE64.encode(proof)).into_bytes()
         }
 
         fn check_server_final(&mut self, data: &[u8]) {
-            let expected = format!("v={}", BASE64.encode(self.expected_server_signature.unwrap()));
-            assert_eq!(std::str::from_utf8(data).unwrap(), expected, "server signature");
+            let expected = format!(
+                "v={}",
+                BASE64.encode(self.expected_server_signature.unwrap())
+            );
+            assert_eq!(
+                std::str::from_utf8(data).unwrap(),
+                expected,
+                "server signature"
+            );
             self.server_verified = true;
         }
     }
@@ -445,16 +572,28 @@ mod tests {
     // -----------------------------------------------------------------------
 
     fn line(method: &str) -> HbaLine {
-        let f = HbaFile::parse(&format!("host all all 127.0.0.1/32 {method}\n"), "/data/pg_hba.conf").unwrap();
+        let f = HbaFile::parse(
+            &format!("host all all 127.0.0.1/32 {method}\n"),
+            "/data/pg_hba.conf",
+        )
+        .unwrap();
         f.lines()[0].clone()
     }
 
     fn tcp() -> ConnKind {
-        ConnKind::Host { addr: "127.0.0.1".parse().unwrap() }
+        ConnKind::Host {
+            addr: "127.0.0.1".parse().unwrap(),
+        }
     }
 
     fn role(name: &str, password: Option<String>) -> Role {
-        Role { oid: 16384, name: name.to_string(), superuser: false, can_login: true, password }
+        Role {
+            oid: 16384,
+            name: name.to_string(),
+            superuser: false,
+            can_login: true,
+            password,
+        }
     }
 
     fn scram_role(name: &str, password: &str) -> Role {
@@ -468,7 +607,10 @@ mod tests {
     fn assert_password_failure(err: &PgError, user: &str) {
         assert_eq!(err.severity, Severity::Fatal);
         assert_eq!(err.sqlstate, "28P01");
-        assert_eq!(err.message, format!("password authentication failed for user \"{user}\""));
+        assert_eq!(
+            err.message,
+            format!("password authentication failed for user \"{user}\"")
+        );
     }
 
     // -----------------------------------------------------------------------
@@ -480,10 +622,16 @@ mod tests {
         let bob = scram_role("bob", "s3cret");
         let mut chan = TestChannel::with_password("s3cret", "bob");
         run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap();
-        assert_eq!(chan.codes(), vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_FIN]);
+        assert_eq!(
+            chan.codes(),
+            vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_FIN]
+        );
         assert!(chan.scram().server_verified);
         let secret = scram::ScramSecret::parse(bob.password.as_deref().unwrap()).unwrap();
-        assert_eq!(chan.scram().announced, Some((secret.salt_base64.clone(), 4096)));
+        assert_eq!(
+            chan.scram().announced,
+            Some((secret.salt_base64.clone(), 4096))
+        );
     }
 
     #[test]
@@ -494,9 +642,15 @@ mod tests {
         assert_password_failure(&err, "bob");
         assert_eq!(
             err.detail.as_deref(),
-            Some("Password does not match for user \"bob\".\nConnection matched pg_hba.conf line 1: \"host all all 127.0.0.1/32 scram-sha-256\"")
+            Some(
+                "Password does not match for user \"bob\".\nConnection matched pg_hba.conf line 1: \"host all all 127.0.0.1/32 scram-sha-256\""
+            )
         );
-        assert_eq!(chan.codes(), vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT], "no SASLFinal after a bad proof");
+        assert_eq!(
+            chan.codes(),
+            vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT],
+            "no SASLFinal after a bad proof"
+        );
     }
 
     #[test]
@@ -509,8 +663,23 @@ mod tests {
         let ghost_err = run(&mut ghost, "scram-sha-256", None, "ghost").unwrap_err();
         assert_password_failure(&ghost_err, "ghost");
         assert_eq!(ghost.codes(), wrong.codes(), "same messages on the wire");
-        assert_eq!((ghost_err.sqlstate, ghost_err.severity, ghost_err.hint.clone()), (wrong_err.sqlstate, wrong_err.severity, wrong_err.hint.clone()));
-        assert!(ghost_err.detail.as_deref().unwrap().starts_with("Role \"ghost\" does not exist.\nConnection matched pg_hba.conf line 1"));
+        assert_eq!(
+            (
+                ghost_err.sqlstate,
+                ghost_err.severity,
+                ghost_err.hint.clone()
+            ),
+            (
+                wrong_err.sqlstate,
+                wrong_err.severity,
+                wrong_err.hint.clone()
+            )
+        );
+        assert!(
+            ghost_err.detail.as_deref().unwrap().starts_with(
+                "Role \"ghost\" does not exist.\nConnection matched pg_hba.conf line 1"
+            )
+        );
 
         // The mock salt is stable per user (a changing salt would give the game away).
         let mut again = TestChannel::with_password("other", "ghost");
@@ -528,7 +697,12 @@ mod tests {
         let mut chan = TestChannel::with_password("anything", "bob");
         let err = run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap_err();
         assert_password_failure(&err, "bob");
-        assert!(err.detail.as_deref().unwrap().starts_with("User \"bob\" has no password assigned.\n"));
+        assert!(
+            err.detail
+                .as_deref()
+                .unwrap()
+                .starts_with("User \"bob\" has no password assigned.\n")
+        );
         assert_eq!(chan.codes(), vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT]);
     }
 
@@ -538,7 +712,12 @@ mod tests {
         let mut chan = TestChannel::with_password("s3cret", "bob");
         let err = run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap_err();
         assert_password_failure(&err, "bob");
-        assert!(err.detail.as_deref().unwrap().starts_with("User \"bob\" does not have a valid SCRAM secret.\n"));
+        assert!(
+            err.detail
+                .as_deref()
+                .unwrap()
+                .starts_with("User \"bob\" does not have a valid SCRAM secret.\n")
+        );
     }
 
     #[test]
@@ -547,12 +726,18 @@ mod tests {
         let client = ScramClient::new(b"pw".to_vec());
         let first = format!("n,,{}", client.client_first_bare);
         // Script: SASLInitialResponse without data, then client-first as SASLResponse.
-        let mut chan = TestChannel::raw(vec![sasl_initial("SCRAM-SHA-256", None), first.into_bytes()]);
+        let mut chan = TestChannel::raw(vec![
+            sasl_initial("SCRAM-SHA-256", None),
+            first.into_bytes(),
+        ]);
         // The raw client cannot compute the proof; the server must get as far
         // as sending server-first, then see the client vanish.
         let err = run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap_err();
         assert_eq!(err.message, "test client vanished");
-        assert_eq!(chan.codes(), vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_CONT]);
+        assert_eq!(
+            chan.codes(),
+            vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_CONT]
+        );
         assert!(chan.sent[1].1.is_empty(), "the first SASLContinue is empty");
         assert!(chan.sent[2].1.starts_with(b"r=fyko+d2lbbFgONRv9qkxdawL"));
     }
@@ -565,7 +750,10 @@ mod tests {
             b"c=biws,r=abcXXXX,p=AAAA".to_vec(),
         ]);
         let err = run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap_err();
-        assert_eq!(err.message, "unexpected SCRAM channel-binding attribute in client-final-message");
+        assert_eq!(
+            err.message,
+            "unexpected SCRAM channel-binding attribute in client-final-message"
+        );
         assert_eq!(err.sqlstate, "08P01");
     }
 
@@ -577,7 +765,8 @@ mod tests {
             msgs.push(f.to_vec());
         }
         let mut chan = TestChannel::raw(msgs);
-        run(&mut chan, "scram-sha-256", Some(&bob), "bob").expect_err("garbage must not authenticate")
+        run(&mut chan, "scram-sha-256", Some(&bob), "bob")
+            .expect_err("garbage must not authenticate")
     }
 
     #[test]
@@ -585,20 +774,93 @@ mod tests {
         // (SASLInitialResponse body, SASLResponse body, SQLSTATE, message)
         type Case<'a> = (Vec<u8>, Option<&'a [u8]>, &'a str, &'a str);
         let cases: Vec<Case> = vec![
-            (b"SCRAM-SHA-256".to_vec(), None, "08P01", "invalid string in message"),
-            (c_string(b"SCRAM-SHA-256"), None, "08P01", "insufficient data left in message"),
-            (sasl_initial("SCRAM-SHA-256-PLUS", Some(b"p=tls-server-end-point,,n=,r=x")), None, "08P01", "client selected an invalid SASL authentication mechanism"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"p=tls-server-end-point,,n=,r=x")), None, "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"")), None, "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=\0,r=x")), None, "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"x,,n=,r=x")), None, "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n")), None, "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,a=bob,n=,r=x")), None, "0A000", "client uses authorization identity, but it is not supported"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,m=ext,n=,r=x")), None, "0A000", "client requires an unsupported SCRAM extension"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,r=x")), None, "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=a b")), None, "08P01", "non-printable characters in SCRAM nonce"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x,1=2")), None, "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x,q")), None, "08P01", "malformed SCRAM message"),
+            (
+                b"SCRAM-SHA-256".to_vec(),
+                None,
+                "08P01",
+                "invalid string in message",
+            ),
+            (
+                c_string(b"SCRAM-SHA-256"),
+                None,
+                "08P01",
+                "insufficient data left in message",
+            ),
+            (
+                sasl_initial(
+                    "SCRAM-SHA-256-PLUS",
+                    Some(b"p=tls-server-end-point,,n=,r=x"),
+                ),
+                None,
+                "08P01",
+                "client selected an invalid SASL authentication mechanism",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"p=tls-server-end-point,,n=,r=x")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=\0,r=x")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"x,,n=,r=x")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,a=bob,n=,r=x")),
+                None,
+                "0A000",
+                "client uses authorization identity, but it is not supported",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,m=ext,n=,r=x")),
+                None,
+                "0A000",
+                "client requires an unsupported SCRAM extension",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,r=x")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=a b")),
+                None,
+                "08P01",
+                "non-printable characters in SCRAM nonce",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x,1=2")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x,q")),
+                None,
+                "08P01",
+                "malformed SCRAM message",
+            ),
             (
                 {
                     let mut v = sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x"));
@@ -630,12 +892,42 @@ mod tests {
                 "08P01",
                 "insufficient data left in message",
             ),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")), Some(b""), "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")), Some(b"r=x"), "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")), Some(b"c=eSws,r=x,p=AAAA"), "08P01", "unexpected SCRAM channel-binding attribute in client-final-message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")), Some(b"c=biws,r=x"), "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")), Some(b"c=biws,r=x,p=notbase64!"), "08P01", "malformed SCRAM message"),
-            (sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")), Some(b"c=biws,r=x,p=AAAA"), "08P01", "malformed SCRAM message"),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")),
+                Some(b""),
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")),
+                Some(b"r=x"),
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")),
+                Some(b"c=eSws,r=x,p=AAAA"),
+                "08P01",
+                "unexpected SCRAM channel-binding attribute in client-final-message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")),
+                Some(b"c=biws,r=x"),
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")),
+                Some(b"c=biws,r=x,p=notbase64!"),
+                "08P01",
+                "malformed SCRAM message",
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")),
+                Some(b"c=biws,r=x,p=AAAA"),
+                "08P01",
+                "malformed SCRAM message",
+            ),
             (
                 sasl_initial("SCRAM-SHA-256", Some(b"n,,n=,r=x")),
                 Some(b"c=biws,r=wrongnonce,p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
@@ -645,7 +937,13 @@ mod tests {
         ];
         for (initial, final_msg, code, message) in cases {
             let err = garbage_case(initial.clone(), final_msg);
-            assert_eq!((err.sqlstate, err.message.as_str()), (code, message), "for {:?} / {:?}", String::from_utf8_lossy(&initial), final_msg.map(String::from_utf8_lossy));
+            assert_eq!(
+                (err.sqlstate, err.message.as_str()),
+                (code, message),
+                "for {:?} / {:?}",
+                String::from_utf8_lossy(&initial),
+                final_msg.map(String::from_utf8_lossy)
+            );
             assert_eq!(err.severity, Severity::Fatal);
         }
     }
@@ -663,17 +961,35 @@ mod tests {
         let alphabet = b"nyp,=arcsimv0123456789+/ABCxyz\0\x01\xff-SCRAMH";
         let bob = scram_role("bob", "pw");
         for i in 0..400 {
-            let mut random_msg = |max: u64| -> Vec<u8> { (0..next() % max).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect() };
+            let mut random_msg = |max: u64| -> Vec<u8> {
+                (0..next() % max)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            };
             let first = random_msg(40);
             let second = random_msg(80);
             let initial = if i % 2 == 0 {
-                sasl_initial("SCRAM-SHA-256", Some(&[b"n,,n=,r=", first.as_slice()].concat()))
+                sasl_initial(
+                    "SCRAM-SHA-256",
+                    Some(&[b"n,,n=,r=", first.as_slice()].concat()),
+                )
             } else {
                 first
             };
-            let final_msg = if i % 3 == 0 { [b"c=biws,r=".as_slice(), &second].concat() } else { second };
+            let final_msg = if i % 3 == 0 {
+                [b"c=biws,r=".as_slice(), &second].concat()
+            } else {
+                second
+            };
             let mut chan = TestChannel::raw(vec![initial, final_msg]);
-            let result = authenticate(&mut chan, &line("scram-sha-256"), &tcp(), "db", Some(&bob), "bob");
+            let result = authenticate(
+                &mut chan,
+                &line("scram-sha-256"),
+                &tcp(),
+                "db",
+                Some(&bob),
+                "bob",
+            );
             assert!(result.is_err(), "random bytes authenticated");
         }
     }
@@ -693,7 +1009,12 @@ mod tests {
         let mut chan = TestChannel::with_password("wrong", "bob");
         let err = run(&mut chan, "md5", Some(&bob), "bob").unwrap_err();
         assert_password_failure(&err, "bob");
-        assert!(err.detail.as_deref().unwrap().starts_with("Password does not match for user \"bob\".\n"));
+        assert!(
+            err.detail
+                .as_deref()
+                .unwrap()
+                .starts_with("Password does not match for user \"bob\".\n")
+        );
     }
 
     #[test]
@@ -701,7 +1022,10 @@ mod tests {
         let bob = scram_role("bob", "s3cret");
         let mut chan = TestChannel::with_password("s3cret", "bob");
         run(&mut chan, "md5", Some(&bob), "bob").unwrap();
-        assert_eq!(chan.codes(), vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_FIN]);
+        assert_eq!(
+            chan.codes(),
+            vec![AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_FIN]
+        );
     }
 
     #[test]
@@ -717,18 +1041,28 @@ mod tests {
         for stored in [scram_verifier("s3cret"), md5_password("s3cret", "bob")] {
             let bob = role("bob", Some(stored.clone()));
             let mut chan = TestChannel::with_password("s3cret", "bob");
-            run(&mut chan, "password", Some(&bob), "bob").unwrap_or_else(|e| panic!("{stored}: {e:?}"));
+            run(&mut chan, "password", Some(&bob), "bob")
+                .unwrap_or_else(|e| panic!("{stored}: {e:?}"));
             assert_eq!(chan.codes(), vec![AUTH_REQ_PASSWORD]);
 
             let mut chan = TestChannel::with_password("S3cret", "bob");
             let err = run(&mut chan, "password", Some(&bob), "bob").unwrap_err();
             assert_password_failure(&err, "bob");
-            assert!(err.detail.as_deref().unwrap().starts_with("Password does not match for user \"bob\".\n"));
+            assert!(
+                err.detail
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("Password does not match for user \"bob\".\n")
+            );
         }
         let mut chan = TestChannel::with_password("s3cret", "ghost");
         let err = run(&mut chan, "password", None, "ghost").unwrap_err();
         assert_password_failure(&err, "ghost");
-        assert_eq!(chan.codes(), vec![AUTH_REQ_PASSWORD], "the password is asked for even for a missing role");
+        assert_eq!(
+            chan.codes(),
+            vec![AUTH_REQ_PASSWORD],
+            "the password is asked for even for a missing role"
+        );
     }
 
     #[test]
@@ -743,10 +1077,19 @@ mod tests {
         for (body, code, message) in cases {
             let mut chan = TestChannel::raw(vec![body.to_vec()]);
             let err = run(&mut chan, "password", Some(&bob), "bob").unwrap_err();
-            assert_eq!((err.sqlstate, err.message.as_str()), (*code, *message), "for {body:?}");
+            assert_eq!(
+                (err.sqlstate, err.message.as_str()),
+                (*code, *message),
+                "for {body:?}"
+            );
         }
         let mut chan = TestChannel::raw(vec![vec![b'a'; PG_MAX_AUTH_TOKEN_LENGTH]]);
-        assert_eq!(run(&mut chan, "password", Some(&bob), "bob").unwrap_err().message, "invalid message length");
+        assert_eq!(
+            run(&mut chan, "password", Some(&bob), "bob")
+                .unwrap_err()
+                .message,
+            "invalid message length"
+        );
     }
 
     // -----------------------------------------------------------------------
@@ -766,21 +1109,54 @@ mod tests {
         let err = run(&mut chan, "reject", None, "bob").unwrap_err();
         assert_eq!(err.sqlstate, "28000");
         assert_eq!(err.severity, Severity::Fatal);
-        assert_eq!(err.message, "pg_hba.conf rejects connection for host \"127.0.0.1\", user \"bob\", database \"db\", no encryption");
+        assert_eq!(
+            err.message,
+            "pg_hba.conf rejects connection for host \"127.0.0.1\", user \"bob\", database \"db\", no encryption"
+        );
         let local = HbaFile::parse("local all all reject\n", "/x").unwrap();
-        let err = authenticate(&mut chan, &local.lines()[0], &ConnKind::Local, "db", None, "bob").unwrap_err();
-        assert_eq!(err.message, "pg_hba.conf rejects connection for host \"[local]\", user \"bob\", database \"db\", no encryption");
+        let err = authenticate(
+            &mut chan,
+            &local.lines()[0],
+            &ConnKind::Local,
+            "db",
+            None,
+            "bob",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "pg_hba.conf rejects connection for host \"[local]\", user \"bob\", database \"db\", no encryption"
+        );
     }
 
     #[test]
     fn peer_and_ident_are_refused_at_connect_time() {
         let f = HbaFile::parse("local all all peer\nhost all all all ident\n", "/x").unwrap();
         let mut chan = TestChannel::raw(vec![]);
-        let err = authenticate(&mut chan, &f.lines()[0], &ConnKind::Local, "db", None, "bob").unwrap_err();
-        assert_eq!((err.sqlstate, err.message.as_str()), ("28000", "Peer authentication failed for user \"bob\""));
-        assert!(err.detail.as_deref().unwrap().starts_with("Peer authentication is not supported by ferrogres."));
+        let err = authenticate(
+            &mut chan,
+            &f.lines()[0],
+            &ConnKind::Local,
+            "db",
+            None,
+            "bob",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            ("28000", "Peer authentication failed for user \"bob\"")
+        );
+        assert!(
+            err.detail
+                .as_deref()
+                .unwrap()
+                .starts_with("Peer authentication is not supported by ferrogres.")
+        );
         let err = authenticate(&mut chan, &f.lines()[1], &tcp(), "db", None, "bob").unwrap_err();
-        assert_eq!((err.sqlstate, err.message.as_str()), ("28000", "Ident authentication failed for user \"bob\""));
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            ("28000", "Ident authentication failed for user \"bob\"")
+        );
         assert!(chan.sent.is_empty());
     }
 
@@ -789,6 +1165,9 @@ mod tests {
         let bob = scram_role("bob", "pw");
         let mut chan = TestChannel::raw(vec![]);
         let err = run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap_err();
-        assert_eq!((err.sqlstate, err.message.as_str()), ("08006", "test client vanished"));
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            ("08006", "test client vanished")
+        );
     }
 }

@@ -74,7 +74,10 @@ pub fn find_role<'a>(roles: &'a [Role], name: &str) -> Option<&'a Role> {
 }
 
 fn invalid_data(path: &Path, line: usize, what: impl std::fmt::Display) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("line {line} of \"{}\": {what}", path.display()))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("line {line} of \"{}\": {what}", path.display()),
+    )
 }
 
 /// Reads `DATA_DIR/global/pg_authid`. A missing file is an `io::ErrorKind::NotFound`
@@ -83,10 +86,21 @@ pub fn load_roles(data_dir: &Path) -> io::Result<Vec<Role>> {
     let path = roles_path(data_dir);
     let meta = fs::metadata(&path)?;
     if meta.len() > MAX_ROLES_FILE_BYTES {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("\"{}\" is larger than {MAX_ROLES_FILE_BYTES} bytes", path.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "\"{}\" is larger than {MAX_ROLES_FILE_BYTES} bytes",
+                path.display()
+            ),
+        ));
     }
     let bytes = fs::read(&path)?;
-    let text = String::from_utf8(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("\"{}\" is not valid UTF-8", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("\"{}\" is not valid UTF-8", path.display()),
+        )
+    })?;
     parse_roles(&text, &path)
 }
 
@@ -99,30 +113,58 @@ fn parse_roles(text: &str, path: &Path) -> io::Result<Vec<Role>> {
         }
         let fields: Vec<&str> = line.split('\t').collect();
         if fields.len() != 5 {
-            return Err(invalid_data(path, line_no, format!("expected 5 tab-separated columns, found {}", fields.len())));
+            return Err(invalid_data(
+                path,
+                line_no,
+                format!("expected 5 tab-separated columns, found {}", fields.len()),
+            ));
         }
-        let oid: u32 = fields[0].parse().map_err(|_| invalid_data(path, line_no, format!("invalid oid \"{}\"", fields[0])))?;
+        let oid: u32 = fields[0]
+            .parse()
+            .map_err(|_| invalid_data(path, line_no, format!("invalid oid \"{}\"", fields[0])))?;
         if oid == 0 {
             return Err(invalid_data(path, line_no, "oid 0 is InvalidOid"));
         }
-        let name = unescape(fields[1]).ok_or_else(|| invalid_data(path, line_no, "invalid escape or NULL in rolname"))?;
+        let name = unescape(fields[1])
+            .ok_or_else(|| invalid_data(path, line_no, "invalid escape or NULL in rolname"))?;
         if name.is_empty() {
             return Err(invalid_data(path, line_no, "empty rolname"));
         }
-        let superuser = parse_bool(fields[2]).ok_or_else(|| invalid_data(path, line_no, format!("invalid rolsuper \"{}\"", fields[2])))?;
-        let can_login = parse_bool(fields[3]).ok_or_else(|| invalid_data(path, line_no, format!("invalid rolcanlogin \"{}\"", fields[3])))?;
+        let superuser = parse_bool(fields[2]).ok_or_else(|| {
+            invalid_data(path, line_no, format!("invalid rolsuper \"{}\"", fields[2]))
+        })?;
+        let can_login = parse_bool(fields[3]).ok_or_else(|| {
+            invalid_data(
+                path,
+                line_no,
+                format!("invalid rolcanlogin \"{}\"", fields[3]),
+            )
+        })?;
         let password = if fields[4] == "\\N" {
             None
         } else {
-            Some(unescape(fields[4]).ok_or_else(|| invalid_data(path, line_no, "invalid escape in rolpassword"))?)
+            Some(
+                unescape(fields[4])
+                    .ok_or_else(|| invalid_data(path, line_no, "invalid escape in rolpassword"))?,
+            )
         };
         if roles.iter().any(|r| r.oid == oid) {
             return Err(invalid_data(path, line_no, format!("duplicate oid {oid}")));
         }
         if roles.iter().any(|r| r.name == name) {
-            return Err(invalid_data(path, line_no, format!("duplicate rolname \"{name}\"")));
+            return Err(invalid_data(
+                path,
+                line_no,
+                format!("duplicate rolname \"{name}\""),
+            ));
         }
-        roles.push(Role { oid, name, superuser, can_login, password });
+        roles.push(Role {
+            oid,
+            name,
+            superuser,
+            can_login,
+            password,
+        });
     }
     Ok(roles)
 }
@@ -187,7 +229,10 @@ pub fn write_roles(data_dir: &Path, roles: &[Role]) -> io::Result<()> {
             return bad("empty role name".to_string());
         }
         if role.name.contains('\0') || role.password.as_deref().is_some_and(|p| p.contains('\0')) {
-            return bad(format!("role \"{}\" contains a NUL byte", role.name.replace('\0', "\\0")));
+            return bad(format!(
+                "role \"{}\" contains a NUL byte",
+                role.name.replace('\0', "\\0")
+            ));
         }
         if roles[..i].iter().any(|r| r.oid == role.oid) {
             return bad(format!("duplicate oid {}", role.oid));
@@ -220,7 +265,11 @@ pub fn write_roles(data_dir: &Path, roles: &[Role]) -> io::Result<()> {
     // The pid keeps two processes' temporary files apart.
     let tmp_path = global.join(format!("{ROLES_FILE}.tmp.{}", std::process::id()));
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp_path)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp_path)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
         drop(f);
@@ -264,7 +313,11 @@ pub(super) fn md5_hex_with_prefix(data: &[u8], salt: &[u8]) -> String {
 /// Whether `shadow` is an MD5 `rolpassword` ("md5" + 32 lowercase hex digits),
 /// the test of `get_password_type()`.
 pub(super) fn is_md5_password(shadow: &str) -> bool {
-    shadow.len() == 35 && shadow.starts_with("md5") && shadow[3..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    shadow.len() == 35
+        && shadow.starts_with("md5")
+        && shadow[3..]
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]
@@ -272,7 +325,8 @@ mod tests {
     use super::*;
 
     fn temp_data_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ferrogres-auth-roles-{tag}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ferrogres-auth-roles-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("global")).unwrap();
         dir
@@ -282,16 +336,37 @@ mod tests {
     fn roles_survive_a_write_and_reload_including_awkward_names() {
         let dir = temp_data_dir("roundtrip");
         let roles = vec![
-            Role { oid: 10, name: "postgres".into(), superuser: true, can_login: true, password: None },
-            Role { oid: 16384, name: "tab\there\nnew\\line".into(), superuser: false, can_login: true, password: Some(md5_password("pw", "x")) },
-            Role { oid: 16385, name: "#hash".into(), superuser: false, can_login: false, password: Some(scram_verifier("pw")) },
+            Role {
+                oid: 10,
+                name: "postgres".into(),
+                superuser: true,
+                can_login: true,
+                password: None,
+            },
+            Role {
+                oid: 16384,
+                name: "tab\there\nnew\\line".into(),
+                superuser: false,
+                can_login: true,
+                password: Some(md5_password("pw", "x")),
+            },
+            Role {
+                oid: 16385,
+                name: "#hash".into(),
+                superuser: false,
+                can_login: false,
+                password: Some(scram_verifier("pw")),
+            },
         ];
         write_roles(&dir, &roles).unwrap();
         assert_eq!(load_roles(&dir).unwrap(), roles);
         assert_eq!(find_role(&roles, "#hash").map(|r| r.oid), Some(16385));
         assert!(find_role(&roles, "POSTGRES").is_none());
         // No temporary file is left behind.
-        let names: Vec<_> = fs::read_dir(dir.join("global")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.join("global"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from(ROLES_FILE)]);
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -299,24 +374,56 @@ mod tests {
     #[test]
     fn missing_roles_file_is_not_found_and_corrupt_lines_are_named() {
         let dir = temp_data_dir("corrupt");
-        assert_eq!(load_roles(&dir).unwrap_err().kind(), io::ErrorKind::NotFound);
-        fs::write(roles_path(&dir), "# header\n10\tpostgres\tt\tt\t\\N\n11\tbob\tx\tt\t\\N\n").unwrap();
+        assert_eq!(
+            load_roles(&dir).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        fs::write(
+            roles_path(&dir),
+            "# header\n10\tpostgres\tt\tt\t\\N\n11\tbob\tx\tt\t\\N\n",
+        )
+        .unwrap();
         let err = load_roles(&dir).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("line 3 of"), "{err}");
         fs::write(roles_path(&dir), "10\ta\tt\tt\t\\N\n10\tb\tt\tt\t\\N\n").unwrap();
-        assert!(load_roles(&dir).unwrap_err().to_string().contains("duplicate oid 10"));
+        assert!(
+            load_roles(&dir)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate oid 10")
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn write_refuses_rows_it_could_not_read_back() {
         let dir = temp_data_dir("refuse");
-        let r = |oid, name: &str| Role { oid, name: name.into(), superuser: false, can_login: true, password: None };
-        assert_eq!(write_roles(&dir, &[r(0, "a")]).unwrap_err().kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(write_roles(&dir, &[r(1, "")]).unwrap_err().kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(write_roles(&dir, &[r(1, "a"), r(2, "a")]).unwrap_err().kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(write_roles(&dir, &[r(1, "a\0b")]).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        let r = |oid, name: &str| Role {
+            oid,
+            name: name.into(),
+            superuser: false,
+            can_login: true,
+            password: None,
+        };
+        assert_eq!(
+            write_roles(&dir, &[r(0, "a")]).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            write_roles(&dir, &[r(1, "")]).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            write_roles(&dir, &[r(1, "a"), r(2, "a")])
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            write_roles(&dir, &[r(1, "a\0b")]).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
         assert!(!roles_path(&dir).exists());
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -324,11 +431,17 @@ mod tests {
     #[test]
     fn md5_password_matches_postgres() {
         // The widely published hash of user postgres, password postgres.
-        assert_eq!(md5_password("postgres", "postgres"), "md53175bce1d3201d16594cebf9d7eb3f9d");
+        assert_eq!(
+            md5_password("postgres", "postgres"),
+            "md53175bce1d3201d16594cebf9d7eb3f9d"
+        );
         // Known value: md5("") = d41d8cd98f00b204e9800998ecf8427e.
         assert_eq!(md5_password("", ""), "md5d41d8cd98f00b204e9800998ecf8427e");
         // Known value: md5("abc") = 900150983cd24fb0d6963f7d28e17f72.
-        assert_eq!(md5_password("ab", "c"), "md5900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            md5_password("ab", "c"),
+            "md5900150983cd24fb0d6963f7d28e17f72"
+        );
         assert!(is_md5_password(&md5_password("x", "y")));
         assert!(!is_md5_password("md5XYZ"));
         assert!(!is_md5_password(&md5_password("x", "y").to_uppercase()));

@@ -46,7 +46,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use super::{AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_FIN, AuthChannel, read_auth_message, send_auth};
+use super::{
+    AUTH_REQ_SASL, AUTH_REQ_SASL_CONT, AUTH_REQ_SASL_FIN, AuthChannel, read_auth_message, send_auth,
+};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 /// The only mechanism we offer (no `-PLUS`: no TLS, so no channel binding).
@@ -69,7 +71,8 @@ type HmacSha256 = Hmac<Sha256>;
 // ---------------------------------------------------------------------------
 
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; SCRAM_KEY_LEN] {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     for p in parts {
         mac.update(p);
     }
@@ -87,7 +90,8 @@ fn sha256(data: &[u8]) -> [u8; SCRAM_KEY_LEN] {
 /// `Hi()` of RFC 5802: PBKDF2-HMAC-SHA-256 with one output block.
 pub fn salted_password(password: &[u8], salt: &[u8], iterations: u32) -> [u8; SCRAM_KEY_LEN] {
     assert!(iterations >= 1, "SCRAM iteration count must be positive");
-    let keyed = <HmacSha256 as KeyInit>::new_from_slice(password).expect("HMAC accepts keys of any length");
+    let keyed =
+        <HmacSha256 as KeyInit>::new_from_slice(password).expect("HMAC accepts keys of any length");
     let mut mac = keyed.clone();
     mac.update(salt);
     mac.update(&1u32.to_be_bytes());
@@ -125,7 +129,10 @@ pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 /// Fills `buf` from the OS random source (`pg_strong_random`).
@@ -140,7 +147,14 @@ pub(super) fn strong_random(buf: &mut [u8]) {
 // ---------------------------------------------------------------------------
 
 /// RFC 3454 table C.1.2, non-ASCII space characters: mapped to U+0020.
-const NON_ASCII_SPACE: &[(u32, u32)] = &[(0x00A0, 0x00A0), (0x1680, 0x1680), (0x2000, 0x200B), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000)];
+const NON_ASCII_SPACE: &[(u32, u32)] = &[
+    (0x00A0, 0x00A0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200B),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+];
 
 /// RFC 3454 table B.1, commonly mapped to nothing.
 const MAPPED_TO_NOTHING: &[(u32, u32)] = &[
@@ -317,7 +331,10 @@ pub fn set_mock_auth_nonce(nonce: [u8; MOCK_AUTH_NONCE_LEN]) -> bool {
 
 /// `scram_mock_salt()`: SHA-256(user name || mock nonce), first 16 bytes.
 fn mock_salt(user: &str) -> [u8; SCRAM_DEFAULT_SALT_LEN] {
-    let nonce = MOCK_AUTH_NONCE.get().copied().unwrap_or([0u8; MOCK_AUTH_NONCE_LEN]);
+    let nonce = MOCK_AUTH_NONCE
+        .get()
+        .copied()
+        .unwrap_or([0u8; MOCK_AUTH_NONCE_LEN]);
     let mut hasher = Sha256::new();
     hasher.update(user.as_bytes());
     hasher.update(nonce);
@@ -345,7 +362,9 @@ fn mock_secret(user: &str) -> ScramSecret {
 pub(super) enum SaslOutcome {
     Success,
     /// Authentication failed; `logdetail` is the server-log-only reason.
-    Failure { logdetail: Option<String> },
+    Failure {
+        logdetail: Option<String>,
+    },
 }
 
 fn protocol_violation(message: &str) -> PgError {
@@ -358,7 +377,11 @@ fn malformed(detail: impl Into<String>) -> PgError {
 
 /// `sanitize_char()`: a byte as PostgreSQL quotes it in SCRAM error details.
 fn sanitize_char(c: u8) -> String {
-    if (0x21..=0x7E).contains(&c) { format!("'{}'", c as char) } else { format!("0x{c:02x}") }
+    if (0x21..=0x7E).contains(&c) {
+        format!("'{}'", c as char)
+    } else {
+        format!("0x{c:02x}")
+    }
 }
 
 /// RFC 5802 `printable`: %x21-2B / %x2D-7E (no comma).
@@ -384,7 +407,9 @@ impl<'a> MsgCursor<'a> {
 
     fn get_i32(&mut self) -> PgResult<i32> {
         let bytes = self.get_bytes(4)?;
-        Ok(i32::from_be_bytes(bytes.try_into().expect("get_bytes(4) returns 4 bytes")))
+        Ok(i32::from_be_bytes(
+            bytes.try_into().expect("get_bytes(4) returns 4 bytes"),
+        ))
     }
 
     fn get_bytes(&mut self, len: usize) -> PgResult<&'a [u8]> {
@@ -436,11 +461,18 @@ impl<'a> AttrReader<'a> {
 
     fn read_attr_value(&mut self, attr: u8) -> PgResult<&'a [u8]> {
         if self.peek() != attr {
-            return Err(malformed(format!("Expected attribute \"{}\" but found \"{}\".", attr as char, sanitize_char(self.peek()))));
+            return Err(malformed(format!(
+                "Expected attribute \"{}\" but found \"{}\".",
+                attr as char,
+                sanitize_char(self.peek())
+            )));
         }
         self.pos += 1;
         if self.peek() != b'=' {
-            return Err(malformed(format!("Expected character \"=\" for attribute \"{}\".", attr as char)));
+            return Err(malformed(format!(
+                "Expected character \"=\" for attribute \"{}\".",
+                attr as char
+            )));
         }
         self.pos += 1;
         Ok(self.take_value())
@@ -449,11 +481,17 @@ impl<'a> AttrReader<'a> {
     fn read_any_attr(&mut self) -> PgResult<(u8, &'a [u8])> {
         let attr = self.peek();
         if !attr.is_ascii_alphabetic() {
-            return Err(malformed(format!("Attribute expected, but found invalid character \"{}\".", sanitize_char(attr))));
+            return Err(malformed(format!(
+                "Attribute expected, but found invalid character \"{}\".",
+                sanitize_char(attr)
+            )));
         }
         self.pos += 1;
         if self.peek() != b'=' {
-            return Err(malformed(format!("Expected character \"=\" for attribute \"{}\".", attr as char)));
+            return Err(malformed(format!(
+                "Expected character \"=\" for attribute \"{}\".",
+                attr as char
+            )));
         }
         self.pos += 1;
         Ok((attr, self.take_value()))
@@ -493,16 +531,24 @@ struct ScramExchange<'a> {
 impl<'a> ScramExchange<'a> {
     /// `scram_init()`: checks the mechanism the client picked and chooses the
     /// secret, or a mock one.
-    fn init(mechanism: &[u8], shadow_pass: Option<&str>, user: &'a str) -> PgResult<ScramExchange<'a>> {
+    fn init(
+        mechanism: &[u8],
+        shadow_pass: Option<&str>,
+        user: &'a str,
+    ) -> PgResult<ScramExchange<'a>> {
         if mechanism != SCRAM_SHA_256_NAME.as_bytes() {
-            return Err(protocol_violation("client selected an invalid SASL authentication mechanism"));
+            return Err(protocol_violation(
+                "client selected an invalid SASL authentication mechanism",
+            ));
         }
         let mut logdetail = None;
         let parsed = match shadow_pass {
             Some(pass) => match ScramSecret::parse(pass) {
                 Some(secret) => Some(secret),
                 None => {
-                    logdetail = Some(format!("User \"{user}\" does not have a valid SCRAM secret."));
+                    logdetail = Some(format!(
+                        "User \"{user}\" does not have a valid SCRAM secret."
+                    ));
                     None
                 }
             },
@@ -530,7 +576,11 @@ impl<'a> ScramExchange<'a> {
         // No initial response in SASLInitialResponse: send an empty
         // challenge; the client answers with client-first-message.
         let Some(input) = input else {
-            assert_eq!(self.step, ScramStep::Init, "only SASLInitialResponse may omit its data");
+            assert_eq!(
+                self.step,
+                ScramStep::Init,
+                "only SASLInitialResponse may omit its data"
+            );
             return Ok(ExchangeResult::Continue(Vec::new()));
         };
         if input.is_empty() {
@@ -549,7 +599,11 @@ impl<'a> ScramExchange<'a> {
             ScramStep::SaltSent => {
                 let (final_nonce, proof, without_proof) = self.read_client_final_message(input)?;
                 if !self.verify_final_nonce(final_nonce) {
-                    return Err(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid SCRAM response").with_detail("Nonce does not match."));
+                    return Err(PgError::fatal(
+                        sqlstate::PROTOCOL_VIOLATION,
+                        "invalid SCRAM response",
+                    )
+                    .with_detail("Nonce does not match."));
                 }
                 // Compute the proof even when doomed, so a mock exchange takes
                 // as long as a real one.
@@ -557,7 +611,10 @@ impl<'a> ScramExchange<'a> {
                 let proof_ok = self.verify_client_proof(&proof, &auth_message);
                 if !proof_ok || self.doomed {
                     if !self.doomed {
-                        self.logdetail = Some(format!("Password does not match for user \"{}\".", self.user));
+                        self.logdetail = Some(format!(
+                            "Password does not match for user \"{}\".",
+                            self.user
+                        ));
                     }
                     self.step = ScramStep::Finished;
                     return Ok(ExchangeResult::Failure);
@@ -567,7 +624,9 @@ impl<'a> ScramExchange<'a> {
                 self.step = ScramStep::Finished;
                 Ok(ExchangeResult::Success(out))
             }
-            ScramStep::Finished => unreachable!("the SASL loop stops once the exchange has finished"),
+            ScramStep::Finished => {
+                unreachable!("the SASL loop stops once the exchange has finished")
+            }
         }
     }
 
@@ -580,7 +639,10 @@ impl<'a> ScramExchange<'a> {
                 // not — true, we have no TLS, so carry on.
                 r.pos += 1;
                 if r.peek() != b',' {
-                    return Err(malformed(format!("Comma expected, but found character \"{}\".", sanitize_char(r.peek()))));
+                    return Err(malformed(format!(
+                        "Comma expected, but found character \"{}\".",
+                        sanitize_char(r.peek())
+                    )));
                 }
                 r.pos += 1;
             }
@@ -589,27 +651,43 @@ impl<'a> ScramExchange<'a> {
                     "The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.",
                 ));
             }
-            other => return Err(malformed(format!("Unexpected channel-binding flag \"{}\".", sanitize_char(other)))),
+            other => {
+                return Err(malformed(format!(
+                    "Unexpected channel-binding flag \"{}\".",
+                    sanitize_char(other)
+                )));
+            }
         }
         self.cbind_flag = flag;
 
         if r.peek() == b'a' {
-            return Err(PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "client uses authorization identity, but it is not supported"));
+            return Err(PgError::fatal(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "client uses authorization identity, but it is not supported",
+            ));
         }
         if r.peek() != b',' {
-            return Err(malformed(format!("Unexpected attribute \"{}\" in client-first-message.", sanitize_char(r.peek()))));
+            return Err(malformed(format!(
+                "Unexpected attribute \"{}\" in client-first-message.",
+                sanitize_char(r.peek())
+            )));
         }
         r.pos += 1;
         self.client_first_message_bare = input[r.pos..].to_vec();
 
         if r.peek() == b'm' {
-            return Err(PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "client requires an unsupported SCRAM extension"));
+            return Err(PgError::fatal(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "client requires an unsupported SCRAM extension",
+            ));
         }
         // The user name is ignored: the startup packet's user is authenticated.
         let _client_username = r.read_attr_value(b'n')?;
         let nonce = r.read_attr_value(b'r')?;
         if !is_scram_printable(nonce) {
-            return Err(protocol_violation("non-printable characters in SCRAM nonce"));
+            return Err(protocol_violation(
+                "non-printable characters in SCRAM nonce",
+            ));
         }
         self.client_nonce = nonce.to_vec();
         // Optional extensions: none supported, skipped.
@@ -627,20 +705,32 @@ impl<'a> ScramExchange<'a> {
         msg.extend_from_slice(b"r=");
         msg.extend_from_slice(&self.client_nonce);
         msg.extend_from_slice(self.server_nonce.as_bytes());
-        msg.extend_from_slice(format!(",s={},i={}", self.secret.salt_base64, self.secret.iterations).as_bytes());
+        msg.extend_from_slice(
+            format!(
+                ",s={},i={}",
+                self.secret.salt_base64, self.secret.iterations
+            )
+            .as_bytes(),
+        );
         self.server_first_message = msg.clone();
         msg
     }
 
     /// Returns (nonce, proof, client-final-message-without-proof).
-    fn read_client_final_message<'i>(&self, input: &'i [u8]) -> PgResult<(&'i [u8], [u8; SCRAM_KEY_LEN], &'i [u8])> {
+    fn read_client_final_message<'i>(
+        &self,
+        input: &'i [u8],
+    ) -> PgResult<(&'i [u8], [u8; SCRAM_KEY_LEN], &'i [u8])> {
         let mut r = AttrReader { s: input, pos: 0 };
         let channel_binding = r.read_attr_value(b'c')?;
         // Without channel binding the data is the gs2 header again: "n,," is
         // "biws", "y,," is "eSws", and it must repeat the client's flag.
-        let matches_flag = (channel_binding == b"biws" && self.cbind_flag == b'n') || (channel_binding == b"eSws" && self.cbind_flag == b'y');
+        let matches_flag = (channel_binding == b"biws" && self.cbind_flag == b'n')
+            || (channel_binding == b"eSws" && self.cbind_flag == b'y');
         if !matches_flag {
-            return Err(protocol_violation("unexpected SCRAM channel-binding attribute in client-final-message"));
+            return Err(protocol_violation(
+                "unexpected SCRAM channel-binding attribute in client-final-message",
+            ));
         }
         let nonce = r.read_attr_value(b'r')?;
         // Extensions are skipped up to the proof, which comes last.
@@ -651,15 +741,23 @@ impl<'a> ScramExchange<'a> {
                 break (start, value);
             }
         };
-        let decoded = BASE64.decode(proof_value).ok().filter(|p| p.len() == SCRAM_KEY_LEN);
+        let decoded = BASE64
+            .decode(proof_value)
+            .ok()
+            .filter(|p| p.len() == SCRAM_KEY_LEN);
         let Some(decoded) = decoded else {
             return Err(malformed("Malformed proof in client-final-message."));
         };
         if !r.at_end() {
-            return Err(malformed("Garbage found at the end of client-final-message."));
+            return Err(malformed(
+                "Garbage found at the end of client-final-message.",
+            ));
         }
         // `proof_start` points at 'p'; the message without proof stops before its comma.
-        assert!(proof_start >= 1, "the proof follows at least the c= and r= attributes");
+        assert!(
+            proof_start >= 1,
+            "the proof follows at least the c= and r= attributes"
+        );
         let without_proof = &input[..proof_start - 1];
         let mut proof = [0u8; SCRAM_KEY_LEN];
         proof.copy_from_slice(&decoded);
@@ -675,7 +773,12 @@ impl<'a> ScramExchange<'a> {
 
     /// AuthMessage = client-first-message-bare "," server-first-message "," client-final-message-without-proof.
     fn auth_message(&self, without_proof: &[u8]) -> Vec<u8> {
-        let mut m = Vec::with_capacity(self.client_first_message_bare.len() + self.server_first_message.len() + without_proof.len() + 2);
+        let mut m = Vec::with_capacity(
+            self.client_first_message_bare.len()
+                + self.server_first_message.len()
+                + without_proof.len()
+                + 2,
+        );
         m.extend_from_slice(&self.client_first_message_bare);
         m.push(b',');
         m.extend_from_slice(&self.server_first_message);
@@ -697,7 +800,11 @@ impl<'a> ScramExchange<'a> {
 /// `CheckSASLAuth()` with the SCRAM mechanism: offers SCRAM-SHA-256 and runs
 /// the exchange against `shadow_pass` (a mock secret when it is `None` or not
 /// a SCRAM secret, and then the exchange fails at the end).
-pub(super) fn check_sasl_auth(chan: &mut dyn AuthChannel, user: &str, shadow_pass: Option<&str>) -> PgResult<SaslOutcome> {
+pub(super) fn check_sasl_auth(
+    chan: &mut dyn AuthChannel,
+    user: &str,
+    shadow_pass: Option<&str>,
+) -> PgResult<SaslOutcome> {
     let mut mechanisms = Vec::with_capacity(SCRAM_SHA_256_NAME.len() + 2);
     mechanisms.extend_from_slice(SCRAM_SHA_256_NAME.as_bytes());
     mechanisms.extend_from_slice(b"\0\0");
@@ -705,7 +812,10 @@ pub(super) fn check_sasl_auth(chan: &mut dyn AuthChannel, user: &str, shadow_pas
 
     // SASLInitialResponse: mechanism, int32 length (-1: no data), data.
     let body = read_auth_message(chan)?;
-    let mut msg = MsgCursor { data: &body, pos: 0 };
+    let mut msg = MsgCursor {
+        data: &body,
+        pos: 0,
+    };
     let mechanism = msg.get_cstring()?;
     let mut exchange = ScramExchange::init(mechanism, shadow_pass, user)?;
     let len = msg.get_i32()?;
@@ -734,7 +844,9 @@ pub(super) fn check_sasl_auth(chan: &mut dyn AuthChannel, user: &str, shadow_pas
                 return Ok(SaslOutcome::Success);
             }
             ExchangeResult::Failure => {
-                return Ok(SaslOutcome::Failure { logdetail: exchange.logdetail.take() });
+                return Ok(SaslOutcome::Failure {
+                    logdetail: exchange.logdetail.take(),
+                });
             }
         }
     }
@@ -751,8 +863,10 @@ mod tests {
     /// RFC 7677 section 3: user "user", password "pencil".
     const RFC7677_SALT_B64: &str = "W22ZaJ0SNY7soEsUEjb6gQ==";
     const RFC7677_CLIENT_FIRST_BARE: &str = "n=user,r=rOprNGfwEbeRWgbNEkqO";
-    const RFC7677_SERVER_FIRST: &str = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
-    const RFC7677_CLIENT_FINAL_WITHOUT_PROOF: &str = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+    const RFC7677_SERVER_FIRST: &str =
+        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+    const RFC7677_CLIENT_FINAL_WITHOUT_PROOF: &str =
+        "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
     const RFC7677_PROOF: &str = "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
     const RFC7677_SERVER_SIGNATURE: &str = "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
 
@@ -760,19 +874,26 @@ mod tests {
     fn proof_and_server_signature_match_rfc7677_test_vector() {
         let salt = BASE64.decode(RFC7677_SALT_B64).unwrap();
         let secret = ScramSecret::from_password(b"pencil", &salt, 4096);
-        let auth_message = format!("{RFC7677_CLIENT_FIRST_BARE},{RFC7677_SERVER_FIRST},{RFC7677_CLIENT_FINAL_WITHOUT_PROOF}");
+        let auth_message = format!(
+            "{RFC7677_CLIENT_FIRST_BARE},{RFC7677_SERVER_FIRST},{RFC7677_CLIENT_FINAL_WITHOUT_PROOF}"
+        );
 
         let salted = salted_password(b"pencil", &salt, 4096);
         let ck = client_key(&salted);
         let client_signature = hmac_sha256(&stored_key(&ck), &[auth_message.as_bytes()]);
-        let proof: Vec<u8> = ck.iter().zip(client_signature.iter()).map(|(a, b)| a ^ b).collect();
+        let proof: Vec<u8> = ck
+            .iter()
+            .zip(client_signature.iter())
+            .map(|(a, b)| a ^ b)
+            .collect();
         assert_eq!(BASE64.encode(&proof), RFC7677_PROOF);
 
         let server_signature = hmac_sha256(&secret.server_key, &[auth_message.as_bytes()]);
         assert_eq!(BASE64.encode(server_signature), RFC7677_SERVER_SIGNATURE);
 
         // And the server side accepts that proof.
-        let mut ex = ScramExchange::init(b"SCRAM-SHA-256", Some(&secret.to_string()), "user").unwrap();
+        let mut ex =
+            ScramExchange::init(b"SCRAM-SHA-256", Some(&secret.to_string()), "user").unwrap();
         ex.client_first_message_bare = RFC7677_CLIENT_FIRST_BARE.as_bytes().to_vec();
         ex.server_first_message = RFC7677_SERVER_FIRST.as_bytes().to_vec();
         let proof: [u8; 32] = proof.try_into().unwrap();
@@ -783,7 +904,10 @@ mod tests {
     fn secret_round_trips_through_rolpassword_text() {
         let secret = ScramSecret::from_password(b"secret", b"0123456789abcdef", 4096);
         let text = secret.to_string();
-        assert!(text.starts_with("SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$"), "{text}");
+        assert!(
+            text.starts_with("SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$"),
+            "{text}"
+        );
         assert_eq!(ScramSecret::parse(&text), Some(secret.clone()));
         assert!(secret.verify_plain_password(b"secret"));
         assert!(!secret.verify_plain_password(b"Secret"));

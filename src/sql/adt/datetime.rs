@@ -18,7 +18,10 @@
 use std::sync::Arc;
 
 use crate::utils::elog::{PgError, PgResult, sqlstate};
-use crate::utils::time::{POSTGRES_EPOCH_UNIX_S, TimestampTz, USECS_PER_DAY, USECS_PER_SEC, civil_from_days, days_from_civil};
+use crate::utils::time::{
+    POSTGRES_EPOCH_UNIX_S, TimestampTz, USECS_PER_DAY, USECS_PER_SEC, civil_from_days,
+    days_from_civil,
+};
 
 pub const USECS_PER_HOUR: i64 = 3_600_000_000;
 pub const USECS_PER_MINUTE: i64 = 60_000_000;
@@ -91,8 +94,23 @@ impl TimeZone {
         let lower = n.to_ascii_lowercase();
         if matches!(
             lower.as_str(),
-            "utc" | "gmt" | "z" | "zulu" | "uct" | "universal" | "greenwich" | "gmt0" | "etc/utc" | "etc/gmt"
-                | "etc/uct" | "etc/universal" | "etc/zulu" | "etc/greenwich" | "etc/gmt0" | "etc/gmt+0" | "etc/gmt-0"
+            "utc"
+                | "gmt"
+                | "z"
+                | "zulu"
+                | "uct"
+                | "universal"
+                | "greenwich"
+                | "gmt0"
+                | "etc/utc"
+                | "etc/gmt"
+                | "etc/uct"
+                | "etc/universal"
+                | "etc/zulu"
+                | "etc/greenwich"
+                | "etc/gmt0"
+                | "etc/gmt+0"
+                | "etc/gmt-0"
         ) {
             return Some(TimeZone::Fixed(0));
         }
@@ -148,12 +166,17 @@ impl TimeZone {
 
 impl PosixTz {
     fn offset_at_unix(&self, unix_s: i64) -> i64 {
-        let Some((dst_offset, start, end)) = &self.dst else { return self.std_offset };
+        let Some((dst_offset, start, end)) = &self.dst else {
+            return self.std_offset;
+        };
         let (year, _, _) = civil_from_days((unix_s + self.std_offset).div_euclid(SECS_PER_DAY));
         let start_utc = start.local_seconds(year) - self.std_offset;
         let end_utc = end.local_seconds(year) - dst_offset;
-        let in_dst =
-            if start_utc < end_utc { unix_s >= start_utc && unix_s < end_utc } else { !(unix_s >= end_utc && unix_s < start_utc) };
+        let in_dst = if start_utc < end_utc {
+            unix_s >= start_utc && unix_s < end_utc
+        } else {
+            !(unix_s >= end_utc && unix_s < start_utc)
+        };
         if in_dst { *dst_offset } else { self.std_offset }
     }
 }
@@ -234,7 +257,10 @@ fn parse_posix(s: &str) -> Option<PosixTz> {
     name(&mut i)?;
     let std_west = offset(&mut i)?;
     if i == b.len() {
-        return Some(PosixTz { std_offset: -std_west, dst: None });
+        return Some(PosixTz {
+            std_offset: -std_west,
+            dst: None,
+        });
     }
     name(&mut i)?;
     let mut dst_west = std_west - 3600;
@@ -272,29 +298,56 @@ fn parse_posix(s: &str) -> Option<PosixTz> {
         if !(1..=12).contains(&nums[0]) || !(1..=5).contains(&nums[1]) || nums[2] > 6 {
             return None;
         }
-        Some(Rule { month: nums[0], week: nums[1], weekday: nums[2], time_s })
+        Some(Rule {
+            month: nums[0],
+            week: nums[1],
+            weekday: nums[2],
+            time_s,
+        })
     };
     if i == b.len() {
         // US rules are the POSIX default.
-        let start = Rule { month: 3, week: 2, weekday: 0, time_s: 7200 };
-        let end = Rule { month: 11, week: 1, weekday: 0, time_s: 7200 };
-        return Some(PosixTz { std_offset: -std_west, dst: Some((-dst_west, start, end)) });
+        let start = Rule {
+            month: 3,
+            week: 2,
+            weekday: 0,
+            time_s: 7200,
+        };
+        let end = Rule {
+            month: 11,
+            week: 1,
+            weekday: 0,
+            time_s: 7200,
+        };
+        return Some(PosixTz {
+            std_offset: -std_west,
+            dst: Some((-dst_west, start, end)),
+        });
     }
     let start = rule(&mut i)?;
     let end = rule(&mut i)?;
     if i != b.len() {
         return None;
     }
-    Some(PosixTz { std_offset: -std_west, dst: Some((-dst_west, start, end)) })
+    Some(PosixTz {
+        std_offset: -std_west,
+        dst: Some((-dst_west, start, end)),
+    })
 }
 
 /// Reads a zone from the system tz database (TZif version 2+, 64-bit data).
 fn read_tzif(name: &str) -> Option<Tzif> {
-    if name.is_empty() || name.starts_with('/') || name.contains("..") || !name.bytes().all(|c| c.is_ascii_graphic()) {
+    if name.is_empty()
+        || name.starts_with('/')
+        || name.contains("..")
+        || !name.bytes().all(|c| c.is_ascii_graphic())
+    {
         return None;
     }
     let base = std::path::Path::new("/usr/share/zoneinfo");
-    let data = std::fs::read(base.join(name)).ok().or_else(|| find_case_insensitive(base, name))?;
+    let data = std::fs::read(base.join(name))
+        .ok()
+        .or_else(|| find_case_insensitive(base, name))?;
     parse_tzif(&data)
 }
 
@@ -311,7 +364,9 @@ fn find_case_insensitive(base: &std::path::Path, name: &str) -> Option<Vec<u8>> 
 }
 
 fn parse_tzif(data: &[u8]) -> Option<Tzif> {
-    let be32 = |d: &[u8], o: usize| -> Option<i64> { Some(i32::from_be_bytes(d.get(o..o + 4)?.try_into().ok()?) as i64) };
+    let be32 = |d: &[u8], o: usize| -> Option<i64> {
+        Some(i32::from_be_bytes(d.get(o..o + 4)?.try_into().ok()?) as i64)
+    };
     let header = |d: &[u8]| -> Option<[usize; 6]> {
         if d.get(0..4)? != b"TZif" {
             return None;
@@ -332,7 +387,9 @@ fn parse_tzif(data: &[u8]) -> Option<Tzif> {
     let mut o = 44;
     let mut transitions = Vec::with_capacity(time);
     for k in 0..time {
-        transitions.push(i64::from_be_bytes(d.get(o + 8 * k..o + 8 * k + 8)?.try_into().ok()?));
+        transitions.push(i64::from_be_bytes(
+            d.get(o + 8 * k..o + 8 * k + 8)?.try_into().ok()?,
+        ));
     }
     o += time * 8;
     let idx: Vec<usize> = d.get(o..o + time)?.iter().map(|&x| x as usize).collect();
@@ -345,12 +402,29 @@ fn parse_tzif(data: &[u8]) -> Option<Tzif> {
     let footer = d.get(o..).and_then(|f| {
         let f = std::str::from_utf8(f).ok()?;
         let line = f.trim_matches('\n');
-        if line.is_empty() { None } else { parse_posix(line) }
+        if line.is_empty() {
+            None
+        } else {
+            parse_posix(line)
+        }
     });
-    let offsets = idx.iter().map(|&k| types.get(k).map(|t| t.0)).collect::<Option<Vec<_>>>()?;
+    let offsets = idx
+        .iter()
+        .map(|&k| types.get(k).map(|t| t.0))
+        .collect::<Option<Vec<_>>>()?;
     // Before the first transition: the first standard-time type.
-    let initial = types.iter().find(|t| t.1 == 0).or(types.first()).map(|t| t.0).unwrap_or(0);
-    Some(Tzif { transitions, offsets, initial, footer })
+    let initial = types
+        .iter()
+        .find(|t| t.1 == 0)
+        .or(types.first())
+        .map(|t| t.0)
+        .unwrap_or(0);
+    Some(Tzif {
+        transitions,
+        offsets,
+        initial,
+        footer,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -390,7 +464,12 @@ pub fn to_tm(ts: TimestampTz, offset: i64) -> Tm {
     let local = ts + offset * USECS_PER_SEC;
     let days = local.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_UNIX_S / SECS_PER_DAY;
     let (year, month, day) = civil_from_days(days);
-    Tm { year, month, day, time_us: local.rem_euclid(USECS_PER_DAY) }
+    Tm {
+        year,
+        month,
+        day,
+        time_us: local.rem_euclid(USECS_PER_DAY),
+    }
 }
 
 /// Local fields → wall-clock microseconds since 2000-01-01 (no zone applied).
@@ -435,7 +514,10 @@ pub fn timestamptz_in(input: &str, tz: &TimeZone, now: TimestampTz) -> PgResult<
         )
     };
     let range = || {
-        PgError::error(sqlstate::DATETIME_FIELD_OVERFLOW, format!("date/time field value out of range: \"{input}\""))
+        PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            format!("date/time field value out of range: \"{input}\""),
+        )
     };
     let s = input.trim();
     let lower = s.to_ascii_lowercase();
@@ -505,7 +587,9 @@ pub fn timestamptz_in(input: &str, tz: &TimeZone, now: TimestampTz) -> PgResult<
                     }
                     let frac = &s[start..i];
                     // Round to microseconds, as PostgreSQL does.
-                    let f: f64 = format!("0.{}", if frac.is_empty() { "0" } else { frac }).parse().map_err(|_| bad())?;
+                    let f: f64 = format!("0.{}", if frac.is_empty() { "0" } else { frac })
+                        .parse()
+                        .map_err(|_| bad())?;
                     usec = (f * 1_000_000.0).round() as i64;
                 }
             }
@@ -522,8 +606,12 @@ pub fn timestamptz_in(input: &str, tz: &TimeZone, now: TimestampTz) -> PgResult<
             let body = &rest[1..];
             let digits: Vec<&str> = body.split(':').collect();
             let (h, m, sec) = match digits.as_slice() {
-                [hm] if hm.len() == 4 && hm.bytes().all(|c| c.is_ascii_digit()) => (&hm[..2], &hm[2..], "0"),
-                [h] if !h.is_empty() && h.len() <= 2 && h.bytes().all(|c| c.is_ascii_digit()) => (*h, "0", "0"),
+                [hm] if hm.len() == 4 && hm.bytes().all(|c| c.is_ascii_digit()) => {
+                    (&hm[..2], &hm[2..], "0")
+                }
+                [h] if !h.is_empty() && h.len() <= 2 && h.bytes().all(|c| c.is_ascii_digit()) => {
+                    (*h, "0", "0")
+                }
                 [h, m] => (*h, *m, "0"),
                 [h, m, sec] => (*h, *m, *sec),
                 _ => return Err(bad()),
@@ -553,10 +641,18 @@ pub fn timestamptz_in(input: &str, tz: &TimeZone, now: TimestampTz) -> PgResult<
             })?);
         }
     }
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month as u32) as i64 || year == 0 {
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month as u32) as i64
+        || year == 0
+    {
         return Err(range());
     }
-    if hour > 24 || minute > 59 || second > 60 || (hour == 24 && (minute > 0 || second > 0 || usec > 0)) {
+    if hour > 24
+        || minute > 59
+        || second > 60
+        || (hour == 24 && (minute > 0 || second > 0 || usec > 0))
+    {
         return Err(range());
     }
     let tm = Tm {
@@ -588,22 +684,38 @@ pub struct Interval {
 impl Interval {
     /// The linear value PostgreSQL compares and hashes (`interval_cmp_value`).
     pub fn span(&self) -> i128 {
-        (self.months as i128 * DAYS_PER_MONTH as i128 + self.days as i128) * USECS_PER_DAY as i128 + self.micros as i128
+        (self.months as i128 * DAYS_PER_MONTH as i128 + self.days as i128) * USECS_PER_DAY as i128
+            + self.micros as i128
     }
 
     pub fn neg(&self) -> PgResult<Interval> {
         Ok(Interval {
-            months: self.months.checked_neg().ok_or_else(interval_out_of_range)?,
+            months: self
+                .months
+                .checked_neg()
+                .ok_or_else(interval_out_of_range)?,
             days: self.days.checked_neg().ok_or_else(interval_out_of_range)?,
-            micros: self.micros.checked_neg().ok_or_else(interval_out_of_range)?,
+            micros: self
+                .micros
+                .checked_neg()
+                .ok_or_else(interval_out_of_range)?,
         })
     }
 
     pub fn add(&self, o: &Interval) -> PgResult<Interval> {
         Ok(Interval {
-            months: self.months.checked_add(o.months).ok_or_else(interval_out_of_range)?,
-            days: self.days.checked_add(o.days).ok_or_else(interval_out_of_range)?,
-            micros: self.micros.checked_add(o.micros).ok_or_else(interval_out_of_range)?,
+            months: self
+                .months
+                .checked_add(o.months)
+                .ok_or_else(interval_out_of_range)?,
+            days: self
+                .days
+                .checked_add(o.days)
+                .ok_or_else(interval_out_of_range)?,
+            micros: self
+                .micros
+                .checked_add(o.micros)
+                .ok_or_else(interval_out_of_range)?,
         })
     }
 
@@ -619,31 +731,44 @@ impl Interval {
         let tsround = |x: f64| (x * 1e6).round_ties_even() / 1e6;
         let month_f = self.months as f64 * factor;
         let day_f = self.days as f64 * factor;
-        if !(i32::MIN as f64..=i32::MAX as f64).contains(&month_f) || !(i32::MIN as f64..=i32::MAX as f64).contains(&day_f) {
+        if !(i32::MIN as f64..=i32::MAX as f64).contains(&month_f)
+            || !(i32::MIN as f64..=i32::MAX as f64).contains(&day_f)
+        {
             return Err(interval_out_of_range());
         }
         let mut months = month_f as i32;
         let mut days = day_f as i32;
         let month_remainder_days = tsround((month_f - months as f64) * DAYS_PER_MONTH as f64);
-        let mut sec_remainder =
-            tsround((day_f - days as f64 + month_remainder_days - month_remainder_days.trunc()) * SECS_PER_DAY as f64);
+        let mut sec_remainder = tsround(
+            (day_f - days as f64 + month_remainder_days - month_remainder_days.trunc())
+                * SECS_PER_DAY as f64,
+        );
         if sec_remainder.abs() >= SECS_PER_DAY as f64 {
             days += (sec_remainder / SECS_PER_DAY as f64) as i32;
-            sec_remainder -= ((sec_remainder / SECS_PER_DAY as f64) as i32) as f64 * SECS_PER_DAY as f64;
+            sec_remainder -=
+                ((sec_remainder / SECS_PER_DAY as f64) as i32) as f64 * SECS_PER_DAY as f64;
         }
         days += month_remainder_days as i32;
-        let micros_f = (self.micros as f64 * factor + sec_remainder * USECS_PER_SEC as f64).round_ties_even();
+        let micros_f =
+            (self.micros as f64 * factor + sec_remainder * USECS_PER_SEC as f64).round_ties_even();
         if !(i64::MIN as f64..i64::MAX as f64).contains(&micros_f) {
             return Err(interval_out_of_range());
         }
         months = months.clamp(i32::MIN, i32::MAX);
-        Ok(Interval { months, days, micros: micros_f as i64 })
+        Ok(Interval {
+            months,
+            days,
+            micros: micros_f as i64,
+        })
     }
 
     /// `interval_div`.
     pub fn div(&self, factor: f64) -> PgResult<Interval> {
         if factor == 0.0 {
-            return Err(PgError::error(sqlstate::DIVISION_BY_ZERO, "division by zero"));
+            return Err(PgError::error(
+                sqlstate::DIVISION_BY_ZERO,
+                "division by zero",
+            ));
         }
         let tsround = |x: f64| (x * 1e6).round_ties_even() / 1e6;
         let month_f = self.months as f64 / factor;
@@ -651,16 +776,24 @@ impl Interval {
         let mut months = month_f as i32;
         let mut days = day_f as i32;
         let month_remainder_days = tsround((month_f - months as f64) * DAYS_PER_MONTH as f64);
-        let mut sec_remainder =
-            tsround((day_f - days as f64 + month_remainder_days - month_remainder_days.trunc()) * SECS_PER_DAY as f64);
+        let mut sec_remainder = tsround(
+            (day_f - days as f64 + month_remainder_days - month_remainder_days.trunc())
+                * SECS_PER_DAY as f64,
+        );
         if sec_remainder.abs() >= SECS_PER_DAY as f64 {
             days += (sec_remainder / SECS_PER_DAY as f64) as i32;
-            sec_remainder -= ((sec_remainder / SECS_PER_DAY as f64) as i32) as f64 * SECS_PER_DAY as f64;
+            sec_remainder -=
+                ((sec_remainder / SECS_PER_DAY as f64) as i32) as f64 * SECS_PER_DAY as f64;
         }
         days += month_remainder_days as i32;
-        let micros = (self.micros as f64 / factor + sec_remainder * USECS_PER_SEC as f64).round_ties_even();
+        let micros =
+            (self.micros as f64 / factor + sec_remainder * USECS_PER_SEC as f64).round_ties_even();
         months = months.clamp(i32::MIN, i32::MAX);
-        Ok(Interval { months, days, micros: micros as i64 })
+        Ok(Interval {
+            months,
+            days,
+            micros: micros as i64,
+        })
     }
 
     /// `interval_justify_hours`: whole days out of the time part.
@@ -694,7 +827,10 @@ pub fn interval_out(iv: &Interval) -> String {
         if is_before && value > 0 {
             out.push('+');
         }
-        out.push_str(&format!("{value} {unit}{}", if value != 1 { "s" } else { "" }));
+        out.push_str(&format!(
+            "{value} {unit}{}",
+            if value != 1 { "s" } else { "" }
+        ));
         is_before = value < 0;
         is_zero = false;
     };
@@ -720,7 +856,12 @@ pub fn interval_out(iv: &Interval) -> String {
         } else {
             ""
         });
-        out.push_str(&format!("{:02}:{:02}:{:02}", hour.abs(), min.abs(), sec.abs()));
+        out.push_str(&format!(
+            "{:02}:{:02}:{:02}",
+            hour.abs(),
+            min.abs(),
+            sec.abs()
+        ));
         if fsec != 0 {
             let frac = format!("{:06}", fsec.abs());
             out.push('.');
@@ -734,17 +875,30 @@ pub fn interval_out(iv: &Interval) -> String {
 /// `@ 3 hours ago`, `1.5 months`, `-00:00:01.5`, a bare number of seconds).
 pub fn interval_in(input: &str) -> PgResult<Interval> {
     let bad = || {
-        PgError::error(sqlstate::INVALID_DATETIME_FORMAT, format!("invalid input syntax for type interval: \"{input}\""))
+        PgError::error(
+            sqlstate::INVALID_DATETIME_FORMAT,
+            format!("invalid input syntax for type interval: \"{input}\""),
+        )
     };
     let range = || {
-        PgError::error(sqlstate::DATETIME_FIELD_OVERFLOW, format!("interval field value out of range: \"{input}\""))
+        PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            format!("interval field value out of range: \"{input}\""),
+        )
     };
     // Split "1day" into "1 day" and separate tokens.
     let mut tokens: Vec<String> = Vec::new();
     for word in input.split_ascii_whitespace() {
         let wb = word.as_bytes();
-        let numeric_prefix = wb.iter().take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b'-' || **c == b'+').count();
-        if numeric_prefix > 0 && numeric_prefix < wb.len() && wb[numeric_prefix].is_ascii_alphabetic() && !word.contains(':') {
+        let numeric_prefix = wb
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b'-' || **c == b'+')
+            .count();
+        if numeric_prefix > 0
+            && numeric_prefix < wb.len()
+            && wb[numeric_prefix].is_ascii_alphabetic()
+            && !word.contains(':')
+        {
             tokens.push(word[..numeric_prefix].to_string());
             tokens.push(word[numeric_prefix..].to_string());
         } else {
@@ -780,7 +934,8 @@ pub fn interval_in(input: &str) -> PgResult<Interval> {
             let h: i64 = parts[0].parse().map_err(|_| bad())?;
             let m: i64 = parts[1].parse().map_err(|_| bad())?;
             let sec: f64 = if parts.len() == 3 {
-                if parts[2].is_empty() || !parts[2].bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+                if parts[2].is_empty() || !parts[2].bytes().all(|c| c.is_ascii_digit() || c == b'.')
+                {
                     return Err(bad());
                 }
                 parts[2].parse().map_err(|_| bad())?
@@ -797,14 +952,21 @@ pub fn interval_in(input: &str) -> PgResult<Interval> {
             continue;
         }
         let value: f64 = match t.parse::<f64>() {
-            Ok(v) if t.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+')) => v,
+            Ok(v)
+                if t.bytes()
+                    .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+')) =>
+            {
+                v
+            }
             _ => return Err(bad()),
         };
         let unit = tokens.get(k + 1).map(|u| u.to_ascii_lowercase());
         let unit_kind = unit.as_deref().and_then(|u| {
             Some(match u {
-                "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" | "microsecon" => "us",
-                "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" | "millisecon" => "ms",
+                "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds"
+                | "microsecon" => "us",
+                "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds"
+                | "millisecon" => "ms",
                 "second" | "seconds" | "s" | "sec" | "secs" => "s",
                 "minute" | "minutes" | "m" | "min" | "mins" => "min",
                 "hour" | "hours" | "h" | "hr" | "hrs" => "h",
@@ -854,7 +1016,8 @@ pub fn interval_in(input: &str) -> PgResult<Interval> {
                     "cent" => 100.0,
                     _ => 1000.0,
                 };
-                months += (whole * years * 12.0) as i64 + (frac * years * 12.0).round_ties_even() as i64;
+                months +=
+                    (whole * years * 12.0) as i64 + (frac * years * 12.0).round_ties_even() as i64;
             }
             _ => unreachable!("unit kinds are listed above"),
         }
@@ -869,13 +1032,21 @@ pub fn interval_in(input: &str) -> PgResult<Interval> {
     let iv = Interval {
         months: i32::try_from(months * sign).map_err(|_| range())?,
         days: i32::try_from(days * sign).map_err(|_| range())?,
-        micros: if micros.abs() < 9.2e18 { micros as i64 * sign } else { return Err(range()) },
+        micros: if micros.abs() < 9.2e18 {
+            micros as i64 * sign
+        } else {
+            return Err(range());
+        },
     };
     Ok(iv)
 }
 
 /// `timestamptz_pl_interval`: months and days move in local time.
-pub fn timestamptz_pl_interval(ts: TimestampTz, iv: &Interval, tz: &TimeZone) -> PgResult<TimestampTz> {
+pub fn timestamptz_pl_interval(
+    ts: TimestampTz,
+    iv: &Interval,
+    tz: &TimeZone,
+) -> PgResult<TimestampTz> {
     if ts == TIMESTAMP_INFINITY || ts == TIMESTAMP_NEG_INFINITY {
         return Ok(ts);
     }
@@ -892,18 +1063,37 @@ pub fn timestamptz_pl_interval(ts: TimestampTz, iv: &Interval, tz: &TimeZone) ->
         let tm = to_tm(ts, tz.offset_at(ts));
         let d = days_from_civil(tm.year, tm.month, tm.day) + iv.days as i64;
         let (y, m, dd) = civil_from_days(d);
-        ts = tm_to_timestamp(&Tm { year: y, month: m, day: dd, time_us: tm.time_us }, tz)?;
+        ts = tm_to_timestamp(
+            &Tm {
+                year: y,
+                month: m,
+                day: dd,
+                time_us: tm.time_us,
+            },
+            tz,
+        )?;
     }
     check_timestamp(ts.checked_add(iv.micros).ok_or_else(out_of_range)?)
 }
 
 /// `timestamptz_mi`.
 pub fn timestamptz_mi(a: TimestampTz, b: TimestampTz) -> PgResult<Interval> {
-    if [a, b].iter().any(|&t| t == TIMESTAMP_INFINITY || t == TIMESTAMP_NEG_INFINITY) {
-        return Err(PgError::error(sqlstate::DATETIME_FIELD_OVERFLOW, "cannot subtract infinite timestamps"));
+    if [a, b]
+        .iter()
+        .any(|&t| t == TIMESTAMP_INFINITY || t == TIMESTAMP_NEG_INFINITY)
+    {
+        return Err(PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            "cannot subtract infinite timestamps",
+        ));
     }
     let micros = a.checked_sub(b).ok_or_else(interval_out_of_range)?;
-    Ok(Interval { months: 0, days: 0, micros }.justify_hours())
+    Ok(Interval {
+        months: 0,
+        days: 0,
+        micros,
+    }
+    .justify_hours())
 }
 
 #[cfg(test)]
@@ -917,12 +1107,30 @@ mod tests {
     #[test]
     fn timestamptz_input_forms() {
         let utc = TimeZone::Fixed(0);
-        assert_eq!(timestamptz_out(ts("2024-01-02 03:04:05.5+02"), &utc), "2024-01-02 01:04:05.5+00");
-        assert_eq!(timestamptz_out(ts("2024-01-02"), &utc), "2024-01-02 00:00:00+00");
-        assert_eq!(timestamptz_out(ts("2024-01-02T03:04"), &utc), "2024-01-02 03:04:00+00");
-        assert_eq!(timestamptz_out(ts("2024-01-02 03:04:05 UTC"), &utc), "2024-01-02 03:04:05+00");
-        assert_eq!(timestamptz_out(ts("2024-01-02 03:04:05+0530"), &utc), "2024-01-01 21:34:05+00");
-        assert_eq!(timestamptz_out(ts("2024-01-02 03:04:05-03:30"), &utc), "2024-01-02 06:34:05+00");
+        assert_eq!(
+            timestamptz_out(ts("2024-01-02 03:04:05.5+02"), &utc),
+            "2024-01-02 01:04:05.5+00"
+        );
+        assert_eq!(
+            timestamptz_out(ts("2024-01-02"), &utc),
+            "2024-01-02 00:00:00+00"
+        );
+        assert_eq!(
+            timestamptz_out(ts("2024-01-02T03:04"), &utc),
+            "2024-01-02 03:04:00+00"
+        );
+        assert_eq!(
+            timestamptz_out(ts("2024-01-02 03:04:05 UTC"), &utc),
+            "2024-01-02 03:04:05+00"
+        );
+        assert_eq!(
+            timestamptz_out(ts("2024-01-02 03:04:05+0530"), &utc),
+            "2024-01-01 21:34:05+00"
+        );
+        assert_eq!(
+            timestamptz_out(ts("2024-01-02 03:04:05-03:30"), &utc),
+            "2024-01-02 06:34:05+00"
+        );
         assert_eq!(timestamptz_out(ts("epoch"), &utc), "1970-01-01 00:00:00+00");
         assert!(timestamptz_in("2024-13-01", &utc, 0).is_err());
         assert!(timestamptz_in("garbage", &utc, 0).is_err());
@@ -931,14 +1139,32 @@ mod tests {
     #[test]
     fn time_zones_follow_posix_and_tzdata() {
         let t = ts("2024-01-01 00:00:00+00");
-        assert_eq!(timestamptz_out(t, &TimeZone::parse("+02").unwrap()), "2024-01-01 02:00:00+02");
-        assert_eq!(timestamptz_out(t, &TimeZone::parse("UTC+3").unwrap()), "2023-12-31 21:00:00-03");
-        assert_eq!(timestamptz_out(t, &TimeZone::parse("<+02>-02").unwrap()), "2024-01-01 02:00:00+02");
+        assert_eq!(
+            timestamptz_out(t, &TimeZone::parse("+02").unwrap()),
+            "2024-01-01 02:00:00+02"
+        );
+        assert_eq!(
+            timestamptz_out(t, &TimeZone::parse("UTC+3").unwrap()),
+            "2023-12-31 21:00:00-03"
+        );
+        assert_eq!(
+            timestamptz_out(t, &TimeZone::parse("<+02>-02").unwrap()),
+            "2024-01-01 02:00:00+02"
+        );
         let est = TimeZone::parse("EST5EDT,M3.2.0,M11.1.0").unwrap();
-        assert_eq!(timestamptz_out(ts("2024-07-01 12:00+00"), &est), "2024-07-01 08:00:00-04");
+        assert_eq!(
+            timestamptz_out(ts("2024-07-01 12:00+00"), &est),
+            "2024-07-01 08:00:00-04"
+        );
         if let Some(paris) = TimeZone::parse("Europe/Paris") {
-            assert_eq!(timestamptz_out(ts("2024-07-01 10:00+00"), &paris), "2024-07-01 12:00:00+02");
-            assert_eq!(timestamptz_out(ts("2050-07-01 10:00+00"), &paris), "2050-07-01 12:00:00+02");
+            assert_eq!(
+                timestamptz_out(ts("2024-07-01 10:00+00"), &paris),
+                "2024-07-01 12:00:00+02"
+            );
+            assert_eq!(
+                timestamptz_out(ts("2050-07-01 10:00+00"), &paris),
+                "2050-07-01 12:00:00+02"
+            );
             let gap = timestamptz_in("2024-03-31 02:30", &paris, 0).unwrap();
             assert_eq!(timestamptz_out(gap, &paris), "2024-03-31 03:30:00+02");
         }
@@ -950,7 +1176,10 @@ mod tests {
             ("1.5 days", "1 day 12:00:00"),
             ("-1 day -2 hours", "-1 days -02:00:00"),
             ("-1 day +2 hours", "-1 days +02:00:00"),
-            ("1 year 2 months 3 days 04:05:06.5", "1 year 2 mons 3 days 04:05:06.5"),
+            (
+                "1 year 2 months 3 days 04:05:06.5",
+                "1 year 2 mons 3 days 04:05:06.5",
+            ),
             ("-1.5 seconds", "-00:00:01.5"),
             ("25 hours", "25:00:00"),
             ("2 weeks", "14 days"),
@@ -964,14 +1193,25 @@ mod tests {
         assert!(interval_in("abc").is_err());
         let month = interval_in("1 mon").unwrap();
         assert_eq!(interval_out(&month.mul(1.5).unwrap()), "1 mon 15 days");
-        assert_eq!(interval_out(&interval_in("1 day").unwrap().div(7.0).unwrap()), "03:25:42.857143");
+        assert_eq!(
+            interval_out(&interval_in("1 day").unwrap().div(7.0).unwrap()),
+            "03:25:42.857143"
+        );
     }
 
     #[test]
     fn timestamp_arithmetic_uses_the_calendar() {
         let utc = TimeZone::Fixed(0);
-        let t = timestamptz_pl_interval(ts("2024-01-31 10:00+00"), &interval_in("1 month").unwrap(), &utc).unwrap();
+        let t = timestamptz_pl_interval(
+            ts("2024-01-31 10:00+00"),
+            &interval_in("1 month").unwrap(),
+            &utc,
+        )
+        .unwrap();
         assert_eq!(timestamptz_out(t, &utc), "2024-02-29 10:00:00+00");
-        assert_eq!(interval_out(&timestamptz_mi(ts("2024-03-01"), ts("2024-01-01")).unwrap()), "60 days");
+        assert_eq!(
+            interval_out(&timestamptz_mi(ts("2024-03-01"), ts("2024-01-01")).unwrap()),
+            "60 days"
+        );
     }
 }

@@ -11,7 +11,11 @@ pub fn float8_out(v: f64, extra_float_digits: i32) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if extra_float_digits > 0 {
         return shortest(v, 15);
@@ -25,7 +29,11 @@ pub fn float4_out(v: f32, extra_float_digits: i32) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if extra_float_digits > 0 {
         let (digits, exp) = sci_parts(&format!("{:e}", v));
@@ -120,7 +128,14 @@ pub fn format_g(v: f64, precision: usize) -> String {
         out.push_str(&format!("{:02}", exp.abs()));
     } else {
         let fixed = format!("{:.*}", (p as i32 - 1 - exp).max(0) as usize, v.abs());
-        let fixed = if fixed.contains('.') { fixed.trim_end_matches('0').trim_end_matches('.').to_string() } else { fixed };
+        let fixed = if fixed.contains('.') {
+            fixed
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+        } else {
+            fixed
+        };
         out.push_str(&fixed);
     }
     out
@@ -204,7 +219,12 @@ fn parse_float(input: &str, type_name: &str) -> PgResult<(f64, bool)> {
         return Err(bad());
     }
     let v: f64 = s.parse().map_err(|_| bad())?;
-    let mantissa_nonzero = s.split(['e', 'E']).next().unwrap_or("").bytes().any(|c| (b'1'..=b'9').contains(&c));
+    let mantissa_nonzero = s
+        .split(['e', 'E'])
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .any(|c| (b'1'..=b'9').contains(&c));
     if v.is_infinite() || (v == 0.0 && mantissa_nonzero) {
         return Err(PgError::error(
             sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
@@ -217,10 +237,16 @@ fn parse_float(input: &str, type_name: &str) -> PgResult<(f64, bool)> {
 /// `float_overflow_error` / `float_underflow_error` checks after an operation.
 pub fn check_float8(result: f64, inf_is_valid: bool, zero_is_valid: bool) -> PgResult<f64> {
     if result.is_infinite() && !inf_is_valid {
-        return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+        return Err(PgError::error(
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+            "value out of range: overflow",
+        ));
     }
     if result == 0.0 && !zero_is_valid {
-        return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
+        return Err(PgError::error(
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+            "value out of range: underflow",
+        ));
     }
     Ok(result)
 }
@@ -264,8 +290,17 @@ mod tests {
     fn input_rejects_garbage_and_out_of_range() {
         assert_eq!(float8_in(" 1.5 ").unwrap(), 1.5);
         assert!(float8_in("-Infinity").unwrap().is_infinite());
-        assert_eq!(float8_in("abc").unwrap_err().sqlstate, sqlstate::INVALID_TEXT_REPRESENTATION);
-        assert_eq!(float8_in("1e400").unwrap_err().sqlstate, sqlstate::NUMERIC_VALUE_OUT_OF_RANGE);
-        assert_eq!(float8_in("1e-400").unwrap_err().sqlstate, sqlstate::NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(
+            float8_in("abc").unwrap_err().sqlstate,
+            sqlstate::INVALID_TEXT_REPRESENTATION
+        );
+        assert_eq!(
+            float8_in("1e400").unwrap_err().sqlstate,
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE
+        );
+        assert_eq!(
+            float8_in("1e-400").unwrap_err().sqlstate,
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE
+        );
     }
 }

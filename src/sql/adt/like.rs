@@ -13,7 +13,10 @@ enum Match {
 }
 
 fn ends_with_escape() -> PgError {
-    PgError::error(sqlstate::INVALID_ESCAPE_SEQUENCE, "LIKE pattern must not end with escape character")
+    PgError::error(
+        sqlstate::INVALID_ESCAPE_SEQUENCE,
+        "LIKE pattern must not end with escape character",
+    )
 }
 
 /// `text LIKE pattern`.
@@ -93,7 +96,11 @@ fn match_text(mut t: &[char], mut p: &[char]) -> PgResult<Match> {
     while p.first() == Some(&'%') {
         p = &p[1..];
     }
-    Ok(if p.is_empty() { Match::True } else { Match::Abort })
+    Ok(if p.is_empty() {
+        Match::True
+    } else {
+        Match::Abort
+    })
 }
 
 /// `like_escape(pattern, escape)`: rewrites `pattern` so that `escape`
@@ -104,8 +111,10 @@ pub fn like_escape(pattern: &str, escape: &str) -> PgResult<String> {
         (None, _) => None,
         (Some(c), None) => Some(c),
         _ => {
-            return Err(PgError::error(sqlstate::INVALID_ESCAPE_SEQUENCE, "invalid escape string")
-                .with_hint("Escape string must be empty or one character."));
+            return Err(
+                PgError::error(sqlstate::INVALID_ESCAPE_SEQUENCE, "invalid escape string")
+                    .with_hint("Escape string must be empty or one character."),
+            );
         }
     };
     let mut out = String::with_capacity(pattern.len());

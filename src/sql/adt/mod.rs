@@ -59,9 +59,15 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         }
         Datum::Xid(x) => x.to_string(),
         Datum::Timestamptz(ts) => datetime::timestamptz_out(*ts, &fmt.tz),
-        Datum::Interval { months, days, micros } => {
-            datetime::interval_out(&Interval { months: *months, days: *days, micros: *micros })
-        }
+        Datum::Interval {
+            months,
+            days,
+            micros,
+        } => datetime::interval_out(&Interval {
+            months: *months,
+            days: *days,
+            micros: *micros,
+        }),
         Datum::Void => String::new(),
         Datum::TextArray(items) => array_out(items),
     })
@@ -86,7 +92,9 @@ pub fn array_out(items: &[Option<String>]) -> String {
             Some(s) => {
                 let needs_quotes = s.is_empty()
                     || s.eq_ignore_ascii_case("null")
-                    || s.chars().any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_ascii_whitespace());
+                    || s.chars().any(|c| {
+                        matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_ascii_whitespace()
+                    });
                 if needs_quotes {
                     out.push('"');
                     for c in s.chars() {
@@ -164,7 +172,9 @@ pub fn int2_in(input: &str) -> PgResult<i16> {
 
 /// `boolin`: unique prefixes of true/false/yes/no, on/off, 1/0.
 pub fn bool_in(input: &str) -> PgResult<bool> {
-    let s = input.trim_matches(|c: char| c.is_ascii_whitespace()).to_ascii_lowercase();
+    let s = input
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .to_ascii_lowercase();
     let is_prefix = |word: &str, min: usize| s.len() >= min && word.starts_with(s.as_str());
     if is_prefix("true", 1) || is_prefix("yes", 1) || s == "on" || s == "1" {
         return Ok(true);
@@ -196,15 +206,28 @@ fn inet_in(input: &str) -> PgResult<String> {
     let ip: std::net::IpAddr = addr.parse().map_err(|_| invalid("inet", input))?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let bits = match mask {
-        Some(m) => m.parse::<u32>().ok().filter(|b| *b <= max).ok_or_else(|| invalid("inet", input))?,
+        Some(m) => m
+            .parse::<u32>()
+            .ok()
+            .filter(|b| *b <= max)
+            .ok_or_else(|| invalid("inet", input))?,
         None => max,
     };
-    Ok(if bits == max { ip.to_string() } else { format!("{ip}/{bits}") })
+    Ok(if bits == max {
+        ip.to_string()
+    } else {
+        format!("{ip}/{bits}")
+    })
 }
 
 fn oid_in(input: &str) -> PgResult<u32> {
-    let v = parse_int(input, "oid", i32::MIN as i128, u32::MAX as i128)
-        .map_err(|e| if e.sqlstate == sqlstate::INVALID_TEXT_REPRESENTATION { invalid("oid", input) } else { e })?;
+    let v = parse_int(input, "oid", i32::MIN as i128, u32::MAX as i128).map_err(|e| {
+        if e.sqlstate == sqlstate::INVALID_TEXT_REPRESENTATION {
+            invalid("oid", input)
+        } else {
+            e
+        }
+    })?;
     Ok(v as i64 as u32)
 }
 
@@ -221,8 +244,12 @@ fn regtype_in(input: &str) -> PgResult<u32> {
         "text[]" => Some(Type::TextArray),
         other => Type::from_name(other),
     };
-    t.map(|t| t.oid())
-        .ok_or_else(|| PgError::error(sqlstate::UNDEFINED_OBJECT, format!("type \"{s}\" does not exist")))
+    t.map(|t| t.oid()).ok_or_else(|| {
+        PgError::error(
+            sqlstate::UNDEFINED_OBJECT,
+            format!("type \"{s}\" does not exist"),
+        )
+    })
 }
 
 /// The type's input function, applying `typmod` (`numeric(p,s)`, `varchar(n)`).
@@ -244,11 +271,18 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Timestamptz => Datum::Timestamptz(datetime::timestamptz_in(s, &fmt.tz, fmt.now)?),
         Type::Interval => {
             let iv = datetime::interval_in(s)?;
-            Datum::Interval { months: iv.months, days: iv.days, micros: iv.micros }
+            Datum::Interval {
+                months: iv.months,
+                days: iv.days,
+                micros: iv.micros,
+            }
         }
         Type::Void => Datum::Void,
         Type::TextArray => {
-            return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "array input is not supported"));
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "array input is not supported",
+            ));
         }
     };
     apply_typmod(d, ty, typmod, true)
@@ -310,7 +344,8 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
         (Name, Text) => Implicit,
         (Oid, Regtype) | (Regtype, Oid) => Implicit,
         (Int4, Int2) | (Int8, Int2 | Int4) => Assignment,
-        (Float4, Int2 | Int4 | Int8 | Numeric) | (Float8, Int2 | Int4 | Int8 | Float4 | Numeric) => Assignment,
+        (Float4, Int2 | Int4 | Int8 | Numeric)
+        | (Float8, Int2 | Int4 | Int8 | Float4 | Numeric) => Assignment,
         (Numeric, Int2 | Int4 | Int8) => Assignment,
         (Oid, Int4 | Int8) | (Regtype, Int4 | Int8) => Assignment,
         (Name, Varchar) => Assignment,
@@ -342,9 +377,15 @@ fn int_out_of_range(ty: Type) -> PgError {
 /// Makes an integer datum of type `ty`, checking its range.
 pub fn make_int(v: i128, ty: Type) -> PgResult<Datum> {
     match ty {
-        Type::Int2 => i16::try_from(v).map(Datum::Int2).map_err(|_| int_out_of_range(ty)),
-        Type::Int4 => i32::try_from(v).map(Datum::Int4).map_err(|_| int_out_of_range(ty)),
-        Type::Int8 => i64::try_from(v).map(Datum::Int8).map_err(|_| int_out_of_range(ty)),
+        Type::Int2 => i16::try_from(v)
+            .map(Datum::Int2)
+            .map_err(|_| int_out_of_range(ty)),
+        Type::Int4 => i32::try_from(v)
+            .map(Datum::Int4)
+            .map_err(|_| int_out_of_range(ty)),
+        Type::Int8 => i64::try_from(v)
+            .map(Datum::Int8)
+            .map_err(|_| int_out_of_range(ty)),
         Type::Oid | Type::Regtype => {
             if (i32::MIN as i128..=u32::MAX as i128).contains(&v) {
                 Ok(Datum::Oid(v as i64 as u32))
@@ -389,13 +430,25 @@ pub fn as_numeric(d: &Datum) -> Option<Numeric> {
 
 pub fn as_interval(d: &Datum) -> Option<Interval> {
     match d {
-        Datum::Interval { months, days, micros } => Some(Interval { months: *months, days: *days, micros: *micros }),
+        Datum::Interval {
+            months,
+            days,
+            micros,
+        } => Some(Interval {
+            months: *months,
+            days: *days,
+            micros: *micros,
+        }),
         _ => None,
     }
 }
 
 pub fn interval_datum(iv: Interval) -> Datum {
-    Datum::Interval { months: iv.months, days: iv.days, micros: iv.micros }
+    Datum::Interval {
+        months: iv.months,
+        days: iv.days,
+        micros: iv.micros,
+    }
 }
 
 /// Performs the cast `from` → `to` (the analyser has checked it exists) and
@@ -417,8 +470,12 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
         (Int2 | Int4 | Int8 | Oid | Regtype, Int2 | Int4 | Int8 | Oid | Regtype) => {
             make_int(as_i128(&d).expect("integer datum"), to)
         }
-        (Int2 | Int4 | Int8, Float8) => Ok(Datum::Float8(as_i128(&d).expect("integer datum") as f64)),
-        (Int2 | Int4 | Int8, Float4) => Ok(Datum::Float4(as_i128(&d).expect("integer datum") as f32)),
+        (Int2 | Int4 | Int8, Float8) => {
+            Ok(Datum::Float8(as_i128(&d).expect("integer datum") as f64))
+        }
+        (Int2 | Int4 | Int8, Float4) => {
+            Ok(Datum::Float4(as_i128(&d).expect("integer datum") as f32))
+        }
         (Int2 | Int4 | Int8, Numeric) => Ok(Datum::Numeric(as_numeric(&d).expect("integer datum"))),
         (Float4 | Float8, Int2 | Int4 | Int8) => {
             let f = as_f64(&d).expect("float datum").round_ties_even();
@@ -431,46 +488,78 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
             let v = as_f64(&d).expect("float datum");
             let f = v as f32;
             if f.is_infinite() && !v.is_infinite() {
-                return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+                return Err(PgError::error(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "value out of range: overflow",
+                ));
             }
             if f == 0.0 && v != 0.0 {
-                return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow"));
+                return Err(PgError::error(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "value out of range: underflow",
+                ));
             }
             Ok(Datum::Float4(f))
         }
         (Float4, Float8) => Ok(Datum::Float8(as_f64(&d).expect("float datum"))),
-        (Float8, Numeric) => Ok(Datum::Numeric(self::numeric::Numeric::from_f64(as_f64(&d).expect("float datum"))?)),
+        (Float8, Numeric) => Ok(Datum::Numeric(self::numeric::Numeric::from_f64(
+            as_f64(&d).expect("float datum"),
+        )?)),
         (Float4, Numeric) => {
             let v = as_f64(&d).expect("float datum");
             if !v.is_finite() {
                 return Ok(Datum::Numeric(self::numeric::Numeric::from_f64(v)?));
             }
-            Ok(Datum::Numeric(self::numeric::Numeric::parse(&float::format_g(v, 6))?))
+            Ok(Datum::Numeric(self::numeric::Numeric::parse(
+                &float::format_g(v, 6),
+            )?))
         }
         (Numeric, Float8) => Ok(Datum::Float8(as_f64(&d).expect("numeric datum"))),
         (Numeric, Float4) => Ok(Datum::Float4(as_f64(&d).expect("numeric datum") as f32)),
         (Numeric, Int2 | Int4 | Int8) => {
-            let Datum::Numeric(n) = &d else { unreachable!("numeric datum") };
+            let Datum::Numeric(n) = &d else {
+                unreachable!("numeric datum")
+            };
             match n {
-                self::numeric::Numeric::NaN => {
-                    Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, format!("cannot convert NaN to {}", to.name())))
-                }
-                self::numeric::Numeric::PosInf | self::numeric::Numeric::NegInf => Err(PgError::error(
+                self::numeric::Numeric::NaN => Err(PgError::error(
                     sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!("cannot convert infinity to {}", to.name()),
+                    format!("cannot convert NaN to {}", to.name()),
                 )),
+                self::numeric::Numeric::PosInf | self::numeric::Numeric::NegInf => {
+                    Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!("cannot convert infinity to {}", to.name()),
+                    ))
+                }
                 _ => make_int(n.to_i64().ok_or_else(|| int_out_of_range(to))? as i128, to),
             }
         }
         (Int4, Bool) => Ok(Datum::Bool(as_i128(&d) != Some(0))),
         (Bool, Int4) => Ok(Datum::Int4(matches!(d, Datum::Bool(true)) as i32)),
-        (Bool, Text | Varchar | Name) => Ok(Datum::Text((if matches!(d, Datum::Bool(true)) { "true" } else { "false" }).into())),
+        (Bool, Text | Varchar | Name) => Ok(Datum::Text(
+            (if matches!(d, Datum::Bool(true)) {
+                "true"
+            } else {
+                "false"
+            })
+            .into(),
+        )),
         (Inet, Text | Varchar) => {
-            let Datum::Text(s) = d else { unreachable!("inet datum") };
-            Ok(Datum::Text(if s.contains('/') { s } else if s.contains(':') { format!("{s}/128") } else { format!("{s}/32") }))
+            let Datum::Text(s) = d else {
+                unreachable!("inet datum")
+            };
+            Ok(Datum::Text(if s.contains('/') {
+                s
+            } else if s.contains(':') {
+                format!("{s}/128")
+            } else {
+                format!("{s}/32")
+            }))
         }
         (Text | Varchar | Unknown, Name) => {
-            let Datum::Text(s) = d else { unreachable!("text datum") };
+            let Datum::Text(s) = d else {
+                unreachable!("text datum")
+            };
             Ok(Datum::Text(truncate_name(&s)))
         }
         (Text | Varchar | Name | Unknown, Text | Varchar) => Ok(d),
@@ -480,7 +569,9 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
             input(&s, to, -1, fmt)
         }
         (Text | Varchar | Name | Unknown, _) => {
-            let Datum::Text(s) = d else { unreachable!("string datum") };
+            let Datum::Text(s) = d else {
+                unreachable!("string datum")
+            };
             input(&s, to, -1, fmt)
         }
         _ => Err(PgError::error(
@@ -516,11 +607,16 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
             (Some(x), Some(y)) => x.cmp_pg(&y),
             _ => Ordering::Equal,
         },
-        (Int2(_) | Int4(_) | Int8(_) | Oid(_), Int2(_) | Int4(_) | Int8(_) | Oid(_)) => as_i128(a).cmp(&as_i128(b)),
+        (Int2(_) | Int4(_) | Int8(_) | Oid(_), Int2(_) | Int4(_) | Int8(_) | Oid(_)) => {
+            as_i128(a).cmp(&as_i128(b))
+        }
         (Text(x), Text(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Xid(x), Xid(y)) => x.cmp(y),
         (Timestamptz(x), Timestamptz(y)) => x.cmp(y),
-        (Interval { .. }, Interval { .. }) => as_interval(a).expect("interval").span().cmp(&as_interval(b).expect("interval").span()),
+        (Interval { .. }, Interval { .. }) => as_interval(a)
+            .expect("interval")
+            .span()
+            .cmp(&as_interval(b).expect("interval").span()),
         (TextArray(x), TextArray(y)) => x.cmp(y),
         (Void, Void) => Ordering::Equal,
         _ => panic!("datum_cmp on incomparable values {a:?} and {b:?}"),
@@ -547,7 +643,9 @@ pub fn hash_key(d: &Datum) -> HashKey {
     match d {
         Datum::Null => HashKey::Null,
         Datum::Bool(b) => HashKey::Bool(*b),
-        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) | Datum::Oid(_) => HashKey::Int(as_i128(d).expect("integer")),
+        Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) | Datum::Oid(_) => {
+            HashKey::Int(as_i128(d).expect("integer"))
+        }
         Datum::Timestamptz(t) => HashKey::Int(*t as i128),
         Datum::Float8(_) | Datum::Float4(_) => {
             let f = as_f64(d).expect("float");
@@ -576,13 +674,22 @@ mod tests {
     fn integer_input_follows_pg15() {
         assert_eq!(int4_in(" 42 ").unwrap(), 42);
         assert_eq!(int4_in("-2147483648").unwrap(), i32::MIN);
-        assert_eq!(int4_in("abc").unwrap_err().message, "invalid input syntax for type integer: \"abc\"");
-        assert_eq!(int4_in("").unwrap_err().message, "invalid input syntax for type integer: \"\"");
+        assert_eq!(
+            int4_in("abc").unwrap_err().message,
+            "invalid input syntax for type integer: \"abc\""
+        );
+        assert_eq!(
+            int4_in("").unwrap_err().message,
+            "invalid input syntax for type integer: \"\""
+        );
         assert_eq!(
             int4_in("99999999999").unwrap_err().message,
             "value \"99999999999\" is out of range for type integer"
         );
-        assert_eq!(int2_in("40000").unwrap_err().sqlstate, sqlstate::NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(
+            int2_in("40000").unwrap_err().sqlstate,
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE
+        );
         assert!(int8_in("1_000").is_err());
     }
 
@@ -601,21 +708,38 @@ mod tests {
     #[test]
     fn casts_round_like_postgres() {
         let fmt = SessionFormat::default();
-        assert_eq!(cast(Datum::Float8(2.5), Type::Float8, Type::Int4, -1, &fmt).unwrap(), Datum::Int4(2));
-        assert_eq!(cast(Datum::Float8(3.5), Type::Float8, Type::Int4, -1, &fmt).unwrap(), Datum::Int4(4));
-        let n = Datum::Numeric(Numeric::parse("2.5").unwrap());
-        assert_eq!(cast(n, Type::Numeric, Type::Int4, -1, &fmt).unwrap(), Datum::Int4(3));
         assert_eq!(
-            cast(Datum::Int8(1 << 40), Type::Int8, Type::Int4, -1, &fmt).unwrap_err().message,
+            cast(Datum::Float8(2.5), Type::Float8, Type::Int4, -1, &fmt).unwrap(),
+            Datum::Int4(2)
+        );
+        assert_eq!(
+            cast(Datum::Float8(3.5), Type::Float8, Type::Int4, -1, &fmt).unwrap(),
+            Datum::Int4(4)
+        );
+        let n = Datum::Numeric(Numeric::parse("2.5").unwrap());
+        assert_eq!(
+            cast(n, Type::Numeric, Type::Int4, -1, &fmt).unwrap(),
+            Datum::Int4(3)
+        );
+        assert_eq!(
+            cast(Datum::Int8(1 << 40), Type::Int8, Type::Int4, -1, &fmt)
+                .unwrap_err()
+                .message,
             "integer out of range"
         );
-        assert_eq!(cast(Datum::Bool(true), Type::Bool, Type::Text, -1, &fmt).unwrap(), Datum::Text("true".into()));
+        assert_eq!(
+            cast(Datum::Bool(true), Type::Bool, Type::Text, -1, &fmt).unwrap(),
+            Datum::Text("true".into())
+        );
         let f = cast(Datum::Float8(0.1), Type::Float8, Type::Numeric, -1, &fmt).unwrap();
         assert_eq!(output(&f, Type::Numeric, &fmt).unwrap(), "0.1");
     }
 
     #[test]
     fn arrays_print_with_quotes_where_needed() {
-        assert_eq!(array_out(&[Some("a".into()), Some("b c".into()), None, Some("".into())]), "{a,\"b c\",NULL,\"\"}");
+        assert_eq!(
+            array_out(&[Some("a".into()), Some("b c".into()), None, Some("".into())]),
+            "{a,\"b c\",NULL,\"\"}"
+        );
     }
 }

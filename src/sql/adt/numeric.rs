@@ -38,7 +38,10 @@ pub enum Numeric {
 }
 
 fn overflow() -> PgError {
-    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format")
+    PgError::error(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        "value overflows numeric format",
+    )
 }
 
 fn div_zero() -> PgError {
@@ -183,7 +186,11 @@ fn mag_to_u128(a: &[u8]) -> Option<u128> {
 
 impl Numeric {
     pub fn zero() -> Numeric {
-        Numeric::Finite { neg: false, mag: Vec::new(), scale: 0 }
+        Numeric::Finite {
+            neg: false,
+            mag: Vec::new(),
+            scale: 0,
+        }
     }
 
     fn finite(neg: bool, mag: Vec<u8>, scale: u32) -> Numeric {
@@ -275,7 +282,9 @@ impl Numeric {
             }
             let start = i;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
-                exponent = exponent.saturating_mul(10).saturating_add((bytes[i] - b'0') as i64);
+                exponent = exponent
+                    .saturating_mul(10)
+                    .saturating_add((bytes[i] - b'0') as i64);
                 i += 1;
             }
             if i == start {
@@ -381,7 +390,18 @@ impl Numeric {
             (PosInf, NegInf) | (NegInf, PosInf) => NaN,
             (PosInf, _) | (_, PosInf) => PosInf,
             (NegInf, _) | (_, NegInf) => NegInf,
-            (Finite { neg: n1, mag: m1, scale: s1 }, Finite { neg: n2, mag: m2, scale: s2 }) => {
+            (
+                Finite {
+                    neg: n1,
+                    mag: m1,
+                    scale: s1,
+                },
+                Finite {
+                    neg: n2,
+                    mag: m2,
+                    scale: s2,
+                },
+            ) => {
                 let s = (*s1).max(*s2);
                 let a = Numeric::with_scale(m1, *s1, s);
                 let b = Numeric::with_scale(m2, *s2, s);
@@ -408,7 +428,18 @@ impl Numeric {
         let r = match (self, other) {
             (NaN, _) | (_, NaN) => NaN,
             (PosInf | NegInf, b) | (b, PosInf | NegInf) if b.is_zero() => NaN,
-            (Finite { neg: n1, mag: m1, scale: s1 }, Finite { neg: n2, mag: m2, scale: s2 }) => {
+            (
+                Finite {
+                    neg: n1,
+                    mag: m1,
+                    scale: s1,
+                },
+                Finite {
+                    neg: n2,
+                    mag: m2,
+                    scale: s2,
+                },
+            ) => {
                 let s = s1 + s2;
                 let mut r = Numeric::finite(n1 != n2, mag_mul(m1, m2), s);
                 if s as i32 > MAX_DISPLAY_SCALE {
@@ -431,7 +462,9 @@ impl Numeric {
     /// Weight and first digit of this value's base-10000 representation,
     /// as `select_div_scale` sees them (0 and 0 for zero).
     fn nbase_weight_and_first_digit(&self) -> (i32, u32) {
-        let Numeric::Finite { mag, scale, .. } = self else { return (0, 0) };
+        let Numeric::Finite { mag, scale, .. } = self else {
+            return (0, 0);
+        };
         if mag.is_empty() {
             return (0, 0);
         }
@@ -441,7 +474,11 @@ impl Numeric {
         let mut first = 0u32;
         for p in (4 * w..4 * w + 4).rev() {
             let idx = p + *scale as i32;
-            let d = if idx >= 0 { mag.get(idx as usize).copied().unwrap_or(0) } else { 0 };
+            let d = if idx >= 0 {
+                mag.get(idx as usize).copied().unwrap_or(0)
+            } else {
+                0
+            };
             first = first * 10 + d as u32;
         }
         (w, first)
@@ -472,7 +509,11 @@ impl Numeric {
                 if b.is_zero() {
                     return Err(div_zero());
                 }
-                return Ok(if self.is_negative() != b.is_negative() { NegInf } else { PosInf });
+                return Ok(if self.is_negative() != b.is_negative() {
+                    NegInf
+                } else {
+                    PosInf
+                });
             }
             (_, PosInf | NegInf) => return Ok(Numeric::zero()),
             _ => {}
@@ -486,7 +527,18 @@ impl Numeric {
 
     /// Exact quotient rounded half away from zero to `rscale` digits.
     pub fn div_round(&self, other: &Numeric, rscale: i32) -> PgResult<Numeric> {
-        let (Numeric::Finite { neg: n1, mag: m1, scale: s1 }, Numeric::Finite { neg: n2, mag: m2, scale: s2 }) = (self, other)
+        let (
+            Numeric::Finite {
+                neg: n1,
+                mag: m1,
+                scale: s1,
+            },
+            Numeric::Finite {
+                neg: n2,
+                mag: m2,
+                scale: s2,
+            },
+        ) = (self, other)
         else {
             return self.div(other);
         };
@@ -506,7 +558,11 @@ impl Numeric {
             q = mag_add(&q, &[1]);
         }
         let out_scale = rscale.max(0) as u32;
-        let mut q = if rscale < 0 { mag_shift(&q, (-rscale) as usize) } else { q };
+        let mut q = if rscale < 0 {
+            mag_shift(&q, (-rscale) as usize)
+        } else {
+            q
+        };
         q = trim(q);
         let r = Numeric::finite(n1 != n2, q, out_scale);
         r.check_range()?;
@@ -515,7 +571,18 @@ impl Numeric {
 
     /// Integer part of `self / other`, truncated toward zero.
     fn div_trunc(&self, other: &Numeric) -> PgResult<Numeric> {
-        let (Numeric::Finite { neg: n1, mag: m1, scale: s1 }, Numeric::Finite { neg: n2, mag: m2, scale: s2 }) = (self, other)
+        let (
+            Numeric::Finite {
+                neg: n1,
+                mag: m1,
+                scale: s1,
+            },
+            Numeric::Finite {
+                neg: n2,
+                mag: m2,
+                scale: s2,
+            },
+        ) = (self, other)
         else {
             unreachable!("div_trunc on special values")
         };
@@ -559,7 +626,9 @@ impl Numeric {
     }
 
     fn round_or_trunc(&self, s: i32, round: bool) -> Numeric {
-        let Numeric::Finite { neg, mag, scale } = self else { return self.clone() };
+        let Numeric::Finite { neg, mag, scale } = self else {
+            return self.clone();
+        };
         let s = s.clamp(-MAX_RESULT_SCALE, MAX_RESULT_SCALE);
         let cur = *scale as i32;
         if s >= cur {
@@ -567,7 +636,11 @@ impl Numeric {
         }
         // Drop (cur - s) digits.
         let drop = (cur - s) as usize;
-        let mut kept: Vec<u8> = if drop >= mag.len() { Vec::new() } else { mag[drop..].to_vec() };
+        let mut kept: Vec<u8> = if drop >= mag.len() {
+            Vec::new()
+        } else {
+            mag[drop..].to_vec()
+        };
         if round && drop <= mag.len() && drop > 0 && mag[drop - 1] >= 5 {
             kept = mag_add(&trim(kept), &[1]);
         }
@@ -581,7 +654,10 @@ impl Numeric {
 
     pub fn floor(&self) -> Numeric {
         let t = self.trunc(0);
-        if self.is_negative() && matches!(self, Numeric::Finite { .. }) && t != self.trunc_scale_eq() {
+        if self.is_negative()
+            && matches!(self, Numeric::Finite { .. })
+            && t != self.trunc_scale_eq()
+        {
             return t.sub(&Numeric::from_i64(1)).expect("floor in range");
         }
         t
@@ -589,7 +665,10 @@ impl Numeric {
 
     pub fn ceil(&self) -> Numeric {
         let t = self.trunc(0);
-        if !self.is_negative() && matches!(self, Numeric::Finite { .. }) && t != self.trunc_scale_eq() {
+        if !self.is_negative()
+            && matches!(self, Numeric::Finite { .. })
+            && t != self.trunc_scale_eq()
+        {
             return t.add(&Numeric::from_i64(1)).expect("ceil in range");
         }
         t
@@ -602,7 +681,15 @@ impl Numeric {
             Numeric::Finite { neg, mag, scale } => {
                 let s = *scale as usize;
                 if mag.iter().take(s).all(|&d| d == 0) {
-                    Numeric::finite(*neg, if s >= mag.len() { Vec::new() } else { mag[s..].to_vec() }, 0)
+                    Numeric::finite(
+                        *neg,
+                        if s >= mag.len() {
+                            Vec::new()
+                        } else {
+                            mag[s..].to_vec()
+                        },
+                        0,
+                    )
                 } else {
                     Numeric::NaN
                 }
@@ -631,7 +718,18 @@ impl Numeric {
             NaN => 3,
         };
         match (self, other) {
-            (Finite { neg: n1, mag: m1, scale: s1 }, Finite { neg: n2, mag: m2, scale: s2 }) => {
+            (
+                Finite {
+                    neg: n1,
+                    mag: m1,
+                    scale: s1,
+                },
+                Finite {
+                    neg: n2,
+                    mag: m2,
+                    scale: s2,
+                },
+            ) => {
                 if m1.is_empty() && m2.is_empty() {
                     return Ordering::Equal;
                 }
@@ -654,8 +752,17 @@ impl Numeric {
     pub fn canonical(&self) -> String {
         match self {
             Numeric::Finite { neg, mag, scale } => {
-                let zeros = mag.iter().take(*scale as usize).take_while(|&&d| d == 0).count();
-                Numeric::finite(*neg, mag[zeros.min(mag.len())..].to_vec(), *scale - zeros as u32).to_string_pg()
+                let zeros = mag
+                    .iter()
+                    .take(*scale as usize)
+                    .take_while(|&&d| d == 0)
+                    .count();
+                Numeric::finite(
+                    *neg,
+                    mag[zeros.min(mag.len())..].to_vec(),
+                    *scale - zeros as u32,
+                )
+                .to_string_pg()
             }
             other => other.to_string_pg(),
         }
@@ -663,11 +770,19 @@ impl Numeric {
 
     /// Rounds to an integer (half away from zero) and converts; None if out of i64 range or special.
     pub fn to_i64(&self) -> Option<i64> {
-        let Numeric::Finite { neg, .. } = self.round(0) else { return None };
-        let Numeric::Finite { mag, .. } = self.round(0) else { return None };
+        let Numeric::Finite { neg, .. } = self.round(0) else {
+            return None;
+        };
+        let Numeric::Finite { mag, .. } = self.round(0) else {
+            return None;
+        };
         let v = mag_to_u128(&mag)?;
         if neg {
-            if v > i64::MAX as u128 + 1 { None } else { Some((v as i128).wrapping_neg() as i64) }
+            if v > i64::MAX as u128 + 1 {
+                None
+            } else {
+                Some((v as i128).wrapping_neg() as i64)
+            }
         } else if v > i64::MAX as u128 {
             None
         } else {
@@ -691,7 +806,11 @@ impl Numeric {
             return Ok(Numeric::NaN);
         }
         if v.is_infinite() {
-            return Ok(if v > 0.0 { Numeric::PosInf } else { Numeric::NegInf });
+            return Ok(if v > 0.0 {
+                Numeric::PosInf
+            } else {
+                Numeric::NegInf
+            });
         }
         Numeric::parse(&super::float::format_g(v, 15))
     }
@@ -717,7 +836,11 @@ impl Numeric {
                 if let Numeric::Finite { mag, scale: rs, .. } = &r {
                     let int_digits = mag.len() as i32 - *rs as i32;
                     if !mag.is_empty() && int_digits > maxdigits {
-                        let bound = if maxdigits != 0 { format!("10^{maxdigits}") } else { "1".to_string() };
+                        let bound = if maxdigits != 0 {
+                            format!("10^{maxdigits}")
+                        } else {
+                            "1".to_string()
+                        };
                         return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow")
                             .with_detail(format!(
                                 "A field with precision {precision}, scale {scale} must round to an absolute value less than {bound}."
@@ -785,12 +908,30 @@ mod tests {
 
     #[test]
     fn division_uses_select_div_scale() {
-        assert_eq!(n("10").div(&n("3")).unwrap().to_string_pg(), "3.3333333333333333");
-        assert_eq!(n("1").div(&n("3")).unwrap().to_string_pg(), "0.33333333333333333333");
-        assert_eq!(n("2").div(&n("3")).unwrap().to_string_pg(), "0.66666666666666666667");
-        assert_eq!(n("100000").div(&n("3")).unwrap().to_string_pg(), "33333.333333333333");
-        assert_eq!(n("1.000").div(&n("8")).unwrap().to_string_pg(), "0.12500000000000000000");
-        assert_eq!(n("-7").div(&n("2")).unwrap().to_string_pg(), "-3.5000000000000000");
+        assert_eq!(
+            n("10").div(&n("3")).unwrap().to_string_pg(),
+            "3.3333333333333333"
+        );
+        assert_eq!(
+            n("1").div(&n("3")).unwrap().to_string_pg(),
+            "0.33333333333333333333"
+        );
+        assert_eq!(
+            n("2").div(&n("3")).unwrap().to_string_pg(),
+            "0.66666666666666666667"
+        );
+        assert_eq!(
+            n("100000").div(&n("3")).unwrap().to_string_pg(),
+            "33333.333333333333"
+        );
+        assert_eq!(
+            n("1.000").div(&n("8")).unwrap().to_string_pg(),
+            "0.12500000000000000000"
+        );
+        assert_eq!(
+            n("-7").div(&n("2")).unwrap().to_string_pg(),
+            "-3.5000000000000000"
+        );
         assert!(n("1").div(&n("0")).is_err());
     }
 
@@ -813,13 +954,21 @@ mod tests {
     #[test]
     fn typmod_rounds_and_overflows() {
         let tm = make_typmod(5, 2).unwrap();
-        assert_eq!(n("123.456").apply_typmod(tm).unwrap().to_string_pg(), "123.46");
+        assert_eq!(
+            n("123.456").apply_typmod(tm).unwrap().to_string_pg(),
+            "123.46"
+        );
         let e = n("1234.5").apply_typmod(tm).unwrap_err();
         assert_eq!(e.message, "numeric field overflow");
         assert_eq!(
             e.detail.as_deref(),
-            Some("A field with precision 5, scale 2 must round to an absolute value less than 10^3.")
+            Some(
+                "A field with precision 5, scale 2 must round to an absolute value less than 10^3."
+            )
         );
-        assert_eq!(typmod_precision_scale(make_typmod(10, -2).unwrap()), (10, -2));
+        assert_eq!(
+            typmod_precision_scale(make_typmod(10, -2).unwrap()),
+            (10, -2)
+        );
     }
 }

@@ -2,10 +2,12 @@
 //! `parse_coerce.c`): raw expression nodes to typed [`Expr`]s.
 
 use pg_query::NodeEnum;
-use pg_query::protobuf::{self as pb, AExprKind, BoolExprType, BoolTestType, NullTestType, SqlValueFunctionOp, a_const};
+use pg_query::protobuf::{
+    self as pb, AExprKind, BoolExprType, BoolTestType, NullTestType, SqlValueFunctionOp, a_const,
+};
 
-use super::super::adt::{self, CoercionContext, can_coerce};
 use super::super::adt::numeric::{Numeric, make_typmod};
+use super::super::adt::{self, CoercionContext, can_coerce};
 use super::super::expr::{BoolTestKind, Expr, Loc};
 use super::super::functions::{ArgType, FuncId, FuncKind, registry};
 use super::super::types::{Datum, Type};
@@ -29,7 +31,11 @@ fn str_list(nodes: &[pg_query::Node]) -> Vec<String> {
 }
 
 fn sig(types: &[Type]) -> String {
-    types.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+    types
+        .iter()
+        .map(|t| t.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Levenshtein distance (for "Perhaps you meant ..." hints).
@@ -70,7 +76,9 @@ impl<'a> Analyzer<'a> {
                 Ok(match construct {
                     "AND" => Expr::And(args),
                     "OR" => Expr::Or(args),
-                    _ => Expr::Not(Box::new(args.into_iter().next().expect("NOT has an argument"))),
+                    _ => Expr::Not(Box::new(
+                        args.into_iter().next().expect("NOT has an argument"),
+                    )),
                 })
             }
             NodeEnum::FuncCall(f) => self.transform_func_call(scope, f),
@@ -81,23 +89,38 @@ impl<'a> Analyzer<'a> {
             }
             NodeEnum::MinMaxExpr(m) => {
                 let greatest = m.op == pb::MinMaxOp::IsGreatest as i32;
-                let (args, ty) = self.transform_common(scope, &m.args, if greatest { "GREATEST" } else { "LEAST" })?;
+                let (args, ty) = self.transform_common(
+                    scope,
+                    &m.args,
+                    if greatest { "GREATEST" } else { "LEAST" },
+                )?;
                 if !ty.is_sortable() {
                     return Err(self.error(
                         sqlstate::UNDEFINED_FUNCTION,
-                        format!("could not identify a comparison function for type {}", ty.name()),
+                        format!(
+                            "could not identify a comparison function for type {}",
+                            ty.name()
+                        ),
                         loc(m.location),
                     ));
                 }
                 Ok(Expr::MinMax { greatest, args, ty })
             }
             NodeEnum::NullTest(n) => {
-                let arg = self.transform_expr(scope, node_of(&n.arg).expect("NullTest argument"))?;
-                Ok(Expr::NullTest { arg: Box::new(arg), is_not: n.nulltesttype == NullTestType::IsNotNull as i32 })
+                let arg =
+                    self.transform_expr(scope, node_of(&n.arg).expect("NullTest argument"))?;
+                Ok(Expr::NullTest {
+                    arg: Box::new(arg),
+                    is_not: n.nulltesttype == NullTestType::IsNotNull as i32,
+                })
             }
             NodeEnum::BooleanTest(b) => {
-                let (kind, construct) = match BoolTestType::try_from(b.booltesttype).unwrap_or(BoolTestType::IsTrue) {
-                    BoolTestType::IsTrue | BoolTestType::Undefined => (BoolTestKind::IsTrue, "IS TRUE"),
+                let (kind, construct) = match BoolTestType::try_from(b.booltesttype)
+                    .unwrap_or(BoolTestType::IsTrue)
+                {
+                    BoolTestType::IsTrue | BoolTestType::Undefined => {
+                        (BoolTestKind::IsTrue, "IS TRUE")
+                    }
                     BoolTestType::IsNotTrue => (BoolTestKind::IsNotTrue, "IS NOT TRUE"),
                     BoolTestType::IsFalse => (BoolTestKind::IsFalse, "IS FALSE"),
                     BoolTestType::IsNotFalse => (BoolTestKind::IsNotFalse, "IS NOT FALSE"),
@@ -107,28 +130,45 @@ impl<'a> Analyzer<'a> {
                 let n = node_of(&b.arg).expect("BooleanTest argument");
                 let arg = self.transform_expr(scope, n)?;
                 let arg = self.coerce_to_boolean(arg, construct, raw_location(n))?;
-                Ok(Expr::BoolTest { arg: Box::new(arg), kind })
+                Ok(Expr::BoolTest {
+                    arg: Box::new(arg),
+                    kind,
+                })
             }
             NodeEnum::SqlvalueFunction(s) => {
-                let name = match SqlValueFunctionOp::try_from(s.op).unwrap_or(SqlValueFunctionOp::SqlvalueFunctionOpUndefined) {
-                    SqlValueFunctionOp::SvfopCurrentTimestamp | SqlValueFunctionOp::SvfopCurrentTimestampN => "now",
-                    SqlValueFunctionOp::SvfopCurrentRole | SqlValueFunctionOp::SvfopCurrentUser | SqlValueFunctionOp::SvfopUser => {
-                        "current_user"
-                    }
+                let name = match SqlValueFunctionOp::try_from(s.op)
+                    .unwrap_or(SqlValueFunctionOp::SqlvalueFunctionOpUndefined)
+                {
+                    SqlValueFunctionOp::SvfopCurrentTimestamp
+                    | SqlValueFunctionOp::SvfopCurrentTimestampN => "now",
+                    SqlValueFunctionOp::SvfopCurrentRole
+                    | SqlValueFunctionOp::SvfopCurrentUser
+                    | SqlValueFunctionOp::SvfopUser => "current_user",
                     SqlValueFunctionOp::SvfopSessionUser => "session_user",
                     SqlValueFunctionOp::SvfopCurrentCatalog => "current_database",
                     SqlValueFunctionOp::SvfopCurrentSchema => "current_schema",
-                    _ => return Err(self.unsupported("CURRENT_DATE, CURRENT_TIME, LOCALTIME and LOCALTIMESTAMP", loc(s.location))),
+                    _ => {
+                        return Err(self.unsupported(
+                            "CURRENT_DATE, CURRENT_TIME, LOCALTIME and LOCALTIMESTAMP",
+                            loc(s.location),
+                        ));
+                    }
                 };
                 self.make_func_call(name, Vec::new(), loc(s.location))
             }
-            NodeEnum::ParamRef(p) => {
-                Err(self.error("42P02", format!("there is no parameter ${}", p.number), loc(p.location)))
+            NodeEnum::ParamRef(p) => Err(self.error(
+                "42P02",
+                format!("there is no parameter ${}", p.number),
+                loc(p.location),
+            )),
+            NodeEnum::SubLink(s) => {
+                Err(self.unsupported("subqueries in expressions", loc(s.location)))
             }
-            NodeEnum::SubLink(s) => Err(self.unsupported("subqueries in expressions", loc(s.location))),
             NodeEnum::RowExpr(r) => Err(self.unsupported("ROW expressions", loc(r.location))),
             NodeEnum::AArrayExpr(a) => Err(self.unsupported("arrays", loc(a.location))),
-            NodeEnum::AIndirection(_) => Err(self.unsupported("subscripts and field selection", None)),
+            NodeEnum::AIndirection(_) => {
+                Err(self.unsupported("subscripts and field selection", None))
+            }
             NodeEnum::CollateClause(c) => Err(self.unsupported("COLLATE", loc(c.location))),
             NodeEnum::GroupingFunc(g) => Err(self.unsupported("GROUPING", loc(g.location))),
             _ => Err(self.unsupported("this kind of expression", raw_location(node))),
@@ -138,24 +178,41 @@ impl<'a> Analyzer<'a> {
     fn transform_const(&mut self, c: &pb::AConst) -> PgResult<Expr> {
         let l = Loc(loc(c.location));
         if c.isnull {
-            return Ok(Expr::Const { value: Datum::Null, ty: Type::Unknown, typmod: -1, loc: l });
+            return Ok(Expr::Const {
+                value: Datum::Null,
+                ty: Type::Unknown,
+                typmod: -1,
+                loc: l,
+            });
         }
         let (value, ty) = match &c.val {
             Some(a_const::Val::Ival(i)) => (Datum::Int4(i.ival), Type::Int4),
             Some(a_const::Val::Fval(f)) => {
                 let s = &f.fval;
-                let is_integer = s.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'+');
+                let is_integer = s
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+');
                 match (is_integer, s.parse::<i64>()) {
                     (true, Ok(v)) => (Datum::Int8(v), Type::Int8),
-                    _ => (Datum::Numeric(Numeric::parse(s).map_err(|e| self.at(e, l.0))?), Type::Numeric),
+                    _ => (
+                        Datum::Numeric(Numeric::parse(s).map_err(|e| self.at(e, l.0))?),
+                        Type::Numeric,
+                    ),
                 }
             }
             Some(a_const::Val::Boolval(b)) => (Datum::Bool(b.boolval), Type::Bool),
             Some(a_const::Val::Sval(s)) => (Datum::Text(s.sval.clone()), Type::Unknown),
-            Some(a_const::Val::Bsval(_)) => return Err(self.unsupported("bit-string constants", l.0)),
+            Some(a_const::Val::Bsval(_)) => {
+                return Err(self.unsupported("bit-string constants", l.0));
+            }
             None => (Datum::Null, Type::Unknown),
         };
-        Ok(Expr::Const { value, ty, typmod: -1, loc: l })
+        Ok(Expr::Const {
+            value,
+            ty,
+            typmod: -1,
+            loc: l,
+        })
     }
 
     fn at(&self, e: PgError, l: Option<usize>) -> PgError {
@@ -172,7 +229,10 @@ impl<'a> Analyzer<'a> {
 
     fn transform_column_ref(&mut self, scope: &mut Scope, c: &pb::ColumnRef) -> PgResult<Expr> {
         let l = loc(c.location);
-        if c.fields.iter().any(|f| matches!(f.node, Some(NodeEnum::AStar(_)))) {
+        if c.fields
+            .iter()
+            .any(|f| matches!(f.node, Some(NodeEnum::AStar(_))))
+        {
             return Err(self.unsupported("row references (x.*) in expressions", l));
         }
         let names = str_list(&c.fields);
@@ -180,11 +240,18 @@ impl<'a> Analyzer<'a> {
         let colname = &colname[0];
         let Some((refname, relname, has_alias, columns)) = &scope.rte else {
             if qual.is_empty() {
-                return Err(self.error(sqlstate::UNDEFINED_COLUMN, format!("column \"{colname}\" does not exist"), l));
+                return Err(self.error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{colname}\" does not exist"),
+                    l,
+                ));
             }
             return Err(self.error(
                 sqlstate::UNDEFINED_TABLE,
-                format!("missing FROM-clause entry for table \"{}\"", qual.last().expect("qualifier")),
+                format!(
+                    "missing FROM-clause entry for table \"{}\"",
+                    qual.last().expect("qualifier")
+                ),
                 l,
             ));
         };
@@ -223,14 +290,31 @@ impl<'a> Analyzer<'a> {
         let (schema, name) = match names.as_slice() {
             [n] => (None, n.as_str()),
             [s, n] => (Some(s.as_str()), n.as_str()),
-            _ => return Err(self.error(sqlstate::SYNTAX_ERROR, format!("improper qualified name (too many dotted names): {}", names.join(".")), l)),
+            _ => {
+                return Err(self.error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!(
+                        "improper qualified name (too many dotted names): {}",
+                        names.join(".")
+                    ),
+                    l,
+                ));
+            }
         };
         let shown = names.join(".");
-        let not_found = || self.error(sqlstate::UNDEFINED_OBJECT, format!("type \"{shown}\" does not exist"), l);
+        let not_found = || {
+            self.error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("type \"{shown}\" does not exist"),
+                l,
+            )
+        };
         if schema.is_some_and(|s| s != "pg_catalog") {
             return Err(not_found());
         }
-        let mut ty = Type::from_name(name).filter(|t| *t != Type::Unknown || name == "unknown").ok_or_else(not_found)?;
+        let mut ty = Type::from_name(name)
+            .filter(|t| *t != Type::Unknown || name == "unknown")
+            .ok_or_else(not_found)?;
         if !tn.array_bounds.is_empty() {
             if ty != Type::Text {
                 return Err(self.unsupported("arrays", l));
@@ -246,19 +330,39 @@ impl<'a> Analyzer<'a> {
             .map(|m| match m.node.as_ref() {
                 Some(NodeEnum::AConst(c)) => match &c.val {
                     Some(a_const::Val::Ival(i)) => Ok(i.ival as i64),
-                    _ => Err(self.error(sqlstate::SYNTAX_ERROR, "type modifiers must be simple constants or identifiers", l)),
+                    _ => Err(self.error(
+                        sqlstate::SYNTAX_ERROR,
+                        "type modifiers must be simple constants or identifiers",
+                        l,
+                    )),
                 },
-                _ => Err(self.error(sqlstate::SYNTAX_ERROR, "type modifiers must be simple constants or identifiers", l)),
+                _ => Err(self.error(
+                    sqlstate::SYNTAX_ERROR,
+                    "type modifiers must be simple constants or identifiers",
+                    l,
+                )),
             })
             .collect::<PgResult<_>>()?;
         let typmod = match (ty, mods.as_slice()) {
             (_, []) => -1,
             (Type::Numeric, [p]) => make_typmod(*p as i32, 0).map_err(|e| self.at(e, l))?,
-            (Type::Numeric, [p, s]) => make_typmod(*p as i32, *s as i32).map_err(|e| self.at(e, l))?,
-            (Type::Numeric, _) => return Err(self.error(sqlstate::INVALID_PARAMETER_VALUE, "invalid NUMERIC type modifier", l)),
+            (Type::Numeric, [p, s]) => {
+                make_typmod(*p as i32, *s as i32).map_err(|e| self.at(e, l))?
+            }
+            (Type::Numeric, _) => {
+                return Err(self.error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    "invalid NUMERIC type modifier",
+                    l,
+                ));
+            }
             (Type::Varchar, [n]) => {
                 if *n < 1 {
-                    return Err(self.error(sqlstate::INVALID_PARAMETER_VALUE, "length for type varchar must be at least 1", l));
+                    return Err(self.error(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        "length for type varchar must be at least 1",
+                        l,
+                    ));
                 }
                 *n as i32 + 4
             }
@@ -285,25 +389,45 @@ impl<'a> Analyzer<'a> {
 
     /// `coerce_to_target_type`: literals are converted now (errors point at
     /// the literal); anything else gets a run-time [`Expr::Cast`].
-    pub(crate) fn coerce(&mut self, e: Expr, target: Type, typmod: i32, ctx: CoercionContext, l: Option<usize>) -> PgResult<Expr> {
+    pub(crate) fn coerce(
+        &mut self,
+        e: Expr,
+        target: Type,
+        typmod: i32,
+        ctx: CoercionContext,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
         let from = e.ty();
         if from == target && (typmod < 0 || typmod == e.typmod()) {
             return Ok(e);
         }
         if from == Type::Unknown {
-            if let Expr::Const { value, loc: cloc, .. } = &e {
+            if let Expr::Const {
+                value, loc: cloc, ..
+            } = &e
+            {
                 let value = match value {
                     Datum::Null => Datum::Null,
-                    Datum::Text(s) => adt::input(s, target, typmod, &self.fmt).map_err(|err| self.at(err, cloc.0))?,
+                    Datum::Text(s) => adt::input(s, target, typmod, &self.fmt)
+                        .map_err(|err| self.at(err, cloc.0))?,
                     other => other.clone(),
                 };
                 let newloc = match (l, cloc.0) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => b.or(a),
                 };
-                return Ok(Expr::Const { value, ty: target, typmod, loc: Loc(newloc) });
+                return Ok(Expr::Const {
+                    value,
+                    ty: target,
+                    typmod,
+                    loc: Loc(newloc),
+                });
             }
-            return Ok(Expr::Cast { arg: Box::new(e), to: target, typmod });
+            return Ok(Expr::Cast {
+                arg: Box::new(e),
+                to: target,
+                typmod,
+            });
         }
         if !can_coerce(from, target, ctx) {
             return Err(self.error(
@@ -312,11 +436,20 @@ impl<'a> Analyzer<'a> {
                 l,
             ));
         }
-        Ok(Expr::Cast { arg: Box::new(e), to: target, typmod })
+        Ok(Expr::Cast {
+            arg: Box::new(e),
+            to: target,
+            typmod,
+        })
     }
 
     /// `coerce_to_boolean`.
-    pub(crate) fn coerce_to_boolean(&mut self, e: Expr, construct: &str, l: Option<usize>) -> PgResult<Expr> {
+    pub(crate) fn coerce_to_boolean(
+        &mut self,
+        e: Expr,
+        construct: &str,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
         let t = e.ty();
         if t == Type::Bool {
             return Ok(e);
@@ -326,13 +459,22 @@ impl<'a> Analyzer<'a> {
         }
         Err(self.error(
             sqlstate::DATATYPE_MISMATCH,
-            format!("argument of {construct} must be type boolean, not type {}", t.name()),
+            format!(
+                "argument of {construct} must be type boolean, not type {}",
+                t.name()
+            ),
             l,
         ))
     }
 
     /// `coerce_to_specific_type` (LIMIT/OFFSET to bigint).
-    pub(crate) fn coerce_to_specific(&mut self, e: Expr, target: Type, construct: &str, l: Option<usize>) -> PgResult<Expr> {
+    pub(crate) fn coerce_to_specific(
+        &mut self,
+        e: Expr,
+        target: Type,
+        construct: &str,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
         let t = e.ty();
         if t == target {
             return Ok(e);
@@ -342,20 +484,33 @@ impl<'a> Analyzer<'a> {
         }
         Err(self.error(
             sqlstate::DATATYPE_MISMATCH,
-            format!("argument of {construct} must be type {}, not type {}", target.name(), t.name()),
+            format!(
+                "argument of {construct} must be type {}, not type {}",
+                target.name(),
+                t.name()
+            ),
             l,
         ))
     }
 
     /// Common type of `exprs` (`select_common_type`) and the coerced list.
-    fn coerce_to_common(&mut self, exprs: Vec<Expr>, locs: &[Option<usize>], context: &str) -> PgResult<(Vec<Expr>, Type)> {
+    fn coerce_to_common(
+        &mut self,
+        exprs: Vec<Expr>,
+        locs: &[Option<usize>],
+        context: &str,
+    ) -> PgResult<(Vec<Expr>, Type)> {
         let types: Vec<Type> = exprs.iter().map(|e| e.ty()).collect();
         let ty = match select_common_type(&types) {
             Ok(t) => t,
             Err((p, n, i)) => {
                 return Err(self.error(
                     sqlstate::DATATYPE_MISMATCH,
-                    format!("{context} types {} and {} cannot be matched", p.name(), n.name()),
+                    format!(
+                        "{context} types {} and {} cannot be matched",
+                        p.name(),
+                        n.name()
+                    ),
                     locs[i],
                 ));
             }
@@ -363,10 +518,17 @@ impl<'a> Analyzer<'a> {
         let mut out = Vec::with_capacity(exprs.len());
         for (e, l) in exprs.into_iter().zip(locs) {
             let from = e.ty();
-            if from != ty && from != Type::Unknown && !can_coerce(from, ty, CoercionContext::Implicit) {
+            if from != ty
+                && from != Type::Unknown
+                && !can_coerce(from, ty, CoercionContext::Implicit)
+            {
                 return Err(self.error(
                     "42846",
-                    format!("{context} could not convert type {} to {}", from.name(), ty.name()),
+                    format!(
+                        "{context} could not convert type {} to {}",
+                        from.name(),
+                        ty.name()
+                    ),
                     *l,
                 ));
             }
@@ -375,7 +537,12 @@ impl<'a> Analyzer<'a> {
         Ok((out, ty))
     }
 
-    fn transform_common(&mut self, scope: &mut Scope, args: &[pg_query::Node], context: &str) -> PgResult<(Vec<Expr>, Type)> {
+    fn transform_common(
+        &mut self,
+        scope: &mut Scope,
+        args: &[pg_query::Node],
+        context: &str,
+    ) -> PgResult<(Vec<Expr>, Type)> {
         let mut exprs = Vec::new();
         let mut locs = Vec::new();
         for a in args {
@@ -389,7 +556,13 @@ impl<'a> Analyzer<'a> {
     // --- operators ------------------------------------------------------------
 
     /// `make_op`: resolves operator `name` for the arguments and coerces them.
-    pub(crate) fn make_op(&mut self, name: &str, left: Option<Expr>, right: Expr, l: Option<usize>) -> PgResult<Expr> {
+    pub(crate) fn make_op(
+        &mut self,
+        name: &str,
+        left: Option<Expr>,
+        right: Expr,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
         let reg = registry();
         let input: Vec<Type> = match &left {
             Some(le) => vec![le.ty(), right.ty()],
@@ -431,13 +604,20 @@ impl<'a> Analyzer<'a> {
             let l = const_loc(&a);
             let coerced = match d {
                 ArgType::T(t) => self.coerce(a, *t, -1, CoercionContext::Implicit, l)?,
-                ArgType::AnyNonArray if a.ty() == Type::Unknown => self.coerce(a, Type::Text, -1, CoercionContext::Implicit, l)?,
+                ArgType::AnyNonArray if a.ty() == Type::Unknown => {
+                    self.coerce(a, Type::Text, -1, CoercionContext::Implicit, l)?
+                }
                 _ => a,
             };
             out.push(coerced);
         }
         let arg_types = out.iter().map(|e| e.ty()).collect();
-        Ok(Expr::Func { func: id, args: out, arg_types, ty: def.ret })
+        Ok(Expr::Func {
+            func: id,
+            args: out,
+            arg_types,
+            ty: def.ret,
+        })
     }
 
     fn transform_a_expr(&mut self, scope: &mut Scope, a: &pb::AExpr) -> PgResult<Expr> {
@@ -452,55 +632,100 @@ impl<'a> Analyzer<'a> {
                     Some(n) => Some(self.transform_expr(scope, n)?),
                     None => None,
                 };
-                let right = self.transform_expr(scope, rnode.expect("operator has a right argument"))?;
+                let right =
+                    self.transform_expr(scope, rnode.expect("operator has a right argument"))?;
                 self.make_op(&name, left, right, l)
             }
             AExprKind::AexprDistinct | AExprKind::AexprNotDistinct => {
                 let left = self.transform_expr(scope, lnode.expect("left"))?;
                 let right = self.transform_expr(scope, rnode.expect("right"))?;
                 let (eq, left, right) = self.resolve_eq(left, right, l)?;
-                Ok(Expr::Distinct { left: Box::new(left), right: Box::new(right), eq, not: kind == AExprKind::AexprNotDistinct })
+                Ok(Expr::Distinct {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    eq,
+                    not: kind == AExprKind::AexprNotDistinct,
+                })
             }
             AExprKind::AexprNullif => {
                 let left = self.transform_expr(scope, lnode.expect("left"))?;
                 let right = self.transform_expr(scope, rnode.expect("right"))?;
                 let (eq, left, right) = self.resolve_eq(left, right, l)?;
                 let ty = left.ty();
-                Ok(Expr::NullIf { left: Box::new(left), right: Box::new(right), eq, ty })
+                Ok(Expr::NullIf {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    eq,
+                    ty,
+                })
             }
-            AExprKind::AexprIn => self.transform_in(scope, &name, lnode.expect("left"), rnode.expect("list"), l),
-            AExprKind::AexprBetween | AExprKind::AexprNotBetween | AExprKind::AexprBetweenSym | AExprKind::AexprNotBetweenSym => {
+            AExprKind::AexprIn => {
+                self.transform_in(scope, &name, lnode.expect("left"), rnode.expect("list"), l)
+            }
+            AExprKind::AexprBetween
+            | AExprKind::AexprNotBetween
+            | AExprKind::AexprBetweenSym
+            | AExprKind::AexprNotBetweenSym => {
                 let a_e = self.transform_expr(scope, lnode.expect("left"))?;
-                let Some(NodeEnum::List(list)) = rnode else { unreachable!("BETWEEN has a bound list") };
-                let b_e = self.transform_expr(scope, list.items[0].node.as_ref().expect("lower bound"))?;
-                let c_e = self.transform_expr(scope, list.items[1].node.as_ref().expect("upper bound"))?;
-                let not = matches!(kind, AExprKind::AexprNotBetween | AExprKind::AexprNotBetweenSym);
+                let Some(NodeEnum::List(list)) = rnode else {
+                    unreachable!("BETWEEN has a bound list")
+                };
+                let b_e =
+                    self.transform_expr(scope, list.items[0].node.as_ref().expect("lower bound"))?;
+                let c_e =
+                    self.transform_expr(scope, list.items[1].node.as_ref().expect("upper bound"))?;
+                let not = matches!(
+                    kind,
+                    AExprKind::AexprNotBetween | AExprKind::AexprNotBetweenSym
+                );
                 let (ge, le) = if not { ("<", ">") } else { (">=", "<=") };
                 let half = |this: &mut Self, lo: &Expr, hi: &Expr| -> PgResult<Expr> {
                     let x = this.make_op(ge, Some(a_e.clone()), lo.clone(), l)?;
                     let y = this.make_op(le, Some(a_e.clone()), hi.clone(), l)?;
-                    Ok(if not { Expr::Or(vec![x, y]) } else { Expr::And(vec![x, y]) })
+                    Ok(if not {
+                        Expr::Or(vec![x, y])
+                    } else {
+                        Expr::And(vec![x, y])
+                    })
                 };
                 let first = half(self, &b_e, &c_e)?;
-                if matches!(kind, AExprKind::AexprBetweenSym | AExprKind::AexprNotBetweenSym) {
+                if matches!(
+                    kind,
+                    AExprKind::AexprBetweenSym | AExprKind::AexprNotBetweenSym
+                ) {
                     let second = half(self, &c_e, &b_e)?;
-                    Ok(if not { Expr::And(vec![first, second]) } else { Expr::Or(vec![first, second]) })
+                    Ok(if not {
+                        Expr::And(vec![first, second])
+                    } else {
+                        Expr::Or(vec![first, second])
+                    })
                 } else {
                     Ok(first)
                 }
             }
             AExprKind::AexprSimilar => Err(self.unsupported("SIMILAR TO", l)),
-            AExprKind::AexprOpAny | AExprKind::AexprOpAll => Err(self.unsupported("ANY/ALL (array)", l)),
+            AExprKind::AexprOpAny | AExprKind::AexprOpAll => {
+                Err(self.unsupported("ANY/ALL (array)", l))
+            }
             AExprKind::Undefined => Err(self.unsupported("this operator", l)),
         }
     }
 
     /// Resolves `=` for IS DISTINCT FROM / NULLIF and returns the coerced sides.
-    fn resolve_eq(&mut self, left: Expr, right: Expr, l: Option<usize>) -> PgResult<(FuncId, Expr, Expr)> {
+    fn resolve_eq(
+        &mut self,
+        left: Expr,
+        right: Expr,
+        l: Option<usize>,
+    ) -> PgResult<(FuncId, Expr, Expr)> {
         match self.make_op("=", Some(left), right, l)? {
             Expr::Func { func, args, ty, .. } => {
                 if ty != Type::Bool {
-                    return Err(self.error(sqlstate::DATATYPE_MISMATCH, "operator = must return type boolean", l));
+                    return Err(self.error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        "operator = must return type boolean",
+                        l,
+                    ));
                 }
                 let mut it = args.into_iter();
                 Ok((func, it.next().expect("left"), it.next().expect("right")))
@@ -511,7 +736,14 @@ impl<'a> Analyzer<'a> {
 
     /// `transformAExprIn`: `x IN (a, b)` is `x = a OR x = b` (`NOT IN`:
     /// `x <> a AND x <> b`); constant items are first coerced to a common type.
-    fn transform_in(&mut self, scope: &mut Scope, name: &str, lnode: &NodeEnum, rnode: &NodeEnum, l: Option<usize>) -> PgResult<Expr> {
+    fn transform_in(
+        &mut self,
+        scope: &mut Scope,
+        name: &str,
+        lnode: &NodeEnum,
+        rnode: &NodeEnum,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
         let left = self.transform_expr(scope, lnode)?;
         let Some(items) = (match rnode {
             NodeEnum::List(list) => Some(&list.items),
@@ -532,11 +764,17 @@ impl<'a> Analyzer<'a> {
             let mut types = vec![left.ty()];
             types.extend(rexprs.iter().filter(|e| !has_vars(e)).map(|e| e.ty()));
             if let Ok(common) = select_common_type(&types) {
-                let works = types.iter().all(|t| *t == Type::Unknown || can_coerce(*t, common, CoercionContext::Implicit));
+                let works = types.iter().all(|t| {
+                    *t == Type::Unknown || can_coerce(*t, common, CoercionContext::Implicit)
+                });
                 if works {
                     let mut coerced = Vec::new();
                     for (e, rl) in rexprs.into_iter().zip(&rlocs) {
-                        coerced.push(if has_vars(&e) { e } else { self.coerce(e, common, -1, CoercionContext::Implicit, *rl)? });
+                        coerced.push(if has_vars(&e) {
+                            e
+                        } else {
+                            self.coerce(e, common, -1, CoercionContext::Implicit, *rl)?
+                        });
                     }
                     rexprs = coerced;
                 }
@@ -563,7 +801,17 @@ impl<'a> Analyzer<'a> {
         let arg = match node_of(&c.arg) {
             Some(n) => {
                 let e = self.transform_expr(scope, n)?;
-                Some(if e.ty() == Type::Unknown { self.coerce(e, Type::Text, -1, CoercionContext::Implicit, raw_location(n))? } else { e })
+                Some(if e.ty() == Type::Unknown {
+                    self.coerce(
+                        e,
+                        Type::Text,
+                        -1,
+                        CoercionContext::Implicit,
+                        raw_location(n),
+                    )?
+                } else {
+                    e
+                })
             }
             None => None,
         };
@@ -571,7 +819,9 @@ impl<'a> Analyzer<'a> {
         let mut results = Vec::new();
         let mut result_locs = Vec::new();
         for w in &c.args {
-            let Some(NodeEnum::CaseWhen(cw)) = w.node.as_ref() else { continue };
+            let Some(NodeEnum::CaseWhen(cw)) = w.node.as_ref() else {
+                continue;
+            };
             let wnode = node_of(&cw.expr).expect("WHEN condition");
             let cond = match &arg {
                 Some(a) => {
@@ -588,7 +838,15 @@ impl<'a> Analyzer<'a> {
         }
         let (default, dloc) = match node_of(&c.defresult) {
             Some(n) => (self.transform_expr(scope, n)?, raw_location(n)),
-            None => (Expr::Const { value: Datum::Null, ty: Type::Unknown, typmod: -1, loc: Loc(None) }, None),
+            None => (
+                Expr::Const {
+                    value: Datum::Null,
+                    ty: Type::Unknown,
+                    typmod: -1,
+                    loc: Loc(None),
+                },
+                None,
+            ),
         };
         // The default comes first in select_common_type, as in PostgreSQL.
         let mut all = vec![default];
@@ -597,17 +855,31 @@ impl<'a> Analyzer<'a> {
         locs.extend(result_locs);
         let (mut coerced, ty) = self.coerce_to_common(all, &locs, "CASE")?;
         let default = coerced.remove(0);
-        Ok(Expr::Case { arg: arg.map(Box::new), whens: conds.into_iter().zip(coerced).collect(), default: Box::new(default), ty })
+        Ok(Expr::Case {
+            arg: arg.map(Box::new),
+            whens: conds.into_iter().zip(coerced).collect(),
+            default: Box::new(default),
+            ty,
+        })
     }
 
     // --- function calls -------------------------------------------------------
 
     /// Calls a built-in by name with already-analysed arguments.
-    pub(crate) fn make_func_call(&mut self, name: &str, args: Vec<Expr>, l: Option<usize>) -> PgResult<Expr> {
+    pub(crate) fn make_func_call(
+        &mut self,
+        name: &str,
+        args: Vec<Expr>,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
         let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
         match resolve(registry().candidates(name, false), &input, false) {
             Resolution::Found(id) => self.finish_call(id, args),
-            _ => Err(self.error(sqlstate::UNDEFINED_FUNCTION, format!("function {name}({}) does not exist", sig(&input)), l)),
+            _ => Err(self.error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", sig(&input)),
+                l,
+            )),
         }
     }
 
@@ -639,10 +911,20 @@ impl<'a> Analyzer<'a> {
         }
         let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
         let reg = registry();
-        let cands: &[FuncId] = if schema_ok { reg.candidates(&name, false) } else { &[] };
-        let shown_args = if f.agg_star { "*".to_string() } else { sig(&input) };
+        let cands: &[FuncId] = if schema_ok {
+            reg.candidates(&name, false)
+        } else {
+            &[]
+        };
+        let shown_args = if f.agg_star {
+            "*".to_string()
+        } else {
+            sig(&input)
+        };
         let resolution = if f.agg_star {
-            match cands.iter().find(|&&id| reg.get(id).kind == FuncKind::Aggregate(super::super::functions::AggKind::CountStar)) {
+            match cands.iter().find(|&&id| {
+                reg.get(id).kind == FuncKind::Aggregate(super::super::functions::AggKind::CountStar)
+            }) {
                 Some(id) => Resolution::Found(*id),
                 None => Resolution::NotFound,
             }
@@ -691,19 +973,44 @@ impl<'a> Analyzer<'a> {
         if !scope.kind.allows_aggregates() {
             return Err(self.error(
                 sqlstate::GROUPING_ERROR,
-                format!("aggregate functions are not allowed in {}", scope.kind.clause()),
+                format!(
+                    "aggregate functions are not allowed in {}",
+                    scope.kind.clause()
+                ),
                 l,
             ));
         }
-        if was_in_agg || args.iter().any(|a| a.any(&|x| matches!(x, Expr::Agg { .. }))) {
-            let inner = args.iter().find_map(|a| first_agg(a)).and_then(|j| scope.aggs.get(j)).and_then(|g| g.loc.0);
-            return Err(self.error(sqlstate::GROUPING_ERROR, "aggregate function calls cannot be nested", inner.or(l)));
+        if was_in_agg
+            || args
+                .iter()
+                .any(|a| a.any(&|x| matches!(x, Expr::Agg { .. })))
+        {
+            let inner = args
+                .iter()
+                .find_map(|a| first_agg(a))
+                .and_then(|j| scope.aggs.get(j))
+                .and_then(|g| g.loc.0);
+            return Err(self.error(
+                sqlstate::GROUPING_ERROR,
+                "aggregate function calls cannot be nested",
+                inner.or(l),
+            ));
         }
-        let Expr::Func { args, arg_types, ty, .. } = self.finish_call(id, args)? else { unreachable!("finish_call builds a call") };
+        let Expr::Func {
+            args,
+            arg_types,
+            ty,
+            ..
+        } = self.finish_call(id, args)?
+        else {
+            unreachable!("finish_call builds a call")
+        };
         scope.in_agg = true;
         let mut order = Vec::new();
         for s in &f.agg_order {
-            let Some(NodeEnum::SortBy(sb)) = s.node.as_ref() else { continue };
+            let Some(NodeEnum::SortBy(sb)) = s.node.as_ref() else {
+                continue;
+            };
             let e = self.transform_expr(scope, node_of(&sb.node).expect("sort expression"))?;
             let desc = sb.sortby_dir == pb::SortByDir::SortbyDesc as i32;
             let nulls_first = match sb.sortby_nulls {
@@ -722,8 +1029,20 @@ impl<'a> Analyzer<'a> {
         };
         scope.in_agg = was_in_agg;
         let _ = arg_nodes;
-        scope.aggs.push(Aggref { kind, args, arg_types, ty, distinct: f.agg_distinct, order, filter, loc: Loc(l) });
-        Ok(Expr::Agg { index: scope.aggs.len() - 1, ty })
+        scope.aggs.push(Aggref {
+            kind,
+            args,
+            arg_types,
+            ty,
+            distinct: f.agg_distinct,
+            order,
+            filter,
+            loc: Loc(l),
+        });
+        Ok(Expr::Agg {
+            index: scope.aggs.len() - 1,
+            ty,
+        })
     }
 }
 
@@ -749,7 +1068,11 @@ fn const_loc(e: &Expr) -> Option<usize> {
 
 /// PostgreSQL's `errorMissingColumn` hint: the closest column names
 /// (Levenshtein distance at most 3 and less than half the name's length).
-fn fuzzy_column_hint(name: &str, refname: &str, columns: &[super::super::catalog::ColumnDef]) -> Option<String> {
+fn fuzzy_column_hint(
+    name: &str,
+    refname: &str,
+    columns: &[super::super::catalog::ColumnDef],
+) -> Option<String> {
     const MAX_FUZZY_DISTANCE: usize = 3;
     let mut distance = MAX_FUZZY_DISTANCE + 1;
     let mut first: Option<&str> = None;
@@ -776,7 +1099,9 @@ fn fuzzy_column_hint(name: &str, refname: &str, columns: &[super::super::catalog
         }
     }
     match (first, second) {
-        (Some(a), None) => Some(format!("Perhaps you meant to reference the column \"{refname}.{a}\".")),
+        (Some(a), None) => Some(format!(
+            "Perhaps you meant to reference the column \"{refname}.{a}\"."
+        )),
         (Some(a), Some(b)) => Some(format!(
             "Perhaps you meant to reference the column \"{refname}.{a}\" or the column \"{refname}.{b}\"."
         )),

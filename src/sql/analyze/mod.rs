@@ -125,7 +125,10 @@ impl ExprKind {
     }
 
     fn allows_aggregates(self) -> bool {
-        matches!(self, ExprKind::SelectTarget | ExprKind::Having | ExprKind::OrderBy)
+        matches!(
+            self,
+            ExprKind::SelectTarget | ExprKind::Having | ExprKind::OrderBy
+        )
     }
 }
 
@@ -158,7 +161,11 @@ impl<'a> Analyzer<'a> {
     }
 
     fn unsupported(&self, what: &str, loc: Option<usize>) -> PgError {
-        self.error(sqlstate::FEATURE_NOT_SUPPORTED, format!("{what} is not supported by ferrogres yet"), loc)
+        self.error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("{what} is not supported by ferrogres yet"),
+            loc,
+        )
     }
 
     /// `transformSelectStmt`.
@@ -188,7 +195,14 @@ impl<'a> Analyzer<'a> {
         // FROM.
         let from = self.transform_from(&stmt.from_clause)?;
         let mut scope = Scope {
-            rte: from.as_ref().map(|r| (r.refname.clone(), r.relname.clone(), r.has_alias, r.columns.clone())),
+            rte: from.as_ref().map(|r| {
+                (
+                    r.refname.clone(),
+                    r.relname.clone(),
+                    r.has_alias,
+                    r.columns.clone(),
+                )
+            }),
             aggs: Vec::new(),
             kind: ExprKind::SelectTarget,
             in_agg: false,
@@ -199,7 +213,13 @@ impl<'a> Analyzer<'a> {
         for t in &mut targets {
             if t.expr.ty() == Type::Unknown {
                 let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
-                t.expr = self.coerce(e, Type::Text, -1, super::adt::CoercionContext::Implicit, None)?;
+                t.expr = self.coerce(
+                    e,
+                    Type::Text,
+                    -1,
+                    super::adt::CoercionContext::Implicit,
+                    None,
+                )?;
             }
         }
 
@@ -226,7 +246,9 @@ impl<'a> Analyzer<'a> {
         let mut sort = Vec::new();
         let mut sort_locs = Vec::new();
         for item in &stmt.sort_clause {
-            let Some(NodeEnum::SortBy(sb)) = item.node.as_ref() else { continue };
+            let Some(NodeEnum::SortBy(sb)) = item.node.as_ref() else {
+                continue;
+            };
             if sb.sortby_dir == SortByDir::SortbyUsing as i32 {
                 return Err(self.unsupported("ORDER BY ... USING", None));
             }
@@ -238,13 +260,19 @@ impl<'a> Analyzer<'a> {
                 n if n == SortByNulls::SortbyNullsLast as i32 => false,
                 _ => descending,
             };
-            sort.push(SortClause { target, descending, nulls_first });
+            sort.push(SortClause {
+                target,
+                descending,
+                nulls_first,
+            });
             sort_locs.push(names::raw_location(node));
         }
         scope.kind = ExprKind::GroupBy;
         let mut group_by: Vec<Expr> = Vec::new();
         for item in &stmt.group_clause {
-            let Some(node) = item.node.as_ref() else { continue };
+            let Some(node) = item.node.as_ref() else {
+                continue;
+            };
             if matches!(node, NodeEnum::GroupingSet(_)) {
                 return Err(self.unsupported("GROUPING SETS, ROLLUP and CUBE", None));
             }
@@ -252,7 +280,11 @@ impl<'a> Analyzer<'a> {
             let e = targets[idx].expr.clone();
             if e.any(&|x| matches!(x, Expr::Agg { .. })) {
                 let loc = names::raw_location(node);
-                return Err(self.error(sqlstate::GROUPING_ERROR, "aggregate functions are not allowed in GROUP BY", loc));
+                return Err(self.error(
+                    sqlstate::GROUPING_ERROR,
+                    "aggregate functions are not allowed in GROUP BY",
+                    loc,
+                ));
             }
             if !group_by.contains(&e) {
                 group_by.push(e);
@@ -348,12 +380,21 @@ impl<'a> Analyzer<'a> {
         })
     }
 
-    fn transform_limit(&mut self, scope: &mut Scope, node: &NodeEnum, clause: &str) -> PgResult<Expr> {
+    fn transform_limit(
+        &mut self,
+        scope: &mut Scope,
+        node: &NodeEnum,
+        clause: &str,
+    ) -> PgResult<Expr> {
         let e = self.transform_expr(scope, node)?;
         let loc = names::raw_location(node);
         if e.any(&|x| matches!(x, Expr::Column { .. })) {
             let col_loc = first_column_loc(&e).or(loc);
-            return Err(self.error("42P10", format!("argument of {clause} must not contain variables"), col_loc));
+            return Err(self.error(
+                "42P10",
+                format!("argument of {clause} must not contain variables"),
+                col_loc,
+            ));
         }
         self.coerce_to_specific(e, Type::Int8, clause, loc)
     }
@@ -369,8 +410,16 @@ impl<'a> Analyzer<'a> {
         }
         match from[0].node.as_ref() {
             Some(NodeEnum::RangeVar(rv)) => {
-                let schema = if rv.schemaname.is_empty() { None } else { Some(rv.schemaname.as_str()) };
-                let loc = if rv.location >= 0 { Some(rv.location as usize) } else { None };
+                let schema = if rv.schemaname.is_empty() {
+                    None
+                } else {
+                    Some(rv.schemaname.as_str())
+                };
+                let loc = if rv.location >= 0 {
+                    Some(rv.location as usize)
+                } else {
+                    None
+                };
                 let rel = match open_relation(self.ctx, schema, &rv.relname)? {
                     Some(r) => r,
                     None => {
@@ -378,7 +427,11 @@ impl<'a> Analyzer<'a> {
                             Some(s) => format!("{s}.{}", rv.relname),
                             None => rv.relname.clone(),
                         };
-                        return Err(self.error(sqlstate::UNDEFINED_TABLE, format!("relation \"{shown}\" does not exist"), loc));
+                        return Err(self.error(
+                            sqlstate::UNDEFINED_TABLE,
+                            format!("relation \"{shown}\" does not exist"),
+                            loc,
+                        ));
                     }
                 };
                 let mut columns = rel.columns.clone();
@@ -389,7 +442,13 @@ impl<'a> Analyzer<'a> {
                     }
                     None => (rel.name.clone(), false),
                 };
-                Ok(Some(RangeTblEntry { refname, relname: rel.name.clone(), has_alias, columns, source: RteSource::Relation(rel) }))
+                Ok(Some(RangeTblEntry {
+                    refname,
+                    relname: rel.name.clone(),
+                    has_alias,
+                    columns,
+                    source: RteSource::Relation(rel),
+                }))
             }
             Some(NodeEnum::RangeSubselect(rs)) => {
                 if rs.lateral {
@@ -400,7 +459,11 @@ impl<'a> Analyzer<'a> {
                 };
                 let Some(alias) = &rs.alias else {
                     return Err(self
-                        .error(sqlstate::SYNTAX_ERROR, "subquery in FROM must have an alias", None)
+                        .error(
+                            sqlstate::SYNTAX_ERROR,
+                            "subquery in FROM must have an alias",
+                            None,
+                        )
                         .with_hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
                 let q = self.analyze_select(sel)?;
@@ -408,7 +471,11 @@ impl<'a> Analyzer<'a> {
                     .targets
                     .iter()
                     .filter(|t| !t.resjunk)
-                    .map(|t| ColumnDef { name: t.name.clone(), ty: t.expr.ty(), typmod: t.expr.typmod() })
+                    .map(|t| ColumnDef {
+                        name: t.name.clone(),
+                        ty: t.expr.ty(),
+                        typmod: t.expr.typmod(),
+                    })
                     .collect();
                 self.apply_alias_colnames(&mut columns, &alias.colnames, &alias.aliasname, None)?;
                 Ok(Some(RangeTblEntry {
@@ -435,7 +502,11 @@ impl<'a> Analyzer<'a> {
         if colnames.len() > columns.len() {
             return Err(self.error(
                 "42P10",
-                format!("table \"{alias}\" has {} columns available but {} columns specified", columns.len(), colnames.len()),
+                format!(
+                    "table \"{alias}\" has {} columns available but {} columns specified",
+                    columns.len(),
+                    colnames.len()
+                ),
                 loc,
             ));
         }
@@ -449,10 +520,16 @@ impl<'a> Analyzer<'a> {
 
     // --- target list ----------------------------------------------------------
 
-    fn transform_target_list(&mut self, scope: &mut Scope, list: &[pg_query::Node]) -> PgResult<Vec<TargetEntry>> {
+    fn transform_target_list(
+        &mut self,
+        scope: &mut Scope,
+        list: &[pg_query::Node],
+    ) -> PgResult<Vec<TargetEntry>> {
         let mut out = Vec::new();
         for item in list {
-            let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref() else { continue };
+            let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref() else {
+                continue;
+            };
             let val = node_of(&rt.val).expect("ResTarget has a value");
             if let NodeEnum::ColumnRef(cr) = val {
                 if let Some(last) = cr.fields.last() {
@@ -463,16 +540,36 @@ impl<'a> Analyzer<'a> {
                 }
             }
             let expr = self.transform_expr(scope, val)?;
-            let name = if rt.name.is_empty() { names::figure_colname(Some(val)) } else { rt.name.clone() };
-            out.push(TargetEntry { expr, name, resjunk: false });
+            let name = if rt.name.is_empty() {
+                names::figure_colname(Some(val))
+            } else {
+                rt.name.clone()
+            };
+            out.push(TargetEntry {
+                expr,
+                name,
+                resjunk: false,
+            });
         }
         Ok(out)
     }
 
-    fn expand_star(&self, scope: &Scope, cr: &pg_query::protobuf::ColumnRef) -> PgResult<Vec<TargetEntry>> {
-        let loc = if cr.location >= 0 { Some(cr.location as usize) } else { None };
+    fn expand_star(
+        &self,
+        scope: &Scope,
+        cr: &pg_query::protobuf::ColumnRef,
+    ) -> PgResult<Vec<TargetEntry>> {
+        let loc = if cr.location >= 0 {
+            Some(cr.location as usize)
+        } else {
+            None
+        };
         let Some((refname, relname, has_alias, columns)) = &scope.rte else {
-            return Err(self.error(sqlstate::SYNTAX_ERROR, "SELECT * with no tables specified is not valid", loc));
+            return Err(self.error(
+                sqlstate::SYNTAX_ERROR,
+                "SELECT * with no tables specified is not valid",
+                loc,
+            ));
         };
         if cr.fields.len() > 1 {
             let qual: Vec<String> = cr.fields[..cr.fields.len() - 1]
@@ -503,20 +600,41 @@ impl<'a> Analyzer<'a> {
             .collect())
     }
 
-    pub(crate) fn qualifier_matches(&self, qual: &[String], refname: &str, relname: &str, has_alias: bool) -> bool {
+    pub(crate) fn qualifier_matches(
+        &self,
+        qual: &[String],
+        refname: &str,
+        relname: &str,
+        has_alias: bool,
+    ) -> bool {
         match qual {
             [t] => t == refname,
             [s, t] => !has_alias && s == "pg_catalog" && t == relname,
-            [c, s, t] => !has_alias && *c == self.ctx.current_database() && s == "pg_catalog" && t == relname,
+            [c, s, t] => {
+                !has_alias && *c == self.ctx.current_database() && s == "pg_catalog" && t == relname
+            }
             _ => false,
         }
     }
 
-    pub(crate) fn missing_from_entry(&self, qual: &[String], relname: &str, refname: &str, has_alias: bool, loc: Option<usize>) -> PgError {
+    pub(crate) fn missing_from_entry(
+        &self,
+        qual: &[String],
+        relname: &str,
+        refname: &str,
+        has_alias: bool,
+        loc: Option<usize>,
+    ) -> PgError {
         let table = qual.last().cloned().unwrap_or_default();
-        let mut e = self.error(sqlstate::UNDEFINED_TABLE, format!("missing FROM-clause entry for table \"{table}\""), loc);
+        let mut e = self.error(
+            sqlstate::UNDEFINED_TABLE,
+            format!("missing FROM-clause entry for table \"{table}\""),
+            loc,
+        );
         if has_alias && table == relname {
-            e = e.with_hint(format!("Perhaps you meant to reference the table alias \"{refname}\"."));
+            e = e.with_hint(format!(
+                "Perhaps you meant to reference the table alias \"{refname}\"."
+            ));
         }
         e
     }
@@ -524,15 +642,24 @@ impl<'a> Analyzer<'a> {
     /// `findTargetlistEntrySQL92` (ORDER BY / GROUP BY items): an output
     /// column name or position, else an expression (added as a resjunk
     /// target if not already in the list). Returns the target index.
-    fn find_target(&mut self, scope: &mut Scope, targets: &mut Vec<TargetEntry>, node: &NodeEnum, order_by: bool) -> PgResult<usize> {
+    fn find_target(
+        &mut self,
+        scope: &mut Scope,
+        targets: &mut Vec<TargetEntry>,
+        node: &NodeEnum,
+        order_by: bool,
+    ) -> PgResult<usize> {
         let clause = if order_by { "ORDER BY" } else { "GROUP BY" };
         if let NodeEnum::ColumnRef(cr) = node {
             if let [single] = cr.fields.as_slice() {
                 if let Some(NodeEnum::String(s)) = single.node.as_ref() {
                     let name = &s.sval;
                     // GROUP BY prefers an input column of that name (SQL99).
-                    let input_has =
-                        !order_by && scope.rte.as_ref().is_some_and(|(_, _, _, cols)| cols.iter().any(|c| &c.name == name));
+                    let input_has = !order_by
+                        && scope
+                            .rte
+                            .as_ref()
+                            .is_some_and(|(_, _, _, cols)| cols.iter().any(|c| &c.name == name));
                     if !input_has {
                         let mut found: Option<usize> = None;
                         for (i, t) in targets.iter().enumerate() {
@@ -540,7 +667,11 @@ impl<'a> Analyzer<'a> {
                                 match found {
                                     None => found = Some(i),
                                     Some(j) if targets[j].expr != t.expr => {
-                                        let loc = if cr.location >= 0 { Some(cr.location as usize) } else { None };
+                                        let loc = if cr.location >= 0 {
+                                            Some(cr.location as usize)
+                                        } else {
+                                            None
+                                        };
                                         return Err(self.error(
                                             sqlstate::AMBIGUOUS_COLUMN,
                                             format!("{clause} \"{name}\" is ambiguous"),
@@ -559,18 +690,32 @@ impl<'a> Analyzer<'a> {
             }
         }
         if let NodeEnum::AConst(c) = node {
-            let loc = if c.location >= 0 { Some(c.location as usize) } else { None };
+            let loc = if c.location >= 0 {
+                Some(c.location as usize)
+            } else {
+                None
+            };
             match &c.val {
                 Some(pg_query::protobuf::a_const::Val::Ival(i)) => {
                     let pos = i.ival;
-                    let visible: Vec<usize> = (0..targets.len()).filter(|&k| !targets[k].resjunk).collect();
+                    let visible: Vec<usize> = (0..targets.len())
+                        .filter(|&k| !targets[k].resjunk)
+                        .collect();
                     if pos < 1 || pos as usize > visible.len() {
-                        return Err(self.error("42P10", format!("{clause} position {pos} is not in select list"), loc));
+                        return Err(self.error(
+                            "42P10",
+                            format!("{clause} position {pos} is not in select list"),
+                            loc,
+                        ));
                     }
                     return Ok(visible[pos as usize - 1]);
                 }
                 _ if !c.isnull => {
-                    return Err(self.error(sqlstate::SYNTAX_ERROR, format!("non-integer constant in {clause}"), loc));
+                    return Err(self.error(
+                        sqlstate::SYNTAX_ERROR,
+                        format!("non-integer constant in {clause}"),
+                        loc,
+                    ));
                 }
                 _ => {}
             }
@@ -580,18 +725,31 @@ impl<'a> Analyzer<'a> {
             return Ok(i);
         }
         let e = if e.ty() == Type::Unknown {
-            self.coerce(e, Type::Text, -1, super::adt::CoercionContext::Implicit, None)?
+            self.coerce(
+                e,
+                Type::Text,
+                -1,
+                super::adt::CoercionContext::Implicit,
+                None,
+            )?
         } else {
             e
         };
         if order_by && !e.ty().is_sortable() {
             return Err(self.error(
                 "42883",
-                format!("could not identify an ordering operator for type {}", e.ty().name()),
+                format!(
+                    "could not identify an ordering operator for type {}",
+                    e.ty().name()
+                ),
                 names::raw_location(node),
             ));
         }
-        targets.push(TargetEntry { expr: e, name: names::figure_colname(Some(node)), resjunk: true });
+        targets.push(TargetEntry {
+            expr: e,
+            name: names::figure_colname(Some(node)),
+            resjunk: true,
+        });
         Ok(targets.len() - 1)
     }
 }

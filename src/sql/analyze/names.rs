@@ -7,7 +7,9 @@ use pg_query::protobuf::{MinMaxOp, SqlValueFunctionOp};
 
 /// Default name of an output column (`?column?` when nothing better).
 pub fn figure_colname(node: Option<&NodeEnum>) -> String {
-    figure(node).map(|(n, _)| n).unwrap_or_else(|| "?column?".into())
+    figure(node)
+        .map(|(n, _)| n)
+        .unwrap_or_else(|| "?column?".into())
 }
 
 fn last_string(nodes: &[pg_query::Node]) -> Option<String> {
@@ -23,26 +25,44 @@ fn figure(node: Option<&NodeEnum>) -> Option<(String, u8)> {
     match node {
         NodeEnum::ColumnRef(c) => last_string(&c.fields).map(|n| (n, 2)),
         NodeEnum::FuncCall(f) => last_string(&f.funcname).map(|n| (n, 2)),
-        NodeEnum::AExpr(a) if a.kind == pg_query::protobuf::AExprKind::AexprNullif as i32 => Some(("nullif".into(), 2)),
+        NodeEnum::AExpr(a) if a.kind == pg_query::protobuf::AExprKind::AexprNullif as i32 => {
+            Some(("nullif".into(), 2))
+        }
         NodeEnum::TypeCast(tc) => {
             let inner = figure(tc.arg.as_ref().and_then(|a| a.node.as_ref()));
             match inner {
                 Some((n, s)) if s > 1 => Some((n, s)),
-                _ => tc.type_name.as_ref().and_then(|t| last_string(&t.names)).map(|n| (n, 1)),
+                _ => tc
+                    .type_name
+                    .as_ref()
+                    .and_then(|t| last_string(&t.names))
+                    .map(|n| (n, 1)),
             }
         }
         NodeEnum::CaseExpr(_) => Some(("case".into(), 1)),
         NodeEnum::CoalesceExpr(_) => Some(("coalesce".into(), 2)),
-        NodeEnum::MinMaxExpr(m) => {
-            Some((if m.op == MinMaxOp::IsGreatest as i32 { "greatest" } else { "least" }.into(), 2))
-        }
+        NodeEnum::MinMaxExpr(m) => Some((
+            if m.op == MinMaxOp::IsGreatest as i32 {
+                "greatest"
+            } else {
+                "least"
+            }
+            .into(),
+            2,
+        )),
         NodeEnum::SqlvalueFunction(s) => {
             let name = match SqlValueFunctionOp::try_from(s.op).ok()? {
                 SqlValueFunctionOp::SvfopCurrentDate => "current_date",
-                SqlValueFunctionOp::SvfopCurrentTime | SqlValueFunctionOp::SvfopCurrentTimeN => "current_time",
-                SqlValueFunctionOp::SvfopCurrentTimestamp | SqlValueFunctionOp::SvfopCurrentTimestampN => "current_timestamp",
-                SqlValueFunctionOp::SvfopLocaltime | SqlValueFunctionOp::SvfopLocaltimeN => "localtime",
-                SqlValueFunctionOp::SvfopLocaltimestamp | SqlValueFunctionOp::SvfopLocaltimestampN => "localtimestamp",
+                SqlValueFunctionOp::SvfopCurrentTime | SqlValueFunctionOp::SvfopCurrentTimeN => {
+                    "current_time"
+                }
+                SqlValueFunctionOp::SvfopCurrentTimestamp
+                | SqlValueFunctionOp::SvfopCurrentTimestampN => "current_timestamp",
+                SqlValueFunctionOp::SvfopLocaltime | SqlValueFunctionOp::SvfopLocaltimeN => {
+                    "localtime"
+                }
+                SqlValueFunctionOp::SvfopLocaltimestamp
+                | SqlValueFunctionOp::SvfopLocaltimestampN => "localtimestamp",
                 SqlValueFunctionOp::SvfopCurrentRole => "current_role",
                 SqlValueFunctionOp::SvfopCurrentUser => "current_user",
                 SqlValueFunctionOp::SvfopUser => "user",
@@ -59,8 +79,12 @@ fn figure(node: Option<&NodeEnum>) -> Option<(String, u8)> {
                 SubLinkType::ExistsSublink => Some(("exists".into(), 2)),
                 SubLinkType::ArraySublink => Some(("array".into(), 2)),
                 SubLinkType::ExprSublink => {
-                    if let Some(NodeEnum::SelectStmt(sel)) = s.subselect.as_ref().and_then(|n| n.node.as_ref()) {
-                        if let Some(NodeEnum::ResTarget(rt)) = sel.target_list.first().and_then(|n| n.node.as_ref()) {
+                    if let Some(NodeEnum::SelectStmt(sel)) =
+                        s.subselect.as_ref().and_then(|n| n.node.as_ref())
+                    {
+                        if let Some(NodeEnum::ResTarget(rt)) =
+                            sel.target_list.first().and_then(|n| n.node.as_ref())
+                        {
                             if !rt.name.is_empty() {
                                 return Some((rt.name.clone(), 2));
                             }
@@ -91,11 +115,16 @@ fn loc(l: i32) -> Option<usize> {
 }
 
 fn child(n: &Option<Box<pg_query::Node>>) -> Option<usize> {
-    n.as_ref().and_then(|n| n.node.as_ref()).and_then(raw_location)
+    n.as_ref()
+        .and_then(|n| n.node.as_ref())
+        .and_then(raw_location)
 }
 
 fn first_of(nodes: &[pg_query::Node]) -> Option<usize> {
-    nodes.iter().filter_map(|n| n.node.as_ref().and_then(raw_location)).min()
+    nodes
+        .iter()
+        .filter_map(|n| n.node.as_ref().and_then(raw_location))
+        .min()
 }
 
 /// The leftmost location in a raw expression (`exprLocation`).

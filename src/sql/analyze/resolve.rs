@@ -61,8 +61,10 @@ fn category_preferred(declared: ArgType) -> (TypeCategory, bool) {
 
 /// Resolves a call of one of `candidates` with `input` argument types.
 pub fn resolve(candidates: &[FuncId], input: &[Type], binary_operator: bool) -> Resolution {
-    let cands: Vec<(FuncId, Vec<ArgType>)> =
-        candidates.iter().filter_map(|&id| declared_args(id, input.len()).map(|a| (id, a))).collect();
+    let cands: Vec<(FuncId, Vec<ArgType>)> = candidates
+        .iter()
+        .filter_map(|&id| declared_args(id, input.len()).map(|a| (id, a)))
+        .collect();
     // 1. Exact match.
     let mut exact_input = input.to_vec();
     if binary_operator && input.len() == 2 {
@@ -72,12 +74,17 @@ pub fn resolve(candidates: &[FuncId], input: &[Type], binary_operator: bool) -> 
             exact_input[1] = input[0];
         }
     }
-    if let Some((id, _)) = cands.iter().find(|(_, a)| a.iter().zip(&exact_input).all(|(d, i)| arg_equals(*i, *d))) {
+    if let Some((id, _)) = cands
+        .iter()
+        .find(|(_, a)| a.iter().zip(&exact_input).all(|(d, i)| arg_equals(*i, *d)))
+    {
         return Resolution::Found(*id);
     }
     // 2. Implicitly coercible candidates.
-    let coercible: Vec<&(FuncId, Vec<ArgType>)> =
-        cands.iter().filter(|(_, a)| a.iter().zip(input).all(|(d, i)| arg_can_coerce(*i, *d))).collect();
+    let coercible: Vec<&(FuncId, Vec<ArgType>)> = cands
+        .iter()
+        .filter(|(_, a)| a.iter().zip(input).all(|(d, i)| arg_can_coerce(*i, *d)))
+        .collect();
     match coercible.len() {
         0 => return Resolution::NotFound,
         1 => return Resolution::Found(coercible[0].0),
@@ -90,15 +97,27 @@ pub fn resolve(candidates: &[FuncId], input: &[Type], binary_operator: bool) -> 
     }
 }
 
-fn keep_best<'a>(cands: Vec<&'a (FuncId, Vec<ArgType>)>, score: impl Fn(&[ArgType]) -> usize) -> Vec<&'a (FuncId, Vec<ArgType>)> {
+fn keep_best<'a>(
+    cands: Vec<&'a (FuncId, Vec<ArgType>)>,
+    score: impl Fn(&[ArgType]) -> usize,
+) -> Vec<&'a (FuncId, Vec<ArgType>)> {
     let best = cands.iter().map(|(_, a)| score(a)).max().unwrap_or(0);
-    cands.into_iter().filter(|(_, a)| score(a) == best).collect()
+    cands
+        .into_iter()
+        .filter(|(_, a)| score(a) == best)
+        .collect()
 }
 
 fn select_candidate(input: &[Type], cands: Vec<&(FuncId, Vec<ArgType>)>) -> Option<FuncId> {
     let nunknowns = input.iter().filter(|t| **t == Type::Unknown).count();
     // Most exact matches.
-    let cands = keep_best(cands, |a| input.iter().zip(a).filter(|(i, d)| **i != Type::Unknown && arg_equals(**i, **d)).count());
+    let cands = keep_best(cands, |a| {
+        input
+            .iter()
+            .zip(a)
+            .filter(|(i, d)| **i != Type::Unknown && arg_equals(**i, **d))
+            .count()
+    });
     if cands.len() == 1 {
         return Some(cands[0].0);
     }
@@ -175,10 +194,17 @@ fn select_candidate(input: &[Type], cands: Vec<&(FuncId, Vec<ArgType>)>) -> Opti
     }
     // Last gasp: all known inputs share one type; assume the unknowns have it too.
     if nunknowns < input.len() {
-        let known: Vec<Type> = input.iter().copied().filter(|t| *t != Type::Unknown).collect();
+        let known: Vec<Type> = input
+            .iter()
+            .copied()
+            .filter(|t| *t != Type::Unknown)
+            .collect();
         if known.iter().all(|t| *t == known[0]) {
             let k = known[0];
-            let matching: Vec<_> = cands.iter().filter(|(_, a)| a.iter().all(|d| arg_can_coerce(k, *d))).collect();
+            let matching: Vec<_> = cands
+                .iter()
+                .filter(|(_, a)| a.iter().all(|d| arg_can_coerce(k, *d)))
+                .collect();
             if matching.len() == 1 {
                 return Some(matching[0].0);
             }
@@ -190,9 +216,15 @@ fn select_candidate(input: &[Type], cands: Vec<&(FuncId, Vec<ArgType>)>) -> Opti
 /// `select_common_type`'s choice among `types` (in order); Err((ptype,
 /// ntype, index of the offending input)) when two categories clash.
 pub fn select_common_type(types: &[Type]) -> Result<Type, (Type, Type, usize)> {
-    let Some(first) = types.first() else { return Ok(Type::Text) };
+    let Some(first) = types.first() else {
+        return Ok(Type::Text);
+    };
     if types.iter().all(|t| t == first) {
-        return Ok(if *first == Type::Unknown { Type::Text } else { *first });
+        return Ok(if *first == Type::Unknown {
+            Type::Text
+        } else {
+            *first
+        });
     }
     let mut ptype = *first;
     for (i, &ntype) in types.iter().enumerate().skip(1) {
@@ -210,7 +242,11 @@ pub fn select_common_type(types: &[Type]) -> Result<Type, (Type, Type, usize)> {
             ptype = ntype;
         }
     }
-    Ok(if ptype == Type::Unknown { Type::Text } else { ptype })
+    Ok(if ptype == Type::Unknown {
+        Type::Text
+    } else {
+        ptype
+    })
 }
 
 #[cfg(test)]
@@ -222,7 +258,13 @@ mod tests {
         match resolve(reg.candidates(name, true), &[l, r], true) {
             Resolution::Found(id) => {
                 let f = reg.get(id);
-                let t = |a: ArgType| if let ArgType::T(t) = a { t } else { Type::Unknown };
+                let t = |a: ArgType| {
+                    if let ArgType::T(t) = a {
+                        t
+                    } else {
+                        Type::Unknown
+                    }
+                };
                 Some((t(f.args[0]), t(f.args[1]), f.ret))
             }
             _ => None,
@@ -242,7 +284,10 @@ mod tests {
         assert_eq!(op("||", Unknown, Unknown), Some((Text, Text, Text)));
         assert_eq!(op("||", Unknown, Int4).map(|o| o.2), Some(Text));
         assert_eq!(op("~~", Text, Unknown), Some((Text, Text, Bool)));
-        assert_eq!(op("-", Timestamptz, Unknown), Some((Timestamptz, Timestamptz, Interval)));
+        assert_eq!(
+            op("-", Timestamptz, Unknown),
+            Some((Timestamptz, Timestamptz, Interval))
+        );
         assert!(op("+", Unknown, Unknown).is_none());
         assert!(op("+", Text, Int4).is_none());
     }
@@ -250,9 +295,16 @@ mod tests {
     #[test]
     fn functions_prefer_float8_for_integers() {
         let reg = registry();
-        let Resolution::Found(id) = resolve(reg.candidates("round", false), &[Type::Int4], false) else { panic!("round(int)") };
+        let Resolution::Found(id) = resolve(reg.candidates("round", false), &[Type::Int4], false)
+        else {
+            panic!("round(int)")
+        };
         assert_eq!(reg.get(id).ret, Type::Float8);
-        let Resolution::Found(id) = resolve(reg.candidates("round", false), &[Type::Numeric, Type::Int4], false) else {
+        let Resolution::Found(id) = resolve(
+            reg.candidates("round", false),
+            &[Type::Numeric, Type::Int4],
+            false,
+        ) else {
             panic!("round(numeric, int)")
         };
         assert_eq!(reg.get(id).ret, Type::Numeric);

@@ -19,7 +19,12 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
     match e {
         Expr::Const { value, .. } => Ok(value.clone()),
         Expr::Column { index, .. } => Ok(row[*index].clone()),
-        Expr::Func { func, args, arg_types, .. } => {
+        Expr::Func {
+            func,
+            args,
+            arg_types,
+            ..
+        } => {
             let mut vals = Vec::with_capacity(args.len());
             for a in args {
                 vals.push(eval(a, row, cx)?);
@@ -35,7 +40,11 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
                     _ => {}
                 }
             }
-            Ok(if saw_null { Datum::Null } else { Datum::Bool(true) })
+            Ok(if saw_null {
+                Datum::Null
+            } else {
+                Datum::Bool(true)
+            })
         }
         Expr::Or(args) => {
             let mut saw_null = false;
@@ -46,13 +55,22 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
                     _ => {}
                 }
             }
-            Ok(if saw_null { Datum::Null } else { Datum::Bool(false) })
+            Ok(if saw_null {
+                Datum::Null
+            } else {
+                Datum::Bool(false)
+            })
         }
         Expr::Not(a) => Ok(match eval(a, row, cx)? {
             Datum::Bool(b) => Datum::Bool(!b),
             _ => Datum::Null,
         }),
-        Expr::Case { arg, whens, default, .. } => {
+        Expr::Case {
+            arg,
+            whens,
+            default,
+            ..
+        } => {
             let pushed = match arg {
                 Some(a) => {
                     let v = eval(a, row, cx)?;
@@ -85,7 +103,11 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             }
             out
         }
-        Expr::CaseTest { .. } => Ok(cx.case_values.last().cloned().expect("CaseTest inside CASE")),
+        Expr::CaseTest { .. } => Ok(cx
+            .case_values
+            .last()
+            .cloned()
+            .expect("CaseTest inside CASE")),
         Expr::Coalesce { args, .. } => {
             for a in args {
                 let v = eval(a, row, cx)?;
@@ -106,7 +128,11 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
                     None => true,
                     Some(b) => {
                         let o = datum_cmp(&v, b);
-                        if *greatest { o == Ordering::Greater } else { o == Ordering::Less }
+                        if *greatest {
+                            o == Ordering::Greater
+                        } else {
+                            o == Ordering::Less
+                        }
                     }
                 };
                 if replace {
@@ -115,7 +141,9 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             }
             Ok(best.unwrap_or(Datum::Null))
         }
-        Expr::NullIf { left, right, eq, .. } => {
+        Expr::NullIf {
+            left, right, eq, ..
+        } => {
             let l = eval(left, row, cx)?;
             let r = eval(right, row, cx)?;
             if !l.is_null() && !r.is_null() {
@@ -149,7 +177,12 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             let v = eval(arg, row, cx)?;
             adt::cast(v, arg.ty(), *to, *typmod, &cx.fmt)
         }
-        Expr::Distinct { left, right, eq, not } => {
+        Expr::Distinct {
+            left,
+            right,
+            eq,
+            not,
+        } => {
             let l = eval(left, row, cx)?;
             let r = eval(right, row, cx)?;
             let distinct = match (l.is_null(), r.is_null()) {
@@ -224,7 +257,11 @@ pub fn invoke(id: FuncId, args: &[Datum], types: &[Type], cx: &mut EvalContext) 
                 _ => true,
             };
             let r = adt::float::check_float8(r, inputs_inf, zero_ok || r != 0.0)?;
-            Ok(if four { Datum::Float4(r as f32) } else { Datum::Float8(r) })
+            Ok(if four {
+                Datum::Float4(r as f32)
+            } else {
+                Datum::Float8(r)
+            })
         }
         Impl::NumericArith(op) => {
             let a = adt::as_numeric(&args[0]).expect("numeric operand");
@@ -252,7 +289,9 @@ pub fn invoke(id: FuncId, args: &[Datum], types: &[Type], cx: &mut EvalContext) 
             Datum::Float8(v) => Ok(Datum::Float8(-v)),
             Datum::Float4(v) => Ok(Datum::Float4(-v)),
             Datum::Numeric(n) => Ok(Datum::Numeric(n.neg())),
-            Datum::Interval { .. } => Ok(adt::interval_datum(adt::as_interval(&args[0]).expect("interval").neg()?)),
+            Datum::Interval { .. } => Ok(adt::interval_datum(
+                adt::as_interval(&args[0]).expect("interval").neg()?,
+            )),
             d => make_int(-as_i128(d).expect("integer operand"), def.ret),
         },
         Impl::Identity => Ok(args[0].clone()),

@@ -35,7 +35,11 @@ pub struct EvalContext<'a> {
 impl<'a> EvalContext<'a> {
     pub fn new(server: &'a mut dyn ServerContext) -> EvalContext<'a> {
         let fmt = session_format(server);
-        EvalContext { server, fmt, case_values: Vec::new() }
+        EvalContext {
+            server,
+            fmt,
+            case_values: Vec::new(),
+        }
     }
 
     /// Re-reads settings that affect input and output (after `set_config`).
@@ -53,8 +57,16 @@ pub fn session_format(server: &mut dyn ServerContext) -> SessionFormat {
         .ok()
         .and_then(|name| adt::datetime::TimeZone::parse(&name))
         .unwrap_or_default();
-    let extra_float_digits = settings.show("extra_float_digits").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(1);
-    SessionFormat { tz, extra_float_digits, now }
+    let extra_float_digits = settings
+        .show("extra_float_digits")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(1);
+    SessionFormat {
+        tz,
+        extra_float_digits,
+        now,
+    }
 }
 
 trait ExecNode {
@@ -75,19 +87,49 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
     match plan {
         Plan::Result => Box::new(ResultNode { done: false }),
         Plan::SeqScan { relation } => match relation.source {
-            RelationSource::Memory(rows) => Box::new(SeqScan { rows: rows.into_iter() }),
+            RelationSource::Memory(rows) => Box::new(SeqScan {
+                rows: rows.into_iter(),
+            }),
         },
         Plan::SubqueryScan { subplan } => build(*subplan),
-        Plan::Filter { input, qual } => Box::new(Filter { input: build(*input), qual }),
-        Plan::Agg { input, group_by, aggregates } => {
-            Box::new(Agg { input: Some(build(*input)), group_by, aggregates, output: Vec::new().into_iter() })
-        }
-        Plan::Project { input, exprs } => Box::new(Project { input: build(*input), exprs }),
-        Plan::Unique { input, ncols } => Box::new(Unique { input: build(*input), ncols, seen: HashSet::new() }),
-        Plan::Sort { input, keys } => Box::new(Sort { input: Some(build(*input)), keys, output: Vec::new().into_iter() }),
-        Plan::Limit { input, offset, count } => {
-            Box::new(Limit { input: build(*input), offset_expr: offset, count_expr: count, state: None })
-        }
+        Plan::Filter { input, qual } => Box::new(Filter {
+            input: build(*input),
+            qual,
+        }),
+        Plan::Agg {
+            input,
+            group_by,
+            aggregates,
+        } => Box::new(Agg {
+            input: Some(build(*input)),
+            group_by,
+            aggregates,
+            output: Vec::new().into_iter(),
+        }),
+        Plan::Project { input, exprs } => Box::new(Project {
+            input: build(*input),
+            exprs,
+        }),
+        Plan::Unique { input, ncols } => Box::new(Unique {
+            input: build(*input),
+            ncols,
+            seen: HashSet::new(),
+        }),
+        Plan::Sort { input, keys } => Box::new(Sort {
+            input: Some(build(*input)),
+            keys,
+            output: Vec::new().into_iter(),
+        }),
+        Plan::Limit {
+            input,
+            offset,
+            count,
+        } => Box::new(Limit {
+            input: build(*input),
+            offset_expr: offset,
+            count_expr: count,
+            state: None,
+        }),
     }
 }
 
@@ -139,7 +181,9 @@ struct Project {
 
 impl ExecNode for Project {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
-        let Some(r) = self.input.next(cx)? else { return Ok(None) };
+        let Some(r) = self.input.next(cx)? else {
+            return Ok(None);
+        };
         let mut out = Vec::with_capacity(self.exprs.len());
         for e in &self.exprs {
             out.push(eval(e, &r, cx)?);
@@ -296,7 +340,11 @@ impl Agg {
     fn new_slots(&self) -> Vec<AggSlot> {
         self.aggregates
             .iter()
-            .map(|a| AggSlot { acc: Accumulator::new(a.kind, &a.arg_types, a.ty), seen: HashSet::new(), buffered: Vec::new() })
+            .map(|a| AggSlot {
+                acc: Accumulator::new(a.kind, &a.arg_types, a.ty),
+                seen: HashSet::new(),
+                buffered: Vec::new(),
+            })
             .collect()
     }
 

@@ -8,7 +8,9 @@ use std::cmp::Ordering;
 
 use super::super::adt::datetime::Interval;
 use super::super::adt::numeric::Numeric;
-use super::super::adt::{as_f64, as_i128, as_interval, datum_cmp, float::check_float8, interval_datum};
+use super::super::adt::{
+    as_f64, as_i128, as_interval, datum_cmp, float::check_float8, interval_datum,
+};
 use super::super::types::{Datum, Type};
 use super::{ArgType, Builder};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
@@ -30,20 +32,53 @@ pub(super) fn register(b: &mut Builder) {
     use Type::*;
     b.agg("count", &[], Int8, AggKind::CountStar);
     b.agg("count", &[ArgType::Any], Int8, AggKind::Count);
-    for (arg, ret) in [(Int2, Int8), (Int4, Int8), (Int8, Numeric), (Numeric, Numeric), (Float4, Float4), (Float8, Float8), (Interval, Interval)] {
+    for (arg, ret) in [
+        (Int2, Int8),
+        (Int4, Int8),
+        (Int8, Numeric),
+        (Numeric, Numeric),
+        (Float4, Float4),
+        (Float8, Float8),
+        (Interval, Interval),
+    ] {
         b.agg("sum", &[ArgType::T(arg)], ret, AggKind::Sum);
     }
-    for (arg, ret) in [(Int2, Numeric), (Int4, Numeric), (Int8, Numeric), (Numeric, Numeric), (Float4, Float8), (Float8, Float8), (Interval, Interval)] {
+    for (arg, ret) in [
+        (Int2, Numeric),
+        (Int4, Numeric),
+        (Int8, Numeric),
+        (Numeric, Numeric),
+        (Float4, Float8),
+        (Float8, Float8),
+        (Interval, Interval),
+    ] {
         b.agg("avg", &[ArgType::T(arg)], ret, AggKind::Avg);
     }
-    for t in [Int2, Int4, Int8, Float4, Float8, Numeric, Text, Timestamptz, Interval, Oid, Inet] {
+    for t in [
+        Int2,
+        Int4,
+        Int8,
+        Float4,
+        Float8,
+        Numeric,
+        Text,
+        Timestamptz,
+        Interval,
+        Oid,
+        Inet,
+    ] {
         b.agg("min", &[ArgType::T(t)], t, AggKind::Min);
         b.agg("max", &[ArgType::T(t)], t, AggKind::Max);
     }
     b.agg("bool_and", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("every", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("bool_or", &[ArgType::T(Bool)], Bool, AggKind::BoolOr);
-    b.agg("string_agg", &[ArgType::T(Text), ArgType::T(Text)], Text, AggKind::StringAgg);
+    b.agg(
+        "string_agg",
+        &[ArgType::T(Text), ArgType::T(Text)],
+        Text,
+        AggKind::StringAgg,
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -85,8 +120,18 @@ impl Accumulator {
                 _ => State::SumFloat(None),
             },
             AggKind::Avg => match ret {
-                Type::Numeric => State::AvgNumeric { sum: Numeric::zero(), count: 0 },
-                Type::Interval => State::AvgInterval { sum: Interval { months: 0, days: 0, micros: 0 }, count: 0 },
+                Type::Numeric => State::AvgNumeric {
+                    sum: Numeric::zero(),
+                    count: 0,
+                },
+                Type::Interval => State::AvgInterval {
+                    sum: Interval {
+                        months: 0,
+                        days: 0,
+                        micros: 0,
+                    },
+                    count: 0,
+                },
                 _ => State::AvgFloat { sum: 0.0, count: 0 },
             },
             AggKind::Min | AggKind::Max => State::MinMax(None),
@@ -154,7 +199,11 @@ impl Accumulator {
                     None => true,
                     Some(c) => {
                         let o = datum_cmp(v, c);
-                        if self.kind == AggKind::Min { o == Ordering::Less } else { o == Ordering::Greater }
+                        if self.kind == AggKind::Min {
+                            o == Ordering::Less
+                        } else {
+                            o == Ordering::Greater
+                        }
                     }
                 };
                 if replace {
@@ -162,7 +211,9 @@ impl Accumulator {
                 }
             }
             State::Bool(cur) => {
-                let Datum::Bool(b) = v else { unreachable!("bool input") };
+                let Datum::Bool(b) = v else {
+                    unreachable!("bool input")
+                };
                 *cur = Some(match (self.kind, *cur) {
                     (_, None) => *b,
                     (AggKind::BoolAnd, Some(c)) => c && *b,
@@ -170,7 +221,9 @@ impl Accumulator {
                 });
             }
             State::StringAgg(cur) => {
-                let Datum::Text(s) = v else { unreachable!("text input") };
+                let Datum::Text(s) = v else {
+                    unreachable!("text input")
+                };
                 match cur {
                     None => *cur = Some(s.clone()),
                     Some(acc) => {

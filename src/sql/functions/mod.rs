@@ -101,7 +101,11 @@ impl Registry {
     /// Candidates for a function name (`operator` false) or an operator
     /// symbol (`operator` true).
     pub fn candidates(&self, name: &str, operator: bool) -> &[FuncId] {
-        let map = if operator { &self.operators } else { &self.functions };
+        let map = if operator {
+            &self.operators
+        } else {
+            &self.functions
+        };
         map.get(name).map(|v| v.as_slice()).unwrap_or(&[])
     }
 
@@ -120,24 +124,88 @@ struct Builder {
 }
 
 impl Builder {
-    fn add(&mut self, name: &'static str, kind: FuncKind, args: &[ArgType], ret: Type, imp: Impl, strict: bool, variadic: bool) {
-        self.funcs.push(FuncDef { name, kind, args: args.to_vec(), variadic, ret, imp, strict });
+    fn add(
+        &mut self,
+        name: &'static str,
+        kind: FuncKind,
+        args: &[ArgType],
+        ret: Type,
+        imp: Impl,
+        strict: bool,
+        variadic: bool,
+    ) {
+        self.funcs.push(FuncDef {
+            name,
+            kind,
+            args: args.to_vec(),
+            variadic,
+            ret,
+            imp,
+            strict,
+        });
     }
     fn op(&mut self, name: &'static str, l: Type, r: Type, ret: Type, imp: Impl) {
-        self.add(name, FuncKind::Infix, &[ArgType::T(l), ArgType::T(r)], ret, imp, true, false);
+        self.add(
+            name,
+            FuncKind::Infix,
+            &[ArgType::T(l), ArgType::T(r)],
+            ret,
+            imp,
+            true,
+            false,
+        );
     }
     fn prefix(&mut self, name: &'static str, t: Type, ret: Type, imp: Impl) {
-        self.add(name, FuncKind::Prefix, &[ArgType::T(t)], ret, imp, true, false);
+        self.add(
+            name,
+            FuncKind::Prefix,
+            &[ArgType::T(t)],
+            ret,
+            imp,
+            true,
+            false,
+        );
     }
     fn func(&mut self, name: &'static str, args: &[Type], ret: Type, f: ScalarFn) {
         let args: Vec<ArgType> = args.iter().map(|&t| ArgType::T(t)).collect();
-        self.add(name, FuncKind::Function, &args, ret, Impl::Scalar(f), true, false);
+        self.add(
+            name,
+            FuncKind::Function,
+            &args,
+            ret,
+            Impl::Scalar(f),
+            true,
+            false,
+        );
     }
-    fn func_nonstrict(&mut self, name: &'static str, args: &[ArgType], ret: Type, f: ScalarFn, variadic: bool) {
-        self.add(name, FuncKind::Function, args, ret, Impl::Scalar(f), false, variadic);
+    fn func_nonstrict(
+        &mut self,
+        name: &'static str,
+        args: &[ArgType],
+        ret: Type,
+        f: ScalarFn,
+        variadic: bool,
+    ) {
+        self.add(
+            name,
+            FuncKind::Function,
+            args,
+            ret,
+            Impl::Scalar(f),
+            false,
+            variadic,
+        );
     }
     fn agg(&mut self, name: &'static str, args: &[ArgType], ret: Type, kind: AggKind) {
-        self.add(name, FuncKind::Aggregate(kind), args, ret, Impl::Aggregate, false, false);
+        self.add(
+            name,
+            FuncKind::Aggregate(kind),
+            args,
+            ret,
+            Impl::Aggregate,
+            false,
+            false,
+        );
     }
 }
 
@@ -145,9 +213,29 @@ fn build() -> Registry {
     use Type::*;
     let mut b = Builder { funcs: Vec::new() };
     let ints = [Int2, Int4, Int8];
-    let wider = |a: Type, c: Type| if a == Int8 || c == Int8 { Int8 } else if a == Int4 || c == Int4 { Int4 } else { Int2 };
-    let cmps = [("=", CmpOp::Eq), ("<>", CmpOp::Ne), ("<", CmpOp::Lt), ("<=", CmpOp::Le), (">", CmpOp::Gt), (">=", CmpOp::Ge)];
-    let ariths = [("+", Arith::Add), ("-", Arith::Sub), ("*", Arith::Mul), ("/", Arith::Div)];
+    let wider = |a: Type, c: Type| {
+        if a == Int8 || c == Int8 {
+            Int8
+        } else if a == Int4 || c == Int4 {
+            Int4
+        } else {
+            Int2
+        }
+    };
+    let cmps = [
+        ("=", CmpOp::Eq),
+        ("<>", CmpOp::Ne),
+        ("<", CmpOp::Lt),
+        ("<=", CmpOp::Le),
+        (">", CmpOp::Gt),
+        (">=", CmpOp::Ge),
+    ];
+    let ariths = [
+        ("+", Arith::Add),
+        ("-", Arith::Sub),
+        ("*", Arith::Mul),
+        ("/", Arith::Div),
+    ];
 
     // Integer arithmetic and comparison, including PostgreSQL's cross-type operators.
     for &l in &ints {
@@ -166,7 +254,11 @@ fn build() -> Registry {
     // Floating point.
     for &l in &[Float4, Float8] {
         for &r in &[Float4, Float8] {
-            let ret = if l == Float4 && r == Float4 { Float4 } else { Float8 };
+            let ret = if l == Float4 && r == Float4 {
+                Float4
+            } else {
+                Float8
+            };
             for &(sym, a) in &ariths {
                 b.op(sym, l, r, ret, Impl::FloatArith(a));
             }
@@ -177,12 +269,24 @@ fn build() -> Registry {
         b.prefix("-", l, l, Impl::Negate);
         b.prefix("+", l, l, Impl::Identity);
     }
-    b.op("^", Float8, Float8, Float8, Impl::Scalar(scalar::float8_pow));
+    b.op(
+        "^",
+        Float8,
+        Float8,
+        Float8,
+        Impl::Scalar(scalar::float8_pow),
+    );
     // numeric.
     for &(sym, a) in &ariths {
         b.op(sym, Numeric, Numeric, Numeric, Impl::NumericArith(a));
     }
-    b.op("%", Numeric, Numeric, Numeric, Impl::NumericArith(Arith::Mod));
+    b.op(
+        "%",
+        Numeric,
+        Numeric,
+        Numeric,
+        Impl::NumericArith(Arith::Mod),
+    );
     b.prefix("-", Numeric, Numeric, Impl::Negate);
     b.prefix("+", Numeric, Numeric, Impl::Identity);
     // Comparison for the remaining types.
@@ -200,21 +304,91 @@ fn build() -> Registry {
     b.op("=", Xid, Int4, Bool, Impl::Scalar(scalar::xid_eq_int4));
     b.op("<>", Xid, Int4, Bool, Impl::Scalar(scalar::xid_ne_int4));
     // Date/time arithmetic.
-    b.op("+", Timestamptz, Interval, Timestamptz, Impl::Scalar(scalar::timestamptz_pl_interval));
-    b.op("+", Interval, Timestamptz, Timestamptz, Impl::Scalar(scalar::interval_pl_timestamptz));
-    b.op("-", Timestamptz, Interval, Timestamptz, Impl::Scalar(scalar::timestamptz_mi_interval));
-    b.op("-", Timestamptz, Timestamptz, Interval, Impl::Scalar(scalar::timestamptz_mi));
-    b.op("+", Interval, Interval, Interval, Impl::Scalar(scalar::interval_pl));
-    b.op("-", Interval, Interval, Interval, Impl::Scalar(scalar::interval_mi));
-    b.op("*", Interval, Float8, Interval, Impl::Scalar(scalar::interval_mul));
-    b.op("*", Float8, Interval, Interval, Impl::Scalar(scalar::mul_interval));
-    b.op("/", Interval, Float8, Interval, Impl::Scalar(scalar::interval_div));
+    b.op(
+        "+",
+        Timestamptz,
+        Interval,
+        Timestamptz,
+        Impl::Scalar(scalar::timestamptz_pl_interval),
+    );
+    b.op(
+        "+",
+        Interval,
+        Timestamptz,
+        Timestamptz,
+        Impl::Scalar(scalar::interval_pl_timestamptz),
+    );
+    b.op(
+        "-",
+        Timestamptz,
+        Interval,
+        Timestamptz,
+        Impl::Scalar(scalar::timestamptz_mi_interval),
+    );
+    b.op(
+        "-",
+        Timestamptz,
+        Timestamptz,
+        Interval,
+        Impl::Scalar(scalar::timestamptz_mi),
+    );
+    b.op(
+        "+",
+        Interval,
+        Interval,
+        Interval,
+        Impl::Scalar(scalar::interval_pl),
+    );
+    b.op(
+        "-",
+        Interval,
+        Interval,
+        Interval,
+        Impl::Scalar(scalar::interval_mi),
+    );
+    b.op(
+        "*",
+        Interval,
+        Float8,
+        Interval,
+        Impl::Scalar(scalar::interval_mul),
+    );
+    b.op(
+        "*",
+        Float8,
+        Interval,
+        Interval,
+        Impl::Scalar(scalar::mul_interval),
+    );
+    b.op(
+        "/",
+        Interval,
+        Float8,
+        Interval,
+        Impl::Scalar(scalar::interval_div),
+    );
     b.prefix("-", Interval, Interval, Impl::Negate);
     b.prefix("+", Interval, Interval, Impl::Identity);
     // Strings.
     b.op("||", Text, Text, Text, Impl::Scalar(scalar::textcat));
-    b.add("||", FuncKind::Infix, &[ArgType::T(Text), ArgType::AnyNonArray], Text, Impl::Scalar(scalar::textcat), true, false);
-    b.add("||", FuncKind::Infix, &[ArgType::AnyNonArray, ArgType::T(Text)], Text, Impl::Scalar(scalar::textcat), true, false);
+    b.add(
+        "||",
+        FuncKind::Infix,
+        &[ArgType::T(Text), ArgType::AnyNonArray],
+        Text,
+        Impl::Scalar(scalar::textcat),
+        true,
+        false,
+    );
+    b.add(
+        "||",
+        FuncKind::Infix,
+        &[ArgType::AnyNonArray, ArgType::T(Text)],
+        Text,
+        Impl::Scalar(scalar::textcat),
+        true,
+        false,
+    );
     for &t in &[Text, Name] {
         b.op("~~", t, Text, Bool, Impl::Scalar(scalar::like));
         b.op("!~~", t, Text, Bool, Impl::Scalar(scalar::not_like));
@@ -229,8 +403,16 @@ fn build() -> Registry {
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     for (id, f) in b.funcs.iter().enumerate() {
-        let map = if matches!(f.kind, FuncKind::Infix | FuncKind::Prefix) { &mut operators } else { &mut functions };
+        let map = if matches!(f.kind, FuncKind::Infix | FuncKind::Prefix) {
+            &mut operators
+        } else {
+            &mut functions
+        };
         map.entry(f.name).or_default().push(id);
     }
-    Registry { funcs: b.funcs, functions, operators }
+    Registry {
+        funcs: b.funcs,
+        functions,
+        operators,
+    }
 }

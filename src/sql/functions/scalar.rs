@@ -6,7 +6,9 @@ use std::cell::Cell;
 
 use super::super::adt::datetime::{self, Interval};
 use super::super::adt::numeric::Numeric;
-use super::super::adt::{self, as_f64, as_i128, as_interval, interval_datum, like as likem, make_int};
+use super::super::adt::{
+    self, as_f64, as_i128, as_interval, interval_datum, like as likem, make_int,
+};
 use super::super::exec::EvalContext;
 use super::super::types::{Datum, Type};
 use super::{ArgType, Builder, Impl};
@@ -48,7 +50,11 @@ fn iv(d: &Datum) -> Interval {
 }
 
 fn float_result(v: f64, ret: Type) -> R {
-    Ok(if ret == Type::Float4 { Datum::Float4(v as f32) } else { Datum::Float8(v) })
+    Ok(if ret == Type::Float4 {
+        Datum::Float4(v as f32)
+    } else {
+        Datum::Float8(v)
+    })
 }
 
 fn err(code: &'static str, msg: &str) -> PgError {
@@ -63,36 +69,62 @@ pub fn float8_pow(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
         return Err(err("2201F", "zero raised to a negative power is undefined"));
     }
     if x < 0.0 && y.floor() != y {
-        return Err(err("2201F", "a negative number raised to a non-integer power yields a complex result"));
+        return Err(err(
+            "2201F",
+            "a negative number raised to a non-integer power yields a complex result",
+        ));
     }
     let r = x.powf(y);
-    Ok(Datum::Float8(adt::float::check_float8(r, x.is_infinite() || y.is_infinite(), x == 0.0 || r != 0.0 || y.is_infinite())?))
+    Ok(Datum::Float8(adt::float::check_float8(
+        r,
+        x.is_infinite() || y.is_infinite(),
+        x == 0.0 || r != 0.0 || y.is_infinite(),
+    )?))
 }
 
 pub fn xid_eq_int4(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    let Datum::Xid(x) = a[0] else { unreachable!("xid argument") };
+    let Datum::Xid(x) = a[0] else {
+        unreachable!("xid argument")
+    };
     Ok(Datum::Bool(x == int(&a[1]) as i32 as u32))
 }
 
 pub fn xid_ne_int4(cx: &mut EvalContext, a: &[Datum], t: &[Type], r: Type) -> R {
-    let Datum::Bool(eq) = xid_eq_int4(cx, a, t, r)? else { unreachable!("bool") };
+    let Datum::Bool(eq) = xid_eq_int4(cx, a, t, r)? else {
+        unreachable!("bool")
+    };
     Ok(Datum::Bool(!eq))
 }
 
 pub fn timestamptz_pl_interval(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(ts(&a[0]), &iv(&a[1]), &cx.fmt.tz)?))
+    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(
+        ts(&a[0]),
+        &iv(&a[1]),
+        &cx.fmt.tz,
+    )?))
 }
 
 pub fn interval_pl_timestamptz(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(ts(&a[1]), &iv(&a[0]), &cx.fmt.tz)?))
+    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(
+        ts(&a[1]),
+        &iv(&a[0]),
+        &cx.fmt.tz,
+    )?))
 }
 
 pub fn timestamptz_mi_interval(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(ts(&a[0]), &iv(&a[1]).neg()?, &cx.fmt.tz)?))
+    Ok(Datum::Timestamptz(datetime::timestamptz_pl_interval(
+        ts(&a[0]),
+        &iv(&a[1]).neg()?,
+        &cx.fmt.tz,
+    )?))
 }
 
 pub fn timestamptz_mi(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(interval_datum(datetime::timestamptz_mi(ts(&a[0]), ts(&a[1]))?))
+    Ok(interval_datum(datetime::timestamptz_mi(
+        ts(&a[0]),
+        ts(&a[1]),
+    )?))
 }
 
 pub fn interval_pl(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -189,19 +221,29 @@ fn pg_sleep(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 fn pg_cancel_backend(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Bool(cx.server.signal_backend(int(&a[0]) as i32, false)?))
+    Ok(Datum::Bool(
+        cx.server.signal_backend(int(&a[0]) as i32, false)?,
+    ))
 }
 
 fn pg_terminate_backend(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     if a.len() > 1 && int(&a[1]) < 0 {
-        return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "\"timeout\" must not be negative"));
+        return Err(err(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "\"timeout\" must not be negative",
+        ));
     }
-    Ok(Datum::Bool(cx.server.signal_backend(int(&a[0]) as i32, true)?))
+    Ok(Datum::Bool(
+        cx.server.signal_backend(int(&a[0]) as i32, true)?,
+    ))
 }
 
 fn pg_reload_conf(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     if !cx.server.is_superuser() {
-        return Err(err(sqlstate::INSUFFICIENT_PRIVILEGE, "permission denied for function pg_reload_conf"));
+        return Err(err(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            "permission denied for function pg_reload_conf",
+        ));
     }
     Ok(Datum::Bool(cx.server.reload_conf()?))
 }
@@ -233,7 +275,10 @@ fn current_setting(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R 
 
 fn set_config(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let Datum::Text(name) = &a[0] else {
-        return Err(err(sqlstate::NULL_VALUE_NOT_ALLOWED, "SET requires parameter name"));
+        return Err(err(
+            sqlstate::NULL_VALUE_NOT_ALLOWED,
+            "SET requires parameter name",
+        ));
     };
     let value = match &a[1] {
         Datum::Text(v) => Some(v.as_str()),
@@ -362,22 +407,36 @@ fn concat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
 }
 
 fn concat_ws(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
-    let Datum::Text(sep) = &a[0] else { return Ok(Datum::Null) };
-    let parts: Vec<String> = a[1..].iter().zip(&t[1..]).filter_map(|(d, ty)| adt::output(d, *ty, &cx.fmt)).collect();
+    let Datum::Text(sep) = &a[0] else {
+        return Ok(Datum::Null);
+    };
+    let parts: Vec<String> = a[1..]
+        .iter()
+        .zip(&t[1..])
+        .filter_map(|(d, ty)| adt::output(d, *ty, &cx.fmt))
+        .collect();
     Ok(Datum::Text(parts.join(sep)))
 }
 
 fn left(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let chars: Vec<char> = text(&a[0]).chars().collect();
     let n = int(&a[1]);
-    let k = if n >= 0 { (n as usize).min(chars.len()) } else { chars.len().saturating_sub(n.unsigned_abs() as usize) };
+    let k = if n >= 0 {
+        (n as usize).min(chars.len())
+    } else {
+        chars.len().saturating_sub(n.unsigned_abs() as usize)
+    };
     Ok(Datum::Text(chars[..k].iter().collect()))
 }
 
 fn right(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let chars: Vec<char> = text(&a[0]).chars().collect();
     let n = int(&a[1]);
-    let k = if n >= 0 { (n as usize).min(chars.len()) } else { chars.len().saturating_sub(n.unsigned_abs() as usize) };
+    let k = if n >= 0 {
+        (n as usize).min(chars.len())
+    } else {
+        chars.len().saturating_sub(n.unsigned_abs() as usize)
+    };
     Ok(Datum::Text(chars[chars.len() - k..].iter().collect()))
 }
 
@@ -385,7 +444,10 @@ fn repeat(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let n = int(&a[1]).max(0) as usize;
     let s = text(&a[0]);
     if s.len().saturating_mul(n) > (1 << 30) - 1 {
-        return Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested length too large"));
+        return Err(err(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            "requested length too large",
+        ));
     }
     Ok(Datum::Text(s.repeat(n)))
 }
@@ -398,7 +460,10 @@ fn pad(a: &[Datum], left: bool) -> R {
     let s: Vec<char> = text(&a[0]).chars().collect();
     let len = int(&a[1]).max(0) as usize;
     if len > (1 << 28) {
-        return Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested length too large"));
+        return Err(err(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            "requested length too large",
+        ));
     }
     let fill: Vec<char> = match a.get(2) {
         Some(d) => text(d).chars().collect(),
@@ -409,7 +474,11 @@ fn pad(a: &[Datum], left: bool) -> R {
     }
     let padding: String = fill.iter().cycle().take(len - s.len()).collect();
     let body: String = s.iter().collect();
-    Ok(Datum::Text(if left { padding + &body } else { body + &padding }))
+    Ok(Datum::Text(if left {
+        padding + &body
+    } else {
+        body + &padding
+    }))
 }
 
 fn lpad(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -423,14 +492,25 @@ fn rpad(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 fn split_part(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let (s, delim, n) = (text(&a[0]), text(&a[1]), int(&a[2]));
     if n == 0 {
-        return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "field position must not be zero"));
+        return Err(err(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "field position must not be zero",
+        ));
     }
     if s.is_empty() {
         return Ok(Datum::Text(String::new()));
     }
-    let parts: Vec<&str> = if delim.is_empty() { vec![s] } else { s.split(delim).collect() };
+    let parts: Vec<&str> = if delim.is_empty() {
+        vec![s]
+    } else {
+        s.split(delim).collect()
+    };
     let idx = if n > 0 { n - 1 } else { parts.len() as i64 + n };
-    Ok(Datum::Text(if idx >= 0 { parts.get(idx as usize).copied().unwrap_or("").to_string() } else { String::new() }))
+    Ok(Datum::Text(if idx >= 0 {
+        parts.get(idx as usize).copied().unwrap_or("").to_string()
+    } else {
+        String::new()
+    }))
 }
 
 fn starts_with(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -440,16 +520,24 @@ fn starts_with(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 fn chr(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let c = int(&a[0]);
     if c == 0 {
-        return Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "null character not permitted"));
+        return Err(err(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            "null character not permitted",
+        ));
     }
     match u32::try_from(c).ok().and_then(char::from_u32) {
         Some(ch) => Ok(Datum::Text(ch.to_string())),
-        None => Err(err(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested character too large for encoding")),
+        None => Err(err(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            "requested character too large for encoding",
+        )),
     }
 }
 
 fn ascii(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Int4(text(&a[0]).chars().next().map(|c| c as i32).unwrap_or(0)))
+    Ok(Datum::Int4(
+        text(&a[0]).chars().next().map(|c| c as i32).unwrap_or(0),
+    ))
 }
 
 // --- numbers -------------------------------------------------------------------
@@ -481,16 +569,33 @@ fn ceil_float(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
 
 fn sign_float(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
     let v = f64_arg(&a[0]);
-    float_result(if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 }, ret)
+    float_result(
+        if v > 0.0 {
+            1.0
+        } else if v < 0.0 {
+            -1.0
+        } else {
+            0.0
+        },
+        ret,
+    )
 }
 
 fn round_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    let s = a.get(1).map(int).unwrap_or(0).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    let s = a
+        .get(1)
+        .map(int)
+        .unwrap_or(0)
+        .clamp(i32::MIN as i64, i32::MAX as i64) as i32;
     Ok(Datum::Numeric(numeric(&a[0]).round(s)))
 }
 
 fn trunc_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    let s = a.get(1).map(int).unwrap_or(0).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    let s = a
+        .get(1)
+        .map(int)
+        .unwrap_or(0)
+        .clamp(i32::MIN as i64, i32::MAX as i64) as i32;
     Ok(Datum::Numeric(numeric(&a[0]).trunc(s)))
 }
 
@@ -507,7 +612,10 @@ fn sign_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 fn mod_int(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
-    let (x, y) = (as_i128(&a[0]).expect("integer"), as_i128(&a[1]).expect("integer"));
+    let (x, y) = (
+        as_i128(&a[0]).expect("integer"),
+        as_i128(&a[1]).expect("integer"),
+    );
     if y == 0 {
         return Err(err(sqlstate::DIVISION_BY_ZERO, "division by zero"));
     }
@@ -533,7 +641,11 @@ fn cbrt(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 fn exp(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let v = f64_arg(&a[0]);
     let r = v.exp();
-    Ok(Datum::Float8(adt::float::check_float8(r, v.is_infinite(), v.is_infinite() || r != 0.0)?))
+    Ok(Datum::Float8(adt::float::check_float8(
+        r,
+        v.is_infinite(),
+        v.is_infinite() || r != 0.0,
+    )?))
 }
 
 fn log_impl(v: f64, base10: bool) -> R {
@@ -576,7 +688,10 @@ fn random(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
         let mut x = s.get();
         if x == 0 {
             let (sec, us) = crate::utils::time::now_unix();
-            x = (sec as u64).wrapping_mul(1_000_003) ^ (us as u64) << 20 ^ (std::process::id() as u64) << 40 | 1;
+            x = (sec as u64).wrapping_mul(1_000_003)
+                ^ (us as u64) << 20
+                ^ (std::process::id() as u64) << 40
+                | 1;
         }
         x ^= x >> 12;
         x ^= x << 25;
@@ -611,9 +726,19 @@ pub(super) fn register(b: &mut Builder) {
     b.func("pg_sleep", &[Float8], Void, pg_sleep);
     b.func("pg_cancel_backend", &[Int4], Bool, pg_cancel_backend);
     b.func("pg_terminate_backend", &[Int4], Bool, pg_terminate_backend);
-    b.func("pg_terminate_backend", &[Int4, Int8], Bool, pg_terminate_backend);
+    b.func(
+        "pg_terminate_backend",
+        &[Int4, Int8],
+        Bool,
+        pg_terminate_backend,
+    );
     b.func("pg_reload_conf", &[], Bool, pg_reload_conf);
-    b.func("pg_postmaster_start_time", &[], Timestamptz, pg_postmaster_start_time);
+    b.func(
+        "pg_postmaster_start_time",
+        &[],
+        Timestamptz,
+        pg_postmaster_start_time,
+    );
     b.func("now", &[], Timestamptz, now);
     b.func("transaction_timestamp", &[], Timestamptz, now);
     b.func("current_timestamp", &[], Timestamptz, now);
@@ -621,7 +746,13 @@ pub(super) fn register(b: &mut Builder) {
     b.func("clock_timestamp", &[], Timestamptz, clock_timestamp);
     b.func("current_setting", &[Text], Text, current_setting);
     b.func("current_setting", &[Text, Bool], Text, current_setting);
-    b.func_nonstrict("set_config", &[ArgType::T(Text), ArgType::T(Text), ArgType::T(Bool)], Text, set_config, false);
+    b.func_nonstrict(
+        "set_config",
+        &[ArgType::T(Text), ArgType::T(Text), ArgType::T(Bool)],
+        Text,
+        set_config,
+        false,
+    );
     b.func_nonstrict("pg_typeof", &[ArgType::Any], Regtype, pg_typeof, false);
 
     for name in ["length", "char_length", "character_length"] {
@@ -645,7 +776,13 @@ pub(super) fn register(b: &mut Builder) {
     b.func("rtrim", &[Text, Text], Text, rtrim);
     b.func("replace", &[Text, Text, Text], Text, replace);
     b.func_nonstrict("concat", &[ArgType::Any], Text, concat, true);
-    b.func_nonstrict("concat_ws", &[ArgType::T(Text), ArgType::Any], Text, concat_ws, true);
+    b.func_nonstrict(
+        "concat_ws",
+        &[ArgType::T(Text), ArgType::Any],
+        Text,
+        concat_ws,
+        true,
+    );
     b.func("left", &[Text, Int4], Text, left);
     b.func("right", &[Text, Int4], Text, right);
     b.func("repeat", &[Text, Int4], Text, repeat);
@@ -694,7 +831,13 @@ pub(super) fn register(b: &mut Builder) {
     for name in ["power", "pow", "log"] {
         b.func(name, &[Numeric, Numeric], Numeric, numeric_unsupported);
     }
-    b.op("^", Numeric, Numeric, Numeric, Impl::Scalar(numeric_unsupported));
+    b.op(
+        "^",
+        Numeric,
+        Numeric,
+        Numeric,
+        Impl::Scalar(numeric_unsupported),
+    );
     b.func("pi", &[], Float8, pi);
     b.func("degrees", &[Float8], Float8, degrees);
     b.func("radians", &[Float8], Float8, radians);

@@ -32,16 +32,40 @@ pub struct SortKey {
 pub enum Plan {
     /// One empty row (SELECT without FROM).
     Result,
-    SeqScan { relation: Relation },
-    SubqueryScan { subplan: Box<Plan> },
-    Filter { input: Box<Plan>, qual: Expr },
+    SeqScan {
+        relation: Relation,
+    },
+    SubqueryScan {
+        subplan: Box<Plan>,
+    },
+    Filter {
+        input: Box<Plan>,
+        qual: Expr,
+    },
     /// Output row: group keys, then one column per aggregate.
-    Agg { input: Box<Plan>, group_by: Vec<Expr>, aggregates: Vec<Aggref> },
-    Project { input: Box<Plan>, exprs: Vec<Expr> },
+    Agg {
+        input: Box<Plan>,
+        group_by: Vec<Expr>,
+        aggregates: Vec<Aggref>,
+    },
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Expr>,
+    },
     /// Keeps the first row of each set of equal rows (over the first `ncols` columns).
-    Unique { input: Box<Plan>, ncols: usize },
-    Sort { input: Box<Plan>, keys: Vec<SortKey> },
-    Limit { input: Box<Plan>, offset: Option<Expr>, count: Option<Expr> },
+    Unique {
+        input: Box<Plan>,
+        ncols: usize,
+    },
+    Sort {
+        input: Box<Plan>,
+        keys: Vec<SortKey>,
+    },
+    Limit {
+        input: Box<Plan>,
+        offset: Option<Expr>,
+        count: Option<Expr>,
+    },
 }
 
 /// One column of the result.
@@ -63,7 +87,11 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         .targets
         .iter()
         .filter(|t| !t.resjunk)
-        .map(|t| OutputColumn { name: t.name.clone(), ty: t.expr.ty(), typmod: t.expr.typmod() })
+        .map(|t| OutputColumn {
+            name: t.name.clone(),
+            ty: t.expr.ty(),
+            typmod: t.expr.typmod(),
+        })
         .collect();
     let nvisible = columns.len();
     let has_junk = q.targets.len() > nvisible;
@@ -72,36 +100,78 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         None => Plan::Result,
         Some(rte) => match rte.source {
             RteSource::Relation(relation) => Plan::SeqScan { relation },
-            RteSource::Subquery(sub) => Plan::SubqueryScan { subplan: Box::new(plan_query(*sub).plan) },
+            RteSource::Subquery(sub) => Plan::SubqueryScan {
+                subplan: Box::new(plan_query(*sub).plan),
+            },
         },
     };
     if let Some(qual) = q.where_qual {
-        plan = Plan::Filter { input: Box::new(plan), qual };
+        plan = Plan::Filter {
+            input: Box::new(plan),
+            qual,
+        };
     }
     if q.has_grouping {
-        plan = Plan::Agg { input: Box::new(plan), group_by: q.group_by, aggregates: q.aggregates };
+        plan = Plan::Agg {
+            input: Box::new(plan),
+            group_by: q.group_by,
+            aggregates: q.aggregates,
+        };
         if let Some(qual) = q.having {
-            plan = Plan::Filter { input: Box::new(plan), qual };
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                qual,
+            };
         }
     }
-    plan = Plan::Project { input: Box::new(plan), exprs: q.targets.iter().map(|t| t.expr.clone()).collect() };
+    plan = Plan::Project {
+        input: Box::new(plan),
+        exprs: q.targets.iter().map(|t| t.expr.clone()).collect(),
+    };
     if q.distinct {
-        plan = Plan::Unique { input: Box::new(plan), ncols: nvisible };
+        plan = Plan::Unique {
+            input: Box::new(plan),
+            ncols: nvisible,
+        };
     }
     if !q.sort.is_empty() {
-        let keys = q.sort.iter().map(|s| SortKey { column: s.target, descending: s.descending, nulls_first: s.nulls_first }).collect();
-        plan = Plan::Sort { input: Box::new(plan), keys };
+        let keys = q
+            .sort
+            .iter()
+            .map(|s| SortKey {
+                column: s.target,
+                descending: s.descending,
+                nulls_first: s.nulls_first,
+            })
+            .collect();
+        plan = Plan::Sort {
+            input: Box::new(plan),
+            keys,
+        };
     }
     if q.limit_count.is_some() || q.limit_offset.is_some() {
-        plan = Plan::Limit { input: Box::new(plan), offset: q.limit_offset, count: q.limit_count };
+        plan = Plan::Limit {
+            input: Box::new(plan),
+            offset: q.limit_offset,
+            count: q.limit_count,
+        };
     }
     if has_junk {
         let exprs = columns
             .iter()
             .enumerate()
-            .map(|(i, c)| Expr::Column { index: i, ty: c.ty, typmod: c.typmod, name: c.name.clone(), loc: Loc(None) })
+            .map(|(i, c)| Expr::Column {
+                index: i,
+                ty: c.ty,
+                typmod: c.typmod,
+                name: c.name.clone(),
+                loc: Loc(None),
+            })
             .collect();
-        plan = Plan::Project { input: Box::new(plan), exprs };
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs,
+        };
     }
     PlannedStmt { plan, columns }
 }

@@ -30,7 +30,11 @@ const _: () = assert!(std::mem::size_of::<LWLock>() == 12);
 
 impl LWLock {
     pub const fn new() -> LWLock {
-        LWLock { state: AtomicU32::new(0), waiters: AtomicU32::new(0), wake_seq: AtomicU32::new(0) }
+        LWLock {
+            state: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+            wake_seq: AtomicU32::new(0),
+        }
     }
 
     fn try_acquire(&self, mode: LWLockMode) -> bool {
@@ -39,12 +43,18 @@ impl LWLock {
             let next = match mode {
                 LWLockMode::Exclusive if cur == 0 => EXCLUSIVE,
                 LWLockMode::Shared if cur & EXCLUSIVE == 0 => {
-                    assert!(cur & SHARED_MASK < SHARED_MASK, "LWLock shared holder count overflow");
+                    assert!(
+                        cur & SHARED_MASK < SHARED_MASK,
+                        "LWLock shared holder count overflow"
+                    );
                     cur + 1
                 }
                 _ => return false,
             };
-            match self.state.compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Relaxed) {
+            match self
+                .state
+                .compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Relaxed)
+            {
                 Ok(_) => return true,
                 Err(actual) => cur = actual,
             }
@@ -73,7 +83,11 @@ impl LWLock {
                 crate::process::held_lwlocks_changed(1);
                 return LWLockGuard { lock: self, mode };
             }
-            futex_wait(&self.wake_seq, seq, Some(std::time::Duration::from_millis(100)));
+            futex_wait(
+                &self.wake_seq,
+                seq,
+                Some(std::time::Duration::from_millis(100)),
+            );
             self.waiters.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -86,7 +100,10 @@ impl LWLock {
             }
             LWLockMode::Shared => {
                 let prev = self.state.fetch_sub(1, Ordering::Release);
-                assert!(prev & SHARED_MASK > 0 && prev & EXCLUSIVE == 0, "releasing an LWLock not held shared");
+                assert!(
+                    prev & SHARED_MASK > 0 && prev & EXCLUSIVE == 0,
+                    "releasing an LWLock not held shared"
+                );
             }
         }
         crate::process::held_lwlocks_changed(-1);

@@ -9,13 +9,19 @@ pub struct SpinLock {
 
 impl SpinLock {
     pub const fn new() -> SpinLock {
-        SpinLock { locked: AtomicU32::new(0) }
+        SpinLock {
+            locked: AtomicU32::new(0),
+        }
     }
 
     pub fn lock(&self) -> SpinGuard<'_> {
         let mut spins = 0u32;
         loop {
-            if self.locked.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            if self
+                .locked
+                .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
                 return SpinGuard { lock: self };
             }
             while self.locked.load(Ordering::Relaxed) != 0 {

@@ -40,7 +40,11 @@ impl Layout {
         let procarray_slots = ProcArray::slot_count(settings);
         let procarray_offset = offset;
         offset = align(offset + ProcArray::size(procarray_slots));
-        Layout { total_bytes: offset, procarray_offset, procarray_slots }
+        Layout {
+            total_bytes: offset,
+            procarray_offset,
+            procarray_slots,
+        }
     }
 }
 
@@ -87,12 +91,20 @@ impl Segment {
         // SAFETY: the mapping is zero-filled, `total_bytes` long, and not yet
         // visible to any other process; the header fits at offset 0.
         unsafe {
-            base.as_ptr().cast::<SegmentHeader>().write(SegmentHeader { magic: SEGMENT_MAGIC, total_bytes: layout.total_bytes });
+            base.as_ptr().cast::<SegmentHeader>().write(SegmentHeader {
+                magic: SEGMENT_MAGIC,
+                total_bytes: layout.total_bytes,
+            });
         }
         let seg = Segment { base, layout };
         // SAFETY: the region lies inside the mapping (Layout::compute) and is
         // zeroed, which is a valid initial bit pattern for ProcArray's atomics.
-        unsafe { ProcArray::init(seg.base.as_ptr().add(layout.procarray_offset), layout.procarray_slots) };
+        unsafe {
+            ProcArray::init(
+                seg.base.as_ptr().add(layout.procarray_offset),
+                layout.procarray_slots,
+            )
+        };
         Ok(seg)
     }
 
@@ -103,15 +115,26 @@ impl Segment {
     /// The process array (PGPROC slots and backend status).
     pub fn procarray(&self) -> ProcArray {
         // SAFETY: initialised in `create`; the region outlives `self`.
-        unsafe { ProcArray::from_raw(self.base.as_ptr().add(self.layout.procarray_offset), self.layout.procarray_slots) }
+        unsafe {
+            ProcArray::from_raw(
+                self.base.as_ptr().add(self.layout.procarray_offset),
+                self.layout.procarray_slots,
+            )
+        }
     }
 
     /// Checks the header a child inherited.
     pub fn assert_valid(&self) {
         // SAFETY: offset 0 holds the header written in `create`.
         let header = unsafe { &*self.base.as_ptr().cast::<SegmentHeader>() };
-        assert_eq!(header.magic, SEGMENT_MAGIC, "shared memory segment header is corrupt");
-        assert_eq!(header.total_bytes, self.layout.total_bytes, "shared memory segment size mismatch");
+        assert_eq!(
+            header.magic, SEGMENT_MAGIC,
+            "shared memory segment header is corrupt"
+        );
+        assert_eq!(
+            header.total_bytes, self.layout.total_bytes,
+            "shared memory segment size mismatch"
+        );
     }
 }
 
@@ -158,6 +181,8 @@ pub fn get() -> &'static Segment {
     // child; in the postmaster, callers do not hold the reference across a
     // re-creation.
     unsafe {
-        (*std::ptr::addr_of!(SEGMENT)).as_ref().expect("shared memory is not attached in this process")
+        (*std::ptr::addr_of!(SEGMENT))
+            .as_ref()
+            .expect("shared memory is not attached in this process")
     }
 }

@@ -48,14 +48,24 @@ pub(super) struct ParseState {
 
 impl ParseState {
     pub(super) fn new(data_dir: &Path, elevel: Severity) -> ParseState {
-        ParseState { items: Vec::new(), log: Vec::new(), first_error: None, elevel, data_dir: data_dir.to_path_buf() }
+        ParseState {
+            items: Vec::new(),
+            log: Vec::new(),
+            first_error: None,
+            elevel,
+            data_dir: data_dir.to_path_buf(),
+        }
     }
 
     /// Logs an error at the configured level and remembers the first.
     pub(super) fn error(&mut self, message: String) {
         self.log.push((self.elevel, message.clone()));
         if self.first_error.is_none() {
-            self.first_error = Some(PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, message));
+            self.first_error = Some(PgError::new(
+                Severity::Log,
+                sqlstate::CONFIG_FILE_ERROR,
+                message,
+            ));
         }
     }
 }
@@ -99,7 +109,12 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(input: &'a [u8]) -> Lexer<'a> {
-        Lexer { input, pos: 0, lineno: 1, text: b"" }
+        Lexer {
+            input,
+            pos: 0,
+            lineno: 1,
+            text: b"",
+        }
     }
 
     fn text(&self) -> String {
@@ -163,7 +178,14 @@ impl<'a> Lexer<'a> {
 
 /// `{LETTER}{LETTER_OR_DIGIT}*`
 fn match_id(s: &[u8]) -> usize {
-    if s.first().is_some_and(|&b| is_letter(b)) { 1 + s[1..].iter().take_while(|&&b| is_letter_or_digit(b)).count() } else { 0 }
+    if s.first().is_some_and(|&b| is_letter(b)) {
+        1 + s[1..]
+            .iter()
+            .take_while(|&&b| is_letter_or_digit(b))
+            .count()
+    } else {
+        0
+    }
 }
 
 /// `{ID}"."{ID}`
@@ -206,7 +228,12 @@ fn match_string(s: &[u8]) -> usize {
 /// `{LETTER}({LETTER_OR_DIGIT}|[-._:/])*`
 fn match_unquoted_string(s: &[u8]) -> usize {
     if s.first().is_some_and(|&b| is_letter(b)) {
-        1 + s[1..].iter().take_while(|&&b| is_letter_or_digit(b) || matches!(b, b'-' | b'.' | b'_' | b':' | b'/')).count()
+        1 + s[1..]
+            .iter()
+            .take_while(|&&b| {
+                is_letter_or_digit(b) || matches!(b, b'-' | b'.' | b'_' | b':' | b'/')
+            })
+            .count()
     } else {
         0
     }
@@ -218,12 +245,24 @@ fn match_integer(s: &[u8]) -> usize {
     let rest = &s[sign..];
     let decimal = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     let hex = if rest.len() > 2 && rest[0] == b'0' && rest[1] == b'x' {
-        let n = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        let n = rest[2..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
         if n > 0 { 2 + n } else { 0 }
     } else {
         0
     };
-    let with_units = |n: usize| if n == 0 { 0 } else { n + rest[n..].iter().take_while(|b| b.is_ascii_alphabetic()).count() };
+    let with_units = |n: usize| {
+        if n == 0 {
+            0
+        } else {
+            n + rest[n..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count()
+        }
+    };
     let best = with_units(decimal).max(with_units(hex));
     if best == 0 { 0 } else { sign + best }
 }
@@ -252,7 +291,10 @@ fn match_real(s: &[u8]) -> usize {
 
 /// `DeescapeQuotedString`: strips the quotes and resolves escapes.
 fn deescape_quoted_string(s: &[u8]) -> String {
-    assert!(s.len() >= 2 && s[0] == b'\'' && s[s.len() - 1] == b'\'', "quoted string token");
+    assert!(
+        s.len() >= 2 && s[0] == b'\'' && s[s.len() - 1] == b'\'',
+        "quoted string token"
+    );
     let body = &s[1..s.len() - 1];
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
@@ -320,7 +362,10 @@ fn absolute_config_location(location: &str, calling_file: Option<&str>, data_dir
         return location.to_string();
     }
     let base = match calling_file {
-        Some(file) => Path::new(file).parent().map(Path::to_path_buf).unwrap_or_default(),
+        Some(file) => Path::new(file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
         None => data_dir.to_path_buf(),
     };
     canonicalize_path(&base.join(location).to_string_lossy())
@@ -328,13 +373,21 @@ fn absolute_config_location(location: &str, calling_file: Option<&str>, data_dir
 
 /// `ParseConfigFile`: reads `config_file` (`strict`: a missing file is an
 /// error; otherwise it is skipped with a LOG line). False on any error.
-pub(super) fn parse_config_file(config_file: &str, strict: bool, calling_file: Option<&str>, depth: u32, state: &mut ParseState) -> bool {
+pub(super) fn parse_config_file(
+    config_file: &str,
+    strict: bool,
+    calling_file: Option<&str>,
+    depth: u32,
+    state: &mut ParseState,
+) -> bool {
     if config_file.trim_matches([' ', '\t', '\r', '\n']).is_empty() {
         state.error(format!("empty configuration file name: \"{config_file}\""));
         return false;
     }
     if depth > MAX_INCLUDE_DEPTH {
-        state.error(format!("could not open configuration file \"{config_file}\": maximum nesting depth exceeded"));
+        state.error(format!(
+            "could not open configuration file \"{config_file}\": maximum nesting depth exceeded"
+        ));
         return false;
     }
     let abs_path = absolute_config_location(config_file, calling_file, &state.data_dir);
@@ -345,11 +398,17 @@ pub(super) fn parse_config_file(config_file: &str, strict: bool, calling_file: O
     match fs::read(&abs_path) {
         Ok(content) => parse_config_fp(&content, &abs_path, depth, state),
         Err(e) if !strict && e.kind() == std::io::ErrorKind::NotFound => {
-            state.log.push((Severity::Log, format!("skipping missing configuration file \"{abs_path}\"")));
+            state.log.push((
+                Severity::Log,
+                format!("skipping missing configuration file \"{abs_path}\""),
+            ));
             true
         }
         Err(e) => {
-            state.error(format!("could not open configuration file \"{abs_path}\": {}", io_error_text(&e)));
+            state.error(format!(
+                "could not open configuration file \"{abs_path}\": {}",
+                io_error_text(&e)
+            ));
             false
         }
     }
@@ -365,12 +424,20 @@ pub(super) fn io_error_text(e: &std::io::Error) -> String {
 
 /// `ParseConfigDirectory`: every `*.conf` file (not starting with `.`) in
 /// the directory, in byte order of their names.
-fn parse_config_directory(dir: &str, calling_file: &str, depth: u32, state: &mut ParseState) -> bool {
+fn parse_config_directory(
+    dir: &str,
+    calling_file: &str,
+    depth: u32,
+    state: &mut ParseState,
+) -> bool {
     let directory = absolute_config_location(dir, Some(calling_file), &state.data_dir);
     let entries = match fs::read_dir(&directory) {
         Ok(entries) => entries,
         Err(e) => {
-            state.error(format!("could not open configuration directory \"{directory}\": {}", io_error_text(&e)));
+            state.error(format!(
+                "could not open configuration directory \"{directory}\": {}",
+                io_error_text(&e)
+            ));
             return false;
         }
     };
@@ -386,18 +453,28 @@ fn parse_config_directory(dir: &str, calling_file: &str, depth: u32, state: &mut
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => files.push(path),
             Err(e) => {
-                state.error(format!("could not stat file \"{path}\": {}", io_error_text(&e)));
+                state.error(format!(
+                    "could not stat file \"{path}\": {}",
+                    io_error_text(&e)
+                ));
                 return false;
             }
         }
     }
     files.sort();
-    files.iter().all(|file| parse_config_file(file, true, Some(calling_file), depth, state))
+    files
+        .iter()
+        .all(|file| parse_config_file(file, true, Some(calling_file), depth, state))
 }
 
 /// `ParseConfigFp`: parses one file's contents, appending its items (and
 /// those of its includes) to `state`. False on any error.
-pub(super) fn parse_config_fp(content: &[u8], config_file: &str, depth: u32, state: &mut ParseState) -> bool {
+pub(super) fn parse_config_fp(
+    content: &[u8],
+    config_file: &str,
+    depth: u32,
+    state: &mut ParseState,
+) -> bool {
     let mut lexer = Lexer::new(content);
     let mut ok = true;
     let mut error_count = 0;
@@ -443,7 +520,13 @@ pub(super) fn parse_config_fp(content: &[u8], config_file: &str, depth: u32, sta
                 } else if name.eq_ignore_ascii_case("include") {
                     ok &= parse_config_file(&value, true, Some(config_file), depth + 1, state);
                 } else {
-                    state.items.push(ConfigItem { name, value, filename: config_file.to_string(), sourceline: line, ignore: false });
+                    state.items.push(ConfigItem {
+                        name,
+                        value,
+                        filename: config_file.to_string(),
+                        sourceline: line,
+                        ignore: false,
+                    });
                 }
                 if token == Token::Eof {
                     break;
@@ -451,15 +534,23 @@ pub(super) fn parse_config_fp(content: &[u8], config_file: &str, depth: u32, sta
             }
             Err(bad) => {
                 if bad == Token::Eol || bad == Token::Eof {
-                    state
-                        .error(format!("syntax error in file \"{config_file}\" line {}, near end of line", lexer.lineno.saturating_sub(1)));
+                    state.error(format!(
+                        "syntax error in file \"{config_file}\" line {}, near end of line",
+                        lexer.lineno.saturating_sub(1)
+                    ));
                 } else {
-                    state.error(format!("syntax error in file \"{config_file}\" line {}, near token \"{}\"", lexer.lineno, lexer.text()));
+                    state.error(format!(
+                        "syntax error in file \"{config_file}\" line {}, near token \"{}\"",
+                        lexer.lineno,
+                        lexer.text()
+                    ));
                 }
                 ok = false;
                 error_count += 1;
                 if error_count >= MAX_SYNTAX_ERRORS {
-                    state.error(format!("too many syntax errors found, abandoning file \"{config_file}\""));
+                    state.error(format!(
+                        "too many syntax errors found, abandoning file \"{config_file}\""
+                    ));
                     break;
                 }
                 // Resynchronise at the next end of line.
@@ -477,7 +568,8 @@ pub(super) fn parse_config_fp(content: &[u8], config_file: &str, depth: u32, sta
 }
 
 /// The header ALTER SYSTEM writes at the top of postgresql.auto.conf.
-pub(super) const AUTO_CONF_HEADER: &str = "# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n";
+pub(super) const AUTO_CONF_HEADER: &str =
+    "# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n";
 
 /// The name of the file ALTER SYSTEM maintains (`PG_AUTOCONF_FILENAME`).
 pub(super) const AUTO_CONF_FILENAME: &str = "postgresql.auto.conf";
@@ -497,7 +589,10 @@ pub(super) fn write_auto_conf(data_dir: &Path, items: &[(String, String)]) -> Pg
     let tmp_path = data_dir.join(&tmp_name);
     let final_path = data_dir.join(AUTO_CONF_FILENAME);
     let io_error = |what: &str, file: &str, e: std::io::Error| {
-        PgError::error(sqlstate::IO_ERROR, format!("could not {what} file \"{file}\": {}", io_error_text(&e)))
+        PgError::error(
+            sqlstate::IO_ERROR,
+            format!("could not {what} file \"{file}\": {}", io_error_text(&e)),
+        )
     };
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -508,17 +603,24 @@ pub(super) fn write_auto_conf(data_dir: &Path, items: &[(String, String)]) -> Pg
             .mode(0o600)
             .open(&tmp_path)
             .map_err(|e| io_error("open", &tmp_name, e))?;
-        file.write_all(text.as_bytes()).map_err(|e| io_error("write", &tmp_name, e))?;
-        file.sync_all().map_err(|e| io_error("fsync", &tmp_name, e))?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| io_error("write", &tmp_name, e))?;
+        file.sync_all()
+            .map_err(|e| io_error("fsync", &tmp_name, e))?;
     }
     fs::rename(&tmp_path, &final_path).map_err(|e| {
         PgError::error(
             sqlstate::IO_ERROR,
-            format!("could not rename file \"{tmp_name}\" to \"{AUTO_CONF_FILENAME}\": {}", io_error_text(&e)),
+            format!(
+                "could not rename file \"{tmp_name}\" to \"{AUTO_CONF_FILENAME}\": {}",
+                io_error_text(&e)
+            ),
         )
     })?;
-    let dir = fs::File::open(data_dir).map_err(|e| io_error("open", &data_dir.to_string_lossy(), e))?;
-    dir.sync_all().map_err(|e| io_error("fsync", &data_dir.to_string_lossy(), e))?;
+    let dir =
+        fs::File::open(data_dir).map_err(|e| io_error("open", &data_dir.to_string_lossy(), e))?;
+    dir.sync_all()
+        .map_err(|e| io_error("fsync", &data_dir.to_string_lossy(), e))?;
     Ok(())
 }
 
@@ -533,7 +635,11 @@ mod tests {
     }
 
     fn pairs(state: &ParseState) -> Vec<(String, String, u32)> {
-        state.items.iter().map(|i| (i.name.clone(), i.value.clone(), i.sourceline)).collect()
+        state
+            .items
+            .iter()
+            .map(|i| (i.name.clone(), i.value.clone(), i.sourceline))
+            .collect()
     }
 
     fn p(name: &str, value: &str, line: u32) -> (String, String, u32) {
@@ -567,24 +673,60 @@ mod tests {
     #[test]
     fn quoted_strings_resolve_doubled_quotes_and_backslash_escapes() {
         // PostgreSQL 15 reads this line as: a\b'cA<newline>
-        let state = parse("search_path = 'a\\\\b''c\\101\\n'\nx = 'it''s'\ny = '' \nz = 'tab\\there'\n");
+        let state =
+            parse("search_path = 'a\\\\b''c\\101\\n'\nx = 'it''s'\ny = '' \nz = 'tab\\there'\n");
         assert!(state.first_error.is_none(), "{:?}", state.log);
-        assert_eq!(pairs(&state), vec![p("search_path", "a\\b'cA\n", 1), p("x", "it's", 2), p("y", "", 3), p("z", "tab\there", 4)]);
+        assert_eq!(
+            pairs(&state),
+            vec![
+                p("search_path", "a\\b'cA\n", 1),
+                p("x", "it's", 2),
+                p("y", "", 3),
+                p("z", "tab\there", 4)
+            ]
+        );
     }
 
     #[test]
     fn syntax_errors_name_the_file_line_and_token_like_postgres() {
         // Messages checked against PostgreSQL 15's log for the same lines.
         let cases = [
-            ("work_mem = 1 2\n", "syntax error in file \"/d/postgresql.conf\" line 1, near token \"2\""),
-            ("a = 1\nwork_mem = '5' 'MB'\n", "syntax error in file \"/d/postgresql.conf\" line 2, near token \"'MB'\""),
-            ("work_mem = 1.5MB\n", "syntax error in file \"/d/postgresql.conf\" line 1, near token \"MB\""),
-            ("work_mem = \n", "syntax error in file \"/d/postgresql.conf\" line 1, near end of line"),
-            ("search_path = /tmp\n", "syntax error in file \"/d/postgresql.conf\" line 1, near token \"/\""),
-            ("log_line_prefix = %m\n", "syntax error in file \"/d/postgresql.conf\" line 1, near token \"%\""),
-            ("a.b.c = 1\n", "syntax error in file \"/d/postgresql.conf\" line 1, near token \"a.b.c\""),
-            ("foo bar baz\n", "syntax error in file \"/d/postgresql.conf\" line 1, near token \"baz\""),
-            ("x = 'unterminated\n", "syntax error in file \"/d/postgresql.conf\" line 1, near token \"'\""),
+            (
+                "work_mem = 1 2\n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near token \"2\"",
+            ),
+            (
+                "a = 1\nwork_mem = '5' 'MB'\n",
+                "syntax error in file \"/d/postgresql.conf\" line 2, near token \"'MB'\"",
+            ),
+            (
+                "work_mem = 1.5MB\n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near token \"MB\"",
+            ),
+            (
+                "work_mem = \n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near end of line",
+            ),
+            (
+                "search_path = /tmp\n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near token \"/\"",
+            ),
+            (
+                "log_line_prefix = %m\n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near token \"%\"",
+            ),
+            (
+                "a.b.c = 1\n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near token \"a.b.c\"",
+            ),
+            (
+                "foo bar baz\n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near token \"baz\"",
+            ),
+            (
+                "x = 'unterminated\n",
+                "syntax error in file \"/d/postgresql.conf\" line 1, near token \"'\"",
+            ),
         ];
         for (text, message) in cases {
             let state = parse(text);
@@ -612,13 +754,29 @@ mod tests {
         fs::write(dir.join("conf.d/notes.txt"), "ignored = 1\n").unwrap();
         let main = dir.join("main.conf").to_string_lossy().into_owned();
         let mut state = ParseState::new(&dir, Severity::Log);
-        assert!(parse_config_file(&main, true, None, 0, &mut state), "{:?}", state.log);
+        assert!(
+            parse_config_file(&main, true, None, 0, &mut state),
+            "{:?}",
+            state.log
+        );
         let names: Vec<&str> = state.items.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c", "d", "z"]);
-        assert_eq!(state.items[1].filename, dir.join("sub.conf").to_string_lossy());
-        assert_eq!(state.items[2].filename, dir.join("conf.d/10-first.conf").to_string_lossy());
+        assert_eq!(
+            state.items[1].filename,
+            dir.join("sub.conf").to_string_lossy()
+        );
+        assert_eq!(
+            state.items[2].filename,
+            dir.join("conf.d/10-first.conf").to_string_lossy()
+        );
         let missing = dir.join("missing.conf").to_string_lossy().into_owned();
-        assert_eq!(state.log, vec![(Severity::Log, format!("skipping missing configuration file \"{missing}\""))]);
+        assert_eq!(
+            state.log,
+            vec![(
+                Severity::Log,
+                format!("skipping missing configuration file \"{missing}\"")
+            )]
+        );
 
         // A strict include of a missing file is an error.
         fs::write(dir.join("main.conf"), "include 'nonexist.conf'\n").unwrap();
@@ -634,7 +792,10 @@ mod tests {
         fs::write(dir.join("main.conf"), "include 'main.conf'\n").unwrap();
         let mut state = ParseState::new(&dir, Severity::Log);
         assert!(!parse_config_file(&main, true, None, 0, &mut state));
-        assert_eq!(state.first_error.unwrap().message, format!("configuration file recursion in \"{main}\""));
+        assert_eq!(
+            state.first_error.unwrap().message,
+            format!("configuration file recursion in \"{main}\"")
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 

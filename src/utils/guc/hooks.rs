@@ -34,7 +34,10 @@ impl CheckError {
         CheckError::default()
     }
     fn detail(detail: impl Into<String>) -> CheckError {
-        CheckError { detail: Some(detail.into()), ..CheckError::default() }
+        CheckError {
+            detail: Some(detail.into()),
+            ..CheckError::default()
+        }
     }
 }
 
@@ -65,18 +68,24 @@ pub(super) fn check(settings: &Settings, name: &str, value: &mut Value) -> Resul
             Ok(())
         }
         ("server_encoding", Value::Str(s)) => {
-            *s = canonical_encoding(s).ok_or_else(CheckError::generic)?.to_string();
+            *s = canonical_encoding(s)
+                .ok_or_else(CheckError::generic)?
+                .to_string();
             Ok(())
         }
         ("application_name" | "cluster_name", Value::Str(s)) => {
             *s = clean_ascii(s);
             Ok(())
         }
-        ("search_path" | "temp_tablespaces", Value::Str(s)) => {
-            split_identifier_string(s, b',').map(|_| ()).ok_or_else(|| CheckError::detail("List syntax is invalid."))
+        ("search_path" | "temp_tablespaces", Value::Str(s)) => split_identifier_string(s, b',')
+            .map(|_| ())
+            .ok_or_else(|| CheckError::detail("List syntax is invalid.")),
+        ("log_destination", Value::Str(s)) => {
+            check_keyword_list(s, &["stderr", "csvlog", "jsonlog", "syslog"])
         }
-        ("log_destination", Value::Str(s)) => check_keyword_list(s, &["stderr", "csvlog", "jsonlog", "syslog"]),
-        ("restrict_nonsystem_relation_kind", Value::Str(s)) => check_keyword_list(s, &["view", "foreign-table"]),
+        ("restrict_nonsystem_relation_kind", Value::Str(s)) => {
+            check_keyword_list(s, &["view", "foreign-table"])
+        }
         ("lc_messages" | "lc_monetary" | "lc_numeric" | "lc_time", Value::Str(s)) => {
             if locale_is_valid(name, s) {
                 Ok(())
@@ -90,24 +99,36 @@ pub(super) fn check(settings: &Settings, name: &str, value: &mut Value) -> Resul
         }
         ("default_table_access_method", Value::Str(s)) => {
             if s.is_empty() {
-                Err(CheckError::detail("default_table_access_method cannot be empty."))
+                Err(CheckError::detail(
+                    "default_table_access_method cannot be empty.",
+                ))
             } else if s.len() > MAX_IDENTIFIER_LEN {
-                Err(CheckError::detail(format!("default_table_access_method is too long (maximum {MAX_IDENTIFIER_LEN} characters).")))
+                Err(CheckError::detail(format!(
+                    "default_table_access_method is too long (maximum {MAX_IDENTIFIER_LEN} characters)."
+                )))
             } else if s != "heap" {
-                Err(CheckError::detail(format!("Table access method \"{s}\" does not exist.")))
+                Err(CheckError::detail(format!(
+                    "Table access method \"{s}\" does not exist."
+                )))
             } else {
                 Ok(())
             }
         }
         ("timezone_abbreviations", Value::Str(s)) => {
             // The files in share/timezonesets that may be named directly.
-            if ["Default", "Australia", "India"].contains(&s.as_str()) { Ok(()) } else { Err(CheckError::generic()) }
+            if ["Default", "Australia", "India"].contains(&s.as_str()) {
+                Ok(())
+            } else {
+                Err(CheckError::generic())
+            }
         }
         ("recovery_target", Value::Str(s)) => {
             if s.is_empty() || s == "immediate" {
                 Ok(())
             } else {
-                Err(CheckError::detail("The only allowed value is \"immediate\"."))
+                Err(CheckError::detail(
+                    "The only allowed value is \"immediate\".",
+                ))
             }
         }
         ("recovery_target_lsn", Value::Str(s)) => {
@@ -130,7 +151,9 @@ pub(super) fn check(settings: &Settings, name: &str, value: &mut Value) -> Resul
             } else {
                 match s.parse::<u64>() {
                     Ok(tli) if tli >= 1 && tli <= u32::MAX as u64 => Ok(()),
-                    _ => Err(CheckError::detail("recovery_target_timeline is not a valid number.")),
+                    _ => Err(CheckError::detail(
+                        "recovery_target_timeline is not a valid number.",
+                    )),
                 }
             }
         }
@@ -152,7 +175,10 @@ pub(super) fn check(settings: &Settings, name: &str, value: &mut Value) -> Resul
                 if settings.get_int("wal_buffers") == -1 {
                     return Ok(());
                 }
-                *n = choose_num_wal_buffers(settings.get_int("shared_buffers"), settings.get_int("wal_segment_size"));
+                *n = choose_num_wal_buffers(
+                    settings.get_int("shared_buffers"),
+                    settings.get_int("wal_segment_size"),
+                );
             }
             // Values below 4 are silently raised, as PostgreSQL does.
             if *n < 4 {
@@ -166,17 +192,35 @@ pub(super) fn check(settings: &Settings, name: &str, value: &mut Value) -> Resul
             }
             Ok(())
         }
-        ("max_connections" | "autovacuum_max_workers" | "max_worker_processes" | "max_wal_senders", Value::Int(n)) => {
+        (
+            "max_connections"
+            | "autovacuum_max_workers"
+            | "max_worker_processes"
+            | "max_wal_senders",
+            Value::Int(n),
+        ) => {
             let mut total = 1 + *n;
-            for other in ["max_connections", "autovacuum_max_workers", "max_worker_processes", "max_wal_senders"] {
+            for other in [
+                "max_connections",
+                "autovacuum_max_workers",
+                "max_worker_processes",
+                "max_wal_senders",
+            ] {
                 if other != name {
                     total += settings.get_int(other);
                 }
             }
-            if total > MAX_BACKENDS { Err(CheckError::generic()) } else { Ok(()) }
+            if total > MAX_BACKENDS {
+                Err(CheckError::generic())
+            } else {
+                Ok(())
+            }
         }
         ("log_statement_stats", Value::Bool(true)) => {
-            if settings.get_bool("log_parser_stats") || settings.get_bool("log_planner_stats") || settings.get_bool("log_executor_stats") {
+            if settings.get_bool("log_parser_stats")
+                || settings.get_bool("log_planner_stats")
+                || settings.get_bool("log_executor_stats")
+            {
                 Err(CheckError::detail(
                     "Cannot enable \"log_statement_stats\" when \"log_parser_stats\", \"log_planner_stats\", or \"log_executor_stats\" is true.",
                 ))
@@ -186,14 +230,17 @@ pub(super) fn check(settings: &Settings, name: &str, value: &mut Value) -> Resul
         }
         ("log_parser_stats" | "log_planner_stats" | "log_executor_stats", Value::Bool(true)) => {
             if settings.get_bool("log_statement_stats") {
-                Err(CheckError::detail("Cannot enable parameter when \"log_statement_stats\" is true."))
+                Err(CheckError::detail(
+                    "Cannot enable parameter when \"log_statement_stats\" is true.",
+                ))
             } else {
                 Ok(())
             }
         }
-        ("bonjour", Value::Bool(true)) => {
-            Err(CheckError { message: Some("Bonjour is not supported by this build".to_string()), ..CheckError::default() })
-        }
+        ("bonjour", Value::Bool(true)) => Err(CheckError {
+            message: Some("Bonjour is not supported by this build".to_string()),
+            ..CheckError::default()
+        }),
         _ => Ok(()),
     }
 }
@@ -317,10 +364,13 @@ pub(super) fn split_identifier_string(s: &str, sep: u8) -> Option<Vec<String>> {
 }
 
 fn check_keyword_list(s: &str, keywords: &[&str]) -> Result<(), CheckError> {
-    let names = split_identifier_string(s, b',').ok_or_else(|| CheckError::detail("List syntax is invalid."))?;
+    let names = split_identifier_string(s, b',')
+        .ok_or_else(|| CheckError::detail("List syntax is invalid."))?;
     for name in names {
         if !keywords.iter().any(|k| k.eq_ignore_ascii_case(&name)) {
-            return Err(CheckError::detail(format!("Unrecognized key word: \"{name}\".")));
+            return Err(CheckError::detail(format!(
+                "Unrecognized key word: \"{name}\"."
+            )));
         }
     }
     Ok(())
@@ -488,14 +538,27 @@ pub(super) fn quote_identifier(s: &str) -> String {
     let b = s.as_bytes();
     let safe = !b.is_empty()
         && (b[0].is_ascii_lowercase() || b[0] == b'_')
-        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
         && NON_UNRESERVED_KEYWORDS.binary_search(&s).is_err();
-    if safe { s.to_string() } else { format!("\"{}\"", s.replace('"', "\"\"")) }
+    if safe {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
 }
 
 /// `pg_clean_ascii`: bytes outside printable ASCII become `?`.
 fn clean_ascii(s: &str) -> String {
-    s.bytes().map(|b| if (32..=126).contains(&b) { b as char } else { '?' }).collect()
+    s.bytes()
+        .map(|b| {
+            if (32..=126).contains(&b) {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -507,10 +570,13 @@ fn clean_ascii(s: &str) -> String {
 /// dmy` keeps the style. Returns the canonical `ISO, MDY` form.
 fn check_datestyle(settings: &Settings, value: &str, depth: u32) -> Result<String, CheckError> {
     let current = settings.get_str("DateStyle");
-    let (mut style, mut order) =
-        current.split_once(", ").map(|(s, o)| (s.to_string(), o.to_string())).unwrap_or(("ISO".into(), "MDY".into()));
+    let (mut style, mut order) = current
+        .split_once(", ")
+        .map(|(s, o)| (s.to_string(), o.to_string()))
+        .unwrap_or(("ISO".into(), "MDY".into()));
     let (mut have_style, mut have_order, mut ok) = (false, false, true);
-    let tokens = split_identifier_string(value, b',').ok_or_else(|| CheckError::detail("List syntax is invalid."))?;
+    let tokens = split_identifier_string(value, b',')
+        .ok_or_else(|| CheckError::detail("List syntax is invalid."))?;
     fn set_style(new: &str, style: &mut String, have_style: &mut bool, ok: &mut bool) {
         if *have_style && style != new {
             *ok = false; // conflicting styles
@@ -568,11 +634,15 @@ fn check_datestyle(settings: &Settings, value: &str, depth: u32) -> Result<Strin
                 order = sub_order.to_string();
             }
         } else {
-            return Err(CheckError::detail(format!("Unrecognized key word: \"{tok}\".")));
+            return Err(CheckError::detail(format!(
+                "Unrecognized key word: \"{tok}\"."
+            )));
         }
     }
     if !ok {
-        return Err(CheckError::detail("Conflicting \"datestyle\" specifications."));
+        return Err(CheckError::detail(
+            "Conflicting \"datestyle\" specifications.",
+        ));
     }
     Ok(format!("{style}, {order}"))
 }
@@ -670,16 +740,28 @@ static ENCODING_ALIASES: &[(&str, &str)] = &[
 
 /// The canonical name of an encoding (`pg_encoding_to_char(pg_char_to_encoding(s))`).
 pub(super) fn canonical_encoding(s: &str) -> Option<&'static str> {
-    let cleaned: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
-    ENCODING_ALIASES.iter().find(|(alias, _)| *alias == cleaned).map(|(_, name)| *name)
+    let cleaned: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    ENCODING_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == cleaned)
+        .map(|(_, name)| *name)
 }
 
 fn check_client_encoding(value: &str, server_encoding: &str) -> Result<String, CheckError> {
     let name = canonical_encoding(value).ok_or_else(CheckError::generic)?;
-    if name == "MULE_INTERNAL" && server_encoding != "SQL_ASCII" && server_encoding != "MULE_INTERNAL" {
+    if name == "MULE_INTERNAL"
+        && server_encoding != "SQL_ASCII"
+        && server_encoding != "MULE_INTERNAL"
+    {
         return Err(CheckError {
             code: Some(sqlstate::FEATURE_NOT_SUPPORTED),
-            detail: Some(format!("Conversion between {name} and {server_encoding} is not supported.")),
+            detail: Some(format!(
+                "Conversion between {name} and {server_encoding} is not supported."
+            )),
             ..CheckError::default()
         });
     }
@@ -789,8 +871,19 @@ const TZDIR: &str = "/usr/share/zoneinfo";
 
 /// Zone names that mean UTC, accepted even when the time zone database is
 /// not installed.
-static BUILTIN_UTC_ZONES: &[&str] =
-    &["UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu", "Etc/GMT", "Greenwich", "Etc/Greenwich"];
+static BUILTIN_UTC_ZONES: &[&str] = &[
+    "UTC",
+    "Etc/UTC",
+    "UCT",
+    "Etc/UCT",
+    "Universal",
+    "Etc/Universal",
+    "Zulu",
+    "Etc/Zulu",
+    "Etc/GMT",
+    "Greenwich",
+    "Etc/Greenwich",
+];
 
 /// `check_timezone` + `pg_tzset`: the canonical spelling of a time zone
 /// setting. Accepts a number of hours east of UTC (`5` → `<+05>-05`),
@@ -810,7 +903,11 @@ pub(super) fn canonical_timezone(value: &str) -> Result<String, CheckError> {
         // A number of hours; SQL's sign convention is the opposite of POSIX's.
         let gmtoffset_s = (-hours * 3600.0) as i64;
         let name = offset_zone_name(gmtoffset_s);
-        return if gmtoffset_s.abs() / 3600 <= 167 { Ok(name) } else { Err(CheckError::detail("UTC timezone offset is out of range.")) };
+        return if gmtoffset_s.abs() / 3600 <= 167 {
+            Ok(name)
+        } else {
+            Err(CheckError::detail("UTC timezone offset is out of range."))
+        };
     }
     let upper = value.to_ascii_uppercase();
     if upper.len() > 255 {
@@ -856,7 +953,11 @@ fn offset_zone_name(gmtoffset_s: i64) -> String {
             text.push_str(&format!(":{abs:02}"));
         }
     }
-    if gmtoffset_s > 0 { format!("<-{text}>+{text}") } else { format!("<+{text}>-{text}") }
+    if gmtoffset_s > 0 {
+        format!("<-{text}>+{text}")
+    } else {
+        format!("<+{text}>-{text}")
+    }
 }
 
 /// `pg_open_tzfile`: finds `name` under the time zone directory matching
@@ -865,7 +966,10 @@ fn offset_zone_name(gmtoffset_s: i64) -> String {
 fn find_zone_file(name: &str) -> Option<String> {
     let name = name.strip_prefix(':').unwrap_or(name);
     if !std::path::Path::new(TZDIR).is_dir() {
-        return BUILTIN_UTC_ZONES.iter().find(|z| z.eq_ignore_ascii_case(name)).map(|z| z.to_string());
+        return BUILTIN_UTC_ZONES
+            .iter()
+            .find(|z| z.eq_ignore_ascii_case(name))
+            .map(|z| z.to_string());
     }
     let mut path = PathBuf::from(TZDIR);
     let mut canonical = Vec::new();
@@ -1032,9 +1136,15 @@ mod tests {
 
     #[test]
     fn identifier_lists_split_like_split_identifier_string() {
-        assert_eq!(split_identifier_string("a, \"B c\", Public", b','), Some(vec!["a".into(), "B c".into(), "public".into()]));
+        assert_eq!(
+            split_identifier_string("a, \"B c\", Public", b','),
+            Some(vec!["a".into(), "B c".into(), "public".into()])
+        );
         assert_eq!(split_identifier_string("  ", b','), Some(vec![]));
-        assert_eq!(split_identifier_string("\"a\"\"b\"", b','), Some(vec!["a\"b".into()]));
+        assert_eq!(
+            split_identifier_string("\"a\"\"b\"", b','),
+            Some(vec!["a\"b".into()])
+        );
         assert_eq!(split_identifier_string("iso,", b','), None);
         assert_eq!(split_identifier_string("a b", b','), None);
         assert_eq!(split_identifier_string("\"unterminated", b','), None);
@@ -1051,7 +1161,10 @@ mod tests {
         assert_eq!(quote_identifier("x\"y"), "\"x\"\"y\"");
         let mut sorted = NON_UNRESERVED_KEYWORDS.to_vec();
         sorted.sort();
-        assert_eq!(sorted, NON_UNRESERVED_KEYWORDS, "binary search needs a sorted keyword list");
+        assert_eq!(
+            sorted, NON_UNRESERVED_KEYWORDS,
+            "binary search needs a sorted keyword list"
+        );
     }
 
     #[test]
@@ -1063,19 +1176,54 @@ mod tests {
         assert_eq!(canonical_timezone("5").unwrap(), "<+05>-05");
         assert_eq!(canonical_timezone("-3.5").unwrap(), "<-03:30>+03:30");
         assert_eq!(canonical_timezone("167").unwrap(), "<+167>-167");
-        assert_eq!(canonical_timezone("168").unwrap_err().detail.as_deref(), Some("UTC timezone offset is out of range."));
+        assert_eq!(
+            canonical_timezone("168").unwrap_err().detail.as_deref(),
+            Some("UTC timezone offset is out of range.")
+        );
         assert_eq!(canonical_timezone("XYZ3").unwrap(), "XYZ3");
         assert_eq!(canonical_timezone("abc+1").unwrap(), "ABC+1");
         assert_eq!(canonical_timezone("<+05>-05").unwrap(), "<+05>-05");
-        assert_eq!(canonical_timezone("ABC3DEF,M3.2.0,M11.1.0").unwrap(), "ABC3DEF,M3.2.0,M11.1.0");
-        assert_eq!(canonical_timezone("ABC3DEF,J60,J300/2").unwrap(), "ABC3DEF,J60,J300/2");
-        for bad in ["xyz", "z", "ABC", "", "../UTC", "/usr/share/zoneinfo/UTC", "Europe/Berlin ", "ABC3DEF,J60", "ABC168", "ABC-3:60"] {
+        assert_eq!(
+            canonical_timezone("ABC3DEF,M3.2.0,M11.1.0").unwrap(),
+            "ABC3DEF,M3.2.0,M11.1.0"
+        );
+        assert_eq!(
+            canonical_timezone("ABC3DEF,J60,J300/2").unwrap(),
+            "ABC3DEF,J60,J300/2"
+        );
+        for bad in [
+            "xyz",
+            "z",
+            "ABC",
+            "",
+            "../UTC",
+            "/usr/share/zoneinfo/UTC",
+            "Europe/Berlin ",
+            "ABC3DEF,J60",
+            "ABC168",
+            "ABC-3:60",
+        ] {
             assert!(canonical_timezone(bad).is_err(), "{bad:?} must be rejected");
         }
-        assert!(canonical_timezone("ABC167:59:59").unwrap_err().message.unwrap().contains("leap seconds"));
-        if std::path::Path::new(TZDIR).join("America/New_York").exists() {
-            assert_eq!(canonical_timezone("america/new_york").unwrap(), "America/New_York");
-            assert!(canonical_timezone("America").is_err(), "a directory is not a zone");
+        assert!(
+            canonical_timezone("ABC167:59:59")
+                .unwrap_err()
+                .message
+                .unwrap()
+                .contains("leap seconds")
+        );
+        if std::path::Path::new(TZDIR)
+            .join("America/New_York")
+            .exists()
+        {
+            assert_eq!(
+                canonical_timezone("america/new_york").unwrap(),
+                "America/New_York"
+            );
+            assert!(
+                canonical_timezone("America").is_err(),
+                "a directory is not a zone"
+            );
             assert!(canonical_timezone("zone.tab").is_err(), "not a TZif file");
         }
     }

@@ -73,11 +73,19 @@ pub(super) struct EnumOption {
 }
 
 const fn opt(name: &'static str, val: i32) -> EnumOption {
-    EnumOption { name, val, hidden: false }
+    EnumOption {
+        name,
+        val,
+        hidden: false,
+    }
 }
 
 const fn hidden(name: &'static str, val: i32) -> EnumOption {
-    EnumOption { name, val, hidden: true }
+    EnumOption {
+        name,
+        val,
+        hidden: true,
+    }
 }
 
 /// The type of a parameter with its boot value and limits.
@@ -140,8 +148,10 @@ const CLIENT_CONN_LOCALE: &str = "Client Connection Defaults / Locale and Format
 const CLIENT_CONN_OTHER: &str = "Client Connection Defaults / Other Defaults";
 const CLIENT_CONN_PRELOAD: &str = "Client Connection Defaults / Shared Library Preloading";
 const CLIENT_CONN_STATEMENT: &str = "Client Connection Defaults / Statement Behavior";
-const COMPAT_OPTIONS_CLIENT: &str = "Version and Platform Compatibility / Other Platforms and Clients";
-const COMPAT_OPTIONS_PREVIOUS: &str = "Version and Platform Compatibility / Previous PostgreSQL Versions";
+const COMPAT_OPTIONS_CLIENT: &str =
+    "Version and Platform Compatibility / Other Platforms and Clients";
+const COMPAT_OPTIONS_PREVIOUS: &str =
+    "Version and Platform Compatibility / Previous PostgreSQL Versions";
 const CONN_AUTH_AUTH: &str = "Connections and Authentication / Authentication";
 const CONN_AUTH_SETTINGS: &str = "Connections and Authentication / Connection Settings";
 const CONN_AUTH_SSL: &str = "Connections and Authentication / SSL";
@@ -261,13 +271,28 @@ static HUGE_PAGES: &[EnumOption] = &[
     hidden("1", 1),
     hidden("0", 0),
 ];
-static INTERVALSTYLE: &[EnumOption] = &[opt("postgres", 0), opt("postgres_verbose", 1), opt("sql_standard", 2), opt("iso_8601", 3)];
-static ISOLATION_LEVEL: &[EnumOption] =
-    &[opt("serializable", 0), opt("repeatable read", 1), opt("read committed", 2), opt("read uncommitted", 3)];
-static LOG_ERROR_VERBOSITY: &[EnumOption] = &[opt("terse", 0), opt("default", 1), opt("verbose", 2)];
-static LOG_STATEMENT: &[EnumOption] = &[opt("none", 0), opt("ddl", 1), opt("mod", 2), opt("all", 3)];
+static INTERVALSTYLE: &[EnumOption] = &[
+    opt("postgres", 0),
+    opt("postgres_verbose", 1),
+    opt("sql_standard", 2),
+    opt("iso_8601", 3),
+];
+static ISOLATION_LEVEL: &[EnumOption] = &[
+    opt("serializable", 0),
+    opt("repeatable read", 1),
+    opt("read committed", 2),
+    opt("read uncommitted", 3),
+];
+static LOG_ERROR_VERBOSITY: &[EnumOption] =
+    &[opt("terse", 0), opt("default", 1), opt("verbose", 2)];
+static LOG_STATEMENT: &[EnumOption] =
+    &[opt("none", 0), opt("ddl", 1), opt("mod", 2), opt("all", 3)];
 static PASSWORD_ENCRYPTION: &[EnumOption] = &[opt("md5", 0), opt("scram-sha-256", 1)];
-static PLAN_CACHE_MODE: &[EnumOption] = &[opt("auto", 0), opt("force_generic_plan", 1), opt("force_custom_plan", 2)];
+static PLAN_CACHE_MODE: &[EnumOption] = &[
+    opt("auto", 0),
+    opt("force_generic_plan", 1),
+    opt("force_custom_plan", 2),
+];
 static RECOVERY_INIT_SYNC_METHOD: &[EnumOption] = &[opt("fsync", 0), opt("syncfs", 1)];
 static RECOVERY_PREFETCH: &[EnumOption] = &[
     opt("off", 0),
@@ -280,7 +305,8 @@ static RECOVERY_PREFETCH: &[EnumOption] = &[
     hidden("1", 1),
     hidden("0", 0),
 ];
-static RECOVERY_TARGET_ACTION: &[EnumOption] = &[opt("pause", 0), opt("promote", 1), opt("shutdown", 2)];
+static RECOVERY_TARGET_ACTION: &[EnumOption] =
+    &[opt("pause", 0), opt("promote", 1), opt("shutdown", 2)];
 static SERVER_MESSAGE_LEVEL: &[EnumOption] = &[
     opt("debug5", 0),
     opt("debug4", 1),
@@ -296,11 +322,24 @@ static SERVER_MESSAGE_LEVEL: &[EnumOption] = &[
     opt("fatal", 11),
     opt("panic", 12),
 ];
-static SESSION_REPLICATION_ROLE: &[EnumOption] = &[opt("origin", 0), opt("replica", 1), opt("local", 2)];
+static SESSION_REPLICATION_ROLE: &[EnumOption] =
+    &[opt("origin", 0), opt("replica", 1), opt("local", 2)];
 static SHARED_MEMORY_TYPE: &[EnumOption] = &[opt("sysv", 0), opt("mmap", 1)];
-static SSL_MIN_PROTOCOL_VERSION: &[EnumOption] = &[opt("TLSv1", 1), opt("TLSv1.1", 2), opt("TLSv1.2", 3), opt("TLSv1.3", 4)];
-static SSL_PROTOCOL_VERSION: &[EnumOption] = &[opt("", 0), opt("TLSv1", 1), opt("TLSv1.1", 2), opt("TLSv1.2", 3), opt("TLSv1.3", 4)];
-static STATS_FETCH_CONSISTENCY: &[EnumOption] = &[opt("none", 0), opt("cache", 1), opt("snapshot", 2)];
+static SSL_MIN_PROTOCOL_VERSION: &[EnumOption] = &[
+    opt("TLSv1", 1),
+    opt("TLSv1.1", 2),
+    opt("TLSv1.2", 3),
+    opt("TLSv1.3", 4),
+];
+static SSL_PROTOCOL_VERSION: &[EnumOption] = &[
+    opt("", 0),
+    opt("TLSv1", 1),
+    opt("TLSv1.1", 2),
+    opt("TLSv1.2", 3),
+    opt("TLSv1.3", 4),
+];
+static STATS_FETCH_CONSISTENCY: &[EnumOption] =
+    &[opt("none", 0), opt("cache", 1), opt("snapshot", 2)];
 static SYNCHRONOUS_COMMIT: &[EnumOption] = &[
     opt("local", 0),
     opt("remote_write", 1),
@@ -339,9 +378,19 @@ static WAL_COMPRESSION: &[EnumOption] = &[
     hidden("1", 1),
     hidden("0", 0),
 ];
-static WAL_LEVEL: &[EnumOption] =
-    &[opt("minimal", 0), opt("replica", 1), hidden("archive", 1), hidden("hot_standby", 1), opt("logical", 2)];
-static WAL_SYNC_METHOD: &[EnumOption] = &[opt("fsync", 0), opt("fdatasync", 1), opt("open_sync", 2), opt("open_datasync", 3)];
+static WAL_LEVEL: &[EnumOption] = &[
+    opt("minimal", 0),
+    opt("replica", 1),
+    hidden("archive", 1),
+    hidden("hot_standby", 1),
+    opt("logical", 2),
+];
+static WAL_SYNC_METHOD: &[EnumOption] = &[
+    opt("fsync", 0),
+    opt("fdatasync", 1),
+    opt("open_sync", 2),
+    opt("open_datasync", 3),
+];
 static XMLBINARY: &[EnumOption] = &[opt("base64", 0), opt("hex", 1)];
 static XMLOPTION: &[EnumOption] = &[opt("content", 0), opt("document", 1)];
 
@@ -408,7 +457,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Allows archiving of WAL files using archive_command.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 2, options: ARCHIVE_MODE },
+        kind: Kind::Enum {
+            boot: 2,
+            options: ARCHIVE_MODE,
+        },
     },
     ParamDef {
         name: "archive_timeout",
@@ -417,14 +469,21 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the amount of time to wait before forcing a switch to the next WAL file.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 1073741823, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 1073741823,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "array_nulls",
         context: Userset,
         group: COMPAT_OPTIONS_PREVIOUS,
         short_desc: "Enable input of NULL elements in arrays.",
-        long_desc: Some("When turned on, unquoted NULL in an array input value means a null value; otherwise it is taken literally."),
+        long_desc: Some(
+            "When turned on, unquoted NULL in an array input value means a null value; otherwise it is taken literally.",
+        ),
         flags: 0,
         kind: Kind::Bool { boot: true },
     },
@@ -435,7 +494,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum allowed time to complete client authentication.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 60, min: 1, max: 600, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 60,
+            min: 1,
+            max: 600,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "autovacuum",
@@ -453,7 +517,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of tuple inserts, updates, or deletes prior to analyze as a fraction of reltuples.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.1, min: 0.0, max: 100.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.1,
+            min: 0.0,
+            max: 100.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_analyze_threshold",
@@ -462,7 +531,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Minimum number of tuple inserts, updates, or deletes prior to analyze.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 50, min: 0, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 50,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_freeze_max_age",
@@ -471,7 +545,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Age at which to autovacuum a table to prevent transaction ID wraparound.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 200000000, min: 100000, max: 2000000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 200000000,
+            min: 100000,
+            max: 2000000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_max_workers",
@@ -480,7 +559,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of simultaneously running autovacuum worker processes.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 3, min: 1, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 3,
+            min: 1,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_multixact_freeze_max_age",
@@ -489,7 +573,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Multixact age at which to autovacuum a table to prevent multixact wraparound.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 400000000, min: 10000, max: 2000000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 400000000,
+            min: 10000,
+            max: 2000000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_naptime",
@@ -498,7 +587,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Time to sleep between autovacuum runs.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 60, min: 1, max: 2147483, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 60,
+            min: 1,
+            max: 2147483,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "autovacuum_vacuum_cost_delay",
@@ -507,7 +601,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Vacuum cost delay in milliseconds, for autovacuum.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 2.0, min: -1.0, max: 100.0, unit: Unit::Ms },
+        kind: Kind::Real {
+            boot: 2.0,
+            min: -1.0,
+            max: 100.0,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "autovacuum_vacuum_cost_limit",
@@ -516,7 +615,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Vacuum cost amount available before napping, for autovacuum.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 10000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 10000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_vacuum_insert_scale_factor",
@@ -525,7 +629,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of tuple inserts prior to vacuum as a fraction of reltuples.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.2, min: 0.0, max: 100.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.2,
+            min: 0.0,
+            max: 100.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_vacuum_insert_threshold",
@@ -534,7 +643,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Minimum number of tuple inserts prior to vacuum, or -1 to disable insert vacuums.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1000, min: -1, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 1000,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_vacuum_scale_factor",
@@ -543,7 +657,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of tuple updates or deletes prior to vacuum as a fraction of reltuples.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.2, min: 0.0, max: 100.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.2,
+            min: 0.0,
+            max: 100.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_vacuum_threshold",
@@ -552,7 +671,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Minimum number of tuple updates or deletes prior to vacuum.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 50, min: 0, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 50,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "autovacuum_work_mem",
@@ -561,7 +685,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum memory to be used by each autovacuum worker process.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "backend_flush_after",
@@ -570,7 +699,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of pages after which previously performed writes are flushed to disk.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 256, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 256,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "backslash_quote",
@@ -579,7 +713,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets whether \"\\'\" is allowed in string literals.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: BACKSLASH_QUOTE },
+        kind: Kind::Enum {
+            boot: 0,
+            options: BACKSLASH_QUOTE,
+        },
     },
     ParamDef {
         name: "backtrace_functions",
@@ -597,7 +734,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Background writer sleep time between rounds.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 200, min: 10, max: 10000, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 200,
+            min: 10,
+            max: 10000,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "bgwriter_flush_after",
@@ -606,7 +748,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of pages after which previously performed writes are flushed to disk.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 64, min: 0, max: 256, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 64,
+            min: 0,
+            max: 256,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "bgwriter_lru_maxpages",
@@ -615,7 +762,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Background writer maximum number of LRU pages to flush per round.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 100, min: 0, max: 1073741823, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 100,
+            min: 0,
+            max: 1073741823,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "bgwriter_lru_multiplier",
@@ -624,7 +776,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Multiple of the average buffer usage to free per round.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 2.0, min: 0.0, max: 10.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 2.0,
+            min: 0.0,
+            max: 10.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "block_size",
@@ -633,7 +790,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the size of a disk block.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 8192, min: 8192, max: 8192, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 8192,
+            min: 8192,
+            max: 8192,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "bonjour",
@@ -660,7 +822,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the output format for bytea.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 1, options: BYTEA_OUTPUT },
+        kind: Kind::Enum {
+            boot: 1,
+            options: BYTEA_OUTPUT,
+        },
     },
     ParamDef {
         name: "check_function_bodies",
@@ -678,7 +843,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Time spent flushing dirty buffers during checkpoint, as fraction of checkpoint interval.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.9, min: 0.0, max: 1.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.9,
+            min: 0.0,
+            max: 1.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "checkpoint_flush_after",
@@ -687,7 +857,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of pages after which previously performed writes are flushed to disk.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 32, min: 0, max: 256, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 32,
+            min: 0,
+            max: 256,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "checkpoint_timeout",
@@ -696,7 +871,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum time between automatic WAL checkpoints.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 300, min: 30, max: 86400, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 300,
+            min: 30,
+            max: 86400,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "checkpoint_warning",
@@ -707,7 +887,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "Write a message to the server log if checkpoints caused by the filling of WAL segment files happen more frequently than this amount of time. Zero turns off the warning.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 30, min: 0, max: 2147483647, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 30,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "client_connection_check_interval",
@@ -716,7 +901,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the time interval between checks for disconnection while running queries.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "client_encoding",
@@ -725,16 +915,23 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the client's character set encoding.",
         long_desc: None,
         flags: REPORT | IS_NAME,
-        kind: Kind::Str { boot: Some("SQL_ASCII") },
+        kind: Kind::Str {
+            boot: Some("SQL_ASCII"),
+        },
     },
     ParamDef {
         name: "client_min_messages",
         context: Userset,
         group: CLIENT_CONN_STATEMENT,
         short_desc: "Sets the message levels that are sent to the client.",
-        long_desc: Some("Each level includes all the levels that follow it. The later the level, the fewer messages are sent."),
+        long_desc: Some(
+            "Each level includes all the levels that follow it. The later the level, the fewer messages are sent.",
+        ),
         flags: 0,
-        kind: Kind::Enum { boot: 6, options: CLIENT_MESSAGE_LEVEL },
+        kind: Kind::Enum {
+            boot: 6,
+            options: CLIENT_MESSAGE_LEVEL,
+        },
     },
     ParamDef {
         name: "cluster_name",
@@ -752,7 +949,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the delay in microseconds between transaction commit and flushing WAL to disk.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 100000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 100000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "commit_siblings",
@@ -761,7 +963,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the minimum number of concurrent open transactions required before performing commit_delay.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 5, min: 0, max: 1000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 5,
+            min: 0,
+            max: 1000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "compute_query_id",
@@ -770,7 +977,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Enables in-core computation of query identifiers.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: COMPUTE_QUERY_ID },
+        kind: Kind::Enum {
+            boot: 0,
+            options: COMPUTE_QUERY_ID,
+        },
     },
     ParamDef {
         name: "config_file",
@@ -786,9 +996,14 @@ pub(super) static PARAMS: &[ParamDef] = &[
         context: Userset,
         group: QUERY_TUNING_OTHER,
         short_desc: "Enables the planner to use constraints to optimize queries.",
-        long_desc: Some("Table scans will be skipped if their constraints guarantee that no rows match the query."),
+        long_desc: Some(
+            "Table scans will be skipped if their constraints guarantee that no rows match the query.",
+        ),
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: CONSTRAINT_EXCLUSION },
+        kind: Kind::Enum {
+            boot: 0,
+            options: CONSTRAINT_EXCLUSION,
+        },
     },
     ParamDef {
         name: "cpu_index_tuple_cost",
@@ -797,7 +1012,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the cost of processing each index entry during an index scan.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.005, min: 0.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.005,
+            min: 0.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "cpu_operator_cost",
@@ -806,7 +1026,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the cost of processing each operator or function call.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.0025, min: 0.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.0025,
+            min: 0.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "cpu_tuple_cost",
@@ -815,7 +1040,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the cost of processing each tuple (row).",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.01, min: 0.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.01,
+            min: 0.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "cursor_tuple_fraction",
@@ -824,7 +1054,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the fraction of a cursor's rows that will be retrieved.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.1, min: 0.0, max: 1.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.1,
+            min: 0.0,
+            max: 1.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "data_checksums",
@@ -853,7 +1088,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "The parameter value is a numeric mode specification in the form accepted by the chmod and umask system calls. (To use the customary octal format the number must start with a 0 (zero).)",
         ),
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 448, min: 0, max: 511, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 448,
+            min: 0,
+            max: 511,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "data_sync_retry",
@@ -871,7 +1111,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the display format for date and time values.",
         long_desc: Some("Also controls interpretation of ambiguous date inputs."),
         flags: REPORT | LIST_INPUT,
-        kind: Kind::Str { boot: Some("ISO, MDY") },
+        kind: Kind::Str {
+            boot: Some("ISO, MDY"),
+        },
     },
     ParamDef {
         name: "db_user_namespace",
@@ -889,7 +1131,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the time to wait on a lock before checking for deadlock.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1000, min: 1, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 1000,
+            min: 1,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "debug_assertions",
@@ -907,7 +1154,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Aggressively flush system caches for debugging purposes.",
         long_desc: None,
         flags: NOT_IN_SAMPLE,
-        kind: Kind::Int { boot: 0, min: 0, max: 0, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "debug_pretty_print",
@@ -950,9 +1202,16 @@ pub(super) static PARAMS: &[ParamDef] = &[
         context: Userset,
         group: QUERY_TUNING_OTHER,
         short_desc: "Sets the default statistics target.",
-        long_desc: Some("This applies to table columns that have not had a column-specific target set via ALTER TABLE SET STATISTICS."),
+        long_desc: Some(
+            "This applies to table columns that have not had a column-specific target set via ALTER TABLE SET STATISTICS.",
+        ),
         flags: 0,
-        kind: Kind::Int { boot: 100, min: 1, max: 10000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 100,
+            min: 1,
+            max: 10000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "default_table_access_method",
@@ -979,7 +1238,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets default text search configuration.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("pg_catalog.simple") },
+        kind: Kind::Str {
+            boot: Some("pg_catalog.simple"),
+        },
     },
     ParamDef {
         name: "default_toast_compression",
@@ -988,7 +1249,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the default compression method for compressible values.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: TOAST_COMPRESSION },
+        kind: Kind::Enum {
+            boot: 0,
+            options: TOAST_COMPRESSION,
+        },
     },
     ParamDef {
         name: "default_transaction_deferrable",
@@ -1006,7 +1270,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the transaction isolation level of each new transaction.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 2, options: ISOLATION_LEVEL },
+        kind: Kind::Enum {
+            boot: 2,
+            options: ISOLATION_LEVEL,
+        },
     },
     ParamDef {
         name: "default_transaction_read_only",
@@ -1026,7 +1293,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "If a dynamically loadable module needs to be opened and the specified name does not have a directory component (i.e., the name does not contain a slash), the system will search this path for the specified file.",
         ),
         flags: 0,
-        kind: Kind::Str { boot: Some("$libdir") },
+        kind: Kind::Str {
+            boot: Some("$libdir"),
+        },
     },
     ParamDef {
         name: "dynamic_shared_memory_type",
@@ -1035,7 +1304,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Selects the dynamic shared memory implementation used.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: DSM_TYPE },
+        kind: Kind::Enum {
+            boot: 0,
+            options: DSM_TYPE,
+        },
     },
     ParamDef {
         name: "effective_cache_size",
@@ -1046,7 +1318,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "That is, the total size of the caches (kernel cache and shared buffers) used for PostgreSQL data files. This is measured in disk pages, which are normally 8 kB each.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 524288, min: 1, max: 2147483647, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 524288,
+            min: 1,
+            max: 2147483647,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "effective_io_concurrency",
@@ -1055,7 +1332,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of simultaneous requests that can be handled efficiently by the disk subsystem.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1, min: 0, max: 1000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 1,
+            min: 0,
+            max: 1000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "enable_async_append",
@@ -1255,7 +1537,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the application name used to identify PostgreSQL messages in the event log.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("PostgreSQL") },
+        kind: Kind::Str {
+            boot: Some("PostgreSQL"),
+        },
     },
     ParamDef {
         name: "exit_on_error",
@@ -1295,16 +1579,26 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "This affects real, double precision, and geometric data types. A zero or negative parameter value is added to the standard number of digits (FLT_DIG or DBL_DIG as appropriate). Any value greater than zero selects precise output mode.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 1, min: -15, max: 3, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 1,
+            min: -15,
+            max: 3,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "force_parallel_mode",
         context: Userset,
         group: DEVELOPER_OPTIONS,
         short_desc: "Forces use of parallel query facilities.",
-        long_desc: Some("If possible, run query using a parallel worker and with parallel restrictions."),
+        long_desc: Some(
+            "If possible, run query using a parallel worker and with parallel restrictions.",
+        ),
         flags: NOT_IN_SAMPLE,
-        kind: Kind::Enum { boot: 0, options: FORCE_PARALLEL_MODE },
+        kind: Kind::Enum {
+            boot: 0,
+            options: FORCE_PARALLEL_MODE,
+        },
     },
     ParamDef {
         name: "from_collapse_limit",
@@ -1315,7 +1609,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "The planner will merge subqueries into upper queries if the resulting FROM list would have no more than this many items.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 8, min: 1, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 8,
+            min: 1,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "fsync",
@@ -1355,7 +1654,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "GEQO: effort is used to set the default for other GEQO parameters.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 5, min: 1, max: 10, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 5,
+            min: 1,
+            max: 10,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "geqo_generations",
@@ -1364,7 +1668,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "GEQO: number of iterations of the algorithm.",
         long_desc: Some("Zero selects a suitable default value."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "geqo_pool_size",
@@ -1373,7 +1682,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "GEQO: number of individuals in the population.",
         long_desc: Some("Zero selects a suitable default value."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "geqo_seed",
@@ -1382,7 +1696,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "GEQO: seed for random path selection.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.0, min: 0.0, max: 1.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.0,
+            min: 0.0,
+            max: 1.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "geqo_selection_bias",
@@ -1391,7 +1710,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "GEQO: selective pressure within the population.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 2.0, min: 1.5, max: 2.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 2.0,
+            min: 1.5,
+            max: 2.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "geqo_threshold",
@@ -1400,7 +1724,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the threshold of FROM items beyond which GEQO is used.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 12, min: 2, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 12,
+            min: 2,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "gin_fuzzy_search_limit",
@@ -1409,7 +1738,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum allowed result for exact search by GIN.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "gin_pending_list_limit",
@@ -1418,7 +1752,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum size of the pending list for GIN index.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 4096, min: 64, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 4096,
+            min: 64,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "hash_mem_multiplier",
@@ -1427,7 +1766,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Multiple of work_mem to use for hash tables.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 2.0, min: 1.0, max: 1000.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 2.0,
+            min: 1.0,
+            max: 1000.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "hba_file",
@@ -1463,7 +1807,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "The size of huge page that should be requested.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "huge_pages",
@@ -1472,7 +1821,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Use of huge pages on Linux or Windows.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 2, options: HUGE_PAGES },
+        kind: Kind::Enum {
+            boot: 2,
+            options: HUGE_PAGES,
+        },
     },
     ParamDef {
         name: "ident_file",
@@ -1490,7 +1842,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum allowed idle time between queries, when in a transaction.",
         long_desc: Some("A value of 0 turns off the timeout."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "idle_session_timeout",
@@ -1499,7 +1856,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum allowed idle time between queries, when not in a transaction.",
         long_desc: Some("A value of 0 turns off the timeout."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "ignore_checksum_failure",
@@ -1528,7 +1890,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         context: Backend,
         group: DEVELOPER_OPTIONS,
         short_desc: "Disables reading from system indexes.",
-        long_desc: Some("It does not prevent updating the indexes, so it is safe to use.  The worst consequence is slowness."),
+        long_desc: Some(
+            "It does not prevent updating the indexes, so it is safe to use.  The worst consequence is slowness.",
+        ),
         flags: NOT_IN_SAMPLE,
         kind: Kind::Bool { boot: false },
     },
@@ -1557,7 +1921,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the display format for interval values.",
         long_desc: None,
         flags: REPORT,
-        kind: Kind::Enum { boot: 0, options: INTERVALSTYLE },
+        kind: Kind::Enum {
+            boot: 0,
+            options: INTERVALSTYLE,
+        },
     },
     ParamDef {
         name: "is_superuser",
@@ -1584,7 +1951,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Perform JIT compilation if query is more expensive.",
         long_desc: Some("-1 disables JIT compilation."),
         flags: 0,
-        kind: Kind::Real { boot: 100000.0, min: -1.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 100000.0,
+            min: -1.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "jit_debugging_support",
@@ -1620,7 +1992,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Perform JIT inlining if query is more expensive.",
         long_desc: Some("-1 disables inlining."),
         flags: 0,
-        kind: Kind::Real { boot: 500000.0, min: -1.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 500000.0,
+            min: -1.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "jit_optimize_above_cost",
@@ -1629,7 +2006,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Optimize JIT-compiled functions if query is more expensive.",
         long_desc: Some("-1 disables optimization."),
         flags: 0,
-        kind: Kind::Real { boot: 500000.0, min: -1.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 500000.0,
+            min: -1.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "jit_profiling_support",
@@ -1647,7 +2029,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "JIT provider to use.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("llvmjit") },
+        kind: Kind::Str {
+            boot: Some("llvmjit"),
+        },
     },
     ParamDef {
         name: "jit_tuple_deforming",
@@ -1667,7 +2051,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "The planner will flatten explicit JOIN constructs into lists of FROM items whenever a list of no more than this many items would result.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 8, min: 1, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 8,
+            min: 1,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "krb_caseins_users",
@@ -1685,7 +2074,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the location of the Kerberos server key file.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("FILE:/usr/local/pgsql/etc/krb5.keytab") },
+        kind: Kind::Str {
+            boot: Some("FILE:/usr/local/pgsql/etc/krb5.keytab"),
+        },
     },
     ParamDef {
         name: "lc_collate",
@@ -1748,7 +2139,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the host name or IP address(es) to listen to.",
         long_desc: None,
         flags: LIST_INPUT,
-        kind: Kind::Str { boot: Some("localhost") },
+        kind: Kind::Str {
+            boot: Some("localhost"),
+        },
     },
     ParamDef {
         name: "lo_compat_privileges",
@@ -1777,7 +2170,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum allowed duration of any wait for a lock.",
         long_desc: Some("A value of 0 turns off the timeout."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "log_autovacuum_min_duration",
@@ -1786,7 +2184,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the minimum execution time above which autovacuum actions will be logged.",
         long_desc: Some("Zero prints all actions. -1 turns autovacuum logging off."),
         flags: 0,
-        kind: Kind::Int { boot: 600000, min: -1, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 600000,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "log_checkpoints",
@@ -1815,7 +2218,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "Valid values are combinations of \"stderr\", \"syslog\", \"csvlog\", \"jsonlog\", and \"eventlog\", depending on the platform.",
         ),
         flags: LIST_INPUT,
-        kind: Kind::Str { boot: Some("stderr") },
+        kind: Kind::Str {
+            boot: Some("stderr"),
+        },
     },
     ParamDef {
         name: "log_directory",
@@ -1851,7 +2256,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the verbosity of logged messages.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 1, options: LOG_ERROR_VERBOSITY },
+        kind: Kind::Enum {
+            boot: 1,
+            options: LOG_ERROR_VERBOSITY,
+        },
     },
     ParamDef {
         name: "log_executor_stats",
@@ -1871,7 +2279,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "The parameter value is expected to be a numeric mode specification in the form accepted by the chmod and umask system calls. (To use the customary octal format the number must start with a 0 (zero).)",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 384, min: 0, max: 511, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 384,
+            min: 0,
+            max: 511,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "log_filename",
@@ -1880,7 +2293,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the file name pattern for log files.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("postgresql-%Y-%m-%d_%H%M%S.log") },
+        kind: Kind::Str {
+            boot: Some("postgresql-%Y-%m-%d_%H%M%S.log"),
+        },
     },
     ParamDef {
         name: "log_hostname",
@@ -1900,7 +2315,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Controls information prefixed to each log line.",
         long_desc: Some("If blank, no prefix is used."),
         flags: 0,
-        kind: Kind::Str { boot: Some("%m [%p] ") },
+        kind: Kind::Str {
+            boot: Some("%m [%p] "),
+        },
     },
     ParamDef {
         name: "log_lock_waits",
@@ -1918,7 +2335,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the minimum execution time above which a sample of statements will be logged. Sampling is determined by log_statement_sample_rate.",
         long_desc: Some("Zero logs a sample of all queries. -1 turns this feature off."),
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "log_min_duration_statement",
@@ -1927,25 +2349,40 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the minimum execution time above which all statements will be logged.",
         long_desc: Some("Zero prints all queries. -1 turns this feature off."),
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "log_min_error_statement",
         context: Suset,
         group: LOGGING_WHEN,
         short_desc: "Causes all statements generating error at or above this level to be logged.",
-        long_desc: Some("Each level includes all the levels that follow it. The later the level, the fewer messages are sent."),
+        long_desc: Some(
+            "Each level includes all the levels that follow it. The later the level, the fewer messages are sent.",
+        ),
         flags: 0,
-        kind: Kind::Enum { boot: 8, options: SERVER_MESSAGE_LEVEL },
+        kind: Kind::Enum {
+            boot: 8,
+            options: SERVER_MESSAGE_LEVEL,
+        },
     },
     ParamDef {
         name: "log_min_messages",
         context: Suset,
         group: LOGGING_WHEN,
         short_desc: "Sets the message levels that are logged.",
-        long_desc: Some("Each level includes all the levels that follow it. The later the level, the fewer messages are sent."),
+        long_desc: Some(
+            "Each level includes all the levels that follow it. The later the level, the fewer messages are sent.",
+        ),
         flags: 0,
-        kind: Kind::Enum { boot: 7, options: SERVER_MESSAGE_LEVEL },
+        kind: Kind::Enum {
+            boot: 7,
+            options: SERVER_MESSAGE_LEVEL,
+        },
     },
     ParamDef {
         name: "log_parameter_max_length",
@@ -1954,7 +2391,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum length in bytes of data logged for bind parameter values when logging statements.",
         long_desc: Some("-1 to print values in full."),
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 1073741823, unit: Unit::Byte },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 1073741823,
+            unit: Unit::Byte,
+        },
     },
     ParamDef {
         name: "log_parameter_max_length_on_error",
@@ -1963,7 +2405,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum length in bytes of data logged for bind parameter values when logging statements, on error.",
         long_desc: Some("-1 to print values in full."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: -1, max: 1073741823, unit: Unit::Byte },
+        kind: Kind::Int {
+            boot: 0,
+            min: -1,
+            max: 1073741823,
+            unit: Unit::Byte,
+        },
     },
     ParamDef {
         name: "log_parser_stats",
@@ -2008,7 +2455,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the amount of time to wait before forcing log file rotation.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1440, min: 0, max: 35791394, unit: Unit::Min },
+        kind: Kind::Int {
+            boot: 1440,
+            min: 0,
+            max: 35791394,
+            unit: Unit::Min,
+        },
     },
     ParamDef {
         name: "log_rotation_size",
@@ -2017,7 +2469,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum size a log file can reach before being rotated.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 10240, min: 0, max: 2097151, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 10240,
+            min: 0,
+            max: 2097151,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "log_startup_progress_interval",
@@ -2026,7 +2483,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Time between progress updates for long-running startup operations.",
         long_desc: Some("0 turns this feature off."),
         flags: 0,
-        kind: Kind::Int { boot: 10000, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 10000,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "log_statement",
@@ -2035,7 +2497,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the type of statements logged.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: LOG_STATEMENT },
+        kind: Kind::Enum {
+            boot: 0,
+            options: LOG_STATEMENT,
+        },
     },
     ParamDef {
         name: "log_statement_sample_rate",
@@ -2044,7 +2509,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Fraction of statements exceeding log_min_duration_sample to be logged.",
         long_desc: Some("Use a value between 0.0 (never log) and 1.0 (always log)."),
         flags: 0,
-        kind: Kind::Real { boot: 1.0, min: 0.0, max: 1.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 1.0,
+            min: 0.0,
+            max: 1.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "log_statement_stats",
@@ -2062,7 +2532,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Log the use of temporary files larger than this number of kilobytes.",
         long_desc: Some("Zero logs all files. The default is -1 (turning this feature off)."),
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "log_timezone",
@@ -2078,9 +2553,16 @@ pub(super) static PARAMS: &[ParamDef] = &[
         context: Suset,
         group: LOGGING_WHEN,
         short_desc: "Sets the fraction of transactions from which to log all statements.",
-        long_desc: Some("Use a value between 0.0 (never log) and 1.0 (log all statements for all transactions)."),
+        long_desc: Some(
+            "Use a value between 0.0 (never log) and 1.0 (log all statements for all transactions).",
+        ),
         flags: 0,
-        kind: Kind::Real { boot: 0.0, min: 0.0, max: 1.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.0,
+            min: 0.0,
+            max: 1.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "log_truncate_on_rotation",
@@ -2105,9 +2587,16 @@ pub(super) static PARAMS: &[ParamDef] = &[
         context: Userset,
         group: RESOURCES_MEM,
         short_desc: "Sets the maximum memory to be used for logical decoding.",
-        long_desc: Some("This much memory can be used by each internal reorder buffer before spilling to disk."),
+        long_desc: Some(
+            "This much memory can be used by each internal reorder buffer before spilling to disk.",
+        ),
         flags: 0,
-        kind: Kind::Int { boot: 65536, min: 64, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 65536,
+            min: 64,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "maintenance_io_concurrency",
@@ -2116,7 +2605,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "A variant of effective_io_concurrency that is used for maintenance work.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 10, min: 0, max: 1000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 10,
+            min: 0,
+            max: 1000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "maintenance_work_mem",
@@ -2125,7 +2619,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum memory to be used for maintenance operations.",
         long_desc: Some("This includes operations such as VACUUM and CREATE INDEX."),
         flags: 0,
-        kind: Kind::Int { boot: 65536, min: 1024, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 65536,
+            min: 1024,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "max_connections",
@@ -2134,7 +2633,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of concurrent connections.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 100, min: 1, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 100,
+            min: 1,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_files_per_process",
@@ -2143,7 +2647,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of simultaneously open files for each server process.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1000, min: 64, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 1000,
+            min: 64,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_function_args",
@@ -2152,7 +2661,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the maximum number of function arguments.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 100, min: 100, max: 100, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 100,
+            min: 100,
+            max: 100,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_identifier_length",
@@ -2161,7 +2675,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the maximum identifier length.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 63, min: 63, max: 63, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 63,
+            min: 63,
+            max: 63,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_index_keys",
@@ -2170,7 +2689,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the maximum number of index keys.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 32, min: 32, max: 32, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 32,
+            min: 32,
+            max: 32,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_locks_per_transaction",
@@ -2181,7 +2705,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "The shared lock table is sized on the assumption that at most max_locks_per_transaction * max_connections distinct objects will need to be locked at any one time.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 64, min: 10, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 64,
+            min: 10,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_logical_replication_workers",
@@ -2190,7 +2719,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Maximum number of logical replication worker processes.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 4, min: 0, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 4,
+            min: 0,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_parallel_maintenance_workers",
@@ -2199,7 +2733,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of parallel processes per maintenance operation.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 2, min: 0, max: 1024, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 2,
+            min: 0,
+            max: 1024,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_parallel_workers",
@@ -2208,7 +2747,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of parallel workers that can be active at one time.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 8, min: 0, max: 1024, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 8,
+            min: 0,
+            max: 1024,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_parallel_workers_per_gather",
@@ -2217,7 +2761,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of parallel processes per executor node.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 2, min: 0, max: 1024, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 2,
+            min: 0,
+            max: 1024,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_pred_locks_per_page",
@@ -2228,7 +2777,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "If more than this number of tuples on the same page are locked by a connection, those locks are replaced by a page-level lock.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 2, min: 0, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 2,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_pred_locks_per_relation",
@@ -2239,7 +2793,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "If more than this total of pages and tuples in the same relation are locked by a connection, those locks are replaced by a relation-level lock.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: -2, min: -2147483648, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: -2,
+            min: -2147483648,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_pred_locks_per_transaction",
@@ -2250,7 +2809,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "The shared predicate lock table is sized on the assumption that at most max_pred_locks_per_transaction * max_connections distinct objects will need to be locked at any one time.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 64, min: 10, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 64,
+            min: 10,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_prepared_transactions",
@@ -2259,7 +2823,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of simultaneously prepared transactions.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_replication_slots",
@@ -2268,7 +2837,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of simultaneously defined replication slots.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 10, min: 0, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 10,
+            min: 0,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_slot_wal_keep_size",
@@ -2279,7 +2853,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "Replication slots will be marked as failed, and segments released for deletion or recycling, if this much space is occupied by WAL on disk.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 2147483647, unit: Unit::Mb },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Mb,
+        },
     },
     ParamDef {
         name: "max_stack_depth",
@@ -2288,7 +2867,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum stack depth, in kilobytes.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 100, min: 100, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 100,
+            min: 100,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "max_standby_archive_delay",
@@ -2297,7 +2881,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum delay before canceling queries when a hot standby server is processing archived WAL data.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 30000, min: -1, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 30000,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "max_standby_streaming_delay",
@@ -2306,7 +2895,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum delay before canceling queries when a hot standby server is processing streamed WAL data.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 30000, min: -1, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 30000,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "max_sync_workers_per_subscription",
@@ -2315,7 +2909,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Maximum number of table synchronization workers per subscription.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 2, min: 0, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 2,
+            min: 0,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_wal_senders",
@@ -2324,7 +2923,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of simultaneously running WAL sender processes.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 10, min: 0, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 10,
+            min: 0,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "max_wal_size",
@@ -2333,7 +2937,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the WAL size that triggers a checkpoint.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1024, min: 2, max: 2147483647, unit: Unit::Mb },
+        kind: Kind::Int {
+            boot: 1024,
+            min: 2,
+            max: 2147483647,
+            unit: Unit::Mb,
+        },
     },
     ParamDef {
         name: "max_worker_processes",
@@ -2342,7 +2951,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Maximum number of concurrent worker processes.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 8, min: 0, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 8,
+            min: 0,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "min_dynamic_shared_memory",
@@ -2351,7 +2965,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Amount of dynamic shared memory reserved at startup.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Mb },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Mb,
+        },
     },
     ParamDef {
         name: "min_parallel_index_scan_size",
@@ -2362,7 +2981,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "If the planner estimates that it will read a number of index pages too small to reach this limit, a parallel scan will not be considered.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 64, min: 0, max: 715827882, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 64,
+            min: 0,
+            max: 715827882,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "min_parallel_table_scan_size",
@@ -2373,7 +2997,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "If the planner estimates that it will read a number of table pages too small to reach this limit, a parallel scan will not be considered.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 1024, min: 0, max: 715827882, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 1024,
+            min: 0,
+            max: 715827882,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "min_wal_size",
@@ -2382,7 +3011,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the minimum size to shrink the WAL to.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 80, min: 2, max: 2147483647, unit: Unit::Mb },
+        kind: Kind::Int {
+            boot: 80,
+            min: 2,
+            max: 2147483647,
+            unit: Unit::Mb,
+        },
     },
     ParamDef {
         name: "old_snapshot_threshold",
@@ -2391,7 +3025,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Time before a snapshot is too old to read pages changed after the snapshot was taken.",
         long_desc: Some("A value of -1 disables this feature."),
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 86400, unit: Unit::Min },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 86400,
+            unit: Unit::Min,
+        },
     },
     ParamDef {
         name: "parallel_leader_participation",
@@ -2409,7 +3048,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the cost of starting up worker processes for parallel query.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 1000.0, min: 0.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 1000.0,
+            min: 0.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "parallel_tuple_cost",
@@ -2418,7 +3062,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the cost of passing each tuple (row) from worker to leader backend.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.1, min: 0.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.1,
+            min: 0.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "password_encryption",
@@ -2427,7 +3076,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Chooses the algorithm for encrypting passwords.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 1, options: PASSWORD_ENCRYPTION },
+        kind: Kind::Enum {
+            boot: 1,
+            options: PASSWORD_ENCRYPTION,
+        },
     },
     ParamDef {
         name: "plan_cache_mode",
@@ -2438,7 +3090,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "Prepared statements can have custom and generic plans, and the planner will attempt to choose which is better.  This can be set to override the default behavior.",
         ),
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: PLAN_CACHE_MODE },
+        kind: Kind::Enum {
+            boot: 0,
+            options: PLAN_CACHE_MODE,
+        },
     },
     ParamDef {
         name: "port",
@@ -2447,7 +3102,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the TCP port the server listens on.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 5432, min: 1, max: 65535, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 5432,
+            min: 1,
+            max: 65535,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "post_auth_delay",
@@ -2456,7 +3116,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the amount of time to wait after authentication on connection startup.",
         long_desc: Some("This allows attaching a debugger to the process."),
         flags: NOT_IN_SAMPLE,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "pre_auth_delay",
@@ -2465,7 +3130,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the amount of time to wait before authentication on connection startup.",
         long_desc: Some("This allows attaching a debugger to the process."),
         flags: NOT_IN_SAMPLE,
-        kind: Kind::Int { boot: 0, min: 0, max: 60, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 60,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "primary_conninfo",
@@ -2510,7 +3180,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the cost of a nonsequentially fetched disk page.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 4.0, min: 0.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 4.0,
+            min: 0.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "recovery_end_command",
@@ -2528,7 +3203,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the method for synchronizing the data directory before crash recovery.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: RECOVERY_INIT_SYNC_METHOD },
+        kind: Kind::Enum {
+            boot: 0,
+            options: RECOVERY_INIT_SYNC_METHOD,
+        },
     },
     ParamDef {
         name: "recovery_min_apply_delay",
@@ -2537,7 +3215,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the minimum delay for applying changes during recovery.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "recovery_prefetch",
@@ -2546,7 +3229,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Prefetch referenced blocks during recovery.",
         long_desc: Some("Look ahead in the WAL to find references to uncached data."),
         flags: 0,
-        kind: Kind::Enum { boot: 2, options: RECOVERY_PREFETCH },
+        kind: Kind::Enum {
+            boot: 2,
+            options: RECOVERY_PREFETCH,
+        },
     },
     ParamDef {
         name: "recovery_target",
@@ -2564,7 +3250,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the action to perform upon reaching the recovery target.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: RECOVERY_TARGET_ACTION },
+        kind: Kind::Enum {
+            boot: 0,
+            options: RECOVERY_TARGET_ACTION,
+        },
     },
     ParamDef {
         name: "recovery_target_inclusive",
@@ -2609,7 +3298,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Specifies the timeline to recover into.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("latest") },
+        kind: Kind::Str {
+            boot: Some("latest"),
+        },
     },
     ParamDef {
         name: "recovery_target_xid",
@@ -2627,7 +3318,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the average size of a recursive query's working table.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 10.0, min: 0.001, max: 1000000.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 10.0,
+            min: 0.001,
+            max: 1000000.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "remove_temp_files_after_crash",
@@ -2690,7 +3386,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the schema search order for names that are not schema-qualified.",
         long_desc: None,
         flags: LIST_INPUT | LIST_QUOTE,
-        kind: Kind::Str { boot: Some("\"$user\", public") },
+        kind: Kind::Str {
+            boot: Some("\"$user\", public"),
+        },
     },
     ParamDef {
         name: "seed",
@@ -2699,7 +3397,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the seed for random-number generation.",
         long_desc: None,
         flags: NO_SHOW_ALL | NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Real { boot: 0.0, min: -1.0, max: 1.0, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 0.0,
+            min: -1.0,
+            max: 1.0,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "segment_size",
@@ -2708,7 +3411,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the number of pages per disk file.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 131072, min: 131072, max: 131072, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 131072,
+            min: 131072,
+            max: 131072,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "seq_page_cost",
@@ -2717,7 +3425,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the planner's estimate of the cost of a sequentially fetched disk page.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 1.0, min: 0.0, max: f64::MAX, unit: Unit::None },
+        kind: Kind::Real {
+            boot: 1.0,
+            min: 0.0,
+            max: f64::MAX,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "server_encoding",
@@ -2726,7 +3439,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the server (database) character set encoding.",
         long_desc: None,
         flags: REPORT | NOT_IN_SAMPLE | DISALLOW_IN_FILE | IS_NAME,
-        kind: Kind::Str { boot: Some("SQL_ASCII") },
+        kind: Kind::Str {
+            boot: Some("SQL_ASCII"),
+        },
     },
     ParamDef {
         name: "server_version",
@@ -2744,7 +3459,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the server version as an integer.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 150000, min: 150000, max: 150000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 150000,
+            min: 150000,
+            max: 150000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "session_authorization",
@@ -2771,7 +3491,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the session's behavior for triggers and rewrite rules.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: SESSION_REPLICATION_ROLE },
+        kind: Kind::Enum {
+            boot: 0,
+            options: SESSION_REPLICATION_ROLE,
+        },
     },
     ParamDef {
         name: "shared_buffers",
@@ -2780,7 +3503,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the number of shared memory buffers used by the server.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 16384, min: 16, max: 1073741823, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 16384,
+            min: 16,
+            max: 1073741823,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "shared_memory_size",
@@ -2789,7 +3517,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the size of the server's main shared memory area (rounded up to the nearest MB).",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Mb },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Mb,
+        },
     },
     ParamDef {
         name: "shared_memory_size_in_huge_pages",
@@ -2798,7 +3531,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the number of huge pages needed for the main shared memory area.",
         long_desc: Some("-1 indicates that the value could not be determined."),
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: -1, min: -1, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "shared_memory_type",
@@ -2807,7 +3545,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Selects the shared memory implementation used for the main shared memory region.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 1, options: SHARED_MEMORY_TYPE },
+        kind: Kind::Enum {
+            boot: 1,
+            options: SHARED_MEMORY_TYPE,
+        },
     },
     ParamDef {
         name: "shared_preload_libraries",
@@ -2843,7 +3584,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Location of the SSL server certificate file.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("server.crt") },
+        kind: Kind::Str {
+            boot: Some("server.crt"),
+        },
     },
     ParamDef {
         name: "ssl_ciphers",
@@ -2852,7 +3595,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the list of allowed SSL ciphers.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("HIGH:MEDIUM:+3DES:!aNULL") },
+        kind: Kind::Str {
+            boot: Some("HIGH:MEDIUM:+3DES:!aNULL"),
+        },
     },
     ParamDef {
         name: "ssl_crl_dir",
@@ -2888,7 +3633,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the curve to use for ECDH.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("prime256v1") },
+        kind: Kind::Str {
+            boot: Some("prime256v1"),
+        },
     },
     ParamDef {
         name: "ssl_key_file",
@@ -2897,7 +3644,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Location of the SSL server private key file.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("server.key") },
+        kind: Kind::Str {
+            boot: Some("server.key"),
+        },
     },
     ParamDef {
         name: "ssl_library",
@@ -2915,7 +3664,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum SSL/TLS protocol version to use.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: SSL_PROTOCOL_VERSION },
+        kind: Kind::Enum {
+            boot: 0,
+            options: SSL_PROTOCOL_VERSION,
+        },
     },
     ParamDef {
         name: "ssl_min_protocol_version",
@@ -2924,7 +3676,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the minimum SSL/TLS protocol version to use.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 3, options: SSL_MIN_PROTOCOL_VERSION },
+        kind: Kind::Enum {
+            boot: 3,
+            options: SSL_MIN_PROTOCOL_VERSION,
+        },
     },
     ParamDef {
         name: "ssl_passphrase_command",
@@ -2969,7 +3724,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum allowed duration of any statement.",
         long_desc: Some("A value of 0 turns off the timeout."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "stats_fetch_consistency",
@@ -2978,7 +3738,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the consistency of accesses to statistics data.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 1, options: STATS_FETCH_CONSISTENCY },
+        kind: Kind::Enum {
+            boot: 1,
+            options: STATS_FETCH_CONSISTENCY,
+        },
     },
     ParamDef {
         name: "superuser_reserved_connections",
@@ -2987,7 +3750,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the number of connection slots reserved for superusers.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 3, min: 0, max: 262143, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 3,
+            min: 0,
+            max: 262143,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "synchronize_seqscans",
@@ -3005,7 +3773,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the current transaction's synchronization level.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 3, options: SYNCHRONOUS_COMMIT },
+        kind: Kind::Enum {
+            boot: 3,
+            options: SYNCHRONOUS_COMMIT,
+        },
     },
     ParamDef {
         name: "synchronous_standby_names",
@@ -3023,7 +3794,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the syslog \"facility\" to be used when syslog enabled.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: SYSLOG_FACILITY },
+        kind: Kind::Enum {
+            boot: 0,
+            options: SYSLOG_FACILITY,
+        },
     },
     ParamDef {
         name: "syslog_ident",
@@ -3032,7 +3806,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the program name used to identify PostgreSQL messages in syslog.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Str { boot: Some("postgres") },
+        kind: Kind::Str {
+            boot: Some("postgres"),
+        },
     },
     ParamDef {
         name: "syslog_sequence_numbers",
@@ -3061,7 +3837,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "Number of consecutive keepalive retransmits that can be lost before a connection is considered dead. A value of 0 uses the system default.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "tcp_keepalives_idle",
@@ -3070,7 +3851,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Time between issuing TCP keepalives.",
         long_desc: Some("A value of 0 uses the system default."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "tcp_keepalives_interval",
@@ -3079,7 +3865,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Time between TCP keepalive retransmits.",
         long_desc: Some("A value of 0 uses the system default."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "tcp_user_timeout",
@@ -3088,7 +3879,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "TCP user timeout.",
         long_desc: Some("A value of 0 uses the system default."),
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "temp_buffers",
@@ -3097,7 +3893,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum number of temporary buffers used by each session.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1024, min: 100, max: 1073741823, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 1024,
+            min: 100,
+            max: 1073741823,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "temp_file_limit",
@@ -3106,7 +3907,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Limits the total size of all temporary files used by each process.",
         long_desc: Some("-1 means no limit."),
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "temp_tablespaces",
@@ -3149,9 +3955,14 @@ pub(super) static PARAMS: &[ParamDef] = &[
         context: Sighup,
         group: DEVELOPER_OPTIONS,
         short_desc: "Enables logging of recovery-related debugging information.",
-        long_desc: Some("Each level includes all the levels that follow it. The later the level, the fewer messages are sent."),
+        long_desc: Some(
+            "Each level includes all the levels that follow it. The later the level, the fewer messages are sent.",
+        ),
         flags: NOT_IN_SAMPLE,
-        kind: Kind::Enum { boot: 10, options: CLIENT_MESSAGE_LEVEL },
+        kind: Kind::Enum {
+            boot: 10,
+            options: CLIENT_MESSAGE_LEVEL,
+        },
     },
     ParamDef {
         name: "trace_sort",
@@ -3180,7 +3991,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the size reserved for pg_stat_activity.query, in bytes.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1024, min: 100, max: 1048576, unit: Unit::Byte },
+        kind: Kind::Int {
+            boot: 1024,
+            min: 100,
+            max: 1048576,
+            unit: Unit::Byte,
+        },
     },
     ParamDef {
         name: "track_commit_timestamp",
@@ -3207,7 +4023,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Collects function-level statistics on database activity.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: TRACK_FUNCTIONS },
+        kind: Kind::Enum {
+            boot: 0,
+            options: TRACK_FUNCTIONS,
+        },
     },
     ParamDef {
         name: "track_io_timing",
@@ -3243,7 +4062,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the current transaction's isolation level.",
         long_desc: None,
         flags: NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Enum { boot: 2, options: ISOLATION_LEVEL },
+        kind: Kind::Enum {
+            boot: 2,
+            options: ISOLATION_LEVEL,
+        },
     },
     ParamDef {
         name: "transaction_read_only",
@@ -3292,14 +4114,21 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "Unix-domain sockets use the usual Unix file system permission set. The parameter value is expected to be a numeric mode specification in the form accepted by the chmod and umask system calls. (To use the customary octal format the number must start with a 0 (zero).)",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 511, min: 0, max: 511, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 511,
+            min: 0,
+            max: 511,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "update_process_title",
         context: Suset,
         group: PROCESS_TITLE,
         short_desc: "Updates the process title to show the active SQL command.",
-        long_desc: Some("Enables updating of the process title every time a new SQL command is received by the server."),
+        long_desc: Some(
+            "Enables updating of the process title every time a new SQL command is received by the server.",
+        ),
         flags: 0,
         kind: Kind::Bool { boot: true },
     },
@@ -3310,7 +4139,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Vacuum cost delay in milliseconds.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Real { boot: 0.0, min: 0.0, max: 100.0, unit: Unit::Ms },
+        kind: Kind::Real {
+            boot: 0.0,
+            min: 0.0,
+            max: 100.0,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "vacuum_cost_limit",
@@ -3319,7 +4153,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Vacuum cost amount available before napping.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 200, min: 1, max: 10000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 200,
+            min: 1,
+            max: 10000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_cost_page_dirty",
@@ -3328,7 +4167,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Vacuum cost for a page dirtied by vacuum.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 20, min: 0, max: 10000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 20,
+            min: 0,
+            max: 10000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_cost_page_hit",
@@ -3337,7 +4181,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Vacuum cost for a page found in the buffer cache.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1, min: 0, max: 10000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 1,
+            min: 0,
+            max: 10000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_cost_page_miss",
@@ -3346,7 +4195,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Vacuum cost for a page not found in the buffer cache.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 2, min: 0, max: 10000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 2,
+            min: 0,
+            max: 10000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_defer_cleanup_age",
@@ -3355,7 +4209,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Number of transactions by which VACUUM and HOT cleanup should be deferred, if any.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 1000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 1000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_failsafe_age",
@@ -3364,7 +4223,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Age at which VACUUM should trigger failsafe to avoid a wraparound outage.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1600000000, min: 0, max: 2100000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 1600000000,
+            min: 0,
+            max: 2100000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_freeze_min_age",
@@ -3373,7 +4237,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Minimum age at which VACUUM should freeze a table row.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 50000000, min: 0, max: 1000000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 50000000,
+            min: 0,
+            max: 1000000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_freeze_table_age",
@@ -3382,7 +4251,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Age at which VACUUM should scan whole table to freeze tuples.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 150000000, min: 0, max: 2000000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 150000000,
+            min: 0,
+            max: 2000000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_multixact_failsafe_age",
@@ -3391,7 +4265,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Multixact age at which VACUUM should trigger failsafe to avoid a wraparound outage.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 1600000000, min: 0, max: 2100000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 1600000000,
+            min: 0,
+            max: 2100000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_multixact_freeze_min_age",
@@ -3400,7 +4279,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Minimum age at which VACUUM should freeze a MultiXactId in a table row.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 5000000, min: 0, max: 1000000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 5000000,
+            min: 0,
+            max: 1000000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "vacuum_multixact_freeze_table_age",
@@ -3409,7 +4293,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Multixact age at which VACUUM should scan whole table to freeze tuples.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 150000000, min: 0, max: 2000000000, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 150000000,
+            min: 0,
+            max: 2000000000,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "wal_block_size",
@@ -3418,7 +4307,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the block size in the write ahead log.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 8192, min: 8192, max: 8192, unit: Unit::None },
+        kind: Kind::Int {
+            boot: 8192,
+            min: 8192,
+            max: 8192,
+            unit: Unit::None,
+        },
     },
     ParamDef {
         name: "wal_buffers",
@@ -3427,7 +4321,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the number of disk-page buffers in shared memory for WAL.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: -1, min: -1, max: 262143, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: -1,
+            min: -1,
+            max: 262143,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "wal_compression",
@@ -3436,14 +4335,19 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Compresses full-page writes written in WAL file with specified method.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: WAL_COMPRESSION },
+        kind: Kind::Enum {
+            boot: 0,
+            options: WAL_COMPRESSION,
+        },
     },
     ParamDef {
         name: "wal_consistency_checking",
         context: Suset,
         group: DEVELOPER_OPTIONS,
         short_desc: "Sets the WAL resource managers for which WAL consistency checks are done.",
-        long_desc: Some("Full-page images will be logged for all data blocks and cross-checked against the results of WAL replay."),
+        long_desc: Some(
+            "Full-page images will be logged for all data blocks and cross-checked against the results of WAL replay.",
+        ),
         flags: NOT_IN_SAMPLE | LIST_INPUT,
         kind: Kind::Str { boot: Some("") },
     },
@@ -3452,9 +4356,16 @@ pub(super) static PARAMS: &[ParamDef] = &[
         context: Postmaster,
         group: WAL_RECOVERY,
         short_desc: "Buffer size for reading ahead in the WAL during recovery.",
-        long_desc: Some("Maximum distance to read ahead in the WAL to prefetch referenced data blocks."),
+        long_desc: Some(
+            "Maximum distance to read ahead in the WAL to prefetch referenced data blocks.",
+        ),
         flags: 0,
-        kind: Kind::Int { boot: 524288, min: 65536, max: 1073741823, unit: Unit::Byte },
+        kind: Kind::Int {
+            boot: 524288,
+            min: 65536,
+            max: 1073741823,
+            unit: Unit::Byte,
+        },
     },
     ParamDef {
         name: "wal_init_zero",
@@ -3472,7 +4383,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the size of WAL files held for standby servers.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 0, min: 0, max: 2147483647, unit: Unit::Mb },
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Mb,
+        },
     },
     ParamDef {
         name: "wal_level",
@@ -3481,7 +4397,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the level of information written to the WAL.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 1, options: WAL_LEVEL },
+        kind: Kind::Enum {
+            boot: 1,
+            options: WAL_LEVEL,
+        },
     },
     ParamDef {
         name: "wal_log_hints",
@@ -3508,7 +4427,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum interval between WAL receiver status reports to the sending server.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 10, min: 0, max: 2147483, unit: Unit::S },
+        kind: Kind::Int {
+            boot: 10,
+            min: 0,
+            max: 2147483,
+            unit: Unit::S,
+        },
     },
     ParamDef {
         name: "wal_receiver_timeout",
@@ -3517,7 +4441,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum wait time to receive data from the sending server.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 60000, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 60000,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "wal_recycle",
@@ -3535,7 +4464,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the time to wait before retrying to retrieve WAL after a failed attempt.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 5000, min: 1, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 5000,
+            min: 1,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "wal_segment_size",
@@ -3544,7 +4478,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the size of write ahead log segments.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Int { boot: 16777216, min: 1048576, max: 1073741824, unit: Unit::Byte },
+        kind: Kind::Int {
+            boot: 16777216,
+            min: 1048576,
+            max: 1073741824,
+            unit: Unit::Byte,
+        },
     },
     ParamDef {
         name: "wal_sender_timeout",
@@ -3553,7 +4492,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets the maximum time to wait for WAL replication.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 60000, min: 0, max: 2147483647, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 60000,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "wal_skip_threshold",
@@ -3562,7 +4506,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Minimum size of new file to fsync instead of writing WAL.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 2048, min: 0, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 2048,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "wal_sync_method",
@@ -3571,7 +4520,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Selects the method used for forcing WAL updates to disk.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 1, options: WAL_SYNC_METHOD },
+        kind: Kind::Enum {
+            boot: 1,
+            options: WAL_SYNC_METHOD,
+        },
     },
     ParamDef {
         name: "wal_writer_delay",
@@ -3580,7 +4532,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Time between WAL flushes performed in the WAL writer.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 200, min: 1, max: 10000, unit: Unit::Ms },
+        kind: Kind::Int {
+            boot: 200,
+            min: 1,
+            max: 10000,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "wal_writer_flush_after",
@@ -3589,7 +4546,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Amount of WAL written out by WAL writer that triggers a flush.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Int { boot: 128, min: 0, max: 2147483647, unit: Unit::Blocks },
+        kind: Kind::Int {
+            boot: 128,
+            min: 0,
+            max: 2147483647,
+            unit: Unit::Blocks,
+        },
     },
     ParamDef {
         name: "work_mem",
@@ -3600,7 +4562,12 @@ pub(super) static PARAMS: &[ParamDef] = &[
             "This much memory can be used by each internal sort operation and hash table before switching to temporary disk files.",
         ),
         flags: 0,
-        kind: Kind::Int { boot: 4096, min: 64, max: 2147483647, unit: Unit::Kb },
+        kind: Kind::Int {
+            boot: 4096,
+            min: 64,
+            max: 2147483647,
+            unit: Unit::Kb,
+        },
     },
     ParamDef {
         name: "xmlbinary",
@@ -3609,7 +4576,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets how binary values are to be encoded in XML.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: XMLBINARY },
+        kind: Kind::Enum {
+            boot: 0,
+            options: XMLBINARY,
+        },
     },
     ParamDef {
         name: "xmloption",
@@ -3618,7 +4588,10 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Sets whether XML data in implicit parsing and serialization operations is to be considered as documents or content fragments.",
         long_desc: None,
         flags: 0,
-        kind: Kind::Enum { boot: 0, options: XMLOPTION },
+        kind: Kind::Enum {
+            boot: 0,
+            options: XMLOPTION,
+        },
     },
     ParamDef {
         name: "zero_damaged_pages",

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use super::guc_file::{self, AUTO_CONF_FILENAME, ParseState};
 use super::hooks;
 use super::params::DISALLOW_IN_FILE;
-use super::settings::{Action, GucContext, GucSource, Settings, Value, unrecognized, valid_custom_name};
+use super::settings::{
+    Action, GucContext, GucSource, Settings, Value, unrecognized, valid_custom_name,
+};
 use crate::utils::elog::{PgError, PgResult, Severity, sqlstate};
 
 /// What reading the configuration files did, with every line PostgreSQL
@@ -48,7 +50,11 @@ impl Settings {
     /// contains errors`). On reload, invalid values only skip their own line:
     /// the result is Ok, and the log lines already include the error and the
     /// `contains errors; unaffected changes were applied` line.
-    pub fn load_config_files(&mut self, data_dir: &Path, reload: bool) -> PgResult<Vec<(Severity, String)>> {
+    pub fn load_config_files(
+        &mut self,
+        data_dir: &Path,
+        reload: bool,
+    ) -> PgResult<Vec<(Severity, String)>> {
         let report = self.process_config_files(data_dir, reload);
         match report.error {
             Some(error) if !reload || !report.applied => Err(error),
@@ -65,16 +71,33 @@ impl Settings {
     /// outrank the files and are kept; a new file value still becomes the
     /// RESET value.
     pub fn process_config_files(&mut self, data_dir: &Path, reload: bool) -> ConfigFileReport {
-        let elevel = if self.under_postmaster { Severity::Debug2 } else { Severity::Log };
-        let context = if reload { GucContext::Sighup } else { GucContext::Postmaster };
+        let elevel = if self.under_postmaster {
+            Severity::Debug2
+        } else {
+            Severity::Log
+        };
+        let context = if reload {
+            GucContext::Sighup
+        } else {
+            GucContext::Postmaster
+        };
         let data_dir = absolute_data_dir(data_dir);
         let data_dir_text = data_dir.to_string_lossy().into_owned();
         let config_file = guc_file::canonicalize_path(&format!("{data_dir_text}/postgresql.conf"));
         if !reload {
             // SelectConfigFiles: where the files are, whatever they say.
-            for (name, value) in [("config_file", &config_file), ("data_directory", &data_dir_text)] {
-                self.set_config_option(name, Some(value), GucContext::Postmaster, GucSource::Override, Action::Set)
-                    .expect("file locations are valid strings");
+            for (name, value) in [
+                ("config_file", &config_file),
+                ("data_directory", &data_dir_text),
+            ] {
+                self.set_config_option(
+                    name,
+                    Some(value),
+                    GucContext::Postmaster,
+                    GucSource::Override,
+                    Action::Set,
+                )
+                .expect("file locations are valid strings");
             }
         }
 
@@ -127,14 +150,27 @@ impl Settings {
             let items = std::mem::take(&mut state.items);
             for item in items.iter().filter(|item| !item.ignore) {
                 // The postmaster logs what a reload changes.
-                let before = (reload && !self.under_postmaster).then(|| self.current_raw(&item.name));
-                match self.set_config_option(&item.name, Some(&item.value), context, GucSource::File, Action::Set) {
+                let before =
+                    (reload && !self.under_postmaster).then(|| self.current_raw(&item.name));
+                match self.set_config_option(
+                    &item.name,
+                    Some(&item.value),
+                    context,
+                    GucSource::File,
+                    Action::Set,
+                ) {
                     Ok(changed) => {
                         if changed
                             && let Some(before) = before
                             && before != self.current_raw(&item.name)
                         {
-                            state.log.push((elevel, format!("parameter \"{}\" changed to \"{}\"", item.name, item.value)));
+                            state.log.push((
+                                elevel,
+                                format!(
+                                    "parameter \"{}\" changed to \"{}\"",
+                                    item.name, item.value
+                                ),
+                            ));
                         }
                         // Even when the current value stays (SET outranks the
                         // file), the reset value may have come from here.
@@ -152,18 +188,35 @@ impl Settings {
 
         if error {
             let summary = if !reload {
-                (Severity::Fatal, format!("configuration file \"{file_with_error}\" contains errors"))
+                (
+                    Severity::Fatal,
+                    format!("configuration file \"{file_with_error}\" contains errors"),
+                )
             } else if applying {
-                (elevel, format!("configuration file \"{file_with_error}\" contains errors; unaffected changes were applied"))
+                (
+                    elevel,
+                    format!(
+                        "configuration file \"{file_with_error}\" contains errors; unaffected changes were applied"
+                    ),
+                )
             } else {
-                (elevel, format!("configuration file \"{file_with_error}\" contains errors; no changes were applied"))
+                (
+                    elevel,
+                    format!(
+                        "configuration file \"{file_with_error}\" contains errors; no changes were applied"
+                    ),
+                )
             };
             state.log.push(summary);
         } else if !reload {
             self.set_default_file_locations(&data_dir_text);
             self.autotune_wal_buffers();
         }
-        ConfigFileReport { log: state.log, error: state.first_error, applied: applying }
+        ConfigFileReport {
+            log: state.log,
+            error: state.first_error,
+            applied: applying,
+        }
     }
 
     /// A parameter's current value as `GetConfigOption` prints it, or "" if
@@ -180,16 +233,29 @@ impl Settings {
 
     /// Parameters whose reset value came from the file but which the file no
     /// longer mentions go back to their default.
-    fn revert_removed_parameters(&mut self, context: GucContext, reload: bool, elevel: Severity, state: &mut ParseState, error: &mut bool) {
-        let removed: Vec<String> =
-            self.vars.iter().filter(|(_, var)| var.reset_source == GucSource::File && !var.in_file).map(|(key, _)| key.clone()).collect();
+    fn revert_removed_parameters(
+        &mut self,
+        context: GucContext,
+        reload: bool,
+        elevel: Severity,
+        state: &mut ParseState,
+        error: &mut bool,
+    ) {
+        let removed: Vec<String> = self
+            .vars
+            .iter()
+            .filter(|(_, var)| var.reset_source == GucSource::File && !var.in_file)
+            .map(|(key, _)| key.clone())
+            .collect();
         for key in removed {
             let var = self.vars.get_mut(&key).expect("key exists");
             let name = var.name.clone();
             if var.def.context < GucContext::Sighup {
                 // Removing it cannot take effect without a restart.
                 var.pending_restart = true;
-                state.error(format!("parameter \"{name}\" cannot be changed without restarting the server"));
+                state.error(format!(
+                    "parameter \"{name}\" cannot be changed without restarting the server"
+                ));
                 *error = true;
                 continue;
             }
@@ -200,10 +266,16 @@ impl Settings {
                 var.source = GucSource::Default;
             }
             var.demote_file_sources();
-            if let Ok(true) = self.set_config_option(&name, None, context, GucSource::Default, Action::Set)
+            if let Ok(true) =
+                self.set_config_option(&name, None, context, GucSource::Default, Action::Set)
                 && reload
             {
-                state.log.push((elevel, format!("parameter \"{name}\" removed from configuration file, reset to default")));
+                state.log.push((
+                    elevel,
+                    format!(
+                        "parameter \"{name}\" removed from configuration file, reset to default"
+                    ),
+                ));
             }
         }
     }
@@ -213,8 +285,14 @@ impl Settings {
         for (name, file) in [("hba_file", "pg_hba.conf"), ("ident_file", "pg_ident.conf")] {
             if self.get_str(name).is_empty() {
                 let path = format!("{data_dir}/{file}");
-                self.set_config_option(name, Some(&path), GucContext::Postmaster, GucSource::Override, Action::Set)
-                    .expect("file locations are valid strings");
+                self.set_config_option(
+                    name,
+                    Some(&path),
+                    GucContext::Postmaster,
+                    GucSource::Override,
+                    Action::Set,
+                )
+                .expect("file locations are valid strings");
             }
         }
     }
@@ -225,9 +303,15 @@ impl Settings {
         if self.get_int("wal_buffers") != -1 {
             return;
         }
-        let pages = hooks::choose_num_wal_buffers(self.get_int("shared_buffers"), self.get_int("wal_segment_size"));
-        let source =
-            if self.var("wal_buffers").source <= GucSource::DynamicDefault { GucSource::DynamicDefault } else { GucSource::Override };
+        let pages = hooks::choose_num_wal_buffers(
+            self.get_int("shared_buffers"),
+            self.get_int("wal_segment_size"),
+        );
+        let source = if self.var("wal_buffers").source <= GucSource::DynamicDefault {
+            GucSource::DynamicDefault
+        } else {
+            GucSource::Override
+        };
         self.set_computed_default("wal_buffers", Value::Int(pages), source);
     }
 
@@ -244,7 +328,10 @@ impl Settings {
             let key = self.find_key(name).ok_or_else(|| unrecognized(name))?;
             let def = self.vars[&key].def;
             if def.context == GucContext::Internal || def.flags & DISALLOW_IN_FILE != 0 {
-                return Err(PgError::error(sqlstate::CANT_CHANGE_RUNTIME_PARAM, format!("parameter \"{name}\" cannot be changed")));
+                return Err(PgError::error(
+                    sqlstate::CANT_CHANGE_RUNTIME_PARAM,
+                    format!("parameter \"{name}\" cannot be changed"),
+                ));
             }
             if let Some(value) = value {
                 self.parse_and_validate(&key, name, value)?;
@@ -263,12 +350,25 @@ impl Settings {
         let dir = fs::File::open(data_dir).map_err(|e| {
             PgError::error(
                 sqlstate::IO_ERROR,
-                format!("could not open directory \"{}\": {}", data_dir.display(), guc_file::io_error_text(&e)),
+                format!(
+                    "could not open directory \"{}\": {}",
+                    data_dir.display(),
+                    guc_file::io_error_text(&e)
+                ),
             )
         })?;
-        let _lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, errno)| {
-            PgError::error(sqlstate::IO_ERROR, format!("could not lock directory \"{}\": {}", data_dir.display(), errno.desc()))
-        })?;
+        let _lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive).map_err(
+            |(_, errno)| {
+                PgError::error(
+                    sqlstate::IO_ERROR,
+                    format!(
+                        "could not lock directory \"{}\": {}",
+                        data_dir.display(),
+                        errno.desc()
+                    ),
+                )
+            },
+        )?;
 
         let mut entries: Vec<(String, String)> = Vec::new();
         if !reset_all {
@@ -282,13 +382,20 @@ impl Settings {
                             format!("could not parse contents of file \"{AUTO_CONF_FILENAME}\""),
                         ));
                     }
-                    entries = state.items.into_iter().map(|item| (item.name, item.value)).collect();
+                    entries = state
+                        .items
+                        .into_iter()
+                        .map(|item| (item.name, item.value))
+                        .collect();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(PgError::error(
                         sqlstate::IO_ERROR,
-                        format!("could not open file \"{AUTO_CONF_FILENAME}\": {}", guc_file::io_error_text(&e)),
+                        format!(
+                            "could not open file \"{AUTO_CONF_FILENAME}\": {}",
+                            guc_file::io_error_text(&e)
+                        ),
                     ));
                 }
             }

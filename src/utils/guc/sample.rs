@@ -11,9 +11,15 @@ const SAMPLE: &str = include_str!("postgresql.conf.sample");
 const INITDB_SUBSTITUTIONS: &[(&str, &str)] = &[
     ("#max_connections = 100", "max_connections = 100"),
     ("#shared_buffers = 128MB", "shared_buffers = 128MB"),
-    ("#dynamic_shared_memory_type = posix", "dynamic_shared_memory_type = posix"),
+    (
+        "#dynamic_shared_memory_type = posix",
+        "dynamic_shared_memory_type = posix",
+    ),
     ("#bgwriter_flush_after = 0", "#bgwriter_flush_after = 512kB"),
-    ("#checkpoint_flush_after = 0", "#checkpoint_flush_after = 256kB"),
+    (
+        "#checkpoint_flush_after = 0",
+        "#checkpoint_flush_after = 256kB",
+    ),
     ("#max_wal_size = 1GB", "max_wal_size = 1GB"),
     ("#min_wal_size = 80MB", "min_wal_size = 80MB"),
     ("#log_timezone = 'GMT'", "log_timezone = 'UTC'"),
@@ -23,13 +29,18 @@ const INITDB_SUBSTITUTIONS: &[(&str, &str)] = &[
     ("#lc_monetary = 'C'", "lc_monetary = 'C'"),
     ("#lc_numeric = 'C'", "lc_numeric = 'C'"),
     ("#lc_time = 'C'", "lc_time = 'C'"),
-    ("#default_text_search_config = 'pg_catalog.simple'", "default_text_search_config = 'pg_catalog.english'"),
+    (
+        "#default_text_search_config = 'pg_catalog.simple'",
+        "default_text_search_config = 'pg_catalog.english'",
+    ),
 ];
 
 /// initdb's `replace_token`: replaces the first occurrence of `token` in
 /// the text; the sample must contain it.
 fn replace_token(text: &mut String, token: &str, replacement: &str) {
-    let at = text.find(token).unwrap_or_else(|| panic!("postgresql.conf.sample lacks {token:?}"));
+    let at = text
+        .find(token)
+        .unwrap_or_else(|| panic!("postgresql.conf.sample lacks {token:?}"));
     text.replace_range(at..at + token.len(), replacement);
 }
 
@@ -51,7 +62,11 @@ pub fn sample_config(port: u16, unix_socket_directories: Option<&str>) -> String
     }
     if let Some(dirs) = unix_socket_directories {
         let quoted = dirs.replace('\\', "\\\\").replace('\'', "''");
-        replace_token(&mut text, "#unix_socket_directories = '/tmp'", &format!("unix_socket_directories = '{quoted}'"));
+        replace_token(
+            &mut text,
+            "#unix_socket_directories = '/tmp'",
+            &format!("unix_socket_directories = '{quoted}'"),
+        );
     }
     text
 }

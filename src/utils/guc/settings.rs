@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::hooks::{self, CheckError};
-use super::params::{EnumOption, IS_NAME, Kind, LIST_INPUT, LIST_QUOTE, NO_RESET_ALL, PARAMS, PLACEHOLDER, ParamDef};
+use super::params::{
+    EnumOption, IS_NAME, Kind, LIST_INPUT, LIST_QUOTE, NO_RESET_ALL, PARAMS, PLACEHOLDER, ParamDef,
+};
 use super::value;
 use crate::utils::elog::{PgError, PgResult, Severity, sqlstate};
 
@@ -216,7 +218,9 @@ struct ReportCell(Mutex<ReportState>);
 
 impl Clone for ReportCell {
     fn clone(&self) -> Self {
-        ReportCell(Mutex::new(self.0.lock().expect("report state lock").clone()))
+        ReportCell(Mutex::new(
+            self.0.lock().expect("report state lock").clone(),
+        ))
     }
 }
 
@@ -262,7 +266,10 @@ const NAME_TOO_LONG: &str = "42622";
 const INVALID_NAME: &str = "42602";
 
 /// Parameters renamed long ago that PostgreSQL still accepts (`map_old_guc_names`).
-const OLD_NAMES: &[(&str, &str)] = &[("sort_mem", "work_mem"), ("vacuum_mem", "maintenance_work_mem")];
+const OLD_NAMES: &[(&str, &str)] = &[
+    ("sort_mem", "work_mem"),
+    ("vacuum_mem", "maintenance_work_mem"),
+];
 
 fn key_of(name: &str) -> String {
     name.to_ascii_lowercase()
@@ -280,7 +287,9 @@ fn default_value(def: &'static ParamDef) -> (Value, GucSource) {
         "timezone_abbreviations" => (Value::Str("Default".into()), GucSource::DynamicDefault),
         // Every ferrogres database is UTF8, and a session's client encoding
         // defaults to the database's.
-        "server_encoding" | "client_encoding" => (Value::Str("UTF8".into()), GucSource::DynamicDefault),
+        "server_encoding" | "client_encoding" => {
+            (Value::Str("UTF8".into()), GucSource::DynamicDefault)
+        }
         _ => (boot_value(def), GucSource::Default),
     }
 }
@@ -297,7 +306,11 @@ pub(super) fn boot_value(def: &ParamDef) -> Value {
 
 /// The name shown for an enum value: the first option with that value.
 pub(super) fn enum_name(options: &'static [EnumOption], val: i32) -> &'static str {
-    options.iter().find(|o| o.val == val).map(|o| o.name).expect("enum value has an option")
+    options
+        .iter()
+        .find(|o| o.val == val)
+        .map(|o| o.name)
+        .expect("enum value has an option")
 }
 
 /// `valid_custom_variable_name`: two or more identifiers separated by dots.
@@ -323,7 +336,10 @@ pub(super) fn valid_custom_name(name: &str) -> bool {
 }
 
 pub(super) fn unrecognized(name: &str) -> PgError {
-    PgError::error(sqlstate::UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
+    PgError::error(
+        sqlstate::UNDEFINED_OBJECT,
+        format!("unrecognized configuration parameter \"{name}\""),
+    )
 }
 
 fn cant_change(message: String) -> PgError {
@@ -344,12 +360,19 @@ impl Settings {
         let mut vars = BTreeMap::new();
         for def in PARAMS {
             let (value, source) = default_value(def);
-            let previous = vars.insert(key_of(def.name), Var::new(def.name.to_string(), def, value, source));
+            let previous = vars.insert(
+                key_of(def.name),
+                Var::new(def.name.to_string(), def, value, source),
+            );
             assert!(previous.is_none(), "parameter {} listed twice", def.name);
         }
         // The transaction modes may only come from SET / BEGIN, never from
         // files or the client (InitializeGUCOptions).
-        for name in ["transaction_isolation", "transaction_read_only", "transaction_deferrable"] {
+        for name in [
+            "transaction_isolation",
+            "transaction_read_only",
+            "transaction_deferrable",
+        ] {
             let var = vars.get_mut(name).expect("transaction parameter in table");
             var.source = GucSource::Override;
             var.reset_source = GucSource::Override;
@@ -381,7 +404,10 @@ impl Settings {
         if self.vars.contains_key(&key) {
             return Some(key);
         }
-        OLD_NAMES.iter().find(|(old, _)| *old == key).map(|(_, new)| new.to_string())
+        OLD_NAMES
+            .iter()
+            .find(|(old, _)| *old == key)
+            .map(|(_, new)| new.to_string())
     }
 
     /// `find_option(name, create_placeholders = true)`.
@@ -393,17 +419,27 @@ impl Settings {
             return Err(unrecognized(name));
         }
         if !valid_custom_name(name) {
-            return Err(PgError::error(INVALID_NAME, format!("invalid configuration parameter name \"{name}\""))
-                .with_detail("Custom parameter names must be two or more simple identifiers separated by dots."));
+            return Err(PgError::error(
+                INVALID_NAME,
+                format!("invalid configuration parameter name \"{name}\""),
+            )
+            .with_detail(
+                "Custom parameter names must be two or more simple identifiers separated by dots.",
+            ));
         }
         let key = key_of(name);
         let (value, source) = default_value(&PLACEHOLDER);
-        self.vars.insert(key.clone(), Var::new(name.to_string(), &PLACEHOLDER, value, source));
+        self.vars.insert(
+            key.clone(),
+            Var::new(name.to_string(), &PLACEHOLDER, value, source),
+        );
         Ok(key)
     }
 
     pub(super) fn var(&self, name: &str) -> &Var {
-        let key = self.find_key(name).unwrap_or_else(|| panic!("unknown configuration parameter \"{name}\" (a bug in the caller)"));
+        let key = self.find_key(name).unwrap_or_else(|| {
+            panic!("unknown configuration parameter \"{name}\" (a bug in the caller)")
+        });
         &self.vars[&key]
     }
 
@@ -486,10 +522,21 @@ impl Settings {
     /// SET [SESSION | LOCAL] name = value, or SET name TO DEFAULT with
     /// `value == None`. `value` is the flattened argument list (see
     /// [`Settings::flatten_set_args`]).
-    pub fn set(&mut self, name: &str, value: Option<&str>, local: bool, is_superuser: bool) -> PgResult<()> {
-        let context = if is_superuser { GucContext::Suset } else { GucContext::Userset };
+    pub fn set(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+        local: bool,
+        is_superuser: bool,
+    ) -> PgResult<()> {
+        let context = if is_superuser {
+            GucContext::Suset
+        } else {
+            GucContext::Userset
+        };
         let action = if local { Action::Local } else { Action::Set };
-        self.set_config_option(name, value, context, GucSource::Session, action).map(|_| ())
+        self.set_config_option(name, value, context, GucSource::Session, action)
+            .map(|_| ())
     }
 
     /// RESET name: back to the reset value (from the files, the command
@@ -518,7 +565,14 @@ impl Settings {
     /// `-c name=value` on the server command line: source "command line",
     /// which outranks the configuration files, so it survives reloads.
     pub fn set_command_line(&mut self, name: &str, value: &str) -> PgResult<()> {
-        self.set_config_option(name, Some(value), GucContext::Postmaster, GucSource::Argv, Action::Set).map(|_| ())
+        self.set_config_option(
+            name,
+            Some(value),
+            GucContext::Postmaster,
+            GucSource::Argv,
+            Action::Set,
+        )
+        .map(|_| ())
     }
 
     /// A value the server itself decides (source "override"): `data_directory`,
@@ -529,11 +583,18 @@ impl Settings {
     /// Panics if the value is invalid: that is a bug in the server.
     pub fn set_internal(&mut self, name: &str, value: &str) {
         let context = match self.find_key(name) {
-            Some(key) if self.vars[&key].def.context == GucContext::Internal => GucContext::Internal,
+            Some(key) if self.vars[&key].def.context == GucContext::Internal => {
+                GucContext::Internal
+            }
             _ => GucContext::Postmaster,
         };
-        if let Err(e) = self.set_config_option(name, Some(value), context, GucSource::Override, Action::Set) {
-            panic!("server set invalid value {value:?} for parameter \"{name}\": {}", e.message);
+        if let Err(e) =
+            self.set_config_option(name, Some(value), context, GucSource::Override, Action::Set)
+        {
+            panic!(
+                "server set invalid value {value:?} for parameter \"{name}\": {}",
+                e.message
+            );
         }
     }
 
@@ -542,8 +603,13 @@ impl Settings {
     /// "client", context backend, or superuser-backend when the session's
     /// `is_superuser` is on (so set `is_superuser` first).
     pub fn set_from_client(&mut self, name: &str, value: &str) -> PgResult<()> {
-        let context = if self.get_bool("is_superuser") { GucContext::SuBackend } else { GucContext::Backend };
-        self.set_config_option(name, Some(value), context, GucSource::Client, Action::Set).map(|_| ())
+        let context = if self.get_bool("is_superuser") {
+            GucContext::SuBackend
+        } else {
+            GucContext::Backend
+        };
+        self.set_config_option(name, Some(value), context, GucSource::Client, Action::Set)
+            .map(|_| ())
     }
 
     /// The general entry point (`set_config_option`), for callers the
@@ -551,7 +617,14 @@ impl Settings {
     /// values at connection start (`GucSource::User`, `GucContext::Suset` or
     /// `Userset`) or `set_config(name, value, is_local)`. Returns whether the
     /// current value changed (false when a higher-priority source holds it).
-    pub fn set_option(&mut self, name: &str, value: Option<&str>, context: GucContext, source: GucSource, local: bool) -> PgResult<bool> {
+    pub fn set_option(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+        context: GucContext,
+        source: GucSource,
+        local: bool,
+    ) -> PgResult<bool> {
         let action = if local { Action::Local } else { Action::Set };
         self.set_config_option(name, value, context, source, action)
     }
@@ -574,7 +647,9 @@ impl Settings {
         match def.context {
             GucContext::Internal => {
                 if context != GucContext::Internal {
-                    return Err(cant_change(format!("parameter \"{name}\" cannot be changed")));
+                    return Err(cant_change(format!(
+                        "parameter \"{name}\" cannot be changed"
+                    )));
                 }
             }
             GucContext::Postmaster => {
@@ -582,17 +657,24 @@ impl Settings {
                     // Re-read from the file: fine if the value is unchanged.
                     prohibit_value_change = true;
                 } else if context != GucContext::Postmaster {
-                    return Err(cant_change(format!("parameter \"{name}\" cannot be changed without restarting the server")));
+                    return Err(cant_change(format!(
+                        "parameter \"{name}\" cannot be changed without restarting the server"
+                    )));
                 }
             }
             GucContext::Sighup => {
                 if context != GucContext::Sighup && context != GucContext::Postmaster {
-                    return Err(cant_change(format!("parameter \"{name}\" cannot be changed now")));
+                    return Err(cant_change(format!(
+                        "parameter \"{name}\" cannot be changed now"
+                    )));
                 }
             }
             GucContext::SuBackend | GucContext::Backend => {
                 if def.context == GucContext::SuBackend && context == GucContext::Backend {
-                    return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to set parameter \"{name}\"")));
+                    return Err(PgError::error(
+                        sqlstate::INSUFFICIENT_PRIVILEGE,
+                        format!("permission denied to set parameter \"{name}\""),
+                    ));
                 }
                 if context == GucContext::Sighup {
                     // A changed file value reaches new sessions through the
@@ -600,15 +682,22 @@ impl Settings {
                     if self.under_postmaster {
                         return Ok(false);
                     }
-                } else if !matches!(context, GucContext::Postmaster | GucContext::Backend | GucContext::SuBackend)
-                    && source != GucSource::Client
+                } else if !matches!(
+                    context,
+                    GucContext::Postmaster | GucContext::Backend | GucContext::SuBackend
+                ) && source != GucSource::Client
                 {
-                    return Err(cant_change(format!("parameter \"{name}\" cannot be set after connection start")));
+                    return Err(cant_change(format!(
+                        "parameter \"{name}\" cannot be set after connection start"
+                    )));
                 }
             }
             GucContext::Suset => {
                 if context == GucContext::Userset || context == GucContext::Backend {
-                    return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to set parameter \"{name}\"")));
+                    return Err(PgError::error(
+                        sqlstate::INSUFFICIENT_PRIVILEGE,
+                        format!("permission denied to set parameter \"{name}\""),
+                    ));
                 }
             }
             GucContext::Userset => {}
@@ -616,7 +705,8 @@ impl Settings {
 
         // Values from files, the command line, the client and the server
         // itself also become the reset value, non-transactionally.
-        let make_default = source <= GucSource::Override && (value.is_some() || source == GucSource::Default);
+        let make_default =
+            source <= GucSource::Override && (value.is_some() || source == GucSource::Default);
         let mut change_val = true;
         if self.vars[&key].source > source {
             if !make_default {
@@ -643,7 +733,9 @@ impl Settings {
         if prohibit_value_change {
             if var.value != new_value {
                 var.pending_restart = true;
-                return Err(cant_change(format!("parameter \"{name}\" cannot be changed without restarting the server")));
+                return Err(cant_change(format!(
+                    "parameter \"{name}\" cannot be changed without restarting the server"
+                )));
             }
             var.pending_restart = false;
             return Ok(false);
@@ -679,11 +771,19 @@ impl Settings {
     /// parameter at `key`, plus a NOTICE if a name was truncated. Errors
     /// name the parameter as the caller spelled it (`name`), except those
     /// from check hooks, which use the canonical name, as PostgreSQL does.
-    pub(super) fn parse_and_validate(&self, key: &str, name: &str, text: &str) -> PgResult<(Value, Option<PgError>)> {
+    pub(super) fn parse_and_validate(
+        &self,
+        key: &str,
+        name: &str,
+        text: &str,
+    ) -> PgResult<(Value, Option<PgError>)> {
         let var = &self.vars[key];
         let def = var.def;
         let invalid = |hint: Option<&str>| {
-            let e = PgError::error(sqlstate::INVALID_PARAMETER_VALUE, format!("invalid value for parameter \"{name}\": \"{text}\""));
+            let e = PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"{name}\": \"{text}\""),
+            );
             match hint {
                 Some(h) => e.with_hint(h),
                 None => e,
@@ -692,15 +792,22 @@ impl Settings {
         let mut notice = None;
         let mut parsed = match &def.kind {
             Kind::Bool { .. } => Value::Bool(value::parse_bool(text).ok_or_else(|| {
-                PgError::error(sqlstate::INVALID_PARAMETER_VALUE, format!("parameter \"{name}\" requires a Boolean value"))
+                PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("parameter \"{name}\" requires a Boolean value"),
+                )
             })?),
             Kind::Int { min, max, unit, .. } => {
                 let v = value::parse_int(text, *unit).map_err(invalid)?;
                 if v < *min || v > *max {
-                    let unit = value::unit_name(*unit).map(|u| format!(" {u}")).unwrap_or_default();
+                    let unit = value::unit_name(*unit)
+                        .map(|u| format!(" {u}"))
+                        .unwrap_or_default();
                     return Err(PgError::error(
                         sqlstate::INVALID_PARAMETER_VALUE,
-                        format!("{v}{unit} is outside the valid range for parameter \"{name}\" ({min} .. {max})"),
+                        format!(
+                            "{v}{unit} is outside the valid range for parameter \"{name}\" ({min} .. {max})"
+                        ),
                     ));
                 }
                 Value::Int(v)
@@ -708,7 +815,9 @@ impl Settings {
             Kind::Real { min, max, unit, .. } => {
                 let v = value::parse_real(text, *unit).map_err(invalid)?;
                 if v < *min || v > *max || v.is_nan() {
-                    let unit = value::unit_name(*unit).map(|u| format!(" {u}")).unwrap_or_default();
+                    let unit = value::unit_name(*unit)
+                        .map(|u| format!(" {u}"))
+                        .unwrap_or_default();
                     return Err(PgError::error(
                         sqlstate::INVALID_PARAMETER_VALUE,
                         format!(
@@ -725,19 +834,31 @@ impl Settings {
                 let mut s = text.to_string();
                 if def.flags & IS_NAME != 0 && s.len() > hooks::MAX_IDENTIFIER_LEN {
                     let cut = hooks::clip_to_bytes(&s, hooks::MAX_IDENTIFIER_LEN).to_string();
-                    notice =
-                        Some(PgError::new(Severity::Notice, NAME_TOO_LONG, format!("identifier \"{s}\" will be truncated to \"{cut}\"")));
+                    notice = Some(PgError::new(
+                        Severity::Notice,
+                        NAME_TOO_LONG,
+                        format!("identifier \"{s}\" will be truncated to \"{cut}\""),
+                    ));
                     s = cut;
                 }
                 Value::Str(s)
             }
-            Kind::Enum { options, .. } => match options.iter().find(|o| o.name.eq_ignore_ascii_case(text)) {
-                Some(o) => Value::Enum(o.val),
-                None => {
-                    let listed: Vec<&str> = options.iter().filter(|o| !o.hidden).map(|o| o.name).collect();
-                    return Err(invalid(Some(&format!("Available values: {}.", listed.join(", ")))));
+            Kind::Enum { options, .. } => {
+                match options.iter().find(|o| o.name.eq_ignore_ascii_case(text)) {
+                    Some(o) => Value::Enum(o.val),
+                    None => {
+                        let listed: Vec<&str> = options
+                            .iter()
+                            .filter(|o| !o.hidden)
+                            .map(|o| o.name)
+                            .collect();
+                        return Err(invalid(Some(&format!(
+                            "Available values: {}.",
+                            listed.join(", ")
+                        ))));
+                    }
                 }
-            },
+            }
         };
         if let Err(failure) = hooks::check(self, def.name, &mut parsed) {
             return Err(check_failure(failure, var, &parsed));
@@ -753,9 +874,15 @@ impl Settings {
         if args.is_empty() {
             return Ok(None);
         }
-        let flags = self.find_key(name).map(|key| self.vars[&key].def.flags).unwrap_or(0);
+        let flags = self
+            .find_key(name)
+            .map(|key| self.vars[&key].def.flags)
+            .unwrap_or(0);
         if flags & LIST_INPUT == 0 && args.len() != 1 {
-            return Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, format!("SET {name} takes only one argument")));
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("SET {name} takes only one argument"),
+            ));
         }
         let items: Vec<String> = args
             .iter()
@@ -803,7 +930,10 @@ impl Settings {
     /// either way. Also starts the transaction with the default isolation
     /// level, read-only and deferrable modes, as `StartTransaction` does.
     pub fn at_transaction_start(&mut self) {
-        assert_eq!(self.nest_level, 0, "GUC nest level must be 0 at transaction start");
+        assert_eq!(
+            self.nest_level, 0,
+            "GUC nest level must be 0 at transaction start"
+        );
         self.nest_level = 1;
         for (mode, default) in [
             ("transaction_isolation", "default_transaction_isolation"),
@@ -811,7 +941,10 @@ impl Settings {
             ("transaction_deferrable", "default_transaction_deferrable"),
         ] {
             let value = self.vars[default].value.clone();
-            self.vars.get_mut(mode).expect("transaction mode parameter").value = value;
+            self.vars
+                .get_mut(mode)
+                .expect("transaction mode parameter")
+                .value = value;
         }
     }
 
@@ -819,7 +952,10 @@ impl Settings {
     /// commit SET values stay and SET LOCAL values revert; on rollback both
     /// revert.
     pub fn at_transaction_end(&mut self, commit: bool) {
-        assert!(self.nest_level >= 1, "transaction end without transaction start");
+        assert!(
+            self.nest_level >= 1,
+            "transaction end without transaction start"
+        );
         self.at_eoxact(commit, 1);
     }
 
@@ -835,7 +971,10 @@ impl Settings {
     /// to the enclosing level; ROLLBACK TO undoes them.
     pub fn at_subtransaction_end(&mut self, commit: bool, nest_level: u32) {
         assert!(nest_level >= 2, "subtransaction nest levels start at 2");
-        assert!(nest_level <= self.nest_level, "subtransaction {nest_level} already ended");
+        assert!(
+            nest_level <= self.nest_level,
+            "subtransaction {nest_level} already ended"
+        );
         self.at_eoxact(commit, nest_level);
     }
 
@@ -853,7 +992,10 @@ impl Settings {
                         // Transaction commit: a SET stays; SET LOCAL reverts
                         // to the masked SET value or the prior value.
                         StackState::Set => None,
-                        StackState::SetLocal => Some((entry.masked.take().expect("SetLocal has a masked value"), GucSource::Session)),
+                        StackState::SetLocal => Some((
+                            entry.masked.take().expect("SetLocal has a masked value"),
+                            GucSource::Session,
+                        )),
                         StackState::Local => Some((entry.prior, entry.prior_source)),
                     }
                 } else {
@@ -907,7 +1049,11 @@ impl Settings {
         let mut report = self.report.0.lock().expect("report state lock");
         report.enabled = true;
         let mut out = Vec::new();
-        for var in self.vars.values().filter(|v| v.def.flags & super::params::REPORT != 0) {
+        for var in self
+            .vars
+            .values()
+            .filter(|v| v.def.flags & super::params::REPORT != 0)
+        {
             let shown = self.show_value(var, false);
             report.last_reported.insert(var.def.name, shown.clone());
             out.push((var.name.clone(), shown));
@@ -925,7 +1071,11 @@ impl Settings {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for var in self.vars.values().filter(|v| v.def.flags & super::params::REPORT != 0) {
+        for var in self
+            .vars
+            .values()
+            .filter(|v| v.def.flags & super::params::REPORT != 0)
+        {
             let shown = self.show_value(var, false);
             if report.last_reported.get(var.def.name) != Some(&shown) {
                 report.last_reported.insert(var.def.name, shown.clone());
@@ -945,7 +1095,10 @@ fn push_old_value(var: &mut Var, nest_level: u32, action: Action) {
     if let Some(top) = var.stack.last_mut()
         && top.nest_level >= nest_level
     {
-        assert_eq!(top.nest_level, nest_level, "GUC stack entry outlived its nest level");
+        assert_eq!(
+            top.nest_level, nest_level,
+            "GUC stack entry outlived its nest level"
+        );
         match action {
             Action::Set => {
                 // SET overrides any earlier action at the same level.
@@ -980,10 +1133,19 @@ fn check_failure(failure: CheckError, var: &Var, value: &Value) -> PgError {
     let message = failure.message.unwrap_or_else(|| match value {
         Value::Bool(b) => format!("invalid value for parameter \"{canonical}\": {}", *b as i32),
         Value::Int(i) => format!("invalid value for parameter \"{canonical}\": {i}"),
-        Value::Real(r) => format!("invalid value for parameter \"{canonical}\": {}", value::format_g(*r)),
-        Value::Str(_) | Value::Enum(_) => format!("invalid value for parameter \"{canonical}\": \"{}\"", Settings::raw_string(var, value)),
+        Value::Real(r) => format!(
+            "invalid value for parameter \"{canonical}\": {}",
+            value::format_g(*r)
+        ),
+        Value::Str(_) | Value::Enum(_) => format!(
+            "invalid value for parameter \"{canonical}\": \"{}\"",
+            Settings::raw_string(var, value)
+        ),
     });
-    let mut error = PgError::error(failure.code.unwrap_or(sqlstate::INVALID_PARAMETER_VALUE), message);
+    let mut error = PgError::error(
+        failure.code.unwrap_or(sqlstate::INVALID_PARAMETER_VALUE),
+        message,
+    );
     error.detail = failure.detail;
     error.hint = failure.hint;
     error

@@ -62,26 +62,50 @@ impl Settings {
         self.vars
             .values()
             .filter(|var| var.def.flags & NO_SHOW_ALL == 0)
-            .map(|var| (var.name.clone(), self.show_value(var, true), var.def.short_desc.to_string()))
+            .map(|var| {
+                (
+                    var.name.clone(),
+                    self.show_value(var, true),
+                    var.def.short_desc.to_string(),
+                )
+            })
             .collect()
     }
 
     /// The rows of the `pg_settings` view, in SHOW ALL's order.
     pub fn pg_settings_rows(&self) -> Vec<PgSettingsRow> {
-        self.vars.values().filter(|var| var.def.flags & NO_SHOW_ALL == 0).map(|var| self.pg_settings_row(var)).collect()
+        self.vars
+            .values()
+            .filter(|var| var.def.flags & NO_SHOW_ALL == 0)
+            .map(|var| self.pg_settings_row(var))
+            .collect()
     }
 
     fn pg_settings_row(&self, var: &Var) -> PgSettingsRow {
         let def = var.def;
         let (vartype, unit, min_val, max_val, enumvals) = match &def.kind {
             Kind::Bool { .. } => ("bool", None, None, None, None),
-            Kind::Int { min, max, unit, .. } => ("integer", value::unit_name(*unit), Some(min.to_string()), Some(max.to_string()), None),
-            Kind::Real { min, max, unit, .. } => {
-                ("real", value::unit_name(*unit), Some(value::format_g(*min)), Some(value::format_g(*max)), None)
-            }
+            Kind::Int { min, max, unit, .. } => (
+                "integer",
+                value::unit_name(*unit),
+                Some(min.to_string()),
+                Some(max.to_string()),
+                None,
+            ),
+            Kind::Real { min, max, unit, .. } => (
+                "real",
+                value::unit_name(*unit),
+                Some(value::format_g(*min)),
+                Some(value::format_g(*max)),
+                None,
+            ),
             Kind::Str { .. } => ("string", None, None, None, None),
             Kind::Enum { options, .. } => {
-                let listed: Vec<String> = options.iter().filter(|o| !o.hidden).map(|o| o.name.to_string()).collect();
+                let listed: Vec<String> = options
+                    .iter()
+                    .filter(|o| !o.hidden)
+                    .map(|o| o.name.to_string())
+                    .collect();
                 ("enum", None, None, None, Some(listed))
             }
         };
@@ -109,9 +133,21 @@ impl Settings {
             max_val,
             enumvals,
             boot_val,
-            reset_val: if reset_is_null { None } else { Some(Settings::raw_string(var, &var.reset_value)) },
-            sourcefile: if from_file { var.sourcefile.clone() } else { None },
-            sourceline: if from_file && var.sourcefile.is_some() { Some(var.sourceline as i32) } else { None },
+            reset_val: if reset_is_null {
+                None
+            } else {
+                Some(Settings::raw_string(var, &var.reset_value))
+            },
+            sourcefile: if from_file {
+                var.sourcefile.clone()
+            } else {
+                None
+            },
+            sourceline: if from_file && var.sourcefile.is_some() {
+                Some(var.sourceline as i32)
+            } else {
+                None
+            },
             pending_restart: var.pending_restart,
         }
     }
@@ -124,8 +160,12 @@ impl Settings {
             return shown;
         }
         match (&var.value, &var.def.kind) {
-            (Value::Int(i), Kind::Int { unit, .. }) if use_units => value::format_int_with_unit(*i, *unit),
-            (Value::Real(r), Kind::Real { unit, .. }) if use_units => value::format_real_with_unit(*r, *unit),
+            (Value::Int(i), Kind::Int { unit, .. }) if use_units => {
+                value::format_int_with_unit(*i, *unit)
+            }
+            (Value::Real(r), Kind::Real { unit, .. }) if use_units => {
+                value::format_real_with_unit(*r, *unit)
+            }
             (Value::Enum(v), Kind::Enum { options, .. }) => enum_name(options, *v).to_string(),
             (value, _) => Settings::raw_string(var, value),
         }
@@ -135,12 +175,21 @@ impl Settings {
     fn show_hook(&self, var: &Var) -> Option<String> {
         match (var.def.name, &var.value) {
             // Octal modes (show_unix_socket_permissions and friends).
-            ("unix_socket_permissions" | "data_directory_mode" | "log_file_mode", Value::Int(mode)) => Some(format!("{mode:04o}")),
-            ("archive_command", _) if self.get_str("archive_mode") == "off" => Some("(disabled)".to_string()),
-            // The keepalive settings print the socket's value, a bare number.
-            ("tcp_keepalives_idle" | "tcp_keepalives_interval" | "tcp_keepalives_count" | "tcp_user_timeout", Value::Int(i)) => {
-                Some(i.to_string())
+            (
+                "unix_socket_permissions" | "data_directory_mode" | "log_file_mode",
+                Value::Int(mode),
+            ) => Some(format!("{mode:04o}")),
+            ("archive_command", _) if self.get_str("archive_mode") == "off" => {
+                Some("(disabled)".to_string())
             }
+            // The keepalive settings print the socket's value, a bare number.
+            (
+                "tcp_keepalives_idle"
+                | "tcp_keepalives_interval"
+                | "tcp_keepalives_count"
+                | "tcp_user_timeout",
+                Value::Int(i),
+            ) => Some(i.to_string()),
             ("seed", _) => Some("unavailable".to_string()),
             ("role", Value::Str(role)) if role.is_empty() => Some("none".to_string()),
             _ => None,

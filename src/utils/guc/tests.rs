@@ -10,15 +10,18 @@ use super::*;
 use crate::utils::elog::{PgError, Severity, sqlstate};
 
 fn set(s: &mut Settings, name: &str, value: &str) {
-    s.set(name, Some(value), false, true).unwrap_or_else(|e| panic!("SET {name} = {value:?}: {}", e.message));
+    s.set(name, Some(value), false, true)
+        .unwrap_or_else(|e| panic!("SET {name} = {value:?}: {}", e.message));
 }
 
 fn show(s: &Settings, name: &str) -> String {
-    s.show(name).unwrap_or_else(|e| panic!("SHOW {name}: {}", e.message))
+    s.show(name)
+        .unwrap_or_else(|e| panic!("SHOW {name}: {}", e.message))
 }
 
 fn set_err(s: &mut Settings, name: &str, value: &str) -> PgError {
-    s.set(name, Some(value), false, true).expect_err(&format!("SET {name} = {value:?} must fail"))
+    s.set(name, Some(value), false, true)
+        .expect_err(&format!("SET {name} = {value:?} must fail"))
 }
 
 /// A fresh data directory under the system temp dir, removed on drop.
@@ -35,7 +38,10 @@ impl DataDir {
         &self.0
     }
     fn conf_path(&self) -> String {
-        self.0.join("postgresql.conf").to_string_lossy().into_owned()
+        self.0
+            .join("postgresql.conf")
+            .to_string_lossy()
+            .into_owned()
     }
     fn write_conf(&self, text: &str) {
         fs::write(self.0.join("postgresql.conf"), text).unwrap();
@@ -65,9 +71,17 @@ fn messages(lines: &[(Severity, String)]) -> Vec<&str> {
 #[test]
 fn parameter_table_is_sorted_and_has_what_ferrogres_needs() {
     for pair in PARAMS.windows(2) {
-        assert!(pair[0].name.to_ascii_lowercase() < pair[1].name.to_ascii_lowercase(), "{} before {}", pair[0].name, pair[1].name);
+        assert!(
+            pair[0].name.to_ascii_lowercase() < pair[1].name.to_ascii_lowercase(),
+            "{} before {}",
+            pair[0].name,
+            pair[1].name
+        );
     }
-    assert!(PARAMS.len() >= 350, "PostgreSQL 15 has 358 parameters on Linux");
+    assert!(
+        PARAMS.len() >= 350,
+        "PostgreSQL 15 has 358 parameters on Linux"
+    );
     let s = Settings::new();
     for name in [
         "listen_addresses",
@@ -203,9 +217,17 @@ fn parameter_table_is_sorted_and_has_what_ferrogres_needs() {
     // Every boot value is valid for its own parameter.
     for def in PARAMS {
         match def.kind {
-            Kind::Int { boot, min, max, .. } => assert!(min <= boot && boot <= max || boot == -1, "{}", def.name),
-            Kind::Real { boot, min, max, .. } => assert!(min <= boot && boot <= max, "{}", def.name),
-            Kind::Enum { boot, options } => assert!(options.iter().any(|o| o.val == boot && !o.hidden), "{}", def.name),
+            Kind::Int { boot, min, max, .. } => {
+                assert!(min <= boot && boot <= max || boot == -1, "{}", def.name)
+            }
+            Kind::Real { boot, min, max, .. } => {
+                assert!(min <= boot && boot <= max, "{}", def.name)
+            }
+            Kind::Enum { boot, options } => assert!(
+                options.iter().any(|o| o.val == boot && !o.hidden),
+                "{}",
+                def.name
+            ),
             _ => {}
         }
     }
@@ -335,15 +357,27 @@ fn set_then_show_matches_postgres_15() {
         ("client_encoding", "latin1", "LATIN1"),
         ("client_encoding", "unicode", "UTF8"),
         ("client_encoding", "sjis", "SJIS"),
-        ("default_transaction_isolation", "Serializable", "serializable"),
-        ("default_text_search_config", "english", "pg_catalog.english"),
+        (
+            "default_transaction_isolation",
+            "Serializable",
+            "serializable",
+        ),
+        (
+            "default_text_search_config",
+            "english",
+            "pg_catalog.english",
+        ),
         ("geqo_selection_bias", "1.5", "1.5"),
         ("IntervalStyle", "ISO_8601", "iso_8601"),
     ] {
         set(&mut s, name, value);
         assert_eq!(show(&s, name), expected, "SET {name} = {value:?}");
     }
-    assert_eq!(s.get_int("work_mem"), 2048, "sort_mem is the old name of work_mem");
+    assert_eq!(
+        s.get_int("work_mem"),
+        2048,
+        "sort_mem is the old name of work_mem"
+    );
     assert_eq!(s.canonical_name("datestyle").as_deref(), Some("DateStyle"));
     assert_eq!(s.canonical_name("MYAPP.FOO").as_deref(), Some("myapp.foo"));
 }
@@ -352,9 +386,23 @@ fn set_then_show_matches_postgres_15() {
 fn set_errors_match_postgres_15() {
     let mut s = Settings::new();
     // (parameter as typed, value, SQLSTATE, message, detail, hint) from PostgreSQL 15.
-    type Case<'a> = (&'a str, &'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
     let cases: &[Case] = &[
-        ("work_mem", "10kB", "22023", "10 kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)", None, None),
+        (
+            "work_mem",
+            "10kB",
+            "22023",
+            "10 kB is outside the valid range for parameter \"work_mem\" (64 .. 2147483647)",
+            None,
+            None,
+        ),
         (
             "work_mem",
             "10mb",
@@ -363,9 +411,30 @@ fn set_errors_match_postgres_15() {
             None,
             Some("Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\"."),
         ),
-        ("work_mem", "3TB", "22023", "invalid value for parameter \"work_mem\": \"3TB\"", None, Some("Value exceeds integer range.")),
-        ("work_mem", "abc", "22023", "invalid value for parameter \"work_mem\": \"abc\"", None, None),
-        ("Work_Mem", "abc", "22023", "invalid value for parameter \"Work_Mem\": \"abc\"", None, None),
+        (
+            "work_mem",
+            "3TB",
+            "22023",
+            "invalid value for parameter \"work_mem\": \"3TB\"",
+            None,
+            Some("Value exceeds integer range."),
+        ),
+        (
+            "work_mem",
+            "abc",
+            "22023",
+            "invalid value for parameter \"work_mem\": \"abc\"",
+            None,
+            None,
+        ),
+        (
+            "Work_Mem",
+            "abc",
+            "22023",
+            "invalid value for parameter \"Work_Mem\": \"abc\"",
+            None,
+            None,
+        ),
         (
             "statement_timeout",
             "-1",
@@ -380,10 +449,26 @@ fn set_errors_match_postgres_15() {
             "22023",
             "invalid value for parameter \"statement_timeout\": \"5 hours\"",
             None,
-            Some("Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\"."),
+            Some(
+                "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".",
+            ),
         ),
-        ("enable_seqscan", "o", "22023", "parameter \"enable_seqscan\" requires a Boolean value", None, None),
-        ("enable_seqscan", "maybe", "22023", "parameter \"enable_seqscan\" requires a Boolean value", None, None),
+        (
+            "enable_seqscan",
+            "o",
+            "22023",
+            "parameter \"enable_seqscan\" requires a Boolean value",
+            None,
+            None,
+        ),
+        (
+            "enable_seqscan",
+            "maybe",
+            "22023",
+            "parameter \"enable_seqscan\" requires a Boolean value",
+            None,
+            None,
+        ),
         (
             "synchronous_commit",
             "bogus",
@@ -398,7 +483,9 @@ fn set_errors_match_postgres_15() {
             "22023",
             "invalid value for parameter \"default_transaction_isolation\": \"repeatable_read\"",
             None,
-            Some("Available values: serializable, repeatable read, read committed, read uncommitted."),
+            Some(
+                "Available values: serializable, repeatable read, read committed, read uncommitted.",
+            ),
         ),
         (
             "random_page_cost",
@@ -408,7 +495,14 @@ fn set_errors_match_postgres_15() {
             None,
             None,
         ),
-        ("random_page_cost", "abc", "22023", "invalid value for parameter \"random_page_cost\": \"abc\"", None, None),
+        (
+            "random_page_cost",
+            "abc",
+            "22023",
+            "invalid value for parameter \"random_page_cost\": \"abc\"",
+            None,
+            None,
+        ),
         (
             "vacuum_cost_delay",
             "200",
@@ -425,21 +519,86 @@ fn set_errors_match_postgres_15() {
             None,
             None,
         ),
-        ("extra_float_digits", "5", "22023", "5 is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)", None, None),
-        ("checkpoint_completion_target", "2", "55P02", "parameter \"checkpoint_completion_target\" cannot be changed now", None, None),
-        ("port", "5", "55P02", "parameter \"port\" cannot be changed without restarting the server", None, None),
-        ("PORT", "1", "55P02", "parameter \"PORT\" cannot be changed without restarting the server", None, None),
-        ("fsync", "off", "55P02", "parameter \"fsync\" cannot be changed now", None, None),
-        ("is_superuser", "on", "55P02", "parameter \"is_superuser\" cannot be changed", None, None),
-        ("ignore_system_indexes", "on", "55P02", "parameter \"ignore_system_indexes\" cannot be set after connection start", None, None),
-        ("log_connections", "on", "55P02", "parameter \"log_connections\" cannot be set after connection start", None, None),
-        ("nonexistent", "1", "42704", "unrecognized configuration parameter \"nonexistent\"", None, None),
+        (
+            "extra_float_digits",
+            "5",
+            "22023",
+            "5 is outside the valid range for parameter \"extra_float_digits\" (-15 .. 3)",
+            None,
+            None,
+        ),
+        (
+            "checkpoint_completion_target",
+            "2",
+            "55P02",
+            "parameter \"checkpoint_completion_target\" cannot be changed now",
+            None,
+            None,
+        ),
+        (
+            "port",
+            "5",
+            "55P02",
+            "parameter \"port\" cannot be changed without restarting the server",
+            None,
+            None,
+        ),
+        (
+            "PORT",
+            "1",
+            "55P02",
+            "parameter \"PORT\" cannot be changed without restarting the server",
+            None,
+            None,
+        ),
+        (
+            "fsync",
+            "off",
+            "55P02",
+            "parameter \"fsync\" cannot be changed now",
+            None,
+            None,
+        ),
+        (
+            "is_superuser",
+            "on",
+            "55P02",
+            "parameter \"is_superuser\" cannot be changed",
+            None,
+            None,
+        ),
+        (
+            "ignore_system_indexes",
+            "on",
+            "55P02",
+            "parameter \"ignore_system_indexes\" cannot be set after connection start",
+            None,
+            None,
+        ),
+        (
+            "log_connections",
+            "on",
+            "55P02",
+            "parameter \"log_connections\" cannot be set after connection start",
+            None,
+            None,
+        ),
+        (
+            "nonexistent",
+            "1",
+            "42704",
+            "unrecognized configuration parameter \"nonexistent\"",
+            None,
+            None,
+        ),
         (
             "a.b c",
             "1",
             "42602",
             "invalid configuration parameter name \"a.b c\"",
-            Some("Custom parameter names must be two or more simple identifiers separated by dots."),
+            Some(
+                "Custom parameter names must be two or more simple identifiers separated by dots.",
+            ),
             None,
         ),
         (
@@ -447,7 +606,9 @@ fn set_errors_match_postgres_15() {
             "1",
             "42602",
             "invalid configuration parameter name \"a..b\"",
-            Some("Custom parameter names must be two or more simple identifiers separated by dots."),
+            Some(
+                "Custom parameter names must be two or more simple identifiers separated by dots.",
+            ),
             None,
         ),
         (
@@ -455,7 +616,9 @@ fn set_errors_match_postgres_15() {
             "1",
             "42602",
             "invalid configuration parameter name \"a.1b\"",
-            Some("Custom parameter names must be two or more simple identifiers separated by dots."),
+            Some(
+                "Custom parameter names must be two or more simple identifiers separated by dots.",
+            ),
             None,
         ),
         (
@@ -474,8 +637,22 @@ fn set_errors_match_postgres_15() {
             Some("Conflicting \"datestyle\" specifications."),
             None,
         ),
-        ("datestyle", "iso,", "22023", "invalid value for parameter \"DateStyle\": \"iso,\"", Some("List syntax is invalid."), None),
-        ("timezone", "xyz", "22023", "invalid value for parameter \"TimeZone\": \"xyz\"", None, None),
+        (
+            "datestyle",
+            "iso,",
+            "22023",
+            "invalid value for parameter \"DateStyle\": \"iso,\"",
+            Some("List syntax is invalid."),
+            None,
+        ),
+        (
+            "timezone",
+            "xyz",
+            "22023",
+            "invalid value for parameter \"TimeZone\": \"xyz\"",
+            None,
+            None,
+        ),
         (
             "timezone",
             "168",
@@ -484,7 +661,14 @@ fn set_errors_match_postgres_15() {
             Some("UTC timezone offset is out of range."),
             None,
         ),
-        ("client_encoding", "bogus", "22023", "invalid value for parameter \"client_encoding\": \"bogus\"", None, None),
+        (
+            "client_encoding",
+            "bogus",
+            "22023",
+            "invalid value for parameter \"client_encoding\": \"bogus\"",
+            None,
+            None,
+        ),
         (
             "client_encoding",
             "MULE_INTERNAL",
@@ -493,9 +677,30 @@ fn set_errors_match_postgres_15() {
             Some("Conversion between MULE_INTERNAL and UTF8 is not supported."),
             None,
         ),
-        ("lc_messages", "xx_XX", "22023", "invalid value for parameter \"lc_messages\": \"xx_XX\"", None, None),
-        ("timezone_abbreviations", "india", "22023", "invalid value for parameter \"timezone_abbreviations\": \"india\"", None, None),
-        ("default_text_search_config", "foo", "22023", "invalid value for parameter \"default_text_search_config\": \"foo\"", None, None),
+        (
+            "lc_messages",
+            "xx_XX",
+            "22023",
+            "invalid value for parameter \"lc_messages\": \"xx_XX\"",
+            None,
+            None,
+        ),
+        (
+            "timezone_abbreviations",
+            "india",
+            "22023",
+            "invalid value for parameter \"timezone_abbreviations\": \"india\"",
+            None,
+            None,
+        ),
+        (
+            "default_text_search_config",
+            "foo",
+            "22023",
+            "invalid value for parameter \"default_text_search_config\": \"foo\"",
+            None,
+            None,
+        ),
         (
             "default_table_access_method",
             "foo",
@@ -520,20 +725,41 @@ fn set_errors_match_postgres_15() {
             Some("List syntax is invalid."),
             None,
         ),
-        ("log_destination", "stderr", "55P02", "parameter \"log_destination\" cannot be changed now", None, None),
+        (
+            "log_destination",
+            "stderr",
+            "55P02",
+            "parameter \"log_destination\" cannot be changed now",
+            None,
+            None,
+        ),
     ];
     for (name, value, code, message, detail, hint) in cases {
         let e = set_err(&mut s, name, value);
-        assert_eq!((e.sqlstate, e.message.as_str()), (*code, *message), "SET {name} = {value:?}");
-        assert_eq!(e.detail.as_deref(), *detail, "detail of SET {name} = {value:?}");
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            (*code, *message),
+            "SET {name} = {value:?}"
+        );
+        assert_eq!(
+            e.detail.as_deref(),
+            *detail,
+            "detail of SET {name} = {value:?}"
+        );
         assert_eq!(e.hint.as_deref(), *hint, "hint of SET {name} = {value:?}");
         assert_eq!(e.severity, Severity::Error);
     }
     // Stats options exclude each other, with PostgreSQL's bool message.
     set(&mut s, "log_statement_stats", "on");
     let e = set_err(&mut s, "log_parser_stats", "on");
-    assert_eq!(e.message, "invalid value for parameter \"log_parser_stats\": 1");
-    assert_eq!(e.detail.as_deref(), Some("Cannot enable parameter when \"log_statement_stats\" is true."));
+    assert_eq!(
+        e.message,
+        "invalid value for parameter \"log_parser_stats\": 1"
+    );
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("Cannot enable parameter when \"log_statement_stats\" is true.")
+    );
     // Nothing above changed anything.
     assert_eq!(show(&s, "work_mem"), "4MB");
     assert_eq!(show(&s, "DateStyle"), "ISO, MDY");
@@ -542,12 +768,18 @@ fn set_errors_match_postgres_15() {
 #[test]
 fn superuser_only_parameters_need_a_superuser() {
     let mut s = Settings::new();
-    let e = s.set("log_min_messages", Some("debug1"), false, false).unwrap_err();
+    let e = s
+        .set("log_min_messages", Some("debug1"), false, false)
+        .unwrap_err();
     assert_eq!(
         (e.sqlstate, e.message.as_str()),
-        (sqlstate::INSUFFICIENT_PRIVILEGE, "permission denied to set parameter \"log_min_messages\"")
+        (
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            "permission denied to set parameter \"log_min_messages\""
+        )
     );
-    s.set("log_min_messages", Some("debug1"), false, true).unwrap();
+    s.set("log_min_messages", Some("debug1"), false, true)
+        .unwrap();
     assert_eq!(show(&s, "log_min_messages"), "debug1");
     s.set("work_mem", Some("8MB"), false, false).unwrap();
     let e = s.reset("log_min_messages", false).unwrap_err();
@@ -558,13 +790,22 @@ fn superuser_only_parameters_need_a_superuser() {
 fn show_of_unknown_parameters_fails_and_custom_ones_are_strings() {
     let mut s = Settings::new();
     let e = s.show("nosuch").unwrap_err();
-    assert_eq!((e.sqlstate, e.message.as_str()), ("42704", "unrecognized configuration parameter \"nosuch\""));
-    assert_eq!(s.show("myapp.bar").unwrap_err().message, "unrecognized configuration parameter \"myapp.bar\"");
+    assert_eq!(
+        (e.sqlstate, e.message.as_str()),
+        ("42704", "unrecognized configuration parameter \"nosuch\"")
+    );
+    assert_eq!(
+        s.show("myapp.bar").unwrap_err().message,
+        "unrecognized configuration parameter \"myapp.bar\""
+    );
     assert_eq!(s.current_setting("myapp.bar", true).unwrap(), None);
     set(&mut s, "MyApp.Bar", "42");
     assert_eq!(show(&s, "myapp.bar"), "42");
     assert_eq!(s.get_str("myapp.bar"), "42");
-    assert!(s.show_all().iter().all(|(name, _, _)| name != "MyApp.Bar"), "placeholders are hidden from SHOW ALL");
+    assert!(
+        s.show_all().iter().all(|(name, _, _)| name != "MyApp.Bar"),
+        "placeholders are hidden from SHOW ALL"
+    );
 }
 
 #[test]
@@ -577,7 +818,13 @@ fn long_names_are_truncated_with_a_notice() {
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].severity, Severity::Notice);
     assert_eq!(notices[0].sqlstate, "42622");
-    assert_eq!(notices[0].message, format!("identifier \"{long}\" will be truncated to \"{}\"", "a".repeat(63)));
+    assert_eq!(
+        notices[0].message,
+        format!(
+            "identifier \"{long}\" will be truncated to \"{}\"",
+            "a".repeat(63)
+        )
+    );
     assert!(s.take_notices().is_empty());
 }
 
@@ -714,7 +961,11 @@ fn transaction_modes_start_from_their_defaults() {
     s.at_transaction_start();
     assert_eq!(show(&s, "transaction_isolation"), "repeatable read");
     s.at_transaction_end(true);
-    let row = s.pg_settings_rows().into_iter().find(|r| r.name == "transaction_read_only").unwrap();
+    let row = s
+        .pg_settings_rows()
+        .into_iter()
+        .find(|r| r.name == "transaction_read_only")
+        .unwrap();
     assert_eq!(row.source, "override");
 }
 
@@ -746,30 +997,67 @@ fn startup_packet_options_follow_backend_contexts() {
     assert_eq!(show(&s, "DateStyle"), "ISO, DMY");
     s.set_from_client("ignore_system_indexes", "on").unwrap();
     let e = s.set_from_client("log_connections", "on").unwrap_err();
-    assert_eq!(e.message, "permission denied to set parameter \"log_connections\"");
+    assert_eq!(
+        e.message,
+        "permission denied to set parameter \"log_connections\""
+    );
     let e = s.set_from_client("work_mem", "1kB").unwrap_err();
     assert_eq!(e.sqlstate, "22023");
     let e = s.set_from_client("log_min_messages", "debug1").unwrap_err();
-    assert_eq!(e.message, "permission denied to set parameter \"log_min_messages\"");
+    assert_eq!(
+        e.message,
+        "permission denied to set parameter \"log_min_messages\""
+    );
     s.set_internal("is_superuser", "on");
     s.set_from_client("log_connections", "on").unwrap();
     s.set_from_client("log_min_messages", "debug1").unwrap();
     let e = s.set_from_client("shared_buffers", "1MB").unwrap_err();
-    assert_eq!(e.message, "parameter \"shared_buffers\" cannot be changed without restarting the server");
-    let row = s.pg_settings_rows().into_iter().find(|r| r.name == "DateStyle").unwrap();
+    assert_eq!(
+        e.message,
+        "parameter \"shared_buffers\" cannot be changed without restarting the server"
+    );
+    let row = s
+        .pg_settings_rows()
+        .into_iter()
+        .find(|r| r.name == "DateStyle")
+        .unwrap();
     assert_eq!(row.source, "client");
 }
 
 #[test]
 fn set_args_are_flattened_like_postgres() {
     let s = Settings::new();
-    let args = [SetArg::Str("$user"), SetArg::Str("public"), SetArg::Str("My Schema")];
-    assert_eq!(s.flatten_set_args("search_path", &args).unwrap().as_deref(), Some("\"$user\", public, \"My Schema\""));
-    assert_eq!(s.flatten_set_args("DateStyle", &[SetArg::Str("ISO"), SetArg::Str("DMY")]).unwrap().as_deref(), Some("ISO, DMY"));
-    assert_eq!(s.flatten_set_args("work_mem", &[SetArg::Integer(64)]).unwrap().as_deref(), Some("64"));
-    assert_eq!(s.flatten_set_args("random_page_cost", &[SetArg::Float("1.5")]).unwrap().as_deref(), Some("1.5"));
+    let args = [
+        SetArg::Str("$user"),
+        SetArg::Str("public"),
+        SetArg::Str("My Schema"),
+    ];
+    assert_eq!(
+        s.flatten_set_args("search_path", &args).unwrap().as_deref(),
+        Some("\"$user\", public, \"My Schema\"")
+    );
+    assert_eq!(
+        s.flatten_set_args("DateStyle", &[SetArg::Str("ISO"), SetArg::Str("DMY")])
+            .unwrap()
+            .as_deref(),
+        Some("ISO, DMY")
+    );
+    assert_eq!(
+        s.flatten_set_args("work_mem", &[SetArg::Integer(64)])
+            .unwrap()
+            .as_deref(),
+        Some("64")
+    );
+    assert_eq!(
+        s.flatten_set_args("random_page_cost", &[SetArg::Float("1.5")])
+            .unwrap()
+            .as_deref(),
+        Some("1.5")
+    );
     assert_eq!(s.flatten_set_args("work_mem", &[]).unwrap(), None);
-    let e = s.flatten_set_args("work_mem", &[SetArg::Integer(1), SetArg::Integer(2)]).unwrap_err();
+    let e = s
+        .flatten_set_args("work_mem", &[SetArg::Integer(1), SetArg::Integer(2)])
+        .unwrap_err();
     assert_eq!(e.message, "SET work_mem takes only one argument");
 }
 
@@ -783,7 +1071,10 @@ fn reported_parameters_are_the_guc_report_ones_then_only_changes() {
     s.set_internal("is_superuser", "on");
     s.set_internal("session_authorization", "alice");
     s.set_from_client("application_name", "psql").unwrap();
-    assert!(s.take_reported_changes().is_empty(), "nothing is reported before the initial burst");
+    assert!(
+        s.take_reported_changes().is_empty(),
+        "nothing is reported before the initial burst"
+    );
     let all = s.reported_parameters();
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -808,15 +1099,27 @@ fn reported_parameters_are_the_guc_report_ones_then_only_changes() {
     assert!(all.contains(&("session_authorization".to_string(), "alice".to_string())));
     assert!(s.take_reported_changes().is_empty());
     set(&mut s, "work_mem", "8MB");
-    assert!(s.take_reported_changes().is_empty(), "work_mem is not GUC_REPORT");
+    assert!(
+        s.take_reported_changes().is_empty(),
+        "work_mem is not GUC_REPORT"
+    );
     s.at_transaction_start();
     set(&mut s, "DateStyle", "sql");
-    assert_eq!(s.take_reported_changes(), vec![("DateStyle".to_string(), "SQL, MDY".to_string())]);
+    assert_eq!(
+        s.take_reported_changes(),
+        vec![("DateStyle".to_string(), "SQL, MDY".to_string())]
+    );
     s.at_transaction_end(false);
-    assert_eq!(s.take_reported_changes(), vec![("DateStyle".to_string(), "ISO, MDY".to_string())]);
+    assert_eq!(
+        s.take_reported_changes(),
+        vec![("DateStyle".to_string(), "ISO, MDY".to_string())]
+    );
     set(&mut s, "TimeZone", "UTC");
     set(&mut s, "TimeZone", "GMT");
-    assert!(s.take_reported_changes().is_empty(), "back to what was reported");
+    assert!(
+        s.take_reported_changes().is_empty(),
+        "back to what was reported"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -828,7 +1131,12 @@ fn pg_settings_rows_match_postgres_15() {
     let mut s = Settings::new();
     set(&mut s, "work_mem", "8MB");
     let rows = s.pg_settings_rows();
-    let row = |name: &str| rows.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("{name} row")).clone();
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{name} row"))
+            .clone()
+    };
     let o = |s: &str| Some(s.to_string());
 
     let shared_buffers = row("shared_buffers");
@@ -855,41 +1163,111 @@ fn pg_settings_rows_match_postgres_15() {
         }
     );
     let work_mem = row("work_mem");
-    assert_eq!((work_mem.setting.as_str(), work_mem.source.as_str(), work_mem.reset_val.as_deref()), ("8192", "session", Some("4096")));
+    assert_eq!(
+        (
+            work_mem.setting.as_str(),
+            work_mem.source.as_str(),
+            work_mem.reset_val.as_deref()
+        ),
+        ("8192", "session", Some("4096"))
+    );
     assert_eq!(
         work_mem.extra_desc.as_deref(),
-        Some("This much memory can be used by each internal sort operation and hash table before switching to temporary disk files.")
+        Some(
+            "This much memory can be used by each internal sort operation and hash table before switching to temporary disk files."
+        )
     );
     let isolation = row("default_transaction_isolation");
     let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     // PostgreSQL 15 prints these text[] as {serializable,"repeatable read","read committed","read uncommitted"}, ...
-    assert_eq!(isolation.enumvals, strings(&["serializable", "repeatable read", "read committed", "read uncommitted"]));
-    assert_eq!(row("ssl_max_protocol_version").enumvals, strings(&["", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]));
-    assert_eq!(row("archive_mode").enumvals, strings(&["always", "on", "off"]));
-    assert_eq!(row("synchronous_commit").enumvals, strings(&["local", "remote_write", "remote_apply", "on", "off"]));
+    assert_eq!(
+        isolation.enumvals,
+        strings(&[
+            "serializable",
+            "repeatable read",
+            "read committed",
+            "read uncommitted"
+        ])
+    );
+    assert_eq!(
+        row("ssl_max_protocol_version").enumvals,
+        strings(&["", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"])
+    );
+    assert_eq!(
+        row("archive_mode").enumvals,
+        strings(&["always", "on", "off"])
+    );
+    assert_eq!(
+        row("synchronous_commit").enumvals,
+        strings(&["local", "remote_write", "remote_apply", "on", "off"])
+    );
     let cost = row("random_page_cost");
-    assert_eq!((cost.vartype.as_str(), cost.min_val.as_deref(), cost.max_val.as_deref()), ("real", Some("0"), Some("1.79769e+308")));
+    assert_eq!(
+        (
+            cost.vartype.as_str(),
+            cost.min_val.as_deref(),
+            cost.max_val.as_deref()
+        ),
+        ("real", Some("0"), Some("1.79769e+308"))
+    );
     let delay = row("autovacuum_vacuum_cost_delay");
-    assert_eq!((delay.setting.as_str(), delay.unit.as_deref(), delay.min_val.as_deref()), ("2", Some("ms"), Some("-1")));
+    assert_eq!(
+        (
+            delay.setting.as_str(),
+            delay.unit.as_deref(),
+            delay.min_val.as_deref()
+        ),
+        ("2", Some("ms"), Some("-1"))
+    );
     let perms = row("unix_socket_permissions");
-    assert_eq!((perms.setting.as_str(), perms.boot_val.as_deref(), perms.reset_val.as_deref()), ("0777", Some("511"), Some("511")));
+    assert_eq!(
+        (
+            perms.setting.as_str(),
+            perms.boot_val.as_deref(),
+            perms.reset_val.as_deref()
+        ),
+        ("0777", Some("511"), Some("511"))
+    );
     let archive = row("archive_command");
-    assert_eq!((archive.setting.as_str(), archive.boot_val.as_deref()), ("(disabled)", Some("")));
+    assert_eq!(
+        (archive.setting.as_str(), archive.boot_val.as_deref()),
+        ("(disabled)", Some(""))
+    );
     let tz = row("TimeZone");
-    assert_eq!((tz.context.as_str(), tz.vartype.as_str(), tz.boot_val.as_deref()), ("user", "string", Some("GMT")));
+    assert_eq!(
+        (
+            tz.context.as_str(),
+            tz.vartype.as_str(),
+            tz.boot_val.as_deref()
+        ),
+        ("user", "string", Some("GMT"))
+    );
     let external = row("external_pid_file");
     assert_eq!((external.boot_val, external.reset_val), (None, None));
     let abbrevs = row("timezone_abbreviations");
-    assert_eq!((abbrevs.boot_val, abbrevs.reset_val.as_deref(), abbrevs.source.as_str()), (None, Some("Default"), "default"));
+    assert_eq!(
+        (
+            abbrevs.boot_val,
+            abbrevs.reset_val.as_deref(),
+            abbrevs.source.as_str()
+        ),
+        (None, Some("Default"), "default")
+    );
     let stack = row("max_stack_depth");
-    assert_eq!((stack.boot_val.as_deref(), stack.unit.as_deref()), (Some("100"), Some("kB")));
+    assert_eq!(
+        (stack.boot_val.as_deref(), stack.unit.as_deref()),
+        (Some("100"), Some("kB"))
+    );
     assert_eq!(row("log_connections").context, "superuser-backend");
     assert_eq!(row("block_size").context, "internal");
     assert_eq!(row("wal_segment_size").unit.as_deref(), Some("B"));
     assert_eq!(row("log_rotation_age").unit.as_deref(), Some("min"));
     assert_eq!(row("enable_seqscan").vartype, "bool");
     for hidden in ["is_superuser", "session_authorization", "role", "seed"] {
-        assert!(rows.iter().all(|r| r.name != hidden), "{hidden} is not in pg_settings");
+        assert!(
+            rows.iter().all(|r| r.name != hidden),
+            "{hidden} is not in pg_settings"
+        );
     }
 }
 
@@ -897,15 +1275,25 @@ fn pg_settings_rows_match_postgres_15() {
 fn show_all_is_sorted_ignoring_case() {
     let s = Settings::new();
     let all = s.show_all();
-    assert_eq!(all.len(), PARAMS.len() - 4, "all but is_superuser, session_authorization, role and seed");
+    assert_eq!(
+        all.len(),
+        PARAMS.len() - 4,
+        "all but is_superuser, session_authorization, role and seed"
+    );
     let names: Vec<String> = all.iter().map(|(n, _, _)| n.to_ascii_lowercase()).collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
     assert_eq!(all[0].0, "allow_in_place_tablespaces");
     let datestyle = all.iter().position(|(n, _, _)| n == "DateStyle").unwrap();
-    assert!(all[datestyle - 1].0.as_str() < "datestyle" && all[datestyle + 1].0.as_str() > "datestyle");
-    assert!(all.contains(&("work_mem".into(), "4MB".into(), "Sets the maximum memory to be used for query workspaces.".into())));
+    assert!(
+        all[datestyle - 1].0.as_str() < "datestyle" && all[datestyle + 1].0.as_str() > "datestyle"
+    );
+    assert!(all.contains(&(
+        "work_mem".into(),
+        "4MB".into(),
+        "Sets the maximum memory to be used for query workspaces.".into()
+    )));
 }
 
 // ---------------------------------------------------------------------------
@@ -925,10 +1313,18 @@ fn startup_load_reads_both_files_and_records_where_values_came_from() {
     assert!(log.is_empty(), "{log:?}");
     assert_eq!(s.get_int("port"), 5433);
     assert_eq!(show(&s, "shared_buffers"), "256MB");
-    assert_eq!(show(&s, "work_mem"), "16MB", "postgresql.auto.conf is read last");
+    assert_eq!(
+        show(&s, "work_mem"),
+        "16MB",
+        "postgresql.auto.conf is read last"
+    );
     assert_eq!(show(&s, "myapp.mode"), "fast");
     assert_eq!(s.get_int("max_connections"), 50);
-    assert_eq!(show(&s, "wal_buffers"), "8MB", "auto-tuned to shared_buffers / 32");
+    assert_eq!(
+        show(&s, "wal_buffers"),
+        "8MB",
+        "auto-tuned to shared_buffers / 32"
+    );
     let data_dir = dir.path().to_string_lossy().into_owned();
     assert_eq!(show(&s, "data_directory"), data_dir);
     assert_eq!(show(&s, "config_file"), dir.conf_path());
@@ -939,12 +1335,23 @@ fn startup_load_reads_both_files_and_records_where_values_came_from() {
     let row = |name: &str| rows.iter().find(|r| r.name == name).unwrap().clone();
     let port = row("port");
     assert_eq!(
-        (port.source.as_str(), port.sourcefile.as_deref(), port.sourceline),
-        ("configuration file", Some(dir.conf_path().as_str()), Some(2))
+        (
+            port.source.as_str(),
+            port.sourcefile.as_deref(),
+            port.sourceline
+        ),
+        (
+            "configuration file",
+            Some(dir.conf_path().as_str()),
+            Some(2)
+        )
     );
     let auto_conf = format!("{data_dir}/postgresql.auto.conf");
     let work_mem = row("work_mem");
-    assert_eq!((work_mem.sourcefile.as_deref(), work_mem.sourceline), (Some(auto_conf.as_str()), Some(2)));
+    assert_eq!(
+        (work_mem.sourcefile.as_deref(), work_mem.sourceline),
+        (Some(auto_conf.as_str()), Some(2))
+    );
     assert_eq!(row("max_connections").source, "command line");
     assert_eq!(row("data_directory").source, "override");
     assert_eq!(row("wal_buffers").source, "default");
@@ -955,30 +1362,70 @@ fn startup_load_fails_on_syntax_errors_bad_values_and_unknown_names() {
     let dir = DataDir::new("startup_errors");
     let conf = dir.conf_path();
     for (text, message) in [
-        ("work_mem = 1 2\n", format!("syntax error in file \"{conf}\" line 1, near token \"2\"")),
-        ("work_mem = abc\n", "invalid value for parameter \"work_mem\": \"abc\"".to_string()),
+        (
+            "work_mem = 1 2\n",
+            format!("syntax error in file \"{conf}\" line 1, near token \"2\""),
+        ),
+        (
+            "work_mem = abc\n",
+            "invalid value for parameter \"work_mem\": \"abc\"".to_string(),
+        ),
         (
             "work_mem = 8MB\nmax_connections = 0\n",
-            "0 is outside the valid range for parameter \"max_connections\" (1 .. 262143)".to_string(),
+            "0 is outside the valid range for parameter \"max_connections\" (1 .. 262143)"
+                .to_string(),
         ),
-        ("work_mem = 8MB\nnosuch = 0\n", format!("unrecognized configuration parameter \"nosuch\" in file \"{conf}\" line 2")),
-        ("block_size = 4096\n", "parameter \"block_size\" cannot be changed".to_string()),
+        (
+            "work_mem = 8MB\nnosuch = 0\n",
+            format!("unrecognized configuration parameter \"nosuch\" in file \"{conf}\" line 2"),
+        ),
+        (
+            "block_size = 4096\n",
+            "parameter \"block_size\" cannot be changed".to_string(),
+        ),
     ] {
         dir.write_conf(text);
         let mut s = Settings::new();
         let e = s.load_config_files(dir.path(), false).unwrap_err();
-        assert_eq!((e.sqlstate, e.message.as_str()), (sqlstate::CONFIG_FILE_ERROR, message.as_str()), "for {text:?}");
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            (sqlstate::CONFIG_FILE_ERROR, message.as_str()),
+            "for {text:?}"
+        );
         let report = Settings::new().process_config_files(dir.path(), false);
-        assert_eq!(report.log.last().unwrap(), &(Severity::Fatal, format!("configuration file \"{conf}\" contains errors")));
+        assert_eq!(
+            report.log.last().unwrap(),
+            &(
+                Severity::Fatal,
+                format!("configuration file \"{conf}\" contains errors")
+            )
+        );
     }
     // A missing postgresql.conf is an error; a missing postgresql.auto.conf is skipped.
     let empty = DataDir::new("no_conf");
-    let e = Settings::new().load_config_files(empty.path(), false).unwrap_err();
-    assert_eq!(e.message, format!("could not open configuration file \"{}\": No such file or directory", empty.conf_path()));
+    let e = Settings::new()
+        .load_config_files(empty.path(), false)
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        format!(
+            "could not open configuration file \"{}\": No such file or directory",
+            empty.conf_path()
+        )
+    );
     empty.write_conf("");
-    let log = Settings::new().load_config_files(empty.path(), false).unwrap();
-    let auto = empty.path().join("postgresql.auto.conf").to_string_lossy().into_owned();
-    assert_eq!(messages(&log), [format!("skipping missing configuration file \"{auto}\"")]);
+    let log = Settings::new()
+        .load_config_files(empty.path(), false)
+        .unwrap();
+    let auto = empty
+        .path()
+        .join("postgresql.auto.conf")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        messages(&log),
+        [format!("skipping missing configuration file \"{auto}\"")]
+    );
 }
 
 #[test]
@@ -988,7 +1435,8 @@ fn reload_applies_changes_ignores_postmaster_ones_and_resets_removed_ones() {
     dir.write_conf("port = 5433\nwork_mem = 8MB\nlog_min_duration_statement = '1s'\nmyapp.x = 1\nmax_wal_size = 1GB\n");
     dir.write_auto_conf("");
     let mut s = Settings::new();
-    s.set_command_line("unix_socket_directories", "/tmp/sockets").unwrap();
+    s.set_command_line("unix_socket_directories", "/tmp/sockets")
+        .unwrap();
     s.load_config_files(dir.path(), false).unwrap();
 
     // The same lines as the PostgreSQL 15 server log for this edit.
@@ -1003,24 +1451,47 @@ fn reload_applies_changes_ignores_postmaster_ones_and_resets_removed_ones() {
             "parameter \"work_mem\" changed to \"16MB\"",
             "parameter \"max_wal_size\" changed to \"2GB\"",
             "parameter \"unix_socket_directories\" cannot be changed without restarting the server",
-            &format!("configuration file \"{conf}\" contains errors; unaffected changes were applied"),
+            &format!(
+                "configuration file \"{conf}\" contains errors; unaffected changes were applied"
+            ),
         ]
     );
     assert!(log.iter().all(|(severity, _)| *severity == Severity::Log));
-    assert_eq!(s.get_int("port"), 5433, "a postmaster parameter keeps its value until restart");
+    assert_eq!(
+        s.get_int("port"),
+        5433,
+        "a postmaster parameter keeps its value until restart"
+    );
     assert_eq!(show(&s, "unix_socket_directories"), "/tmp/sockets");
     assert_eq!(show(&s, "work_mem"), "16MB");
     assert_eq!(show(&s, "log_min_duration_statement"), "-1");
     assert_eq!(show(&s, "myapp.x"), "");
     let rows = s.pg_settings_rows();
-    assert!(rows.iter().find(|r| r.name == "port").unwrap().pending_restart);
-    assert!(!rows.iter().find(|r| r.name == "work_mem").unwrap().pending_restart);
+    assert!(
+        rows.iter()
+            .find(|r| r.name == "port")
+            .unwrap()
+            .pending_restart
+    );
+    assert!(
+        !rows
+            .iter()
+            .find(|r| r.name == "work_mem")
+            .unwrap()
+            .pending_restart
+    );
 
     // Putting the old port back clears pending_restart; nothing else to say.
     dir.write_conf("port = 5433\nwork_mem = 16MB\nmax_wal_size = 2GB\n");
     let log = s.load_config_files(dir.path(), true).unwrap();
     assert!(log.is_empty(), "{log:?}");
-    assert!(!s.pg_settings_rows().iter().find(|r| r.name == "port").unwrap().pending_restart);
+    assert!(
+        !s.pg_settings_rows()
+            .iter()
+            .find(|r| r.name == "port")
+            .unwrap()
+            .pending_restart
+    );
 
     // Removing a postmaster parameter from the file also needs a restart.
     dir.write_conf("work_mem = 16MB\nmax_wal_size = 2GB\n");
@@ -1029,7 +1500,9 @@ fn reload_applies_changes_ignores_postmaster_ones_and_resets_removed_ones() {
         messages(&log),
         [
             "parameter \"port\" cannot be changed without restarting the server".to_string(),
-            format!("configuration file \"{conf}\" contains errors; unaffected changes were applied"),
+            format!(
+                "configuration file \"{conf}\" contains errors; unaffected changes were applied"
+            ),
         ]
     );
 }
@@ -1046,16 +1519,25 @@ fn reload_with_a_syntax_error_changes_nothing() {
     let e = s.load_config_files(dir.path(), true).unwrap_err();
     assert_eq!(
         (e.sqlstate, e.message.as_str()),
-        (sqlstate::CONFIG_FILE_ERROR, format!("syntax error in file \"{conf}\" line 2, near token \"baz\"").as_str())
+        (
+            sqlstate::CONFIG_FILE_ERROR,
+            format!("syntax error in file \"{conf}\" line 2, near token \"baz\"").as_str()
+        )
     );
     assert_eq!(show(&s, "work_mem"), "8MB");
     let report = s.process_config_files(dir.path(), true);
     assert!(!report.applied);
-    assert_eq!(report.log.last().unwrap().1, format!("configuration file \"{conf}\" contains errors; no changes were applied"));
+    assert_eq!(
+        report.log.last().unwrap().1,
+        format!("configuration file \"{conf}\" contains errors; no changes were applied")
+    );
 
     dir.write_conf("work_mem = 16MB\nnosuch_param = 1\n");
     let e = s.load_config_files(dir.path(), true).unwrap_err();
-    assert_eq!(e.message, format!("unrecognized configuration parameter \"nosuch_param\" in file \"{conf}\" line 2"));
+    assert_eq!(
+        e.message,
+        format!("unrecognized configuration parameter \"nosuch_param\" in file \"{conf}\" line 2")
+    );
     assert_eq!(show(&s, "work_mem"), "8MB");
 
     // A bad value only skips its own line.
@@ -1066,7 +1548,9 @@ fn reload_with_a_syntax_error_changes_nothing() {
         [
             "invalid value for parameter \"work_mem\": \"abc\"".to_string(),
             "parameter \"maintenance_work_mem\" changed to \"100MB\"".to_string(),
-            format!("configuration file \"{conf}\" contains errors; unaffected changes were applied"),
+            format!(
+                "configuration file \"{conf}\" contains errors; unaffected changes were applied"
+            ),
         ]
     );
     assert_eq!(show(&s, "maintenance_work_mem"), "100MB");
@@ -1089,7 +1573,11 @@ fn session_and_command_line_values_outrank_a_reload() {
     assert_eq!(show(&s, "work_mem"), "1MB", "SET outranks the file");
     assert_eq!(show(&s, "statement_timeout"), "5s", "-c outranks the file");
     s.reset("work_mem", false).unwrap();
-    assert_eq!(show(&s, "work_mem"), "32MB", "but RESET goes to the new file value");
+    assert_eq!(
+        show(&s, "work_mem"),
+        "32MB",
+        "but RESET goes to the new file value"
+    );
 
     // A reload inside a transaction updates the value a rollback restores.
     s.at_transaction_start();
@@ -1110,16 +1598,28 @@ fn children_of_the_postmaster_reload_quietly_and_keep_backend_parameters() {
     s.set_under_postmaster(true);
     dir.write_conf("work_mem = 16MB\nport = 6000\nignore_system_indexes = on\n");
     let report = s.process_config_files(dir.path(), true);
-    assert!(report.log.iter().all(|(severity, _)| *severity == Severity::Debug2), "{:?}", report.log);
+    assert!(
+        report
+            .log
+            .iter()
+            .all(|(severity, _)| *severity == Severity::Debug2),
+        "{:?}",
+        report.log
+    );
     assert!(report.log.iter().all(|(_, m)| !m.contains("changed to")));
     assert_eq!(show(&s, "work_mem"), "16MB");
-    assert!(!s.get_bool("ignore_system_indexes"), "backend parameters stay as the session started");
+    assert!(
+        !s.get_bool("ignore_system_indexes"),
+        "backend parameters stay as the session started"
+    );
 }
 
 #[test]
 fn duplicate_lines_take_the_last_and_name_case_is_ignored() {
     let dir = DataDir::new("duplicates");
-    dir.write_conf("WORK_MEM = 6MB\nwork_mem = +7MB\nDateStyle = 'sql, dmy'\ndatestyle = 'iso, ymd'\n");
+    dir.write_conf(
+        "WORK_MEM = 6MB\nwork_mem = +7MB\nDateStyle = 'sql, dmy'\ndatestyle = 'iso, ymd'\n",
+    );
     let mut s = Settings::new();
     s.load_config_files(dir.path(), false).unwrap();
     assert_eq!(s.get_int("work_mem"), 7168);
@@ -1138,9 +1638,11 @@ fn alter_system_writes_postgresql_auto_conf_like_postgres() {
     s.load_config_files(dir.path(), false).unwrap();
     let d = dir.path();
     s.alter_system(d, "work_mem", Some("10MB")).unwrap();
-    s.alter_system(d, "search_path", Some("a, \"B c\"")).unwrap();
+    s.alter_system(d, "search_path", Some("a, \"B c\""))
+        .unwrap();
     s.alter_system(d, "port", Some("5439")).unwrap();
-    s.alter_system(d, "log_line_prefix", Some("%m \\ 'x'")).unwrap();
+    s.alter_system(d, "log_line_prefix", Some("%m \\ 'x'"))
+        .unwrap();
     s.alter_system(d, "Work_Mem", Some("30MB")).unwrap();
     s.alter_system(d, "enable_seqscan", Some("yes")).unwrap();
     // The file PostgreSQL 15 wrote for the same statements.
@@ -1157,17 +1659,61 @@ fn alter_system_writes_postgresql_auto_conf_like_postgres() {
 
     // Errors, as PostgreSQL 15 reports them.
     for (name, value, code, message) in [
-        ("is_superuser", Some("on"), "55P02", "parameter \"is_superuser\" cannot be changed"),
-        ("transaction_isolation", Some("serializable"), "55P02", "parameter \"transaction_isolation\" cannot be changed"),
-        ("data_directory", Some("/x"), "55P02", "parameter \"data_directory\" cannot be changed"),
-        ("nosuch", Some("1"), "42704", "unrecognized configuration parameter \"nosuch\""),
-        ("myapp.foo", Some("1"), "42704", "unrecognized configuration parameter \"myapp.foo\""),
-        ("work_mem", Some("abc"), "22023", "invalid value for parameter \"work_mem\": \"abc\""),
-        ("timezone", Some("foo"), "22023", "invalid value for parameter \"TimeZone\": \"foo\""),
-        ("application_name", Some("a\nb"), "22023", "parameter value for ALTER SYSTEM must not contain a newline"),
+        (
+            "is_superuser",
+            Some("on"),
+            "55P02",
+            "parameter \"is_superuser\" cannot be changed",
+        ),
+        (
+            "transaction_isolation",
+            Some("serializable"),
+            "55P02",
+            "parameter \"transaction_isolation\" cannot be changed",
+        ),
+        (
+            "data_directory",
+            Some("/x"),
+            "55P02",
+            "parameter \"data_directory\" cannot be changed",
+        ),
+        (
+            "nosuch",
+            Some("1"),
+            "42704",
+            "unrecognized configuration parameter \"nosuch\"",
+        ),
+        (
+            "myapp.foo",
+            Some("1"),
+            "42704",
+            "unrecognized configuration parameter \"myapp.foo\"",
+        ),
+        (
+            "work_mem",
+            Some("abc"),
+            "22023",
+            "invalid value for parameter \"work_mem\": \"abc\"",
+        ),
+        (
+            "timezone",
+            Some("foo"),
+            "22023",
+            "invalid value for parameter \"TimeZone\": \"foo\"",
+        ),
+        (
+            "application_name",
+            Some("a\nb"),
+            "22023",
+            "parameter value for ALTER SYSTEM must not contain a newline",
+        ),
     ] {
         let e = s.alter_system(d, name, value).unwrap_err();
-        assert_eq!((e.sqlstate, e.message.as_str()), (code, message), "ALTER SYSTEM SET {name}");
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            (code, message),
+            "ALTER SYSTEM SET {name}"
+        );
     }
 
     // The reload picks the values up; escapes survive the round trip.
@@ -1179,9 +1725,15 @@ fn alter_system_writes_postgresql_auto_conf_like_postgres() {
     s.alter_system(d, "work_mem", None).unwrap();
     assert!(!dir.read_auto_conf().contains("Work_Mem"));
     s.alter_system(d, "all", None).unwrap();
-    assert_eq!(dir.read_auto_conf(), "# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n");
+    assert_eq!(
+        dir.read_auto_conf(),
+        "# Do not edit this file manually!\n# It will be overwritten by the ALTER SYSTEM command.\n"
+    );
     let log = s.load_config_files(d, true).unwrap();
-    assert!(messages(&log).contains(&"parameter \"work_mem\" removed from configuration file, reset to default"));
+    assert!(
+        messages(&log)
+            .contains(&"parameter \"work_mem\" removed from configuration file, reset to default")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1191,7 +1743,11 @@ fn alter_system_writes_postgresql_auto_conf_like_postgres() {
 #[test]
 fn sample_config_loads_to_the_defaults() {
     let dir = DataDir::new("sample");
-    fs::write(dir.path().join("postgresql.conf"), sample_config(5432, None)).unwrap();
+    fs::write(
+        dir.path().join("postgresql.conf"),
+        sample_config(5432, None),
+    )
+    .unwrap();
     dir.write_auto_conf(super::guc_file::AUTO_CONF_HEADER);
     let mut s = Settings::new();
     let log = s.load_config_files(dir.path(), false).unwrap();
@@ -1209,12 +1765,19 @@ fn sample_config_loads_to_the_defaults() {
         if locations.contains(&name.as_str()) {
             continue;
         }
-        let expected = expected_changes.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()).unwrap_or_else(|| show(&fresh, &name));
+        let expected = expected_changes
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| show(&fresh, &name));
         assert_eq!(value, expected, "{name} after loading the sample");
     }
     let sample = sample_config(5432, None);
-    let uncommented: Vec<&str> =
-        sample.lines().filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty()).map(|l| l.split(' ').next().unwrap()).collect();
+    let uncommented: Vec<&str> = sample
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
     assert_eq!(
         uncommented,
         [
@@ -1237,7 +1800,9 @@ fn sample_config_loads_to_the_defaults() {
     // With a port and a socket directory.
     let text = sample_config(5433, Some("/run/ferro'grès"));
     assert!(text.contains("\nport = 5433\t\t\t\t# (change requires restart)\n"));
-    assert!(text.contains("\nunix_socket_directories = '/run/ferro''grès'\t# comma-separated list of directories\n"));
+    assert!(text.contains(
+        "\nunix_socket_directories = '/run/ferro''grès'\t# comma-separated list of directories\n"
+    ));
     fs::write(dir.path().join("postgresql.conf"), text).unwrap();
     let mut s = Settings::new();
     s.load_config_files(dir.path(), false).unwrap();
@@ -1266,16 +1831,27 @@ fn every_commented_out_sample_line_is_a_valid_default() {
     ];
     let mut checked = 0;
     for line in sample_config(5432, None).lines() {
-        let Some(rest) = line.strip_prefix('#') else { continue };
-        let Some((name, _)) = rest.split_once(" = ") else { continue };
-        if !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') || platform_dependent.contains(&name) {
+        let Some(rest) = line.strip_prefix('#') else {
+            continue;
+        };
+        let Some((name, _)) = rest.split_once(" = ") else {
+            continue;
+        };
+        if !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            || platform_dependent.contains(&name)
+        {
             continue;
         }
         let mut state = super::guc_file::ParseState::new(Path::new("/"), Severity::Log);
-        assert!(super::guc_file::parse_config_fp(rest.as_bytes(), "sample", 0, &mut state), "{line}: {:?}", state.log);
+        assert!(
+            super::guc_file::parse_config_fp(rest.as_bytes(), "sample", 0, &mut state),
+            "{line}: {:?}",
+            state.log
+        );
         let item = &state.items[0];
         let mut s = Settings::new();
-        s.set_command_line(&item.name, &item.value).unwrap_or_else(|e| panic!("{line}: {}", e.message));
+        s.set_command_line(&item.name, &item.value)
+            .unwrap_or_else(|e| panic!("{line}: {}", e.message));
         let fresh = Settings::new();
         assert_eq!(show(&s, name), show(&fresh, name), "{line}");
         checked += 1;

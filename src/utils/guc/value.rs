@@ -13,9 +13,11 @@
 use super::params::Unit;
 
 /// Hint given when a memory unit is not recognised.
-pub(super) const MEMORY_UNITS_HINT: &str = "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".";
+pub(super) const MEMORY_UNITS_HINT: &str =
+    "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".";
 /// Hint given when a time unit is not recognised.
-pub(super) const TIME_UNITS_HINT: &str = "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".";
+pub(super) const TIME_UNITS_HINT: &str =
+    "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".";
 const INT_RANGE_HINT: &str = "Value exceeds integer range.";
 
 /// Size of a data page and of a WAL page (BLCKSZ, XLOG_BLCKSZ).
@@ -36,48 +38,200 @@ const TB: f64 = 1024.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// `memory_unit_conversion_table`: for each base unit, greatest unit first.
 static MEMORY_UNITS: &[Conversion] = &[
-    Conversion { unit: "TB", base: Unit::Byte, multiplier: TB },
-    Conversion { unit: "GB", base: Unit::Byte, multiplier: GB },
-    Conversion { unit: "MB", base: Unit::Byte, multiplier: MB },
-    Conversion { unit: "kB", base: Unit::Byte, multiplier: KB },
-    Conversion { unit: "B", base: Unit::Byte, multiplier: 1.0 },
-    Conversion { unit: "TB", base: Unit::Kb, multiplier: GB },
-    Conversion { unit: "GB", base: Unit::Kb, multiplier: MB },
-    Conversion { unit: "MB", base: Unit::Kb, multiplier: KB },
-    Conversion { unit: "kB", base: Unit::Kb, multiplier: 1.0 },
-    Conversion { unit: "B", base: Unit::Kb, multiplier: 1.0 / KB },
-    Conversion { unit: "TB", base: Unit::Mb, multiplier: MB },
-    Conversion { unit: "GB", base: Unit::Mb, multiplier: KB },
-    Conversion { unit: "MB", base: Unit::Mb, multiplier: 1.0 },
-    Conversion { unit: "kB", base: Unit::Mb, multiplier: 1.0 / KB },
-    Conversion { unit: "B", base: Unit::Mb, multiplier: 1.0 / MB },
-    Conversion { unit: "TB", base: Unit::Blocks, multiplier: GB / (BLCKSZ / KB) },
-    Conversion { unit: "GB", base: Unit::Blocks, multiplier: MB / (BLCKSZ / KB) },
-    Conversion { unit: "MB", base: Unit::Blocks, multiplier: KB / (BLCKSZ / KB) },
-    Conversion { unit: "kB", base: Unit::Blocks, multiplier: 1.0 / (BLCKSZ / KB) },
-    Conversion { unit: "B", base: Unit::Blocks, multiplier: 1.0 / BLCKSZ },
+    Conversion {
+        unit: "TB",
+        base: Unit::Byte,
+        multiplier: TB,
+    },
+    Conversion {
+        unit: "GB",
+        base: Unit::Byte,
+        multiplier: GB,
+    },
+    Conversion {
+        unit: "MB",
+        base: Unit::Byte,
+        multiplier: MB,
+    },
+    Conversion {
+        unit: "kB",
+        base: Unit::Byte,
+        multiplier: KB,
+    },
+    Conversion {
+        unit: "B",
+        base: Unit::Byte,
+        multiplier: 1.0,
+    },
+    Conversion {
+        unit: "TB",
+        base: Unit::Kb,
+        multiplier: GB,
+    },
+    Conversion {
+        unit: "GB",
+        base: Unit::Kb,
+        multiplier: MB,
+    },
+    Conversion {
+        unit: "MB",
+        base: Unit::Kb,
+        multiplier: KB,
+    },
+    Conversion {
+        unit: "kB",
+        base: Unit::Kb,
+        multiplier: 1.0,
+    },
+    Conversion {
+        unit: "B",
+        base: Unit::Kb,
+        multiplier: 1.0 / KB,
+    },
+    Conversion {
+        unit: "TB",
+        base: Unit::Mb,
+        multiplier: MB,
+    },
+    Conversion {
+        unit: "GB",
+        base: Unit::Mb,
+        multiplier: KB,
+    },
+    Conversion {
+        unit: "MB",
+        base: Unit::Mb,
+        multiplier: 1.0,
+    },
+    Conversion {
+        unit: "kB",
+        base: Unit::Mb,
+        multiplier: 1.0 / KB,
+    },
+    Conversion {
+        unit: "B",
+        base: Unit::Mb,
+        multiplier: 1.0 / MB,
+    },
+    Conversion {
+        unit: "TB",
+        base: Unit::Blocks,
+        multiplier: GB / (BLCKSZ / KB),
+    },
+    Conversion {
+        unit: "GB",
+        base: Unit::Blocks,
+        multiplier: MB / (BLCKSZ / KB),
+    },
+    Conversion {
+        unit: "MB",
+        base: Unit::Blocks,
+        multiplier: KB / (BLCKSZ / KB),
+    },
+    Conversion {
+        unit: "kB",
+        base: Unit::Blocks,
+        multiplier: 1.0 / (BLCKSZ / KB),
+    },
+    Conversion {
+        unit: "B",
+        base: Unit::Blocks,
+        multiplier: 1.0 / BLCKSZ,
+    },
 ];
 
 /// `time_unit_conversion_table`: for each base unit, greatest unit first.
 static TIME_UNITS: &[Conversion] = &[
-    Conversion { unit: "d", base: Unit::Ms, multiplier: 1000.0 * 60.0 * 60.0 * 24.0 },
-    Conversion { unit: "h", base: Unit::Ms, multiplier: 1000.0 * 60.0 * 60.0 },
-    Conversion { unit: "min", base: Unit::Ms, multiplier: 1000.0 * 60.0 },
-    Conversion { unit: "s", base: Unit::Ms, multiplier: 1000.0 },
-    Conversion { unit: "ms", base: Unit::Ms, multiplier: 1.0 },
-    Conversion { unit: "us", base: Unit::Ms, multiplier: 1.0 / 1000.0 },
-    Conversion { unit: "d", base: Unit::S, multiplier: 60.0 * 60.0 * 24.0 },
-    Conversion { unit: "h", base: Unit::S, multiplier: 60.0 * 60.0 },
-    Conversion { unit: "min", base: Unit::S, multiplier: 60.0 },
-    Conversion { unit: "s", base: Unit::S, multiplier: 1.0 },
-    Conversion { unit: "ms", base: Unit::S, multiplier: 1.0 / 1000.0 },
-    Conversion { unit: "us", base: Unit::S, multiplier: 1.0 / (1000.0 * 1000.0) },
-    Conversion { unit: "d", base: Unit::Min, multiplier: 60.0 * 24.0 },
-    Conversion { unit: "h", base: Unit::Min, multiplier: 60.0 },
-    Conversion { unit: "min", base: Unit::Min, multiplier: 1.0 },
-    Conversion { unit: "s", base: Unit::Min, multiplier: 1.0 / 60.0 },
-    Conversion { unit: "ms", base: Unit::Min, multiplier: 1.0 / (1000.0 * 60.0) },
-    Conversion { unit: "us", base: Unit::Min, multiplier: 1.0 / (1000.0 * 1000.0 * 60.0) },
+    Conversion {
+        unit: "d",
+        base: Unit::Ms,
+        multiplier: 1000.0 * 60.0 * 60.0 * 24.0,
+    },
+    Conversion {
+        unit: "h",
+        base: Unit::Ms,
+        multiplier: 1000.0 * 60.0 * 60.0,
+    },
+    Conversion {
+        unit: "min",
+        base: Unit::Ms,
+        multiplier: 1000.0 * 60.0,
+    },
+    Conversion {
+        unit: "s",
+        base: Unit::Ms,
+        multiplier: 1000.0,
+    },
+    Conversion {
+        unit: "ms",
+        base: Unit::Ms,
+        multiplier: 1.0,
+    },
+    Conversion {
+        unit: "us",
+        base: Unit::Ms,
+        multiplier: 1.0 / 1000.0,
+    },
+    Conversion {
+        unit: "d",
+        base: Unit::S,
+        multiplier: 60.0 * 60.0 * 24.0,
+    },
+    Conversion {
+        unit: "h",
+        base: Unit::S,
+        multiplier: 60.0 * 60.0,
+    },
+    Conversion {
+        unit: "min",
+        base: Unit::S,
+        multiplier: 60.0,
+    },
+    Conversion {
+        unit: "s",
+        base: Unit::S,
+        multiplier: 1.0,
+    },
+    Conversion {
+        unit: "ms",
+        base: Unit::S,
+        multiplier: 1.0 / 1000.0,
+    },
+    Conversion {
+        unit: "us",
+        base: Unit::S,
+        multiplier: 1.0 / (1000.0 * 1000.0),
+    },
+    Conversion {
+        unit: "d",
+        base: Unit::Min,
+        multiplier: 60.0 * 24.0,
+    },
+    Conversion {
+        unit: "h",
+        base: Unit::Min,
+        multiplier: 60.0,
+    },
+    Conversion {
+        unit: "min",
+        base: Unit::Min,
+        multiplier: 1.0,
+    },
+    Conversion {
+        unit: "s",
+        base: Unit::Min,
+        multiplier: 1.0 / 60.0,
+    },
+    Conversion {
+        unit: "ms",
+        base: Unit::Min,
+        multiplier: 1.0 / (1000.0 * 60.0),
+    },
+    Conversion {
+        unit: "us",
+        base: Unit::Min,
+        multiplier: 1.0 / (1000.0 * 1000.0 * 60.0),
+    },
 ];
 
 fn is_memory(unit: Unit) -> bool {
@@ -85,11 +239,19 @@ fn is_memory(unit: Unit) -> bool {
 }
 
 fn table_for(unit: Unit) -> &'static [Conversion] {
-    if is_memory(unit) { MEMORY_UNITS } else { TIME_UNITS }
+    if is_memory(unit) {
+        MEMORY_UNITS
+    } else {
+        TIME_UNITS
+    }
 }
 
 fn units_hint(unit: Unit) -> &'static str {
-    if is_memory(unit) { MEMORY_UNITS_HINT } else { TIME_UNITS_HINT }
+    if is_memory(unit) {
+        MEMORY_UNITS_HINT
+    } else {
+        TIME_UNITS_HINT
+    }
 }
 
 /// The unit name shown in `pg_settings.unit` and in range errors
@@ -142,14 +304,18 @@ fn strtol(s: &[u8]) -> (i128, bool, usize) {
         negative = s[i] == b'-';
         i += 1;
     }
-    let (radix, digits_start) =
-        if i + 1 < s.len() && s[i] == b'0' && (s[i + 1] | 0x20) == b'x' && i + 2 < s.len() && s[i + 2].is_ascii_hexdigit() {
-            (16, i + 2)
-        } else if i < s.len() && s[i] == b'0' {
-            (8, i)
-        } else {
-            (10, i)
-        };
+    let (radix, digits_start) = if i + 1 < s.len()
+        && s[i] == b'0'
+        && (s[i + 1] | 0x20) == b'x'
+        && i + 2 < s.len()
+        && s[i + 2].is_ascii_hexdigit()
+    {
+        (16, i + 2)
+    } else if i < s.len() && s[i] == b'0' {
+        (8, i)
+    } else {
+        (10, i)
+    };
     let mut j = digits_start;
     let mut value: i128 = 0;
     let mut overflow = false;
@@ -189,7 +355,11 @@ fn strtod(s: &[u8]) -> (f64, bool, usize) {
     }
     let sign = if negative { -1.0 } else { 1.0 };
     let rest = &s[i..];
-    let lower: Vec<u8> = rest.iter().take(8).map(|b| b.to_ascii_lowercase()).collect();
+    let lower: Vec<u8> = rest
+        .iter()
+        .take(8)
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
     if lower.starts_with(b"infinity") {
         return (sign * f64::INFINITY, false, i + 8);
     }
@@ -199,7 +369,11 @@ fn strtod(s: &[u8]) -> (f64, bool, usize) {
     if lower.starts_with(b"nan") {
         return (f64::NAN, false, i + 3);
     }
-    if rest.len() > 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' && (rest[2].is_ascii_hexdigit() || rest[2] == b'.') {
+    if rest.len() > 2
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && (rest[2].is_ascii_hexdigit() || rest[2] == b'.')
+    {
         // Hexadecimal mantissa (binary exponent with `p` is not supported: no configuration value uses it).
         let mut j = 2;
         let mut value = 0.0f64;
@@ -359,10 +533,18 @@ pub(super) fn format_g(v: f64) -> String {
         return "nan".to_string();
     }
     if v.is_infinite() {
-        return if v < 0.0 { "-inf".to_string() } else { "inf".to_string() };
+        return if v < 0.0 {
+            "-inf".to_string()
+        } else {
+            "inf".to_string()
+        };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".to_string() } else { "0".to_string() };
+        return if v.is_sign_negative() {
+            "-0".to_string()
+        } else {
+            "0".to_string()
+        };
     }
     const PRECISION: i32 = 6;
     // Round to six significant digits first: that decides the exponent.
@@ -380,7 +562,11 @@ pub(super) fn format_g(v: f64) -> String {
 }
 
 fn strip_fraction_zeros(s: &str) -> &str {
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
 }
 
 /// How `SHOW` prints an integer: positive values with a unit in the largest
