@@ -256,7 +256,6 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         }
     };
 
-    crate::process::procarray::set_connection_limits(settings);
     let segment = shmem::Segment::create(settings).map_err(|e| {
         pidfile.remove();
         PgError::fatal(

@@ -169,6 +169,12 @@ pub struct ProcSlot {
     pub crit_section_depth: AtomicU32,
     /// Unix time (µs since the PostgreSQL epoch) the owner started.
     pub backend_start: AtomicI64,
+    /// Top-level transaction id the owner has assigned, 0 if none
+    /// (PostgreSQL's `PGPROC.xid`). Written by the owner; read by snapshots.
+    pub xid: std::sync::atomic::AtomicU64,
+    /// Oldest xid the owner's snapshots may still need, 0 if none
+    /// (PostgreSQL's `PGPROC.xmin`). Written by the owner.
+    pub xmin: std::sync::atomic::AtomicU64,
     /// Even when the status is stable. Rule 3.
     changecount: AtomicU32,
     /// Written only by the owner, under `changecount`.
@@ -184,6 +190,8 @@ impl ProcSlot {
     pub fn release(&self) {
         self.update_status(|st| *st = BackendStatus::zeroed());
         self.cancel_key.store(0, Ordering::Relaxed);
+        self.xid.store(0, Ordering::Relaxed);
+        self.xmin.store(0, Ordering::Relaxed);
         self.pid.store(0, Ordering::Release);
     }
 
@@ -237,16 +245,19 @@ impl ProcArray {
             + settings.get_int("max_worker_processes") as usize
     }
 
-    pub fn size(slots: usize) -> usize {
-        std::mem::size_of::<ProcArrayHeader>() + slots * std::mem::size_of::<ProcSlot>()
+    /// The process array's place in the shared-memory registry.
+    pub const REGION: crate::storage::shmem::Region =
+        crate::storage::shmem::Region { name: "ProcArray", size: ProcArray::region_size, init: ProcArray::init };
+
+    fn region_size(settings: &Settings) -> usize {
+        std::mem::size_of::<ProcArrayHeader>() + ProcArray::slot_count(settings) * std::mem::size_of::<ProcSlot>()
     }
 
     /// # Safety
-    /// `base` points at `size(slots)` zeroed bytes of the shared segment.
-    pub unsafe fn init(base: *mut u8, slots: usize) {
-        let _ = slots;
+    /// `base` points at `region_size(settings)` zeroed bytes of the shared segment.
+    unsafe fn init(base: *mut u8, _settings: &Settings) {
         // All-zero is the initial state of every field (free slots, unset
-        // latches); the header is filled by the postmaster once.
+        // latches); only the header needs a mark.
         // SAFETY: caller guarantees `base` is valid for the header.
         unsafe {
             let header = &*(base as *const ProcArrayHeader);
@@ -255,20 +266,18 @@ impl ProcArray {
     }
 
     /// # Safety
-    /// `base` was initialised by `init` with the same slot count and lives
-    /// as long as the process (the segment is never unmapped under a child).
-    pub unsafe fn from_raw(base: *mut u8, slots: usize) -> ProcArray {
+    /// `base` was initialised by `init` with the same settings, and lives as
+    /// long as the process (the segment is never unmapped under a child).
+    pub unsafe fn from_raw(base: *mut u8, settings: &Settings) -> ProcArray {
         // SAFETY: caller guarantees the layout; the slots follow the header.
-        let slots_ref = unsafe {
+        let slots = unsafe {
             let first = base.add(std::mem::size_of::<ProcArrayHeader>()) as *const ProcSlot;
-            std::slice::from_raw_parts(first, slots)
+            std::slice::from_raw_parts(first, ProcArray::slot_count(settings))
         };
-        let settings_max = MAX_CONNECTIONS.load(Ordering::Relaxed) as usize;
-        let reserved = RESERVED_CONNECTIONS.load(Ordering::Relaxed) as usize;
         ProcArray {
-            slots: slots_ref,
-            max_connections: settings_max,
-            reserved_connections: reserved,
+            slots,
+            max_connections: settings.get_int("max_connections") as usize,
+            reserved_connections: settings.get_int("superuser_reserved_connections") as usize,
         }
     }
 
@@ -341,23 +350,4 @@ impl ProcArray {
 struct ProcArrayHeader {
     initialised: AtomicU32,
     _pad: [u8; 60],
-}
-
-// max_connections and superuser_reserved_connections are fixed while the
-// segment exists; the postmaster records them here before creating it and
-// children inherit the values through fork.
-static MAX_CONNECTIONS: AtomicU32 = AtomicU32::new(0);
-static RESERVED_CONNECTIONS: AtomicU32 = AtomicU32::new(0);
-
-/// Records the connection limits the process array enforces. Postmaster,
-/// before creating the segment.
-pub fn set_connection_limits(settings: &Settings) {
-    MAX_CONNECTIONS.store(
-        settings.get_int("max_connections") as u32,
-        Ordering::Relaxed,
-    );
-    RESERVED_CONNECTIONS.store(
-        settings.get_int("superuser_reserved_connections") as u32,
-        Ordering::Relaxed,
-    );
 }

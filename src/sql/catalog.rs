@@ -44,10 +44,10 @@ pub fn open_relation(
     schema: Option<&str>,
     name: &str,
 ) -> PgResult<Option<Relation>> {
-    if let Some(s) = schema {
-        if s != "pg_catalog" {
-            return Ok(None);
-        }
+    if let Some(s) = schema
+        && s != "pg_catalog"
+    {
+        return Ok(None);
     }
     if name == "pg_settings" {
         return Ok(Some(pg_settings(ctx.settings())));

@@ -76,10 +76,10 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
     let mut err = PgError::error(code, message.clone());
     if message.ends_with("at end of input") {
         err = err.with_position(sql.chars().count() as u32 + 1);
-    } else if let Some(near) = quoted_near(&message) {
-        if let Some(byte) = locate_token(sql, &near, &message) {
-            err = err.with_position(char_position(sql, byte));
-        }
+    } else if let Some(near) = quoted_near(&message)
+        && let Some(byte) = locate_token(sql, &near, &message)
+    {
+        err = err.with_position(char_position(sql, byte));
     }
     err
 }
@@ -101,22 +101,22 @@ fn is_viable_prefix(prefix: &str) -> bool {
 }
 
 fn locate_token(sql: &str, near: &str, message: &str) -> Option<usize> {
-    if message.starts_with("syntax error") {
-        if let Ok(scan) = pg_query::scan(sql) {
-            let candidates: Vec<(usize, usize)> = scan
-                .tokens
-                .iter()
-                .map(|t| (t.start as usize, t.end as usize))
-                .filter(|&(s, e)| sql.get(s..e) == Some(near))
-                .collect();
-            for &(s, e) in &candidates {
-                if !is_viable_prefix(&sql[..e]) {
-                    return Some(s);
-                }
-            }
-            if let Some(&(s, _)) = candidates.last() {
+    if message.starts_with("syntax error")
+        && let Ok(scan) = pg_query::scan(sql)
+    {
+        let candidates: Vec<(usize, usize)> = scan
+            .tokens
+            .iter()
+            .map(|t| (t.start as usize, t.end as usize))
+            .filter(|&(s, e)| sql.get(s..e) == Some(near))
+            .collect();
+        for &(s, e) in &candidates {
+            if !is_viable_prefix(&sql[..e]) {
                 return Some(s);
             }
+        }
+        if let Some(&(s, _)) = candidates.last() {
+            return Some(s);
         }
     }
     sql.rfind(near)

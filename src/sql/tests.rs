@@ -92,7 +92,7 @@ impl ServerContext for TestBackend {
     }
     fn signal_backend(&mut self, pid: i32, terminate: bool) -> PgResult<bool> {
         self.signals.push((pid, terminate));
-        Ok(pid != 999)
+        Ok([50, 100, 101, 102, 103].contains(&pid))
     }
     fn notice(&mut self, _notice: PgError) {}
     fn system_relation(&mut self, name: &str) -> PgResult<Option<VirtualRelation>> {
@@ -204,6 +204,11 @@ impl ServerContext for TestBackend {
     }
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {
         self.transactions.push(request);
+        match request {
+            TransactionRequest::Begin => self.settings.at_transaction_start(),
+            TransactionRequest::Commit => self.settings.at_transaction_end(true),
+            TransactionRequest::Rollback => self.settings.at_transaction_end(false),
+        }
         Ok(match request {
             TransactionRequest::Begin => "BEGIN",
             TransactionRequest::Commit => "COMMIT",
@@ -545,7 +550,7 @@ fn names_resolve_with_postgres_errors() {
             &mut b,
             "SELECT pg_stat_activity.pid FROM pg_stat_activity a"
         ),
-        "ERROR 42P01: missing FROM-clause entry for table \"pg_stat_activity\" @8"
+        "ERROR 42P01: invalid reference to FROM-clause entry for table \"pg_stat_activity\" @8"
     );
 }
 

@@ -4,3 +4,4 @@
 pub mod control;
 pub mod lock;
 pub mod shmem;
+pub mod types;

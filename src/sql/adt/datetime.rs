@@ -114,12 +114,11 @@ impl TimeZone {
         ) {
             return Some(TimeZone::Fixed(0));
         }
-        if let Some(rest) = lower.strip_prefix("etc/gmt") {
-            if let Ok(h) = rest.parse::<i64>() {
-                if (-14..=12).contains(&h) {
-                    return Some(TimeZone::Fixed(-h * 3600));
-                }
-            }
+        if let Some(rest) = lower.strip_prefix("etc/gmt")
+            && let Ok(h) = rest.parse::<i64>()
+            && (-14..=12).contains(&h)
+        {
+            return Some(TimeZone::Fixed(-h * 3600));
         }
         // A bare number: hours east of Greenwich.
         if let Ok(h) = n.parse::<f64>() {
@@ -641,11 +640,10 @@ pub fn timestamptz_in(input: &str, tz: &TimeZone, now: TimestampTz) -> PgResult<
             })?);
         }
     }
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month as u32) as i64
-        || year == 0
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return Err(range().with_hint("Perhaps you need a different \"datestyle\" setting."));
+    }
+    if day > days_in_month(year, month as u32) as i64 || year == 0 {
         return Err(range());
     }
     if hour > 24

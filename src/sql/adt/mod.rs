@@ -479,7 +479,7 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
         (Int2 | Int4 | Int8, Numeric) => Ok(Datum::Numeric(as_numeric(&d).expect("integer datum"))),
         (Float4 | Float8, Int2 | Int4 | Int8) => {
             let f = as_f64(&d).expect("float datum").round_ties_even();
-            if f.is_nan() || f < -1.8e19 || f > 1.8e19 {
+            if f.is_nan() || !(-1.8e19..=1.8e19).contains(&f) {
                 return Err(int_out_of_range(to));
             }
             make_int(f as i128, to)
@@ -514,7 +514,12 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
                 &float::format_g(v, 6),
             )?))
         }
-        (Numeric, Float8) => Ok(Datum::Float8(as_f64(&d).expect("numeric datum"))),
+        (Numeric, Float8) => match &d {
+            Datum::Numeric(n @ self::numeric::Numeric::Finite { .. }) => {
+                Ok(Datum::Float8(float::float8_in(&n.to_string_pg())?))
+            }
+            _ => Ok(Datum::Float8(as_f64(&d).expect("numeric datum"))),
+        },
         (Numeric, Float4) => Ok(Datum::Float4(as_f64(&d).expect("numeric datum") as f32)),
         (Numeric, Int2 | Int4 | Int8) => {
             let Datum::Numeric(n) = &d else {

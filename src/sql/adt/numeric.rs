@@ -92,8 +92,8 @@ fn mag_sub(a: &[u8], b: &[u8]) -> Vec<u8> {
     debug_assert!(mag_cmp(a, b) != Ordering::Less, "mag_sub needs a >= b");
     let mut out = Vec::with_capacity(a.len());
     let mut borrow = 0i8;
-    for i in 0..a.len() {
-        let mut d = a[i] as i8 - b.get(i).copied().unwrap_or(0) as i8 - borrow;
+    for (i, &x) in a.iter().enumerate() {
+        let mut d = x as i8 - b.get(i).copied().unwrap_or(0) as i8 - borrow;
         if d < 0 {
             d += 10;
             borrow = 1;
@@ -163,6 +163,23 @@ fn mag_divmod(a: &[u8], b: &[u8]) -> (Vec<u8>, Vec<u8>) {
         q[i] = count;
     }
     (trim(q), r)
+}
+
+/// floor(sqrt(a)) by Newton's method.
+fn mag_isqrt(a: &[u8]) -> Vec<u8> {
+    if a.is_empty() {
+        return Vec::new();
+    }
+    // Start above the root: 10^ceil(len/2).
+    let mut x = mag_shift(&[1], a.len().div_ceil(2));
+    loop {
+        let (q, _) = mag_divmod(a, &x);
+        let (y, _) = mag_divmod(&mag_add(&x, &q), &[2]);
+        if mag_cmp(&y, &x) != Ordering::Less {
+            return x;
+        }
+        x = y;
+    }
 }
 
 fn mag_from_u128(mut v: u128) -> Vec<u8> {
@@ -698,6 +715,108 @@ impl Numeric {
         }
     }
 
+    /// `numeric_sqrt`: correctly rounded to PostgreSQL's result scale
+    /// (at least 16 significant digits, at least the input's scale).
+    pub fn sqrt(&self) -> PgResult<Numeric> {
+        let invalid = || PgError::error("2201F", "cannot take square root of a negative number");
+        match self {
+            Numeric::NaN | Numeric::PosInf => return Ok(self.clone()),
+            Numeric::NegInf => return Err(invalid()),
+            _ => {}
+        }
+        if self.is_negative() {
+            return Err(invalid());
+        }
+        let Numeric::Finite { mag, scale, .. } = self else {
+            unreachable!("finite")
+        };
+        let (weight, _) = self.nbase_weight_and_first_digit();
+        let sweight = (weight + 1) * 4 / 2 - 1;
+        let rscale = (MIN_SIG_DIGITS - sweight)
+            .max(*scale as i32)
+            .clamp(0, MAX_DISPLAY_SCALE) as u32;
+        // r = round(sqrt(mag * 10^(2 rscale - scale)))
+        let n = mag_shift(mag, (2 * rscale - scale) as usize);
+        let mut r = mag_isqrt(&n);
+        let rem = mag_sub(&n, &mag_mul(&r, &r));
+        if mag_cmp(&rem, &r) == Ordering::Greater {
+            r = mag_add(&r, &[1]);
+        }
+        Ok(Numeric::finite(false, r, rscale))
+    }
+
+    /// `numeric_power` for integral exponents (exact, rounded to at least
+    /// 16 digits after the point); other exponents are not supported yet.
+    pub fn power(&self, exp: &Numeric) -> PgResult<Numeric> {
+        if self.is_nan() || exp.is_nan() {
+            return Ok(Numeric::NaN);
+        }
+        let (Numeric::Finite { .. }, Numeric::Finite { .. }) = (self, exp) else {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "infinite numeric powers are not supported by ferrogres yet",
+            ));
+        };
+        if self.is_zero() && exp.is_negative() {
+            return Err(PgError::error(
+                "2201F",
+                "zero raised to a negative power is undefined",
+            ));
+        }
+        let is_integral = exp.trunc(0).cmp_pg(exp) == Ordering::Equal;
+        if self.is_negative() && !is_integral {
+            return Err(PgError::error(
+                "2201F",
+                "a negative number raised to a non-integer power yields a complex result",
+            ));
+        }
+        if !is_integral {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "numeric powers with a non-integral exponent are not supported by ferrogres yet; use double precision",
+            ));
+        }
+        let n = exp
+            .to_i64()
+            .filter(|n| n.unsigned_abs() <= i32::MAX as u64)
+            .ok_or_else(overflow)?;
+        let rscale = MIN_SIG_DIGITS
+            .max(self.scale() as i32)
+            .min(MAX_DISPLAY_SCALE);
+        if n == 0 {
+            return Ok(Numeric::from_i64(1).round(rscale));
+        }
+        let Numeric::Finite { neg, mag, scale } = self else {
+            unreachable!("finite")
+        };
+        // Bound the work: the result has about |n| * digits(base) digits.
+        let digits = mag.len().max(1) as u64;
+        if !self.is_zero() && n.unsigned_abs().saturating_mul(digits) > 4 * MAX_INT_DIGITS as u64 {
+            return Err(overflow());
+        }
+        let mut result: Vec<u8> = vec![1];
+        let mut base = mag.clone();
+        let mut e = n.unsigned_abs();
+        while e > 0 {
+            if e & 1 == 1 {
+                result = mag_mul(&result, &base);
+            }
+            e >>= 1;
+            if e > 0 {
+                base = mag_mul(&base, &base);
+            }
+        }
+        let negative = *neg && n % 2 != 0;
+        let exact = Numeric::finite(negative, result, (*scale as u64 * n.unsigned_abs()) as u32);
+        let r = if n > 0 {
+            exact.round(rscale)
+        } else {
+            Numeric::from_i64(1).div_round(&exact, rscale)?
+        };
+        r.check_range()?;
+        Ok(r)
+    }
+
     /// Sign: -1, 0, 1 (NaN → NaN).
     pub fn sign(&self) -> Numeric {
         match self {
@@ -874,7 +993,7 @@ pub fn typmod_precision_scale(typmod: i32) -> (i32, i32) {
     let t = typmod - 4;
     let precision = (t >> 16) & 0xffff;
     // Sign-extend the 11-bit scale field.
-    let scale = (((t & 0x7ff) ^ 1024) - 1024) as i32;
+    let scale = ((t & 0x7ff) ^ 1024) - 1024;
     (precision, scale)
 }
 

@@ -193,6 +193,9 @@ impl<'a> Analyzer<'a> {
                     .bytes()
                     .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+');
                 match (is_integer, s.parse::<i64>()) {
+                    (true, Ok(v)) if i32::try_from(v).is_ok() => {
+                        (Datum::Int4(v as i32), Type::Int4)
+                    }
                     (true, Ok(v)) => (Datum::Int8(v), Type::Int8),
                     _ => (
                         Datum::Numeric(Numeric::parse(s).map_err(|e| self.at(e, l.0))?),
@@ -257,6 +260,18 @@ impl<'a> Analyzer<'a> {
         };
         if !qual.is_empty() && !self.qualifier_matches(qual, refname, relname, *has_alias) {
             return Err(self.missing_from_entry(qual, relname, refname, *has_alias, l));
+        }
+        if columns.iter().filter(|col| &col.name == colname).count() > 1 {
+            let shown = if qual.is_empty() {
+                colname.clone()
+            } else {
+                format!("{}.{colname}", qual.join("."))
+            };
+            return Err(self.error(
+                sqlstate::AMBIGUOUS_COLUMN,
+                format!("column reference \"{shown}\" is ambiguous"),
+                l,
+            ));
         }
         match columns.iter().position(|col| &col.name == colname) {
             Some(i) => Ok(Expr::Column {
@@ -987,7 +1002,7 @@ impl<'a> Analyzer<'a> {
         {
             let inner = args
                 .iter()
-                .find_map(|a| first_agg(a))
+                .find_map(first_agg)
                 .and_then(|j| scope.aggs.get(j))
                 .and_then(|g| g.loc.0);
             return Err(self.error(

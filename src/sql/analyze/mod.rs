@@ -163,7 +163,7 @@ impl<'a> Analyzer<'a> {
     fn unsupported(&self, what: &str, loc: Option<usize>) -> PgError {
         self.error(
             sqlstate::FEATURE_NOT_SUPPORTED,
-            format!("{what} is not supported by ferrogres yet"),
+            format!("not supported by ferrogres yet: {what}"),
             loc,
         )
     }
@@ -462,7 +462,7 @@ impl<'a> Analyzer<'a> {
                         .error(
                             sqlstate::SYNTAX_ERROR,
                             "subquery in FROM must have an alias",
-                            None,
+                            self.subquery_paren_location(sel),
                         )
                         .with_hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
@@ -518,6 +518,30 @@ impl<'a> Analyzer<'a> {
         Ok(())
     }
 
+    /// Where `( SELECT ...` of a FROM subquery starts: the grammar reports
+    /// errors there, but the raw tree keeps no location for it, so scan back
+    /// from the subquery's first target to the outermost opening parenthesis.
+    fn subquery_paren_location(&self, sel: &SelectStmt) -> Option<usize> {
+        let first = sel
+            .target_list
+            .iter()
+            .filter_map(|n| n.node.as_ref())
+            .filter_map(names::raw_location)
+            .min()?;
+        let bytes = self.source.as_bytes();
+        let mut i = self.source[..first.min(bytes.len())].rfind('(')?;
+        let mut outer = i;
+        while i > 0 {
+            i -= 1;
+            match bytes[i] {
+                b'(' => outer = i,
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                _ => break,
+            }
+        }
+        Some(outer)
+    }
+
     // --- target list ----------------------------------------------------------
 
     fn transform_target_list(
@@ -531,13 +555,12 @@ impl<'a> Analyzer<'a> {
                 continue;
             };
             let val = node_of(&rt.val).expect("ResTarget has a value");
-            if let NodeEnum::ColumnRef(cr) = val {
-                if let Some(last) = cr.fields.last() {
-                    if matches!(last.node, Some(NodeEnum::AStar(_))) {
-                        out.extend(self.expand_star(scope, cr)?);
-                        continue;
-                    }
-                }
+            if let NodeEnum::ColumnRef(cr) = val
+                && let Some(last) = cr.fields.last()
+                && matches!(last.node, Some(NodeEnum::AStar(_)))
+            {
+                out.extend(self.expand_star(scope, cr)?);
+                continue;
             }
             let expr = self.transform_expr(scope, val)?;
             let name = if rt.name.is_empty() {
@@ -626,17 +649,22 @@ impl<'a> Analyzer<'a> {
         loc: Option<usize>,
     ) -> PgError {
         let table = qual.last().cloned().unwrap_or_default();
-        let mut e = self.error(
+        if has_alias && table == relname {
+            return self
+                .error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("invalid reference to FROM-clause entry for table \"{table}\""),
+                    loc,
+                )
+                .with_hint(format!(
+                    "Perhaps you meant to reference the table alias \"{refname}\"."
+                ));
+        }
+        self.error(
             sqlstate::UNDEFINED_TABLE,
             format!("missing FROM-clause entry for table \"{table}\""),
             loc,
-        );
-        if has_alias && table == relname {
-            e = e.with_hint(format!(
-                "Perhaps you meant to reference the table alias \"{refname}\"."
-            ));
-        }
-        e
+        )
     }
 
     /// `findTargetlistEntrySQL92` (ORDER BY / GROUP BY items): an output
@@ -650,42 +678,41 @@ impl<'a> Analyzer<'a> {
         order_by: bool,
     ) -> PgResult<usize> {
         let clause = if order_by { "ORDER BY" } else { "GROUP BY" };
-        if let NodeEnum::ColumnRef(cr) = node {
-            if let [single] = cr.fields.as_slice() {
-                if let Some(NodeEnum::String(s)) = single.node.as_ref() {
-                    let name = &s.sval;
-                    // GROUP BY prefers an input column of that name (SQL99).
-                    let input_has = !order_by
-                        && scope
-                            .rte
-                            .as_ref()
-                            .is_some_and(|(_, _, _, cols)| cols.iter().any(|c| &c.name == name));
-                    if !input_has {
-                        let mut found: Option<usize> = None;
-                        for (i, t) in targets.iter().enumerate() {
-                            if !t.resjunk && &t.name == name {
-                                match found {
-                                    None => found = Some(i),
-                                    Some(j) if targets[j].expr != t.expr => {
-                                        let loc = if cr.location >= 0 {
-                                            Some(cr.location as usize)
-                                        } else {
-                                            None
-                                        };
-                                        return Err(self.error(
-                                            sqlstate::AMBIGUOUS_COLUMN,
-                                            format!("{clause} \"{name}\" is ambiguous"),
-                                            loc,
-                                        ));
-                                    }
-                                    Some(_) => {}
-                                }
+        if let NodeEnum::ColumnRef(cr) = node
+            && let [single] = cr.fields.as_slice()
+            && let Some(NodeEnum::String(s)) = single.node.as_ref()
+        {
+            let name = &s.sval;
+            // GROUP BY prefers an input column of that name (SQL99).
+            let input_has = !order_by
+                && scope
+                    .rte
+                    .as_ref()
+                    .is_some_and(|(_, _, _, cols)| cols.iter().any(|c| &c.name == name));
+            if !input_has {
+                let mut found: Option<usize> = None;
+                for (i, t) in targets.iter().enumerate() {
+                    if !t.resjunk && &t.name == name {
+                        match found {
+                            None => found = Some(i),
+                            Some(j) if targets[j].expr != t.expr => {
+                                let loc = if cr.location >= 0 {
+                                    Some(cr.location as usize)
+                                } else {
+                                    None
+                                };
+                                return Err(self.error(
+                                    sqlstate::AMBIGUOUS_COLUMN,
+                                    format!("{clause} \"{name}\" is ambiguous"),
+                                    loc,
+                                ));
                             }
-                        }
-                        if let Some(i) = found {
-                            return Ok(i);
+                            Some(_) => {}
                         }
                     }
+                }
+                if let Some(i) = found {
+                    return Ok(i);
                 }
             }
         }

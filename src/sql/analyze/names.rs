@@ -81,15 +81,13 @@ fn figure(node: Option<&NodeEnum>) -> Option<(String, u8)> {
                 SubLinkType::ExprSublink => {
                     if let Some(NodeEnum::SelectStmt(sel)) =
                         s.subselect.as_ref().and_then(|n| n.node.as_ref())
-                    {
-                        if let Some(NodeEnum::ResTarget(rt)) =
+                        && let Some(NodeEnum::ResTarget(rt)) =
                             sel.target_list.first().and_then(|n| n.node.as_ref())
-                        {
-                            if !rt.name.is_empty() {
-                                return Some((rt.name.clone(), 2));
-                            }
-                            return figure(rt.val.as_ref().and_then(|v| v.node.as_ref()));
+                    {
+                        if !rt.name.is_empty() {
+                            return Some((rt.name.clone(), 2));
                         }
+                        return figure(rt.val.as_ref().and_then(|v| v.node.as_ref()));
                     }
                     None
                 }

@@ -97,10 +97,10 @@ pub fn resolve(candidates: &[FuncId], input: &[Type], binary_operator: bool) -> 
     }
 }
 
-fn keep_best<'a>(
-    cands: Vec<&'a (FuncId, Vec<ArgType>)>,
+fn keep_best(
+    cands: Vec<&(FuncId, Vec<ArgType>)>,
     score: impl Fn(&[ArgType]) -> usize,
-) -> Vec<&'a (FuncId, Vec<ArgType>)> {
+) -> Vec<&(FuncId, Vec<ArgType>)> {
     let best = cands.iter().map(|(_, a)| score(a)).max().unwrap_or(0);
     cands
         .into_iter()

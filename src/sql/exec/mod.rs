@@ -311,10 +311,10 @@ impl ExecNode for Limit {
             *skip -= 1;
         }
         let r = self.input.next(cx)?;
-        if r.is_some() {
-            if let Some(n) = remaining {
-                *n -= 1;
-            }
+        if r.is_some()
+            && let Some(n) = remaining
+        {
+            *n -= 1;
         }
         Ok(r)
     }
@@ -373,10 +373,10 @@ impl Agg {
                 }
             };
             for (a, slot) in self.aggregates.iter().zip(groups[g].1.iter_mut()) {
-                if let Some(f) = &a.filter {
-                    if !eval_qual(f, &row, cx)? {
-                        continue;
-                    }
+                if let Some(f) = &a.filter
+                    && !eval_qual(f, &row, cx)?
+                {
+                    continue;
                 }
                 let mut args = Vec::with_capacity(a.args.len());
                 for e in &a.args {

@@ -124,59 +124,43 @@ struct Builder {
 }
 
 impl Builder {
-    fn add(
+    fn push(
         &mut self,
         name: &'static str,
         kind: FuncKind,
-        args: &[ArgType],
+        args: Vec<ArgType>,
         ret: Type,
         imp: Impl,
-        strict: bool,
-        variadic: bool,
-    ) {
+    ) -> &mut FuncDef {
         self.funcs.push(FuncDef {
             name,
             kind,
-            args: args.to_vec(),
-            variadic,
+            args,
+            variadic: false,
             ret,
             imp,
-            strict,
+            strict: true,
         });
+        self.funcs.last_mut().expect("just pushed")
     }
     fn op(&mut self, name: &'static str, l: Type, r: Type, ret: Type, imp: Impl) {
-        self.add(
+        self.push(
             name,
             FuncKind::Infix,
-            &[ArgType::T(l), ArgType::T(r)],
+            vec![ArgType::T(l), ArgType::T(r)],
             ret,
             imp,
-            true,
-            false,
         );
+    }
+    fn op_any(&mut self, name: &'static str, l: ArgType, r: ArgType, ret: Type, imp: Impl) {
+        self.push(name, FuncKind::Infix, vec![l, r], ret, imp);
     }
     fn prefix(&mut self, name: &'static str, t: Type, ret: Type, imp: Impl) {
-        self.add(
-            name,
-            FuncKind::Prefix,
-            &[ArgType::T(t)],
-            ret,
-            imp,
-            true,
-            false,
-        );
+        self.push(name, FuncKind::Prefix, vec![ArgType::T(t)], ret, imp);
     }
     fn func(&mut self, name: &'static str, args: &[Type], ret: Type, f: ScalarFn) {
-        let args: Vec<ArgType> = args.iter().map(|&t| ArgType::T(t)).collect();
-        self.add(
-            name,
-            FuncKind::Function,
-            &args,
-            ret,
-            Impl::Scalar(f),
-            true,
-            false,
-        );
+        let args = args.iter().map(|&t| ArgType::T(t)).collect();
+        self.push(name, FuncKind::Function, args, ret, Impl::Scalar(f));
     }
     fn func_nonstrict(
         &mut self,
@@ -186,26 +170,25 @@ impl Builder {
         f: ScalarFn,
         variadic: bool,
     ) {
-        self.add(
+        let def = self.push(
             name,
             FuncKind::Function,
-            args,
+            args.to_vec(),
             ret,
             Impl::Scalar(f),
-            false,
-            variadic,
         );
+        def.strict = false;
+        def.variadic = variadic;
     }
     fn agg(&mut self, name: &'static str, args: &[ArgType], ret: Type, kind: AggKind) {
-        self.add(
+        self.push(
             name,
             FuncKind::Aggregate(kind),
-            args,
+            args.to_vec(),
             ret,
             Impl::Aggregate,
-            false,
-            false,
-        );
+        )
+        .strict = false;
     }
 }
 
@@ -371,23 +354,19 @@ fn build() -> Registry {
     b.prefix("+", Interval, Interval, Impl::Identity);
     // Strings.
     b.op("||", Text, Text, Text, Impl::Scalar(scalar::textcat));
-    b.add(
+    b.op_any(
         "||",
-        FuncKind::Infix,
-        &[ArgType::T(Text), ArgType::AnyNonArray],
+        ArgType::T(Text),
+        ArgType::AnyNonArray,
         Text,
         Impl::Scalar(scalar::textcat),
-        true,
-        false,
     );
-    b.add(
+    b.op_any(
         "||",
-        FuncKind::Infix,
-        &[ArgType::AnyNonArray, ArgType::T(Text)],
+        ArgType::AnyNonArray,
+        ArgType::T(Text),
         Text,
         Impl::Scalar(scalar::textcat),
-        true,
-        false,
     );
     for &t in &[Text, Name] {
         b.op("~~", t, Text, Bool, Impl::Scalar(scalar::like));

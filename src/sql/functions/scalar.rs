@@ -147,10 +147,17 @@ pub fn interval_div(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R 
     Ok(interval_datum(iv(&a[0]).div(f64_arg(&a[1]))?))
 }
 
-/// `textcat`, `textanycat`, `anytextcat`: non-text arguments through their output function.
+/// `textcat`, `textanycat`, `anytextcat`: non-text arguments through
+/// their cast to text (`$1::text || $2`, so `true` becomes `true`).
 pub fn textcat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
-    let l = adt::output(&a[0], t[0], &cx.fmt).unwrap_or_default();
-    let r = adt::output(&a[1], t[1], &cx.fmt).unwrap_or_default();
+    let as_text = |d: &Datum, ty: Type, cx: &mut EvalContext| -> PgResult<String> {
+        match adt::cast(d.clone(), ty, Type::Text, -1, &cx.fmt)? {
+            Datum::Text(s) => Ok(s),
+            _ => Ok(String::new()),
+        }
+    };
+    let l = as_text(&a[0], t[0], cx)?;
+    let r = as_text(&a[1], t[1], cx)?;
     Ok(Datum::Text(l + &r))
 }
 
@@ -702,6 +709,14 @@ fn random(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Float8((v >> 11) as f64 / (1u64 << 53) as f64))
 }
 
+fn sqrt_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).sqrt()?))
+}
+
+fn power_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).power(numeric(&a[1]))?))
+}
+
 /// Numeric transcendental functions are registered so that resolution
 /// matches PostgreSQL's (`sqrt(2.0)` picks `sqrt(numeric)`), but their
 /// PostgreSQL-exact result scales are not implemented yet.
@@ -825,19 +840,18 @@ pub(super) fn register(b: &mut Builder) {
     b.func("log10", &[Float8], Float8, log10);
     b.func("power", &[Float8, Float8], Float8, float8_pow);
     b.func("pow", &[Float8, Float8], Float8, float8_pow);
-    for name in ["sqrt", "exp", "ln", "log", "log10"] {
+    b.func("sqrt", &[Numeric], Numeric, sqrt_numeric);
+    for name in ["exp", "ln", "log", "log10"] {
         b.func(name, &[Numeric], Numeric, numeric_unsupported);
     }
-    for name in ["power", "pow", "log"] {
-        b.func(name, &[Numeric, Numeric], Numeric, numeric_unsupported);
+    b.func("log", &[Numeric, Numeric], Numeric, numeric_unsupported);
+    for name in ["power", "pow"] {
+        b.func(name, &[Numeric, Numeric], Numeric, power_numeric);
     }
-    b.op(
-        "^",
-        Numeric,
-        Numeric,
-        Numeric,
-        Impl::Scalar(numeric_unsupported),
-    );
+    b.op("^", Numeric, Numeric, Numeric, Impl::Scalar(power_numeric));
+    for t in [Int2, Int4, Int8, Float4, Float8, Numeric] {
+        b.prefix("@", t, t, Impl::Scalar(abs));
+    }
     b.func("pi", &[], Float8, pi);
     b.func("degrees", &[Float8], Float8, degrees);
     b.func("radians", &[Float8], Float8, radians);

@@ -25,26 +25,46 @@ use crate::utils::guc::Settings;
 
 const CACHE_LINE: usize = 64;
 
-/// Which region lives where. Computed identically by whoever needs it from
-/// the same settings; only the postmaster computes it, children inherit it.
-#[derive(Clone, Copy, Debug)]
+/// One region of the segment: its owner says how big it is for the given
+/// settings and how to initialise it (PostgreSQL's `XxxShmemSize` /
+/// `XxxShmemInit` pairs).
+pub struct Region {
+    pub name: &'static str,
+    pub size: fn(&Settings) -> usize,
+    /// # Safety
+    /// Called once, by the postmaster, on `size(settings)` zeroed bytes
+    /// aligned to a cache line, before any child exists.
+    pub init: unsafe fn(*mut u8, &Settings),
+}
+
+/// Which region is which: the index into [`REGIONS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum RegionId {
+    ProcArray = 0,
+}
+
+/// Every region, in layout order. Adding a subsystem to shared memory means
+/// adding a [`RegionId`] and a row here.
+pub const REGIONS: &[Region] = &[ProcArray::REGION];
+
+/// Where each region lives. Computed once by the postmaster from the
+/// settings; children inherit it with the segment.
+#[derive(Clone, Debug)]
 pub struct Layout {
     pub total_bytes: usize,
-    pub procarray_offset: usize,
-    pub procarray_slots: usize,
+    pub offsets: Vec<usize>,
 }
 
 impl Layout {
     pub fn compute(settings: &Settings) -> Layout {
         let mut offset = align(std::mem::size_of::<SegmentHeader>());
-        let procarray_slots = ProcArray::slot_count(settings);
-        let procarray_offset = offset;
-        offset = align(offset + ProcArray::size(procarray_slots));
-        Layout {
-            total_bytes: offset,
-            procarray_offset,
-            procarray_slots,
+        let mut offsets = Vec::with_capacity(REGIONS.len());
+        for region in REGIONS {
+            offsets.push(offset);
+            offset = align(offset + (region.size)(settings));
         }
+        Layout { total_bytes: offset, offsets }
     }
 }
 
@@ -65,6 +85,9 @@ const SEGMENT_MAGIC: u64 = 0x6665_7272_6f67_7265; // "ferrogre"
 pub struct Segment {
     base: NonNull<u8>,
     layout: Layout,
+    /// The settings the regions were sized with (children read fixed sizes,
+    /// such as `shared_buffers`, from here rather than from reloaded files).
+    settings: Settings,
 }
 
 // SAFETY: the segment is process-shared memory made only of atomics and
@@ -91,50 +114,44 @@ impl Segment {
         // SAFETY: the mapping is zero-filled, `total_bytes` long, and not yet
         // visible to any other process; the header fits at offset 0.
         unsafe {
-            base.as_ptr().cast::<SegmentHeader>().write(SegmentHeader {
-                magic: SEGMENT_MAGIC,
-                total_bytes: layout.total_bytes,
-            });
+            base.as_ptr().cast::<SegmentHeader>().write(SegmentHeader { magic: SEGMENT_MAGIC, total_bytes: layout.total_bytes });
         }
-        let seg = Segment { base, layout };
-        // SAFETY: the region lies inside the mapping (Layout::compute) and is
-        // zeroed, which is a valid initial bit pattern for ProcArray's atomics.
-        unsafe {
-            ProcArray::init(
-                seg.base.as_ptr().add(layout.procarray_offset),
-                layout.procarray_slots,
-            )
-        };
-        Ok(seg)
+        for (region, offset) in REGIONS.iter().zip(&layout.offsets) {
+            // SAFETY: Layout::compute gave each region `size` bytes at a
+            // cache-line-aligned offset inside the zeroed mapping.
+            unsafe { (region.init)(base.as_ptr().add(*offset), settings) };
+        }
+        Ok(Segment { base, layout, settings: settings.clone() })
     }
 
-    pub fn layout(&self) -> Layout {
-        self.layout
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The settings the segment was sized with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Start of a region. Its owner casts it to its own `#[repr(C)]` type.
+    pub fn region(&self, id: RegionId) -> *mut u8 {
+        // SAFETY: the offset lies inside the mapping (Layout::compute).
+        unsafe { self.base.as_ptr().add(self.layout.offsets[id as usize]) }
     }
 
     /// The process array (PGPROC slots and backend status).
     pub fn procarray(&self) -> ProcArray {
-        // SAFETY: initialised in `create`; the region outlives `self`.
-        unsafe {
-            ProcArray::from_raw(
-                self.base.as_ptr().add(self.layout.procarray_offset),
-                self.layout.procarray_slots,
-            )
-        }
+        // SAFETY: the region was initialised by ProcArray::init in `create`
+        // with the slot count the same settings give.
+        unsafe { ProcArray::from_raw(self.region(RegionId::ProcArray), &self.settings) }
     }
 
     /// Checks the header a child inherited.
     pub fn assert_valid(&self) {
         // SAFETY: offset 0 holds the header written in `create`.
         let header = unsafe { &*self.base.as_ptr().cast::<SegmentHeader>() };
-        assert_eq!(
-            header.magic, SEGMENT_MAGIC,
-            "shared memory segment header is corrupt"
-        );
-        assert_eq!(
-            header.total_bytes, self.layout.total_bytes,
-            "shared memory segment size mismatch"
-        );
+        assert_eq!(header.magic, SEGMENT_MAGIC, "shared memory segment header is corrupt");
+        assert_eq!(header.total_bytes, self.layout.total_bytes, "shared memory segment size mismatch");
     }
 }
 
