@@ -113,6 +113,26 @@ pub enum Expr {
         index: usize,
         ty: Type,
     },
+    /// A subquery in an expression (uncorrelated; index into the statement's
+    /// subplans, run once and its rows kept).
+    SubLink {
+        index: usize,
+        kind: SubLinkKind,
+        ty: Type,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubLinkKind {
+    /// `EXISTS (SELECT ...)`.
+    Exists,
+    /// `(SELECT x ...)`: at most one row.
+    Expr,
+    /// `x op ANY (SELECT y ...)` / `x IN (...)`: `cmp` compares the test
+    /// value with [`Expr::CaseTest`], which stands for each row's value.
+    Any { cmp: Box<Expr> },
+    /// `x op ALL (SELECT y ...)`.
+    All { cmp: Box<Expr> },
 }
 
 impl Expr {
@@ -133,7 +153,7 @@ impl Expr {
             | Expr::BoolTest { .. }
             | Expr::Distinct { .. } => Type::Bool,
             Expr::Cast { to, .. } => *to,
-            Expr::Agg { ty, .. } => *ty,
+            Expr::Agg { ty, .. } | Expr::SubLink { ty, .. } => *ty,
         }
     }
 
@@ -195,6 +215,10 @@ impl Expr {
                 f(left);
                 f(right);
             }
+            Expr::SubLink { kind, .. } => match kind {
+                SubLinkKind::Any { cmp } | SubLinkKind::All { cmp } => f(cmp),
+                SubLinkKind::Exists | SubLinkKind::Expr => {}
+            },
         }
     }
 
@@ -285,6 +309,19 @@ impl Expr {
                 left: Box::new(go(*left)?),
                 right: Box::new(go(*right)?),
                 eq,
+                ty,
+            },
+            Expr::SubLink { index, kind, ty } => Expr::SubLink {
+                index,
+                kind: match kind {
+                    SubLinkKind::Any { cmp } => SubLinkKind::Any {
+                        cmp: Box::new(go(*cmp)?),
+                    },
+                    SubLinkKind::All { cmp } => SubLinkKind::All {
+                        cmp: Box::new(go(*cmp)?),
+                    },
+                    other => other,
+                },
                 ty,
             },
             Expr::Distinct {

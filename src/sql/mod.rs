@@ -25,24 +25,32 @@
 //! [`expr`] (values and analysed expressions).
 //!
 //! SUPPORTED: SELECT with or without one FROM item (a relation, optionally
-//! `pg_catalog.`-qualified and aliased, or a subquery with an alias), WHERE,
-//! GROUP BY (expression, output name, position), HAVING, aggregates (count,
-//! sum, avg, min, max, bool_and/or, every, string_agg; DISTINCT, FILTER and
-//! ORDER BY inside the call), DISTINCT, ORDER BY (ASC/DESC, NULLS
-//! FIRST/LAST, by name/position/expression), LIMIT/OFFSET; expressions over
+//! `pg_catalog.`-qualified and aliased with column aliases, a subquery or a
+//! VALUES list), WHERE, GROUP BY (expression, output name, position, `()`),
+//! HAVING, aggregates (count, sum, avg, min, max, bool_and/or, every,
+//! string_agg; DISTINCT, FILTER and ORDER BY inside the call), DISTINCT,
+//! ORDER BY (ASC/DESC, NULLS FIRST/LAST, by name/position/expression),
+//! LIMIT/OFFSET; VALUES; UNION/INTERSECT/EXCEPT [ALL]; uncorrelated
+//! subqueries in expressions (scalar, EXISTS, IN/ANY/ALL); expressions over
 //! bool, int2/4/8, float4/8, numeric (arbitrary precision), text, varchar,
-//! name, oid, xid, inet, timestamptz, interval; PostgreSQL's type
-//! resolution for literals, operators, functions and CASE/COALESCE/IN; its
-//! error codes, messages, hints and positions. SET/RESET/SHOW (incl. ALL),
-//! ALTER SYSTEM, BEGIN/COMMIT/ROLLBACK (and their synonyms).
+//! name, oid, regtype, xid, inet, timestamptz, interval; PostgreSQL's type
+//! resolution for literals, operators, functions and CASE/COALESCE/IN/
+//! VALUES/UNION; its error codes, messages, hints and positions;
+//! SET/RESET/SHOW (incl. ALL), ALTER SYSTEM, BEGIN/START TRANSACTION/
+//! COMMIT/END/ROLLBACK/ABORT with transaction modes.
 //!
 //! DELIBERATELY LEFT OUT (for now, all failing with SQLSTATE 0A000 rather
-//! than misbehaving): DDL and DML (no on-disk tables yet), joins, set
-//! operations, CTEs, subqueries in expressions, window functions, arrays
-//! (except `text[]` output), date/timestamp-without-zone/time types,
-//! collations other than C, savepoints, parameters (`$1`). Constant
-//! expressions are evaluated per row rather than folded at plan time, so
-//! an error in a constant surfaces only if a row reaches it.
+//! than misbehaving): DDL and DML (no on-disk tables yet), joins, CTEs,
+//! correlated subqueries, window functions, DISTINCT ON, arrays (except
+//! `text[]` output), date/time/timestamp-without-zone types, numeric
+//! exp/ln/log and non-integral powers, SIMILAR TO and regular
+//! expressions, collations other than C (text compares bytewise, like the
+//! `C`/`C.UTF-8` collations initdb picks here), DateStyles other than ISO,
+//! savepoints, parameters (`$1`). Constant expressions are evaluated per
+//! row rather than folded at plan time, so an error in a constant surfaces
+//! only if a row reaches it; rows of hashed GROUP BY, DISTINCT and set
+//! operations come out in first-seen order (PostgreSQL promises no order
+//! either).
 //!
 //! Relation scans go through [`catalog::RelationSource`]; on-disk heap
 //! tables will be added there as another source, without touching the
@@ -199,16 +207,24 @@ fn run_select(
     sel: &pg_query::protobuf::SelectStmt,
 ) -> PgResult<Outcome> {
     let fmt = exec::session_format(ctx);
-    let query = {
+    let (query, subqueries) = {
         let mut analyzer = analyze::Analyzer {
             ctx,
             source: &stmt.source,
             fmt,
+            subqueries: Vec::new(),
         };
-        analyzer.analyze_select(sel)?
+        let q = analyzer.analyze_select(sel)?;
+        (q, analyzer.subqueries)
     };
     let planned = plan::plan_query(query);
     let mut cx = exec::EvalContext::new(ctx);
+    cx.set_subplans(
+        subqueries
+            .into_iter()
+            .map(|q| plan::plan_query(q).plan)
+            .collect(),
+    );
     let rows = exec::run(planned.plan, &mut cx)?;
     let fmt = cx.fmt.clone();
     let fields = planned

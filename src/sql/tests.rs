@@ -17,6 +17,7 @@ pub(crate) struct TestBackend {
     pub rows_checked: usize,
     pub alter_system_calls: Vec<(String, Option<String>)>,
     pub transactions: Vec<TransactionRequest>,
+    pub in_transaction: bool,
 }
 
 impl TestBackend {
@@ -30,6 +31,7 @@ impl TestBackend {
             rows_checked: 0,
             alter_system_calls: Vec::new(),
             transactions: Vec::new(),
+            in_transaction: false,
         }
     }
 }
@@ -204,11 +206,13 @@ impl ServerContext for TestBackend {
     }
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {
         self.transactions.push(request);
-        match request {
-            TransactionRequest::Begin => self.settings.at_transaction_start(),
-            TransactionRequest::Commit => self.settings.at_transaction_end(true),
-            TransactionRequest::Rollback => self.settings.at_transaction_end(false),
+        match (request, self.in_transaction) {
+            (TransactionRequest::Begin, false) => self.settings.at_transaction_start(),
+            (TransactionRequest::Commit, true) => self.settings.at_transaction_end(true),
+            (TransactionRequest::Rollback, true) => self.settings.at_transaction_end(false),
+            _ => {}
         }
+        self.in_transaction = request == TransactionRequest::Begin;
         Ok(match request {
             TransactionRequest::Begin => "BEGIN",
             TransactionRequest::Commit => "COMMIT",
@@ -641,4 +645,50 @@ fn row_description_types() {
     let oids: Vec<u32> = fields.iter().map(|f| f.type_oid).collect();
     assert_eq!(oids, vec![23, 1700, 25, 20, 1184, 1700, 23, 19]);
     assert_eq!(fields[5].typmod, (10 << 16 | 2) + 4);
+}
+
+#[test]
+fn values_set_operations_and_subqueries() {
+    assert_eq!(q("VALUES (1, 'a'), (2, 'b')"), "column1|column2\n1|a\n2|b");
+    assert_eq!(
+        q("VALUES (1), ('a')"),
+        "ERROR 22P02: invalid input syntax for type integer: \"a\" @14"
+    );
+    assert_eq!(
+        q("VALUES (1, 2), (3)"),
+        "ERROR 42601: VALUES lists must all be the same length @17"
+    );
+    assert_eq!(
+        q("SELECT x, count(*) FROM (VALUES (1), (2), (1)) v(x) GROUP BY x ORDER BY x"),
+        "x|count\n1|2\n2|1"
+    );
+    assert_eq!(
+        q("SELECT 1 AS a UNION SELECT 2 UNION SELECT 1 ORDER BY a DESC"),
+        "a\n2\n1"
+    );
+    assert_eq!(q("SELECT 1 UNION ALL SELECT 1"), "?column?\n1\n1");
+    assert_eq!(
+        q("SELECT 1 UNION SELECT 2.5 ORDER BY 1"),
+        "?column?\n1\n2.5"
+    );
+    assert_eq!(
+        q("SELECT x FROM (VALUES (1), (1), (2)) v(x) EXCEPT ALL SELECT 1"),
+        "x\n1\n2"
+    );
+    assert_eq!(
+        q("SELECT 1 UNION SELECT true"),
+        "ERROR 42804: UNION types integer and boolean cannot be matched @23"
+    );
+    assert_eq!(
+        q("SELECT (SELECT 1), EXISTS (SELECT 1 WHERE false), 2 IN (SELECT 1 UNION SELECT 2)"),
+        "?column?|exists|?column?\n1|f|t"
+    );
+    assert_eq!(
+        q("SELECT (SELECT x FROM (VALUES (1), (2)) v(x))"),
+        "ERROR 21000: more than one row returned by a subquery used as an expression"
+    );
+    assert!(
+        q("SELECT x FROM (VALUES (1)) v(x) WHERE EXISTS (SELECT 1 WHERE x = 1)")
+            .starts_with("ERROR 0A000")
+    );
 }

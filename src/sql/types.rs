@@ -242,7 +242,10 @@ impl Type {
 
     /// Whether values of this type compare with `<` (have a btree opclass here).
     pub fn is_sortable(self) -> bool {
-        !matches!(self, Type::Void | Type::Unknown | Type::TextArray)
+        !matches!(
+            self,
+            Type::Void | Type::Unknown | Type::TextArray | Type::Xid
+        )
     }
 }
 

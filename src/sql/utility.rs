@@ -10,107 +10,44 @@ use pg_query::protobuf::{self as pb, TransactionStmtKind, VariableSetKind, a_con
 use super::types::Type;
 use super::{Field, Outcome, ServerContext, TransactionRequest};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::guc::SetArg;
 
-/// Settings that take a list (`GUC_LIST_INPUT`); all others take one value.
-const LIST_SETTINGS: &[&str] = &[
-    "datestyle",
-    "search_path",
-    "temp_tablespaces",
-    "session_preload_libraries",
-    "shared_preload_libraries",
-    "local_preload_libraries",
-    "log_destination",
-    "unix_socket_directories",
-    "listen_addresses",
-    "wal_consistency_checking",
-];
-
-/// List settings whose items are identifiers and get quoted (`GUC_LIST_QUOTE`).
-const QUOTED_LIST_SETTINGS: &[&str] = &[
-    "search_path",
-    "temp_tablespaces",
-    "session_preload_libraries",
-    "shared_preload_libraries",
-    "local_preload_libraries",
-];
-
-/// `quote_identifier`: quotes unless the name is a plain lower-case
-/// identifier that is not a (non-unreserved) keyword.
-pub fn quote_identifier(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    let keyword = plain
-        && pg_query::scan(s).ok().is_some_and(|r| {
-            r.tokens.len() == 1 && {
-                let k = r.tokens[0].keyword_kind;
-                k != pb::KeywordKind::NoKeyword as i32
-                    && k != pb::KeywordKind::UnreservedKeyword as i32
-            }
-        });
-    if plain && !keyword {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
-}
-
-/// `flatten_set_variable_args`: the value text of `SET name = args`.
-fn flatten_args(name: &str, args: &[pg_query::Node]) -> PgResult<Option<String>> {
-    if args.is_empty() {
-        return Ok(None);
-    }
-    let lname = name.to_ascii_lowercase();
-    if args.len() > 1 && !LIST_SETTINGS.contains(&lname.as_str()) {
-        return Err(PgError::error(
-            sqlstate::INVALID_PARAMETER_VALUE,
-            format!("SET {name} takes only one argument"),
-        ));
-    }
-    let quote = QUOTED_LIST_SETTINGS.contains(&lname.as_str());
-    let mut parts = Vec::new();
+/// `flatten_set_variable_args`: the value text of `SET name = args`, by
+/// the GUC's own rules (list parameters, identifier quoting).
+fn flatten_args(
+    ctx: &mut dyn ServerContext,
+    name: &str,
+    args: &[pg_query::Node],
+) -> PgResult<Option<String>> {
+    let bad = || PgError::error(sqlstate::SYNTAX_ERROR, "unexpected SET argument");
+    let mut items: Vec<SetArg<'_>> = Vec::with_capacity(args.len());
     for a in args {
-        let node = match a.node.as_ref() {
+        let c = match a.node.as_ref() {
+            Some(NodeEnum::AConst(c)) => c,
             Some(NodeEnum::TypeCast(_)) => {
                 return Err(PgError::error(
                     sqlstate::FEATURE_NOT_SUPPORTED,
                     "SET TIME ZONE INTERVAL is not supported by ferrogres yet",
                 ));
             }
-            Some(n) => n,
-            None => continue,
+            _ => return Err(bad()),
         };
-        let NodeEnum::AConst(c) = node else {
-            return Err(PgError::error(
-                sqlstate::SYNTAX_ERROR,
-                "unexpected SET argument",
-            ));
-        };
-        parts.push(match &c.val {
-            Some(a_const::Val::Ival(i)) => i.ival.to_string(),
-            Some(a_const::Val::Fval(f)) => f.fval.clone(),
-            Some(a_const::Val::Sval(s)) => {
-                if quote {
-                    quote_identifier(&s.sval)
-                } else {
-                    s.sval.clone()
-                }
-            }
-            Some(a_const::Val::Boolval(b)) => {
-                (if b.boolval { "true" } else { "false" }).to_string()
-            }
-            _ => {
-                return Err(PgError::error(
-                    sqlstate::SYNTAX_ERROR,
-                    "unexpected SET argument",
-                ));
-            }
+        items.push(match &c.val {
+            Some(a_const::Val::Ival(i)) => SetArg::Integer(i.ival as i64),
+            Some(a_const::Val::Fval(f)) => SetArg::Float(&f.fval),
+            Some(a_const::Val::Sval(s)) => SetArg::Str(&s.sval),
+            Some(a_const::Val::Boolval(b)) => SetArg::Str(if b.boolval { "true" } else { "false" }),
+            _ => return Err(bad()),
         });
     }
-    Ok(Some(parts.join(", ")))
+    ctx.settings().flatten_set_args(name, &items)
+}
+
+/// Passes NOTICEs the settings produced (a truncated name, ...) to the client.
+fn forward_notices(ctx: &mut dyn ServerContext) {
+    for n in ctx.settings().take_notices() {
+        ctx.notice(n);
+    }
 }
 
 /// `SET`, `RESET`, `SET LOCAL`, `SET ... TO DEFAULT`, `RESET ALL`,
@@ -124,7 +61,7 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
     };
     match kind {
         VariableSetKind::VarSetValue => {
-            let value = flatten_args(&stmt.name, &stmt.args)?;
+            let value = flatten_args(ctx, &stmt.name, &stmt.args)?;
             ctx.settings()
                 .set(&stmt.name, value.as_deref(), stmt.is_local, su)?;
         }
@@ -161,6 +98,7 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
             ));
         }
     }
+    forward_notices(ctx);
     Ok(Outcome::Command { tag: tag.into() })
 }
 
@@ -207,10 +145,7 @@ pub fn show(ctx: &mut dyn ServerContext, stmt: &pb::VariableShowStmt) -> PgResul
     }
     let value = settings.show(&stmt.name)?;
     let canonical = settings
-        .show_all()
-        .into_iter()
-        .map(|(n, _, _)| n)
-        .find(|n| n.eq_ignore_ascii_case(&stmt.name))
+        .canonical_name(&stmt.name)
         .unwrap_or_else(|| stmt.name.clone());
     Ok(Outcome::Rows {
         fields: vec![text_field(&canonical)],
@@ -231,7 +166,7 @@ pub fn alter_system(ctx: &mut dyn ServerContext, stmt: &pb::AlterSystemStmt) -> 
     let set = stmt.setstmt.as_ref().expect("ALTER SYSTEM has a SET");
     match VariableSetKind::try_from(set.kind).unwrap_or(VariableSetKind::Undefined) {
         VariableSetKind::VarSetValue => {
-            let value = flatten_args(&set.name, &set.args)?;
+            let value = flatten_args(ctx, &set.name, &set.args)?;
             ctx.alter_system(&set.name, value.as_deref())?;
         }
         VariableSetKind::VarSetDefault | VariableSetKind::VarReset => {

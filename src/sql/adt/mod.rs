@@ -16,6 +16,7 @@ pub mod datetime;
 pub mod float;
 pub mod like;
 pub mod numeric;
+mod numeric_math;
 
 use std::cmp::Ordering;
 
@@ -74,6 +75,9 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
 }
 
 fn regtype_out(oid: u32) -> String {
+    if oid == 0 {
+        return "-".to_string();
+    }
     match Type::from_oid(oid) {
         Some(t) => t.name().to_string(),
         None => oid.to_string(),
@@ -220,6 +224,34 @@ fn inet_in(input: &str) -> PgResult<String> {
     })
 }
 
+/// `xidin`: C's `strtoul(s, NULL, 0)` truncated to 32 bits, so garbage reads
+/// as 0, `0x1f` as hex and `010` as octal, as in PostgreSQL 15.
+fn xid_in(input: &str) -> u32 {
+    let s = input.trim_start();
+    let (neg, s) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if s.len() > 2
+        && (s.starts_with("0x") || s.starts_with("0X"))
+        && s.as_bytes()[2].is_ascii_hexdigit()
+    {
+        (16, &s[2..])
+    } else if s.starts_with('0') {
+        (8, s)
+    } else {
+        (10, s)
+    };
+    let mut v: u64 = 0;
+    for c in digits.chars() {
+        let Some(d) = c.to_digit(radix) else { break };
+        v = v.saturating_mul(radix as u64).saturating_add(d as u64);
+    }
+    let v = if neg { v.wrapping_neg() } else { v };
+    v as u32
+}
+
 fn oid_in(input: &str) -> PgResult<u32> {
     let v = parse_int(input, "oid", i32::MIN as i128, u32::MAX as i128).map_err(|e| {
         if e.sqlstate == sqlstate::INVALID_TEXT_REPRESENTATION {
@@ -266,7 +298,7 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Name => Datum::Text(truncate_name(s)),
         Type::Oid => Datum::Oid(oid_in(s)?),
         Type::Regtype => Datum::Oid(regtype_in(s)?),
-        Type::Xid => Datum::Xid(s.trim().parse::<u32>().map_err(|_| invalid("xid", s))?),
+        Type::Xid => Datum::Xid(xid_in(s)),
         Type::Inet => Datum::Text(inet_in(s)?),
         Type::Timestamptz => Datum::Timestamptz(datetime::timestamptz_in(s, &fmt.tz, fmt.now)?),
         Type::Interval => {
@@ -353,7 +385,7 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
         (Int2, Oid | Regtype) => Explicit,
         (Unknown, _) => Implicit,
         // Automatic I/O conversion: to string types on assignment, from them explicitly.
-        (_, Text | Varchar | Name) if from != Void => Assignment,
+        (_, Text | Varchar | Name) => Assignment,
         (Text | Varchar | Name, _) if to != Void && to != Unknown => Explicit,
         _ => return None,
     };
@@ -541,7 +573,7 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
         }
         (Int4, Bool) => Ok(Datum::Bool(as_i128(&d) != Some(0))),
         (Bool, Int4) => Ok(Datum::Int4(matches!(d, Datum::Bool(true)) as i32)),
-        (Bool, Text | Varchar | Name) => Ok(Datum::Text(
+        (Bool, Text | Varchar) => Ok(Datum::Text(
             (if matches!(d, Datum::Bool(true)) {
                 "true"
             } else {

@@ -24,7 +24,7 @@ use crate::utils::elog::{PgError, PgResult, sqlstate};
 pub const MAX_DISPLAY_SCALE: i32 = 1000;
 pub const MAX_RESULT_SCALE: i32 = 2000;
 /// `NUMERIC_MIN_SIG_DIGITS`: division keeps at least this many significant digits.
-const MIN_SIG_DIGITS: i32 = 16;
+pub(crate) const MIN_SIG_DIGITS: i32 = 16;
 /// Digits allowed before the decimal point (PostgreSQL: weight < 32768 base-10000 digits).
 const MAX_INT_DIGITS: usize = 131_072;
 const MAX_FRAC_DIGITS: u32 = 16_383;
@@ -37,7 +37,7 @@ pub enum Numeric {
     Finite { neg: bool, mag: Vec<u8>, scale: u32 },
 }
 
-fn overflow() -> PgError {
+pub(crate) fn overflow() -> PgError {
     PgError::error(
         sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
         "value overflows numeric format",
@@ -478,7 +478,7 @@ impl Numeric {
 
     /// Weight and first digit of this value's base-10000 representation,
     /// as `select_div_scale` sees them (0 and 0 for zero).
-    fn nbase_weight_and_first_digit(&self) -> (i32, u32) {
+    pub(crate) fn nbase_weight_and_first_digit(&self) -> (i32, u32) {
         let Numeric::Finite { mag, scale, .. } = self else {
             return (0, 0);
         };
@@ -646,7 +646,8 @@ impl Numeric {
         let Numeric::Finite { neg, mag, scale } = self else {
             return self.clone();
         };
-        let s = s.clamp(-MAX_RESULT_SCALE, MAX_RESULT_SCALE);
+        // numeric_round: -(NUMERIC_WEIGHT_MAX + 1) * DEC_DIGITS - 1 ..= NUMERIC_DSCALE_MAX.
+        let s = s.clamp(-131_073, 16_383);
         let cur = *scale as i32;
         if s >= cur {
             return Numeric::finite(*neg, Numeric::with_scale(mag, *scale, s as u32), s as u32);
@@ -727,59 +728,146 @@ impl Numeric {
         if self.is_negative() {
             return Err(invalid());
         }
-        let Numeric::Finite { mag, scale, .. } = self else {
-            unreachable!("finite")
-        };
+        let scale = self.scale();
         let (weight, _) = self.nbase_weight_and_first_digit();
         let sweight = (weight + 1) * 4 / 2 - 1;
         let rscale = (MIN_SIG_DIGITS - sweight)
-            .max(*scale as i32)
+            .max(scale as i32)
             .clamp(0, MAX_DISPLAY_SCALE) as u32;
-        // r = round(sqrt(mag * 10^(2 rscale - scale)))
-        let n = mag_shift(mag, (2 * rscale - scale) as usize);
+        Ok(self.sqrt_scale(rscale))
+    }
+
+    /// Square root of a non-negative finite value, correctly rounded to `rscale` digits.
+    pub(crate) fn sqrt_scale(&self, rscale: u32) -> Numeric {
+        let Numeric::Finite { mag, scale, .. } = self else {
+            unreachable!("sqrt_scale of a special value")
+        };
+        // r = round(sqrt(mag * 10^(2 rscale - scale))), dropping digits if scale > 2 rscale.
+        let shift = 2 * rscale as i64 - *scale as i64;
+        let n = if shift >= 0 {
+            mag_shift(mag, shift as usize)
+        } else {
+            let drop = (-shift) as usize;
+            if drop >= mag.len() {
+                Vec::new()
+            } else {
+                trim(mag[drop..].to_vec())
+            }
+        };
         let mut r = mag_isqrt(&n);
         let rem = mag_sub(&n, &mag_mul(&r, &r));
         if mag_cmp(&rem, &r) == Ordering::Greater {
             r = mag_add(&r, &[1]);
         }
-        Ok(Numeric::finite(false, r, rscale))
+        Numeric::finite(false, r, rscale)
     }
 
-    /// `numeric_power` for integral exponents (exact, rounded to at least
-    /// 16 digits after the point); other exponents are not supported yet.
-    pub fn power(&self, exp: &Numeric) -> PgResult<Numeric> {
-        if self.is_nan() || exp.is_nan() {
-            return Ok(Numeric::NaN);
+    /// Decimal exponent of the most significant digit (`1234.5` → 3, `0.01` → -2; 0 for zero).
+    pub(crate) fn dweight(&self) -> i32 {
+        match self {
+            Numeric::Finite { mag, scale, .. } if !mag.is_empty() => {
+                mag.len() as i32 - 1 - *scale as i32
+            }
+            _ => 0,
         }
-        let (Numeric::Finite { .. }, Numeric::Finite { .. }) = (self, exp) else {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "infinite numeric powers are not supported by ferrogres yet",
-            ));
+    }
+
+    /// Rounds to `digits` significant digits.
+    pub(crate) fn round_sig(&self, digits: i32) -> Numeric {
+        if self.is_zero() {
+            return self.clone();
+        }
+        self.round(digits - 1 - self.dweight())
+    }
+
+    /// `numeric_power`, with POSIX `pow(3)` rules for NaN and infinities.
+    pub fn power(&self, exp: &Numeric) -> PgResult<Numeric> {
+        use Numeric::*;
+        let one = Numeric::from_i64(1);
+        if self.is_nan() {
+            return Ok(if matches!(exp, Finite { .. }) && exp.is_zero() {
+                one
+            } else {
+                NaN
+            });
+        }
+        if exp.is_nan() {
+            return Ok(
+                if matches!(self, Finite { .. }) && self.cmp_pg(&one) == Ordering::Equal {
+                    one
+                } else {
+                    NaN
+                },
+            );
+        }
+        let sign = |n: &Numeric| {
+            if n.is_zero() {
+                0
+            } else if n.is_negative() {
+                -1
+            } else {
+                1
+            }
         };
-        if self.is_zero() && exp.is_negative() {
+        let (sign1, sign2) = (sign(self), sign(exp));
+        let is_integral = match exp {
+            Finite { .. } => exp.trunc(0).cmp_pg(exp) == Ordering::Equal,
+            _ => false,
+        };
+        if sign1 == 0 && sign2 < 0 {
             return Err(PgError::error(
                 "2201F",
                 "zero raised to a negative power is undefined",
             ));
         }
-        let is_integral = exp.trunc(0).cmp_pg(exp) == Ordering::Equal;
-        if self.is_negative() && !is_integral {
+        if sign1 < 0 && !is_integral && matches!(exp, Finite { .. }) {
             return Err(PgError::error(
                 "2201F",
                 "a negative number raised to a non-integer power yields a complex result",
             ));
         }
-        if !is_integral {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "numeric powers with a non-integral exponent are not supported by ferrogres yet; use double precision",
-            ));
+        if !matches!(self, Finite { .. }) || !matches!(exp, Finite { .. }) {
+            if matches!(self, Finite { .. }) && self.cmp_pg(&one) == Ordering::Equal {
+                return Ok(one);
+            }
+            if sign2 == 0 {
+                return Ok(one);
+            }
+            if sign1 == 0 && sign2 > 0 {
+                return Ok(Numeric::zero());
+            }
+            if matches!(exp, PosInf | NegInf) {
+                let abs_x_gt_one = match self {
+                    Finite { .. } => {
+                        if self.cmp_pg(&one.neg()) == Ordering::Equal {
+                            return Ok(one);
+                        }
+                        self.abs().cmp_pg(&one) == Ordering::Greater
+                    }
+                    _ => true,
+                };
+                return Ok(if abs_x_gt_one == (sign2 > 0) {
+                    PosInf
+                } else {
+                    Numeric::zero()
+                });
+            }
+            if matches!(self, PosInf) {
+                return Ok(if sign2 > 0 { PosInf } else { Numeric::zero() });
+            }
+            // self is -Infinity, exp finite.
+            if sign2 < 0 {
+                return Ok(Numeric::zero());
+            }
+            let odd = is_integral && !exp.rem(&Numeric::from_i64(2))?.is_zero();
+            return Ok(if odd { NegInf } else { PosInf });
         }
         let n = exp
             .to_i64()
-            .filter(|n| n.unsigned_abs() <= i32::MAX as u64)
-            .ok_or_else(overflow)?;
+            .filter(|n| is_integral && n.unsigned_abs() <= i32::MAX as u64);
+        let Some(n) = n else {
+            return self.power_real(exp);
+        };
         let rscale = MIN_SIG_DIGITS
             .max(self.scale() as i32)
             .min(MAX_DISPLAY_SCALE);

@@ -8,7 +8,7 @@ use pg_query::protobuf::{
 
 use super::super::adt::numeric::{Numeric, make_typmod};
 use super::super::adt::{self, CoercionContext, can_coerce};
-use super::super::expr::{BoolTestKind, Expr, Loc};
+use super::super::expr::{BoolTestKind, Expr, Loc, SubLinkKind};
 use super::super::functions::{ArgType, FuncId, FuncKind, registry};
 use super::super::types::{Datum, Type};
 use super::names::raw_location;
@@ -101,7 +101,7 @@ impl<'a> Analyzer<'a> {
                             "could not identify a comparison function for type {}",
                             ty.name()
                         ),
-                        loc(m.location),
+                        None,
                     ));
                 }
                 Ok(Expr::MinMax { greatest, args, ty })
@@ -161,9 +161,7 @@ impl<'a> Analyzer<'a> {
                 format!("there is no parameter ${}", p.number),
                 loc(p.location),
             )),
-            NodeEnum::SubLink(s) => {
-                Err(self.unsupported("subqueries in expressions", loc(s.location)))
-            }
+            NodeEnum::SubLink(s) => self.transform_sublink(scope, s),
             NodeEnum::RowExpr(r) => Err(self.unsupported("ROW expressions", loc(r.location))),
             NodeEnum::AArrayExpr(a) => Err(self.unsupported("arrays", loc(a.location))),
             NodeEnum::AIndirection(_) => {
@@ -509,7 +507,7 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Common type of `exprs` (`select_common_type`) and the coerced list.
-    fn coerce_to_common(
+    pub(crate) fn coerce_to_common(
         &mut self,
         exprs: Vec<Expr>,
         locs: &[Option<usize>],
@@ -596,9 +594,18 @@ impl<'a> Analyzer<'a> {
         let id = match resolve(&cands, &input, left.is_some()) {
             Resolution::Found(id) => id,
             Resolution::NotFound => {
+                let hint = if left.is_some() {
+                    "No operator matches the given name and argument types. You might need to add explicit type casts."
+                } else {
+                    "No operator matches the given name and argument type. You might need to add an explicit type cast."
+                };
                 return Err(self
-                    .error(sqlstate::UNDEFINED_FUNCTION, format!("operator does not exist: {shown}"), l)
-                    .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts."));
+                    .error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("operator does not exist: {shown}"),
+                        l,
+                    )
+                    .with_hint(hint));
             }
             Resolution::Ambiguous => {
                 return Err(self
@@ -810,6 +817,123 @@ impl<'a> Analyzer<'a> {
         })
     }
 
+    // --- subqueries -------------------------------------------------------------
+
+    /// `transformSubLink` for uncorrelated EXISTS, scalar, IN/ANY and ALL subqueries.
+    fn transform_sublink(&mut self, scope: &mut Scope, s: &pb::SubLink) -> PgResult<Expr> {
+        use pb::SubLinkType;
+        let l = loc(s.location);
+        let kind = SubLinkType::try_from(s.sub_link_type).unwrap_or(SubLinkType::Undefined);
+        if !matches!(
+            kind,
+            SubLinkType::ExistsSublink
+                | SubLinkType::ExprSublink
+                | SubLinkType::AnySublink
+                | SubLinkType::AllSublink
+        ) {
+            return Err(self.unsupported("this kind of subquery", l));
+        }
+        let Some(NodeEnum::SelectStmt(sel)) = node_of(&s.subselect) else {
+            return Err(self.unsupported("this kind of subquery", l));
+        };
+        let q = match self.analyze_select(sel) {
+            Ok(q) => q,
+            Err(e) => return Err(self.correlation_error(scope, e)),
+        };
+        let columns: Vec<(Type, i32)> = q
+            .targets
+            .iter()
+            .filter(|t| !t.resjunk)
+            .map(|t| (t.expr.ty(), t.expr.typmod()))
+            .collect();
+        if kind != SubLinkType::ExistsSublink && columns.len() != 1 {
+            let msg = if columns.len() > 1 {
+                "subquery has too many columns"
+            } else {
+                "subquery has too few columns"
+            };
+            let msg = if kind == SubLinkType::ExprSublink {
+                "subquery must return only one column"
+            } else {
+                msg
+            };
+            return Err(self.error(sqlstate::SYNTAX_ERROR, msg, l));
+        }
+        let index = self.subqueries.len();
+        self.subqueries.push(q);
+        let (kind, ty) = match kind {
+            SubLinkType::ExistsSublink => (SubLinkKind::Exists, Type::Bool),
+            SubLinkType::ExprSublink => (SubLinkKind::Expr, columns[0].0),
+            _ => {
+                let test = self.transform_expr(
+                    scope,
+                    node_of(&s.testexpr).expect("ANY/ALL has a test expression"),
+                )?;
+                let op = str_list(&s.oper_name)
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "=".to_string());
+                let cmp = self.make_op(&op, Some(test), Expr::CaseTest { ty: columns[0].0 }, l)?;
+                if cmp.ty() != Type::Bool {
+                    return Err(self.error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!(
+                            "operator {op} must return type boolean, not type {}",
+                            cmp.ty().name()
+                        ),
+                        l,
+                    ));
+                }
+                let cmp = Box::new(cmp);
+                (
+                    if kind == SubLinkType::AllSublink {
+                        SubLinkKind::All { cmp }
+                    } else {
+                        SubLinkKind::Any { cmp }
+                    },
+                    Type::Bool,
+                )
+            }
+        };
+        Ok(Expr::SubLink { index, kind, ty })
+    }
+
+    /// A subquery that names a column of the enclosing query is correlated,
+    /// which is not supported yet: say so instead of "does not exist".
+    fn correlation_error(&self, scope: &Scope, e: PgError) -> PgError {
+        let Some((refname, _, _, columns)) = &scope.rte else {
+            return e;
+        };
+        let quoted = e.message.split('"').nth(1).unwrap_or("");
+        let named = match e.sqlstate {
+            sqlstate::UNDEFINED_COLUMN if e.message.starts_with("column \"") => {
+                columns.iter().any(|c| c.name == quoted)
+            }
+            sqlstate::UNDEFINED_COLUMN => {
+                let qual = e
+                    .message
+                    .trim_start_matches("column ")
+                    .split('.')
+                    .next()
+                    .unwrap_or("");
+                qual == refname
+            }
+            sqlstate::UNDEFINED_TABLE if e.message.starts_with("missing FROM-clause") => {
+                quoted == refname
+            }
+            _ => false,
+        };
+        if !named {
+            return e;
+        }
+        let mut out = PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "not supported by ferrogres yet: correlated subqueries (referring to the outer query)",
+        );
+        out.position = e.position;
+        out
+    }
+
     // --- CASE -----------------------------------------------------------------
 
     fn transform_case(&mut self, scope: &mut Scope, c: &pb::CaseExpr) -> PgResult<Expr> {
@@ -931,31 +1055,21 @@ impl<'a> Analyzer<'a> {
         } else {
             &[]
         };
-        let shown_args = if f.agg_star {
-            "*".to_string()
-        } else {
-            sig(&input)
-        };
-        let resolution = if f.agg_star {
-            match cands.iter().find(|&&id| {
-                reg.get(id).kind == FuncKind::Aggregate(super::super::functions::AggKind::CountStar)
-            }) {
-                Some(id) => Resolution::Found(*id),
-                None => Resolution::NotFound,
-            }
-        } else {
-            resolve(cands, &input, false)
-        };
+        let shown_args = sig(&input);
+        let resolution = resolve(cands, &input, false);
+        if let Resolution::Found(id) = resolution
+            && f.agg_star
+            && !matches!(reg.get(id).kind, FuncKind::Aggregate(_))
+        {
+            return Err(self.error(
+                "42809",
+                format!("{shown_name}(*) specified, but {shown_name} is not an aggregate function"),
+                l,
+            ));
+        }
         let id = match resolution {
             Resolution::Found(id) => id,
             Resolution::NotFound => {
-                if f.agg_star && !cands.is_empty() {
-                    return Err(self.error(
-                        "42809",
-                        format!("{shown_name}(*) specified, but {shown_name} is not an aggregate function"),
-                        l,
-                    ));
-                }
                 return Err(self
                     .error(sqlstate::UNDEFINED_FUNCTION, format!("function {shown_name}({shown_args}) does not exist"), l)
                     .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));

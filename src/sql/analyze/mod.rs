@@ -28,6 +28,7 @@ use super::functions::AggKind;
 use super::parser::char_position;
 use super::types::Type;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
+use resolve::select_common_type;
 
 pub use names::figure_colname;
 
@@ -66,6 +67,60 @@ pub struct RangeTblEntry {
 pub enum RteSource {
     Relation(Relation),
     Subquery(Box<Query>),
+    /// `VALUES (..), (..)`: one row of expressions per row.
+    Values(Vec<Vec<Expr>>),
+    /// UNION / INTERSECT / EXCEPT.
+    SetOp(Box<SetOpTree>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+/// The inputs of a set operation (PostgreSQL's `SetOperationStmt` tree).
+#[derive(Clone, Debug)]
+pub enum SetOpTree {
+    /// A SELECT; `locs` are its output expressions' locations (for errors).
+    Leaf {
+        query: Box<Query>,
+        locs: Vec<Option<usize>>,
+    },
+    /// `types` are the output column types both inputs are coerced to.
+    Op {
+        kind: SetOpKind,
+        all: bool,
+        left: Box<SetOpTree>,
+        right: Box<SetOpTree>,
+        types: Vec<(Type, i32)>,
+    },
+}
+
+impl SetOpTree {
+    pub fn column_types(&self) -> Vec<(Type, i32)> {
+        match self {
+            SetOpTree::Leaf { query, .. } => query
+                .targets
+                .iter()
+                .filter(|t| !t.resjunk)
+                .map(|t| (t.expr.ty(), t.expr.typmod()))
+                .collect(),
+            SetOpTree::Op { types, .. } => types.clone(),
+        }
+    }
+
+    fn location(&self, col: usize) -> Option<usize> {
+        match self {
+            SetOpTree::Leaf { locs, .. } => locs.get(col).copied().flatten(),
+            SetOpTree::Op { left, .. } => left.location(col),
+        }
+    }
+
+    fn first_location(&self) -> Option<usize> {
+        self.location(0)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +163,7 @@ pub enum ExprKind {
     Limit,
     Offset,
     FromSubquery,
+    Values,
 }
 
 impl ExprKind {
@@ -121,6 +177,7 @@ impl ExprKind {
             ExprKind::Limit => "LIMIT",
             ExprKind::Offset => "OFFSET",
             ExprKind::FromSubquery => "FROM",
+            ExprKind::Values => "VALUES",
         }
     }
 
@@ -145,6 +202,8 @@ pub struct Analyzer<'a> {
     /// The whole query string: locations are byte offsets into it.
     pub source: &'a str,
     pub fmt: SessionFormat,
+    /// Subqueries in expressions, in order of [`Expr::SubLink`] indexes.
+    pub subqueries: Vec<Query>,
 }
 
 fn node_of(n: &Option<Box<pg_query::Node>>) -> Option<&NodeEnum> {
@@ -168,14 +227,15 @@ impl<'a> Analyzer<'a> {
         )
     }
 
-    /// `transformSelectStmt`.
+    /// `transformSelectStmt` (and `transformValuesClause`,
+    /// `transformSetOperationStmt` for VALUES and UNION/INTERSECT/EXCEPT).
     pub fn analyze_select(&mut self, stmt: &SelectStmt) -> PgResult<Query> {
-        if stmt.op != pg_query::protobuf::SetOperation::SetopNone as i32 {
-            return Err(self.unsupported("UNION/INTERSECT/EXCEPT", None));
-        }
-        if !stmt.values_lists.is_empty() {
-            return Err(self.unsupported("VALUES", None));
-        }
+        self.analyze_select_ext(stmt, true)
+    }
+
+    /// `resolve_unknowns` false keeps unknown-type output columns unknown, as
+    /// set-operation leaves need (the set operation decides their type).
+    fn analyze_select_ext(&mut self, stmt: &SelectStmt, resolve_unknowns: bool) -> PgResult<Query> {
         if stmt.with_clause.is_some() {
             return Err(self.unsupported("WITH", None));
         }
@@ -192,8 +252,16 @@ impl<'a> Analyzer<'a> {
             return Err(self.unsupported("FETCH ... WITH TIES", None));
         }
 
-        // FROM.
-        let from = self.transform_from(&stmt.from_clause)?;
+        // FROM (a set operation or VALUES list acts as the FROM item of a `SELECT *`).
+        let is_set_op = stmt.op != pg_query::protobuf::SetOperation::SetopNone as i32;
+        let select_star = is_set_op || !stmt.values_lists.is_empty();
+        let from = if is_set_op {
+            Some(self.transform_set_operation(stmt)?)
+        } else if !stmt.values_lists.is_empty() {
+            Some(self.transform_values(&stmt.values_lists)?)
+        } else {
+            self.transform_from(&stmt.from_clause)?
+        };
         let mut scope = Scope {
             rte: from.as_ref().map(|r| {
                 (
@@ -209,8 +277,29 @@ impl<'a> Analyzer<'a> {
         };
 
         // Target list; unknown-type outputs become text (resolveTargetListUnknowns).
-        let mut targets = self.transform_target_list(&mut scope, &stmt.target_list)?;
-        for t in &mut targets {
+        let mut targets = if select_star {
+            let rte = from
+                .as_ref()
+                .expect("set operations and VALUES have a FROM item");
+            rte.columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| TargetEntry {
+                    expr: Expr::Column {
+                        index: i,
+                        ty: c.ty,
+                        typmod: c.typmod,
+                        name: c.name.clone(),
+                        loc: Loc(None),
+                    },
+                    name: c.name.clone(),
+                    resjunk: false,
+                })
+                .collect()
+        } else {
+            self.transform_target_list(&mut scope, &stmt.target_list)?
+        };
+        for t in targets.iter_mut().filter(|_| resolve_unknowns) {
             if t.expr.ty() == Type::Unknown {
                 let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
                 t.expr = self.coerce(
@@ -254,6 +343,28 @@ impl<'a> Analyzer<'a> {
             }
             let node = node_of(&sb.node).expect("SortBy has an expression");
             let target = self.find_target(&mut scope, &mut targets, node, true)?;
+            if !targets[target].expr.ty().is_sortable() {
+                return Err(self
+                    .error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!(
+                            "could not identify an ordering operator for type {}",
+                            targets[target].expr.ty().name()
+                        ),
+                        names::raw_location(node),
+                    )
+                    .with_hint("Use an explicit ordering operator or modify the query."));
+            }
+            if is_set_op && targets[target].resjunk {
+                return Err(self
+                    .error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "invalid UNION/INTERSECT/EXCEPT ORDER BY clause",
+                        names::raw_location(node),
+                    )
+                    .with_detail("Only result column names can be used, not expressions or functions.")
+                    .with_hint("Add the expression/function to every SELECT, or move the UNION into a FROM clause."));
+            }
             let descending = sb.sortby_dir == SortByDir::SortbyDesc as i32;
             let nulls_first = match sb.sortby_nulls {
                 n if n == SortByNulls::SortbyNullsFirst as i32 => true,
@@ -269,11 +380,17 @@ impl<'a> Analyzer<'a> {
         }
         scope.kind = ExprKind::GroupBy;
         let mut group_by: Vec<Expr> = Vec::new();
+        let mut empty_grouping_set = false;
         for item in &stmt.group_clause {
             let Some(node) = item.node.as_ref() else {
                 continue;
             };
-            if matches!(node, NodeEnum::GroupingSet(_)) {
+            if let NodeEnum::GroupingSet(gs) = node {
+                // GROUP BY () groups all rows into one; other grouping sets are not supported.
+                if gs.kind == pg_query::protobuf::GroupingSetKind::GroupingSetEmpty as i32 {
+                    empty_grouping_set = true;
+                    continue;
+                }
                 return Err(self.unsupported("GROUPING SETS, ROLLUP and CUBE", None));
             }
             let idx = self.find_target(&mut scope, &mut targets, node, false)?;
@@ -321,7 +438,10 @@ impl<'a> Analyzer<'a> {
         };
 
         // Grouping check and rewrite above the aggregation.
-        let has_grouping = !scope.aggs.is_empty() || !group_by.is_empty() || having.is_some();
+        let has_grouping = !scope.aggs.is_empty()
+            || !group_by.is_empty()
+            || having.is_some()
+            || empty_grouping_set;
         let mut having = having;
         if has_grouping {
             for t in &mut targets {
@@ -399,6 +519,244 @@ impl<'a> Analyzer<'a> {
         self.coerce_to_specific(e, Type::Int8, clause, loc)
     }
 
+    // --- VALUES and set operations -------------------------------------------
+
+    /// `transformValuesClause`: each column gets the common type of its rows.
+    fn transform_values(&mut self, lists: &[pg_query::Node]) -> PgResult<RangeTblEntry> {
+        let mut scope = Scope {
+            rte: None,
+            aggs: Vec::new(),
+            kind: ExprKind::Values,
+            in_agg: false,
+        };
+        let mut rows: Vec<Vec<Expr>> = Vec::new();
+        let mut locs: Vec<Vec<Option<usize>>> = Vec::new();
+        for list in lists {
+            let Some(NodeEnum::List(l)) = list.node.as_ref() else {
+                continue;
+            };
+            let mut row = Vec::new();
+            let mut row_locs = Vec::new();
+            for item in &l.items {
+                let n = item.node.as_ref().expect("VALUES item");
+                if let NodeEnum::SetToDefault(d) = n {
+                    let loc = if d.location >= 0 {
+                        Some(d.location as usize)
+                    } else {
+                        None
+                    };
+                    return Err(self.error(
+                        sqlstate::SYNTAX_ERROR,
+                        "DEFAULT is not allowed in this context",
+                        loc,
+                    ));
+                }
+                row.push(self.transform_expr(&mut scope, n)?);
+                row_locs.push(names::raw_location(n));
+            }
+            if let Some(first) = rows.first()
+                && first.len() != row.len()
+            {
+                return Err(self.error(
+                    sqlstate::SYNTAX_ERROR,
+                    "VALUES lists must all be the same length",
+                    row_locs.first().copied().flatten(),
+                ));
+            }
+            rows.push(row);
+            locs.push(row_locs);
+        }
+        let ncols = rows.first().map(|r| r.len()).unwrap_or(0);
+        let mut columns = Vec::with_capacity(ncols);
+        let mut by_col: Vec<Vec<Expr>> = vec![Vec::new(); ncols];
+        for row in rows {
+            for (c, e) in row.into_iter().enumerate() {
+                by_col[c].push(e);
+            }
+        }
+        let mut coerced_cols = Vec::with_capacity(ncols);
+        for (c, exprs) in by_col.into_iter().enumerate() {
+            let col_locs: Vec<Option<usize>> = locs.iter().map(|l| l[c]).collect();
+            let (exprs, ty) = self.coerce_to_common(exprs, &col_locs, "VALUES")?;
+            let typmod = common_typmod(&exprs);
+            columns.push(ColumnDef {
+                name: format!("column{}", c + 1),
+                ty,
+                typmod,
+            });
+            coerced_cols.push(exprs);
+        }
+        let nrows = coerced_cols.first().map(|c| c.len()).unwrap_or(0);
+        let mut out_rows: Vec<Vec<Expr>> = (0..nrows).map(|_| Vec::with_capacity(ncols)).collect();
+        for col in coerced_cols {
+            for (r, e) in col.into_iter().enumerate() {
+                out_rows[r].push(e);
+            }
+        }
+        Ok(RangeTblEntry {
+            refname: "*VALUES*".into(),
+            relname: "*VALUES*".into(),
+            has_alias: false,
+            columns,
+            source: RteSource::Values(out_rows),
+        })
+    }
+
+    /// `transformSetOperationStmt`: the tree of UNION/INTERSECT/EXCEPT with
+    /// each output column's type chosen by `select_common_type`.
+    fn transform_set_operation(&mut self, stmt: &SelectStmt) -> PgResult<RangeTblEntry> {
+        let (tree, names) = self.transform_set_op_tree(stmt, true)?;
+        let types = tree.column_types();
+        let columns = names
+            .into_iter()
+            .zip(types)
+            .map(|(name, (ty, typmod))| ColumnDef { name, ty, typmod })
+            .collect();
+        Ok(RangeTblEntry {
+            refname: String::new(),
+            relname: String::new(),
+            has_alias: false,
+            columns,
+            source: RteSource::SetOp(Box::new(tree)),
+        })
+    }
+
+    /// Returns the tree and the output column names (from the leftmost leaf).
+    fn transform_set_op_tree(
+        &mut self,
+        stmt: &SelectStmt,
+        top: bool,
+    ) -> PgResult<(SetOpTree, Vec<String>)> {
+        use pg_query::protobuf::SetOperation;
+        let op = SetOperation::try_from(stmt.op).unwrap_or(SetOperation::SetopNone);
+        // A leaf: a plain SELECT (the top node's own ORDER BY/LIMIT belong to the whole).
+        if op == SetOperation::SetopNone || op == SetOperation::Undefined {
+            let q = self.analyze_select_ext(stmt, false)?;
+            let names = q
+                .targets
+                .iter()
+                .filter(|t| !t.resjunk)
+                .map(|t| t.name.clone())
+                .collect();
+            let locs = stmt
+                .target_list
+                .iter()
+                .filter_map(|n| n.node.as_ref())
+                .map(|n| match n {
+                    NodeEnum::ResTarget(rt) => rt
+                        .val
+                        .as_ref()
+                        .and_then(|v| v.node.as_ref())
+                        .and_then(names::raw_location),
+                    other => names::raw_location(other),
+                })
+                .collect();
+            return Ok((
+                SetOpTree::Leaf {
+                    query: Box::new(q),
+                    locs,
+                },
+                names,
+            ));
+        }
+        let _ = top;
+        let context = match op {
+            SetOperation::SetopUnion => "UNION",
+            SetOperation::SetopIntersect => "INTERSECT",
+            _ => "EXCEPT",
+        };
+        let larg = stmt.larg.as_ref().expect("set operation has a left input");
+        let rarg = stmt.rarg.as_ref().expect("set operation has a right input");
+        let (mut left, names) = self.transform_set_op_tree(larg, false)?;
+        let (mut right, _) = self.transform_set_op_tree(rarg, false)?;
+        let ltypes = left.column_types();
+        let rtypes = right.column_types();
+        if ltypes.len() != rtypes.len() {
+            return Err(self.error(
+                sqlstate::SYNTAX_ERROR,
+                format!("each {context} query must have the same number of columns"),
+                right.first_location(),
+            ));
+        }
+        let mut types = Vec::with_capacity(ltypes.len());
+        for (i, ((lt, lm), (rt, rm))) in ltypes.iter().zip(&rtypes).enumerate() {
+            let ty = match select_common_type(&[*lt, *rt]) {
+                Ok(t) => t,
+                Err((p, n, _)) => {
+                    return Err(self.error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!(
+                            "{context} types {} and {} cannot be matched",
+                            p.name(),
+                            n.name()
+                        ),
+                        right.location(i),
+                    ));
+                }
+            };
+            for (side, t) in [(&mut left, *lt), (&mut right, *rt)] {
+                if t != ty
+                    && t != Type::Unknown
+                    && !super::adt::can_coerce(t, ty, super::adt::CoercionContext::Implicit)
+                {
+                    return Err(self.error(
+                        "42846",
+                        format!(
+                            "{context} could not convert type {} to {}",
+                            t.name(),
+                            ty.name()
+                        ),
+                        side.location(i),
+                    ));
+                }
+                self.coerce_set_op_leaf_const(side, i, ty)?;
+            }
+            types.push((ty, if lm == rm { *lm } else { -1 }));
+        }
+        let kind = match op {
+            SetOperation::SetopUnion => SetOpKind::Union,
+            SetOperation::SetopIntersect => SetOpKind::Intersect,
+            _ => SetOpKind::Except,
+        };
+        Ok((
+            SetOpTree::Op {
+                kind,
+                all: stmt.all,
+                left: Box::new(left),
+                right: Box::new(right),
+                types,
+            },
+            names,
+        ))
+    }
+
+    /// An unknown-type literal output of a leaf takes the set operation's
+    /// type now, so that a bad literal is reported at its position.
+    fn coerce_set_op_leaf_const(
+        &mut self,
+        tree: &mut SetOpTree,
+        col: usize,
+        ty: Type,
+    ) -> PgResult<()> {
+        if let SetOpTree::Leaf { query, locs } = tree {
+            let visible: Vec<usize> = (0..query.targets.len())
+                .filter(|&k| !query.targets[k].resjunk)
+                .collect();
+            let t = &mut query.targets[visible[col]];
+            if t.expr.ty() == Type::Unknown {
+                let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
+                t.expr = self.coerce(
+                    e,
+                    ty,
+                    -1,
+                    super::adt::CoercionContext::Implicit,
+                    locs.get(col).copied().flatten(),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     // --- FROM ---------------------------------------------------------------
 
     fn transform_from(&mut self, from: &[pg_query::Node]) -> PgResult<Option<RangeTblEntry>> {
@@ -458,13 +816,18 @@ impl<'a> Analyzer<'a> {
                     return Err(self.unsupported("this kind of subquery", None));
                 };
                 let Some(alias) = &rs.alias else {
+                    let (what, example) = if sel.values_lists.is_empty() {
+                        ("subquery", "SELECT")
+                    } else {
+                        ("VALUES", "VALUES")
+                    };
                     return Err(self
                         .error(
                             sqlstate::SYNTAX_ERROR,
-                            "subquery in FROM must have an alias",
+                            format!("{what} in FROM must have an alias"),
                             self.subquery_paren_location(sel),
                         )
-                        .with_hint("For example, FROM (SELECT ...) [AS] foo."));
+                        .with_hint(format!("For example, FROM ({example} ...) [AS] foo.")));
                 };
                 let q = self.analyze_select(sel)?;
                 let mut columns: Vec<ColumnDef> = q
@@ -522,24 +885,25 @@ impl<'a> Analyzer<'a> {
     /// errors there, but the raw tree keeps no location for it, so scan back
     /// from the subquery's first target to the outermost opening parenthesis.
     fn subquery_paren_location(&self, sel: &SelectStmt) -> Option<usize> {
-        let first = sel
-            .target_list
-            .iter()
-            .filter_map(|n| n.node.as_ref())
-            .filter_map(names::raw_location)
-            .min()?;
+        let first = first_select_location(sel)?;
+        let lower = self.source[..first.min(self.source.len())].to_ascii_lowercase();
+        let keyword = lower
+            .rfind("select")
+            .into_iter()
+            .chain(lower.rfind("values"))
+            .max()?;
         let bytes = self.source.as_bytes();
-        let mut i = self.source[..first.min(bytes.len())].rfind('(')?;
-        let mut outer = i;
+        let mut outer = None;
+        let mut i = keyword;
         while i > 0 {
             i -= 1;
             match bytes[i] {
-                b'(' => outer = i,
+                b'(' => outer = Some(i),
                 b' ' | b'\t' | b'\n' | b'\r' => {}
                 _ => break,
             }
         }
-        Some(outer)
+        outer
     }
 
     // --- target list ----------------------------------------------------------
@@ -762,22 +1126,41 @@ impl<'a> Analyzer<'a> {
         } else {
             e
         };
-        if order_by && !e.ty().is_sortable() {
-            return Err(self.error(
-                "42883",
-                format!(
-                    "could not identify an ordering operator for type {}",
-                    e.ty().name()
-                ),
-                names::raw_location(node),
-            ));
-        }
         targets.push(TargetEntry {
             expr: e,
             name: names::figure_colname(Some(node)),
             resjunk: true,
         });
         Ok(targets.len() - 1)
+    }
+}
+
+/// The location of the first expression of a SELECT, VALUES or set operation.
+fn first_select_location(sel: &SelectStmt) -> Option<usize> {
+    if let Some(l) = sel
+        .target_list
+        .iter()
+        .filter_map(|n| n.node.as_ref())
+        .filter_map(names::raw_location)
+        .min()
+    {
+        return Some(l);
+    }
+    if let Some(NodeEnum::List(l)) = sel.values_lists.first().and_then(|n| n.node.as_ref()) {
+        return l
+            .items
+            .iter()
+            .filter_map(|n| n.node.as_ref())
+            .filter_map(names::raw_location)
+            .min();
+    }
+    sel.larg.as_ref().and_then(|l| first_select_location(l))
+}
+
+fn common_typmod(exprs: &[Expr]) -> i32 {
+    match exprs.first() {
+        Some(f) if exprs.iter().all(|e| e.typmod() == f.typmod()) => f.typmod(),
+        _ => -1,
     }
 }
 

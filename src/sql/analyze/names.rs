@@ -79,15 +79,29 @@ fn figure(node: Option<&NodeEnum>) -> Option<(String, u8)> {
                 SubLinkType::ExistsSublink => Some(("exists".into(), 2)),
                 SubLinkType::ArraySublink => Some(("array".into(), 2)),
                 SubLinkType::ExprSublink => {
-                    if let Some(NodeEnum::SelectStmt(sel)) =
+                    // The subquery's first output column name, whatever it is.
+                    let Some(NodeEnum::SelectStmt(sel)) =
                         s.subselect.as_ref().and_then(|n| n.node.as_ref())
-                        && let Some(NodeEnum::ResTarget(rt)) =
-                            sel.target_list.first().and_then(|n| n.node.as_ref())
+                    else {
+                        return None;
+                    };
+                    let mut sel: &pg_query::protobuf::SelectStmt = sel;
+                    while let Some(l) = sel.larg.as_deref() {
+                        sel = l;
+                    }
+                    if let Some(NodeEnum::ResTarget(rt)) =
+                        sel.target_list.first().and_then(|n| n.node.as_ref())
                     {
                         if !rt.name.is_empty() {
                             return Some((rt.name.clone(), 2));
                         }
-                        return figure(rt.val.as_ref().and_then(|v| v.node.as_ref()));
+                        return Some((
+                            figure_colname(rt.val.as_ref().and_then(|v| v.node.as_ref())),
+                            2,
+                        ));
+                    }
+                    if !sel.values_lists.is_empty() {
+                        return Some(("column1".into(), 2));
                     }
                     None
                 }

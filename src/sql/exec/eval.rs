@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use super::super::adt::{self, as_f64, as_i128, datum_cmp, make_int};
-use super::super::expr::{BoolTestKind, Expr};
+use super::super::expr::{BoolTestKind, Expr, SubLinkKind};
 use super::super::functions::{Arith, CmpOp, FuncId, Impl, registry};
 use super::super::types::{Datum, Type};
 use super::EvalContext;
@@ -194,6 +194,39 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
                 }
             };
             Ok(Datum::Bool(distinct != *not))
+        }
+        Expr::SubLink { index, kind, .. } => {
+            let rows = cx.subplan_rows(*index)?;
+            match kind {
+                SubLinkKind::Exists => Ok(Datum::Bool(!rows.is_empty())),
+                SubLinkKind::Expr => match rows.len() {
+                    0 => Ok(Datum::Null),
+                    1 => Ok(rows[0][0].clone()),
+                    _ => Err(PgError::error(
+                        sqlstate::CARDINALITY_VIOLATION,
+                        "more than one row returned by a subquery used as an expression",
+                    )),
+                },
+                SubLinkKind::Any { cmp } | SubLinkKind::All { cmp } => {
+                    let any = matches!(kind, SubLinkKind::Any { .. });
+                    let mut saw_null = false;
+                    for r in rows.iter() {
+                        cx.case_values.push(r[0].clone());
+                        let v = eval(cmp, row, cx);
+                        cx.case_values.pop();
+                        match v? {
+                            Datum::Bool(b) if b == any => return Ok(Datum::Bool(any)),
+                            Datum::Null => saw_null = true,
+                            _ => {}
+                        }
+                    }
+                    Ok(if saw_null {
+                        Datum::Null
+                    } else {
+                        Datum::Bool(!any)
+                    })
+                }
+            }
         }
         Expr::Agg { .. } => unreachable!("aggregate placeholders are replaced before execution"),
     }

@@ -30,6 +30,10 @@ pub struct EvalContext<'a> {
     pub fmt: SessionFormat,
     /// Values of enclosing `CASE x WHEN ...` tests (innermost last).
     pub case_values: Vec<Datum>,
+    /// Plans of the statement's subqueries in expressions, taken when first run.
+    pub subplans: Vec<Option<Plan>>,
+    /// Their rows, once run (uncorrelated subqueries run once, like InitPlans).
+    subplan_results: Vec<Option<std::rc::Rc<Vec<Row>>>>,
 }
 
 impl<'a> EvalContext<'a> {
@@ -39,7 +43,26 @@ impl<'a> EvalContext<'a> {
             server,
             fmt,
             case_values: Vec::new(),
+            subplans: Vec::new(),
+            subplan_results: Vec::new(),
         }
+    }
+
+    /// Installs the statement's subquery plans.
+    pub fn set_subplans(&mut self, plans: Vec<Plan>) {
+        self.subplan_results = vec![None; plans.len()];
+        self.subplans = plans.into_iter().map(Some).collect();
+    }
+
+    /// The rows of subquery `index`, running it the first time.
+    pub fn subplan_rows(&mut self, index: usize) -> PgResult<std::rc::Rc<Vec<Row>>> {
+        if let Some(rows) = &self.subplan_results[index] {
+            return Ok(rows.clone());
+        }
+        let plan = self.subplans[index].take().expect("a subplan runs once");
+        let rows = std::rc::Rc::new(run(plan, self)?);
+        self.subplan_results[index] = Some(rows.clone());
+        Ok(rows)
     }
 
     /// Re-reads settings that affect input and output (after `set_config`).
@@ -92,6 +115,20 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             }),
         },
         Plan::SubqueryScan { subplan } => build(*subplan),
+        Plan::ValuesScan { rows } => Box::new(ValuesScan {
+            rows: rows.into_iter(),
+        }),
+        Plan::SetOp {
+            kind,
+            all,
+            left,
+            right,
+        } => Box::new(SetOp {
+            kind,
+            all,
+            inputs: Some((build(*left), build(*right))),
+            output: Vec::new().into_iter(),
+        }),
         Plan::Filter { input, qual } => Box::new(Filter {
             input: build(*input),
             qual,
@@ -434,6 +471,80 @@ impl ExecNode for Agg {
         if let Some(mut input) = self.input.take() {
             let rows = self.consume(input.as_mut(), cx)?;
             self.output = rows.into_iter();
+        }
+        Ok(self.output.next())
+    }
+}
+
+struct ValuesScan {
+    rows: std::vec::IntoIter<Vec<super::expr::Expr>>,
+}
+
+impl ExecNode for ValuesScan {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        let Some(exprs) = self.rows.next() else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(exprs.len());
+        for e in &exprs {
+            out.push(eval(e, &[], cx)?);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Hashed UNION / INTERSECT / EXCEPT (`nodeSetOp.c`): UNION ALL is an
+/// append; the others count each distinct row on both sides.
+struct SetOp {
+    kind: super::analyze::SetOpKind,
+    all: bool,
+    inputs: Option<(Box<dyn ExecNode>, Box<dyn ExecNode>)>,
+    output: std::vec::IntoIter<Row>,
+}
+
+impl ExecNode for SetOp {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        use super::analyze::SetOpKind;
+        if let Some((mut left, mut right)) = self.inputs.take() {
+            // Distinct rows in first-seen order, with their counts on each side.
+            let mut index: HashMap<Vec<HashKey>, usize> = HashMap::new();
+            let mut rows: Vec<(Row, u64, u64)> = Vec::new();
+            let mut out = Vec::new();
+            for (side, input) in [(0, &mut left), (1, &mut right)] {
+                while let Some(r) = input.next(cx)? {
+                    if self.kind == SetOpKind::Union && self.all {
+                        out.push(r);
+                        continue;
+                    }
+                    let key: Vec<HashKey> = r.iter().map(hash_key).collect();
+                    let i = match index.get(&key) {
+                        Some(&i) => i,
+                        None => {
+                            rows.push((r, 0, 0));
+                            index.insert(key, rows.len() - 1);
+                            rows.len() - 1
+                        }
+                    };
+                    if side == 0 {
+                        rows[i].1 += 1;
+                    } else {
+                        rows[i].2 += 1;
+                    }
+                }
+            }
+            for (r, l, rc) in rows {
+                let copies = match (self.kind, self.all) {
+                    (SetOpKind::Union, _) => 1,
+                    (SetOpKind::Intersect, false) => u64::from(l > 0 && rc > 0),
+                    (SetOpKind::Intersect, true) => l.min(rc),
+                    (SetOpKind::Except, false) => u64::from(l > 0 && rc == 0),
+                    (SetOpKind::Except, true) => l.saturating_sub(rc),
+                };
+                for _ in 0..copies {
+                    out.push(r.clone());
+                }
+            }
+            self.output = out.into_iter();
         }
         Ok(self.output.next())
     }

@@ -273,11 +273,12 @@ fn clock_timestamp(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
 
 fn current_setting(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let missing_ok = matches!(a.get(1), Some(Datum::Bool(true)));
-    match cx.server.settings().show(text(&a[0])) {
-        Ok(v) => Ok(Datum::Text(v)),
-        Err(e) if missing_ok && e.sqlstate == sqlstate::UNDEFINED_OBJECT => Ok(Datum::Null),
-        Err(e) => Err(e),
-    }
+    Ok(cx
+        .server
+        .settings()
+        .current_setting(text(&a[0]), missing_ok)?
+        .map(Datum::Text)
+        .unwrap_or(Datum::Null))
 }
 
 fn set_config(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -294,6 +295,9 @@ fn set_config(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let local = matches!(a[2], Datum::Bool(true));
     let su = cx.server.is_superuser();
     cx.server.settings().set(name, value, local, su)?;
+    for n in cx.server.settings().take_notices() {
+        cx.server.notice(n);
+    }
     cx.refresh_format();
     Ok(Datum::Text(cx.server.settings().show(name)?))
 }
@@ -532,11 +536,23 @@ fn chr(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
             "null character not permitted",
         ));
     }
+    if c < 0 {
+        return Err(err(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "character number must be positive",
+        ));
+    }
+    if c > 0x10FFFF {
+        return Err(err(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            &format!("requested character too large for encoding: {c}"),
+        ));
+    }
     match u32::try_from(c).ok().and_then(char::from_u32) {
         Some(ch) => Ok(Datum::Text(ch.to_string())),
         None => Err(err(
             sqlstate::PROGRAM_LIMIT_EXCEEDED,
-            "requested character too large for encoding",
+            &format!("requested character not valid for encoding: {c}"),
         )),
     }
 }
@@ -717,14 +733,26 @@ fn power_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Numeric(numeric(&a[0]).power(numeric(&a[1]))?))
 }
 
-/// Numeric transcendental functions are registered so that resolution
-/// matches PostgreSQL's (`sqrt(2.0)` picks `sqrt(numeric)`), but their
-/// PostgreSQL-exact result scales are not implemented yet.
-fn numeric_unsupported(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
-    Err(err(
-        sqlstate::FEATURE_NOT_SUPPORTED,
-        "this numeric function is not supported by ferrogres yet; cast the argument to double precision",
-    ))
+fn exp_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).exp()?))
+}
+
+fn ln_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(numeric(&a[0]).ln()?))
+}
+
+fn log10_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(Numeric::log(
+        &Numeric::from_i64(10),
+        numeric(&a[0]),
+    )?))
+}
+
+fn log_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Numeric(Numeric::log(
+        numeric(&a[0]),
+        numeric(&a[1]),
+    )?))
 }
 
 pub(super) fn register(b: &mut Builder) {
@@ -841,10 +869,11 @@ pub(super) fn register(b: &mut Builder) {
     b.func("power", &[Float8, Float8], Float8, float8_pow);
     b.func("pow", &[Float8, Float8], Float8, float8_pow);
     b.func("sqrt", &[Numeric], Numeric, sqrt_numeric);
-    for name in ["exp", "ln", "log", "log10"] {
-        b.func(name, &[Numeric], Numeric, numeric_unsupported);
-    }
-    b.func("log", &[Numeric, Numeric], Numeric, numeric_unsupported);
+    b.func("exp", &[Numeric], Numeric, exp_numeric);
+    b.func("ln", &[Numeric], Numeric, ln_numeric);
+    b.func("log", &[Numeric], Numeric, log10_numeric);
+    b.func("log10", &[Numeric], Numeric, log10_numeric);
+    b.func("log", &[Numeric, Numeric], Numeric, log_numeric);
     for name in ["power", "pow"] {
         b.func(name, &[Numeric, Numeric], Numeric, power_numeric);
     }

@@ -10,13 +10,17 @@
 //!             └ Filter    HAVING
 //!                └ Agg    GROUP BY / aggregates (hashed, first-seen order)
 //!                   └ Filter      WHERE
-//!                      └ SeqScan  relation (or SubqueryScan, or Result)
+//!                      └ SeqScan  relation (or SubqueryScan, ValuesScan,
+//!                                 SetOp over two plans, or Result)
 //! ```
+//!
+//! Subqueries in expressions are planned separately (one plan per
+//! `Expr::SubLink`) and run once, like PostgreSQL's InitPlans.
 //!
 //! A final Project drops resjunk columns when the query has any.
 //! Index scans, joins and a cost model arrive with on-disk tables.
 
-use super::analyze::{Aggref, Query, RteSource};
+use super::analyze::{Aggref, Query, RteSource, SetOpKind, SetOpTree};
 use super::catalog::Relation;
 use super::expr::{Expr, Loc};
 use super::types::Type;
@@ -37,6 +41,17 @@ pub enum Plan {
     },
     SubqueryScan {
         subplan: Box<Plan>,
+    },
+    /// `VALUES`: evaluates one row of expressions per output row.
+    ValuesScan {
+        rows: Vec<Vec<Expr>>,
+    },
+    /// UNION / INTERSECT / EXCEPT [ALL] of two inputs with the same column types.
+    SetOp {
+        kind: SetOpKind,
+        all: bool,
+        left: Box<Plan>,
+        right: Box<Plan>,
     },
     Filter {
         input: Box<Plan>,
@@ -103,6 +118,11 @@ pub fn plan_query(q: Query) -> PlannedStmt {
             RteSource::Subquery(sub) => Plan::SubqueryScan {
                 subplan: Box::new(plan_query(*sub).plan),
             },
+            RteSource::Values(rows) => Plan::ValuesScan { rows },
+            RteSource::SetOp(tree) => {
+                let types = tree.column_types();
+                plan_set_op(*tree, &types)
+            }
         },
     };
     if let Some(qual) = q.where_qual {
@@ -174,4 +194,55 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         };
     }
     PlannedStmt { plan, columns }
+}
+
+/// Plans a set-operation tree whose output must have column `types`:
+/// inputs of another type get a projection that casts them.
+fn plan_set_op(tree: SetOpTree, types: &[(Type, i32)]) -> Plan {
+    let have = tree.column_types();
+    let plan = match tree {
+        SetOpTree::Leaf { query, .. } => plan_query(*query).plan,
+        SetOpTree::Op {
+            kind,
+            all,
+            left,
+            right,
+            types: own,
+        } => Plan::SetOp {
+            kind,
+            all,
+            left: Box::new(plan_set_op(*left, &own)),
+            right: Box::new(plan_set_op(*right, &own)),
+        },
+    };
+    if have.iter().map(|t| t.0).eq(types.iter().map(|t| t.0)) {
+        return plan;
+    }
+    let exprs = have
+        .iter()
+        .zip(types)
+        .enumerate()
+        .map(|(i, ((from, fm), (to, tm)))| {
+            let col = Expr::Column {
+                index: i,
+                ty: *from,
+                typmod: *fm,
+                name: String::new(),
+                loc: Loc(None),
+            };
+            if from == to {
+                col
+            } else {
+                Expr::Cast {
+                    arg: Box::new(col),
+                    to: *to,
+                    typmod: *tm,
+                }
+            }
+        })
+        .collect();
+    Plan::Project {
+        input: Box::new(plan),
+        exprs,
+    }
 }
