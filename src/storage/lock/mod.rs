@@ -6,7 +6,8 @@
 //!   which only works inside one process), so a holder in one process wakes
 //!   waiters in another.
 //!
-//! Heavyweight locks (tables, tuples, transactions) come with the storage issue.
+//! - [`lmgr`]: heavyweight locks (relations, tuples, transaction ids) with
+//!   wait queues and deadlock detection.
 //!
 //! Rules (see README.md):
 //! 1. Never sleep, do I/O or allocate while holding a spinlock.
@@ -16,10 +17,11 @@
 //! 3. A process that dies while holding any of these locks forces a
 //!    crash-restart: the lock words are re-created with the segment.
 
+pub mod lmgr;
 mod lwlock;
 mod spin;
 
-pub use lwlock::{LWLock, LWLockMode};
+pub use lwlock::{LWLock, LWLockGuard, LWLockMode};
 pub use spin::SpinLock;
 
 /// Futex wait on a word that may be shared between processes.
