@@ -107,13 +107,13 @@ pub fn initdb(opts: &InitdbOptions) -> Result<(), String> {
     let (now_s, now_us) = crate::utils::time::now_unix();
     let system_identifier =
         ((now_s as u64) << 32) | ((now_us as u64) << 12) | (std::process::id() as u64 & 0xfff);
-    ControlFile {
-        system_identifier,
-        state: DbState::Shutdowned,
-        time_s: now_s,
-    }
-    .write(dir)
-    .map_err(io)?;
+    // The first WAL segment, holding the initial checkpoint the first
+    // start reads (PostgreSQL's BootStrapXLOG).
+    let (checkpoint, checkpoint_copy) = crate::storage::wal::bootstrap_wal(dir, system_identifier).map_err(io)?;
+    let mut control = ControlFile::new(system_identifier, DbState::Shutdowned, now_s);
+    control.checkpoint = checkpoint;
+    control.checkpoint_copy = checkpoint_copy;
+    control.write(dir).map_err(io)?;
     Ok(())
 }
 

@@ -249,6 +249,7 @@ pub fn backend_main(
     };
     crate::process::set_my_slot(slot);
     signals::set_latch_target(&slot.latch);
+    crate::process::attach_storage(&env.data_dir);
     slot.cancel_key.store(cancel_key, Ordering::Relaxed);
     slot.role_oid.store(role.oid, Ordering::Relaxed);
     let now = time::now_timestamptz();

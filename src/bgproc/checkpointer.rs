@@ -1,45 +1,297 @@
-//! The checkpointer (PostgreSQL's `checkpointer.c`). Every
-//! `checkpoint_timeout`, or when asked, it makes a checkpoint; at shutdown
-//! (SIGUSR2 from the postmaster) it writes the shutdown checkpoint, marks
-//! `pg_control` "shut down" and exits 0. SIGTERM is ignored, as in PostgreSQL.
+//! The checkpointer (PostgreSQL's `checkpointer.c` + `CreateCheckPoint`).
 //!
-//! Until the storage issue gives it dirty buffers and WAL, a checkpoint has
-//! nothing to write; the shutdown checkpoint still records the clean stop
-//! that the next start reads.
+//! A checkpoint makes everything before its redo point durable in the data
+//! files, so recovery can start there:
+//! 1. note the redo point (the WAL insert position now);
+//! 2. write every dirty buffer, spread over `checkpoint_completion_target`
+//!    of the interval for timed checkpoints, at full speed when requested;
+//! 3. write back the commit-status (pg_xact) pages and fsync every file
+//!    written since the last checkpoint;
+//! 4. insert the checkpoint record and flush WAL up to it;
+//! 5. point `pg_control` at it;
+//! 6. remove or recycle WAL segments older than the redo point (never one
+//!    the archiver still has to copy).
+//!
+//! Triggers: `checkpoint_timeout`; WAL growth past `max_wal_size`
+//! (measured as PostgreSQL does: max_wal_size / (1 + completion target)
+//! since the last redo point); a request (`CHECKPOINT`, through this
+//! module's shared region); shutdown (SIGUSR2 from the postmaster: the
+//! shutdown checkpoint, then `pg_control` says "shut down" and the process
+//! exits 0). SIGTERM is ignored, as in PostgreSQL. A timed checkpoint is
+//! skipped when no WAL was written since the last one.
+
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::postmaster::ServerEnv;
-use crate::process::signals;
+use crate::process::{ProcessKind, signals};
 use crate::storage::control::{ControlFile, DbState};
+use crate::storage::shmem::{Region, RegionId};
+use crate::storage::wal;
+use crate::utils::elog::{self, PgError, PgResult, Severity, sqlstate};
+use crate::utils::guc::Settings;
+
+/// The checkpointer's shared state (PostgreSQL's `CheckpointerShmem`).
+#[repr(C)]
+pub struct CheckpointerShmem {
+    /// Pending request flags ([`REQUEST_FORCE`], ...). Set by anyone, taken by the checkpointer.
+    requests: AtomicU32,
+    /// Checkpoints started / completed / failed (PostgreSQL's ckpt_started,
+    /// ckpt_done, ckpt_failed): a requester waits for `done` to pass the
+    /// `started` it saw.
+    started: AtomicU64,
+    done: AtomicU64,
+    failed: AtomicU64,
+    /// pg_stat_bgwriter counters, written by the checkpointer only.
+    pub checkpoints_timed: AtomicU64,
+    pub checkpoints_req: AtomicU64,
+    pub checkpoint_write_time_ms: AtomicU64,
+    pub checkpoint_sync_time_ms: AtomicU64,
+    /// TimestampTz of the last pg_stat_reset_shared('bgwriter').
+    pub stats_reset: AtomicI64,
+}
+
+/// A checkpoint was explicitly requested (CHECKPOINT): do it even if idle.
+pub const REQUEST_FORCE: u32 = 1;
+/// Requested because WAL grew past max_wal_size.
+pub const REQUEST_WAL: u32 = 2;
+
+pub const REGION: Region = Region { name: "Checkpointer", size: |_| std::mem::size_of::<CheckpointerShmem>(), init: init_region };
+
+unsafe fn init_region(base: *mut u8, _settings: &Settings) {
+    // SAFETY: the caller hands us zeroed memory of our size; zero is a
+    // valid state for every atomic; only stats_reset needs a value.
+    let shm = unsafe { &*(base as *const CheckpointerShmem) };
+    shm.stats_reset.store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
+}
+
+/// The shared state, in a process attached to the segment.
+pub fn shmem() -> &'static CheckpointerShmem {
+    // SAFETY: the region was initialised by `init_region` when the segment
+    // was created and lives as long as this process.
+    unsafe { &*(crate::storage::shmem::get().region(RegionId::Checkpointer) as *const CheckpointerShmem) }
+}
+
+/// `CHECKPOINT`: asks the checkpointer for an immediate checkpoint and waits
+/// until one that started after the request has completed.
+pub fn request_checkpoint(check_interrupts: &mut dyn FnMut() -> PgResult<()>) -> PgResult<()> {
+    let shm = shmem();
+    let seen_started = shm.started.load(Ordering::Acquire);
+    let seen_failed = shm.failed.load(Ordering::Acquire);
+    shm.requests.fetch_or(REQUEST_FORCE, Ordering::AcqRel);
+    let procarray = crate::storage::shmem::get().procarray();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if let Some(slot) = procarray.find_kind(ProcessKind::Checkpointer) {
+            slot.latch.set();
+        }
+        if shm.failed.load(Ordering::Acquire) != seen_failed {
+            return Err(PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
+                .with_hint("Consult recent messages in the server log for details."));
+        }
+        // A checkpoint that started after our request and has finished.
+        if shm.started.load(Ordering::Acquire) > seen_started && shm.done.load(Ordering::Acquire) > seen_started {
+            return Ok(());
+        }
+        check_interrupts()?;
+        if Instant::now() > deadline {
+            return Err(PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request timed out"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
 
 pub fn main(mut env: ServerEnv) -> ! {
     signals::ignore(nix::sys::signal::Signal::SIGTERM);
+    // Backends and the bgwriter queue their fsync requests for us.
+    crate::storage::smgr::smgr().set_sync_owner();
+    let shm = shmem();
+    let mut last_checkpoint = Instant::now();
+    let mut last_end: Option<crate::storage::types::Lsn> = None;
     loop {
+        wal::apply_settings(&env.settings);
         let timeout = super::setting_s(&env, "checkpoint_timeout");
-        let bits = super::wait_for_work(&mut env, timeout);
+        // Wake at least every second to watch WAL growth (max_wal_size).
+        let until_timed = timeout.saturating_sub(last_checkpoint.elapsed());
+        let bits = super::wait_for_work(&mut env, until_timed.min(Duration::from_secs(1)));
+        crate::storage::smgr::absorb_sync_requests();
         if bits & signals::SIGUSR2_PENDING != 0 {
-            shutdown_checkpoint(&env);
+            create_checkpoint(&env, CheckpointKind::Shutdown, &mut last_end);
             crate::process::proc_exit(0);
+        }
+        if !wal::is_insert_ready() {
+            continue;
+        }
+        let requested = shm.requests.swap(0, Ordering::AcqRel);
+        let wal_limit = max_wal_bytes(&env.settings);
+        let kind = if requested & REQUEST_FORCE != 0 {
+            Some(CheckpointKind::Requested)
+        } else if wal::bytes_since_redo() >= wal_limit || requested & REQUEST_WAL != 0 {
+            Some(CheckpointKind::Wal)
+        } else if last_checkpoint.elapsed() >= timeout {
+            Some(CheckpointKind::Timed)
+        } else {
+            None
+        };
+        let Some(kind) = kind else { continue };
+        last_checkpoint = Instant::now();
+        // An idle system needs no timed checkpoint (PostgreSQL skips it too).
+        if kind == CheckpointKind::Timed && last_end == Some(wal::insert_lsn()) {
+            continue;
+        }
+        create_checkpoint(&env, kind, &mut last_end);
+    }
+}
+
+/// WAL since the redo point that triggers a checkpoint (PostgreSQL's
+/// CheckPointSegments: max_wal_size / (1 + checkpoint_completion_target)).
+fn max_wal_bytes(settings: &Settings) -> u64 {
+    let max_wal_mb = settings.get_int("max_wal_size") as f64;
+    let target = settings.get_real("checkpoint_completion_target");
+    ((max_wal_mb * 1024.0 * 1024.0) / (1.0 + target)) as u64
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckpointKind {
+    Timed,
+    Requested,
+    Wal,
+    Shutdown,
+}
+
+impl CheckpointKind {
+    /// The flags PostgreSQL prints in "checkpoint starting: ...".
+    fn describe(self) -> &'static str {
+        match self {
+            CheckpointKind::Timed => "time",
+            CheckpointKind::Requested => "immediate force wait",
+            CheckpointKind::Wal => "wal",
+            CheckpointKind::Shutdown => "shutdown immediate",
         }
     }
 }
 
-fn shutdown_checkpoint(env: &ServerEnv) {
+/// PostgreSQL's CreateCheckPoint. Failures of the data-file side are logged
+/// and counted; a failure to write WAL or pg_control is a PANIC.
+fn create_checkpoint(env: &ServerEnv, kind: CheckpointKind, last_end: &mut Option<crate::storage::types::Lsn>) {
+    if !wal::is_insert_ready() {
+        // Shut down before recovery finished: nothing may be written.
+        return;
+    }
+    let shm = shmem();
+    shm.started.fetch_add(1, Ordering::AcqRel);
     let log_checkpoints = env.settings.get_bool("log_checkpoints");
-    let start = std::time::Instant::now();
+    let t0 = Instant::now();
     if log_checkpoints {
-        super::log("checkpoint starting: shutdown immediate");
+        super::log(&format!("checkpoint starting: {}", kind.describe()));
     }
-    if let Err(e) = ControlFile::update_state(&env.data_dir, DbState::Shutdowned) {
-        crate::utils::elog::log(
-            crate::utils::elog::Severity::Panic,
-            &format!("could not write control file: {e}"),
-        );
-        crate::process::proc_exit(2);
+    let redo = wal::begin_checkpoint();
+    let written = match write_buffers(env, kind, t0) {
+        Ok(n) => n as u64,
+        Err(e) => {
+            elog::log_error(&e, None);
+            shm.failed.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+    };
+    let write_done = Instant::now();
+    if let Err(e) = crate::storage::xact::clog_checkpoint() {
+        elog::log_error(&e, None);
+        shm.failed.fetch_add(1, Ordering::AcqRel);
+        return;
     }
+    // A failed fsync may have lost data the kernel dropped: PANIC, as PostgreSQL does.
+    let synced_files = match crate::storage::smgr::sync_pending() {
+        Ok(n) => n,
+        Err(e) => panic_exit(&e.message),
+    };
+    let sync_done = Instant::now();
+
+    let mut control = match ControlFile::read(&env.data_dir) {
+        Ok(c) => c,
+        Err(e) => panic_exit(&format!("could not read control file: {e}")),
+    };
+    let mut cp = control.checkpoint_copy.clone();
+    // A shutdown checkpoint's redo point is the record itself: nothing can
+    // be inserted in between, since every other process has exited.
+    cp.redo = if kind == CheckpointKind::Shutdown { wal::begin_checkpoint() } else { redo };
+    cp.next_xid = crate::storage::xact::next_xid();
+    cp.oldest_active_xid = crate::storage::xact::oldest_xmin();
+    cp.full_page_writes = env.settings.get_bool("full_page_writes");
+    cp.time = crate::utils::time::now_unix().0;
+    let previous_redo = control.checkpoint_copy.redo;
+    let (lsn, end) = wal::insert_checkpoint(kind == CheckpointKind::Shutdown, &cp);
+    if let Err(e) = wal::flush(end) {
+        panic_exit(&format!("could not flush WAL for the checkpoint record: {e}"));
+    }
+    control.checkpoint = lsn;
+    control.checkpoint_copy = cp.clone();
+    control.state = if kind == CheckpointKind::Shutdown { DbState::Shutdowned } else { DbState::InProduction };
+    control.time_s = cp.time;
+    if let Err(e) = control.write(&env.data_dir) {
+        panic_exit(&format!("could not write control file: {e}"));
+    }
+    *last_end = Some(end);
+
+    let archive_status = env.data_dir.join("pg_wal/archive_status");
+    let keep = |name: &str| archive_status.join(format!("{name}.ready")).exists();
+    let (removed, recycled) = wal::remove_old_segments(
+        &env.data_dir,
+        cp.redo,
+        keep,
+        env.settings.get_int("min_wal_size") as u64,
+        env.settings.get_int("max_wal_size") as u64,
+    )
+    .unwrap_or_else(|e| {
+        elog::log(Severity::Log, &format!("could not remove old WAL files: {e}"));
+        (0, 0)
+    });
+
+    match kind {
+        CheckpointKind::Timed => shm.checkpoints_timed.fetch_add(1, Ordering::Relaxed),
+        _ => shm.checkpoints_req.fetch_add(1, Ordering::Relaxed),
+    };
+    let write_s = (write_done - t0).as_secs_f64();
+    let sync_s = (sync_done - write_done).as_secs_f64();
+    shm.checkpoint_write_time_ms.fetch_add((write_s * 1000.0) as u64, Ordering::Relaxed);
+    shm.checkpoint_sync_time_ms.fetch_add((sync_s * 1000.0) as u64, Ordering::Relaxed);
+    shm.done.fetch_add(1, Ordering::AcqRel);
     if log_checkpoints {
-        let secs = start.elapsed().as_secs_f64();
+        let nbuffers = env.settings.get_int("shared_buffers").max(1) as f64;
+        let distance_kb = cp.redo.0.saturating_sub(previous_redo.0) / 1024;
         super::log(&format!(
-            "checkpoint complete: wrote 0 buffers (0.0%); 0 WAL file(s) added, 0 removed, 0 recycled; write=0.000 s, sync=0.000 s, total={secs:.3} s; sync files=0, longest=0.000 s, average=0.000 s; distance=0 kB, estimate=0 kB"
+            "checkpoint complete: wrote {written} buffers ({:.1}%); 0 WAL file(s) added, {removed} removed, {recycled} recycled; write={write_s:.3} s, sync={sync_s:.3} s, total={:.3} s; sync files={synced_files}, longest=0.000 s, average=0.000 s; distance={distance_kb} kB, estimate={distance_kb} kB",
+            100.0 * written as f64 / nbuffers,
+            t0.elapsed().as_secs_f64()
         ));
     }
+}
+
+/// Writes every buffer dirty at the start of the checkpoint (BufferSync).
+/// Timed and WAL-triggered checkpoints spread the writes so that they end
+/// after `checkpoint_completion_target` of the interval; requested and
+/// shutdown checkpoints write at full speed.
+fn write_buffers(env: &ServerEnv, kind: CheckpointKind, t0: Instant) -> PgResult<u32> {
+    let spread = matches!(kind, CheckpointKind::Timed | CheckpointKind::Wal);
+    let budget = super::setting_s(env, "checkpoint_timeout").mul_f64(env.settings.get_real("checkpoint_completion_target"));
+    let mut pace = |done: u32, total: u32| {
+        crate::storage::smgr::absorb_sync_requests();
+        // A shutdown request ends the pacing: finish as fast as possible.
+        if !spread || total == 0 || signals::peek(signals::SIGUSR2_PENDING) != 0 {
+            return;
+        }
+        let due = budget.mul_f64(done as f64 / total as f64);
+        let elapsed = t0.elapsed();
+        if elapsed < due {
+            std::thread::sleep((due - elapsed).min(Duration::from_millis(100)));
+        }
+    };
+    crate::storage::buffer::pool().sync_for_checkpoint(&mut pace)
+}
+
+/// PostgreSQL's PANIC: the checkpointer cannot go on without its WAL or
+/// control file; its abnormal exit makes the postmaster restart the server.
+fn panic_exit(msg: &str) -> ! {
+    elog::log(Severity::Panic, msg);
+    crate::process::proc_exit(2)
 }

@@ -42,6 +42,7 @@ pub fn child_main(kind: ProcessKind, env: ServerEnv, logger_pipe: Option<i32>) -
             .expect("no free auxiliary process slot");
         crate::process::set_my_slot(slot);
         signals::set_latch_target(&slot.latch);
+        crate::process::attach_storage(&env.data_dir);
     }
     match kind {
         ProcessKind::Startup => startup::main(env),

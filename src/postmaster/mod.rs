@@ -256,6 +256,9 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         }
     };
 
+    // Every child finds pg_wal/, pg_xact/ and base/ through this (PostgreSQL
+    // chdirs into the data directory; we keep the cwd and pass the path).
+    crate::storage::wal::set_data_dir(data_dir);
     let segment = shmem::Segment::create(settings).map_err(|e| {
         pidfile.remove();
         PgError::fatal(
@@ -645,13 +648,13 @@ impl Postmaster {
                 continue;
             }
             if let Some(sig) = sig {
-                if kinds.contains(&Checkpointer) {
-                    elog::log(Severity::Log, "shutting down");
-                }
                 for pid in alive {
                     let child = self.children.get_mut(&pid).expect("child listed");
                     if !child.sent_shutdown_signal {
                         child.sent_shutdown_signal = true;
+                        if child.kind == Checkpointer {
+                            elog::log(Severity::Log, "shutting down");
+                        }
                         let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
                     }
                 }

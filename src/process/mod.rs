@@ -249,10 +249,19 @@ pub fn held_lwlocks_changed(delta: i32) {
     }
 }
 
-/// Leaves the process: releases the process-array slot, then `_exit`s.
-/// Every child ends here; none returns into the postmaster's code.
+/// Attaches a child that uses shared memory to the storage subsystems
+/// living there: its relation-file manager and the shared buffer pool (whose
+/// writes must first flush WAL up to the page's LSN).
+pub fn attach_storage(data_dir: &std::path::Path) {
+    crate::storage::smgr::init_process(data_dir);
+    crate::storage::buffer::attach_process(crate::storage::shmem::get(), crate::storage::wal::flush);
+}
+
+/// Leaves the process: drops buffer pins, releases the process-array slot,
+/// then `_exit`s. Every child ends here; none returns into the postmaster's code.
 pub fn proc_exit(code: i32) -> ! {
     if let Some(slot) = my_slot() {
+        crate::storage::buffer::at_proc_exit();
         slot.release();
     }
     let _ = std::io::Write::flush(&mut std::io::stderr());

@@ -3,19 +3,30 @@
 //! decide whether recovery is needed. One 8 KiB file, CRC-32C protected,
 //! rewritten atomically (temp file, fsync, rename).
 //!
-//! The storage issue extends it with checkpoint locations; the fields here
-//! keep their offsets.
+//! Layout (little-endian): system_identifier u64 @0, pg_control_version u32
+//! @8, state u32 @12, time i64 @16, crc u32 @24, then the checkpoint fields
+//! from @28 (see `encode`). The CRC-32C covers every byte before and after
+//! the crc field up to the last field; the file is padded to 8 KiB with zeros.
+//! Fields never move: new ones are appended.
 
 use std::io::Write;
 use std::path::Path;
 
+use crate::storage::types::{BLCKSZ, Lsn, WAL_SEGMENT_SIZE};
+use crate::storage::wal::CheckPoint;
+
 pub const PG_CONTROL_VERSION: u32 = 1300;
 const CONTROL_FILE_SIZE: usize = 8192;
+/// Offset of the crc field.
+const CRC_OFFSET: usize = 24;
+/// Bytes of fields (crc included); the rest of the file is zero padding.
+const ENCODED_SIZE: usize = 28 + 8 + CheckPoint::ENCODED_SIZE + 8 + 4 * 5;
 
 /// `DBState`, with PostgreSQL's numbering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(u32)]
 pub enum DbState {
+    #[default]
     Startup = 0,
     Shutdowned = 1,
     ShutdownedInRecovery = 2,
@@ -40,23 +51,65 @@ impl DbState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ControlFile {
     pub system_identifier: u64,
     pub state: DbState,
     /// Unix seconds of the last update.
     pub time_s: i64,
+    /// LSN of the last checkpoint record (PostgreSQL's `checkPoint`).
+    pub checkpoint: Lsn,
+    /// That record's contents (PostgreSQL's `checkPointCopy`).
+    pub checkpoint_copy: CheckPoint,
+    /// Recovery must reach this LSN before the data is consistent (0: none).
+    pub min_recovery_point: Lsn,
+    pub min_recovery_point_tli: u32,
+    /// Sizes the cluster was created with (checked at start; 0 in a file
+    /// written before they were set means the defaults).
+    pub wal_segment_size: u32,
+    pub xlog_blcksz: u32,
+    pub blcksz: u32,
+    /// 0: data page checksums off (PostgreSQL's `data_checksum_version`).
+    pub data_checksum_version: u32,
 }
 
 impl ControlFile {
+    /// A control file for a new cluster with the build's sizes.
+    pub fn new(system_identifier: u64, state: DbState, time_s: i64) -> ControlFile {
+        ControlFile {
+            system_identifier,
+            state,
+            time_s,
+            wal_segment_size: WAL_SEGMENT_SIZE as u32,
+            xlog_blcksz: BLCKSZ as u32,
+            blcksz: BLCKSZ as u32,
+            ..ControlFile::default()
+        }
+    }
+
+    /// `pg_control_checkpoint().redo_wal_file`.
+    pub fn redo_wal_file(&self) -> String {
+        crate::storage::wal::segment_name(self.checkpoint_copy.redo)
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(CONTROL_FILE_SIZE);
         buf.extend_from_slice(&self.system_identifier.to_le_bytes());
         buf.extend_from_slice(&PG_CONTROL_VERSION.to_le_bytes());
         buf.extend_from_slice(&(self.state as u32).to_le_bytes());
         buf.extend_from_slice(&self.time_s.to_le_bytes());
-        let crc = crc32c::crc32c(&buf);
-        buf.extend_from_slice(&crc.to_le_bytes());
+        buf.extend_from_slice(&[0; 4]); // crc, below
+        buf.extend_from_slice(&self.checkpoint.0.to_le_bytes());
+        buf.extend_from_slice(&self.checkpoint_copy.encode());
+        buf.extend_from_slice(&self.min_recovery_point.0.to_le_bytes());
+        buf.extend_from_slice(&self.min_recovery_point_tli.to_le_bytes());
+        buf.extend_from_slice(&self.wal_segment_size.to_le_bytes());
+        buf.extend_from_slice(&self.xlog_blcksz.to_le_bytes());
+        buf.extend_from_slice(&self.blcksz.to_le_bytes());
+        buf.extend_from_slice(&self.data_checksum_version.to_le_bytes());
+        assert_eq!(buf.len(), ENCODED_SIZE);
+        let crc = control_crc(&buf);
+        buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
         buf.resize(CONTROL_FILE_SIZE, 0);
         buf
     }
@@ -64,24 +117,33 @@ impl ControlFile {
     pub fn read(data_dir: &Path) -> std::io::Result<ControlFile> {
         let bytes = std::fs::read(data_dir.join("global/pg_control"))?;
         let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-        if bytes.len() < 28 {
+        if bytes.len() < ENCODED_SIZE {
             return Err(bad("pg_control is too short"));
         }
-        let crc = u32::from_le_bytes(bytes[24..28].try_into().expect("4 bytes"));
-        if crc32c::crc32c(&bytes[..24]) != crc {
+        let crc = u32::from_le_bytes(bytes[CRC_OFFSET..CRC_OFFSET + 4].try_into().expect("4 bytes"));
+        if control_crc(&bytes[..ENCODED_SIZE]) != crc {
             return Err(bad("incorrect checksum in control file"));
         }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != PG_CONTROL_VERSION {
+        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
+        let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
+        if u32_at(8) != PG_CONTROL_VERSION {
             return Err(bad("control file version mismatch"));
         }
+        let cp_end = 36 + CheckPoint::ENCODED_SIZE;
+        let checkpoint_copy =
+            CheckPoint::decode(&bytes[36..cp_end]).ok_or_else(|| bad("invalid checkpoint in control file"))?;
         Ok(ControlFile {
-            system_identifier: u64::from_le_bytes(bytes[0..8].try_into().expect("8 bytes")),
-            state: DbState::from_u32(u32::from_le_bytes(
-                bytes[12..16].try_into().expect("4 bytes"),
-            ))
-            .ok_or_else(|| bad("invalid state in control file"))?,
-            time_s: i64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")),
+            system_identifier: u64_at(0),
+            state: DbState::from_u32(u32_at(12)).ok_or_else(|| bad("invalid state in control file"))?,
+            time_s: u64_at(16) as i64,
+            checkpoint: Lsn(u64_at(28)),
+            checkpoint_copy,
+            min_recovery_point: Lsn(u64_at(cp_end)),
+            min_recovery_point_tli: u32_at(cp_end + 8),
+            wal_segment_size: u32_at(cp_end + 12),
+            xlog_blcksz: u32_at(cp_end + 16),
+            blcksz: u32_at(cp_end + 20),
+            data_checksum_version: u32_at(cp_end + 24),
         })
     }
 
@@ -105,6 +167,13 @@ impl ControlFile {
     }
 }
 
+/// CRC-32C of the encoded fields with the crc field taken as zero.
+fn control_crc(fields: &[u8]) -> u32 {
+    let crc = crc32c::crc32c(&fields[..CRC_OFFSET]);
+    let crc = crc32c::crc32c_append(crc, &[0; 4]);
+    crc32c::crc32c_append(crc, &fields[CRC_OFFSET + 4..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +186,7 @@ mod tests {
             system_identifier: 42,
             state: DbState::Shutdowned,
             time_s: 7,
+            ..ControlFile::default()
         };
         cf.write(&dir).unwrap();
         assert_eq!(ControlFile::read(&dir).unwrap(), cf);
@@ -124,6 +194,54 @@ mod tests {
         bytes[0] ^= 1;
         std::fs::write(dir.join("global/pg_control"), bytes).unwrap();
         assert!(ControlFile::read(&dir).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn checkpoint_fields_round_trip_and_keep_the_original_offsets() {
+        let dir = std::env::temp_dir().join(format!("fg-control-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("global")).unwrap();
+        let mut cf = ControlFile::new(0x1234_5678_9abc_def0, DbState::InProduction, 1_700_000_000);
+        cf.checkpoint = Lsn(0x1_0000_0028);
+        cf.checkpoint_copy = CheckPoint {
+            redo: Lsn(0x1_0000_0028),
+            timeline: 1,
+            prev_timeline: 1,
+            full_page_writes: true,
+            next_xid: crate::storage::types::Xid(745),
+            next_oid: 24576,
+            next_multi: 1,
+            next_multi_offset: 0,
+            oldest_xid: crate::storage::types::Xid(3),
+            oldest_xid_db: 1,
+            oldest_multi: 1,
+            oldest_multi_db: 1,
+            oldest_active_xid: crate::storage::types::Xid(745),
+            time: 1_700_000_000,
+        };
+        cf.min_recovery_point = Lsn(77);
+        cf.write(&dir).unwrap();
+        let back = ControlFile::read(&dir).unwrap();
+        assert_eq!(back, cf);
+        assert_eq!(back.redo_wal_file(), "000000010000000100000000");
+        assert_eq!(back.wal_segment_size, 16 * 1024 * 1024);
+        // The original fields are where they always were.
+        let bytes = std::fs::read(dir.join("global/pg_control")).unwrap();
+        assert_eq!(bytes.len(), 8192);
+        assert_eq!(u64::from_le_bytes(bytes[0..8].try_into().unwrap()), 0x1234_5678_9abc_def0);
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), PG_CONTROL_VERSION);
+        assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), DbState::InProduction as u32);
+        assert_eq!(i64::from_le_bytes(bytes[16..24].try_into().unwrap()), 1_700_000_000);
+        // A flipped bit in the checkpoint part is caught by the CRC too.
+        let mut corrupt = bytes.clone();
+        corrupt[40] ^= 0x10;
+        std::fs::write(dir.join("global/pg_control"), corrupt).unwrap();
+        assert!(ControlFile::read(&dir).is_err());
+        // update_state keeps the checkpoint fields.
+        std::fs::write(dir.join("global/pg_control"), bytes).unwrap();
+        let updated = ControlFile::update_state(&dir, DbState::Shutdowned).unwrap();
+        assert_eq!(updated.checkpoint, cf.checkpoint);
+        assert_eq!(ControlFile::read(&dir).unwrap().checkpoint_copy, cf.checkpoint_copy);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

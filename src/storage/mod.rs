@@ -1,7 +1,14 @@
-//! Storage: the shared-memory segment and the locks that live in it. Later
-//! issues add the buffer pool, pages, WAL and transaction status here.
+//! Storage: the shared-memory segment and its locks, relation files
+//! (smgr), pages, the buffer pool, the heap, the write-ahead log and
+//! transaction status. See DESIGN.md §2–4 and each module's README.
 
+pub mod buffer;
 pub mod control;
+pub mod heap;
 pub mod lock;
+pub mod page;
 pub mod shmem;
+pub mod smgr;
 pub mod types;
+pub mod wal;
+pub mod xact;

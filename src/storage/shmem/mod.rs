@@ -42,11 +42,29 @@ pub struct Region {
 #[repr(usize)]
 pub enum RegionId {
     ProcArray = 0,
+    Wal = 1,
+    BufferPool = 2,
+    /// Xid counter, ProcArrayLock, subxid caches (storage::xact).
+    Transam = 3,
+    /// pg_xact page cache (storage::xact).
+    Clog = 4,
+    /// Heavyweight lock table (storage::lock::lmgr).
+    LockTable = 5,
+    /// Checkpoint requests and pg_stat_bgwriter's checkpoint counters (bgproc::checkpointer).
+    Checkpointer = 6,
 }
 
 /// Every region, in layout order. Adding a subsystem to shared memory means
 /// adding a [`RegionId`] and a row here.
-pub const REGIONS: &[Region] = &[ProcArray::REGION];
+pub const REGIONS: &[Region] = &[
+    ProcArray::REGION,
+    crate::storage::wal::REGION,
+    crate::storage::buffer::BufferPool::REGION,
+    crate::storage::xact::TRANSAM_REGION,
+    crate::storage::xact::CLOG_REGION,
+    crate::storage::lock::lmgr::LockTable::REGION,
+    crate::bgproc::checkpointer::REGION,
+];
 
 /// Where each region lives. Computed once by the postmaster from the
 /// settings; children inherit it with the segment.

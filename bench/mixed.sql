@@ -1,0 +1,3 @@
+\set id random(1, 1000000)
+INSERT INTO bench_t VALUES (:id, 'row ' || :id, now());
+SELECT count(*) FROM bench_small;

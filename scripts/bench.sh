@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the same pgbench custom scripts (simple protocol, fsync on,
+# synchronous_commit on) against ferrogres and against the machine's
+# PostgreSQL 15, in one run, at 1 and 8 clients, and prints TPS for both and
+# the ratio. Usage: scripts/bench.sh [seconds-per-run, default 10] [repeats, default 3]
+# The machine is shared and noisy: the script reports the median of the repeats.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cargo build --release --bin ferrogres
+SECS=${1:-10}
+REPEATS=${2:-3}
+PGBIN=/usr/lib/postgresql/15/bin
+WORK=$(mktemp -d /tmp/ferrogres-bench.XXXXXX)
+chmod 755 "$WORK"
+FG_PORT=$((20000 + RANDOM % 10000)); PG_PORT=$((FG_PORT + 1))
+cleanup() {
+    [ -f "$WORK/fg/postmaster.pid" ] && kill -INT "$(head -1 "$WORK/fg/postmaster.pid")" 2>/dev/null || true
+    [ -f "$WORK/pg/postmaster.pid" ] && kill -INT "$(head -1 "$WORK/pg/postmaster.pid")" 2>/dev/null || true
+    sleep 1; rm -rf "$WORK"
+}
+trap cleanup EXIT
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+target/release/ferrogres initdb -D "$WORK/fg" -U postgres >/dev/null
+cat >> "$WORK/fg/postgresql.conf" <<CONF
+port = $FG_PORT
+unix_socket_directories = '$WORK'
+listen_addresses = ''
+fsync = on
+synchronous_commit = on
+CONF
+target/release/ferrogres server -D "$WORK/fg" > "$WORK/fg.log" 2>&1 &
+
+[ "$(id -u)" -eq 0 ] && chown postgres "$WORK"
+as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
+    -o "-p $PG_PORT -k $WORK -c listen_addresses='' -c fsync=on -c synchronous_commit=on" start >/dev/null
+
+for port in $FG_PORT $PG_PORT; do
+    for _ in $(seq 1 100); do psql -X -h "$WORK" -p "$port" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
+done
+
+tps() { # port script clients
+    psql -X -q -h "$WORK" -p "$1" -U postgres -d postgres -f bench/setup.sql >/dev/null
+    pgbench -n -M simple -h "$WORK" -p "$1" -U postgres -f "bench/$2" -c "$3" -j "$3" -T "$SECS" postgres 2>/dev/null \
+        | awk '/^tps = /{print $3}'
+}
+median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+
+printf '%-12s %8s %14s %14s %8s\n' script clients ferrogres_tps postgres_tps ratio
+for script in insert.sql mixed.sql; do
+    for clients in 1 8; do
+        fg=$(for _ in $(seq "$REPEATS"); do tps "$FG_PORT" "$script" "$clients"; done | median)
+        pg=$(for _ in $(seq "$REPEATS"); do tps "$PG_PORT" "$script" "$clients"; done | median)
+        ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+        printf '%-12s %8s %14s %14s %8s\n' "$script" "$clients" "${fg:-failed}" "${pg:-failed}" "$ratio"
+    done
+done
