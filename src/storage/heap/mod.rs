@@ -63,6 +63,13 @@
 //! - Fields are little-endian on disk; tuples are decoded field by field,
 //!   never cast from page memory.
 //!
+//! # The access method
+//!
+//! [`access`] pins buffers, takes content and tuple locks, waits for
+//! transactions and writes WAL around the page operations of [`mod@page`]
+//! (`heap_insert`, `heap_scan`, `heap_update`, ...); [`redo`] holds the
+//! Heap and Storage WAL records and their replay. Rules H1–H12 in README.md.
+//!
 //! # Crash behaviour
 //!
 //! Everything here is a pure function of page bytes. Changes to tuples
@@ -71,8 +78,10 @@
 //! from the commit log), which is why a `*_COMMITTED` hint must never get
 //! ahead of the commit record.
 
+pub mod access;
 pub mod htup;
 pub mod page;
+pub mod redo;
 pub mod tuple;
 pub mod visibility;
 

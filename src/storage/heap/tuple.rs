@@ -299,6 +299,20 @@ pub enum HeapValue {
 }
 
 impl HeapValue {
+    /// A `name` value: at most NAMEDATALEN-1 bytes (cut at a character
+    /// boundary, as PostgreSQL truncates identifiers), NUL-padded.
+    pub fn name(s: &str) -> HeapValue {
+        let mut n = s.len().min(NAMEDATALEN - 1);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        let mut b = s.as_bytes()[..n].to_vec();
+        b.resize(NAMEDATALEN, 0);
+        HeapValue::Bytes(b)
+    }
+}
+
+impl HeapValue {
     pub fn is_null(&self) -> bool {
         matches!(self, HeapValue::Null)
     }
