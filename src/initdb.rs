@@ -3,7 +3,8 @@
 //! Writes `PG_VERSION`, `postgresql.conf` (PostgreSQL 15's sample with
 //! initdb's uncommented settings), an empty `postgresql.auto.conf`,
 //! `pg_hba.conf` (PostgreSQL's template with the chosen methods),
-//! `global/pg_control`, the stand-in catalogs for roles and databases, and
+//! `global/pg_control`, the bootstrap catalogs (heap tables), the roles
+//! stand-in, and
 //! the directory skeleton later subsystems fill (`base/`, `pg_wal/`,
 //! `pg_xact/`, `pg_stat/`). Refuses a non-empty directory.
 
@@ -103,7 +104,7 @@ pub fn initdb(opts: &InitdbOptions) -> Result<(), String> {
         password: opts.password.as_deref().map(roles::scram_verifier),
     };
     roles::write_roles(dir, &[superuser]).map_err(io)?;
-    crate::catalog::write_databases(dir, &crate::catalog::initial_databases()).map_err(io)?;
+    crate::catalog::bootstrap::write_bootstrap_catalogs(dir).map_err(io)?;
     let (now_s, now_us) = crate::utils::time::now_unix();
     let system_identifier =
         ((now_s as u64) << 32) | ((now_us as u64) << 12) | (std::process::id() as u64 & 0xfff);

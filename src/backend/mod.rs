@@ -26,6 +26,9 @@
 
 pub mod auth;
 mod session;
+mod tables;
+mod views;
+pub mod txn;
 
 pub use crate::postmaster::CanAccept;
 pub use session::backend_main;

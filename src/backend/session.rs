@@ -28,7 +28,7 @@ enum Xact {
     Failed,
 }
 
-struct Session {
+pub(super) struct Session {
     env: ServerEnv,
     conn: Connection,
     slot: &'static ProcSlot,
@@ -42,6 +42,11 @@ struct Session {
     xact_start: TimestampTz,
     stmt_start: TimestampTz,
     session_start: Instant,
+    /// The storage side of the current transaction.
+    pub(super) txn: super::txn::Txn,
+    /// Open table scans (rows already read, PostgreSQL's portals in miniature).
+    pub(super) scans: std::collections::HashMap<u32, super::tables::ScanState>,
+    pub(super) next_scan: u32,
 }
 
 /// Entry point of a forked backend. Never returns.
@@ -219,28 +224,6 @@ pub fn backend_main(
             None,
         );
     }
-    let dbs = crate::catalog::load_databases(&env.data_dir).unwrap_or_default();
-    let Some(db) = dbs.iter().find(|d| d.name == database).cloned() else {
-        fatal(
-            &mut conn,
-            PgError::fatal(
-                sqlstate::INVALID_CATALOG_NAME,
-                format!("database \"{database}\" does not exist"),
-            ),
-            None,
-        );
-    };
-    if !db.allow_connections {
-        fatal(
-            &mut conn,
-            PgError::fatal(
-                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
-                format!("database \"{database}\" is not currently accepting connections"),
-            ),
-            None,
-        );
-    }
-
     // A slot in the process array: max_connections is enforced here.
     let seg = crate::storage::shmem::get();
     let slot = match seg.procarray().claim(ProcessKind::Backend, role.superuser) {
@@ -252,9 +235,30 @@ pub fn backend_main(
     crate::process::attach_storage(&env.data_dir);
     slot.cancel_key.store(cancel_key, Ordering::Relaxed);
     slot.role_oid.store(role.oid, Ordering::Relaxed);
+
+    // The database, from the shared pg_database catalog.
+    let transam = crate::storage::xact::Transam::get();
+    let snapshot = transam.get_snapshot(slot, crate::storage::types::Xid::INVALID, 0);
+    let db = crate::catalog::relcache::lookup_database(&database, &snapshot, &transam);
+    transam.clear_xmin(slot);
+    let db_oid = match db {
+        Ok(Some((oid, true))) => oid,
+        Ok(Some((_, false))) => fatal(
+            &mut conn,
+            PgError::fatal(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("database \"{database}\" is not currently accepting connections"),
+            ),
+            None,
+        ),
+        Ok(None) => {
+            fatal(&mut conn, PgError::fatal(sqlstate::INVALID_CATALOG_NAME, format!("database \"{database}\" does not exist")), None)
+        }
+        Err(e) => fatal(&mut conn, e, None),
+    };
     let now = time::now_timestamptz();
     slot.update_status(|st| {
-        st.datid = db.oid;
+        st.datid = db_oid;
         st.usesysid = role.oid;
         st.client_port = remote_port.parse().unwrap_or(-1);
         st.backend_start = now;
@@ -314,8 +318,38 @@ pub fn backend_main(
         xact_start: 0,
         stmt_start: 0,
         session_start: Instant::now(),
+        txn: super::txn::Txn::new(db_oid),
+        scans: std::collections::HashMap::new(),
+        next_scan: 0,
     };
     session.run()
+}
+
+fn isolation_from(level: &str) -> super::txn::Isolation {
+    match level {
+        "repeatable read" | "serializable" => super::txn::Isolation::RepeatableRead,
+        _ => super::txn::Isolation::ReadCommitted,
+    }
+}
+
+/// PostgreSQL's CHECK_FOR_INTERRUPTS: turns pending signals into errors.
+/// Postmaster death and SIGTERM end the session (FATAL 57P01); SIGINT
+/// cancels the statement (57014).
+pub(super) fn check_interrupts() -> PgResult<()> {
+    let pending = signals::peek(signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING);
+    if pending == 0 {
+        return Ok(());
+    }
+    if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 {
+        return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to unexpected postmaster exit"));
+    }
+    if signals::take(signals::SIGTERM_PENDING) != 0 {
+        return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+    }
+    if signals::take(signals::SIGINT_PENDING) != 0 {
+        return Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to user request"));
+    }
+    Ok(())
 }
 
 /// PostgreSQL 15's `processCancelRequest`: the postmaster's child list, as
@@ -583,10 +617,24 @@ impl Session {
                 self.xact = Xact::Implicit;
                 self.xact_start = self.stmt_start;
                 self.env.settings.at_transaction_start();
+                self.txn.begin(self.default_isolation());
                 let xs = self.xact_start;
                 self.slot.update_status(|st| st.xact_start = xs);
             }
-            let result = sql::execute(self, stmt);
+            if self.xact != Xact::Failed {
+                self.txn.start_statement();
+                if !self.txn.has_snapshot() {
+                    let isolation = self.current_isolation();
+                    self.txn.set_isolation(isolation);
+                }
+            }
+            let result = sql::execute(self, stmt).and_then(|outcome| {
+                if matches!(self.xact, Xact::Implicit | Xact::Block) {
+                    self.txn.end_statement()?;
+                }
+                Ok(outcome)
+            });
+            self.scans.clear();
             match result {
                 Ok(outcome) => {
                     self.send_outcome(outcome);
@@ -602,7 +650,15 @@ impl Session {
                     self.send_error(&e, Some(&stmt.text));
                     match self.xact {
                         Xact::Implicit => self.end_transaction(false),
-                        Xact::Block => self.xact = Xact::Failed,
+                        Xact::Block => {
+                            // Without a savepoint to return to, the transaction
+                            // is over: release its locks now (PostgreSQL's
+                            // AbortCurrentTransaction), wait for ROLLBACK.
+                            if !self.txn.has_savepoints() {
+                                self.txn.abort();
+                            }
+                            self.xact = Xact::Failed;
+                        }
                         _ => {}
                     }
                     self.send_reported_changes();
@@ -615,10 +671,48 @@ impl Session {
         }
     }
 
+    /// Ends the transaction: COMMIT records it (flushing WAL unless
+    /// `synchronous_commit = off`), anything else rolls it back.
     fn end_transaction(&mut self, commit: bool) {
+        let storage_open = self.xact != Xact::Failed || self.txn.has_savepoints();
+        if storage_open {
+            if commit {
+                let synchronous = self.env.settings.get_str("synchronous_commit") != "off";
+                self.txn.commit(synchronous);
+            } else {
+                self.txn.abort();
+            }
+        }
         self.env.settings.at_transaction_end(commit);
         self.xact = Xact::None;
         self.slot.update_status(|st| st.xact_start = 0);
+    }
+
+    /// ROLLBACK TO SAVEPOINT makes a failed block usable again.
+    pub(super) fn recover_from_failed_block(&mut self) {
+        if self.xact == Xact::Failed {
+            self.xact = Xact::Block;
+        }
+    }
+
+    /// `default_transaction_isolation`; SERIALIZABLE runs as REPEATABLE READ.
+    fn default_isolation(&self) -> super::txn::Isolation {
+        isolation_from(&self.env.settings.get_str("default_transaction_isolation"))
+    }
+
+    /// `transaction_isolation` as `BEGIN ISOLATION LEVEL` / `SET TRANSACTION`
+    /// left it, read until the transaction's first snapshot.
+    fn current_isolation(&self) -> super::txn::Isolation {
+        isolation_from(&self.env.settings.get_str("transaction_isolation"))
+    }
+
+    /// Rolls back whatever is open before the process exits, so that locks
+    /// and the process-array entry do not outlive the session.
+    fn end_session(&mut self) {
+        if self.xact != Xact::None && (self.xact != Xact::Failed || self.txn.has_savepoints()) {
+            self.txn.abort();
+        }
+        self.xact = Xact::None;
     }
 
     /// Sends ParameterStatus for GUC_REPORT settings that changed; a new
@@ -687,11 +781,13 @@ impl Session {
     }
 
     fn fatal(&mut self, err: PgError) -> ! {
+        self.end_session();
         self.log_disconnection();
         fatal(&mut self.conn, err, None)
     }
 
     fn fatal_with_statement(&mut self, err: PgError, statement: &str) -> ! {
+        self.end_session();
         self.log_disconnection();
         fatal(&mut self.conn, err, Some(statement))
     }
@@ -707,6 +803,7 @@ impl Session {
     }
 
     fn disconnect(&mut self, code: i32) -> ! {
+        self.end_session();
         self.log_disconnection();
         proc_exit(code)
     }
@@ -930,31 +1027,7 @@ impl ServerContext for Session {
     }
 
     fn check_for_interrupts(&mut self) -> PgResult<()> {
-        let pending = signals::peek(
-            signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING,
-        );
-        if pending == 0 {
-            return Ok(());
-        }
-        if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 {
-            return Err(PgError::fatal(
-                sqlstate::ADMIN_SHUTDOWN,
-                "terminating connection due to unexpected postmaster exit",
-            ));
-        }
-        if signals::take(signals::SIGTERM_PENDING) != 0 {
-            return Err(PgError::fatal(
-                sqlstate::ADMIN_SHUTDOWN,
-                "terminating connection due to administrator command",
-            ));
-        }
-        if signals::take(signals::SIGINT_PENDING) != 0 {
-            return Err(PgError::error(
-                sqlstate::QUERY_CANCELED,
-                "canceling statement due to user request",
-            ));
-        }
-        Ok(())
+        check_interrupts()
     }
 
     fn sleep(&mut self, seconds: f64) -> PgResult<()> {
@@ -1068,8 +1141,17 @@ impl ServerContext for Session {
     fn system_relation(&mut self, name: &str) -> PgResult<Option<VirtualRelation>> {
         Ok(match name {
             "pg_stat_activity" => Some(self.pg_stat_activity()),
+            "pg_stat_bgwriter" => Some(super::views::pg_stat_bgwriter()),
+            "pg_stat_wal" => Some(super::views::pg_stat_wal()),
+            "pg_locks" => Some(super::views::pg_locks()),
+            "pg_control_checkpoint" => Some(super::views::pg_control_checkpoint(&self.env.data_dir)?),
+            "pg_ls_waldir" => Some(super::views::pg_ls_waldir(&self.env.data_dir)?),
             _ => None,
         })
+    }
+
+    fn in_transaction_block(&self) -> bool {
+        matches!(self.xact, Xact::Block | Xact::Failed)
     }
 
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {

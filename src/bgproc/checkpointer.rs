@@ -216,6 +216,7 @@ fn create_checkpoint(env: &ServerEnv, kind: CheckpointKind, last_end: &mut Optio
     // be inserted in between, since every other process has exited.
     cp.redo = if kind == CheckpointKind::Shutdown { wal::begin_checkpoint() } else { redo };
     cp.next_xid = crate::storage::xact::next_xid();
+    cp.next_oid = crate::catalog::oid::next_oid();
     cp.oldest_active_xid = crate::storage::xact::oldest_xmin();
     cp.full_page_writes = env.settings.get_bool("full_page_writes");
     cp.time = crate::utils::time::now_unix().0;

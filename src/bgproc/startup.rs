@@ -56,6 +56,7 @@ fn startup(env: &ServerEnv) -> Result<(), String> {
     }
     let checkpoint = &cf.checkpoint_copy;
     xact::set_next_xid(checkpoint.next_xid);
+    crate::catalog::oid::advance_next_oid(checkpoint.next_oid);
 
     if crashed {
         super::log("database system was not properly shut down; automatic recovery in progress");
@@ -113,6 +114,8 @@ fn redo(rec: &DecodedRecord) {
     match rec.rmgr {
         RmgrId::Xact => xact::xact_redo(rec.info, &rec.main_data),
         RmgrId::Clog => xact::clog_redo(rec.info, &rec.main_data),
+        RmgrId::Heap | RmgrId::Storage => crate::storage::heap::access::heap_redo(rec),
+        RmgrId::Xlog if rec.info == wal::XLOG_NEXTOID => crate::catalog::oid::nextoid_redo(&rec.main_data),
         _ => {}
     }
 }

@@ -1,70 +1,40 @@
-//! System catalogs. Until the storage issue makes them heap tables, the
-//! list of databases is kept in `global/pg_database` as text lines
-//! `oid name allow_connections`, written by initdb; roles live in
-//! `global/pg_authid` (see `crate::backend::auth::roles`). Both stand-ins
-//! are read at connection time, never cached across connections.
+//! System catalogs (PostgreSQL's `src/backend/catalog` and `relcache.c`).
+//!
+//! The catalogs are ordinary heap tables with PostgreSQL's OIDs and column
+//! names, so DDL is transactional: `CREATE TABLE` inserts rows into
+//! `pg_class`, `pg_attribute` and `pg_attrdef` with the creating
+//! transaction's xid, and other sessions see the table exactly when they
+//! would see any other committed row.
+//!
+//! | catalog | oid | scope | rows |
+//! |---|---|---|---|
+//! | `pg_type` | 1247 | per database | the types ferrogres stores |
+//! | `pg_attribute` | 1249 | per database | one per column |
+//! | `pg_class` | 1259 | per database | one per relation, catalogs included |
+//! | `pg_attrdef` | 2604 | per database | column defaults, as SQL text |
+//! | `pg_namespace` | 2615 | per database | `pg_catalog`, `public` |
+//! | `pg_database` | 1262 | shared (`global/`) | `template1`, `template0`, `postgres` |
+//!
+//! Roles are still the `global/pg_authid` stand-in of the authentication
+//! module (authentication runs before the backend has a snapshot).
+//!
+//! Bootstrap ([`bootstrap`]): initdb writes these catalogs' pages directly,
+//! every row with xmin = BootstrapTransactionId (always committed), before
+//! the first checkpoint, so they need no WAL — PostgreSQL's bootstrap mode.
+//!
+//! Caching ([`relcache`]): each backend caches relation descriptors; any
+//! transaction that changes the catalogs bumps a shared generation counter
+//! when it commits, and a backend that sees the counter move drops its
+//! cache at the start of its next statement (PostgreSQL's shared
+//! invalidation queue, reduced to "everything changed"). A backend drops
+//! its cache after its own DDL too, so it sees its uncommitted tables.
+//!
+//! OIDs ([`oid`]): one shared counter, WAL-logged in batches, restored
+//! from the checkpoint and the replayed WAL (PostgreSQL's `GetNewObjectId`).
 
-use std::path::Path;
+pub mod bootstrap;
+pub mod defs;
+pub mod oid;
+pub mod relcache;
 
-/// One row of the stand-in `pg_database`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Database {
-    pub oid: u32,
-    pub name: String,
-    pub allow_connections: bool,
-}
-
-/// The databases initdb creates, with PostgreSQL's OIDs.
-pub fn initial_databases() -> Vec<Database> {
-    vec![
-        Database {
-            oid: 1,
-            name: "template1".into(),
-            allow_connections: true,
-        },
-        Database {
-            oid: 4,
-            name: "template0".into(),
-            allow_connections: false,
-        },
-        Database {
-            oid: 5,
-            name: "postgres".into(),
-            allow_connections: true,
-        },
-    ]
-}
-
-pub fn load_databases(data_dir: &Path) -> std::io::Result<Vec<Database>> {
-    let text = std::fs::read_to_string(data_dir.join("global/pg_database"))?;
-    Ok(text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            let oid = parts.next()?.parse().ok()?;
-            let name = parts.next()?.to_string();
-            let allow_connections = parts.next() != Some("f");
-            Some(Database {
-                oid,
-                name,
-                allow_connections,
-            })
-        })
-        .collect())
-}
-
-pub fn write_databases(data_dir: &Path, dbs: &[Database]) -> std::io::Result<()> {
-    let mut text = String::from(
-        "# oid name allow_connections (stand-in for pg_database until the heap catalogs exist)\n",
-    );
-    for d in dbs {
-        text.push_str(&format!(
-            "{} {} {}\n",
-            d.oid,
-            d.name,
-            if d.allow_connections { "t" } else { "f" }
-        ));
-    }
-    std::fs::write(data_dir.join("global/pg_database"), text)
-}
+pub use defs::{ColumnDef, TableDef};

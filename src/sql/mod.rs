@@ -39,14 +39,22 @@
 //! SET/RESET/SHOW (incl. ALL), ALTER SYSTEM, BEGIN/START TRANSACTION/
 //! COMMIT/END/ROLLBACK/ABORT with transaction modes.
 //!
+//! Tables ([`tables`]): CREATE TABLE (NULL / NOT NULL / DEFAULT column
+//! constraints) and DROP TABLE ([`ddl`]); INSERT (VALUES, SELECT, DEFAULT),
+//! UPDATE and DELETE with RETURNING ([`dml`]); SELECT from tables, with
+//! FOR UPDATE/SHARE; `generate_series` and the backend's set-returning
+//! functions in FROM; date, timestamp, char(n) and pg_lsn; SAVEPOINT,
+//! RELEASE, ROLLBACK TO, CHECKPOINT.
+//!
 //! DELIBERATELY LEFT OUT (for now, all failing with SQLSTATE 0A000 rather
-//! than misbehaving): DDL and DML (no on-disk tables yet), joins, CTEs,
+//! than misbehaving): other DDL, PRIMARY KEY/UNIQUE/CHECK/FOREIGN KEY
+//! constraints, UPDATE ... FROM, DELETE ... USING, ON CONFLICT, joins, CTEs,
 //! correlated subqueries, window functions, DISTINCT ON, arrays (except
-//! `text[]` output), date/time/timestamp-without-zone types, numeric
+//! `text[]` output), the `time` types, numeric
 //! exp/ln/log and non-integral powers, SIMILAR TO and regular
 //! expressions, collations other than C (text compares bytewise, like the
 //! `C`/`C.UTF-8` collations initdb picks here), DateStyles other than ISO,
-//! savepoints, parameters (`$1`). Constant expressions are evaluated per
+//! parameters (`$1`). Constant expressions are evaluated per
 //! row rather than folded at plan time, so an error in a constant surfaces
 //! only if a row reaches it; rows of hashed GROUP BY, DISTINCT and set
 //! operations come out in first-seen order (PostgreSQL promises no order
@@ -69,15 +77,24 @@
 //!   of each statement.
 //! - `pg_settings` is served here from [`Settings::pg_settings_rows`]; every
 //!   other system relation comes from [`ServerContext::system_relation`].
+//! - NOTICEs the settings produce (`Settings::take_notices`) and
+//!   WARNINGs such as `SET LOCAL can only be used in transaction blocks` go
+//!   to [`ServerContext::notice`]; the latter needs
+//!   [`ServerContext::in_transaction_block`].
+//! - `ALTER SYSTEM RESET ALL` reaches [`ServerContext::alter_system`] as
+//!   name `all` with no value; `START TRANSACTION` reports its own tag.
 
 pub mod adt;
 pub mod analyze;
 pub mod catalog;
+mod ddl;
+mod dml;
 pub mod exec;
 pub mod expr;
 pub mod functions;
 mod parser;
 pub mod plan;
+pub mod tables;
 pub mod types;
 mod utility;
 
@@ -131,7 +148,7 @@ pub enum TransactionRequest {
 }
 
 /// The backend as the executor sees it.
-pub trait ServerContext {
+pub trait ServerContext: tables::TableContext {
     fn backend_pid(&self) -> i32;
     fn current_user(&self) -> &str;
     fn session_user(&self) -> &str;
@@ -168,6 +185,14 @@ pub trait ServerContext {
     /// BEGIN / COMMIT / ROLLBACK. Returns the command tag to report
     /// (`ROLLBACK` for a COMMIT of a failed transaction).
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String>;
+
+    /// Whether an explicit transaction block (BEGIN ... COMMIT) is open:
+    /// `SET LOCAL` / `SET TRANSACTION` outside one draw PostgreSQL's WARNING,
+    /// `SAVEPOINT` and `COMMIT AND CHAIN` its error. The default (true)
+    /// suppresses both.
+    fn in_transaction_block(&self) -> bool {
+        true
+    }
 }
 
 /// One parsed statement of a query string.
@@ -191,6 +216,17 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
         NodeEnum::VariableShowStmt(s) => utility::show(ctx, s),
         NodeEnum::TransactionStmt(s) => utility::transaction(ctx, s),
         NodeEnum::AlterSystemStmt(s) => utility::alter_system(ctx, s),
+        NodeEnum::InsertStmt(s) => dml::insert(ctx, stmt, s),
+        NodeEnum::UpdateStmt(s) => dml::update(ctx, stmt, s),
+        NodeEnum::DeleteStmt(s) => dml::delete(ctx, stmt, s),
+        NodeEnum::CreateStmt(s) => ddl::create_table(ctx, stmt, s),
+        NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
+        NodeEnum::CheckPointStmt(_) => {
+            ctx.checkpoint()?;
+            Ok(Outcome::Command {
+                tag: "CHECKPOINT".into(),
+            })
+        }
         other => Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
@@ -424,3 +460,5 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tables;

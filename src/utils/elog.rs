@@ -109,6 +109,7 @@ pub mod sqlstate {
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
     pub const INVALID_ESCAPE_SEQUENCE: &str = "22025";
     pub const INVALID_TRANSACTION_STATE: &str = "25000";
+    pub const S_E_INVALID_SPECIFICATION: &str = "3B001";
     pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
     pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
     pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
@@ -123,6 +124,12 @@ pub mod sqlstate {
     pub const UNDEFINED_FUNCTION: &str = "42883";
     pub const UNDEFINED_TABLE: &str = "42P01";
     pub const UNDEFINED_OBJECT: &str = "42704";
+    pub const DUPLICATE_TABLE: &str = "42P07";
+    pub const INVALID_SCHEMA_NAME: &str = "3F000";
+    pub const NAME_TOO_LONG: &str = "42622";
+    pub const NOT_NULL_VIOLATION: &str = "23502";
+    pub const LOCK_NOT_AVAILABLE: &str = "55P03";
+    pub const DATA_CORRUPTED: &str = "XX001";
     pub const AMBIGUOUS_COLUMN: &str = "42702";
     pub const DATATYPE_MISMATCH: &str = "42804";
     pub const GROUPING_ERROR: &str = "42803";

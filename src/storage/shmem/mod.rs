@@ -52,6 +52,8 @@ pub enum RegionId {
     LockTable = 5,
     /// Checkpoint requests and pg_stat_bgwriter's checkpoint counters (bgproc::checkpointer).
     Checkpointer = 6,
+    /// The oid counter and the catalog generation (catalog::oid).
+    Catalog = 7,
 }
 
 /// Every region, in layout order. Adding a subsystem to shared memory means
@@ -64,6 +66,7 @@ pub const REGIONS: &[Region] = &[
     crate::storage::xact::CLOG_REGION,
     crate::storage::lock::lmgr::LockTable::REGION,
     crate::bgproc::checkpointer::REGION,
+    crate::catalog::oid::REGION,
 ];
 
 /// Where each region lives. Computed once by the postmaster from the

@@ -1,0 +1,280 @@
+//! Tables as the executor sees them ([`TableContext`]), implemented over the
+//! catalog, the heap access method and the session's transaction.
+//!
+//! Locks, as PostgreSQL takes them: scans take AccessShareLock on the
+//! table, INSERT/UPDATE/DELETE RowExclusiveLock, SELECT FOR UPDATE/SHARE
+//! RowShareLock, DROP TABLE AccessExclusiveLock — each held to the end of
+//! the transaction. Row-level waits happen inside the heap access method.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::session::{Session, check_interrupts};
+use crate::catalog::TableDef;
+use crate::catalog::relcache::as_str;
+use crate::sql::ServerContext;
+use crate::sql::tables::{ColumnDef, RowChange, RowId, RowLockMode, SavepointRequest, ScanId, TableContext};
+use crate::sql::types::Datum;
+use crate::storage::heap::HeapValue;
+use crate::storage::heap::access::{self, TmOutcome};
+use crate::storage::lock::lmgr::{LockMode, LockTag};
+use crate::storage::xact::Transam;
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+/// A scan's rows, read with the statement's snapshot when it opened.
+pub(super) struct ScanState {
+    table: Arc<TableDef>,
+    rows: VecDeque<(RowId, Vec<HeapValue>)>,
+}
+
+/// SQL value → stored value for a column of type `type_oid`.
+fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
+    Ok(match (type_oid, d) {
+        (_, Datum::Null) => HeapValue::Null,
+        (16, Datum::Bool(b)) => HeapValue::Bool(*b),
+        (21, Datum::Int2(v)) => HeapValue::I16(*v),
+        (23, Datum::Int4(v)) => HeapValue::I32(*v),
+        (20, Datum::Int8(v)) => HeapValue::I64(*v),
+        (26, Datum::Oid(v)) => HeapValue::Oid(*v),
+        (700, Datum::Float4(v)) => HeapValue::F32(*v),
+        (701, Datum::Float8(v)) => HeapValue::F64(*v),
+        (1700, Datum::Numeric(n)) => HeapValue::Bytes(n.to_string_pg().into_bytes()),
+        (25 | 1043 | 1042, Datum::Text(s)) => HeapValue::Bytes(s.as_bytes().to_vec()),
+        // `name` is fixed-width: NUL-padded to NAMEDATALEN (the SQL layer truncated it to 63 bytes).
+        (19, Datum::Text(s)) => {
+            let mut b = crate::sql::adt::truncate_name(s).into_bytes();
+            b.resize(crate::storage::heap::tuple::NAMEDATALEN, 0);
+            HeapValue::Bytes(b)
+        }
+        (1184, Datum::Timestamptz(v)) => HeapValue::I64(*v),
+        (1082, Datum::Date(v)) => HeapValue::I32(*v),
+        (1114, Datum::Timestamp(v)) => HeapValue::I64(*v),
+        (_, other) => {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!("cannot store {other:?} in a column of type oid {type_oid}"),
+            ));
+        }
+    })
+}
+
+/// Stored value → SQL value.
+fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
+    Ok(match (type_oid, v) {
+        (_, HeapValue::Null) => Datum::Null,
+        (_, HeapValue::Bool(b)) => Datum::Bool(b),
+        (_, HeapValue::I16(v)) => Datum::Int2(v),
+        (1184, HeapValue::I64(v)) => Datum::Timestamptz(v),
+        (1114, HeapValue::I64(v)) => Datum::Timestamp(v),
+        (1082, HeapValue::I32(v)) => Datum::Date(v),
+        (_, HeapValue::I64(v)) => Datum::Int8(v),
+        (_, HeapValue::I32(v)) => Datum::Int4(v),
+        (_, HeapValue::Oid(v)) => Datum::Oid(v),
+        (_, HeapValue::F32(v)) => Datum::Float4(v),
+        (_, HeapValue::F64(v)) => Datum::Float8(v),
+        (1700, HeapValue::Bytes(b)) => Datum::Numeric(crate::sql::adt::numeric::Numeric::parse(&String::from_utf8_lossy(&b))?),
+        (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
+    })
+}
+
+fn row_to_heap(table: &TableDef, row: &[Datum]) -> PgResult<Vec<HeapValue>> {
+    if row.len() != table.columns.len() {
+        return Err(PgError::error(sqlstate::INTERNAL_ERROR, "row does not match the table's columns"));
+    }
+    table.columns.iter().zip(row).map(|(c, d)| to_heap(c.type_oid, d)).collect()
+}
+
+fn row_to_datums(table: &TableDef, row: Vec<HeapValue>) -> PgResult<Vec<Datum>> {
+    table.columns.iter().zip(row).map(|(c, v)| to_datum(c.type_oid, v)).collect()
+}
+
+impl Session {
+    fn lock_table(&mut self, table: &TableDef, mode: LockMode) -> PgResult<()> {
+        let tag = LockTag::Relation { db: table.db_oid, rel: table.oid };
+        self.txn.state.locks.lock_acquire(tag, mode, false, &mut check_interrupts)?;
+        Ok(())
+    }
+
+    /// Follows a concurrent update to the newest version (EvalPlanQual's fetch).
+    fn follow(&mut self, table: &TableDef, outcome: TmOutcome) -> PgResult<RowChange> {
+        match outcome {
+            TmOutcome::Ok => Ok(RowChange::Done),
+            TmOutcome::SelfModified | TmOutcome::Deleted => Ok(RowChange::Gone),
+            TmOutcome::Updated { newer } => {
+                let transam = Transam::get();
+                match access::heap_fetch_latest(&table.heap_relation(), newer, &transam)? {
+                    Some((row_id, values)) => Ok(RowChange::Moved { row_id, row: row_to_datums(table, values)? }),
+                    None => Ok(RowChange::Gone),
+                }
+            }
+        }
+    }
+}
+
+impl TableContext for Session {
+    fn lookup_table(&mut self, schema: Option<&str>, name: &str) -> PgResult<Option<Arc<TableDef>>> {
+        let snapshot = self.txn.snapshot();
+        let transam = Transam::get();
+        self.txn.relcache.lookup(schema, name, &snapshot, &transam)
+    }
+
+    fn create_table(&mut self, schema: Option<&str>, name: &str, columns: Vec<ColumnDef>, if_not_exists: bool) -> PgResult<bool> {
+        if self.lookup_table(schema, name)?.is_some() {
+            if if_not_exists {
+                self.notice(PgError::notice(format!("relation \"{name}\" already exists, skipping")));
+                return Ok(false);
+            }
+            return Err(PgError::error(sqlstate::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+        }
+        let snapshot = self.txn.snapshot();
+        let transam = Transam::get();
+        let mut interrupts = check_interrupts;
+        let txn = &mut self.txn;
+        let xid = txn.state.xid_for_write()?;
+        let cid = txn.state.command_id();
+        let mut cx = access::WriteContext { xid, cid, crosscheck: None, xact: &transam, locks: &mut txn.state.locks, check_interrupts: &mut interrupts };
+        let def = txn.relcache.create_table(schema, name, columns, &snapshot, &mut cx)?;
+        self.txn.note_catalog_change();
+        self.txn.note_created(def.heap_relation());
+        Ok(true)
+    }
+
+    fn drop_table(&mut self, schema: Option<&str>, name: &str, if_exists: bool) -> PgResult<bool> {
+        let Some(def) = self.lookup_table(schema, name)? else {
+            if if_exists {
+                self.notice(PgError::notice(format!("table \"{name}\" does not exist, skipping")));
+                return Ok(false);
+            }
+            return Err(PgError::error(sqlstate::UNDEFINED_TABLE, format!("table \"{name}\" does not exist")));
+        };
+        self.lock_table(&def, LockMode::AccessExclusive)?;
+        let snapshot = self.txn.snapshot();
+        let transam = Transam::get();
+        let mut interrupts = check_interrupts;
+        let txn = &mut self.txn;
+        let xid = txn.state.xid_for_write()?;
+        let cid = txn.state.command_id();
+        let mut cx = access::WriteContext { xid, cid, crosscheck: None, xact: &transam, locks: &mut txn.state.locks, check_interrupts: &mut interrupts };
+        txn.relcache.drop_table(&def, &snapshot, &mut cx)?;
+        self.txn.note_catalog_change();
+        self.txn.note_dropped(def.heap_relation());
+        Ok(true)
+    }
+
+    fn open_scan(&mut self, table: &TableDef) -> PgResult<ScanId> {
+        self.lock_table(table, LockMode::AccessShare)?;
+        let snapshot = self.txn.snapshot();
+        let transam = Transam::get();
+        let mut rows = VecDeque::new();
+        let mut n = 0u32;
+        access::heap_scan(&table.heap_relation(), &snapshot, &transam, &mut |tid, values| {
+            n += 1;
+            if n % 1024 == 0 {
+                check_interrupts()?;
+            }
+            rows.push_back((tid, values));
+            Ok(true)
+        })?;
+        let id = self.next_scan;
+        self.next_scan = self.next_scan.wrapping_add(1);
+        self.scans.insert(id, ScanState { table: Arc::new(table.clone()), rows });
+        Ok(ScanId(id))
+    }
+
+    fn scan_next(&mut self, scan: ScanId) -> PgResult<Option<(RowId, Vec<Datum>)>> {
+        let Some(state) = self.scans.get_mut(&scan.0) else { return Ok(None) };
+        match state.rows.pop_front() {
+            Some((tid, values)) => {
+                let table = state.table.clone();
+                Ok(Some((tid, row_to_datums(&table, values)?)))
+            }
+            None => {
+                self.scans.remove(&scan.0);
+                Ok(None)
+            }
+        }
+    }
+
+    fn close_scan(&mut self, scan: ScanId) {
+        self.scans.remove(&scan.0);
+    }
+
+    fn insert_row(&mut self, table: &TableDef, row: Vec<Datum>) -> PgResult<RowId> {
+        self.lock_table(table, LockMode::RowExclusive)?;
+        let values = row_to_heap(table, &row)?;
+        let xid = self.txn.state.xid_for_write()?;
+        let cid = self.txn.state.command_id();
+        access::heap_insert(&table.heap_relation(), &values, xid, cid)
+    }
+
+    fn update_row(&mut self, table: &TableDef, row_id: RowId, row: Vec<Datum>) -> PgResult<RowChange> {
+        self.lock_table(table, LockMode::RowExclusive)?;
+        let values = row_to_heap(table, &row)?;
+        let transam = Transam::get();
+        let crosscheck = self.txn.crosscheck_snapshot();
+        let mut interrupts = check_interrupts;
+        let outcome = {
+            let mut cx = self.txn.write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
+            access::heap_update(&table.heap_relation(), row_id, &values, &mut cx)?.0
+        };
+        self.follow(table, outcome)
+    }
+
+    fn delete_row(&mut self, table: &TableDef, row_id: RowId) -> PgResult<RowChange> {
+        self.lock_table(table, LockMode::RowExclusive)?;
+        let transam = Transam::get();
+        let crosscheck = self.txn.crosscheck_snapshot();
+        let mut interrupts = check_interrupts;
+        let outcome = {
+            let mut cx = self.txn.write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
+            access::heap_delete(&table.heap_relation(), row_id, &mut cx)?
+        };
+        self.follow(table, outcome)
+    }
+
+    fn lock_row(&mut self, table: &TableDef, row_id: RowId, mode: RowLockMode) -> PgResult<RowChange> {
+        self.lock_table(table, LockMode::RowShare)?;
+        let transam = Transam::get();
+        let crosscheck = self.txn.crosscheck_snapshot();
+        let mut interrupts = check_interrupts;
+        let mode = match mode {
+            RowLockMode::Share => access::RowLockMode::Share,
+            RowLockMode::Update => access::RowLockMode::Update,
+        };
+        let outcome = {
+            let mut cx = self.txn.write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
+            access::heap_lock_tuple(&table.heap_relation(), row_id, mode, &mut cx)?
+        };
+        self.follow(table, outcome)
+    }
+
+    fn txid_current(&mut self) -> PgResult<i64> {
+        Ok(self.txn.state.xid_for_write()?.0 as i64)
+    }
+
+    fn current_wal_lsn(&mut self) -> PgResult<String> {
+        Ok(crate::storage::wal::write_lsn().max(crate::storage::wal::insert_lsn()).to_string())
+    }
+
+    fn checkpoint(&mut self) -> PgResult<()> {
+        if !self.is_superuser() {
+            return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, "must be superuser to do CHECKPOINT"));
+        }
+        crate::bgproc::checkpointer::request_checkpoint(&mut check_interrupts)
+    }
+
+    fn savepoint(&mut self, request: SavepointRequest, name: &str) -> PgResult<()> {
+        match request {
+            SavepointRequest::Define => {
+                self.txn.savepoint(name);
+                Ok(())
+            }
+            SavepointRequest::Release => self.txn.release_savepoint(name),
+            SavepointRequest::RollbackTo => {
+                self.txn.rollback_to_savepoint(name)?;
+                self.recover_from_failed_block();
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Bootstrap: initdb writes the catalogs' first pages directly (PostgreSQL's
+//! bootstrap mode). Rows carry xmin = BootstrapTransactionId, which every
+//! snapshot sees as committed; the files are fsynced before initdb writes
+//! the first checkpoint, so they need no WAL.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::defs::*;
+use crate::storage::heap::{HeapValue, TupleDesc, form_tuple, heap_page_add_tuple, heap_prepare_insert};
+use crate::storage::page::Page;
+use crate::storage::types::{BLCKSZ, Oid, Xid};
+
+/// A database initdb creates: oid, name, datallowconn.
+pub const INITIAL_DATABASES: &[(Oid, &str, bool)] = &[(1, "template1", true), (4, "template0", false), (5, "postgres", true)];
+
+/// PostgreSQL's encoding number for UTF8.
+const UTF8_ENCODING: i32 = 6;
+
+fn name(s: &str) -> HeapValue {
+    HeapValue::name(s)
+}
+
+fn text(s: &str) -> HeapValue {
+    HeapValue::Bytes(s.as_bytes().to_vec())
+}
+
+/// The initial rows of a catalog.
+fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
+    match cat.oid {
+        PG_NAMESPACE => vec![
+            vec![HeapValue::Oid(PG_CATALOG_NAMESPACE), name("pg_catalog"), HeapValue::Oid(BOOTSTRAP_SUPERUSER)],
+            vec![HeapValue::Oid(PUBLIC_NAMESPACE), name("public"), HeapValue::Oid(BOOTSTRAP_SUPERUSER)],
+        ],
+        PG_TYPE => TYPES
+            .iter()
+            .map(|(n, t)| {
+                let (len, align, byval) = t.storage();
+                let align = match align {
+                    crate::storage::heap::TypAlign::Char => "c",
+                    crate::storage::heap::TypAlign::Short => "s",
+                    crate::storage::heap::TypAlign::Int => "i",
+                    crate::storage::heap::TypAlign::Double => "d",
+                };
+                vec![
+                    HeapValue::Oid(t.type_oid()),
+                    name(n),
+                    HeapValue::Oid(PG_CATALOG_NAMESPACE),
+                    HeapValue::I16(len),
+                    HeapValue::Bool(byval),
+                    text("b"),
+                    text(align),
+                ]
+            })
+            .collect(),
+        PG_CLASS => CATALOGS
+            .iter()
+            .map(|c| {
+                vec![
+                    HeapValue::Oid(c.oid),
+                    name(c.name),
+                    HeapValue::Oid(PG_CATALOG_NAMESPACE),
+                    HeapValue::Oid(BOOTSTRAP_SUPERUSER),
+                    HeapValue::Oid(c.oid),
+                    HeapValue::I32(0),
+                    HeapValue::F32(-1.0),
+                    HeapValue::I16(c.columns.len() as i16),
+                    text("r"),
+                    text("p"),
+                    HeapValue::Bool(c.shared),
+                    HeapValue::I64(Xid::FIRST_NORMAL.0 as i64),
+                ]
+            })
+            .collect(),
+        PG_ATTRIBUTE => CATALOGS
+            .iter()
+            .flat_map(|c| {
+                c.columns.iter().enumerate().map(move |(i, (col, ty))| {
+                    vec![
+                        HeapValue::Oid(c.oid),
+                        name(col),
+                        HeapValue::Oid(ty.type_oid()),
+                        HeapValue::I16(ty.storage().0),
+                        HeapValue::I16(i as i16 + 1),
+                        HeapValue::I32(-1),
+                        HeapValue::Bool(true),
+                        HeapValue::Bool(false),
+                        HeapValue::Bool(false),
+                    ]
+                })
+            })
+            .collect(),
+        PG_ATTRDEF => Vec::new(),
+        PG_DATABASE => INITIAL_DATABASES
+            .iter()
+            .map(|(oid, n, allow)| {
+                vec![
+                    HeapValue::Oid(*oid),
+                    name(n),
+                    HeapValue::Oid(BOOTSTRAP_SUPERUSER),
+                    HeapValue::I32(UTF8_ENCODING),
+                    HeapValue::Bool(*allow),
+                    HeapValue::I64(Xid::FIRST_NORMAL.0 as i64),
+                ]
+            })
+            .collect(),
+        other => unreachable!("no initial rows for catalog {other}"),
+    }
+}
+
+/// Writes a heap file holding `rows`, packed into pages in order.
+fn write_heap_file(path: &Path, desc: &TupleDesc, rows: &[Vec<HeapValue>]) -> std::io::Result<()> {
+    let mut pages: Vec<Box<[u8; BLCKSZ]>> = Vec::new();
+    let mut page = Box::new([0u8; BLCKSZ]);
+    Page::new(&mut *page).init(0);
+    for row in rows {
+        let mut tuple = form_tuple(desc, row).map_err(|e| std::io::Error::other(e.message))?;
+        heap_prepare_insert(&mut tuple, Xid::BOOTSTRAP, 0);
+        let blkno = pages.len() as u32;
+        if heap_page_add_tuple(&mut Page::new(&mut *page), blkno, &tuple).is_none() {
+            Page::new(&mut *page).set_checksum(blkno);
+            pages.push(std::mem::replace(&mut page, Box::new([0u8; BLCKSZ])));
+            Page::new(&mut *page).init(0);
+            let blkno = pages.len() as u32;
+            heap_page_add_tuple(&mut Page::new(&mut *page), blkno, &tuple).expect("a catalog row fits on an empty page");
+        }
+    }
+    let blkno = pages.len() as u32;
+    Page::new(&mut *page).set_checksum(blkno);
+    pages.push(page);
+    let mut f = std::fs::File::create(path)?;
+    for p in &pages {
+        f.write_all(&p[..])?;
+    }
+    f.sync_all()
+}
+
+/// Writes every bootstrap catalog: the per-database ones into each initial
+/// database's directory, the shared ones into `global/`.
+pub fn write_bootstrap_catalogs(data_dir: &Path) -> std::io::Result<()> {
+    for cat in CATALOGS {
+        let def = TableDef::for_catalog(cat, 0);
+        let desc = def.heap_relation().desc;
+        let rows = initial_rows(cat);
+        if cat.shared {
+            write_heap_file(&data_dir.join("global").join(cat.oid.to_string()), &desc, &rows)?;
+        } else {
+            for (db, _, _) in INITIAL_DATABASES {
+                let dir = data_dir.join("base").join(db.to_string());
+                std::fs::create_dir_all(&dir)?;
+                write_heap_file(&dir.join(cat.oid.to_string()), &desc, &rows)?;
+            }
+        }
+    }
+    for dir in ["global", "base/1", "base/4", "base/5"] {
+        std::fs::File::open(data_dir.join(dir))?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// The storage type of every catalog column exists in `TYPES`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_column_has_a_type_row_and_rows_form() {
+        for cat in CATALOGS {
+            for (_, t) in cat.columns {
+                assert!(TYPES.iter().any(|(_, x)| x == t), "{t:?} missing from TYPES");
+            }
+            let desc = TableDef::for_catalog(cat, 5).heap_relation().desc;
+            for row in initial_rows(cat) {
+                form_tuple(&desc, &row).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Per-backend relation cache and catalog updates (PostgreSQL's relcache.c,
+//! namespace.c lookups, heap.c's heap_create_with_catalog and
+//! heap_drop_with_catalog).
+//!
+//! Rules:
+//! 1. Lookups read the catalogs with the caller's snapshot, so a backend
+//!    sees its own uncommitted DDL and other sessions' committed DDL, no more.
+//! 2. The cache is dropped when the shared catalog generation moved (another
+//!    transaction's DDL committed) and after this backend's own DDL.
+//! 3. Creating a name takes a lock on (namespace, name) for the rest of the
+//!    transaction, so two sessions creating the same table serialise and
+//!    the second sees the first's row (42P07) once it commits — the job
+//!    PostgreSQL's unique index on pg_class(relname, relnamespace) does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::defs::*;
+use super::oid;
+use crate::storage::heap::HeapValue;
+use crate::storage::heap::access::{self, TmOutcome, WriteContext};
+use crate::storage::lock::lmgr::{LockMode, LockTag};
+use crate::storage::page::ItemPointer;
+use crate::storage::types::Oid;
+use crate::storage::xact::{Snapshot, XactStatus};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+pub struct RelCache {
+    db_oid: Oid,
+    generation: u64,
+    tables: HashMap<(Oid, String), Arc<TableDef>>,
+    namespaces: HashMap<String, Oid>,
+}
+
+/// Reads a `name`/`text` column.
+pub fn as_str(v: &HeapValue) -> String {
+    match v {
+        HeapValue::Bytes(b) => String::from_utf8_lossy(b).trim_end_matches('\0').to_string(),
+        _ => String::new(),
+    }
+}
+
+fn as_oid(v: &HeapValue) -> Oid {
+    match v {
+        HeapValue::Oid(o) => *o,
+        HeapValue::I32(i) => *i as Oid,
+        _ => 0,
+    }
+}
+
+fn as_i16(v: &HeapValue) -> i16 {
+    if let HeapValue::I16(i) = v { *i } else { 0 }
+}
+
+fn as_i32(v: &HeapValue) -> i32 {
+    if let HeapValue::I32(i) = v { *i } else { 0 }
+}
+
+fn as_bool(v: &HeapValue) -> bool {
+    matches!(v, HeapValue::Bool(true))
+}
+
+/// Scans a catalog, calling `f` for each visible row.
+fn scan_catalog(
+    cat: Oid,
+    db_oid: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+    f: &mut dyn FnMut(ItemPointer, &[HeapValue]) -> bool,
+) -> PgResult<()> {
+    let rel = TableDef::for_catalog(catalog_def(cat), db_oid).heap_relation();
+    access::heap_scan(&rel, snapshot, xact, &mut |tid, row| Ok(f(tid, &row)))
+}
+
+/// Looks a database up in the shared `pg_database`: (oid, datallowconn).
+pub fn lookup_database(name: &str, snapshot: &Snapshot, xact: &dyn XactStatus) -> PgResult<Option<(Oid, bool)>> {
+    let mut found = None;
+    scan_catalog(PG_DATABASE, 0, snapshot, xact, &mut |_, row| {
+        if as_str(&row[1]) == name {
+            found = Some((as_oid(&row[0]), as_bool(&row[4])));
+            false
+        } else {
+            true
+        }
+    })?;
+    Ok(found)
+}
+
+impl RelCache {
+    pub fn new(db_oid: Oid) -> RelCache {
+        RelCache { db_oid, generation: oid::generation(), tables: HashMap::new(), namespaces: HashMap::new() }
+    }
+
+    /// Drops everything if another transaction's DDL committed (rule 2).
+    pub fn invalidate_if_needed(&mut self) {
+        let g = oid::generation();
+        if g != self.generation {
+            self.invalidate();
+            self.generation = g;
+        }
+    }
+
+    pub fn invalidate(&mut self) {
+        self.tables.clear();
+        self.namespaces.clear();
+    }
+
+    fn namespace_oid(&mut self, name: &str, snapshot: &Snapshot, xact: &dyn XactStatus) -> PgResult<Option<Oid>> {
+        if let Some(o) = self.namespaces.get(name) {
+            return Ok(Some(*o));
+        }
+        let mut found = None;
+        scan_catalog(PG_NAMESPACE, self.db_oid, snapshot, xact, &mut |_, row| {
+            if as_str(&row[1]) == name {
+                found = Some(as_oid(&row[0]));
+                false
+            } else {
+                true
+            }
+        })?;
+        if let Some(o) = found {
+            self.namespaces.insert(name.to_string(), o);
+        }
+        Ok(found)
+    }
+
+    /// Finds a table by (optionally qualified) name. Unqualified names look
+    /// in `pg_catalog`, then `public` (the default search_path).
+    pub fn lookup(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<Arc<TableDef>>> {
+        self.invalidate_if_needed();
+        let schemas: Vec<&str> = match schema {
+            Some(s) => vec![s],
+            None => vec!["pg_catalog", "public"],
+        };
+        for s in schemas {
+            let Some(ns) = self.namespace_oid(s, snapshot, xact)? else {
+                if schema.is_some() {
+                    return Err(PgError::error(sqlstate::INVALID_SCHEMA_NAME, format!("schema \"{s}\" does not exist")));
+                }
+                continue;
+            };
+            if let Some(t) = self.tables.get(&(ns, name.to_string())) {
+                return Ok(Some(t.clone()));
+            }
+            if let Some(t) = self.load(ns, s, name, snapshot, xact)? {
+                let t = Arc::new(t);
+                self.tables.insert((ns, name.to_string()), t.clone());
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    fn load(&self, ns: Oid, ns_name: &str, name: &str, snapshot: &Snapshot, xact: &dyn XactStatus) -> PgResult<Option<TableDef>> {
+        let mut class_row = None;
+        scan_catalog(PG_CLASS, self.db_oid, snapshot, xact, &mut |_, row| {
+            if as_oid(&row[2]) == ns && as_str(&row[1]) == name {
+                class_row = Some(row.to_vec());
+                false
+            } else {
+                true
+            }
+        })?;
+        let Some(row) = class_row else { return Ok(None) };
+        let oid = as_oid(&row[0]);
+        let shared = as_bool(&row[10]);
+        let mut columns: Vec<(i16, ColumnDef)> = Vec::new();
+        scan_catalog(PG_ATTRIBUTE, self.db_oid, snapshot, xact, &mut |_, a| {
+            if as_oid(&a[0]) == oid && !as_bool(&a[8]) {
+                columns.push((
+                    as_i16(&a[4]),
+                    ColumnDef {
+                        name: as_str(&a[1]),
+                        type_oid: as_oid(&a[2]),
+                        typmod: as_i32(&a[5]),
+                        not_null: as_bool(&a[6]),
+                        default_expr: None,
+                    },
+                ));
+            }
+            true
+        })?;
+        columns.sort_by_key(|(n, _)| *n);
+        let mut defaults: Vec<(i16, String)> = Vec::new();
+        scan_catalog(PG_ATTRDEF, self.db_oid, snapshot, xact, &mut |_, d| {
+            if as_oid(&d[1]) == oid {
+                defaults.push((as_i16(&d[2]), as_str(&d[3])));
+            }
+            true
+        })?;
+        for (num, expr) in defaults {
+            if let Some((_, c)) = columns.iter_mut().find(|(n, _)| *n == num) {
+                c.default_expr = Some(expr);
+            }
+        }
+        Ok(Some(TableDef {
+            oid,
+            name: name.to_string(),
+            namespace_oid: ns,
+            namespace: ns_name.to_string(),
+            db_oid: if shared { 0 } else { self.db_oid },
+            relfilenode: as_oid(&row[4]),
+            relkind: as_str(&row[8]).chars().next().unwrap_or('r'),
+            columns: columns.into_iter().map(|(_, c)| c).collect(),
+        }))
+    }
+
+    /// CREATE TABLE: catalog rows plus the relation's file (rule 3 for names).
+    pub fn create_table(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        columns: Vec<ColumnDef>,
+        snapshot: &Snapshot,
+        cx: &mut WriteContext<'_>,
+    ) -> PgResult<Arc<TableDef>> {
+        let ns_name = schema.unwrap_or("public");
+        let Some(ns) = self.namespace_oid(ns_name, snapshot, cx.xact)? else {
+            return Err(PgError::error(sqlstate::INVALID_SCHEMA_NAME, format!("schema \"{ns_name}\" does not exist")));
+        };
+        if name.len() >= 64 {
+            return Err(PgError::error(sqlstate::NAME_TOO_LONG, format!("identifier \"{name}\" is too long")));
+        }
+        for c in &columns {
+            if attr_type_for(c.type_oid).is_none() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("ferrogres cannot store columns of type oid {} yet", c.type_oid),
+                ));
+            }
+        }
+        // Rule 3: serialise creators of the same name.
+        let name_hash = name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193));
+        let tag = LockTag::Object { db: self.db_oid, class_id: PG_CLASS, obj_id: ns, obj_sub_id: name_hash };
+        cx.locks.lock_acquire(tag, LockMode::ShareRowExclusive, false, cx.check_interrupts)?;
+        // Look again with a fresh view after the lock (a concurrent creator may have committed).
+        let fresh = crate::storage::xact::Transam::get().get_snapshot(
+            crate::process::my_slot().expect("backend has a slot"),
+            cx.xid,
+            cx.cid,
+        );
+        self.tables.remove(&(ns, name.to_string()));
+        if self.lookup(Some(ns_name), name, &fresh, cx.xact)?.is_some() || self.lookup(Some(ns_name), name, snapshot, cx.xact)?.is_some() {
+            return Err(PgError::error(sqlstate::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+        }
+        let rel_oid = oid::new_oid();
+        let def = TableDef {
+            oid: rel_oid,
+            name: name.to_string(),
+            namespace_oid: ns,
+            namespace: ns_name.to_string(),
+            db_oid: self.db_oid,
+            relfilenode: rel_oid,
+            relkind: 'r',
+            columns,
+        };
+        let catalog = |c: Oid| TableDef::for_catalog(catalog_def(c), self.db_oid).heap_relation();
+        access::heap_insert(
+            &catalog(PG_CLASS),
+            &[
+                HeapValue::Oid(rel_oid),
+                HeapValue::name(name),
+                HeapValue::Oid(ns),
+                HeapValue::Oid(BOOTSTRAP_SUPERUSER),
+                HeapValue::Oid(rel_oid),
+                HeapValue::I32(0),
+                HeapValue::F32(-1.0),
+                HeapValue::I16(def.columns.len() as i16),
+                HeapValue::Bytes(b"r".to_vec()),
+                HeapValue::Bytes(b"p".to_vec()),
+                HeapValue::Bool(false),
+                HeapValue::I64(cx.xid.0 as i64),
+            ],
+            cx.xid,
+            cx.cid,
+        )?;
+        for (i, c) in def.columns.iter().enumerate() {
+            let ty = attr_type_for(c.type_oid).expect("checked above");
+            access::heap_insert(
+                &catalog(PG_ATTRIBUTE),
+                &[
+                    HeapValue::Oid(rel_oid),
+                    HeapValue::name(&c.name),
+                    HeapValue::Oid(c.type_oid),
+                    HeapValue::I16(ty.storage().0),
+                    HeapValue::I16(i as i16 + 1),
+                    HeapValue::I32(c.typmod),
+                    HeapValue::Bool(c.not_null),
+                    HeapValue::Bool(c.default_expr.is_some()),
+                    HeapValue::Bool(false),
+                ],
+                cx.xid,
+                cx.cid,
+            )?;
+            if let Some(expr) = &c.default_expr {
+                access::heap_insert(
+                    &catalog(PG_ATTRDEF),
+                    &[
+                        HeapValue::Oid(oid::new_oid()),
+                        HeapValue::Oid(rel_oid),
+                        HeapValue::I16(i as i16 + 1),
+                        HeapValue::Bytes(expr.as_bytes().to_vec()),
+                    ],
+                    cx.xid,
+                    cx.cid,
+                )?;
+            }
+        }
+        access::heap_create_storage(&def.heap_relation())?;
+        self.invalidate();
+        Ok(Arc::new(def))
+    }
+
+    /// DROP TABLE: deletes the catalog rows. The caller removes the files
+    /// once the transaction commits, and holds AccessExclusiveLock.
+    pub fn drop_table(&mut self, def: &TableDef, snapshot: &Snapshot, cx: &mut WriteContext<'_>) -> PgResult<()> {
+        if def.namespace_oid == PG_CATALOG_NAMESPACE {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{}\" is a system catalog", def.name),
+            ));
+        }
+        let targets: [(Oid, usize); 3] = [(PG_CLASS, 0), (PG_ATTRIBUTE, 0), (PG_ATTRDEF, 1)];
+        for (cat, key_col) in targets {
+            let mut tids = Vec::new();
+            scan_catalog(cat, self.db_oid, snapshot, cx.xact, &mut |tid, row| {
+                if as_oid(&row[key_col]) == def.oid {
+                    tids.push(tid);
+                }
+                true
+            })?;
+            let rel = TableDef::for_catalog(catalog_def(cat), self.db_oid).heap_relation();
+            for tid in tids {
+                match access::heap_delete(&rel, tid, cx)? {
+                    TmOutcome::Ok => {}
+                    _ => return Err(PgError::error(sqlstate::INTERNAL_ERROR, "tuple concurrently updated")),
+                }
+            }
+        }
+        self.invalidate();
+        Ok(())
+    }
+}
