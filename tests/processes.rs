@@ -152,32 +152,6 @@ fn backend_title_shows_user_database_host_and_state() {
     out.wait().unwrap();
 }
 
-/// A psql session running a long statement; its stderr tells what it saw.
-fn bystander(s: &Server) -> std::process::Child {
-    let child = Command::new("psql")
-        .args(["-X", "-h"])
-        .arg(&s.socket_dir)
-        .args([
-            "-p",
-            &s.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            "SELECT pg_sleep(60)",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || s
-        .children()
-        .iter()
-        .any(|(_, t)| t.ends_with("[local] SELECT"))));
-    child
-}
-
 /// kill -9 of a process whose rule is crash-restart: every other child is
 /// replaced, a connected client is told, the log says so in PostgreSQL's
 /// words, and the server serves again.
@@ -186,7 +160,7 @@ fn assert_kill9_crash_restarts(s: Server, title: &str, log_name: &str) {
     let victim = s
         .wait_for_child(title, None, Duration::from_secs(10))
         .unwrap();
-    let client = bystander(&s);
+    let client = s.psql_background("SELECT pg_sleep(60)");
     let before: Vec<(i32, String)> = s.children();
     unsafe { libc::kill(victim, libc::SIGKILL) };
     assert!(
@@ -333,23 +307,7 @@ fn killed_backend_crash_restarts_and_other_sessions_are_told() {
     wait_for_all_background(&s);
     let ckpt = s.child_pid("ferrogres: checkpointer").unwrap();
     // A bystander session running a statement: psql prints the WARNING.
-    let bystander = Command::new("psql")
-        .args(["-X", "-h"])
-        .arg(&s.socket_dir)
-        .args([
-            "-p",
-            &s.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            "SELECT pg_sleep(30)",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let bystander = s.psql_background("SELECT pg_sleep(30)");
     let mut victim_client = s.connect();
     let victim: i32 = Server::query_one(&mut victim_client, "SELECT pg_backend_pid()")
         .unwrap()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -347,27 +347,7 @@ fn non_superuser_cannot_terminate_a_superuser_session() {
 #[test]
 fn a_client_that_vanishes_mid_query_is_noticed_and_its_backend_exits() {
     let s = Server::start();
-    let mut psql = Command::new("psql")
-        .args(["-X", "-h"])
-        .arg(&s.socket_dir)
-        .args([
-            "-p",
-            &s.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            "SELECT pg_sleep(60)",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || s
-        .children()
-        .iter()
-        .any(|(_, t)| t.ends_with("[local] SELECT"))));
+    let mut psql = s.psql_background("SELECT pg_sleep(60)");
     let backend = s
         .children()
         .into_iter()

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -48,27 +48,7 @@ fn fast_shutdown_terminates_sessions_with_57p01_and_checkpoints() {
 #[test]
 fn psql_sees_57p01_message_on_fast_shutdown() {
     let mut s = Server::start();
-    let p = Command::new("psql")
-        .args(["-X", "-h"])
-        .arg(&s.socket_dir)
-        .args([
-            "-p",
-            &s.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            "SELECT pg_sleep(30)",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || s
-        .children()
-        .iter()
-        .any(|(_, t)| t.ends_with("[local] SELECT"))));
+    let p = s.psql_background("SELECT pg_sleep(30)");
     s.signal(libc::SIGINT);
     let out = p.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -106,27 +86,7 @@ fn smart_shutdown_waits_for_sessions_and_refuses_new_ones() {
 #[test]
 fn immediate_shutdown_warns_clients_and_next_start_recovers() {
     let mut s = Server::start();
-    let p = Command::new("psql")
-        .args(["-X", "-h"])
-        .arg(&s.socket_dir)
-        .args([
-            "-p",
-            &s.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            "SELECT pg_sleep(30)",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || s
-        .children()
-        .iter()
-        .any(|(_, t)| t.ends_with("[local] SELECT"))));
+    let p = s.psql_background("SELECT pg_sleep(30)");
     let out = s.ctl(&["stop", "-m", "immediate"]);
     assert!(
         out.status.success(),

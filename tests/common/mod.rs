@@ -211,6 +211,40 @@ impl Server {
             .expect("run psql")
     }
 
+    /// A psql session over the Unix socket running `sql` in the background,
+    /// returned once the statement shows in the backend's title. Its stderr
+    /// is piped: it tells what the client saw.
+    pub fn psql_background(&self, sql: &str) -> std::process::Child {
+        let child = Command::new("psql")
+            .args(["-X", "-h"])
+            .arg(&self.socket_dir)
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn psql");
+        let running = |c: &[(i32, String)]| {
+            c.iter().any(|(_, t)| {
+                t.starts_with("ferrogres: postgres postgres [local] ") && !t.ends_with(" idle")
+            })
+        };
+        assert!(
+            wait_until(Duration::from_secs(5), || running(&self.children())),
+            "psql's statement did not start: {:?}",
+            self.children()
+        );
+        child
+    }
+
     /// Runs SQL through psql and returns trimmed stdout; panics on failure.
     pub fn psql(&self, sql: &str) -> String {
         let out = self.psql_output(sql, &[]);
