@@ -27,8 +27,8 @@
 pub mod auth;
 mod session;
 mod tables;
-mod views;
 pub mod txn;
+mod views;
 
 pub use crate::postmaster::CanAccept;
 pub use session::backend_main;

@@ -251,9 +251,14 @@ pub fn backend_main(
             ),
             None,
         ),
-        Ok(None) => {
-            fatal(&mut conn, PgError::fatal(sqlstate::INVALID_CATALOG_NAME, format!("database \"{database}\" does not exist")), None)
-        }
+        Ok(None) => fatal(
+            &mut conn,
+            PgError::fatal(
+                sqlstate::INVALID_CATALOG_NAME,
+                format!("database \"{database}\" does not exist"),
+            ),
+            None,
+        ),
         Err(e) => fatal(&mut conn, e, None),
     };
     let now = time::now_timestamptz();
@@ -336,18 +341,29 @@ fn isolation_from(level: &str) -> super::txn::Isolation {
 /// Postmaster death and SIGTERM end the session (FATAL 57P01); SIGINT
 /// cancels the statement (57014).
 pub(super) fn check_interrupts() -> PgResult<()> {
-    let pending = signals::peek(signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING);
+    let pending = signals::peek(
+        signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING,
+    );
     if pending == 0 {
         return Ok(());
     }
     if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 {
-        return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to unexpected postmaster exit"));
+        return Err(PgError::fatal(
+            sqlstate::ADMIN_SHUTDOWN,
+            "terminating connection due to unexpected postmaster exit",
+        ));
     }
     if signals::take(signals::SIGTERM_PENDING) != 0 {
-        return Err(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+        return Err(PgError::fatal(
+            sqlstate::ADMIN_SHUTDOWN,
+            "terminating connection due to administrator command",
+        ));
     }
     if signals::take(signals::SIGINT_PENDING) != 0 {
-        return Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to user request"));
+        return Err(PgError::error(
+            sqlstate::QUERY_CANCELED,
+            "canceling statement due to user request",
+        ));
     }
     Ok(())
 }
@@ -1144,7 +1160,9 @@ impl ServerContext for Session {
             "pg_stat_bgwriter" => Some(super::views::pg_stat_bgwriter()),
             "pg_stat_wal" => Some(super::views::pg_stat_wal()),
             "pg_locks" => Some(super::views::pg_locks()),
-            "pg_control_checkpoint" => Some(super::views::pg_control_checkpoint(&self.env.data_dir)?),
+            "pg_control_checkpoint" => {
+                Some(super::views::pg_control_checkpoint(&self.env.data_dir)?)
+            }
             "pg_ls_waldir" => Some(super::views::pg_ls_waldir(&self.env.data_dir)?),
             _ => None,
         })

@@ -13,7 +13,9 @@ use super::session::{Session, check_interrupts};
 use crate::catalog::TableDef;
 use crate::catalog::relcache::as_str;
 use crate::sql::ServerContext;
-use crate::sql::tables::{ColumnDef, RowChange, RowId, RowLockMode, SavepointRequest, ScanId, TableContext};
+use crate::sql::tables::{
+    ColumnDef, RowChange, RowId, RowLockMode, SavepointRequest, ScanId, TableContext,
+};
 use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
 use crate::storage::heap::access::{self, TmOutcome};
@@ -72,26 +74,47 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
         (_, HeapValue::Oid(v)) => Datum::Oid(v),
         (_, HeapValue::F32(v)) => Datum::Float4(v),
         (_, HeapValue::F64(v)) => Datum::Float8(v),
-        (1700, HeapValue::Bytes(b)) => Datum::Numeric(crate::sql::adt::numeric::Numeric::parse(&String::from_utf8_lossy(&b))?),
+        (1700, HeapValue::Bytes(b)) => Datum::Numeric(crate::sql::adt::numeric::Numeric::parse(
+            &String::from_utf8_lossy(&b),
+        )?),
         (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
     })
 }
 
 fn row_to_heap(table: &TableDef, row: &[Datum]) -> PgResult<Vec<HeapValue>> {
     if row.len() != table.columns.len() {
-        return Err(PgError::error(sqlstate::INTERNAL_ERROR, "row does not match the table's columns"));
+        return Err(PgError::error(
+            sqlstate::INTERNAL_ERROR,
+            "row does not match the table's columns",
+        ));
     }
-    table.columns.iter().zip(row).map(|(c, d)| to_heap(c.type_oid, d)).collect()
+    table
+        .columns
+        .iter()
+        .zip(row)
+        .map(|(c, d)| to_heap(c.type_oid, d))
+        .collect()
 }
 
 fn row_to_datums(table: &TableDef, row: Vec<HeapValue>) -> PgResult<Vec<Datum>> {
-    table.columns.iter().zip(row).map(|(c, v)| to_datum(c.type_oid, v)).collect()
+    table
+        .columns
+        .iter()
+        .zip(row)
+        .map(|(c, v)| to_datum(c.type_oid, v))
+        .collect()
 }
 
 impl Session {
     fn lock_table(&mut self, table: &TableDef, mode: LockMode) -> PgResult<()> {
-        let tag = LockTag::Relation { db: table.db_oid, rel: table.oid };
-        self.txn.state.locks.lock_acquire(tag, mode, false, &mut check_interrupts)?;
+        let tag = LockTag::Relation {
+            db: table.db_oid,
+            rel: table.oid,
+        };
+        self.txn
+            .state
+            .locks
+            .lock_acquire(tag, mode, false, &mut check_interrupts)?;
         Ok(())
     }
 
@@ -103,7 +126,10 @@ impl Session {
             TmOutcome::Updated { newer } => {
                 let transam = Transam::get();
                 match access::heap_fetch_latest(&table.heap_relation(), newer, &transam)? {
-                    Some((row_id, values)) => Ok(RowChange::Moved { row_id, row: row_to_datums(table, values)? }),
+                    Some((row_id, values)) => Ok(RowChange::Moved {
+                        row_id,
+                        row: row_to_datums(table, values)?,
+                    }),
                     None => Ok(RowChange::Gone),
                 }
             }
@@ -112,19 +138,34 @@ impl Session {
 }
 
 impl TableContext for Session {
-    fn lookup_table(&mut self, schema: Option<&str>, name: &str) -> PgResult<Option<Arc<TableDef>>> {
+    fn lookup_table(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> PgResult<Option<Arc<TableDef>>> {
         let snapshot = self.txn.snapshot();
         let transam = Transam::get();
         self.txn.relcache.lookup(schema, name, &snapshot, &transam)
     }
 
-    fn create_table(&mut self, schema: Option<&str>, name: &str, columns: Vec<ColumnDef>, if_not_exists: bool) -> PgResult<bool> {
+    fn create_table(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        columns: Vec<ColumnDef>,
+        if_not_exists: bool,
+    ) -> PgResult<bool> {
         if self.lookup_table(schema, name)?.is_some() {
             if if_not_exists {
-                self.notice(PgError::notice(format!("relation \"{name}\" already exists, skipping")));
+                self.notice(PgError::notice(format!(
+                    "relation \"{name}\" already exists, skipping"
+                )));
                 return Ok(false);
             }
-            return Err(PgError::error(sqlstate::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+            return Err(PgError::error(
+                sqlstate::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
         }
         let snapshot = self.txn.snapshot();
         let transam = Transam::get();
@@ -132,8 +173,17 @@ impl TableContext for Session {
         let txn = &mut self.txn;
         let xid = txn.state.xid_for_write()?;
         let cid = txn.state.command_id();
-        let mut cx = access::WriteContext { xid, cid, crosscheck: None, xact: &transam, locks: &mut txn.state.locks, check_interrupts: &mut interrupts };
-        let def = txn.relcache.create_table(schema, name, columns, &snapshot, &mut cx)?;
+        let mut cx = access::WriteContext {
+            xid,
+            cid,
+            crosscheck: None,
+            xact: &transam,
+            locks: &mut txn.state.locks,
+            check_interrupts: &mut interrupts,
+        };
+        let def = txn
+            .relcache
+            .create_table(schema, name, columns, &snapshot, &mut cx)?;
         self.txn.note_catalog_change();
         self.txn.note_created(def.heap_relation());
         Ok(true)
@@ -142,10 +192,15 @@ impl TableContext for Session {
     fn drop_table(&mut self, schema: Option<&str>, name: &str, if_exists: bool) -> PgResult<bool> {
         let Some(def) = self.lookup_table(schema, name)? else {
             if if_exists {
-                self.notice(PgError::notice(format!("table \"{name}\" does not exist, skipping")));
+                self.notice(PgError::notice(format!(
+                    "table \"{name}\" does not exist, skipping"
+                )));
                 return Ok(false);
             }
-            return Err(PgError::error(sqlstate::UNDEFINED_TABLE, format!("table \"{name}\" does not exist")));
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("table \"{name}\" does not exist"),
+            ));
         };
         self.lock_table(&def, LockMode::AccessExclusive)?;
         let snapshot = self.txn.snapshot();
@@ -154,7 +209,14 @@ impl TableContext for Session {
         let txn = &mut self.txn;
         let xid = txn.state.xid_for_write()?;
         let cid = txn.state.command_id();
-        let mut cx = access::WriteContext { xid, cid, crosscheck: None, xact: &transam, locks: &mut txn.state.locks, check_interrupts: &mut interrupts };
+        let mut cx = access::WriteContext {
+            xid,
+            cid,
+            crosscheck: None,
+            xact: &transam,
+            locks: &mut txn.state.locks,
+            check_interrupts: &mut interrupts,
+        };
         txn.relcache.drop_table(&def, &snapshot, &mut cx)?;
         self.txn.note_catalog_change();
         self.txn.note_dropped(def.heap_relation());
@@ -167,22 +229,35 @@ impl TableContext for Session {
         let transam = Transam::get();
         let mut rows = VecDeque::new();
         let mut n = 0u32;
-        access::heap_scan(&table.heap_relation(), &snapshot, &transam, &mut |tid, values| {
-            n += 1;
-            if n % 1024 == 0 {
-                check_interrupts()?;
-            }
-            rows.push_back((tid, values));
-            Ok(true)
-        })?;
+        access::heap_scan(
+            &table.heap_relation(),
+            &snapshot,
+            &transam,
+            &mut |tid, values| {
+                n += 1;
+                if n % 1024 == 0 {
+                    check_interrupts()?;
+                }
+                rows.push_back((tid, values));
+                Ok(true)
+            },
+        )?;
         let id = self.next_scan;
         self.next_scan = self.next_scan.wrapping_add(1);
-        self.scans.insert(id, ScanState { table: Arc::new(table.clone()), rows });
+        self.scans.insert(
+            id,
+            ScanState {
+                table: Arc::new(table.clone()),
+                rows,
+            },
+        );
         Ok(ScanId(id))
     }
 
     fn scan_next(&mut self, scan: ScanId) -> PgResult<Option<(RowId, Vec<Datum>)>> {
-        let Some(state) = self.scans.get_mut(&scan.0) else { return Ok(None) };
+        let Some(state) = self.scans.get_mut(&scan.0) else {
+            return Ok(None);
+        };
         match state.rows.pop_front() {
             Some((tid, values)) => {
                 let table = state.table.clone();
@@ -207,14 +282,21 @@ impl TableContext for Session {
         access::heap_insert(&table.heap_relation(), &values, xid, cid)
     }
 
-    fn update_row(&mut self, table: &TableDef, row_id: RowId, row: Vec<Datum>) -> PgResult<RowChange> {
+    fn update_row(
+        &mut self,
+        table: &TableDef,
+        row_id: RowId,
+        row: Vec<Datum>,
+    ) -> PgResult<RowChange> {
         self.lock_table(table, LockMode::RowExclusive)?;
         let values = row_to_heap(table, &row)?;
         let transam = Transam::get();
         let crosscheck = self.txn.crosscheck_snapshot();
         let mut interrupts = check_interrupts;
         let outcome = {
-            let mut cx = self.txn.write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
+            let mut cx = self
+                .txn
+                .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
             access::heap_update(&table.heap_relation(), row_id, &values, &mut cx)?.0
         };
         self.follow(table, outcome)
@@ -226,13 +308,20 @@ impl TableContext for Session {
         let crosscheck = self.txn.crosscheck_snapshot();
         let mut interrupts = check_interrupts;
         let outcome = {
-            let mut cx = self.txn.write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
+            let mut cx = self
+                .txn
+                .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
             access::heap_delete(&table.heap_relation(), row_id, &mut cx)?
         };
         self.follow(table, outcome)
     }
 
-    fn lock_row(&mut self, table: &TableDef, row_id: RowId, mode: RowLockMode) -> PgResult<RowChange> {
+    fn lock_row(
+        &mut self,
+        table: &TableDef,
+        row_id: RowId,
+        mode: RowLockMode,
+    ) -> PgResult<RowChange> {
         self.lock_table(table, LockMode::RowShare)?;
         let transam = Transam::get();
         let crosscheck = self.txn.crosscheck_snapshot();
@@ -242,7 +331,9 @@ impl TableContext for Session {
             RowLockMode::Update => access::RowLockMode::Update,
         };
         let outcome = {
-            let mut cx = self.txn.write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
+            let mut cx = self
+                .txn
+                .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
             access::heap_lock_tuple(&table.heap_relation(), row_id, mode, &mut cx)?
         };
         self.follow(table, outcome)
@@ -253,14 +344,27 @@ impl TableContext for Session {
     }
 
     fn current_wal_lsn(&mut self) -> PgResult<String> {
-        Ok(crate::storage::wal::write_lsn().max(crate::storage::wal::insert_lsn()).to_string())
+        Ok(crate::storage::wal::write_lsn()
+            .max(crate::storage::wal::insert_lsn())
+            .to_string())
     }
 
     fn checkpoint(&mut self) -> PgResult<()> {
         if !self.is_superuser() {
-            return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, "must be superuser to do CHECKPOINT"));
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                "must be superuser to do CHECKPOINT",
+            ));
         }
         crate::bgproc::checkpointer::request_checkpoint(&mut check_interrupts)
+    }
+
+    fn take_snapshot(&mut self) {
+        let _ = self.txn.snapshot();
+    }
+
+    fn snapshot_taken(&self) -> bool {
+        self.txn.has_snapshot()
     }
 
     fn savepoint(&mut self, request: SavepointRequest, name: &str) -> PgResult<()> {

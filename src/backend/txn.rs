@@ -19,7 +19,7 @@ use crate::catalog::oid;
 use crate::catalog::relcache::RelCache;
 use crate::storage::heap::access::{self, HeapRelation, WriteContext};
 use crate::storage::types::Xid;
-use crate::storage::xact::{Snapshot, Transam, TransactionState};
+use crate::storage::xact::{Snapshot, TransactionState, Transam};
 use crate::utils::elog::{PgError, PgResult, Severity, sqlstate};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +43,9 @@ pub struct Txn {
     xact_snapshot: Option<Snapshot>,
     /// The current statement's snapshot.
     stmt_snapshot: Option<Snapshot>,
+    /// Whether the transaction has taken any snapshot yet: from then on its
+    /// isolation level is fixed (25001 for a late SET TRANSACTION).
+    snapshot_taken: bool,
     catalog_changed: bool,
     /// Files to unlink if we roll back (rule 2).
     pending_creates: Vec<HeapRelation>,
@@ -59,6 +62,7 @@ impl Txn {
             isolation: Isolation::ReadCommitted,
             xact_snapshot: None,
             stmt_snapshot: None,
+            snapshot_taken: false,
             catalog_changed: false,
             pending_creates: Vec::new(),
             pending_drops: Vec::new(),
@@ -71,8 +75,12 @@ impl Txn {
         self.isolation = isolation;
         self.xact_snapshot = None;
         self.stmt_snapshot = None;
+        self.snapshot_taken = false;
         self.catalog_changed = false;
-        assert!(self.pending_creates.is_empty() && self.pending_drops.is_empty(), "file actions left from the last transaction");
+        assert!(
+            self.pending_creates.is_empty() && self.pending_drops.is_empty(),
+            "file actions left from the last transaction"
+        );
         self.savepoints.clear();
     }
 
@@ -97,7 +105,7 @@ impl Txn {
     /// Whether the transaction has taken its first snapshot (after which its
     /// isolation level can no longer change).
     pub fn has_snapshot(&self) -> bool {
-        self.xact_snapshot.is_some() || self.stmt_snapshot.is_some()
+        self.snapshot_taken
     }
 
     fn take_statement_snapshot(&mut self) -> Snapshot {
@@ -129,6 +137,7 @@ impl Txn {
     pub fn snapshot(&mut self) -> Snapshot {
         if self.stmt_snapshot.is_none() {
             self.stmt_snapshot = Some(self.take_statement_snapshot());
+            self.snapshot_taken = true;
         }
         let mut s = self.stmt_snapshot.clone().expect("statement snapshot");
         s.curcid = self.state.command_id();
@@ -145,12 +154,23 @@ impl Txn {
     ) -> PgResult<WriteContext<'a>> {
         let xid = self.state.xid_for_write()?;
         let cid = self.state.command_id();
-        Ok(WriteContext { xid, cid, crosscheck, xact: transam, locks: &mut self.state.locks, check_interrupts })
+        Ok(WriteContext {
+            xid,
+            cid,
+            crosscheck,
+            xact: transam,
+            locks: &mut self.state.locks,
+            check_interrupts,
+        })
     }
 
     /// REPEATABLE READ's snapshot, for the 40001 cross-check of writes.
     pub fn crosscheck_snapshot(&self) -> Option<Snapshot> {
-        if self.isolation == Isolation::RepeatableRead { self.xact_snapshot.clone() } else { None }
+        if self.isolation == Isolation::RepeatableRead {
+            self.xact_snapshot.clone()
+        } else {
+            None
+        }
     }
 
     pub fn note_catalog_change(&mut self) {
@@ -210,6 +230,7 @@ impl Txn {
     fn finish_common(&mut self) {
         self.xact_snapshot = None;
         self.stmt_snapshot = None;
+        self.snapshot_taken = false;
         self.savepoints.clear();
         self.isolation = Isolation::ReadCommitted;
     }
@@ -228,7 +249,12 @@ impl Txn {
         self.savepoints
             .iter()
             .rposition(|s| s.name == name)
-            .ok_or_else(|| PgError::error(sqlstate::S_E_INVALID_SPECIFICATION, format!("savepoint \"{name}\" does not exist")))
+            .ok_or_else(|| {
+                PgError::error(
+                    sqlstate::S_E_INVALID_SPECIFICATION,
+                    format!("savepoint \"{name}\" does not exist"),
+                )
+            })
     }
 
     pub fn release_savepoint(&mut self, name: &str) -> PgResult<()> {

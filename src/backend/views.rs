@@ -3,8 +3,6 @@
 //! and `pg_ls_waldir()` used in FROM). pg_stat_activity lives with the
 //! session, which knows who is asking.
 //!
-//! `pg_lsn` values are served as text in PostgreSQL's format until the SQL
-//! layer has the type.
 
 use std::sync::atomic::Ordering;
 
@@ -73,7 +71,10 @@ pub fn pg_stat_wal() -> VirtualRelation {
         rows: vec![vec![
             count(s.wal_records),
             count(s.wal_fpi),
-            Datum::Numeric(crate::sql::adt::numeric::Numeric::parse(&s.wal_bytes.to_string()).expect("integer parses")),
+            Datum::Numeric(
+                crate::sql::adt::numeric::Numeric::parse(&s.wal_bytes.to_string())
+                    .expect("integer parses"),
+            ),
             count(s.wal_buffers_full),
             count(s.wal_write),
             count(s.wal_sync),
@@ -96,12 +97,18 @@ pub fn pg_locks() -> VirtualRelation {
                 opt_oid(r.database),
                 opt_oid(r.relation),
                 r.page.map(|p| Datum::Int4(p as i32)).unwrap_or(Datum::Null),
-                r.tuple.map(|t| Datum::Int2(t as i16)).unwrap_or(Datum::Null),
+                r.tuple
+                    .map(|t| Datum::Int2(t as i16))
+                    .unwrap_or(Datum::Null),
                 Datum::Null,
-                r.transactionid.map(|x| Datum::Text(x.0.to_string())).unwrap_or(Datum::Null),
+                r.transactionid
+                    .map(|x| Datum::Text(x.0.to_string()))
+                    .unwrap_or(Datum::Null),
                 opt_oid(r.classid),
                 opt_oid(r.objid),
-                r.objsubid.map(|v| Datum::Int2(v as i16)).unwrap_or(Datum::Null),
+                r.objsubid
+                    .map(|v| Datum::Int2(v as i16))
+                    .unwrap_or(Datum::Null),
                 Datum::Null,
                 Datum::Int4(r.pid),
                 Datum::Text(r.mode.to_string()),
@@ -136,14 +143,19 @@ pub fn pg_locks() -> VirtualRelation {
 
 /// `pg_control_checkpoint()`, PostgreSQL 15's columns.
 pub fn pg_control_checkpoint(data_dir: &std::path::Path) -> PgResult<VirtualRelation> {
-    let cf = ControlFile::read(data_dir)
-        .map_err(|e| PgError::error(sqlstate::IO_ERROR, format!("could not read file \"global/pg_control\": {e}")))?;
+    let cf = ControlFile::read(data_dir).map_err(|e| {
+        PgError::error(
+            sqlstate::IO_ERROR,
+            format!("could not read file \"global/pg_control\": {e}"),
+        )
+    })?;
     let cp = &cf.checkpoint_copy;
-    let ts = (cp.time - crate::utils::time::POSTGRES_EPOCH_UNIX_S) * crate::utils::time::USECS_PER_SEC;
+    let ts =
+        (cp.time - crate::utils::time::POSTGRES_EPOCH_UNIX_S) * crate::utils::time::USECS_PER_SEC;
     Ok(VirtualRelation {
         columns: cols(&[
-            ("checkpoint_lsn", Type::Text),
-            ("redo_lsn", Type::Text),
+            ("checkpoint_lsn", Type::PgLsn),
+            ("redo_lsn", Type::PgLsn),
             ("redo_wal_file", Type::Text),
             ("timeline_id", Type::Int4),
             ("prev_timeline_id", Type::Int4),
@@ -162,14 +174,18 @@ pub fn pg_control_checkpoint(data_dir: &std::path::Path) -> PgResult<VirtualRela
             ("checkpoint_time", Type::Timestamptz),
         ]),
         rows: vec![vec![
-            Datum::Text(cf.checkpoint.to_string()),
-            Datum::Text(cp.redo.to_string()),
+            Datum::Lsn(cf.checkpoint.0),
+            Datum::Lsn(cp.redo.0),
             Datum::Text(cf.redo_wal_file()),
             Datum::Int4(cp.timeline as i32),
             Datum::Int4(cp.prev_timeline as i32),
             Datum::Bool(cp.full_page_writes),
             // PostgreSQL prints epoch:xid; with 64-bit ids the epoch is the high half.
-            Datum::Text(format!("{}:{}", cp.next_xid.0 >> 32, cp.next_xid.0 & 0xffff_ffff)),
+            Datum::Text(format!(
+                "{}:{}",
+                cp.next_xid.0 >> 32,
+                cp.next_xid.0 & 0xffff_ffff
+            )),
             Datum::Oid(cp.next_oid),
             Datum::Xid(cp.next_multi),
             Datum::Xid(cp.next_multi_offset),
@@ -187,18 +203,37 @@ pub fn pg_control_checkpoint(data_dir: &std::path::Path) -> PgResult<VirtualRela
 
 /// `pg_ls_waldir()`: name, size, modification.
 pub fn pg_ls_waldir(data_dir: &std::path::Path) -> PgResult<VirtualRelation> {
-    let files = crate::storage::wal::list_segments(data_dir)
-        .map_err(|e| PgError::error(sqlstate::IO_ERROR, format!("could not read directory \"pg_wal\": {e}")))?;
+    let files = crate::storage::wal::list_segments(data_dir).map_err(|e| {
+        PgError::error(
+            sqlstate::IO_ERROR,
+            format!("could not read directory \"pg_wal\": {e}"),
+        )
+    })?;
     let rows = files
         .into_iter()
         .map(|f| {
-            let unix_us = f.modification.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+            let unix_us = f
+                .modification
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or(0);
             vec![
                 Datum::Text(f.name),
                 Datum::Int8(f.size as i64),
-                Datum::Timestamptz(unix_us - crate::utils::time::POSTGRES_EPOCH_UNIX_S * crate::utils::time::USECS_PER_SEC),
+                Datum::Timestamptz(
+                    unix_us
+                        - crate::utils::time::POSTGRES_EPOCH_UNIX_S
+                            * crate::utils::time::USECS_PER_SEC,
+                ),
             ]
         })
         .collect();
-    Ok(VirtualRelation { columns: cols(&[("name", Type::Text), ("size", Type::Int8), ("modification", Type::Timestamptz)]), rows })
+    Ok(VirtualRelation {
+        columns: cols(&[
+            ("name", Type::Text),
+            ("size", Type::Int8),
+            ("modification", Type::Timestamptz),
+        ]),
+        rows,
+    })
 }

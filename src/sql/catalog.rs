@@ -9,9 +9,19 @@
 //! be another `RelationSource` variant (relfilenode + snapshot) whose scan
 //! reads pages through the buffer manager; nothing above the scan changes.
 //!
-//! Name resolution: unqualified names and names qualified with `pg_catalog`
-//! find system relations; any other schema has no relations yet.
+//! Tables on disk (user tables and the catalogs `pg_class`, `pg_attribute`,
+//! ...) come from [`TableContext::lookup_table`](super::tables::TableContext)
+//! as [`RelationSource::Table`]; the executor's table scan reads them
+//! through `open_scan`/`scan_next`.
+//!
+//! Name resolution follows `search_path` = `pg_catalog, public`: an
+//! unqualified name (or one qualified with `pg_catalog`) is first looked for
+//! among the memory-backed system views, then among tables; any other
+//! schema qualification goes straight to the tables.
 
+use std::sync::Arc;
+
+use super::tables::TableDef;
 use super::types::{Datum, Type};
 use super::{ServerContext, VirtualRelation};
 use crate::utils::elog::PgResult;
@@ -29,6 +39,8 @@ pub struct ColumnDef {
 pub enum RelationSource {
     /// Rows materialised when the relation was opened (one statement's snapshot).
     Memory(Vec<Vec<Datum>>),
+    /// A heap table, scanned through the backend.
+    Table(Arc<TableDef>),
 }
 
 #[derive(Clone, Debug)]
@@ -44,18 +56,55 @@ pub fn open_relation(
     schema: Option<&str>,
     name: &str,
 ) -> PgResult<Option<Relation>> {
-    if let Some(s) = schema
-        && s != "pg_catalog"
-    {
-        return Ok(None);
+    if schema.is_none_or(|s| s == "pg_catalog") {
+        if name == "pg_settings" {
+            return Ok(Some(pg_settings(ctx.settings())));
+        }
+        // Set-returning functions the backend serves like views are only
+        // reachable as functions in FROM.
+        if !SYSTEM_FUNCTIONS.contains(&name)
+            && let Some(v) = ctx.system_relation(name)?
+        {
+            return Ok(Some(from_virtual(name, v)));
+        }
     }
-    if name == "pg_settings" {
-        return Ok(Some(pg_settings(ctx.settings())));
+    Ok(ctx.lookup_table(schema, name)?.map(from_table))
+}
+
+/// Names `system_relation` answers that are functions, not views.
+pub const SYSTEM_FUNCTIONS: [&str; 2] = ["pg_control_checkpoint", "pg_ls_waldir"];
+
+/// The SQL type of a stored column (`pg_type` oid); types the SQL layer
+/// does not know read as text.
+pub fn column_type(type_oid: u32) -> Type {
+    match Type::from_oid(type_oid) {
+        Some(t) => t,
+        None => Type::Text,
     }
+}
+
+pub fn from_table(t: Arc<TableDef>) -> Relation {
+    Relation {
+        name: t.name.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| ColumnDef {
+                name: c.name.clone(),
+                ty: column_type(c.type_oid),
+                typmod: c.typmod,
+            })
+            .collect(),
+        source: RelationSource::Table(t),
+    }
+}
+
+/// A memory relation the backend serves (`pg_ls_waldir()` in FROM, ...).
+pub fn system_function(ctx: &mut dyn ServerContext, name: &str) -> PgResult<Option<Relation>> {
     Ok(ctx.system_relation(name)?.map(|v| from_virtual(name, v)))
 }
 
-fn from_virtual(name: &str, v: VirtualRelation) -> Relation {
+pub fn from_virtual(name: &str, v: VirtualRelation) -> Relation {
     Relation {
         name: name.to_string(),
         columns: v

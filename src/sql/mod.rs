@@ -242,6 +242,7 @@ fn run_select(
     stmt: &Statement,
     sel: &pg_query::protobuf::SelectStmt,
 ) -> PgResult<Outcome> {
+    ctx.take_snapshot();
     let fmt = exec::session_format(ctx);
     let (query, subqueries) = {
         let mut analyzer = analyze::Analyzer {

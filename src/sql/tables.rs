@@ -35,7 +35,10 @@ pub enum RowChange {
     /// Deleted by a concurrent committed transaction: skip the row.
     Gone,
     /// Updated by a concurrent committed transaction: its newest version.
-    Moved { row_id: RowId, row: Vec<Datum> },
+    Moved {
+        row_id: RowId,
+        row: Vec<Datum>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,16 +54,31 @@ pub struct ScanId(pub u32);
 /// The table side of the backend. Every method has a default that reports
 /// 0A000, so contexts without storage (unit tests) need not implement it.
 pub trait TableContext {
-    fn lookup_table(&mut self, _schema: Option<&str>, _name: &str) -> PgResult<Option<Arc<TableDef>>> {
+    fn lookup_table(
+        &mut self,
+        _schema: Option<&str>,
+        _name: &str,
+    ) -> PgResult<Option<Arc<TableDef>>> {
         Ok(None)
     }
     /// CREATE TABLE. Ok(false) when it exists and `if_not_exists` (the
     /// backend sends PostgreSQL's NOTICE `relation "t" already exists, skipping`).
-    fn create_table(&mut self, _schema: Option<&str>, _name: &str, _columns: Vec<ColumnDef>, _if_not_exists: bool) -> PgResult<bool> {
+    fn create_table(
+        &mut self,
+        _schema: Option<&str>,
+        _name: &str,
+        _columns: Vec<ColumnDef>,
+        _if_not_exists: bool,
+    ) -> PgResult<bool> {
         Err(no_tables())
     }
     /// DROP TABLE. Ok(false) when missing and `if_exists` (NOTICE `table "t" does not exist, skipping`).
-    fn drop_table(&mut self, _schema: Option<&str>, _name: &str, _if_exists: bool) -> PgResult<bool> {
+    fn drop_table(
+        &mut self,
+        _schema: Option<&str>,
+        _name: &str,
+        _if_exists: bool,
+    ) -> PgResult<bool> {
         Err(no_tables())
     }
     /// Starts a scan of the visible rows; `lock` is FOR SHARE / FOR UPDATE.
@@ -75,13 +93,23 @@ pub trait TableContext {
     fn insert_row(&mut self, _table: &TableDef, _row: Vec<Datum>) -> PgResult<RowId> {
         Err(no_tables())
     }
-    fn update_row(&mut self, _table: &TableDef, _row_id: RowId, _row: Vec<Datum>) -> PgResult<RowChange> {
+    fn update_row(
+        &mut self,
+        _table: &TableDef,
+        _row_id: RowId,
+        _row: Vec<Datum>,
+    ) -> PgResult<RowChange> {
         Err(no_tables())
     }
     fn delete_row(&mut self, _table: &TableDef, _row_id: RowId) -> PgResult<RowChange> {
         Err(no_tables())
     }
-    fn lock_row(&mut self, _table: &TableDef, _row_id: RowId, _mode: RowLockMode) -> PgResult<RowChange> {
+    fn lock_row(
+        &mut self,
+        _table: &TableDef,
+        _row_id: RowId,
+        _mode: RowLockMode,
+    ) -> PgResult<RowChange> {
         Err(no_tables())
     }
     /// `txid_current()`: assigns an xid if the transaction has none.
@@ -100,6 +128,15 @@ pub trait TableContext {
     fn savepoint(&mut self, _request: SavepointRequest, _name: &str) -> PgResult<()> {
         Err(no_tables())
     }
+    /// Takes the statement's snapshot now if it has none (PostgreSQL takes
+    /// one for every SELECT, INSERT, UPDATE, DELETE and most DDL, even one
+    /// that reads no table, which fixes the transaction's isolation level).
+    fn take_snapshot(&mut self) {}
+    /// Whether the transaction has taken its first snapshot: from then on
+    /// `SET TRANSACTION ISOLATION LEVEL` is refused (25001).
+    fn snapshot_taken(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,5 +147,8 @@ pub enum SavepointRequest {
 }
 
 fn no_tables() -> crate::utils::elog::PgError {
-    crate::utils::elog::PgError::error(crate::utils::elog::sqlstate::FEATURE_NOT_SUPPORTED, "tables are not available in this context")
+    crate::utils::elog::PgError::error(
+        crate::utils::elog::sqlstate::FEATURE_NOT_SUPPORTED,
+        "tables are not available in this context",
+    )
 }

@@ -18,6 +18,9 @@ pub(crate) struct TestBackend {
     pub alter_system_calls: Vec<(String, Option<String>)>,
     pub transactions: Vec<TransactionRequest>,
     pub in_transaction: bool,
+    pub notices: Vec<PgError>,
+    /// In-memory tables (`tests_tables.rs`).
+    pub tables: super::tests_tables::MemTables,
 }
 
 impl TestBackend {
@@ -32,6 +35,8 @@ impl TestBackend {
             alter_system_calls: Vec::new(),
             transactions: Vec::new(),
             in_transaction: false,
+            notices: Vec::new(),
+            tables: Default::default(),
         }
     }
 }
@@ -96,7 +101,9 @@ impl ServerContext for TestBackend {
         self.signals.push((pid, terminate));
         Ok([50, 100, 101, 102, 103].contains(&pid))
     }
-    fn notice(&mut self, _notice: PgError) {}
+    fn notice(&mut self, notice: PgError) {
+        self.notices.push(notice);
+    }
     fn system_relation(&mut self, name: &str) -> PgResult<Option<VirtualRelation>> {
         if name != "pg_stat_activity" {
             return Ok(None);
@@ -203,6 +210,9 @@ impl ServerContext for TestBackend {
                 row(50, None, None, "", "checkpointer"),
             ],
         }))
+    }
+    fn in_transaction_block(&self) -> bool {
+        self.in_transaction
     }
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {
         self.transactions.push(request);
@@ -615,7 +625,7 @@ fn utility_statements() {
         run(&mut b, "SELECT current_setting('nosuch', true) IS NULL"),
         "?column?\nt"
     );
-    assert!(run(&mut b, "CREATE TABLE t (a int)").starts_with("ERROR 0A000"));
+    assert!(run(&mut b, "CREATE TABLE t (a int) INHERITS (u)").starts_with("ERROR 0A000"));
     assert_eq!(run(&mut b, "SELECT pg_sleep(0.5)"), "pg_sleep\n");
     assert_eq!(b.slept, 0.5);
 }
@@ -690,5 +700,33 @@ fn values_set_operations_and_subqueries() {
     assert!(
         q("SELECT x FROM (VALUES (1)) v(x) WHERE EXISTS (SELECT 1 WHERE x = 1)")
             .starts_with("ERROR 0A000")
+    );
+}
+
+#[test]
+fn transaction_block_rules_follow_postgres() {
+    let mut b = TestBackend::new();
+    assert_eq!(run(&mut b, "SET LOCAL work_mem = '1MB'"), "SET");
+    assert_eq!(b.notices.len(), 1);
+    assert_eq!(
+        b.notices[0].message,
+        "SET LOCAL can only be used in transaction blocks"
+    );
+    assert_eq!(
+        run(&mut b, "SAVEPOINT a"),
+        "ERROR 25P01: SAVEPOINT can only be used in transaction blocks"
+    );
+    assert_eq!(
+        run(&mut b, "COMMIT AND CHAIN"),
+        "ERROR 25P01: COMMIT AND CHAIN can only be used in transaction blocks"
+    );
+    assert_eq!(
+        run(&mut b, "BEGIN; SET LOCAL work_mem = '2MB'; SHOW work_mem"),
+        "BEGIN\nSET\nwork_mem\n2MB"
+    );
+    assert_eq!(b.notices.len(), 1);
+    assert_eq!(
+        run(&mut b, "COMMIT; SHOW work_mem"),
+        "COMMIT\nwork_mem\n4MB"
     );
 }

@@ -43,6 +43,15 @@ pub enum Type {
     Void,
     /// `text[]` (only produced, e.g. `pg_settings.enumvals`).
     TextArray,
+    /// `date`: days since 2000-01-01 ([`Datum::Date`]).
+    Date,
+    /// `timestamp [without time zone]`: wall-clock microseconds since
+    /// 2000-01-01 00:00 ([`Datum::Timestamp`]).
+    Timestamp,
+    /// `character(n)` / `bpchar`: blank-padded; values are `Datum::Text`.
+    Bpchar,
+    /// `pg_lsn`: a WAL position ([`Datum::Lsn`]).
+    PgLsn,
 }
 
 /// `pg_type.typcategory`.
@@ -83,10 +92,14 @@ impl Type {
             Type::Regtype => 2206,
             Type::Void => 2278,
             Type::TextArray => 1009,
+            Type::Date => 1082,
+            Type::Timestamp => 1114,
+            Type::Bpchar => 1042,
+            Type::PgLsn => 3220,
         }
     }
 
-    pub const ALL: [Type; 19] = [
+    pub const ALL: [Type; 23] = [
         Type::Bool,
         Type::Int2,
         Type::Int4,
@@ -106,6 +119,10 @@ impl Type {
         Type::Regtype,
         Type::Void,
         Type::TextArray,
+        Type::Date,
+        Type::Timestamp,
+        Type::Bpchar,
+        Type::PgLsn,
     ];
 
     pub fn from_oid(oid: u32) -> Option<Type> {
@@ -117,11 +134,22 @@ impl Type {
         match self {
             Type::Bool => 1,
             Type::Int2 => 2,
-            Type::Int4 | Type::Oid | Type::Xid | Type::Float4 | Type::Regtype | Type::Void => 4,
-            Type::Int8 | Type::Float8 | Type::Timestamptz => 8,
+            Type::Int4
+            | Type::Oid
+            | Type::Xid
+            | Type::Float4
+            | Type::Regtype
+            | Type::Void
+            | Type::Date => 4,
+            Type::Int8 | Type::Float8 | Type::Timestamptz | Type::Timestamp | Type::PgLsn => 8,
             Type::Interval => 16,
             Type::Name => 64,
-            Type::Numeric | Type::Text | Type::Inet | Type::Varchar | Type::TextArray => -1,
+            Type::Numeric
+            | Type::Text
+            | Type::Inet
+            | Type::Varchar
+            | Type::TextArray
+            | Type::Bpchar => -1,
             Type::Unknown => -2,
         }
     }
@@ -148,6 +176,10 @@ impl Type {
             Type::Regtype => "regtype",
             Type::Void => "void",
             Type::TextArray => "text[]",
+            Type::Date => "date",
+            Type::Timestamp => "timestamp without time zone",
+            Type::Bpchar => "character",
+            Type::PgLsn => "pg_lsn",
         }
     }
 
@@ -173,6 +205,10 @@ impl Type {
             Type::Regtype => "regtype",
             Type::Void => "void",
             Type::TextArray => "_text",
+            Type::Date => "date",
+            Type::Timestamp => "timestamp",
+            Type::Bpchar => "bpchar",
+            Type::PgLsn => "pg_lsn",
         }
     }
 
@@ -199,6 +235,10 @@ impl Type {
             "regtype" => Type::Regtype,
             "void" => Type::Void,
             "_text" => Type::TextArray,
+            "date" => Type::Date,
+            "timestamp" => Type::Timestamp,
+            "bpchar" => Type::Bpchar,
+            "pg_lsn" => Type::PgLsn,
             _ => return None,
         })
     }
@@ -215,11 +255,11 @@ impl Type {
             | Type::Numeric
             | Type::Oid
             | Type::Regtype => TypeCategory::Numeric,
-            Type::Text | Type::Name | Type::Varchar => TypeCategory::String,
-            Type::Timestamptz => TypeCategory::DateTime,
+            Type::Text | Type::Name | Type::Varchar | Type::Bpchar => TypeCategory::String,
+            Type::Timestamptz | Type::Date | Type::Timestamp => TypeCategory::DateTime,
             Type::Interval => TypeCategory::Timespan,
             Type::Inet => TypeCategory::Network,
-            Type::Xid => TypeCategory::User,
+            Type::Xid | Type::PgLsn => TypeCategory::User,
             Type::TextArray => TypeCategory::Array,
             Type::Void => TypeCategory::Pseudo,
             Type::Unknown => TypeCategory::Unknown,
@@ -277,6 +317,12 @@ pub enum Datum {
     Void,
     /// A one-dimensional `text[]`.
     TextArray(Vec<Option<String>>),
+    /// `date`: days since 2000-01-01 (`i32::MIN`/`i32::MAX` are -infinity/infinity).
+    Date(i32),
+    /// `timestamp without time zone`: microseconds since 2000-01-01 00:00.
+    Timestamp(i64),
+    /// `pg_lsn`.
+    Lsn(u64),
 }
 
 impl Datum {

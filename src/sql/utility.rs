@@ -7,9 +7,10 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self as pb, TransactionStmtKind, VariableSetKind, a_const};
 
+use super::tables::SavepointRequest;
 use super::types::Type;
 use super::{Field, Outcome, ServerContext, TransactionRequest};
-use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::elog::{PgError, PgResult, Severity, sqlstate};
 use crate::utils::guc::SetArg;
 
 /// `flatten_set_variable_args`: the value text of `SET name = args`, by
@@ -59,9 +60,37 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
         VariableSetKind::VarReset | VariableSetKind::VarResetAll => "RESET",
         _ => "SET",
     };
+    let warn_no_block = |ctx: &mut dyn ServerContext, what: &str| {
+        if !ctx.in_transaction_block() {
+            ctx.notice(PgError::new(
+                Severity::Warning,
+                sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                format!("{what} can only be used in transaction blocks"),
+            ));
+        }
+    };
+    if stmt.is_local
+        && matches!(
+            kind,
+            VariableSetKind::VarSetValue | VariableSetKind::VarSetDefault
+        )
+    {
+        warn_no_block(ctx, "SET LOCAL");
+    }
+    if kind == VariableSetKind::VarSetMulti && stmt.name == "TRANSACTION" {
+        warn_no_block(ctx, "SET TRANSACTION");
+    }
+    if kind == VariableSetKind::VarReset && stmt.name == "transaction_isolation" {
+        warn_no_block(ctx, "RESET TRANSACTION");
+    }
     match kind {
         VariableSetKind::VarSetValue => {
             let value = flatten_args(ctx, &stmt.name, &stmt.args)?;
+            if stmt.name.eq_ignore_ascii_case("transaction_isolation")
+                && let Some(v) = &value
+            {
+                check_isolation_change(ctx, v)?;
+            }
             ctx.settings()
                 .set(&stmt.name, value.as_deref(), stmt.is_local, su)?;
         }
@@ -86,6 +115,9 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
                     continue;
                 };
                 let value = def_elem_value(d);
+                if prefix.is_empty() && d.defname == "transaction_isolation" {
+                    check_isolation_change(ctx, &value)?;
+                }
                 let name = format!("{prefix}{}", d.defname);
                 ctx.settings()
                     .set(&name, Some(&value), prefix.is_empty(), su)?;
@@ -100,6 +132,22 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
     }
     forward_notices(ctx);
     Ok(Outcome::Command { tag: tag.into() })
+}
+
+/// `check_XactIsoLevel`: the isolation level is fixed by the transaction's
+/// first snapshot.
+fn check_isolation_change(ctx: &mut dyn ServerContext, value: &str) -> PgResult<()> {
+    let current = ctx
+        .settings()
+        .show("transaction_isolation")
+        .unwrap_or_default();
+    if !current.eq_ignore_ascii_case(value.trim()) && ctx.snapshot_taken() {
+        return Err(PgError::error(
+            sqlstate::ACTIVE_SQL_TRANSACTION,
+            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+        ));
+    }
+    Ok(())
 }
 
 fn def_elem_value(d: &pb::DefElem) -> String {
@@ -186,6 +234,14 @@ pub fn alter_system(ctx: &mut dyn ServerContext, stmt: &pb::AlterSystemStmt) -> 
 }
 
 /// BEGIN / START TRANSACTION / COMMIT / END / ROLLBACK / ABORT.
+/// `RequireTransactionBlock`'s error.
+fn no_block(what: &str) -> PgError {
+    PgError::error(
+        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+        format!("{what} can only be used in transaction blocks"),
+    )
+}
+
 pub fn transaction(ctx: &mut dyn ServerContext, stmt: &pb::TransactionStmt) -> PgResult<Outcome> {
     let kind = TransactionStmtKind::try_from(stmt.kind).unwrap_or(TransactionStmtKind::Undefined);
     let unsupported = |what: &str| {
@@ -217,6 +273,14 @@ pub fn transaction(ctx: &mut dyn ServerContext, stmt: &pb::TransactionStmt) -> P
         }
         TransactionStmtKind::TransStmtCommit | TransactionStmtKind::TransStmtRollback => {
             if stmt.chain {
+                if !ctx.in_transaction_block() {
+                    let what = if kind == TransactionStmtKind::TransStmtCommit {
+                        "COMMIT"
+                    } else {
+                        "ROLLBACK"
+                    };
+                    return Err(no_block(&format!("{what} AND CHAIN")));
+                }
                 return Err(unsupported("AND CHAIN"));
             }
             let req = if kind == TransactionStmtKind::TransStmtCommit {
@@ -230,7 +294,22 @@ pub fn transaction(ctx: &mut dyn ServerContext, stmt: &pb::TransactionStmt) -> P
         }
         TransactionStmtKind::TransStmtSavepoint
         | TransactionStmtKind::TransStmtRelease
-        | TransactionStmtKind::TransStmtRollbackTo => Err(unsupported("SAVEPOINT")),
+        | TransactionStmtKind::TransStmtRollbackTo => {
+            if !ctx.in_transaction_block() {
+                return Err(no_block(match kind {
+                    TransactionStmtKind::TransStmtSavepoint => "SAVEPOINT",
+                    TransactionStmtKind::TransStmtRelease => "RELEASE SAVEPOINT",
+                    _ => "ROLLBACK TO SAVEPOINT",
+                }));
+            }
+            let (request, tag) = match kind {
+                TransactionStmtKind::TransStmtSavepoint => (SavepointRequest::Define, "SAVEPOINT"),
+                TransactionStmtKind::TransStmtRelease => (SavepointRequest::Release, "RELEASE"),
+                _ => (SavepointRequest::RollbackTo, "ROLLBACK"),
+            };
+            ctx.savepoint(request, &stmt.savepoint_name)?;
+            Ok(Outcome::Command { tag: tag.into() })
+        }
         _ => Err(unsupported("two-phase commit")),
     }
 }

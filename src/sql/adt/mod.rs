@@ -12,6 +12,7 @@
 //! - Text comparison is bytewise, which is what the `C` and `C.UTF-8`
 //!   collations do; other collations are not supported.
 
+pub mod date;
 pub mod datetime;
 pub mod float;
 pub mod like;
@@ -71,6 +72,9 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         }),
         Datum::Void => String::new(),
         Datum::TextArray(items) => array_out(items),
+        Datum::Date(d) => date::date_out(*d),
+        Datum::Timestamp(t) => date::timestamp_out(*t),
+        Datum::Lsn(l) => date::lsn_out(*l),
     })
 }
 
@@ -294,7 +298,10 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Float8 => Datum::Float8(float::float8_in(s)?),
         Type::Float4 => Datum::Float4(float::float4_in(s)?),
         Type::Numeric => Datum::Numeric(Numeric::parse(s)?),
-        Type::Text | Type::Unknown | Type::Varchar => Datum::Text(s.to_string()),
+        Type::Text | Type::Unknown | Type::Varchar | Type::Bpchar => Datum::Text(s.to_string()),
+        Type::Date => Datum::Date(date::date_in(s, &fmt.tz, fmt.now)?),
+        Type::Timestamp => Datum::Timestamp(date::timestamp_in(s, &fmt.tz, fmt.now)?),
+        Type::PgLsn => Datum::Lsn(date::lsn_in(s)?),
         Type::Name => Datum::Text(truncate_name(s)),
         Type::Oid => Datum::Oid(oid_in(s)?),
         Type::Regtype => Datum::Oid(regtype_in(s)?),
@@ -327,22 +334,54 @@ pub fn apply_typmod(d: Datum, ty: Type, typmod: i32, explicit: bool) -> PgResult
     }
     match (ty, d) {
         (Type::Numeric, Datum::Numeric(n)) => Ok(Datum::Numeric(n.apply_typmod(typmod)?)),
-        (Type::Varchar, Datum::Text(s)) => {
+        (Type::Varchar | Type::Bpchar, Datum::Text(s)) => {
             let max = (typmod - 4).max(0) as usize;
-            if s.chars().count() <= max {
+            let len = s.chars().count();
+            if len <= max {
+                if ty == Type::Bpchar && len < max {
+                    let mut padded = s;
+                    padded.extend(std::iter::repeat_n(' ', max - len));
+                    return Ok(Datum::Text(padded));
+                }
                 return Ok(Datum::Text(s));
             }
             let head: String = s.chars().take(max).collect();
             if explicit || s.chars().skip(max).all(|c| c == ' ') {
                 Ok(Datum::Text(head))
             } else {
+                let name = if ty == Type::Bpchar {
+                    "character"
+                } else {
+                    "character varying"
+                };
                 Err(PgError::error(
                     sqlstate::STRING_DATA_RIGHT_TRUNCATION,
-                    format!("value too long for type character varying({max})"),
+                    format!("value too long for type {name}({max})"),
                 ))
             }
         }
+        (Type::Timestamp, Datum::Timestamp(t)) => Ok(Datum::Timestamp(round_timestamp(t, typmod))),
+        (Type::Timestamptz, Datum::Timestamptz(t)) => {
+            Ok(Datum::Timestamptz(round_timestamp(t, typmod)))
+        }
         (_, d) => Ok(d),
+    }
+}
+
+/// `AdjustTimestampForTypmod`: rounds to `typmod` fractional digits (0..=6).
+fn round_timestamp(t: i64, typmod: i32) -> i64 {
+    if !(0..6).contains(&typmod)
+        || t == datetime::TIMESTAMP_INFINITY
+        || t == datetime::TIMESTAMP_NEG_INFINITY
+    {
+        return t;
+    }
+    let scale = 10i64.pow(6 - typmod as u32);
+    let offset = scale / 2;
+    if t >= 0 {
+        (t + offset) / scale * scale
+    } else {
+        -((-t + offset) / scale * scale)
     }
 }
 
@@ -371,22 +410,25 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
         (Int8, Float4 | Float8 | Numeric | Oid | Regtype) => Implicit,
         (Float4, Float8) => Implicit,
         (Numeric, Float4 | Float8) => Implicit,
-        (Text, Name | Varchar) => Implicit,
-        (Varchar, Text | Name) => Implicit,
+        (Text, Name | Varchar | Bpchar) => Implicit,
+        (Varchar, Text | Name | Bpchar) => Implicit,
+        (Bpchar, Text | Varchar | Name) => Implicit,
         (Name, Text) => Implicit,
+        (Date, Timestamp | Timestamptz) | (Timestamp, Timestamptz) => Implicit,
+        (Timestamptz, Timestamp | Date) | (Timestamp, Date) => Assignment,
         (Oid, Regtype) | (Regtype, Oid) => Implicit,
         (Int4, Int2) | (Int8, Int2 | Int4) => Assignment,
         (Float4, Int2 | Int4 | Int8 | Numeric)
         | (Float8, Int2 | Int4 | Int8 | Float4 | Numeric) => Assignment,
         (Numeric, Int2 | Int4 | Int8) => Assignment,
         (Oid, Int4 | Int8) | (Regtype, Int4 | Int8) => Assignment,
-        (Name, Varchar) => Assignment,
+        (Name, Varchar | Bpchar) => Assignment,
         (Int4, Bool) | (Bool, Int4) => Explicit,
         (Int2, Oid | Regtype) => Explicit,
         (Unknown, _) => Implicit,
         // Automatic I/O conversion: to string types on assignment, from them explicitly.
-        (_, Text | Varchar | Name) => Assignment,
-        (Text | Varchar | Name, _) if to != Void && to != Unknown => Explicit,
+        (_, Text | Varchar | Name | Bpchar) => Assignment,
+        (Text | Varchar | Name | Bpchar, _) if to != Void && to != Unknown => Explicit,
         _ => return None,
     };
     Some(ctx)
@@ -599,13 +641,58 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
             };
             Ok(Datum::Text(truncate_name(&s)))
         }
-        (Text | Varchar | Name | Unknown, Text | Varchar) => Ok(d),
+        // rtrim1: char(n) loses its padding when it becomes another string type.
+        (Bpchar, Text | Varchar | Name) => {
+            let Datum::Text(s) = d else {
+                unreachable!("bpchar datum")
+            };
+            let trimmed = s.trim_end_matches(' ');
+            Ok(Datum::Text(if to == Name {
+                truncate_name(trimmed)
+            } else {
+                trimmed.to_string()
+            }))
+        }
+        (Text | Varchar | Name | Unknown, Text | Varchar | Bpchar) => Ok(d),
+        (Date, Timestamp) => match d {
+            Datum::Date(v) => Ok(Datum::Timestamp(date::date_to_timestamp(v)?)),
+            _ => unreachable!("date datum"),
+        },
+        (Date, Timestamptz) => match d {
+            Datum::Date(v) => Ok(Datum::Timestamptz(date::timestamp_to_timestamptz(
+                date::date_to_timestamp(v)?,
+                &fmt.tz,
+            ))),
+            _ => unreachable!("date datum"),
+        },
+        (Timestamp, Timestamptz) => match d {
+            Datum::Timestamp(v) => Ok(Datum::Timestamptz(date::timestamp_to_timestamptz(
+                v, &fmt.tz,
+            ))),
+            _ => unreachable!("timestamp datum"),
+        },
+        (Timestamptz, Timestamp) => match d {
+            Datum::Timestamptz(v) => {
+                Ok(Datum::Timestamp(date::timestamptz_to_timestamp(v, &fmt.tz)))
+            }
+            _ => unreachable!("timestamptz datum"),
+        },
+        (Timestamp, Date) => match d {
+            Datum::Timestamp(v) => Ok(Datum::Date(date::timestamp_to_date(v)?)),
+            _ => unreachable!("timestamp datum"),
+        },
+        (Timestamptz, Date) => match d {
+            Datum::Timestamptz(v) => Ok(Datum::Date(date::timestamp_to_date(
+                date::timestamptz_to_timestamp(v, &fmt.tz),
+            )?)),
+            _ => unreachable!("timestamptz datum"),
+        },
         // I/O conversion.
-        (_, Text | Varchar | Name) => {
+        (_, Text | Varchar | Name | Bpchar) => {
             let s = output(&d, from, fmt).unwrap_or_default();
             input(&s, to, -1, fmt)
         }
-        (Text | Varchar | Name | Unknown, _) => {
+        (Text | Varchar | Name | Bpchar | Unknown, _) => {
             let Datum::Text(s) = d else {
                 unreachable!("string datum")
             };
@@ -650,6 +737,9 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Text(x), Text(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Xid(x), Xid(y)) => x.cmp(y),
         (Timestamptz(x), Timestamptz(y)) => x.cmp(y),
+        (Date(x), Date(y)) => x.cmp(y),
+        (Timestamp(x), Timestamp(y)) => x.cmp(y),
+        (Lsn(x), Lsn(y)) => x.cmp(y),
         (Interval { .. }, Interval { .. }) => as_interval(a)
             .expect("interval")
             .span()
@@ -683,7 +773,9 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) | Datum::Oid(_) => {
             HashKey::Int(as_i128(d).expect("integer"))
         }
-        Datum::Timestamptz(t) => HashKey::Int(*t as i128),
+        Datum::Timestamptz(t) | Datum::Timestamp(t) => HashKey::Int(*t as i128),
+        Datum::Date(d) => HashKey::Int(*d as i128),
+        Datum::Lsn(l) => HashKey::Int(*l as i128),
         Datum::Float8(_) | Datum::Float4(_) => {
             let f = as_f64(d).expect("float");
             let f = if f == 0.0 { 0.0 } else { f };

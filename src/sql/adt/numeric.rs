@@ -106,31 +106,55 @@ fn mag_sub(a: &[u8], b: &[u8]) -> Vec<u8> {
     trim(out)
 }
 
+/// Base-10^9 limbs, least significant first.
+fn to_limbs(a: &[u8]) -> Vec<u64> {
+    a.chunks(9)
+        .map(|c| c.iter().rev().fold(0u64, |acc, &d| acc * 10 + d as u64))
+        .collect()
+}
+
+fn from_limbs(limbs: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(limbs.len() * 9);
+    for &l in limbs {
+        let mut v = l;
+        for _ in 0..9 {
+            out.push((v % 10) as u8);
+            v /= 10;
+        }
+    }
+    trim(out)
+}
+
+/// Schoolbook multiplication on base-10^9 limbs (81 times fewer steps than
+/// on decimal digits), so that numbers near PostgreSQL's size limits stay
+/// fast enough.
 fn mag_mul(a: &[u8], b: &[u8]) -> Vec<u8> {
     if a.is_empty() || b.is_empty() {
         return Vec::new();
     }
-    let mut acc = vec![0u64; a.len() + b.len() + 1];
-    for (i, &x) in a.iter().enumerate() {
+    const BASE: u128 = 1_000_000_000;
+    let (la, lb) = (to_limbs(a), to_limbs(b));
+    let mut acc = vec![0u128; la.len() + lb.len() + 1];
+    for (i, &x) in la.iter().enumerate() {
         if x == 0 {
             continue;
         }
-        for (j, &y) in b.iter().enumerate() {
-            acc[i + j] += (x as u64) * (y as u64);
+        for (j, &y) in lb.iter().enumerate() {
+            acc[i + j] += (x as u128) * (y as u128);
         }
     }
-    let mut out = Vec::with_capacity(acc.len());
-    let mut carry = 0u64;
+    let mut limbs = Vec::with_capacity(acc.len() + 2);
+    let mut carry = 0u128;
     for v in acc {
         let s = v + carry;
-        out.push((s % 10) as u8);
-        carry = s / 10;
+        limbs.push((s % BASE) as u64);
+        carry = s / BASE;
     }
     while carry > 0 {
-        out.push((carry % 10) as u8);
-        carry /= 10;
+        limbs.push((carry % BASE) as u64);
+        carry /= BASE;
     }
-    trim(out)
+    from_limbs(&limbs)
 }
 
 /// Multiplies by 10^k.
@@ -149,20 +173,47 @@ fn mag_divmod(a: &[u8], b: &[u8]) -> (Vec<u8>, Vec<u8>) {
     if mag_cmp(a, b) == Ordering::Less {
         return (Vec::new(), a.to_vec());
     }
-    let mut q = vec![0u8; a.len()];
-    let mut r: Vec<u8> = Vec::new();
-    for i in (0..a.len()).rev() {
+    // The top len(b) - 1 digits of `a` are less than `b`: start with them.
+    let head = b.len() - 1;
+    let mut r: Vec<u8> = trim(a[a.len() - head..].to_vec());
+    let mut q = vec![0u8; a.len() - head];
+    for i in (0..a.len() - head).rev() {
         // r = r * 10 + a[i]
         r.insert(0, a[i]);
-        r = trim(r);
+        while r.last() == Some(&0) {
+            r.pop();
+        }
         let mut count = 0u8;
         while mag_cmp(&r, b) != Ordering::Less {
-            r = mag_sub(&r, b);
+            sub_in_place(&mut r, b);
             count += 1;
         }
         q[i] = count;
     }
     (trim(q), r)
+}
+
+/// r -= b (r >= b), keeping r trimmed.
+fn sub_in_place(r: &mut Vec<u8>, b: &[u8]) {
+    let mut borrow = 0i8;
+    for (i, digit) in r.iter_mut().enumerate() {
+        let sub = b.get(i).copied().unwrap_or(0) as i8 + borrow;
+        if sub == 0 && i >= b.len() {
+            break;
+        }
+        let mut d = *digit as i8 - sub;
+        if d < 0 {
+            d += 10;
+            borrow = 1;
+        } else {
+            borrow = 0;
+        }
+        *digit = d as u8;
+    }
+    assert_eq!(borrow, 0, "sub_in_place underflow");
+    while r.last() == Some(&0) {
+        r.pop();
+    }
 }
 
 /// floor(sqrt(a)) by Newton's method.

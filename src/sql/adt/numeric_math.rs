@@ -110,8 +110,12 @@ impl Numeric {
     /// exp(self) rounded to `rscale` digits after the point (self finite).
     fn exp_to_scale(&self, rscale: i32) -> PgResult<Numeric> {
         let x = self.to_f64();
-        if x * std::f64::consts::LOG10_E > (MAX_RESULT_SCALE * 3) as f64 * 100.0 {
-            return Err(overflow());
+        // exp_var's guard: |x| >= 6000 overflows, or underflows to zero.
+        if x.abs() >= (MAX_RESULT_SCALE * 3) as f64 {
+            if x > 0.0 {
+                return Err(overflow());
+            }
+            return Ok(Numeric::zero().round(rscale));
         }
         // Significant digits needed: rscale plus the integer digits of the result.
         let weight = (x * std::f64::consts::LOG10_E).floor() as i32;

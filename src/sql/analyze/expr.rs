@@ -147,9 +147,12 @@ impl<'a> Analyzer<'a> {
                     SqlValueFunctionOp::SvfopSessionUser => "session_user",
                     SqlValueFunctionOp::SvfopCurrentCatalog => "current_database",
                     SqlValueFunctionOp::SvfopCurrentSchema => "current_schema",
+                    SqlValueFunctionOp::SvfopCurrentDate => "current_date",
+                    SqlValueFunctionOp::SvfopLocaltimestamp
+                    | SqlValueFunctionOp::SvfopLocaltimestampN => "localtimestamp",
                     _ => {
                         return Err(self.unsupported(
-                            "CURRENT_DATE, CURRENT_TIME, LOCALTIME and LOCALTIMESTAMP",
+                            "CURRENT_TIME and LOCALTIME (type time)",
                             loc(s.location),
                         ));
                     }
@@ -378,6 +381,31 @@ impl<'a> Analyzer<'a> {
                     ));
                 }
                 *n as i32 + 4
+            }
+            (Type::Bpchar, [n]) => {
+                if *n < 1 {
+                    return Err(self.error(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        "length for type char must be at least 1",
+                        l,
+                    ));
+                }
+                *n as i32 + 4
+            }
+            (Type::Timestamp | Type::Timestamptz, [p]) => {
+                if *p < 0 {
+                    let name = if ty == Type::Timestamp {
+                        "TIMESTAMP"
+                    } else {
+                        "TIMESTAMP WITH TIME ZONE"
+                    };
+                    return Err(self.error(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("{name}({p}) precision must not be negative"),
+                        l,
+                    ));
+                }
+                (*p).min(6) as i32
             }
             (Type::Interval | Type::Timestamptz, _) => -1,
             _ => {
@@ -1039,14 +1067,12 @@ impl<'a> Analyzer<'a> {
         let schema_ok = names.len() == 1 || (names.len() == 2 && names[0] == "pg_catalog");
         let was_in_agg = scope.in_agg;
         let mut args = Vec::new();
-        let mut arg_nodes = Vec::new();
         for a in &f.args {
             let n = a.node.as_ref().expect("function argument");
             if let NodeEnum::NamedArgExpr(_) = n {
                 return Err(self.unsupported("named arguments", raw_location(n)));
             }
             args.push(self.transform_expr(scope, n)?);
-            arg_nodes.push(n);
         }
         let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
         let reg = registry();
@@ -1157,7 +1183,6 @@ impl<'a> Analyzer<'a> {
             None => None,
         };
         scope.in_agg = was_in_agg;
-        let _ = arg_nodes;
         scope.aggs.push(Aggref {
             kind,
             args,

@@ -14,6 +14,7 @@
 //! ([`Query::has_grouping`]).
 
 mod expr;
+mod modify;
 mod names;
 pub mod resolve;
 
@@ -30,6 +31,7 @@ use super::types::Type;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use resolve::select_common_type;
 
+pub use modify::{DeleteQuery, InsertQuery, InsertRows, UpdateQuery, table_columns};
 pub use names::figure_colname;
 
 /// An analysed SELECT.
@@ -51,6 +53,8 @@ pub struct Query {
     pub distinct: bool,
     pub limit_count: Option<Expr>,
     pub limit_offset: Option<Expr>,
+    /// `FOR UPDATE` / `FOR SHARE` (of the one table in FROM).
+    pub lock: Option<super::tables::RowLockMode>,
 }
 
 #[derive(Clone, Debug)]
@@ -71,6 +75,11 @@ pub enum RteSource {
     Values(Vec<Vec<Expr>>),
     /// UNION / INTERSECT / EXCEPT.
     SetOp(Box<SetOpTree>),
+    /// `generate_series(args)` returning `ty`.
+    Function {
+        args: Vec<Expr>,
+        ty: Type,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +173,10 @@ pub enum ExprKind {
     Offset,
     FromSubquery,
     Values,
+    Returning,
+    UpdateSet,
+    Default,
+    FromFunction,
 }
 
 impl ExprKind {
@@ -178,6 +191,10 @@ impl ExprKind {
             ExprKind::Offset => "OFFSET",
             ExprKind::FromSubquery => "FROM",
             ExprKind::Values => "VALUES",
+            ExprKind::Returning => "RETURNING",
+            ExprKind::UpdateSet => "UPDATE",
+            ExprKind::Default => "DEFAULT expressions",
+            ExprKind::FromFunction => "functions in FROM",
         }
     }
 
@@ -242,9 +259,6 @@ impl<'a> Analyzer<'a> {
         if stmt.into_clause.is_some() {
             return Err(self.unsupported("SELECT INTO", None));
         }
-        if !stmt.locking_clause.is_empty() {
-            return Err(self.unsupported("SELECT FOR UPDATE/SHARE", None));
-        }
         if !stmt.window_clause.is_empty() {
             return Err(self.unsupported("WINDOW", None));
         }
@@ -262,6 +276,7 @@ impl<'a> Analyzer<'a> {
         } else {
             self.transform_from(&stmt.from_clause)?
         };
+        let lock = self.transform_locking(stmt, from.as_ref())?;
         let mut scope = Scope {
             rte: from.as_ref().map(|r| {
                 (
@@ -442,6 +457,22 @@ impl<'a> Analyzer<'a> {
             || !group_by.is_empty()
             || having.is_some()
             || empty_grouping_set;
+        if lock.is_some() && !scope.aggs.is_empty() {
+            let what = match stmt.locking_clause.first().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::LockingClause(lc))
+                    if lc.strength
+                        == pg_query::protobuf::LockClauseStrength::LcsForshare as i32 =>
+                {
+                    "FOR SHARE"
+                }
+                _ => "FOR UPDATE",
+            };
+            return Err(self.error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("{what} is not allowed with aggregate functions"),
+                None,
+            ));
+        }
         let mut having = having;
         if has_grouping {
             for t in &mut targets {
@@ -465,7 +496,90 @@ impl<'a> Analyzer<'a> {
             distinct,
             limit_count,
             limit_offset,
+            lock,
         })
+    }
+
+    /// `transformLockingClause`: FOR UPDATE / FOR SHARE of the FROM table.
+    fn transform_locking(
+        &self,
+        stmt: &SelectStmt,
+        from: Option<&RangeTblEntry>,
+    ) -> PgResult<Option<super::tables::RowLockMode>> {
+        use super::tables::RowLockMode;
+        use pg_query::protobuf::{LockClauseStrength, LockWaitPolicy};
+        let mut mode: Option<RowLockMode> = None;
+        for item in &stmt.locking_clause {
+            let Some(NodeEnum::LockingClause(lc)) = item.node.as_ref() else {
+                continue;
+            };
+            let strength = LockClauseStrength::try_from(lc.strength)
+                .unwrap_or(LockClauseStrength::LcsForupdate);
+            let what = match strength {
+                LockClauseStrength::LcsForkeyshare => "FOR KEY SHARE",
+                LockClauseStrength::LcsForshare => "FOR SHARE",
+                LockClauseStrength::LcsFornokeyupdate => "FOR NO KEY UPDATE",
+                _ => "FOR UPDATE",
+            };
+            if stmt.op != pg_query::protobuf::SetOperation::SetopNone as i32 {
+                return Err(self.error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("{what} is not allowed with UNION/INTERSECT/EXCEPT"),
+                    None,
+                ));
+            }
+            if !stmt.distinct_clause.is_empty() {
+                return Err(self.error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("{what} is not allowed with DISTINCT clause"),
+                    None,
+                ));
+            }
+            if !stmt.group_clause.is_empty() {
+                return Err(self.error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("{what} is not allowed with GROUP BY clause"),
+                    None,
+                ));
+            }
+            if stmt.having_clause.is_some() {
+                return Err(self.error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("{what} is not allowed with HAVING clause"),
+                    None,
+                ));
+            }
+            if LockWaitPolicy::try_from(lc.wait_policy).unwrap_or(LockWaitPolicy::LockWaitBlock)
+                != LockWaitPolicy::LockWaitBlock
+            {
+                return Err(self.unsupported("NOWAIT and SKIP LOCKED", None));
+            }
+            if !lc.locked_rels.is_empty() {
+                return Err(self.unsupported(&format!("{what} OF"), None));
+            }
+            let is_table = matches!(
+                from.map(|r| &r.source),
+                Some(RteSource::Relation(Relation {
+                    source: super::catalog::RelationSource::Table(_),
+                    ..
+                }))
+            );
+            if !is_table {
+                return Err(self.unsupported(&format!("{what} of anything but a table"), None));
+            }
+            let m = match strength {
+                LockClauseStrength::LcsForkeyshare | LockClauseStrength::LcsForshare => {
+                    RowLockMode::Share
+                }
+                _ => RowLockMode::Update,
+            };
+            // The strongest of several clauses wins.
+            mode = Some(match (mode, m) {
+                (Some(RowLockMode::Update), _) | (_, RowLockMode::Update) => RowLockMode::Update,
+                _ => RowLockMode::Share,
+            });
+        }
+        Ok(mode)
     }
 
     /// `check_ungrouped_columns` + replacing grouped expressions and
@@ -605,7 +719,7 @@ impl<'a> Analyzer<'a> {
     /// `transformSetOperationStmt`: the tree of UNION/INTERSECT/EXCEPT with
     /// each output column's type chosen by `select_common_type`.
     fn transform_set_operation(&mut self, stmt: &SelectStmt) -> PgResult<RangeTblEntry> {
-        let (tree, names) = self.transform_set_op_tree(stmt, true)?;
+        let (tree, names) = self.transform_set_op_tree(stmt)?;
         let types = tree.column_types();
         let columns = names
             .into_iter()
@@ -622,11 +736,7 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Returns the tree and the output column names (from the leftmost leaf).
-    fn transform_set_op_tree(
-        &mut self,
-        stmt: &SelectStmt,
-        top: bool,
-    ) -> PgResult<(SetOpTree, Vec<String>)> {
+    fn transform_set_op_tree(&mut self, stmt: &SelectStmt) -> PgResult<(SetOpTree, Vec<String>)> {
         use pg_query::protobuf::SetOperation;
         let op = SetOperation::try_from(stmt.op).unwrap_or(SetOperation::SetopNone);
         // A leaf: a plain SELECT (the top node's own ORDER BY/LIMIT belong to the whole).
@@ -659,7 +769,6 @@ impl<'a> Analyzer<'a> {
                 names,
             ));
         }
-        let _ = top;
         let context = match op {
             SetOperation::SetopUnion => "UNION",
             SetOperation::SetopIntersect => "INTERSECT",
@@ -667,8 +776,8 @@ impl<'a> Analyzer<'a> {
         };
         let larg = stmt.larg.as_ref().expect("set operation has a left input");
         let rarg = stmt.rarg.as_ref().expect("set operation has a right input");
-        let (mut left, names) = self.transform_set_op_tree(larg, false)?;
-        let (mut right, _) = self.transform_set_op_tree(rarg, false)?;
+        let (mut left, names) = self.transform_set_op_tree(larg)?;
+        let (mut right, _) = self.transform_set_op_tree(rarg)?;
         let ltypes = left.column_types();
         let rtypes = right.column_types();
         if ltypes.len() != rtypes.len() {
@@ -850,7 +959,7 @@ impl<'a> Analyzer<'a> {
                 }))
             }
             Some(NodeEnum::JoinExpr(_)) => Err(self.unsupported("JOIN", None)),
-            Some(NodeEnum::RangeFunction(_)) => Err(self.unsupported("functions in FROM", None)),
+            Some(NodeEnum::RangeFunction(rf)) => self.transform_range_function(rf).map(Some),
             _ => Err(self.unsupported("this kind of FROM item", None)),
         }
     }

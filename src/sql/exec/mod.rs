@@ -7,6 +7,7 @@
 //! terminate signal ends even a long aggregation or sort promptly.
 
 mod eval;
+pub(crate) mod scan;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -34,6 +35,16 @@ pub struct EvalContext<'a> {
     pub subplans: Vec<Option<Plan>>,
     /// Their rows, once run (uncorrelated subqueries run once, like InitPlans).
     subplan_results: Vec<Option<std::rc::Rc<Vec<Row>>>>,
+    /// Table scans not yet at their end: closed when the statement ends.
+    pub(crate) open_scans: Vec<super::tables::ScanId>,
+}
+
+impl Drop for EvalContext<'_> {
+    fn drop(&mut self) {
+        for scan in std::mem::take(&mut self.open_scans) {
+            self.server.close_scan(scan);
+        }
+    }
 }
 
 impl<'a> EvalContext<'a> {
@@ -45,6 +56,7 @@ impl<'a> EvalContext<'a> {
             case_values: Vec::new(),
             subplans: Vec::new(),
             subplan_results: Vec::new(),
+            open_scans: Vec::new(),
         }
     }
 
@@ -113,7 +125,20 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             RelationSource::Memory(rows) => Box::new(SeqScan {
                 rows: rows.into_iter(),
             }),
+            RelationSource::Table(table) => {
+                Box::new(scan::TableScan(scan::TableScanWithIds::new(table)))
+            }
         },
+        Plan::LockingScan { table, mode, qual } => Box::new(scan::LockingScan {
+            inner: scan::TableScanWithIds::new(table),
+            mode,
+            qual,
+        }),
+        Plan::FunctionScan { args, ty } => Box::new(scan::SeriesScan {
+            args,
+            ty,
+            state: None,
+        }),
         Plan::SubqueryScan { subplan } => build(*subplan),
         Plan::ValuesScan { rows } => Box::new(ValuesScan {
             rows: rows.into_iter(),
@@ -482,6 +507,7 @@ struct ValuesScan {
 
 impl ExecNode for ValuesScan {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        cx.server.check_for_interrupts()?;
         let Some(exprs) = self.rows.next() else {
             return Ok(None);
         };

@@ -12,6 +12,7 @@
 //! PostgreSQL exist here too without one function per pair.
 
 pub mod aggregates;
+mod dates;
 mod scalar;
 
 use std::collections::HashMap;
@@ -377,6 +378,8 @@ fn build() -> Registry {
     b.func("like_escape", &[Text, Text], Text, scalar::like_escape);
 
     scalar::register(&mut b);
+    dates::register(&mut b);
+    dates::register_srfs(&mut b);
     aggregates::register(&mut b);
 
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();

@@ -21,7 +21,7 @@
 //! Index scans, joins and a cost model arrive with on-disk tables.
 
 use super::analyze::{Aggref, Query, RteSource, SetOpKind, SetOpTree};
-use super::catalog::Relation;
+use super::catalog::{Relation, RelationSource};
 use super::expr::{Expr, Loc};
 use super::types::Type;
 
@@ -38,6 +38,18 @@ pub enum Plan {
     Result,
     SeqScan {
         relation: Relation,
+    },
+    /// `SELECT ... FOR UPDATE/SHARE` of a table: scan, WHERE, row locks
+    /// (with the recheck of rows concurrently updated).
+    LockingScan {
+        table: std::sync::Arc<super::tables::TableDef>,
+        mode: super::tables::RowLockMode,
+        qual: Option<Expr>,
+    },
+    /// `generate_series(args)` in FROM, producing values of type `ty`.
+    FunctionScan {
+        args: Vec<Expr>,
+        ty: Type,
     },
     SubqueryScan {
         subplan: Box<Plan>,
@@ -111,10 +123,20 @@ pub fn plan_query(q: Query) -> PlannedStmt {
     let nvisible = columns.len();
     let has_junk = q.targets.len() > nvisible;
 
+    let mut where_qual = q.where_qual;
     let mut plan = match q.from {
         None => Plan::Result,
         Some(rte) => match rte.source {
+            RteSource::Relation(Relation {
+                source: RelationSource::Table(table),
+                ..
+            }) if q.lock.is_some() => Plan::LockingScan {
+                table,
+                mode: q.lock.expect("checked"),
+                qual: where_qual.take(),
+            },
             RteSource::Relation(relation) => Plan::SeqScan { relation },
+            RteSource::Function { args, ty } => Plan::FunctionScan { args, ty },
             RteSource::Subquery(sub) => Plan::SubqueryScan {
                 subplan: Box::new(plan_query(*sub).plan),
             },
@@ -125,7 +147,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
             }
         },
     };
-    if let Some(qual) = q.where_qual {
+    if let Some(qual) = where_qual {
         plan = Plan::Filter {
             input: Box::new(plan),
             qual,

@@ -1,0 +1,716 @@
+//! Analysis of INSERT / UPDATE / DELETE (`transformInsertStmt`,
+//! `transformUpdateStmt`, `transformDeleteStmt`) and of functions in FROM
+//! (`transformRangeFunction`).
+//!
+//! Every value bound for a column is coerced to the column's type by
+//! assignment rules here; the column's typmod (varchar(n) length,
+//! numeric(p,s) rounding) and NOT NULL are applied per row by the executor
+//! (`sql::dml`), because a typmod error must name the value's column only
+//! once the value exists. DEFAULT expressions are SQL text in the catalog;
+//! each is parsed and analysed at most once per statement.
+
+use std::sync::Arc;
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self as pb};
+
+use super::super::adt::{CoercionContext, can_coerce};
+use super::super::catalog::{self, ColumnDef, column_type};
+use super::super::expr::{Expr, Loc};
+use super::super::tables::TableDef;
+use super::super::types::{Datum, Type};
+use super::names::raw_location;
+use super::{Analyzer, ExprKind, Query, RangeTblEntry, RteSource, Scope, TargetEntry, node_of};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+fn loc(l: i32) -> Option<usize> {
+    if l >= 0 { Some(l as usize) } else { None }
+}
+
+/// Where INSERT's rows come from. Each row expression list has one entry
+/// per table column, in table order, already of the column's type.
+#[derive(Debug)]
+pub enum InsertRows {
+    /// `VALUES (...), (...)` (and `DEFAULT VALUES`): evaluated without input.
+    Values(Vec<Vec<Expr>>),
+    /// `INSERT ... SELECT`: `exprs` are evaluated over each row of `query`.
+    Select { query: Box<Query>, exprs: Vec<Expr> },
+}
+
+#[derive(Debug)]
+pub struct InsertQuery {
+    pub table: Arc<TableDef>,
+    pub rows: InsertRows,
+    /// RETURNING, over the inserted row (empty: no RETURNING).
+    pub returning: Vec<TargetEntry>,
+}
+
+#[derive(Debug)]
+pub struct UpdateQuery {
+    pub table: Arc<TableDef>,
+    /// Over the old row.
+    pub where_qual: Option<Expr>,
+    /// (column index, new value over the old row).
+    pub sets: Vec<(usize, Expr)>,
+    /// Over the new row.
+    pub returning: Vec<TargetEntry>,
+}
+
+#[derive(Debug)]
+pub struct DeleteQuery {
+    pub table: Arc<TableDef>,
+    pub where_qual: Option<Expr>,
+    /// Over the deleted row.
+    pub returning: Vec<TargetEntry>,
+}
+
+/// The SQL view of a table's columns.
+pub fn table_columns(table: &TableDef) -> Vec<ColumnDef> {
+    table
+        .columns
+        .iter()
+        .map(|c| ColumnDef {
+            name: c.name.clone(),
+            ty: column_type(c.type_oid),
+            typmod: c.typmod,
+        })
+        .collect()
+}
+
+impl<'a> Analyzer<'a> {
+    // --- the target table -----------------------------------------------------
+
+    /// `setTargetTable`: the table an INSERT/UPDATE/DELETE writes.
+    /// `command` is INSERT, UPDATE or DELETE.
+    fn target_table(
+        &mut self,
+        rv: Option<&pb::RangeVar>,
+        command: &str,
+    ) -> PgResult<(Arc<TableDef>, Scope)> {
+        let rv = rv.expect("a DML statement names its table");
+        let l = loc(rv.location);
+        let schema = if rv.schemaname.is_empty() {
+            None
+        } else {
+            Some(rv.schemaname.as_str())
+        };
+        let shown = match schema {
+            Some(s) => format!("{s}.{}", rv.relname),
+            None => rv.relname.clone(),
+        };
+        // A memory-backed system view is not a table.
+        if schema.is_none_or(|s| s == "pg_catalog")
+            && (rv.relname == "pg_settings" || self.ctx.system_relation(&rv.relname)?.is_some())
+        {
+            let (verb, gerund) = match command {
+                "INSERT" => ("insert into", "inserting into"),
+                "UPDATE" => ("update", "updating"),
+                _ => ("delete from", "deleting from"),
+            };
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("cannot {verb} view \"{}\"", rv.relname),
+            )
+            .with_detail("Views that do not select from a single table or view are not automatically updatable.")
+            .with_hint(format!("To enable {gerund} the view, provide an INSTEAD OF {command} trigger or an unconditional ON {command} DO INSTEAD rule.")));
+        }
+        let Some(table) = self.ctx.lookup_table(schema, &rv.relname)? else {
+            return Err(self.error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{shown}\" does not exist"),
+                l,
+            ));
+        };
+        let (refname, has_alias) = match &rv.alias {
+            Some(a) => (a.aliasname.clone(), true),
+            None => (table.name.clone(), false),
+        };
+        let scope = Scope {
+            rte: Some((
+                refname,
+                table.name.clone(),
+                has_alias,
+                table_columns(&table),
+            )),
+            aggs: Vec::new(),
+            kind: ExprKind::Where,
+            in_agg: false,
+        };
+        Ok((table, scope))
+    }
+
+    fn check_no_with(&self, with: &Option<pb::WithClause>) -> PgResult<()> {
+        if with.is_some() {
+            return Err(self.unsupported("WITH", None));
+        }
+        Ok(())
+    }
+
+    /// `transformReturningList`.
+    fn transform_returning(
+        &mut self,
+        scope: &mut Scope,
+        clause: &Option<pb::ReturningClause>,
+    ) -> PgResult<Vec<TargetEntry>> {
+        let Some(rc) = clause else {
+            return Ok(Vec::new());
+        };
+        if !rc.options.is_empty() {
+            return Err(self.unsupported("RETURNING WITH (OLD/NEW)", None));
+        }
+        scope.kind = ExprKind::Returning;
+        let mut targets = self.transform_target_list(scope, &rc.exprs)?;
+        for t in &mut targets {
+            if t.expr.ty() == Type::Unknown {
+                let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
+                t.expr = self.coerce(e, Type::Text, -1, CoercionContext::Implicit, None)?;
+            }
+        }
+        Ok(targets)
+    }
+
+    /// `transformAssignedExpr`: coerces a value to its column's type by
+    /// assignment rules, or reports PostgreSQL's 42804.
+    fn coerce_to_column(
+        &mut self,
+        e: Expr,
+        table: &TableDef,
+        col: usize,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
+        let c = &table.columns[col];
+        let ty = column_type(c.type_oid);
+        let from = e.ty();
+        if from != ty && from != Type::Unknown && !can_coerce(from, ty, CoercionContext::Assignment)
+        {
+            return Err(self
+                .error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!(
+                        "column \"{}\" is of type {} but expression is of type {}",
+                        c.name,
+                        ty.name(),
+                        from.name()
+                    ),
+                    l,
+                )
+                .with_hint("You will need to rewrite or cast the expression."));
+        }
+        self.coerce(e, ty, -1, CoercionContext::Assignment, l)
+    }
+
+    /// The column's DEFAULT (NULL when it has none), of the column's type.
+    fn column_default(
+        &mut self,
+        table: &TableDef,
+        col: usize,
+        cache: &mut Vec<Option<Expr>>,
+    ) -> PgResult<Expr> {
+        if cache.is_empty() {
+            cache.resize(table.columns.len(), None);
+        }
+        if let Some(e) = &cache[col] {
+            return Ok(e.clone());
+        }
+        let c = &table.columns[col];
+        let ty = column_type(c.type_oid);
+        let e = match &c.default_expr {
+            None => Expr::Const {
+                value: Datum::Null,
+                ty,
+                typmod: -1,
+                loc: Loc(None),
+            },
+            Some(sql) => self.analyze_default_expr(sql, ty, &c.name)?,
+        };
+        cache[col] = Some(e.clone());
+        Ok(e)
+    }
+
+    /// Parses and analyses a DEFAULT expression kept as SQL text, coerced to
+    /// `ty` (errors carry no position: the text is not the statement's).
+    pub(crate) fn analyze_default_expr(
+        &mut self,
+        sql: &str,
+        ty: Type,
+        column: &str,
+    ) -> PgResult<Expr> {
+        let text = format!("SELECT {sql}");
+        let bad = || {
+            PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                format!("invalid DEFAULT expression {sql:?}"),
+            )
+        };
+        let parsed = pg_query::parse(&text, 0).map_err(|_| bad())?;
+        let node = parsed
+            .protobuf
+            .stmts
+            .first()
+            .and_then(|s| s.stmt.as_ref())
+            .and_then(|s| s.node.as_ref())
+            .and_then(|n| match n {
+                NodeEnum::SelectStmt(sel) => sel.target_list.first().cloned(),
+                _ => None,
+            })
+            .and_then(|t| match t.node {
+                Some(NodeEnum::ResTarget(rt)) => rt.val.and_then(|v| v.node),
+                _ => None,
+            })
+            .ok_or_else(bad)?;
+        // Locations in the expression are offsets into `text`, not the
+        // statement: analyse it with its own source.
+        let mut sub = Analyzer {
+            ctx: &mut *self.ctx,
+            source: &text,
+            fmt: self.fmt.clone(),
+            subqueries: Vec::new(),
+        };
+        sub.analyze_default_node(&node, ty, column)
+            .map_err(|mut e| {
+                e.position = None;
+                e
+            })
+    }
+
+    /// `cookDefault`: analyses a DEFAULT expression node of this statement
+    /// and coerces it to `ty`; no column references, subqueries or aggregates.
+    pub(crate) fn analyze_default_node(
+        &mut self,
+        node: &NodeEnum,
+        ty: Type,
+        column: &str,
+    ) -> PgResult<Expr> {
+        let mut scope = Scope {
+            rte: None,
+            aggs: Vec::new(),
+            kind: ExprKind::Default,
+            in_agg: false,
+        };
+        let l = raw_location(node);
+        let nsub = self.subqueries.len();
+        let e = self.transform_expr(&mut scope, node).map_err(|e| {
+            if e.sqlstate == sqlstate::UNDEFINED_COLUMN {
+                let mut out = PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "cannot use column reference in DEFAULT expression",
+                );
+                out.position = e.position;
+                out
+            } else {
+                e
+            }
+        })?;
+        if self.subqueries.len() > nsub {
+            self.subqueries.truncate(nsub);
+            return Err(self.error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cannot use subquery in DEFAULT expression",
+                l,
+            ));
+        }
+        let from = e.ty();
+        if from != ty && from != Type::Unknown && !can_coerce(from, ty, CoercionContext::Assignment)
+        {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "column \"{column}\" is of type {} but default expression is of type {}",
+                    ty.name(),
+                    from.name()
+                ),
+            )
+            .with_hint("You will need to rewrite or cast the expression."));
+        }
+        self.coerce(e, ty, -1, CoercionContext::Assignment, l)
+    }
+
+    /// A target column by name (`checkInsertTargets` / UPDATE's SET list).
+    fn target_column(&self, table: &TableDef, rt: &pb::ResTarget) -> PgResult<usize> {
+        let l = loc(rt.location);
+        if !rt.indirection.is_empty() {
+            return Err(self.unsupported("subscripts and field selection in assignments", l));
+        }
+        table
+            .columns
+            .iter()
+            .position(|c| c.name == rt.name)
+            .ok_or_else(|| {
+                self.error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{}\" of relation \"{}\" does not exist",
+                        rt.name, table.name
+                    ),
+                    l,
+                )
+            })
+    }
+
+    // --- INSERT ---------------------------------------------------------------
+
+    pub fn analyze_insert(&mut self, stmt: &pb::InsertStmt) -> PgResult<InsertQuery> {
+        self.check_no_with(&stmt.with_clause)?;
+        if stmt.on_conflict_clause.is_some() {
+            return Err(self.unsupported("ON CONFLICT", None));
+        }
+        let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "INSERT")?;
+        let ncols = table.columns.len();
+
+        // Target columns: the listed ones, else all in order.
+        let mut targets: Vec<(usize, Option<usize>)> = Vec::new();
+        if stmt.cols.is_empty() {
+            targets.extend((0..ncols).map(|i| (i, None)));
+        } else {
+            for c in &stmt.cols {
+                let Some(NodeEnum::ResTarget(rt)) = c.node.as_ref() else {
+                    continue;
+                };
+                let i = self.target_column(&table, rt)?;
+                if targets.iter().any(|(j, _)| *j == i) {
+                    return Err(self.error(
+                        sqlstate::SYNTAX_ERROR,
+                        format!("column \"{}\" specified more than once", rt.name),
+                        loc(rt.location),
+                    ));
+                }
+                targets.push((i, loc(rt.location)));
+            }
+        }
+
+        let mut defaults: Vec<Option<Expr>> = Vec::new();
+        let select = match node_of(&stmt.select_stmt) {
+            Some(NodeEnum::SelectStmt(sel)) => Some(sel),
+            None => None,
+            Some(_) => return Err(self.unsupported("this INSERT source", None)),
+        };
+        let rows = match select {
+            // DEFAULT VALUES.
+            None => {
+                let mut row = Vec::with_capacity(ncols);
+                for i in 0..ncols {
+                    row.push(self.column_default(&table, i, &mut defaults)?);
+                }
+                InsertRows::Values(vec![row])
+            }
+            Some(sel) if self.is_plain_values(sel) => {
+                let mut rows = Vec::with_capacity(sel.values_lists.len());
+                scope.kind = ExprKind::Values;
+                let saved_rte = scope.rte.take();
+                for list in &sel.values_lists {
+                    let Some(NodeEnum::List(l)) = list.node.as_ref() else {
+                        continue;
+                    };
+                    if let Some(NodeEnum::List(first)) = sel.values_lists[0].node.as_ref()
+                        && first.items.len() != l.items.len()
+                    {
+                        return Err(self.error(
+                            sqlstate::SYNTAX_ERROR,
+                            "VALUES lists must all be the same length",
+                            l.items
+                                .first()
+                                .and_then(|n| n.node.as_ref())
+                                .and_then(raw_location),
+                        ));
+                    }
+                    self.check_insert_arity(
+                        l.items.len(),
+                        &targets,
+                        &l.items,
+                        !stmt.cols.is_empty(),
+                    )?;
+                    let mut row: Vec<Option<Expr>> = vec![None; ncols];
+                    for (item, &(col, _)) in l.items.iter().zip(&targets) {
+                        let n = item.node.as_ref().expect("VALUES item");
+                        let e = if let NodeEnum::SetToDefault(_) = n {
+                            self.column_default(&table, col, &mut defaults)?
+                        } else {
+                            let e = self.transform_expr(&mut scope, n)?;
+                            self.coerce_to_column(e, &table, col, raw_location(n))?
+                        };
+                        row[col] = Some(e);
+                    }
+                    let mut full = Vec::with_capacity(ncols);
+                    for (i, e) in row.into_iter().enumerate() {
+                        full.push(match e {
+                            Some(e) => e,
+                            None => self.column_default(&table, i, &mut defaults)?,
+                        });
+                    }
+                    rows.push(full);
+                }
+                scope.rte = saved_rte;
+                InsertRows::Values(rows)
+            }
+            Some(sel) => {
+                let query = self.analyze_select(sel)?;
+                let outputs: Vec<(Type, i32)> = query
+                    .targets
+                    .iter()
+                    .filter(|t| !t.resjunk)
+                    .map(|t| (t.expr.ty(), t.expr.typmod()))
+                    .collect();
+                let locs: Vec<Option<usize>> = sel
+                    .target_list
+                    .iter()
+                    .map(|n| match n.node.as_ref() {
+                        Some(NodeEnum::ResTarget(rt)) => node_of(&rt.val).and_then(raw_location),
+                        _ => None,
+                    })
+                    .collect();
+                self.check_insert_arity(
+                    outputs.len(),
+                    &targets,
+                    &sel.target_list,
+                    !stmt.cols.is_empty(),
+                )?;
+                let mut row: Vec<Option<Expr>> = vec![None; ncols];
+                for (k, (&(col, _), (ty, typmod))) in targets.iter().zip(&outputs).enumerate() {
+                    let e = Expr::Column {
+                        index: k,
+                        ty: *ty,
+                        typmod: *typmod,
+                        name: String::new(),
+                        loc: Loc(None),
+                    };
+                    row[col] = Some(self.coerce_to_column(
+                        e,
+                        &table,
+                        col,
+                        locs.get(k).copied().flatten(),
+                    )?);
+                }
+                let mut exprs = Vec::with_capacity(ncols);
+                for (i, e) in row.into_iter().enumerate() {
+                    exprs.push(match e {
+                        Some(e) => e,
+                        None => self.column_default(&table, i, &mut defaults)?,
+                    });
+                }
+                InsertRows::Select {
+                    query: Box::new(query),
+                    exprs,
+                }
+            }
+        };
+        let returning = self.transform_returning(&mut scope, &stmt.returning_clause)?;
+        Ok(InsertQuery {
+            table,
+            rows,
+            returning,
+        })
+    }
+
+    /// A bare `VALUES` list (not wrapped in ORDER BY/LIMIT/set operations).
+    fn is_plain_values(&self, sel: &pb::SelectStmt) -> bool {
+        !sel.values_lists.is_empty()
+            && sel.sort_clause.is_empty()
+            && sel.limit_count.is_none()
+            && sel.limit_offset.is_none()
+            && sel.with_clause.is_none()
+    }
+
+    fn check_insert_arity(
+        &self,
+        given: usize,
+        targets: &[(usize, Option<usize>)],
+        items: &[pg_query::Node],
+        explicit: bool,
+    ) -> PgResult<()> {
+        if given > targets.len() {
+            let l = items
+                .get(targets.len())
+                .and_then(|n| n.node.as_ref())
+                .and_then(|n| match n {
+                    NodeEnum::ResTarget(rt) => node_of(&rt.val).and_then(raw_location),
+                    other => raw_location(other),
+                });
+            return Err(self.error(
+                sqlstate::SYNTAX_ERROR,
+                "INSERT has more expressions than target columns",
+                l,
+            ));
+        }
+        // Without a column list, the values fill the first columns.
+        if given < targets.len() && explicit {
+            return Err(self.error(
+                sqlstate::SYNTAX_ERROR,
+                "INSERT has more target columns than expressions",
+                targets.get(given).and_then(|t| t.1),
+            ));
+        }
+        Ok(())
+    }
+
+    // --- UPDATE / DELETE --------------------------------------------------------
+
+    pub fn analyze_update(&mut self, stmt: &pb::UpdateStmt) -> PgResult<UpdateQuery> {
+        self.check_no_with(&stmt.with_clause)?;
+        if !stmt.from_clause.is_empty() {
+            return Err(self.unsupported("UPDATE ... FROM", None));
+        }
+        let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "UPDATE")?;
+        let mut defaults: Vec<Option<Expr>> = Vec::new();
+        let mut sets: Vec<(usize, Expr)> = Vec::new();
+        scope.kind = ExprKind::UpdateSet;
+        for item in &stmt.target_list {
+            let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref() else {
+                continue;
+            };
+            let val = node_of(&rt.val).expect("SET has a value");
+            if let NodeEnum::MultiAssignRef(_) = val {
+                return Err(
+                    self.unsupported("multiple-column SET (a, b) = (...)", loc(rt.location))
+                );
+            }
+            let col = self.target_column(&table, rt)?;
+            if sets.iter().any(|(c, _)| *c == col) {
+                return Err(PgError::error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!("multiple assignments to same column \"{}\"", rt.name),
+                ));
+            }
+            let e = if let NodeEnum::SetToDefault(_) = val {
+                self.column_default(&table, col, &mut defaults)?
+            } else {
+                let e = self.transform_expr(&mut scope, val)?;
+                self.coerce_to_column(e, &table, col, raw_location(val))?
+            };
+            sets.push((col, e));
+        }
+        let where_qual = self.transform_where(&mut scope, &stmt.where_clause)?;
+        let returning = self.transform_returning(&mut scope, &stmt.returning_clause)?;
+        Ok(UpdateQuery {
+            table,
+            where_qual,
+            sets,
+            returning,
+        })
+    }
+
+    pub fn analyze_delete(&mut self, stmt: &pb::DeleteStmt) -> PgResult<DeleteQuery> {
+        self.check_no_with(&stmt.with_clause)?;
+        if !stmt.using_clause.is_empty() {
+            return Err(self.unsupported("DELETE ... USING", None));
+        }
+        let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "DELETE")?;
+        let where_qual = self.transform_where(&mut scope, &stmt.where_clause)?;
+        let returning = self.transform_returning(&mut scope, &stmt.returning_clause)?;
+        Ok(DeleteQuery {
+            table,
+            where_qual,
+            returning,
+        })
+    }
+
+    fn transform_where(
+        &mut self,
+        scope: &mut Scope,
+        clause: &Option<Box<pg_query::Node>>,
+    ) -> PgResult<Option<Expr>> {
+        scope.kind = ExprKind::Where;
+        match node_of(clause) {
+            Some(NodeEnum::CurrentOfExpr(_)) => Err(self.unsupported("WHERE CURRENT OF", None)),
+            Some(n) => {
+                let e = self.transform_expr(scope, n)?;
+                Ok(Some(self.coerce_to_boolean(e, "WHERE", raw_location(n))?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    // --- functions in FROM ------------------------------------------------------
+
+    /// `transformRangeFunction` for `generate_series(...)` and the
+    /// set-returning functions the backend serves (`pg_ls_waldir()`, ...).
+    pub(super) fn transform_range_function(
+        &mut self,
+        rf: &pb::RangeFunction,
+    ) -> PgResult<RangeTblEntry> {
+        if rf.lateral || rf.ordinality || rf.is_rowsfrom || rf.functions.len() != 1 {
+            return Err(self.unsupported("LATERAL, WITH ORDINALITY and ROWS FROM", None));
+        }
+        if !rf.coldeflist.is_empty() {
+            return Err(self.unsupported("column definition lists", None));
+        }
+        let Some(NodeEnum::List(pair)) = rf.functions[0].node.as_ref() else {
+            return Err(self.unsupported("this kind of FROM item", None));
+        };
+        let Some(NodeEnum::FuncCall(f)) = pair.items.first().and_then(|n| n.node.as_ref()) else {
+            return Err(self.unsupported("this kind of function in FROM", None));
+        };
+        let names: Vec<String> = f
+            .funcname
+            .iter()
+            .filter_map(|n| match n.node.as_ref() {
+                Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                _ => None,
+            })
+            .collect();
+        let name = names.last().cloned().unwrap_or_default();
+        let l = loc(f.location);
+        let schema_ok = names.len() == 1 || (names.len() == 2 && names[0] == "pg_catalog");
+        let (mut columns, source) =
+            if schema_ok && catalog::SYSTEM_FUNCTIONS.contains(&name.as_str()) && f.args.is_empty()
+            {
+                let rel = catalog::system_function(self.ctx, &name)?.ok_or_else(|| {
+                    self.error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("function {name}() does not exist"),
+                        l,
+                    )
+                })?;
+                let columns = rel.columns.clone();
+                (columns, RteSource::Relation(rel))
+            } else if schema_ok && name == "generate_series" {
+                let mut scope = Scope {
+                    rte: None,
+                    aggs: Vec::new(),
+                    kind: ExprKind::FromFunction,
+                    in_agg: false,
+                };
+                let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
+                let Expr::Func { args, ty, .. } = e else {
+                    unreachable!("a function call analyses to a call")
+                };
+                let columns = vec![ColumnDef {
+                    name: name.clone(),
+                    ty,
+                    typmod: -1,
+                }];
+                (columns, RteSource::Function { args, ty })
+            } else {
+                // Other functions: resolve them for PostgreSQL's error, else say
+                // that scalar functions in FROM are not supported.
+                let mut scope = Scope {
+                    rte: None,
+                    aggs: Vec::new(),
+                    kind: ExprKind::FromFunction,
+                    in_agg: false,
+                };
+                self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
+                return Err(self.unsupported(&format!("function {name}() in FROM"), l));
+            };
+        let (refname, has_alias) = match &rf.alias {
+            Some(a) => {
+                // A function returning a scalar takes the alias as its column name.
+                if columns.len() == 1
+                    && a.colnames.is_empty()
+                    && matches!(source, RteSource::Function { .. })
+                {
+                    columns[0].name = a.aliasname.clone();
+                }
+                self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
+                (a.aliasname.clone(), true)
+            }
+            None => (name.clone(), false),
+        };
+        Ok(RangeTblEntry {
+            refname,
+            relname: name,
+            has_alias,
+            columns,
+            source,
+        })
+    }
+}

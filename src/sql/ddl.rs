@@ -1,0 +1,281 @@
+//! CREATE TABLE and DROP TABLE (PostgreSQL's `tablecmds.c`, as far as
+//! ferrogres has tables).
+//!
+//! Column types are resolved as casts resolve them (`int` → int4,
+//! `varchar(10)` → varchar with typmod 14, `numeric(10,2)` → typmod
+//! `(10 << 16 | 2) + 4`, `char` → char(1)). A DEFAULT is checked now
+//! (`cookDefault`: no column references, a type that assigns to the
+//! column) and stored as SQL text, deparsed from the parse tree; INSERT
+//! parses it again. Constraints other than NULL / NOT NULL / DEFAULT are
+//! refused with 0A000 rather than ignored: nothing would enforce them.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self as pb, ConstrType, ObjectType};
+
+use super::analyze::Analyzer;
+use super::tables::ColumnDef;
+use super::{Outcome, ServerContext, Statement, exec};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+fn unsupported(what: &str) -> PgError {
+    PgError::error(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!("not supported by ferrogres yet: {what}"),
+    )
+}
+
+fn constraint_name(t: ConstrType) -> &'static str {
+    match t {
+        ConstrType::ConstrCheck => "CHECK constraints",
+        ConstrType::ConstrPrimary => "PRIMARY KEY constraints",
+        ConstrType::ConstrUnique => "UNIQUE constraints",
+        ConstrType::ConstrExclusion => "EXCLUDE constraints",
+        ConstrType::ConstrForeign => "FOREIGN KEY constraints",
+        ConstrType::ConstrIdentity => "identity columns",
+        ConstrType::ConstrGenerated => "generated columns",
+        _ => "constraint attributes (DEFERRABLE, ...)",
+    }
+}
+
+/// SQL text of an expression node, for `pg_attrdef`.
+fn deparse_expr(node: &NodeEnum) -> PgResult<String> {
+    let sel = pb::SelectStmt {
+        target_list: vec![pb::Node {
+            node: Some(NodeEnum::ResTarget(Box::new(pb::ResTarget {
+                val: Some(Box::new(pb::Node {
+                    node: Some(node.clone()),
+                })),
+                location: -1,
+                ..Default::default()
+            }))),
+        }],
+        limit_option: pb::LimitOption::Default as i32,
+        op: pb::SetOperation::SetopNone as i32,
+        ..Default::default()
+    };
+    let text = NodeEnum::SelectStmt(Box::new(sel))
+        .deparse(pg_query::DeparseOptions::default())
+        .map_err(|e| {
+            PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("could not deparse DEFAULT expression: {e}"),
+            )
+        })?;
+    Ok(text
+        .strip_prefix("SELECT ")
+        .unwrap_or(&text)
+        .trim()
+        .to_string())
+}
+
+pub fn create_table(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    cs: &pb::CreateStmt,
+) -> PgResult<Outcome> {
+    let rv = cs.relation.as_ref().expect("CREATE TABLE names a table");
+    if rv.relpersistence == "t" {
+        return Err(unsupported("temporary tables"));
+    }
+    if !cs.inh_relations.is_empty() {
+        return Err(unsupported("INHERITS"));
+    }
+    if cs.partspec.is_some() || cs.partbound.is_some() {
+        return Err(unsupported("partitioned tables"));
+    }
+    if cs.of_typename.is_some() {
+        return Err(unsupported("typed tables (OF type)"));
+    }
+    if !cs.tablespacename.is_empty() {
+        return Err(unsupported("TABLESPACE"));
+    }
+    for c in cs.constraints.iter().chain(&cs.nnconstraints) {
+        if let Some(NodeEnum::Constraint(con)) = c.node.as_ref() {
+            let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
+            return Err(unsupported(constraint_name(t)));
+        }
+    }
+    for o in &cs.options {
+        if let Some(NodeEnum::DefElem(d)) = o.node.as_ref() {
+            // fillfactor only shapes page usage; accepting it changes no result.
+            if d.defname != "fillfactor" {
+                return Err(unsupported(&format!("storage parameter \"{}\"", d.defname)));
+            }
+        }
+    }
+    let schema = if rv.schemaname.is_empty() {
+        None
+    } else {
+        Some(rv.schemaname.clone())
+    };
+    if schema.as_deref() == Some("pg_catalog") {
+        return Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied to create \"pg_catalog.{}\"", rv.relname),
+        )
+        .with_detail("System catalog modifications are currently disallowed."));
+    }
+    ctx.take_snapshot();
+    let fmt = exec::session_format(ctx);
+    let mut columns: Vec<ColumnDef> = Vec::new();
+    {
+        let mut analyzer = Analyzer {
+            ctx: &mut *ctx,
+            source: &stmt.source,
+            fmt,
+            subqueries: Vec::new(),
+        };
+        for elt in &cs.table_elts {
+            let cd = match elt.node.as_ref() {
+                Some(NodeEnum::ColumnDef(cd)) => cd,
+                Some(NodeEnum::Constraint(con)) => {
+                    let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
+                    return Err(unsupported(constraint_name(t)));
+                }
+                Some(NodeEnum::TableLikeClause(_)) => {
+                    return Err(unsupported("LIKE in CREATE TABLE"));
+                }
+                _ => return Err(unsupported("this CREATE TABLE element")),
+            };
+            if columns.iter().any(|c| c.name == cd.colname) {
+                return Err(PgError::error(
+                    "42701",
+                    format!("column \"{}\" specified more than once", cd.colname),
+                ));
+            }
+            if cd.coll_clause.is_some() {
+                return Err(unsupported("COLLATE"));
+            }
+            let tn = cd.type_name.as_ref().expect("a column has a type");
+            let (ty, typmod) = analyzer.type_from_name(tn)?;
+            if crate::catalog::defs::attr_type_for(ty.oid()).is_none() {
+                return Err(unsupported(&format!("columns of type {}", ty.name())));
+            }
+            let mut not_null = cd.is_not_null;
+            let mut saw_null = false;
+            let mut default_expr = None;
+            for c in &cd.constraints {
+                let Some(NodeEnum::Constraint(con)) = c.node.as_ref() else {
+                    continue;
+                };
+                let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
+                let con_loc = if con.location >= 0 {
+                    Some(con.location as usize)
+                } else {
+                    None
+                };
+                let conflict = || {
+                    analyzer.error(
+                        sqlstate::SYNTAX_ERROR,
+                        format!(
+                            "conflicting NULL/NOT NULL declarations for column \"{}\" of table \"{}\"",
+                            cd.colname, rv.relname
+                        ),
+                        con_loc,
+                    )
+                };
+                match t {
+                    ConstrType::ConstrNotnull => {
+                        if saw_null {
+                            return Err(conflict());
+                        }
+                        not_null = true;
+                    }
+                    ConstrType::ConstrNull => {
+                        if not_null {
+                            return Err(conflict());
+                        }
+                        saw_null = true;
+                    }
+                    ConstrType::ConstrDefault => {
+                        if default_expr.is_some() {
+                            return Err(analyzer.error(
+                                sqlstate::SYNTAX_ERROR,
+                                format!(
+                                    "multiple default values specified for column \"{}\" of table \"{}\"",
+                                    cd.colname, rv.relname
+                                ),
+                                con_loc,
+                            ));
+                        }
+                        let raw = con
+                            .raw_expr
+                            .as_ref()
+                            .and_then(|n| n.node.as_ref())
+                            .expect("DEFAULT has an expression");
+                        analyzer.analyze_default_node(raw, ty, &cd.colname)?;
+                        let sql = deparse_expr(raw)?;
+                        default_expr = Some(sql);
+                    }
+                    other => return Err(unsupported(constraint_name(other))),
+                }
+            }
+            columns.push(ColumnDef {
+                name: cd.colname.clone(),
+                type_oid: ty.oid(),
+                typmod,
+                not_null,
+                default_expr,
+            });
+        }
+    }
+    ctx.create_table(schema.as_deref(), &rv.relname, columns, cs.if_not_exists)?;
+    Ok(Outcome::Command {
+        tag: "CREATE TABLE".into(),
+    })
+}
+
+pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome> {
+    let kind = ObjectType::try_from(ds.remove_type).unwrap_or(ObjectType::Undefined);
+    if kind != ObjectType::ObjectTable {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!(
+                "{} is not supported by ferrogres yet",
+                super::command_tag_of(&NodeEnum::DropStmt(ds.clone()))
+            ),
+        ));
+    }
+    if ds.concurrent {
+        return Err(unsupported("DROP ... CONCURRENTLY"));
+    }
+    for obj in &ds.objects {
+        let Some(NodeEnum::List(l)) = obj.node.as_ref() else {
+            continue;
+        };
+        let names: Vec<&str> = l
+            .items
+            .iter()
+            .filter_map(|n| match n.node.as_ref() {
+                Some(NodeEnum::String(s)) => Some(s.sval.as_str()),
+                _ => None,
+            })
+            .collect();
+        let (schema, name) = match names.as_slice() {
+            [n] => (None, *n),
+            [s, n] => (Some(*s), *n),
+            [_, s, n] => (Some(*s), *n),
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!(
+                        "improper qualified name (too many dotted names): {}",
+                        names.join(".")
+                    ),
+                ));
+            }
+        };
+        if let Some(t) = ctx.lookup_table(schema, name)?
+            && t.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE
+        {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{name}\" is a system catalog"),
+            ));
+        }
+        ctx.drop_table(schema, name, ds.missing_ok)?;
+    }
+    Ok(Outcome::Command {
+        tag: "DROP TABLE".into(),
+    })
+}

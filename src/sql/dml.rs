@@ -1,0 +1,312 @@
+//! INSERT, UPDATE and DELETE (PostgreSQL's `nodeModifyTable.c`).
+//!
+//! Analysis (`analyze::modify`) leaves, for every row to write, one
+//! expression per table column already of the column's type. Here each row
+//! is evaluated, then finished as `ExecConstraints` would: the column's
+//! typmod is applied by assignment rules (varchar(n) → 22001, numeric(p,s)
+//! rounding or 22003) and NOT NULL is checked (23502, with the failing row
+//! in DETAIL). The backend gets rows ready to store (`tables.rs` contract).
+//!
+//! UPDATE and DELETE scan the table with the statement's snapshot and write
+//! each row whose WHERE holds. When the backend reports that a concurrent
+//! transaction moved the row ([`RowChange::Moved`]), the WHERE clause is
+//! re-evaluated on the newest version and, if it still holds, the new
+//! values are recomputed from that version and the write is retried on it
+//! (EvalPlanQual); [`RowChange::Gone`] skips the row. Each retry follows a
+//! committed update, so the loop ends.
+
+use pg_query::protobuf as pb;
+
+use super::adt::{self, SessionFormat};
+use super::analyze::{self, InsertRows, TargetEntry};
+use super::exec::{self, EvalContext, Row, eval, eval_qual};
+use super::expr::Expr;
+use super::tables::{RowChange, TableDef};
+use super::types::{Datum, Type};
+use super::{Field, Outcome, ServerContext, Statement, catalog::column_type, plan};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+/// Runs the analyser on a DML statement, returning its result and the
+/// subqueries it found (run as InitPlans).
+fn analyze_with<T>(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    f: impl FnOnce(&mut analyze::Analyzer) -> PgResult<T>,
+) -> PgResult<(T, Vec<plan::Plan>)> {
+    ctx.take_snapshot();
+    let fmt = exec::session_format(ctx);
+    let mut analyzer = analyze::Analyzer {
+        ctx,
+        source: &stmt.source,
+        fmt,
+        subqueries: Vec::new(),
+    };
+    let q = f(&mut analyzer)?;
+    let subplans = analyzer
+        .subqueries
+        .into_iter()
+        .map(|q| plan::plan_query(q).plan)
+        .collect();
+    Ok((q, subplans))
+}
+
+/// `ExecConstraints` for one row: typmods by assignment, then NOT NULL.
+fn finish_row(table: &TableDef, mut row: Row, fmt: &SessionFormat) -> PgResult<Row> {
+    for (d, c) in row.iter_mut().zip(&table.columns) {
+        if c.typmod >= 0 && !d.is_null() {
+            let v = std::mem::replace(d, Datum::Null);
+            *d = adt::apply_typmod(v, column_type(c.type_oid), c.typmod, false)?;
+        }
+    }
+    for (d, c) in row.iter().zip(&table.columns) {
+        if c.not_null && d.is_null() {
+            let shown: Vec<String> = row
+                .iter()
+                .zip(&table.columns)
+                .map(|(d, c)| {
+                    adt::output(d, column_type(c.type_oid), fmt).unwrap_or_else(|| "null".into())
+                })
+                .collect();
+            return Err(PgError::error(
+                sqlstate::NOT_NULL_VIOLATION,
+                format!(
+                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                    c.name, table.name
+                ),
+            )
+            .with_detail(format!("Failing row contains ({}).", shown.join(", "))));
+        }
+    }
+    Ok(row)
+}
+
+/// RETURNING's output rows, collected as rows are written.
+struct Returning<'q> {
+    targets: &'q [TargetEntry],
+    rows: Vec<Row>,
+}
+
+impl Returning<'_> {
+    fn wanted(&self) -> bool {
+        !self.targets.is_empty()
+    }
+
+    fn push(&mut self, row: &[Datum], cx: &mut EvalContext) -> PgResult<()> {
+        let mut out = Vec::with_capacity(self.targets.len());
+        for t in self.targets {
+            out.push(eval(&t.expr, row, cx)?);
+        }
+        self.rows.push(out);
+        Ok(())
+    }
+
+    fn outcome(self, tag: String, fmt: &SessionFormat) -> Outcome {
+        if self.targets.is_empty() {
+            return Outcome::Command { tag };
+        }
+        let fields = self
+            .targets
+            .iter()
+            .map(|t| Field {
+                name: t.name.clone(),
+                type_oid: t.expr.ty().oid(),
+                typlen: t.expr.ty().typlen(),
+                typmod: t.expr.typmod(),
+            })
+            .collect();
+        let types: Vec<Type> = self.targets.iter().map(|t| t.expr.ty()).collect();
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&types)
+                    .map(|(d, t)| adt::output(d, *t, fmt))
+                    .collect()
+            })
+            .collect();
+        Outcome::Rows { fields, rows, tag }
+    }
+}
+
+fn eval_row(exprs: &[Expr], input: &[Datum], cx: &mut EvalContext) -> PgResult<Row> {
+    let mut row = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        row.push(eval(e, input, cx)?);
+    }
+    Ok(row)
+}
+
+pub fn insert(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    ins: &pb::InsertStmt,
+) -> PgResult<Outcome> {
+    let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_insert(ins))?;
+    let mut cx = EvalContext::new(ctx);
+    cx.set_subplans(subplans);
+    let analyze::InsertQuery {
+        table,
+        rows,
+        returning: targets,
+    } = q;
+    let mut returning = Returning {
+        targets: &targets,
+        rows: Vec::new(),
+    };
+    let mut count: u64 = 0;
+    let mut write = |row: Row, cx: &mut EvalContext, returning: &mut Returning| -> PgResult<()> {
+        let row = finish_row(&table, row, &cx.fmt)?;
+        if returning.wanted() {
+            cx.server.insert_row(&table, row.clone())?;
+            returning.push(&row, cx)?;
+        } else {
+            cx.server.insert_row(&table, row)?;
+        }
+        count += 1;
+        Ok(())
+    };
+    match rows {
+        InsertRows::Values(rows) => {
+            for exprs in &rows {
+                cx.server.check_for_interrupts()?;
+                let row = eval_row(exprs, &[], &mut cx)?;
+                write(row, &mut cx, &mut returning)?;
+            }
+        }
+        InsertRows::Select { query, exprs } => {
+            // The source is read completely before the first row is written,
+            // so an INSERT ... SELECT from its own table sees only old rows.
+            let planned = plan::plan_query(*query);
+            let source = exec::run(planned.plan, &mut cx)?;
+            for input in source {
+                cx.server.check_for_interrupts()?;
+                let row = eval_row(&exprs, &input, &mut cx)?;
+                write(row, &mut cx, &mut returning)?;
+            }
+        }
+    }
+    let fmt = cx.fmt.clone();
+    Ok(returning.outcome(format!("INSERT 0 {count}"), &fmt))
+}
+
+/// The new version of `old` under UPDATE's SET list.
+fn updated_row(
+    table: &TableDef,
+    sets: &[(usize, Expr)],
+    old: &[Datum],
+    cx: &mut EvalContext,
+) -> PgResult<Row> {
+    let mut new = old.to_vec();
+    for (col, e) in sets {
+        new[*col] = eval(e, old, cx)?;
+    }
+    finish_row(table, new, &cx.fmt)
+}
+
+fn qual_holds(qual: &Option<Expr>, row: &[Datum], cx: &mut EvalContext) -> PgResult<bool> {
+    match qual {
+        Some(q) => eval_qual(q, row, cx),
+        None => Ok(true),
+    }
+}
+
+pub fn update(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    upd: &pb::UpdateStmt,
+) -> PgResult<Outcome> {
+    let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_update(upd))?;
+    let mut cx = EvalContext::new(ctx);
+    cx.set_subplans(subplans);
+    let table = q.table.clone();
+    let mut returning = Returning {
+        targets: &q.returning,
+        rows: Vec::new(),
+    };
+    let mut count: u64 = 0;
+    let scan = exec::scan::open(&mut cx, &table)?;
+    while let Some((row_id, row)) = exec::scan::next(&mut cx, scan)? {
+        if !qual_holds(&q.where_qual, &row, &mut cx)? {
+            continue;
+        }
+        let (mut row_id, mut old) = (row_id, row);
+        loop {
+            let new = updated_row(&table, &q.sets, &old, &mut cx)?;
+            let kept = if returning.wanted() {
+                Some(new.clone())
+            } else {
+                None
+            };
+            match cx.server.update_row(&table, row_id, new)? {
+                RowChange::Done => {
+                    count += 1;
+                    if let Some(new) = kept {
+                        returning.push(&new, &mut cx)?;
+                    }
+                    break;
+                }
+                RowChange::Gone => break,
+                RowChange::Moved {
+                    row_id: newer,
+                    row: newest,
+                } => {
+                    if !qual_holds(&q.where_qual, &newest, &mut cx)? {
+                        break;
+                    }
+                    row_id = newer;
+                    old = newest;
+                }
+            }
+        }
+    }
+    let fmt = cx.fmt.clone();
+    Ok(returning.outcome(format!("UPDATE {count}"), &fmt))
+}
+
+pub fn delete(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    del: &pb::DeleteStmt,
+) -> PgResult<Outcome> {
+    let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_delete(del))?;
+    let mut cx = EvalContext::new(ctx);
+    cx.set_subplans(subplans);
+    let table = q.table.clone();
+    let mut returning = Returning {
+        targets: &q.returning,
+        rows: Vec::new(),
+    };
+    let mut count: u64 = 0;
+    let scan = exec::scan::open(&mut cx, &table)?;
+    while let Some((row_id, row)) = exec::scan::next(&mut cx, scan)? {
+        if !qual_holds(&q.where_qual, &row, &mut cx)? {
+            continue;
+        }
+        let (mut row_id, mut current) = (row_id, row);
+        loop {
+            match cx.server.delete_row(&table, row_id)? {
+                RowChange::Done => {
+                    count += 1;
+                    if returning.wanted() {
+                        returning.push(&current, &mut cx)?;
+                    }
+                    break;
+                }
+                RowChange::Gone => break,
+                RowChange::Moved {
+                    row_id: newer,
+                    row: newest,
+                } => {
+                    if !qual_holds(&q.where_qual, &newest, &mut cx)? {
+                        break;
+                    }
+                    row_id = newer;
+                    current = newest;
+                }
+            }
+        }
+    }
+    let fmt = cx.fmt.clone();
+    Ok(returning.outcome(format!("DELETE {count}"), &fmt))
+}
