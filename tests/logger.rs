@@ -116,13 +116,22 @@ fn log_rotation_age_starts_a_new_file_at_the_next_minute_boundary() {
         .start();
     assert!(wait_until(Duration::from_secs(5), || log_files(&s).len() == 1));
     // Rotation happens at the next whole minute (PostgreSQL aligns it to the clock).
-    assert!(wait_until(Duration::from_secs(70), || log_files(&s).len() >= 2), "no time-based rotation: {:?}", log_files(&s));
+    assert!(
+        wait_until(Duration::from_secs(70), || log_files(&s).len() >= 2),
+        "no time-based rotation: {:?}",
+        log_files(&s)
+    );
     s.psql("SELECT 1");
     let newest = log_files(&s).pop().unwrap();
     assert!(
-        wait_until(Duration::from_secs(5), || std::fs::read_to_string(&newest).unwrap_or_default().contains("connection authorized")),
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(&newest)
+            .unwrap_or_default()
+            .contains("connection authorized")),
         "new lines do not go to the new file"
     );
     let name = newest.file_name().unwrap().to_string_lossy().to_string();
-    assert!(name.ends_with("00.log"), "rotated file {name} does not start on a minute boundary");
+    assert!(
+        name.ends_with("00.log"),
+        "rotated file {name} does not start on a minute boundary"
+    );
 }
