@@ -911,8 +911,11 @@ impl BufferPool {
                 ),
             ));
         }
-        self.smgr.extend(rel, fork, block, &ZERO_PAGE)?;
+        // The buffer is allocated and locked before the file grows, so no
+        // one who sees the new size can read the block from disk and use it
+        // before its extender holds it (PostgreSQL's P_NEW order).
         let locked = self.read_buffer_zero_and_lock(BufferTag { rel, fork, block })?;
+        self.smgr.extend(rel, fork, block, &ZERO_PAGE)?;
         drop(ext);
         if locked.page().iter().any(|&b| b != 0) {
             return Err(PgError::error(
