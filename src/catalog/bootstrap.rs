@@ -7,12 +7,18 @@ use std::io::Write;
 use std::path::Path;
 
 use super::defs::*;
-use crate::storage::heap::{HeapValue, TupleDesc, form_tuple, heap_page_add_tuple, heap_prepare_insert};
+use crate::storage::heap::{
+    HeapValue, TupleDesc, form_tuple, heap_page_add_tuple, heap_prepare_insert,
+};
 use crate::storage::page::Page;
 use crate::storage::types::{BLCKSZ, Oid, Xid};
 
 /// A database initdb creates: oid, name, datallowconn.
-pub const INITIAL_DATABASES: &[(Oid, &str, bool)] = &[(1, "template1", true), (4, "template0", false), (5, "postgres", true)];
+pub const INITIAL_DATABASES: &[(Oid, &str, bool)] = &[
+    (1, "template1", true),
+    (4, "template0", false),
+    (5, "postgres", true),
+];
 
 /// PostgreSQL's encoding number for UTF8.
 const UTF8_ENCODING: i32 = 6;
@@ -29,8 +35,16 @@ fn text(s: &str) -> HeapValue {
 fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
     match cat.oid {
         PG_NAMESPACE => vec![
-            vec![HeapValue::Oid(PG_CATALOG_NAMESPACE), name("pg_catalog"), HeapValue::Oid(BOOTSTRAP_SUPERUSER)],
-            vec![HeapValue::Oid(PUBLIC_NAMESPACE), name("public"), HeapValue::Oid(BOOTSTRAP_SUPERUSER)],
+            vec![
+                HeapValue::Oid(PG_CATALOG_NAMESPACE),
+                name("pg_catalog"),
+                HeapValue::Oid(BOOTSTRAP_SUPERUSER),
+            ],
+            vec![
+                HeapValue::Oid(PUBLIC_NAMESPACE),
+                name("public"),
+                HeapValue::Oid(BOOTSTRAP_SUPERUSER),
+            ],
         ],
         PG_TYPE => TYPES
             .iter()
@@ -69,6 +83,7 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
                     text("p"),
                     HeapValue::Bool(c.shared),
                     HeapValue::I64(Xid::FIRST_NORMAL.0 as i64),
+                    HeapValue::Null,
                 ]
             })
             .collect(),
@@ -83,7 +98,7 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
                         HeapValue::I16(ty.storage().0),
                         HeapValue::I16(i as i16 + 1),
                         HeapValue::I32(-1),
-                        HeapValue::Bool(true),
+                        HeapValue::Bool(!NULLABLE_CATALOG_COLUMNS.contains(col)),
                         HeapValue::Bool(false),
                         HeapValue::Bool(false),
                     ]
@@ -122,7 +137,8 @@ fn write_heap_file(path: &Path, desc: &TupleDesc, rows: &[Vec<HeapValue>]) -> st
             pages.push(std::mem::replace(&mut page, Box::new([0u8; BLCKSZ])));
             Page::new(&mut *page).init(0);
             let blkno = pages.len() as u32;
-            heap_page_add_tuple(&mut Page::new(&mut *page), blkno, &tuple).expect("a catalog row fits on an empty page");
+            heap_page_add_tuple(&mut Page::new(&mut *page), blkno, &tuple)
+                .expect("a catalog row fits on an empty page");
         }
     }
     let blkno = pages.len() as u32;
@@ -143,7 +159,11 @@ pub fn write_bootstrap_catalogs(data_dir: &Path) -> std::io::Result<()> {
         let desc = def.heap_relation().desc;
         let rows = initial_rows(cat);
         if cat.shared {
-            write_heap_file(&data_dir.join("global").join(cat.oid.to_string()), &desc, &rows)?;
+            write_heap_file(
+                &data_dir.join("global").join(cat.oid.to_string()),
+                &desc,
+                &rows,
+            )?;
         } else {
             for (db, _, _) in INITIAL_DATABASES {
                 let dir = data_dir.join("base").join(db.to_string());
@@ -167,7 +187,10 @@ mod tests {
     fn every_catalog_column_has_a_type_row_and_rows_form() {
         for cat in CATALOGS {
             for (_, t) in cat.columns {
-                assert!(TYPES.iter().any(|(_, x)| x == t), "{t:?} missing from TYPES");
+                assert!(
+                    TYPES.iter().any(|(_, x)| x == t),
+                    "{t:?} missing from TYPES"
+                );
             }
             let desc = TableDef::for_catalog(cat, 5).heap_relation().desc;
             for row in initial_rows(cat) {

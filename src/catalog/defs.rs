@@ -76,19 +76,30 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("relpersistence", AttrType::Text),
             ("relisshared", AttrType::Bool),
             ("relfrozenxid", AttrType::Int8),
+            // `{name=value,...}` as PostgreSQL prints its text[]; NULL when none.
+            ("reloptions", AttrType::Text),
         ],
     },
     CatalogDef {
         oid: PG_ATTRDEF,
         name: "pg_attrdef",
         shared: false,
-        columns: &[("oid", AttrType::Oid), ("adrelid", AttrType::Oid), ("adnum", AttrType::Int2), ("adbin", AttrType::Text)],
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("adrelid", AttrType::Oid),
+            ("adnum", AttrType::Int2),
+            ("adbin", AttrType::Text),
+        ],
     },
     CatalogDef {
         oid: PG_NAMESPACE,
         name: "pg_namespace",
         shared: false,
-        columns: &[("oid", AttrType::Oid), ("nspname", AttrType::Name), ("nspowner", AttrType::Oid)],
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("nspname", AttrType::Name),
+            ("nspowner", AttrType::Oid),
+        ],
     },
     CatalogDef {
         oid: PG_DATABASE,
@@ -105,8 +116,28 @@ pub const CATALOGS: &[CatalogDef] = &[
     },
 ];
 
+/// Catalog columns that may be NULL (every other one is NOT NULL).
+pub const NULLABLE_CATALOG_COLUMNS: &[&str] = &["reloptions"];
+
+/// Column numbers (0-based) of `pg_class` that VACUUM and ALTER TABLE use.
+pub mod pg_class_col {
+    pub const OID: usize = 0;
+    pub const RELNAME: usize = 1;
+    pub const RELNAMESPACE: usize = 2;
+    pub const RELFILENODE: usize = 4;
+    pub const RELPAGES: usize = 5;
+    pub const RELTUPLES: usize = 6;
+    pub const RELKIND: usize = 8;
+    pub const RELISSHARED: usize = 10;
+    pub const RELFROZENXID: usize = 11;
+    pub const RELOPTIONS: usize = 12;
+}
+
 pub fn catalog_def(oid: Oid) -> &'static CatalogDef {
-    CATALOGS.iter().find(|c| c.oid == oid).expect("not a bootstrap catalog")
+    CATALOGS
+        .iter()
+        .find(|c| c.oid == oid)
+        .expect("not a bootstrap catalog")
 }
 
 /// The types a column can have, with PostgreSQL's names (pg_type rows).
@@ -131,7 +162,10 @@ pub const TYPES: &[(&str, AttrType)] = &[
 
 /// The storage type for a `pg_type` oid, if ferrogres can store it.
 pub fn attr_type_for(type_oid: Oid) -> Option<AttrType> {
-    TYPES.iter().map(|(_, t)| *t).find(|t| t.type_oid() == type_oid)
+    TYPES
+        .iter()
+        .map(|(_, t)| *t)
+        .find(|t| t.type_oid() == type_oid)
 }
 
 /// One column of a table, as the SQL layer sees it.
@@ -177,7 +211,11 @@ impl TableDef {
             oid: self.oid,
             db_oid: self.db_oid,
             name: self.name.clone(),
-            locator: RelFileLocator { spc_oid: 0, db_oid: self.db_oid, rel_number: self.relfilenode },
+            locator: RelFileLocator {
+                spc_oid: 0,
+                db_oid: self.db_oid,
+                rel_number: self.relfilenode,
+            },
             desc: TupleDesc::new(attrs),
         }
     }
@@ -195,7 +233,13 @@ impl TableDef {
             columns: def
                 .columns
                 .iter()
-                .map(|(n, t)| ColumnDef { name: n.to_string(), type_oid: t.type_oid(), typmod: -1, not_null: true, default_expr: None })
+                .map(|(n, t)| ColumnDef {
+                    name: n.to_string(),
+                    type_oid: t.type_oid(),
+                    typmod: -1,
+                    not_null: !NULLABLE_CATALOG_COLUMNS.contains(n),
+                    default_expr: None,
+                })
                 .collect(),
         }
     }

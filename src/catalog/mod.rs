@@ -36,5 +36,6 @@ pub mod bootstrap;
 pub mod defs;
 pub mod oid;
 pub mod relcache;
+pub mod vacuum;
 
 pub use defs::{ColumnDef, TableDef};

@@ -30,12 +30,17 @@ pub struct CatalogShmem {
     pub generation: AtomicU64,
 }
 
-pub const REGION: Region = Region { name: "Catalog", size: |_| std::mem::size_of::<CatalogShmem>(), init: init_region };
+pub const REGION: Region = Region {
+    name: "Catalog",
+    size: |_| std::mem::size_of::<CatalogShmem>(),
+    init: init_region,
+};
 
 unsafe fn init_region(base: *mut u8, _settings: &Settings) {
     // SAFETY: zeroed memory of our size; zero is valid for every field.
     let shm = unsafe { &*(base as *const CatalogShmem) };
-    shm.next_oid.store(FIRST_NORMAL_OBJECT_ID, Ordering::Relaxed);
+    shm.next_oid
+        .store(FIRST_NORMAL_OBJECT_ID, Ordering::Relaxed);
 }
 
 pub fn shmem() -> &'static CatalogShmem {
@@ -54,7 +59,13 @@ pub fn new_oid() -> Oid {
     if oid >= shm.logged_upto.load(Ordering::Relaxed) {
         let upto = oid.saturating_add(OID_PREFETCH);
         // Logged (not flushed): a commit that uses the oid flushes past it.
-        wal::insert(RmgrId::Xlog, XLOG_NEXTOID, Xid::INVALID, &upto.to_le_bytes(), &[]);
+        wal::insert(
+            RmgrId::Xlog,
+            XLOG_NEXTOID,
+            Xid::INVALID,
+            &upto.to_le_bytes(),
+            &[],
+        );
         shm.logged_upto.store(upto, Ordering::Relaxed);
     }
     shm.next_oid.store(oid + 1, Ordering::Relaxed);

@@ -35,7 +35,9 @@ pub struct RelCache {
 /// Reads a `name`/`text` column.
 pub fn as_str(v: &HeapValue) -> String {
     match v {
-        HeapValue::Bytes(b) => String::from_utf8_lossy(b).trim_end_matches('\0').to_string(),
+        HeapValue::Bytes(b) => String::from_utf8_lossy(b)
+            .trim_end_matches('\0')
+            .to_string(),
         _ => String::new(),
     }
 }
@@ -73,7 +75,11 @@ fn scan_catalog(
 }
 
 /// Looks a database up in the shared `pg_database`: (oid, datallowconn).
-pub fn lookup_database(name: &str, snapshot: &Snapshot, xact: &dyn XactStatus) -> PgResult<Option<(Oid, bool)>> {
+pub fn lookup_database(
+    name: &str,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<(Oid, bool)>> {
     let mut found = None;
     scan_catalog(PG_DATABASE, 0, snapshot, xact, &mut |_, row| {
         if as_str(&row[1]) == name {
@@ -88,7 +94,17 @@ pub fn lookup_database(name: &str, snapshot: &Snapshot, xact: &dyn XactStatus) -
 
 impl RelCache {
     pub fn new(db_oid: Oid) -> RelCache {
-        RelCache { db_oid, generation: oid::generation(), tables: HashMap::new(), namespaces: HashMap::new() }
+        RelCache {
+            db_oid,
+            generation: oid::generation(),
+            tables: HashMap::new(),
+            namespaces: HashMap::new(),
+        }
+    }
+
+    /// The database this cache reads.
+    pub fn db_oid(&self) -> Oid {
+        self.db_oid
     }
 
     /// Drops everything if another transaction's DDL committed (rule 2).
@@ -105,7 +121,12 @@ impl RelCache {
         self.namespaces.clear();
     }
 
-    fn namespace_oid(&mut self, name: &str, snapshot: &Snapshot, xact: &dyn XactStatus) -> PgResult<Option<Oid>> {
+    fn namespace_oid(
+        &mut self,
+        name: &str,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<Oid>> {
         if let Some(o) = self.namespaces.get(name) {
             return Ok(Some(*o));
         }
@@ -141,7 +162,10 @@ impl RelCache {
         for s in schemas {
             let Some(ns) = self.namespace_oid(s, snapshot, xact)? else {
                 if schema.is_some() {
-                    return Err(PgError::error(sqlstate::INVALID_SCHEMA_NAME, format!("schema \"{s}\" does not exist")));
+                    return Err(PgError::error(
+                        sqlstate::INVALID_SCHEMA_NAME,
+                        format!("schema \"{s}\" does not exist"),
+                    ));
                 }
                 continue;
             };
@@ -157,7 +181,14 @@ impl RelCache {
         Ok(None)
     }
 
-    fn load(&self, ns: Oid, ns_name: &str, name: &str, snapshot: &Snapshot, xact: &dyn XactStatus) -> PgResult<Option<TableDef>> {
+    fn load(
+        &self,
+        ns: Oid,
+        ns_name: &str,
+        name: &str,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<TableDef>> {
         let mut class_row = None;
         scan_catalog(PG_CLASS, self.db_oid, snapshot, xact, &mut |_, row| {
             if as_oid(&row[2]) == ns && as_str(&row[1]) == name {
@@ -167,7 +198,9 @@ impl RelCache {
                 true
             }
         })?;
-        let Some(row) = class_row else { return Ok(None) };
+        let Some(row) = class_row else {
+            return Ok(None);
+        };
         let oid = as_oid(&row[0]);
         let shared = as_bool(&row[10]);
         let mut columns: Vec<(i16, ColumnDef)> = Vec::new();
@@ -222,23 +255,40 @@ impl RelCache {
     ) -> PgResult<Arc<TableDef>> {
         let ns_name = schema.unwrap_or("public");
         let Some(ns) = self.namespace_oid(ns_name, snapshot, cx.xact)? else {
-            return Err(PgError::error(sqlstate::INVALID_SCHEMA_NAME, format!("schema \"{ns_name}\" does not exist")));
+            return Err(PgError::error(
+                sqlstate::INVALID_SCHEMA_NAME,
+                format!("schema \"{ns_name}\" does not exist"),
+            ));
         };
         if name.len() >= 64 {
-            return Err(PgError::error(sqlstate::NAME_TOO_LONG, format!("identifier \"{name}\" is too long")));
+            return Err(PgError::error(
+                sqlstate::NAME_TOO_LONG,
+                format!("identifier \"{name}\" is too long"),
+            ));
         }
         for c in &columns {
             if attr_type_for(c.type_oid).is_none() {
                 return Err(PgError::error(
                     sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!("ferrogres cannot store columns of type oid {} yet", c.type_oid),
+                    format!(
+                        "ferrogres cannot store columns of type oid {} yet",
+                        c.type_oid
+                    ),
                 ));
             }
         }
         // Rule 3: serialise creators of the same name.
-        let name_hash = name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193));
-        let tag = LockTag::Object { db: self.db_oid, class_id: PG_CLASS, obj_id: ns, obj_sub_id: name_hash };
-        cx.locks.lock_acquire(tag, LockMode::ShareRowExclusive, false, cx.check_interrupts)?;
+        let name_hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ b as u32).wrapping_mul(0x0100_0193)
+        });
+        let tag = LockTag::Object {
+            db: self.db_oid,
+            class_id: PG_CLASS,
+            obj_id: ns,
+            obj_sub_id: name_hash,
+        };
+        cx.locks
+            .lock_acquire(tag, LockMode::ShareRowExclusive, false, cx.check_interrupts)?;
         // Look again with a fresh view after the lock (a concurrent creator may have committed).
         let fresh = crate::storage::xact::Transam::get().get_snapshot(
             crate::process::my_slot().expect("backend has a slot"),
@@ -246,8 +296,15 @@ impl RelCache {
             cx.cid,
         );
         self.tables.remove(&(ns, name.to_string()));
-        if self.lookup(Some(ns_name), name, &fresh, cx.xact)?.is_some() || self.lookup(Some(ns_name), name, snapshot, cx.xact)?.is_some() {
-            return Err(PgError::error(sqlstate::DUPLICATE_TABLE, format!("relation \"{name}\" already exists")));
+        if self.lookup(Some(ns_name), name, &fresh, cx.xact)?.is_some()
+            || self
+                .lookup(Some(ns_name), name, snapshot, cx.xact)?
+                .is_some()
+        {
+            return Err(PgError::error(
+                sqlstate::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
         }
         let rel_oid = oid::new_oid();
         let def = TableDef {
@@ -276,6 +333,7 @@ impl RelCache {
                 HeapValue::Bytes(b"p".to_vec()),
                 HeapValue::Bool(false),
                 HeapValue::I64(cx.xid.0 as i64),
+                HeapValue::Null,
             ],
             cx.xid,
             cx.cid,
@@ -319,7 +377,12 @@ impl RelCache {
 
     /// DROP TABLE: deletes the catalog rows. The caller removes the files
     /// once the transaction commits, and holds AccessExclusiveLock.
-    pub fn drop_table(&mut self, def: &TableDef, snapshot: &Snapshot, cx: &mut WriteContext<'_>) -> PgResult<()> {
+    pub fn drop_table(
+        &mut self,
+        def: &TableDef,
+        snapshot: &Snapshot,
+        cx: &mut WriteContext<'_>,
+    ) -> PgResult<()> {
         if def.namespace_oid == PG_CATALOG_NAMESPACE {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
@@ -339,7 +402,12 @@ impl RelCache {
             for tid in tids {
                 match access::heap_delete(&rel, tid, cx)? {
                     TmOutcome::Ok => {}
-                    _ => return Err(PgError::error(sqlstate::INTERNAL_ERROR, "tuple concurrently updated")),
+                    _ => {
+                        return Err(PgError::error(
+                            sqlstate::INTERNAL_ERROR,
+                            "tuple concurrently updated",
+                        ));
+                    }
                 }
             }
         }

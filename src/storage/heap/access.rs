@@ -28,8 +28,8 @@
 //!
 //! # What is left out (see README H12)
 //!
-//! No free-space map (inserts try the process's last target and the last
-//! block, then extend), no HOT, no TOAST, no MultiXacts (concurrent FOR
+//! No visibility map (the free space map is consulted by inserts, README
+//! H3), no HOT, no TOAST, no MultiXacts (concurrent FOR
 //! SHARE lockers beyond the one recorded in `t_xmax` hold the heavyweight
 //! tuple lock instead), no visibility map.
 
@@ -38,11 +38,14 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::process::procarray::ProcSlot;
-use crate::storage::buffer::{self, BufferLockGuard, BufferPool, BufferLockMode, PinnedBuffer};
+use crate::storage::buffer::{self, BufferLockGuard, BufferLockMode, BufferPool, PinnedBuffer};
+use crate::storage::fsm;
 use crate::storage::heap::{CommandId, HeapValue, TupleDesc};
 use crate::storage::lock::lmgr::{LockManager, LockMode, LockTag};
 use crate::storage::page::{ItemPointer, OffsetNumber, Page, PageRef, maxalign};
-use crate::storage::types::{BLCKSZ, BlockNumber, BufferTag, ForkNumber, Lsn, Oid, RelFileLocator, Xid};
+use crate::storage::types::{
+    BLCKSZ, BlockNumber, BufferTag, ForkNumber, Lsn, Oid, RelFileLocator, Xid,
+};
 use crate::storage::wal::{self, BlockRef, DecodedRecord, RmgrId, Wal};
 use crate::storage::xact::{Snapshot, XactStatus, XidStatus, xact_lock_table_wait};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
@@ -64,7 +67,7 @@ use super::tuple::{deform_tuple, form_tuple};
 use super::visibility::{HintBits, TmResult, satisfies_mvcc, satisfies_update};
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 /// What the heap needs to know about a relation.
 #[derive(Clone, Debug)]
@@ -97,7 +100,9 @@ pub enum TmOutcome {
     /// Already changed by this transaction's current or a later command.
     SelfModified,
     /// Updated by a committed concurrent transaction: the newest version is at `newer`.
-    Updated { newer: ItemPointer },
+    Updated {
+        newer: ItemPointer,
+    },
     /// Deleted by a committed concurrent transaction.
     Deleted,
 }
@@ -132,7 +137,12 @@ pub fn heap_drop_storage(rel: &HeapRelation) -> PgResult<()> {
 
 /// Inserts a row as `xid`, command `cid`; returns its tuple id.
 /// `54000` if the row does not fit on a page.
-pub fn heap_insert(rel: &HeapRelation, values: &[HeapValue], xid: Xid, cid: CommandId) -> PgResult<ItemPointer> {
+pub fn heap_insert(
+    rel: &HeapRelation,
+    values: &[HeapValue],
+    xid: Xid,
+    cid: CommandId,
+) -> PgResult<ItemPointer> {
     HeapStorage::this_process().insert(rel, values, xid, cid)
 }
 
@@ -152,12 +162,20 @@ pub fn heap_scan(
 /// deleted (or its chain pruned). A version whose updater is still running
 /// (this transaction included) or aborted is returned as is: UPDATE /
 /// DELETE / lock on it then waits or reports `SelfModified`.
-pub fn heap_fetch_latest(rel: &HeapRelation, tid: ItemPointer, xact: &dyn XactStatus) -> PgResult<Option<(ItemPointer, Vec<HeapValue>)>> {
+pub fn heap_fetch_latest(
+    rel: &HeapRelation,
+    tid: ItemPointer,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<(ItemPointer, Vec<HeapValue>)>> {
     HeapStorage::this_process().fetch_latest(rel, tid, xact)
 }
 
 /// DELETE of the row version at `tid`.
-pub fn heap_delete(rel: &HeapRelation, tid: ItemPointer, cx: &mut WriteContext<'_>) -> PgResult<TmOutcome> {
+pub fn heap_delete(
+    rel: &HeapRelation,
+    tid: ItemPointer,
+    cx: &mut WriteContext<'_>,
+) -> PgResult<TmOutcome> {
     HeapStorage::this_process().delete(rel, tid, cx)
 }
 
@@ -173,7 +191,12 @@ pub fn heap_update(
 }
 
 /// SELECT ... FOR SHARE / FOR UPDATE of the row version at `tid`.
-pub fn heap_lock_tuple(rel: &HeapRelation, tid: ItemPointer, mode: RowLockMode, cx: &mut WriteContext<'_>) -> PgResult<TmOutcome> {
+pub fn heap_lock_tuple(
+    rel: &HeapRelation,
+    tid: ItemPointer,
+    mode: RowLockMode,
+    cx: &mut WriteContext<'_>,
+) -> PgResult<TmOutcome> {
     HeapStorage::this_process().lock_tuple(rel, tid, mode, cx)
 }
 
@@ -213,6 +236,8 @@ pub trait HeapWal: Sync {
         blocks: &[BlockRef<'_>],
     ) -> Option<Lsn>;
     fn insert(&self, rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8]) -> Lsn;
+    /// Makes the WAL durable up to `upto` (before a file is truncated).
+    fn flush(&self, upto: Lsn) -> PgResult<()>;
 }
 
 /// This server process's WAL (the `wal::` functions on the global segment).
@@ -239,6 +264,16 @@ impl HeapWal for ServerHeapWal {
     fn insert(&self, rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8]) -> Lsn {
         wal::insert(rmgr, info, xid, main_data, &[])
     }
+    fn flush(&self, upto: Lsn) -> PgResult<()> {
+        wal::flush(upto).map_err(wal_flush_error)
+    }
+}
+
+fn wal_flush_error(e: std::io::Error) -> PgError {
+    PgError::error(
+        sqlstate::IO_ERROR,
+        format!("could not flush write-ahead log: {e}"),
+    )
 }
 
 /// A WAL handle of its own (tests, tools).
@@ -266,6 +301,9 @@ impl HeapWal for Wal {
             .expect("an unconditional insert always succeeds")
             .1
     }
+    fn flush(&self, upto: Lsn) -> PgResult<()> {
+        Wal::flush(self, upto).map_err(wal_flush_error)
+    }
 }
 
 /// The buffer pool and WAL the heap works through.
@@ -278,7 +316,10 @@ pub struct HeapStorage<'a> {
 impl HeapStorage<'static> {
     /// This process's pool (`buffer::pool()`) and WAL.
     pub fn this_process() -> HeapStorage<'static> {
-        HeapStorage { pool: buffer::pool(), wal: &ServerHeapWal }
+        HeapStorage {
+            pool: buffer::pool(),
+            wal: &ServerHeapWal,
+        }
     }
 }
 
@@ -292,6 +333,8 @@ const TARGET_CACHE_LIMIT: usize = 1024;
 const MAX_CHAIN_HOPS: usize = 1 << 20;
 /// Bound on the attempts to find a page with room for one tuple.
 const MAX_PLACEMENT_TRIES: usize = 1000;
+/// Bound on the free-space-map candidates one insert looks at.
+const MAX_FSM_TRIES: usize = 8;
 
 thread_local! {
     /// The block each relation's last insert went to (PostgreSQL keeps it
@@ -318,8 +361,12 @@ fn forget_cached_target(rel: RelFileLocator) {
     TARGET_BLOCK.with(|m| m.borrow_mut().remove(&rel));
 }
 
-fn main_tag(rel: &HeapRelation, block: BlockNumber) -> BufferTag {
-    BufferTag { rel: rel.locator, fork: ForkNumber::Main, block }
+pub(super) fn main_tag(rel: &HeapRelation, block: BlockNumber) -> BufferTag {
+    BufferTag {
+        rel: rel.locator,
+        fork: ForkNumber::Main,
+        block,
+    }
 }
 
 fn internal(msg: String) -> PgError {
@@ -327,7 +374,10 @@ fn internal(msg: String) -> PgError {
 }
 
 fn invalid_tid(rel: &HeapRelation, tid: ItemPointer) -> PgError {
-    internal(format!("invalid tuple id {tid} in relation \"{}\"", rel.name))
+    internal(format!(
+        "invalid tuple id {tid} in relation \"{}\"",
+        rel.name
+    ))
 }
 
 fn corrupt_tuple(rel: &HeapRelation, tid: ItemPointer, what: &str) -> PgError {
@@ -340,7 +390,7 @@ fn corrupt_tuple(rel: &HeapRelation, tid: ItemPointer, what: &str) -> PgError {
 /// The tuple at `off` of block `blkno`, or None if the offset is out of
 /// range or its line pointer holds no tuple. A tuple too broken to decode
 /// is `XX001`.
-fn tuple_at<'p>(
+pub(super) fn tuple_at<'p>(
     page: &'p PageRef<'_>,
     rel: &HeapRelation,
     blkno: BlockNumber,
@@ -352,17 +402,29 @@ fn tuple_at<'p>(
     let t = page.get_item(off);
     let tid = ItemPointer::new(blkno, off);
     if t.len() < SIZEOF_HEAP_TUPLE_HEADER {
-        return Err(corrupt_tuple(rel, tid, &format!("{} bytes is shorter than a tuple header", t.len())));
+        return Err(corrupt_tuple(
+            rel,
+            tid,
+            &format!("{} bytes is shorter than a tuple header", t.len()),
+        ));
     }
     let h = HeapTupleHeader::read(t);
     if (h.t_hoff as usize) < SIZEOF_HEAP_TUPLE_HEADER || h.t_hoff as usize > t.len() {
-        return Err(corrupt_tuple(rel, tid, &format!("t_hoff {} in a tuple of {} bytes", h.t_hoff, t.len())));
+        return Err(corrupt_tuple(
+            rel,
+            tid,
+            &format!("t_hoff {} in a tuple of {} bytes", h.t_hoff, t.len()),
+        ));
     }
     if h.natts() > rel.desc.natts() {
         return Err(corrupt_tuple(
             rel,
             tid,
-            &format!("{} attributes stored, the relation has {}", h.natts(), rel.desc.natts()),
+            &format!(
+                "{} attributes stored, the relation has {}",
+                h.natts(),
+                rel.desc.natts()
+            ),
         ));
     }
     Ok(Some(t))
@@ -380,12 +442,19 @@ fn page_has_room(page: &[u8; BLCKSZ], need: usize) -> bool {
 /// lock in Share mode instead (README H8). Whatever the locker's fate: the
 /// unrecorded ones may outlive it.
 fn may_have_share_lockers(h: &HeapTupleHeader) -> bool {
-    h.t_xmax.is_valid() && h.xmax_is_locked_only() && h.t_infomask & HEAP_LOCK_MASK == HEAP_XMAX_SHR_LOCK
+    h.t_xmax.is_valid()
+        && h.xmax_is_locked_only()
+        && h.t_infomask & HEAP_LOCK_MASK == HEAP_XMAX_SHR_LOCK
 }
 
 /// The parts of a header that only change under an exclusive lock.
 fn header_identity(h: &HeapTupleHeader) -> (Xid, Xid, ItemPointer, u16) {
-    (h.t_xmin, h.t_xmax, h.t_ctid, h.t_infomask & !HEAP_XACT_HINT_MASK)
+    (
+        h.t_xmin,
+        h.t_xmax,
+        h.t_ctid,
+        h.t_infomask & !HEAP_XACT_HINT_MASK,
+    )
 }
 
 /// `TransactionIdIsCurrentTransactionId` for a writer: its own xid, or one
@@ -394,7 +463,10 @@ fn header_identity(h: &HeapTupleHeader) -> (Xid, Xid, ItemPointer, u16) {
 /// README X5).
 fn is_current_xid(cx: &WriteContext<'_>, xid: Xid) -> bool {
     xid.is_valid()
-        && (xid == cx.xid || cx.locks.holds(LockTag::TransactionId(xid), LockMode::Exclusive))
+        && (xid == cx.xid
+            || cx
+                .locks
+                .holds(LockTag::TransactionId(xid), LockMode::Exclusive))
 }
 
 /// The status of any xid, special ones included.
@@ -410,10 +482,10 @@ fn xid_status(xact: &dyn XactStatus, xid: Xid) -> XidStatus {
 
 /// A critical section for the crash rules (DESIGN §2): a panic inside is a
 /// PANIC. Recorded in this process's slot when it has one.
-struct CritSection(Option<&'static ProcSlot>);
+pub(super) struct CritSection(Option<&'static ProcSlot>);
 
 impl CritSection {
-    fn enter() -> CritSection {
+    pub(super) fn enter() -> CritSection {
         let slot = crate::process::my_slot();
         if let Some(s) = slot {
             s.crit_section_depth.fetch_add(1, Relaxed);
@@ -441,7 +513,12 @@ struct TupleLock {
 impl TupleLock {
     fn new(rel: &HeapRelation, tid: ItemPointer) -> TupleLock {
         TupleLock {
-            tag: LockTag::Tuple { db: rel.db_oid, rel: rel.oid, block: tid.block(), offset: tid.offset() },
+            tag: LockTag::Tuple {
+                db: rel.db_oid,
+                rel: rel.oid,
+                block: tid.block(),
+                offset: tid.offset(),
+            },
             held: None,
             keep: false,
         }
@@ -451,7 +528,8 @@ impl TupleLock {
     /// deadlock detection and interrupts).
     fn acquire(&mut self, cx: &mut WriteContext<'_>, mode: LockMode) -> PgResult<()> {
         if self.held.is_none() {
-            cx.locks.lock_acquire(self.tag, mode, false, &mut *cx.check_interrupts)?;
+            cx.locks
+                .lock_acquire(self.tag, mode, false, &mut *cx.check_interrupts)?;
             self.held = Some(mode);
         }
         Ok(())
@@ -468,14 +546,18 @@ impl TupleLock {
 
 /// One block of a WAL-logged change: its locked buffer, the block data,
 /// and whether the change initialised the page.
-struct LogBlock<'g, 'a> {
-    guard: &'g mut BufferLockGuard<'a>,
-    data: &'g [u8],
-    will_init: bool,
+pub(super) struct LogBlock<'g, 'a> {
+    pub(super) guard: &'g mut BufferLockGuard<'a>,
+    pub(super) data: &'g [u8],
+    pub(super) will_init: bool,
 }
 
 /// 40001 for REPEATABLE READ, else the outcome for the executor.
-fn concurrently_changed(cx: &WriteContext<'_>, h: &HeapTupleHeader, res: TmResult) -> PgResult<TmOutcome> {
+fn concurrently_changed(
+    cx: &WriteContext<'_>,
+    h: &HeapTupleHeader,
+    res: TmResult,
+) -> PgResult<TmOutcome> {
     let deleted = res == TmResult::Deleted;
     if cx.crosscheck.is_some() {
         let what = if deleted { "delete" } else { "update" };
@@ -484,7 +566,11 @@ fn concurrently_changed(cx: &WriteContext<'_>, h: &HeapTupleHeader, res: TmResul
             format!("could not serialize access due to concurrent {what}"),
         ));
     }
-    Ok(if deleted { TmOutcome::Deleted } else { TmOutcome::Updated { newer: h.t_ctid } })
+    Ok(if deleted {
+        TmOutcome::Deleted
+    } else {
+        TmOutcome::Updated { newer: h.t_ctid }
+    })
 }
 
 /// `XactLockTableWait`, then the interrupt check: the caller loops back
@@ -509,7 +595,7 @@ fn check_writer(rel: &HeapRelation, cx: &WriteContext<'_>) -> PgResult<()> {
 // ---------------------------------------------------------------------------
 
 impl<'a> HeapStorage<'a> {
-    fn nblocks(&self, rel: &HeapRelation) -> PgResult<BlockNumber> {
+    pub(super) fn nblocks(&self, rel: &HeapRelation) -> PgResult<BlockNumber> {
         self.pool.smgr().nblocks(rel.locator, ForkNumber::Main)
     }
 
@@ -518,8 +604,16 @@ impl<'a> HeapStorage<'a> {
         let smgr = self.pool.smgr();
         redo::ensure_database_dir(smgr, rel.locator)?;
         smgr.create(rel.locator, ForkNumber::Main, false)?;
-        let xl = XlSmgrCreate { rel: rel.locator, fork: ForkNumber::Main };
-        self.wal.insert(RmgrId::Storage, XLOG_SMGR_CREATE, Xid::INVALID, &xl.encode());
+        let xl = XlSmgrCreate {
+            rel: rel.locator,
+            fork: ForkNumber::Main,
+        };
+        self.wal.insert(
+            RmgrId::Storage,
+            XLOG_SMGR_CREATE,
+            Xid::INVALID,
+            &xl.encode(),
+        );
         forget_cached_target(rel.locator);
         Ok(())
     }
@@ -543,19 +637,33 @@ impl<'a> HeapStorage<'a> {
     /// images decided against the redo pointer, retried if a checkpoint
     /// moved it; then every page's LSN becomes the record's end. Called in
     /// a critical section, after `mark_dirty`.
-    fn log_change(&self, info: u8, xid: Xid, main: &[u8], blocks: &mut [LogBlock<'_, '_>]) -> Lsn {
+    pub(super) fn log_change(
+        &self,
+        info: u8,
+        xid: Xid,
+        main: &[u8],
+        blocks: &mut [LogBlock<'_, '_>],
+    ) -> Lsn {
         let end = loop {
             let redo = self.wal.redo_pointer();
             let refs: Vec<BlockRef<'_>> = blocks
                 .iter()
                 .map(|b| {
                     let page: &[u8; BLCKSZ] = b.guard.page();
-                    let image = (!b.will_init && self.wal.needs_full_page_image(Page::new(page).lsn()))
-                        .then_some(page);
-                    BlockRef { tag: b.guard.tag(), image, data: if image.is_some() { &[] } else { b.data } }
+                    let image = (!b.will_init
+                        && self.wal.needs_full_page_image(Page::new(page).lsn()))
+                    .then_some(page);
+                    BlockRef {
+                        tag: b.guard.tag(),
+                        image,
+                        data: if image.is_some() { &[] } else { b.data },
+                    }
                 })
                 .collect();
-            if let Some(end) = self.wal.insert_if_redo_unchanged(redo, RmgrId::Heap, info, xid, main, &refs) {
+            if let Some(end) =
+                self.wal
+                    .insert_if_redo_unchanged(redo, RmgrId::Heap, info, xid, main, &refs)
+            {
                 break end;
             }
         };
@@ -579,15 +687,23 @@ impl<'a> HeapStorage<'a> {
     /// `MarkBufferDirtyHint`: with `data_checksums`, the first change of a
     /// page after the redo point logs the page first (`FPI_FOR_HINT`), or
     /// a torn write could leave a page whose checksum fails.
-    fn hint_dirtied(&self, g: &mut BufferLockGuard<'_>) {
-        assert_eq!(g.mode(), BufferLockMode::Exclusive, "hint bits are set under the exclusive lock here");
+    pub(super) fn hint_dirtied(&self, g: &mut BufferLockGuard<'_>) {
+        assert_eq!(
+            g.mode(),
+            BufferLockMode::Exclusive,
+            "hint bits are set under the exclusive lock here"
+        );
         if self.pool.data_checksums() {
             loop {
                 let redo = self.wal.redo_pointer();
                 if !self.wal.needs_full_page_image(g.lsn()) {
                     break;
                 }
-                let refs = [BlockRef { tag: g.tag(), image: Some(g.page()), data: &[] }];
+                let refs = [BlockRef {
+                    tag: g.tag(),
+                    image: Some(g.page()),
+                    data: &[],
+                }];
                 if let Some(end) = self.wal.insert_if_redo_unchanged(
                     redo,
                     RmgrId::Heap,
@@ -607,7 +723,13 @@ impl<'a> HeapStorage<'a> {
     // -- Insert ---------------------------------------------------------------
 
     /// See [`heap_insert`].
-    pub fn insert(&self, rel: &HeapRelation, values: &[HeapValue], xid: Xid, cid: CommandId) -> PgResult<ItemPointer> {
+    pub fn insert(
+        &self,
+        rel: &HeapRelation,
+        values: &[HeapValue],
+        xid: Xid,
+        cid: CommandId,
+    ) -> PgResult<ItemPointer> {
         if values.len() != rel.desc.natts() {
             return Err(internal(format!(
                 "{} values for the {} attributes of relation \"{}\"",
@@ -617,7 +739,10 @@ impl<'a> HeapStorage<'a> {
             )));
         }
         if !xid.is_valid() {
-            return Err(internal(format!("cannot insert into \"{}\" without a transaction id", rel.name)));
+            return Err(internal(format!(
+                "cannot insert into \"{}\" without a transaction id",
+                rel.name
+            )));
         }
         let mut tuple = form_tuple(&rel.desc, values)?;
         heap_prepare_insert(&mut tuple, xid, cid);
@@ -636,6 +761,26 @@ impl<'a> HeapStorage<'a> {
                 return Ok(ItemPointer::new(blkno, off));
             }
         }
+        // Space VACUUM freed, from the free space map (rule F1 of
+        // storage/fsm: check the page, correct the map if it was wrong).
+        let mut tries = 0usize;
+        while let Some(blkno) = self.fsm_candidate(rel, need, nblocks, cached)? {
+            let pin = self.pool.read_buffer(main_tag(rel, blkno))?;
+            let mut g = pin.lock_exclusive();
+            if page_has_room(g.page(), need) {
+                let off = self.insert_locked(&mut g, blkno, &tuple, xid);
+                set_cached_target(rel.locator, blkno);
+                return Ok(ItemPointer::new(blkno, off));
+            }
+            let avail = heap_page_free_space(&Page::new(g.page()));
+            drop(g);
+            drop(pin);
+            fsm::fsm_record(self.pool, rel.locator, blkno, avail)?;
+            tries += 1;
+            if tries >= MAX_FSM_TRIES {
+                break;
+            }
+        }
         // A new page: extend() hands it over exclusively locked, so nobody
         // can fill it first (buffer README rule 11).
         let (mut locked, blkno) = self.pool.extend(rel.locator, ForkNumber::Main)?;
@@ -646,7 +791,13 @@ impl<'a> HeapStorage<'a> {
 
     /// Adds a prepared tuple to the exclusively locked page, which has room,
     /// and logs INSERT. Initialises a new page.
-    fn insert_locked(&self, g: &mut BufferLockGuard<'_>, blkno: BlockNumber, tuple: &[u8], xid: Xid) -> OffsetNumber {
+    fn insert_locked(
+        &self,
+        g: &mut BufferLockGuard<'_>,
+        blkno: BlockNumber,
+        tuple: &[u8],
+        xid: Xid,
+    ) -> OffsetNumber {
         let _crit = CritSection::enter();
         let (init, off) = {
             let mut page = Page::new(g.page_mut());
@@ -654,13 +805,23 @@ impl<'a> HeapStorage<'a> {
             if init {
                 page.init(0);
             }
-            let off = heap_page_add_tuple(&mut page, blkno, tuple).expect("the page was checked to have room");
+            let off = heap_page_add_tuple(&mut page, blkno, tuple)
+                .expect("the page was checked to have room");
             (init, off)
         };
         g.mark_dirty();
         let info = XLOG_HEAP_INSERT | if init { XLOG_HEAP_INIT_PAGE } else { 0 };
         let main = XlHeapInsert { offnum: off }.encode();
-        self.log_change(info, xid, &main, &mut [LogBlock { guard: g, data: tuple, will_init: init }]);
+        self.log_change(
+            info,
+            xid,
+            &main,
+            &mut [LogBlock {
+                guard: g,
+                data: tuple,
+                will_init: init,
+            }],
+        );
         off
     }
 
@@ -686,7 +847,8 @@ impl<'a> HeapStorage<'a> {
                     let Some(t) = tuple_at(&page, rel, blkno, off)? else {
                         continue;
                     };
-                    let (visible, hints) = satisfies_mvcc(&HeapTupleHeader::read(t), snapshot, xact);
+                    let (visible, hints) =
+                        satisfies_mvcc(&HeapTupleHeader::read(t), snapshot, xact);
                     hints_found |= !hints.is_empty();
                     if visible {
                         rows.push((ItemPointer::new(blkno, off), deform_tuple(&rel.desc, t)));
@@ -764,7 +926,11 @@ impl<'a> HeapStorage<'a> {
             if cur.block() >= nblocks {
                 nblocks = self.nblocks(rel)?;
                 if cur.block() >= nblocks {
-                    return Err(corrupt_tuple(rel, cur, "t_ctid points beyond the end of the relation"));
+                    return Err(corrupt_tuple(
+                        rel,
+                        cur,
+                        "t_ctid points beyond the end of the relation",
+                    ));
                 }
             }
             let pin = self.pool.read_buffer(main_tag(rel, cur.block()))?;
@@ -779,13 +945,17 @@ impl<'a> HeapStorage<'a> {
             {
                 return Ok(None); // the chain was pruned and the slot reused (README rule 8)
             }
-            if !h.xmin_frozen() && (h.xmin_invalid() || (!h.xmin_committed() && xid_status(xact, h.t_xmin) == XidStatus::Aborted)) {
+            if !h.xmin_frozen()
+                && (h.xmin_invalid()
+                    || (!h.xmin_committed() && xid_status(xact, h.t_xmin) == XidStatus::Aborted))
+            {
                 return Ok(None);
             }
             if h.xmax_invalid() || h.xmax_is_locked_only() {
                 return Ok(Some((cur, deform_tuple(&rel.desc, t))));
             }
-            let updater_committed = h.xmax_committed() || xid_status(xact, h.t_xmax) == XidStatus::Committed;
+            let updater_committed =
+                h.xmax_committed() || xid_status(xact, h.t_xmax) == XidStatus::Committed;
             if !updater_committed {
                 return Ok(Some((cur, deform_tuple(&rel.desc, t))));
             }
@@ -812,7 +982,12 @@ impl<'a> HeapStorage<'a> {
     }
 
     /// The header of the tuple at `tid` on the locked page.
-    fn header_at(&self, rel: &HeapRelation, g: &BufferLockGuard<'_>, tid: ItemPointer) -> PgResult<HeapTupleHeader> {
+    fn header_at(
+        &self,
+        rel: &HeapRelation,
+        g: &BufferLockGuard<'_>,
+        tid: ItemPointer,
+    ) -> PgResult<HeapTupleHeader> {
         let page = Page::new(g.page());
         match tuple_at(&page, rel, tid.block(), tid.offset())? {
             Some(t) => Ok(HeapTupleHeader::read(t)),
@@ -834,7 +1009,12 @@ impl<'a> HeapStorage<'a> {
     }
 
     /// See [`heap_delete`].
-    pub fn delete(&self, rel: &HeapRelation, tid: ItemPointer, cx: &mut WriteContext<'_>) -> PgResult<TmOutcome> {
+    pub fn delete(
+        &self,
+        rel: &HeapRelation,
+        tid: ItemPointer,
+        cx: &mut WriteContext<'_>,
+    ) -> PgResult<TmOutcome> {
         check_writer(rel, cx)?;
         let mut tl = TupleLock::new(rel, tid);
         let r = self.delete_inner(rel, tid, cx, &mut tl);
@@ -854,9 +1034,13 @@ impl<'a> HeapStorage<'a> {
             let mut g = pin.lock_exclusive();
             let h = self.header_at(rel, &g, tid)?;
             match self.check_update(&mut g, &h, tid, cx) {
-                TmResult::Invisible => return Err(internal("attempted to delete invisible tuple".into())),
+                TmResult::Invisible => {
+                    return Err(internal("attempted to delete invisible tuple".into()));
+                }
                 TmResult::SelfUpdated => return Ok(TmOutcome::SelfModified),
-                res @ (TmResult::Updated | TmResult::Deleted) => return concurrently_changed(cx, &h, res),
+                res @ (TmResult::Updated | TmResult::Deleted) => {
+                    return concurrently_changed(cx, &h, res);
+                }
                 TmResult::BeingUpdated(x) if !is_current_xid(cx, x) => {
                     drop(g);
                     tl.acquire(cx, LockMode::Exclusive)?;
@@ -877,8 +1061,22 @@ impl<'a> HeapStorage<'a> {
                 heap_page_set_cmax(&mut page, tid.offset(), cx.cid);
             }
             g.mark_dirty();
-            let main = XlHeapDelete { offnum: tid.offset(), xmax: cx.xid, cmax: cx.cid }.encode();
-            self.log_change(XLOG_HEAP_DELETE, cx.xid, &main, &mut [LogBlock { guard: &mut g, data: &[], will_init: false }]);
+            let main = XlHeapDelete {
+                offnum: tid.offset(),
+                xmax: cx.xid,
+                cmax: cx.cid,
+            }
+            .encode();
+            self.log_change(
+                XLOG_HEAP_DELETE,
+                cx.xid,
+                &main,
+                &mut [LogBlock {
+                    guard: &mut g,
+                    data: &[],
+                    will_init: false,
+                }],
+            );
             return Ok(TmOutcome::Ok);
         }
     }
@@ -929,7 +1127,9 @@ impl<'a> HeapStorage<'a> {
             let mut g = pin.lock_exclusive();
             let h = self.header_at(rel, &g, tid)?;
             match self.check_update(&mut g, &h, tid, cx) {
-                TmResult::Invisible => return Err(internal("attempted to update invisible tuple".into())),
+                TmResult::Invisible => {
+                    return Err(internal("attempted to update invisible tuple".into()));
+                }
                 TmResult::SelfUpdated => return Ok((TmOutcome::SelfModified, None)),
                 res @ (TmResult::Updated | TmResult::Deleted) => {
                     return concurrently_changed(cx, &h, res).map(|o| (o, None));
@@ -953,15 +1153,31 @@ impl<'a> HeapStorage<'a> {
                 let _crit = CritSection::enter();
                 let new_off = {
                     let mut page = Page::new(g.page_mut());
-                    let new_off = heap_page_add_tuple(&mut page, old_blk, newtup).expect("checked room");
+                    let new_off =
+                        heap_page_add_tuple(&mut page, old_blk, newtup).expect("checked room");
                     heap_page_set_xmax(&mut page, old_off, cx.xid, 0);
                     heap_page_set_cmax(&mut page, old_off, cx.cid);
                     heap_page_set_ctid(&mut page, old_off, ItemPointer::new(old_blk, new_off));
                     new_off
                 };
                 g.mark_dirty();
-                let main = XlHeapUpdate { old_offnum: old_off, new_offnum: new_off, xmax: cx.xid, cmax: cx.cid }.encode();
-                self.log_change(XLOG_HEAP_UPDATE, cx.xid, &main, &mut [LogBlock { guard: &mut g, data: newtup, will_init: false }]);
+                let main = XlHeapUpdate {
+                    old_offnum: old_off,
+                    new_offnum: new_off,
+                    xmax: cx.xid,
+                    cmax: cx.cid,
+                }
+                .encode();
+                self.log_change(
+                    XLOG_HEAP_UPDATE,
+                    cx.xid,
+                    &main,
+                    &mut [LogBlock {
+                        guard: &mut g,
+                        data: newtup,
+                        will_init: false,
+                    }],
+                );
                 return Ok((TmOutcome::Ok, Some(ItemPointer::new(old_blk, new_off))));
             }
 
@@ -1000,7 +1216,10 @@ impl<'a> HeapStorage<'a> {
                 if init {
                     page.init(0);
                 }
-                (init, heap_page_add_tuple(&mut page, target, newtup).expect("checked room"))
+                (
+                    init,
+                    heap_page_add_tuple(&mut page, target, newtup).expect("checked room"),
+                )
             };
             let new_tid = ItemPointer::new(target, new_off);
             {
@@ -1012,14 +1231,28 @@ impl<'a> HeapStorage<'a> {
             g_new.mark_dirty();
             g_old.mark_dirty();
             let info = XLOG_HEAP_UPDATE | if init { XLOG_HEAP_INIT_PAGE } else { 0 };
-            let main = XlHeapUpdate { old_offnum: old_off, new_offnum: new_off, xmax: cx.xid, cmax: cx.cid }.encode();
+            let main = XlHeapUpdate {
+                old_offnum: old_off,
+                new_offnum: new_off,
+                xmax: cx.xid,
+                cmax: cx.cid,
+            }
+            .encode();
             self.log_change(
                 info,
                 cx.xid,
                 &main,
                 &mut [
-                    LogBlock { guard: &mut g_new, data: newtup, will_init: init },
-                    LogBlock { guard: &mut g_old, data: &[], will_init: false },
+                    LogBlock {
+                        guard: &mut g_new,
+                        data: newtup,
+                        will_init: init,
+                    },
+                    LogBlock {
+                        guard: &mut g_old,
+                        data: &[],
+                        will_init: false,
+                    },
                 ],
             );
             set_cached_target(rel.locator, target);
@@ -1030,10 +1263,17 @@ impl<'a> HeapStorage<'a> {
     /// A block other than `avoid` that had room for `need` bytes when
     /// looked at (the caller locks and checks again), extending the
     /// relation if none of the candidates has.
-    fn choose_target(&self, rel: &HeapRelation, need: usize, avoid: BlockNumber) -> PgResult<BlockNumber> {
+    fn choose_target(
+        &self,
+        rel: &HeapRelation,
+        need: usize,
+        avoid: BlockNumber,
+    ) -> PgResult<BlockNumber> {
         let nblocks = self.nblocks(rel)?;
         let cached = cached_target(rel.locator).filter(|&b| b < nblocks && b != avoid);
-        let last = nblocks.checked_sub(1).filter(|&b| b != avoid && Some(b) != cached);
+        let last = nblocks
+            .checked_sub(1)
+            .filter(|&b| b != avoid && Some(b) != cached);
         for blkno in cached.into_iter().chain(last) {
             let pin = self.pool.read_buffer(main_tag(rel, blkno))?;
             let g = pin.lock_shared();
@@ -1041,10 +1281,45 @@ impl<'a> HeapStorage<'a> {
                 return Ok(blkno);
             }
         }
+        // The free space map (storage/fsm rule F1).
+        let mut tries = 0usize;
+        while let Some(blkno) = self.fsm_candidate(rel, need, nblocks, Some(avoid))? {
+            let avail = {
+                let pin = self.pool.read_buffer(main_tag(rel, blkno))?;
+                let g = pin.lock_shared();
+                if page_has_room(g.page(), need) {
+                    set_cached_target(rel.locator, blkno);
+                    return Ok(blkno);
+                }
+                heap_page_free_space(&Page::new(g.page()))
+            };
+            fsm::fsm_record(self.pool, rel.locator, blkno, avail)?;
+            tries += 1;
+            if tries >= MAX_FSM_TRIES {
+                break;
+            }
+        }
         let (locked, blkno) = self.pool.extend(rel.locator, ForkNumber::Main)?;
         drop(locked); // a new page; the insert that uses it initialises it
         set_cached_target(rel.locator, blkno);
         Ok(blkno)
+    }
+
+    /// A block the free space map says has room for `need` bytes, other
+    /// than `avoid`. A map that cannot be read (a torn map page, fsm rule
+    /// F5) is treated as empty.
+    fn fsm_candidate(
+        &self,
+        rel: &HeapRelation,
+        need: usize,
+        nblocks: BlockNumber,
+        avoid: Option<BlockNumber>,
+    ) -> PgResult<Option<BlockNumber>> {
+        match fsm::fsm_search(self.pool, rel.locator, need, nblocks, avoid) {
+            Ok(b) => Ok(b),
+            Err(e) if e.sqlstate == sqlstate::DATA_CORRUPTED => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// See [`heap_lock_tuple`].
@@ -1072,16 +1347,23 @@ impl<'a> HeapStorage<'a> {
     ) -> PgResult<TmOutcome> {
         let (lock_mode, bits) = match mode {
             RowLockMode::Share => (LockMode::Share, HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_SHR_LOCK),
-            RowLockMode::Update => (LockMode::Exclusive, HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK),
+            RowLockMode::Update => (
+                LockMode::Exclusive,
+                HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK,
+            ),
         };
         let pin = self.pin_tid(rel, tid)?;
         loop {
             let mut g = pin.lock_exclusive();
             let h = self.header_at(rel, &g, tid)?;
             match self.check_update(&mut g, &h, tid, cx) {
-                TmResult::Invisible => return Err(internal("attempted to lock invisible tuple".into())),
+                TmResult::Invisible => {
+                    return Err(internal("attempted to lock invisible tuple".into()));
+                }
                 TmResult::SelfUpdated => return Ok(TmOutcome::SelfModified),
-                res @ (TmResult::Updated | TmResult::Deleted) => return concurrently_changed(cx, &h, res),
+                res @ (TmResult::Updated | TmResult::Deleted) => {
+                    return concurrently_changed(cx, &h, res);
+                }
                 TmResult::BeingUpdated(x) if is_current_xid(cx, x) => {
                     // Our own row lock. FOR UPDATE covers everything; a
                     // FOR SHARE is upgraded below.
@@ -1121,8 +1403,22 @@ impl<'a> HeapStorage<'a> {
             let _crit = CritSection::enter();
             heap_page_set_xmax(&mut Page::new(g.page_mut()), tid.offset(), cx.xid, bits);
             g.mark_dirty();
-            let main = XlHeapLock { offnum: tid.offset(), xmax: cx.xid, infomask_bits: bits }.encode();
-            self.log_change(XLOG_HEAP_LOCK, cx.xid, &main, &mut [LogBlock { guard: &mut g, data: &[], will_init: false }]);
+            let main = XlHeapLock {
+                offnum: tid.offset(),
+                xmax: cx.xid,
+                infomask_bits: bits,
+            }
+            .encode();
+            self.log_change(
+                XLOG_HEAP_LOCK,
+                cx.xid,
+                &main,
+                &mut [LogBlock {
+                    guard: &mut g,
+                    data: &[],
+                    will_init: false,
+                }],
+            );
             return Ok(TmOutcome::Ok);
         }
     }

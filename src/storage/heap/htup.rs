@@ -111,8 +111,8 @@ const _: () = assert!(MAX_HEAP_TUPLE_SIZE == 8152);
 
 /// The most line pointers a heap page may have (`MaxHeapTuplesPerPage`):
 /// as many empty tuples as fit. 226 here (PostgreSQL: 291).
-pub const MAX_HEAP_TUPLES_PER_PAGE: usize = (BLCKSZ - SIZE_OF_PAGE_HEADER_DATA)
-    / (maxalign(SIZEOF_HEAP_TUPLE_HEADER) + SIZE_OF_ITEM_ID);
+pub const MAX_HEAP_TUPLES_PER_PAGE: usize =
+    (BLCKSZ - SIZE_OF_PAGE_HEADER_DATA) / (maxalign(SIZEOF_HEAP_TUPLE_HEADER) + SIZE_OF_ITEM_ID);
 const _: () = assert!(MAX_HEAP_TUPLES_PER_PAGE == 226);
 const _: () = assert!(maxalign(SIZEOF_HEAP_TUPLE_HEADER).is_multiple_of(MAXIMUM_ALIGNOF));
 

@@ -83,16 +83,17 @@ pub mod htup;
 pub mod page;
 pub mod redo;
 pub mod tuple;
+pub mod vacuum;
 pub mod visibility;
 
 pub use htup::{CommandId, HeapTupleHeader, MAX_HEAP_TUPLE_SIZE, MAX_HEAP_TUPLES_PER_PAGE};
 pub use page::{
-    PruneResult, heap_page_add_tuple, heap_page_add_tuple_at, heap_page_free_space, heap_page_get_tuple,
-    heap_page_get_tuple_mut, heap_page_is_prunable, heap_page_mark_unused, heap_page_prune,
-    heap_page_set_cmax, heap_page_set_ctid, heap_page_set_hint_bits, heap_page_set_xmax,
-    heap_page_tuple_header, heap_page_tuples, heap_prepare_insert,
+    PruneResult, heap_page_add_tuple, heap_page_add_tuple_at, heap_page_free_space,
+    heap_page_get_tuple, heap_page_get_tuple_mut, heap_page_is_prunable, heap_page_mark_unused,
+    heap_page_prune, heap_page_set_cmax, heap_page_set_ctid, heap_page_set_hint_bits,
+    heap_page_set_xmax, heap_page_tuple_header, heap_page_tuples, heap_prepare_insert,
 };
-pub use tuple::{AttrType, Attribute, HeapValue, TypAlign, TupleDesc, deform_tuple, form_tuple};
+pub use tuple::{AttrType, Attribute, HeapValue, TupleDesc, TypAlign, deform_tuple, form_tuple};
 pub use visibility::{
     HintBits, HtsvResult, Snapshot, TmResult, XactStatus, XidStatus, satisfies_mvcc,
     satisfies_update, satisfies_vacuum,

@@ -16,8 +16,8 @@ use crate::storage::page::{ItemPointer, OffsetNumber, Page};
 use crate::storage::types::{BLCKSZ, BlockNumber, Xid};
 
 use super::htup::{
-    CommandId, HEAP_HOT_UPDATED, HEAP_XACT_HINT_MASK, HEAP_XMAX_BITS, HEAP_XMAX_INVALID,
-    HEAP_XMAX_LOCK_ONLY, HEAP_LOCK_MASK, HeapTupleHeader, MAX_HEAP_TUPLE_SIZE,
+    CommandId, HEAP_HOT_UPDATED, HEAP_LOCK_MASK, HEAP_XACT_HINT_MASK, HEAP_XMAX_BITS,
+    HEAP_XMAX_INVALID, HEAP_XMAX_LOCK_ONLY, HeapTupleHeader, MAX_HEAP_TUPLE_SIZE,
     MAX_HEAP_TUPLES_PER_PAGE, SIZEOF_HEAP_TUPLE_HEADER,
 };
 use super::visibility::{HintBits, HtsvResult, XactStatus, satisfies_vacuum};
@@ -89,7 +89,11 @@ pub fn heap_page_get_tuple<B: Borrow<[u8; BLCKSZ]>>(
     page: &Page<B>,
     off: OffsetNumber,
 ) -> Option<&[u8]> {
-    if page.item_id(off).is_normal() { Some(page.get_item(off)) } else { None }
+    if page.item_id(off).is_normal() {
+        Some(page.get_item(off))
+    } else {
+        None
+    }
 }
 
 /// The tuple at `off`, writable, or `None` as [`heap_page_get_tuple`].
@@ -97,7 +101,11 @@ pub fn heap_page_get_tuple_mut<B: BorrowMut<[u8; BLCKSZ]>>(
     page: &mut Page<B>,
     off: OffsetNumber,
 ) -> Option<&mut [u8]> {
-    if page.item_id(off).is_normal() { Some(page.get_item_mut(off)) } else { None }
+    if page.item_id(off).is_normal() {
+        Some(page.get_item_mut(off))
+    } else {
+        None
+    }
 }
 
 /// The header of the tuple at `off`, which must be a normal line pointer.
@@ -182,7 +190,12 @@ pub fn heap_page_set_hint_bits<B: BorrowMut<[u8; BLCKSZ]>>(
     off: OffsetNumber,
     hints: HintBits,
 ) {
-    assert_eq!(hints.0 & !HEAP_XACT_HINT_MASK, 0, "not hint bits: {:#06x}", hints.0);
+    assert_eq!(
+        hints.0 & !HEAP_XACT_HINT_MASK,
+        0,
+        "not hint bits: {:#06x}",
+        hints.0
+    );
     if hints.is_empty() {
         return;
     }
@@ -274,7 +287,10 @@ pub fn heap_page_prune<B: BorrowMut<[u8; BLCKSZ]>>(
     page.set_prune_xid(next_prune_xid);
     page.set_full(false);
     let freed_bytes = page.exact_free_space() - free_before;
-    PruneResult { pruned, freed_bytes }
+    PruneResult {
+        pruned,
+        freed_bytes,
+    }
 }
 
 /// VACUUM's second pass (`lazy_vacuum_heap_page`): after the index
@@ -287,7 +303,10 @@ pub fn heap_page_mark_unused<B: BorrowMut<[u8; BLCKSZ]>>(
 ) {
     for &off in offsets {
         let lp = page.item_id(off);
-        assert!(lp.is_dead() && !lp.has_storage(), "line pointer {off} is not dead: {lp:?}");
+        assert!(
+            lp.is_dead() && !lp.has_storage(),
+            "line pointer {off} is not dead: {lp:?}"
+        );
         page.set_item_unused(off);
     }
     page.truncate_line_pointer_array();
@@ -316,7 +335,11 @@ mod tests {
             Attribute::new("n", AttrType::Int4),
             Attribute::new("t", AttrType::Text),
         ]);
-        form_tuple(&desc, &[HeapValue::I32(n), HeapValue::Bytes(vec![b'x'; text_len])]).unwrap()
+        form_tuple(
+            &desc,
+            &[HeapValue::I32(n), HeapValue::Bytes(vec![b'x'; text_len])],
+        )
+        .unwrap()
     }
 
     fn insert(page: &mut Page<&mut [u8; BLCKSZ]>, xmin: Xid, n: i32) -> OffsetNumber {
@@ -336,16 +359,27 @@ mod tests {
         assert_eq!(h.t_xmin, Xid(10));
         assert!(h.xmax_invalid());
 
-        heap_page_set_xmax(&mut page, off, Xid(30), HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK);
+        heap_page_set_xmax(
+            &mut page,
+            off,
+            Xid(30),
+            HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK,
+        );
         assert!(heap_page_tuple_header(&page, off).xmax_is_locked_only());
-        assert!(!page.prune_xid().is_valid(), "a row lock does not make the page prunable");
+        assert!(
+            !page.prune_xid().is_valid(),
+            "a row lock does not make the page prunable"
+        );
 
         heap_page_set_xmax(&mut page, off, Xid(31), 0);
         heap_page_set_cmax(&mut page, off, 4);
         heap_page_set_ctid(&mut page, off, ItemPointer::new(8, 1));
         heap_page_set_hint_bits(&mut page, off, HintBits(HEAP_XMIN_COMMITTED));
         let h = heap_page_tuple_header(&page, off);
-        assert_eq!((h.t_xmax, h.t_cid, h.t_ctid), (Xid(31), 4, ItemPointer::new(8, 1)));
+        assert_eq!(
+            (h.t_xmax, h.t_cid, h.t_ctid),
+            (Xid(31), 4, ItemPointer::new(8, 1))
+        );
         assert!(h.has_deleter() && !h.xmax_is_locked_only() && h.xmin_committed());
         assert_eq!(page.prune_xid(), Xid(31));
         assert_eq!(heap_page_tuples(&page).count(), 1);
@@ -362,9 +396,16 @@ mod tests {
         heap_prepare_insert(&mut t, Xid(10), 0);
         assert_eq!(heap_page_add_tuple_at(&mut page, 3, 1, &t), Some(1));
         assert!(!page.is_all_visible(), "insert clears PD_ALL_VISIBLE");
-        assert_eq!(heap_page_add_tuple_at(&mut page, 3, 1, &t), None, "offset 1 is taken");
+        assert_eq!(
+            heap_page_add_tuple_at(&mut page, 3, 1, &t),
+            None,
+            "offset 1 is taken"
+        );
         assert_eq!(heap_page_add_tuple_at(&mut page, 3, 2, &t), Some(2));
-        assert_eq!(heap_page_tuple_header(&page, 2).t_ctid, ItemPointer::new(3, 2));
+        assert_eq!(
+            heap_page_tuple_header(&page, 2).t_ctid,
+            ItemPointer::new(3, 2)
+        );
     }
 
     #[test]
@@ -381,13 +422,18 @@ mod tests {
         let deleting = insert(&mut page, Xid(10), 5);
         heap_page_set_xmax(&mut page, deleting, Xid(40), 0);
         let inserting = insert(&mut page, Xid(41), 6);
-        let before: Vec<(OffsetNumber, Vec<u8>)> =
-            heap_page_tuples(&page).map(|(o, t)| (o, t.to_vec())).collect();
+        let before: Vec<(OffsetNumber, Vec<u8>)> = heap_page_tuples(&page)
+            .map(|(o, t)| (o, t.to_vec()))
+            .collect();
         assert!(heap_page_is_prunable(&page, Xid(14)));
 
         let result = heap_page_prune(&mut page, Xid(14), &Fates);
         assert_eq!(result.pruned, vec![aborted, deleted_old]);
-        assert_eq!(result.freed_bytes, 2 * 144, "two 140-byte tuples, MAXALIGNed");
+        assert_eq!(
+            result.freed_bytes,
+            2 * 144,
+            "two 140-byte tuples, MAXALIGNed"
+        );
         assert!(page.item_id(aborted).is_dead() && page.item_id(deleted_old).is_dead());
         for (off, bytes) in &before {
             if *off == aborted || *off == deleted_old {
@@ -398,7 +444,10 @@ mod tests {
             // Same row; only hint bits may differ.
             assert_eq!(now[32..], bytes[32..], "row at {off} changed");
         }
-        assert!(heap_page_tuple_header(&page, live).xmin_committed(), "hint set by prune");
+        assert!(
+            heap_page_tuple_header(&page, live).xmin_committed(),
+            "hint set by prune"
+        );
         assert_eq!(page.prune_xid(), Xid(15), "oldest xmax still to wait for");
         assert!(!heap_page_is_prunable(&page, Xid(14)));
         let _ = inserting;
@@ -439,7 +488,11 @@ mod tests {
         heap_prepare_insert(&mut t, Xid(12), 3);
         assert_eq!(heap_page_add_tuple(&mut page, 0, &t), Some(1));
         let h = heap_page_tuple_header(&page, 1);
-        assert_eq!(h.t_infomask & HEAP_XMIN_INVALID, 0, "prepare_insert clears hints");
+        assert_eq!(
+            h.t_infomask & HEAP_XMIN_INVALID,
+            0,
+            "prepare_insert clears hints"
+        );
         assert_eq!((h.t_xmin, h.t_cid), (Xid(12), 3));
     }
 }

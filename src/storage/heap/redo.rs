@@ -17,6 +17,21 @@
 //! | `UPDATE` (\| `INIT_PAGE`) | `old_offnum u16, new_offnum u16, xmax u64, cmax u32` | the new version's page; data = the new tuple | the old version's page, if another one |
 //! | `LOCK` | `offnum u16, xmax u64, infomask_bits u16` | the page | — |
 //! | `FPI_FOR_HINT` | — | the page, always with an image | — |
+//! | `VACUUM` | `prune_xid u64, nunused u16, nfrozen u16, unused offsets u16[], frozen offsets u16[]` | the page | — |
+//! | `INPLACE` | `offnum u16` | the page; data = the whole new tuple (same length as the old one) | — |
+//! | `NEWPAGE` | — | the page, always with an image | — |
+//!
+//! `VACUUM` (0x30; PostgreSQL's `XLOG_HEAP2_PRUNE` + `VACUUM` + `FREEZE_PAGE`
+//! in one, as there are no indexes to wait for): the listed line pointers
+//! become unused, the listed tuples get `HEAP_XMIN_FROZEN`, the page is
+//! compacted and gets `pd_prune_xid`, all by
+//! [`heap_page_vacuum_execute`](super::vacuum::heap_page_vacuum_execute),
+//! which VACUUM itself runs too. Replay also records the page's free space
+//! in the free space map. `INPLACE` (0x40, `XLOG_HEAP_INPLACE`): VACUUM's
+//! non-transactional update of a `pg_class` / `pg_database` row
+//! (`heap_inplace_update`): the tuple's bytes are overwritten, its length
+//! unchanged. `NEWPAGE` (0x50, `XLOG_FPI` / `log_newpage`): a page written
+//! whole, by VACUUM FULL into the new relation file.
 //!
 //! `INIT_PAGE` (0x80): the page was new (all zeros) and the change
 //! initialised it; redo initialises it too and needs no image. The tuple in
@@ -33,6 +48,12 @@
 //! Storage `CREATE` (0x10, as `XLOG_SMGR_CREATE`): `spc u32, db u32,
 //! rel u32, fork u8`. Redo creates the database directory if needed and the
 //! file if missing.
+//!
+//! Storage `TRUNCATE` (0x20, as `XLOG_SMGR_TRUNCATE`): `spc u32, db u32,
+//! rel u32, nblocks u32`: VACUUM cut the main fork to `nblocks` blocks.
+//! Logged and flushed *before* the file is truncated (as PostgreSQL's
+//! `RelationTruncate`). Redo drops the buffers past the end, truncates the
+//! file if it is longer (a missing file is skipped) and the free space map.
 //!
 //! # Redo rules
 //!
@@ -66,11 +87,19 @@ use super::page::{
 
 /// Storage record: a relation fork was created.
 pub const XLOG_SMGR_CREATE: u8 = 0x10;
+/// Storage record: the main fork was truncated (VACUUM).
+pub const XLOG_SMGR_TRUNCATE: u8 = 0x20;
 
 /// Heap record kinds (`info & XLOG_HEAP_OPMASK`), PostgreSQL's values.
 pub const XLOG_HEAP_INSERT: u8 = 0x00;
 pub const XLOG_HEAP_DELETE: u8 = 0x10;
 pub const XLOG_HEAP_UPDATE: u8 = 0x20;
+/// VACUUM of one page: unused line pointers, frozen tuples, compaction.
+pub const XLOG_HEAP_VACUUM: u8 = 0x30;
+/// Non-transactional overwrite of a catalog tuple (`heap_inplace_update`).
+pub const XLOG_HEAP_INPLACE: u8 = 0x40;
+/// A whole new page, always carried as an image (`log_newpage`).
+pub const XLOG_HEAP_NEWPAGE: u8 = 0x50;
 pub const XLOG_HEAP_LOCK: u8 = 0x60;
 /// A full-page image taken for a hint-bit change (see the module doc).
 pub const XLOG_HEAP_FPI_FOR_HINT: u8 = 0x70;
@@ -150,7 +179,11 @@ impl XlHeapDelete {
     }
     pub fn decode(data: &[u8]) -> Option<XlHeapDelete> {
         let mut r = Reader::new(data);
-        let v = XlHeapDelete { offnum: r.u16()?, xmax: Xid(r.u64()?), cmax: r.u32()? };
+        let v = XlHeapDelete {
+            offnum: r.u16()?,
+            xmax: Xid(r.u64()?),
+            cmax: r.u32()?,
+        };
         r.done(v)
     }
 }
@@ -204,8 +237,80 @@ impl XlHeapLock {
     }
     pub fn decode(data: &[u8]) -> Option<XlHeapLock> {
         let mut r = Reader::new(data);
-        let v = XlHeapLock { offnum: r.u16()?, xmax: Xid(r.u64()?), infomask_bits: r.u16()? };
+        let v = XlHeapLock {
+            offnum: r.u16()?,
+            xmax: Xid(r.u64()?),
+            infomask_bits: r.u16()?,
+        };
         r.done(v)
+    }
+}
+
+/// VACUUM's page record (see the module doc).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XlHeapVacuum {
+    pub prune_xid: Xid,
+    pub unused: Vec<OffsetNumber>,
+    pub frozen: Vec<OffsetNumber>,
+}
+
+impl XlHeapVacuum {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(12 + 2 * (self.unused.len() + self.frozen.len()));
+        out.extend_from_slice(&self.prune_xid.0.to_le_bytes());
+        out.extend_from_slice(&(self.unused.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(self.frozen.len() as u16).to_le_bytes());
+        for o in self.unused.iter().chain(&self.frozen) {
+            out.extend_from_slice(&o.to_le_bytes());
+        }
+        out
+    }
+    pub fn decode(data: &[u8]) -> Option<XlHeapVacuum> {
+        let mut r = Reader::new(data);
+        let prune_xid = Xid(r.u64()?);
+        let nunused = r.u16()? as usize;
+        let nfrozen = r.u16()? as usize;
+        let mut unused = Vec::with_capacity(nunused.min(1024));
+        for _ in 0..nunused {
+            unused.push(r.u16()?);
+        }
+        let mut frozen = Vec::with_capacity(nfrozen.min(1024));
+        for _ in 0..nfrozen {
+            frozen.push(r.u16()?);
+        }
+        r.done(XlHeapVacuum {
+            prune_xid,
+            unused,
+            frozen,
+        })
+    }
+}
+
+/// `xl_smgr_truncate` (main fork only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XlSmgrTruncate {
+    pub rel: RelFileLocator,
+    pub nblocks: BlockNumber,
+}
+
+impl XlSmgrTruncate {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        out.extend_from_slice(&self.rel.spc_oid.to_le_bytes());
+        out.extend_from_slice(&self.rel.db_oid.to_le_bytes());
+        out.extend_from_slice(&self.rel.rel_number.to_le_bytes());
+        out.extend_from_slice(&self.nblocks.to_le_bytes());
+        out
+    }
+    pub fn decode(data: &[u8]) -> Option<XlSmgrTruncate> {
+        let mut r = Reader::new(data);
+        let rel = RelFileLocator {
+            spc_oid: r.u32()?,
+            db_oid: r.u32()?,
+            rel_number: r.u32()?,
+        };
+        let nblocks = r.u32()?;
+        r.done(XlSmgrTruncate { rel, nblocks })
     }
 }
 
@@ -227,7 +332,11 @@ impl XlSmgrCreate {
     }
     pub fn decode(data: &[u8]) -> Option<XlSmgrCreate> {
         let mut r = Reader::new(data);
-        let rel = RelFileLocator { spc_oid: r.u32()?, db_oid: r.u32()?, rel_number: r.u32()? };
+        let rel = RelFileLocator {
+            spc_oid: r.u32()?,
+            db_oid: r.u32()?,
+            rel_number: r.u32()?,
+        };
         let fork = match r.u8()? {
             0 => ForkNumber::Main,
             1 => ForkNumber::Fsm,
@@ -286,16 +395,38 @@ pub fn storage_redo_with(smgr: &Smgr, rec: &DecodedRecord) -> PgResult<()> {
             ensure_database_dir(smgr, xl.rel)?;
             smgr.create(xl.rel, xl.fork, true)
         }
-        other => Err(redo_failed(rec, format!("unknown storage op code {other:#04x}"))),
+        other => Err(redo_failed(
+            rec,
+            format!("unknown storage op code {other:#04x}"),
+        )),
     }
+}
+
+/// Redo of Storage `TRUNCATE`: buffers past the end are dropped, then
+/// the file and the free space map are cut (never lengthened).
+fn smgr_truncate_redo(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
+    let xl = XlSmgrTruncate::decode(&rec.main_data).ok_or_else(|| malformed(rec))?;
+    let smgr = pool.smgr();
+    if !smgr.exists(xl.rel, ForkNumber::Main)? {
+        return Ok(()); // dropped later
+    }
+    pool.drop_fork_buffers_from(xl.rel, ForkNumber::Main, xl.nblocks)?;
+    if smgr.nblocks(xl.rel, ForkNumber::Main)? > xl.nblocks {
+        smgr.truncate(xl.rel, ForkNumber::Main, xl.nblocks)?;
+    }
+    crate::storage::fsm::fsm_truncate(pool, xl.rel, xl.nblocks)
 }
 
 /// Redo of a Heap or Storage record into `pool`.
 pub fn redo_with(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
     match rec.rmgr {
+        RmgrId::Storage if rec.info & 0xF0 == XLOG_SMGR_TRUNCATE => smgr_truncate_redo(pool, rec),
         RmgrId::Storage => storage_redo_with(pool.smgr(), rec),
         RmgrId::Heap => heap_redo_with(pool, rec),
-        other => Err(redo_failed(rec, format!("not a heap record ({})", other.name()))),
+        other => Err(redo_failed(
+            rec,
+            format!("not a heap record ({})", other.name()),
+        )),
     }
 }
 
@@ -306,7 +437,10 @@ fn block(rec: &DecodedRecord, i: usize) -> PgResult<&DecodedBlock> {
 /// The line pointer at `off` must hold a tuple.
 fn check_normal(page: &PageMut<'_>, off: OffsetNumber) -> Result<(), String> {
     if off == 0 || off > page.max_offset() {
-        return Err(format!("offset {off} out of range 1..={}", page.max_offset()));
+        return Err(format!(
+            "offset {off} out of range 1..={}",
+            page.max_offset()
+        ));
     }
     let lp = page.item_id(off);
     if !lp.is_normal() || lp.len() < SIZEOF_HEAP_TUPLE_HEADER {
@@ -325,11 +459,17 @@ fn redo_add_tuple(
         return Err(format!("tuple of {} bytes", tuple.len()));
     }
     if off == 0 || off > page.max_offset() + 1 {
-        return Err(format!("offset {off} beyond {} line pointers", page.max_offset()));
+        return Err(format!(
+            "offset {off} beyond {} line pointers",
+            page.max_offset()
+        ));
     }
     match heap_page_add_tuple_at(page, blkno, off, tuple) {
         Some(o) if o == off => Ok(()),
-        _ => Err(format!("tuple of {} bytes does not fit at offset {off}", tuple.len())),
+        _ => Err(format!(
+            "tuple of {} bytes does not fit at offset {off}",
+            tuple.len()
+        )),
     }
 }
 
@@ -359,7 +499,9 @@ fn heap_redo_with(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
         XLOG_HEAP_INSERT => {
             let xl = XlHeapInsert::decode(&rec.main_data).ok_or_else(|| malformed(rec))?;
             let b = block(rec, 0)?;
-            redo_block(pool, rec, b, init, |page, blkno| redo_add_tuple(page, blkno, xl.offnum, &b.data))
+            redo_block(pool, rec, b, init, |page, blkno| {
+                redo_add_tuple(page, blkno, xl.offnum, &b.data)
+            })
         }
         XLOG_HEAP_DELETE => {
             let xl = XlHeapDelete::decode(&rec.main_data).ok_or_else(|| malformed(rec))?;
@@ -389,7 +531,9 @@ fn heap_redo_with(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
         }
         XLOG_HEAP_LOCK => {
             let xl = XlHeapLock::decode(&rec.main_data).ok_or_else(|| malformed(rec))?;
-            if xl.infomask_bits & !(HEAP_XMAX_LOCK_ONLY | HEAP_LOCK_MASK) != 0 || !xl.xmax.is_normal() {
+            if xl.infomask_bits & !(HEAP_XMAX_LOCK_ONLY | HEAP_LOCK_MASK) != 0
+                || !xl.xmax.is_normal()
+            {
                 return Err(malformed(rec));
             }
             redo_block(pool, rec, block(rec, 0)?, false, |page, _| {
@@ -398,14 +542,61 @@ fn heap_redo_with(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
                 Ok(())
             })
         }
-        XLOG_HEAP_FPI_FOR_HINT => {
+        XLOG_HEAP_FPI_FOR_HINT | XLOG_HEAP_NEWPAGE => {
             let b = block(rec, 0)?;
             if b.image.is_none() {
                 return Err(malformed(rec));
             }
             redo_block(pool, rec, b, false, |_, _| Ok(()))
         }
-        other => Err(redo_failed(rec, format!("unknown heap op code {other:#04x}"))),
+        XLOG_HEAP_VACUUM => {
+            let xl = XlHeapVacuum::decode(&rec.main_data).ok_or_else(|| malformed(rec))?;
+            let b = block(rec, 0)?;
+            if !pool.smgr().exists(b.tag.rel, b.tag.fork)? {
+                return Ok(()); // dropped later
+            }
+            let mut avail = None;
+            redo_block(pool, rec, b, false, |page, _| {
+                super::vacuum::heap_page_vacuum_execute(
+                    page,
+                    &xl.unused,
+                    &xl.frozen,
+                    xl.prune_xid,
+                )?;
+                avail = Some(super::page::heap_page_free_space(page));
+                Ok(())
+            })?;
+            if b.image.is_some() {
+                let pin = pool.read_buffer(b.tag)?;
+                let g = pin.lock_shared();
+                avail = Some(super::page::heap_page_free_space(&Page::new(g.page())));
+            }
+            match avail {
+                Some(avail) => crate::storage::fsm::fsm_record(pool, b.tag.rel, b.tag.block, avail),
+                None => Ok(()),
+            }
+        }
+        XLOG_HEAP_INPLACE => {
+            let xl = XlHeapInsert::decode(&rec.main_data).ok_or_else(|| malformed(rec))?;
+            let b = block(rec, 0)?;
+            redo_block(pool, rec, b, false, |page, _| {
+                check_normal(page, xl.offnum)?;
+                let item = page.get_item_mut(xl.offnum);
+                if item.len() != b.data.len() {
+                    return Err(format!(
+                        "in-place tuple of {} bytes replaces one of {}",
+                        b.data.len(),
+                        item.len()
+                    ));
+                }
+                item.copy_from_slice(&b.data);
+                Ok(())
+            })
+        }
+        other => Err(redo_failed(
+            rec,
+            format!("unknown heap op code {other:#04x}"),
+        )),
     }
 }
 
@@ -478,14 +669,31 @@ mod tests {
     fn main_data_round_trips_and_rejects_bad_lengths() {
         let i = XlHeapInsert { offnum: 7 };
         assert_eq!(XlHeapInsert::decode(&i.encode()), Some(i));
-        let d = XlHeapDelete { offnum: 3, xmax: Xid(1 << 40), cmax: 9 };
+        let d = XlHeapDelete {
+            offnum: 3,
+            xmax: Xid(1 << 40),
+            cmax: 9,
+        };
         assert_eq!(XlHeapDelete::decode(&d.encode()), Some(d));
-        let u = XlHeapUpdate { old_offnum: 1, new_offnum: 226, xmax: Xid(77), cmax: 2 };
+        let u = XlHeapUpdate {
+            old_offnum: 1,
+            new_offnum: 226,
+            xmax: Xid(77),
+            cmax: 2,
+        };
         assert_eq!(XlHeapUpdate::decode(&u.encode()), Some(u));
-        let l = XlHeapLock { offnum: 5, xmax: Xid(8), infomask_bits: HEAP_XMAX_LOCK_ONLY };
+        let l = XlHeapLock {
+            offnum: 5,
+            xmax: Xid(8),
+            infomask_bits: HEAP_XMAX_LOCK_ONLY,
+        };
         assert_eq!(XlHeapLock::decode(&l.encode()), Some(l));
         let c = XlSmgrCreate {
-            rel: RelFileLocator { spc_oid: 1663, db_oid: 5, rel_number: 16384 },
+            rel: RelFileLocator {
+                spc_oid: 1663,
+                db_oid: 5,
+                rel_number: 16384,
+            },
             fork: ForkNumber::Main,
         };
         assert_eq!(XlSmgrCreate::decode(&c.encode()), Some(c));

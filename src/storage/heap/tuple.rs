@@ -153,10 +153,9 @@ impl AttrType {
             AttrType::Int4 | AttrType::Oid | AttrType::Date | AttrType::Float4 => {
                 (4, TypAlign::Int, true)
             }
-            AttrType::Int8
-            | AttrType::Float8
-            | AttrType::Timestamp
-            | AttrType::Timestamptz => (8, TypAlign::Double, true),
+            AttrType::Int8 | AttrType::Float8 | AttrType::Timestamp | AttrType::Timestamptz => {
+                (8, TypAlign::Double, true)
+            }
             AttrType::Numeric
             | AttrType::Text
             | AttrType::Varchar
@@ -366,7 +365,12 @@ pub fn row_too_big(size: usize) -> PgError {
 /// and panics.
 pub fn form_tuple(desc: &TupleDesc, values: &[HeapValue]) -> Result<Vec<u8>, PgError> {
     let natts = desc.natts();
-    assert_eq!(values.len(), natts, "form_tuple: {} values for {natts} attributes", values.len());
+    assert_eq!(
+        values.len(),
+        natts,
+        "form_tuple: {} values for {natts} attributes",
+        values.len()
+    );
     let has_nulls = values.iter().any(HeapValue::is_null);
     let has_varwidth = desc
         .attrs
@@ -446,9 +450,15 @@ pub fn deform_tuple(desc: &TupleDesc, tuple: &[u8]) -> Vec<HeapValue> {
         desc.natts()
     );
     let hoff = h.t_hoff as usize;
-    assert!(hoff >= SIZEOF_HEAP_TUPLE_HEADER && hoff <= tuple.len(), "bad t_hoff {hoff}");
+    assert!(
+        hoff >= SIZEOF_HEAP_TUPLE_HEADER && hoff <= tuple.len(),
+        "bad t_hoff {hoff}"
+    );
     let bitmap = if h.has_nulls() {
-        assert!(SIZEOF_HEAP_TUPLE_HEADER + bitmap_len(natts) <= hoff, "null bitmap overlaps data");
+        assert!(
+            SIZEOF_HEAP_TUPLE_HEADER + bitmap_len(natts) <= hoff,
+            "null bitmap overlaps data"
+        );
         Some(&tuple[SIZEOF_HEAP_TUPLE_HEADER..SIZEOF_HEAP_TUPLE_HEADER + bitmap_len(natts)])
     } else {
         None
@@ -471,19 +481,40 @@ pub fn deform_tuple(desc: &TupleDesc, tuple: &[u8]) -> Vec<HeapValue> {
         let fixed = |n: usize| &tuple[off..off + n];
         let (value, len) = match attr.kind() {
             Kind::Bool => (HeapValue::Bool(tuple[off] != 0), 1),
-            Kind::I16 => (HeapValue::I16(i16::from_le_bytes(fixed(2).try_into().unwrap())), 2),
-            Kind::I32 => (HeapValue::I32(i32::from_le_bytes(fixed(4).try_into().unwrap())), 4),
-            Kind::Oid => (HeapValue::Oid(u32::from_le_bytes(fixed(4).try_into().unwrap())), 4),
-            Kind::F32 => (HeapValue::F32(f32::from_le_bytes(fixed(4).try_into().unwrap())), 4),
-            Kind::I64 => (HeapValue::I64(i64::from_le_bytes(fixed(8).try_into().unwrap())), 8),
-            Kind::F64 => (HeapValue::F64(f64::from_le_bytes(fixed(8).try_into().unwrap())), 8),
+            Kind::I16 => (
+                HeapValue::I16(i16::from_le_bytes(fixed(2).try_into().unwrap())),
+                2,
+            ),
+            Kind::I32 => (
+                HeapValue::I32(i32::from_le_bytes(fixed(4).try_into().unwrap())),
+                4,
+            ),
+            Kind::Oid => (
+                HeapValue::Oid(u32::from_le_bytes(fixed(4).try_into().unwrap())),
+                4,
+            ),
+            Kind::F32 => (
+                HeapValue::F32(f32::from_le_bytes(fixed(4).try_into().unwrap())),
+                4,
+            ),
+            Kind::I64 => (
+                HeapValue::I64(i64::from_le_bytes(fixed(8).try_into().unwrap())),
+                8,
+            ),
+            Kind::F64 => (
+                HeapValue::F64(f64::from_le_bytes(fixed(8).try_into().unwrap())),
+                8,
+            ),
             Kind::Fixed(n) => (HeapValue::Bytes(fixed(n).to_vec()), n),
             Kind::Varlena => {
                 let header = u32::from_le_bytes(fixed(VARHDRSZ).try_into().unwrap());
                 assert_eq!(header & 3, 0, "varlena at {off} has no 4-byte header");
                 let total = (header >> 2) as usize;
                 assert!(total >= VARHDRSZ, "varlena at {off} has length {total}");
-                (HeapValue::Bytes(tuple[off + VARHDRSZ..off + total].to_vec()), total)
+                (
+                    HeapValue::Bytes(tuple[off + VARHDRSZ..off + total].to_vec()),
+                    total,
+                )
             }
         };
         values.push(value);
@@ -598,7 +629,11 @@ mod tests {
         assert_eq!(t[32], 1);
         assert_eq!(&t[40..48], &0x0102_0304_0506_0708i64.to_le_bytes());
         assert_eq!(&t[48..50], &7i16.to_le_bytes());
-        assert_eq!(&t[52..56], &(7u32 << 2).to_le_bytes(), "varlena header = total len << 2");
+        assert_eq!(
+            &t[52..56],
+            &(7u32 << 2).to_le_bytes(),
+            "varlena header = total len << 2"
+        );
         assert_eq!(&t[56..59], b"abc");
         assert_eq!(&t[60..64], &(-2i32).to_le_bytes());
         assert_eq!(deform_tuple(&desc, &t), values);

@@ -182,7 +182,11 @@ pub fn satisfies_update(
     let mut hints = HintBits::NONE;
     let is_current = |xid: Xid| xid.is_valid() && is_current_xid(xid);
     let updated_or_deleted = || {
-        if tuple.t_ctid != t_self { TmResult::Updated } else { TmResult::Deleted }
+        if tuple.t_ctid != t_self {
+            TmResult::Updated
+        } else {
+            TmResult::Deleted
+        }
     };
 
     if !tuple.xmin_committed() {

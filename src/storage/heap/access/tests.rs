@@ -11,7 +11,9 @@ use std::time::Duration;
 use super::*;
 use crate::storage::heap::{AttrType, Attribute};
 use crate::storage::lock::lmgr::LockTable;
-use crate::storage::lock::lmgr::testshm::{TestShmem, fork_child, shared_counters, small_settings, wait_child, wait_until};
+use crate::storage::lock::lmgr::testshm::{
+    TestShmem, fork_child, shared_counters, small_settings, wait_child, wait_until,
+};
 use crate::storage::smgr::Smgr;
 use crate::storage::smgr::testutil::TempDataDir;
 use crate::storage::wal::{WalConfig, WalReader};
@@ -42,13 +44,18 @@ fn no_wal_flush(_: Lsn) -> std::io::Result<()> {
 }
 
 /// A fresh buffer pool over `dir`, with its own storage manager.
-fn new_pool(dir: &Path, nbuffers: u32, data_checksums: bool) -> &'static BufferPool {
+pub(crate) fn new_pool(dir: &Path, nbuffers: u32, data_checksums: bool) -> &'static BufferPool {
     let base = shared_mapping(BufferPool::size_for(nbuffers));
     let smgr: &'static Smgr = Box::leak(Box::new(Smgr::new(dir)));
     // SAFETY: zeroed, page-aligned, sized for `nbuffers`, used by this test only.
     unsafe {
         BufferPool::init_at(base, nbuffers, data_checksums);
-        Box::leak(Box::new(BufferPool::from_raw(base, nbuffers, smgr, no_wal_flush)))
+        Box::leak(Box::new(BufferPool::from_raw(
+            base,
+            nbuffers,
+            smgr,
+            no_wal_flush,
+        )))
     }
 }
 
@@ -68,19 +75,19 @@ impl XactWal for TestXactWal {
     }
 }
 
-struct Env {
-    dir: TempDataDir,
-    shm: TestShmem,
-    transam: Transam,
-    locks: LockTable,
-    wal: &'static Wal,
-    pool: &'static BufferPool,
+pub(crate) struct Env {
+    pub(crate) dir: TempDataDir,
+    pub(crate) shm: TestShmem,
+    pub(crate) transam: Transam,
+    pub(crate) locks: LockTable,
+    pub(crate) wal: &'static Wal,
+    pub(crate) pool: &'static BufferPool,
     /// Where the first record of this WAL starts.
-    wal_start: Lsn,
+    pub(crate) wal_start: Lsn,
 }
 
 impl Env {
-    fn new(name: &str, nbuffers: u32, data_checksums: bool) -> Env {
+    pub(crate) fn new(name: &str, nbuffers: u32, data_checksums: bool) -> Env {
         let dir = TempDataDir::new(&format!("heapam-{name}"));
         std::fs::create_dir_all(dir.path().join("pg_wal/archive_status")).unwrap();
         std::fs::create_dir_all(dir.path().join("pg_xact")).unwrap();
@@ -91,39 +98,63 @@ impl Env {
 
         let n_wal_buffers = 16;
         let base = shared_mapping(Wal::region_size(n_wal_buffers));
-        let cfg = WalConfig { n_buffers: n_wal_buffers, seg_size: SEG, fsync: false, full_page_writes: true, archive_mode: false };
+        let cfg = WalConfig {
+            n_buffers: n_wal_buffers,
+            seg_size: SEG,
+            fsync: false,
+            full_page_writes: true,
+            archive_mode: false,
+        };
         // SAFETY: a fresh zeroed shared mapping of the right size.
         let wal: &'static Wal = unsafe {
             Wal::init_region(base, cfg);
             Box::leak(Box::new(Wal::attach(base, dir.path())))
         };
-        wal.init_insert_position(Lsn(SEG), Lsn::INVALID, SYSID).unwrap();
+        wal.init_insert_position(Lsn(SEG), Lsn::INVALID, SYSID)
+            .unwrap();
         let wal_start = wal.insert_lsn();
         let xwal: &'static TestXactWal = Box::leak(Box::new(TestXactWal(wal)));
         // SAFETY: regions 1..=3 were initialised as listed, for these settings.
         let (transam, locks) = unsafe {
             (
-                Transam::from_raw(shm.region(1), shm.region(2), &shm.settings, shm.procarray(), xwal),
+                Transam::from_raw(
+                    shm.region(1),
+                    shm.region(2),
+                    &shm.settings,
+                    shm.procarray(),
+                    xwal,
+                ),
                 LockTable::from_raw(shm.region(3), &shm.settings, shm.procarray()),
             )
         };
         transam.set_next_xid(Xid(1000));
         let pool = new_pool(dir.path(), nbuffers, data_checksums);
-        Env { dir, shm, transam, locks, wal, pool, wal_start }
+        Env {
+            dir,
+            shm,
+            transam,
+            locks,
+            wal,
+            pool,
+            wal_start,
+        }
     }
 
-    fn heap(&self) -> HeapStorage<'static> {
-        HeapStorage { pool: self.pool, wal: self.wal }
+    pub(crate) fn heap(&self) -> HeapStorage<'static> {
+        HeapStorage {
+            pool: self.pool,
+            wal: self.wal,
+        }
     }
 
     /// A backend: its own process-array slot and lock manager.
-    fn backend(&self) -> TransactionState {
+    pub(crate) fn backend(&self) -> TransactionState {
         let slot = self.shm.claim();
         TransactionState::new(self.transam, slot, LockManager::new(self.locks, slot))
     }
 
     /// Makes everything inserted so far durable and readable.
-    fn flush_wal(&self) {
+    pub(crate) fn flush_wal(&self) {
         self.wal.flush(self.wal.insert_lsn()).unwrap();
     }
 
@@ -141,11 +172,13 @@ impl Env {
 
     /// Replays the Heap and Storage records from `start` into `heap`'s
     /// pool, as the startup process does; returns how many.
-    fn replay(&self, start: Lsn, heap: HeapStorage<'_>) -> usize {
+    pub(crate) fn replay(&self, start: Lsn, heap: HeapStorage<'_>) -> usize {
         let mut n = 0;
         for rec in self.records_from(start) {
             if matches!(rec.rmgr, RmgrId::Heap | RmgrId::Storage) {
-                heap.redo(&rec).unwrap_or_else(|e| panic!("redo of {:?} at {}: {}", rec.rmgr, rec.lsn, e.message));
+                heap.redo(&rec).unwrap_or_else(|e| {
+                    panic!("redo of {:?} at {}: {}", rec.rmgr, rec.lsn, e.message)
+                });
                 n += 1;
             }
         }
@@ -154,7 +187,7 @@ impl Env {
 }
 
 /// Runs `f` with a write context for `tx` (assigning its xid).
-fn with_cx<R>(
+pub(crate) fn with_cx<R>(
     env: &Env,
     tx: &mut TransactionState,
     crosscheck: Option<&Snapshot>,
@@ -167,7 +200,10 @@ fn with_cx<R>(
     let started = std::time::Instant::now();
     let mut statement_timeout = || {
         if started.elapsed() > Duration::from_secs(20) {
-            Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to statement timeout"))
+            Err(PgError::error(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to statement timeout",
+            ))
         } else {
             Ok(())
         }
@@ -189,18 +225,25 @@ fn fork_test_child(f: impl FnOnce() -> i32) -> nix::unistd::Pid {
     fork_child(move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101))
 }
 
-fn relation(db_oid: Oid, rel_number: Oid) -> HeapRelation {
+pub(crate) fn relation(db_oid: Oid, rel_number: Oid) -> HeapRelation {
     HeapRelation {
         oid: rel_number,
         db_oid,
         name: format!("t{rel_number}"),
-        locator: RelFileLocator { spc_oid: 1663, db_oid, rel_number },
-        desc: TupleDesc::new(vec![Attribute::new("id", AttrType::Int4), Attribute::new("payload", AttrType::Text)]),
+        locator: RelFileLocator {
+            spc_oid: 1663,
+            db_oid,
+            rel_number,
+        },
+        desc: TupleDesc::new(vec![
+            Attribute::new("id", AttrType::Int4),
+            Attribute::new("payload", AttrType::Text),
+        ]),
     }
 }
 
 /// Row `id` with a text payload of `len` bytes.
-fn row(id: i32, len: usize) -> Vec<HeapValue> {
+pub(crate) fn row(id: i32, len: usize) -> Vec<HeapValue> {
     let mut text = format!("row {id} ").into_bytes();
     text.resize(len, b'x');
     vec![HeapValue::I32(id), HeapValue::Bytes(text)]
@@ -213,7 +256,12 @@ fn id_of(values: &[HeapValue]) -> i32 {
     }
 }
 
-fn scan_all(heap: HeapStorage<'_>, rel: &HeapRelation, snapshot: &Snapshot, xact: &dyn XactStatus) -> Vec<(ItemPointer, Vec<HeapValue>)> {
+pub(crate) fn scan_all(
+    heap: HeapStorage<'_>,
+    rel: &HeapRelation,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> Vec<(ItemPointer, Vec<HeapValue>)> {
     let mut out = Vec::new();
     heap.scan(rel, snapshot, xact, &mut |tid, values| {
         out.push((tid, values));
@@ -223,7 +271,7 @@ fn scan_all(heap: HeapStorage<'_>, rel: &HeapRelation, snapshot: &Snapshot, xact
     out
 }
 
-fn ids(rows: &[(ItemPointer, Vec<HeapValue>)]) -> Vec<i32> {
+pub(crate) fn ids(rows: &[(ItemPointer, Vec<HeapValue>)]) -> Vec<i32> {
     let mut v: Vec<i32> = rows.iter().map(|(_, r)| id_of(r)).collect();
     v.sort();
     v
@@ -257,14 +305,30 @@ fn inserted_rows_come_back_from_a_scan_across_many_pages() {
     let mut tx = env.backend();
     tx.begin();
     let xid = tx.xid_for_write().unwrap();
-    let tids: Vec<ItemPointer> = (0..3000).map(|i| heap.insert(&rel, &row(i, 150 + (i % 7) as usize * 20), xid, 0).unwrap()).collect();
+    let tids: Vec<ItemPointer> = (0..3000)
+        .map(|i| {
+            heap.insert(&rel, &row(i, 150 + (i % 7) as usize * 20), xid, 0)
+                .unwrap()
+        })
+        .collect();
     tx.commit(true);
-    let nblocks = env.pool.smgr().nblocks(rel.locator, ForkNumber::Main).unwrap();
-    assert!(nblocks > 60, "3000 rows of ~200 bytes take more than 60 pages (16 buffers), got {nblocks}");
+    let nblocks = env
+        .pool
+        .smgr()
+        .nblocks(rel.locator, ForkNumber::Main)
+        .unwrap();
+    assert!(
+        nblocks > 60,
+        "3000 rows of ~200 bytes take more than 60 pages (16 buffers), got {nblocks}"
+    );
     let mut sorted = tids.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(sorted.len(), tids.len(), "every insert has its own tuple id");
+    assert_eq!(
+        sorted.len(),
+        tids.len(),
+        "every insert has its own tuple id"
+    );
     assert_eq!(sorted, tids, "inserts fill pages in order");
 
     tx.begin();
@@ -285,7 +349,9 @@ fn inserted_rows_come_back_from_a_scan_across_many_pages() {
     .unwrap();
     assert_eq!(seen, 10);
     let err = heap
-        .scan(&rel, &snap, &env.transam, &mut |_, _| Err(PgError::error(sqlstate::QUERY_CANCELED, "canceled")))
+        .scan(&rel, &snap, &env.transam, &mut |_, _| {
+            Err(PgError::error(sqlstate::QUERY_CANCELED, "canceled"))
+        })
         .unwrap_err();
     assert_eq!(err.sqlstate, sqlstate::QUERY_CANCELED);
     tx.commit(true);
@@ -309,35 +375,66 @@ fn snapshots_see_committed_and_own_earlier_rows_but_not_aborted_or_running_ones(
 
     let mut a = env.backend();
     a.begin();
-    let t1 = heap.insert(&rel, &row(1, 10), a.xid_for_write().unwrap(), 0).unwrap();
+    let t1 = heap
+        .insert(&rel, &row(1, 10), a.xid_for_write().unwrap(), 0)
+        .unwrap();
     a.commit(true);
 
     let mut b = env.backend();
     b.begin();
-    let t2 = heap.insert(&rel, &row(2, 10), b.xid_for_write().unwrap(), 0).unwrap();
+    let t2 = heap
+        .insert(&rel, &row(2, 10), b.xid_for_write().unwrap(), 0)
+        .unwrap();
     b.abort();
 
     let mut c = env.backend();
     c.begin();
-    let t3 = heap.insert(&rel, &row(3, 10), c.xid_for_write().unwrap(), 0).unwrap();
+    let t3 = heap
+        .insert(&rel, &row(3, 10), c.xid_for_write().unwrap(), 0)
+        .unwrap();
     // A command does not see its own inserts; the next one does.
-    assert_eq!(ids(&scan_all(heap, &rel, &c.snapshot(), &env.transam)), vec![1]);
+    assert_eq!(
+        ids(&scan_all(heap, &rel, &c.snapshot(), &env.transam)),
+        vec![1]
+    );
     c.command_counter_increment().unwrap();
-    assert_eq!(ids(&scan_all(heap, &rel, &c.snapshot(), &env.transam)), vec![1, 3]);
+    assert_eq!(
+        ids(&scan_all(heap, &rel, &c.snapshot(), &env.transam)),
+        vec![1, 3]
+    );
 
     let mut d = env.backend();
     d.begin();
     let before_commit = d.snapshot();
-    assert_eq!(ids(&scan_all(heap, &rel, &before_commit, &env.transam)), vec![1]);
+    assert_eq!(
+        ids(&scan_all(heap, &rel, &before_commit, &env.transam)),
+        vec![1]
+    );
     // The scan left hint bits for the finished transactions only.
-    assert!(header(env.pool, &rel, t1).xmin_committed(), "committed inserter hinted");
-    assert!(header(env.pool, &rel, t2).xmin_invalid(), "aborted inserter hinted");
+    assert!(
+        header(env.pool, &rel, t1).xmin_committed(),
+        "committed inserter hinted"
+    );
+    assert!(
+        header(env.pool, &rel, t2).xmin_invalid(),
+        "aborted inserter hinted"
+    );
     let h3 = header(env.pool, &rel, t3);
-    assert!(!h3.xmin_committed() && !h3.xmin_invalid(), "running inserter not hinted");
+    assert!(
+        !h3.xmin_committed() && !h3.xmin_invalid(),
+        "running inserter not hinted"
+    );
 
     c.commit(true);
-    assert_eq!(ids(&scan_all(heap, &rel, &before_commit, &env.transam)), vec![1], "an old snapshot keeps its view");
-    assert_eq!(ids(&scan_all(heap, &rel, &d.snapshot(), &env.transam)), vec![1, 3]);
+    assert_eq!(
+        ids(&scan_all(heap, &rel, &before_commit, &env.transam)),
+        vec![1],
+        "an old snapshot keeps its view"
+    );
+    assert_eq!(
+        ids(&scan_all(heap, &rel, &d.snapshot(), &env.transam)),
+        vec![1, 3]
+    );
     d.commit(true);
 }
 
@@ -352,7 +449,9 @@ fn updates_and_deletes_leave_versions_linked_through_ctid() {
     let mut tx = env.backend();
     tx.begin();
     let xid = tx.xid_for_write().unwrap();
-    let t: Vec<ItemPointer> = (0..7).map(|i| heap.insert(&rel, &row(i, 1000), xid, 0).unwrap()).collect();
+    let t: Vec<ItemPointer> = (0..7)
+        .map(|i| heap.insert(&rel, &row(i, 1000), xid, 0).unwrap())
+        .collect();
     assert!(t.iter().all(|tid| tid.block() == 0));
     tx.commit(true);
 
@@ -365,37 +464,76 @@ fn updates_and_deletes_leave_versions_linked_through_ctid() {
         assert_eq!((o0, o1), (TmOutcome::Ok, TmOutcome::Ok));
         assert_eq!(heap.delete(&rel, t[2], cx).unwrap(), TmOutcome::Ok);
         // The same command meets its own changes.
-        assert_eq!(heap.update(&rel, t[0], &row(200, 5), cx).unwrap(), (TmOutcome::SelfModified, None));
-        assert_eq!(heap.delete(&rel, t[2], cx).unwrap(), TmOutcome::SelfModified);
-        assert_eq!(heap.lock_tuple(&rel, t[2], RowLockMode::Update, cx).unwrap(), TmOutcome::SelfModified);
+        assert_eq!(
+            heap.update(&rel, t[0], &row(200, 5), cx).unwrap(),
+            (TmOutcome::SelfModified, None)
+        );
+        assert_eq!(
+            heap.delete(&rel, t[2], cx).unwrap(),
+            TmOutcome::SelfModified
+        );
+        assert_eq!(
+            heap.lock_tuple(&rel, t[2], RowLockMode::Update, cx)
+                .unwrap(),
+            TmOutcome::SelfModified
+        );
         (n0.unwrap(), n1.unwrap())
     });
     assert_eq!(n0.block(), 0, "fits on the old version's page");
     assert_eq!(n1.block(), 1, "did not fit: a new page");
     assert_eq!(header(env.pool, &rel, t[0]).t_ctid, n0);
     assert_eq!(header(env.pool, &rel, t[1]).t_ctid, n1);
-    assert_eq!(header(env.pool, &rel, t[2]).t_ctid, t[2], "a deleted tuple points at itself");
+    assert_eq!(
+        header(env.pool, &rel, t[2]).t_ctid,
+        t[2],
+        "a deleted tuple points at itself"
+    );
     assert!(header(env.pool, &rel, n1).t_infomask & HEAP_UPDATED != 0);
     // Before the updater commits the chain is not followed.
-    assert_eq!(heap.fetch_latest(&rel, t[0], &env.transam).unwrap(), Some((t[0], row(0, 1000))));
+    assert_eq!(
+        heap.fetch_latest(&rel, t[0], &env.transam).unwrap(),
+        Some((t[0], row(0, 1000)))
+    );
     w.command_counter_increment().unwrap();
-    assert_eq!(ids(&scan_all(heap, &rel, &w.snapshot(), &env.transam)), vec![3, 4, 5, 6, 100, 101]);
+    assert_eq!(
+        ids(&scan_all(heap, &rel, &w.snapshot(), &env.transam)),
+        vec![3, 4, 5, 6, 100, 101]
+    );
     w.commit(true);
 
     let mut r = env.backend();
     r.begin();
     let snap = r.snapshot();
-    assert_eq!(ids(&scan_all(heap, &rel, &snap, &env.transam)), vec![3, 4, 5, 6, 100, 101]);
-    assert_eq!(heap.fetch_latest(&rel, t[0], &env.transam).unwrap(), Some((n0, row(100, 50))));
-    assert_eq!(heap.fetch_latest(&rel, t[1], &env.transam).unwrap(), Some((n1, row(101, 1000))));
+    assert_eq!(
+        ids(&scan_all(heap, &rel, &snap, &env.transam)),
+        vec![3, 4, 5, 6, 100, 101]
+    );
+    assert_eq!(
+        heap.fetch_latest(&rel, t[0], &env.transam).unwrap(),
+        Some((n0, row(100, 50)))
+    );
+    assert_eq!(
+        heap.fetch_latest(&rel, t[1], &env.transam).unwrap(),
+        Some((n1, row(101, 1000)))
+    );
     assert_eq!(heap.fetch_latest(&rel, t[2], &env.transam).unwrap(), None);
     with_cx(&env, &mut r, None, |cx| {
         // READ COMMITTED: told where the row went, or that it is gone.
-        assert_eq!(heap.update(&rel, t[0], &row(300, 5), cx).unwrap(), (TmOutcome::Updated { newer: n0 }, None));
+        assert_eq!(
+            heap.update(&rel, t[0], &row(300, 5), cx).unwrap(),
+            (TmOutcome::Updated { newer: n0 }, None)
+        );
         assert_eq!(heap.delete(&rel, t[2], cx).unwrap(), TmOutcome::Deleted);
-        assert_eq!(heap.lock_tuple(&rel, t[1], RowLockMode::Share, cx).unwrap(), TmOutcome::Updated { newer: n1 });
+        assert_eq!(
+            heap.lock_tuple(&rel, t[1], RowLockMode::Share, cx).unwrap(),
+            TmOutcome::Updated { newer: n1 }
+        );
         // Bad tuple ids are errors, not panics.
-        for bad in [ItemPointer::new(99, 1), ItemPointer::new(0, 200), ItemPointer::new(0, 0)] {
+        for bad in [
+            ItemPointer::new(99, 1),
+            ItemPointer::new(0, 200),
+            ItemPointer::new(0, 0),
+        ] {
             let e = heap.delete(&rel, bad, cx).unwrap_err();
             assert_eq!(e.sqlstate, sqlstate::INTERNAL_ERROR, "{bad}");
         }
@@ -405,18 +543,42 @@ fn updates_and_deletes_leave_versions_linked_through_ctid() {
     // REPEATABLE READ: the same meetings are serialization failures.
     with_cx(&env, &mut r, Some(&snap), |cx| {
         let e = heap.update(&rel, t[1], &row(300, 5), cx).unwrap_err();
-        assert_eq!((e.sqlstate, e.message.as_str()), (sqlstate::SERIALIZATION_FAILURE, "could not serialize access due to concurrent update"));
-        let e = heap.lock_tuple(&rel, t[2], RowLockMode::Update, cx).unwrap_err();
-        assert_eq!((e.sqlstate, e.message.as_str()), (sqlstate::SERIALIZATION_FAILURE, "could not serialize access due to concurrent delete"));
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            (
+                sqlstate::SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent update"
+            )
+        );
+        let e = heap
+            .lock_tuple(&rel, t[2], RowLockMode::Update, cx)
+            .unwrap_err();
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            (
+                sqlstate::SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent delete"
+            )
+        );
     });
 
     // Another transaction's uncommitted row cannot be updated.
     let mut u = env.backend();
     u.begin();
-    let t_uncommitted = heap.insert(&rel, &row(7, 10), u.xid_for_write().unwrap(), 0).unwrap();
+    let t_uncommitted = heap
+        .insert(&rel, &row(7, 10), u.xid_for_write().unwrap(), 0)
+        .unwrap();
     with_cx(&env, &mut r, None, |cx| {
-        let e = heap.update(&rel, t_uncommitted, &row(8, 10), cx).unwrap_err();
-        assert_eq!((e.sqlstate, e.message.as_str()), (sqlstate::INTERNAL_ERROR, "attempted to update invisible tuple"));
+        let e = heap
+            .update(&rel, t_uncommitted, &row(8, 10), cx)
+            .unwrap_err();
+        assert_eq!(
+            (e.sqlstate, e.message.as_str()),
+            (
+                sqlstate::INTERNAL_ERROR,
+                "attempted to update invisible tuple"
+            )
+        );
     });
     u.abort();
     r.commit(true);
@@ -434,7 +596,9 @@ fn concurrent_update_waits_for_the_first_writer_then_sees_the_new_version_or_fai
     for repeatable_read in [false, true] {
         let mut setup = env.backend();
         setup.begin();
-        let tid = heap.insert(rel, &row(1, 20), setup.xid_for_write().unwrap(), 0).unwrap();
+        let tid = heap
+            .insert(rel, &row(1, 20), setup.xid_for_write().unwrap(), 0)
+            .unwrap();
         setup.commit(true);
         for f in flags {
             f.store(0, Ordering::SeqCst);
@@ -444,7 +608,9 @@ fn concurrent_update_waits_for_the_first_writer_then_sees_the_new_version_or_fai
         let first = fork_test_child(move || {
             let mut tx = env_ref.backend();
             tx.begin();
-            let r = with_cx(env_ref, &mut tx, None, |cx| heap.update(rel, tid, &row(2, 20), cx));
+            let r = with_cx(env_ref, &mut tx, None, |cx| {
+                heap.update(rel, tid, &row(2, 20), cx)
+            });
             let Ok((TmOutcome::Ok, Some(new))) = r else {
                 return 2;
             };
@@ -456,24 +622,32 @@ fn concurrent_update_waits_for_the_first_writer_then_sees_the_new_version_or_fai
             0
         });
         let second = fork_test_child(move || {
-            if !wait_until(Duration::from_secs(10), || flags[0].load(Ordering::SeqCst) == 1) {
+            if !wait_until(Duration::from_secs(10), || {
+                flags[0].load(Ordering::SeqCst) == 1
+            }) {
                 return 3;
             }
             let mut tx = env_ref.backend();
             tx.begin();
             let snap = tx.snapshot();
             let cross = repeatable_read.then_some(&snap);
-            let r = with_cx(env_ref, &mut tx, cross, |cx| heap.update(rel, tid, &row(3, 20), cx));
+            let r = with_cx(env_ref, &mut tx, cross, |cx| {
+                heap.update(rel, tid, &row(3, 20), cx)
+            });
             if flags[2].load(Ordering::SeqCst) != 1 {
                 return 4; // did not wait for the first writer
             }
             let newer_expected = u32_to_tid(flags[1].load(Ordering::SeqCst));
             let code = match r {
-                Ok((TmOutcome::Updated { newer }, None)) if !repeatable_read && newer == newer_expected => {
+                Ok((TmOutcome::Updated { newer }, None))
+                    if !repeatable_read && newer == newer_expected =>
+                {
                     // EvalPlanQual: fetch the newest version and change it.
                     match heap.fetch_latest(rel, tid, &env_ref.transam) {
                         Ok(Some((t, v))) if t == newer && v == row(2, 20) => {
-                            match with_cx(env_ref, &mut tx, None, |cx| heap.update(rel, newer, &row(3, 20), cx)) {
+                            match with_cx(env_ref, &mut tx, None, |cx| {
+                                heap.update(rel, newer, &row(3, 20), cx)
+                            }) {
                                 Ok((TmOutcome::Ok, Some(_))) => 0,
                                 _ => 7,
                             }
@@ -491,14 +665,25 @@ fn concurrent_update_waits_for_the_first_writer_then_sees_the_new_version_or_fai
             }
             code
         });
-        assert_eq!(wait_child(first), 0, "first writer (repeatable_read = {repeatable_read})");
-        assert_eq!(wait_child(second), 0, "second writer (repeatable_read = {repeatable_read})");
+        assert_eq!(
+            wait_child(first),
+            0,
+            "first writer (repeatable_read = {repeatable_read})"
+        );
+        assert_eq!(
+            wait_child(second),
+            0,
+            "second writer (repeatable_read = {repeatable_read})"
+        );
 
         let mut check = env.backend();
         check.begin();
         let rows = scan_all(heap, rel, &check.snapshot(), &env.transam);
         let want = if repeatable_read { 2 } else { 3 };
-        assert!(rows.iter().any(|(_, v)| *v == row(want, 20)), "row {want} in {rows:?}");
+        assert!(
+            rows.iter().any(|(_, v)| *v == row(want, 20)),
+            "row {want} in {rows:?}"
+        );
         check.commit(true);
     }
 }
@@ -511,7 +696,9 @@ fn a_writer_waits_for_every_share_locker_even_those_not_recorded_in_xmax() {
     heap.create_storage(rel).unwrap();
     let mut setup = env.backend();
     setup.begin();
-    let tid = heap.insert(rel, &row(1, 20), setup.xid_for_write().unwrap(), 0).unwrap();
+    let tid = heap
+        .insert(rel, &row(1, 20), setup.xid_for_write().unwrap(), 0)
+        .unwrap();
     setup.commit(true);
     let flags: &'static [AtomicU32] = shared_counters(8);
     let env_ref = &env;
@@ -520,18 +707,28 @@ fn a_writer_waits_for_every_share_locker_even_those_not_recorded_in_xmax() {
     // holds the heavyweight tuple lock; the second ends last.
     let locker = |me: usize, hold_ms: u64| {
         fork_test_child(move || {
-            if me == 1 && !wait_until(Duration::from_secs(10), || flags[0].load(Ordering::SeqCst) == 1) {
+            if me == 1
+                && !wait_until(Duration::from_secs(10), || {
+                    flags[0].load(Ordering::SeqCst) == 1
+                })
+            {
                 return 3;
             }
             let mut tx = env_ref.backend();
             tx.begin();
             let started = std::time::Instant::now();
-            let r = with_cx(env_ref, &mut tx, None, |cx| heap.lock_tuple(rel, tid, RowLockMode::Share, cx));
+            let r = with_cx(env_ref, &mut tx, None, |cx| {
+                heap.lock_tuple(rel, tid, RowLockMode::Share, cx)
+            });
             if r != Ok(TmOutcome::Ok) || started.elapsed() > Duration::from_millis(500) {
                 return 2; // share lockers do not wait for each other
             }
             flags[me].store(1, Ordering::SeqCst);
-            if me == 0 && !wait_until(Duration::from_secs(10), || flags[1].load(Ordering::SeqCst) == 1) {
+            if me == 0
+                && !wait_until(Duration::from_secs(10), || {
+                    flags[1].load(Ordering::SeqCst) == 1
+                })
+            {
                 return 4;
             }
             std::thread::sleep(Duration::from_millis(hold_ms));
@@ -543,13 +740,18 @@ fn a_writer_waits_for_every_share_locker_even_those_not_recorded_in_xmax() {
     let first = locker(0, 200);
     let second = locker(1, 700);
     let writer = fork_test_child(move || {
-        if !wait_until(Duration::from_secs(10), || flags[1].load(Ordering::SeqCst) == 1) {
+        if !wait_until(Duration::from_secs(10), || {
+            flags[1].load(Ordering::SeqCst) == 1
+        }) {
             return 3;
         }
         let mut tx = env_ref.backend();
         tx.begin();
-        let r = with_cx(env_ref, &mut tx, None, |cx| heap.update(rel, tid, &row(2, 20), cx));
-        let both_ended = flags[3].load(Ordering::SeqCst) == 1 && flags[4].load(Ordering::SeqCst) == 1;
+        let r = with_cx(env_ref, &mut tx, None, |cx| {
+            heap.update(rel, tid, &row(2, 20), cx)
+        });
+        let both_ended =
+            flags[3].load(Ordering::SeqCst) == 1 && flags[4].load(Ordering::SeqCst) == 1;
         let code = match r {
             Ok((TmOutcome::Ok, Some(_))) if both_ended => 0,
             Ok((TmOutcome::Ok, Some(_))) => 5, // overtook a share locker
@@ -573,7 +775,12 @@ fn replaying_the_wal_into_a_fresh_pool_rebuilds_a_thrown_away_relation() {
     let mut tx = env.backend();
     tx.begin();
     let xid = tx.xid_for_write().unwrap();
-    let tids: Vec<ItemPointer> = (0..600).map(|i| heap.insert(&rel, &row(i, 40 + (i % 13) as usize * 30), xid, 0).unwrap()).collect();
+    let tids: Vec<ItemPointer> = (0..600)
+        .map(|i| {
+            heap.insert(&rel, &row(i, 40 + (i % 13) as usize * 30), xid, 0)
+                .unwrap()
+        })
+        .collect();
     tx.commit(true);
 
     tx.begin();
@@ -604,7 +811,11 @@ fn replaying_the_wal_into_a_fresh_pool_rebuilds_a_thrown_away_relation() {
     let snap = tx.snapshot();
     let expected = scan_all(heap, &rel, &snap, &env.transam);
     assert_eq!(expected.len(), 600 - 600 / 11 - 1);
-    let nblocks = env.pool.smgr().nblocks(rel.locator, ForkNumber::Main).unwrap();
+    let nblocks = env
+        .pool
+        .smgr()
+        .nblocks(rel.locator, ForkNumber::Main)
+        .unwrap();
 
     // Throw the buffers away unwritten, and the file with them.
     env.pool.drop_relation_buffers(rel.locator).unwrap();
@@ -612,11 +823,25 @@ fn replaying_the_wal_into_a_fresh_pool_rebuilds_a_thrown_away_relation() {
     assert!(!env.dir.path().join("base/7/16389").exists());
     std::fs::remove_dir(env.dir.path().join("base/7")).unwrap();
 
-    let fresh = HeapStorage { pool: new_pool(env.dir.path(), 16, false), wal: env.wal };
+    let fresh = HeapStorage {
+        pool: new_pool(env.dir.path(), 16, false),
+        wal: env.wal,
+    };
     let replayed = env.replay(env.wal_start, fresh);
     assert!(replayed > 600 + 200, "{replayed} heap and storage records");
-    assert_eq!(scan_all(fresh, &rel, &snap, &env.transam), expected, "same rows at the same tuple ids");
-    assert_eq!(fresh.pool.smgr().nblocks(rel.locator, ForkNumber::Main).unwrap(), nblocks);
+    assert_eq!(
+        scan_all(fresh, &rel, &snap, &env.transam),
+        expected,
+        "same rows at the same tuple ids"
+    );
+    assert_eq!(
+        fresh
+            .pool
+            .smgr()
+            .nblocks(rel.locator, ForkNumber::Main)
+            .unwrap(),
+        nblocks
+    );
 
     // Replay is idempotent: again on top of the result.
     env.replay(env.wal_start, fresh);
@@ -638,7 +863,9 @@ fn a_full_page_image_after_the_redo_pointer_moves_restores_a_torn_page() {
     let mut tx = env.backend();
     tx.begin();
     let xid = tx.xid_for_write().unwrap();
-    let tids: Vec<ItemPointer> = (0..20).map(|i| heap.insert(&rel, &row(i, 100), xid, 0).unwrap()).collect();
+    let tids: Vec<ItemPointer> = (0..20)
+        .map(|i| heap.insert(&rel, &row(i, 100), xid, 0).unwrap())
+        .collect();
     tx.commit(true);
 
     // A checkpoint: the redo point moves, then the dirty pages are written.
@@ -647,18 +874,36 @@ fn a_full_page_image_after_the_redo_pointer_moves_restores_a_torn_page() {
 
     tx.begin();
     with_cx(&env, &mut tx, None, |cx| {
-        assert_eq!(heap.update(&rel, tids[0], &row(100, 100), cx).unwrap().0, TmOutcome::Ok);
+        assert_eq!(
+            heap.update(&rel, tids[0], &row(100, 100), cx).unwrap().0,
+            TmOutcome::Ok
+        );
         assert_eq!(heap.delete(&rel, tids[1], cx).unwrap(), TmOutcome::Ok);
     });
     tx.commit(true);
 
-    let heap_records: Vec<DecodedRecord> =
-        env.records_from(redo).into_iter().filter(|r| r.rmgr == RmgrId::Heap).collect();
+    let heap_records: Vec<DecodedRecord> = env
+        .records_from(redo)
+        .into_iter()
+        .filter(|r| r.rmgr == RmgrId::Heap)
+        .collect();
     assert_eq!(heap_records.len(), 2);
-    assert_eq!(heap_records[0].info & XLOG_HEAP_OPMASK_FOR_TESTS, XLOG_HEAP_UPDATE);
-    assert!(heap_records[0].blocks[0].image.is_some(), "first change after the redo point logs the page");
-    assert!(heap_records[0].blocks[0].data.is_empty(), "no tuple data besides an image");
-    assert!(heap_records[1].blocks[0].image.is_none(), "the second change does not");
+    assert_eq!(
+        heap_records[0].info & XLOG_HEAP_OPMASK_FOR_TESTS,
+        XLOG_HEAP_UPDATE
+    );
+    assert!(
+        heap_records[0].blocks[0].image.is_some(),
+        "first change after the redo point logs the page"
+    );
+    assert!(
+        heap_records[0].blocks[0].data.is_empty(),
+        "no tuple data besides an image"
+    );
+    assert!(
+        heap_records[1].blocks[0].image.is_none(),
+        "the second change does not"
+    );
 
     tx.begin();
     let snap = tx.snapshot();
@@ -668,14 +913,25 @@ fn a_full_page_image_after_the_redo_pointer_moves_restores_a_torn_page() {
     // The page is written, and the write tears: its first half is lost.
     env.pool.flush_relation(rel.locator).unwrap();
     env.pool.drop_relation_buffers(rel.locator).unwrap();
-    let file = std::fs::OpenOptions::new().write(true).open(env.dir.path().join("base/5/16390")).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.dir.path().join("base/5/16390"))
+        .unwrap();
     file.write_all_at(&[0u8; BLCKSZ / 2], 0).unwrap();
     drop(file);
-    let torn = HeapStorage { pool: new_pool(env.dir.path(), 16, false), wal: env.wal };
-    let err = torn.scan(&rel, &snap, &env.transam, &mut |_, _| Ok(true)).unwrap_err();
+    let torn = HeapStorage {
+        pool: new_pool(env.dir.path(), 16, false),
+        wal: env.wal,
+    };
+    let err = torn
+        .scan(&rel, &snap, &env.transam, &mut |_, _| Ok(true))
+        .unwrap_err();
     assert_eq!(err.sqlstate, sqlstate::DATA_CORRUPTED, "{}", err.message);
 
-    let fresh = HeapStorage { pool: new_pool(env.dir.path(), 16, false), wal: env.wal };
+    let fresh = HeapStorage {
+        pool: new_pool(env.dir.path(), 16, false),
+        wal: env.wal,
+    };
     env.replay(redo, fresh);
     assert_eq!(scan_all(fresh, &rel, &snap, &env.transam), expected);
     tx.commit(true);
@@ -708,17 +964,32 @@ fn hint_bits_on_a_checksummed_page_log_its_image_once_per_checkpoint() {
         .into_iter()
         .filter(|r| r.rmgr == RmgrId::Heap && r.info == XLOG_HEAP_FPI_FOR_HINT)
         .collect();
-    assert_eq!(hint_images.len(), 1, "one image for the first hint after the redo point");
+    assert_eq!(
+        hint_images.len(),
+        1,
+        "one image for the first hint after the redo point"
+    );
     let image = hint_images[0].blocks[0].image.as_ref().expect("an image");
     let page = Page::new(&**image);
-    let (_, first) = crate::storage::heap::heap_page_tuples(&page).next().unwrap();
-    assert!(HeapTupleHeader::read(first).xmin_committed(), "the image carries the hints");
+    let (_, first) = crate::storage::heap::heap_page_tuples(&page)
+        .next()
+        .unwrap();
+    assert!(
+        HeapTupleHeader::read(first).xmin_committed(),
+        "the image carries the hints"
+    );
 
     // The image restores the page on replay.
     env.pool.drop_relation_buffers(rel.locator).unwrap();
-    let fresh = HeapStorage { pool: new_pool(env.dir.path(), 16, true), wal: env.wal };
+    let fresh = HeapStorage {
+        pool: new_pool(env.dir.path(), 16, true),
+        wal: env.wal,
+    };
     env.replay(redo, fresh);
     tx.begin();
-    assert_eq!(scan_all(fresh, &rel, &tx.snapshot(), &env.transam).len(), 10);
+    assert_eq!(
+        scan_all(fresh, &rel, &tx.snapshot(), &env.transam).len(),
+        10
+    );
     tx.commit(true);
 }

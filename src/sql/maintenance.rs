@@ -1,0 +1,209 @@
+//! VACUUM, ANALYZE and `ALTER TABLE ... SET | RESET (storage parameters)`
+//! (PostgreSQL's `ExecVacuum` option parsing and the reloptions part of
+//! `tablecmds.c`). The work itself is the backend's
+//! ([`TableContext::vacuum`](super::tables::TableContext::vacuum),
+//! [`TableContext::alter_reloptions`](super::tables::TableContext::alter_reloptions)).
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self as pb, AlterTableType, ObjectType};
+
+use super::tables::VacuumRequest;
+use super::{Outcome, ServerContext};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+/// The text of a `DefElem` argument (`defGetString`): `off` arrives as a
+/// type name, numbers as Integer/Float nodes, quoted text as String.
+fn def_arg_string(arg: Option<&pb::Node>) -> Option<String> {
+    let node = arg?.node.as_ref()?;
+    Some(match node {
+        NodeEnum::String(s) => s.sval.clone(),
+        NodeEnum::Integer(i) => i.ival.to_string(),
+        NodeEnum::Float(f) => f.fval.clone(),
+        NodeEnum::Boolean(b) => (if b.boolval { "true" } else { "false" }).to_string(),
+        NodeEnum::TypeName(t) => t
+            .names
+            .iter()
+            .filter_map(|n| match n.node.as_ref() {
+                Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("."),
+        NodeEnum::AConst(c) => match &c.val {
+            Some(pb::a_const::Val::Sval(s)) => s.sval.clone(),
+            Some(pb::a_const::Val::Ival(i)) => i.ival.to_string(),
+            Some(pb::a_const::Val::Fval(f)) => f.fval.clone(),
+            Some(pb::a_const::Val::Boolval(b)) => {
+                (if b.boolval { "true" } else { "false" }).to_string()
+            }
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// `defGetBoolean`.
+fn def_bool(d: &pb::DefElem) -> PgResult<bool> {
+    let Some(v) = def_arg_string(d.arg.as_deref()) else {
+        return Ok(true);
+    };
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "on" | "1" | "yes" => Ok(true),
+        "false" | "off" | "0" | "no" => Ok(false),
+        _ => Err(PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            format!("{} requires a Boolean value", d.defname),
+        )),
+    }
+}
+
+/// `VACUUM [ ( option [, ...] ) ] [ table [, ...] ]` and `ANALYZE ...`.
+pub fn vacuum(ctx: &mut dyn ServerContext, stmt: &pb::VacuumStmt) -> PgResult<Outcome> {
+    let mut req = VacuumRequest {
+        vacuum: stmt.is_vacuumcmd,
+        analyze: !stmt.is_vacuumcmd,
+        full: false,
+        freeze: false,
+        verbose: false,
+        truncate: true,
+        skip_locked: false,
+        tables: Vec::new(),
+    };
+    for o in &stmt.options {
+        let Some(NodeEnum::DefElem(d)) = o.node.as_ref() else {
+            continue;
+        };
+        match d.defname.as_str() {
+            "verbose" => req.verbose = def_bool(d)?,
+            "skip_locked" => req.skip_locked = def_bool(d)?,
+            "analyze" if stmt.is_vacuumcmd => req.analyze = def_bool(d)?,
+            "full" if stmt.is_vacuumcmd => req.full = def_bool(d)?,
+            "freeze" if stmt.is_vacuumcmd => req.freeze = def_bool(d)?,
+            "truncate" if stmt.is_vacuumcmd => req.truncate = def_bool(d)?,
+            // Accepted, meaningless without indexes, TOAST or parallel workers.
+            "disable_page_skipping" | "process_toast" | "index_cleanup" | "parallel"
+                if stmt.is_vacuumcmd => {}
+            other => {
+                let what = if stmt.is_vacuumcmd {
+                    "VACUUM"
+                } else {
+                    "ANALYZE"
+                };
+                return Err(PgError::error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!("unrecognized {what} option \"{other}\""),
+                ));
+            }
+        }
+    }
+    for r in &stmt.rels {
+        let Some(NodeEnum::VacuumRelation(vr)) = r.node.as_ref() else {
+            continue;
+        };
+        let Some(rv) = vr.relation.as_ref() else {
+            continue;
+        };
+        if !vr.va_cols.is_empty() && stmt.is_vacuumcmd && !req.analyze {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "ANALYZE option must be specified when a column list is provided",
+            ));
+        }
+        let schema = (!rv.schemaname.is_empty()).then(|| rv.schemaname.clone());
+        req.tables.push((schema, rv.relname.clone()));
+    }
+    if req.vacuum && ctx.in_transaction_block() {
+        return Err(PgError::error(
+            sqlstate::ACTIVE_SQL_TRANSACTION,
+            "VACUUM cannot run inside a transaction block",
+        ));
+    }
+    ctx.vacuum(&req)?;
+    Ok(Outcome::Command {
+        tag: if stmt.is_vacuumcmd {
+            "VACUUM"
+        } else {
+            "ANALYZE"
+        }
+        .into(),
+    })
+}
+
+/// `ALTER TABLE`: only `SET (...)` / `RESET (...)` of storage parameters;
+/// everything else is 0A000.
+pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> PgResult<Outcome> {
+    let objtype = ObjectType::try_from(stmt.objtype).unwrap_or(ObjectType::Undefined);
+    if objtype != ObjectType::ObjectTable {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "this form of ALTER is not supported by ferrogres yet",
+        ));
+    }
+    let rv = stmt.relation.as_ref().expect("ALTER TABLE names a table");
+    let mut set: Vec<(String, Option<String>)> = Vec::new();
+    let mut reset: Vec<String> = Vec::new();
+    for c in &stmt.cmds {
+        let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() else {
+            continue;
+        };
+        let subtype = AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined);
+        let items: Vec<&pb::DefElem> = match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
+            Some(NodeEnum::List(l)) => l
+                .items
+                .iter()
+                .filter_map(|n| match n.node.as_ref() {
+                    Some(NodeEnum::DefElem(d)) => Some(&**d),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        match subtype {
+            AlterTableType::AtSetRelOptions => {
+                for d in items {
+                    if !d.defnamespace.is_empty() {
+                        return Err(PgError::error(
+                            sqlstate::FEATURE_NOT_SUPPORTED,
+                            format!(
+                                "storage parameters of namespace \"{}\" are not supported by ferrogres yet",
+                                d.defnamespace
+                            ),
+                        ));
+                    }
+                    set.push((d.defname.clone(), def_arg_string(d.arg.as_deref())));
+                }
+            }
+            AlterTableType::AtResetRelOptions => {
+                for d in items {
+                    reset.push(d.defname.clone());
+                }
+            }
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "this form of ALTER TABLE is not supported by ferrogres yet",
+                ));
+            }
+        }
+    }
+    let schema = (!rv.schemaname.is_empty()).then_some(rv.schemaname.as_str());
+    if ctx.lookup_table(schema, &rv.relname)?.is_none() {
+        if stmt.missing_ok {
+            ctx.notice(PgError::notice(format!(
+                "relation \"{}\" does not exist, skipping",
+                rv.relname
+            )));
+            return Ok(Outcome::Command {
+                tag: "ALTER TABLE".into(),
+            });
+        }
+        return Err(PgError::error(
+            sqlstate::UNDEFINED_TABLE,
+            format!("relation \"{}\" does not exist", rv.relname),
+        ));
+    }
+    ctx.alter_reloptions(schema, &rv.relname, &set, &reset)?;
+    Ok(Outcome::Command {
+        tag: "ALTER TABLE".into(),
+    })
+}
