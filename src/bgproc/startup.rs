@@ -12,20 +12,48 @@
 //!    the postmaster to open. A non-zero exit stops the server ("aborting
 //!    startup due to startup process failure").
 //!
+//! # Archive recovery, backups and point-in-time recovery
+//! With `recovery.signal` in the data directory the startup process does
+//! archive recovery (`archive_recovery.rs`): each segment is fetched with
+//! `restore_command` before `pg_wal` is tried, and replay stops at the
+//! recovery target. With `backup_label` (a base backup), replay starts from
+//! the label's CHECKPOINT LOCATION instead of pg_control's, and may not end
+//! before the backup's `XLOG_BACKUP_END` record ("consistent recovery state
+//! reached"). After archive recovery the startup process requests an
+//! end-of-recovery checkpoint, renames `backup_label` to `backup_label.old`,
+//! removes `recovery.signal`, logs `archive recovery complete` and exits 0.
+//!
+//! **Timelines.** PostgreSQL switches to a new timeline at the end of archive
+//! recovery, so that WAL written after promotion never mixes with the
+//! abandoned WAL after the stop point. ferrogres keeps timeline 1 (the WAL
+//! code writes only timeline 1): instead, when replay stops at a target, the
+//! WAL after the last replayed record is cut off — the rest of that segment
+//! is zeroed and later segments in `pg_wal` are removed — and inserts
+//! continue right after the last replayed record. The price: the promoted
+//! server's segments have the same names as the original server's, so the
+//! two must not archive into the same archive (PostgreSQL's `.history`
+//! files and timeline-prefixed names are what avoid that there).
+//!
 //! Redo routines are idempotent: a page change is applied only when the
 //! page's LSN is older than the record (the buffer manager's rule), and
 //! commit status is simply set again, so a crash during recovery is
 //! followed by the same replay.
 
+mod archive_recovery;
+
+use archive_recovery::{Action, ArchiveRecovery};
+
 use crate::postmaster::ServerEnv;
 use crate::storage::control::{ControlFile, DbState};
-use crate::storage::wal::{self, DecodedRecord, RmgrId, WalReader};
+use crate::storage::types::Lsn;
+use crate::storage::wal::{self, CheckPoint, DecodedRecord, RmgrId, WalReader};
 use crate::storage::xact;
 use crate::utils::elog::{self, Severity};
 
 pub fn main(env: ServerEnv) -> ! {
     match startup(&env) {
-        Ok(()) => crate::process::proc_exit(0),
+        Ok(Exit::Open) => crate::process::proc_exit(0),
+        Ok(Exit::ShutdownAtTarget) => crate::process::proc_exit(EXIT_SHUTDOWN_AT_TARGET),
         Err(msg) => {
             elog::log(Severity::Fatal, &msg);
             crate::process::proc_exit(1)
@@ -33,78 +61,265 @@ pub fn main(env: ServerEnv) -> ! {
     }
 }
 
-fn startup(env: &ServerEnv) -> Result<(), String> {
-    let cf = ControlFile::read(&env.data_dir).map_err(|e| format!("could not read file \"global/pg_control\": {e}"))?;
+fn startup(env: &ServerEnv) -> Result<Exit, String> {
+    let cf = ControlFile::read(&env.data_dir)
+        .map_err(|e| format!("could not read file \"global/pg_control\": {e}"))?;
     let when = crate::utils::time::format_unix_seconds(cf.time_s);
-    let crashed = !matches!(cf.state, DbState::Shutdowned | DbState::ShutdownedInRecovery);
+    let crashed = !matches!(
+        cf.state,
+        DbState::Shutdowned | DbState::ShutdownedInRecovery
+    );
     match cf.state {
         DbState::Shutdowned => super::log(&format!("database system was shut down at {when}")),
-        DbState::ShutdownedInRecovery => super::log(&format!("database system was shut down in recovery at {when}")),
+        DbState::ShutdownedInRecovery => super::log(&format!(
+            "database system was shut down in recovery at {when}"
+        )),
         DbState::InCrashRecovery => {
-            super::log(&format!("database system was interrupted while in recovery at {when}"));
+            super::log(&format!(
+                "database system was interrupted while in recovery at {when}"
+            ));
         }
-        _ => super::log(&format!("database system was interrupted; last known up at {when}")),
+        DbState::InArchiveRecovery => super::log(&format!(
+            "database system was interrupted while in recovery at log time {when}"
+        )),
+        _ => super::log(&format!(
+            "database system was interrupted; last known up at {when}"
+        )),
     }
 
-    // The checkpoint record itself must be readable.
-    let mut reader = WalReader::new(&env.data_dir, cf.checkpoint);
-    reader.expect_system_identifier(cf.system_identifier);
-    match reader.next_record() {
-        Ok(Some(rec)) if rec.rmgr == RmgrId::Xlog => {}
-        Ok(_) => return Err(format!("could not locate a valid checkpoint record at {}", cf.checkpoint)),
-        Err(e) => return Err(format!("could not read checkpoint record at {}: {e}", cf.checkpoint)),
+    let archive = ArchiveRecovery::from_env(env)?;
+    let label_path = env.data_dir.join("backup_label");
+    let label = match std::fs::read_to_string(&label_path) {
+        Ok(text) => Some(crate::backup::BackupLabel::parse(&text)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("could not read file \"backup_label\": {e}")),
+    };
+    if let Some(a) = &archive {
+        super::log(&a.starting_message());
     }
-    let checkpoint = &cf.checkpoint_copy;
+    let new_reader = |start| {
+        let mut r = WalReader::new(&env.data_dir, start);
+        r.expect_system_identifier(cf.system_identifier);
+        if let Some(a) = &archive {
+            r.set_restore(a.fetcher());
+        }
+        r
+    };
+
+    // The checkpoint record itself must be readable: backup_label's when
+    // there is one (pg_control was copied later and may point past it).
+    let checkpoint_lsn = label.as_ref().map_or(cf.checkpoint, |l| l.checkpoint_lsn);
+    let mut reader = new_reader(checkpoint_lsn);
+    let checkpoint: CheckPoint = match reader.next_record() {
+        Ok(Some(rec))
+            if rec.rmgr == RmgrId::Xlog
+                && matches!(
+                    rec.info,
+                    wal::XLOG_CHECKPOINT_ONLINE | wal::XLOG_CHECKPOINT_SHUTDOWN
+                ) =>
+        {
+            if label.is_some() {
+                CheckPoint::decode(&rec.main_data)
+                    .ok_or_else(|| format!("invalid checkpoint record at {checkpoint_lsn}"))?
+            } else {
+                cf.checkpoint_copy.clone()
+            }
+        }
+        Ok(_) if label.is_some() => {
+            return Err(format!(
+                "could not locate required checkpoint record at {checkpoint_lsn}"
+            ));
+        }
+        Ok(_) => {
+            return Err(format!(
+                "could not locate a valid checkpoint record at {checkpoint_lsn}"
+            ));
+        }
+        Err(e) => {
+            return Err(format!(
+                "could not read checkpoint record at {checkpoint_lsn}: {e}"
+            ));
+        }
+    };
+    drop(reader);
     xact::set_next_xid(checkpoint.next_xid);
     crate::catalog::oid::advance_next_oid(checkpoint.next_oid);
 
-    if crashed {
+    // Replay is logged as PostgreSQL logs it whenever it is more than a
+    // clean restart.
+    let recovering = crashed || archive.is_some() || label.is_some();
+    if archive.is_some() {
+        ControlFile::update_state(&env.data_dir, DbState::InArchiveRecovery)
+            .map_err(|e| format!("could not write control file: {e}"))?;
+    } else if recovering {
         super::log("database system was not properly shut down; automatic recovery in progress");
-        ControlFile::update_state(&env.data_dir, DbState::InCrashRecovery).map_err(|e| format!("could not write control file: {e}"))?;
+        ControlFile::update_state(&env.data_dir, DbState::InCrashRecovery)
+            .map_err(|e| format!("could not write control file: {e}"))?;
     }
-    let mut reader = WalReader::new(&env.data_dir, checkpoint.redo);
-    reader.expect_system_identifier(cf.system_identifier);
+    let mut reader = new_reader(checkpoint.redo);
     let started = std::time::Instant::now();
     let mut replayed = 0u64;
     let mut last_lsn = None;
+    // The last record read and accepted (replayed or skipped): where the
+    // WAL ends if replay stops at a target.
+    let mut last_read: Option<(Lsn, Lsn)> = None;
+    // A backup copy is consistent once its XLOG_BACKUP_END is replayed.
+    let mut consistent = label.is_none();
+    let mut last_xact_time = None;
+    let mut stopped: Option<String> = None;
+    let mut title_segment = String::new();
     loop {
         let rec = match reader.next_record() {
             Ok(Some(rec)) => rec,
             Ok(None) => break,
             Err(e) => return Err(format!("could not read WAL during recovery: {e}")),
         };
-        // Records at or before the checkpoint record describe changes the
-        // checkpoint already made durable only if they precede the redo
-        // point; every record from redo on is replayed.
-        if rec.lsn >= cf.checkpoint && rec.rmgr == RmgrId::Xlog {
+        if let Some(a) = &archive
+            && let Some(msg) = a.stops_before(&rec)
+        {
+            stopped = Some(msg);
+            break;
+        }
+        last_read = Some((rec.lsn, rec.end_lsn));
+        // Checkpoint records from the starting checkpoint on have nothing
+        // to redo; every other record from the redo point on is replayed.
+        if rec.lsn >= checkpoint_lsn
+            && rec.rmgr == RmgrId::Xlog
+            && matches!(
+                rec.info,
+                wal::XLOG_CHECKPOINT_ONLINE | wal::XLOG_CHECKPOINT_SHUTDOWN
+            )
+        {
             continue;
         }
-        if replayed == 0 && crashed {
+        if replayed == 0 && recovering {
             super::log(&format!("redo starts at {}", rec.lsn));
         }
-        crate::process::title::set_title(&format!("ferrogres: startup recovering {}", wal::segment_name(rec.lsn)));
+        let segment = wal::segment_name(rec.lsn);
+        if segment != title_segment {
+            crate::process::title::set_title(&format!("ferrogres: startup recovering {segment}"));
+            title_segment = segment;
+        }
         redo(&rec);
         replayed += 1;
         last_lsn = Some(rec.lsn);
-    }
-    if crashed {
-        if let Some(reason) = reader.end_reason() {
-            super::log(reason);
+        if let Some((_, x)) = archive_recovery::xact_end(&rec) {
+            last_xact_time = Some(x.timestamp);
         }
+        if !consistent
+            && rec.rmgr == RmgrId::Xlog
+            && rec.info == wal::XLOG_BACKUP_END
+            && rec
+                .main_data
+                .get(..8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+                == label.as_ref().map(|l| l.start_lsn.0)
+        {
+            consistent = true;
+            super::log(&format!(
+                "consistent recovery state reached at {}",
+                rec.end_lsn
+            ));
+        }
+        if let Some(a) = &archive
+            && let Some(msg) = a.stops_after(&rec, consistent)
+        {
+            stopped = Some(msg);
+            break;
+        }
+    }
+    if let Some(msg) = &stopped {
+        super::log(msg);
+    } else if recovering && let Some(reason) = reader.end_reason() {
+        super::log(reason);
+    }
+    if !consistent {
+        return Err(if stopped.is_some() {
+            "requested recovery stop point is before consistent recovery point".into()
+        } else {
+            "WAL ends before end of online backup".into()
+        });
+    }
+    if let Some(a) = &archive
+        && a.target.is_some()
+        && stopped.is_none()
+    {
+        return Err("recovery ended before configured recovery target was reached".into());
+    }
+    if recovering {
         match last_lsn {
             Some(lsn) => {
                 let e = started.elapsed().as_secs_f64();
-                super::log(&format!("redo done at {lsn} system usage: CPU: user: 0.00 s, system: 0.00 s, elapsed: {e:.2} s"));
+                super::log(&format!(
+                    "redo done at {lsn} system usage: CPU: user: 0.00 s, system: 0.00 s, elapsed: {e:.2} s"
+                ));
             }
             None => super::log("redo is not required"),
         }
     }
-    wal::init_insert_position(reader.end_of_wal(), reader.last_record())
-        .map_err(|e| format!("could not prepare WAL for writing at {}: {e}", reader.end_of_wal()))?;
+    if let Some(a) = &archive {
+        if let Some(t) = last_xact_time {
+            super::log(&format!(
+                "last completed transaction was at log time {}",
+                a.format_time(t)
+            ));
+        }
+        if stopped.is_some() && a.action == Action::Shutdown {
+            super::log("shutdown at recovery target");
+            return Ok(Exit::ShutdownAtTarget);
+        }
+    }
+    // Where inserts continue: after the last replayed record when replay
+    // stopped at a target (the rest of the WAL is cut off: timeline 1 is
+    // kept, see the module doc), else at the end of valid WAL.
+    let (end, prev) = match (&stopped, last_read) {
+        (Some(_), Some((lsn, end))) => {
+            archive_recovery::truncate_wal_after(&env.data_dir, end)
+                .map_err(|e| format!("could not remove WAL after the recovery target: {e}"))?;
+            (end, lsn)
+        }
+        _ => (reader.end_of_wal(), reader.last_record()),
+    };
+    wal::init_insert_position(end, prev)
+        .map_err(|e| format!("could not prepare WAL for writing at {end}: {e}"))?;
     wal::set_redo_pointer(checkpoint.redo);
-    ControlFile::update_state(&env.data_dir, DbState::InProduction).map_err(|e| format!("could not write control file: {e}"))?;
-    Ok(())
+    ControlFile::update_state(&env.data_dir, DbState::InProduction)
+        .map_err(|e| format!("could not write control file: {e}"))?;
+    if archive.is_some() || label.is_some() {
+        // The end-of-recovery checkpoint (PostgreSQL requests it with
+        // CHECKPOINT_END_OF_RECOVERY | IMMEDIATE | WAIT): pg_control then
+        // points after the stop point, and a crash from here on is plain
+        // crash recovery. The checkpointer runs during recovery and starts
+        // as soon as the insert position is set.
+        crate::bgproc::checkpointer::request_checkpoint(&mut || Ok(()))
+            .map_err(|e| format!("end-of-recovery checkpoint failed: {}", e.message))?;
+        if label.is_some() {
+            std::fs::rename(&label_path, env.data_dir.join("backup_label.old")).map_err(|e| {
+                format!("could not rename file \"backup_label\" to \"backup_label.old\": {e}")
+            })?;
+        }
+    }
+    if archive.is_some() {
+        let signal = env.data_dir.join("recovery.signal");
+        std::fs::remove_file(&signal)
+            .map_err(|e| format!("could not remove file \"recovery.signal\": {e}"))?;
+        let _ = crate::storage::wal::file::fsync_dir(&env.data_dir);
+        super::log("archive recovery complete");
+    }
+    Ok(Exit::Open)
 }
+
+/// How the startup process ends when it succeeds.
+enum Exit {
+    /// Exit 0: the postmaster opens the server.
+    Open,
+    /// Exit 3 (PostgreSQL's code): `recovery_target_action = 'shutdown'`
+    /// (or `'pause'`) reached its target; the postmaster shuts down.
+    ShutdownAtTarget,
+}
+
+/// The exit code of [`Exit::ShutdownAtTarget`].
+pub const EXIT_SHUTDOWN_AT_TARGET: i32 = 3;
 
 /// Hands a record to its resource manager (PostgreSQL's `RmgrTable[].rm_redo`).
 fn redo(rec: &DecodedRecord) {
@@ -115,7 +330,9 @@ fn redo(rec: &DecodedRecord) {
         RmgrId::Xact => xact::xact_redo(rec.info, &rec.main_data),
         RmgrId::Clog => xact::clog_redo(rec.info, &rec.main_data),
         RmgrId::Heap | RmgrId::Storage => crate::storage::heap::access::heap_redo(rec),
-        RmgrId::Xlog if rec.info == wal::XLOG_NEXTOID => crate::catalog::oid::nextoid_redo(&rec.main_data),
+        RmgrId::Xlog if rec.info == wal::XLOG_NEXTOID => {
+            crate::catalog::oid::nextoid_redo(&rec.main_data)
+        }
         _ => {}
     }
 }
