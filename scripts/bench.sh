@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cargo build --release --bin ferrogres
+BIN="${CARGO_TARGET_DIR:-target}/release/ferrogres"
 SECS=${1:-10}
 REPEATS=${2:-3}
 PGBIN=/usr/lib/postgresql/15/bin
@@ -22,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-target/release/ferrogres initdb -D "$WORK/fg" -U postgres >/dev/null
+"$BIN" initdb -D "$WORK/fg" -U postgres >/dev/null
 cat >> "$WORK/fg/postgresql.conf" <<CONF
 port = $FG_PORT
 unix_socket_directories = '$WORK'
@@ -30,7 +31,7 @@ listen_addresses = ''
 fsync = on
 synchronous_commit = on
 CONF
-target/release/ferrogres server -D "$WORK/fg" > "$WORK/fg.log" 2>&1 &
+"$BIN" server -D "$WORK/fg" > "$WORK/fg.log" 2>&1 &
 
 [ "$(id -u)" -eq 0 ] && chown postgres "$WORK"
 as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust >/dev/null
@@ -41,10 +42,14 @@ for port in $FG_PORT $PG_PORT; do
     for _ in $(seq 1 100); do psql -X -h "$WORK" -p "$port" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-tps() { # port script clients
-    psql -X -q -h "$WORK" -p "$1" -U postgres -d postgres -f bench/setup.sql >/dev/null
-    pgbench -n -M simple -h "$WORK" -p "$1" -U postgres -f "bench/$2" -c "$3" -j "$3" -T "$SECS" postgres 2>/dev/null \
-        | awk '/^tps = /{print $3}'
+tps() { # port script clients; prints nothing if the run failed
+    psql -X -q -h "$WORK" -p "$1" -U postgres -d postgres -f bench/setup.sql >/dev/null 2>&1
+    local out
+    out=$(pgbench -n -M simple -h "$WORK" -p "$1" -U postgres -f "bench/$2" -c "$3" -j "$3" -T "$SECS" postgres 2>&1) || {
+        echo "pgbench failed on port $1 ($2, $3 clients): $(echo "$out" | grep -m1 error)" >&2
+        return 0
+    }
+    echo "$out" | awk '/^tps = /{print $3}'
 }
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 

@@ -110,7 +110,8 @@ pub fn initdb(opts: &InitdbOptions) -> Result<(), String> {
         ((now_s as u64) << 32) | ((now_us as u64) << 12) | (std::process::id() as u64 & 0xfff);
     // The first WAL segment, holding the initial checkpoint the first
     // start reads (PostgreSQL's BootStrapXLOG).
-    let (checkpoint, checkpoint_copy) = crate::storage::wal::bootstrap_wal(dir, system_identifier).map_err(io)?;
+    let (checkpoint, checkpoint_copy) =
+        crate::storage::wal::bootstrap_wal(dir, system_identifier).map_err(io)?;
     let mut control = ControlFile::new(system_identifier, DbState::Shutdowned, now_s);
     control.checkpoint = checkpoint;
     control.checkpoint_copy = checkpoint_copy;

@@ -3,6 +3,7 @@
 //! and README give its rules.
 
 pub mod backend;
+pub mod backup;
 pub mod bgproc;
 pub mod catalog;
 pub mod ctl;

@@ -1,5 +1,5 @@
-//! The `ferrogres` command: `initdb`, `server` (the postmaster) and `ctl`,
-//! with PostgreSQL's option letters.
+//! The `ferrogres` command: `initdb`, `server` (the postmaster), `ctl` and
+//! `basebackup`, with PostgreSQL's option letters.
 
 use std::path::PathBuf;
 
@@ -79,6 +79,39 @@ enum Cmd {
         #[arg(short = 't', default_value_t = 60)]
         timeout: u64,
     },
+    /// Take an online base backup of a running server (like pg_basebackup,
+    /// plain format, WAL included).
+    #[command(disable_help_flag = true)]
+    Basebackup {
+        #[arg(long = "help", action = clap::ArgAction::Help)]
+        help: Option<bool>,
+        /// Target directory (must not exist or be empty).
+        #[arg(short = 'D', long = "pgdata")]
+        target: PathBuf,
+        /// Server host or Unix-socket directory.
+        #[arg(short = 'h', long = "host")]
+        host: Option<String>,
+        #[arg(short = 'p', long = "port")]
+        port: Option<u16>,
+        #[arg(short = 'U', long = "username")]
+        user: Option<String>,
+        /// Backup label.
+        #[arg(short = 'l', long = "label", default_value = "ferrogres basebackup")]
+        label: String,
+        /// Checkpoint mode (fast|spread): every checkpoint is immediate.
+        #[arg(short = 'c', long = "checkpoint")]
+        checkpoint: Option<String>,
+        /// WAL method: WAL is always fetched into the backup.
+        #[arg(short = 'X', long = "wal-method")]
+        wal_method: Option<String>,
+        /// Output format: only plain.
+        #[arg(short = 'F', long = "format")]
+        format: Option<String>,
+        #[arg(short = 'P', long = "progress")]
+        progress: bool,
+        #[arg(short = 'v', long = "verbose")]
+        verbose: bool,
+    },
 }
 
 fn main() {
@@ -130,6 +163,33 @@ fn main() {
                     1
                 }
             }
+        }
+        Cmd::Basebackup {
+            target,
+            host,
+            port,
+            user,
+            label,
+            format,
+            verbose,
+            ..
+        } => {
+            if format.as_deref().is_some_and(|f| f != "p" && f != "plain") {
+                eprintln!("ferrogres basebackup: error: only the plain format is supported");
+                std::process::exit(1);
+            }
+            let env_or = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+            let opts = ferrogres::backup::client::Options {
+                target,
+                host: host.unwrap_or_else(|| env_or("PGHOST", "/tmp")),
+                port: port.unwrap_or_else(|| env_or("PGPORT", "5432").parse().unwrap_or(5432)),
+                user: user.unwrap_or_else(|| {
+                    std::env::var("PGUSER").unwrap_or_else(|_| initdb::os_user_name())
+                }),
+                label,
+                verbose,
+            };
+            ferrogres::backup::client::run(&opts)
         }
         Cmd::Server {
             data_dir,

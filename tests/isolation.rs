@@ -217,3 +217,25 @@ fn ddl_is_transactional_and_visible_to_other_sessions_after_commit() {
     s.psql("DROP TABLE ddl_t");
     assert!(!s.psql_output("SELECT * FROM ddl_t", &[]).status.success());
 }
+
+#[test]
+fn pg_stat_activity_shows_backend_xid_xmin_and_idle_in_transaction() {
+    let s = Server::start();
+    setup(&s);
+    let mut c = s.connect();
+    let pid = Server::query_one(&mut c, "SELECT pg_backend_pid()").unwrap();
+    c.batch_execute(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acct SET balance = 1 WHERE id = 1",
+    )
+    .unwrap();
+    let xid = Server::query_one(&mut c, "SELECT txid_current()").unwrap();
+    let row = s.psql(&format!(
+        "SELECT backend_xid, backend_xmin IS NOT NULL, state, xact_start IS NOT NULL FROM pg_stat_activity WHERE pid = {pid}"
+    ));
+    assert_eq!(row, format!("{xid}|t|idle in transaction|t"));
+    c.batch_execute("COMMIT").unwrap();
+    let row = s.psql(&format!(
+        "SELECT backend_xid IS NULL, backend_xmin IS NULL, state, xact_start IS NULL FROM pg_stat_activity WHERE pid = {pid}"
+    ));
+    assert_eq!(row, "t|t|idle|t");
+}

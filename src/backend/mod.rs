@@ -28,6 +28,7 @@ pub mod auth;
 mod session;
 mod tables;
 pub mod txn;
+mod vacuum;
 mod views;
 
 pub use crate::postmaster::CanAccept;

@@ -124,22 +124,34 @@ pub fn backend_main(
     // superuser-only ones are checked against the right role.
     let mut client_settings: Vec<(String, String)> = Vec::new();
     let mut options = String::new();
+    // A physical replication connection (pg_basebackup's): served by the
+    // walsender command loop of `crate::backup::walsender` once authenticated.
+    let mut replication = false;
     for (k, v) in &params {
         match k.as_str() {
             "user" => user = Some(v.clone()),
             "database" => database = Some(v.clone()),
-            "replication" => {
-                if !matches!(v.as_str(), "false" | "off" | "0" | "no") {
-                    fatal(
-                        &mut conn,
-                        PgError::fatal(
-                            sqlstate::FEATURE_NOT_SUPPORTED,
-                            "replication connections are not supported",
-                        ),
-                        None,
-                    );
-                }
-            }
+            "replication" => match v.to_ascii_lowercase().as_str() {
+                "false" | "off" | "0" | "no" => {}
+                "true" | "on" | "1" | "yes" => replication = true,
+                "database" => fatal(
+                    &mut conn,
+                    PgError::fatal(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "logical replication connections are not supported",
+                    ),
+                    None,
+                ),
+                _ => fatal(
+                    &mut conn,
+                    PgError::fatal(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("invalid value for parameter \"replication\": \"{v}\""),
+                    )
+                    .with_hint("Valid values are: \"false\", 0, \"true\", 1, \"database\"."),
+                    None,
+                ),
+            },
             "options" => options = v.clone(),
             _ if k.starts_with("_pq_.") => {}
             other => {
@@ -179,7 +191,12 @@ pub fn backend_main(
     };
     let roles = auth::roles::load_roles(&env.data_dir).unwrap_or_default();
     let role = auth::roles::find_role(&roles, &user).cloned();
-    let line = match env.hba.find(&conn_kind, &database, &user) {
+    let hba_database = if replication {
+        auth::hba::PHYSICAL_REPLICATION
+    } else {
+        database.as_str()
+    };
+    let line = match env.hba.find(&conn_kind, hba_database, &user) {
         Ok(l) => l.clone(),
         Err(e) => fatal(&mut conn, e, None),
     };
@@ -235,6 +252,32 @@ pub fn backend_main(
     crate::process::attach_storage(&env.data_dir);
     slot.cancel_key.store(cancel_key, Ordering::Relaxed);
     slot.role_oid.store(role.oid, Ordering::Relaxed);
+
+    if replication {
+        // PostgreSQL also accepts roles with the REPLICATION attribute;
+        // ferrogres roles have no such attribute yet.
+        if !role.superuser {
+            fatal(
+                &mut conn,
+                PgError::fatal(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    "must be superuser or replication role to start walsender",
+                ),
+                None,
+            );
+        }
+        title::set_title(&format!("ferrogres: walsender {user} {remote_display}"));
+        conn.send(b'R', &Body::new().i32(0).0);
+        for (name, value) in env.settings.reported_parameters() {
+            conn.send(b'S', &Body::new().cstr(&name).cstr(&value).0);
+        }
+        conn.send(
+            b'K',
+            &Body::new().i32(std::process::id() as i32).i32(cancel_key).0,
+        );
+        prepare_quit_messages(&conn);
+        crate::backup::walsender::run(env, conn);
+    }
 
     // The database, from the shared pg_database catalog.
     let transam = crate::storage::xact::Transam::get();
@@ -327,7 +370,17 @@ pub fn backend_main(
         scans: std::collections::HashMap::new(),
         next_scan: 0,
     };
+    crate::utils::pgstat::init_backend(db_oid);
     session.run()
+}
+
+/// A process-array xid as pg_stat_activity shows it (NULL when none).
+fn xid_datum(xid: u64) -> Datum {
+    if xid == 0 {
+        Datum::Null
+    } else {
+        Datum::Xid(xid as u32)
+    }
 }
 
 fn isolation_from(level: &str) -> super::txn::Isolation {
@@ -337,36 +390,7 @@ fn isolation_from(level: &str) -> super::txn::Isolation {
     }
 }
 
-/// PostgreSQL's CHECK_FOR_INTERRUPTS: turns pending signals into errors.
-/// Postmaster death and SIGTERM end the session (FATAL 57P01); SIGINT
-/// cancels the statement (57014).
-pub(super) fn check_interrupts() -> PgResult<()> {
-    let pending = signals::peek(
-        signals::SIGTERM_PENDING | signals::SIGINT_PENDING | signals::POSTMASTER_DEATH_PENDING,
-    );
-    if pending == 0 {
-        return Ok(());
-    }
-    if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 {
-        return Err(PgError::fatal(
-            sqlstate::ADMIN_SHUTDOWN,
-            "terminating connection due to unexpected postmaster exit",
-        ));
-    }
-    if signals::take(signals::SIGTERM_PENDING) != 0 {
-        return Err(PgError::fatal(
-            sqlstate::ADMIN_SHUTDOWN,
-            "terminating connection due to administrator command",
-        ));
-    }
-    if signals::take(signals::SIGINT_PENDING) != 0 {
-        return Err(PgError::error(
-            sqlstate::QUERY_CANCELED,
-            "canceling statement due to user request",
-        ));
-    }
-    Ok(())
-}
+pub(super) use crate::process::signals::check_interrupts;
 
 /// PostgreSQL 15's `processCancelRequest`: the postmaster's child list, as
 /// inherited at fork, says which backend the key belongs to.
@@ -485,7 +509,13 @@ impl Session {
             let bits = signals::SIGTERM_PENDING
                 | signals::POSTMASTER_DEATH_PENDING
                 | signals::SIGHUP_PENDING;
-            match self.conn.read_message(bits, None) {
+            // An idle backend still sends the statistics it held back
+            // (PostgreSQL's IdleStatsUpdateTimeout).
+            let stats_deadline = crate::utils::pgstat::idle_flush_deadline();
+            match self.conn.read_message(bits, stats_deadline) {
+                Err(ReadError::TimedOut) if stats_deadline.is_some() => {
+                    crate::utils::pgstat::report_stat(false);
+                }
                 Err(ReadError::Interrupted) => {
                     if signals::take(signals::SIGHUP_PENDING) != 0 {
                         self.env.reload_settings();
@@ -634,6 +664,7 @@ impl Session {
                 self.xact_start = self.stmt_start;
                 self.env.settings.at_transaction_start();
                 self.txn.begin(self.default_isolation());
+                crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
                 let xs = self.xact_start;
                 self.slot.update_status(|st| st.xact_start = xs);
             }
@@ -662,6 +693,9 @@ impl Session {
                 Err(e) => {
                     if e.severity >= Severity::Fatal && e.severity != Severity::Log {
                         self.fatal_with_statement(e, &stmt.text);
+                    }
+                    if e.sqlstate == sqlstate::DEADLOCK_DETECTED {
+                        crate::utils::pgstat::count_deadlock();
                     }
                     self.send_error(&e, Some(&stmt.text));
                     match self.xact {
@@ -702,6 +736,8 @@ impl Session {
         self.env.settings.at_transaction_end(commit);
         self.xact = Xact::None;
         self.slot.update_status(|st| st.xact_start = 0);
+        // A failed block ends as a rollback even when COMMIT was typed.
+        crate::utils::pgstat::end_transaction(commit && storage_open);
     }
 
     /// ROLLBACK TO SAVEPOINT makes a failed block usable again.
@@ -725,10 +761,13 @@ impl Session {
     /// Rolls back whatever is open before the process exits, so that locks
     /// and the process-array entry do not outlive the session.
     fn end_session(&mut self) {
+        crate::backup::abort_session_backup();
         if self.xact != Xact::None && (self.xact != Xact::Failed || self.txn.has_savepoints()) {
             self.txn.abort();
         }
+        let in_transaction = self.xact != Xact::None;
         self.xact = Xact::None;
+        crate::utils::pgstat::end_session(in_transaction, self.session_start.elapsed());
     }
 
     /// Sends ParameterStatus for GUC_REPORT settings that changed; a new
@@ -977,8 +1016,10 @@ impl Session {
                     Some(s) if visible => Datum::Text(s.to_string()),
                     _ => Datum::Null,
                 },
-                Datum::Null,
-                Datum::Null,
+                // xid columns show the 32-bit xid, as PostgreSQL's `xid` type
+                // does; txid_current() returns the full 64-bit value.
+                xid_datum(slot.xid.load(Ordering::Acquire)),
+                xid_datum(slot.xmin.load(Ordering::Acquire)),
                 Datum::Null,
                 if visible {
                     Datum::Text(procarray::get_str(&st.query))
@@ -1149,7 +1190,9 @@ impl ServerContext for Session {
         if notice.severity == Severity::Warning {
             elog::log_error(&notice, None);
         }
-        if notice.severity >= min {
+        // INFO always reaches the client, whatever client_min_messages says
+        // (PostgreSQL's rule: VACUUM VERBOSE, ANALYZE VERBOSE).
+        if notice.severity >= min || notice.severity == Severity::Info {
             self.conn.send_raw(&crate::protocol::framed_report(&notice));
         }
     }
@@ -1157,13 +1200,43 @@ impl ServerContext for Session {
     fn system_relation(&mut self, name: &str) -> PgResult<Option<VirtualRelation>> {
         Ok(match name {
             "pg_stat_activity" => Some(self.pg_stat_activity()),
-            "pg_stat_bgwriter" => Some(super::views::pg_stat_bgwriter()),
+            name if super::views::STAT_VIEWS.contains(&name) => {
+                let stats = crate::utils::pgstat::fetch_snapshot(&self.env.data_dir);
+                let snapshot = self.txn.snapshot();
+                let cx = super::views::StatViewContext {
+                    db_oid: crate::utils::pgstat::my_database(),
+                    snapshot: &snapshot,
+                    stats: &stats,
+                    data_checksums: crate::storage::buffer::pool().data_checksums(),
+                };
+                super::views::stat_view(name, &cx)?
+            }
             "pg_stat_wal" => Some(super::views::pg_stat_wal()),
+            "pg_stat_progress_vacuum" => {
+                let snapshot = self.txn.snapshot();
+                let transam = crate::storage::xact::Transam::get();
+                let dbs = crate::catalog::vacuum::database_names(&snapshot, &transam)?;
+                Some(super::views::pg_stat_progress_vacuum(&dbs))
+            }
             "pg_locks" => Some(super::views::pg_locks()),
             "pg_control_checkpoint" => {
                 Some(super::views::pg_control_checkpoint(&self.env.data_dir)?)
             }
             "pg_ls_waldir" => Some(super::views::pg_ls_waldir(&self.env.data_dir)?),
+            // `SELECT * FROM pg_backup_stop()`: stops this session's backup
+            // (waiting for the archive, the default) when the query is analysed.
+            "pg_backup_stop" => {
+                use crate::sql::tables::TableContext;
+                let (lsn, label, map) = self.backup_stop(true)?;
+                Some(VirtualRelation {
+                    columns: vec![
+                        ("lsn".into(), Type::PgLsn),
+                        ("labelfile".into(), Type::Text),
+                        ("spcmapfile".into(), Type::Text),
+                    ],
+                    rows: vec![vec![Datum::Lsn(lsn), Datum::Text(label), Datum::Text(map)]],
+                })
+            }
             _ => None,
         })
     }

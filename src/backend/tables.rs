@@ -106,7 +106,7 @@ fn row_to_datums(table: &TableDef, row: Vec<HeapValue>) -> PgResult<Vec<Datum>> 
 }
 
 impl Session {
-    fn lock_table(&mut self, table: &TableDef, mode: LockMode) -> PgResult<()> {
+    pub(super) fn lock_table(&mut self, table: &TableDef, mode: LockMode) -> PgResult<()> {
         let tag = LockTag::Relation {
             db: table.db_oid,
             rel: table.oid,
@@ -242,6 +242,7 @@ impl TableContext for Session {
                 Ok(true)
             },
         )?;
+        crate::utils::pgstat::count_seq_scan(table.db_oid, table.oid, table.relfilenode, n as u64);
         let id = self.next_scan;
         self.next_scan = self.next_scan.wrapping_add(1);
         self.scans.insert(
@@ -279,7 +280,9 @@ impl TableContext for Session {
         let values = row_to_heap(table, &row)?;
         let xid = self.txn.state.xid_for_write()?;
         let cid = self.txn.state.command_id();
-        access::heap_insert(&table.heap_relation(), &values, xid, cid)
+        let row_id = access::heap_insert(&table.heap_relation(), &values, xid, cid)?;
+        crate::utils::pgstat::count_insert(table.db_oid, table.oid, table.relfilenode);
+        Ok(row_id)
     }
 
     fn update_row(
@@ -299,6 +302,9 @@ impl TableContext for Session {
                 .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
             access::heap_update(&table.heap_relation(), row_id, &values, &mut cx)?.0
         };
+        if outcome == TmOutcome::Ok {
+            crate::utils::pgstat::count_update(table.db_oid, table.oid, table.relfilenode);
+        }
         self.follow(table, outcome)
     }
 
@@ -313,6 +319,9 @@ impl TableContext for Session {
                 .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
             access::heap_delete(&table.heap_relation(), row_id, &mut cx)?
         };
+        if outcome == TmOutcome::Ok {
+            crate::utils::pgstat::count_delete(table.db_oid, table.oid, table.relfilenode);
+        }
         self.follow(table, outcome)
     }
 
@@ -359,8 +368,150 @@ impl TableContext for Session {
         crate::bgproc::checkpointer::request_checkpoint(&mut check_interrupts)
     }
 
+    fn switch_wal(&mut self) -> PgResult<u64> {
+        backup_privilege(self, "pg_switch_wal")?;
+        if !crate::storage::wal::is_insert_ready() {
+            return Err(in_recovery());
+        }
+        crate::storage::wal::switch_segment()
+            .map(|l| l.0)
+            .map_err(|e| {
+                PgError::error(
+                    sqlstate::IO_ERROR,
+                    format!("could not switch WAL segment: {e}"),
+                )
+            })
+    }
+
+    fn backup_start(&mut self, label: &str, _fast: bool) -> PgResult<u64> {
+        backup_privilege(self, "pg_backup_start")?;
+        crate::backup::session_backup_start(label, &mut check_interrupts).map(|l| l.0)
+    }
+
+    fn backup_stop(&mut self, wait_for_archive: bool) -> PgResult<(u64, String, String)> {
+        backup_privilege(self, "pg_backup_stop")?;
+        let mut notices = Vec::new();
+        let r = crate::backup::session_backup_stop(
+            wait_for_archive,
+            &mut |n| notices.push(n),
+            &mut check_interrupts,
+        );
+        for n in notices {
+            self.notice(n);
+        }
+        r.map(|(l, label, map)| (l.0, label, map))
+    }
+
+    fn stats_reset(&mut self, what: &str, target: Option<&str>, rel: Option<u32>) -> PgResult<()> {
+        use crate::utils::pgstat::{self, Msg, SharedTarget};
+        if what == "clear_snapshot" {
+            pgstat::clear_snapshot();
+            return Ok(());
+        }
+        let function = match what {
+            "reset" => "pg_stat_reset",
+            "reset_shared" => "pg_stat_reset_shared",
+            _ => "pg_stat_reset_single_table_counters",
+        };
+        // PostgreSQL 15 grants these to superusers only by default.
+        if !self.is_superuser() {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied for function {function}"),
+            ));
+        }
+        let db = pgstat::my_database();
+        match (what, target) {
+            ("reset", _) => pgstat::send_reset(Msg::ResetDb { db }),
+            ("reset_single_table", _) => {
+                let rel = rel.unwrap_or(0);
+                // Shared catalogs keep their statistics under database 0.
+                let shared = crate::catalog::defs::CATALOGS
+                    .iter()
+                    .any(|c| c.oid == rel && c.shared);
+                pgstat::send_reset(Msg::ResetTable {
+                    db: if shared { 0 } else { db },
+                    rel,
+                });
+            }
+            ("reset_shared", Some("archiver")) => {
+                pgstat::send_reset(Msg::ResetShared(SharedTarget::Archiver))
+            }
+            ("reset_shared", Some("io")) => pgstat::send_reset(Msg::ResetShared(SharedTarget::Io)),
+            ("reset_shared", Some("wal")) => crate::storage::wal::reset_stats(),
+            ("reset_shared", Some("recovery_prefetch")) => {}
+            ("reset_shared", Some("bgwriter")) => {
+                use std::sync::atomic::Ordering;
+                // The checkpointer's counters are zeroed in place; the
+                // buffer pool's become a baseline the view subtracts.
+                let ckpt = crate::bgproc::checkpointer::shmem();
+                for c in [
+                    &ckpt.checkpoints_timed,
+                    &ckpt.checkpoints_req,
+                    &ckpt.checkpoint_write_time_ms,
+                    &ckpt.checkpoint_sync_time_ms,
+                ] {
+                    c.store(0, Ordering::Relaxed);
+                }
+                ckpt.stats_reset
+                    .store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
+                let b = crate::storage::buffer::pool().stats();
+                pgstat::send_reset(Msg::ResetShared(SharedTarget::Bgwriter([
+                    b.buffers_checkpoint,
+                    b.buffers_clean,
+                    b.maxwritten_clean,
+                    b.buffers_backend,
+                    b.buffers_backend_fsync,
+                    b.buffers_alloc,
+                ])));
+            }
+            ("reset_shared", other) => {
+                return Err(PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized reset target: \"{}\"", other.unwrap_or("")),
+                )
+                .with_hint(
+                    "Target must be \"archiver\", \"bgwriter\", \"io\", \"recovery_prefetch\", or \"wal\".",
+                ));
+            }
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    format!("unknown statistics request {what}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn take_snapshot(&mut self) {
         let _ = self.txn.snapshot();
+    }
+
+    fn vacuum(&mut self, request: &crate::sql::tables::VacuumRequest) -> PgResult<()> {
+        self.run_vacuum(request)
+    }
+
+    fn relation_size(
+        &mut self,
+        rel: &crate::sql::tables::RelationRef,
+        what: crate::sql::tables::RelationSize,
+    ) -> PgResult<Option<i64>> {
+        self.relation_size_of(rel, what)
+    }
+
+    fn alter_reloptions(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        set: &[(String, Option<String>)],
+        reset: &[String],
+    ) -> PgResult<()> {
+        self.alter_reloptions_of(schema, name, set, reset)
+    }
+
+    fn age_reference_xid(&mut self) -> PgResult<i64> {
+        Ok(self.age_reference())
     }
 
     fn snapshot_taken(&self) -> bool {
@@ -371,14 +522,41 @@ impl TableContext for Session {
         match request {
             SavepointRequest::Define => {
                 self.txn.savepoint(name);
+                crate::utils::pgstat::savepoint(name);
                 Ok(())
             }
-            SavepointRequest::Release => self.txn.release_savepoint(name),
+            SavepointRequest::Release => {
+                self.txn.release_savepoint(name)?;
+                crate::utils::pgstat::release_savepoint(name);
+                Ok(())
+            }
             SavepointRequest::RollbackTo => {
                 self.txn.rollback_to_savepoint(name)?;
+                crate::utils::pgstat::rollback_to_savepoint(name);
                 self.recover_from_failed_block();
                 Ok(())
             }
         }
     }
+}
+
+/// The WAL control and backup functions are superuser-only by default in
+/// PostgreSQL 15 (EXECUTE revoked from PUBLIC).
+fn backup_privilege(s: &Session, function: &str) -> PgResult<()> {
+    if s.is_superuser() {
+        Ok(())
+    } else {
+        Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for function {function}"),
+        ))
+    }
+}
+
+fn in_recovery() -> PgError {
+    PgError::error(
+        sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+        "recovery is in progress",
+    )
+    .with_hint("WAL control functions cannot be executed during recovery.")
 }

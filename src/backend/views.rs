@@ -3,13 +3,30 @@
 //! and `pg_ls_waldir()` used in FROM). pg_stat_activity lives with the
 //! session, which knows who is asking.
 //!
+//! The cumulative-statistics views (`pg_stat_database`,
+//! `pg_stat_{all,user,sys}_tables`, `pg_statio_{all,user,sys}_tables`,
+//! `pg_stat_archiver`, `pg_stat_io`) read the statistics collector's
+//! snapshot ([`crate::utils::pgstat::fetch_snapshot`]) and take names from
+//! the catalogs, read with the statement's snapshot: a table dropped since
+//! is gone from the views even though the collector still has its entry.
 
 use std::sync::atomic::Ordering;
 
+use crate::catalog::TableDef;
+use crate::catalog::defs::{PG_CLASS, PG_DATABASE, PG_NAMESPACE, catalog_def};
+use crate::catalog::relcache::as_str;
+use crate::process::ProcessKind;
 use crate::sql::VirtualRelation;
 use crate::sql::types::{Datum, Type};
 use crate::storage::control::ControlFile;
+use crate::storage::heap::HeapValue;
+use crate::storage::heap::access;
+use crate::storage::types::Oid;
+use crate::storage::xact::{Snapshot, Transam};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::pgstat::StatsSnapshot;
+use crate::utils::pgstat::snapshot::{IO_BACKEND_TYPES, TabEntry};
+use crate::utils::time::TimestampTz;
 
 fn cols(list: &[(&str, Type)]) -> Vec<(String, Type)> {
     list.iter().map(|(n, t)| (n.to_string(), *t)).collect()
@@ -19,10 +36,26 @@ fn count(v: u64) -> Datum {
     Datum::Int8(v as i64)
 }
 
-/// `pg_stat_bgwriter`, PostgreSQL 15's columns.
-pub fn pg_stat_bgwriter() -> VirtualRelation {
+/// `pg_stat_bgwriter`, PostgreSQL 15's columns. The buffer-pool counters
+/// are shown relative to the baseline of the last
+/// `pg_stat_reset_shared('bgwriter')`, kept by the statistics collector.
+pub fn pg_stat_bgwriter(stats: &StatsSnapshot) -> VirtualRelation {
     let ckpt = crate::bgproc::checkpointer::shmem();
-    let buf = crate::storage::buffer::pool().stats();
+    let mut buf = crate::storage::buffer::pool().stats();
+    let base = stats.bgwriter_baseline;
+    for (v, b) in [
+        &mut buf.buffers_checkpoint,
+        &mut buf.buffers_clean,
+        &mut buf.maxwritten_clean,
+        &mut buf.buffers_backend,
+        &mut buf.buffers_backend_fsync,
+        &mut buf.buffers_alloc,
+    ]
+    .into_iter()
+    .zip(base)
+    {
+        *v = v.saturating_sub(b);
+    }
     VirtualRelation {
         columns: cols(&[
             ("checkpoints_timed", Type::Int8),
@@ -236,4 +269,532 @@ pub fn pg_ls_waldir(data_dir: &std::path::Path) -> PgResult<VirtualRelation> {
         ]),
         rows,
     })
+}
+
+// ---------------------------------------------------------------------------
+// Cumulative statistics views
+// ---------------------------------------------------------------------------
+
+/// The names the statistics views answer to (served by [`stat_view`]).
+pub const STAT_VIEWS: [&str; 11] = [
+    "pg_stat_database",
+    "pg_stat_all_tables",
+    "pg_stat_user_tables",
+    "pg_stat_sys_tables",
+    "pg_statio_all_tables",
+    "pg_statio_user_tables",
+    "pg_statio_sys_tables",
+    "pg_stat_archiver",
+    "pg_stat_io",
+    // Served here too because their rows need the collector's snapshot.
+    "pg_stat_bgwriter",
+    "pg_stat_database_conflicts",
+];
+
+/// One relation of the current database, from `pg_class`.
+struct RelInfo {
+    oid: Oid,
+    name: String,
+    schema: String,
+    shared: bool,
+}
+
+fn heap_oid(v: &HeapValue) -> Oid {
+    match v {
+        HeapValue::Oid(o) => *o,
+        HeapValue::I32(i) => *i as Oid,
+        _ => 0,
+    }
+}
+
+/// Rows of a bootstrap catalog visible to `snapshot`.
+fn scan_catalog(
+    cat: Oid,
+    db_oid: Oid,
+    snapshot: &Snapshot,
+    f: &mut dyn FnMut(&[HeapValue]),
+) -> PgResult<()> {
+    let rel = TableDef::for_catalog(catalog_def(cat), db_oid).heap_relation();
+    let transam = Transam::get();
+    access::heap_scan(&rel, snapshot, &transam, &mut |_, row| {
+        f(&row);
+        Ok(true)
+    })
+}
+
+/// Databases from the shared `pg_database`: (oid, name).
+fn list_databases(snapshot: &Snapshot) -> PgResult<Vec<(Oid, String)>> {
+    let mut out = Vec::new();
+    scan_catalog(PG_DATABASE, 0, snapshot, &mut |row| {
+        out.push((heap_oid(&row[0]), as_str(&row[1])))
+    })?;
+    out.sort_by_key(|(o, _)| *o);
+    Ok(out)
+}
+
+/// Tables of database `db` (relkind r, t, m, p), ordered by oid.
+fn list_tables(db: Oid, snapshot: &Snapshot) -> PgResult<Vec<RelInfo>> {
+    let mut namespaces = std::collections::HashMap::new();
+    scan_catalog(PG_NAMESPACE, db, snapshot, &mut |row| {
+        namespaces.insert(heap_oid(&row[0]), as_str(&row[1]));
+    })?;
+    let mut out = Vec::new();
+    scan_catalog(PG_CLASS, db, snapshot, &mut |row| {
+        let relkind = as_str(&row[8]);
+        if !matches!(relkind.as_str(), "r" | "t" | "m" | "p") {
+            return;
+        }
+        out.push(RelInfo {
+            oid: heap_oid(&row[0]),
+            name: as_str(&row[1]),
+            schema: namespaces
+                .get(&heap_oid(&row[2]))
+                .cloned()
+                .unwrap_or_default(),
+            shared: matches!(row[10], HeapValue::Bool(true)),
+        });
+    })?;
+    out.sort_by_key(|r| r.oid);
+    Ok(out)
+}
+
+fn is_sys_schema(schema: &str) -> bool {
+    schema == "pg_catalog" || schema == "information_schema" || schema.starts_with("pg_toast")
+}
+
+fn ts_or_null(v: TimestampTz) -> Datum {
+    if v == 0 {
+        Datum::Null
+    } else {
+        Datum::Timestamptz(v)
+    }
+}
+
+fn int8(v: i64) -> Datum {
+    Datum::Int8(v)
+}
+
+/// Everything the statistics views need from the session.
+pub struct StatViewContext<'a> {
+    pub db_oid: Oid,
+    pub snapshot: &'a Snapshot,
+    pub stats: &'a StatsSnapshot,
+    pub data_checksums: bool,
+}
+
+/// Serves one of [`STAT_VIEWS`].
+pub fn stat_view(name: &str, cx: &StatViewContext<'_>) -> PgResult<Option<VirtualRelation>> {
+    Ok(Some(match name {
+        "pg_stat_database" => pg_stat_database(cx)?,
+        "pg_stat_database_conflicts" => pg_stat_database_conflicts(cx)?,
+        "pg_stat_all_tables" => pg_stat_tables(cx, |_| true)?,
+        "pg_stat_user_tables" => pg_stat_tables(cx, |s| !is_sys_schema(s))?,
+        "pg_stat_sys_tables" => pg_stat_tables(cx, is_sys_schema)?,
+        "pg_statio_all_tables" => pg_statio_tables(cx, |_| true)?,
+        "pg_statio_user_tables" => pg_statio_tables(cx, |s| !is_sys_schema(s))?,
+        "pg_statio_sys_tables" => pg_statio_tables(cx, is_sys_schema)?,
+        "pg_stat_archiver" => pg_stat_archiver(cx.stats),
+        "pg_stat_io" => pg_stat_io(cx.stats),
+        "pg_stat_bgwriter" => pg_stat_bgwriter(cx.stats),
+        _ => return Ok(None),
+    }))
+}
+
+/// Client backends connected to each database.
+fn backends_per_database() -> std::collections::HashMap<Oid, i32> {
+    let mut out = std::collections::HashMap::new();
+    for slot in crate::storage::shmem::get().procarray().slots() {
+        if slot.pid.load(Ordering::Acquire) == 0 || slot.kind() != Some(ProcessKind::Backend) {
+            continue;
+        }
+        if let Some(st) = slot.read_status()
+            && st.backend_start != 0
+        {
+            *out.entry(st.datid).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// `pg_stat_database`, PostgreSQL 15's columns: one row per database plus
+/// the row of shared objects (datid 0).
+fn pg_stat_database(cx: &StatViewContext<'_>) -> PgResult<VirtualRelation> {
+    let mut dbs = vec![(0, None)];
+    dbs.extend(
+        list_databases(cx.snapshot)?
+            .into_iter()
+            .map(|(o, n)| (o, Some(n))),
+    );
+    let backends = backends_per_database();
+    let empty = Default::default();
+    let rows = dbs
+        .into_iter()
+        .map(|(oid, name)| {
+            let d: &crate::utils::pgstat::snapshot::DbEntry =
+                cx.stats.dbs.get(&oid).unwrap_or(&empty);
+            let c = &d.c;
+            vec![
+                Datum::Oid(oid),
+                name.map(Datum::Text).unwrap_or(Datum::Null),
+                Datum::Int4(if oid == 0 {
+                    0
+                } else {
+                    backends.get(&oid).copied().unwrap_or(0)
+                }),
+                count(c.xact_commit),
+                count(c.xact_rollback),
+                count(c.blks_read),
+                count(c.blks_hit),
+                count(c.tup_returned),
+                count(c.tup_fetched),
+                count(d.tup_inserted),
+                count(d.tup_updated),
+                count(d.tup_deleted),
+                count(0),
+                count(0),
+                count(0),
+                count(c.deadlocks),
+                if cx.data_checksums {
+                    count(0)
+                } else {
+                    Datum::Null
+                },
+                Datum::Null,
+                Datum::Float8(0.0),
+                Datum::Float8(0.0),
+                Datum::Float8(c.session_time_us as f64 / 1000.0),
+                Datum::Float8(c.active_time_us as f64 / 1000.0),
+                Datum::Float8(0.0),
+                count(c.sessions),
+                count(0),
+                count(0),
+                count(0),
+                ts_or_null(d.stats_reset),
+            ]
+        })
+        .collect();
+    Ok(VirtualRelation {
+        columns: cols(&[
+            ("datid", Type::Oid),
+            ("datname", Type::Name),
+            ("numbackends", Type::Int4),
+            ("xact_commit", Type::Int8),
+            ("xact_rollback", Type::Int8),
+            ("blks_read", Type::Int8),
+            ("blks_hit", Type::Int8),
+            ("tup_returned", Type::Int8),
+            ("tup_fetched", Type::Int8),
+            ("tup_inserted", Type::Int8),
+            ("tup_updated", Type::Int8),
+            ("tup_deleted", Type::Int8),
+            ("conflicts", Type::Int8),
+            ("temp_files", Type::Int8),
+            ("temp_bytes", Type::Int8),
+            ("deadlocks", Type::Int8),
+            ("checksum_failures", Type::Int8),
+            ("checksum_last_failure", Type::Timestamptz),
+            ("blk_read_time", Type::Float8),
+            ("blk_write_time", Type::Float8),
+            ("session_time", Type::Float8),
+            ("active_time", Type::Float8),
+            ("idle_in_transaction_time", Type::Float8),
+            ("sessions", Type::Int8),
+            ("sessions_abandoned", Type::Int8),
+            ("sessions_fatal", Type::Int8),
+            ("sessions_killed", Type::Int8),
+            ("stats_reset", Type::Timestamptz),
+        ]),
+        rows,
+    })
+}
+
+/// `pg_stat_database_conflicts`: no standbys, so all zero.
+fn pg_stat_database_conflicts(cx: &StatViewContext<'_>) -> PgResult<VirtualRelation> {
+    let rows = list_databases(cx.snapshot)?
+        .into_iter()
+        .map(|(oid, name)| {
+            let mut r = vec![Datum::Oid(oid), Datum::Text(name)];
+            r.extend((0..5).map(|_| count(0)));
+            r
+        })
+        .collect();
+    Ok(VirtualRelation {
+        columns: cols(&[
+            ("datid", Type::Oid),
+            ("datname", Type::Name),
+            ("confl_tablespace", Type::Int8),
+            ("confl_lock", Type::Int8),
+            ("confl_snapshot", Type::Int8),
+            ("confl_bufferpin", Type::Int8),
+            ("confl_deadlock", Type::Int8),
+        ]),
+        rows,
+    })
+}
+
+/// The tables of the current database passing `schema_filter`, each with
+/// its collector entry (shared catalogs are kept under database 0).
+fn tables_with_stats<'a>(
+    cx: &'a StatViewContext<'_>,
+    schema_filter: fn(&str) -> bool,
+) -> PgResult<Vec<(RelInfo, TabEntry)>> {
+    Ok(list_tables(cx.db_oid, cx.snapshot)?
+        .into_iter()
+        .filter(|r| schema_filter(&r.schema))
+        .map(|r| {
+            let db = if r.shared { 0 } else { cx.db_oid };
+            let t = cx.stats.table(db, r.oid).copied().unwrap_or_default();
+            (r, t)
+        })
+        .collect())
+}
+
+/// `pg_stat_{all,user,sys}_tables`, PostgreSQL 15's columns.
+fn pg_stat_tables(
+    cx: &StatViewContext<'_>,
+    schema_filter: fn(&str) -> bool,
+) -> PgResult<VirtualRelation> {
+    let rows = tables_with_stats(cx, schema_filter)?
+        .into_iter()
+        .map(|(r, t)| {
+            let c = &t.c;
+            vec![
+                Datum::Oid(r.oid),
+                Datum::Text(r.schema),
+                Datum::Text(r.name),
+                count(c.seq_scan),
+                count(c.seq_tup_read),
+                // No indexes yet: PostgreSQL shows NULL for a table without any.
+                Datum::Null,
+                Datum::Null,
+                count(c.tup_ins),
+                count(c.tup_upd),
+                count(c.tup_del),
+                count(c.tup_hot_upd),
+                int8(c.live_delta.max(0)),
+                int8(c.dead_delta.max(0)),
+                count(c.changed),
+                count(c.inserted_committed),
+                ts_or_null(t.last_vacuum),
+                ts_or_null(t.last_autovacuum),
+                ts_or_null(t.last_analyze),
+                ts_or_null(t.last_autoanalyze),
+                count(t.vacuum_count),
+                count(t.autovacuum_count),
+                count(t.analyze_count),
+                count(t.autoanalyze_count),
+            ]
+        })
+        .collect();
+    Ok(VirtualRelation {
+        columns: cols(&[
+            ("relid", Type::Oid),
+            ("schemaname", Type::Name),
+            ("relname", Type::Name),
+            ("seq_scan", Type::Int8),
+            ("seq_tup_read", Type::Int8),
+            ("idx_scan", Type::Int8),
+            ("idx_tup_fetch", Type::Int8),
+            ("n_tup_ins", Type::Int8),
+            ("n_tup_upd", Type::Int8),
+            ("n_tup_del", Type::Int8),
+            ("n_tup_hot_upd", Type::Int8),
+            ("n_live_tup", Type::Int8),
+            ("n_dead_tup", Type::Int8),
+            ("n_mod_since_analyze", Type::Int8),
+            ("n_ins_since_vacuum", Type::Int8),
+            ("last_vacuum", Type::Timestamptz),
+            ("last_autovacuum", Type::Timestamptz),
+            ("last_analyze", Type::Timestamptz),
+            ("last_autoanalyze", Type::Timestamptz),
+            ("vacuum_count", Type::Int8),
+            ("autovacuum_count", Type::Int8),
+            ("analyze_count", Type::Int8),
+            ("autoanalyze_count", Type::Int8),
+        ]),
+        rows,
+    })
+}
+
+/// `pg_statio_{all,user,sys}_tables`: heap blocks only (no indexes or
+/// TOAST yet, so those columns are NULL as PostgreSQL shows them then).
+fn pg_statio_tables(
+    cx: &StatViewContext<'_>,
+    schema_filter: fn(&str) -> bool,
+) -> PgResult<VirtualRelation> {
+    let rows = tables_with_stats(cx, schema_filter)?
+        .into_iter()
+        .map(|(r, t)| {
+            let mut row = vec![
+                Datum::Oid(r.oid),
+                Datum::Text(r.schema),
+                Datum::Text(r.name),
+                count(t.c.blocks_read),
+                count(t.c.blocks_hit),
+            ];
+            row.extend((0..6).map(|_| Datum::Null));
+            row
+        })
+        .collect();
+    Ok(VirtualRelation {
+        columns: cols(&[
+            ("relid", Type::Oid),
+            ("schemaname", Type::Name),
+            ("relname", Type::Name),
+            ("heap_blks_read", Type::Int8),
+            ("heap_blks_hit", Type::Int8),
+            ("idx_blks_read", Type::Int8),
+            ("idx_blks_hit", Type::Int8),
+            ("toast_blks_read", Type::Int8),
+            ("toast_blks_hit", Type::Int8),
+            ("tidx_blks_read", Type::Int8),
+            ("tidx_blks_hit", Type::Int8),
+        ]),
+        rows,
+    })
+}
+
+/// `pg_stat_archiver`, PostgreSQL 15's columns.
+fn pg_stat_archiver(stats: &StatsSnapshot) -> VirtualRelation {
+    let a = &stats.archiver;
+    let text_or_null = |s: &str| {
+        if s.is_empty() {
+            Datum::Null
+        } else {
+            Datum::Text(s.to_string())
+        }
+    };
+    VirtualRelation {
+        columns: cols(&[
+            ("archived_count", Type::Int8),
+            ("last_archived_wal", Type::Text),
+            ("last_archived_time", Type::Timestamptz),
+            ("failed_count", Type::Int8),
+            ("last_failed_wal", Type::Text),
+            ("last_failed_time", Type::Timestamptz),
+            ("stats_reset", Type::Timestamptz),
+        ]),
+        rows: vec![vec![
+            count(a.archived_count),
+            text_or_null(&a.last_archived_wal),
+            ts_or_null(a.last_archived_time),
+            count(a.failed_count),
+            text_or_null(&a.last_failed_wal),
+            ts_or_null(a.last_failed_time),
+            ts_or_null(a.stats_reset),
+        ]],
+    }
+}
+
+/// `pg_stat_io`, PostgreSQL 16's shape: one row per backend type for
+/// object `relation`, context `normal`. Operations a backend type never
+/// performs are NULL, as in PostgreSQL (the checkpointer and the
+/// background writer only write); times are 0 (`track_io_timing` is not
+/// implemented); writebacks and fsyncs are not counted yet (0).
+fn pg_stat_io(stats: &StatsSnapshot) -> VirtualRelation {
+    let rows = IO_BACKEND_TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let c = stats.io.get(&(i as u8)).copied().unwrap_or_default();
+            let writer_only = matches!(*name, "checkpointer" | "background writer");
+            let maybe = |v: u64| if writer_only { Datum::Null } else { count(v) };
+            let maybe_time = || {
+                if writer_only {
+                    Datum::Null
+                } else {
+                    Datum::Float8(0.0)
+                }
+            };
+            vec![
+                Datum::Text(name.to_string()),
+                Datum::Text("relation".into()),
+                Datum::Text("normal".into()),
+                maybe(c.reads),
+                maybe_time(),
+                count(c.writes),
+                Datum::Float8(0.0),
+                count(0),
+                Datum::Float8(0.0),
+                maybe(c.extends),
+                maybe_time(),
+                Datum::Int8(crate::storage::types::BLCKSZ as i64),
+                maybe(c.hits),
+                maybe(c.evictions),
+                Datum::Null,
+                count(c.fsyncs),
+                Datum::Float8(0.0),
+                ts_or_null(stats.io_reset),
+            ]
+        })
+        .collect();
+    VirtualRelation {
+        columns: cols(&[
+            ("backend_type", Type::Text),
+            ("object", Type::Text),
+            ("context", Type::Text),
+            ("reads", Type::Int8),
+            ("read_time", Type::Float8),
+            ("writes", Type::Int8),
+            ("write_time", Type::Float8),
+            ("writebacks", Type::Int8),
+            ("writeback_time", Type::Float8),
+            ("extends", Type::Int8),
+            ("extend_time", Type::Float8),
+            ("op_bytes", Type::Int8),
+            ("hits", Type::Int8),
+            ("evictions", Type::Int8),
+            ("reuses", Type::Int8),
+            ("fsyncs", Type::Int8),
+            ("fsync_time", Type::Float8),
+            ("stats_reset", Type::Timestamptz),
+        ]),
+        rows,
+    }
+}
+
+/// `pg_stat_progress_vacuum`, PostgreSQL 15's columns, from the VACUUM
+/// progress slots in shared memory (`storage::heap::vacuum::progress`).
+/// `databases` names the database oids (from `pg_database`).
+pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
+    use crate::storage::heap::vacuum::progress as p;
+    let rows = p::running()
+        .into_iter()
+        .map(|(pid, prog)| {
+            let datname = databases
+                .iter()
+                .find(|(o, _)| *o == prog.datid)
+                .map(|(_, n)| Datum::Text(n.clone()))
+                .unwrap_or(Datum::Null);
+            vec![
+                Datum::Int4(pid),
+                Datum::Oid(prog.datid),
+                datname,
+                Datum::Oid(prog.relid),
+                Datum::Text(p::phase_name(prog.params[p::PARAM_PHASE]).to_string()),
+                Datum::Int8(prog.params[p::PARAM_TOTAL_HEAP_BLKS]),
+                Datum::Int8(prog.params[p::PARAM_HEAP_BLKS_SCANNED]),
+                Datum::Int8(prog.params[p::PARAM_HEAP_BLKS_VACUUMED]),
+                Datum::Int8(prog.params[p::PARAM_NUM_INDEX_VACUUMS]),
+                Datum::Int8(prog.params[p::PARAM_MAX_DEAD_TUPLES]),
+                Datum::Int8(prog.params[p::PARAM_NUM_DEAD_TUPLES]),
+            ]
+        })
+        .collect();
+    VirtualRelation {
+        columns: cols(&[
+            ("pid", Type::Int4),
+            ("datid", Type::Oid),
+            ("datname", Type::Name),
+            ("relid", Type::Oid),
+            ("phase", Type::Text),
+            ("heap_blks_total", Type::Int8),
+            ("heap_blks_scanned", Type::Int8),
+            ("heap_blks_vacuumed", Type::Int8),
+            ("index_vacuum_count", Type::Int8),
+            ("max_dead_tuples", Type::Int8),
+            ("num_dead_tuples", Type::Int8),
+        ]),
+        rows,
+    }
 }

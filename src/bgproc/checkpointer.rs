@@ -56,20 +56,27 @@ pub const REQUEST_FORCE: u32 = 1;
 /// Requested because WAL grew past max_wal_size.
 pub const REQUEST_WAL: u32 = 2;
 
-pub const REGION: Region = Region { name: "Checkpointer", size: |_| std::mem::size_of::<CheckpointerShmem>(), init: init_region };
+pub const REGION: Region = Region {
+    name: "Checkpointer",
+    size: |_| std::mem::size_of::<CheckpointerShmem>(),
+    init: init_region,
+};
 
 unsafe fn init_region(base: *mut u8, _settings: &Settings) {
     // SAFETY: the caller hands us zeroed memory of our size; zero is a
     // valid state for every atomic; only stats_reset needs a value.
     let shm = unsafe { &*(base as *const CheckpointerShmem) };
-    shm.stats_reset.store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
+    shm.stats_reset
+        .store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
 }
 
 /// The shared state, in a process attached to the segment.
 pub fn shmem() -> &'static CheckpointerShmem {
     // SAFETY: the region was initialised by `init_region` when the segment
     // was created and lives as long as this process.
-    unsafe { &*(crate::storage::shmem::get().region(RegionId::Checkpointer) as *const CheckpointerShmem) }
+    unsafe {
+        &*(crate::storage::shmem::get().region(RegionId::Checkpointer) as *const CheckpointerShmem)
+    }
 }
 
 /// `CHECKPOINT`: asks the checkpointer for an immediate checkpoint and waits
@@ -86,16 +93,23 @@ pub fn request_checkpoint(check_interrupts: &mut dyn FnMut() -> PgResult<()>) ->
             slot.latch.set();
         }
         if shm.failed.load(Ordering::Acquire) != seen_failed {
-            return Err(PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
-                .with_hint("Consult recent messages in the server log for details."));
+            return Err(
+                PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
+                    .with_hint("Consult recent messages in the server log for details."),
+            );
         }
         // A checkpoint that started after our request and has finished.
-        if shm.started.load(Ordering::Acquire) > seen_started && shm.done.load(Ordering::Acquire) > seen_started {
+        if shm.started.load(Ordering::Acquire) > seen_started
+            && shm.done.load(Ordering::Acquire) > seen_started
+        {
             return Ok(());
         }
         check_interrupts()?;
         if Instant::now() > deadline {
-            return Err(PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request timed out"));
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "checkpoint request timed out",
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -108,6 +122,7 @@ pub fn main(mut env: ServerEnv) -> ! {
     let shm = shmem();
     let mut last_checkpoint = Instant::now();
     let mut last_end: Option<crate::storage::types::Lsn> = None;
+    let mut archive_timer = ArchiveTimer::new();
     loop {
         wal::apply_settings(&env.settings);
         let timeout = super::setting_s(&env, "checkpoint_timeout");
@@ -122,6 +137,7 @@ pub fn main(mut env: ServerEnv) -> ! {
         if !wal::is_insert_ready() {
             continue;
         }
+        archive_timer.check(&env);
         let requested = shm.requests.swap(0, Ordering::AcqRel);
         let wal_limit = max_wal_bytes(&env.settings);
         let kind = if requested & REQUEST_FORCE != 0 {
@@ -140,6 +156,55 @@ pub fn main(mut env: ServerEnv) -> ! {
             continue;
         }
         create_checkpoint(&env, kind, &mut last_end);
+    }
+}
+
+/// `archive_timeout` (PostgreSQL's `CheckArchiveTimeout`, which also runs in
+/// the checkpointer: it wakes at least once a second anyway). When no
+/// segment switch happened for `archive_timeout` seconds and the current
+/// segment holds WAL, the segment is switched so that the archiver gets it.
+/// A switch by anyone else (a full segment, `pg_switch_wal()`) restarts the
+/// clock: this process watches the segment number of the insert position.
+struct ArchiveTimer {
+    last_segno: u64,
+    last_switch: Instant,
+}
+
+impl ArchiveTimer {
+    fn new() -> ArchiveTimer {
+        ArchiveTimer {
+            last_segno: u64::MAX,
+            last_switch: Instant::now(),
+        }
+    }
+
+    fn check(&mut self, env: &ServerEnv) {
+        let seg = crate::storage::types::WAL_SEGMENT_SIZE;
+        let pos = wal::insert_lsn().0;
+        let segno = pos / seg;
+        if segno != self.last_segno {
+            self.last_segno = segno;
+            self.last_switch = Instant::now();
+        }
+        let timeout_s = env.settings.get_int("archive_timeout");
+        if timeout_s <= 0 || !wal::archive_mode() {
+            return;
+        }
+        if self.last_switch.elapsed() < Duration::from_secs(timeout_s as u64) {
+            return;
+        }
+        self.last_switch = Instant::now();
+        // Only a segment with records in it (past its long page header).
+        if pos % seg <= crate::storage::wal::file::SIZE_OF_LONG_PHD as u64 {
+            return;
+        }
+        match wal::switch_segment() {
+            Ok(_) => self.last_segno = wal::insert_lsn().0 / seg,
+            Err(e) => elog::log(
+                Severity::Log,
+                &format!("could not switch WAL segment for archive_timeout: {e}"),
+            ),
+        }
     }
 }
 
@@ -173,7 +238,11 @@ impl CheckpointKind {
 
 /// PostgreSQL's CreateCheckPoint. Failures of the data-file side are logged
 /// and counted; a failure to write WAL or pg_control is a PANIC.
-fn create_checkpoint(env: &ServerEnv, kind: CheckpointKind, last_end: &mut Option<crate::storage::types::Lsn>) {
+fn create_checkpoint(
+    env: &ServerEnv,
+    kind: CheckpointKind,
+    last_end: &mut Option<crate::storage::types::Lsn>,
+) {
     if !wal::is_insert_ready() {
         // Shut down before recovery finished: nothing may be written.
         return;
@@ -214,7 +283,11 @@ fn create_checkpoint(env: &ServerEnv, kind: CheckpointKind, last_end: &mut Optio
     let mut cp = control.checkpoint_copy.clone();
     // A shutdown checkpoint's redo point is the record itself: nothing can
     // be inserted in between, since every other process has exited.
-    cp.redo = if kind == CheckpointKind::Shutdown { wal::begin_checkpoint() } else { redo };
+    cp.redo = if kind == CheckpointKind::Shutdown {
+        wal::begin_checkpoint()
+    } else {
+        redo
+    };
     cp.next_xid = crate::storage::xact::next_xid();
     cp.next_oid = crate::catalog::oid::next_oid();
     cp.oldest_active_xid = crate::storage::xact::oldest_xmin();
@@ -223,28 +296,40 @@ fn create_checkpoint(env: &ServerEnv, kind: CheckpointKind, last_end: &mut Optio
     let previous_redo = control.checkpoint_copy.redo;
     let (lsn, end) = wal::insert_checkpoint(kind == CheckpointKind::Shutdown, &cp);
     if let Err(e) = wal::flush(end) {
-        panic_exit(&format!("could not flush WAL for the checkpoint record: {e}"));
+        panic_exit(&format!(
+            "could not flush WAL for the checkpoint record: {e}"
+        ));
     }
     control.checkpoint = lsn;
     control.checkpoint_copy = cp.clone();
-    control.state = if kind == CheckpointKind::Shutdown { DbState::Shutdowned } else { DbState::InProduction };
+    control.state = if kind == CheckpointKind::Shutdown {
+        DbState::Shutdowned
+    } else {
+        DbState::InProduction
+    };
     control.time_s = cp.time;
     if let Err(e) = control.write(&env.data_dir) {
         panic_exit(&format!("could not write control file: {e}"));
     }
     *last_end = Some(end);
 
+    // Never remove a segment the archiver still has to copy (`.ready`), nor
+    // one a running base backup still has to ship (from its start LSN on).
     let archive_status = env.data_dir.join("pg_wal/archive_status");
     let keep = |name: &str| archive_status.join(format!("{name}.ready")).exists();
+    let keep_from = wal::backup_start().map_or(cp.redo, |b| b.min(cp.redo));
     let (removed, recycled) = wal::remove_old_segments(
         &env.data_dir,
-        cp.redo,
+        keep_from,
         keep,
         env.settings.get_int("min_wal_size") as u64,
         env.settings.get_int("max_wal_size") as u64,
     )
     .unwrap_or_else(|e| {
-        elog::log(Severity::Log, &format!("could not remove old WAL files: {e}"));
+        elog::log(
+            Severity::Log,
+            &format!("could not remove old WAL files: {e}"),
+        );
         (0, 0)
     });
 
@@ -254,8 +339,10 @@ fn create_checkpoint(env: &ServerEnv, kind: CheckpointKind, last_end: &mut Optio
     };
     let write_s = (write_done - t0).as_secs_f64();
     let sync_s = (sync_done - write_done).as_secs_f64();
-    shm.checkpoint_write_time_ms.fetch_add((write_s * 1000.0) as u64, Ordering::Relaxed);
-    shm.checkpoint_sync_time_ms.fetch_add((sync_s * 1000.0) as u64, Ordering::Relaxed);
+    shm.checkpoint_write_time_ms
+        .fetch_add((write_s * 1000.0) as u64, Ordering::Relaxed);
+    shm.checkpoint_sync_time_ms
+        .fetch_add((sync_s * 1000.0) as u64, Ordering::Relaxed);
     shm.done.fetch_add(1, Ordering::AcqRel);
     if log_checkpoints {
         let nbuffers = env.settings.get_int("shared_buffers").max(1) as f64;
@@ -274,7 +361,8 @@ fn create_checkpoint(env: &ServerEnv, kind: CheckpointKind, last_end: &mut Optio
 /// shutdown checkpoints write at full speed.
 fn write_buffers(env: &ServerEnv, kind: CheckpointKind, t0: Instant) -> PgResult<u32> {
     let spread = matches!(kind, CheckpointKind::Timed | CheckpointKind::Wal);
-    let budget = super::setting_s(env, "checkpoint_timeout").mul_f64(env.settings.get_real("checkpoint_completion_target"));
+    let budget = super::setting_s(env, "checkpoint_timeout")
+        .mul_f64(env.settings.get_real("checkpoint_completion_target"));
     let mut pace = |done: u32, total: u32| {
         crate::storage::smgr::absorb_sync_requests();
         // A shutdown request ends the pacing: finish as fast as possible.

@@ -49,28 +49,29 @@ pub fn child_main(kind: ProcessKind, env: ServerEnv, logger_pipe: Option<i32>) -
         ProcessKind::Checkpointer => checkpointer::main(env),
         ProcessKind::BgWriter => bgwriter::main(env),
         ProcessKind::WalWriter => walwriter::main(env),
-        ProcessKind::AutovacLauncher => autovacuum::launcher_main(env),
+        ProcessKind::AutovacLauncher => autovacuum::launcher::launcher_main(env),
+        ProcessKind::AutovacWorker => autovacuum::worker::worker_main(env),
         ProcessKind::StatsCollector => stats::main(env),
         ProcessKind::Archiver => archiver::main(env),
         ProcessKind::Logger => {
             logger::main(env, logger_pipe.expect("logger started without its pipe"))
         }
         ProcessKind::LogicalRepLauncher => logical_launcher::main(env),
-        ProcessKind::Postmaster
-        | ProcessKind::Backend
-        | ProcessKind::AutovacWorker
-        | ProcessKind::ParallelWorker => {
+        ProcessKind::Postmaster | ProcessKind::Backend | ProcessKind::ParallelWorker => {
             unreachable!("{kind:?} is not started through child_main")
         }
     }
 }
 
 /// One turn of a background main loop: sleeps on the latch for up to
-/// `timeout`, then handles what every background process handles the same
+/// `timeout` (first sending its I/O counters to the statistics collector),
+/// then handles what every background process handles the same
 /// way — SIGHUP reloads the configuration, postmaster death exits — and
 /// returns the other pending signal bits (SIGTERM, SIGINT, SIGUSR1, SIGUSR2)
 /// for the caller to act on.
 pub fn wait_for_work(env: &mut ServerEnv, timeout: Duration) -> u32 {
+    // Buffer I/O of the last turn goes to pg_stat_io (at most every 500 ms).
+    crate::utils::pgstat::report_background_io();
     signals::my_latch().wait(timeout);
     if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 {
         // PostgreSQL's background processes exit at once when the postmaster is gone.

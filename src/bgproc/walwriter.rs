@@ -19,7 +19,11 @@ pub fn main(mut env: ServerEnv) -> ! {
     let mut idle_rounds = 0u32;
     loop {
         let delay = super::setting_ms(&env, "wal_writer_delay");
-        let timeout = if idle_rounds >= LOOPS_UNTIL_HIBERNATE { delay * HIBERNATE_FACTOR } else { delay };
+        let timeout = if idle_rounds >= LOOPS_UNTIL_HIBERNATE {
+            delay * HIBERNATE_FACTOR
+        } else {
+            delay
+        };
         let bits = super::wait_for_work(&mut env, timeout);
         if bits & signals::SIGTERM_PENDING != 0 {
             crate::process::proc_exit(0);
@@ -31,7 +35,10 @@ pub fn main(mut env: ServerEnv) -> ! {
             Ok(true) => idle_rounds = 0,
             Ok(false) => idle_rounds = idle_rounds.saturating_add(1),
             Err(e) => {
-                crate::utils::elog::log(crate::utils::elog::Severity::Panic, &format!("could not write to WAL: {e}"));
+                crate::utils::elog::log(
+                    crate::utils::elog::Severity::Panic,
+                    &format!("could not write to WAL: {e}"),
+                );
                 crate::process::proc_exit(2);
             }
         }

@@ -222,6 +222,10 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         now_s,
     )?;
 
+    // The statistics collector's socket, before the first fork, so that
+    // every child inherits it (PostgreSQL's pgstat_init).
+    crate::utils::pgstat::postmaster_init(data_dir);
+
     // The logger comes first, so that everything after goes to its files.
     let logger_pipe_read = if settings.get_bool("logging_collector") {
         let (r, w) = nix::unistd::pipe().map_err(|e| {
@@ -365,6 +369,15 @@ impl Postmaster {
         }
     }
 
+    /// Forks an autovacuum worker for the launcher's pending request (the
+    /// worker reads which database from shared memory itself).
+    fn start_autovacuum_worker(&mut self) {
+        let max = self.env.settings.get_int("autovacuum_max_workers").max(1) as usize;
+        if self.state == PmState::Run && self.count_kind(ProcessKind::AutovacWorker) < max {
+            self.start_child(ProcessKind::AutovacWorker);
+        }
+    }
+
     fn archiving(&self) -> bool {
         self.env.settings.get_str("archive_mode") != "off"
     }
@@ -472,6 +485,8 @@ impl Postmaster {
                 Signal::SIGTERM => self.request_shutdown(ShutdownMode::Smart),
                 Signal::SIGINT => self.request_shutdown(ShutdownMode::Fast),
                 Signal::SIGQUIT => self.request_shutdown(ShutdownMode::Immediate),
+                // The autovacuum launcher queued a worker request.
+                Signal::SIGUSR1 => self.start_autovacuum_worker(),
                 _ => {}
             }
         }
@@ -595,6 +610,8 @@ impl Postmaster {
                         return Some(self.exit_postmaster(1));
                     }
                 }
+                // Statistics restart from zero after a crash, as in PostgreSQL.
+                crate::utils::pgstat::postmaster_reset_after_crash(&self.env.data_dir);
                 self.state = PmState::Startup { after_crash: true };
                 self.pidfile.set_status(pidfile::PM_STATUS_STARTING);
                 self.start_startup_sequence();
@@ -723,6 +740,14 @@ impl Postmaster {
                     );
                     self.start_run_processes();
                 }
+                return None;
+            }
+            if code == Some(crate::bgproc::startup::EXIT_SHUTDOWN_AT_TARGET)
+                && matches!(self.state, PmState::Startup { .. })
+            {
+                // recovery_target_action = 'shutdown': a clean stop at the
+                // target (PostgreSQL's startup process exits with 3 too).
+                self.request_shutdown(ShutdownMode::Fast);
                 return None;
             }
             if !matches!(self.state, PmState::CrashWait | PmState::Shutdown(_)) {

@@ -254,7 +254,10 @@ pub fn held_lwlocks_changed(delta: i32) {
 /// writes must first flush WAL up to the page's LSN).
 pub fn attach_storage(data_dir: &std::path::Path) {
     crate::storage::smgr::init_process(data_dir);
-    crate::storage::buffer::attach_process(crate::storage::shmem::get(), crate::storage::wal::flush);
+    crate::storage::buffer::attach_process(
+        crate::storage::shmem::get(),
+        crate::storage::wal::flush,
+    );
 }
 
 /// Leaves the process: drops buffer pins, releases the process-array slot,

@@ -246,11 +246,15 @@ impl ProcArray {
     }
 
     /// The process array's place in the shared-memory registry.
-    pub const REGION: crate::storage::shmem::Region =
-        crate::storage::shmem::Region { name: "ProcArray", size: ProcArray::region_size, init: ProcArray::init };
+    pub const REGION: crate::storage::shmem::Region = crate::storage::shmem::Region {
+        name: "ProcArray",
+        size: ProcArray::region_size,
+        init: ProcArray::init,
+    };
 
     fn region_size(settings: &Settings) -> usize {
-        std::mem::size_of::<ProcArrayHeader>() + ProcArray::slot_count(settings) * std::mem::size_of::<ProcSlot>()
+        std::mem::size_of::<ProcArrayHeader>()
+            + ProcArray::slot_count(settings) * std::mem::size_of::<ProcSlot>()
     }
 
     /// # Safety

@@ -220,3 +220,33 @@ pub fn send_quit(pid: i32, reason: i32) -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     }
 }
+
+/// PostgreSQL's CHECK_FOR_INTERRUPTS for processes that run statements
+/// (backends, autovacuum workers): turns pending signals into errors.
+/// Postmaster death and SIGTERM end the process (FATAL 57P01); SIGINT
+/// cancels the current statement or task (57014).
+pub fn check_interrupts() -> crate::utils::elog::PgResult<()> {
+    use crate::utils::elog::{PgError, sqlstate};
+    if peek(SIGTERM_PENDING | SIGINT_PENDING | POSTMASTER_DEATH_PENDING) == 0 {
+        return Ok(());
+    }
+    if take(POSTMASTER_DEATH_PENDING) != 0 {
+        return Err(PgError::fatal(
+            sqlstate::ADMIN_SHUTDOWN,
+            "terminating connection due to unexpected postmaster exit",
+        ));
+    }
+    if take(SIGTERM_PENDING) != 0 {
+        return Err(PgError::fatal(
+            sqlstate::ADMIN_SHUTDOWN,
+            "terminating connection due to administrator command",
+        ));
+    }
+    if take(SIGINT_PENDING) != 0 {
+        return Err(PgError::error(
+            sqlstate::QUERY_CANCELED,
+            "canceling statement due to user request",
+        ));
+    }
+    Ok(())
+}

@@ -72,7 +72,7 @@ pub fn open_relation(
 }
 
 /// Names `system_relation` answers that are functions, not views.
-pub const SYSTEM_FUNCTIONS: [&str; 2] = ["pg_control_checkpoint", "pg_ls_waldir"];
+pub const SYSTEM_FUNCTIONS: [&str; 3] = ["pg_control_checkpoint", "pg_ls_waldir", "pg_backup_stop"];
 
 /// The SQL type of a stored column (`pg_type` oid); types the SQL layer
 /// does not know read as text.

@@ -92,6 +92,7 @@ mod dml;
 pub mod exec;
 pub mod expr;
 pub mod functions;
+mod maintenance;
 mod parser;
 pub mod plan;
 pub mod tables;
@@ -221,6 +222,8 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
         NodeEnum::DeleteStmt(s) => dml::delete(ctx, stmt, s),
         NodeEnum::CreateStmt(s) => ddl::create_table(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
+        NodeEnum::VacuumStmt(s) => maintenance::vacuum(ctx, s),
+        NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, s),
         NodeEnum::CheckPointStmt(_) => {
             ctx.checkpoint()?;
             Ok(Outcome::Command {

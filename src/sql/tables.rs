@@ -124,6 +124,33 @@ pub trait TableContext {
     fn checkpoint(&mut self) -> PgResult<()> {
         Err(no_tables())
     }
+    /// `pg_switch_wal()`: ends the current WAL segment; returns the LSN just
+    /// past the switch record (superuser only, as PostgreSQL's default grants).
+    fn switch_wal(&mut self) -> PgResult<u64> {
+        Err(no_tables())
+    }
+    /// `pg_backup_start(label, fast)`: returns the backup's start LSN.
+    fn backup_start(&mut self, _label: &str, _fast: bool) -> PgResult<u64> {
+        Err(no_tables())
+    }
+    /// `pg_backup_stop(wait_for_archive)`: (stop LSN, backup_label
+    /// contents, tablespace_map contents).
+    fn backup_stop(&mut self, _wait_for_archive: bool) -> PgResult<(u64, String, String)> {
+        Err(no_tables())
+    }
+    /// The statistics functions: `what` is `reset` (pg_stat_reset(), the
+    /// current database), `reset_shared` with `target` (pg_stat_reset_shared:
+    /// bgwriter, archiver, wal, io), `reset_single_table` with `rel`
+    /// (pg_stat_reset_single_table_counters), or `clear_snapshot`
+    /// (pg_stat_clear_snapshot()).
+    fn stats_reset(
+        &mut self,
+        _what: &str,
+        _target: Option<&str>,
+        _rel: Option<u32>,
+    ) -> PgResult<()> {
+        Err(no_tables())
+    }
     /// SAVEPOINT / RELEASE SAVEPOINT / ROLLBACK TO SAVEPOINT.
     fn savepoint(&mut self, _request: SavepointRequest, _name: &str) -> PgResult<()> {
         Err(no_tables())
@@ -137,6 +164,70 @@ pub trait TableContext {
     fn snapshot_taken(&self) -> bool {
         false
     }
+    /// VACUUM / ANALYZE (the SQL layer already refused VACUUM inside a
+    /// transaction block with 25001). VERBOSE output goes out as INFO
+    /// notices from the backend.
+    fn vacuum(&mut self, _request: &VacuumRequest) -> PgResult<()> {
+        Err(no_tables())
+    }
+    /// `pg_relation_size` and friends, in bytes; None when the relation
+    /// does not exist (the functions then return NULL, as PostgreSQL's do
+    /// for a dropped oid).
+    fn relation_size(&mut self, _rel: &RelationRef, _what: RelationSize) -> PgResult<Option<i64>> {
+        Err(no_tables())
+    }
+    /// `ALTER TABLE ... SET (name = value, ...)` / `RESET (name, ...)`:
+    /// `set` pairs (value None for a bare name, meaning true) and `reset` names.
+    fn alter_reloptions(
+        &mut self,
+        _schema: Option<&str>,
+        _name: &str,
+        _set: &[(String, Option<String>)],
+        _reset: &[String],
+    ) -> PgResult<()> {
+        Err(no_tables())
+    }
+    /// The xid `age()` measures from: this transaction's xid if it has
+    /// one, else the next xid to be assigned (PostgreSQL's
+    /// `GetStableLatestTransactionId`).
+    fn age_reference_xid(&mut self) -> PgResult<i64> {
+        Err(no_tables())
+    }
+}
+
+/// VACUUM or ANALYZE, options and targets (PostgreSQL's `VacuumParams`
+/// plus the relation list). No tables: every table of the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VacuumRequest {
+    /// VACUUM (false: ANALYZE only).
+    pub vacuum: bool,
+    pub analyze: bool,
+    pub full: bool,
+    pub freeze: bool,
+    pub verbose: bool,
+    /// Cut empty pages off the end (`TRUNCATE` option, default true).
+    pub truncate: bool,
+    pub skip_locked: bool,
+    /// (schema, name) of each table named.
+    pub tables: Vec<(Option<String>, String)>,
+}
+
+/// A relation named by a size function's argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelationRef {
+    Name(Option<String>, String),
+    Oid(u32),
+}
+
+/// Which size `relation_size` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelationSize {
+    /// One fork: `main`, `fsm`, `vm` or `init` (`pg_relation_size(rel, fork)`).
+    Fork(crate::storage::types::ForkNumber),
+    /// Every fork (`pg_table_size`; no TOAST here).
+    Table,
+    /// Every fork plus indexes (`pg_total_relation_size`; no indexes yet).
+    Total,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -120,7 +120,11 @@ impl ControlFile {
         if bytes.len() < ENCODED_SIZE {
             return Err(bad("pg_control is too short"));
         }
-        let crc = u32::from_le_bytes(bytes[CRC_OFFSET..CRC_OFFSET + 4].try_into().expect("4 bytes"));
+        let crc = u32::from_le_bytes(
+            bytes[CRC_OFFSET..CRC_OFFSET + 4]
+                .try_into()
+                .expect("4 bytes"),
+        );
         if control_crc(&bytes[..ENCODED_SIZE]) != crc {
             return Err(bad("incorrect checksum in control file"));
         }
@@ -130,11 +134,12 @@ impl ControlFile {
             return Err(bad("control file version mismatch"));
         }
         let cp_end = 36 + CheckPoint::ENCODED_SIZE;
-        let checkpoint_copy =
-            CheckPoint::decode(&bytes[36..cp_end]).ok_or_else(|| bad("invalid checkpoint in control file"))?;
+        let checkpoint_copy = CheckPoint::decode(&bytes[36..cp_end])
+            .ok_or_else(|| bad("invalid checkpoint in control file"))?;
         Ok(ControlFile {
             system_identifier: u64_at(0),
-            state: DbState::from_u32(u32_at(12)).ok_or_else(|| bad("invalid state in control file"))?,
+            state: DbState::from_u32(u32_at(12))
+                .ok_or_else(|| bad("invalid state in control file"))?,
             time_s: u64_at(16) as i64,
             checkpoint: Lsn(u64_at(28)),
             checkpoint_copy,
@@ -228,10 +233,22 @@ mod tests {
         // The original fields are where they always were.
         let bytes = std::fs::read(dir.join("global/pg_control")).unwrap();
         assert_eq!(bytes.len(), 8192);
-        assert_eq!(u64::from_le_bytes(bytes[0..8].try_into().unwrap()), 0x1234_5678_9abc_def0);
-        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), PG_CONTROL_VERSION);
-        assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), DbState::InProduction as u32);
-        assert_eq!(i64::from_le_bytes(bytes[16..24].try_into().unwrap()), 1_700_000_000);
+        assert_eq!(
+            u64::from_le_bytes(bytes[0..8].try_into().unwrap()),
+            0x1234_5678_9abc_def0
+        );
+        assert_eq!(
+            u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
+            PG_CONTROL_VERSION
+        );
+        assert_eq!(
+            u32::from_le_bytes(bytes[12..16].try_into().unwrap()),
+            DbState::InProduction as u32
+        );
+        assert_eq!(
+            i64::from_le_bytes(bytes[16..24].try_into().unwrap()),
+            1_700_000_000
+        );
         // A flipped bit in the checkpoint part is caught by the CRC too.
         let mut corrupt = bytes.clone();
         corrupt[40] ^= 0x10;
@@ -241,7 +258,10 @@ mod tests {
         std::fs::write(dir.join("global/pg_control"), bytes).unwrap();
         let updated = ControlFile::update_state(&dir, DbState::Shutdowned).unwrap();
         assert_eq!(updated.checkpoint, cf.checkpoint);
-        assert_eq!(ControlFile::read(&dir).unwrap().checkpoint_copy, cf.checkpoint_copy);
+        assert_eq!(
+            ControlFile::read(&dir).unwrap().checkpoint_copy,
+            cf.checkpoint_copy
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

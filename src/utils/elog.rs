@@ -107,6 +107,7 @@ pub mod sqlstate {
     pub const DIVISION_BY_ZERO: &str = "22012";
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const INVALID_NAME_SYNTAX: &str = "42602";
     pub const INVALID_ESCAPE_SEQUENCE: &str = "22025";
     pub const INVALID_TRANSACTION_STATE: &str = "25000";
     pub const S_E_INVALID_SPECIFICATION: &str = "3B001";
@@ -143,6 +144,7 @@ pub mod sqlstate {
     pub const CRASH_SHUTDOWN: &str = "57P02";
     pub const CANNOT_CONNECT_NOW: &str = "57P03";
     pub const IO_ERROR: &str = "58030";
+    pub const UNDEFINED_FILE: &str = "58P01";
     pub const CONFIG_FILE_ERROR: &str = "F0000";
     pub const INTERNAL_ERROR: &str = "XX000";
 }

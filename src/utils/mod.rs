@@ -1,6 +1,7 @@
 //! Support code shared by every process: settings (GUC), error reporting,
-//! time.
+//! cumulative statistics (pgstat), time.
 
 pub mod elog;
 pub mod guc;
+pub mod pgstat;
 pub mod time;

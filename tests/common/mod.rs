@@ -150,6 +150,37 @@ impl Server {
         Server::builder().start()
     }
 
+    /// Starts a server on an existing data directory `data` inside `dir`
+    /// (a base backup copy): appends a free port, a socket directory and
+    /// `conf` to its postgresql.conf, then launches it and waits until it
+    /// accepts connections (recovery included).
+    pub fn start_on(dir: TempDir, data: PathBuf, conf: &[&str]) -> Server {
+        let socket_dir = dir.0.join("sock");
+        std::fs::create_dir_all(&socket_dir).unwrap();
+        let port = free_port();
+        let mut text = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        text.push_str(&format!(
+            "\n# test harness (copy)\nport = {port}\nunix_socket_directories = '{}'\nlisten_addresses = '127.0.0.1'\n",
+            socket_dir.display()
+        ));
+        for l in conf {
+            text.push_str(l);
+            text.push('\n');
+        }
+        std::fs::write(data.join("postgresql.conf"), text).unwrap();
+        let log_path = dir.0.join("server.log");
+        let mut server = Server {
+            dir,
+            data,
+            socket_dir,
+            port,
+            child: None,
+            log_path,
+        };
+        server.launch();
+        server
+    }
+
     /// Starts the postmaster (again) on the same data directory and waits
     /// until it accepts connections.
     pub fn launch(&mut self) {

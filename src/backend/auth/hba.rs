@@ -755,8 +755,17 @@ fn is_member(user: &str, role: &str) -> bool {
     user == role
 }
 
+/// The `database` to pass to [`HbaFile::find`] for a physical replication
+/// connection (`replication=true`): it matches only the `replication`
+/// keyword, as in PostgreSQL (`all` does not cover replication). A NUL
+/// cannot occur in a real database name.
+pub const PHYSICAL_REPLICATION: &str = "\0replication";
+
 /// `check_db()`.
 fn check_db(database: &str, user: &str, tokens: &[AuthToken]) -> bool {
+    if database == PHYSICAL_REPLICATION {
+        return tokens.iter().any(|tok| tok.is_keyword("replication"));
+    }
     tokens.iter().any(|tok| {
         if tok.is_keyword("all") {
             true
@@ -765,7 +774,7 @@ fn check_db(database: &str, user: &str, tokens: &[AuthToken]) -> bool {
         } else if tok.is_keyword("samegroup") || tok.is_keyword("samerole") {
             is_member(user, database)
         } else if tok.is_keyword("replication") {
-            // Only physical replication connections match it; we have none.
+            // Only physical replication connections match it (above).
             false
         } else {
             tok.string == database

@@ -149,6 +149,68 @@ fn pg_current_wal_lsn(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) ->
     Ok(Datum::Lsn(date::lsn_in(&text)?))
 }
 
+fn pg_switch_wal(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Lsn(cx.server.switch_wal()?))
+}
+
+fn pg_walfile_name(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(crate::storage::wal::walfile_name(
+        crate::storage::types::Lsn(lsn(&a[0])),
+    )))
+}
+
+fn text_arg(d: &Datum) -> &str {
+    match d {
+        Datum::Text(s) => s,
+        other => panic!("text argument expected, got {other:?}"),
+    }
+}
+
+fn bool_arg(d: Option<&Datum>, default: bool) -> bool {
+    match d {
+        Some(Datum::Bool(b)) => *b,
+        _ => default,
+    }
+}
+
+/// `pg_backup_start(label text, fast boolean DEFAULT false)`.
+fn pg_backup_start(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let fast = bool_arg(a.get(1), false);
+    Ok(Datum::Lsn(cx.server.backup_start(text_arg(&a[0]), fast)?))
+}
+
+/// `pg_backup_stop(wait_for_archive boolean DEFAULT true)` as a scalar: the
+/// record (lsn, labelfile, spcmapfile) in record_out's text form
+/// (ferrogres has no composite type; `SELECT * FROM pg_backup_stop()` gives
+/// the three columns).
+fn pg_backup_stop(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let (stop, label, spcmap) = cx.server.backup_stop(bool_arg(a.first(), true))?;
+    let quote = |s: &str| {
+        if !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || "\"\\(),".contains(c))
+        {
+            return s.to_string();
+        }
+        let mut out = String::from('"');
+        for c in s.chars() {
+            if c == '"' || c == '\\' {
+                out.push(c);
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    };
+    Ok(Datum::Text(format!(
+        "({},{},{})",
+        crate::storage::types::Lsn(stop),
+        quote(&label),
+        quote(&spcmap)
+    )))
+}
+
 fn current_date(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     let now = cx.server.transaction_timestamp();
     let local = date::timestamptz_to_timestamp(now, &cx.fmt.tz);
@@ -243,6 +305,12 @@ pub(super) fn register(b: &mut Builder) {
     b.func("txid_current", &[], Int8, txid_current);
     b.func("pg_current_wal_lsn", &[], PgLsn, pg_current_wal_lsn);
     b.func("pg_current_wal_insert_lsn", &[], PgLsn, pg_current_wal_lsn);
+    b.func("pg_switch_wal", &[], PgLsn, pg_switch_wal);
+    b.func("pg_walfile_name", &[PgLsn], Text, pg_walfile_name);
+    b.func("pg_backup_start", &[Text], PgLsn, pg_backup_start);
+    b.func("pg_backup_start", &[Text, Bool], PgLsn, pg_backup_start);
+    b.func("pg_backup_stop", &[], Text, pg_backup_stop);
+    b.func("pg_backup_stop", &[Bool], Text, pg_backup_stop);
     b.func("current_date", &[], Date, current_date);
     b.func("localtimestamp", &[], Timestamp, localtimestamp);
 }

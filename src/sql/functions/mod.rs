@@ -13,6 +13,7 @@
 
 pub mod aggregates;
 mod dates;
+mod dbsize;
 mod scalar;
 
 use std::collections::HashMap;
@@ -379,6 +380,7 @@ fn build() -> Registry {
 
     scalar::register(&mut b);
     dates::register(&mut b);
+    dbsize::register(&mut b);
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
 

@@ -255,6 +255,53 @@ fn pg_reload_conf(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Bool(cx.server.reload_conf()?))
 }
 
+fn pg_stat_reset(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    cx.server.stats_reset("reset", None, None)?;
+    Ok(Datum::Void)
+}
+
+fn pg_stat_reset_shared(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    cx.server
+        .stats_reset("reset_shared", Some(text(&a[0])), None)?;
+    Ok(Datum::Void)
+}
+
+/// `pg_stat_reset_single_table_counters(oid)`; a text argument names the
+/// table, as PostgreSQL's regclass input would.
+fn pg_stat_reset_single_table_counters(
+    cx: &mut EvalContext,
+    a: &[Datum],
+    _: &[Type],
+    _: Type,
+) -> R {
+    let rel = match &a[0] {
+        Datum::Text(name) => {
+            let (schema, table) = match name.split_once('.') {
+                Some((s, t)) => (Some(s), t),
+                None => (None, name.as_str()),
+            };
+            match cx.server.lookup_table(schema, table)? {
+                Some(t) => t.oid,
+                None => {
+                    return Err(err(
+                        sqlstate::UNDEFINED_TABLE,
+                        &format!("relation \"{name}\" does not exist"),
+                    ));
+                }
+            }
+        }
+        d => int(d) as u32,
+    };
+    cx.server
+        .stats_reset("reset_single_table", None, Some(rel))?;
+    Ok(Datum::Void)
+}
+
+fn pg_stat_clear_snapshot(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    cx.server.stats_reset("clear_snapshot", None, None)?;
+    Ok(Datum::Void)
+}
+
 fn pg_postmaster_start_time(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Timestamptz(cx.server.postmaster_start_time()))
 }
@@ -776,6 +823,21 @@ pub(super) fn register(b: &mut Builder) {
         pg_terminate_backend,
     );
     b.func("pg_reload_conf", &[], Bool, pg_reload_conf);
+    b.func("pg_stat_reset", &[], Void, pg_stat_reset);
+    b.func("pg_stat_reset_shared", &[Text], Void, pg_stat_reset_shared);
+    b.func(
+        "pg_stat_reset_single_table_counters",
+        &[Oid],
+        Void,
+        pg_stat_reset_single_table_counters,
+    );
+    b.func(
+        "pg_stat_reset_single_table_counters",
+        &[Text],
+        Void,
+        pg_stat_reset_single_table_counters,
+    );
+    b.func("pg_stat_clear_snapshot", &[], Void, pg_stat_clear_snapshot);
     b.func(
         "pg_postmaster_start_time",
         &[],

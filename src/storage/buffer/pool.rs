@@ -449,7 +449,10 @@ impl BufferPool {
         let (pin, lock) = self.read_buffer_common(tag, ReadMode::ZeroAndLock)?;
         let lw = match lock {
             Some(lw) => lw,
-            None => self.desc(pin.buffer()).content_lock.acquire(LWLockMode::Exclusive),
+            None => self
+                .desc(pin.buffer())
+                .content_lock
+                .acquire(LWLockMode::Exclusive),
         };
         let guard = BufferLockGuard::new(self, pin.buffer(), LWLockMode::Exclusive, lw);
         Ok(LockedBuffer::new(guard, pin))
@@ -492,10 +495,12 @@ impl BufferPool {
         let desc = self.desc(buf);
         if desc.state.load(Ordering::Acquire) & BM_VALID != 0 {
             self.header.stats.blocks_hit.fetch_add(1, Ordering::Relaxed);
+            crate::utils::pgstat::count_buffer_hit(tag.rel);
             return Ok(None);
         }
         if !self.start_io(desc, true) {
             self.header.stats.blocks_hit.fetch_add(1, Ordering::Relaxed);
+            crate::utils::pgstat::count_buffer_hit(tag.rel);
             return Ok(None);
         }
         // SAFETY: we own the buffer's I/O and it is not valid: nobody else
@@ -515,6 +520,7 @@ impl BufferPool {
                     .stats
                     .blocks_read
                     .fetch_add(1, Ordering::Relaxed);
+                crate::utils::pgstat::count_buffer_read(tag.rel);
                 self.terminate_io(desc, false, BM_VALID);
                 Ok(None)
             }
@@ -742,6 +748,7 @@ impl BufferPool {
                 self.terminate_io(desc, true, 0);
                 let stats = &self.header.stats;
                 stats.blocks_written.fetch_add(1, Ordering::Relaxed);
+                crate::utils::pgstat::count_buffer_write();
                 match source {
                     WriteSource::Backend => stats.buffers_backend.fetch_add(1, Ordering::Relaxed),
                     WriteSource::Checkpoint => {
@@ -933,6 +940,7 @@ impl BufferPool {
             .stats
             .blocks_extended
             .fetch_add(1, Ordering::Relaxed);
+        crate::utils::pgstat::count_buffer_extend();
         Ok((locked, block))
     }
 

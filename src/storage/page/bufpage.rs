@@ -126,8 +126,14 @@ impl ItemId {
     pub const UNUSED: ItemId = ItemId(0);
 
     pub fn new(off: usize, flags: LpFlags, len: usize) -> ItemId {
-        assert!(off <= MAX_ITEM_LEN, "line pointer offset {off} exceeds 15 bits");
-        assert!(len <= MAX_ITEM_LEN, "line pointer length {len} exceeds 15 bits");
+        assert!(
+            off <= MAX_ITEM_LEN,
+            "line pointer offset {off} exceeds 15 bits"
+        );
+        assert!(
+            len <= MAX_ITEM_LEN,
+            "line pointer length {len} exceeds 15 bits"
+        );
         ItemId(off as u32 | (flags as u32) << 15 | (len as u32) << 17)
     }
 
@@ -183,7 +189,13 @@ impl ItemId {
 
 impl fmt::Debug for ItemId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ItemId({:?}, off {}, len {})", self.flags(), self.off(), self.len())
+        write!(
+            f,
+            "ItemId({:?}, off {}, len {})",
+            self.flags(),
+            self.off(),
+            self.len()
+        )
     }
 }
 
@@ -259,7 +271,9 @@ impl<B: Borrow<[u8; BLCKSZ]>> Page<B> {
             pd_special: get_u16(b, PD_SPECIAL_OFFSET),
             pd_pagesize_version: get_u16(b, PD_PAGESIZE_VERSION_OFFSET),
             pd_reserved: u32::from_le_bytes(
-                b[PD_RESERVED_OFFSET..PD_RESERVED_OFFSET + 4].try_into().expect("4 bytes"),
+                b[PD_RESERVED_OFFSET..PD_RESERVED_OFFSET + 4]
+                    .try_into()
+                    .expect("4 bytes"),
             ),
             pd_prune_xid: Xid(get_u64(b, PD_PRUNE_XID_OFFSET)),
         }
@@ -411,8 +425,11 @@ impl<B: Borrow<[u8; BLCKSZ]>> Page<B> {
         if h.pd_reserved != 0 {
             return corrupt(format!("pd_reserved is {:#x}, not zero", h.pd_reserved));
         }
-        let (lower, upper, special) =
-            (h.pd_lower as usize, h.pd_upper as usize, h.pd_special as usize);
+        let (lower, upper, special) = (
+            h.pd_lower as usize,
+            h.pd_upper as usize,
+            h.pd_special as usize,
+        );
         if lower < SIZE_OF_PAGE_HEADER_DATA
             || lower > upper
             || upper > special
@@ -424,7 +441,9 @@ impl<B: Borrow<[u8; BLCKSZ]>> Page<B> {
             ));
         }
         if !(lower - SIZE_OF_PAGE_HEADER_DATA).is_multiple_of(SIZE_OF_ITEM_ID) {
-            return corrupt(format!("pd_lower {lower} is not at a line pointer boundary"));
+            return corrupt(format!(
+                "pd_lower {lower} is not at a line pointer boundary"
+            ));
         }
         let max = self.max_offset();
         // (lp_off, lp_len) of every item with storage, to check overlaps.
@@ -490,8 +509,11 @@ impl<B: Borrow<[u8; BLCKSZ]>> Page<B> {
         data_checksums: bool,
     ) -> Result<(), PgError> {
         let invalid = |detail: String| {
-            PgError::error(DATA_CORRUPTED, format!("invalid page in block {blkno} of relation {rel}"))
-                .with_detail(detail)
+            PgError::error(
+                DATA_CORRUPTED,
+                format!("invalid page in block {blkno} of relation {rel}"),
+            )
+            .with_detail(detail)
         };
         if self.is_new() && self.is_all_zero() {
             return Ok(());
@@ -526,7 +548,11 @@ impl<B: BorrowMut<[u8; BLCKSZ]>> Page<B> {
         put_u16(b, PD_LOWER_OFFSET, SIZE_OF_PAGE_HEADER_DATA as u16);
         put_u16(b, PD_UPPER_OFFSET, special);
         put_u16(b, PD_SPECIAL_OFFSET, special);
-        put_u16(b, PD_PAGESIZE_VERSION_OFFSET, BLCKSZ as u16 | PAGE_LAYOUT_VERSION);
+        put_u16(
+            b,
+            PD_PAGESIZE_VERSION_OFFSET,
+            BLCKSZ as u16 | PAGE_LAYOUT_VERSION,
+        );
     }
 
     pub fn set_lsn(&mut self, lsn: Lsn) {
@@ -620,7 +646,11 @@ impl<B: BorrowMut<[u8; BLCKSZ]>> Page<B> {
         if !reuse && off as usize > MAX_LINE_POINTERS {
             return None;
         }
-        let lower = if reuse { self.lower() } else { self.lower() + SIZE_OF_ITEM_ID };
+        let lower = if reuse {
+            self.lower()
+        } else {
+            self.lower() + SIZE_OF_ITEM_ID
+        };
         let upper = self.upper();
         let aligned = maxalign(item.len());
         if lower > upper || upper - lower < aligned {
@@ -642,7 +672,10 @@ impl<B: BorrowMut<[u8; BLCKSZ]>> Page<B> {
         if !self.has_free_lines() {
             return None;
         }
-        let found = self.line_pointers().find(|(_, lp)| !lp.is_used()).map(|(off, _)| off);
+        let found = self
+            .line_pointers()
+            .find(|(_, lp)| !lp.is_used())
+            .map(|(off, _)| off);
         if found.is_none() {
             self.set_flag(PD_HAS_FREE_LINES, false);
         }
@@ -746,7 +779,10 @@ mod tests {
         assert_eq!(SIZE_OF_ITEM_ID, 4);
         assert_eq!(MAX_LINE_POINTERS, 2040);
         let lp = ItemId::new(8000, LpFlags::Normal, 100);
-        assert_eq!((lp.off(), lp.flags(), lp.len()), (8000, LpFlags::Normal, 100));
+        assert_eq!(
+            (lp.off(), lp.flags(), lp.len()),
+            (8000, LpFlags::Normal, 100)
+        );
         // Bit positions as PostgreSQL's bitfield on little-endian.
         assert_eq!(lp.raw(), 8000 | 1 << 15 | 100 << 17);
         let mut buf = blank();
@@ -809,7 +845,11 @@ mod tests {
         page.init(0);
         assert_eq!(page.add_item(b"one", None), Some(1));
         assert_eq!(page.add_item(b"two", None), Some(2));
-        assert_eq!(page.add_item(b"xxx", Some(1)), None, "used pointer overwritten");
+        assert_eq!(
+            page.add_item(b"xxx", Some(1)),
+            None,
+            "used pointer overwritten"
+        );
         page.set_item_unused(1);
         assert!(page.has_free_lines());
         assert_eq!(page.add_item(b"uno", None), Some(1));
@@ -836,7 +876,11 @@ mod tests {
         }
         page.set_item_unused(20);
         reclaimed += maxalign(items[19].len());
-        assert_eq!(page.exact_free_space(), free_before, "storage freed before compaction");
+        assert_eq!(
+            page.exact_free_space(),
+            free_before,
+            "storage freed before compaction"
+        );
         page.repair_fragmentation();
         assert_eq!(page.exact_free_space(), free_before + reclaimed);
         assert_eq!(page.max_offset(), 20, "line pointers must stay");
@@ -867,14 +911,22 @@ mod tests {
         page.set_checksum(42);
         assert_ne!(page.checksum(), 0);
         assert!(page.verify_checksum(42));
-        assert!(!page.verify_checksum(43), "checksum must depend on the block number");
+        assert!(
+            !page.verify_checksum(43),
+            "checksum must depend on the block number"
+        );
         page.verify_after_read(42, &"base/5/16384", true).unwrap();
         for bit in [0usize, 8 * 8 + 3, 4000 * 8 + 5, BLCKSZ * 8 - 1] {
             page.bytes_mut()[bit / 8] ^= 1 << (bit % 8);
             assert!(!page.verify_checksum(42), "flip of bit {bit} not detected");
-            let err = page.verify_after_read(42, &"base/5/16384", true).unwrap_err();
+            let err = page
+                .verify_after_read(42, &"base/5/16384", true)
+                .unwrap_err();
             assert_eq!(err.sqlstate, "XX001");
-            assert_eq!(err.message, "invalid page in block 42 of relation base/5/16384");
+            assert_eq!(
+                err.message,
+                "invalid page in block 42 of relation base/5/16384"
+            );
             page.bytes_mut()[bit / 8] ^= 1 << (bit % 8);
         }
         assert!(page.verify_checksum(42));
@@ -910,7 +962,9 @@ mod tests {
         // uninitialised header with garbage below
         put_u16(page.bytes_mut(), PD_UPPER_OFFSET, 0);
         assert!(page.check().is_err());
-        let err = page.verify_after_read(3, &"base/1/1259", false).unwrap_err();
+        let err = page
+            .verify_after_read(3, &"base/1/1259", false)
+            .unwrap_err();
         assert_eq!(err.sqlstate, DATA_CORRUPTED);
         *page.bytes_mut() = good;
         page.check().unwrap();

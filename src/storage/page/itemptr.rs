@@ -33,7 +33,10 @@ impl ItemPointer {
     pub const INVALID: ItemPointer = ItemPointer::new(BlockNumber::MAX, INVALID_OFFSET_NUMBER);
 
     pub const fn new(block: BlockNumber, offset: OffsetNumber) -> ItemPointer {
-        ItemPointer { ip_blkid: [(block >> 16) as u16, block as u16], ip_posid: offset }
+        ItemPointer {
+            ip_blkid: [(block >> 16) as u16, block as u16],
+            ip_posid: offset,
+        }
     }
 
     pub const fn block(self) -> BlockNumber {
@@ -59,7 +62,10 @@ impl ItemPointer {
 
     pub fn from_bytes(b: &[u8; 6]) -> ItemPointer {
         ItemPointer {
-            ip_blkid: [u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]])],
+            ip_blkid: [
+                u16::from_le_bytes([b[0], b[1]]),
+                u16::from_le_bytes([b[2], b[3]]),
+            ],
             ip_posid: u16::from_le_bytes([b[4], b[5]]),
         }
     }

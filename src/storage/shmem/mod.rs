@@ -54,6 +54,10 @@ pub enum RegionId {
     Checkpointer = 6,
     /// The oid counter and the catalog generation (catalog::oid).
     Catalog = 7,
+    /// Launcher → worker requests (bgproc::autovacuum).
+    Autovacuum = 8,
+    /// VACUUM progress per process (storage::heap::vacuum::progress).
+    VacuumProgress = 9,
 }
 
 /// Every region, in layout order. Adding a subsystem to shared memory means
@@ -67,6 +71,8 @@ pub const REGIONS: &[Region] = &[
     crate::storage::lock::lmgr::LockTable::REGION,
     crate::bgproc::checkpointer::REGION,
     crate::catalog::oid::REGION,
+    crate::bgproc::autovacuum::REGION,
+    crate::storage::heap::vacuum::progress::REGION,
 ];
 
 /// Where each region lives. Computed once by the postmaster from the
@@ -85,7 +91,10 @@ impl Layout {
             offsets.push(offset);
             offset = align(offset + (region.size)(settings));
         }
-        Layout { total_bytes: offset, offsets }
+        Layout {
+            total_bytes: offset,
+            offsets,
+        }
     }
 }
 
@@ -135,14 +144,21 @@ impl Segment {
         // SAFETY: the mapping is zero-filled, `total_bytes` long, and not yet
         // visible to any other process; the header fits at offset 0.
         unsafe {
-            base.as_ptr().cast::<SegmentHeader>().write(SegmentHeader { magic: SEGMENT_MAGIC, total_bytes: layout.total_bytes });
+            base.as_ptr().cast::<SegmentHeader>().write(SegmentHeader {
+                magic: SEGMENT_MAGIC,
+                total_bytes: layout.total_bytes,
+            });
         }
         for (region, offset) in REGIONS.iter().zip(&layout.offsets) {
             // SAFETY: Layout::compute gave each region `size` bytes at a
             // cache-line-aligned offset inside the zeroed mapping.
             unsafe { (region.init)(base.as_ptr().add(*offset), settings) };
         }
-        Ok(Segment { base, layout, settings: settings.clone() })
+        Ok(Segment {
+            base,
+            layout,
+            settings: settings.clone(),
+        })
     }
 
     pub fn layout(&self) -> &Layout {
@@ -171,8 +187,14 @@ impl Segment {
     pub fn assert_valid(&self) {
         // SAFETY: offset 0 holds the header written in `create`.
         let header = unsafe { &*self.base.as_ptr().cast::<SegmentHeader>() };
-        assert_eq!(header.magic, SEGMENT_MAGIC, "shared memory segment header is corrupt");
-        assert_eq!(header.total_bytes, self.layout.total_bytes, "shared memory segment size mismatch");
+        assert_eq!(
+            header.magic, SEGMENT_MAGIC,
+            "shared memory segment header is corrupt"
+        );
+        assert_eq!(
+            header.total_bytes, self.layout.total_bytes,
+            "shared memory segment size mismatch"
+        );
     }
 }
 
@@ -210,6 +232,13 @@ pub fn uninstall() {
         let slot = &mut *std::ptr::addr_of_mut!(SEGMENT);
         *slot = None;
     }
+}
+
+/// The segment if this process has one (None in unit tests and in the
+/// processes that never attach).
+pub fn try_get() -> Option<&'static Segment> {
+    // SAFETY: as for `get`.
+    unsafe { (*std::ptr::addr_of!(SEGMENT)).as_ref() }
 }
 
 /// The segment, in a process that has one (everything but the logger and

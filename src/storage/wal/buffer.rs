@@ -21,7 +21,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use super::file::{
-    self, SIZE_OF_LONG_PHD, TIMELINE, XLP_FIRST_IS_CONTRECORD, maxalign, page_floor, page_header_size,
+    self, SIZE_OF_LONG_PHD, TIMELINE, XLP_FIRST_IS_CONTRECORD, maxalign, page_floor,
+    page_header_size,
 };
 use super::record::{self, BlockRef, RmgrId, XLOG_SWITCH};
 use crate::storage::lock::{LWLock, LWLockMode};
@@ -74,6 +75,12 @@ pub struct WalCtl {
     wal_sync: AtomicU64,
     /// TimestampTz of the last reset.
     stats_reset: AtomicI64,
+    /// Base backups in progress (pg_backup_start / BASE_BACKUP not yet
+    /// stopped) and the oldest start LSN among them (0: none). While one
+    /// runs, checkpoints keep every segment from that LSN on (PostgreSQL's
+    /// `runningBackups`). Atomics, no lock: see `register_backup`.
+    running_backups: AtomicU32,
+    backup_start: AtomicU64,
 }
 
 /// What `pg_stat_wal` shows.
@@ -114,6 +121,9 @@ pub struct Wal {
     data_dir: PathBuf,
     /// The segment this process last wrote (segno, file). Per process.
     open_seg: Mutex<Option<(u64, File)>>,
+    /// Called after `.ready` files were created (wakes the archiver). Per
+    /// process; None for private WAL regions (initdb, unit tests).
+    on_segment_ready: Option<fn()>,
 }
 
 // SAFETY: `pages` points into the shared region whose pages are written only
@@ -133,7 +143,10 @@ impl Wal {
     /// bytes that no process uses yet.
     pub unsafe fn init_region(base: *mut u8, cfg: WalConfig) {
         assert!(cfg.n_buffers >= 4, "wal_buffers must be at least 4 pages");
-        assert!(cfg.seg_size.is_power_of_two() && cfg.seg_size >= 2 * PAGE, "WAL segment size must be a power of two of at least 2 pages");
+        assert!(
+            cfg.seg_size.is_power_of_two() && cfg.seg_size >= 2 * PAGE,
+            "WAL segment size must be a power of two of at least 2 pages"
+        );
         // SAFETY: caller guarantees room and alignment for WalCtl at base.
         unsafe {
             (base as *mut WalCtl).write(WalCtl {
@@ -160,6 +173,8 @@ impl Wal {
                 wal_write: AtomicU64::new(0),
                 wal_sync: AtomicU64::new(0),
                 stats_reset: AtomicI64::new(crate::utils::time::now_timestamptz()),
+                running_backups: AtomicU32::new(0),
+                backup_start: AtomicU64::new(0),
             });
         }
         // page_lsn and pages are all zero already: "holds no page".
@@ -176,12 +191,62 @@ impl Wal {
             let lsn_base = base.add(align64(std::mem::size_of::<WalCtl>()));
             let page_lsn = std::slice::from_raw_parts(lsn_base as *const AtomicU64, n);
             let pages = lsn_base.add(align64(n * 8));
-            Wal { ctl, page_lsn, pages, data_dir: data_dir.to_path_buf(), open_seg: Mutex::new(None) }
+            Wal {
+                ctl,
+                page_lsn,
+                pages,
+                data_dir: data_dir.to_path_buf(),
+                open_seg: Mutex::new(None),
+                on_segment_ready: None,
+            }
         }
     }
 
     pub fn seg_size(&self) -> u64 {
         self.ctl.seg_size
+    }
+
+    /// Sets the hook run after segments were marked `.ready`.
+    pub fn set_on_segment_ready(&mut self, hook: fn()) {
+        self.on_segment_ready = Some(hook);
+    }
+
+    /// A base backup starting at `start` begins: keep WAL from there on.
+    pub fn register_backup(&self, start: Lsn) {
+        // Count first, then lower the start: a checkpoint that sees the
+        // count but an old (larger or zero) start keeps too little only if
+        // it read `backup_start` before this store, and `start` is the
+        // redo point of a checkpoint that already completed, whose segment
+        // that checkpoint kept.
+        if self.ctl.running_backups.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.ctl.backup_start.store(start.0, Ordering::Release);
+        } else {
+            self.ctl.backup_start.fetch_min(start.0, Ordering::AcqRel);
+        }
+    }
+
+    /// A base backup ended (stopped or aborted).
+    pub fn unregister_backup(&self) {
+        let before = self.ctl.running_backups.fetch_sub(1, Ordering::AcqRel);
+        assert!(before > 0, "unregister_backup without a running backup");
+        if before == 1 {
+            self.ctl.backup_start.store(0, Ordering::Release);
+        }
+    }
+
+    /// The oldest start LSN of a running base backup, if any.
+    pub fn backup_start(&self) -> Option<Lsn> {
+        if self.ctl.running_backups.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        match self.ctl.backup_start.load(Ordering::Acquire) {
+            0 => None,
+            v => Some(Lsn(v)),
+        }
+    }
+
+    pub fn archive_mode(&self) -> bool {
+        self.ctl.archive_mode.load(Ordering::Acquire) == 1
     }
 
     fn slot(&self, page: u64) -> usize {
@@ -242,7 +307,10 @@ impl Wal {
     }
 
     pub fn bytes_since_redo(&self) -> u64 {
-        self.ctl.curr_pos.load(Ordering::Acquire).saturating_sub(self.redo_pointer().0)
+        self.ctl
+            .curr_pos
+            .load(Ordering::Acquire)
+            .saturating_sub(self.redo_pointer().0)
     }
 
     pub fn needs_full_page_image(&self, page_lsn: Lsn) -> bool {
@@ -251,7 +319,9 @@ impl Wal {
 
     pub fn set_options(&self, fsync: bool, full_page_writes: bool) {
         self.ctl.fsync.store(fsync as u32, Ordering::Release);
-        self.ctl.full_page_writes.store(full_page_writes as u32, Ordering::Release);
+        self.ctl
+            .full_page_writes
+            .store(full_page_writes as u32, Ordering::Release);
     }
 
     pub fn full_page_writes(&self) -> bool {
@@ -280,10 +350,18 @@ impl Wal {
 
     pub fn reset_stats(&self) {
         let c = self.ctl;
-        for a in [&c.wal_records, &c.wal_fpi, &c.wal_bytes, &c.wal_buffers_full, &c.wal_write, &c.wal_sync] {
+        for a in [
+            &c.wal_records,
+            &c.wal_fpi,
+            &c.wal_bytes,
+            &c.wal_buffers_full,
+            &c.wal_write,
+            &c.wal_sync,
+        ] {
             a.store(0, Ordering::Relaxed);
         }
-        c.stats_reset.store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
+        c.stats_reset
+            .store(crate::utils::time::now_timestamptz(), Ordering::Relaxed);
     }
 
     // -----------------------------------------------------------------
@@ -295,23 +373,36 @@ impl Wal {
     /// partially filled last page is read back into its buffer (bytes past
     /// `end_of_wal` zeroed) so the next write of that page keeps the valid
     /// bytes before it.
-    pub fn init_insert_position(&self, end_of_wal: Lsn, prev_record: Lsn, system_identifier: u64) -> io::Result<()> {
+    pub fn init_insert_position(
+        &self,
+        end_of_wal: Lsn,
+        prev_record: Lsn,
+        system_identifier: u64,
+    ) -> io::Result<()> {
         let end = end_of_wal.0;
         assert_eq!(end % 8, 0, "end of WAL {end_of_wal} is not MAXALIGNed");
-        assert!(end >= self.ctl.seg_size, "end of WAL {end_of_wal} lies in segment 0");
+        assert!(
+            end >= self.ctl.seg_size,
+            "end of WAL {end_of_wal} lies in segment 0"
+        );
         let _i = self.ctl.insert_lock.acquire(LWLockMode::Exclusive);
         let _w = self.ctl.write_lock.acquire(LWLockMode::Exclusive);
         for p in self.page_lsn {
             p.store(0, Ordering::Release);
         }
-        self.ctl.system_identifier.store(system_identifier, Ordering::Release);
+        self.ctl
+            .system_identifier
+            .store(system_identifier, Ordering::Release);
         if end % PAGE != 0 {
             let page = page_floor(end);
             let mut buf = vec![0u8; BLCKSZ];
             if !file::read_page(&self.data_dir, page, self.ctl.seg_size, &mut buf)? {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("could not read WAL page {} holding the end of WAL {end_of_wal}", Lsn(page)),
+                    format!(
+                        "could not read WAL page {} holding the end of WAL {end_of_wal}",
+                        Lsn(page)
+                    ),
                 ));
             }
             let hdr = file::parse_page_header(&buf);
@@ -324,7 +415,12 @@ impl Wal {
             unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), self.slot_ptr(slot), BLCKSZ) };
             self.page_lsn[slot].store(page, Ordering::Release);
         }
-        for a in [&self.ctl.curr_pos, &self.ctl.inserted_upto, &self.ctl.write_pos, &self.ctl.flush_pos] {
+        for a in [
+            &self.ctl.curr_pos,
+            &self.ctl.inserted_upto,
+            &self.ctl.write_pos,
+            &self.ctl.flush_pos,
+        ] {
             a.store(end, Ordering::Release);
         }
         self.ctl.prev_rec.store(prev_record.0, Ordering::Release);
@@ -350,7 +446,10 @@ impl Wal {
         expect_redo: Option<Lsn>,
     ) -> Option<(Lsn, Lsn)> {
         let mut rec = record::assemble(rmgr, info, xid, main_data, blocks);
-        assert!(self.is_insert_ready(), "WAL insert before the insert position was initialised (still in recovery?)");
+        assert!(
+            self.is_insert_ready(),
+            "WAL insert before the insert position was initialised (still in recovery?)"
+        );
         let g = self.ctl.insert_lock.acquire(LWLockMode::Exclusive);
         if let Some(expected) = expect_redo {
             if self.redo_pointer() != expected && self.full_page_writes() {
@@ -363,8 +462,12 @@ impl Wal {
         self.ctl.inserted_upto.store(next, Ordering::Release);
         drop(g);
         self.ctl.wal_records.fetch_add(1, Ordering::Relaxed);
-        self.ctl.wal_fpi.fetch_add(rec.fpi_count as u64, Ordering::Relaxed);
-        self.ctl.wal_bytes.fetch_add(rec.bytes.len() as u64, Ordering::Relaxed);
+        self.ctl
+            .wal_fpi
+            .fetch_add(rec.fpi_count as u64, Ordering::Relaxed);
+        self.ctl
+            .wal_bytes
+            .fetch_add(rec.bytes.len() as u64, Ordering::Relaxed);
         Some((Lsn(start), Lsn(next)))
     }
 
@@ -376,7 +479,11 @@ impl Wal {
             self.init_page(pos, 0, 0);
             pos += page_header_size(pos, self.ctl.seg_size) as u64;
         }
-        record::finish_header(bytes, Lsn(self.ctl.prev_rec.load(Ordering::Acquire)), body_crc);
+        record::finish_header(
+            bytes,
+            Lsn(self.ctl.prev_rec.load(Ordering::Acquire)),
+            body_crc,
+        );
         let end = self.copy_bytes(pos, bytes);
         self.ctl.prev_rec.store(pos, Ordering::Release);
         (pos, end)
@@ -391,11 +498,18 @@ impl Wal {
             let off = (pos - page) as usize;
             let n = (BLCKSZ - off).min(rest.len());
             let slot = self.slot(page);
-            assert_eq!(self.page_lsn[slot].load(Ordering::Acquire), page, "WAL buffer for {} not initialised", Lsn(page));
+            assert_eq!(
+                self.page_lsn[slot].load(Ordering::Acquire),
+                page,
+                "WAL buffer for {} not initialised",
+                Lsn(page)
+            );
             // SAFETY: off + n <= BLCKSZ inside this slot; the page is ours
             // to fill under insert_lock (writers read only bytes before
             // inserted_upto, which is <= pos).
-            unsafe { std::ptr::copy_nonoverlapping(rest.as_ptr(), self.slot_ptr(slot).add(off), n) };
+            unsafe {
+                std::ptr::copy_nonoverlapping(rest.as_ptr(), self.slot_ptr(slot).add(off), n)
+            };
             rest = &rest[n..];
             pos += n as u64;
             if rest.is_empty() {
@@ -414,14 +528,20 @@ impl Wal {
         assert_eq!(page % PAGE, 0);
         let slot = self.slot(page);
         let old = self.page_lsn[slot].load(Ordering::Acquire);
-        assert!(old < page, "WAL buffer holds page {} newer than {}", Lsn(old), Lsn(page));
+        assert!(
+            old < page,
+            "WAL buffer holds page {} newer than {}",
+            Lsn(old),
+            Lsn(page)
+        );
         if old != 0 && self.ctl.write_pos.load(Ordering::Acquire) < old + PAGE {
             self.ctl.inserted_upto.fetch_max(page, Ordering::AcqRel);
             let _w = self.ctl.write_lock.acquire(LWLockMode::Exclusive);
             if self.ctl.write_pos.load(Ordering::Acquire) < old + PAGE {
                 let upto = self.ctl.inserted_upto.load(Ordering::Acquire);
                 // PostgreSQL PANICs here too: the record is half copied.
-                self.write_locked(upto).unwrap_or_else(|e| panic!("could not write WAL up to {}: {e}", Lsn(upto)));
+                self.write_locked(upto)
+                    .unwrap_or_else(|e| panic!("could not write WAL up to {}: {e}", Lsn(upto)));
                 self.ctl.wal_buffers_full.fetch_add(1, Ordering::Relaxed);
             }
             assert!(self.ctl.write_pos.load(Ordering::Acquire) >= old + PAGE);
@@ -443,7 +563,10 @@ impl Wal {
     /// position when the current segment holds no record yet. Flushes.
     pub fn switch_segment(&self) -> io::Result<Lsn> {
         let mut rec = record::assemble(RmgrId::Xlog, XLOG_SWITCH, Xid::INVALID, &[], &[]);
-        assert!(self.is_insert_ready(), "pg_switch_wal before the insert position was initialised");
+        assert!(
+            self.is_insert_ready(),
+            "pg_switch_wal before the insert position was initialised"
+        );
         let seg = self.ctl.seg_size;
         let g = self.ctl.insert_lock.acquire(LWLockMode::Exclusive);
         let pos = self.ctl.curr_pos.load(Ordering::Acquire);
@@ -462,7 +585,9 @@ impl Wal {
         self.ctl.inserted_upto.store(seg_end, Ordering::Release);
         drop(g);
         self.ctl.wal_records.fetch_add(1, Ordering::Relaxed);
-        self.ctl.wal_bytes.fetch_add(rec.bytes.len() as u64, Ordering::Relaxed);
+        self.ctl
+            .wal_bytes
+            .fetch_add(rec.bytes.len() as u64, Ordering::Relaxed);
         self.flush(Lsn(seg_end))?;
         Ok(Lsn(end))
     }
@@ -505,7 +630,9 @@ impl Wal {
         if !self.is_insert_ready() {
             return Ok(false);
         }
-        if self.ctl.inserted_upto.load(Ordering::Acquire) <= self.ctl.flush_pos.load(Ordering::Acquire) {
+        if self.ctl.inserted_upto.load(Ordering::Acquire)
+            <= self.ctl.flush_pos.load(Ordering::Acquire)
+        {
             return Ok(false);
         }
         let _w = self.ctl.write_lock.acquire(LWLockMode::Exclusive);
@@ -539,7 +666,10 @@ impl Wal {
         if target <= written {
             return Ok(());
         }
-        assert!(target <= self.ctl.inserted_upto.load(Ordering::Acquire), "writing WAL not yet inserted");
+        assert!(
+            target <= self.ctl.inserted_upto.load(Ordering::Acquire),
+            "writing WAL not yet inserted"
+        );
         let mut pos = page_floor(written);
         while pos < target {
             let segno = pos / seg;
@@ -551,13 +681,26 @@ impl Wal {
             }
             let mut p = pos;
             while p < run_end {
-                assert_eq!(self.page_lsn[self.slot(p)].load(Ordering::Acquire), p, "WAL page {} is not in the buffers", Lsn(p));
+                assert_eq!(
+                    self.page_lsn[self.slot(p)].load(Ordering::Acquire),
+                    p,
+                    "WAL page {} is not in the buffers",
+                    Lsn(p)
+                );
                 p += PAGE;
             }
             let ptr = self.slot_ptr(self.slot(pos)) as *const u8;
             let len = (run_end - pos) as usize;
             self.with_segment(segno, |f| pwrite_all(f, ptr, len, pos % seg))
-                .map_err(|e| io::Error::new(e.kind(), format!("could not write to log file {}: {e}", file::segment_file_name(TIMELINE, segno, seg))))?;
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "could not write to log file {}: {e}",
+                            file::segment_file_name(TIMELINE, segno, seg)
+                        ),
+                    )
+                })?;
             self.ctl.wal_write.fetch_add(1, Ordering::Relaxed);
             pos = run_end;
         }
@@ -571,25 +714,43 @@ impl Wal {
     fn sync_locked(&self, target: u64) -> io::Result<()> {
         let seg = self.ctl.seg_size;
         let old = self.ctl.flush_pos.load(Ordering::Acquire);
-        assert!(target <= self.ctl.write_pos.load(Ordering::Acquire), "syncing WAL not yet written");
+        assert!(
+            target <= self.ctl.write_pos.load(Ordering::Acquire),
+            "syncing WAL not yet written"
+        );
         if target <= old {
             return Ok(());
         }
         if self.ctl.fsync.load(Ordering::Acquire) == 1 {
             for segno in old / seg..=(target - 1) / seg {
                 self.with_segment(segno, |f| rustix::fs::fdatasync(f).map_err(io::Error::from))
-                    .map_err(|e| io::Error::new(e.kind(), format!("could not fdatasync file \"{}\": {e}", file::segment_file_name(TIMELINE, segno, seg))))?;
+                    .map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!(
+                                "could not fdatasync file \"{}\": {e}",
+                                file::segment_file_name(TIMELINE, segno, seg)
+                            ),
+                        )
+                    })?;
                 self.ctl.wal_sync.fetch_add(1, Ordering::Relaxed);
             }
         }
         self.ctl.flush_pos.store(target, Ordering::Release);
         if self.ctl.archive_mode.load(Ordering::Acquire) == 1 {
             // Segments completed by this flush: those ending in (old, target].
+            // (PostgreSQL's XLogArchiveNotify, called as each segment is
+            // completed: the segment is durable, since this flush synced it.)
             let status = file::wal_dir(&self.data_dir).join("archive_status");
+            let mut any = false;
             for segno in old / seg..target / seg {
                 let name = file::segment_file_name(TIMELINE, segno, seg);
                 let _ = std::fs::create_dir_all(&status);
                 std::fs::write(status.join(format!("{name}.ready")), b"")?;
+                any = true;
+            }
+            if any && let Some(hook) = self.on_segment_ready {
+                hook();
             }
         }
         Ok(())
@@ -620,7 +781,14 @@ fn pwrite_all(f: &File, ptr: *const u8, len: usize, offset: u64) -> io::Result<(
     let mut done = 0usize;
     while done < len {
         // SAFETY: [ptr, ptr+len) lies in the mapped WAL buffers.
-        let n = unsafe { libc::pwrite(f.as_raw_fd(), ptr.add(done).cast(), len - done, (offset + done as u64) as libc::off_t) };
+        let n = unsafe {
+            libc::pwrite(
+                f.as_raw_fd(),
+                ptr.add(done).cast(),
+                len - done,
+                (offset + done as u64) as libc::off_t,
+            )
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -629,7 +797,10 @@ fn pwrite_all(f: &File, ptr: *const u8, len: usize, offset: u64) -> io::Result<(
             return Err(e);
         }
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "pwrite wrote nothing"));
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "pwrite wrote nothing",
+            ));
         }
         done += n as usize;
     }

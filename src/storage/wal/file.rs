@@ -40,7 +40,11 @@ pub const fn page_floor(lsn: u64) -> u64 {
 
 /// Header size of the page starting at `page`.
 pub const fn page_header_size(page: u64, seg_size: u64) -> usize {
-    if page % seg_size == 0 { SIZE_OF_LONG_PHD } else { SIZE_OF_SHORT_PHD }
+    if page % seg_size == 0 {
+        SIZE_OF_LONG_PHD
+    } else {
+        SIZE_OF_SHORT_PHD
+    }
 }
 
 /// The file name of the segment holding `lsn` (PostgreSQL's `XLogFileName`
@@ -52,7 +56,12 @@ pub fn segment_name(lsn: Lsn) -> String {
 pub fn segment_file_name(tli: u32, segno: u64, seg_size: u64) -> String {
     let per_id = 0x1_0000_0000u64 / seg_size;
     // Truncating casts, as XLogFileName's (uint32) casts.
-    format!("{:08X}{:08X}{:08X}", tli, (segno / per_id) as u32, (segno % per_id) as u32)
+    format!(
+        "{:08X}{:08X}{:08X}",
+        tli,
+        (segno / per_id) as u32,
+        (segno % per_id) as u32
+    )
 }
 
 /// `pg_walfile_name(lsn)` exactly as PostgreSQL 15 computes it: with
@@ -60,7 +69,11 @@ pub fn segment_file_name(tli: u32, segno: u64, seg_size: u64) -> String {
 /// that *ends* there (`pg_walfile_name('0/1000000')` is
 /// `000000010000000000000000`). For the file holding a byte, use [`segment_name`].
 pub fn walfile_name(lsn: Lsn) -> String {
-    segment_file_name(TIMELINE, lsn.0.wrapping_sub(1) / WAL_SEGMENT_SIZE, WAL_SEGMENT_SIZE)
+    segment_file_name(
+        TIMELINE,
+        lsn.0.wrapping_sub(1) / WAL_SEGMENT_SIZE,
+        WAL_SEGMENT_SIZE,
+    )
 }
 
 /// `pg_walfile_name_offset(lsn)` as PostgreSQL 15: the name from
@@ -99,7 +112,14 @@ pub struct PageHeader {
 }
 
 /// Writes a page header into the start of `page`.
-pub fn write_page_header(page: &mut [u8], addr: u64, seg_size: u64, sysid: u64, info: u16, rem_len: u32) {
+pub fn write_page_header(
+    page: &mut [u8],
+    addr: u64,
+    seg_size: u64,
+    sysid: u64,
+    info: u16,
+    rem_len: u32,
+) {
     let long = addr % seg_size == 0;
     let info = info | if long { XLP_LONG_HEADER } else { 0 };
     page[0..2].copy_from_slice(&XLOG_PAGE_MAGIC.to_le_bytes());
@@ -135,18 +155,32 @@ pub fn parse_page_header(page: &[u8]) -> PageHeader {
 
 /// Checks a page header read at `addr` (PostgreSQL's
 /// `XLogReaderValidatePageHeader`). Err is the reason, worded like PostgreSQL's.
-pub fn validate_page_header(h: &PageHeader, addr: u64, seg_size: u64, sysid: Option<u64>) -> Result<(), String> {
+pub fn validate_page_header(
+    h: &PageHeader,
+    addr: u64,
+    seg_size: u64,
+    sysid: Option<u64>,
+) -> Result<(), String> {
     let seg_name = segment_file_name(TIMELINE, addr / seg_size, seg_size);
     let off = addr % seg_size;
     if h.magic != XLOG_PAGE_MAGIC {
-        return Err(format!("invalid magic number {:04X} in log segment {seg_name}, offset {off}", h.magic));
+        return Err(format!(
+            "invalid magic number {:04X} in log segment {seg_name}, offset {off}",
+            h.magic
+        ));
     }
     if h.info & !XLP_ALL_FLAGS != 0 {
-        return Err(format!("invalid info bits {:04X} in log segment {seg_name}, offset {off}", h.info));
+        return Err(format!(
+            "invalid info bits {:04X} in log segment {seg_name}, offset {off}",
+            h.info
+        ));
     }
     let long = h.info & XLP_LONG_HEADER != 0;
     if long != (off == 0) {
-        return Err(format!("invalid info bits {:04X} in log segment {seg_name}, offset {off}", h.info));
+        return Err(format!(
+            "invalid info bits {:04X} in log segment {seg_name}, offset {off}",
+            h.info
+        ));
     }
     if long {
         if let Some(expected) = sysid {
@@ -158,17 +192,29 @@ pub fn validate_page_header(h: &PageHeader, addr: u64, seg_size: u64, sysid: Opt
             }
         }
         if h.seg_size as u64 != seg_size {
-            return Err("WAL file is from different database system: incorrect segment size in page header".into());
+            return Err(
+                "WAL file is from different database system: incorrect segment size in page header"
+                    .into(),
+            );
         }
         if h.blcksz as usize != BLCKSZ {
-            return Err("WAL file is from different database system: incorrect XLOG_BLCKSZ in page header".into());
+            return Err(
+                "WAL file is from different database system: incorrect XLOG_BLCKSZ in page header"
+                    .into(),
+            );
         }
     }
     if h.pageaddr.0 != addr {
-        return Err(format!("unexpected pageaddr {} in log segment {seg_name}, offset {off}", h.pageaddr));
+        return Err(format!(
+            "unexpected pageaddr {} in log segment {seg_name}, offset {off}",
+            h.pageaddr
+        ));
     }
     if h.tli != TIMELINE {
-        return Err(format!("out-of-sequence timeline ID {} in log segment {seg_name}, offset {off}", h.tli));
+        return Err(format!(
+            "out-of-sequence timeline ID {} in log segment {seg_name}, offset {off}",
+            h.tli
+        ));
     }
     Ok(())
 }
@@ -188,13 +234,20 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 pub fn open_segment_for_write(data_dir: &Path, segno: u64, seg_size: u64) -> io::Result<File> {
     let dir = wal_dir(data_dir);
     let path = dir.join(segment_file_name(TIMELINE, segno, seg_size));
-    match std::fs::OpenOptions::new().read(true).write(true).open(&path) {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+    {
         Ok(f) => return Ok(f),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
     create_segment(data_dir, segno, seg_size)?;
-    std::fs::OpenOptions::new().read(true).write(true).open(&path)
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
 }
 
 /// Creates segment `segno` filled with zeros unless it exists. Returns
@@ -206,7 +259,11 @@ pub fn create_segment(data_dir: &Path, segno: u64, seg_size: u64) -> io::Result<
         return Ok(false);
     }
     let tmp = dir.join(format!("xlogtemp.{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
     if rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::empty(), 0, seg_size).is_err() {
         // No fallocate on this file system: write the zeros (PostgreSQL's wal_init_zero).
         let zeros = vec![0u8; 1 << 20];
@@ -300,7 +357,14 @@ pub fn remove_old_segments(
     min_wal_size_mb: u64,
     max_wal_size_mb: u64,
 ) -> io::Result<(usize, usize)> {
-    remove_old_segments_sized(data_dir, redo, keep, min_wal_size_mb, max_wal_size_mb, WAL_SEGMENT_SIZE)
+    remove_old_segments_sized(
+        data_dir,
+        redo,
+        keep,
+        min_wal_size_mb,
+        max_wal_size_mb,
+        WAL_SEGMENT_SIZE,
+    )
 }
 
 pub(crate) fn remove_old_segments_sized(
@@ -326,7 +390,9 @@ pub(crate) fn remove_old_segments_sized(
         }
     }
     segnos.sort_unstable();
-    let mut next_future = segnos.last().map_or(redo_segno + 1, |&s| s.max(redo_segno) + 1);
+    let mut next_future = segnos
+        .last()
+        .map_or(redo_segno + 1, |&s| s.max(redo_segno) + 1);
     let (mut removed, mut recycled) = (0, 0);
     for &segno in segnos.iter().filter(|&&s| s < redo_segno) {
         let name = segment_file_name(TIMELINE, segno, seg_size);

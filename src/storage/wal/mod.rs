@@ -56,7 +56,9 @@
 //! [`remove_old_segments`], [`list_segments`]) do not need it.
 //!
 //! # What is left out
-//! Timelines other than 1 (no archive recovery or promotion), parallel
+//! Timelines other than 1 (point-in-time recovery cuts the WAL off after
+//! its stop point instead of starting timeline 2: see `bgproc/startup.rs`),
+//! backup history files, parallel
 //! insertion locks, WAL compression, `wal_sync_method` other than
 //! fdatasync (every value syncs with `fdatasync`), `commit_delay`.
 //!
@@ -75,11 +77,15 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub use buffer::{Wal, WalConfig, WalStats};
-pub use file::{WalFileInfo, list_segments, remove_old_segments, segment_name, walfile_name, walfile_name_offset};
+pub use file::{
+    WalFileInfo, list_segments, remove_old_segments, segment_name, walfile_name,
+    walfile_name_offset,
+};
 pub use reader::WalReader;
 pub use record::{
-    BlockRef, CheckPoint, DecodedBlock, DecodedRecord, RmgrId, XLOG_CHECKPOINT_ONLINE, XLOG_CHECKPOINT_SHUTDOWN,
-    XLOG_FPI, XLOG_NEXTOID, XLOG_NOOP, XLOG_SWITCH,
+    BlockRef, CheckPoint, DecodedBlock, DecodedRecord, RmgrId, XLOG_BACKUP_END,
+    XLOG_CHECKPOINT_ONLINE, XLOG_CHECKPOINT_SHUTDOWN, XLOG_FPI, XLOG_NEXTOID, XLOG_NOOP,
+    XLOG_SWITCH,
 };
 
 use crate::storage::shmem::{self, Region, RegionId};
@@ -91,7 +97,11 @@ use crate::utils::guc::Settings;
 // ---------------------------------------------------------------------------
 
 /// The WAL's place in the shared-memory registry.
-pub const REGION: Region = Region { name: "WAL", size: region_size, init: region_init };
+pub const REGION: Region = Region {
+    name: "WAL",
+    size: region_size,
+    init: region_init,
+};
 
 /// `wal_buffers` in pages: -1 means shared_buffers / 32 clamped to
 /// [8, 2048] (PostgreSQL's `XLOGChooseNumBuffers`); explicit values below 4 become 4.
@@ -134,12 +144,17 @@ static DATA_DIR: OnceLock<PathBuf> = OnceLock::new();
 pub fn set_data_dir(dir: &Path) {
     let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let now = DATA_DIR.get_or_init(|| abs.clone());
-    assert_eq!(now, &abs, "wal::set_data_dir called with two different directories");
+    assert_eq!(
+        now, &abs,
+        "wal::set_data_dir called with two different directories"
+    );
 }
 
 /// The data directory set by [`set_data_dir`].
 pub fn data_dir() -> &'static Path {
-    DATA_DIR.get().expect("wal::set_data_dir was not called in this process (or before its fork)")
+    DATA_DIR
+        .get()
+        .expect("wal::set_data_dir was not called in this process (or before its fork)")
 }
 
 /// This process's handle on the shared WAL region. Created on first use in
@@ -151,9 +166,15 @@ fn global() -> &'static Wal {
         let base = shmem::get().region(RegionId::Wal);
         // SAFETY: the region was initialised by `region_init` when the
         // segment was created, and a child's mapping lives as long as it.
-        (std::process::id(), unsafe { Wal::attach(base, data_dir()) })
+        let mut wal = unsafe { Wal::attach(base, data_dir()) };
+        wal.set_on_segment_ready(wake_archiver);
+        (std::process::id(), wal)
     });
-    assert_eq!(*pid, std::process::id(), "WAL handle inherited through fork: only children may use the WAL");
+    assert_eq!(
+        *pid,
+        std::process::id(),
+        "WAL handle inherited through fork: only children may use the WAL"
+    );
     wal
 }
 
@@ -165,8 +186,16 @@ pub fn insert(rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8], blocks: &[Bloc
 
 /// As [`insert`], also returning where the record starts (the checkpoint
 /// record's LSN goes to pg_control).
-pub fn insert_with_start(rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8], blocks: &[BlockRef<'_>]) -> (Lsn, Lsn) {
-    global().insert_record(rmgr, info, xid, main_data, blocks, None).expect("unconditional insert")
+pub fn insert_with_start(
+    rmgr: RmgrId,
+    info: u8,
+    xid: Xid,
+    main_data: &[u8],
+    blocks: &[BlockRef<'_>],
+) -> (Lsn, Lsn) {
+    global()
+        .insert_record(rmgr, info, xid, main_data, blocks, None)
+        .expect("unconditional insert")
 }
 
 /// Inserts unless a checkpoint moved the redo pointer away from
@@ -182,7 +211,9 @@ pub fn insert_if_redo_unchanged(
     main_data: &[u8],
     blocks: &[BlockRef<'_>],
 ) -> Option<Lsn> {
-    global().insert_record(rmgr, info, xid, main_data, blocks, Some(decided_with_redo)).map(|(_, end)| end)
+    global()
+        .insert_record(rmgr, info, xid, main_data, blocks, Some(decided_with_redo))
+        .map(|(_, end)| end)
 }
 
 /// Makes the WAL durable (fdatasync) at least up to `upto`. Group commit:
@@ -275,7 +306,10 @@ pub fn reset_stats() {
 /// (the checkpointer calls it at start and after each SIGHUP, as
 /// PostgreSQL's `UpdateFullPageWrites`).
 pub fn apply_settings(settings: &Settings) {
-    global().set_options(settings.get_bool("fsync"), settings.get_bool("full_page_writes"))
+    global().set_options(
+        settings.get_bool("fsync"),
+        settings.get_bool("full_page_writes"),
+    )
 }
 
 /// A commit with synchronous_commit = off: remembers its LSN and wakes the
@@ -286,9 +320,44 @@ pub fn async_commit(lsn: Lsn) {
     }
 }
 
+/// Sets the archiver's latch, if it runs (a segment became `.ready`).
+pub fn wake_archiver() {
+    if let Some(slot) = shmem::get()
+        .procarray()
+        .find_kind(crate::process::ProcessKind::Archiver)
+    {
+        slot.latch.set();
+    }
+}
+
+/// Whether `archive_mode` is not `off` (fixed at server start).
+pub fn archive_mode() -> bool {
+    global().archive_mode()
+}
+
+/// A base backup whose WAL starts at `start` begins: checkpoints keep
+/// every segment from `start`'s on until [`unregister_backup`].
+pub fn register_backup(start: Lsn) {
+    global().register_backup(start)
+}
+
+/// The base backup registered with [`register_backup`] ended.
+pub fn unregister_backup() {
+    global().unregister_backup()
+}
+
+/// The oldest start LSN of the base backups in progress (checkpoints keep
+/// WAL from there on).
+pub fn backup_start() -> Option<Lsn> {
+    global().backup_start()
+}
+
 /// Sets the walwriter's latch, if it runs.
 pub fn wake_walwriter() {
-    if let Some(slot) = shmem::get().procarray().find_kind(crate::process::ProcessKind::WalWriter) {
+    if let Some(slot) = shmem::get()
+        .procarray()
+        .find_kind(crate::process::ProcessKind::WalWriter)
+    {
         slot.latch.set();
     }
 }
@@ -302,7 +371,11 @@ pub fn preallocate_next_segment() -> io::Result<bool> {
 /// checkpoint, call [`begin_checkpoint`] right before with no other
 /// inserter left, so that `cp.redo` equals the returned LSN.
 pub fn insert_checkpoint(shutdown: bool, cp: &CheckPoint) -> (Lsn, Lsn) {
-    let info = if shutdown { XLOG_CHECKPOINT_SHUTDOWN } else { XLOG_CHECKPOINT_ONLINE };
+    let info = if shutdown {
+        XLOG_CHECKPOINT_SHUTDOWN
+    } else {
+        XLOG_CHECKPOINT_ONLINE
+    };
     insert_with_start(RmgrId::Xlog, info, Xid::INVALID, &cp.encode(), &[])
 }
 
@@ -320,7 +393,11 @@ pub fn bootstrap_wal(data_dir: &Path, system_identifier: u64) -> io::Result<(Lsn
     bootstrap_wal_sized(data_dir, system_identifier, WAL_SEGMENT_SIZE)
 }
 
-pub(crate) fn bootstrap_wal_sized(data_dir: &Path, system_identifier: u64, seg_size: u64) -> io::Result<(Lsn, CheckPoint)> {
+pub(crate) fn bootstrap_wal_sized(
+    data_dir: &Path,
+    system_identifier: u64,
+    seg_size: u64,
+) -> io::Result<(Lsn, CheckPoint)> {
     std::fs::create_dir_all(file::wal_dir(data_dir).join("archive_status"))?;
     let wal = private_wal(data_dir, seg_size, 8);
     wal.init_insert_position(Lsn(seg_size), Lsn::INVALID, system_identifier)?;
@@ -342,7 +419,14 @@ pub(crate) fn bootstrap_wal_sized(data_dir: &Path, system_identifier: u64, seg_s
         time: crate::utils::time::now_unix().0,
     };
     let (lsn, end) = wal
-        .insert_record(RmgrId::Xlog, XLOG_CHECKPOINT_SHUTDOWN, Xid::INVALID, &cp.encode(), &[], None)
+        .insert_record(
+            RmgrId::Xlog,
+            XLOG_CHECKPOINT_SHUTDOWN,
+            Xid::INVALID,
+            &cp.encode(),
+            &[],
+            None,
+        )
         .expect("unconditional insert");
     assert_eq!(lsn, redo, "the bootstrap checkpoint is its own redo point");
     wal.flush(end)?;
@@ -361,7 +445,13 @@ pub(crate) fn private_wal(data_dir: &Path, seg_size: u64, n_buffers: usize) -> W
     unsafe {
         Wal::init_region(
             base,
-            WalConfig { n_buffers, seg_size, fsync: true, full_page_writes: true, archive_mode: false },
+            WalConfig {
+                n_buffers,
+                seg_size,
+                fsync: true,
+                full_page_writes: true,
+                archive_mode: false,
+            },
         );
         Wal::attach(base, data_dir)
     }

@@ -15,7 +15,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::file::{self, XLP_FIRST_IS_CONTRECORD, maxalign, page_floor, page_header_size};
-use super::record::{self, DecodedRecord, MAX_RECORD_SIZE, RmgrId, SIZE_OF_XLOG_RECORD, XLOG_SWITCH};
+use super::record::{
+    self, DecodedRecord, MAX_RECORD_SIZE, RmgrId, SIZE_OF_XLOG_RECORD, XLOG_SWITCH,
+};
 use crate::storage::types::{BLCKSZ, Lsn, WAL_SEGMENT_SIZE};
 
 const PAGE: u64 = BLCKSZ as u64;
@@ -34,6 +36,12 @@ pub struct WalReader {
     page: Vec<u8>,
     page_addr: Option<u64>,
     end_reason: Option<String>,
+    /// Archive recovery: called once per segment, before its first page is
+    /// read, with the segment's file name; it may put a copy fetched from
+    /// the archive into `pg_wal` (PostgreSQL's `XLogFileRead` from
+    /// `XLOG_FROM_ARCHIVE`, tried before `pg_wal`).
+    restore: Option<Box<dyn FnMut(&str)>>,
+    restored_segno: Option<u64>,
 }
 
 /// Why reading stopped at a position.
@@ -56,7 +64,15 @@ impl WalReader {
             page: vec![0; BLCKSZ],
             page_addr: None,
             end_reason: None,
+            restore: None,
+            restored_segno: None,
         }
+    }
+
+    /// Archive recovery: `fetch(name)` runs before the first read of each
+    /// segment (see the `restore` field).
+    pub fn set_restore(&mut self, fetch: Box<dyn FnMut(&str)>) {
+        self.restore = Some(fetch);
     }
 
     /// Checks long page headers against this system identifier (pg_control's).
@@ -102,9 +118,24 @@ impl WalReader {
     fn load_page(&mut self, addr: u64) -> io::Result<Result<file::PageHeader, End>> {
         if self.page_addr != Some(addr) {
             self.page_addr = None;
+            let segno = addr / self.seg_size;
+            if self.restored_segno != Some(segno) {
+                self.restored_segno = Some(segno);
+                if let Some(fetch) = self.restore.as_mut() {
+                    fetch(&file::segment_file_name(
+                        file::TIMELINE,
+                        segno,
+                        self.seg_size,
+                    ));
+                }
+            }
             if !file::read_page(&self.data_dir, addr, self.seg_size, &mut self.page)? {
-                let name = file::segment_file_name(file::TIMELINE, addr / self.seg_size, self.seg_size);
-                return Ok(Err(format!("could not read WAL page at {} (file \"pg_wal/{name}\" missing or too short)", Lsn(addr))));
+                let name =
+                    file::segment_file_name(file::TIMELINE, addr / self.seg_size, self.seg_size);
+                return Ok(Err(format!(
+                    "could not read WAL page at {} (file \"pg_wal/{name}\" missing or too short)",
+                    Lsn(addr)
+                )));
             }
             self.page_addr = Some(addr);
         }
@@ -143,12 +174,19 @@ impl WalReader {
         let start = pos;
         // xl_tot_len always fits on the first page (8-aligned start, 8-aligned page end).
         let off = (pos - page) as usize;
-        let tot_len = u32::from_le_bytes(self.page[off..off + 4].try_into().expect("4 bytes")) as usize;
+        let tot_len =
+            u32::from_le_bytes(self.page[off..off + 4].try_into().expect("4 bytes")) as usize;
         if tot_len < SIZE_OF_XLOG_RECORD {
-            return Ok(Err(format!("invalid record length at {}: wanted {SIZE_OF_XLOG_RECORD}, got {tot_len}", Lsn(start))));
+            return Ok(Err(format!(
+                "invalid record length at {}: wanted {SIZE_OF_XLOG_RECORD}, got {tot_len}",
+                Lsn(start)
+            )));
         }
         if tot_len > MAX_RECORD_SIZE {
-            return Ok(Err(format!("record length {tot_len} at {} too long", Lsn(start))));
+            return Ok(Err(format!(
+                "record length {tot_len} at {} too long",
+                Lsn(start)
+            )));
         }
         // When the whole header is on this page, check it before reading on
         // (a garbage length must not make us read far).
@@ -173,7 +211,11 @@ impl WalReader {
                 return Ok(Err(format!("there is no contrecord flag at {}", Lsn(pos))));
             }
             if hdr.rem_len as usize != remaining {
-                return Ok(Err(format!("invalid contrecord length {} (expected {remaining}) at {}", hdr.rem_len, Lsn(pos))));
+                return Ok(Err(format!(
+                    "invalid contrecord length {} (expected {remaining}) at {}",
+                    hdr.rem_len,
+                    Lsn(pos)
+                )));
             }
             let h = page_header_size(pos, self.seg_size);
             let n = (BLCKSZ - h).min(remaining);
@@ -187,7 +229,10 @@ impl WalReader {
             }
         }
         if !record::crc_ok(&bytes) {
-            return Ok(Err(format!("incorrect resource manager data checksum in record at {}", Lsn(start))));
+            return Ok(Err(format!(
+                "incorrect resource manager data checksum in record at {}",
+                Lsn(start)
+            )));
         }
         let h = record::parse_header(&bytes);
         let mut end = maxalign(pos);
@@ -203,13 +248,25 @@ impl WalReader {
 
     fn check_header(&self, h: &record::RecordHeader, start: u64) -> Option<End> {
         if RmgrId::from_u8(h.rmid).is_none() {
-            return Some(format!("invalid resource manager ID {} at {}", h.rmid, Lsn(start)));
+            return Some(format!(
+                "invalid resource manager ID {} at {}",
+                h.rmid,
+                Lsn(start)
+            ));
         }
         if self.prev.is_valid() && h.prev != self.prev {
-            return Some(format!("record with incorrect prev-link {} at {}", h.prev, Lsn(start)));
+            return Some(format!(
+                "record with incorrect prev-link {} at {}",
+                h.prev,
+                Lsn(start)
+            ));
         }
         if !self.prev.is_valid() && h.prev.0 >= start {
-            return Some(format!("record with incorrect prev-link {} at {}", h.prev, Lsn(start)));
+            return Some(format!(
+                "record with incorrect prev-link {} at {}",
+                h.prev,
+                Lsn(start)
+            ));
         }
         None
     }

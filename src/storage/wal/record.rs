@@ -49,6 +49,8 @@ pub const XLOG_CHECKPOINT_ONLINE: u8 = 0x10;
 pub const XLOG_NOOP: u8 = 0x20;
 pub const XLOG_NEXTOID: u8 = 0x30;
 pub const XLOG_SWITCH: u8 = 0x40;
+/// End of an online base backup; main data: the backup's start LSN (u64).
+pub const XLOG_BACKUP_END: u8 = 0x50;
 pub const XLOG_FPI: u8 = 0xB0;
 
 /// Resource managers: who can redo a record (PostgreSQL's `RmgrId`, same numbers).
@@ -161,7 +163,8 @@ fn fork_from_u8(v: u8) -> Option<ForkNumber> {
 fn page_hole(page: &[u8; BLCKSZ]) -> (u16, u16) {
     let lower = u16::from_le_bytes([page[12], page[13]]) as usize;
     let upper = u16::from_le_bytes([page[14], page[15]]) as usize;
-    if lower >= 24 && lower < upper && upper <= BLCKSZ && page[lower..upper].iter().all(|&b| b == 0) {
+    if lower >= 24 && lower < upper && upper <= BLCKSZ && page[lower..upper].iter().all(|&b| b == 0)
+    {
         (lower as u16, (upper - lower) as u16)
     } else {
         (0, 0)
@@ -169,8 +172,17 @@ fn page_hole(page: &[u8; BLCKSZ]) -> (u16, u16) {
 }
 
 /// Builds the record bytes (PostgreSQL's `XLogRecordAssemble`).
-pub(crate) fn assemble(rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8], blocks: &[BlockRef<'_>]) -> Assembled {
-    assert!(blocks.len() <= MAX_BLOCKS, "a WAL record references at most {MAX_BLOCKS} blocks");
+pub(crate) fn assemble(
+    rmgr: RmgrId,
+    info: u8,
+    xid: Xid,
+    main_data: &[u8],
+    blocks: &[BlockRef<'_>],
+) -> Assembled {
+    assert!(
+        blocks.len() <= MAX_BLOCKS,
+        "a WAL record references at most {MAX_BLOCKS} blocks"
+    );
     let mut hdrs: Vec<u8> = Vec::with_capacity(32 * blocks.len() + 8);
     let mut payload_len = 0usize;
     let mut holes = Vec::with_capacity(blocks.len());
@@ -223,7 +235,10 @@ pub(crate) fn assemble(rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8], block
         payload_len += main_data.len();
     }
     let tot_len = SIZE_OF_XLOG_RECORD + hdrs.len() + payload_len;
-    assert!(tot_len <= MAX_RECORD_SIZE, "WAL record of {tot_len} bytes is too large");
+    assert!(
+        tot_len <= MAX_RECORD_SIZE,
+        "WAL record of {tot_len} bytes is too large"
+    );
     let mut bytes = Vec::with_capacity(tot_len);
     bytes.extend_from_slice(&(tot_len as u32).to_le_bytes());
     bytes.extend_from_slice(&xid.0.to_le_bytes());
@@ -244,14 +259,22 @@ pub(crate) fn assemble(rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8], block
     bytes.extend_from_slice(main_data);
     assert_eq!(bytes.len(), tot_len, "assembled record length");
     let body_crc = crc32c::crc32c(&bytes[SIZE_OF_XLOG_RECORD..]);
-    Assembled { bytes, body_crc, fpi_count }
+    Assembled {
+        bytes,
+        body_crc,
+        fpi_count,
+    }
 }
 
 /// Sets `xl_prev` and `xl_crc` of an assembled record.
 pub(crate) fn finish_header(bytes: &mut [u8], prev: Lsn, body_crc: u32) {
     bytes[12..20].copy_from_slice(&prev.0.to_le_bytes());
     bytes[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&[0; 4]);
-    let crc = record_crc(&bytes[..SIZE_OF_XLOG_RECORD], body_crc, bytes.len() - SIZE_OF_XLOG_RECORD);
+    let crc = record_crc(
+        &bytes[..SIZE_OF_XLOG_RECORD],
+        body_crc,
+        bytes.len() - SIZE_OF_XLOG_RECORD,
+    );
     bytes[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
@@ -289,7 +312,11 @@ pub(crate) fn parse_header(h: &[u8]) -> RecordHeader {
 pub(crate) fn crc_ok(bytes: &[u8]) -> bool {
     let hdr = parse_header(bytes);
     let body = &bytes[SIZE_OF_XLOG_RECORD..];
-    record_crc(&bytes[..SIZE_OF_XLOG_RECORD], crc32c::crc32c(body), body.len()) == hdr.crc
+    record_crc(
+        &bytes[..SIZE_OF_XLOG_RECORD],
+        crc32c::crc32c(body),
+        body.len(),
+    ) == hdr.crc
 }
 
 struct Cursor<'a> {
@@ -300,7 +327,10 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         if self.buf.len() - self.pos < n {
-            return Err(format!("record too short: needs {} more bytes at offset {}", n, self.pos));
+            return Err(format!(
+                "record too short: needs {} more bytes at offset {}",
+                n, self.pos
+            ));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -310,10 +340,14 @@ impl<'a> Cursor<'a> {
         Ok(self.take(1)?[0])
     }
     fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 }
 
@@ -323,10 +357,18 @@ impl<'a> Cursor<'a> {
 pub(crate) fn decode(lsn: Lsn, end_lsn: Lsn, bytes: &[u8]) -> Result<DecodedRecord, String> {
     let hdr = parse_header(bytes);
     if hdr.tot_len as usize != bytes.len() {
-        return Err(format!("record at {lsn} claims {} bytes but has {}", hdr.tot_len, bytes.len()));
+        return Err(format!(
+            "record at {lsn} claims {} bytes but has {}",
+            hdr.tot_len,
+            bytes.len()
+        ));
     }
-    let rmgr = RmgrId::from_u8(hdr.rmid).ok_or_else(|| format!("invalid resource manager ID {} at {lsn}", hdr.rmid))?;
-    let mut c = Cursor { buf: bytes, pos: SIZE_OF_XLOG_RECORD };
+    let rmgr = RmgrId::from_u8(hdr.rmid)
+        .ok_or_else(|| format!("invalid resource manager ID {} at {lsn}", hdr.rmid))?;
+    let mut c = Cursor {
+        buf: bytes,
+        pos: SIZE_OF_XLOG_RECORD,
+    };
     struct BlockHdr {
         tag: BufferTag,
         data_len: usize,
@@ -354,16 +396,21 @@ pub(crate) fn decode(lsn: Lsn, end_lsn: Lsn, bytes: &[u8]) -> Result<DecodedReco
             return Err(format!("out-of-order block_id {id} at {lsn}"));
         }
         let flags = c.u8()?;
-        let fork = fork_from_u8(flags & BKPBLOCK_FORK_MASK).ok_or_else(|| format!("invalid fork number at {lsn}"))?;
+        let fork = fork_from_u8(flags & BKPBLOCK_FORK_MASK)
+            .ok_or_else(|| format!("invalid fork number at {lsn}"))?;
         let data_len = c.u32()? as usize;
         if (flags & BKPBLOCK_HAS_DATA != 0) != (data_len > 0) {
-            return Err(format!("BKPBLOCK_HAS_DATA inconsistent with data length {data_len} at {lsn}"));
+            return Err(format!(
+                "BKPBLOCK_HAS_DATA inconsistent with data length {data_len} at {lsn}"
+            ));
         }
         let image = if flags & BKPBLOCK_HAS_IMAGE != 0 {
             let off = c.u16()? as usize;
             let len = c.u16()? as usize;
             if off + len > BLCKSZ || (len == 0 && off != 0) {
-                return Err(format!("invalid hole offset {off} length {len} in block image at {lsn}"));
+                return Err(format!(
+                    "invalid hole offset {off} length {len} in block image at {lsn}"
+                ));
             }
             Some((off, len))
         } else {
@@ -372,15 +419,26 @@ pub(crate) fn decode(lsn: Lsn, end_lsn: Lsn, bytes: &[u8]) -> Result<DecodedReco
         let rel = if flags & BKPBLOCK_SAME_REL != 0 {
             prev_rel.ok_or_else(|| format!("BKPBLOCK_SAME_REL set but no previous rel at {lsn}"))?
         } else {
-            RelFileLocator { spc_oid: c.u32()?, db_oid: c.u32()?, rel_number: c.u32()? }
+            RelFileLocator {
+                spc_oid: c.u32()?,
+                db_oid: c.u32()?,
+                rel_number: c.u32()?,
+            }
         };
         let block: BlockNumber = c.u32()?;
         prev_rel = Some(rel);
         datatotal += data_len + image.map(|(_, len)| BLCKSZ - len).unwrap_or(0);
-        hdrs.push(BlockHdr { tag: BufferTag { rel, fork, block }, data_len, image });
+        hdrs.push(BlockHdr {
+            tag: BufferTag { rel, fork, block },
+            data_len,
+            image,
+        });
     }
     if bytes.len() - c.pos != datatotal {
-        return Err(format!("record at {lsn}: headers announce {datatotal} payload bytes, {} remain", bytes.len() - c.pos));
+        return Err(format!(
+            "record at {lsn}: headers announce {datatotal} payload bytes, {} remain",
+            bytes.len() - c.pos
+        ));
     }
     let mut blocks = Vec::with_capacity(hdrs.len());
     for h in &hdrs {
@@ -395,13 +453,29 @@ pub(crate) fn decode(lsn: Lsn, end_lsn: Lsn, bytes: &[u8]) -> Result<DecodedReco
             None => None,
         };
         let data = c.take(h.data_len)?.to_vec();
-        blocks.push(DecodedBlock { tag: h.tag, image, data });
+        blocks.push(DecodedBlock {
+            tag: h.tag,
+            image,
+            data,
+        });
     }
     let main_data = c.take(main_len)?.to_vec();
     if c.pos != bytes.len() {
-        return Err(format!("record at {lsn} has {} unexpected trailing bytes", bytes.len() - c.pos));
+        return Err(format!(
+            "record at {lsn} has {} unexpected trailing bytes",
+            bytes.len() - c.pos
+        ));
     }
-    Ok(DecodedRecord { lsn, end_lsn, prev: hdr.prev, xid: hdr.xid, rmgr, info: hdr.info, blocks, main_data })
+    Ok(DecodedRecord {
+        lsn,
+        end_lsn,
+        prev: hdr.prev,
+        xid: hdr.xid,
+        rmgr,
+        info: hdr.info,
+        blocks,
+        main_data,
+    })
 }
 
 /// Contents of a checkpoint record (PostgreSQL's `CheckPoint`), also kept

@@ -117,11 +117,15 @@ fn n_slots(settings: &Settings) -> usize {
 }
 
 impl Clog {
-    pub const REGION: crate::storage::shmem::Region =
-        crate::storage::shmem::Region { name: "Clog", size: Clog::region_size, init: Clog::init };
+    pub const REGION: crate::storage::shmem::Region = crate::storage::shmem::Region {
+        name: "Clog",
+        size: Clog::region_size,
+        init: Clog::init,
+    };
 
     fn region_size(settings: &Settings) -> usize {
-        std::mem::size_of::<ClogHeader>().div_ceil(8) * 8 + n_slots(settings) * std::mem::size_of::<ClogSlot>()
+        std::mem::size_of::<ClogHeader>().div_ceil(8) * 8
+            + n_slots(settings) * std::mem::size_of::<ClogSlot>()
     }
 
     /// # Safety
@@ -135,7 +139,10 @@ impl Clog {
         }
         let dir = PathBuf::from(settings.get_str("data_directory")).join("pg_xact");
         let bytes = dir.to_string_lossy().into_owned().into_bytes();
-        assert!(bytes.len() <= DIR_BYTES, "data directory path longer than {DIR_BYTES} bytes");
+        assert!(
+            bytes.len() <= DIR_BYTES,
+            "data directory path longer than {DIR_BYTES} bytes"
+        );
         for (d, b) in clog.header.dir.iter().zip(&bytes) {
             d.store(*b, Relaxed);
         }
@@ -160,13 +167,20 @@ impl Clog {
     /// Directory of the segment files.
     pub fn dir(&self) -> PathBuf {
         let n = self.header.dir_len.load(Relaxed) as usize;
-        let bytes: Vec<u8> = self.header.dir[..n].iter().map(|b| b.load(Relaxed)).collect();
+        let bytes: Vec<u8> = self.header.dir[..n]
+            .iter()
+            .map(|b| b.load(Relaxed))
+            .collect();
         PathBuf::from(String::from_utf8(bytes).expect("pg_xact path is UTF-8"))
     }
 
     fn find(&self, page: u64) -> Option<&'static ClogSlot> {
-        let s = self.slots.iter().find(|s| s.page_no.load(Relaxed) == page)?;
-        s.last_used.store(self.header.tick.fetch_add(1, Relaxed) + 1, Relaxed);
+        let s = self
+            .slots
+            .iter()
+            .find(|s| s.page_no.load(Relaxed) == page)?;
+        s.last_used
+            .store(self.header.tick.fetch_add(1, Relaxed) + 1, Relaxed);
         Some(s)
     }
 
@@ -183,7 +197,13 @@ impl Clog {
         let victim = self
             .slots
             .iter()
-            .min_by_key(|s| if s.page_no.load(Relaxed) == EMPTY { 0 } else { s.last_used.load(Relaxed) + 1 })
+            .min_by_key(|s| {
+                if s.page_no.load(Relaxed) == EMPTY {
+                    0
+                } else {
+                    s.last_used.load(Relaxed) + 1
+                }
+            })
             .expect("clog has slots");
         if victim.page_no.load(Relaxed) != EMPTY && victim.dirty.load(Relaxed) != 0 {
             let segno = self.write_slot(victim, wal)?;
@@ -199,18 +219,26 @@ impl Clog {
         victim.page_no.store(page, Relaxed);
         victim.dirty.store(0, Relaxed);
         victim.page_lsn.store(0, Relaxed);
-        victim.last_used.store(self.header.tick.fetch_add(1, Relaxed) + 1, Relaxed);
+        victim
+            .last_used
+            .store(self.header.tick.fetch_add(1, Relaxed) + 1, Relaxed);
         Ok(victim)
     }
 
     fn io_error(&self, what: &str, page: u64, e: std::io::Error) -> PgError {
         let segno = page / SLRU_PAGES_PER_SEGMENT;
-        PgError::error(sqlstate::IO_ERROR, format!("could not access status of transaction {}", page * CLOG_XACTS_PER_PAGE))
-            .with_detail(format!(
-                "Could not {what} file \"{}\" at offset {}: {e}.",
-                self.dir().join(segment_name(segno)).display(),
-                (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64
-            ))
+        PgError::error(
+            sqlstate::IO_ERROR,
+            format!(
+                "could not access status of transaction {}",
+                page * CLOG_XACTS_PER_PAGE
+            ),
+        )
+        .with_detail(format!(
+            "Could not {what} file \"{}\" at offset {}: {e}.",
+            self.dir().join(segment_name(segno)).display(),
+            (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64
+        ))
     }
 
     fn read_page(&self, page: u64, buf: &mut [u8; BLCKSZ]) -> PgResult<()> {
@@ -221,7 +249,8 @@ impl Clog {
             Err(e) => return Err(self.io_error("open", page, e)),
         };
         let offset = (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64;
-        f.seek(SeekFrom::Start(offset)).map_err(|e| self.io_error("seek in", page, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| self.io_error("seek in", page, e))?;
         let mut done = 0;
         while done < BLCKSZ {
             match f.read(&mut buf[done..]) {
@@ -240,11 +269,13 @@ impl Clog {
         let page = slot.page_no.load(Relaxed);
         let lsn = Lsn(slot.page_lsn.load(Relaxed));
         if lsn.is_valid() {
-            wal.flush(lsn).map_err(|e| self.io_error("flush WAL before writing", page, e))?;
+            wal.flush(lsn)
+                .map_err(|e| self.io_error("flush WAL before writing", page, e))?;
         }
         let buf: Vec<u8> = slot.data.iter().map(|b| b.load(Relaxed)).collect();
         let dir = self.dir();
-        std::fs::create_dir_all(&dir).map_err(|e| self.io_error("create directory for", page, e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| self.io_error("create directory for", page, e))?;
         let segno = page / SLRU_PAGES_PER_SEGMENT;
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -252,16 +283,20 @@ impl Clog {
             .write(true)
             .open(dir.join(segment_name(segno)))
             .map_err(|e| self.io_error("open", page, e))?;
-        f.seek(SeekFrom::Start((page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64))
-            .map_err(|e| self.io_error("seek in", page, e))?;
-        f.write_all(&buf).map_err(|e| self.io_error("write to", page, e))?;
+        f.seek(SeekFrom::Start(
+            (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64,
+        ))
+        .map_err(|e| self.io_error("seek in", page, e))?;
+        f.write_all(&buf)
+            .map_err(|e| self.io_error("write to", page, e))?;
         slot.dirty.store(0, Relaxed);
         Ok(segno)
     }
 
     fn fsync_segment(&self, segno: u64) -> PgResult<()> {
         let page = segno * SLRU_PAGES_PER_SEGMENT;
-        let f = std::fs::File::open(self.dir().join(segment_name(segno))).map_err(|e| self.io_error("open", page, e))?;
+        let f = std::fs::File::open(self.dir().join(segment_name(segno)))
+            .map_err(|e| self.io_error("open", page, e))?;
         f.sync_all().map_err(|e| self.io_error("fsync", page, e))?;
         if let Ok(d) = std::fs::File::open(self.dir()) {
             let _ = d.sync_all();
@@ -289,7 +324,13 @@ impl Clog {
     /// `TransactionIdSetTreeStatus`, without the subcommitted step: see
     /// README.md rule X3). `commit_lsn` is the commit record's end, or
     /// `Lsn::INVALID` when the WAL need not precede the page (aborts, redo).
-    pub fn set_status(&self, xids: &[Xid], status: ClogStatus, commit_lsn: Lsn, wal: &dyn XactWal) -> PgResult<()> {
+    pub fn set_status(
+        &self,
+        xids: &[Xid],
+        status: ClogStatus,
+        commit_lsn: Lsn,
+        wal: &dyn XactWal,
+    ) -> PgResult<()> {
         let _g = self.header.control_lock.acquire(LWLockMode::Exclusive);
         for &xid in xids {
             assert!(xid.is_normal(), "setting the status of special xid {xid}");
@@ -328,7 +369,12 @@ impl Clog {
         let s = self.load(page, wal, true)?;
         s.dirty.store(1, Relaxed);
         if write_wal {
-            let lsn = wal.insert(RmgrId::Clog, CLOG_ZEROPAGE, Xid::INVALID, &encode_zeropage(page));
+            let lsn = wal.insert(
+                RmgrId::Clog,
+                CLOG_ZEROPAGE,
+                Xid::INVALID,
+                &encode_zeropage(page),
+            );
             s.page_lsn.store(lsn.0, Relaxed);
         }
         Ok(())

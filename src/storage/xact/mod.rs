@@ -50,7 +50,9 @@ mod xact;
 mod tests;
 
 pub use clog::{CLOG_XACTS_PER_PAGE, Clog, ClogStatus, SLRU_PAGES_PER_SEGMENT, segment_name};
-pub use record::{CLOG_TRUNCATE, CLOG_ZEROPAGE, ServerWal, XLOG_XACT_ABORT, XLOG_XACT_COMMIT, XactRecord, XactWal};
+pub use record::{
+    CLOG_TRUNCATE, CLOG_ZEROPAGE, ServerWal, XLOG_XACT_ABORT, XLOG_XACT_COMMIT, XactRecord, XactWal,
+};
 pub use snapshot::{Snapshot, XactStatus, XidStatus};
 pub use varsup::MAX_CACHED_SUBXIDS;
 pub use xact::{TransactionState, xact_lock_table_wait};
@@ -72,8 +74,11 @@ pub struct Transam {
 }
 
 /// Region of the shared xid counter, ProcArrayLock and subxid caches.
-pub const TRANSAM_REGION: crate::storage::shmem::Region =
-    crate::storage::shmem::Region { name: "Transam", size: varsup::region_size, init: varsup::init };
+pub const TRANSAM_REGION: crate::storage::shmem::Region = crate::storage::shmem::Region {
+    name: "Transam",
+    size: varsup::region_size,
+    init: varsup::init,
+};
 
 /// Region of the pg_xact page cache.
 pub const CLOG_REGION: crate::storage::shmem::Region = Clog::REGION;
@@ -110,10 +115,20 @@ impl Transam {
     ) -> Transam {
         // SAFETY: forwarded from the caller.
         let (header, xact_procs) = unsafe { varsup::parts(transam, settings) };
-        assert_eq!(xact_procs.len(), procarray.slots().len(), "Transam region sized for another process array");
+        assert_eq!(
+            xact_procs.len(),
+            procarray.slots().len(),
+            "Transam region sized for another process array"
+        );
         // SAFETY: forwarded from the caller.
         let clog = unsafe { Clog::from_raw(clog, settings) };
-        Transam { header, xact_procs, clog, procarray, wal }
+        Transam {
+            header,
+            xact_procs,
+            clog,
+            procarray,
+            wal,
+        }
     }
 
     /// `clog_checkpoint`: writes every dirty pg_xact page and fsyncs.

@@ -49,7 +49,14 @@ impl Transam {
         if slot.xmin.load(Relaxed) == 0 {
             slot.xmin.store(xmin.0, Release);
         }
-        Snapshot { xmin, xmax, xip, curxid: my_top_xid, curcid, own_subxids: Vec::new() }
+        Snapshot {
+            xmin,
+            xmax,
+            xip,
+            curxid: my_top_xid,
+            curcid,
+            own_subxids: Vec::new(),
+        }
     }
 
     /// Forgets the slot's xmin (no snapshot of this process is in use any more).
@@ -91,7 +98,9 @@ impl Transam {
             }
             let cache = &self.xact_procs[i];
             let n = (cache.nsubxids.load(Acquire) as usize).min(super::varsup::MAX_CACHED_SUBXIDS);
-            cache.subxids[..n].iter().any(|sub| sub.load(Relaxed) == xid.0)
+            cache.subxids[..n]
+                .iter()
+                .any(|sub| sub.load(Relaxed) == xid.0)
         })
     }
 
@@ -111,8 +120,11 @@ impl Transam {
         let cache = &self.xact_procs[self.slot_index(slot)];
         let _g = self.header.proc_array_lock.acquire(LWLockMode::Exclusive);
         let n = cache.nsubxids.load(Relaxed) as usize;
-        let kept: Vec<u64> =
-            cache.subxids[..n].iter().map(|s| s.load(Relaxed)).filter(|v| !gone.contains(&Xid(*v))).collect();
+        let kept: Vec<u64> = cache.subxids[..n]
+            .iter()
+            .map(|s| s.load(Relaxed))
+            .filter(|v| !gone.contains(&Xid(*v)))
+            .collect();
         for (dst, v) in cache.subxids.iter().zip(&kept) {
             dst.store(*v, Relaxed);
         }
@@ -123,7 +135,10 @@ impl Transam {
     pub fn cached_subxids(&self, slot: &ProcSlot) -> Vec<Xid> {
         let cache = &self.xact_procs[self.slot_index(slot)];
         let n = cache.nsubxids.load(Acquire) as usize;
-        cache.subxids[..n].iter().map(|s| Xid(s.load(Relaxed))).collect()
+        cache.subxids[..n]
+            .iter()
+            .map(|s| Xid(s.load(Relaxed)))
+            .collect()
     }
 }
 
@@ -141,9 +156,15 @@ impl XactStatus for Transam {
         if self.is_in_progress(xid) {
             return XidStatus::InProgress;
         }
-        match self.clog.get_status(xid, self.wal).expect("could not read pg_xact") {
+        match self
+            .clog
+            .get_status(xid, self.wal)
+            .expect("could not read pg_xact")
+        {
             ClogStatus::Committed => XidStatus::Committed,
-            ClogStatus::Aborted | ClogStatus::InProgress | ClogStatus::SubCommitted => XidStatus::Aborted,
+            ClogStatus::Aborted | ClogStatus::InProgress | ClogStatus::SubCommitted => {
+                XidStatus::Aborted
+            }
         }
     }
 

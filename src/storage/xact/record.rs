@@ -78,15 +78,24 @@ impl XactRecord {
 
     /// Decodes main data written by [`encode`](Self::encode); None if malformed.
     pub fn decode(data: &[u8]) -> Option<XactRecord> {
-        let u64_at = |o: usize| data.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        let u64_at = |o: usize| {
+            data.get(o..o + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        };
         let xid = Xid(u64_at(0)?);
         let timestamp = u64_at(8)? as i64;
         let n = u32::from_le_bytes(data.get(16..20)?.try_into().expect("4 bytes")) as usize;
         if data.len() != 20 + 8 * n {
             return None;
         }
-        let subxids = (0..n).map(|i| Xid(u64_at(20 + 8 * i).expect("length checked"))).collect();
-        Some(XactRecord { xid, timestamp, subxids })
+        let subxids = (0..n)
+            .map(|i| Xid(u64_at(20 + 8 * i).expect("length checked")))
+            .collect();
+        Some(XactRecord {
+            xid,
+            timestamp,
+            subxids,
+        })
     }
 }
 
@@ -104,7 +113,11 @@ mod tests {
 
     #[test]
     fn xact_record_round_trips_and_rejects_truncation() {
-        let r = XactRecord { xid: Xid(1 << 40), timestamp: -5, subxids: vec![Xid(7), Xid(9)] };
+        let r = XactRecord {
+            xid: Xid(1 << 40),
+            timestamp: -5,
+            subxids: vec![Xid(7), Xid(9)],
+        };
         let bytes = r.encode();
         assert_eq!(bytes.len(), 36);
         assert_eq!(XactRecord::decode(&bytes), Some(r));

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::process::procarray::ProcSlot;
-use crate::storage::lock::lmgr::testshm::{TestShmem, fork_child, shared_counters, small_settings, wait_child, wait_until};
+use crate::storage::lock::lmgr::testshm::{
+    TestShmem, fork_child, shared_counters, small_settings, wait_child, wait_until,
+};
 use crate::storage::lock::lmgr::{LockManager, LockTable};
 use crate::storage::wal::RmgrId;
 
@@ -20,7 +22,10 @@ struct TestWal {
 
 impl XactWal for TestWal {
     fn insert(&self, rmgr: RmgrId, info: u8, xid: Xid, main_data: &[u8]) -> Lsn {
-        self.records.lock().unwrap().push((rmgr as u8, info, xid, main_data.to_vec()));
+        self.records
+            .lock()
+            .unwrap()
+            .push((rmgr as u8, info, xid, main_data.to_vec()));
         Lsn(self.lsn.fetch_add(100, Ordering::SeqCst) + 100)
     }
     fn flush(&self, _upto: Lsn) -> std::io::Result<()> {
@@ -56,11 +61,25 @@ fn setup(name: &str) -> (Env, &'static TestWal) {
     // SAFETY: regions 1..=3 were initialised as listed, for these settings.
     let (transam, locks) = unsafe {
         (
-            Transam::from_raw(shm.region(1), shm.region(2), &shm.settings, shm.procarray(), wal),
+            Transam::from_raw(
+                shm.region(1),
+                shm.region(2),
+                &shm.settings,
+                shm.procarray(),
+                wal,
+            ),
             LockTable::from_raw(shm.region(3), &shm.settings, shm.procarray()),
         )
     };
-    (Env { shm, transam, locks, dir }, wal)
+    (
+        Env {
+            shm,
+            transam,
+            locks,
+            dir,
+        },
+        wal,
+    )
 }
 
 impl Env {
@@ -100,16 +119,30 @@ fn xids_are_unique_across_processes_and_cross_clog_pages() {
     for c in children {
         assert_eq!(wait_child(c), 0);
     }
-    let mut xids: Vec<u64> = out.iter().map(|x| x.load(Ordering::SeqCst) as u64).collect();
+    let mut xids: Vec<u64> = out
+        .iter()
+        .map(|x| x.load(Ordering::SeqCst) as u64)
+        .collect();
     xids.sort();
     xids.dedup();
-    assert_eq!(xids.len(), PER_CHILD * CHILDREN, "every xid handed out once");
+    assert_eq!(
+        xids.len(),
+        PER_CHILD * CHILDREN,
+        "every xid handed out once"
+    );
     assert_eq!(xids[0], start);
-    assert_eq!(env.transam.next_xid(), Xid(start + (PER_CHILD * CHILDREN) as u64));
+    assert_eq!(
+        env.transam.next_xid(),
+        Xid(start + (PER_CHILD * CHILDREN) as u64)
+    );
     // Statuses were recorded on both pages, as each child decided.
     for (c_i, x) in out.iter().enumerate() {
         let xid = Xid(x.load(Ordering::SeqCst) as u64);
-        let want = if (c_i % PER_CHILD) % 2 == 0 { XidStatus::Committed } else { XidStatus::Aborted };
+        let want = if (c_i % PER_CHILD) % 2 == 0 {
+            XidStatus::Committed
+        } else {
+            XidStatus::Aborted
+        };
         assert_eq!(env.transam.status(xid), want, "xid {xid}");
     }
 }
@@ -119,13 +152,22 @@ fn clog_status_survives_write_back_and_reread_from_pg_xact_files() {
     let (env, _) = setup("clog");
     let clog = env.transam.clog;
     // More pages than cache slots, on two segments: forces evictions.
-    let pages: Vec<u64> = (0..clog.slot_count() as u64 + 8).chain([SLRU_PAGES_PER_SEGMENT + 1]).collect();
+    let pages: Vec<u64> = (0..clog.slot_count() as u64 + 8)
+        .chain([SLRU_PAGES_PER_SEGMENT + 1])
+        .collect();
     let child = fork_child(|| {
         for &p in &pages {
             let base = p * CLOG_XACTS_PER_PAGE;
             let wal = env.transam.wal;
-            clog.set_status(&[Xid(base + 3)], ClogStatus::Committed, Lsn(5), wal).unwrap();
-            clog.set_status(&[Xid(base + 4), Xid(base + 7)], ClogStatus::Aborted, Lsn::INVALID, wal).unwrap();
+            clog.set_status(&[Xid(base + 3)], ClogStatus::Committed, Lsn(5), wal)
+                .unwrap();
+            clog.set_status(
+                &[Xid(base + 4), Xid(base + 7)],
+                ClogStatus::Aborted,
+                Lsn::INVALID,
+                wal,
+            )
+            .unwrap();
         }
         0
     });
@@ -133,10 +175,26 @@ fn clog_status_survives_write_back_and_reread_from_pg_xact_files() {
     let check = |when: &str| {
         for &p in &pages {
             let base = p * CLOG_XACTS_PER_PAGE;
-            assert_eq!(env.transam.clog_status(Xid(base + 3)).unwrap(), ClogStatus::Committed, "{when} page {p}");
-            assert_eq!(env.transam.clog_status(Xid(base + 4)).unwrap(), ClogStatus::Aborted, "{when} page {p}");
-            assert_eq!(env.transam.clog_status(Xid(base + 5)).unwrap(), ClogStatus::InProgress, "{when} page {p}");
-            assert_eq!(env.transam.clog_status(Xid(base + 7)).unwrap(), ClogStatus::Aborted, "{when} page {p}");
+            assert_eq!(
+                env.transam.clog_status(Xid(base + 3)).unwrap(),
+                ClogStatus::Committed,
+                "{when} page {p}"
+            );
+            assert_eq!(
+                env.transam.clog_status(Xid(base + 4)).unwrap(),
+                ClogStatus::Aborted,
+                "{when} page {p}"
+            );
+            assert_eq!(
+                env.transam.clog_status(Xid(base + 5)).unwrap(),
+                ClogStatus::InProgress,
+                "{when} page {p}"
+            );
+            assert_eq!(
+                env.transam.clog_status(Xid(base + 7)).unwrap(),
+                ClogStatus::Aborted,
+                "{when} page {p}"
+            );
         }
     };
     check("cached");
@@ -146,8 +204,15 @@ fn clog_status_survives_write_back_and_reread_from_pg_xact_files() {
     let seg0 = env.dir.join("pg_xact").join("0000");
     let seg1 = env.dir.join("pg_xact").join("0001");
     assert_eq!(segment_name(0x1A), "001A");
-    assert!(seg0.exists() && seg1.exists(), "PostgreSQL-named segment files");
-    let last_in_seg1 = pages.iter().filter(|&&p| p / SLRU_PAGES_PER_SEGMENT == 1).max().unwrap();
+    assert!(
+        seg0.exists() && seg1.exists(),
+        "PostgreSQL-named segment files"
+    );
+    let last_in_seg1 = pages
+        .iter()
+        .filter(|&&p| p / SLRU_PAGES_PER_SEGMENT == 1)
+        .max()
+        .unwrap();
     assert_eq!(
         std::fs::metadata(&seg1).unwrap().len(),
         (last_in_seg1 - SLRU_PAGES_PER_SEGMENT + 1) * 8192,
@@ -174,7 +239,9 @@ fn snapshot_sees_running_xids_and_subxids_in_progress_and_committed_ones_committ
         }
         sync[0].store(xid.0 as u32, Ordering::SeqCst);
         sync[1].store(sub.0 as u32, Ordering::SeqCst);
-        if !wait_until(Duration::from_secs(10), || sync[2].load(Ordering::SeqCst) == 1) {
+        if !wait_until(Duration::from_secs(10), || {
+            sync[2].load(Ordering::SeqCst) == 1
+        }) {
             return 3;
         }
         tx.rollback_to_savepoint(level);
@@ -182,13 +249,17 @@ fn snapshot_sees_running_xids_and_subxids_in_progress_and_committed_ones_committ
             return 4;
         }
         sync[3].store(1, Ordering::SeqCst);
-        if !wait_until(Duration::from_secs(10), || sync[2].load(Ordering::SeqCst) == 2) {
+        if !wait_until(Duration::from_secs(10), || {
+            sync[2].load(Ordering::SeqCst) == 2
+        }) {
             return 5;
         }
         tx.commit(false);
         0
     });
-    assert!(wait_until(Duration::from_secs(10), || sync[1].load(Ordering::SeqCst) != 0));
+    assert!(wait_until(Duration::from_secs(10), || sync[1]
+        .load(Ordering::SeqCst)
+        != 0));
     let xid = Xid(sync[0].load(Ordering::SeqCst) as u64);
     let sub = Xid(sync[1].load(Ordering::SeqCst) as u64);
 
@@ -202,11 +273,22 @@ fn snapshot_sees_running_xids_and_subxids_in_progress_and_committed_ones_committ
     assert_eq!(env.transam.status(xid), XidStatus::InProgress);
     assert_eq!(env.transam.status(sub), XidStatus::InProgress);
     assert!(env.transam.oldest_xmin() <= xid);
-    let my_slot_xmin = env.shm.procarray().find(std::process::id() as i32).unwrap().xmin.load(Ordering::SeqCst);
-    assert_eq!(my_slot_xmin, xid.0, "snapshot xmin published in the slot for vacuum");
+    let my_slot_xmin = env
+        .shm
+        .procarray()
+        .find(std::process::id() as i32)
+        .unwrap()
+        .xmin
+        .load(Ordering::SeqCst);
+    assert_eq!(
+        my_slot_xmin, xid.0,
+        "snapshot xmin published in the slot for vacuum"
+    );
 
     sync[2].store(1, Ordering::SeqCst); // child: ROLLBACK TO
-    assert!(wait_until(Duration::from_secs(10), || sync[3].load(Ordering::SeqCst) == 1));
+    assert!(wait_until(Duration::from_secs(10), || sync[3]
+        .load(Ordering::SeqCst)
+        == 1));
     assert_eq!(env.transam.status(sub), XidStatus::Aborted);
     assert_eq!(env.transam.status(xid), XidStatus::InProgress);
     assert_eq!(me.snapshot().xip, vec![xid]);
@@ -215,13 +297,20 @@ fn snapshot_sees_running_xids_and_subxids_in_progress_and_committed_ones_committ
     assert_eq!(wait_child(child), 0);
     assert_eq!(env.transam.status(xid), XidStatus::Committed);
     assert_eq!(env.transam.status(sub), XidStatus::Aborted);
-    assert!(snap.xid_in_snapshot(xid), "the old snapshot still sees it running");
+    assert!(
+        snap.xid_in_snapshot(xid),
+        "the old snapshot still sees it running"
+    );
     me.reset_xmin();
     let later = me.snapshot();
     assert!(later.xip.is_empty());
     assert!(!later.xid_in_snapshot(xid));
     me.commit(true);
-    assert_eq!(env.transam.oldest_xmin(), env.transam.next_xid(), "nothing holds vacuum back");
+    assert_eq!(
+        env.transam.oldest_xmin(),
+        env.transam.next_xid(),
+        "nothing holds vacuum back"
+    );
 }
 
 #[test]
@@ -246,7 +335,10 @@ fn released_savepoint_commits_with_its_parent_in_one_record() {
     }
     let records = wal.records.lock().unwrap();
     let (rmgr, info, xid, data) = records.last().unwrap();
-    assert_eq!((*rmgr, *info, *xid), (RmgrId::Xact as u8, XLOG_XACT_COMMIT, top));
+    assert_eq!(
+        (*rmgr, *info, *xid),
+        (RmgrId::Xact as u8, XLOG_XACT_COMMIT, top)
+    );
     let rec = XactRecord::decode(data).unwrap();
     assert_eq!(rec.xid, top);
     let mut subs = rec.subxids.clone();
@@ -308,15 +400,24 @@ fn writer_waits_for_the_other_transaction_through_its_xid_lock() {
         tx.commit(true);
         0
     });
-    assert!(wait_until(Duration::from_secs(10), || sync[0].load(Ordering::SeqCst) != 0));
+    assert!(wait_until(Duration::from_secs(10), || sync[0]
+        .load(Ordering::SeqCst)
+        != 0));
     let other = Xid(sync[0].load(Ordering::SeqCst) as u64);
     let mut me = env.backend();
     me.begin();
-    assert!(!me.conditional_xact_lock_table_wait(other).unwrap(), "NOWAIT sees it running");
+    assert!(
+        !me.conditional_xact_lock_table_wait(other).unwrap(),
+        "NOWAIT sees it running"
+    );
     let start = Instant::now();
     me.xact_lock_table_wait(other, &mut || Ok(())).unwrap();
     assert!(start.elapsed() >= Duration::from_millis(150));
-    assert_eq!(env.transam.status(other), XidStatus::Committed, "woken only once it has committed");
+    assert_eq!(
+        env.transam.status(other),
+        XidStatus::Committed,
+        "woken only once it has committed"
+    );
     assert_eq!(wait_child(child), 0);
     me.commit(true);
 }

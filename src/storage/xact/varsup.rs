@@ -13,7 +13,10 @@
 //! - X2. The clog page of a new id is created (ZEROPAGE) before the id is
 //!   handed out, under `XidGenLock`.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::{Acquire, Relaxed, Release}};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 use super::Transam;
 use crate::process::procarray::{ProcArray, ProcSlot};
@@ -65,13 +68,19 @@ pub(crate) unsafe fn init(base: *mut u8, settings: &Settings) {
 
 /// # Safety
 /// `base` is the start of the region for these settings, mapped for the life of the process.
-pub(crate) unsafe fn parts(base: *mut u8, settings: &Settings) -> (&'static TransamHeader, &'static [XactProc]) {
+pub(crate) unsafe fn parts(
+    base: *mut u8,
+    settings: &Settings,
+) -> (&'static TransamHeader, &'static [XactProc]) {
     let procs_at = std::mem::size_of::<TransamHeader>().div_ceil(8) * 8;
     // SAFETY: the caller guarantees the layout; all-zero is valid for every atomic.
     unsafe {
         (
             &*(base as *const TransamHeader),
-            std::slice::from_raw_parts(base.add(procs_at) as *const XactProc, ProcArray::slot_count(settings)),
+            std::slice::from_raw_parts(
+                base.add(procs_at) as *const XactProc,
+                ProcArray::slot_count(settings),
+            ),
         )
     }
 }
@@ -81,7 +90,10 @@ impl Transam {
     pub(crate) fn slot_index(&self, slot: &ProcSlot) -> usize {
         let base = self.procarray.slots().as_ptr() as usize;
         let i = (slot as *const ProcSlot as usize - base) / std::mem::size_of::<ProcSlot>();
-        assert!(i < self.xact_procs.len(), "slot is not in this process array");
+        assert!(
+            i < self.xact_procs.len(),
+            "slot is not in this process array"
+        );
         i
     }
 
@@ -134,7 +146,11 @@ impl Transam {
     /// `GetNewTransactionId`). The caller then takes the xid's lock
     /// ([`super::TransactionState`] does both).
     pub fn assign_xid(&self, slot: &ProcSlot) -> Xid {
-        assert_eq!(slot.xid.load(Relaxed), 0, "process already has a transaction id");
+        assert_eq!(
+            slot.xid.load(Relaxed),
+            0,
+            "process already has a transaction id"
+        );
         let cache = &self.xact_procs[self.slot_index(slot)];
         self.allocate(|xid| {
             cache.nsubxids.store(0, Relaxed);

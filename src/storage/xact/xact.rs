@@ -45,12 +45,24 @@ impl Transam {
     /// PostgreSQL: the commit record may already be durable.
     pub fn commit(&self, slot: &ProcSlot, xid: Xid, subxids: &[Xid], synchronous: bool) -> Lsn {
         assert!(xid.is_normal(), "committing invalid xid {xid}");
-        assert_eq!(slot.xid.load(Relaxed), xid.0, "committing a transaction this slot does not run");
+        assert_eq!(
+            slot.xid.load(Relaxed),
+            xid.0,
+            "committing a transaction this slot does not run"
+        );
         let _crit = CritSection::enter(slot);
-        let record = XactRecord { xid, timestamp: crate::utils::time::now_timestamptz(), subxids: subxids.to_vec() };
-        let lsn = self.wal.insert(RmgrId::Xact, XLOG_XACT_COMMIT, xid, &record.encode());
+        let record = XactRecord {
+            xid,
+            timestamp: crate::utils::time::now_timestamptz(),
+            subxids: subxids.to_vec(),
+        };
+        let lsn = self
+            .wal
+            .insert(RmgrId::Xact, XLOG_XACT_COMMIT, xid, &record.encode());
         if synchronous {
-            self.wal.flush(lsn).unwrap_or_else(|e| panic!("PANIC: could not flush WAL for commit of {xid}: {e}"));
+            self.wal
+                .flush(lsn)
+                .unwrap_or_else(|e| panic!("PANIC: could not flush WAL for commit of {xid}: {e}"));
         } else {
             self.wal.wake_writer();
         }
@@ -58,7 +70,12 @@ impl Transam {
         all.push(xid);
         self.clog
             .set_status(&all, ClogStatus::Committed, lsn, self.wal)
-            .unwrap_or_else(|e| panic!("PANIC: could not mark {xid} committed in pg_xact: {}", e.message));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PANIC: could not mark {xid} committed in pg_xact: {}",
+                    e.message
+                )
+            });
         self.end_transaction_in_procarray(slot);
         lsn
     }
@@ -70,13 +87,23 @@ impl Transam {
     pub fn abort(&self, slot: &ProcSlot, xid: Xid, subxids: &[Xid]) {
         assert!(xid.is_normal(), "aborting invalid xid {xid}");
         let _crit = CritSection::enter(slot);
-        let record = XactRecord { xid, timestamp: crate::utils::time::now_timestamptz(), subxids: subxids.to_vec() };
-        self.wal.insert(RmgrId::Xact, XLOG_XACT_ABORT, xid, &record.encode());
+        let record = XactRecord {
+            xid,
+            timestamp: crate::utils::time::now_timestamptz(),
+            subxids: subxids.to_vec(),
+        };
+        self.wal
+            .insert(RmgrId::Xact, XLOG_XACT_ABORT, xid, &record.encode());
         let mut all = subxids.to_vec();
         all.push(xid);
         self.clog
             .set_status(&all, ClogStatus::Aborted, Lsn::INVALID, self.wal)
-            .unwrap_or_else(|e| panic!("PANIC: could not mark {xid} aborted in pg_xact: {}", e.message));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PANIC: could not mark {xid} aborted in pg_xact: {}",
+                    e.message
+                )
+            });
         self.end_transaction_in_procarray(slot);
     }
 
@@ -88,11 +115,21 @@ impl Transam {
             return;
         };
         let _crit = CritSection::enter(slot);
-        let record = XactRecord { xid: first, timestamp: crate::utils::time::now_timestamptz(), subxids: rest.to_vec() };
-        self.wal.insert(RmgrId::Xact, XLOG_XACT_ABORT, first, &record.encode());
+        let record = XactRecord {
+            xid: first,
+            timestamp: crate::utils::time::now_timestamptz(),
+            subxids: rest.to_vec(),
+        };
+        self.wal
+            .insert(RmgrId::Xact, XLOG_XACT_ABORT, first, &record.encode());
         self.clog
             .set_status(subxids, ClogStatus::Aborted, Lsn::INVALID, self.wal)
-            .unwrap_or_else(|e| panic!("PANIC: could not mark subtransactions aborted in pg_xact: {}", e.message));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PANIC: could not mark subtransactions aborted in pg_xact: {}",
+                    e.message
+                )
+            });
         self.remove_subxids(slot, subxids);
     }
 
@@ -110,12 +147,16 @@ impl Transam {
         for &x in &all {
             self.advance_next_xid_past(x);
         }
-        self.clog.set_status(&all, status, Lsn::INVALID, self.wal).expect("could not set pg_xact status in redo");
+        self.clog
+            .set_status(&all, status, Lsn::INVALID, self.wal)
+            .expect("could not set pg_xact status in redo");
     }
 
     /// Redo of a Clog record (PostgreSQL's `clog_redo`).
     pub fn clog_redo(&self, info: u8, main_data: &[u8]) {
-        self.clog.redo(info, main_data, self.wal).expect("could not redo pg_xact page");
+        self.clog
+            .redo(info, main_data, self.wal)
+            .expect("could not redo pg_xact page");
     }
 }
 
@@ -175,7 +216,11 @@ impl TransactionState {
     /// No xid yet: it is assigned at the first write.
     pub fn begin(&mut self) {
         assert!(!self.in_transaction, "BEGIN inside a transaction");
-        assert_eq!(self.slot.xid.load(Relaxed), 0, "slot still has an xid at BEGIN");
+        assert_eq!(
+            self.slot.xid.load(Relaxed),
+            0,
+            "slot still has an xid at BEGIN"
+        );
         self.in_transaction = true;
         self.curcid = 0;
     }
@@ -219,9 +264,18 @@ impl TransactionState {
 
     fn lock_own_xid(&mut self, xid: Xid, level: u32) -> PgResult<()> {
         self.locks.set_nest_level(level);
-        let r = self.locks.lock_acquire(LockTag::TransactionId(xid), LockMode::Exclusive, true, &mut || Ok(()));
+        let r = self.locks.lock_acquire(
+            LockTag::TransactionId(xid),
+            LockMode::Exclusive,
+            true,
+            &mut || Ok(()),
+        );
         self.locks.set_nest_level(self.levels.len() as u32);
-        assert_eq!(r?, LockResult::Granted, "someone holds the lock of fresh xid {xid}");
+        assert_eq!(
+            r?,
+            LockResult::Granted,
+            "someone holds the lock of fresh xid {xid}"
+        );
         Ok(())
     }
 
@@ -263,7 +317,9 @@ impl TransactionState {
     /// A snapshot for the current command (per statement under READ
     /// COMMITTED, once per transaction under REPEATABLE READ).
     pub fn snapshot(&self) -> Snapshot {
-        let mut s = self.transam.get_snapshot(self.slot, self.top_xid, self.curcid);
+        let mut s = self
+            .transam
+            .get_snapshot(self.slot, self.top_xid, self.curcid);
         s.own_subxids = self.live_subxids();
         s.own_subxids.sort_unstable();
         s
@@ -289,7 +345,10 @@ impl TransactionState {
     /// those inside it end; their xids and locks pass to the parent and
     /// commit or abort with it.
     pub fn release_savepoint(&mut self, level: u32) {
-        assert!(level >= 1 && level as usize <= self.levels.len(), "no savepoint at level {level}");
+        assert!(
+            level >= 1 && level as usize <= self.levels.len(),
+            "no savepoint at level {level}"
+        );
         let mut merged = Vec::new();
         for l in self.levels.drain(level as usize - 1..) {
             if l.xid.is_valid() {
@@ -310,7 +369,10 @@ impl TransactionState {
     /// array, their locks released: waiters on their xids wake up), and the
     /// savepoint stays, as an empty subtransaction at `level`.
     pub fn rollback_to_savepoint(&mut self, level: u32) {
-        assert!(level >= 1 && level as usize <= self.levels.len(), "no savepoint at level {level}");
+        assert!(
+            level >= 1 && level as usize <= self.levels.len(),
+            "no savepoint at level {level}"
+        );
         let mut doomed = Vec::new();
         for l in self.levels.drain(level as usize - 1..) {
             if l.xid.is_valid() {
@@ -331,7 +393,8 @@ impl TransactionState {
         assert!(self.in_transaction, "COMMIT outside a transaction");
         let lsn = if self.top_xid.is_valid() {
             let subxids = self.live_subxids();
-            self.transam.commit(self.slot, self.top_xid, &subxids, synchronous_commit)
+            self.transam
+                .commit(self.slot, self.top_xid, &subxids, synchronous_commit)
         } else {
             self.transam.clear_xmin(self.slot);
             Lsn::INVALID
@@ -366,7 +429,11 @@ impl TransactionState {
     /// Waits until transaction `xid` (top-level or subtransaction) has ended
     /// (PostgreSQL's `XactLockTableWait`): ShareLock on its xid lock, then
     /// released at once. Interrupts, lock_timeout and deadlock errors end the wait.
-    pub fn xact_lock_table_wait(&mut self, xid: Xid, check_interrupts: &mut dyn FnMut() -> PgResult<()>) -> PgResult<()> {
+    pub fn xact_lock_table_wait(
+        &mut self,
+        xid: Xid,
+        check_interrupts: &mut dyn FnMut() -> PgResult<()>,
+    ) -> PgResult<()> {
         xact_lock_table_wait(&mut self.locks, xid, check_interrupts)
     }
 
@@ -374,7 +441,10 @@ impl TransactionState {
     /// waiting (`NOWAIT`): false if `xid` is still running.
     pub fn conditional_xact_lock_table_wait(&mut self, xid: Xid) -> PgResult<bool> {
         let tag = LockTag::TransactionId(xid);
-        match self.locks.lock_acquire(tag, LockMode::Share, true, &mut || Ok(()))? {
+        match self
+            .locks
+            .lock_acquire(tag, LockMode::Share, true, &mut || Ok(()))?
+        {
             LockResult::NotAvailable => Ok(false),
             _ => {
                 self.locks.lock_release(tag, LockMode::Share);
@@ -391,7 +461,10 @@ pub fn xact_lock_table_wait(
     check_interrupts: &mut dyn FnMut() -> PgResult<()>,
 ) -> PgResult<()> {
     let tag = LockTag::TransactionId(xid);
-    assert!(!locks.holds(tag, LockMode::Exclusive), "waiting for our own transaction {xid}");
+    assert!(
+        !locks.holds(tag, LockMode::Exclusive),
+        "waiting for our own transaction {xid}"
+    );
     locks.lock_acquire(tag, LockMode::Share, false, check_interrupts)?;
     locks.lock_release(tag, LockMode::Share);
     Ok(())

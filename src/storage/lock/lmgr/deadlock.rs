@@ -29,18 +29,24 @@ pub(crate) struct WaitEdge {
 
 /// The processes `proc` waits for (caller holds every partition lock).
 fn blockers(t: &LockTable, proc: usize) -> Vec<(usize, usize, LockMode)> {
-    let wait_lock = t.procs[proc].wait_lock.load(std::sync::atomic::Ordering::Relaxed);
+    let wait_lock = t.procs[proc]
+        .wait_lock
+        .load(std::sync::atomic::Ordering::Relaxed);
     if wait_lock == 0 {
         return Vec::new();
     }
     let lock = wait_lock as usize - 1;
     let mode = t.wait_mode_of(proc);
     let mut out = Vec::new();
-    let mut cur = t.locks[lock].proclocks.load(std::sync::atomic::Ordering::Relaxed);
+    let mut cur = t.locks[lock]
+        .proclocks
+        .load(std::sync::atomic::Ordering::Relaxed);
     while cur != 0 {
         let pl = &t.proclocks[cur as usize - 1];
         let q = pl.proc.load(std::sync::atomic::Ordering::Relaxed) as usize;
-        if q != proc && pl.hold_mask.load(std::sync::atomic::Ordering::Relaxed) & mode.conflicts() != 0 {
+        if q != proc
+            && pl.hold_mask.load(std::sync::atomic::Ordering::Relaxed) & mode.conflicts() != 0
+        {
             out.push((q, lock, mode));
         }
         cur = pl.next.load(std::sync::atomic::Ordering::Relaxed);
@@ -56,7 +62,13 @@ fn blockers(t: &LockTable, proc: usize) -> Vec<(usize, usize, LockMode)> {
     out
 }
 
-fn search(t: &LockTable, node: usize, me: usize, path: &mut Vec<(usize, usize, usize, LockMode)>, dead_end: &mut [bool]) -> bool {
+fn search(
+    t: &LockTable,
+    node: usize,
+    me: usize,
+    path: &mut Vec<(usize, usize, usize, LockMode)>,
+    dead_end: &mut [bool],
+) -> bool {
     for (blocker, lock, mode) in blockers(t, node) {
         path.push((node, blocker, lock, mode));
         if blocker == me {
@@ -92,6 +104,15 @@ pub(crate) fn find_cycle(t: &LockTable, me: usize) -> Option<Vec<WaitEdge>> {
             })
             .collect(),
     )
+}
+
+/// The pids of the processes `me` waits for directly (caller holds every
+/// partition lock): what the waiter checks for a blocking autovacuum worker.
+pub(crate) fn direct_blockers(t: &LockTable, me: usize) -> Vec<(i32, LockMode, LockTag)> {
+    blockers(t, me)
+        .into_iter()
+        .map(|(b, lock, mode)| (t.pid_of(b), mode, t.tag_of(lock)))
+        .collect()
 }
 
 /// ERROR 40P01 as PostgreSQL's `DeadLockReport` words it.

@@ -73,7 +73,8 @@ impl LockManager {
 
     /// The lock manager of this server process (its own slot, the global segment).
     pub fn for_this_process() -> LockManager {
-        let slot = crate::process::my_slot().expect("lock manager used before attaching to the process array");
+        let slot = crate::process::my_slot()
+            .expect("lock manager used before attaching to the process array");
         LockManager::new(LockTable::get(), slot)
     }
 
@@ -122,7 +123,9 @@ impl LockManager {
         let t = self.table;
         let me = self.me;
         let hash = tag.hash();
-        let guard = t.partition_lock(LockTable::partition_of(hash)).acquire(LWLockMode::Exclusive);
+        let guard = t
+            .partition_lock(LockTable::partition_of(hash))
+            .acquire(LWLockMode::Exclusive);
         let lock = t.find_or_create_lock(tag, hash)?;
         let proclock = match t.find_or_create_proclock(lock, me) {
             Ok(p) => p,
@@ -136,8 +139,8 @@ impl LockManager {
         t.add_request(lock, mode);
         let my_held = t.proclocks[proclock].hold_mask.load(Relaxed);
         let e = &t.locks[lock];
-        let must_wait =
-            mode.conflicts() & e.wait_mask.load(Relaxed) != 0 || t.conflicts_with_holders(lock, mode, my_held);
+        let must_wait = mode.conflicts() & e.wait_mask.load(Relaxed) != 0
+            || t.conflicts_with_holders(lock, mode, my_held);
         if !must_wait {
             t.grant(lock, proclock, mode);
             drop(guard);
@@ -162,14 +165,26 @@ impl LockManager {
                 if q_mode.conflicts() & my_held != 0 {
                     if mode.conflicts() & t.hold_mask_of(q) != 0 {
                         let cycle = [
-                            WaitEdge { waiter_pid: t.pid_of(me), mode, tag, blocker_pid: t.pid_of(q) },
-                            WaitEdge { waiter_pid: t.pid_of(q), mode: q_mode, tag, blocker_pid: t.pid_of(me) },
+                            WaitEdge {
+                                waiter_pid: t.pid_of(me),
+                                mode,
+                                tag,
+                                blocker_pid: t.pid_of(q),
+                            },
+                            WaitEdge {
+                                waiter_pid: t.pid_of(q),
+                                mode: q_mode,
+                                tag,
+                                blocker_pid: t.pid_of(me),
+                            },
                         ];
                         t.remove_request(lock, mode);
                         t.clean_up_lock(lock, proclock, hash);
                         return Err(deadlock_error(&cycle));
                     }
-                    if mode.conflicts() & ahead_requests == 0 && !t.conflicts_with_holders(lock, mode, my_held) {
+                    if mode.conflicts() & ahead_requests == 0
+                        && !t.conflicts_with_holders(lock, mode, my_held)
+                    {
                         t.grant(lock, proclock, mode);
                         drop(guard);
                         self.remember(tag, mode, lock, proclock, hash);
@@ -200,7 +215,8 @@ impl LockManager {
         let p = &self.table.procs[self.me];
         let start = Instant::now();
         let deadlock_at = start + Duration::from_millis(self.deadlock_timeout_ms);
-        let timeout_at = (self.lock_timeout_ms > 0).then(|| start + Duration::from_millis(self.lock_timeout_ms));
+        let timeout_at =
+            (self.lock_timeout_ms > 0).then(|| start + Duration::from_millis(self.lock_timeout_ms));
         let mut deadlock_checked = false;
         loop {
             if p.wait_status.load(Acquire) == WAIT_OK {
@@ -212,7 +228,10 @@ impl LockManager {
             }
             let now = Instant::now();
             if timeout_at.is_some_and(|at| now >= at) {
-                let e = PgError::error(LOCK_NOT_AVAILABLE, "canceling statement due to lock timeout");
+                let e = PgError::error(
+                    LOCK_NOT_AVAILABLE,
+                    "canceling statement due to lock timeout",
+                );
                 return Err(self.abandon_wait(tag, mode, lock, proclock, hash, e));
             }
             if !deadlock_checked && now >= deadlock_at {
@@ -222,11 +241,19 @@ impl LockManager {
                 }
                 continue;
             }
-            let mut wake_at = if deadlock_checked { now + Duration::from_secs(1) } else { deadlock_at };
+            let mut wake_at = if deadlock_checked {
+                now + Duration::from_secs(1)
+            } else {
+                deadlock_at
+            };
             if let Some(at) = timeout_at {
                 wake_at = wake_at.min(at);
             }
-            self.slot.latch.wait(wake_at.saturating_duration_since(now).max(Duration::from_millis(1)));
+            self.slot.latch.wait(
+                wake_at
+                    .saturating_duration_since(now)
+                    .max(Duration::from_millis(1)),
+            );
         }
     }
 
@@ -238,7 +265,14 @@ impl LockManager {
         if t.procs[self.me].wait_status.load(Acquire) == WAIT_OK {
             return None; // granted meanwhile; the caller's loop sees it
         }
-        let cycle = find_cycle(&t, self.me)?;
+        let Some(cycle) = find_cycle(&t, self.me) else {
+            // PostgreSQL's DS_BLOCKED_BY_AUTOVACUUM: an autovacuum worker
+            // must not hold up a user's lock request; cancel its task.
+            let blockers = super::deadlock::direct_blockers(&t, self.me);
+            drop(guards);
+            cancel_blocking_autovacuum(&blockers);
+            return None;
+        };
         t.remove_from_wait_queue(self.me, hash);
         drop(guards);
         let err = deadlock_error(&cycle);
@@ -258,7 +292,9 @@ impl LockManager {
         err: PgError,
     ) -> PgError {
         let t = self.table;
-        let guard = t.partition_lock(LockTable::partition_of(hash)).acquire(LWLockMode::Exclusive);
+        let guard = t
+            .partition_lock(LockTable::partition_of(hash))
+            .acquire(LWLockMode::Exclusive);
         if t.procs[self.me].wait_status.load(Acquire) == WAIT_OK {
             drop(guard);
             self.remember(tag, mode, lock, proclock, hash);
@@ -269,10 +305,20 @@ impl LockManager {
     }
 
     fn remember(&mut self, tag: LockTag, mode: LockMode, lock: usize, proclock: usize, hash: u32) {
-        let prev = self
-            .local
-            .insert((tag, mode), LocalLock { count: 1, level: self.nest_level, lock, proclock, hash });
-        assert!(prev.is_none(), "lock recorded twice in the local lock table");
+        let prev = self.local.insert(
+            (tag, mode),
+            LocalLock {
+                count: 1,
+                level: self.nest_level,
+                lock,
+                proclock,
+                hash,
+            },
+        );
+        assert!(
+            prev.is_none(),
+            "lock recorded twice in the local lock table"
+        );
     }
 
     /// Releases one acquisition of `tag` in `mode` (PostgreSQL's
@@ -291,7 +337,9 @@ impl LockManager {
 
     fn release_shared(&self, l: &LocalLock, mode: LockMode) {
         let t = self.table;
-        let _g = t.partition_lock(LockTable::partition_of(l.hash)).acquire(LWLockMode::Exclusive);
+        let _g = t
+            .partition_lock(LockTable::partition_of(l.hash))
+            .acquire(LWLockMode::Exclusive);
         t.ungrant(l.lock, l.proclock, mode);
         t.clean_up_lock(l.lock, l.proclock, l.hash);
     }
@@ -310,7 +358,12 @@ impl LockManager {
     /// Releases the locks first taken at subtransaction level `level` or
     /// deeper (ROLLBACK TO SAVEPOINT).
     pub fn release_subxact(&mut self, level: u32) {
-        let doomed: Vec<_> = self.local.iter().filter(|(_, l)| l.level >= level).map(|(k, _)| *k).collect();
+        let doomed: Vec<_> = self
+            .local
+            .iter()
+            .filter(|(_, l)| l.level >= level)
+            .map(|(k, _)| *k)
+            .collect();
         for key in doomed {
             let l = self.local.remove(&key).expect("entry just listed");
             self.release_shared(&l, key.1);
@@ -334,5 +387,39 @@ impl Drop for LockManager {
         // A process leaving without ending its transaction still must not
         // leave locks behind for others to wait on forever.
         self.release_all();
+    }
+}
+
+/// Sends SIGINT to every autovacuum worker among `blockers`, logging
+/// PostgreSQL's line (ProcSleep's "sending cancel to blocking autovacuum").
+fn cancel_blocking_autovacuum(blockers: &[(i32, LockMode, LockTag)]) {
+    let Some(procarray) =
+        crate::process::my_slot().map(|_| crate::storage::shmem::get().procarray())
+    else {
+        return;
+    };
+    for (pid, mode, tag) in blockers {
+        let is_autovacuum = procarray.find(*pid).and_then(|s| s.kind())
+            == Some(crate::process::ProcessKind::AutovacWorker);
+        if is_autovacuum {
+            crate::utils::elog::log_error(
+                &PgError::new(
+                    crate::utils::elog::Severity::Log,
+                    crate::utils::elog::sqlstate::SUCCESSFUL_COMPLETION,
+                    format!("sending cancel to blocking autovacuum PID {pid}"),
+                )
+                .with_detail(format!(
+                    "Process {} waits for {} on {}.",
+                    std::process::id(),
+                    mode.name(),
+                    tag.describe()
+                )),
+                None,
+            );
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid),
+                nix::sys::signal::Signal::SIGINT,
+            );
+        }
     }
 }

@@ -37,9 +37,9 @@ mod table;
 mod tag;
 
 #[cfg(test)]
-pub(crate) mod testshm;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testshm;
 
 pub use manager::{LOCK_NOT_AVAILABLE, LockManager, LockResult};
 pub use table::{LockTable, NUM_LOCK_PARTITIONS, PgLocksRow};

@@ -123,7 +123,12 @@ impl Dims {
         let per_xact = settings.get_int("max_locks_per_transaction").max(10) as usize;
         let n_locks = per_xact * n_procs;
         let n_buckets = (n_locks / 2).next_power_of_two().max(NUM_LOCK_PARTITIONS);
-        Dims { n_locks, n_proclocks: 2 * n_locks, n_buckets, n_procs }
+        Dims {
+            n_locks,
+            n_proclocks: 2 * n_locks,
+            n_buckets,
+            n_procs,
+        }
     }
 
     fn offsets(self) -> [usize; 5] {
@@ -156,8 +161,11 @@ pub(crate) fn out_of_shared_memory() -> PgError {
 
 impl LockTable {
     /// The lock table's place in the shared-memory registry.
-    pub const REGION: crate::storage::shmem::Region =
-        crate::storage::shmem::Region { name: "LockTable", size: LockTable::region_size, init: LockTable::init };
+    pub const REGION: crate::storage::shmem::Region = crate::storage::shmem::Region {
+        name: "LockTable",
+        size: LockTable::region_size,
+        init: LockTable::init,
+    };
 
     fn region_size(settings: &Settings) -> usize {
         Dims::of(settings).offsets()[4]
@@ -168,16 +176,35 @@ impl LockTable {
     /// no other process uses yet.
     unsafe fn init(base: *mut u8, settings: &Settings) {
         // SAFETY: forwarded from the caller.
-        let (header, _buckets, locks, proclocks, _procs) = unsafe { LockTable::parts(base, settings) };
+        let (header, _buckets, locks, proclocks, _procs) =
+            unsafe { LockTable::parts(base, settings) };
         // Thread every entry onto its free list; zero is a valid state for the rest.
         for (i, e) in locks.iter().enumerate() {
-            e.next.store(if i + 1 < locks.len() { i as u32 + 2 } else { NIL }, Relaxed);
+            e.next.store(
+                if i + 1 < locks.len() {
+                    i as u32 + 2
+                } else {
+                    NIL
+                },
+                Relaxed,
+            );
         }
         for (i, e) in proclocks.iter().enumerate() {
-            e.next.store(if i + 1 < proclocks.len() { i as u32 + 2 } else { NIL }, Relaxed);
+            e.next.store(
+                if i + 1 < proclocks.len() {
+                    i as u32 + 2
+                } else {
+                    NIL
+                },
+                Relaxed,
+            );
         }
-        header.lock_free_head.store(if locks.is_empty() { NIL } else { 1 }, Relaxed);
-        header.proclock_free_head.store(if proclocks.is_empty() { NIL } else { 1 }, Relaxed);
+        header
+            .lock_free_head
+            .store(if locks.is_empty() { NIL } else { 1 }, Relaxed);
+        header
+            .proclock_free_head
+            .store(if proclocks.is_empty() { NIL } else { 1 }, Relaxed);
     }
 
     /// The table in this process's segment.
@@ -199,9 +226,21 @@ impl LockTable {
     /// process; `procarray` is the process array of the same segment.
     pub unsafe fn from_raw(base: *mut u8, settings: &Settings, procarray: ProcArray) -> LockTable {
         // SAFETY: forwarded from the caller.
-        let (header, buckets, locks, proclocks, procs) = unsafe { LockTable::parts(base, settings) };
-        assert_eq!(procs.len(), procarray.slots().len(), "lock table sized for another process array");
-        LockTable { header, buckets, locks, proclocks, procs, procarray }
+        let (header, buckets, locks, proclocks, procs) =
+            unsafe { LockTable::parts(base, settings) };
+        assert_eq!(
+            procs.len(),
+            procarray.slots().len(),
+            "lock table sized for another process array"
+        );
+        LockTable {
+            header,
+            buckets,
+            locks,
+            proclocks,
+            procs,
+            procarray,
+        }
     }
 
     /// # Safety
@@ -248,7 +287,9 @@ impl LockTable {
     }
 
     pub(crate) fn pid_of(&self, proc: usize) -> i32 {
-        self.procarray.slots()[proc].pid.load(std::sync::atomic::Ordering::Acquire)
+        self.procarray.slots()[proc]
+            .pid
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub(crate) fn partition_of(hash: u32) -> usize {
@@ -261,7 +302,11 @@ impl LockTable {
 
     /// Takes every partition lock in order (deadlock check, pg_locks).
     pub(crate) fn lock_all(&self, mode: LWLockMode) -> Vec<impl Sized + 'static> {
-        self.header.partition_locks.iter().map(|l| l.acquire(mode)).collect()
+        self.header
+            .partition_locks
+            .iter()
+            .map(|l| l.acquire(mode))
+            .collect()
     }
 
     // -- LOCK entries (caller holds the tag's partition lock) ---------------
@@ -285,7 +330,10 @@ impl LockTable {
             }
             cur = e.next.load(Relaxed);
             steps += 1;
-            assert!(steps <= self.locks.len(), "cycle in a lock-table bucket chain");
+            assert!(
+                steps <= self.locks.len(),
+                "cycle in a lock-table bucket chain"
+            );
         }
         None
     }
@@ -301,7 +349,9 @@ impl LockTable {
             if head == NIL {
                 return Err(out_of_shared_memory());
             }
-            self.header.lock_free_head.store(self.locks[head as usize - 1].next.load(Relaxed), Relaxed);
+            self.header
+                .lock_free_head
+                .store(self.locks[head as usize - 1].next.load(Relaxed), Relaxed);
             head as usize - 1
         };
         let e = &self.locks[i];
@@ -327,9 +377,21 @@ impl LockTable {
     /// Unlinks an unused lock from its bucket and frees it.
     pub(crate) fn remove_lock(&self, lock: usize, hash: u32) {
         let e = &self.locks[lock];
-        assert_eq!(e.n_requested.load(Relaxed), 0, "freeing a lock that is still requested");
-        assert_eq!(e.proclocks.load(Relaxed), NIL, "freeing a lock that still has PROCLOCKs");
-        assert_eq!(e.queue_head.load(Relaxed), NIL, "freeing a lock with waiters");
+        assert_eq!(
+            e.n_requested.load(Relaxed),
+            0,
+            "freeing a lock that is still requested"
+        );
+        assert_eq!(
+            e.proclocks.load(Relaxed),
+            NIL,
+            "freeing a lock that still has PROCLOCKs"
+        );
+        assert_eq!(
+            e.queue_head.load(Relaxed),
+            NIL,
+            "freeing a lock with waiters"
+        );
         let bucket = self.bucket_of(hash);
         let target = lock as u32 + 1;
         if bucket.load(Relaxed) == target {
@@ -347,7 +409,8 @@ impl LockTable {
             }
         }
         let _g = self.header.freelist_lock.lock();
-        e.next.store(self.header.lock_free_head.load(Relaxed), Relaxed);
+        e.next
+            .store(self.header.lock_free_head.load(Relaxed), Relaxed);
         self.header.lock_free_head.store(target, Relaxed);
     }
 
@@ -375,7 +438,10 @@ impl LockTable {
             if head == NIL {
                 return Err(out_of_shared_memory());
             }
-            self.header.proclock_free_head.store(self.proclocks[head as usize - 1].next.load(Relaxed), Relaxed);
+            self.header.proclock_free_head.store(
+                self.proclocks[head as usize - 1].next.load(Relaxed),
+                Relaxed,
+            );
             head as usize - 1
         };
         let pl = &self.proclocks[i];
@@ -407,7 +473,8 @@ impl LockTable {
             }
         }
         let _g = self.header.freelist_lock.lock();
-        pl.next.store(self.header.proclock_free_head.load(Relaxed), Relaxed);
+        pl.next
+            .store(self.header.proclock_free_head.load(Relaxed), Relaxed);
         self.header.proclock_free_head.store(target, Relaxed);
     }
 
@@ -437,9 +504,14 @@ impl LockTable {
         e.granted[m].fetch_add(1, Relaxed);
         e.n_granted.fetch_add(1, Relaxed);
         e.grant_mask.fetch_or(mode.bit(), Relaxed);
-        let prev = self.proclocks[proclock].hold_mask.fetch_or(mode.bit(), Relaxed);
+        let prev = self.proclocks[proclock]
+            .hold_mask
+            .fetch_or(mode.bit(), Relaxed);
         assert_eq!(prev & mode.bit(), 0, "granting a mode already held");
-        assert!(e.n_granted.load(Relaxed) <= e.n_requested.load(Relaxed), "more grants than requests");
+        assert!(
+            e.n_granted.load(Relaxed) <= e.n_requested.load(Relaxed),
+            "more grants than requests"
+        );
     }
 
     /// Counts a new request of `mode`.
@@ -461,7 +533,9 @@ impl LockTable {
     pub(crate) fn ungrant(&self, lock: usize, proclock: usize, mode: LockMode) {
         let e = &self.locks[lock];
         let m = mode as usize;
-        let prev = self.proclocks[proclock].hold_mask.fetch_and(!mode.bit(), Relaxed);
+        let prev = self.proclocks[proclock]
+            .hold_mask
+            .fetch_and(!mode.bit(), Relaxed);
         assert_ne!(prev & mode.bit(), 0, "releasing a lock mode not held");
         assert!(e.granted[m].load(Relaxed) > 0, "grant count underflow");
         e.granted[m].fetch_sub(1, Relaxed);
@@ -504,7 +578,9 @@ impl LockTable {
     }
 
     pub(crate) fn hold_mask_of(&self, proc: usize) -> u32 {
-        self.proclocks[self.procs[proc].wait_proclock.load(Relaxed) as usize].hold_mask.load(Relaxed)
+        self.proclocks[self.procs[proc].wait_proclock.load(Relaxed) as usize]
+            .hold_mask
+            .load(Relaxed)
     }
 
     pub(crate) fn wait_mode_of(&self, proc: usize) -> LockMode {
@@ -512,12 +588,24 @@ impl LockTable {
     }
 
     /// Queues `proc` for `mode` on `lock`, before `before` or at the tail.
-    pub(crate) fn enqueue(&self, lock: usize, proclock: usize, proc: usize, mode: LockMode, before: Option<usize>) {
+    pub(crate) fn enqueue(
+        &self,
+        lock: usize,
+        proclock: usize,
+        proc: usize,
+        mode: LockMode,
+        before: Option<usize>,
+    ) {
         let p = &self.procs[proc];
-        assert_eq!(p.wait_lock.load(Relaxed), NIL, "process already waits for a lock");
+        assert_eq!(
+            p.wait_lock.load(Relaxed),
+            NIL,
+            "process already waits for a lock"
+        );
         p.wait_mode.store(mode as u32, Relaxed);
         p.wait_proclock.store(proclock as u32, Relaxed);
-        p.wait_start.store(crate::utils::time::now_timestamptz(), Relaxed);
+        p.wait_start
+            .store(crate::utils::time::now_timestamptz(), Relaxed);
         p.wait_status.store(WAIT_WAITING, Relaxed);
         p.wait_lock.store(lock as u32 + 1, Relaxed);
         let e = &self.locks[lock];
@@ -565,7 +653,10 @@ impl LockTable {
         let p = &self.procs[proc];
         p.wait_next.store(NIL, Relaxed);
         p.wait_lock.store(NIL, Relaxed);
-        let mask = self.queue(lock).iter().fold(0, |m, &q| m | self.wait_mode_of(q).bit());
+        let mask = self
+            .queue(lock)
+            .iter()
+            .fold(0, |m, &q| m | self.wait_mode_of(q).bit());
         e.wait_mask.store(mask, Relaxed);
     }
 
@@ -591,11 +682,15 @@ impl LockTable {
             let mode = self.wait_mode_of(proc);
             let proclock = self.procs[proc].wait_proclock.load(Relaxed) as usize;
             let held = self.proclocks[proclock].hold_mask.load(Relaxed);
-            if mode.conflicts() & ahead_requests == 0 && !self.conflicts_with_holders(lock, mode, held) {
+            if mode.conflicts() & ahead_requests == 0
+                && !self.conflicts_with_holders(lock, mode, held)
+            {
                 self.grant(lock, proclock, mode);
                 self.dequeue(lock, proc);
                 self.procs[proc].wait_start.store(0, Relaxed);
-                self.procs[proc].wait_status.store(WAIT_OK, std::sync::atomic::Ordering::Release);
+                self.procs[proc]
+                    .wait_status
+                    .store(WAIT_OK, std::sync::atomic::Ordering::Release);
                 self.procarray.slots()[proc].latch.set();
             } else {
                 ahead_requests |= mode.bit();
@@ -646,9 +741,17 @@ impl LockTable {
                         }
                     }
                     let p = &self.procs[proc];
-                    if p.wait_lock.load(Relaxed) == cur && p.wait_proclock.load(Relaxed) == pl_cur - 1 {
+                    if p.wait_lock.load(Relaxed) == cur
+                        && p.wait_proclock.load(Relaxed) == pl_cur - 1
+                    {
                         let start = p.wait_start.load(Relaxed);
-                        rows.push(self.row(tag, proc, self.wait_mode_of(proc), false, (start != 0).then_some(start)));
+                        rows.push(self.row(
+                            tag,
+                            proc,
+                            self.wait_mode_of(proc),
+                            false,
+                            (start != 0).then_some(start),
+                        ));
                     }
                     pl_cur = pl.next.load(Relaxed);
                 }
@@ -658,7 +761,14 @@ impl LockTable {
         rows
     }
 
-    fn row(&self, tag: LockTag, proc: usize, mode: LockMode, granted: bool, waitstart: Option<i64>) -> PgLocksRow {
+    fn row(
+        &self,
+        tag: LockTag,
+        proc: usize,
+        mode: LockMode,
+        granted: bool,
+        waitstart: Option<i64>,
+    ) -> PgLocksRow {
         let mut row = PgLocksRow {
             locktype: tag.locktype(),
             database: None,
@@ -679,20 +789,35 @@ impl LockTable {
                 row.database = Some(db);
                 row.relation = Some(rel);
             }
-            LockTag::Tuple { db, rel, block, offset } => {
+            LockTag::Tuple {
+                db,
+                rel,
+                block,
+                offset,
+            } => {
                 row.database = Some(db);
                 row.relation = Some(rel);
                 row.page = Some(block);
                 row.tuple = Some(offset);
             }
             LockTag::TransactionId(xid) => row.transactionid = Some(xid),
-            LockTag::Object { db, class_id, obj_id, obj_sub_id } => {
+            LockTag::Object {
+                db,
+                class_id,
+                obj_id,
+                obj_sub_id,
+            } => {
                 row.database = Some(db);
                 row.classid = Some(class_id);
                 row.objid = Some(obj_id);
                 row.objsubid = Some(obj_sub_id);
             }
-            LockTag::Advisory { db, key1, key2, field4 } => {
+            LockTag::Advisory {
+                db,
+                key1,
+                key2,
+                field4,
+            } => {
                 row.database = Some(db);
                 row.classid = Some(key1);
                 row.objid = Some(key2);

@@ -37,9 +37,17 @@ const CONFLICTS: [u32; MAX_LOCKMODES + 1] = {
         // RowExclusive
         bit(Share) | bit(ShareRowExclusive) | bit(Exclusive) | bit(AccessExclusive),
         // ShareUpdateExclusive
-        bit(ShareUpdateExclusive) | bit(Share) | bit(ShareRowExclusive) | bit(Exclusive) | bit(AccessExclusive),
+        bit(ShareUpdateExclusive)
+            | bit(Share)
+            | bit(ShareRowExclusive)
+            | bit(Exclusive)
+            | bit(AccessExclusive),
         // Share
-        bit(RowExclusive) | bit(ShareUpdateExclusive) | bit(ShareRowExclusive) | bit(Exclusive) | bit(AccessExclusive),
+        bit(RowExclusive)
+            | bit(ShareUpdateExclusive)
+            | bit(ShareRowExclusive)
+            | bit(Exclusive)
+            | bit(AccessExclusive),
         // ShareRowExclusive
         bit(RowExclusive)
             | bit(ShareUpdateExclusive)
@@ -119,16 +127,31 @@ pub enum LockTag {
     Relation { db: Oid, rel: Oid },
     /// One tuple slot of a relation (`LOCKTAG_TUPLE`): taken briefly by a
     /// writer queueing for a row, so waiters on a busy row stay in order.
-    Tuple { db: Oid, rel: Oid, block: BlockNumber, offset: u16 },
+    Tuple {
+        db: Oid,
+        rel: Oid,
+        block: BlockNumber,
+        offset: u16,
+    },
     /// A transaction id (`LOCKTAG_TRANSACTION`): its owner holds it
     /// ExclusiveLock from assignment to the end; `XactLockTableWait` takes
     /// it ShareLock to wait for the end.
     TransactionId(Xid),
     /// A database object other than a relation (`LOCKTAG_OBJECT`).
-    Object { db: Oid, class_id: Oid, obj_id: Oid, obj_sub_id: u32 },
+    Object {
+        db: Oid,
+        class_id: Oid,
+        obj_id: Oid,
+        obj_sub_id: u32,
+    },
     /// `pg_advisory_lock` (`LOCKTAG_ADVISORY`); `field4` is 1 for one int8
     /// key, 2 for two int4 keys, as PostgreSQL encodes it.
-    Advisory { db: Oid, key1: u32, key2: u32, field4: u16 },
+    Advisory {
+        db: Oid,
+        key1: u32,
+        key2: u32,
+        field4: u16,
+    },
 }
 
 /// Fixed encoding of a tag in shared memory: kind then five fields.
@@ -144,20 +167,60 @@ impl LockTag {
     pub(crate) fn to_raw(self) -> RawTag {
         match self {
             LockTag::Relation { db, rel } => [KIND_RELATION, db, rel, 0, 0, 0],
-            LockTag::Tuple { db, rel, block, offset } => [KIND_TUPLE, db, rel, block, offset as u32, 0],
-            LockTag::TransactionId(xid) => [KIND_TRANSACTION, xid.0 as u32, (xid.0 >> 32) as u32, 0, 0, 0],
-            LockTag::Object { db, class_id, obj_id, obj_sub_id } => [KIND_OBJECT, db, class_id, obj_id, obj_sub_id, 0],
-            LockTag::Advisory { db, key1, key2, field4 } => [KIND_ADVISORY, db, key1, key2, field4 as u32, 0],
+            LockTag::Tuple {
+                db,
+                rel,
+                block,
+                offset,
+            } => [KIND_TUPLE, db, rel, block, offset as u32, 0],
+            LockTag::TransactionId(xid) => [
+                KIND_TRANSACTION,
+                xid.0 as u32,
+                (xid.0 >> 32) as u32,
+                0,
+                0,
+                0,
+            ],
+            LockTag::Object {
+                db,
+                class_id,
+                obj_id,
+                obj_sub_id,
+            } => [KIND_OBJECT, db, class_id, obj_id, obj_sub_id, 0],
+            LockTag::Advisory {
+                db,
+                key1,
+                key2,
+                field4,
+            } => [KIND_ADVISORY, db, key1, key2, field4 as u32, 0],
         }
     }
 
     pub(crate) fn from_raw(raw: RawTag) -> LockTag {
         match raw[0] {
-            KIND_RELATION => LockTag::Relation { db: raw[1], rel: raw[2] },
-            KIND_TUPLE => LockTag::Tuple { db: raw[1], rel: raw[2], block: raw[3], offset: raw[4] as u16 },
+            KIND_RELATION => LockTag::Relation {
+                db: raw[1],
+                rel: raw[2],
+            },
+            KIND_TUPLE => LockTag::Tuple {
+                db: raw[1],
+                rel: raw[2],
+                block: raw[3],
+                offset: raw[4] as u16,
+            },
             KIND_TRANSACTION => LockTag::TransactionId(Xid(raw[1] as u64 | (raw[2] as u64) << 32)),
-            KIND_OBJECT => LockTag::Object { db: raw[1], class_id: raw[2], obj_id: raw[3], obj_sub_id: raw[4] },
-            KIND_ADVISORY => LockTag::Advisory { db: raw[1], key1: raw[2], key2: raw[3], field4: raw[4] as u16 },
+            KIND_OBJECT => LockTag::Object {
+                db: raw[1],
+                class_id: raw[2],
+                obj_id: raw[3],
+                obj_sub_id: raw[4],
+            },
+            KIND_ADVISORY => LockTag::Advisory {
+                db: raw[1],
+                key1: raw[2],
+                key2: raw[3],
+                field4: raw[4] as u16,
+            },
             other => panic!("corrupt lock tag kind {other} in the shared lock table"),
         }
     }
@@ -190,14 +253,29 @@ impl LockTag {
     pub fn describe(self) -> String {
         match self {
             LockTag::Relation { db, rel } => format!("relation {rel} of database {db}"),
-            LockTag::Tuple { db, rel, block, offset } => {
+            LockTag::Tuple {
+                db,
+                rel,
+                block,
+                offset,
+            } => {
                 format!("tuple ({block},{offset}) of relation {rel} of database {db}")
             }
             LockTag::TransactionId(xid) => format!("transaction {xid}"),
-            LockTag::Object { db, class_id, obj_id, .. } => {
+            LockTag::Object {
+                db,
+                class_id,
+                obj_id,
+                ..
+            } => {
                 format!("object {obj_id} of class {class_id} of database {db}")
             }
-            LockTag::Advisory { db, key1, key2, field4 } => format!("advisory lock [{db},{key1},{key2},{field4}]"),
+            LockTag::Advisory {
+                db,
+                key1,
+                key2,
+                field4,
+            } => format!("advisory lock [{db},{key1},{key2},{field4}]"),
         }
     }
 }
@@ -214,26 +292,59 @@ mod tests {
             }
         }
         use LockMode::*;
-        assert!(!RowExclusive.conflicts_with(RowExclusive), "concurrent writers share a table");
-        assert!(Share.conflicts_with(RowExclusive), "CREATE INDEX blocks writers");
+        assert!(
+            !RowExclusive.conflicts_with(RowExclusive),
+            "concurrent writers share a table"
+        );
+        assert!(
+            Share.conflicts_with(RowExclusive),
+            "CREATE INDEX blocks writers"
+        );
         assert!(!Share.conflicts_with(Share));
-        assert!(ShareUpdateExclusive.conflicts_with(ShareUpdateExclusive), "one VACUUM per table");
-        assert!(AccessExclusive.conflicts_with(AccessShare), "DROP blocks readers");
-        assert!(!Exclusive.conflicts_with(AccessShare), "REFRESH CONCURRENTLY lets readers in");
+        assert!(
+            ShareUpdateExclusive.conflicts_with(ShareUpdateExclusive),
+            "one VACUUM per table"
+        );
+        assert!(
+            AccessExclusive.conflicts_with(AccessShare),
+            "DROP blocks readers"
+        );
+        assert!(
+            !Exclusive.conflicts_with(AccessShare),
+            "REFRESH CONCURRENTLY lets readers in"
+        );
     }
 
     #[test]
     fn tags_round_trip_through_the_shared_encoding() {
         let tags = [
             LockTag::Relation { db: 5, rel: 16384 },
-            LockTag::Tuple { db: 5, rel: 16384, block: 7, offset: 3 },
+            LockTag::Tuple {
+                db: 5,
+                rel: 16384,
+                block: 7,
+                offset: 3,
+            },
             LockTag::TransactionId(Xid(0x1_2345_6789)),
-            LockTag::Object { db: 0, class_id: 1262, obj_id: 5, obj_sub_id: 0 },
-            LockTag::Advisory { db: 5, key1: 1, key2: 2, field4: 2 },
+            LockTag::Object {
+                db: 0,
+                class_id: 1262,
+                obj_id: 5,
+                obj_sub_id: 0,
+            },
+            LockTag::Advisory {
+                db: 5,
+                key1: 1,
+                key2: 2,
+                field4: 2,
+            },
         ];
         for t in tags {
             assert_eq!(LockTag::from_raw(t.to_raw()), t);
         }
-        assert_eq!(LockTag::TransactionId(Xid(456)).describe(), "transaction 456");
+        assert_eq!(
+            LockTag::TransactionId(Xid(456)).describe(),
+            "transaction 456"
+        );
     }
 }

@@ -49,12 +49,19 @@ impl TestShmem {
         }
         .expect("mmap for a test segment");
         let base = ptr.cast::<u8>();
-        for (r, off) in std::iter::once(&ProcArray::REGION).chain(regions).zip(&offsets) {
+        for (r, off) in std::iter::once(&ProcArray::REGION)
+            .chain(regions)
+            .zip(&offsets)
+        {
             // SAFETY: each region gets `size` zeroed, 64-aligned bytes of the
             // mapping, before any child exists.
             unsafe { (r.init)(base.add(*off), &settings) };
         }
-        TestShmem { base, offsets, settings }
+        TestShmem {
+            base,
+            offsets,
+            settings,
+        }
     }
 
     pub fn region(&self, i: usize) -> *mut u8 {
@@ -69,7 +76,9 @@ impl TestShmem {
 
     /// Claims a slot for the calling process (parent or forked child).
     pub fn claim(&self) -> &'static ProcSlot {
-        self.procarray().claim(ProcessKind::Backend, true).expect("a free test slot")
+        self.procarray()
+            .claim(ProcessKind::Backend, true)
+            .expect("a free test slot")
     }
 }
 
