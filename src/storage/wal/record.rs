@@ -16,10 +16,11 @@
 //!            block 1 ..., main data
 //! ```
 //!
-//! All integers are little-endian. `xl_crc` is CRC-32C over the whole record
-//! with the `xl_crc` field zeroed. The body's CRC is computed outside any
-//! lock; only the header (whose `xl_prev` is known once space is reserved)
-//! is folded in under the insert lock, with `crc32c_combine`.
+//! All integers are little-endian. `xl_crc` is CRC-32C over the body
+//! followed by the header with the `xl_crc` field zeroed — PostgreSQL's
+//! order, which lets the body's CRC be computed outside any lock and the
+//! header (whose `xl_prev` is known once space is reserved) be appended
+//! under the insert lock without a CRC combine.
 //!
 //! Full-page images skip the "hole" between `pd_lower` and `pd_upper` when
 //! those bytes are all zero (checked, so a page whose header is not laid out
@@ -270,20 +271,17 @@ pub(crate) fn assemble(
 pub(crate) fn finish_header(bytes: &mut [u8], prev: Lsn, body_crc: u32) {
     bytes[12..20].copy_from_slice(&prev.0.to_le_bytes());
     bytes[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&[0; 4]);
-    let crc = record_crc(
-        &bytes[..SIZE_OF_XLOG_RECORD],
-        body_crc,
-        bytes.len() - SIZE_OF_XLOG_RECORD,
-    );
+    let crc = record_crc(&bytes[..SIZE_OF_XLOG_RECORD], body_crc);
     bytes[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// CRC of a record from its header (crc field as zero) and its body's CRC.
-fn record_crc(header: &[u8], body_crc: u32, body_len: usize) -> u32 {
+/// CRC of a record: its body's CRC continued over its header with the crc
+/// field as zero.
+fn record_crc(header: &[u8], body_crc: u32) -> u32 {
     let mut h = [0u8; SIZE_OF_XLOG_RECORD];
     h.copy_from_slice(header);
     h[CRC_OFFSET..CRC_OFFSET + 4].fill(0);
-    crc32c::crc32c_combine(crc32c::crc32c(&h), body_crc, body_len)
+    crc32c::crc32c_append(body_crc, &h)
 }
 
 /// The header fields, parsed.
@@ -312,11 +310,7 @@ pub(crate) fn parse_header(h: &[u8]) -> RecordHeader {
 pub(crate) fn crc_ok(bytes: &[u8]) -> bool {
     let hdr = parse_header(bytes);
     let body = &bytes[SIZE_OF_XLOG_RECORD..];
-    record_crc(
-        &bytes[..SIZE_OF_XLOG_RECORD],
-        crc32c::crc32c(body),
-        body.len(),
-    ) == hdr.crc
+    record_crc(&bytes[..SIZE_OF_XLOG_RECORD], crc32c::crc32c(body)) == hdr.crc
 }
 
 struct Cursor<'a> {

@@ -209,6 +209,9 @@ struct ReportState {
     /// False until the initial ParameterStatus burst after authentication.
     enabled: bool,
     last_reported: BTreeMap<&'static str, String>,
+    /// The raw value behind each `last_reported` entry: an unchanged value
+    /// is recognised without formatting it (this runs after every statement).
+    last_values: BTreeMap<&'static str, Value>,
 }
 
 /// [`ReportState`] behind a Mutex rather than a RefCell, so that Settings
@@ -252,6 +255,12 @@ pub struct Settings {
     report: ReportCell,
     /// NOTICEs raised while setting values (identifier truncation).
     notices: Vec<PgError>,
+    /// Keys of the GUC_REPORT parameters (ParameterStatus).
+    report_keys: Vec<String>,
+    /// Whether any parameter may have a transaction stack entry; lets the
+    /// end of a transaction that changed no setting skip the walk over all
+    /// parameters.
+    any_stacked: bool,
 }
 
 // Settings move into forked children and may be shared with a process's threads.
@@ -377,12 +386,15 @@ impl Settings {
             var.source = GucSource::Override;
             var.reset_source = GucSource::Override;
         }
+        let report_keys = vars.iter().filter(|(_, v)| v.def.flags & super::params::REPORT != 0).map(|(k, _)| k.clone()).collect();
         Settings {
             vars,
             nest_level: 0,
             under_postmaster: false,
             report: ReportCell(Mutex::new(ReportState::default())),
             notices: Vec::new(),
+            report_keys,
+            any_stacked: false,
         }
     }
 
@@ -549,6 +561,7 @@ impl Settings {
     /// goes back to its reset value (`ResetAllOptions`). Undone by ROLLBACK.
     pub fn reset_all(&mut self) {
         let nest_level = self.nest_level;
+        self.any_stacked = true;
         for var in self.vars.values_mut() {
             if !matches!(var.def.context, GucContext::Suset | GucContext::Userset) {
                 continue;
@@ -641,6 +654,11 @@ impl Settings {
         source: GucSource,
         action: Action,
     ) -> PgResult<bool> {
+        // Any change inside a transaction may push a stack entry that the
+        // transaction's end must pop (conservative: set before knowing).
+        if self.nest_level > 0 {
+            self.any_stacked = true;
+        }
         let key = self.find_or_create(name)?;
         let def = self.vars[&key].def;
         let mut prohibit_value_change = false;
@@ -980,6 +998,10 @@ impl Settings {
 
     /// `AtEOXact_GUC`: pops every stack entry at `nest_level` or deeper.
     fn at_eoxact(&mut self, commit: bool, nest_level: u32) {
+        if !self.any_stacked {
+            self.nest_level = nest_level - 1;
+            return;
+        }
         for var in self.vars.values_mut() {
             while let Some(top) = var.stack.last()
                 && top.nest_level >= nest_level
@@ -1036,6 +1058,10 @@ impl Settings {
             }
         }
         self.nest_level = nest_level - 1;
+        if self.nest_level == 0 {
+            debug_assert!(self.vars.values().all(|v| v.stack.is_empty()), "stack entries outlive the transaction");
+            self.any_stacked = false;
+        }
     }
 
     // -----------------------------------------------------------------
@@ -1071,11 +1097,12 @@ impl Settings {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for var in self
-            .vars
-            .values()
-            .filter(|v| v.def.flags & super::params::REPORT != 0)
-        {
+        for key in &self.report_keys {
+            let var = &self.vars[key];
+            if report.last_values.get(var.def.name) == Some(&var.value) {
+                continue;
+            }
+            report.last_values.insert(var.def.name, var.value.clone());
             let shown = self.show_value(var, false);
             if report.last_reported.get(var.def.name) != Some(&shown) {
                 report.last_reported.insert(var.def.name, shown.clone());
