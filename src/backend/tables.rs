@@ -167,24 +167,9 @@ impl TableContext for Session {
                 format!("relation \"{name}\" already exists"),
             ));
         }
-        let snapshot = self.txn.snapshot();
-        let transam = Transam::get();
-        let mut interrupts = check_interrupts;
-        let txn = &mut self.txn;
-        let xid = txn.state.xid_for_write()?;
-        let cid = txn.state.command_id();
-        let mut cx = access::WriteContext {
-            xid,
-            cid,
-            crosscheck: None,
-            xact: &transam,
-            locks: &mut txn.state.locks,
-            check_interrupts: &mut interrupts,
-        };
-        let def = txn
-            .relcache
-            .create_table(schema, name, columns, &snapshot, &mut cx)?;
-        self.txn.note_catalog_change();
+        let def = self.txn.catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
+            relcache.create_table(schema, name, columns, snapshot, cx)
+        })?;
         self.txn.note_created(def.heap_relation());
         Ok(true)
     }
@@ -203,22 +188,7 @@ impl TableContext for Session {
             ));
         };
         self.lock_table(&def, LockMode::AccessExclusive)?;
-        let snapshot = self.txn.snapshot();
-        let transam = Transam::get();
-        let mut interrupts = check_interrupts;
-        let txn = &mut self.txn;
-        let xid = txn.state.xid_for_write()?;
-        let cid = txn.state.command_id();
-        let mut cx = access::WriteContext {
-            xid,
-            cid,
-            crosscheck: None,
-            xact: &transam,
-            locks: &mut txn.state.locks,
-            check_interrupts: &mut interrupts,
-        };
-        txn.relcache.drop_table(&def, &snapshot, &mut cx)?;
-        self.txn.note_catalog_change();
+        self.txn.catalog_write(&mut check_interrupts, |relcache, snapshot, cx| relcache.drop_table(&def, snapshot, cx))?;
         self.txn.note_dropped(def.heap_relation());
         Ok(true)
     }

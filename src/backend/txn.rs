@@ -164,6 +164,23 @@ impl Txn {
         })
     }
 
+    /// Runs a catalog change (DDL) with the statement's snapshot and a
+    /// write context, and records that the catalogs changed (rule 3).
+    pub fn catalog_write<R>(
+        &mut self,
+        check_interrupts: &mut dyn FnMut() -> PgResult<()>,
+        f: impl FnOnce(&mut RelCache, &Snapshot, &mut WriteContext<'_>) -> PgResult<R>,
+    ) -> PgResult<R> {
+        let snapshot = self.snapshot();
+        let transam = Transam::get();
+        let xid = self.state.xid_for_write()?;
+        let cid = self.state.command_id();
+        let mut cx = WriteContext { xid, cid, crosscheck: None, xact: &transam, locks: &mut self.state.locks, check_interrupts };
+        let result = f(&mut self.relcache, &snapshot, &mut cx)?;
+        self.catalog_changed = true;
+        Ok(result)
+    }
+
     /// REPEATABLE READ's snapshot, for the 40001 cross-check of writes.
     pub fn crosscheck_snapshot(&self) -> Option<Snapshot> {
         if self.isolation == Isolation::RepeatableRead {
