@@ -339,3 +339,21 @@ fn the_collector_is_not_in_pg_stat_activity() {
         "0|0"
     );
 }
+
+#[test]
+fn pg_stat_io_counts_evictions_and_checkpoint_fsyncs() {
+    let s = Server::builder().conf("shared_buffers = 1MB").start();
+    s.psql("CREATE TABLE io_t (id int, pad text)");
+    // Far more pages than 128 buffers: backends must evict.
+    s.psql("INSERT INTO io_t SELECT g, repeat('e', 500) FROM generate_series(1, 5000) g");
+    s.psql("CHECKPOINT");
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(10), || {
+            let ev: i64 = s.psql("SELECT coalesce(sum(evictions), 0) FROM pg_stat_io WHERE backend_type = 'client backend'").parse().unwrap_or(0);
+            let fs: i64 = s.psql("SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE backend_type = 'checkpointer'").parse().unwrap_or(0);
+            ev > 0 && fs > 0
+        }),
+        "{}",
+        s.psql("SELECT backend_type, evictions, fsyncs FROM pg_stat_io")
+    );
+}

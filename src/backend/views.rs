@@ -690,7 +690,7 @@ fn pg_stat_archiver(stats: &StatsSnapshot) -> VirtualRelation {
 /// object `relation`, context `normal`. Operations a backend type never
 /// performs are NULL, as in PostgreSQL (the checkpointer and the
 /// background writer only write); times are 0 (`track_io_timing` is not
-/// implemented); writebacks and fsyncs are not counted yet (0).
+/// implemented); writebacks are not counted yet (0).
 fn pg_stat_io(stats: &StatsSnapshot) -> VirtualRelation {
     let rows = IO_BACKEND_TYPES
         .iter()

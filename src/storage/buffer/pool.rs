@@ -707,6 +707,7 @@ impl BufferPool {
         h.set_tag(INVALID_TAG);
         drop(h);
         self.table.delete(&old_tag, old_hash, buf.0);
+        crate::utils::pgstat::count_buffer_eviction();
         Ok(true)
     }
 

@@ -650,6 +650,7 @@ impl Smgr {
         }
         // The queue is full of distinct requests: sync it ourselves.
         queue.count_backend_fsync();
+        crate::utils::pgstat::count_fsync();
         let path = segment_path(tag.rel, tag.fork, tag.segno);
         match self.with_segment(tag.rel, tag.fork, tag.segno, OpenMode::Fail, |f| {
             f.sync_all()
@@ -705,6 +706,7 @@ impl Smgr {
             match File::open(self.full_path(tag.rel, tag.fork, tag.segno)) {
                 Ok(file) => {
                     file.sync_all().map_err(|e| fsync_error(&e, &path))?;
+                    crate::utils::pgstat::count_fsync();
                     synced += 1;
                 }
                 // Unlinked since it was written: nothing left to make durable.

@@ -190,6 +190,7 @@ static IO_HITS: AtomicU64 = AtomicU64::new(0);
 static IO_WRITES: AtomicU64 = AtomicU64::new(0);
 static IO_EXTENDS: AtomicU64 = AtomicU64::new(0);
 static IO_EVICTIONS: AtomicU64 = AtomicU64::new(0);
+static IO_FSYNCS: AtomicU64 = AtomicU64::new(0);
 static TRACK_REL_IO: AtomicBool = AtomicBool::new(false);
 /// (database, relfilenode) → (blocks read, blocks hit), backends only.
 static REL_IO: Mutex<Option<HashMap<(Oid, Oid), (u64, u64)>>> = Mutex::new(None);
@@ -236,6 +237,12 @@ pub fn count_buffer_eviction() {
     IO_EVICTIONS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// A relation segment fsynced by this process (the checkpointer's sync
+/// phase, or a backend whose fsync request queue was full).
+pub fn count_fsync() {
+    IO_FSYNCS.fetch_add(1, Ordering::Relaxed);
+}
+
 fn io_totals() -> IoCounts {
     IoCounts {
         reads: IO_READS.load(Ordering::Relaxed),
@@ -243,7 +250,7 @@ fn io_totals() -> IoCounts {
         extends: IO_EXTENDS.load(Ordering::Relaxed),
         hits: IO_HITS.load(Ordering::Relaxed),
         evictions: IO_EVICTIONS.load(Ordering::Relaxed),
-        fsyncs: 0,
+        fsyncs: IO_FSYNCS.load(Ordering::Relaxed),
     }
 }
 
