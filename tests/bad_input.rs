@@ -181,24 +181,66 @@ fn query_without_terminator_and_random_bytes_do_not_panic() {
     assert_server_healthy(&s);
 }
 
+/// Frames one frontend message.
+fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// Reads backend messages up to and including ReadyForQuery.
+fn read_until_ready(t: &mut impl Read) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    loop {
+        let mut head = [0u8; 5];
+        t.read_exact(&mut head).unwrap();
+        let len = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+        let mut body = vec![0u8; len - 4];
+        t.read_exact(&mut body).unwrap();
+        let done = head[0] == b'Z';
+        out.push((head[0], body));
+        if done {
+            return out;
+        }
+    }
+}
+
 #[test]
-fn extended_protocol_gets_a_clean_error_until_sync() {
+fn extended_protocol_error_skips_messages_until_sync() {
     let s = Server::start();
     let mut t = session(&s);
-    // Parse "SELECT 1", then Sync.
-    let mut parse = vec![b'P'];
-    let body = b"\0SELECT 1\0\0\0";
-    parse.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-    parse.extend_from_slice(body);
-    t.write_all(&parse).unwrap();
-    t.write_all(&[b'S', 0, 0, 0, 4]).unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(6).any(|w| w == [b'Z', 0, 0, 0, 5, b'I']) {
-        let n = t.read(&mut chunk).unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    assert!(String::from_utf8_lossy(&buf).contains("0A000"));
+    // Parse of bad SQL, then Bind/Describe/Execute (to be skipped), then Sync.
+    let mut batch = frame(b'P', b"\0SELEC 1\0\0\0");
+    batch.extend(frame(b'B', b"\0\0\0\0\0\0\0\0"));
+    batch.extend(frame(b'D', b"P\0"));
+    batch.extend(frame(b'E', b"\0\0\0\0\0"));
+    batch.extend(frame(b'S', b""));
+    t.write_all(&batch).unwrap();
+    let msgs = read_until_ready(&mut t);
+    let kinds: Vec<u8> = msgs.iter().map(|m| m.0).collect();
+    assert_eq!(kinds, vec![b'E', b'Z'], "{msgs:?}");
+    assert!(String::from_utf8_lossy(&msgs[0].1).contains("42601"));
+    assert_eq!(msgs[1].1, vec![b'I']);
+
+    // The same connection then runs a good statement through the protocol.
+    let mut batch = frame(b'P', b"\0SELECT 1\0\0\0");
+    batch.extend(frame(b'B', b"\0\0\0\0\0\0\0\0"));
+    batch.extend(frame(b'E', b"\0\0\0\0\0"));
+    batch.extend(frame(b'S', b""));
+    t.write_all(&batch).unwrap();
+    let msgs = read_until_ready(&mut t);
+    let kinds: Vec<u8> = msgs.iter().map(|m| m.0).collect();
+    assert_eq!(kinds, vec![b'1', b'2', b'D', b'C', b'Z'], "{msgs:?}");
+
+    // A named statement cannot be prepared twice: 42P05.
+    let mut batch = frame(b'P', b"s1\0SELECT 1\0\0\0");
+    batch.extend(frame(b'P', b"s1\0SELECT 2\0\0\0"));
+    batch.extend(frame(b'S', b""));
+    t.write_all(&batch).unwrap();
+    let msgs = read_until_ready(&mut t);
+    let kinds: Vec<u8> = msgs.iter().map(|m| m.0).collect();
+    assert_eq!(kinds, vec![b'1', b'E', b'Z'], "{msgs:?}");
+    assert!(String::from_utf8_lossy(&msgs[1].1).contains("42P05"));
     assert_server_healthy(&s);
 }

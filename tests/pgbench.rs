@@ -16,12 +16,27 @@ fn pgbench(s: &Server, script: &str, clients: u32, seconds: u32) -> (bool, Strin
         .args(["-n", "-M", "simple", "-h"])
         .arg(&s.socket_dir)
         .args(["-p", &s.port.to_string(), "-U", "postgres"])
-        .args(["-c", &clients.to_string(), "-j", &clients.to_string(), "-T", &seconds.to_string(), "-f"])
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.to_string(),
+            "-T",
+            &seconds.to_string(),
+            "-f",
+        ])
         .arg(&path)
         .arg("postgres")
         .output()
         .expect("run pgbench");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 fn processed(report: &str) -> i64 {
@@ -37,12 +52,21 @@ fn processed(report: &str) -> i64 {
 fn eight_concurrent_inserters_commit_every_row_they_report() {
     let s = Server::builder().conf("shared_buffers = 1MB").start();
     s.psql("CREATE TABLE pgb (id int, label text, at timestamptz)");
-    let (ok, report) = pgbench(&s, "\\set id random(1, 1000000)\nINSERT INTO pgb VALUES (:id, 'row ' || :id, now());\n", 8, 4);
+    let (ok, report) = pgbench(
+        &s,
+        "\\set id random(1, 1000000)\nINSERT INTO pgb VALUES (:id, 'row ' || :id, now());\n",
+        8,
+        4,
+    );
     assert!(ok, "pgbench failed:\n{report}\n{}", s.log());
     assert!(!report.contains("error"), "{report}");
     let n = processed(&report);
     assert!(n > 100, "too few transactions: {report}");
-    assert_eq!(s.psql("SELECT count(*) FROM pgb").parse::<i64>().unwrap(), n, "{report}");
+    assert_eq!(
+        s.psql("SELECT count(*) FROM pgb").parse::<i64>().unwrap(),
+        n,
+        "{report}"
+    );
 }
 
 #[test]
@@ -54,5 +78,8 @@ fn mixed_inserts_and_counts_run_clean() {
     let script = "\\set id random(1, 1000000)\nINSERT INTO pgb VALUES (:id, 'row ' || :id, now());\nSELECT count(*) FROM small;\n";
     let (ok, report) = pgbench(&s, script, 4, 3);
     assert!(ok && !report.contains("error"), "pgbench failed:\n{report}");
-    assert_eq!(s.psql("SELECT count(*) FROM pgb").parse::<i64>().unwrap(), processed(&report));
+    assert_eq!(
+        s.psql("SELECT count(*) FROM pgb").parse::<i64>().unwrap(),
+        processed(&report)
+    );
 }

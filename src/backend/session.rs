@@ -15,6 +15,9 @@ use crate::utils::elog::{self, LogContext, PgError, PgResult, Severity, sqlstate
 use crate::utils::guc::Settings;
 use crate::utils::time::{self, TimestampTz};
 
+#[path = "extended.rs"]
+mod extended;
+
 /// Where the session is with respect to transactions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Xact {
@@ -47,6 +50,12 @@ pub(super) struct Session {
     /// Open table scans (rows already read, PostgreSQL's portals in miniature).
     pub(super) scans: std::collections::HashMap<u32, super::tables::ScanState>,
     pub(super) next_scan: u32,
+    /// Prepared statements of the extended protocol ("" is the unnamed one).
+    prepared: std::collections::HashMap<String, extended::Prepared>,
+    /// Portals; dropped at transaction end.
+    portals: std::collections::HashMap<String, extended::Portal>,
+    /// After an error in extended mode: skip messages until Sync.
+    ignore_till_sync: bool,
 }
 
 /// Entry point of a forked backend. Never returns.
@@ -369,6 +378,9 @@ pub fn backend_main(
         txn: super::txn::Txn::new(db_oid),
         scans: std::collections::HashMap::new(),
         next_scan: 0,
+        prepared: std::collections::HashMap::new(),
+        portals: std::collections::HashMap::new(),
+        ignore_till_sync: false,
     };
     crate::utils::pgstat::init_backend(db_oid);
     session.run()
@@ -526,6 +538,12 @@ impl Session {
                 }
                 Err(ReadError::Eof) | Err(ReadError::TimedOut) => self.disconnect(0),
                 Err(ReadError::Protocol(e)) => self.fatal(e),
+                Ok((b'X', _)) => self.disconnect(0),
+                Ok((b'S', _)) => {
+                    self.ignore_till_sync = false;
+                    self.exec_sync();
+                }
+                Ok(_) if self.ignore_till_sync => {}
                 Ok((b'Q', body)) => {
                     let mut pos = 0;
                     let Some(text) = crate::protocol::get_cstr(&body, &mut pos) else {
@@ -534,13 +552,19 @@ impl Session {
                             "invalid string in message",
                         ));
                     };
+                    // A simple query ends an implicit transaction left open
+                    // by extended-protocol messages without Sync.
+                    self.finish_implicit();
                     self.exec_simple_query(&text);
                     self.ready_for_query();
                 }
-                Ok((b'X', _)) => self.disconnect(0),
-                Ok((b'S', _)) => self.ready_for_query(),
                 Ok((b'H', _)) => {}
-                Ok((b'P' | b'B' | b'D' | b'E' | b'C' | b'F', _)) => self.reject_extended_protocol(),
+                Ok((kind @ (b'P' | b'B' | b'D' | b'E' | b'C' | b'F'), body)) => {
+                    signals::take(signals::SIGINT_PENDING);
+                    if let Err(e) = self.extended_message(kind, &body) {
+                        self.extended_error(e);
+                    }
+                }
                 Ok((b'd' | b'c' | b'f', _)) => {
                     // COPY data outside COPY: PostgreSQL ignores it.
                 }
@@ -552,36 +576,94 @@ impl Session {
         }
     }
 
-    /// The extended query protocol comes with a later issue: answer with an
-    /// error and skip to the next Sync, as PostgreSQL does after an error.
-    fn reject_extended_protocol(&mut self) {
-        let err = PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "the extended query protocol is not supported yet")
-            .with_hint("Use the simple query protocol (for example pgbench -M simple, or simple_query in drivers).");
-        self.send_error(&err, None);
-        if self.xact == Xact::Block {
-            self.xact = Xact::Failed;
+    /// An error in extended mode: report it, abort as a simple query's
+    /// error does, and skip messages until Sync.
+    fn extended_error(&mut self, e: PgError) {
+        sql::params::clear();
+        self.scans.clear();
+        let statement = procarray_query(self.slot);
+        if e.severity >= Severity::Fatal && e.severity != Severity::Log {
+            self.fatal_with_statement(e, &statement);
         }
-        loop {
-            match self.conn.read_message(
-                signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING,
-                None,
-            ) {
-                Ok((b'S', _)) => {
-                    self.ready_for_query();
-                    return;
+        if e.sqlstate == sqlstate::DEADLOCK_DETECTED {
+            crate::utils::pgstat::count_deadlock();
+        }
+        self.send_error(&e, Some(&statement));
+        match self.xact {
+            Xact::Implicit => self.end_transaction(false),
+            Xact::Block => {
+                if !self.txn.has_savepoints() {
+                    self.txn.abort();
                 }
-                Ok((b'X', _)) | Err(ReadError::Eof) | Err(ReadError::TimedOut) => {
-                    self.disconnect(0)
-                }
-                Ok(_) => {}
-                Err(ReadError::Interrupted) => {
-                    if let Err(e) = self.check_for_interrupts() {
-                        self.fatal(e);
-                    }
-                }
-                Err(ReadError::Protocol(e)) => self.fatal(e),
+                self.xact = Xact::Failed;
+            }
+            _ => {}
+        }
+        self.send_reported_changes();
+        self.ignore_till_sync = true;
+    }
+
+    /// Commits the implicit transaction of extended-protocol messages.
+    fn finish_implicit(&mut self) {
+        if self.xact == Xact::Implicit {
+            self.end_transaction(true);
+        }
+    }
+
+    /// Shows `text` as the running statement (pg_stat_activity, title).
+    fn report_running(&mut self, text: &str) {
+        let now = time::now_timestamptz();
+        let track = self.env.settings.get_bool("track_activities");
+        self.slot.update_status(|st| {
+            st.state = BackendState::Running as u8;
+            st.state_change = now;
+            st.query_start = now;
+            procarray::put_str(&mut st.query, if track { text } else { "" });
+        });
+    }
+
+    /// In a failed block only COMMIT/ROLLBACK run (25P02 otherwise).
+    fn check_not_failed(&self, stmt: &sql::Statement) -> PgResult<()> {
+        if self.xact == Xact::Failed && !matches!(sql::command_tag(stmt), "COMMIT" | "ROLLBACK") {
+            return Err(PgError::error(
+                sqlstate::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts the implicit transaction if none is open, and a statement in it.
+    fn begin_statement(&mut self) {
+        self.stmt_start = time::now_timestamptz();
+        if self.xact == Xact::None {
+            self.xact = Xact::Implicit;
+            self.xact_start = self.stmt_start;
+            self.env.settings.at_transaction_start();
+            self.txn.begin(self.default_isolation());
+            crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
+            let xs = self.xact_start;
+            self.slot.update_status(|st| st.xact_start = xs);
+        }
+        if self.xact != Xact::Failed {
+            self.txn.start_statement();
+            if !self.txn.has_snapshot() {
+                let isolation = self.current_isolation();
+                self.txn.set_isolation(isolation);
             }
         }
+    }
+
+    /// Runs a statement after [`Self::begin_statement`], ending the statement.
+    fn execute_in_transaction(&mut self, stmt: &sql::Statement) -> PgResult<Outcome> {
+        let result = sql::execute(self, stmt).and_then(|outcome| {
+            if matches!(self.xact, Xact::Implicit | Xact::Block) {
+                self.txn.end_statement()?;
+            }
+            Ok(outcome)
+        });
+        self.scans.clear();
+        result
     }
 
     fn ready_for_query(&mut self) {
@@ -620,6 +702,9 @@ impl Session {
     }
 
     fn exec_simple_query(&mut self, text: &str) {
+        // The simple protocol destroys the unnamed statement and portal.
+        self.prepared.remove("");
+        self.portals.remove("");
         // A cancel that arrived while idle is ignored, as in PostgreSQL.
         signals::take(signals::SIGINT_PENDING);
         let now = time::now_timestamptz();
@@ -735,6 +820,7 @@ impl Session {
         }
         self.env.settings.at_transaction_end(commit);
         self.xact = Xact::None;
+        self.portals.clear();
         self.slot.update_status(|st| st.xact_start = 0);
         // A failed block ends as a rollback even when COMMIT was typed.
         crate::utils::pgstat::end_transaction(commit && storage_open);
@@ -1289,4 +1375,11 @@ impl ServerContext for Session {
             }
         })
     }
+}
+
+/// The statement the process array shows for this backend.
+fn procarray_query(slot: &ProcSlot) -> String {
+    slot.read_status()
+        .map(|st| procarray::get_str(&st.query))
+        .unwrap_or_default()
 }

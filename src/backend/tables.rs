@@ -167,9 +167,11 @@ impl TableContext for Session {
                 format!("relation \"{name}\" already exists"),
             ));
         }
-        let def = self.txn.catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
-            relcache.create_table(schema, name, columns, snapshot, cx)
-        })?;
+        let def = self
+            .txn
+            .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
+                relcache.create_table(schema, name, columns, snapshot, cx)
+            })?;
         self.txn.note_created(def.heap_relation());
         Ok(true)
     }
@@ -188,7 +190,10 @@ impl TableContext for Session {
             ));
         };
         self.lock_table(&def, LockMode::AccessExclusive)?;
-        self.txn.catalog_write(&mut check_interrupts, |relcache, snapshot, cx| relcache.drop_table(&def, snapshot, cx))?;
+        self.txn
+            .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
+                relcache.drop_table(&def, snapshot, cx)
+            })?;
         self.txn.note_dropped(def.heap_relation());
         Ok(true)
     }

@@ -175,7 +175,14 @@ impl Txn {
         let transam = Transam::get();
         let xid = self.state.xid_for_write()?;
         let cid = self.state.command_id();
-        let mut cx = WriteContext { xid, cid, crosscheck: None, xact: &transam, locks: &mut self.state.locks, check_interrupts };
+        let mut cx = WriteContext {
+            xid,
+            cid,
+            crosscheck: None,
+            xact: &transam,
+            locks: &mut self.state.locks,
+            check_interrupts,
+        };
         let result = f(&mut self.relcache, &snapshot, &mut cx)?;
         self.catalog_changed = true;
         Ok(result)

@@ -28,7 +28,7 @@ use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 /// Runs the analyser on a DML statement, returning its result and the
 /// subqueries it found (run as InitPlans).
-fn analyze_with<T>(
+pub(super) fn analyze_with<T>(
     ctx: &mut dyn ServerContext,
     stmt: &Statement,
     f: impl FnOnce(&mut analyze::Analyzer) -> PgResult<T>,

@@ -70,6 +70,11 @@ pub enum Expr {
     CaseTest {
         ty: Type,
     },
+    /// `$number` (1-based), a parameter of the extended query protocol.
+    Param {
+        number: usize,
+        ty: Type,
+    },
     Coalesce {
         args: Vec<Expr>,
         ty: Type,
@@ -143,6 +148,7 @@ impl Expr {
             | Expr::Func { ty, .. }
             | Expr::Case { ty, .. }
             | Expr::CaseTest { ty }
+            | Expr::Param { ty, .. }
             | Expr::Coalesce { ty, .. }
             | Expr::MinMax { ty, .. }
             | Expr::NullIf { ty, .. } => *ty,
@@ -185,8 +191,11 @@ impl Expr {
     /// Calls `f` on every direct child.
     pub fn for_each_child(&self, f: &mut dyn FnMut(&Expr)) {
         match self {
-            Expr::Const { .. } | Expr::Column { .. } | Expr::CaseTest { .. } | Expr::Agg { .. } => {
-            }
+            Expr::Const { .. }
+            | Expr::Column { .. }
+            | Expr::CaseTest { .. }
+            | Expr::Param { .. }
+            | Expr::Agg { .. } => {}
             Expr::Func { args, .. }
             | Expr::And(args)
             | Expr::Or(args)
@@ -246,6 +255,7 @@ impl Expr {
             e @ (Expr::Const { .. }
             | Expr::Column { .. }
             | Expr::CaseTest { .. }
+            | Expr::Param { .. }
             | Expr::Agg { .. }) => e,
             Expr::Func {
                 func,

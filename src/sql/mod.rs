@@ -53,8 +53,9 @@
 //! `text[]` output), the `time` types, numeric
 //! exp/ln/log and non-integral powers, SIMILAR TO and regular
 //! expressions, collations other than C (text compares bytewise, like the
-//! `C`/`C.UTF-8` collations initdb picks here), DateStyles other than ISO,
-//! parameters (`$1`). Constant expressions are evaluated per
+//! `C`/`C.UTF-8` collations initdb picks here), DateStyles other than ISO.
+//! Parameters (`$1`) exist only for the extended query protocol
+//! ([`params`], [`describe`]). Constant expressions are evaluated per
 //! row rather than folded at plan time, so an error in a constant surfaces
 //! only if a row reaches it; rows of hashed GROUP BY, DISTINCT and set
 //! operations come out in first-seen order (PostgreSQL promises no order
@@ -93,6 +94,7 @@ pub mod exec;
 pub mod expr;
 pub mod functions;
 mod maintenance;
+pub mod params;
 mod parser;
 pub mod plan;
 pub mod tables;
@@ -466,3 +468,89 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
 mod tests;
 #[cfg(test)]
 mod tests_tables;
+
+/// Parse analysis without execution, for the extended protocol's Parse and
+/// Describe: the result columns (None for a statement that returns no
+/// rows). Parameter types the analysis inferred are left in [`params`].
+pub fn describe(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Option<Vec<Field>>> {
+    let targets = |t: &[analyze::TargetEntry]| -> Option<Vec<Field>> {
+        if t.is_empty() {
+            return None;
+        }
+        Some(
+            t.iter()
+                .map(|t| Field {
+                    name: t.name.clone(),
+                    type_oid: t.expr.ty().oid(),
+                    typlen: t.expr.ty().typlen(),
+                    typmod: t.expr.typmod(),
+                })
+                .collect(),
+        )
+    };
+    match &stmt.node {
+        NodeEnum::SelectStmt(sel) => {
+            ctx.take_snapshot();
+            let fmt = exec::session_format(ctx);
+            let mut analyzer = analyze::Analyzer {
+                ctx,
+                source: &stmt.source,
+                fmt,
+                subqueries: Vec::new(),
+            };
+            let q = analyzer.analyze_select(sel)?;
+            let planned = plan::plan_query(q);
+            Ok(Some(
+                planned
+                    .columns
+                    .iter()
+                    .map(|c| Field {
+                        name: c.name.clone(),
+                        type_oid: c.ty.oid(),
+                        typlen: c.ty.typlen(),
+                        typmod: c.typmod,
+                    })
+                    .collect(),
+            ))
+        }
+        NodeEnum::InsertStmt(s) => {
+            let (q, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_insert(s))?;
+            Ok(targets(&q.returning))
+        }
+        NodeEnum::UpdateStmt(s) => {
+            let (q, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_update(s))?;
+            Ok(targets(&q.returning))
+        }
+        NodeEnum::DeleteStmt(s) => {
+            let (q, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_delete(s))?;
+            Ok(targets(&q.returning))
+        }
+        // SHOW returns one text column named after the setting.
+        NodeEnum::VariableShowStmt(s) => {
+            let name = if s.name.eq_ignore_ascii_case("all") {
+                return Ok(Some(
+                    ["name", "setting", "description"]
+                        .iter()
+                        .map(|n| Field {
+                            name: n.to_string(),
+                            type_oid: Type::Text.oid(),
+                            typlen: -1,
+                            typmod: -1,
+                        })
+                        .collect(),
+                ));
+            } else {
+                ctx.settings()
+                    .canonical_name(&s.name)
+                    .unwrap_or_else(|| s.name.clone())
+            };
+            Ok(Some(vec![Field {
+                name,
+                type_oid: Type::Text.oid(),
+                typlen: -1,
+                typmod: -1,
+            }]))
+        }
+        _ => Ok(None),
+    }
+}

@@ -159,11 +159,19 @@ impl<'a> Analyzer<'a> {
                 };
                 self.make_func_call(name, Vec::new(), loc(s.location))
             }
-            NodeEnum::ParamRef(p) => Err(self.error(
-                "42P02",
-                format!("there is no parameter ${}", p.number),
-                loc(p.location),
-            )),
+            NodeEnum::ParamRef(p) => {
+                match super::super::params::type_of(p.number.max(0) as usize) {
+                    Some(ty) => Ok(Expr::Param {
+                        number: p.number as usize,
+                        ty,
+                    }),
+                    None => Err(self.error(
+                        "42P02",
+                        format!("there is no parameter ${}", p.number),
+                        loc(p.location),
+                    )),
+                }
+            }
             NodeEnum::SubLink(s) => self.transform_sublink(scope, s),
             NodeEnum::RowExpr(r) => Err(self.unsupported("ROW expressions", loc(r.location))),
             NodeEnum::AArrayExpr(a) => Err(self.unsupported("arrays", loc(a.location))),
@@ -443,6 +451,22 @@ impl<'a> Analyzer<'a> {
             return Ok(e);
         }
         if from == Type::Unknown {
+            if let Expr::Param { number, .. } = &e {
+                // `variable_coerce_param_hook`: the context decides the type.
+                super::super::params::resolve(*number, target);
+                let p = Expr::Param {
+                    number: *number,
+                    ty: target,
+                };
+                if typmod < 0 {
+                    return Ok(p);
+                }
+                return Ok(Expr::Cast {
+                    arg: Box::new(p),
+                    to: target,
+                    typmod,
+                });
+            }
             if let Expr::Const {
                 value, loc: cloc, ..
             } = &e

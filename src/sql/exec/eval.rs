@@ -19,6 +19,7 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
     match e {
         Expr::Const { value, .. } => Ok(value.clone()),
         Expr::Column { index, .. } => Ok(row[*index].clone()),
+        Expr::Param { number, .. } => Ok(super::super::params::value(*number)),
         Expr::Func {
             func,
             args,

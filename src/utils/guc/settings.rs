@@ -386,7 +386,11 @@ impl Settings {
             var.source = GucSource::Override;
             var.reset_source = GucSource::Override;
         }
-        let report_keys = vars.iter().filter(|(_, v)| v.def.flags & super::params::REPORT != 0).map(|(k, _)| k.clone()).collect();
+        let report_keys = vars
+            .iter()
+            .filter(|(_, v)| v.def.flags & super::params::REPORT != 0)
+            .map(|(k, _)| k.clone())
+            .collect();
         Settings {
             vars,
             nest_level: 0,
@@ -1059,7 +1063,10 @@ impl Settings {
         }
         self.nest_level = nest_level - 1;
         if self.nest_level == 0 {
-            debug_assert!(self.vars.values().all(|v| v.stack.is_empty()), "stack entries outlive the transaction");
+            debug_assert!(
+                self.vars.values().all(|v| v.stack.is_empty()),
+                "stack entries outlive the transaction"
+            );
             self.any_stacked = false;
         }
     }

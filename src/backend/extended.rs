@@ -1,0 +1,672 @@
+//! The extended query protocol (PostgreSQL's `exec_parse_message`,
+//! `exec_bind_message`, `exec_describe_*_message`, `exec_execute_message`):
+//! prepared statements, portals, parameters and binary formats.
+//!
+//! A statement is analysed at Parse (parameter types are inferred there, as
+//! `parse_analyze_varparams` does) and analysed again, with the parameter
+//! types then fixed, at each Execute. A portal's rows are materialised at its
+//! first Execute and handed out `max_rows` at a time. After an error,
+//! messages are skipped until Sync; Sync commits an implicit transaction.
+
+use super::Session;
+use crate::protocol::{Body, get_cstr, get_i16, get_i32};
+use crate::sql::adt::SessionFormat;
+use crate::sql::types::{Datum, Numeric, Type};
+use crate::sql::{self, Field, Outcome, Statement};
+use crate::utils::elog::{PgError, PgResult, sqlstate};
+
+/// A prepared statement (Parse).
+#[derive(Clone)]
+pub(super) struct Prepared {
+    /// None for an empty query string.
+    stmt: Option<Statement>,
+    param_types: Vec<Type>,
+    /// Result columns; None when the statement returns no rows.
+    fields: Option<Vec<Field>>,
+}
+
+/// What an Execute of a portal has produced so far.
+enum PortalState {
+    NotRun,
+    /// Rows not yet sent, then the command tag.
+    Rows {
+        rows: std::collections::VecDeque<Vec<Option<String>>>,
+        tag: String,
+        types: Vec<u32>,
+    },
+    Done,
+}
+
+/// A portal (Bind).
+pub(super) struct Portal {
+    prepared: Prepared,
+    params: Vec<Datum>,
+    result_formats: Vec<i16>,
+    state: PortalState,
+}
+
+fn protocol_error(msg: &str) -> PgError {
+    PgError::error(sqlstate::PROTOCOL_VIOLATION, msg.to_string())
+}
+
+fn malformed() -> PgError {
+    protocol_error("insufficient data left in message")
+}
+
+/// The format of result column `i` under Bind's result format codes.
+fn format_of(formats: &[i16], i: usize) -> i16 {
+    match formats.len() {
+        0 => 0,
+        1 => formats[0],
+        _ => formats.get(i).copied().unwrap_or(0),
+    }
+}
+
+impl Session {
+    /// Dispatches one extended-protocol message; errors go to the caller,
+    /// which reports them and skips to Sync.
+    pub(super) fn extended_message(&mut self, kind: u8, body: &[u8]) -> PgResult<()> {
+        match kind {
+            b'P' => self.exec_parse(body),
+            b'B' => self.exec_bind(body),
+            b'D' => self.exec_describe(body),
+            b'E' => self.exec_execute(body),
+            b'C' => self.exec_close(body),
+            _ => Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "the fastpath function call protocol is not supported",
+            )),
+        }
+    }
+
+    fn exec_parse(&mut self, body: &[u8]) -> PgResult<()> {
+        let mut pos = 0;
+        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let text = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let n = get_i16(body, &mut pos).ok_or_else(malformed)?;
+        let mut types = Vec::new();
+        for _ in 0..n.max(0) {
+            let oid = get_i32(body, &mut pos).ok_or_else(malformed)? as u32;
+            types.push(if oid == 0 {
+                Type::Unknown
+            } else {
+                Type::from_oid(oid).ok_or_else(|| {
+                    PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!("parameters of type with OID {oid} are not supported"),
+                    )
+                })?
+            });
+        }
+        if !name.is_empty() && self.prepared.contains_key(&name) {
+            return Err(PgError::error(
+                "42P05",
+                format!("prepared statement \"{name}\" already exists"),
+            ));
+        }
+        self.report_running(&text);
+        if self.env.settings.get_str("log_statement") == "all" {
+            crate::utils::elog::log(
+                crate::utils::elog::Severity::Log,
+                &format!("statement: {text}"),
+            );
+        }
+        let mut statements = sql::parse(&text)?;
+        if statements.len() > 1 {
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        let stmt = statements.pop();
+        let mut fields = None;
+        let mut param_types = types.clone();
+        if let Some(stmt) = &stmt {
+            self.check_not_failed(stmt)?;
+            self.begin_statement();
+            sql::params::set_types(types);
+            let r = sql::describe(self, stmt);
+            param_types = sql::params::types().unwrap_or_default();
+            sql::params::clear();
+            self.scans.clear();
+            fields = r?;
+        }
+        for t in &mut param_types {
+            if *t == Type::Unknown {
+                *t = Type::Text;
+            }
+        }
+        self.prepared.insert(
+            name,
+            Prepared {
+                stmt,
+                param_types,
+                fields,
+            },
+        );
+        self.conn.send(b'1', &[]);
+        Ok(())
+    }
+
+    fn exec_bind(&mut self, body: &[u8]) -> PgResult<()> {
+        let mut pos = 0;
+        let portal = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let stmt_name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let nfmt = get_i16(body, &mut pos).ok_or_else(malformed)?;
+        let mut formats = Vec::new();
+        for _ in 0..nfmt.max(0) {
+            formats.push(get_i16(body, &mut pos).ok_or_else(malformed)?);
+        }
+        let nvals = get_i16(body, &mut pos).ok_or_else(malformed)?.max(0) as usize;
+        let mut raw: Vec<Option<Vec<u8>>> = Vec::with_capacity(nvals);
+        for _ in 0..nvals {
+            let len = get_i32(body, &mut pos).ok_or_else(malformed)?;
+            if len < 0 {
+                raw.push(None);
+            } else {
+                let end = pos
+                    .checked_add(len as usize)
+                    .filter(|e| *e <= body.len())
+                    .ok_or_else(malformed)?;
+                raw.push(Some(body[pos..end].to_vec()));
+                pos = end;
+            }
+        }
+        let nres = get_i16(body, &mut pos).ok_or_else(malformed)?;
+        let mut result_formats = Vec::new();
+        for _ in 0..nres.max(0) {
+            result_formats.push(get_i16(body, &mut pos).ok_or_else(malformed)?);
+        }
+        let Some(prepared) = self.prepared.get(&stmt_name).cloned() else {
+            return Err(PgError::error(
+                "26000",
+                format!("prepared statement \"{stmt_name}\" does not exist"),
+            ));
+        };
+        if raw.len() != prepared.param_types.len() {
+            return Err(protocol_error(&format!(
+                "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
+                raw.len(),
+                stmt_name,
+                prepared.param_types.len()
+            )));
+        }
+        if formats.len() > 1 && formats.len() != raw.len() {
+            return Err(protocol_error(&format!(
+                "bind message has {} parameter formats but {} parameters",
+                formats.len(),
+                raw.len()
+            )));
+        }
+        if let Some(stmt) = &prepared.stmt {
+            self.check_not_failed(stmt)?;
+            self.begin_statement();
+        }
+        let fmt = crate::sql::exec::session_format(self);
+        let mut params = Vec::with_capacity(raw.len());
+        for (i, (v, ty)) in raw.iter().zip(&prepared.param_types).enumerate() {
+            let d = match v {
+                None => Datum::Null,
+                Some(bytes) => {
+                    if format_of(&formats, i) == 1 {
+                        decode_binary(bytes, *ty, &fmt)
+                    } else {
+                        let s = std::str::from_utf8(bytes).map_err(|_| {
+                            PgError::error("22021", "invalid byte sequence for encoding \"UTF8\"")
+                        })?;
+                        if *ty == Type::Unknown {
+                            Ok(Datum::Text(s.to_string()))
+                        } else {
+                            crate::sql::adt::input(s, *ty, -1, &fmt)
+                        }
+                    }?
+                }
+            };
+            params.push(d);
+        }
+        self.portals.insert(
+            portal,
+            Portal {
+                prepared,
+                params,
+                result_formats,
+                state: PortalState::NotRun,
+            },
+        );
+        self.conn.send(b'2', &[]);
+        Ok(())
+    }
+
+    fn exec_describe(&mut self, body: &[u8]) -> PgResult<()> {
+        let mut pos = 0;
+        let what = *body.first().ok_or_else(malformed)?;
+        pos += 1;
+        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        match what {
+            b'S' => {
+                let Some(p) = self.prepared.get(&name) else {
+                    return Err(PgError::error(
+                        "26000",
+                        format!("prepared statement \"{name}\" does not exist"),
+                    ));
+                };
+                let mut b = Body::new().i16(p.param_types.len() as i16);
+                for t in &p.param_types {
+                    b = b.i32(t.oid() as i32);
+                }
+                let fields = p.fields.clone();
+                self.conn.send(b't', &b.0);
+                self.send_row_description(fields.as_deref(), &[]);
+            }
+            b'P' => {
+                let Some(p) = self.portals.get(&name) else {
+                    return Err(PgError::error(
+                        "34000",
+                        format!("portal \"{name}\" does not exist"),
+                    ));
+                };
+                let fields = p.prepared.fields.clone();
+                let formats = p.result_formats.clone();
+                self.send_row_description(fields.as_deref(), &formats);
+            }
+            _ => {
+                return Err(protocol_error(&format!(
+                    "invalid DESCRIBE message subtype {what}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn send_row_description(&mut self, fields: Option<&[Field]>, formats: &[i16]) {
+        let Some(fields) = fields else {
+            self.conn.send(b'n', &[]);
+            return;
+        };
+        let mut desc = Body::new().i16(fields.len() as i16);
+        for (i, f) in fields.iter().enumerate() {
+            desc = desc
+                .cstr(&f.name)
+                .i32(0)
+                .i16(0)
+                .i32(f.type_oid as i32)
+                .i16(f.typlen)
+                .i32(f.typmod)
+                .i16(format_of(formats, i));
+        }
+        self.conn.send(b'T', &desc.0);
+    }
+
+    fn exec_close(&mut self, body: &[u8]) -> PgResult<()> {
+        let mut pos = 0;
+        let what = *body.first().ok_or_else(malformed)?;
+        pos += 1;
+        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        match what {
+            b'S' => {
+                self.prepared.remove(&name);
+            }
+            b'P' => {
+                self.portals.remove(&name);
+            }
+            _ => {
+                return Err(protocol_error(&format!(
+                    "invalid CLOSE message subtype {what}"
+                )));
+            }
+        }
+        self.conn.send(b'3', &[]);
+        Ok(())
+    }
+
+    fn exec_execute(&mut self, body: &[u8]) -> PgResult<()> {
+        let mut pos = 0;
+        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let max_rows = get_i32(body, &mut pos).ok_or_else(malformed)?;
+        let Some(mut portal) = self.portals.remove(&name) else {
+            return Err(PgError::error(
+                "34000",
+                format!("portal \"{name}\" does not exist"),
+            ));
+        };
+        let result = self.run_portal(&mut portal, max_rows);
+        // An unnamed portal is gone once run to completion or on error;
+        // a suspended or named one stays.
+        if result.is_ok() && (!name.is_empty() || !matches!(portal.state, PortalState::Done)) {
+            self.portals.insert(name, portal);
+        }
+        result
+    }
+
+    fn run_portal(&mut self, portal: &mut Portal, max_rows: i32) -> PgResult<()> {
+        if matches!(portal.state, PortalState::NotRun) {
+            let Some(stmt) = portal.prepared.stmt.clone() else {
+                self.conn.send(b'I', &[]);
+                portal.state = PortalState::Done;
+                return Ok(());
+            };
+            self.check_not_failed(&stmt)?;
+            self.report_running(&stmt.text);
+            self.set_title(sql::command_tag(&stmt));
+            self.begin_statement();
+            sql::params::set_types(portal.prepared.param_types.clone());
+            sql::params::set_values(portal.params.clone());
+            let result = self.execute_in_transaction(&stmt);
+            sql::params::clear();
+            match result? {
+                Outcome::Rows { fields, rows, tag } => {
+                    portal.state = PortalState::Rows {
+                        rows: rows.into(),
+                        tag,
+                        types: fields.iter().map(|f| f.type_oid).collect(),
+                    };
+                }
+                Outcome::Command { tag } => {
+                    self.conn.send(b'C', &Body::new().cstr(&tag).0);
+                    portal.state = PortalState::Done;
+                    self.send_reported_changes();
+                    return Ok(());
+                }
+                Outcome::Empty => {
+                    self.conn.send(b'I', &[]);
+                    portal.state = PortalState::Done;
+                    return Ok(());
+                }
+            }
+            self.send_reported_changes();
+        }
+        let fmt = crate::sql::exec::session_format(self);
+        let formats = portal.result_formats.clone();
+        match &mut portal.state {
+            PortalState::Rows { rows, tag, types } => {
+                let mut sent = 0i64;
+                while max_rows <= 0 || sent < max_rows as i64 {
+                    let Some(row) = rows.pop_front() else { break };
+                    let mut b = Body::new().i16(row.len() as i16);
+                    for (i, v) in row.iter().enumerate() {
+                        b = match v {
+                            None => b.i32(-1),
+                            Some(s) if format_of(&formats, i) == 1 => {
+                                let bytes =
+                                    encode_binary(s, types.get(i).copied().unwrap_or(25), &fmt)?;
+                                b.i32(bytes.len() as i32).bytes(&bytes)
+                            }
+                            Some(s) => b.i32(s.len() as i32).bytes(s.as_bytes()),
+                        };
+                    }
+                    self.conn.send(b'D', &b.0);
+                    if self.conn.maybe_flush().is_err() {
+                        self.client_lost();
+                    }
+                    sent += 1;
+                }
+                if !rows.is_empty() {
+                    self.conn.send(b's', &[]);
+                } else {
+                    let tag = tag.clone();
+                    self.conn.send(b'C', &Body::new().cstr(&tag).0);
+                    portal.state = PortalState::Done;
+                }
+                Ok(())
+            }
+            PortalState::Done => {
+                // PostgreSQL reports the completed portal again with no rows.
+                self.conn.send(b'C', &Body::new().cstr("SELECT 0").0);
+                Ok(())
+            }
+            PortalState::NotRun => unreachable!("portal ran above"),
+        }
+    }
+
+    /// Sync: commit an implicit transaction and report ReadyForQuery.
+    pub(super) fn exec_sync(&mut self) {
+        self.finish_implicit();
+        self.send_reported_changes();
+        self.ready_for_query();
+    }
+}
+
+/// Binary parameter input (`*_recv`).
+fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
+    let bad = || {
+        PgError::error(
+            "22P03",
+            format!(
+                "incorrect binary data format in bind parameter of type {}",
+                ty.name()
+            ),
+        )
+    };
+    let fixed = |n: usize| -> PgResult<&[u8]> { if b.len() == n { Ok(b) } else { Err(bad()) } };
+    Ok(match ty {
+        Type::Bool => Datum::Bool(fixed(1)?[0] != 0),
+        Type::Int2 => Datum::Int2(i16::from_be_bytes(fixed(2)?.try_into().unwrap())),
+        Type::Int4 => Datum::Int4(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
+        Type::Int8 => Datum::Int8(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
+        Type::Float4 => Datum::Float4(f32::from_be_bytes(fixed(4)?.try_into().unwrap())),
+        Type::Float8 => Datum::Float8(f64::from_be_bytes(fixed(8)?.try_into().unwrap())),
+        Type::Oid | Type::Regtype => Datum::Oid(u32::from_be_bytes(fixed(4)?.try_into().unwrap())),
+        Type::Xid => Datum::Xid(u32::from_be_bytes(fixed(4)?.try_into().unwrap())),
+        Type::Timestamptz => Datum::Timestamptz(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
+        Type::Timestamp => Datum::Timestamp(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
+        Type::Date => Datum::Date(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
+        Type::PgLsn => Datum::Lsn(u64::from_be_bytes(fixed(8)?.try_into().unwrap())),
+        Type::Text | Type::Varchar | Type::Name | Type::Bpchar | Type::Unknown => {
+            let s = std::str::from_utf8(b).map_err(|_| bad())?;
+            if ty == Type::Unknown || ty == Type::Text {
+                Datum::Text(s.to_string())
+            } else {
+                crate::sql::adt::input(s, ty, -1, fmt)?
+            }
+        }
+        Type::Numeric => {
+            let s = numeric_recv(b).ok_or_else(bad)?;
+            Datum::Numeric(Numeric::parse(&s)?)
+        }
+        _ => {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("binary input of type {} is not supported", ty.name()),
+            ));
+        }
+    })
+}
+
+/// PostgreSQL's binary numeric (`numeric_recv`) as decimal text.
+fn numeric_recv(b: &[u8]) -> Option<String> {
+    if b.len() < 8 {
+        return None;
+    }
+    let rd = |i: usize| i16::from_be_bytes([b[i], b[i + 1]]);
+    let ndigits = rd(0) as usize;
+    let weight = rd(2) as i32;
+    let sign = rd(4) as u16;
+    let dscale = rd(6).max(0) as usize;
+    if b.len() != 8 + 2 * ndigits {
+        return None;
+    }
+    match sign {
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => {}
+    }
+    let digits: Vec<u16> = (0..ndigits).map(|i| rd(8 + 2 * i) as u16).collect();
+    let mut int = String::new();
+    for w in (0..=weight).rev() {
+        let idx = (weight - w) as usize;
+        let d = digits.get(idx).copied().unwrap_or(0);
+        if int.is_empty() {
+            if d != 0 {
+                int.push_str(&d.to_string());
+            }
+        } else {
+            int.push_str(&format!("{d:04}"));
+        }
+    }
+    if int.is_empty() {
+        int.push('0');
+    }
+    let mut frac = String::new();
+    let mut k = weight + 1;
+    while frac.len() < dscale {
+        let d = if k < 0 {
+            0
+        } else {
+            digits.get(k as usize).copied().unwrap_or(0)
+        };
+        frac.push_str(&format!("{d:04}"));
+        k += 1;
+    }
+    frac.truncate(dscale);
+    let mut s = String::new();
+    if sign == 0x4000 {
+        s.push('-');
+    }
+    s.push_str(&int);
+    if dscale > 0 {
+        s.push('.');
+        s.push_str(&frac);
+    }
+    Some(s)
+}
+
+/// PostgreSQL's binary numeric (`numeric_send`) from decimal text.
+fn numeric_send(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let push16 = |out: &mut Vec<u8>, v: i16| out.extend_from_slice(&v.to_be_bytes());
+    let special = match s {
+        "NaN" => Some(0xC000u16),
+        "Infinity" => Some(0xD000),
+        "-Infinity" => Some(0xF000),
+        _ => None,
+    };
+    if let Some(sign) = special {
+        push16(&mut out, 0);
+        push16(&mut out, 0);
+        push16(&mut out, sign as i16);
+        push16(&mut out, 0);
+        return Some(out);
+    }
+    let (neg, rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
+    if !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let dscale = frac.len();
+    // Pad the integer part on the left and the fraction on the right to
+    // whole base-10000 digits.
+    let int = int.trim_start_matches('0');
+    let ipad = (4 - int.len() % 4) % 4;
+    let int_p = format!("{}{}", "0".repeat(ipad), int);
+    let fpad = (4 - frac.len() % 4) % 4;
+    let frac_p = format!("{}{}", frac, "0".repeat(fpad));
+    let mut digits: Vec<i16> = Vec::new();
+    for c in int_p
+        .as_bytes()
+        .chunks(4)
+        .chain(frac_p.as_bytes().chunks(4))
+    {
+        digits.push(std::str::from_utf8(c).ok()?.parse().ok()?);
+    }
+    let mut weight = (int_p.len() / 4) as i32 - 1;
+    // Strip leading and trailing zero digits.
+    while digits.first() == Some(&0) {
+        digits.remove(0);
+        weight -= 1;
+    }
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        weight = 0;
+    }
+    push16(&mut out, digits.len() as i16);
+    push16(&mut out, weight as i16);
+    push16(&mut out, if neg && !digits.is_empty() { 0x4000 } else { 0 });
+    push16(&mut out, dscale as i16);
+    for d in digits {
+        push16(&mut out, d);
+    }
+    Some(out)
+}
+
+/// Binary output (`*_send`) of a value given in its text form.
+fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec<u8>> {
+    let ty = Type::from_oid(type_oid);
+    let unsupported = || {
+        PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!(
+                "binary output of type {} is not supported",
+                ty.map(|t| t.name()).unwrap_or("unknown")
+            ),
+        )
+    };
+    let Some(ty) = ty else {
+        return Err(unsupported());
+    };
+    match ty {
+        Type::Text | Type::Varchar | Type::Name | Type::Bpchar | Type::Unknown => {
+            return Ok(text.as_bytes().to_vec());
+        }
+        Type::Void => return Ok(Vec::new()),
+        Type::Numeric => return numeric_send(text).ok_or_else(unsupported),
+        Type::TextArray | Type::Inet => return Err(unsupported()),
+        _ => {}
+    }
+    let d = crate::sql::adt::input(text, ty, -1, fmt)?;
+    Ok(match d {
+        Datum::Bool(b) => vec![b as u8],
+        Datum::Int2(v) => v.to_be_bytes().to_vec(),
+        Datum::Int4(v) => v.to_be_bytes().to_vec(),
+        Datum::Int8(v) => v.to_be_bytes().to_vec(),
+        Datum::Float4(v) => v.to_be_bytes().to_vec(),
+        Datum::Float8(v) => v.to_be_bytes().to_vec(),
+        Datum::Oid(v) | Datum::Xid(v) => v.to_be_bytes().to_vec(),
+        Datum::Timestamptz(v) | Datum::Timestamp(v) => v.to_be_bytes().to_vec(),
+        Datum::Date(v) => v.to_be_bytes().to_vec(),
+        Datum::Lsn(v) => v.to_be_bytes().to_vec(),
+        Datum::Interval {
+            months,
+            days,
+            micros,
+        } => {
+            let mut v = micros.to_be_bytes().to_vec();
+            v.extend_from_slice(&days.to_be_bytes());
+            v.extend_from_slice(&months.to_be_bytes());
+            v
+        }
+        _ => return Err(unsupported()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_binary_round_trip() {
+        for s in [
+            "0",
+            "1",
+            "-1.50",
+            "12345.6789",
+            "0.0001",
+            "100000000",
+            "-0.000012",
+            "3.14",
+        ] {
+            let b = numeric_send(s).unwrap();
+            assert_eq!(numeric_recv(&b).unwrap(), s, "{s}");
+        }
+        // 12345.6789: digits 1, 2345, 6789; weight 1; dscale 4.
+        assert_eq!(
+            numeric_send("12345.6789").unwrap(),
+            vec![0, 3, 0, 1, 0, 0, 0, 4, 0, 1, 0x09, 0x29, 0x1a, 0x85]
+        );
+    }
+}
