@@ -105,13 +105,14 @@ impl Drop for Oracle {
             .ok()
             .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
         {
-            unsafe { libc::kill(pid, libc::SIGQUIT) };
+            kill(pid, libc::SIGQUIT);
             wait_until(Duration::from_secs(10), || !pid_alive(pid));
         }
     }
 }
 
 fn nix_is_root() -> bool {
+    // SAFETY: geteuid(2) takes no arguments and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
 

@@ -32,7 +32,7 @@ fn postgresql_crash_test_committed_rows_survive_uncommitted_vanish() {
         .parse()
         .unwrap();
     let bystander = s.psql_background("SELECT pg_sleep(30)");
-    unsafe { libc::kill(victim, libc::SIGKILL) };
+    kill(victim, libc::SIGKILL);
     let out = bystander.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -140,7 +140,7 @@ fn kill9(s: &mut Server, title: &str) {
     let pid = s
         .child_pid(title)
         .unwrap_or_else(|| panic!("no {title}: {:?}", s.children()));
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    kill(pid, libc::SIGKILL);
     assert!(
         s.wait_for_log(
             "all server processes terminated; reinitializing",
@@ -175,7 +175,7 @@ fn acknowledged_commits_survive_kill9_of_a_backend() {
             .find(|(_, t)| t.contains("127.0.0.1("))
             .expect("a writer backend")
             .0;
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        kill(pid, libc::SIGKILL);
         assert!(s.wait_for_log(
             "all server processes terminated; reinitializing",
             Duration::from_secs(20)
@@ -201,12 +201,12 @@ fn stopped_walwriter_does_not_stop_commits() {
     let s = Server::start();
     s.psql("CREATE TABLE w (id int)");
     let walwriter = s.child_pid("ferrogres: walwriter").unwrap();
-    unsafe { libc::kill(walwriter, libc::SIGSTOP) };
+    kill(walwriter, libc::SIGSTOP);
     for i in 0..50 {
         s.psql(&format!("INSERT INTO w VALUES ({i})"));
     }
     assert_eq!(s.psql("SELECT count(*) FROM w"), "50");
-    unsafe { libc::kill(walwriter, libc::SIGCONT) };
+    kill(walwriter, libc::SIGCONT);
 }
 
 #[test]
@@ -233,9 +233,9 @@ fn asynchronous_commit_loses_at_most_the_walwriter_window_and_never_corrupts() {
     // kill -9 of the postmaster and all its children.
     let pm = s.postmaster_pid();
     let kids: Vec<i32> = s.children().into_iter().map(|(p, _)| p).collect();
-    unsafe { libc::kill(pm, libc::SIGKILL) };
+    kill(pm, libc::SIGKILL);
     for k in &kids {
-        unsafe { libc::kill(*k, libc::SIGKILL) };
+        kill(*k, libc::SIGKILL);
     }
     s.reap();
     assert!(wait_until(Duration::from_secs(10), || kids

@@ -162,7 +162,7 @@ fn assert_kill9_crash_restarts(s: Server, title: &str, log_name: &str) {
         .unwrap();
     let client = s.psql_background("SELECT pg_sleep(60)");
     let before: Vec<(i32, String)> = s.children();
-    unsafe { libc::kill(victim, libc::SIGKILL) };
+    kill(victim, libc::SIGKILL);
     assert!(
         s.wait_for_log(
             &format!("{log_name} (PID {victim}) was terminated by signal 9: Killed"),
@@ -276,10 +276,10 @@ fn children_that_ignore_sigquit_are_killed_after_5_seconds() {
     wait_for_all_background(&s);
     // A stopped walwriter cannot act on SIGQUIT: the postmaster must SIGKILL it.
     let walwriter = s.child_pid("ferrogres: walwriter").unwrap();
-    unsafe { libc::kill(walwriter, libc::SIGSTOP) };
+    kill(walwriter, libc::SIGSTOP);
     let bgwriter = s.child_pid("ferrogres: background writer").unwrap();
     let t0 = std::time::Instant::now();
-    unsafe { libc::kill(bgwriter, libc::SIGKILL) };
+    kill(bgwriter, libc::SIGKILL);
     assert!(
         s.wait_for_log(
             "issuing SIGKILL to recalcitrant children",
@@ -316,7 +316,7 @@ fn killed_backend_crash_restarts_and_other_sessions_are_told() {
     assert!(wait_until(Duration::from_secs(5), || s.psql(
         "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'"
     ) == "1"));
-    unsafe { libc::kill(victim, libc::SIGKILL) };
+    kill(victim, libc::SIGKILL);
     let out = bystander.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -352,7 +352,7 @@ fn killed_stats_collector_is_restarted_alone() {
     let mut c = s.connect();
     let stats = s.child_pid("ferrogres: stats collector").unwrap();
     let ckpt = s.child_pid("ferrogres: checkpointer").unwrap();
-    unsafe { libc::kill(stats, libc::SIGKILL) };
+    kill(stats, libc::SIGKILL);
     let new = s.wait_for_child(
         "ferrogres: stats collector",
         Some(stats),
@@ -388,7 +388,7 @@ fn killed_logger_is_restarted_alone_and_logging_continues() {
         .wait_for_child("ferrogres: logger", None, Duration::from_secs(10))
         .unwrap();
     let ckpt = s.child_pid("ferrogres: checkpointer").unwrap();
-    unsafe { libc::kill(logger, libc::SIGKILL) };
+    kill(logger, libc::SIGKILL);
     let new = s.wait_for_child("ferrogres: logger", Some(logger), Duration::from_secs(10));
     assert!(new.is_some(), "logger not restarted: {:?}", s.children());
     assert_eq!(s.child_pid("ferrogres: checkpointer"), Some(ckpt));
@@ -421,7 +421,7 @@ fn sigterm_restarts_bgwriter_walwriter_and_launcher_quietly() {
         "ferrogres: autovacuum launcher",
     ] {
         let old = s.child_pid(title).unwrap();
-        unsafe { libc::kill(old, libc::SIGTERM) };
+        kill(old, libc::SIGTERM);
         assert!(
             s.wait_for_child(title, Some(old), Duration::from_secs(10))
                 .is_some(),
@@ -446,7 +446,7 @@ fn checkpointer_ignores_sigterm() {
     let s = Server::start();
     wait_for_all_background(&s);
     let ckpt = s.child_pid("ferrogres: checkpointer").unwrap();
-    unsafe { libc::kill(ckpt, libc::SIGTERM) };
+    kill(ckpt, libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(500));
     assert!(pid_alive(ckpt));
     assert_eq!(s.child_pid("ferrogres: checkpointer"), Some(ckpt));
@@ -460,7 +460,7 @@ fn logical_replication_launcher_exits_1_on_sigterm_and_returns_after_5s() {
         .child_pid("ferrogres: logical replication launcher")
         .unwrap();
     let t0 = std::time::Instant::now();
-    unsafe { libc::kill(old, libc::SIGTERM) };
+    kill(old, libc::SIGTERM);
     assert!(s.wait_for_log(
         &format!(
             "background worker \"logical replication launcher\" (PID {old}) exited with exit code 1"
@@ -492,7 +492,7 @@ fn restart_after_crash_off_stops_the_server() {
         .unwrap()
         .parse()
         .unwrap();
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    kill(pid, libc::SIGKILL);
     let code = s.wait_exit(Duration::from_secs(20));
     assert_eq!(code, Some(1), "{}", s.log());
     assert!(
@@ -512,7 +512,7 @@ fn killed_postmaster_children_exit_and_a_new_postmaster_starts_over_the_stale_pi
     let pm = s.postmaster_pid();
     let kids: Vec<i32> = s.children().into_iter().map(|(p, _)| p).collect();
     assert!(kids.len() >= 7);
-    unsafe { libc::kill(pm, libc::SIGKILL) };
+    kill(pm, libc::SIGKILL);
     s.reap();
     assert!(
         wait_until(Duration::from_secs(10), || kids

@@ -247,7 +247,7 @@ fn statistics_survive_a_clean_restart_and_are_reset_by_a_crash_restart() {
         .unwrap()
         .parse()
         .unwrap();
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    kill(pid, libc::SIGKILL);
     assert!(
         s.wait_for_log("all server processes terminated; reinitializing", WAIT),
         "{}",
@@ -270,7 +270,7 @@ fn a_stopped_or_killed_collector_freezes_the_views_until_a_new_one_runs() {
         .expect("a stats collector");
     // A stopped collector answers no inquiry: sessions keep working and the
     // views show the last snapshot written.
-    unsafe { libc::kill(collector, libc::SIGSTOP) };
+    kill(collector, libc::SIGSTOP);
     let mut c = s.connect();
     c.simple_query("INSERT INTO c VALUES (2), (3)").unwrap();
     assert_eq!(Server::query_one(&mut c, q).as_deref(), Some("1"));
@@ -284,7 +284,7 @@ fn a_stopped_or_killed_collector_freezes_the_views_until_a_new_one_runs() {
     );
     // Killed, it is restarted alone; the new one picks up the last
     // snapshot and the messages queued meanwhile: the views move again.
-    unsafe { libc::kill(collector, libc::SIGKILL) };
+    kill(collector, libc::SIGKILL);
     assert!(
         s.wait_for_child("ferrogres: stats collector", Some(collector), WAIT)
             .is_some()

@@ -243,7 +243,7 @@ fn a_crash_after_vacuum_recovers_the_vacuumed_table_intact() {
         .unwrap()
         .parse()
         .unwrap();
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    kill(pid, libc::SIGKILL);
     assert!(
         s.wait_for_log(
             "all server processes terminated; reinitializing",

@@ -228,10 +228,10 @@ pub fn set_my_slot(slot: &'static ProcSlot) {
 /// The slot this process owns, if it attached to shared memory.
 pub fn my_slot() -> Option<&'static ProcSlot> {
     let p = MY_SLOT.load(Ordering::Acquire);
-    // SAFETY: only ever set from a `&'static ProcSlot` by `set_my_slot`.
     if p.is_null() {
         None
     } else {
+        // SAFETY: only ever set from a `&'static ProcSlot` by `set_my_slot`.
         Some(unsafe { &*p })
     }
 }

@@ -65,10 +65,10 @@ pub fn peek(bits: u32) -> u32 {
 /// The latch this process waits on.
 pub fn my_latch() -> &'static Latch {
     let p = LATCH.load(Ordering::Acquire);
-    // SAFETY: only set from `&'static Latch` values.
     if p.is_null() {
         &LOCAL_LATCH
     } else {
+        // SAFETY: only set from `&'static Latch` values.
         unsafe { &*p }
     }
 }

@@ -377,7 +377,7 @@ impl Server {
 
     /// Sends a signal to the postmaster.
     pub fn signal(&self, sig: i32) {
-        unsafe { libc::kill(self.postmaster_pid(), sig) };
+        kill(self.postmaster_pid(), sig);
     }
 
     /// Forgets the child handle (after the postmaster was killed by the test),
@@ -404,21 +404,21 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let pid = child.id() as i32;
             let kids = children_of(pid);
-            unsafe { libc::kill(pid, libc::SIGINT) };
+            kill(pid, libc::SIGINT);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
                 if Instant::now() > deadline {
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    kill(pid, libc::SIGKILL);
                     let _ = child.wait();
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
             for (k, _) in kids {
-                unsafe { libc::kill(k, libc::SIGKILL) };
+                kill(k, libc::SIGKILL);
             }
         }
         if std::thread::panicking() {
@@ -466,6 +466,12 @@ pub fn title_of(pid: i32) -> String {
         .replace('\0', " ")
         .trim()
         .to_string()
+}
+
+/// Sends `sig` to `pid` (the tests' kill -9, SIGTERM, SIGSTOP...).
+pub fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill(2) with plain integers; it touches no memory of ours.
+    unsafe { libc::kill(pid, sig) };
 }
 
 pub fn pid_alive(pid: i32) -> bool {
