@@ -239,3 +239,87 @@ fn pg_stat_activity_shows_backend_xid_xmin_and_idle_in_transaction() {
     ));
     assert_eq!(row, "t|t|idle|t");
 }
+
+#[test]
+fn syntax_error_inside_a_block_then_rollback_leaves_the_server_healthy() {
+    let s = Server::start();
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-h"])
+        .arg(&s.socket_dir)
+        .args([
+            "-p",
+            &s.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .args([
+            "-c",
+            "BEGIN",
+            "-c",
+            "SELEC 1",
+            "-c",
+            "ROLLBACK",
+            "-c",
+            "SELECT 42",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("42"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !s.log()
+            .contains("terminating any other active server processes"),
+        "{}",
+        s.log()
+    );
+}
+
+#[test]
+fn a_client_that_vanishes_inside_a_transaction_releases_its_locks() {
+    let s = Server::start();
+    setup(&s);
+    let mut client =
+        s.psql_background("BEGIN; UPDATE acct SET balance = 0 WHERE id = 1; SELECT pg_sleep(60);");
+    let backend = s
+        .children()
+        .into_iter()
+        .find(|(_, t)| t.contains("[local]") && !t.ends_with(" idle"))
+        .unwrap()
+        .0;
+    client.kill().unwrap();
+    client.wait().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || !pid_alive(backend)),
+        "backend outlived its client"
+    );
+    // Its row lock and table lock are gone: a writer and DROP TABLE proceed.
+    let t0 = std::time::Instant::now();
+    s.psql("SET lock_timeout = '3s'; UPDATE acct SET balance = 5 WHERE id = 1");
+    s.psql("SET lock_timeout = '3s'; DROP TABLE acct");
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "waited {:?} for a dead session's locks",
+        t0.elapsed()
+    );
+    assert_eq!(
+        s.psql("SELECT count(*) FROM pg_locks WHERE NOT granted"),
+        "0"
+    );
+}
+
+#[test]
+fn a_cancel_that_arrives_while_idle_does_not_end_the_session() {
+    let s = Server::start();
+    let mut c = s.connect();
+    let pid = Server::query_one(&mut c, "SELECT pg_backend_pid()").unwrap();
+    assert_eq!(s.psql(&format!("SELECT pg_cancel_backend({pid})")), "t");
+    s.psql("SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(Server::query_one(&mut c, "SELECT 7").as_deref(), Some("7"));
+}

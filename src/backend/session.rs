@@ -532,6 +532,8 @@ impl Session {
                     if signals::take(signals::SIGHUP_PENDING) != 0 {
                         self.env.reload_settings();
                     }
+                    // A cancel that arrives while idle cancels nothing.
+                    signals::take(signals::SIGINT_PENDING);
                     if let Err(e) = self.check_for_interrupts() {
                         self.fatal(e);
                     }
@@ -723,7 +725,7 @@ impl Session {
             Err(e) => {
                 self.send_error(&e, Some(text));
                 if self.xact == Xact::Block {
-                    self.xact = Xact::Failed;
+                    self.fail_block();
                 }
                 return;
             }
@@ -785,15 +787,7 @@ impl Session {
                     self.send_error(&e, Some(&stmt.text));
                     match self.xact {
                         Xact::Implicit => self.end_transaction(false),
-                        Xact::Block => {
-                            // Without a savepoint to return to, the transaction
-                            // is over: release its locks now (PostgreSQL's
-                            // AbortCurrentTransaction), wait for ROLLBACK.
-                            if !self.txn.has_savepoints() {
-                                self.txn.abort();
-                            }
-                            self.xact = Xact::Failed;
-                        }
+                        Xact::Block => self.fail_block(),
                         _ => {}
                     }
                     self.send_reported_changes();
@@ -809,7 +803,10 @@ impl Session {
     /// Ends the transaction: COMMIT records it (flushing WAL unless
     /// `synchronous_commit = off`), anything else rolls it back.
     fn end_transaction(&mut self, commit: bool) {
-        let storage_open = self.xact != Xact::Failed || self.txn.has_savepoints();
+        // A failed block was rolled back already (fail_block) unless a
+        // savepoint kept it open; COMMIT of it is a rollback.
+        let storage_open = self.txn.state.in_transaction();
+        let commit = commit && self.xact != Xact::Failed;
         if storage_open {
             if commit {
                 let synchronous = self.env.settings.get_str("synchronous_commit") != "off";
@@ -848,12 +845,23 @@ impl Session {
     /// and the process-array entry do not outlive the session.
     fn end_session(&mut self) {
         crate::backup::abort_session_backup();
-        if self.xact != Xact::None && (self.xact != Xact::Failed || self.txn.has_savepoints()) {
+        if self.txn.state.in_transaction() {
             self.txn.abort();
         }
         let in_transaction = self.xact != Xact::None;
         self.xact = Xact::None;
         crate::utils::pgstat::end_session(in_transaction, self.session_start.elapsed());
+    }
+
+    /// An error inside BEGIN ... COMMIT. Without a savepoint to return to,
+    /// the transaction is over: its locks are released now (PostgreSQL's
+    /// AbortCurrentTransaction) and only ROLLBACK/COMMIT are accepted until
+    /// the block ends. With savepoints, ROLLBACK TO can still recover it.
+    fn fail_block(&mut self) {
+        if !self.txn.has_savepoints() && self.txn.state.in_transaction() {
+            self.txn.abort();
+        }
+        self.xact = Xact::Failed;
     }
 
     /// Sends ParameterStatus for GUC_REPORT settings that changed; a new
@@ -939,6 +947,7 @@ impl Session {
             &PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"),
             None,
         );
+        self.end_session();
         self.log_disconnection();
         proc_exit(1)
     }
@@ -1208,6 +1217,7 @@ impl ServerContext for Session {
                     &PgError::fatal(sqlstate::CONNECTION_FAILURE, "connection to client lost"),
                     None,
                 );
+                self.end_session();
                 self.log_disconnection();
                 proc_exit(1);
             }

@@ -33,6 +33,11 @@ pub fn child_main(kind: ProcessKind, env: ServerEnv, logger_pipe: Option<i32>) -
         session_start_s: crate::utils::time::now_unix().0,
         ..Default::default()
     });
+    if !info.attaches_shm {
+        // The logger and the stats collector must not keep the segment
+        // mapped: it is re-created at a crash-restart and they outlive it.
+        crate::storage::shmem::uninstall();
+    }
     if info.attaches_shm {
         let seg = crate::storage::shmem::get();
         seg.assert_valid();

@@ -163,12 +163,17 @@ pub struct Postmaster {
     pidfile: pidfile::PidFile,
     /// Read end of the logger pipe (kept open so a new logger can inherit it).
     logger_pipe_read: Option<RawFd>,
+    /// The pipe's write end, only while the first logger is forked.
+    logger_pipe_write: Option<RawFd>,
     /// When to SIGKILL children that ignored SIGQUIT.
     kill_deadline: Option<Instant>,
     /// Delayed (re)starts: the logical replication launcher after exit code 1.
     delayed_starts: Vec<(Instant, ProcessKind)>,
     /// Exit code once shut down (1 after a startup failure).
     exit_code: i32,
+    /// A child crashed during an orderly shutdown: the end is reported as
+    /// PostgreSQL's "abnormal database system shutdown", exit code 1.
+    abnormal_shutdown: bool,
 }
 
 /// Runs the postmaster in the foreground until shutdown. Returns the exit code.
@@ -314,13 +319,19 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
             pidfile
         },
         logger_pipe_read: None,
+        logger_pipe_write: None,
         kill_deadline: None,
         delayed_starts: Vec::new(),
         exit_code: 0,
+        abnormal_shutdown: false,
     };
     if let Some((r, w)) = logger_pipe_read {
         pm.logger_pipe_read = Some(r);
+        // The logger must not hold a write end of its own pipe, or it would
+        // never see EOF when everyone else has exited.
+        pm.logger_pipe_write = Some(w);
         pm.start_child(ProcessKind::Logger);
+        pm.logger_pipe_write = None;
         // From now on our stderr (and every child's) is the logger's pipe.
         // SAFETY: dup2 onto fd 2 with a valid pipe fd; we own both.
         unsafe {
@@ -678,6 +689,10 @@ impl Postmaster {
             }
             return None;
         }
+        if self.abnormal_shutdown {
+            elog::log(Severity::Log, "abnormal database system shutdown");
+            return Some(self.exit_postmaster(1));
+        }
         elog::log(Severity::Log, "database system is shut down");
         Some(self.exit_postmaster(0))
     }
@@ -770,12 +785,26 @@ impl Postmaster {
             }
         }
 
+        // The logger is needed in every state: without it every process
+        // would block once its pipe fills up.
+        if kind == ProcessKind::Logger {
+            if !clean {
+                elog::log(Severity::Log, &describe());
+            }
+            self.start_child(kind);
+            return None;
+        }
+
         match self.state {
             PmState::CrashWait | PmState::Shutdown(ShutdownMode::Immediate) => return None,
             PmState::Shutdown(_) => {
                 if !clean && info.on_abnormal_exit == ExitRule::CrashRestart {
                     elog::log(Severity::Log, &describe());
-                    self.crash(false);
+                    // Already quitting everyone: a second crash changes nothing.
+                    if self.kill_deadline.is_none() {
+                        self.crash(false);
+                    }
+                    self.abnormal_shutdown = true;
                 }
                 return None;
             }
@@ -794,7 +823,12 @@ impl Postmaster {
                 elog::log(Severity::Log, &describe());
                 self.delayed_starts
                     .push((Instant::now() + LOGICAL_LAUNCHER_RESTART_DELAY, kind));
-            } else if info.restart_after_clean_exit && self.state == PmState::Run {
+            } else if info.restart_after_clean_exit
+                && (self.state == PmState::Run
+                    || (matches!(self.state, PmState::Startup { .. })
+                        && kind == ProcessKind::BgWriter))
+            {
+                // The bgwriter also runs during recovery.
                 self.start_child(kind);
             } else if kind == ProcessKind::Checkpointer || kind == ProcessKind::Archiver {
                 // These must always run; an exit outside shutdown is restarted.
@@ -920,6 +954,8 @@ impl Postmaster {
                         if let Some(fd) = self.logger_pipe_read {
                             libc::close(fd);
                         }
+                    } else if let Some(fd) = self.logger_pipe_write {
+                        libc::close(fd);
                     }
                 }
                 match main() {}

@@ -158,7 +158,10 @@ impl Connection {
                 return Err(ReadError::Eof);
             }
             if nfds == 2 && fds[1].revents != 0 {
+                // Interrupts come before input: a terminated session must
+                // not run the statement that arrived with the signal.
                 crate::process::signals::drain_self_pipe();
+                continue;
             }
             if fds[0].revents != 0 {
                 return Ok(());

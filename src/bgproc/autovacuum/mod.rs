@@ -84,28 +84,31 @@ impl AutovacShmem {
         false
     }
 
-    /// Worker: take the oldest pending request.
+    /// Worker: take the oldest pending request; if another worker took it
+    /// first, try the next, until none is pending (bounded by the slots).
     pub fn claim(&self) -> Option<Oid> {
-        let oldest = self
-            .requests
-            .iter()
-            .filter(|r| r.state.load(Ordering::Acquire) == SLOT_PENDING)
-            .min_by_key(|r| r.requested_at.load(Ordering::Relaxed))?;
-        if oldest
-            .state
-            .compare_exchange(
-                SLOT_PENDING,
-                SLOT_CLAIMED,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
-            return None;
+        for _ in 0..REQUEST_SLOTS {
+            let oldest = self
+                .requests
+                .iter()
+                .filter(|r| r.state.load(Ordering::Acquire) == SLOT_PENDING)
+                .min_by_key(|r| r.requested_at.load(Ordering::Relaxed))?;
+            if oldest
+                .state
+                .compare_exchange(
+                    SLOT_PENDING,
+                    SLOT_CLAIMED,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                let db = oldest.db_oid.load(Ordering::Relaxed);
+                oldest.state.store(SLOT_FREE, Ordering::Release);
+                return Some(db);
+            }
         }
-        let db = oldest.db_oid.load(Ordering::Relaxed);
-        oldest.state.store(SLOT_FREE, Ordering::Release);
-        Some(db)
+        None
     }
 
     /// Launcher: drop requests nobody claimed for `older_than_us`.
