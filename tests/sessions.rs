@@ -233,12 +233,13 @@ fn pg_terminate_backend_ends_the_other_session_with_57p01() {
         Server::query_one(&mut killer, &format!("SELECT pg_terminate_backend({pid})")).as_deref(),
         Some("t")
     );
-    let err = victim.simple_query("SELECT 1").unwrap_err();
-    let c = code(&err);
-    assert!(c == "57P01" || c.starts_with("no SQLSTATE"), "{err}");
+    // The backend ends; its client then gets the FATAL (or a closed connection).
     assert!(wait_until(Duration::from_secs(5), || !pid_alive(
         pid.parse().unwrap()
     )));
+    let err = victim.simple_query("SELECT 1").unwrap_err();
+    let c = code(&err);
+    assert!(c == "57P01" || c.starts_with("no SQLSTATE"), "{err}");
     assert!(
         s.log()
             .contains("FATAL:  terminating connection due to administrator command")
@@ -601,4 +602,35 @@ fn pgbench_extended_mode_runs_without_failures() {
         .unwrap()
         .get(0);
     assert!(n > 0);
+}
+
+#[test]
+fn the_statements_of_one_query_message_form_one_implicit_transaction() {
+    let s = Server::start();
+    let mut c = s.connect();
+    c.batch_execute("CREATE TABLE multi (x int)").unwrap();
+    // The error in the second statement rolls back the first, as in PostgreSQL.
+    assert!(
+        c.simple_query("INSERT INTO multi VALUES (1); SELECT 1/0")
+            .is_err()
+    );
+    assert_eq!(
+        Server::query_one(&mut c, "SELECT count(*) FROM multi").as_deref(),
+        Some("0")
+    );
+    // Later statements see earlier ones, and now() is the same for all.
+    let rows: Vec<String> = c
+        .simple_query("INSERT INTO multi VALUES (2); SELECT count(*)::text || ' ' || (now() = statement_timestamp())::text FROM multi")
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| if let postgres::SimpleQueryMessage::Row(r) = m { r.get(0).map(str::to_string) } else { None })
+        .collect();
+    assert_eq!(rows, vec!["1 false".to_string()]);
+    // COMMIT inside the string ends the block; what follows commits on its own.
+    c.batch_execute("BEGIN; INSERT INTO multi VALUES (3); COMMIT; INSERT INTO multi VALUES (4)")
+        .unwrap();
+    assert_eq!(
+        Server::query_one(&mut c, "SELECT count(*) FROM multi").as_deref(),
+        Some("3")
+    );
 }

@@ -219,7 +219,14 @@ fn analyze_updates_reltuples_and_relpages() {
         s.psql("SELECT relpages, reltuples FROM pg_class WHERE relname = 't'"),
         format!("{pages}|1234")
     );
-    s.psql("DELETE FROM t WHERE id <= 234; VACUUM ANALYZE t");
+    s.psql("DELETE FROM t WHERE id <= 234");
+    s.psql("VACUUM ANALYZE t");
+    // In one Query message VACUUM would run inside its implicit block.
+    let out = s.psql_output("DELETE FROM t WHERE id = 1000; VACUUM t", &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("VACUUM cannot run inside a transaction block")
+    );
     assert_eq!(
         s.psql("SELECT reltuples FROM pg_class WHERE relname = 't'"),
         "1000"
@@ -256,7 +263,8 @@ fn a_crash_after_vacuum_recovers_the_vacuumed_table_intact() {
     assert_eq!(s.psql("SELECT count(*), sum(id), sum(n) FROM t"), expected);
     assert_eq!(size(&s, "t"), size_before, "the truncation was replayed");
     // And the table keeps working: VACUUM again, more changes.
-    s.psql("DELETE FROM t WHERE n = 2; VACUUM t");
+    s.psql("DELETE FROM t WHERE n = 2");
+    s.psql("VACUUM t");
     assert_eq!(s.psql("SELECT count(*) FROM t WHERE n = 2"), "0");
     s.signal(libc::SIGINT);
     assert_eq!(s.wait_exit(Duration::from_secs(20)), Some(0));
@@ -316,8 +324,11 @@ fn a_throttled_vacuum_shows_progress_and_stops_promptly_when_canceled() {
     s.psql("DELETE FROM big WHERE id % 2 = 0");
     let total = size(&s, "big") / 8192;
     // cost limit 1, delay 20 ms: about 20 ms per page, several seconds in all.
-    let mut vac =
-        s.psql_background("SET vacuum_cost_delay = 20; SET vacuum_cost_limit = 1; VACUUM big");
+    let mut vac = s.psql_background_commands(&[
+        "SET vacuum_cost_delay = 20",
+        "SET vacuum_cost_limit = 1",
+        "VACUUM big",
+    ]);
     let mut seen = String::new();
     assert!(
         wait_until(Duration::from_secs(10), || {

@@ -47,6 +47,8 @@ pub(super) struct Session {
     session_start: Instant,
     /// The storage side of the current transaction.
     pub(super) txn: super::txn::Txn,
+    /// The current Query message holds several statements (one implicit block).
+    multi_statement: bool,
     /// Open table scans (rows already read, PostgreSQL's portals in miniature).
     pub(super) scans: std::collections::HashMap<u32, super::tables::ScanState>,
     pub(super) next_scan: u32,
@@ -376,6 +378,7 @@ pub fn backend_main(
         stmt_start: 0,
         session_start: Instant::now(),
         txn: super::txn::Txn::new(db_oid),
+        multi_statement: false,
         scans: std::collections::HashMap::new(),
         next_scan: 0,
         prepared: std::collections::HashMap::new(),
@@ -734,7 +737,12 @@ impl Session {
             self.conn.send(b'I', &[]);
             return;
         }
-        for stmt in &statements {
+        // All statements of one Query message share one implicit
+        // transaction, as in PostgreSQL: an error rolls back the earlier ones
+        // too. BEGIN inside the string turns it into an explicit block.
+        let last = statements.len() - 1;
+        self.multi_statement = statements.len() > 1;
+        for (i, stmt) in statements.iter().enumerate() {
             let tag = sql::command_tag(stmt);
             self.set_title(tag);
             if self.xact == Xact::Failed && !matches!(tag, "COMMIT" | "ROLLBACK") {
@@ -751,12 +759,13 @@ impl Session {
                 self.xact_start = self.stmt_start;
                 self.env.settings.at_transaction_start();
                 self.txn.begin(self.default_isolation());
-                crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
                 let xs = self.xact_start;
                 self.slot.update_status(|st| st.xact_start = xs);
             }
             if self.xact != Xact::Failed {
                 self.txn.start_statement();
+                // A SET earlier in the same transaction counts from the next statement.
+                crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
                 if !self.txn.has_snapshot() {
                     let isolation = self.current_isolation();
                     self.txn.set_isolation(isolation);
@@ -772,7 +781,7 @@ impl Session {
             match result {
                 Ok(outcome) => {
                     self.send_outcome(outcome);
-                    if self.xact == Xact::Implicit {
+                    if self.xact == Xact::Implicit && i == last {
                         self.end_transaction(true);
                     }
                     self.send_reported_changes();
@@ -1337,8 +1346,12 @@ impl ServerContext for Session {
         })
     }
 
+    /// Explicit blocks, and the implicit block of a Query message holding
+    /// several statements (PostgreSQL's IsInTransactionBlock rule, which is
+    /// what makes `DELETE ...; VACUUM` fail with 25001).
     fn in_transaction_block(&self) -> bool {
         matches!(self.xact, Xact::Block | Xact::Failed)
+            || (self.xact == Xact::Implicit && self.multi_statement)
     }
 
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {

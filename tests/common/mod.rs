@@ -246,19 +246,25 @@ impl Server {
     /// returned once the statement shows in the backend's title. Its stderr
     /// is piped: it tells what the client saw.
     pub fn psql_background(&self, sql: &str) -> std::process::Child {
-        let child = Command::new("psql")
-            .args(["-X", "-h"])
-            .arg(&self.socket_dir)
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                sql,
-            ])
+        self.psql_background_commands(&[sql])
+    }
+
+    /// As [`Server::psql_background`], with several `-c` commands, each its
+    /// own Query message (and so its own transaction).
+    pub fn psql_background_commands(&self, commands: &[&str]) -> std::process::Child {
+        let mut cmd = Command::new("psql");
+        cmd.args(["-X", "-h"]).arg(&self.socket_dir).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ]);
+        for c in commands {
+            cmd.args(["-c", c]);
+        }
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -104,7 +104,7 @@ SELECT max(d), min(b), count(DISTINCT f) FROM ex;
 UPDATE ex SET c = c * 2 RETURNING c;
 DELETE FROM ex RETURNING a;
 SELECT count(*) FROM ex FOR SHARE;
-INSERT INTO ex SELECT 'q', 'r', 1, now(), 2, 3 FROM generate_series(1, 3);
+INSERT INTO ex SELECT 'q', 'r', 1, '2026-01-02 03:04:05'::timestamp, 2, 3 FROM generate_series(1, 3);
 INSERT INTO ex (a, b) SELECT 'q', 'r', 3;
 INSERT INTO ex DEFAULT VALUES RETURNING f;
 UPDATE ex SET a = 'a', a = 'b';
