@@ -712,14 +712,7 @@ impl Session {
         self.portals.remove("");
         // A cancel that arrived while idle is ignored, as in PostgreSQL.
         signals::take(signals::SIGINT_PENDING);
-        let now = time::now_timestamptz();
-        let track = self.env.settings.get_bool("track_activities");
-        self.slot.update_status(|st| {
-            st.state = BackendState::Running as u8;
-            st.state_change = now;
-            st.query_start = now;
-            procarray::put_str(&mut st.query, if track { text } else { "" });
-        });
+        self.report_running(text);
         if self.env.settings.get_str("log_statement") == "all" {
             elog::log(Severity::Log, &format!("statement: {text}"));
         }
