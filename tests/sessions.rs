@@ -233,13 +233,14 @@ fn pg_terminate_backend_ends_the_other_session_with_57p01() {
         Server::query_one(&mut killer, &format!("SELECT pg_terminate_backend({pid})")).as_deref(),
         Some("t")
     );
-    // The backend ends; its client then gets the FATAL (or a closed connection).
-    assert!(wait_until(Duration::from_secs(5), || !pid_alive(
-        pid.parse().unwrap()
-    )));
+    // The very next statement fails: the signal wins over input that
+    // arrives with it.
     let err = victim.simple_query("SELECT 1").unwrap_err();
     let c = code(&err);
     assert!(c == "57P01" || c.starts_with("no SQLSTATE"), "{err}");
+    assert!(wait_until(Duration::from_secs(5), || !pid_alive(
+        pid.parse().unwrap()
+    )));
     assert!(
         s.log()
             .contains("FATAL:  terminating connection due to administrator command")

@@ -158,10 +158,15 @@ impl Connection {
                 return Err(ReadError::Eof);
             }
             if nfds == 2 && fds[1].revents != 0 {
-                // Interrupts come before input: a terminated session must
-                // not run the statement that arrived with the signal.
                 crate::process::signals::drain_self_pipe();
-                continue;
+            }
+            // Interrupts come before input: a terminated session must not run
+            // the statement that arrived with the signal. The flags are read
+            // after poll, because a signal delivered while poll returns runs
+            // its handler after `revents` were filled in (the self-pipe then
+            // looks empty although the flag is set).
+            if crate::process::signals::peek(wake_bits) != 0 {
+                return Err(ReadError::Interrupted);
             }
             if fds[0].revents != 0 {
                 return Ok(());
