@@ -118,6 +118,28 @@ impl Session {
         Ok(())
     }
 
+    /// One change to an existing row (UPDATE, DELETE, FOR UPDATE/SHARE): the
+    /// table lock, the transaction's write context with REPEATABLE READ's
+    /// cross-check, then the newest version if a concurrent update won.
+    fn change_row(
+        &mut self,
+        table: &TableDef,
+        lock: LockMode,
+        op: impl FnOnce(&access::HeapRelation, &mut access::WriteContext<'_>) -> PgResult<TmOutcome>,
+    ) -> PgResult<RowChange> {
+        self.lock_table(table, lock)?;
+        let transam = Transam::get();
+        let crosscheck = self.txn.crosscheck_snapshot();
+        let mut interrupts = check_interrupts;
+        let outcome = {
+            let mut cx = self
+                .txn
+                .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
+            op(&table.heap_relation(), &mut cx)?
+        };
+        self.follow(table, outcome)
+    }
+
     /// Follows a concurrent update to the newest version (EvalPlanQual's fetch).
     fn follow(&mut self, table: &TableDef, outcome: TmOutcome) -> PgResult<RowChange> {
         match outcome {
@@ -266,38 +288,24 @@ impl TableContext for Session {
         row_id: RowId,
         row: Vec<Datum>,
     ) -> PgResult<RowChange> {
-        self.lock_table(table, LockMode::RowExclusive)?;
         let values = row_to_heap(table, &row)?;
-        let transam = Transam::get();
-        let crosscheck = self.txn.crosscheck_snapshot();
-        let mut interrupts = check_interrupts;
-        let outcome = {
-            let mut cx = self
-                .txn
-                .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
-            access::heap_update(&table.heap_relation(), row_id, &values, &mut cx)?.0
-        };
-        if outcome == TmOutcome::Ok {
-            crate::utils::pgstat::count_update(table.db_oid, table.oid, table.relfilenode);
-        }
-        self.follow(table, outcome)
+        self.change_row(table, LockMode::RowExclusive, |rel, cx| {
+            let (outcome, _) = access::heap_update(rel, row_id, &values, cx)?;
+            if outcome == TmOutcome::Ok {
+                crate::utils::pgstat::count_update(table.db_oid, table.oid, table.relfilenode);
+            }
+            Ok(outcome)
+        })
     }
 
     fn delete_row(&mut self, table: &TableDef, row_id: RowId) -> PgResult<RowChange> {
-        self.lock_table(table, LockMode::RowExclusive)?;
-        let transam = Transam::get();
-        let crosscheck = self.txn.crosscheck_snapshot();
-        let mut interrupts = check_interrupts;
-        let outcome = {
-            let mut cx = self
-                .txn
-                .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
-            access::heap_delete(&table.heap_relation(), row_id, &mut cx)?
-        };
-        if outcome == TmOutcome::Ok {
-            crate::utils::pgstat::count_delete(table.db_oid, table.oid, table.relfilenode);
-        }
-        self.follow(table, outcome)
+        self.change_row(table, LockMode::RowExclusive, |rel, cx| {
+            let outcome = access::heap_delete(rel, row_id, cx)?;
+            if outcome == TmOutcome::Ok {
+                crate::utils::pgstat::count_delete(table.db_oid, table.oid, table.relfilenode);
+            }
+            Ok(outcome)
+        })
     }
 
     fn lock_row(
@@ -306,21 +314,13 @@ impl TableContext for Session {
         row_id: RowId,
         mode: RowLockMode,
     ) -> PgResult<RowChange> {
-        self.lock_table(table, LockMode::RowShare)?;
-        let transam = Transam::get();
-        let crosscheck = self.txn.crosscheck_snapshot();
-        let mut interrupts = check_interrupts;
         let mode = match mode {
             RowLockMode::Share => access::RowLockMode::Share,
             RowLockMode::Update => access::RowLockMode::Update,
         };
-        let outcome = {
-            let mut cx = self
-                .txn
-                .write_context(&transam, crosscheck.as_ref(), &mut interrupts)?;
-            access::heap_lock_tuple(&table.heap_relation(), row_id, mode, &mut cx)?
-        };
-        self.follow(table, outcome)
+        self.change_row(table, LockMode::RowShare, |rel, cx| {
+            access::heap_lock_tuple(rel, row_id, mode, cx)
+        })
     }
 
     fn txid_current(&mut self) -> PgResult<i64> {
