@@ -10,6 +10,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::postmaster::pidfile;
+use crate::storage::shmem::interlock;
 
 pub struct CtlOptions {
     pub data_dir: PathBuf,
@@ -24,10 +25,38 @@ fn running_pid(data_dir: &Path) -> Option<i32> {
     pidfile::read_pid(data_dir).filter(|p| pidfile::is_live_ferrogres(*p))
 }
 
+/// Processes of a dead postmaster still attached to the data directory's
+/// interlock segment: their pids, and the segment's key and id.
+fn orphans(data_dir: &Path) -> Option<(i32, i32, Vec<i32>)> {
+    let (key, id) = interlock::recorded_in_use(data_dir)?;
+    Some((key, id, interlock::attached_pids(key)))
+}
+
+fn pid_list(pids: &[i32]) -> String {
+    pids.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn start(opts: &CtlOptions) -> i32 {
     if let Some(pid) = running_pid(&opts.data_dir) {
         eprintln!("ferrogres ctl: another server might be running; trying to start server anyway");
         eprintln!("ferrogres ctl: lock file \"postmaster.pid\" names PID {pid}");
+    } else if let Some((key, id, pids)) = orphans(&opts.data_dir) {
+        // The server would refuse too; say so here, with the processes.
+        eprintln!(
+            "FATAL:  pre-existing shared memory block (key {key}, ID {id}) is still in use"
+        );
+        eprintln!(
+            "HINT:  Terminate any old server processes associated with data directory \"{}\".",
+            opts.data_dir.display()
+        );
+        if !pids.is_empty() {
+            eprintln!("ferrogres ctl: old server processes still running: {}", pid_list(&pids));
+        }
+        eprintln!("ferrogres ctl: could not start server");
+        return 1;
     }
     let exe = std::env::current_exe().expect("current_exe");
     let mut args: Vec<String> = vec![
@@ -240,6 +269,12 @@ pub fn status(opts: &CtlOptions) -> i32 {
         }
         None => {
             println!("ferrogres ctl: no server running");
+            if let Some((key, id, pids)) = orphans(&opts.data_dir) {
+                println!(
+                    "ferrogres ctl: old server processes are still attached to shared memory block (key {key}, ID {id}): {}",
+                    if pids.is_empty() { "PIDs unknown".to_string() } else { format!("PIDs {}", pid_list(&pids)) }
+                );
+            }
             3
         }
     }

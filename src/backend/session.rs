@@ -464,7 +464,8 @@ fn fatal(conn: &mut Connection, err: PgError, statement: Option<&str>) -> ! {
     proc_exit(1)
 }
 
-/// The notices the SIGQUIT handler writes to the client before `_exit(2)`.
+/// The reports the SIGQUIT and postmaster-death handlers write to the
+/// client before `_exit`.
 fn prepare_quit_messages(conn: &Connection) {
     let crash = PgError::new(Severity::Warning, sqlstate::CRASH_SHUTDOWN, "terminating connection because of crash of another server process")
         .with_detail("The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.")
@@ -474,10 +475,15 @@ fn prepare_quit_messages(conn: &Connection) {
         sqlstate::ADMIN_SHUTDOWN,
         "terminating connection due to immediate shutdown command",
     );
+    let postmaster_death = PgError::fatal(
+        sqlstate::ADMIN_SHUTDOWN,
+        "terminating connection due to unexpected postmaster exit",
+    );
     signals::prepare_quit_messages(
         conn.socket.fd(),
         crate::protocol::framed_report(&crash),
         crate::protocol::framed_report(&shutdown),
+        crate::protocol::framed_report(&postmaster_death),
     );
 }
 

@@ -11,7 +11,11 @@
 //! It does not attach to shared memory. It ignores SIGTERM and SIGQUIT and
 //! exits when the pipe reports EOF, i.e. once the postmaster and every
 //! other child have exited — so the postmaster's last line still reaches
-//! the file. If it dies, the postmaster starts a new one on the same pipe.
+//! the file — or at the latest [`DRAIN_AFTER_POSTMASTER_DEATH`] after the
+//! postmaster died (something else may hold a write end, such as a
+//! program run by `archive_command`; an orphaned logger must not keep the
+//! data directory's interlock held). If it dies, the postmaster starts a
+//! new one on the same pipe.
 //!
 //! Each log line is written with one `write(2)` of at most a few hundred
 //! bytes, so lines from different processes do not interleave (pipe writes
@@ -27,6 +31,9 @@ use nix::sys::signal::Signal;
 use crate::postmaster::ServerEnv;
 use crate::process::signals;
 
+/// How long the logger goes on draining its pipe after the postmaster died.
+const DRAIN_AFTER_POSTMASTER_DEATH: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct LogFile {
     file: std::fs::File,
     size_bytes: u64,
@@ -39,11 +46,22 @@ pub fn main(mut env: ServerEnv, pipe_fd: i32) -> ! {
     let mut current = open_log_file(&env, false);
     let mut next_rotation = next_rotation_time(&env);
     let mut buf = vec![0u8; 65536];
+    let mut exit_by: Option<std::time::Instant> = None;
     loop {
-        let timeout_ms = match next_rotation {
+        let mut timeout_ms = match next_rotation {
             Some(t) => ((t - crate::utils::time::now_unix().0).max(0) * 1000 + 10).min(1000) as i32,
             None => 1000,
         };
+        if let Some(deadline) = exit_by {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                if let Some(f) = current.as_mut() {
+                    let _ = f.file.flush();
+                }
+                crate::process::proc_exit(0);
+            }
+            timeout_ms = timeout_ms.min(left.as_millis() as i32 + 1);
+        }
         let mut fds = [
             libc::pollfd {
                 fd: pipe_fd,
@@ -78,7 +96,9 @@ pub fn main(mut env: ServerEnv, pipe_fd: i32) -> ! {
         if signals::take(signals::SIGUSR1_PENDING) != 0 {
             rotate = true;
         }
-        signals::take(signals::POSTMASTER_DEATH_PENDING);
+        if signals::take(signals::POSTMASTER_DEATH_PENDING) != 0 && exit_by.is_none() {
+            exit_by = Some(std::time::Instant::now() + DRAIN_AFTER_POSTMASTER_DEATH);
+        }
         if fds[0].revents != 0 {
             // SAFETY: reading into our own buffer from the inherited pipe.
             let n = unsafe { libc::read(pipe_fd, buf.as_mut_ptr().cast(), buf.len()) };

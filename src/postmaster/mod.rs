@@ -161,6 +161,9 @@ pub struct Postmaster {
     children: HashMap<i32, Child>,
     state: PmState,
     pidfile: pidfile::PidFile,
+    /// Attached for the postmaster's life and inherited by every child; see
+    /// `storage::shmem::interlock`.
+    interlock: shmem::interlock::Interlock,
     /// Read end of the logger pipe (kept open so a new logger can inherit it).
     logger_pipe_read: Option<RawFd>,
     /// The pipe's write end, only while the first logger is forked.
@@ -226,6 +229,16 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         listen_addresses.split(',').next().unwrap_or("").trim(),
         now_s,
     )?;
+    // Before the first fork: every child inherits the attachment, so a
+    // later postmaster can tell whether any of them still lives.
+    let mut interlock = match shmem::interlock::Interlock::create(data_dir) {
+        Ok(i) => i,
+        Err(e) => {
+            pidfile.remove();
+            return Err(e);
+        }
+    };
+    pidfile.set_shmem_key(interlock.key, interlock.id);
 
     // The statistics collector's socket, before the first fork, so that
     // every child inherits it (PostgreSQL's pgstat_init).
@@ -261,6 +274,7 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         Ok(l) => l,
         Err(e) => {
             pidfile.remove();
+            interlock.release();
             return Err(e);
         }
     };
@@ -270,6 +284,7 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
     crate::storage::wal::set_data_dir(data_dir);
     let segment = shmem::Segment::create(settings).map_err(|e| {
         pidfile.remove();
+        interlock.release();
         PgError::fatal(
             sqlstate::OUT_OF_MEMORY,
             format!("could not create shared memory segment: {e}"),
@@ -318,6 +333,7 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
             pidfile.set_status(pidfile::PM_STATUS_STARTING);
             pidfile
         },
+        interlock,
         logger_pipe_read: None,
         logger_pipe_write: None,
         kill_deadline: None,
@@ -699,6 +715,7 @@ impl Postmaster {
 
     fn exit_postmaster(&mut self, code: i32) -> i32 {
         listen::remove_files(&self.listeners);
+        self.interlock.release();
         self.pidfile.remove();
         code
     }
@@ -941,7 +958,7 @@ impl Postmaster {
         // ends in `proc_exit` (never returning into the postmaster loop).
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
-                signals::setup_child(self.env.postmaster_pid);
+                signals::setup_child(self.env.postmaster_pid, kind == ProcessKind::Logger);
                 self.env.settings.set_under_postmaster(true);
                 // Postmaster-only descriptors are closed in the child.
                 // SAFETY: closing fds this process inherited and does not use.

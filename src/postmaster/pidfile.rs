@@ -70,6 +70,12 @@ impl PidFile {
                     data_dir.display()
                 )));
             }
+            // The postmaster is gone, but its children may not be: refuse
+            // while any process is attached to the interlock segment it
+            // recorded (PostgreSQL's CreateLockFile / PGSharedMemoryIsInUse).
+            if let Some((key, id)) = crate::storage::shmem::interlock::recorded(data_dir) {
+                crate::storage::shmem::interlock::check_recorded(data_dir, key, id)?;
+            }
             let _ = std::fs::remove_file(&path);
         }
         let lines = vec![
@@ -113,9 +119,20 @@ impl PidFile {
         s
     }
 
+    /// Records the interlock segment's key and id (line 7, PostgreSQL's
+    /// `%9lu %9lu`), for the next postmaster's check.
+    pub fn set_shmem_key(&mut self, key: i32, id: i32) {
+        self.lines[6] = format!("{key:9} {id:9}");
+        self.rewrite();
+    }
+
     /// Rewrites the status line ("starting", "ready", "stopping").
     pub fn set_status(&mut self, status: &str) {
         self.lines[7] = status.to_string();
+        self.rewrite();
+    }
+
+    fn rewrite(&self) {
         let tmp = self.path.with_extension("pid.tmp");
         if std::fs::write(&tmp, self.contents()).is_ok() {
             let _ = std::fs::rename(&tmp, &self.path);

@@ -15,7 +15,17 @@
 //! write to shared memory.
 //!
 //! Postmaster death reaches a child as [`SIG_POSTMASTER_DEATH`] through
-//! `PR_SET_PDEATHSIG`.
+//! `PR_SET_PDEATHSIG`. Every child but the logger exits from the handler
+//! itself, as for SIGQUIT (a backend first writes `FATAL: terminating
+//! connection due to unexpected postmaster exit` to its client): a process
+//! never has to reach a check to notice, whatever loop or wait it is in —
+//! a checkpoint's pacing sleep, a long query, a lock wait. Dying there is as
+//! safe as `kill -9`, which recovery already covers. (PostgreSQL notices
+//! only where a process waits; the interlock, `storage::shmem::interlock`,
+//! is what keeps a new postmaster off the files meanwhile, and ending every
+//! orphan at once lets that new postmaster start within a moment.) The
+//! logger instead drains its pipe for up to a second, so the last lines of
+//! the dying processes reach the log.
 
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
 
@@ -48,6 +58,7 @@ static SELF_PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 static QUIT_FD: AtomicI32 = AtomicI32::new(-1);
 static QUIT_MSG_CRASH: AtomicPtr<Vec<u8>> = AtomicPtr::new(std::ptr::null_mut());
 static QUIT_MSG_SHUTDOWN: AtomicPtr<Vec<u8>> = AtomicPtr::new(std::ptr::null_mut());
+static QUIT_MSG_POSTMASTER_DEATH: AtomicPtr<Vec<u8>> = AtomicPtr::new(std::ptr::null_mut());
 
 /// A latch for processes without a process-array slot (logger, stats collector).
 static LOCAL_LATCH: Latch = Latch::new();
@@ -98,7 +109,6 @@ extern "C" fn on_signal(signo: libc::c_int) {
         libc::SIGINT => SIGINT_PENDING,
         libc::SIGUSR1 => SIGUSR1_PENDING,
         libc::SIGUSR2 => SIGUSR2_PENDING,
-        libc::SIGPWR => POSTMASTER_DEATH_PENDING,
         _ => 0,
     };
     // Keep errno: the interrupted code may be about to read it.
@@ -115,15 +125,31 @@ extern "C" fn on_signal(signo: libc::c_int) {
     unsafe { *libc::__errno_location() = saved };
 }
 
-extern "C" fn on_sigquit(_signo: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
-    let value = unsafe { (*info).si_value().sival_ptr as usize as i32 };
+/// Postmaster death for every child but the logger: tell the client, if
+/// any, and exit at once (the process may be anywhere: a sleep, a scan, a
+/// lock wait).
+extern "C" fn on_postmaster_death(_signo: libc::c_int) {
+    write_prepared(&QUIT_MSG_POSTMASTER_DEATH);
+    // SAFETY: _exit is async-signal-safe. Nobody reaps the code: the
+    // postmaster is gone.
+    unsafe { libc::_exit(1) };
+}
+
+/// Postmaster death for the logger: a bit its loop acts on.
+extern "C" fn on_postmaster_death_flag(_signo: libc::c_int) {
+    PENDING.fetch_or(POSTMASTER_DEATH_PENDING, Ordering::AcqRel);
+    my_latch().set();
+    let fd = SELF_PIPE_WRITE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; a full pipe just fails (EAGAIN).
+        unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
+    }
+}
+
+/// Writes a message prepared by `prepare_quit_messages` to the client
+/// socket, if this process has one. Async-signal-safe.
+fn write_prepared(msg: &AtomicPtr<Vec<u8>>) {
     let fd = QUIT_FD.load(Ordering::Relaxed);
-    let msg = if value == QUIT_FOR_IMMEDIATE_SHUTDOWN {
-        &QUIT_MSG_SHUTDOWN
-    } else {
-        &QUIT_MSG_CRASH
-    };
     let p = msg.load(Ordering::Acquire);
     if fd >= 0 && !p.is_null() {
         // SAFETY: the message Vec was leaked by `prepare_quit_messages` and is
@@ -133,6 +159,16 @@ extern "C" fn on_sigquit(_signo: libc::c_int, info: *mut libc::siginfo_t, _ctx: 
             libc::write(fd, v.as_ptr().cast(), v.len());
         }
     }
+}
+
+extern "C" fn on_sigquit(_signo: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let value = unsafe { (*info).si_value().sival_ptr as usize as i32 };
+    write_prepared(if value == QUIT_FOR_IMMEDIATE_SHUTDOWN {
+        &QUIT_MSG_SHUTDOWN
+    } else {
+        &QUIT_MSG_CRASH
+    });
     // SAFETY: _exit is async-signal-safe. Exit code 2 tells the postmaster
     // this child did not exit cleanly, as in PostgreSQL.
     unsafe { libc::_exit(2) };
@@ -141,7 +177,18 @@ extern "C" fn on_sigquit(_signo: libc::c_int, info: *mut libc::siginfo_t, _ctx: 
 /// Resets signals after fork: unblocks everything the postmaster blocked,
 /// installs the handlers, makes the self-pipe, and asks for a signal when
 /// the postmaster dies. `postmaster_pid` guards the fork/prctl race.
-pub fn setup_child(postmaster_pid: i32) {
+/// `drain_on_postmaster_death` is for the logger alone: it gets a pending
+/// bit instead of exiting in the handler.
+pub fn setup_child(postmaster_pid: i32, drain_on_postmaster_death: bool) {
+    let death = SigAction::new(
+        SigHandler::Handler(if drain_on_postmaster_death {
+            on_postmaster_death_flag
+        } else {
+            on_postmaster_death
+        }),
+        SaFlags::empty(),
+        SigSet::all(),
+    );
     let handler = SigAction::new(
         SigHandler::Handler(on_signal),
         SaFlags::empty(),
@@ -163,10 +210,10 @@ pub fn setup_child(postmaster_pid: i32) {
             Signal::SIGINT,
             Signal::SIGUSR1,
             Signal::SIGUSR2,
-            SIG_POSTMASTER_DEATH,
         ] {
             sigaction(sig, &handler).expect("sigaction");
         }
+        sigaction(SIG_POSTMASTER_DEATH, &death).expect("sigaction");
         sigaction(Signal::SIGQUIT, &quit).expect("sigaction");
         sigaction(Signal::SIGPIPE, &ignore).expect("sigaction");
         sigaction(Signal::SIGCHLD, &default).expect("sigaction");
@@ -187,7 +234,11 @@ pub fn setup_child(postmaster_pid: i32) {
     };
     SigSet::all().thread_unblock().expect("sigprocmask");
     if nix::unistd::getppid().as_raw() != postmaster_pid {
-        // The postmaster died between fork and prctl.
+        // The postmaster died between fork and prctl: act as the signal would.
+        if !drain_on_postmaster_death {
+            // SAFETY: _exit ends this freshly forked child before it did anything.
+            unsafe { libc::_exit(1) };
+        }
         PENDING.fetch_or(POSTMASTER_DEATH_PENDING, Ordering::AcqRel);
     }
 }
@@ -199,11 +250,21 @@ pub fn ignore(sig: Signal) {
     unsafe { sigaction(sig, &ignore).expect("sigaction") };
 }
 
-/// Gives the SIGQUIT handler the client socket and the two notices it may
-/// send (crash of another process; immediate shutdown).
-pub fn prepare_quit_messages(fd: i32, crash: Vec<u8>, shutdown: Vec<u8>) {
+/// Gives the SIGQUIT and postmaster-death handlers the client socket and
+/// the three reports they may send (crash of another process; immediate
+/// shutdown; postmaster death).
+pub fn prepare_quit_messages(
+    fd: i32,
+    crash: Vec<u8>,
+    shutdown: Vec<u8>,
+    postmaster_death: Vec<u8>,
+) {
     QUIT_MSG_CRASH.store(Box::into_raw(Box::new(crash)), Ordering::Release);
     QUIT_MSG_SHUTDOWN.store(Box::into_raw(Box::new(shutdown)), Ordering::Release);
+    QUIT_MSG_POSTMASTER_DEATH.store(
+        Box::into_raw(Box::new(postmaster_death)),
+        Ordering::Release,
+    );
     QUIT_FD.store(fd, Ordering::Release);
 }
 

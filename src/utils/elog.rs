@@ -146,6 +146,7 @@ pub mod sqlstate {
     pub const IO_ERROR: &str = "58030";
     pub const UNDEFINED_FILE: &str = "58P01";
     pub const CONFIG_FILE_ERROR: &str = "F0000";
+    pub const LOCK_FILE_EXISTS: &str = "F0001";
     pub const INTERNAL_ERROR: &str = "XX000";
 }
 

@@ -202,6 +202,61 @@ impl Server {
         self.wait_ready(Duration::from_secs(30));
     }
 
+    /// Starts the postmaster again right after the old one was killed. A new
+    /// postmaster refuses to start while processes of the old one are still
+    /// attached to the data directory's interlock (`pre-existing shared
+    /// memory block ... is still in use`), so this retries until one starts
+    /// and accepts connections. Returns how many starts were refused.
+    pub fn relaunch_after_postmaster_death(&mut self, timeout: Duration) -> u32 {
+        const REFUSAL: &str = "is still in use";
+        let deadline = Instant::now() + timeout;
+        let mut refusals = 0;
+        loop {
+            let seen = self.log().matches(REFUSAL).count();
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log_path)
+                .unwrap();
+            let mut child = Command::new(BIN)
+                .arg("server")
+                .arg("-D")
+                .arg(&self.data)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("spawn ferrogres server");
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log = self.log();
+                    assert!(
+                        log.matches(REFUSAL).count() > seen,
+                        "the new postmaster exited ({status}) for another reason than the interlock:\n{log}"
+                    );
+                    refusals += 1;
+                    break;
+                }
+                if self.psql_output("SELECT 1", &[]).status.success() {
+                    self.child = Some(child);
+                    return refusals;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no postmaster could start within {timeout:?}:\n{}",
+                    self.log()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "orphans of the old postmaster lived on for {timeout:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until a query succeeds.
     pub fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;

@@ -18,6 +18,8 @@
 //!
 //! See README.md beside this file for the cross-process rules.
 
+pub mod interlock;
+
 use std::ptr::NonNull;
 
 use crate::process::procarray::ProcArray;
