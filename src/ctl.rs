@@ -45,15 +45,16 @@ pub fn start(opts: &CtlOptions) -> i32 {
         eprintln!("ferrogres ctl: lock file \"postmaster.pid\" names PID {pid}");
     } else if let Some((key, id, pids)) = orphans(&opts.data_dir) {
         // The server would refuse too; say so here, with the processes.
-        eprintln!(
-            "FATAL:  pre-existing shared memory block (key {key}, ID {id}) is still in use"
-        );
+        eprintln!("FATAL:  pre-existing shared memory block (key {key}, ID {id}) is still in use");
         eprintln!(
             "HINT:  Terminate any old server processes associated with data directory \"{}\".",
             opts.data_dir.display()
         );
         if !pids.is_empty() {
-            eprintln!("ferrogres ctl: old server processes still running: {}", pid_list(&pids));
+            eprintln!(
+                "ferrogres ctl: old server processes still running: {}",
+                pid_list(&pids)
+            );
         }
         eprintln!("ferrogres ctl: could not start server");
         return 1;
@@ -272,7 +273,11 @@ pub fn status(opts: &CtlOptions) -> i32 {
             if let Some((key, id, pids)) = orphans(&opts.data_dir) {
                 println!(
                     "ferrogres ctl: old server processes are still attached to shared memory block (key {key}, ID {id}): {}",
-                    if pids.is_empty() { "PIDs unknown".to_string() } else { format!("PIDs {}", pid_list(&pids)) }
+                    if pids.is_empty() {
+                        "PIDs unknown".to_string()
+                    } else {
+                        format!("PIDs {}", pid_list(&pids))
+                    }
                 );
             }
             3

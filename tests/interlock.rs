@@ -29,7 +29,9 @@ fn a_new_postmaster_refuses_while_an_orphan_of_the_old_one_lives() {
     s.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3)");
     // A stopped process cannot act on the death signal: it stays attached,
     // as the old checkpointer of the lost-commits report did.
-    let checkpointer = s.child_pid("ferrogres: checkpointer").expect("checkpointer");
+    let checkpointer = s
+        .child_pid("ferrogres: checkpointer")
+        .expect("checkpointer");
     kill(checkpointer, libc::SIGSTOP);
     kill(s.postmaster_pid(), libc::SIGKILL);
     s.reap();
@@ -152,6 +154,9 @@ fn every_child_exits_within_a_second_of_postmaster_death() {
     let _ = scanner.wait();
     drop(holder);
     // Nothing is left attached: an immediate restart works at once.
-    assert_eq!(s.relaunch_after_postmaster_death(Duration::from_secs(30)), 0);
+    assert_eq!(
+        s.relaunch_after_postmaster_death(Duration::from_secs(30)),
+        0
+    );
     assert_eq!(s.psql("SELECT v FROM t"), "0");
 }

@@ -261,7 +261,10 @@ fn acknowledged_commits_survive_random_kills_of_every_process_kind() {
         distinct.len(),
         "duplicated rows (seed {seed})"
     );
-    assert_eq!(count, ACCOUNTS, "accounts rows lost or duplicated (seed {seed})");
+    assert_eq!(
+        count, ACCOUNTS,
+        "accounts rows lost or duplicated (seed {seed})"
+    );
     assert_eq!(
         sum,
         ACCOUNTS * INITIAL_BALANCE,

@@ -272,6 +272,16 @@ fn startup(env: &ServerEnv) -> Result<Exit, String> {
     // Where inserts continue: after the last replayed record when replay
     // stopped at a target (the rest of the WAL is cut off: timeline 1 is
     // kept, see the module doc), else at the end of valid WAL.
+    // The WAL must explain every page replay read (PostgreSQL's
+    // XLogCheckInvalidPages); a page newer than the WAL only matters in
+    // crash recovery (a stop at a target cuts the WAL after it).
+    let newest_allowed_page_lsn = match &stopped {
+        Some(_) => crate::storage::types::Lsn(u64::MAX),
+        None => reader.end_of_wal(),
+    };
+    if let Err(e) = crate::storage::heap::redo::check_after_replay(newest_allowed_page_lsn) {
+        panic!("PANIC: {e}");
+    }
     let (end, prev) = match (&stopped, last_read) {
         (Some(_), Some((lsn, end))) => {
             archive_recovery::truncate_wal_after(&env.data_dir, end)

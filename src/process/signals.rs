@@ -261,10 +261,7 @@ pub fn prepare_quit_messages(
 ) {
     QUIT_MSG_CRASH.store(Box::into_raw(Box::new(crash)), Ordering::Release);
     QUIT_MSG_SHUTDOWN.store(Box::into_raw(Box::new(shutdown)), Ordering::Release);
-    QUIT_MSG_POSTMASTER_DEATH.store(
-        Box::into_raw(Box::new(postmaster_death)),
-        Ordering::Release,
-    );
+    QUIT_MSG_POSTMASTER_DEATH.store(Box::into_raw(Box::new(postmaster_death)), Ordering::Release);
     QUIT_FD.store(fd, Ordering::Release);
 }
 

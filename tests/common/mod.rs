@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ferrogres");
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+/// psql itself: Debian's `/usr/bin/psql` is a Perl wrapper that costs about
+/// 80 ms of CPU per start, which the harness's polling pays many times.
+pub const PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
@@ -282,7 +285,7 @@ impl Server {
 
     /// psql over the Unix socket as postgres: `-X -A -t -q`, returns Output.
     pub fn psql_output(&self, sql: &str, extra: &[&str]) -> Output {
-        Command::new("psql")
+        Command::new(PSQL)
             .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"])
             .arg("-h")
             .arg(&self.socket_dir)
@@ -307,7 +310,7 @@ impl Server {
     /// As [`Server::psql_background`], with several `-c` commands, each its
     /// own Query message (and so its own transaction).
     pub fn psql_background_commands(&self, commands: &[&str]) -> std::process::Child {
-        let mut cmd = Command::new("psql");
+        let mut cmd = Command::new(PSQL);
         cmd.args(["-X", "-h"]).arg(&self.socket_dir).args([
             "-p",
             &self.port.to_string(),

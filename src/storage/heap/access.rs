@@ -205,7 +205,11 @@ pub fn heap_lock_tuple(
 /// does not open), as a redo error is in PostgreSQL.
 pub fn heap_redo(rec: &DecodedRecord) {
     if let Err(e) = redo::redo_with(buffer::pool(), rec) {
-        panic!("PANIC: {}", e.message);
+        match &e.detail {
+            // A block's failure names the record and block (redo's CONTEXT).
+            Some(context) => panic!("PANIC: {}\nCONTEXT:  {context}", e.message),
+            None => panic!("PANIC: {}", e.message),
+        }
     }
 }
 

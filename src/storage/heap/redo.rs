@@ -62,10 +62,28 @@
 //!   may be torn), its LSN set to the record's end, marked dirty.
 //! - `INIT_PAGE`: the page is initialised and the change applied,
 //!   whatever the page held.
-//! - Otherwise the page is read (a block beyond the relation's end is
-//!   first added as zeros; a new page is initialised) and the change is
-//!   applied only if the page's LSN is older than the record's end, so
-//!   replaying a record twice is harmless.
+//! - Otherwise the page is read and the change is applied only if the
+//!   page's LSN is older than the record's end, so replaying a record twice
+//!   is harmless. A block beyond the relation's end, or a page that is all
+//!   zeros, cannot be brought up to date by a record that neither
+//!   initialises it nor carries its image: the record is skipped and the
+//!   page remembered as invalid (PostgreSQL's `XLogReadBufferForRedo`
+//!   returning `BLK_NOTFOUND`, and `log_invalid_page`). A later `TRUNCATE`
+//!   below it forgets it (the page was cut off, which is why it was missing);
+//!   one still remembered when replay ends means the WAL and the files
+//!   disagree: `PANIC: WAL contains references to invalid pages`.
+//! - A page skipped because its LSN is at or past the record's end must
+//!   have had that LSN written by WAL that replay also reads (WAL before
+//!   data). [`check_after_replay`] refuses to open when a page read during
+//!   replay carries an LSN beyond the end of the WAL: its changes came from
+//!   WAL that is gone (in the field: processes of two servers writing one
+//!   data directory), and opening would reuse those LSNs and make later
+//!   replays skip real changes.
+//! - Every check a routine relies on (line pointer ranges, a tuple at the
+//!   old offset, the tuple fitting) fails with PostgreSQL's message
+//!   (`invalid max offset number`, `invalid lp`, `failed to add tuple`) and
+//!   names the record and block in a `CONTEXT` line, as PostgreSQL's
+//!   `WAL redo at … for Heap/UPDATE: … blkref #0: rel …, blk …` does.
 //! - A relation whose file no longer exists was dropped later (drops are
 //!   not WAL-logged, and the unlink happened after this record): its
 //!   records are skipped, as PostgreSQL's redo ignores blocks of missing
@@ -387,6 +405,149 @@ fn redo_failed(rec: &DecodedRecord, what: String) -> PgError {
     )
 }
 
+/// PostgreSQL's name of a heap record kind, for CONTEXT lines.
+fn heap_op_name(info: u8) -> &'static str {
+    match info & XLOG_HEAP_OPMASK {
+        XLOG_HEAP_INSERT => "INSERT",
+        XLOG_HEAP_DELETE => "DELETE",
+        XLOG_HEAP_UPDATE => "UPDATE",
+        XLOG_HEAP_VACUUM => "VACUUM",
+        XLOG_HEAP_INPLACE => "INPLACE",
+        XLOG_HEAP_NEWPAGE => "NEWPAGE",
+        XLOG_HEAP_LOCK => "LOCK",
+        _ => "FPI_FOR_HINT",
+    }
+}
+
+/// A check of a redo routine failed on one block: the message is
+/// PostgreSQL's; the context names the record and the block.
+fn block_redo_failed(rec: &DecodedRecord, blk: &DecodedBlock, what: String) -> PgError {
+    let index = rec
+        .blocks
+        .iter()
+        .position(|b| std::ptr::eq(b, blk))
+        .unwrap_or(0);
+    let r = blk.tag.rel;
+    // The context travels as the detail; heap_redo prints it as CONTEXT.
+    PgError::error(sqlstate::INTERNAL_ERROR, what).with_detail(format!(
+        "WAL redo at {} for Heap/{}: blkref #{index}: rel {}/{}/{}, fork {:?}, blk {}",
+        rec.lsn,
+        heap_op_name(rec.info),
+        r.spc_oid,
+        r.db_oid,
+        r.rel_number,
+        blk.tag.fork,
+        blk.tag.block
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// What replay saw that must be explained by the time it ends (the startup
+// process's own memory: only it replays).
+// ---------------------------------------------------------------------------
+
+/// A page a record could not be applied to, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InvalidPage {
+    rel: (u32, u32, u32),
+    fork: u8,
+    block: BlockNumber,
+    /// The block was beyond the end of the file (else: all zeros).
+    missing: bool,
+}
+
+struct ReplayChecks {
+    invalid: std::collections::BTreeSet<InvalidPage>,
+    /// The highest LSN of a page that replay found already past a record.
+    max_skipped_page_lsn: Option<(crate::storage::types::Lsn, crate::storage::types::BufferTag)>,
+}
+
+static REPLAY_CHECKS: std::sync::Mutex<ReplayChecks> = std::sync::Mutex::new(ReplayChecks {
+    invalid: std::collections::BTreeSet::new(),
+    max_skipped_page_lsn: None,
+});
+
+fn replay_checks() -> std::sync::MutexGuard<'static, ReplayChecks> {
+    REPLAY_CHECKS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn rel_key(rel: RelFileLocator) -> (u32, u32, u32) {
+    (rel.spc_oid, rel.db_oid, rel.rel_number)
+}
+
+fn log_invalid_page(tag: crate::storage::types::BufferTag, missing: bool) {
+    replay_checks().invalid.insert(InvalidPage {
+        rel: rel_key(tag.rel),
+        fork: tag.fork as u8,
+        block: tag.block,
+        missing,
+    });
+}
+
+/// A truncate explains the invalid pages it cut off (PostgreSQL's
+/// `XLogTruncateRelation` → `forget_invalid_pages`).
+fn forget_invalid_pages(rel: RelFileLocator, from_block: BlockNumber) {
+    let key = rel_key(rel);
+    replay_checks()
+        .invalid
+        .retain(|p| p.rel != key || p.block < from_block);
+}
+
+/// Whether replay remembers `tag` as an invalid page (for tests).
+#[cfg(test)]
+pub(crate) fn is_invalid_page(tag: crate::storage::types::BufferTag) -> bool {
+    replay_checks()
+        .invalid
+        .iter()
+        .any(|p| p.rel == rel_key(tag.rel) && p.fork == tag.fork as u8 && p.block == tag.block)
+}
+
+/// Called by the startup process once replay has reached `end_of_wal`:
+/// the checks of the module doc's redo rules, as PostgreSQL's
+/// `XLogCheckInvalidPages`. An error is a PANIC: the server must not open.
+pub fn check_after_replay(end_of_wal: crate::storage::types::Lsn) -> Result<(), String> {
+    replay_checks().verdict(end_of_wal)
+}
+
+impl ReplayChecks {
+    fn verdict(&self, end_of_wal: crate::storage::types::Lsn) -> Result<(), String> {
+        if !self.invalid.is_empty() {
+            let mut lines = String::new();
+            for p in self.invalid.iter().take(20) {
+                let rel = RelFileLocator {
+                    spc_oid: p.rel.0,
+                    db_oid: p.rel.1,
+                    rel_number: p.rel.2,
+                };
+                let path = crate::storage::smgr::relpath(rel, ForkNumber::Main);
+                lines.push_str(&format!(
+                    "WARNING:  page {} of relation {path} {}\n",
+                    p.block,
+                    if p.missing {
+                        "does not exist"
+                    } else {
+                        "is uninitialized"
+                    }
+                ));
+            }
+            return Err(format!("{lines}WAL contains references to invalid pages"));
+        }
+        if let Some((lsn, tag)) = self.max_skipped_page_lsn
+            && lsn > end_of_wal
+        {
+            return Err(format!(
+                "page {} of relation {} has LSN {lsn}, beyond the end of WAL at {end_of_wal}\n\
+                 HINT:  The page was changed by WAL that no longer exists, for example by \
+                 processes of another server on this data directory. Restore the data \
+                 directory from a backup.",
+                tag.block,
+                crate::storage::smgr::relpath(tag.rel, tag.fork)
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Redo of a Storage record (PostgreSQL's `smgr_redo`).
 pub fn storage_redo_with(smgr: &Smgr, rec: &DecodedRecord) -> PgResult<()> {
     match rec.info & 0xF0 {
@@ -410,6 +571,7 @@ fn smgr_truncate_redo(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
     if !smgr.exists(xl.rel, ForkNumber::Main)? {
         return Ok(()); // dropped later
     }
+    forget_invalid_pages(xl.rel, xl.nblocks);
     pool.drop_fork_buffers_from(xl.rel, ForkNumber::Main, xl.nblocks)?;
     if smgr.nblocks(xl.rel, ForkNumber::Main)? > xl.nblocks {
         smgr.truncate(xl.rel, ForkNumber::Main, xl.nblocks)?;
@@ -438,13 +600,13 @@ fn block(rec: &DecodedRecord, i: usize) -> PgResult<&DecodedBlock> {
 fn check_normal(page: &PageMut<'_>, off: OffsetNumber) -> Result<(), String> {
     if off == 0 || off > page.max_offset() {
         return Err(format!(
-            "offset {off} out of range 1..={}",
+            "invalid lp (offset {off} out of range 1..={})",
             page.max_offset()
         ));
     }
     let lp = page.item_id(off);
     if !lp.is_normal() || lp.len() < SIZEOF_HEAP_TUPLE_HEADER {
-        return Err(format!("no tuple at offset {off}: {lp:?}"));
+        return Err(format!("invalid lp (no tuple at offset {off}: {lp:?})"));
     }
     Ok(())
 }
@@ -456,18 +618,21 @@ fn redo_add_tuple(
     tuple: &[u8],
 ) -> Result<(), String> {
     if tuple.len() < SIZEOF_HEAP_TUPLE_HEADER || tuple.len() > MAX_HEAP_TUPLE_SIZE {
-        return Err(format!("tuple of {} bytes", tuple.len()));
+        return Err(format!(
+            "failed to add tuple (a tuple of {} bytes)",
+            tuple.len()
+        ));
     }
     if off == 0 || off > page.max_offset() + 1 {
         return Err(format!(
-            "offset {off} beyond {} line pointers",
+            "invalid max offset number (offset {off}, the page has {} line pointers)",
             page.max_offset()
         ));
     }
     match heap_page_add_tuple_at(page, blkno, off, tuple) {
         Some(o) if o == off => Ok(()),
         _ => Err(format!(
-            "tuple of {} bytes does not fit at offset {off}",
+            "failed to add tuple ({} bytes do not fit at offset {off})",
             tuple.len()
         )),
     }
@@ -615,9 +780,15 @@ fn redo_block(
         // commit of the DROP, which is not WAL-logged).
         return Ok(());
     }
-    // A block beyond the end: the relation was extended before the crash
-    // but the new blocks never reached the disk. Add zero pages up to it.
+    // A block beyond the end is added as zeros when the record rewrites it
+    // whole (an image or INIT_PAGE: the relation was extended before the
+    // crash but the new blocks never reached the disk). Any other record
+    // cannot be applied to it: skipped, remembered (module doc).
     let mut nblocks = smgr.nblocks(tag.rel, tag.fork)?;
+    if nblocks <= tag.block && blk.image.is_none() && !will_init {
+        log_invalid_page(tag, true);
+        return Ok(());
+    }
     let mut added = 0u64;
     while nblocks <= tag.block {
         let (_zero_page, b) = pool.extend(tag.rel, tag.fork)?;
@@ -639,7 +810,7 @@ fn redo_block(
         let mut locked = pool.read_buffer_zero_and_lock(tag)?;
         let mut page = Page::new(locked.page_mut());
         page.init(0);
-        apply(&mut page, tag.block).map_err(|e| redo_failed(rec, e))?;
+        apply(&mut page, tag.block).map_err(|e| block_redo_failed(rec, blk, e))?;
         page.set_lsn(rec.end_lsn);
         page.assert_valid();
         locked.mark_dirty();
@@ -649,12 +820,21 @@ fn redo_block(
     let mut guard = pin.lock_exclusive();
     let mut page = Page::new(guard.page_mut());
     if page.lsn() >= rec.end_lsn {
-        return Ok(()); // already there: the page was written after this record
+        // Already there: the page was written after this record.
+        let mut checks = replay_checks();
+        if checks
+            .max_skipped_page_lsn
+            .is_none_or(|(l, _)| page.lsn() > l)
+        {
+            checks.max_skipped_page_lsn = Some((page.lsn(), tag));
+        }
+        return Ok(());
     }
     if page.is_new() {
-        page.init(0);
+        log_invalid_page(tag, false);
+        return Ok(());
     }
-    apply(&mut page, tag.block).map_err(|e| redo_failed(rec, e))?;
+    apply(&mut page, tag.block).map_err(|e| block_redo_failed(rec, blk, e))?;
     page.set_lsn(rec.end_lsn);
     page.assert_valid();
     guard.mark_dirty();
@@ -664,6 +844,47 @@ fn redo_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::types::{BufferTag, Lsn};
+
+    fn tag(block: BlockNumber) -> BufferTag {
+        BufferTag {
+            rel: RelFileLocator {
+                spc_oid: 1663,
+                db_oid: 5,
+                rel_number: 16384,
+            },
+            fork: ForkNumber::Main,
+            block,
+        }
+    }
+
+    #[test]
+    fn replay_refuses_invalid_pages_and_pages_newer_than_the_wal() {
+        let mut checks = ReplayChecks {
+            invalid: Default::default(),
+            max_skipped_page_lsn: None,
+        };
+        assert_eq!(checks.verdict(Lsn(100)), Ok(()));
+        checks.max_skipped_page_lsn = Some((Lsn(90), tag(3)));
+        assert_eq!(checks.verdict(Lsn(100)), Ok(()), "a page the WAL explains");
+        checks.max_skipped_page_lsn = Some((Lsn(0x4F99700), tag(20)));
+        let err = checks.verdict(Lsn(0x459BA10)).unwrap_err();
+        assert!(
+            err.starts_with("page 20 of relation base/5/16384 has LSN 0/4F99700, beyond the end of WAL at 0/459BA10"),
+            "{err}"
+        );
+        checks.invalid.insert(InvalidPage {
+            rel: (1663, 5, 16384),
+            fork: 0,
+            block: 20,
+            missing: false,
+        });
+        let err = checks.verdict(Lsn(u64::MAX)).unwrap_err();
+        assert_eq!(
+            err,
+            "WARNING:  page 20 of relation base/5/16384 is uninitialized\nWAL contains references to invalid pages"
+        );
+    }
 
     #[test]
     fn main_data_round_trips_and_rejects_bad_lengths() {

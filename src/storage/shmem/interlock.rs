@@ -127,8 +127,7 @@ fn inspect(id: i32, dev: u64, ino: u64) -> Existing {
     let header = unsafe { std::ptr::read_unaligned(addr.cast::<Header>()) };
     // SAFETY: detaching the attachment made just above.
     unsafe { libc::shmdt(addr) };
-    if header.magic != INTERLOCK_MAGIC || header.data_dir_dev != dev || header.data_dir_ino != ino
-    {
+    if header.magic != INTERLOCK_MAGIC || header.data_dir_dev != dev || header.data_dir_ino != ino {
         return Existing::Foreign;
     }
     if ds.shm_nattch == 0 {
@@ -265,7 +264,11 @@ pub fn attached_pids(key: i32) -> Vec<i32> {
         return pids;
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         if let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) {
@@ -301,10 +304,8 @@ mod tests {
     use super::*;
 
     fn temp_dir(tag: &str) -> std::path::PathBuf {
-        let p = std::env::temp_dir().join(format!(
-            "ferrogres-interlock-{tag}-{}",
-            std::process::id()
-        ));
+        let p =
+            std::env::temp_dir().join(format!("ferrogres-interlock-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         p

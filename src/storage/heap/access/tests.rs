@@ -937,6 +937,77 @@ fn a_full_page_image_after_the_redo_pointer_moves_restores_a_torn_page() {
     tx.commit(true);
 }
 
+#[test]
+fn a_record_without_image_on_a_zeroed_or_missing_page_is_skipped_and_remembered() {
+    let env = Env::new("invalidpage", 16, false);
+    let heap = env.heap();
+    let rel = relation(5, 16393);
+    heap.create_storage(&rel).unwrap();
+    let mut tx = env.backend();
+    tx.begin();
+    let xid = tx.xid_for_write().unwrap();
+    let tids: Vec<ItemPointer> = (0..5)
+        .map(|i| heap.insert(&rel, &row(i, 100), xid, 0).unwrap())
+        .collect();
+    tx.commit(true);
+    let redo = env.wal.begin_checkpoint();
+    env.pool.flush_relation(rel.locator).unwrap();
+    tx.begin();
+    with_cx(&env, &mut tx, None, |cx| {
+        assert_eq!(heap.delete(&rel, tids[0], cx).unwrap(), TmOutcome::Ok);
+        assert_eq!(heap.delete(&rel, tids[1], cx).unwrap(), TmOutcome::Ok);
+    });
+    tx.commit(true);
+    let deletes: Vec<DecodedRecord> = env
+        .records_from(redo)
+        .into_iter()
+        .filter(|r| r.rmgr == RmgrId::Heap)
+        .collect();
+    assert!(deletes[0].blocks[0].image.is_some() && deletes[1].blocks[0].image.is_none());
+    let block0 = crate::storage::types::BufferTag {
+        rel: rel.locator,
+        fork: ForkNumber::Main,
+        block: 0,
+    };
+    let path = env.dir.path().join("base/5/16393");
+
+    // Someone else zeroed the page: the record without an image cannot
+    // be applied; replay skips it and remembers the page.
+    env.pool.flush_relation(rel.locator).unwrap();
+    env.pool.drop_relation_buffers(rel.locator).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all_at(&[0u8; BLCKSZ], 0).unwrap();
+    drop(file);
+    assert!(!crate::storage::heap::redo::is_invalid_page(block0));
+    let fresh = HeapStorage {
+        pool: new_pool(env.dir.path(), 16, false),
+        wal: env.wal,
+    };
+    env.replay(deletes[1].lsn, fresh);
+    assert!(crate::storage::heap::redo::is_invalid_page(block0));
+
+    // The same for a block beyond the end of the file.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let fresh = HeapStorage {
+        pool: new_pool(env.dir.path(), 16, false),
+        wal: env.wal,
+    };
+    env.replay(deletes[1].lsn, fresh);
+    assert!(crate::storage::heap::redo::is_invalid_page(block0));
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        0,
+        "replay did not invent a page"
+    );
+    tx.begin();
+    tx.commit(true);
+}
+
 const XLOG_HEAP_OPMASK_FOR_TESTS: u8 = crate::storage::heap::redo::XLOG_HEAP_OPMASK;
 
 #[test]
