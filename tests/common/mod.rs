@@ -187,12 +187,18 @@ impl Server {
     /// Starts the postmaster (again) on the same data directory and waits
     /// until it accepts connections.
     pub fn launch(&mut self) {
+        self.child = Some(self.spawn_postmaster());
+        self.wait_ready(Duration::from_secs(30));
+    }
+
+    /// `ferrogres server -D` on this data directory, logging to server.log.
+    fn spawn_postmaster(&self) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log_path)
             .unwrap();
-        let child = Command::new(BIN)
+        Command::new(BIN)
             .arg("server")
             .arg("-D")
             .arg(&self.data)
@@ -200,9 +206,7 @@ impl Server {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("spawn ferrogres server");
-        self.child = Some(child);
-        self.wait_ready(Duration::from_secs(30));
+            .expect("spawn ferrogres server")
     }
 
     /// Starts the postmaster again right after the old one was killed. A new
@@ -216,20 +220,7 @@ impl Server {
         let mut refusals = 0;
         loop {
             let seen = self.log().matches(REFUSAL).count();
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.log_path)
-                .unwrap();
-            let mut child = Command::new(BIN)
-                .arg("server")
-                .arg("-D")
-                .arg(&self.data)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("spawn ferrogres server");
+            let mut child = self.spawn_postmaster();
             loop {
                 if let Ok(Some(status)) = child.try_wait() {
                     let log = self.log();
