@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::auth::{self, AuthChannel, hba::ConnKind};
 use crate::postmaster::{CanAccept, ServerEnv};
 use crate::process::procarray::{self, BackendState, ProcSlot};
+use crate::process::timeout::{self, TimeoutId};
 use crate::process::{ProcessKind, proc_exit, signals, title};
 use crate::protocol::{Body, Connection, ReadError, Socket, StartupPacket};
 use crate::sql::types::{Datum, Type};
@@ -58,6 +59,9 @@ pub(super) struct Session {
     portals: std::collections::HashMap<String, extended::Portal>,
     /// After an error in extended mode: skip messages until Sync.
     ignore_till_sync: bool,
+    /// ReadyForQuery was sent and no message arrived since: the idle
+    /// timeouts run only then, not between extended-protocol messages.
+    ready_sent: bool,
 }
 
 /// Entry point of a forked backend. Never returns.
@@ -384,6 +388,7 @@ pub fn backend_main(
         prepared: std::collections::HashMap::new(),
         portals: std::collections::HashMap::new(),
         ignore_till_sync: false,
+        ready_sent: false,
     };
     crate::utils::pgstat::init_backend(db_oid);
     session.run()
@@ -521,13 +526,21 @@ impl Session {
             if self.conn.flush().is_err() {
                 self.client_lost();
             }
+            self.enable_idle_timeout();
             let bits = signals::SIGTERM_PENDING
                 | signals::POSTMASTER_DEATH_PENDING
-                | signals::SIGHUP_PENDING;
+                | signals::SIGHUP_PENDING
+                | signals::TIMEOUT_PENDING;
             // An idle backend still sends the statistics it held back
             // (PostgreSQL's IdleStatsUpdateTimeout).
             let stats_deadline = crate::utils::pgstat::idle_flush_deadline();
-            match self.conn.read_message(bits, stats_deadline) {
+            let message = self.conn.read_message(bits, stats_deadline);
+            if message.is_ok() {
+                self.ready_sent = false;
+                timeout::disable(TimeoutId::IdleInTransactionSessionTimeout);
+                timeout::disable(TimeoutId::IdleSessionTimeout);
+            }
+            match message {
                 Err(ReadError::TimedOut) if stats_deadline.is_some() => {
                     crate::utils::pgstat::report_stat(false);
                 }
@@ -608,6 +621,27 @@ impl Session {
         self.ignore_till_sync = true;
     }
 
+    /// While waiting for the client: `idle_in_transaction_session_timeout`
+    /// inside a transaction block, `idle_session_timeout` outside one
+    /// (PostgreSQL's PostgresMain before ReadCommand). Enabled once per idle
+    /// period: waking for statistics or a signal does not restart it.
+    fn enable_idle_timeout(&mut self) {
+        if !self.ready_sent {
+            return;
+        }
+        let (id, name) = match self.xact {
+            Xact::Block | Xact::Failed => (
+                TimeoutId::IdleInTransactionSessionTimeout,
+                "idle_in_transaction_session_timeout",
+            ),
+            Xact::None | Xact::Implicit => (TimeoutId::IdleSessionTimeout, "idle_session_timeout"),
+        };
+        if !timeout::is_active(id) {
+            let ms = self.env.settings.get_int(name).max(0) as u64;
+            timeout::enable_after(id, ms);
+        }
+    }
+
     /// Commits the implicit transaction of extended-protocol messages.
     fn finish_implicit(&mut self) {
         if self.xact == Xact::Implicit {
@@ -659,9 +693,19 @@ impl Session {
         }
     }
 
+    /// Runs one statement under the `statement_timeout` timer (each statement of a Query message
+    /// separately, as in PostgreSQL 13 and later).
+    fn run_statement(&mut self, stmt: &sql::Statement) -> PgResult<Outcome> {
+        let statement_timeout_ms = self.env.settings.get_int("statement_timeout").max(0) as u64;
+        timeout::enable_after(TimeoutId::StatementTimeout, statement_timeout_ms);
+        let result = sql::execute(self, stmt);
+        timeout::disable(TimeoutId::StatementTimeout);
+        result
+    }
+
     /// Runs a statement after [`Self::begin_statement`], ending the statement.
     fn execute_in_transaction(&mut self, stmt: &sql::Statement) -> PgResult<Outcome> {
-        let result = sql::execute(self, stmt).and_then(|outcome| {
+        let result = self.run_statement(stmt).and_then(|outcome| {
             if matches!(self.xact, Xact::Implicit | Xact::Block) {
                 self.txn.end_statement()?;
             }
@@ -678,6 +722,7 @@ impl Session {
             Xact::Failed => b'E',
         };
         self.conn.send(b'Z', &[status]);
+        self.ready_sent = true;
     }
 
     fn report_idle(&mut self) {
@@ -764,7 +809,7 @@ impl Session {
                     self.txn.set_isolation(isolation);
                 }
             }
-            let result = sql::execute(self, stmt).and_then(|outcome| {
+            let result = self.run_statement(stmt).and_then(|outcome| {
                 if matches!(self.xact, Xact::Implicit | Xact::Block) {
                     self.txn.end_statement()?;
                 }

@@ -29,6 +29,8 @@ pub const SIGINT_PENDING: u32 = 1 << 2;
 pub const SIGUSR1_PENDING: u32 = 1 << 3;
 pub const SIGUSR2_PENDING: u32 = 1 << 4;
 pub const POSTMASTER_DEATH_PENDING: u32 = 1 << 5;
+/// A timeout of `super::timeout` fired (its SIGALRM handler sets this).
+pub const TIMEOUT_PENDING: u32 = 1 << 6;
 
 /// Signal the kernel sends a child when the postmaster dies.
 pub const SIG_POSTMASTER_DEATH: Signal = Signal::SIGPWR;
@@ -113,6 +115,19 @@ extern "C" fn on_signal(signo: libc::c_int) {
     }
     // SAFETY: as above.
     unsafe { *libc::__errno_location() = saved };
+}
+
+/// What a signal handler does to wake its process: set `bit` in
+/// [`PENDING`], set the latch, write a byte to the self-pipe. Only
+/// async-signal-safe calls; for handlers outside this module (timeouts).
+pub(crate) fn interrupt_from_handler(bit: u32) {
+    PENDING.fetch_or(bit, Ordering::AcqRel);
+    my_latch().set();
+    let fd = SELF_PIPE_WRITE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; a full pipe just fails (EAGAIN).
+        unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
+    }
 }
 
 extern "C" fn on_sigquit(_signo: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
@@ -223,11 +238,12 @@ pub fn send_quit(pid: i32, reason: i32) -> std::io::Result<()> {
 
 /// PostgreSQL's CHECK_FOR_INTERRUPTS for processes that run statements
 /// (backends, autovacuum workers): turns pending signals into errors.
-/// Postmaster death and SIGTERM end the process (FATAL 57P01); SIGINT
-/// cancels the current statement or task (57014).
+/// Postmaster death and SIGTERM end the process (FATAL 57P01); a fired
+/// timeout gives its error (`super::timeout`); SIGINT cancels the current
+/// statement or task (57014).
 pub fn check_interrupts() -> crate::utils::elog::PgResult<()> {
     use crate::utils::elog::{PgError, sqlstate};
-    if peek(SIGTERM_PENDING | SIGINT_PENDING | POSTMASTER_DEATH_PENDING) == 0 {
+    if peek(SIGTERM_PENDING | SIGINT_PENDING | POSTMASTER_DEATH_PENDING | TIMEOUT_PENDING) == 0 {
         return Ok(());
     }
     if take(POSTMASTER_DEATH_PENDING) != 0 {
@@ -241,6 +257,13 @@ pub fn check_interrupts() -> crate::utils::elog::PgResult<()> {
             sqlstate::ADMIN_SHUTDOWN,
             "terminating connection due to administrator command",
         ));
+    }
+    // A fired timeout (statement, idle) before a plain cancel, as in
+    // PostgreSQL's ProcessInterrupts.
+    if take(TIMEOUT_PENDING) != 0
+        && let Some(e) = super::timeout::take_fired_error()
+    {
+        return Err(e);
     }
     if take(SIGINT_PENDING) != 0 {
         return Err(PgError::error(
