@@ -1,6 +1,6 @@
 //! Settings that bound how long things may take, as clients see them:
-//! `statement_timeout`, `idle_in_transaction_session_timeout` and
-//! `idle_session_timeout`.
+//! `statement_timeout`, `lock_timeout`, `deadlock_timeout`,
+//! `idle_in_transaction_session_timeout` and `idle_session_timeout`.
 
 mod common;
 
@@ -79,6 +79,68 @@ fn two_sessions_on_one_row(s: &Server) -> (postgres::Client, postgres::Client) {
     a.batch_execute("BEGIN; UPDATE t SET v = 1 WHERE id = 1")
         .unwrap();
     (a, s.connect())
+}
+
+#[test]
+fn lock_timeout_ends_a_wait_for_a_row_lock_with_55p03() {
+    let s = Server::start();
+    let (mut a, mut b) = two_sessions_on_one_row(&s);
+    // statement_timeout only bounds the test if lock_timeout were ignored.
+    b.batch_execute("SET lock_timeout = '500ms'; SET statement_timeout = '10s'")
+        .unwrap();
+    let t0 = Instant::now();
+    let err = b
+        .simple_query("UPDATE t SET v = 2 WHERE id = 1")
+        .unwrap_err();
+    let took = t0.elapsed();
+    assert_eq!(code(&err), "55P03");
+    assert_eq!(message(&err), "canceling statement due to lock timeout");
+    assert!(took >= Duration::from_millis(450), "took {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // The waiter left the queue: once A commits, B's update goes through.
+    a.batch_execute("COMMIT").unwrap();
+    b.batch_execute("UPDATE t SET v = 2 WHERE id = 1").unwrap();
+    assert_eq!(
+        Server::query_one(&mut a, "SELECT v FROM t").as_deref(),
+        Some("2")
+    );
+}
+
+#[test]
+fn deadlock_timeout_sets_when_the_deadlock_check_runs() {
+    let s = Server::start();
+    let mut a = s.connect();
+    a.batch_execute(
+        "CREATE TABLE t (id int, v int); INSERT INTO t VALUES (1, 0); INSERT INTO t VALUES (2, 0)",
+    )
+    .unwrap();
+    let mut b = s.connect();
+    // B will be the one that closes the cycle and, with the short
+    // deadlock_timeout, the one that detects it; A's check would come only
+    // after a minute.
+    a.batch_execute("SET deadlock_timeout = '60s'").unwrap();
+    b.batch_execute("SET deadlock_timeout = '3s'").unwrap();
+    a.batch_execute("BEGIN; UPDATE t SET v = 1 WHERE id = 1")
+        .unwrap();
+    b.batch_execute("BEGIN; UPDATE t SET v = 1 WHERE id = 2")
+        .unwrap();
+    let waiter = std::thread::spawn(move || {
+        let r = a.batch_execute("UPDATE t SET v = 2 WHERE id = 2");
+        (a, r)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    let err = b
+        .batch_execute("UPDATE t SET v = 2 WHERE id = 1")
+        .unwrap_err();
+    let took = t0.elapsed();
+    assert_eq!(code(&err), "40P01");
+    assert!(took >= Duration::from_millis(2800), "took {took:?}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    b.batch_execute("ROLLBACK").unwrap();
+    let (mut a, r) = waiter.join().unwrap();
+    r.unwrap();
+    a.batch_execute("COMMIT").unwrap();
 }
 
 /// Waits until the backend with pid `pid` is gone from pg_stat_activity.

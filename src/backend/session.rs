@@ -693,9 +693,12 @@ impl Session {
         }
     }
 
-    /// Runs one statement under the `statement_timeout` timer (each statement of a Query message
+    /// Runs one statement under the settings that bound it: the lock
+    /// manager's `lock_timeout` / `deadlock_timeout` and the
+    /// `statement_timeout` timer (each statement of a Query message
     /// separately, as in PostgreSQL 13 and later).
     fn run_statement(&mut self, stmt: &sql::Statement) -> PgResult<Outcome> {
+        self.txn.state.locks.set_timeouts(&self.env.settings);
         let statement_timeout_ms = self.env.settings.get_int("statement_timeout").max(0) as u64;
         timeout::enable_after(TimeoutId::StatementTimeout, statement_timeout_ms);
         let result = sql::execute(self, stmt);

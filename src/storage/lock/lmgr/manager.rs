@@ -78,8 +78,9 @@ impl LockManager {
         LockManager::new(LockTable::get(), slot)
     }
 
-    /// Picks up `deadlock_timeout` and `lock_timeout` (call at statement start
-    /// or after SET).
+    /// Picks up `deadlock_timeout` and `lock_timeout`. The backend calls it
+    /// before every statement (`Session::run_statement`), so a SET counts
+    /// from the next statement on.
     pub fn set_timeouts(&mut self, settings: &crate::utils::guc::Settings) {
         self.deadlock_timeout_ms = settings.get_int("deadlock_timeout").max(1) as u64;
         self.lock_timeout_ms = settings.get_int("lock_timeout").max(0) as u64;
