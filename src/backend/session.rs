@@ -1395,6 +1395,10 @@ impl ServerContext for Session {
             || (self.xact == Xact::Implicit && self.multi_statement)
     }
 
+    fn in_subtransaction(&self) -> bool {
+        self.txn.has_savepoints()
+    }
+
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {
         Ok(match request {
             TransactionRequest::Begin => {

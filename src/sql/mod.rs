@@ -196,6 +196,11 @@ pub trait ServerContext: tables::TableContext {
     fn in_transaction_block(&self) -> bool {
         true
     }
+
+    /// Whether a savepoint is open (a subtransaction runs).
+    fn in_subtransaction(&self) -> bool {
+        false
+    }
 }
 
 /// One parsed statement of a query string.
@@ -213,6 +218,7 @@ pub struct Statement {
 
 /// Runs one statement.
 pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
+    prevent_command_if_read_only(ctx, &stmt.node)?;
     match &stmt.node {
         NodeEnum::SelectStmt(sel) => run_select(ctx, stmt, sel),
         NodeEnum::VariableSetStmt(s) => utility::set(ctx, s),
@@ -240,6 +246,46 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
             ),
         )),
     }
+}
+
+/// PostgreSQL's `PreventCommandIfReadOnly` and `ExecCheckXactReadOnly`:
+/// in a read-only transaction (`transaction_read_only`, from `BEGIN READ
+/// ONLY`, `SET TRANSACTION READ ONLY` or `default_transaction_read_only`)
+/// a statement that writes to the database fails with 25006 naming its
+/// command tag. SELECT, SET, SHOW, transaction control, VACUUM, CHECKPOINT
+/// and ALTER SYSTEM do not change what the database holds and run, as in
+/// PostgreSQL. (PostgreSQL also lets DML on temporary tables through;
+/// ferrogres has none.)
+fn prevent_command_if_read_only(ctx: &mut dyn ServerContext, node: &NodeEnum) -> PgResult<()> {
+    use pg_query::protobuf::LockClauseStrength;
+    let tag = match node {
+        NodeEnum::InsertStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::MergeStmt(_)
+        | NodeEnum::CreateStmt(_)
+        | NodeEnum::DropStmt(_)
+        | NodeEnum::AlterTableStmt(_) => command_tag_of(node),
+        NodeEnum::SelectStmt(s) if s.into_clause.is_some() => "SELECT INTO",
+        // Row locks write the row's xmax: CreateCommandTag's names.
+        NodeEnum::SelectStmt(s) => match s.locking_clause.first().and_then(|n| n.node.as_ref()) {
+            Some(NodeEnum::LockingClause(lc)) => match LockClauseStrength::try_from(lc.strength) {
+                Ok(LockClauseStrength::LcsForkeyshare) => "SELECT FOR KEY SHARE",
+                Ok(LockClauseStrength::LcsForshare) => "SELECT FOR SHARE",
+                Ok(LockClauseStrength::LcsFornokeyupdate) => "SELECT FOR NO KEY UPDATE",
+                _ => "SELECT FOR UPDATE",
+            },
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    if ctx.settings().get_bool("transaction_read_only") {
+        return Err(PgError::error(
+            sqlstate::READ_ONLY_SQL_TRANSACTION,
+            format!("cannot execute {tag} in a read-only transaction"),
+        ));
+    }
+    Ok(())
 }
 
 fn run_select(
