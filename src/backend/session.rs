@@ -62,6 +62,12 @@ pub(super) struct Session {
     /// ReadyForQuery was sent and no message arrived since: the idle
     /// timeouts run only then, not between extended-protocol messages.
     ready_sent: bool,
+    /// The current Query message was logged by `log_statement`, so a
+    /// duration line need not repeat it.
+    statement_logged: bool,
+    /// An ERROR went to the client for the current Query message (then no
+    /// duration is logged, as in PostgreSQL).
+    error_sent: bool,
 }
 
 /// Entry point of a forked backend. Never returns.
@@ -389,6 +395,8 @@ pub fn backend_main(
         portals: std::collections::HashMap::new(),
         ignore_till_sync: false,
         ready_sent: false,
+        statement_logged: false,
+        error_sent: false,
     };
     crate::utils::pgstat::init_backend(db_oid);
     session.run()
@@ -573,7 +581,11 @@ impl Session {
                     // A simple query ends an implicit transaction left open
                     // by extended-protocol messages without Sync.
                     self.finish_implicit();
+                    let started = Instant::now();
+                    self.statement_logged = false;
+                    self.error_sent = false;
                     self.exec_simple_query(&text);
+                    self.log_duration(started, &text);
                     self.ready_for_query();
                 }
                 Ok((b'H', _)) => {}
@@ -639,6 +651,46 @@ impl Session {
         if !timeout::is_active(id) {
             let ms = self.env.settings.get_int(name).max(0) as u64;
             timeout::enable_after(id, ms);
+        }
+    }
+
+    /// `log_statement`: logs `text` once if any of its statements is of a
+    /// logged kind (PostgreSQL's `check_log_statement`). Returns whether it did.
+    pub(super) fn log_statement(&self, text: &str, statements: &[sql::Statement]) -> bool {
+        let setting = sql::LogStmtLevel::from_setting(&self.env.settings.get_str("log_statement"));
+        if setting == sql::LogStmtLevel::None
+            || !statements.iter().any(|s| sql::log_level(s) <= setting)
+        {
+            return false;
+        }
+        elog::log(Severity::Log, &format!("statement: {text}"));
+        true
+    }
+
+    /// `log_min_duration_statement` and `log_duration` after a Query
+    /// message that raised no error (PostgreSQL's `check_log_duration`):
+    /// `duration: 1.234 ms`, followed by the statement unless
+    /// `log_statement` logged it already.
+    fn log_duration(&self, started: Instant, text: &str) {
+        if self.error_sent {
+            return;
+        }
+        let min_ms = self.env.settings.get_int("log_min_duration_statement");
+        let log_duration = self.env.settings.get_bool("log_duration");
+        if min_ms < 0 && !log_duration {
+            return;
+        }
+        let elapsed = started.elapsed();
+        let exceeded = min_ms == 0 || (min_ms > 0 && elapsed.as_millis() >= min_ms as u128);
+        if !exceeded && !log_duration {
+            return;
+        }
+        let us = elapsed.as_micros();
+        let duration = format!("duration: {}.{:03} ms", us / 1000, us % 1000);
+        if exceeded && !self.statement_logged {
+            elog::log(Severity::Log, &format!("{duration}  statement: {text}"));
+        } else {
+            elog::log(Severity::Log, &duration);
         }
     }
 
@@ -761,9 +813,6 @@ impl Session {
         // A cancel that arrived while idle is ignored, as in PostgreSQL.
         signals::take(signals::SIGINT_PENDING);
         self.report_running(text);
-        if self.env.settings.get_str("log_statement") == "all" {
-            elog::log(Severity::Log, &format!("statement: {text}"));
-        }
         let statements = match sql::parse(text) {
             Ok(s) => s,
             Err(e) => {
@@ -774,6 +823,7 @@ impl Session {
                 return;
             }
         };
+        self.statement_logged = self.log_statement(text, &statements);
         if statements.is_empty() {
             self.conn.send(b'I', &[]);
             return;
@@ -965,6 +1015,7 @@ impl Session {
 
     /// Sends an ERROR to the client and, per `log_min_error_statement`, logs it.
     fn send_error(&mut self, err: &PgError, statement: Option<&str>) {
+        self.error_sent = true;
         let min_stmt =
             Severity::from_setting(&self.env.settings.get_str("log_min_error_statement"))
                 .unwrap_or(Severity::Error);

@@ -343,6 +343,65 @@ fn run_select(
     })
 }
 
+/// What `log_statement` a statement is logged under (PostgreSQL's
+/// `GetCommandLogLevel`, ordered as its `LogStmtLevel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogStmtLevel {
+    None,
+    Ddl,
+    Mod,
+    All,
+}
+
+impl LogStmtLevel {
+    /// The `log_statement` setting's value.
+    pub fn from_setting(value: &str) -> LogStmtLevel {
+        match value {
+            "ddl" => LogStmtLevel::Ddl,
+            "mod" => LogStmtLevel::Mod,
+            "all" => LogStmtLevel::All,
+            _ => LogStmtLevel::None,
+        }
+    }
+}
+
+/// The level `stmt` is logged at: DDL (`ddl` and up), data changes (`mod`
+/// and up), everything else only under `all`.
+pub fn log_level(stmt: &Statement) -> LogStmtLevel {
+    match &stmt.node {
+        NodeEnum::InsertStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::MergeStmt(_)
+        | NodeEnum::TruncateStmt(_) => LogStmtLevel::Mod,
+        NodeEnum::CopyStmt(c) if c.is_from => LogStmtLevel::Mod,
+        NodeEnum::SelectStmt(s) if s.into_clause.is_some() => LogStmtLevel::Ddl,
+        NodeEnum::SelectStmt(_)
+        | NodeEnum::VariableSetStmt(_)
+        | NodeEnum::VariableShowStmt(_)
+        | NodeEnum::TransactionStmt(_)
+        | NodeEnum::VacuumStmt(_)
+        | NodeEnum::CheckPointStmt(_)
+        | NodeEnum::ExplainStmt(_)
+        | NodeEnum::CopyStmt(_)
+        | NodeEnum::PrepareStmt(_)
+        | NodeEnum::ExecuteStmt(_)
+        | NodeEnum::DeallocateStmt(_)
+        | NodeEnum::DeclareCursorStmt(_)
+        | NodeEnum::FetchStmt(_)
+        | NodeEnum::ClosePortalStmt(_)
+        | NodeEnum::ListenStmt(_)
+        | NodeEnum::NotifyStmt(_)
+        | NodeEnum::UnlistenStmt(_)
+        | NodeEnum::LockStmt(_)
+        | NodeEnum::DiscardStmt(_)
+        | NodeEnum::DoStmt(_)
+        | NodeEnum::CallStmt(_) => LogStmtLevel::All,
+        // CREATE, ALTER, DROP, GRANT, ALTER SYSTEM, COMMENT, ...
+        _ => LogStmtLevel::Ddl,
+    }
+}
+
 /// The command tag PostgreSQL's `CreateCommandTag` gives a statement.
 pub fn command_tag(stmt: &Statement) -> &'static str {
     command_tag_of(&stmt.node)
