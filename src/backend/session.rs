@@ -239,7 +239,7 @@ pub fn backend_main(
                 // before prompting for a password): PostgreSQL logs nothing.
                 proc_exit(0);
             }
-            fatal(&mut conn, e, None);
+            fatal_auth_failure(&mut conn, e);
         }
     }
     let Some(role) = role else {
@@ -473,6 +473,27 @@ fn apply_options(settings: &mut Settings, options: &str) -> PgResult<()> {
 fn fatal(conn: &mut Connection, err: PgError, statement: Option<&str>) -> ! {
     elog::log_error(&err, statement);
     conn.send_raw(&crate::protocol::framed_report(&err));
+    let _ = conn.flush();
+    proc_exit(1)
+}
+
+/// A failed authentication (auth README rule 7): the server log gets the
+/// reason and the matched pg_hba.conf line in DETAIL, the client only the
+/// message (PostgreSQL's `errdetail_log`). Other errors of the exchange
+/// (a malformed SCRAM message) keep their client-visible detail.
+fn fatal_auth_failure(conn: &mut Connection, err: PgError) -> ! {
+    if !matches!(
+        err.sqlstate,
+        sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION
+    ) {
+        fatal(conn, err, None);
+    }
+    elog::log_error(&err, None);
+    let client = PgError {
+        detail: None,
+        ..err
+    };
+    conn.send_raw(&crate::protocol::framed_report(&client));
     let _ = conn.flush();
     proc_exit(1)
 }
