@@ -1440,6 +1440,12 @@ impl ServerContext for Session {
             "pg_control_checkpoint" => {
                 Some(super::views::pg_control_checkpoint(&self.env.data_dir)?)
             }
+            "pg_ls_waldir" if !self.is_superuser() => {
+                return Err(PgError::error(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    "permission denied for function pg_ls_waldir",
+                ));
+            }
             "pg_ls_waldir" => Some(super::views::pg_ls_waldir(&self.env.data_dir)?),
             // `SELECT * FROM pg_backup_stop()`: stops this session's backup
             // (waiting for the archive, the default) when the query is analysed.

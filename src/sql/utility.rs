@@ -235,13 +235,20 @@ pub fn show(ctx: &mut dyn ServerContext, stmt: &pb::VariableShowStmt) -> PgResul
 /// `ALTER SYSTEM SET name = value` / `ALTER SYSTEM RESET name` / `ALTER SYSTEM RESET ALL`
 /// (the last reaches the backend as name `all` with no value).
 pub fn alter_system(ctx: &mut dyn ServerContext, stmt: &pb::AlterSystemStmt) -> PgResult<Outcome> {
+    let set = stmt.setstmt.as_ref().expect("ALTER SYSTEM has a SET");
+    // PostgreSQL 15's AlterSystemSetConfigFile: without GRANT ALTER SYSTEM
+    // (which ferrogres does not have), only a superuser may.
     if !ctx.is_superuser() {
+        let reset_all = VariableSetKind::try_from(set.kind) == Ok(VariableSetKind::VarResetAll);
         return Err(PgError::error(
             sqlstate::INSUFFICIENT_PRIVILEGE,
-            "must be superuser to execute ALTER SYSTEM command",
+            if reset_all {
+                "permission denied to perform ALTER SYSTEM RESET ALL".to_string()
+            } else {
+                format!("permission denied to set parameter \"{}\"", set.name)
+            },
         ));
     }
-    let set = stmt.setstmt.as_ref().expect("ALTER SYSTEM has a SET");
     match VariableSetKind::try_from(set.kind).unwrap_or(VariableSetKind::Undefined) {
         VariableSetKind::VarSetValue => {
             let value = flatten_args(ctx, &set.name, &set.args)?;
