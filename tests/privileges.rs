@@ -1,7 +1,7 @@
 //! What a non-superuser may touch: a role without superuser tries to write
-//! the system catalogs and to run what PostgreSQL keeps for superusers.
-//! Every attempt must fail with PostgreSQL's SQLSTATE and message, and the
-//! catalogs must be intact afterwards.
+//! the system catalogs, to become someone else, and to run what PostgreSQL
+//! keeps for superusers. Every attempt must fail with PostgreSQL's
+//! SQLSTATE and message, and the catalogs must be intact afterwards.
 
 mod common;
 
@@ -196,5 +196,69 @@ fn a_non_superuser_cannot_run_what_postgresql_keeps_for_superusers() {
             || !std::fs::read_to_string(data_path(&s, "postgresql.auto.conf"))
                 .unwrap()
                 .contains("work_mem")
+    );
+}
+
+#[test]
+fn set_role_and_session_authorization_check_the_role() {
+    let (s, mut alice) = server_with_alice();
+    let mut su = s.connect();
+    // A role that does not exist: PostgreSQL's check hook says 22023.
+    for sql in ["SET ROLE nosuch", "SET SESSION AUTHORIZATION nosuch"] {
+        assert_refused(&mut su, sql, "22023", "role \"nosuch\" does not exist");
+        assert_refused(&mut alice, sql, "22023", "role \"nosuch\" does not exist");
+    }
+    // A non-superuser cannot become the superuser.
+    assert_refused(
+        &mut alice,
+        "SET ROLE postgres",
+        "42501",
+        "permission denied to set role \"postgres\"",
+    );
+    assert_refused(
+        &mut alice,
+        "SET SESSION AUTHORIZATION postgres",
+        "42501",
+        "permission denied to set session authorization \"postgres\"",
+    );
+    assert_eq!(
+        Server::query_one(&mut alice, "SELECT current_user").as_deref(),
+        Some("alice")
+    );
+    // Her own role is fine.
+    alice.batch_execute("SET ROLE alice; RESET ROLE").unwrap();
+    // The superuser may become alice, and then has her rights only.
+    su.batch_execute("SET ROLE alice").unwrap();
+    assert_eq!(
+        Server::query_one(&mut su, "SELECT current_user || ' ' || session_user").as_deref(),
+        Some("alice postgres")
+    );
+    assert_refused(
+        &mut su,
+        "DELETE FROM pg_class",
+        "42501",
+        "permission denied for table pg_class",
+    );
+    su.batch_execute("RESET ROLE").unwrap();
+    assert_eq!(
+        Server::query_one(&mut su, "SELECT current_user").as_deref(),
+        Some("postgres")
+    );
+    su.batch_execute("SET SESSION AUTHORIZATION alice").unwrap();
+    assert_eq!(
+        Server::query_one(&mut su, "SELECT current_user || ' ' || session_user").as_deref(),
+        Some("alice alice")
+    );
+    // Still the authenticated superuser underneath: she may go back.
+    su.batch_execute("RESET SESSION AUTHORIZATION").unwrap();
+    assert_eq!(
+        Server::query_one(&mut su, "SELECT current_user || ' ' || session_user").as_deref(),
+        Some("postgres postgres")
+    );
+    // SET ROLE in a transaction that rolls back is undone.
+    su.batch_execute("BEGIN; SET ROLE alice; ROLLBACK").unwrap();
+    assert_eq!(
+        Server::query_one(&mut su, "SELECT current_user").as_deref(),
+        Some("postgres")
     );
 }

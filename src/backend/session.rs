@@ -36,10 +36,14 @@ pub(super) struct Session {
     env: ServerEnv,
     conn: Connection,
     slot: &'static ProcSlot,
+    /// The authenticated role (the title, the log, SET SESSION
+    /// AUTHORIZATION's right); `current` is whom the session acts as.
     user: String,
     database: String,
     is_superuser: bool,
-    role_oid: u32,
+    current: CurrentRoles,
+    /// The roles file as last read (SET ROLE checks and refreshes it).
+    roles: Vec<auth::roles::Role>,
     /// `[local]` or the client address, for the title.
     remote_display: String,
     xact: Xact,
@@ -68,6 +72,18 @@ pub(super) struct Session {
     /// An ERROR went to the client for the current Query message (then no
     /// duration is logged, as in PostgreSQL).
     error_sent: bool,
+}
+
+/// Whom a session acts as: `session_user` (SET SESSION AUTHORIZATION) and
+/// `current_user` (SET ROLE), from the `session_authorization` and `role`
+/// settings, so that ROLLBACK undoes them as it undoes any SET.
+#[derive(Clone, Debug, PartialEq)]
+struct CurrentRoles {
+    session_user: String,
+    session_superuser: bool,
+    user: String,
+    superuser: bool,
+    oid: u32,
 }
 
 /// Entry point of a forked backend. Never returns.
@@ -378,10 +394,17 @@ pub fn backend_main(
         env,
         conn,
         slot,
-        user,
+        user: user.clone(),
         database,
         is_superuser: role.superuser,
-        role_oid: role.oid,
+        current: CurrentRoles {
+            session_user: user.clone(),
+            session_superuser: role.superuser,
+            user: user.clone(),
+            superuser: role.superuser,
+            oid: role.oid,
+        },
+        roles,
         remote_display,
         xact: Xact::None,
         xact_start: 0,
@@ -776,7 +799,43 @@ impl Session {
         timeout::enable_after(TimeoutId::StatementTimeout, statement_timeout_ms);
         let result = sql::execute(self, stmt);
         timeout::disable(TimeoutId::StatementTimeout);
+        self.refresh_current_roles();
         result
+    }
+
+    /// Follows `session_authorization` and `role` after SET, RESET or a
+    /// rollback changed them; `is_superuser` follows the current role.
+    fn refresh_current_roles(&mut self) {
+        let lookup = |roles: &[auth::roles::Role], name: &str| {
+            auth::roles::find_role(roles, name).map(|r| (r.name.clone(), r.superuser, r.oid))
+        };
+        let session = lookup(
+            &self.roles,
+            &self.env.settings.get_str("session_authorization"),
+        )
+        .unwrap_or((self.user.clone(), self.is_superuser, self.current.oid));
+        let role = self.env.settings.get_str("role");
+        let current = if role.is_empty() || role.eq_ignore_ascii_case("none") {
+            None
+        } else {
+            lookup(&self.roles, &role)
+        };
+        let (user, superuser, oid) = current.unwrap_or_else(|| session.clone());
+        let next = CurrentRoles {
+            session_user: session.0,
+            session_superuser: session.1,
+            user,
+            superuser,
+            oid,
+        };
+        if next != self.current {
+            if next.superuser != self.current.superuser {
+                self.env
+                    .settings
+                    .set_internal("is_superuser", if next.superuser { "on" } else { "off" });
+            }
+            self.current = next;
+        }
     }
 
     /// Runs a statement after [`Self::begin_statement`], ending the statement.
@@ -937,6 +996,7 @@ impl Session {
             }
         }
         self.env.settings.at_transaction_end(commit);
+        self.refresh_current_roles();
         self.xact = Xact::None;
         self.portals.clear();
         self.slot.update_status(|st| st.xact_start = 0);
@@ -1168,8 +1228,8 @@ impl Session {
             if is_client && st.backend_start == 0 {
                 continue;
             }
-            let own_role = slot.role_oid.load(Ordering::Relaxed) == self.role_oid;
-            let visible = self.is_superuser || own_role;
+            let own_role = slot.role_oid.load(Ordering::Relaxed) == self.current.oid;
+            let visible = self.current.superuser || own_role;
             let backend_start = if is_client {
                 st.backend_start
             } else {
@@ -1255,16 +1315,50 @@ impl ServerContext for Session {
         std::process::id() as i32
     }
     fn current_user(&self) -> &str {
-        &self.user
+        &self.current.user
     }
     fn session_user(&self) -> &str {
-        &self.user
+        &self.current.session_user
     }
     fn current_database(&self) -> &str {
         &self.database
     }
     fn is_superuser(&self) -> bool {
-        self.is_superuser
+        self.current.superuser
+    }
+
+    /// PostgreSQL's `check_role` / `check_session_authorization` hooks.
+    fn check_role_setting(&mut self, name: &str, value: &str) -> PgResult<()> {
+        let is_role = name.eq_ignore_ascii_case("role");
+        if is_role && value.eq_ignore_ascii_case("none") {
+            return Ok(());
+        }
+        self.roles = auth::roles::load_roles(&self.env.data_dir).unwrap_or_default();
+        if auth::roles::find_role(&self.roles, value).is_none() {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("role \"{value}\" does not exist"),
+            ));
+        }
+        // Without role membership, a non-superuser may only be herself.
+        let (allowed, what) = if is_role {
+            (
+                self.current.session_superuser || value == self.current.session_user,
+                "role",
+            )
+        } else {
+            (
+                self.is_superuser || value == self.user,
+                "session authorization",
+            )
+        };
+        if !allowed {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied to set {what} \"{value}\""),
+            ));
+        }
+        Ok(())
     }
     fn transaction_timestamp(&self) -> TimestampTz {
         self.xact_start
@@ -1368,7 +1462,7 @@ impl ServerContext for Session {
         };
         let target_role = target.role_oid.load(Ordering::Relaxed);
         let target_super = target.is_superuser.load(Ordering::Relaxed) != 0 || target_role == 0;
-        if !self.is_superuser {
+        if !self.current.superuser {
             if target_super {
                 let msg = if terminate {
                     "must be a superuser to terminate superuser process"
@@ -1377,7 +1471,7 @@ impl ServerContext for Session {
                 };
                 return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, msg));
             }
-            if target_role != self.role_oid {
+            if target_role != self.current.oid {
                 let msg = if terminate {
                     "must be a member of the role whose process is being terminated or member of pg_signal_backend"
                 } else {

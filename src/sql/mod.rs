@@ -197,6 +197,13 @@ pub trait ServerContext: tables::TableContext {
         true
     }
 
+    /// Checks `SET ROLE value` / `SET SESSION AUTHORIZATION value` (`name`
+    /// is `role` or `session_authorization`): the role exists (22023) and the
+    /// session may become it (42501).
+    fn check_role_setting(&mut self, _name: &str, _value: &str) -> PgResult<()> {
+        Ok(())
+    }
+
     /// Whether a savepoint is open (a subtransaction runs).
     fn in_subtransaction(&self) -> bool {
         false

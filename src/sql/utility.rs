@@ -96,6 +96,12 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
             {
                 check_read_only_change(ctx, v)?;
             }
+            if (stmt.name.eq_ignore_ascii_case("role")
+                || stmt.name.eq_ignore_ascii_case("session_authorization"))
+                && let Some(v) = &value
+            {
+                ctx.check_role_setting(&stmt.name, v)?;
+            }
             ctx.settings()
                 .set(&stmt.name, value.as_deref(), stmt.is_local, su)?;
         }
