@@ -182,6 +182,21 @@ fn a_non_superuser_cannot_run_what_postgresql_keeps_for_superusers() {
             "permission denied to set parameter \"work_mem\"".into(),
         ),
         (
+            "COPY pg_class TO PROGRAM 'touch /tmp/ferrogres-pwned'".into(),
+            "42501",
+            "must be superuser or have privileges of the pg_execute_server_program role to COPY to or from an external program".into(),
+        ),
+        (
+            "COPY (SELECT 1) TO '/tmp/ferrogres-pwned'".into(),
+            "42501",
+            "must be superuser or have privileges of the pg_write_server_files role to COPY to a file".into(),
+        ),
+        (
+            "COPY pg_class FROM '/etc/passwd'".into(),
+            "42501",
+            "must be superuser or have privileges of the pg_read_server_files role to COPY from a file".into(),
+        ),
+        (
             "SET log_statement = 'none'".into(),
             "42501",
             "permission denied to set parameter \"log_statement\"".into(),

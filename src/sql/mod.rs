@@ -245,6 +245,24 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
                 tag: "CHECKPOINT".into(),
             })
         }
+        // COPY is not implemented, but a non-superuser hears first that a
+        // server-side file or program is not hers to use (DoCopy's checks).
+        NodeEnum::CopyStmt(c) if !c.filename.is_empty() && !ctx.is_superuser() => {
+            let what = if c.is_program {
+                "the pg_execute_server_program role to COPY to or from an external program"
+            } else if c.is_from {
+                "the pg_read_server_files role to COPY from a file"
+            } else {
+                "the pg_write_server_files role to COPY to a file"
+            };
+            Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("must be superuser or have privileges of {what}"),
+            )
+            .with_hint(
+                "Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.",
+            ))
+        }
         other => Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
