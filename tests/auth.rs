@@ -205,3 +205,45 @@ fn initdb_with_password_auth_requires_a_password() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists but is not empty"));
 }
+
+#[test]
+fn a_failed_password_authentication_tells_the_client_nothing_but_the_message() {
+    let s = server_with("scram-sha-256");
+    let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("wrong"));
+    assert!(!ok);
+    assert!(
+        out.contains("FATAL:  password authentication failed for user \"postgres\""),
+        "{out}"
+    );
+    assert!(!out.contains("DETAIL"), "{out}");
+    assert!(!out.contains("pg_hba.conf"), "{out}");
+    for (user, password) in [("postgres", "nope"), ("ghost", "nope")] {
+        let err = postgres::Client::connect(
+            &format!(
+                "host=127.0.0.1 port={} user={user} password={password} dbname=postgres",
+                s.port
+            ),
+            postgres::NoTls,
+        )
+        .err()
+        .unwrap();
+        let db = err.as_db_error().expect("a FATAL from the server");
+        assert_eq!(db.code().code(), "28P01");
+        assert_eq!(
+            db.message(),
+            format!("password authentication failed for user \"{user}\"")
+        );
+        assert_eq!(db.detail(), None, "{user}");
+    }
+    // The server log keeps the reasons.
+    let log = s.log();
+    assert!(
+        log.contains("DETAIL:  Password does not match for user \"postgres\".\n"),
+        "{log}"
+    );
+    assert!(log.contains("Role \"ghost\" does not exist."), "{log}");
+    assert!(
+        log.contains("Connection matched pg_hba.conf line 2: "),
+        "{log}"
+    );
+}

@@ -105,13 +105,8 @@ impl Session {
             ));
         }
         self.report_running(&text);
-        if self.env.settings.get_str("log_statement") == "all" {
-            crate::utils::elog::log(
-                crate::utils::elog::Severity::Log,
-                &format!("statement: {text}"),
-            );
-        }
         let mut statements = sql::parse(&text)?;
+        self.log_statement(&text, &statements);
         if statements.len() > 1 {
             return Err(PgError::error(
                 sqlstate::SYNTAX_ERROR,

@@ -23,6 +23,12 @@
 //! SIGQUIT writes a prepared WARNING to the client and `_exit(2)`s
 //! (see `crate::process::signals`). A client that vanishes is noticed when
 //! a write fails, or while a query sleeps, and the backend exits.
+//!
+//! Timeouts (`crate::process::timeout`, one SIGALRM timer): each statement
+//! runs under `statement_timeout` (57014); while waiting for the client
+//! after ReadyForQuery, `idle_in_transaction_session_timeout` (FATAL 25P03)
+//! or `idle_session_timeout` (FATAL 57P05) runs, by whether a transaction
+//! block is open.
 
 pub mod auth;
 mod session;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::auth::{self, AuthChannel, hba::ConnKind};
 use crate::postmaster::{CanAccept, ServerEnv};
 use crate::process::procarray::{self, BackendState, ProcSlot};
+use crate::process::timeout::{self, TimeoutId};
 use crate::process::{ProcessKind, proc_exit, signals, title};
 use crate::protocol::{Body, Connection, ReadError, Socket, StartupPacket};
 use crate::sql::types::{Datum, Type};
@@ -35,10 +36,14 @@ pub(super) struct Session {
     env: ServerEnv,
     conn: Connection,
     slot: &'static ProcSlot,
+    /// The authenticated role (the title, the log, SET SESSION
+    /// AUTHORIZATION's right); `current` is whom the session acts as.
     user: String,
     database: String,
     is_superuser: bool,
-    role_oid: u32,
+    current: CurrentRoles,
+    /// The roles file as last read (SET ROLE checks and refreshes it).
+    roles: Vec<auth::roles::Role>,
     /// `[local]` or the client address, for the title.
     remote_display: String,
     xact: Xact,
@@ -58,6 +63,27 @@ pub(super) struct Session {
     portals: std::collections::HashMap<String, extended::Portal>,
     /// After an error in extended mode: skip messages until Sync.
     ignore_till_sync: bool,
+    /// ReadyForQuery was sent and no message arrived since: the idle
+    /// timeouts run only then, not between extended-protocol messages.
+    ready_sent: bool,
+    /// The current Query message was logged by `log_statement`, so a
+    /// duration line need not repeat it.
+    statement_logged: bool,
+    /// An ERROR went to the client for the current Query message (then no
+    /// duration is logged, as in PostgreSQL).
+    error_sent: bool,
+}
+
+/// Whom a session acts as: `session_user` (SET SESSION AUTHORIZATION) and
+/// `current_user` (SET ROLE), from the `session_authorization` and `role`
+/// settings, so that ROLLBACK undoes them as it undoes any SET.
+#[derive(Clone, Debug, PartialEq)]
+struct CurrentRoles {
+    session_user: String,
+    session_superuser: bool,
+    user: String,
+    superuser: bool,
+    oid: u32,
 }
 
 /// Entry point of a forked backend. Never returns.
@@ -229,7 +255,7 @@ pub fn backend_main(
                 // before prompting for a password): PostgreSQL logs nothing.
                 proc_exit(0);
             }
-            fatal(&mut conn, e, None);
+            fatal_auth_failure(&mut conn, e);
         }
     }
     let Some(role) = role else {
@@ -368,10 +394,17 @@ pub fn backend_main(
         env,
         conn,
         slot,
-        user,
+        user: user.clone(),
         database,
         is_superuser: role.superuser,
-        role_oid: role.oid,
+        current: CurrentRoles {
+            session_user: user.clone(),
+            session_superuser: role.superuser,
+            user: user.clone(),
+            superuser: role.superuser,
+            oid: role.oid,
+        },
+        roles,
         remote_display,
         xact: Xact::None,
         xact_start: 0,
@@ -384,6 +417,9 @@ pub fn backend_main(
         prepared: std::collections::HashMap::new(),
         portals: std::collections::HashMap::new(),
         ignore_till_sync: false,
+        ready_sent: false,
+        statement_logged: false,
+        error_sent: false,
     };
     crate::utils::pgstat::init_backend(db_oid);
     session.run()
@@ -464,6 +500,27 @@ fn fatal(conn: &mut Connection, err: PgError, statement: Option<&str>) -> ! {
     proc_exit(1)
 }
 
+/// A failed authentication (auth README rule 7): the server log gets the
+/// reason and the matched pg_hba.conf line in DETAIL, the client only the
+/// message (PostgreSQL's `errdetail_log`). Other errors of the exchange
+/// (a malformed SCRAM message) keep their client-visible detail.
+fn fatal_auth_failure(conn: &mut Connection, err: PgError) -> ! {
+    if !matches!(
+        err.sqlstate,
+        sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION
+    ) {
+        fatal(conn, err, None);
+    }
+    elog::log_error(&err, None);
+    let client = PgError {
+        detail: None,
+        ..err
+    };
+    conn.send_raw(&crate::protocol::framed_report(&client));
+    let _ = conn.flush();
+    proc_exit(1)
+}
+
 /// The reports the SIGQUIT and postmaster-death handlers write to the
 /// client before `_exit`.
 fn prepare_quit_messages(conn: &Connection) {
@@ -527,13 +584,21 @@ impl Session {
             if self.conn.flush().is_err() {
                 self.client_lost();
             }
+            self.enable_idle_timeout();
             let bits = signals::SIGTERM_PENDING
                 | signals::POSTMASTER_DEATH_PENDING
-                | signals::SIGHUP_PENDING;
+                | signals::SIGHUP_PENDING
+                | signals::TIMEOUT_PENDING;
             // An idle backend still sends the statistics it held back
             // (PostgreSQL's IdleStatsUpdateTimeout).
             let stats_deadline = crate::utils::pgstat::idle_flush_deadline();
-            match self.conn.read_message(bits, stats_deadline) {
+            let message = self.conn.read_message(bits, stats_deadline);
+            if message.is_ok() {
+                self.ready_sent = false;
+                timeout::disable(TimeoutId::IdleInTransactionSessionTimeout);
+                timeout::disable(TimeoutId::IdleSessionTimeout);
+            }
+            match message {
                 Err(ReadError::TimedOut) if stats_deadline.is_some() => {
                     crate::utils::pgstat::report_stat(false);
                 }
@@ -566,7 +631,11 @@ impl Session {
                     // A simple query ends an implicit transaction left open
                     // by extended-protocol messages without Sync.
                     self.finish_implicit();
+                    let started = Instant::now();
+                    self.statement_logged = false;
+                    self.error_sent = false;
                     self.exec_simple_query(&text);
+                    self.log_duration(started, &text);
                     self.ready_for_query();
                 }
                 Ok((b'H', _)) => {}
@@ -612,6 +681,67 @@ impl Session {
         }
         self.send_reported_changes();
         self.ignore_till_sync = true;
+    }
+
+    /// While waiting for the client: `idle_in_transaction_session_timeout`
+    /// inside a transaction block, `idle_session_timeout` outside one
+    /// (PostgreSQL's PostgresMain before ReadCommand). Enabled once per idle
+    /// period: waking for statistics or a signal does not restart it.
+    fn enable_idle_timeout(&mut self) {
+        if !self.ready_sent {
+            return;
+        }
+        let (id, name) = match self.xact {
+            Xact::Block | Xact::Failed => (
+                TimeoutId::IdleInTransactionSessionTimeout,
+                "idle_in_transaction_session_timeout",
+            ),
+            Xact::None | Xact::Implicit => (TimeoutId::IdleSessionTimeout, "idle_session_timeout"),
+        };
+        if !timeout::is_active(id) {
+            let ms = self.env.settings.get_int(name).max(0) as u64;
+            timeout::enable_after(id, ms);
+        }
+    }
+
+    /// `log_statement`: logs `text` once if any of its statements is of a
+    /// logged kind (PostgreSQL's `check_log_statement`). Returns whether it did.
+    pub(super) fn log_statement(&self, text: &str, statements: &[sql::Statement]) -> bool {
+        let setting = sql::LogStmtLevel::from_setting(&self.env.settings.get_str("log_statement"));
+        if setting == sql::LogStmtLevel::None
+            || !statements.iter().any(|s| sql::log_level(s) <= setting)
+        {
+            return false;
+        }
+        elog::log(Severity::Log, &format!("statement: {text}"));
+        true
+    }
+
+    /// `log_min_duration_statement` and `log_duration` after a Query
+    /// message that raised no error (PostgreSQL's `check_log_duration`):
+    /// `duration: 1.234 ms`, followed by the statement unless
+    /// `log_statement` logged it already.
+    fn log_duration(&self, started: Instant, text: &str) {
+        if self.error_sent {
+            return;
+        }
+        let min_ms = self.env.settings.get_int("log_min_duration_statement");
+        let log_duration = self.env.settings.get_bool("log_duration");
+        if min_ms < 0 && !log_duration {
+            return;
+        }
+        let elapsed = started.elapsed();
+        let exceeded = min_ms == 0 || (min_ms > 0 && elapsed.as_millis() >= min_ms as u128);
+        if !exceeded && !log_duration {
+            return;
+        }
+        let us = elapsed.as_micros();
+        let duration = format!("duration: {}.{:03} ms", us / 1000, us % 1000);
+        if exceeded && !self.statement_logged {
+            elog::log(Severity::Log, &format!("{duration}  statement: {text}"));
+        } else {
+            elog::log(Severity::Log, &duration);
+        }
     }
 
     /// Commits the implicit transaction of extended-protocol messages.
@@ -665,9 +795,58 @@ impl Session {
         }
     }
 
+    /// Runs one statement under the settings that bound it: the lock
+    /// manager's `lock_timeout` / `deadlock_timeout` and the
+    /// `statement_timeout` timer (each statement of a Query message
+    /// separately, as in PostgreSQL 13 and later).
+    fn run_statement(&mut self, stmt: &sql::Statement) -> PgResult<Outcome> {
+        self.txn.state.locks.set_timeouts(&self.env.settings);
+        let statement_timeout_ms = self.env.settings.get_int("statement_timeout").max(0) as u64;
+        timeout::enable_after(TimeoutId::StatementTimeout, statement_timeout_ms);
+        let result = sql::execute(self, stmt);
+        timeout::disable(TimeoutId::StatementTimeout);
+        self.refresh_current_roles();
+        result
+    }
+
+    /// Follows `session_authorization` and `role` after SET, RESET or a
+    /// rollback changed them; `is_superuser` follows the current role.
+    fn refresh_current_roles(&mut self) {
+        let lookup = |roles: &[auth::roles::Role], name: &str| {
+            auth::roles::find_role(roles, name).map(|r| (r.name.clone(), r.superuser, r.oid))
+        };
+        let session = lookup(
+            &self.roles,
+            &self.env.settings.get_str("session_authorization"),
+        )
+        .unwrap_or((self.user.clone(), self.is_superuser, self.current.oid));
+        let role = self.env.settings.get_str("role");
+        let current = if role.is_empty() || role.eq_ignore_ascii_case("none") {
+            None
+        } else {
+            lookup(&self.roles, &role)
+        };
+        let (user, superuser, oid) = current.unwrap_or_else(|| session.clone());
+        let next = CurrentRoles {
+            session_user: session.0,
+            session_superuser: session.1,
+            user,
+            superuser,
+            oid,
+        };
+        if next != self.current {
+            if next.superuser != self.current.superuser {
+                self.env
+                    .settings
+                    .set_internal("is_superuser", if next.superuser { "on" } else { "off" });
+            }
+            self.current = next;
+        }
+    }
+
     /// Runs a statement after [`Self::begin_statement`], ending the statement.
     fn execute_in_transaction(&mut self, stmt: &sql::Statement) -> PgResult<Outcome> {
-        let result = sql::execute(self, stmt).and_then(|outcome| {
+        let result = self.run_statement(stmt).and_then(|outcome| {
             if matches!(self.xact, Xact::Implicit | Xact::Block) {
                 self.txn.end_statement()?;
             }
@@ -684,6 +863,7 @@ impl Session {
             Xact::Failed => b'E',
         };
         self.conn.send(b'Z', &[status]);
+        self.ready_sent = true;
     }
 
     fn report_idle(&mut self) {
@@ -719,9 +899,6 @@ impl Session {
         // A cancel that arrived while idle is ignored, as in PostgreSQL.
         signals::take(signals::SIGINT_PENDING);
         self.report_running(text);
-        if self.env.settings.get_str("log_statement") == "all" {
-            elog::log(Severity::Log, &format!("statement: {text}"));
-        }
         let statements = match sql::parse(text) {
             Ok(s) => s,
             Err(e) => {
@@ -732,6 +909,7 @@ impl Session {
                 return;
             }
         };
+        self.statement_logged = self.log_statement(text, &statements);
         if statements.is_empty() {
             self.conn.send(b'I', &[]);
             return;
@@ -770,7 +948,7 @@ impl Session {
                     self.txn.set_isolation(isolation);
                 }
             }
-            let result = sql::execute(self, stmt).and_then(|outcome| {
+            let result = self.run_statement(stmt).and_then(|outcome| {
                 if matches!(self.xact, Xact::Implicit | Xact::Block) {
                     self.txn.end_statement()?;
                 }
@@ -824,6 +1002,7 @@ impl Session {
             }
         }
         self.env.settings.at_transaction_end(commit);
+        self.refresh_current_roles();
         self.xact = Xact::None;
         self.portals.clear();
         self.slot.update_status(|st| st.xact_start = 0);
@@ -923,6 +1102,7 @@ impl Session {
 
     /// Sends an ERROR to the client and, per `log_min_error_statement`, logs it.
     fn send_error(&mut self, err: &PgError, statement: Option<&str>) {
+        self.error_sent = true;
         let min_stmt =
             Severity::from_setting(&self.env.settings.get_str("log_min_error_statement"))
                 .unwrap_or(Severity::Error);
@@ -1054,8 +1234,8 @@ impl Session {
             if is_client && st.backend_start == 0 {
                 continue;
             }
-            let own_role = slot.role_oid.load(Ordering::Relaxed) == self.role_oid;
-            let visible = self.is_superuser || own_role;
+            let own_role = slot.role_oid.load(Ordering::Relaxed) == self.current.oid;
+            let visible = self.current.superuser || own_role;
             let backend_start = if is_client {
                 st.backend_start
             } else {
@@ -1141,16 +1321,50 @@ impl ServerContext for Session {
         std::process::id() as i32
     }
     fn current_user(&self) -> &str {
-        &self.user
+        &self.current.user
     }
     fn session_user(&self) -> &str {
-        &self.user
+        &self.current.session_user
     }
     fn current_database(&self) -> &str {
         &self.database
     }
     fn is_superuser(&self) -> bool {
-        self.is_superuser
+        self.current.superuser
+    }
+
+    /// PostgreSQL's `check_role` / `check_session_authorization` hooks.
+    fn check_role_setting(&mut self, name: &str, value: &str) -> PgResult<()> {
+        let is_role = name.eq_ignore_ascii_case("role");
+        if is_role && value.eq_ignore_ascii_case("none") {
+            return Ok(());
+        }
+        self.roles = auth::roles::load_roles(&self.env.data_dir).unwrap_or_default();
+        if auth::roles::find_role(&self.roles, value).is_none() {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("role \"{value}\" does not exist"),
+            ));
+        }
+        // Without role membership, a non-superuser may only be herself.
+        let (allowed, what) = if is_role {
+            (
+                self.current.session_superuser || value == self.current.session_user,
+                "role",
+            )
+        } else {
+            (
+                self.is_superuser || value == self.user,
+                "session authorization",
+            )
+        };
+        if !allowed {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied to set {what} \"{value}\""),
+            ));
+        }
+        Ok(())
     }
     fn transaction_timestamp(&self) -> TimestampTz {
         self.xact_start
@@ -1254,7 +1468,7 @@ impl ServerContext for Session {
         };
         let target_role = target.role_oid.load(Ordering::Relaxed);
         let target_super = target.is_superuser.load(Ordering::Relaxed) != 0 || target_role == 0;
-        if !self.is_superuser {
+        if !self.current.superuser {
             if target_super {
                 let msg = if terminate {
                     "must be a superuser to terminate superuser process"
@@ -1263,7 +1477,7 @@ impl ServerContext for Session {
                 };
                 return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, msg));
             }
-            if target_role != self.role_oid {
+            if target_role != self.current.oid {
                 let msg = if terminate {
                     "must be a member of the role whose process is being terminated or member of pg_signal_backend"
                 } else {
@@ -1326,6 +1540,12 @@ impl ServerContext for Session {
             "pg_control_checkpoint" => {
                 Some(super::views::pg_control_checkpoint(&self.env.data_dir)?)
             }
+            "pg_ls_waldir" if !self.is_superuser() => {
+                return Err(PgError::error(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    "permission denied for function pg_ls_waldir",
+                ));
+            }
             "pg_ls_waldir" => Some(super::views::pg_ls_waldir(&self.env.data_dir)?),
             // `SELECT * FROM pg_backup_stop()`: stops this session's backup
             // (waiting for the archive, the default) when the query is analysed.
@@ -1351,6 +1571,10 @@ impl ServerContext for Session {
     fn in_transaction_block(&self) -> bool {
         matches!(self.xact, Xact::Block | Xact::Failed)
             || (self.xact == Xact::Implicit && self.multi_statement)
+    }
+
+    fn in_subtransaction(&self) -> bool {
+        self.txn.has_savepoints()
     }
 
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {

@@ -337,7 +337,7 @@ impl TableContext for Session {
         if !self.is_superuser() {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
-                "must be superuser to do CHECKPOINT",
+                "must be superuser or have privileges of pg_checkpoint to do CHECKPOINT",
             ));
         }
         crate::bgproc::checkpointer::request_checkpoint(&mut check_interrupts)

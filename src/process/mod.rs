@@ -10,6 +10,7 @@
 
 pub mod procarray;
 pub mod signals;
+pub mod timeout;
 pub mod title;
 
 use std::sync::atomic::{AtomicPtr, Ordering};

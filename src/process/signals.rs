@@ -39,6 +39,8 @@ pub const SIGINT_PENDING: u32 = 1 << 2;
 pub const SIGUSR1_PENDING: u32 = 1 << 3;
 pub const SIGUSR2_PENDING: u32 = 1 << 4;
 pub const POSTMASTER_DEATH_PENDING: u32 = 1 << 5;
+/// A timeout of `super::timeout` fired (its SIGALRM handler sets this).
+pub const TIMEOUT_PENDING: u32 = 1 << 6;
 
 /// Signal the kernel sends a child when the postmaster dies.
 pub const SIG_POSTMASTER_DEATH: Signal = Signal::SIGPWR;
@@ -137,7 +139,14 @@ extern "C" fn on_postmaster_death(_signo: libc::c_int) {
 
 /// Postmaster death for the logger: a bit its loop acts on.
 extern "C" fn on_postmaster_death_flag(_signo: libc::c_int) {
-    PENDING.fetch_or(POSTMASTER_DEATH_PENDING, Ordering::AcqRel);
+    interrupt_from_handler(POSTMASTER_DEATH_PENDING);
+}
+
+/// What a signal handler does to wake its process: set `bit` in
+/// [`PENDING`], set the latch, write a byte to the self-pipe. Only
+/// async-signal-safe calls; for handlers outside this module (timeouts).
+pub(crate) fn interrupt_from_handler(bit: u32) {
+    PENDING.fetch_or(bit, Ordering::AcqRel);
     my_latch().set();
     let fd = SELF_PIPE_WRITE.load(Ordering::Relaxed);
     if fd >= 0 {
@@ -281,11 +290,12 @@ pub fn send_quit(pid: i32, reason: i32) -> std::io::Result<()> {
 
 /// PostgreSQL's CHECK_FOR_INTERRUPTS for processes that run statements
 /// (backends, autovacuum workers): turns pending signals into errors.
-/// Postmaster death and SIGTERM end the process (FATAL 57P01); SIGINT
-/// cancels the current statement or task (57014).
+/// Postmaster death and SIGTERM end the process (FATAL 57P01); a fired
+/// timeout gives its error (`super::timeout`); SIGINT cancels the current
+/// statement or task (57014).
 pub fn check_interrupts() -> crate::utils::elog::PgResult<()> {
     use crate::utils::elog::{PgError, sqlstate};
-    if peek(SIGTERM_PENDING | SIGINT_PENDING | POSTMASTER_DEATH_PENDING) == 0 {
+    if peek(SIGTERM_PENDING | SIGINT_PENDING | POSTMASTER_DEATH_PENDING | TIMEOUT_PENDING) == 0 {
         return Ok(());
     }
     if take(POSTMASTER_DEATH_PENDING) != 0 {
@@ -299,6 +309,13 @@ pub fn check_interrupts() -> crate::utils::elog::PgResult<()> {
             sqlstate::ADMIN_SHUTDOWN,
             "terminating connection due to administrator command",
         ));
+    }
+    // A fired timeout (statement, idle) before a plain cancel, as in
+    // PostgreSQL's ProcessInterrupts.
+    if take(TIMEOUT_PENDING) != 0
+        && let Some(e) = super::timeout::take_fired_error()
+    {
+        return Err(e);
     }
     if take(SIGINT_PENDING) != 0 {
         return Err(PgError::error(

@@ -108,6 +108,12 @@ pub fn create_table(
     } else {
         Some(rv.schemaname.clone())
     };
+    if schema.as_deref() == Some("pg_catalog") && !ctx.is_superuser() {
+        return Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            "permission denied for schema pg_catalog",
+        ));
+    }
     if schema.as_deref() == Some("pg_catalog") {
         return Err(PgError::error(
             sqlstate::INSUFFICIENT_PRIVILEGE,
@@ -225,6 +231,16 @@ pub fn create_table(
     })
 }
 
+/// `aclcheck_error(ACLCHECK_NOT_OWNER)` for a table. Every table but the
+/// catalogs' is open to everyone until ferrogres records owners, so only
+/// the catalogs (owned by the bootstrap superuser) get it.
+pub(super) fn not_owner(table: &str) -> PgError {
+    PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!("must be owner of table {table}"),
+    )
+}
+
 pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome> {
     let kind = ObjectType::try_from(ds.remove_type).unwrap_or(ObjectType::Undefined);
     if kind != ObjectType::ObjectTable {
@@ -268,6 +284,10 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
         if let Some(t) = ctx.lookup_table(schema, name)?
             && t.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE
         {
+            // The owner check comes first, as in PostgreSQL's RemoveRelations.
+            if !ctx.is_superuser() {
+                return Err(not_owner(name));
+            }
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!("permission denied: \"{name}\" is a system catalog"),

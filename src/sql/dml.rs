@@ -137,12 +137,27 @@ fn eval_row(exprs: &[Expr], input: &[Datum], cx: &mut EvalContext) -> PgResult<R
     Ok(row)
 }
 
+/// The privilege rule ferrogres enforces until it has GRANT (the catalog
+/// issue's): the system catalogs belong to the bootstrap superuser and
+/// PUBLIC may only read them, so INSERT, UPDATE and DELETE on them need a
+/// superuser (PostgreSQL's `aclcheck_error` for ACL_INSERT & co.).
+pub(super) fn check_write_privilege(ctx: &dyn ServerContext, table: &TableDef) -> PgResult<()> {
+    if table.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE && !ctx.is_superuser() {
+        return Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for table {}", table.name),
+        ));
+    }
+    Ok(())
+}
+
 pub fn insert(
     ctx: &mut dyn ServerContext,
     stmt: &Statement,
     ins: &pb::InsertStmt,
 ) -> PgResult<Outcome> {
     let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_insert(ins))?;
+    check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
     let analyze::InsertQuery {
@@ -217,6 +232,7 @@ pub fn update(
     upd: &pb::UpdateStmt,
 ) -> PgResult<Outcome> {
     let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_update(upd))?;
+    check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
     let table = q.table.clone();
@@ -270,6 +286,7 @@ pub fn delete(
     del: &pb::DeleteStmt,
 ) -> PgResult<Outcome> {
     let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_delete(del))?;
+    check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
     let table = q.table.clone();

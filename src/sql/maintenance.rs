@@ -187,7 +187,19 @@ pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> Pg
         }
     }
     let schema = (!rv.schemaname.is_empty()).then_some(rv.schemaname.as_str());
-    if ctx.lookup_table(schema, &rv.relname)?.is_none() {
+    let target = ctx.lookup_table(schema, &rv.relname)?;
+    if let Some(t) = &target
+        && t.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE
+    {
+        if !ctx.is_superuser() {
+            return Err(super::ddl::not_owner(&t.name));
+        }
+        return Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied: \"{}\" is a system catalog", t.name),
+        ));
+    }
+    if target.is_none() {
         if stmt.missing_ok {
             ctx.notice(PgError::notice(format!(
                 "relation \"{}\" does not exist, skipping",

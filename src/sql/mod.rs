@@ -196,6 +196,18 @@ pub trait ServerContext: tables::TableContext {
     fn in_transaction_block(&self) -> bool {
         true
     }
+
+    /// Checks `SET ROLE value` / `SET SESSION AUTHORIZATION value` (`name`
+    /// is `role` or `session_authorization`): the role exists (22023) and the
+    /// session may become it (42501).
+    fn check_role_setting(&mut self, _name: &str, _value: &str) -> PgResult<()> {
+        Ok(())
+    }
+
+    /// Whether a savepoint is open (a subtransaction runs).
+    fn in_subtransaction(&self) -> bool {
+        false
+    }
 }
 
 /// One parsed statement of a query string.
@@ -213,6 +225,7 @@ pub struct Statement {
 
 /// Runs one statement.
 pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
+    prevent_command_if_read_only(ctx, &stmt.node)?;
     match &stmt.node {
         NodeEnum::SelectStmt(sel) => run_select(ctx, stmt, sel),
         NodeEnum::VariableSetStmt(s) => utility::set(ctx, s),
@@ -232,6 +245,24 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
                 tag: "CHECKPOINT".into(),
             })
         }
+        // COPY is not implemented, but a non-superuser hears first that a
+        // server-side file or program is not hers to use (DoCopy's checks).
+        NodeEnum::CopyStmt(c) if !c.filename.is_empty() && !ctx.is_superuser() => {
+            let what = if c.is_program {
+                "the pg_execute_server_program role to COPY to or from an external program"
+            } else if c.is_from {
+                "the pg_read_server_files role to COPY from a file"
+            } else {
+                "the pg_write_server_files role to COPY to a file"
+            };
+            Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("must be superuser or have privileges of {what}"),
+            )
+            .with_hint(
+                "Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.",
+            ))
+        }
         other => Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
@@ -240,6 +271,46 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
             ),
         )),
     }
+}
+
+/// PostgreSQL's `PreventCommandIfReadOnly` and `ExecCheckXactReadOnly`:
+/// in a read-only transaction (`transaction_read_only`, from `BEGIN READ
+/// ONLY`, `SET TRANSACTION READ ONLY` or `default_transaction_read_only`)
+/// a statement that writes to the database fails with 25006 naming its
+/// command tag. SELECT, SET, SHOW, transaction control, VACUUM, CHECKPOINT
+/// and ALTER SYSTEM do not change what the database holds and run, as in
+/// PostgreSQL. (PostgreSQL also lets DML on temporary tables through;
+/// ferrogres has none.)
+fn prevent_command_if_read_only(ctx: &mut dyn ServerContext, node: &NodeEnum) -> PgResult<()> {
+    use pg_query::protobuf::LockClauseStrength;
+    let tag = match node {
+        NodeEnum::InsertStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::MergeStmt(_)
+        | NodeEnum::CreateStmt(_)
+        | NodeEnum::DropStmt(_)
+        | NodeEnum::AlterTableStmt(_) => command_tag_of(node),
+        NodeEnum::SelectStmt(s) if s.into_clause.is_some() => "SELECT INTO",
+        // Row locks write the row's xmax: CreateCommandTag's names.
+        NodeEnum::SelectStmt(s) => match s.locking_clause.first().and_then(|n| n.node.as_ref()) {
+            Some(NodeEnum::LockingClause(lc)) => match LockClauseStrength::try_from(lc.strength) {
+                Ok(LockClauseStrength::LcsForkeyshare) => "SELECT FOR KEY SHARE",
+                Ok(LockClauseStrength::LcsForshare) => "SELECT FOR SHARE",
+                Ok(LockClauseStrength::LcsFornokeyupdate) => "SELECT FOR NO KEY UPDATE",
+                _ => "SELECT FOR UPDATE",
+            },
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    if ctx.settings().get_bool("transaction_read_only") {
+        return Err(PgError::error(
+            sqlstate::READ_ONLY_SQL_TRANSACTION,
+            format!("cannot execute {tag} in a read-only transaction"),
+        ));
+    }
+    Ok(())
 }
 
 fn run_select(
@@ -295,6 +366,65 @@ fn run_select(
         rows,
         tag: format!("SELECT {n}"),
     })
+}
+
+/// What `log_statement` a statement is logged under (PostgreSQL's
+/// `GetCommandLogLevel`, ordered as its `LogStmtLevel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogStmtLevel {
+    None,
+    Ddl,
+    Mod,
+    All,
+}
+
+impl LogStmtLevel {
+    /// The `log_statement` setting's value.
+    pub fn from_setting(value: &str) -> LogStmtLevel {
+        match value {
+            "ddl" => LogStmtLevel::Ddl,
+            "mod" => LogStmtLevel::Mod,
+            "all" => LogStmtLevel::All,
+            _ => LogStmtLevel::None,
+        }
+    }
+}
+
+/// The level `stmt` is logged at: DDL (`ddl` and up), data changes (`mod`
+/// and up), everything else only under `all`.
+pub fn log_level(stmt: &Statement) -> LogStmtLevel {
+    match &stmt.node {
+        NodeEnum::InsertStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::MergeStmt(_)
+        | NodeEnum::TruncateStmt(_) => LogStmtLevel::Mod,
+        NodeEnum::CopyStmt(c) if c.is_from => LogStmtLevel::Mod,
+        NodeEnum::SelectStmt(s) if s.into_clause.is_some() => LogStmtLevel::Ddl,
+        NodeEnum::SelectStmt(_)
+        | NodeEnum::VariableSetStmt(_)
+        | NodeEnum::VariableShowStmt(_)
+        | NodeEnum::TransactionStmt(_)
+        | NodeEnum::VacuumStmt(_)
+        | NodeEnum::CheckPointStmt(_)
+        | NodeEnum::ExplainStmt(_)
+        | NodeEnum::CopyStmt(_)
+        | NodeEnum::PrepareStmt(_)
+        | NodeEnum::ExecuteStmt(_)
+        | NodeEnum::DeallocateStmt(_)
+        | NodeEnum::DeclareCursorStmt(_)
+        | NodeEnum::FetchStmt(_)
+        | NodeEnum::ClosePortalStmt(_)
+        | NodeEnum::ListenStmt(_)
+        | NodeEnum::NotifyStmt(_)
+        | NodeEnum::UnlistenStmt(_)
+        | NodeEnum::LockStmt(_)
+        | NodeEnum::DiscardStmt(_)
+        | NodeEnum::DoStmt(_)
+        | NodeEnum::CallStmt(_) => LogStmtLevel::All,
+        // CREATE, ALTER, DROP, GRANT, ALTER SYSTEM, COMMENT, ...
+        _ => LogStmtLevel::Ddl,
+    }
 }
 
 /// The command tag PostgreSQL's `CreateCommandTag` gives a statement.

@@ -612,7 +612,7 @@ fn utility_statements() {
     b.superuser = false;
     assert_eq!(
         run(&mut b, "ALTER SYSTEM RESET ALL"),
-        "ERROR 42501: must be superuser to execute ALTER SYSTEM command"
+        "ERROR 42501: permission denied to perform ALTER SYSTEM RESET ALL"
     );
     assert_eq!(
         run(

@@ -91,6 +91,17 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
             {
                 check_isolation_change(ctx, v)?;
             }
+            if stmt.name.eq_ignore_ascii_case("transaction_read_only")
+                && let Some(v) = &value
+            {
+                check_read_only_change(ctx, v)?;
+            }
+            if (stmt.name.eq_ignore_ascii_case("role")
+                || stmt.name.eq_ignore_ascii_case("session_authorization"))
+                && let Some(v) = &value
+            {
+                ctx.check_role_setting(&stmt.name, v)?;
+            }
             ctx.settings()
                 .set(&stmt.name, value.as_deref(), stmt.is_local, su)?;
         }
@@ -117,6 +128,9 @@ pub fn set(ctx: &mut dyn ServerContext, stmt: &pb::VariableSetStmt) -> PgResult<
                 let value = def_elem_value(d);
                 if prefix.is_empty() && d.defname == "transaction_isolation" {
                     check_isolation_change(ctx, &value)?;
+                }
+                if prefix.is_empty() && d.defname == "transaction_read_only" {
+                    check_read_only_change(ctx, &value)?;
                 }
                 let name = format!("{prefix}{}", d.defname);
                 ctx.settings()
@@ -145,6 +159,28 @@ fn check_isolation_change(ctx: &mut dyn ServerContext, value: &str) -> PgResult<
         return Err(PgError::error(
             sqlstate::ACTIVE_SQL_TRANSACTION,
             "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+        ));
+    }
+    Ok(())
+}
+
+/// `check_transaction_read_only`: a read-only transaction may turn
+/// read-write only at top level and before its first snapshot.
+fn check_read_only_change(ctx: &mut dyn ServerContext, value: &str) -> PgResult<()> {
+    let to_read_write = crate::utils::guc::parse_bool(value.trim()) == Some(false);
+    if !to_read_write || !ctx.settings().get_bool("transaction_read_only") {
+        return Ok(());
+    }
+    if ctx.in_subtransaction() {
+        return Err(PgError::error(
+            sqlstate::ACTIVE_SQL_TRANSACTION,
+            "cannot set transaction read-write mode inside a read-only transaction",
+        ));
+    }
+    if ctx.snapshot_taken() {
+        return Err(PgError::error(
+            sqlstate::ACTIVE_SQL_TRANSACTION,
+            "transaction read-write mode must be set before any query",
         ));
     }
     Ok(())
@@ -205,13 +241,20 @@ pub fn show(ctx: &mut dyn ServerContext, stmt: &pb::VariableShowStmt) -> PgResul
 /// `ALTER SYSTEM SET name = value` / `ALTER SYSTEM RESET name` / `ALTER SYSTEM RESET ALL`
 /// (the last reaches the backend as name `all` with no value).
 pub fn alter_system(ctx: &mut dyn ServerContext, stmt: &pb::AlterSystemStmt) -> PgResult<Outcome> {
+    let set = stmt.setstmt.as_ref().expect("ALTER SYSTEM has a SET");
+    // PostgreSQL 15's AlterSystemSetConfigFile: without GRANT ALTER SYSTEM
+    // (which ferrogres does not have), only a superuser may.
     if !ctx.is_superuser() {
+        let reset_all = VariableSetKind::try_from(set.kind) == Ok(VariableSetKind::VarResetAll);
         return Err(PgError::error(
             sqlstate::INSUFFICIENT_PRIVILEGE,
-            "must be superuser to execute ALTER SYSTEM command",
+            if reset_all {
+                "permission denied to perform ALTER SYSTEM RESET ALL".to_string()
+            } else {
+                format!("permission denied to set parameter \"{}\"", set.name)
+            },
         ));
     }
-    let set = stmt.setstmt.as_ref().expect("ALTER SYSTEM has a SET");
     match VariableSetKind::try_from(set.kind).unwrap_or(VariableSetKind::Undefined) {
         VariableSetKind::VarSetValue => {
             let value = flatten_args(ctx, &set.name, &set.args)?;

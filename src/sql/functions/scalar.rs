@@ -245,22 +245,32 @@ fn pg_terminate_backend(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) 
     ))
 }
 
-fn pg_reload_conf(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
-    if !cx.server.is_superuser() {
-        return Err(err(
+/// The functions PostgreSQL 15 revokes from PUBLIC (`system_functions.sql`):
+/// without GRANT, only a superuser may run them.
+fn superuser_only(cx: &EvalContext, function: &str) -> PgResult<()> {
+    if cx.server.is_superuser() {
+        Ok(())
+    } else {
+        Err(err(
             sqlstate::INSUFFICIENT_PRIVILEGE,
-            "permission denied for function pg_reload_conf",
-        ));
+            &format!("permission denied for function {function}"),
+        ))
     }
+}
+
+fn pg_reload_conf(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    superuser_only(cx, "pg_reload_conf")?;
     Ok(Datum::Bool(cx.server.reload_conf()?))
 }
 
 fn pg_stat_reset(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    superuser_only(cx, "pg_stat_reset")?;
     cx.server.stats_reset("reset", None, None)?;
     Ok(Datum::Void)
 }
 
 fn pg_stat_reset_shared(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    superuser_only(cx, "pg_stat_reset_shared")?;
     cx.server
         .stats_reset("reset_shared", Some(text(&a[0])), None)?;
     Ok(Datum::Void)
@@ -274,6 +284,7 @@ fn pg_stat_reset_single_table_counters(
     _: &[Type],
     _: Type,
 ) -> R {
+    superuser_only(cx, "pg_stat_reset_single_table_counters")?;
     let rel = match &a[0] {
         Datum::Text(name) => {
             let (schema, table) = match name.split_once('.') {

@@ -87,3 +87,4 @@ pub use reload::ConfigFileReport;
 pub use sample::sample_config;
 pub use settings::{GucContext, GucSource, SetArg, Settings};
 pub use show::PgSettingsRow;
+pub(crate) use value::parse_bool;

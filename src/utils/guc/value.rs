@@ -276,7 +276,7 @@ fn is_c_space(b: u8) -> bool {
 
 /// `parse_bool`: a case-insensitive, non-empty prefix of true/false/yes/no,
 /// `on`/`off` (at least two letters), or `1`/`0`.
-pub(super) fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     let lower = s.to_ascii_lowercase();
     let is_prefix_of = |word: &str| !lower.is_empty() && word.starts_with(lower.as_str());
     match lower.as_bytes().first()? {

@@ -115,6 +115,27 @@ pub(crate) fn direct_blockers(t: &LockTable, me: usize) -> Vec<(i32, LockMode, L
         .collect()
 }
 
+/// The pids holding and the pids waiting for `lock`, for `log_lock_waits`'s
+/// DETAIL (caller holds the lock's partition lock). As in PostgreSQL's
+/// ProcSleep, a process counts as a waiter if it is queued, else as a holder.
+pub(crate) fn holders_and_waiters(t: &LockTable, lock: usize) -> (Vec<i32>, Vec<i32>) {
+    let queue = t.queue(lock);
+    let waiters = queue.iter().map(|&q| t.pid_of(q)).collect();
+    let mut holders = Vec::new();
+    let mut cur = t.locks[lock]
+        .proclocks
+        .load(std::sync::atomic::Ordering::Relaxed);
+    while cur != 0 {
+        let pl = &t.proclocks[cur as usize - 1];
+        let q = pl.proc.load(std::sync::atomic::Ordering::Relaxed) as usize;
+        if !queue.contains(&q) && pl.hold_mask.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+            holders.push(t.pid_of(q));
+        }
+        cur = pl.next.load(std::sync::atomic::Ordering::Relaxed);
+    }
+    (holders, waiters)
+}
+
 /// ERROR 40P01 as PostgreSQL's `DeadLockReport` words it.
 pub(crate) fn deadlock_error(cycle: &[WaitEdge]) -> PgError {
     let detail = cycle

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::{Duration, Instant};
 
-use super::deadlock::{WaitEdge, deadlock_error, find_cycle};
+use super::deadlock::{WaitEdge, deadlock_error, find_cycle, holders_and_waiters};
 use super::table::{LockTable, WAIT_OK};
 use super::tag::{LockMode, LockTag};
 use crate::process::procarray::ProcSlot;
@@ -53,6 +53,9 @@ pub struct LockManager {
     pub deadlock_timeout_ms: u64,
     /// `lock_timeout` in ms, 0 = wait forever.
     pub lock_timeout_ms: u64,
+    /// `log_lock_waits`: log a wait that outlasts `deadlock_timeout`, and
+    /// its end.
+    pub log_lock_waits: bool,
 }
 
 impl LockManager {
@@ -68,6 +71,7 @@ impl LockManager {
             nest_level: 0,
             deadlock_timeout_ms: 1000,
             lock_timeout_ms: 0,
+            log_lock_waits: false,
         }
     }
 
@@ -78,11 +82,13 @@ impl LockManager {
         LockManager::new(LockTable::get(), slot)
     }
 
-    /// Picks up `deadlock_timeout` and `lock_timeout` (call at statement start
-    /// or after SET).
+    /// Picks up `deadlock_timeout`, `lock_timeout` and `log_lock_waits`. The backend calls it
+    /// before every statement (`Session::run_statement`), so a SET counts
+    /// from the next statement on.
     pub fn set_timeouts(&mut self, settings: &crate::utils::guc::Settings) {
         self.deadlock_timeout_ms = settings.get_int("deadlock_timeout").max(1) as u64;
         self.lock_timeout_ms = settings.get_int("lock_timeout").max(0) as u64;
+        self.log_lock_waits = settings.get_bool("log_lock_waits");
     }
 
     pub fn table(&self) -> &LockTable {
@@ -218,8 +224,12 @@ impl LockManager {
         let timeout_at =
             (self.lock_timeout_ms > 0).then(|| start + Duration::from_millis(self.lock_timeout_ms));
         let mut deadlock_checked = false;
+        let mut wait_logged = false;
         loop {
             if p.wait_status.load(Acquire) == WAIT_OK {
+                if wait_logged {
+                    log_wait("acquired", tag, mode, start, None);
+                }
                 self.remember(tag, mode, lock, proclock, hash);
                 return Ok(LockResult::Granted);
             }
@@ -237,7 +247,33 @@ impl LockManager {
             if !deadlock_checked && now >= deadlock_at {
                 deadlock_checked = true;
                 if let Some(e) = self.check_deadlock(hash) {
+                    if self.log_lock_waits {
+                        log_wait(
+                            "detected deadlock while waiting for",
+                            tag,
+                            mode,
+                            start,
+                            None,
+                        );
+                    }
                     return Err(e);
+                }
+                if self.log_lock_waits {
+                    let (holders, waiters) = {
+                        let _g = self
+                            .table
+                            .partition_lock(LockTable::partition_of(hash))
+                            .acquire(LWLockMode::Shared);
+                        holders_and_waiters(&self.table, lock)
+                    };
+                    log_wait(
+                        "still waiting for",
+                        tag,
+                        mode,
+                        start,
+                        Some((holders, waiters)),
+                    );
+                    wait_logged = true;
                 }
                 continue;
             }
@@ -388,6 +424,50 @@ impl Drop for LockManager {
         // leave locks behind for others to wait on forever.
         self.release_all();
     }
+}
+
+/// `log_lock_waits`'s lines (PostgreSQL's ProcSleep): `process 123 still
+/// waiting for ShareLock on transaction 456 after 1000.123 ms`, with the
+/// holders and the wait queue as DETAIL.
+fn log_wait(
+    what: &str,
+    tag: LockTag,
+    mode: LockMode,
+    start: Instant,
+    who: Option<(Vec<i32>, Vec<i32>)>,
+) {
+    let us = start.elapsed().as_micros();
+    let mut e = PgError::new(
+        crate::utils::elog::Severity::Log,
+        crate::utils::elog::sqlstate::SUCCESSFUL_COMPLETION,
+        format!(
+            "process {} {what} {} on {} after {}.{:03} ms",
+            std::process::id(),
+            mode.name(),
+            tag.describe(),
+            us / 1000,
+            us % 1000
+        ),
+    );
+    if let Some((holders, waiters)) = who {
+        let list = |v: &[i32]| {
+            v.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let holding = if holders.len() == 1 {
+            "Process holding the lock"
+        } else {
+            "Processes holding the lock"
+        };
+        e = e.with_detail(format!(
+            "{holding}: {}. Wait queue: {}.",
+            list(&holders),
+            list(&waiters)
+        ));
+    }
+    crate::utils::elog::log_error(&e, None);
 }
 
 /// Sends SIGINT to every autovacuum worker among `blockers`, logging
