@@ -244,3 +244,102 @@ fn extended_protocol_error_skips_messages_until_sync() {
     assert!(String::from_utf8_lossy(&msgs[1].1).contains("42P05"));
     assert_server_healthy(&s);
 }
+
+/// One entry of `tests/bad_input/statements.txt`.
+struct Case {
+    line: usize,
+    expected: String,
+    sql: String,
+}
+
+/// Expands `{{N|SEP|TEXT}}`: TEXT repeated N times joined by SEP, `{i}` in
+/// TEXT replaced by the 1-based repetition number.
+fn expand_repeats(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let body = &rest[open + 2..];
+        let mut parts = body.splitn(3, '|');
+        let n: usize = parts.next().unwrap().parse().expect("{{N|...}}: N");
+        let sep = parts.next().expect("{{N|SEP|TEXT}}");
+        let tail = parts.next().expect("{{N|SEP|TEXT}}");
+        // The closing `}}` is the first one not followed by another `}`.
+        let mut close = tail.find("}}").expect("unclosed {{");
+        while tail[close + 2..].starts_with('}') {
+            close += 1;
+        }
+        let text = &tail[..close];
+        let items: Vec<String> = (1..=n)
+            .map(|i| text.replace("{i}", &i.to_string()))
+            .collect();
+        out.push_str(&items.join(sep));
+        rest = &tail[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn corpus(path: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| {
+            let (expected, sql) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("{path}:{}: no tab", i + 1));
+            Case {
+                line: i + 1,
+                expected: expected.to_string(),
+                sql: expand_repeats(sql),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn repeat_expansion_in_the_corpus() {
+    assert_eq!(
+        expand_repeats("a {{3|, |c{i} int}} b"),
+        "a c1 int, c2 int, c3 int b"
+    );
+    assert_eq!(expand_repeats("SELECT {{2|, |{i}}}"), "SELECT 1, 2");
+}
+
+#[test]
+fn hostile_statements_get_their_sqlstate_without_a_crash() {
+    let s = Server::start();
+    let mut client = s.connect();
+    let mut failures = Vec::new();
+    for case in corpus("tests/bad_input/statements.txt") {
+        let got = match client.batch_execute(&case.sql) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => match e.code() {
+                Some(code) => code.code().to_string(),
+                None => format!("no SQLSTATE ({e})"),
+            },
+        };
+        if got != case.expected {
+            let shown: String = case.sql.chars().take(120).collect();
+            failures.push(format!(
+                "line {}: expected {}, got {got}: {shown}",
+                case.line, case.expected
+            ));
+        }
+        if client.is_closed() {
+            failures.push(format!("line {}: the connection was lost", case.line));
+            client = s.connect();
+        }
+    }
+    let log = s.log();
+    for bad in [
+        "PANIC",
+        "panicked",
+        "terminating any other active server processes",
+    ] {
+        assert!(!log.contains(bad), "server log contains {bad:?}:\n{log}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_server_healthy(&s);
+}
