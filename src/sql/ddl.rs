@@ -232,7 +232,7 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
                 "{} is not supported by ferrogres yet",
-                super::command_tag_of(&NodeEnum::DropStmt(ds.clone()))
+                super::drop_tag(ds.remove_type)
             ),
         ));
     }
