@@ -343,3 +343,51 @@ fn hostile_statements_get_their_sqlstate_without_a_crash() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_server_healthy(&s);
 }
+
+/// Resident memory of a process in kB (from /proc).
+fn rss_kb(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_header_claiming_a_gigabyte_allocates_only_what_arrives() {
+    let s = Server::start();
+    let mut t = session(&s);
+    let pid = wait_for_backend(&s);
+    let before = rss_kb(pid);
+    // A Query announcing 1 GiB - 1, then a few bytes of it.
+    let len = (1u32 << 30) - 1;
+    let mut head = vec![b'Q'];
+    head.extend_from_slice(&len.to_be_bytes());
+    head.extend_from_slice(b"SELECT 1");
+    t.write_all(&head).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // More of the body trickles in: the buffer grows by what arrives.
+    t.write_all(b" + 1, 2;").unwrap();
+    let mut after = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        after = after.max(rss_kb(pid));
+    }
+    assert!(
+        after < before + 16 * 1024,
+        "the backend grew from {before} kB to {after} kB on 21 bytes of a message"
+    );
+    drop(t);
+    assert_server_healthy(&s);
+}
+
+/// The pid of the one client backend (connected over TCP).
+fn wait_for_backend(s: &Server) -> i32 {
+    let mut pid = None;
+    assert!(wait_until(Duration::from_secs(5), || {
+        pid = s.child_pid("127.0.0.1(");
+        pid.is_some()
+    }));
+    pid.unwrap()
+}
