@@ -68,19 +68,18 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
         }
         other => other.to_string(),
     };
+    // libpg_query's own limits on nesting: its C stack budget, and the
+    // protobuf serializer's depth limit (PostgreSQL has only the first).
+    if message == "stack depth limit exceeded" || message.contains("nested too deeply to serialize")
+    {
+        return crate::utils::stack::stack_depth_error();
+    }
     let code = if message.contains("not supported") || message.contains("not implemented") {
         sqlstate::FEATURE_NOT_SUPPORTED
-    } else if message == "stack depth limit exceeded" {
-        "54001"
     } else {
         sqlstate::SYNTAX_ERROR
     };
     let mut err = PgError::error(code, message.clone());
-    if code == "54001" {
-        err = err.with_hint(
-            "Increase the configuration parameter \"max_stack_depth\" (currently 2048kB), after ensuring the platform's stack depth limit is adequate.",
-        );
-    }
     if message.ends_with("at end of input") {
         err = err.with_position(sql.chars().count() as u32 + 1);
     } else if let Some(near) = quoted_near(&message)

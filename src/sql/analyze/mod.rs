@@ -267,6 +267,7 @@ impl<'a> Analyzer<'a> {
     /// `resolve_unknowns` false keeps unknown-type output columns unknown, as
     /// set-operation leaves need (the set operation decides their type).
     fn analyze_select_ext(&mut self, stmt: &SelectStmt, resolve_unknowns: bool) -> PgResult<Query> {
+        crate::utils::stack::check_stack_depth()?;
         if stmt.with_clause.is_some() {
             return Err(self.unsupported("WITH", None));
         }
@@ -752,6 +753,7 @@ impl<'a> Analyzer<'a> {
 
     /// Returns the tree and the output column names (from the leftmost leaf).
     fn transform_set_op_tree(&mut self, stmt: &SelectStmt) -> PgResult<(SetOpTree, Vec<String>)> {
+        crate::utils::stack::check_stack_depth()?;
         use pg_query::protobuf::SetOperation;
         let op = SetOperation::try_from(stmt.op).unwrap_or(SetOperation::SetopNone);
         // A leaf: a plain SELECT (the top node's own ORDER BY/LIMIT belong to the whole).
