@@ -391,3 +391,88 @@ fn wait_for_backend(s: &Server) -> i32 {
     }));
     pid.unwrap()
 }
+
+/// A simple Query message of `n` copies of `stmt`.
+fn many_statements(stmt: &str, n: usize) -> Vec<u8> {
+    let mut body = stmt.repeat(n).into_bytes();
+    body.push(0);
+    frame(b'Q', &body)
+}
+
+/// Reads backend messages until an ErrorResponse or ReadyForQuery (or
+/// EOF), returning the error's text if one came.
+fn read_until_error_or_ready(t: &mut impl Read) -> Option<String> {
+    let mut head = [0u8; 5];
+    loop {
+        if t.read_exact(&mut head).is_err() {
+            return None;
+        }
+        let len = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+        let mut body = vec![0u8; len - 4];
+        if t.read_exact(&mut body).is_err() {
+            return None;
+        }
+        match head[0] {
+            b'E' => return Some(String::from_utf8_lossy(&body).into_owned()),
+            b'Z' => return None,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_million_statement_message_is_parsed_in_bounded_memory() {
+    let s = Server::start();
+    let mut t = session(&s);
+    let pid = wait_for_backend(&s);
+    // 100,000 statements held about 490 MB of parse trees at once before.
+    t.write_all(&many_statements("SELECT 1;", 100_000)).unwrap();
+    let mut reader = t.try_clone().unwrap();
+    reader
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let done = std::thread::spawn(move || read_until_error_or_ready(&mut reader));
+    let mut peak = 0;
+    while !done.is_finished() {
+        peak = peak.max(rss_kb(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(done.join().unwrap(), None, "the statements should all run");
+    assert!(
+        peak < 200 * 1024,
+        "the backend peaked at {peak} kB for a 900 kB message"
+    );
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn cancel_and_terminate_take_effect_between_statements_of_one_message() {
+    let s = Server::start();
+    for (call, code) in [
+        ("pg_cancel_backend", "57014"),
+        ("pg_terminate_backend", "57P01"),
+    ] {
+        let mut t = session(&s);
+        let pid = wait_for_backend(&s);
+        // About a minute of work in a debug build, none of which sleeps or
+        // scans (the places that check for interrupts within a statement).
+        t.write_all(&many_statements("SELECT 1;", 500_000)).unwrap();
+        let mut reader = t.try_clone().unwrap();
+        reader
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .unwrap();
+        let done = std::thread::spawn(move || read_until_error_or_ready(&mut reader));
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(s.psql(&format!("SELECT {call}({pid})")), "t");
+        let sent = std::time::Instant::now();
+        assert!(
+            wait_until(Duration::from_secs(10), || done.is_finished()),
+            "{call} was not noticed within 10 s"
+        );
+        let error = done.join().unwrap().unwrap_or_default();
+        assert!(error.contains(code), "{call}: {error:?}");
+        assert!(sent.elapsed() < Duration::from_secs(10));
+        drop(t);
+    }
+    assert_server_healthy(&s);
+}

@@ -716,7 +716,7 @@ impl Session {
         if self.env.settings.get_str("log_statement") == "all" {
             elog::log(Severity::Log, &format!("statement: {text}"));
         }
-        let statements = match sql::parse(text) {
+        let statements = match sql::split(text) {
             Ok(s) => s,
             Err(e) => {
                 self.send_error(&e, Some(text));
@@ -735,7 +735,20 @@ impl Session {
         // too. BEGIN inside the string turns it into an explicit block.
         let last = statements.len() - 1;
         self.multi_statement = statements.len() > 1;
-        for (i, stmt) in statements.iter().enumerate() {
+        for i in 0..statements.len() {
+            let stmt = match statements.statement(i) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.send_error(&e, Some(text));
+                    match self.xact {
+                        Xact::Implicit => self.end_transaction(false),
+                        Xact::Block => self.fail_block(),
+                        _ => {}
+                    }
+                    return;
+                }
+            };
+            let stmt = &stmt;
             let tag = sql::command_tag(stmt);
             self.set_title(tag);
             if self.xact == Xact::Failed && !matches!(tag, "COMMIT" | "ROLLBACK") {

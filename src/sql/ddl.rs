@@ -121,7 +121,7 @@ pub fn create_table(
     {
         let mut analyzer = Analyzer {
             ctx: &mut *ctx,
-            source: &stmt.source,
+            source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
         };

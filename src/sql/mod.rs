@@ -101,7 +101,7 @@ pub mod tables;
 pub mod types;
 mod utility;
 
-pub use parser::parse;
+pub use parser::{QueryStatements, parse, split};
 
 use pg_query::NodeEnum;
 
@@ -199,20 +199,53 @@ pub trait ServerContext: tables::TableContext {
 }
 
 /// One parsed statement of a query string.
+///
+/// Each statement is parsed on its own (see [`parser::QueryStatements`]),
+/// so its tree's locations are byte offsets into [`Statement::parsed_text`];
+/// error positions sent to the client count characters of the whole
+/// string, as in PostgreSQL ([`Statement::to_query_position`]).
 #[derive(Clone, Debug)]
 pub struct Statement {
     /// The statement's own text (for `pg_stat_activity.query` it is the whole string).
     pub text: String,
     pub node: pg_query::NodeEnum,
-    /// The whole query string the statement came from: parse-tree locations
-    /// and error positions are offsets into it, as in PostgreSQL.
+    /// The whole query string the statement came from.
     pub source: std::sync::Arc<str>,
     /// Byte offset of the statement in `source`.
     pub location: usize,
 }
 
+impl Statement {
+    /// The text the tree's locations point into: `source` from the
+    /// statement's start.
+    pub fn parsed_text(&self) -> &str {
+        &self.source[self.location..]
+    }
+
+    /// Turns an error position counted in [`Statement::parsed_text`] into
+    /// one counted in the whole query string.
+    pub fn to_query_position(&self, mut e: PgError) -> PgError {
+        if let Some(p) = e.position
+            && self.location > 0
+        {
+            let before = parser::char_position(&self.source, self.location) - 1;
+            e.position = Some(p + before);
+        }
+        e
+    }
+}
+
 /// Runs one statement.
+///
+/// Interrupts are checked first, as PostgreSQL's statement loop does: a
+/// cancel or terminate that arrives while one statement of a long Query
+/// message runs takes effect at the next statement at the latest.
 pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
+    ctx.check_for_interrupts()?;
+    execute_statement(ctx, stmt).map_err(|e| stmt.to_query_position(e))
+}
+
+fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
     match &stmt.node {
         NodeEnum::SelectStmt(sel) => run_select(ctx, stmt, sel),
         NodeEnum::VariableSetStmt(s) => utility::set(ctx, s),
@@ -252,7 +285,7 @@ fn run_select(
     let (query, subqueries) = {
         let mut analyzer = analyze::Analyzer {
             ctx,
-            source: &stmt.source,
+            source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
         };
@@ -626,6 +659,13 @@ mod tests_tables;
 /// Describe: the result columns (None for a statement that returns no
 /// rows). Parameter types the analysis inferred are left in [`params`].
 pub fn describe(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Option<Vec<Field>>> {
+    describe_statement(ctx, stmt).map_err(|e| stmt.to_query_position(e))
+}
+
+fn describe_statement(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+) -> PgResult<Option<Vec<Field>>> {
     let targets = |t: &[analyze::TargetEntry]| -> Option<Vec<Field>> {
         if t.is_empty() {
             return None;
@@ -647,7 +687,7 @@ pub fn describe(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Optio
             let fmt = exec::session_format(ctx);
             let mut analyzer = analyze::Analyzer {
                 ctx,
-                source: &stmt.source,
+                source: stmt.parsed_text(),
                 fmt,
                 subqueries: Vec::new(),
             };

@@ -314,6 +314,12 @@ fn errors_carry_sqlstate_message_and_position() {
         q("SELECT 'a' + 1"),
         "ERROR 22P02: invalid input syntax for type integer: \"a\" @8"
     );
+    // Each statement is parsed on its own; positions still count from the
+    // start of the whole string, in characters.
+    assert_eq!(
+        q("SELECT 'é'; SELECT 'a' + 1"),
+        "?column?\né\nERROR 22P02: invalid input syntax for type integer: \"a\" @20"
+    );
     assert_eq!(
         q("SELECT 2147483647 + 1"),
         "ERROR 22003: integer out of range"
