@@ -244,3 +244,235 @@ fn extended_protocol_error_skips_messages_until_sync() {
     assert!(String::from_utf8_lossy(&msgs[1].1).contains("42P05"));
     assert_server_healthy(&s);
 }
+
+/// One entry of `tests/bad_input/statements.txt`.
+struct Case {
+    line: usize,
+    expected: String,
+    sql: String,
+}
+
+/// Expands `{{N|SEP|TEXT}}`: TEXT repeated N times joined by SEP, `{i}` in
+/// TEXT replaced by the 1-based repetition number.
+fn expand_repeats(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let body = &rest[open + 2..];
+        let mut parts = body.splitn(3, '|');
+        let n: usize = parts.next().unwrap().parse().expect("{{N|...}}: N");
+        let sep = parts.next().expect("{{N|SEP|TEXT}}");
+        let tail = parts.next().expect("{{N|SEP|TEXT}}");
+        // The closing `}}` is the first one not followed by another `}`.
+        let mut close = tail.find("}}").expect("unclosed {{");
+        while tail[close + 2..].starts_with('}') {
+            close += 1;
+        }
+        let text = &tail[..close];
+        let items: Vec<String> = (1..=n)
+            .map(|i| text.replace("{i}", &i.to_string()))
+            .collect();
+        out.push_str(&items.join(sep));
+        rest = &tail[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn corpus(path: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| {
+            let (expected, sql) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("{path}:{}: no tab", i + 1));
+            Case {
+                line: i + 1,
+                expected: expected.to_string(),
+                sql: expand_repeats(sql),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn repeat_expansion_in_the_corpus() {
+    assert_eq!(
+        expand_repeats("a {{3|, |c{i} int}} b"),
+        "a c1 int, c2 int, c3 int b"
+    );
+    assert_eq!(expand_repeats("SELECT {{2|, |{i}}}"), "SELECT 1, 2");
+}
+
+#[test]
+fn hostile_statements_get_their_sqlstate_without_a_crash() {
+    let s = Server::start();
+    let mut client = s.connect();
+    let mut failures = Vec::new();
+    for case in corpus("tests/bad_input/statements.txt") {
+        let got = match client.batch_execute(&case.sql) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => match e.code() {
+                Some(code) => code.code().to_string(),
+                None => format!("no SQLSTATE ({e})"),
+            },
+        };
+        if got != case.expected {
+            let shown: String = case.sql.chars().take(120).collect();
+            failures.push(format!(
+                "line {}: expected {}, got {got}: {shown}",
+                case.line, case.expected
+            ));
+        }
+        if client.is_closed() {
+            failures.push(format!("line {}: the connection was lost", case.line));
+            client = s.connect();
+        }
+    }
+    let log = s.log();
+    for bad in [
+        "PANIC",
+        "panicked",
+        "terminating any other active server processes",
+    ] {
+        assert!(!log.contains(bad), "server log contains {bad:?}:\n{log}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_server_healthy(&s);
+}
+
+/// Resident memory of a process in kB (from /proc).
+fn rss_kb(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_header_claiming_a_gigabyte_allocates_only_what_arrives() {
+    let s = Server::start();
+    let mut t = session(&s);
+    let pid = wait_for_backend(&s);
+    let before = rss_kb(pid);
+    // A Query announcing 1 GiB - 1, then a few bytes of it.
+    let len = (1u32 << 30) - 1;
+    let mut head = vec![b'Q'];
+    head.extend_from_slice(&len.to_be_bytes());
+    head.extend_from_slice(b"SELECT 1");
+    t.write_all(&head).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // More of the body trickles in: the buffer grows by what arrives.
+    t.write_all(b" + 1, 2;").unwrap();
+    let mut after = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        after = after.max(rss_kb(pid));
+    }
+    assert!(
+        after < before + 16 * 1024,
+        "the backend grew from {before} kB to {after} kB on 21 bytes of a message"
+    );
+    drop(t);
+    assert_server_healthy(&s);
+}
+
+/// The pid of the one client backend (connected over TCP).
+fn wait_for_backend(s: &Server) -> i32 {
+    let mut pid = None;
+    assert!(wait_until(Duration::from_secs(5), || {
+        pid = s.child_pid("127.0.0.1(");
+        pid.is_some()
+    }));
+    pid.unwrap()
+}
+
+/// A simple Query message of `n` copies of `stmt`.
+fn many_statements(stmt: &str, n: usize) -> Vec<u8> {
+    let mut body = stmt.repeat(n).into_bytes();
+    body.push(0);
+    frame(b'Q', &body)
+}
+
+/// Reads backend messages until an ErrorResponse or ReadyForQuery (or
+/// EOF), returning the error's text if one came.
+fn read_until_error_or_ready(t: &mut impl Read) -> Option<String> {
+    let mut head = [0u8; 5];
+    loop {
+        if t.read_exact(&mut head).is_err() {
+            return None;
+        }
+        let len = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+        let mut body = vec![0u8; len - 4];
+        if t.read_exact(&mut body).is_err() {
+            return None;
+        }
+        match head[0] {
+            b'E' => return Some(String::from_utf8_lossy(&body).into_owned()),
+            b'Z' => return None,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_million_statement_message_is_parsed_in_bounded_memory() {
+    let s = Server::start();
+    let mut t = session(&s);
+    let pid = wait_for_backend(&s);
+    // 100,000 statements held about 490 MB of parse trees at once before.
+    t.write_all(&many_statements("SELECT 1;", 100_000)).unwrap();
+    let mut reader = t.try_clone().unwrap();
+    reader
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let done = std::thread::spawn(move || read_until_error_or_ready(&mut reader));
+    let mut peak = 0;
+    while !done.is_finished() {
+        peak = peak.max(rss_kb(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(done.join().unwrap(), None, "the statements should all run");
+    assert!(
+        peak < 200 * 1024,
+        "the backend peaked at {peak} kB for a 900 kB message"
+    );
+    assert_server_healthy(&s);
+}
+
+#[test]
+fn cancel_and_terminate_take_effect_between_statements_of_one_message() {
+    let s = Server::start();
+    for (call, code) in [
+        ("pg_cancel_backend", "57014"),
+        ("pg_terminate_backend", "57P01"),
+    ] {
+        let mut t = session(&s);
+        let pid = wait_for_backend(&s);
+        // About a minute of work in a debug build, none of which sleeps or
+        // scans (the places that check for interrupts within a statement).
+        t.write_all(&many_statements("SELECT 1;", 500_000)).unwrap();
+        let mut reader = t.try_clone().unwrap();
+        reader
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .unwrap();
+        let done = std::thread::spawn(move || read_until_error_or_ready(&mut reader));
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(s.psql(&format!("SELECT {call}({pid})")), "t");
+        let sent = std::time::Instant::now();
+        assert!(
+            wait_until(Duration::from_secs(10), || done.is_finished()),
+            "{call} was not noticed within 10 s"
+        );
+        let error = done.join().unwrap().unwrap_or_default();
+        assert!(error.contains(code), "{call}: {error:?}");
+        assert!(sent.elapsed() < Duration::from_secs(10));
+        drop(t);
+    }
+    assert_server_healthy(&s);
+}

@@ -106,7 +106,7 @@ impl Session {
         }
         self.report_running(&text);
         let mut statements = sql::parse(&text)?;
-        self.log_statement(&text, &statements);
+        self.log_statement(&text, statements.iter().map(sql::log_level));
         if statements.len() > 1 {
             return Err(PgError::error(
                 sqlstate::SYNTAX_ERROR,

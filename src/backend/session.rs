@@ -706,11 +706,14 @@ impl Session {
 
     /// `log_statement`: logs `text` once if any of its statements is of a
     /// logged kind (PostgreSQL's `check_log_statement`). Returns whether it did.
-    pub(super) fn log_statement(&self, text: &str, statements: &[sql::Statement]) -> bool {
+    /// `levels` is lazy: only a non-default setting classifies the statements.
+    pub(super) fn log_statement(
+        &self,
+        text: &str,
+        mut levels: impl Iterator<Item = sql::LogStmtLevel>,
+    ) -> bool {
         let setting = sql::LogStmtLevel::from_setting(&self.env.settings.get_str("log_statement"));
-        if setting == sql::LogStmtLevel::None
-            || !statements.iter().any(|s| sql::log_level(s) <= setting)
-        {
+        if setting == sql::LogStmtLevel::None || !levels.any(|l| l <= setting) {
             return false;
         }
         elog::log(Severity::Log, &format!("statement: {text}"));
@@ -899,7 +902,7 @@ impl Session {
         // A cancel that arrived while idle is ignored, as in PostgreSQL.
         signals::take(signals::SIGINT_PENDING);
         self.report_running(text);
-        let statements = match sql::parse(text) {
+        let statements = match sql::split(text) {
             Ok(s) => s,
             Err(e) => {
                 self.send_error(&e, Some(text));
@@ -909,7 +912,12 @@ impl Session {
                 return;
             }
         };
-        self.statement_logged = self.log_statement(text, &statements);
+        self.statement_logged = self.log_statement(
+            text,
+            (0..statements.len())
+                .filter_map(|i| statements.statement(i).ok())
+                .map(|s| sql::log_level(&s)),
+        );
         if statements.is_empty() {
             self.conn.send(b'I', &[]);
             return;
@@ -919,7 +927,20 @@ impl Session {
         // too. BEGIN inside the string turns it into an explicit block.
         let last = statements.len() - 1;
         self.multi_statement = statements.len() > 1;
-        for (i, stmt) in statements.iter().enumerate() {
+        for i in 0..statements.len() {
+            let stmt = match statements.statement(i) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.send_error(&e, Some(text));
+                    match self.xact {
+                        Xact::Implicit => self.end_transaction(false),
+                        Xact::Block => self.fail_block(),
+                        _ => {}
+                    }
+                    return;
+                }
+            };
+            let stmt = &stmt;
             let tag = sql::command_tag(stmt);
             self.set_title(tag);
             if self.xact == Xact::Failed && !matches!(tag, "COMMIT" | "ROLLBACK") {

@@ -19,6 +19,7 @@ use super::defs::*;
 use super::oid;
 use crate::storage::heap::HeapValue;
 use crate::storage::heap::access::{self, TmOutcome, WriteContext};
+use crate::storage::heap::htup::MAX_HEAP_ATTRIBUTE_NUMBER;
 use crate::storage::lock::lmgr::{LockMode, LockTag};
 use crate::storage::page::ItemPointer;
 use crate::storage::types::Oid;
@@ -264,6 +265,13 @@ impl RelCache {
             return Err(PgError::error(
                 sqlstate::NAME_TOO_LONG,
                 format!("identifier \"{name}\" is too long"),
+            ));
+        }
+        // PostgreSQL's CheckAttributeNamesTypes; TupleDesc::new asserts it.
+        if columns.len() > MAX_HEAP_ATTRIBUTE_NUMBER {
+            return Err(PgError::error(
+                sqlstate::TOO_MANY_COLUMNS,
+                format!("tables can have at most {MAX_HEAP_ATTRIBUTE_NUMBER} columns"),
             ));
         }
         for c in &columns {

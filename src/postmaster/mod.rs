@@ -923,6 +923,7 @@ impl Postmaster {
             .collect();
         let env = self.env.clone();
         let pid = self.fork_child(ProcessKind::Backend, cancel_key, move || {
+            crate::utils::stack::init_backend_stack();
             crate::backend::backend_main(env, socket, addr, cac, cancel_key, cancel_table)
         });
         if pid.is_none() {

@@ -20,6 +20,10 @@ use crate::utils::elog::{PgError, Severity, sqlstate};
 pub const MAX_STARTUP_PACKET_LENGTH: usize = 10_000;
 /// Limit for messages that may be large (Query, Parse, Bind, CopyData...).
 pub const LARGE_MESSAGE_LIMIT: usize = (1 << 30) - 1;
+/// The smallest and largest single read into the receive buffer: the
+/// buffer grows by at most `READ_CHUNK_MAX` beyond the bytes received.
+const READ_CHUNK_MIN: usize = 8192;
+const READ_CHUNK_MAX: usize = 256 << 10;
 /// Limit for every other message (`PQ_SMALL_MESSAGE_LIMIT`).
 pub const SMALL_MESSAGE_LIMIT: usize = 10_000;
 
@@ -191,8 +195,10 @@ impl Connection {
                 self.rbuf.drain(..self.rpos);
                 self.rpos = 0;
             }
+            // Grow with what arrives, not with what a header claims: a
+            // length word promising a gigabyte must not allocate one.
             let old = self.rbuf.len();
-            let want = (n - self.buffered()).max(8192);
+            let want = (n - self.buffered()).clamp(READ_CHUNK_MIN, READ_CHUNK_MAX);
             self.rbuf.resize(old + want, 0);
             match self.socket.read(&mut self.rbuf[old..]) {
                 Ok(0) => {

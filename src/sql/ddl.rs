@@ -127,7 +127,7 @@ pub fn create_table(
     {
         let mut analyzer = Analyzer {
             ctx: &mut *ctx,
-            source: &stmt.source,
+            source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
         };
@@ -248,7 +248,7 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
                 "{} is not supported by ferrogres yet",
-                super::command_tag_of(&NodeEnum::DropStmt(ds.clone()))
+                super::drop_tag(ds.remove_type)
             ),
         ));
     }

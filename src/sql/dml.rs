@@ -37,7 +37,7 @@ pub(super) fn analyze_with<T>(
     let fmt = exec::session_format(ctx);
     let mut analyzer = analyze::Analyzer {
         ctx,
-        source: &stmt.source,
+        source: stmt.parsed_text(),
         fmt,
         subqueries: Vec::new(),
     };

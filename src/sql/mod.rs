@@ -101,7 +101,7 @@ pub mod tables;
 pub mod types;
 mod utility;
 
-pub use parser::parse;
+pub use parser::{QueryStatements, parse, split};
 
 use pg_query::NodeEnum;
 
@@ -211,20 +211,53 @@ pub trait ServerContext: tables::TableContext {
 }
 
 /// One parsed statement of a query string.
+///
+/// Each statement is parsed on its own (see [`parser::QueryStatements`]),
+/// so its tree's locations are byte offsets into [`Statement::parsed_text`];
+/// error positions sent to the client count characters of the whole
+/// string, as in PostgreSQL ([`Statement::to_query_position`]).
 #[derive(Clone, Debug)]
 pub struct Statement {
     /// The statement's own text (for `pg_stat_activity.query` it is the whole string).
     pub text: String,
     pub node: pg_query::NodeEnum,
-    /// The whole query string the statement came from: parse-tree locations
-    /// and error positions are offsets into it, as in PostgreSQL.
+    /// The whole query string the statement came from.
     pub source: std::sync::Arc<str>,
     /// Byte offset of the statement in `source`.
     pub location: usize,
 }
 
+impl Statement {
+    /// The text the tree's locations point into: `source` from the
+    /// statement's start.
+    pub fn parsed_text(&self) -> &str {
+        &self.source[self.location..]
+    }
+
+    /// Turns an error position counted in [`Statement::parsed_text`] into
+    /// one counted in the whole query string.
+    pub fn to_query_position(&self, mut e: PgError) -> PgError {
+        if let Some(p) = e.position
+            && self.location > 0
+        {
+            let before = parser::char_position(&self.source, self.location) - 1;
+            e.position = Some(p + before);
+        }
+        e
+    }
+}
+
 /// Runs one statement.
+///
+/// Interrupts are checked first, as PostgreSQL's statement loop does: a
+/// cancel or terminate that arrives while one statement of a long Query
+/// message runs takes effect at the next statement at the latest.
 pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
+    ctx.check_for_interrupts()?;
+    execute_statement(ctx, stmt).map_err(|e| stmt.to_query_position(e))
+}
+
+fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
     prevent_command_if_read_only(ctx, &stmt.node)?;
     match &stmt.node {
         NodeEnum::SelectStmt(sel) => run_select(ctx, stmt, sel),
@@ -323,7 +356,7 @@ fn run_select(
     let (query, subqueries) = {
         let mut analyzer = analyze::Analyzer {
             ctx,
-            source: &stmt.source,
+            source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
         };
@@ -433,8 +466,7 @@ pub fn command_tag(stmt: &Statement) -> &'static str {
 }
 
 fn command_tag_of(node: &NodeEnum) -> &'static str {
-    use pg_query::protobuf::{ObjectType, TransactionStmtKind, VariableSetKind};
-    let object = |t: i32| ObjectType::try_from(t).unwrap_or(ObjectType::Undefined);
+    use pg_query::protobuf::{DiscardMode, TransactionStmtKind, VariableSetKind};
     match node {
         NodeEnum::SelectStmt(s) => {
             if s.into_clause.is_some() {
@@ -472,8 +504,10 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
         }
         NodeEnum::CreateStmt(_) => "CREATE TABLE",
         NodeEnum::CreateTableAsStmt(c) => {
-            if object(c.objtype) == ObjectType::ObjectMatview {
+            if object_type(c.objtype) == ObjectType::ObjectMatview {
                 "CREATE MATERIALIZED VIEW"
+            } else if c.is_select_into {
+                "SELECT INTO"
             } else {
                 "CREATE TABLE AS"
             }
@@ -498,42 +532,37 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
                 "CREATE FUNCTION"
             }
         }
+        NodeEnum::AlterFunctionStmt(f) => match object_type(f.objtype) {
+            ObjectType::ObjectProcedure => "ALTER PROCEDURE",
+            ObjectType::ObjectRoutine => "ALTER ROUTINE",
+            _ => "ALTER FUNCTION",
+        },
         NodeEnum::CreateExtensionStmt(_) => "CREATE EXTENSION",
+        NodeEnum::AlterExtensionStmt(_) | NodeEnum::AlterExtensionContentsStmt(_) => {
+            "ALTER EXTENSION"
+        }
         NodeEnum::CreateTrigStmt(_) => "CREATE TRIGGER",
+        NodeEnum::CreateEventTrigStmt(_) => "CREATE EVENT TRIGGER",
+        NodeEnum::AlterEventTrigStmt(_) => "ALTER EVENT TRIGGER",
         NodeEnum::CreateDomainStmt(_) => "CREATE DOMAIN",
+        NodeEnum::AlterDomainStmt(_) => "ALTER DOMAIN",
         NodeEnum::CompositeTypeStmt(_)
         | NodeEnum::CreateEnumStmt(_)
         | NodeEnum::CreateRangeStmt(_) => "CREATE TYPE",
+        NodeEnum::AlterEnumStmt(_) | NodeEnum::AlterTypeStmt(_) => "ALTER TYPE",
         NodeEnum::CreateTableSpaceStmt(_) => "CREATE TABLESPACE",
         NodeEnum::DropTableSpaceStmt(_) => "DROP TABLESPACE",
-        NodeEnum::AlterTableStmt(a) => match object(a.objtype) {
-            ObjectType::ObjectIndex => "ALTER INDEX",
-            ObjectType::ObjectSequence => "ALTER SEQUENCE",
-            ObjectType::ObjectView => "ALTER VIEW",
-            ObjectType::ObjectMatview => "ALTER MATERIALIZED VIEW",
-            ObjectType::ObjectForeignTable => "ALTER FOREIGN TABLE",
-            _ => "ALTER TABLE",
-        },
-        NodeEnum::RenameStmt(_)
-        | NodeEnum::AlterObjectSchemaStmt(_)
-        | NodeEnum::AlterOwnerStmt(_) => "ALTER OBJECT",
-        NodeEnum::DropStmt(d) => match object(d.remove_type) {
-            ObjectType::ObjectTable => "DROP TABLE",
-            ObjectType::ObjectSequence => "DROP SEQUENCE",
-            ObjectType::ObjectView => "DROP VIEW",
-            ObjectType::ObjectMatview => "DROP MATERIALIZED VIEW",
-            ObjectType::ObjectIndex => "DROP INDEX",
-            ObjectType::ObjectType => "DROP TYPE",
-            ObjectType::ObjectDomain => "DROP DOMAIN",
-            ObjectType::ObjectSchema => "DROP SCHEMA",
-            ObjectType::ObjectFunction => "DROP FUNCTION",
-            ObjectType::ObjectProcedure => "DROP PROCEDURE",
-            ObjectType::ObjectExtension => "DROP EXTENSION",
-            ObjectType::ObjectTrigger => "DROP TRIGGER",
-            _ => "DROP OBJECT",
-        },
+        NodeEnum::AlterTableSpaceOptionsStmt(_) => "ALTER TABLESPACE",
+        NodeEnum::AlterTableStmt(a) => alter_object_type_tag(a.objtype),
+        NodeEnum::AlterTableMoveAllStmt(a) => alter_object_type_tag(a.objtype),
+        NodeEnum::RenameStmt(r) => alter_object_type_tag(r.rename_type),
+        NodeEnum::AlterObjectSchemaStmt(a) => alter_object_type_tag(a.object_type),
+        NodeEnum::AlterOwnerStmt(a) => alter_object_type_tag(a.object_type),
+        NodeEnum::AlterObjectDependsStmt(a) => alter_object_type_tag(a.object_type),
+        NodeEnum::DropStmt(d) => drop_tag(d.remove_type),
         NodeEnum::TruncateStmt(_) => "TRUNCATE TABLE",
         NodeEnum::CommentStmt(_) => "COMMENT",
+        NodeEnum::SecLabelStmt(_) => "SECURITY LABEL",
         NodeEnum::GrantStmt(g) => {
             if g.is_grant {
                 "GRANT"
@@ -548,6 +577,7 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
                 "REVOKE ROLE"
             }
         }
+        NodeEnum::AlterDefaultPrivilegesStmt(_) => "ALTER DEFAULT PRIVILEGES",
         NodeEnum::CopyStmt(_) => "COPY",
         NodeEnum::ExplainStmt(_) => "EXPLAIN",
         NodeEnum::VacuumStmt(v) => {
@@ -565,12 +595,32 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
         NodeEnum::UnlistenStmt(_) => "UNLISTEN",
         NodeEnum::NotifyStmt(_) => "NOTIFY",
         NodeEnum::LoadStmt(_) => "LOAD",
-        NodeEnum::DiscardStmt(_) => "DISCARD",
+        NodeEnum::DiscardStmt(d) => {
+            match DiscardMode::try_from(d.target).unwrap_or(DiscardMode::Undefined) {
+                DiscardMode::DiscardAll => "DISCARD ALL",
+                DiscardMode::DiscardPlans => "DISCARD PLANS",
+                DiscardMode::DiscardSequences => "DISCARD SEQUENCES",
+                DiscardMode::DiscardTemp => "DISCARD TEMP",
+                DiscardMode::Undefined => "???",
+            }
+        }
         NodeEnum::PrepareStmt(_) => "PREPARE",
         NodeEnum::ExecuteStmt(_) => "EXECUTE",
-        NodeEnum::DeallocateStmt(_) => "DEALLOCATE",
+        NodeEnum::DeallocateStmt(d) => {
+            if d.isall {
+                "DEALLOCATE ALL"
+            } else {
+                "DEALLOCATE"
+            }
+        }
         NodeEnum::DeclareCursorStmt(_) => "DECLARE CURSOR",
-        NodeEnum::ClosePortalStmt(_) => "CLOSE CURSOR",
+        NodeEnum::ClosePortalStmt(c) => {
+            if c.portalname.is_empty() {
+                "CLOSE CURSOR ALL"
+            } else {
+                "CLOSE CURSOR"
+            }
+        }
         NodeEnum::FetchStmt(f) => {
             if f.ismove {
                 "MOVE"
@@ -582,14 +632,150 @@ fn command_tag_of(node: &NodeEnum) -> &'static str {
         NodeEnum::CallStmt(_) => "CALL",
         NodeEnum::ConstraintsSetStmt(_) => "SET CONSTRAINTS",
         NodeEnum::RefreshMatViewStmt(_) => "REFRESH MATERIALIZED VIEW",
-        NodeEnum::AlterFunctionStmt(_) => "ALTER FUNCTION",
         NodeEnum::CreatePublicationStmt(_) => "CREATE PUBLICATION",
+        NodeEnum::AlterPublicationStmt(_) => "ALTER PUBLICATION",
         NodeEnum::CreateSubscriptionStmt(_) => "CREATE SUBSCRIPTION",
+        NodeEnum::AlterSubscriptionStmt(_) => "ALTER SUBSCRIPTION",
+        NodeEnum::DropSubscriptionStmt(_) => "DROP SUBSCRIPTION",
         NodeEnum::CreatePolicyStmt(_) => "CREATE POLICY",
+        NodeEnum::AlterPolicyStmt(_) => "ALTER POLICY",
         NodeEnum::ReassignOwnedStmt(_) => "REASSIGN OWNED",
         NodeEnum::DropOwnedStmt(_) => "DROP OWNED",
         NodeEnum::CreateCastStmt(_) => "CREATE CAST",
-        NodeEnum::DefineStmt(_) => "CREATE OBJECT",
+        NodeEnum::CreateConversionStmt(_) => "CREATE CONVERSION",
+        NodeEnum::AlterCollationStmt(_) => "ALTER COLLATION",
+        NodeEnum::CreateAmStmt(_) => "CREATE ACCESS METHOD",
+        NodeEnum::CreateOpClassStmt(_) => "CREATE OPERATOR CLASS",
+        NodeEnum::CreateOpFamilyStmt(_) => "CREATE OPERATOR FAMILY",
+        NodeEnum::AlterOpFamilyStmt(_) => "ALTER OPERATOR FAMILY",
+        NodeEnum::AlterOperatorStmt(_) => "ALTER OPERATOR",
+        NodeEnum::CreatePlangStmt(_) => "CREATE LANGUAGE",
+        NodeEnum::CreateStatsStmt(_) => "CREATE STATISTICS",
+        NodeEnum::AlterStatsStmt(_) => "ALTER STATISTICS",
+        NodeEnum::CreateTransformStmt(_) => "CREATE TRANSFORM",
+        NodeEnum::CreateFdwStmt(_) => "CREATE FOREIGN DATA WRAPPER",
+        NodeEnum::AlterFdwStmt(_) => "ALTER FOREIGN DATA WRAPPER",
+        NodeEnum::CreateForeignServerStmt(_) => "CREATE SERVER",
+        NodeEnum::AlterForeignServerStmt(_) => "ALTER SERVER",
+        NodeEnum::CreateForeignTableStmt(_) => "CREATE FOREIGN TABLE",
+        NodeEnum::ImportForeignSchemaStmt(_) => "IMPORT FOREIGN SCHEMA",
+        NodeEnum::CreateUserMappingStmt(_) => "CREATE USER MAPPING",
+        NodeEnum::AlterUserMappingStmt(_) => "ALTER USER MAPPING",
+        NodeEnum::DropUserMappingStmt(_) => "DROP USER MAPPING",
+        NodeEnum::AlterTsdictionaryStmt(_) => "ALTER TEXT SEARCH DICTIONARY",
+        NodeEnum::AlterTsconfigurationStmt(_) => "ALTER TEXT SEARCH CONFIGURATION",
+        NodeEnum::RuleStmt(_) => "CREATE RULE",
+        NodeEnum::DefineStmt(d) => match object_type(d.kind) {
+            ObjectType::ObjectAggregate => "CREATE AGGREGATE",
+            ObjectType::ObjectOperator => "CREATE OPERATOR",
+            ObjectType::ObjectType => "CREATE TYPE",
+            ObjectType::ObjectTsparser => "CREATE TEXT SEARCH PARSER",
+            ObjectType::ObjectTsdictionary => "CREATE TEXT SEARCH DICTIONARY",
+            ObjectType::ObjectTstemplate => "CREATE TEXT SEARCH TEMPLATE",
+            ObjectType::ObjectTsconfiguration => "CREATE TEXT SEARCH CONFIGURATION",
+            ObjectType::ObjectCollation => "CREATE COLLATION",
+            ObjectType::ObjectAccessMethod => "CREATE ACCESS METHOD",
+            _ => "???",
+        },
+        // Not statements of their own (parts of other statements or of
+        // PL/pgSQL); PostgreSQL's CreateCommandTag answers ??? too.
+        _ => "???",
+    }
+}
+
+use pg_query::protobuf::ObjectType;
+
+fn object_type(t: i32) -> ObjectType {
+    ObjectType::try_from(t).unwrap_or(ObjectType::Undefined)
+}
+
+/// PostgreSQL's `AlterObjectTypeCommandTag`.
+fn alter_object_type_tag(t: i32) -> &'static str {
+    use ObjectType as O;
+    match object_type(t) {
+        O::ObjectAggregate => "ALTER AGGREGATE",
+        O::ObjectAttribute => "ALTER TYPE",
+        O::ObjectCast => "ALTER CAST",
+        O::ObjectCollation => "ALTER COLLATION",
+        O::ObjectColumn => "ALTER TABLE",
+        O::ObjectConversion => "ALTER CONVERSION",
+        O::ObjectDatabase => "ALTER DATABASE",
+        O::ObjectDomain | O::ObjectDomconstraint => "ALTER DOMAIN",
+        O::ObjectExtension => "ALTER EXTENSION",
+        O::ObjectFdw => "ALTER FOREIGN DATA WRAPPER",
+        O::ObjectForeignServer => "ALTER SERVER",
+        O::ObjectForeignTable => "ALTER FOREIGN TABLE",
+        O::ObjectFunction => "ALTER FUNCTION",
+        O::ObjectIndex => "ALTER INDEX",
+        O::ObjectLanguage => "ALTER LANGUAGE",
+        O::ObjectLargeobject => "ALTER LARGE OBJECT",
+        O::ObjectOpclass => "ALTER OPERATOR CLASS",
+        O::ObjectOperator => "ALTER OPERATOR",
+        O::ObjectOpfamily => "ALTER OPERATOR FAMILY",
+        O::ObjectPolicy => "ALTER POLICY",
+        O::ObjectProcedure => "ALTER PROCEDURE",
+        O::ObjectRole => "ALTER ROLE",
+        O::ObjectRoutine => "ALTER ROUTINE",
+        O::ObjectRule => "ALTER RULE",
+        O::ObjectSchema => "ALTER SCHEMA",
+        O::ObjectSequence => "ALTER SEQUENCE",
+        O::ObjectTable | O::ObjectTabconstraint => "ALTER TABLE",
+        O::ObjectTablespace => "ALTER TABLESPACE",
+        O::ObjectTrigger => "ALTER TRIGGER",
+        O::ObjectEventTrigger => "ALTER EVENT TRIGGER",
+        O::ObjectTsconfiguration => "ALTER TEXT SEARCH CONFIGURATION",
+        O::ObjectTsdictionary => "ALTER TEXT SEARCH DICTIONARY",
+        O::ObjectTsparser => "ALTER TEXT SEARCH PARSER",
+        O::ObjectTstemplate => "ALTER TEXT SEARCH TEMPLATE",
+        O::ObjectType => "ALTER TYPE",
+        O::ObjectView => "ALTER VIEW",
+        O::ObjectMatview => "ALTER MATERIALIZED VIEW",
+        O::ObjectPublication => "ALTER PUBLICATION",
+        O::ObjectSubscription => "ALTER SUBSCRIPTION",
+        O::ObjectStatisticExt => "ALTER STATISTICS",
+        _ => "???",
+    }
+}
+
+/// The DROP branch of PostgreSQL's `CreateCommandTag`.
+pub(crate) fn drop_tag(t: i32) -> &'static str {
+    use ObjectType as O;
+    match object_type(t) {
+        O::ObjectTable => "DROP TABLE",
+        O::ObjectSequence => "DROP SEQUENCE",
+        O::ObjectView => "DROP VIEW",
+        O::ObjectMatview => "DROP MATERIALIZED VIEW",
+        O::ObjectIndex => "DROP INDEX",
+        O::ObjectForeignTable => "DROP FOREIGN TABLE",
+        O::ObjectType => "DROP TYPE",
+        O::ObjectDomain => "DROP DOMAIN",
+        O::ObjectCollation => "DROP COLLATION",
+        O::ObjectConversion => "DROP CONVERSION",
+        O::ObjectSchema => "DROP SCHEMA",
+        O::ObjectTsparser => "DROP TEXT SEARCH PARSER",
+        O::ObjectTsdictionary => "DROP TEXT SEARCH DICTIONARY",
+        O::ObjectTstemplate => "DROP TEXT SEARCH TEMPLATE",
+        O::ObjectTsconfiguration => "DROP TEXT SEARCH CONFIGURATION",
+        O::ObjectExtension => "DROP EXTENSION",
+        O::ObjectFunction => "DROP FUNCTION",
+        O::ObjectProcedure => "DROP PROCEDURE",
+        O::ObjectRoutine => "DROP ROUTINE",
+        O::ObjectAggregate => "DROP AGGREGATE",
+        O::ObjectOperator => "DROP OPERATOR",
+        O::ObjectLanguage => "DROP LANGUAGE",
+        O::ObjectCast => "DROP CAST",
+        O::ObjectTrigger => "DROP TRIGGER",
+        O::ObjectEventTrigger => "DROP EVENT TRIGGER",
+        O::ObjectRule => "DROP RULE",
+        O::ObjectFdw => "DROP FOREIGN DATA WRAPPER",
+        O::ObjectForeignServer => "DROP SERVER",
+        O::ObjectOpclass => "DROP OPERATOR CLASS",
+        O::ObjectOpfamily => "DROP OPERATOR FAMILY",
+        O::ObjectPolicy => "DROP POLICY",
+        O::ObjectTransform => "DROP TRANSFORM",
+        O::ObjectAccessMethod => "DROP ACCESS METHOD",
+        O::ObjectPublication => "DROP PUBLICATION",
+        O::ObjectStatisticExt => "DROP STATISTICS",
         _ => "???",
     }
 }
@@ -603,6 +789,13 @@ mod tests_tables;
 /// Describe: the result columns (None for a statement that returns no
 /// rows). Parameter types the analysis inferred are left in [`params`].
 pub fn describe(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Option<Vec<Field>>> {
+    describe_statement(ctx, stmt).map_err(|e| stmt.to_query_position(e))
+}
+
+fn describe_statement(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+) -> PgResult<Option<Vec<Field>>> {
     let targets = |t: &[analyze::TargetEntry]| -> Option<Vec<Field>> {
         if t.is_empty() {
             return None;
@@ -624,7 +817,7 @@ pub fn describe(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Optio
             let fmt = exec::session_format(ctx);
             let mut analyzer = analyze::Analyzer {
                 ctx,
-                source: &stmt.source,
+                source: stmt.parsed_text(),
                 fmt,
                 subqueries: Vec::new(),
             };

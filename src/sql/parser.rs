@@ -18,33 +18,129 @@ use std::sync::Arc;
 use super::Statement;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
-/// Splits and parses a simple-query string.
-pub fn parse(sql: &str) -> PgResult<Vec<Statement>> {
-    let result = match pg_query::parse(sql, 0) {
-        Ok(r) => r,
+/// Statements of one query string kept parsed at once; past this a
+/// [`QueryStatements`] keeps only where each statement is and parses it
+/// again when it runs.
+const MAX_KEPT_TREES: usize = 64;
+
+/// Statements shorter than this cannot nest deep enough to fail in
+/// pg_query's tree output (each level of nesting takes at least one byte,
+/// and its limits are at about a thousand levels).
+const MIN_CHECKED_LEN: usize = 256;
+
+/// The statements of one query string (a simple Query message).
+///
+/// PostgreSQL parses the whole string before running any of it, so a
+/// syntax error anywhere means nothing runs. The same holds here, but the
+/// parse trees are not all kept: a message of a million statements would
+/// hold a million Rust trees (several kB each) at once. Up to
+/// [`MAX_KEPT_TREES`] statements are kept parsed; beyond that only where
+/// each statement is, and it is parsed when it runs, so memory stays
+/// proportional to the string, not to its trees.
+pub struct QueryStatements {
+    source: Arc<str>,
+    /// Byte ranges of the statements in `source`.
+    bounds: Vec<(usize, usize)>,
+    /// The parsed statements, when there are few.
+    kept: Vec<Statement>,
+}
+
+impl QueryStatements {
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// Statement `i`, parsed. Parsing again can fail only on the limits of
+    /// pg_query's protobuf output (54001), which a statement shorter than
+    /// [`MIN_CHECKED_LEN`] cannot reach and a longer one was checked for.
+    pub fn statement(&self, i: usize) -> PgResult<Statement> {
+        if let Some(s) = self.kept.get(i) {
+            return Ok(s.clone());
+        }
+        let (start, end) = self.bounds[i];
+        let stmt = parse_one(&self.source, start, end)?;
+        Ok(stmt.expect("a statement libpg_query split out is not empty"))
+    }
+}
+
+/// Splits a query string into statements and checks that every one parses.
+pub fn split(sql: &str) -> PgResult<QueryStatements> {
+    if sql.as_bytes().contains(&0) {
+        return Err(zero_byte_error());
+    }
+    // libpg_query parses the whole string once to find the statements (its
+    // C tree is freed on return); syntax errors are reported against it.
+    let slices = match pg_query::split_with_parser(sql) {
+        Ok(s) => s,
         Err(e) => return Err(parse_error(sql, e)),
     };
     let source: Arc<str> = Arc::from(sql);
-    let mut out = Vec::new();
-    for raw in result.protobuf.stmts {
-        let Some(node) = raw.stmt.and_then(|n| n.node) else {
-            continue;
-        };
-        let start = (raw.stmt_location.max(0) as usize).min(sql.len());
-        let end = if raw.stmt_len <= 0 {
-            sql.len()
-        } else {
-            (start + raw.stmt_len as usize).min(sql.len())
-        };
-        let text = sql.get(start..end).unwrap_or(sql);
-        out.push(Statement {
-            text: text.trim().to_string(),
-            node,
-            source: source.clone(),
-            location: start,
-        });
+    let base = sql.as_ptr() as usize;
+    let mut bounds = Vec::with_capacity(slices.len());
+    let mut kept = Vec::new();
+    let keep = slices.len() <= MAX_KEPT_TREES;
+    for slice in slices {
+        let start = slice.as_ptr() as usize - base;
+        let end = start + slice.len();
+        // Producing the tree has limits the split does not check (the C
+        // stack while serializing, protobuf nesting): a statement long
+        // enough to nest that deep is parsed now, so it fails before any
+        // statement runs, as in PostgreSQL.
+        if keep || slice.len() >= MIN_CHECKED_LEN {
+            let Some(stmt) = parse_one(&source, start, end)? else {
+                continue;
+            };
+            if keep {
+                kept.push(stmt);
+            }
+        }
+        bounds.push((start, end));
     }
-    Ok(out)
+    Ok(QueryStatements {
+        source,
+        bounds,
+        kept,
+    })
+}
+
+/// Splits and parses a query string.
+pub fn parse(sql: &str) -> PgResult<Vec<Statement>> {
+    let q = split(sql)?;
+    (0..q.len()).map(|i| q.statement(i)).collect()
+}
+
+/// Parses the statement at `start..end` of `source` on its own: its tree's
+/// locations are offsets from `start`.
+fn parse_one(source: &Arc<str>, start: usize, end: usize) -> PgResult<Option<Statement>> {
+    let text = &source[start..end];
+    let result = pg_query::parse(text, 0).map_err(|e| parse_error(text, e))?;
+    let Some(node) = result
+        .protobuf
+        .stmts
+        .into_iter()
+        .next()
+        .and_then(|raw| raw.stmt)
+        .and_then(|n| n.node)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Statement {
+        text: text.trim().to_string(),
+        node,
+        source: source.clone(),
+        location: start,
+    }))
+}
+
+fn zero_byte_error() -> PgError {
+    PgError::error(
+        sqlstate::SYNTAX_ERROR,
+        "invalid byte sequence: query string contains a zero byte",
+    )
 }
 
 /// 1-based character position of byte offset `byte` in `sql` (PostgreSQL's
@@ -59,28 +155,22 @@ pub fn char_position(sql: &str, byte: usize) -> u32 {
 
 fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
     let message = match e {
-        pg_query::Error::Parse(m) => m,
-        pg_query::Error::Conversion(_) => {
-            return PgError::error(
-                sqlstate::SYNTAX_ERROR,
-                "invalid byte sequence: query string contains a zero byte",
-            );
-        }
+        pg_query::Error::Parse(m) | pg_query::Error::Split(m) => m,
+        pg_query::Error::Conversion(_) => return zero_byte_error(),
         other => other.to_string(),
     };
+    // libpg_query's own limits on nesting: its C stack budget, and the
+    // protobuf serializer's depth limit (PostgreSQL has only the first).
+    if message == "stack depth limit exceeded" || message.contains("nested too deeply to serialize")
+    {
+        return crate::utils::stack::stack_depth_error();
+    }
     let code = if message.contains("not supported") || message.contains("not implemented") {
         sqlstate::FEATURE_NOT_SUPPORTED
-    } else if message == "stack depth limit exceeded" {
-        "54001"
     } else {
         sqlstate::SYNTAX_ERROR
     };
     let mut err = PgError::error(code, message.clone());
-    if code == "54001" {
-        err = err.with_hint(
-            "Increase the configuration parameter \"max_stack_depth\" (currently 2048kB), after ensuring the platform's stack depth limit is adequate.",
-        );
-    }
     if message.ends_with("at end of input") {
         err = err.with_position(sql.chars().count() as u32 + 1);
     } else if let Some(near) = quoted_near(&message)
@@ -100,9 +190,9 @@ fn quoted_near(message: &str) -> Option<String> {
 }
 
 fn is_viable_prefix(prefix: &str) -> bool {
-    match pg_query::parse(prefix, 0) {
+    match pg_query::split_with_parser(prefix) {
         Ok(_) => true,
-        Err(pg_query::Error::Parse(m)) => m.ends_with("at end of input"),
+        Err(pg_query::Error::Split(m)) => m.ends_with("at end of input"),
         Err(_) => false,
     }
 }
@@ -149,6 +239,23 @@ mod tests {
         assert_eq!(stmts[1].location, 10);
         assert!(parse("").unwrap().is_empty());
         assert!(parse(" ;; ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn many_statements_keep_only_their_places() {
+        let sql = "SELECT 1;".repeat(MAX_KEPT_TREES + 1);
+        let q = split(&sql).unwrap();
+        assert_eq!(q.len(), MAX_KEPT_TREES + 1);
+        assert!(q.kept.is_empty());
+        let last = q.statement(MAX_KEPT_TREES).unwrap();
+        assert_eq!(last.text, "SELECT 1");
+        assert_eq!(last.location, 9 * MAX_KEPT_TREES);
+        // A syntax error anywhere fails the whole string before anything runs.
+        let bad = format!("{sql} SELEC 2;");
+        assert_eq!(
+            split(&bad).err().map(|e| e.position),
+            Some(Some(9 * (MAX_KEPT_TREES as u32 + 1) + 2))
+        );
     }
 
     #[test]

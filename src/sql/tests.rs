@@ -314,6 +314,12 @@ fn errors_carry_sqlstate_message_and_position() {
         q("SELECT 'a' + 1"),
         "ERROR 22P02: invalid input syntax for type integer: \"a\" @8"
     );
+    // Each statement is parsed on its own; positions still count from the
+    // start of the whole string, in characters.
+    assert_eq!(
+        q("SELECT 'é'; SELECT 'a' + 1"),
+        "?column?\né\nERROR 22P02: invalid input syntax for type integer: \"a\" @20"
+    );
     assert_eq!(
         q("SELECT 2147483647 + 1"),
         "ERROR 22003: integer out of range"
@@ -417,6 +423,11 @@ fn like_and_string_functions() {
     assert_eq!(
         v("SELECT length('héllo'), upper('abc'), substr('hello', 2, 3), position('l' in 'hello')"),
         "5|ABC|ell|3"
+    );
+    // One character maps to one character, as PostgreSQL's towupper does.
+    assert_eq!(
+        v("SELECT upper('straße'), lower('STRASSE'), initcap('ßa'), upper('ŉ'), lower('ΌΣ')"),
+        "STRAßE|strasse|ßa|ŉ|όσ"
     );
     assert_eq!(
         v("SELECT trim('  x  '), replace('aaa', 'a', 'b'), concat('a', NULL, 1)"),
@@ -642,6 +653,40 @@ fn command_tags_name_statements() {
     assert_eq!(tag("ALTER SYSTEM SET x = 1"), "ALTER SYSTEM");
     assert_eq!(tag("CREATE TABLE t (a int)"), "CREATE TABLE");
     assert_eq!(tag("INSERT INTO t VALUES (1)"), "INSERT");
+    // Statement kinds ferrogres does not run still get PostgreSQL's tag,
+    // which names them in "... is not supported by ferrogres yet".
+    assert_eq!(tag("ALTER PUBLICATION p ADD TABLE t"), "ALTER PUBLICATION");
+    assert_eq!(tag("ALTER TYPE e ADD VALUE 'x'"), "ALTER TYPE");
+    assert_eq!(
+        tag("CREATE OPERATOR CLASS c FOR TYPE int4 USING btree AS OPERATOR 1 <"),
+        "CREATE OPERATOR CLASS"
+    );
+    assert_eq!(
+        tag("CREATE RULE r AS ON INSERT TO t DO NOTHING"),
+        "CREATE RULE"
+    );
+    assert_eq!(
+        tag("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC"),
+        "ALTER DEFAULT PRIVILEGES"
+    );
+    assert_eq!(tag("ALTER TABLE t RENAME TO u"), "ALTER TABLE");
+    assert_eq!(tag("ALTER FUNCTION f() OWNER TO x"), "ALTER FUNCTION");
+    assert_eq!(
+        tag("DROP OPERATOR CLASS c USING btree"),
+        "DROP OPERATOR CLASS"
+    );
+    assert_eq!(
+        tag("CREATE AGGREGATE a (sfunc = f, stype = int)"),
+        "CREATE AGGREGATE"
+    );
+    assert_eq!(tag("DISCARD ALL"), "DISCARD ALL");
+    assert_eq!(tag("CLOSE ALL"), "CLOSE CURSOR ALL");
+    assert_eq!(tag("SECURITY LABEL ON TABLE t IS 'x'"), "SECURITY LABEL");
+    let unsupported = q("ALTER PUBLICATION p ADD TABLE t");
+    assert_eq!(
+        unsupported,
+        "ERROR 0A000: ALTER PUBLICATION is not supported by ferrogres yet"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Support code shared by every process: settings (GUC), error reporting,
-//! cumulative statistics (pgstat), time.
+//! cumulative statistics (pgstat), stack depth checking, time.
 
 pub mod elog;
 pub mod guc;
 pub mod pgstat;
+pub mod stack;
 pub mod time;

@@ -279,6 +279,10 @@ impl Numeric {
         matches!(self, Numeric::NaN)
     }
 
+    pub fn is_infinite(&self) -> bool {
+        matches!(self, Numeric::PosInf | Numeric::NegInf)
+    }
+
     pub fn is_zero(&self) -> bool {
         matches!(self, Numeric::Finite { mag, .. } if mag.is_empty())
     }

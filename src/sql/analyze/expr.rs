@@ -56,6 +56,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 impl<'a> Analyzer<'a> {
     pub(crate) fn transform_expr(&mut self, scope: &mut Scope, node: &NodeEnum) -> PgResult<Expr> {
+        crate::utils::stack::check_stack_depth()?;
         match node {
             NodeEnum::AConst(c) => self.transform_const(c),
             NodeEnum::ColumnRef(c) => self.transform_column_ref(scope, c),

@@ -223,6 +223,20 @@ pub struct Analyzer<'a> {
     pub subqueries: Vec<Query>,
 }
 
+/// PostgreSQL's `MaxTupleAttributeNumber`: the widest row a query may build.
+pub const MAX_TUPLE_ATTRIBUTE_NUMBER: usize = 1664;
+
+/// A target list (or RETURNING list) longer than a row may be is 54011.
+pub fn check_target_list_length(n: usize) -> PgResult<()> {
+    if n > MAX_TUPLE_ATTRIBUTE_NUMBER {
+        return Err(PgError::error(
+            sqlstate::TOO_MANY_COLUMNS,
+            format!("target lists can have at most {MAX_TUPLE_ATTRIBUTE_NUMBER} entries"),
+        ));
+    }
+    Ok(())
+}
+
 fn node_of(n: &Option<Box<pg_query::Node>>) -> Option<&NodeEnum> {
     n.as_ref().and_then(|n| n.node.as_ref())
 }
@@ -253,6 +267,7 @@ impl<'a> Analyzer<'a> {
     /// `resolve_unknowns` false keeps unknown-type output columns unknown, as
     /// set-operation leaves need (the set operation decides their type).
     fn analyze_select_ext(&mut self, stmt: &SelectStmt, resolve_unknowns: bool) -> PgResult<Query> {
+        crate::utils::stack::check_stack_depth()?;
         if stmt.with_clause.is_some() {
             return Err(self.unsupported("WITH", None));
         }
@@ -314,6 +329,7 @@ impl<'a> Analyzer<'a> {
         } else {
             self.transform_target_list(&mut scope, &stmt.target_list)?
         };
+        check_target_list_length(targets.len())?;
         for t in targets.iter_mut().filter(|_| resolve_unknowns) {
             if t.expr.ty() == Type::Unknown {
                 let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
@@ -737,6 +753,7 @@ impl<'a> Analyzer<'a> {
 
     /// Returns the tree and the output column names (from the leftmost leaf).
     fn transform_set_op_tree(&mut self, stmt: &SelectStmt) -> PgResult<(SetOpTree, Vec<String>)> {
+        crate::utils::stack::check_stack_depth()?;
         use pg_query::protobuf::SetOperation;
         let op = SetOperation::try_from(stmt.op).unwrap_or(SetOperation::SetopNone);
         // A leaf: a plain SELECT (the top node's own ORDER BY/LIMIT belong to the whole).

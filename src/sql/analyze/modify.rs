@@ -20,7 +20,10 @@ use super::super::expr::{Expr, Loc};
 use super::super::tables::TableDef;
 use super::super::types::{Datum, Type};
 use super::names::raw_location;
-use super::{Analyzer, ExprKind, Query, RangeTblEntry, RteSource, Scope, TargetEntry, node_of};
+use super::{
+    Analyzer, ExprKind, MAX_TUPLE_ATTRIBUTE_NUMBER, Query, RangeTblEntry, RteSource, Scope,
+    TargetEntry, node_of,
+};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 fn loc(l: i32) -> Option<usize> {
@@ -160,6 +163,16 @@ impl<'a> Analyzer<'a> {
         }
         scope.kind = ExprKind::Returning;
         let mut targets = self.transform_target_list(scope, &rc.exprs)?;
+        // PostgreSQL finds this when it forms the first RETURNING row.
+        if targets.len() > MAX_TUPLE_ATTRIBUTE_NUMBER {
+            return Err(PgError::error(
+                sqlstate::TOO_MANY_COLUMNS,
+                format!(
+                    "number of columns ({}) exceeds limit ({MAX_TUPLE_ATTRIBUTE_NUMBER})",
+                    targets.len()
+                ),
+            ));
+        }
         for t in &mut targets {
             if t.expr.ty() == Type::Unknown {
                 let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });

@@ -16,6 +16,13 @@ fn division_by_zero() -> PgError {
 
 /// Evaluates `e` against `row`.
 pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
+    // Leaves do not recurse; everything else may nest as deep as the input.
+    if !matches!(
+        e,
+        Expr::Const { .. } | Expr::Column { .. } | Expr::Param { .. }
+    ) {
+        crate::utils::stack::check_stack_depth()?;
+    }
     match e {
         Expr::Const { value, .. } => Ok(value.clone()),
         Expr::Column { index, .. } => Ok(row[*index].clone()),

@@ -152,6 +152,19 @@ impl SeriesScan {
         if vals.iter().any(|v| v.is_null()) {
             return Ok(None);
         }
+        // generate_series_step_numeric's checks, in its order: start and
+        // stop before the step. An infinite bound would never be reached.
+        let bad = |msg: String| Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, msg));
+        for (v, which) in vals.iter().zip(["start value", "stop value"]) {
+            if let Datum::Numeric(n) = v {
+                if n.is_nan() {
+                    return bad(format!("{which} cannot be NaN"));
+                }
+                if n.is_infinite() {
+                    return bad(format!("{which} cannot be infinity"));
+                }
+            }
+        }
         let step = match vals.get(2) {
             Some(s) => s.clone(),
             None => match self.ty {
@@ -167,15 +180,15 @@ impl SeriesScan {
             Datum::Int8(v) => *v < 0,
             Datum::Numeric(n) => {
                 if n.is_nan() {
-                    return Err(PgError::error(
-                        sqlstate::INVALID_PARAMETER_VALUE,
-                        "step size cannot be NaN",
-                    ));
+                    return bad("step size cannot be NaN".into());
+                }
+                if n.is_infinite() {
+                    return bad("step size cannot be infinity".into());
                 }
                 if n.is_zero() {
                     return Err(step_zero());
                 }
-                n.cmp_pg(&super::super::types::Numeric::from_i64(0)) == Ordering::Less
+                n.is_negative()
             }
             Datum::Interval { .. } => {
                 let iv = as_interval(&step).expect("interval step");
@@ -186,16 +199,6 @@ impl SeriesScan {
             }
             other => unreachable!("generate_series step {other:?}"),
         };
-        for (v, which) in vals.iter().zip(["start", "stop"]) {
-            if let Datum::Numeric(n) = v
-                && n.is_nan()
-            {
-                return Err(PgError::error(
-                    sqlstate::INVALID_PARAMETER_VALUE,
-                    format!("{which} value cannot be NaN"),
-                ));
-            }
-        }
         Ok(Some(Series {
             current: vals[0].clone(),
             stop: vals[1].clone(),

@@ -374,12 +374,31 @@ fn octet_length(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Int4(text(&a[0]).len() as i32))
 }
 
+/// PostgreSQL maps case one character at a time (`towupper`/`towlower`):
+/// a character whose full mapping is several characters (`ß` → `SS`,
+/// `ŉ` → `ʼN`) or that changes length by context stays as it is.
+pub(crate) fn simple_upper(c: char) -> char {
+    let mut m = c.to_uppercase();
+    match (m.next(), m.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+pub(crate) fn simple_lower(c: char) -> char {
+    let mut m = c.to_lowercase();
+    match (m.next(), m.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
 fn lower(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Text(text(&a[0]).to_lowercase()))
+    Ok(Datum::Text(text(&a[0]).chars().map(simple_lower).collect()))
 }
 
 fn upper(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Text(text(&a[0]).to_uppercase()))
+    Ok(Datum::Text(text(&a[0]).chars().map(simple_upper).collect()))
 }
 
 fn initcap(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -387,9 +406,9 @@ fn initcap(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let mut prev_alnum = false;
     for c in text(&a[0]).chars() {
         if prev_alnum {
-            out.extend(c.to_lowercase());
+            out.push(simple_lower(c));
         } else {
-            out.extend(c.to_uppercase());
+            out.push(simple_upper(c));
         }
         prev_alnum = c.is_alphanumeric();
     }

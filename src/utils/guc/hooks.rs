@@ -332,9 +332,8 @@ pub(super) fn split_identifier_string(s: &str, sep: u8) -> Option<Vec<String>> {
                     }
                 }
             }
-            if name.is_empty() {
-                return None; // empty quoted name not allowed
-            }
+            // An empty quoted name is allowed: `SET search_path = ''` is
+            // stored as `""`, a schema no one can create.
             String::from_utf8_lossy(&name).into_owned()
         } else {
             let start = i;
@@ -1148,7 +1147,10 @@ mod tests {
         assert_eq!(split_identifier_string("iso,", b','), None);
         assert_eq!(split_identifier_string("a b", b','), None);
         assert_eq!(split_identifier_string("\"unterminated", b','), None);
-        assert_eq!(split_identifier_string("\"\"", b','), None);
+        assert_eq!(
+            split_identifier_string("\"\"", b','),
+            Some(vec![String::new()])
+        );
     }
 
     #[test]
