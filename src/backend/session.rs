@@ -369,6 +369,11 @@ pub fn backend_main(
         }
     }
     conn.send(b'R', &Body::new().i32(0).0);
+    // WARNINGs for startup options ferrogres does not implement.
+    for w in env.settings.take_notices() {
+        elog::log_error(&w, None);
+        conn.send_raw(&crate::protocol::framed_report(&w));
+    }
     for (name, value) in env.settings.reported_parameters() {
         conn.send(b'S', &Body::new().cstr(&name).cstr(&value).0);
     }
