@@ -126,15 +126,7 @@ fn reject_lines_and_missing_entries_are_refused_with_28000() {
     assert!(!ok);
     assert!(out.contains("pg_hba.conf rejects connection for host \"127.0.0.1\", user \"postgres\", database \"postgres\""), "{out}");
     // No line for ::1 / other users over TCP.
-    let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
-    roles.push(ferrogres::backend::auth::roles::Role {
-        oid: 16384,
-        name: "bob".into(),
-        superuser: false,
-        can_login: true,
-        password: None,
-    });
-    ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
+    add_login_role(&s, "bob", 16384);
     let (ok, out) = psql_as(&s, "127.0.0.1", "bob", None);
     assert!(!ok);
     assert!(

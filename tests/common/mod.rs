@@ -555,3 +555,31 @@ pub fn data_path(s: &Server, rel: &str) -> PathBuf {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// The SQLSTATE of a server error, or a note saying there was none.
+pub fn code(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.code().code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+/// The primary message of a server error, or a note saying there was none.
+pub fn message(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| format!("no message: {e}"))
+}
+
+/// Adds a login role `name` without superuser (and without a password) to
+/// the server's roles file (`global/pg_authid`, read at each connection).
+pub fn add_login_role(s: &Server, name: &str, oid: u32) {
+    let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
+    roles.push(ferrogres::backend::auth::roles::Role {
+        oid,
+        name: name.into(),
+        superuser: false,
+        can_login: true,
+        password: None,
+    });
+    ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
+}
