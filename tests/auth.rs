@@ -239,3 +239,36 @@ fn a_failed_password_authentication_tells_the_client_nothing_but_the_message() {
         "{log}"
     );
 }
+
+#[test]
+fn auth_delay_makes_a_wrong_password_wait_and_a_right_one_not() {
+    let s = Server::builder()
+        .password("s3cret")
+        .hba(&HBA_ALL.replace("METHOD", "scram-sha-256"))
+        .conf("auth_delay.milliseconds = 700")
+        .start();
+    let started = std::time::Instant::now();
+    let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("wrong"));
+    assert!(!ok && out.contains("password authentication failed"), "{out}");
+    // A lower bound only: the delay is a sleep in the backend.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(700));
+    // Other clients are served meanwhile: the postmaster does not wait.
+    let slow = std::thread::spawn({
+        let port = s.port;
+        move || {
+            Command::new("psql")
+                .args(["-X", "-w", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .args(["-U", "postgres", "-d", "postgres", "-c", "SELECT 1"])
+                .env("PGPASSWORD", "wrong")
+                .output()
+                .unwrap()
+        }
+    });
+    let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("s3cret"));
+    assert!(ok, "{out}");
+    assert!(!slow.join().unwrap().status.success());
+    assert_eq!(
+        s.psql("SELECT setting, unit, context FROM pg_settings WHERE name = 'auth_delay.milliseconds'"),
+        "700|ms|sighup"
+    );
+}
