@@ -230,8 +230,7 @@ pub fn main(mut env: ServerEnv) -> ! {
             shm.record_failure(&e);
             // Retry at the next trigger, even if no WAL is written meanwhile.
             last_end = None;
-            // PostgreSQL sleeps a second after any error before going on.
-            std::thread::sleep(Duration::from_secs(1));
+            pause_after_failure();
         }
     }
 }
@@ -282,6 +281,19 @@ impl ArchiveTimer {
                 &format!("could not switch WAL segment for archive_timeout: {e}"),
             ),
         }
+    }
+}
+
+/// PostgreSQL's pause of a second after a failed checkpoint (so that a
+/// trigger that is still true does not spin), cut short by a shutdown
+/// request or the postmaster's death, which the main loop then handles.
+/// Not a latch wait: a waiting `CHECKPOINT` sets the latch every few ms.
+fn pause_after_failure() {
+    for _ in 0..10 {
+        if signals::peek(signals::SIGUSR2_PENDING | signals::POSTMASTER_DEATH_PENDING) != 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
