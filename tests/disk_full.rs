@@ -330,3 +330,88 @@ fn full_disk_fails_cleanly_says_why_and_loses_nothing_acknowledged() {
         assert!(!log.contains(hidden), "the log says {hidden:?}:\n{log}");
     }
 }
+
+#[test]
+fn wal_segment_that_cannot_be_created_panics_and_acknowledges_nothing() {
+    let disk = Tmpfs::mount(48);
+    let filler: PathBuf = disk.path().join("filler");
+    let mut s = Server::builder()
+        .data_dir_under(disk.path())
+        .conf("log_line_prefix = '%m [%p] %e '")
+        .start();
+    s.psql("CREATE TABLE acked (id bigint)");
+    s.psql("INSERT INTO acked SELECT g FROM generate_series(1, 100) g");
+    fill_disk(&filler);
+    // The next record goes to a segment that does not exist yet, and there
+    // is no room to create it.
+    s.psql("SELECT pg_switch_wal()");
+    fill_disk(&filler);
+    let mut c = s.connect();
+    let committed = c.batch_execute("INSERT INTO acked VALUES (101)");
+    assert!(
+        committed.is_err(),
+        "a commit was acknowledged although its WAL segment could not be created"
+    );
+    drop(c);
+    assert!(
+        s.wait_for_log(
+            "PANIC:  could not write to file \"pg_wal/xlogtemp.",
+            Duration::from_secs(30)
+        ),
+        "{}",
+        s.log()
+    );
+    let log = s.log();
+    assert!(
+        log.contains(" 53100 PANIC:  could not write to file \"pg_wal/xlogtemp.")
+            && log.contains("No space left on device"),
+        "{log}"
+    );
+    assert!(
+        s.wait_for_log(
+            "was terminated by signal 6: Aborted",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        s.log()
+    );
+    // The half-made segment gave its space back.
+    let wal = s.data.join("pg_wal");
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_dir(&wal)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with("xlogtemp."))),
+        "a temporary WAL file was left behind in {}",
+        wal.display()
+    );
+    // Space is back: the server (restarted by the postmaster) takes writes
+    // again, and every acknowledged row is there.
+    std::fs::remove_file(&filler).unwrap();
+    s.wait_ready(Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = s.psql_output("INSERT INTO acked VALUES (102)", &[]);
+        if out.status.success() {
+            break;
+        }
+        // A crash-restart triggered before the space came back may still be
+        // under way.
+        assert!(
+            Instant::now() < deadline,
+            "no insert succeeded after space came back: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let present: BTreeSet<i64> = s
+        .psql("SELECT id FROM acked")
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!((1..=100).all(|i| present.contains(&i)), "{present:?}");
+    assert!(present.contains(&102));
+    s.signal(libc::SIGINT);
+    assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0), "{}", s.log());
+}
