@@ -199,7 +199,11 @@ fn full_disk_fails_cleanly_says_why_and_loses_nothing_acknowledged() {
     }
     let acknowledged = load.acknowledged.lock().unwrap().clone();
     let refused = load.refused.lock().unwrap().clone();
-    assert_eq!(refused.len(), 9, "every client ends after 3 refusals: {refused:?}");
+    assert_eq!(
+        refused.len(),
+        9,
+        "every client ends after 3 refusals: {refused:?}"
+    );
 
     // 1. Inserts fail cleanly: 53100, the file named, PostgreSQL's hint.
     for r in &refused {
@@ -267,7 +271,11 @@ fn full_disk_fails_cleanly_says_why_and_loses_nothing_acknowledged() {
         shutdown.contains("abnormal database system shutdown"),
         "{shutdown}"
     );
-    assert_eq!(code, Some(1), "postmaster exit code after a failed shutdown");
+    assert_eq!(
+        code,
+        Some(1),
+        "postmaster exit code after a failed shutdown"
+    );
 
     // 4. Space is back: the server starts, recovers, and has every
     //    acknowledged row and none of the refused ones.
@@ -279,10 +287,7 @@ fn full_disk_fails_cleanly_says_why_and_loses_nothing_acknowledged() {
         start.contains("database system shutdown was interrupted"),
         "{start}"
     );
-    assert!(
-        start.contains("automatic recovery in progress"),
-        "{start}"
-    );
+    assert!(start.contains("automatic recovery in progress"), "{start}");
     let present: BTreeSet<i64> = s
         .psql("SELECT id FROM acked")
         .lines()
@@ -296,7 +301,11 @@ fn full_disk_fails_cleanly_says_why_and_loses_nothing_acknowledged() {
         &lost[..lost.len().min(10)]
     );
     for r in &refused {
-        assert!(!present.contains(&r.id), "refused insert {} is visible", r.id);
+        assert!(
+            !present.contains(&r.id),
+            "refused insert {} is visible",
+            r.id
+        );
     }
     assert_eq!(
         s.psql("SELECT count(*) FROM acked"),
@@ -314,7 +323,9 @@ fn full_disk_fails_cleanly_says_why_and_loses_nothing_acknowledged() {
         (acknowledged.len() + 1).to_string()
     );
     let log = s.log();
-    let last_start = &log[log.rfind("database system is shut down").expect("a clean shutdown")..];
+    let last_start = &log[log
+        .rfind("database system is shut down")
+        .expect("a clean shutdown")..];
     assert!(
         last_start.contains("database system was shut down at")
             && !last_start.contains("automatic recovery in progress"),

@@ -296,8 +296,7 @@ fn startup(env: &ServerEnv) -> Result<Exit, String> {
     wal::init_insert_position(end, prev)
         .map_err(|e| format!("could not prepare WAL for writing at {end}: {e}"))?;
     wal::set_redo_pointer(checkpoint.redo);
-    ControlFile::update_state(&env.data_dir, DbState::InProduction)
-        .map_err(|e| e.message)?;
+    ControlFile::update_state(&env.data_dir, DbState::InProduction).map_err(|e| e.message)?;
     if archive.is_some() || label.is_some() {
         // The end-of-recovery checkpoint (PostgreSQL requests it with
         // CHECKPOINT_END_OF_RECOVERY | IMMEDIATE | WAIT): pg_control then

@@ -141,7 +141,10 @@ impl Collector {
         // clock stepped back.
         self.stats.written_at = now_timestamptz().max(self.wanted);
         if let Err(e) = self.stats.write(&self.env.data_dir, dir, permanent) {
-            crate::utils::elog::log_error(&e.with_severity(crate::utils::elog::Severity::Log), None);
+            crate::utils::elog::log_error(
+                &e.with_severity(crate::utils::elog::Severity::Log),
+                None,
+            );
         }
         self.dirty = false;
         self.last_write = Instant::now();

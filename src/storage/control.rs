@@ -201,13 +201,22 @@ impl ControlFile {
             .mode(0o600)
             .open(&path)
             .map_err(|e| {
-                elog::file_error(&e, format_args!("could not create file \"{CONTROL_FILE_PATH}\""))
+                elog::file_error(
+                    &e,
+                    format_args!("could not create file \"{CONTROL_FILE_PATH}\""),
+                )
             })?;
         write_whole(&f, &self.encode()).map_err(|e| {
-            elog::file_error(&e, format_args!("could not write to file \"{CONTROL_FILE_PATH}\""))
+            elog::file_error(
+                &e,
+                format_args!("could not write to file \"{CONTROL_FILE_PATH}\""),
+            )
         })?;
         f.sync_all().map_err(|e| {
-            elog::file_error(&e, format_args!("could not fsync file \"{CONTROL_FILE_PATH}\""))
+            elog::file_error(
+                &e,
+                format_args!("could not fsync file \"{CONTROL_FILE_PATH}\""),
+            )
         })?;
         let dir = data_dir.join("global");
         std::fs::File::open(&dir)
@@ -230,7 +239,10 @@ impl ControlFile {
 /// reason (`incorrect checksum in control file`).
 pub fn read_error(e: &std::io::Error) -> PgError {
     if e.raw_os_error().is_some() {
-        elog::file_error(e, format_args!("could not open file \"{CONTROL_FILE_PATH}\""))
+        elog::file_error(
+            e,
+            format_args!("could not open file \"{CONTROL_FILE_PATH}\""),
+        )
     } else {
         PgError::error(crate::utils::elog::sqlstate::DATA_CORRUPTED, e.to_string())
     }
@@ -354,7 +366,8 @@ mod tests {
         assert_eq!(e.sqlstate, "58P01");
         assert!(
             e.message.starts_with("could not open file \"")
-                && e.message.ends_with("global/pg_control\": No such file or directory"),
+                && e.message
+                    .ends_with("global/pg_control\": No such file or directory"),
             "{}",
             e.message
         );

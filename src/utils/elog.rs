@@ -256,9 +256,7 @@ pub fn errcode_for_file_access(err: &std::io::Error) -> &'static str {
             std::io::ErrorKind::NotFound => sqlstate::UNDEFINED_FILE,
             std::io::ErrorKind::AlreadyExists => sqlstate::DUPLICATE_FILE,
             std::io::ErrorKind::PermissionDenied => sqlstate::INSUFFICIENT_PRIVILEGE,
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::WriteZero => {
-                sqlstate::DISK_FULL
-            }
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::WriteZero => sqlstate::DISK_FULL,
             _ => sqlstate::INTERNAL_ERROR,
         },
     }

@@ -235,11 +235,21 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 pub fn open_segment_for_write(data_dir: &Path, segno: u64, seg_size: u64) -> PgResult<File> {
     let name = segment_file_name(TIMELINE, segno, seg_size);
     let path = wal_dir(data_dir).join(&name);
-    let open = || std::fs::OpenOptions::new().read(true).write(true).open(&path);
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+    };
     match open() {
         Ok(f) => return Ok(f),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(elog::file_error(&e, format_args!("could not open file \"pg_wal/{name}\""))),
+        Err(e) => {
+            return Err(elog::file_error(
+                &e,
+                format_args!("could not open file \"pg_wal/{name}\""),
+            ));
+        }
     }
     create_segment(data_dir, segno, seg_size)?;
     open().map_err(|e| elog::file_error(&e, format_args!("could not open file \"pg_wal/{name}\"")))

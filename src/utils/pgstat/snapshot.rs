@@ -343,7 +343,10 @@ impl StatsSnapshot {
         let tmp_name = format!("{rel_dir}/{FILE_NAME}.tmp");
         let tmp = data_dir.join(&tmp_name);
         std::fs::create_dir_all(&dir).map_err(|e| {
-            file_error(&e, format_args!("could not open temporary statistics file \"{tmp_name}\""))
+            file_error(
+                &e,
+                format_args!("could not open temporary statistics file \"{tmp_name}\""),
+            )
         })?;
         let result = std::fs::write(&tmp, self.encode(permanent))
             .map_err(|e| {
