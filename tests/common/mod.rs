@@ -55,6 +55,7 @@ pub struct ServerBuilder {
     initdb_args: Vec<String>,
     hba: Option<String>,
     password: Option<String>,
+    data_parent: Option<PathBuf>,
 }
 
 impl ServerBuilder {
@@ -72,6 +73,13 @@ impl ServerBuilder {
         self.hba = Some(text.to_string());
         self
     }
+    /// Puts the data directory (`data`, pg_wal included) under `dir`, e.g. a
+    /// small file system, instead of the server's temporary directory; the
+    /// log and the socket stay there. The caller removes `dir`.
+    pub fn data_dir_under(mut self, dir: &Path) -> Self {
+        self.data_parent = Some(dir.to_path_buf());
+        self
+    }
     /// The superuser's password (written to a --pwfile for initdb).
     pub fn password(mut self, pw: &str) -> Self {
         self.password = Some(pw.to_string());
@@ -80,7 +88,7 @@ impl ServerBuilder {
 
     pub fn start(self) -> Server {
         let dir = TempDir::new("srv");
-        let data = dir.0.join("data");
+        let data = self.data_parent.as_ref().unwrap_or(&dir.0).join("data");
         let socket_dir = dir.0.join("sock");
         std::fs::create_dir_all(&socket_dir).unwrap();
         let mut cmd = Command::new(BIN);
@@ -145,6 +153,7 @@ impl Server {
             initdb_args: Vec::new(),
             hba: None,
             password: None,
+            data_parent: None,
         }
     }
 
