@@ -98,14 +98,18 @@ SELECT 'use super::{ProcEntry, ProcRole::*};';
 SELECT '';
 SELECT '#[rustfmt::skip]';
 SELECT 'pub const PG_PROC: &[ProcEntry] = &[';
-SELECT format('    ProcEntry { oid: %s, proname: "%s", role: %s, prokind: b''%s'', procost: %s.0, prorows: %s.0, provariadic: %s, proleakproof: %s, proisstrict: %s, proretset: %s, provolatile: b''%s'', proparallel: b''%s'', pronargdefaults: %s, prorettype: %s, proargtypes: &[%s], proargnames: %s, proargdefaults: %s, prosrc: "%s", descr: %s },',
+SELECT format('    ProcEntry { oid: %s, proname: "%s", role: %s, prokind: b''%s'', procost: %s.0, prorows: %s.0, provariadic: %s, proleakproof: %s, proisstrict: %s, proretset: %s, provolatile: b''%s'', proparallel: b''%s'', pronargdefaults: %s, prorettype: %s, proargtypes: &[%s], proallargtypes: %s, proargmodes: %s, proargnames: %s, proargdefaults: %s, prosrc: "%s", descr: %s },',
   p.oid, p.proname, CASE WHEN p.oid IN (SELECT oid FROM callable) THEN 'Callable' ELSE 'Support' END,
   p.prokind, p.procost, p.prorows, p.provariadic, p.proleakproof, p.proisstrict, p.proretset,
   p.provolatile, p.proparallel, p.pronargdefaults, p.prorettype,
   array_to_string(p.proargtypes::oid[], ', '),
+  coalesce('Some(r#"' || p.proallargtypes::text || '"#)', 'None'),
+  coalesce('Some(r#"' || p.proargmodes::text || '"#)', 'None'),
   coalesce('Some(r#"' || p.proargnames::text || '"#)', 'None'),
   coalesce('Some(r#"' || p.proargdefaults::text || '"#)', 'None'),
-  p.prosrc,
+  -- PostgreSQL writes a few built-ins in SQL (lpad(text, int4), log(numeric)...);
+  -- ferrogres implements them in Rust, so they are internal, prosrc their name.
+  CASE WHEN p.prolang = 14 THEN p.proname ELSE p.prosrc END,
   coalesce('Some(r#"' || obj_description(p.oid, 'pg_proc') || '"#)', 'None'))
 FROM pg_proc p WHERE p.oid IN (SELECT oid FROM callable UNION SELECT oid FROM support) ORDER BY p.oid;
 SELECT '];';

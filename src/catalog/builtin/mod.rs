@@ -109,8 +109,10 @@ pub enum ProcRole {
 
 /// A `pg_proc` row. Columns not here: pronamespace pg_catalog, proowner the
 /// bootstrap superuser, prolang internal, prosupport 0, prosecdef false,
-/// pronargs = proargtypes.len(), proallargtypes, proargmodes, protrftypes,
-/// probin, prosqlbody, proconfig and proacl NULL.
+/// pronargs = proargtypes.len(), protrftypes, probin, prosqlbody, proconfig
+/// and proacl NULL. `prosrc` is PostgreSQL's, except for the few built-ins
+/// PostgreSQL writes in SQL (language sql): ferrogres implements those in
+/// Rust too, so they are `internal` and `prosrc` is their name.
 pub struct ProcEntry {
     pub oid: Oid,
     pub proname: &'static str,
@@ -127,6 +129,10 @@ pub struct ProcEntry {
     pub pronargdefaults: i16,
     pub prorettype: Oid,
     pub proargtypes: &'static [Oid],
+    /// PostgreSQL's text form of the `oid[]` (variadic functions only).
+    pub proallargtypes: Option<&'static str>,
+    /// PostgreSQL's text form of the `"char"[]` (variadic functions only).
+    pub proargmodes: Option<&'static str>,
     /// PostgreSQL's text form of the `text[]`.
     pub proargnames: Option<&'static str>,
     /// PostgreSQL's `pg_node_tree` text, stored verbatim.
@@ -420,8 +426,8 @@ pub fn pg_proc_rows() -> Vec<Vec<HeapValue>> {
                 HeapValue::I16(p.pronargdefaults),
                 oid(p.prorettype),
                 HeapValue::Bytes(oidvector_pack(p.proargtypes)),
-                HeapValue::Null,
-                HeapValue::Null,
+                opt_text(p.proallargtypes),
+                opt_text(p.proargmodes),
                 opt_text(p.proargnames),
                 opt_text(p.proargdefaults),
                 HeapValue::Null,
