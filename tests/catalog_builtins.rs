@@ -18,21 +18,76 @@ use common::*;
 /// A listed column may differ only by holding the listed value (`NULL`
 /// for NULL, `<proname>` for the row's own proname).
 const KNOWN: &[(&str, &str, &str, &str)] = &[
-    ("pg_type", "typarray", "0", "the array type is not listed: arrays of it cannot be used yet"),
-    ("pg_type", "typreceive", "-", "binary I/O lives in backend/extended.rs; send functions return bytea, not a type yet"),
-    ("pg_type", "typsend", "-", "binary I/O lives in backend/extended.rs; send functions return bytea, not a type yet"),
+    (
+        "pg_type",
+        "typarray",
+        "0",
+        "the array type is not listed: arrays of it cannot be used yet",
+    ),
+    (
+        "pg_type",
+        "typreceive",
+        "-",
+        "binary I/O lives in backend/extended.rs; send functions return bytea, not a type yet",
+    ),
+    (
+        "pg_type",
+        "typsend",
+        "-",
+        "binary I/O lives in backend/extended.rs; send functions return bytea, not a type yet",
+    ),
     ("pg_type", "typsubscript", "-", "no subscripting yet"),
-    ("pg_type", "typanalyze", "-", "no per-type ANALYZE functions"),
+    (
+        "pg_type",
+        "typanalyze",
+        "-",
+        "no per-type ANALYZE functions",
+    ),
     ("pg_proc", "prosupport", "-", "no planner support functions"),
     ("pg_operator", "oprrest", "-", "no selectivity estimators"),
     ("pg_operator", "oprjoin", "-", "no selectivity estimators"),
-    ("pg_operator", "oprcom", "0", "the commutator is not implemented"),
-    ("pg_operator", "oprnegate", "0", "the negator is not implemented"),
-    ("pg_proc", "prolang", "12", "PostgreSQL writes it in SQL; ferrogres implements it in Rust"),
-    ("pg_proc", "prosrc", "<proname>", "PostgreSQL writes it in SQL; ferrogres implements it in Rust"),
-    ("pg_proc", "prosqlbody", "NULL", "PostgreSQL writes it in SQL; ferrogres implements it in Rust"),
-    ("pg_proc", "proacl", "NULL", "no function privileges (GRANT/REVOKE ON FUNCTION) yet"),
-    ("pg_language", "lanvalidator", "0", "no CREATE FUNCTION ... LANGUAGE internal yet"),
+    (
+        "pg_operator",
+        "oprcom",
+        "0",
+        "the commutator is not implemented",
+    ),
+    (
+        "pg_operator",
+        "oprnegate",
+        "0",
+        "the negator is not implemented",
+    ),
+    (
+        "pg_proc",
+        "prolang",
+        "12",
+        "PostgreSQL writes it in SQL; ferrogres implements it in Rust",
+    ),
+    (
+        "pg_proc",
+        "prosrc",
+        "<proname>",
+        "PostgreSQL writes it in SQL; ferrogres implements it in Rust",
+    ),
+    (
+        "pg_proc",
+        "prosqlbody",
+        "NULL",
+        "PostgreSQL writes it in SQL; ferrogres implements it in Rust",
+    ),
+    (
+        "pg_proc",
+        "proacl",
+        "NULL",
+        "no function privileges (GRANT/REVOKE ON FUNCTION) yet",
+    ),
+    (
+        "pg_language",
+        "lanvalidator",
+        "0",
+        "no CREATE FUNCTION ... LANGUAGE internal yet",
+    ),
 ];
 
 type Row = HashMap<String, Option<String>>;
@@ -196,12 +251,30 @@ fn drivers_find_types_by_oid_and_name() {
             .map(|r| r.into_values().next().flatten().unwrap_or_default())
             .collect()
     };
-    assert_eq!(one(&mut c, "SELECT typname FROM pg_type WHERE oid = 23"), ["int4"]);
-    assert_eq!(one(&mut c, "SELECT typname FROM pg_type WHERE oid = 1009"), ["_text"]);
-    assert_eq!(one(&mut c, "SELECT typarray FROM pg_type WHERE typname = 'text'"), ["1009"]);
-    assert_eq!(one(&mut c, "SELECT typname FROM pg_type WHERE oid = 1007"), Vec::<String>::new());
     assert_eq!(
-        one(&mut c, "SELECT oid FROM pg_type WHERE typname = 'timestamptz' AND typnamespace = 11"),
+        one(&mut c, "SELECT typname FROM pg_type WHERE oid = 23"),
+        ["int4"]
+    );
+    assert_eq!(
+        one(&mut c, "SELECT typname FROM pg_type WHERE oid = 1009"),
+        ["_text"]
+    );
+    assert_eq!(
+        one(
+            &mut c,
+            "SELECT typarray FROM pg_type WHERE typname = 'text'"
+        ),
+        ["1009"]
+    );
+    assert_eq!(
+        one(&mut c, "SELECT typname FROM pg_type WHERE oid = 1007"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        one(
+            &mut c,
+            "SELECT oid FROM pg_type WHERE typname = 'timestamptz' AND typnamespace = 11"
+        ),
         ["1184"]
     );
     assert_eq!(
@@ -214,7 +287,10 @@ fn drivers_find_types_by_oid_and_name() {
         "pg_backup_start(text, boolean)"
     );
     assert_eq!(
-        one(&mut c, "SELECT description FROM pg_description WHERE objoid = 870 AND classoid = 1255"),
+        one(
+            &mut c,
+            "SELECT description FROM pg_description WHERE objoid = 870 AND classoid = 1255"
+        ),
         ["lowercase"]
     );
 }

@@ -18,8 +18,8 @@ use crate::sql::tables::{
 };
 use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
-use crate::storage::heap::tuple::{oidvector_pack, oidvector_unpack};
 use crate::storage::heap::access::{self, TmOutcome};
+use crate::storage::heap::tuple::{oidvector_pack, oidvector_unpack};
 use crate::storage::lock::lmgr::{LockMode, LockTag};
 use crate::storage::xact::Transam;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
@@ -40,9 +40,9 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         (20, Datum::Int8(v)) => HeapValue::I64(*v),
         (26 | 24, Datum::Oid(v)) => HeapValue::Oid(*v),
         (18, Datum::Text(s)) => HeapValue::Bytes(vec![crate::sql::adt::systypes::char_byte(s)]),
-        (30, Datum::Text(s)) => HeapValue::Bytes(oidvector_pack(
-            &crate::sql::adt::systypes::oidvector_in(s)?,
-        )),
+        (30, Datum::Text(s)) => {
+            HeapValue::Bytes(oidvector_pack(&crate::sql::adt::systypes::oidvector_in(s)?))
+        }
         (700, Datum::Float4(v)) => HeapValue::F32(*v),
         (701, Datum::Float8(v)) => HeapValue::F64(*v),
         (1700, Datum::Numeric(n)) => HeapValue::Bytes(n.to_string_pg().into_bytes()),

@@ -14,7 +14,8 @@ use std::sync::atomic::Ordering;
 
 use crate::catalog::TableDef;
 use crate::catalog::defs::{
-    PG_CLASS, PG_DATABASE, PG_NAMESPACE, catalog_def, pg_class_col, pg_database_col, pg_namespace_col,
+    PG_CLASS, PG_DATABASE, PG_NAMESPACE, catalog_def, pg_class_col, pg_database_col,
+    pg_namespace_col,
 };
 use crate::catalog::relcache::as_str;
 use crate::process::ProcessKind;

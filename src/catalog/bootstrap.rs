@@ -181,7 +181,10 @@ mod tests {
                     "{t:?} missing from TYPES"
                 );
                 assert!(
-                    builtin::builtins().types.iter().any(|r| r.oid == t.type_oid()),
+                    builtin::builtins()
+                        .types
+                        .iter()
+                        .any(|r| r.oid == t.type_oid()),
                     "{}.{col}: type {t:?} has no pg_type row",
                     cat.name
                 );

@@ -294,7 +294,10 @@ impl RelCache {
             namespace: ns_name.to_string(),
             db_oid: if shared { 0 } else { self.db_oid },
             relfilenode: as_oid(&row[pg_class_col::RELFILENODE]),
-            relkind: as_str(&row[pg_class_col::RELKIND]).chars().next().unwrap_or('r'),
+            relkind: as_str(&row[pg_class_col::RELKIND])
+                .chars()
+                .next()
+                .unwrap_or('r'),
             columns: columns.into_iter().map(|(_, c)| c).collect(),
         }))
     }

@@ -170,26 +170,106 @@ pub struct CastEntry {
 
 /// Registry entries that have no `pg_proc` row, and why.
 pub const NOT_IN_PG_PROC: &[(&str, &[Oid], &str)] = &[
-    ("current_role", &[], "SQL syntax (SQLValueFunction), not a function in PostgreSQL"),
-    ("user", &[], "SQL syntax (SQLValueFunction), not a function in PostgreSQL"),
-    ("current_catalog", &[], "SQL syntax (SQLValueFunction), not a function in PostgreSQL"),
-    ("current_timestamp", &[], "SQL syntax (SQLValueFunction), not a function in PostgreSQL"),
-    ("current_date", &[], "SQL syntax (SQLValueFunction), not a function in PostgreSQL"),
-    ("localtimestamp", &[], "SQL syntax (SQLValueFunction), not a function in PostgreSQL"),
-    ("pg_stat_reset_single_table_counters", &[25], "stands in for the regclass argument until regclass exists"),
-    ("pg_relation_size", &[25], "stands in for pg_relation_size(regclass) until regclass exists"),
-    ("pg_relation_size", &[25, 25], "stands in for pg_relation_size(regclass, text) until regclass exists"),
-    ("pg_relation_size", &[26], "stands in for pg_relation_size(regclass) until regclass exists"),
-    ("pg_relation_size", &[26, 25], "stands in for pg_relation_size(regclass, text) until regclass exists"),
-    ("pg_table_size", &[25], "stands in for pg_table_size(regclass) until regclass exists"),
-    ("pg_table_size", &[26], "stands in for pg_table_size(regclass) until regclass exists"),
-    ("pg_total_relation_size", &[25], "stands in for pg_total_relation_size(regclass) until regclass exists"),
-    ("pg_total_relation_size", &[26], "stands in for pg_total_relation_size(regclass) until regclass exists"),
-    ("pg_indexes_size", &[25], "stands in for pg_indexes_size(regclass) until regclass exists"),
-    ("pg_indexes_size", &[26], "stands in for pg_indexes_size(regclass) until regclass exists"),
-    ("age", &[20], "ferrogres's 64-bit xids; PostgreSQL has age(xid) only"),
-    ("pg_backup_stop", &[], "PostgreSQL returns record with OUT parameters; ferrogres has no record type"),
-    ("pg_backup_stop", &[16], "PostgreSQL returns record with OUT parameters; ferrogres has no record type"),
+    (
+        "current_role",
+        &[],
+        "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
+    ),
+    (
+        "user",
+        &[],
+        "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
+    ),
+    (
+        "current_catalog",
+        &[],
+        "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
+    ),
+    (
+        "current_timestamp",
+        &[],
+        "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
+    ),
+    (
+        "current_date",
+        &[],
+        "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
+    ),
+    (
+        "localtimestamp",
+        &[],
+        "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
+    ),
+    (
+        "pg_stat_reset_single_table_counters",
+        &[25],
+        "stands in for the regclass argument until regclass exists",
+    ),
+    (
+        "pg_relation_size",
+        &[25],
+        "stands in for pg_relation_size(regclass) until regclass exists",
+    ),
+    (
+        "pg_relation_size",
+        &[25, 25],
+        "stands in for pg_relation_size(regclass, text) until regclass exists",
+    ),
+    (
+        "pg_relation_size",
+        &[26],
+        "stands in for pg_relation_size(regclass) until regclass exists",
+    ),
+    (
+        "pg_relation_size",
+        &[26, 25],
+        "stands in for pg_relation_size(regclass, text) until regclass exists",
+    ),
+    (
+        "pg_table_size",
+        &[25],
+        "stands in for pg_table_size(regclass) until regclass exists",
+    ),
+    (
+        "pg_table_size",
+        &[26],
+        "stands in for pg_table_size(regclass) until regclass exists",
+    ),
+    (
+        "pg_total_relation_size",
+        &[25],
+        "stands in for pg_total_relation_size(regclass) until regclass exists",
+    ),
+    (
+        "pg_total_relation_size",
+        &[26],
+        "stands in for pg_total_relation_size(regclass) until regclass exists",
+    ),
+    (
+        "pg_indexes_size",
+        &[25],
+        "stands in for pg_indexes_size(regclass) until regclass exists",
+    ),
+    (
+        "pg_indexes_size",
+        &[26],
+        "stands in for pg_indexes_size(regclass) until regclass exists",
+    ),
+    (
+        "age",
+        &[20],
+        "ferrogres's 64-bit xids; PostgreSQL has age(xid) only",
+    ),
+    (
+        "pg_backup_stop",
+        &[],
+        "PostgreSQL returns record with OUT parameters; ferrogres has no record type",
+    ),
+    (
+        "pg_backup_stop",
+        &[16],
+        "PostgreSQL returns record with OUT parameters; ferrogres has no record type",
+    ),
 ];
 
 /// Registry operators that have no `pg_operator` row, and why.
@@ -206,7 +286,8 @@ fn arg_oids(f: &FuncDef) -> Vec<Oid> {
 #[cfg(test)]
 fn listed(list: &[(&str, &[Oid], &str)], f: &FuncDef) -> bool {
     let args = arg_oids(f);
-    list.iter().any(|(n, a, _)| *n == f.name && *a == args.as_slice())
+    list.iter()
+        .any(|(n, a, _)| *n == f.name && *a == args.as_slice())
 }
 
 /// The `PG_PROC` row of a registry function or aggregate: same name and
@@ -235,9 +316,9 @@ pub fn operator_for(f: &FuncDef) -> Option<&'static OperEntry> {
         (FuncKind::Prefix, [r]) => (b'l', 0, *r),
         _ => return None,
     };
-    pg_operator::PG_OPERATOR
-        .iter()
-        .find(|o| o.oprname == f.name && o.oprkind == kind && o.oprleft == left && o.oprright == right)
+    pg_operator::PG_OPERATOR.iter().find(|o| {
+        o.oprname == f.name && o.oprkind == kind && o.oprleft == left && o.oprright == right
+    })
 }
 
 /// Whether ferrogres implements a `PG_CAST` row: `sql::adt` has the cast,
@@ -512,9 +593,21 @@ pub fn pg_description_rows() -> Vec<Vec<HeapValue>> {
     use super::defs::{PG_LANGUAGE, PG_NAMESPACE, PG_OPERATOR, PG_PROC, PG_TYPE};
     let b = builtins();
     let mut rows: Vec<(Oid, Oid, &str)> = Vec::new();
-    rows.extend(b.types.iter().filter_map(|t| Some((t.oid, PG_TYPE, t.descr?))));
-    rows.extend(b.procs.iter().filter_map(|p| Some((p.oid, PG_PROC, p.descr?))));
-    rows.extend(b.operators.iter().filter_map(|o| Some((o.oid, PG_OPERATOR, o.descr?))));
+    rows.extend(
+        b.types
+            .iter()
+            .filter_map(|t| Some((t.oid, PG_TYPE, t.descr?))),
+    );
+    rows.extend(
+        b.procs
+            .iter()
+            .filter_map(|p| Some((p.oid, PG_PROC, p.descr?))),
+    );
+    rows.extend(
+        b.operators
+            .iter()
+            .filter_map(|o| Some((o.oid, PG_OPERATOR, o.descr?))),
+    );
     rows.push((INTERNAL_LANGUAGE, PG_LANGUAGE, "built-in functions"));
     rows.push((PG_CATALOG_NAMESPACE, PG_NAMESPACE, "system catalog schema"));
     rows.push((PUBLIC_NAMESPACE, PG_NAMESPACE, "standard public schema"));

@@ -45,7 +45,10 @@ fn every_registry_operator_has_a_pg_operator_row_or_a_reason() {
 
 #[test]
 fn exceptions_name_registry_entries_that_really_lack_a_row() {
-    for (list, what) in [(NOT_IN_PG_PROC, "NOT_IN_PG_PROC"), (NOT_IN_PG_OPERATOR, "NOT_IN_PG_OPERATOR")] {
+    for (list, what) in [
+        (NOT_IN_PG_PROC, "NOT_IN_PG_PROC"),
+        (NOT_IN_PG_OPERATOR, "NOT_IN_PG_OPERATOR"),
+    ] {
         for (name, args, _) in list {
             let f = registry()
                 .funcs
@@ -63,9 +66,21 @@ fn exceptions_name_registry_entries_that_really_lack_a_row() {
 #[test]
 fn every_callable_row_is_implemented_and_agrees_with_the_registry() {
     let reg = registry();
-    for p in pg_proc::PG_PROC.iter().filter(|p| p.role == ProcRole::Callable) {
-        let impls: Vec<&FuncDef> = reg.funcs.iter().filter(|f| proc_for(f).is_some_and(|x| x.oid == p.oid)).collect();
-        assert!(!impls.is_empty(), "PG_PROC {} {} is Callable but nothing in the registry implements it", p.oid, p.proname);
+    for p in pg_proc::PG_PROC
+        .iter()
+        .filter(|p| p.role == ProcRole::Callable)
+    {
+        let impls: Vec<&FuncDef> = reg
+            .funcs
+            .iter()
+            .filter(|f| proc_for(f).is_some_and(|x| x.oid == p.oid))
+            .collect();
+        assert!(
+            !impls.is_empty(),
+            "PG_PROC {} {} is Callable but nothing in the registry implements it",
+            p.oid,
+            p.proname
+        );
         for f in impls {
             assert_eq!(f.ret.oid(), p.prorettype, "{}: result type", describe(f));
             assert_eq!(f.variadic, p.provariadic != 0, "{}: variadic", describe(f));
@@ -111,14 +126,31 @@ fn the_catalogs_are_closed_under_their_references() {
     let b = builtins();
     let types: HashSet<Oid> = b.types.iter().map(|t| t.oid).collect();
     let procs: HashSet<Oid> = b.procs.iter().map(|p| p.oid).collect();
-    let ty = |o: Oid, what: &str| assert!(o == 0 || types.contains(&o), "{what}: type {o} has no pg_type row");
-    let pr = |o: Oid, what: &str| assert!(o == 0 || procs.contains(&o), "{what}: function {o} has no pg_proc row");
+    let ty = |o: Oid, what: &str| {
+        assert!(
+            o == 0 || types.contains(&o),
+            "{what}: type {o} has no pg_type row"
+        )
+    };
+    let pr = |o: Oid, what: &str| {
+        assert!(
+            o == 0 || procs.contains(&o),
+            "{what}: function {o} has no pg_proc row"
+        )
+    };
     for t in &b.types {
         let w = format!("pg_type {}", t.typname);
         for o in [t.typelem, t.typarray] {
             ty(o, &w);
         }
-        for o in [t.typinput, t.typoutput, t.typreceive, t.typsend, t.typmodin, t.typmodout] {
+        for o in [
+            t.typinput,
+            t.typoutput,
+            t.typreceive,
+            t.typsend,
+            t.typmodin,
+            t.typmodout,
+        ] {
             pr(o, &w);
         }
         assert_ne!(t.typinput, 0, "{w}: no input function");
@@ -161,8 +193,15 @@ fn pg_type_agrees_with_sql_types() {
     }
     // Every row but the pseudo-types (and _cstring, the array of one that
     // typmodin functions take) is a type the SQL layer has.
-    for r in pg_type::PG_TYPE.iter().filter(|r| r.typtype != b'p' && r.typname != "_cstring") {
-        assert!(Type::from_oid(r.oid).is_some(), "pg_type {} is not a sql::types::Type", r.typname);
+    for r in pg_type::PG_TYPE
+        .iter()
+        .filter(|r| r.typtype != b'p' && r.typname != "_cstring")
+    {
+        assert!(
+            Type::from_oid(r.oid).is_some(),
+            "pg_type {} is not a sql::types::Type",
+            r.typname
+        );
     }
 }
 
@@ -174,15 +213,29 @@ fn every_storable_column_type_matches_its_pg_type_row() {
             continue;
         };
         let (len, align, byval) = a.storage();
-        assert_eq!((row.typlen, row.typalign as char, row.typbyval), (len, align.as_char(), byval), "{n}");
+        assert_eq!(
+            (row.typlen, row.typalign as char, row.typbyval),
+            (len, align.as_char(), byval),
+            "{n}"
+        );
     }
 }
 
 #[test]
 fn casts_listed_are_those_sql_adt_implements() {
     let b = builtins();
-    assert!(b.casts.iter().any(|c| (c.castsource, c.casttarget) == (23, 20)), "int4 -> int8");
-    assert!(b.casts.iter().any(|c| (c.castsource, c.casttarget) == (18, 25)), "\"char\" -> text");
+    assert!(
+        b.casts
+            .iter()
+            .any(|c| (c.castsource, c.casttarget) == (23, 20)),
+        "int4 -> int8"
+    );
+    assert!(
+        b.casts
+            .iter()
+            .any(|c| (c.castsource, c.casttarget) == (18, 25)),
+        "\"char\" -> text"
+    );
     for c in &b.casts {
         assert!(cast_implemented(c));
     }
@@ -202,7 +255,8 @@ fn regproc_names_builtins() {
 fn descriptions_are_postgresqls() {
     let rows = pg_description_rows();
     let has = |o: Oid, d: &str| {
-        rows.iter().any(|r| r[0] == HeapValue::Oid(o) && r[3] == HeapValue::Bytes(d.as_bytes().to_vec()))
+        rows.iter()
+            .any(|r| r[0] == HeapValue::Oid(o) && r[3] == HeapValue::Bytes(d.as_bytes().to_vec()))
     };
     assert!(has(23, "-2 billion to 2 billion integer, 4-byte storage"));
     assert!(has(870, "lowercase"), "lower(text)");

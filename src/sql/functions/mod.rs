@@ -287,7 +287,17 @@ fn build() -> Registry {
     b.prefix("-", Numeric, Numeric, Impl::Negate);
     b.prefix("+", Numeric, Numeric, Impl::Identity);
     // Comparison for the remaining types.
-    for &t in &[Bool, Numeric, Text, Name, Oid, Timestamptz, Interval, Inet, Char] {
+    for &t in &[
+        Bool,
+        Numeric,
+        Text,
+        Name,
+        Oid,
+        Timestamptz,
+        Interval,
+        Inet,
+        Char,
+    ] {
         for &(sym, c) in &cmps {
             b.op(sym, t, t, Bool, Impl::Cmp(c));
         }

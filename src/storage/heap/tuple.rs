@@ -168,9 +168,7 @@ impl AttrType {
             | AttrType::Oid
             | AttrType::Regproc
             | AttrType::Date
-            | AttrType::Float4 => {
-                (4, TypAlign::Int, true)
-            }
+            | AttrType::Float4 => (4, TypAlign::Int, true),
             AttrType::Int8 | AttrType::Float8 | AttrType::Timestamp | AttrType::Timestamptz => {
                 (8, TypAlign::Double, true)
             }
@@ -364,7 +362,9 @@ pub fn oidvector_pack(oids: &[Oid]) -> Vec<u8> {
 /// The oids of an `oidvector` payload; None if it is not one.
 pub fn oidvector_unpack(b: &[u8]) -> Option<Vec<Oid>> {
     let word = |i: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(b.get(i * 4..i * 4 + 4)?.try_into().ok()?))
+        Some(u32::from_le_bytes(
+            b.get(i * 4..i * 4 + 4)?.try_into().ok()?,
+        ))
     };
     if b.len() < OIDVECTOR_HEADER || word(2)? != OIDOID {
         return None;
