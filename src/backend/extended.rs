@@ -440,7 +440,10 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
         Type::Int8 => Datum::Int8(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Float4 => Datum::Float4(f32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::Float8 => Datum::Float8(f64::from_be_bytes(fixed(8)?.try_into().unwrap())),
-        Type::Oid | Type::Regtype => Datum::Oid(u32::from_be_bytes(fixed(4)?.try_into().unwrap())),
+        Type::Oid | Type::Regtype | Type::Regproc => {
+            Datum::Oid(u32::from_be_bytes(fixed(4)?.try_into().unwrap()))
+        }
+        Type::Char => Datum::Text(crate::sql::adt::systypes::char_text(fixed(1)?[0])),
         Type::Xid => Datum::Xid(u32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::Timestamptz => Datum::Timestamptz(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Timestamp => Datum::Timestamp(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
@@ -610,7 +613,8 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
         }
         Type::Void => return Ok(Vec::new()),
         Type::Numeric => return numeric_send(text).ok_or_else(unsupported),
-        Type::TextArray | Type::Inet => return Err(unsupported()),
+        Type::TextArray | Type::Inet | Type::Oidvector => return Err(unsupported()),
+        Type::Char => return Ok(vec![crate::sql::adt::systypes::char_byte(text)]),
         _ => {}
     }
     let d = crate::sql::adt::input(text, ty, -1, fmt)?;

@@ -19,6 +19,7 @@ use crate::sql::tables::{
 use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
 use crate::storage::heap::access::{self, TmOutcome};
+use crate::storage::heap::tuple::{oidvector_pack, oidvector_unpack};
 use crate::storage::lock::lmgr::{LockMode, LockTag};
 use crate::storage::xact::Transam;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
@@ -37,7 +38,11 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         (21, Datum::Int2(v)) => HeapValue::I16(*v),
         (23, Datum::Int4(v)) => HeapValue::I32(*v),
         (20, Datum::Int8(v)) => HeapValue::I64(*v),
-        (26, Datum::Oid(v)) => HeapValue::Oid(*v),
+        (26 | 24, Datum::Oid(v)) => HeapValue::Oid(*v),
+        (18, Datum::Text(s)) => HeapValue::Bytes(vec![crate::sql::adt::systypes::char_byte(s)]),
+        (30, Datum::Text(s)) => {
+            HeapValue::Bytes(oidvector_pack(&crate::sql::adt::systypes::oidvector_in(s)?))
+        }
         (700, Datum::Float4(v)) => HeapValue::F32(*v),
         (701, Datum::Float8(v)) => HeapValue::F64(*v),
         (1700, Datum::Numeric(n)) => HeapValue::Bytes(n.to_string_pg().into_bytes()),
@@ -74,6 +79,18 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
         (_, HeapValue::Oid(v)) => Datum::Oid(v),
         (_, HeapValue::F32(v)) => Datum::Float4(v),
         (_, HeapValue::F64(v)) => Datum::Float8(v),
+        (18, HeapValue::Bytes(b)) => Datum::Text(crate::sql::adt::systypes::char_text(
+            b.first().copied().unwrap_or(0),
+        )),
+        (30, HeapValue::Bytes(b)) => match oidvector_unpack(&b) {
+            Some(oids) => Datum::Text(crate::sql::adt::systypes::oidvector_out(&oids)),
+            None => {
+                return Err(PgError::error(
+                    sqlstate::DATA_CORRUPTED,
+                    "invalid oidvector value on disk",
+                ));
+            }
+        },
         (1700, HeapValue::Bytes(b)) => Datum::Numeric(crate::sql::adt::numeric::Numeric::parse(
             &String::from_utf8_lossy(&b),
         )?),

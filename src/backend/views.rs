@@ -13,7 +13,10 @@
 use std::sync::atomic::Ordering;
 
 use crate::catalog::TableDef;
-use crate::catalog::defs::{PG_CLASS, PG_DATABASE, PG_NAMESPACE, catalog_def};
+use crate::catalog::defs::{
+    PG_CLASS, PG_DATABASE, PG_NAMESPACE, catalog_def, pg_class_col, pg_database_col,
+    pg_namespace_col,
+};
 use crate::catalog::relcache::as_str;
 use crate::process::ProcessKind;
 use crate::sql::VirtualRelation;
@@ -326,7 +329,10 @@ fn scan_catalog(
 fn list_databases(snapshot: &Snapshot) -> PgResult<Vec<(Oid, String)>> {
     let mut out = Vec::new();
     scan_catalog(PG_DATABASE, 0, snapshot, &mut |row| {
-        out.push((heap_oid(&row[0]), as_str(&row[1])))
+        out.push((
+            heap_oid(&row[pg_database_col::OID]),
+            as_str(&row[pg_database_col::DATNAME]),
+        ))
     })?;
     out.sort_by_key(|(o, _)| *o);
     Ok(out)
@@ -336,22 +342,25 @@ fn list_databases(snapshot: &Snapshot) -> PgResult<Vec<(Oid, String)>> {
 fn list_tables(db: Oid, snapshot: &Snapshot) -> PgResult<Vec<RelInfo>> {
     let mut namespaces = std::collections::HashMap::new();
     scan_catalog(PG_NAMESPACE, db, snapshot, &mut |row| {
-        namespaces.insert(heap_oid(&row[0]), as_str(&row[1]));
+        namespaces.insert(
+            heap_oid(&row[pg_namespace_col::OID]),
+            as_str(&row[pg_namespace_col::NSPNAME]),
+        );
     })?;
     let mut out = Vec::new();
     scan_catalog(PG_CLASS, db, snapshot, &mut |row| {
-        let relkind = as_str(&row[8]);
+        let relkind = as_str(&row[pg_class_col::RELKIND]);
         if !matches!(relkind.as_str(), "r" | "t" | "m" | "p") {
             return;
         }
         out.push(RelInfo {
-            oid: heap_oid(&row[0]),
-            name: as_str(&row[1]),
+            oid: heap_oid(&row[pg_class_col::OID]),
+            name: as_str(&row[pg_class_col::RELNAME]),
             schema: namespaces
-                .get(&heap_oid(&row[2]))
+                .get(&heap_oid(&row[pg_class_col::RELNAMESPACE]))
                 .cloned()
                 .unwrap_or_default(),
-            shared: matches!(row[10], HeapValue::Bool(true)),
+            shared: matches!(row[pg_class_col::RELISSHARED], HeapValue::Bool(true)),
         });
     })?;
     out.sort_by_key(|r| r.oid);

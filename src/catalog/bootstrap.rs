@@ -1,11 +1,14 @@
 //! Bootstrap: initdb writes the catalogs' first pages directly (PostgreSQL's
-//! bootstrap mode). Rows carry xmin = BootstrapTransactionId, which every
+//! bootstrap mode). The rows of the built-in types, functions, operators,
+//! casts and their descriptions come from the declarative tables of
+//! [`super::builtin`]. Rows carry xmin = BootstrapTransactionId, which every
 //! snapshot sees as committed; the files are fsynced before initdb writes
 //! the first checkpoint, so they need no WAL.
 
 use std::io::Write;
 use std::path::Path;
 
+use super::builtin;
 use super::defs::*;
 use crate::storage::heap::{
     HeapValue, TupleDesc, form_tuple, heap_page_add_tuple, heap_prepare_insert,
@@ -46,27 +49,12 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
                 HeapValue::Oid(BOOTSTRAP_SUPERUSER),
             ],
         ],
-        PG_TYPE => TYPES
-            .iter()
-            .map(|(n, t)| {
-                let (len, align, byval) = t.storage();
-                let align = match align {
-                    crate::storage::heap::TypAlign::Char => "c",
-                    crate::storage::heap::TypAlign::Short => "s",
-                    crate::storage::heap::TypAlign::Int => "i",
-                    crate::storage::heap::TypAlign::Double => "d",
-                };
-                vec![
-                    HeapValue::Oid(t.type_oid()),
-                    name(n),
-                    HeapValue::Oid(PG_CATALOG_NAMESPACE),
-                    HeapValue::I16(len),
-                    HeapValue::Bool(byval),
-                    text("b"),
-                    text(align),
-                ]
-            })
-            .collect(),
+        PG_TYPE => builtin::pg_type_rows(),
+        PG_PROC => builtin::pg_proc_rows(),
+        PG_OPERATOR => builtin::pg_operator_rows(),
+        PG_CAST => builtin::pg_cast_rows(),
+        PG_LANGUAGE => builtin::pg_language_rows(),
+        PG_DESCRIPTION => builtin::pg_description_rows(),
         PG_CLASS => CATALOGS
             .iter()
             .map(|c| {
@@ -178,18 +166,27 @@ pub fn write_bootstrap_catalogs(data_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The storage type of every catalog column exists in `TYPES`.
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every catalog column's type is storable and has a `pg_type` row, and
+    /// every initial row forms a tuple of its catalog.
     #[test]
     fn every_catalog_column_has_a_type_row_and_rows_form() {
         for cat in CATALOGS {
-            for (_, t) in cat.columns {
+            for (col, t) in cat.columns {
                 assert!(
                     TYPES.iter().any(|(_, x)| x == t),
                     "{t:?} missing from TYPES"
+                );
+                assert!(
+                    builtin::builtins()
+                        .types
+                        .iter()
+                        .any(|r| r.oid == t.type_oid()),
+                    "{}.{col}: type {t:?} has no pg_type row",
+                    cat.name
                 );
             }
             let desc = TableDef::for_catalog(cat, 5).heap_relation().desc;

@@ -11,6 +11,11 @@ pub const PG_CLASS: Oid = 1259;
 pub const PG_ATTRDEF: Oid = 2604;
 pub const PG_NAMESPACE: Oid = 2615;
 pub const PG_DATABASE: Oid = 1262;
+pub const PG_PROC: Oid = 1255;
+pub const PG_OPERATOR: Oid = 2617;
+pub const PG_CAST: Oid = 2605;
+pub const PG_LANGUAGE: Oid = 2612;
+pub const PG_DESCRIPTION: Oid = 2609;
 
 pub const PG_CATALOG_NAMESPACE: Oid = 11;
 pub const PUBLIC_NAMESPACE: Oid = 2200;
@@ -37,10 +42,139 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("oid", AttrType::Oid),
             ("typname", AttrType::Name),
             ("typnamespace", AttrType::Oid),
+            ("typowner", AttrType::Oid),
             ("typlen", AttrType::Int2),
             ("typbyval", AttrType::Bool),
-            ("typtype", AttrType::Text),
-            ("typalign", AttrType::Text),
+            ("typtype", AttrType::Char),
+            ("typcategory", AttrType::Char),
+            ("typispreferred", AttrType::Bool),
+            ("typisdefined", AttrType::Bool),
+            ("typdelim", AttrType::Char),
+            ("typrelid", AttrType::Oid),
+            ("typsubscript", AttrType::Regproc),
+            ("typelem", AttrType::Oid),
+            ("typarray", AttrType::Oid),
+            ("typinput", AttrType::Regproc),
+            ("typoutput", AttrType::Regproc),
+            ("typreceive", AttrType::Regproc),
+            ("typsend", AttrType::Regproc),
+            ("typmodin", AttrType::Regproc),
+            ("typmodout", AttrType::Regproc),
+            ("typanalyze", AttrType::Regproc),
+            ("typalign", AttrType::Char),
+            ("typstorage", AttrType::Char),
+            ("typnotnull", AttrType::Bool),
+            ("typbasetype", AttrType::Oid),
+            ("typtypmod", AttrType::Int4),
+            ("typndims", AttrType::Int4),
+            ("typcollation", AttrType::Oid),
+            // pg_node_tree in PostgreSQL.
+            ("typdefaultbin", AttrType::Text),
+            ("typdefault", AttrType::Text),
+            // aclitem[] in PostgreSQL.
+            ("typacl", AttrType::Text),
+        ],
+    },
+    CatalogDef {
+        oid: PG_PROC,
+        name: "pg_proc",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("proname", AttrType::Name),
+            ("pronamespace", AttrType::Oid),
+            ("proowner", AttrType::Oid),
+            ("prolang", AttrType::Oid),
+            ("procost", AttrType::Float4),
+            ("prorows", AttrType::Float4),
+            ("provariadic", AttrType::Oid),
+            ("prosupport", AttrType::Regproc),
+            ("prokind", AttrType::Char),
+            ("prosecdef", AttrType::Bool),
+            ("proleakproof", AttrType::Bool),
+            ("proisstrict", AttrType::Bool),
+            ("proretset", AttrType::Bool),
+            ("provolatile", AttrType::Char),
+            ("proparallel", AttrType::Char),
+            ("pronargs", AttrType::Int2),
+            ("pronargdefaults", AttrType::Int2),
+            ("prorettype", AttrType::Oid),
+            ("proargtypes", AttrType::Oidvector),
+            // oid[], "char"[], text[], pg_node_tree, oid[] in PostgreSQL.
+            ("proallargtypes", AttrType::Text),
+            ("proargmodes", AttrType::Text),
+            ("proargnames", AttrType::Text),
+            ("proargdefaults", AttrType::Text),
+            ("protrftypes", AttrType::Text),
+            ("prosrc", AttrType::Text),
+            ("probin", AttrType::Text),
+            // pg_node_tree, text[], aclitem[] in PostgreSQL.
+            ("prosqlbody", AttrType::Text),
+            ("proconfig", AttrType::Text),
+            ("proacl", AttrType::Text),
+        ],
+    },
+    CatalogDef {
+        oid: PG_OPERATOR,
+        name: "pg_operator",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("oprname", AttrType::Name),
+            ("oprnamespace", AttrType::Oid),
+            ("oprowner", AttrType::Oid),
+            ("oprkind", AttrType::Char),
+            ("oprcanmerge", AttrType::Bool),
+            ("oprcanhash", AttrType::Bool),
+            ("oprleft", AttrType::Oid),
+            ("oprright", AttrType::Oid),
+            ("oprresult", AttrType::Oid),
+            ("oprcom", AttrType::Oid),
+            ("oprnegate", AttrType::Oid),
+            ("oprcode", AttrType::Regproc),
+            ("oprrest", AttrType::Regproc),
+            ("oprjoin", AttrType::Regproc),
+        ],
+    },
+    CatalogDef {
+        oid: PG_CAST,
+        name: "pg_cast",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("castsource", AttrType::Oid),
+            ("casttarget", AttrType::Oid),
+            ("castfunc", AttrType::Oid),
+            ("castcontext", AttrType::Char),
+            ("castmethod", AttrType::Char),
+        ],
+    },
+    CatalogDef {
+        oid: PG_LANGUAGE,
+        name: "pg_language",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("lanname", AttrType::Name),
+            ("lanowner", AttrType::Oid),
+            ("lanispl", AttrType::Bool),
+            ("lanpltrusted", AttrType::Bool),
+            ("lanplcallfoid", AttrType::Oid),
+            ("laninline", AttrType::Oid),
+            ("lanvalidator", AttrType::Oid),
+            // aclitem[] in PostgreSQL.
+            ("lanacl", AttrType::Text),
+        ],
+    },
+    CatalogDef {
+        oid: PG_DESCRIPTION,
+        name: "pg_description",
+        shared: false,
+        columns: &[
+            ("objoid", AttrType::Oid),
+            ("classoid", AttrType::Oid),
+            ("objsubid", AttrType::Int4),
+            ("description", AttrType::Text),
         ],
     },
     CatalogDef {
@@ -116,8 +250,24 @@ pub const CATALOGS: &[CatalogDef] = &[
     },
 ];
 
-/// Catalog columns that may be NULL (every other one is NOT NULL).
-pub const NULLABLE_CATALOG_COLUMNS: &[&str] = &["reloptions"];
+/// Catalog columns that may be NULL (every other one is NOT NULL), as in
+/// PostgreSQL (the columns past `CATALOG_VARLEN` in its headers).
+pub const NULLABLE_CATALOG_COLUMNS: &[&str] = &[
+    "reloptions",
+    "typdefaultbin",
+    "typdefault",
+    "typacl",
+    "proallargtypes",
+    "proargmodes",
+    "proargnames",
+    "proargdefaults",
+    "protrftypes",
+    "probin",
+    "prosqlbody",
+    "proconfig",
+    "proacl",
+    "lanacl",
+];
 
 /// Column numbers (0-based) of `pg_class` that VACUUM and ALTER TABLE use.
 pub mod pg_class_col {
@@ -133,6 +283,52 @@ pub mod pg_class_col {
     pub const RELOPTIONS: usize = 12;
 }
 
+/// Column numbers (0-based) of `pg_type`, in PostgreSQL 15's order.
+pub mod pg_type_col {
+    pub const OID: usize = 0;
+    pub const TYPNAME: usize = 1;
+    pub const TYPNAMESPACE: usize = 2;
+    pub const TYPLEN: usize = 4;
+    pub const TYPBYVAL: usize = 5;
+    pub const TYPTYPE: usize = 6;
+    pub const TYPCATEGORY: usize = 7;
+    pub const TYPELEM: usize = 13;
+    pub const TYPARRAY: usize = 14;
+    pub const TYPINPUT: usize = 15;
+    pub const TYPOUTPUT: usize = 16;
+    pub const TYPALIGN: usize = 22;
+    pub const TYPACL: usize = 31;
+}
+
+/// Column numbers (0-based) of `pg_attribute`.
+pub mod pg_attribute_col {
+    pub const ATTRELID: usize = 0;
+    pub const ATTNAME: usize = 1;
+    pub const ATTTYPID: usize = 2;
+    pub const ATTLEN: usize = 3;
+    pub const ATTNUM: usize = 4;
+    pub const ATTTYPMOD: usize = 5;
+    pub const ATTNOTNULL: usize = 6;
+    pub const ATTHASDEF: usize = 7;
+    pub const ATTISDROPPED: usize = 8;
+}
+
+/// Column numbers (0-based) of `pg_namespace`, `pg_attrdef` and `pg_database`.
+pub mod pg_namespace_col {
+    pub const OID: usize = 0;
+    pub const NSPNAME: usize = 1;
+}
+pub mod pg_attrdef_col {
+    pub const ADRELID: usize = 1;
+    pub const ADNUM: usize = 2;
+    pub const ADBIN: usize = 3;
+}
+pub mod pg_database_col {
+    pub const OID: usize = 0;
+    pub const DATNAME: usize = 1;
+    pub const DATALLOWCONN: usize = 4;
+}
+
 pub fn catalog_def(oid: Oid) -> &'static CatalogDef {
     CATALOGS
         .iter()
@@ -140,7 +336,9 @@ pub fn catalog_def(oid: Oid) -> &'static CatalogDef {
         .expect("not a bootstrap catalog")
 }
 
-/// The types a column can have, with PostgreSQL's names (pg_type rows).
+/// The types the heap can store a column of, with PostgreSQL's names. The
+/// `pg_type` rows are [`super::builtin::pg_type`]'s; `bytea` is stored here
+/// (nothing in SQL produces it yet) but not listed there.
 pub const TYPES: &[(&str, AttrType)] = &[
     ("bool", AttrType::Bool),
     ("int2", AttrType::Int2),
@@ -158,6 +356,9 @@ pub const TYPES: &[(&str, AttrType)] = &[
     ("bpchar", AttrType::Bpchar),
     ("bytea", AttrType::Bytea),
     ("name", AttrType::Name),
+    ("char", AttrType::Char),
+    ("regproc", AttrType::Regproc),
+    ("oidvector", AttrType::Oidvector),
 ];
 
 /// The storage type for a `pg_type` oid, if ferrogres can store it.

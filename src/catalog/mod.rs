@@ -8,7 +8,12 @@
 //!
 //! | catalog | oid | scope | rows |
 //! |---|---|---|---|
-//! | `pg_type` | 1247 | per database | the types ferrogres stores |
+//! | `pg_type` | 1247 | per database | the types ferrogres implements, PostgreSQL 15's columns |
+//! | `pg_proc` | 1255 | per database | built-in functions and aggregates, their support functions |
+//! | `pg_operator` | 2617 | per database | built-in operators |
+//! | `pg_cast` | 2605 | per database | the casts `sql::adt` implements |
+//! | `pg_language` | 2612 | per database | `internal` |
+//! | `pg_description` | 2609 | per database | PostgreSQL's descriptions of those built-ins |
 //! | `pg_attribute` | 1249 | per database | one per column |
 //! | `pg_class` | 1259 | per database | one per relation, catalogs included |
 //! | `pg_attrdef` | 2604 | per database | column defaults, as SQL text |
@@ -17,6 +22,11 @@
 //!
 //! Roles are still the `global/pg_authid` stand-in of the authentication
 //! module (authentication runs before the backend has a snapshot).
+//!
+//! Built-in rows ([`builtin`]): one declarative table per catalog
+//! (PostgreSQL's `pg_*.dat`), with PostgreSQL 15's oids; the rows of
+//! functions and operators are generated from the function registry
+//! joined with those tables. The rules are in `README.md` here.
 //!
 //! Bootstrap ([`bootstrap`]): initdb writes these catalogs' pages directly,
 //! every row with xmin = BootstrapTransactionId (always committed), before
@@ -33,6 +43,7 @@
 //! from the checkpoint and the replayed WAL (PostgreSQL's `GetNewObjectId`).
 
 pub mod bootstrap;
+pub mod builtin;
 pub mod defs;
 pub mod oid;
 pub mod relcache;

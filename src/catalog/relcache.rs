@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::defs::pg_attribute_col as att;
 use super::defs::*;
 use super::oid;
 use crate::storage::heap::HeapValue;
@@ -83,8 +84,11 @@ pub fn lookup_database(
 ) -> PgResult<Option<(Oid, bool)>> {
     let mut found = None;
     scan_catalog(PG_DATABASE, 0, snapshot, xact, &mut |_, row| {
-        if as_str(&row[1]) == name {
-            found = Some((as_oid(&row[0]), as_bool(&row[4])));
+        if as_str(&row[pg_database_col::DATNAME]) == name {
+            found = Some((
+                as_oid(&row[pg_database_col::OID]),
+                as_bool(&row[pg_database_col::DATALLOWCONN]),
+            ));
             false
         } else {
             true
@@ -133,8 +137,8 @@ impl RelCache {
         }
         let mut found = None;
         scan_catalog(PG_NAMESPACE, self.db_oid, snapshot, xact, &mut |_, row| {
-            if as_str(&row[1]) == name {
-                found = Some(as_oid(&row[0]));
+            if as_str(&row[pg_namespace_col::NSPNAME]) == name {
+                found = Some(as_oid(&row[pg_namespace_col::OID]));
                 false
             } else {
                 true
@@ -237,7 +241,9 @@ impl RelCache {
     ) -> PgResult<Option<TableDef>> {
         let mut class_row = None;
         scan_catalog(PG_CLASS, self.db_oid, snapshot, xact, &mut |_, row| {
-            if as_oid(&row[2]) == ns && as_str(&row[1]) == name {
+            if as_oid(&row[pg_class_col::RELNAMESPACE]) == ns
+                && as_str(&row[pg_class_col::RELNAME]) == name
+            {
                 class_row = Some(row.to_vec());
                 false
             } else {
@@ -247,18 +253,18 @@ impl RelCache {
         let Some(row) = class_row else {
             return Ok(None);
         };
-        let oid = as_oid(&row[0]);
-        let shared = as_bool(&row[10]);
+        let oid = as_oid(&row[pg_class_col::OID]);
+        let shared = as_bool(&row[pg_class_col::RELISSHARED]);
         let mut columns: Vec<(i16, ColumnDef)> = Vec::new();
         scan_catalog(PG_ATTRIBUTE, self.db_oid, snapshot, xact, &mut |_, a| {
-            if as_oid(&a[0]) == oid && !as_bool(&a[8]) {
+            if as_oid(&a[att::ATTRELID]) == oid && !as_bool(&a[att::ATTISDROPPED]) {
                 columns.push((
-                    as_i16(&a[4]),
+                    as_i16(&a[att::ATTNUM]),
                     ColumnDef {
-                        name: as_str(&a[1]),
-                        type_oid: as_oid(&a[2]),
-                        typmod: as_i32(&a[5]),
-                        not_null: as_bool(&a[6]),
+                        name: as_str(&a[att::ATTNAME]),
+                        type_oid: as_oid(&a[att::ATTTYPID]),
+                        typmod: as_i32(&a[att::ATTTYPMOD]),
+                        not_null: as_bool(&a[att::ATTNOTNULL]),
                         default_expr: None,
                     },
                 ));
@@ -268,8 +274,11 @@ impl RelCache {
         columns.sort_by_key(|(n, _)| *n);
         let mut defaults: Vec<(i16, String)> = Vec::new();
         scan_catalog(PG_ATTRDEF, self.db_oid, snapshot, xact, &mut |_, d| {
-            if as_oid(&d[1]) == oid {
-                defaults.push((as_i16(&d[2]), as_str(&d[3])));
+            if as_oid(&d[pg_attrdef_col::ADRELID]) == oid {
+                defaults.push((
+                    as_i16(&d[pg_attrdef_col::ADNUM]),
+                    as_str(&d[pg_attrdef_col::ADBIN]),
+                ));
             }
             true
         })?;
@@ -284,8 +293,11 @@ impl RelCache {
             namespace_oid: ns,
             namespace: ns_name.to_string(),
             db_oid: if shared { 0 } else { self.db_oid },
-            relfilenode: as_oid(&row[4]),
-            relkind: as_str(&row[8]).chars().next().unwrap_or('r'),
+            relfilenode: as_oid(&row[pg_class_col::RELFILENODE]),
+            relkind: as_str(&row[pg_class_col::RELKIND])
+                .chars()
+                .next()
+                .unwrap_or('r'),
             columns: columns.into_iter().map(|(_, c)| c).collect(),
         }))
     }
@@ -442,7 +454,11 @@ impl RelCache {
                 format!("permission denied: \"{}\" is a system catalog", def.name),
             ));
         }
-        let targets: [(Oid, usize); 3] = [(PG_CLASS, 0), (PG_ATTRIBUTE, 0), (PG_ATTRDEF, 1)];
+        let targets: [(Oid, usize); 3] = [
+            (PG_CLASS, pg_class_col::OID),
+            (PG_ATTRIBUTE, att::ATTRELID),
+            (PG_ATTRDEF, pg_attrdef_col::ADRELID),
+        ];
         for (cat, key_col) in targets {
             let mut tids = Vec::new();
             scan_catalog(cat, self.db_oid, snapshot, cx.xact, &mut |tid, row| {

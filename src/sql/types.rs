@@ -52,6 +52,16 @@ pub enum Type {
     Bpchar,
     /// `pg_lsn`: a WAL position ([`Datum::Lsn`]).
     PgLsn,
+    /// `"char"`: one byte, the catalogs' codes (`typtype`, `prokind`);
+    /// values are `Datum::Text` of that character (`\ooo` for a byte past
+    /// ASCII, as `charout` prints it; empty for the zero byte).
+    Char,
+    /// `regproc`: a `pg_proc` oid printed as the function's name
+    /// ([`Datum::Oid`]).
+    Regproc,
+    /// `oidvector`: space-separated oids (`pg_proc.proargtypes`); values are
+    /// `Datum::Text` in `oidvectorout` form.
+    Oidvector,
 }
 
 /// `pg_type.typcategory`.
@@ -67,6 +77,27 @@ pub enum TypeCategory {
     Array,
     Pseudo,
     Unknown,
+    /// `'Z'`: internal-use types (`"char"`).
+    Internal,
+}
+
+impl TypeCategory {
+    /// The `pg_type.typcategory` letter.
+    pub fn as_char(self) -> char {
+        match self {
+            TypeCategory::Boolean => 'B',
+            TypeCategory::Numeric => 'N',
+            TypeCategory::String => 'S',
+            TypeCategory::DateTime => 'D',
+            TypeCategory::Timespan => 'T',
+            TypeCategory::Network => 'I',
+            TypeCategory::User => 'U',
+            TypeCategory::Array => 'A',
+            TypeCategory::Pseudo => 'P',
+            TypeCategory::Unknown => 'X',
+            TypeCategory::Internal => 'Z',
+        }
+    }
 }
 
 impl Type {
@@ -96,10 +127,13 @@ impl Type {
             Type::Timestamp => 1114,
             Type::Bpchar => 1042,
             Type::PgLsn => 3220,
+            Type::Char => 18,
+            Type::Regproc => 24,
+            Type::Oidvector => 30,
         }
     }
 
-    pub const ALL: [Type; 23] = [
+    pub const ALL: [Type; 26] = [
         Type::Bool,
         Type::Int2,
         Type::Int4,
@@ -123,6 +157,9 @@ impl Type {
         Type::Timestamp,
         Type::Bpchar,
         Type::PgLsn,
+        Type::Char,
+        Type::Regproc,
+        Type::Oidvector,
     ];
 
     pub fn from_oid(oid: u32) -> Option<Type> {
@@ -132,13 +169,14 @@ impl Type {
     /// `pg_type.typlen` (-1 for varlena, -2 for cstring-like unknown).
     pub fn typlen(self) -> i16 {
         match self {
-            Type::Bool => 1,
+            Type::Bool | Type::Char => 1,
             Type::Int2 => 2,
             Type::Int4
             | Type::Oid
             | Type::Xid
             | Type::Float4
             | Type::Regtype
+            | Type::Regproc
             | Type::Void
             | Type::Date => 4,
             Type::Int8 | Type::Float8 | Type::Timestamptz | Type::Timestamp | Type::PgLsn => 8,
@@ -149,6 +187,7 @@ impl Type {
             | Type::Inet
             | Type::Varchar
             | Type::TextArray
+            | Type::Oidvector
             | Type::Bpchar => -1,
             Type::Unknown => -2,
         }
@@ -180,6 +219,9 @@ impl Type {
             Type::Timestamp => "timestamp without time zone",
             Type::Bpchar => "character",
             Type::PgLsn => "pg_lsn",
+            Type::Char => "\"char\"",
+            Type::Regproc => "regproc",
+            Type::Oidvector => "oidvector",
         }
     }
 
@@ -209,6 +251,9 @@ impl Type {
             Type::Timestamp => "timestamp",
             Type::Bpchar => "bpchar",
             Type::PgLsn => "pg_lsn",
+            Type::Char => "char",
+            Type::Regproc => "regproc",
+            Type::Oidvector => "oidvector",
         }
     }
 
@@ -239,6 +284,11 @@ impl Type {
             "timestamp" => Type::Timestamp,
             "bpchar" => Type::Bpchar,
             "pg_lsn" => Type::PgLsn,
+            // `char` without quotes is character(1), which the grammar
+            // spells bpchar; only the quoted "char" arrives here as "char".
+            "char" => Type::Char,
+            "regproc" => Type::Regproc,
+            "oidvector" => Type::Oidvector,
             _ => return None,
         })
     }
@@ -254,13 +304,15 @@ impl Type {
             | Type::Float8
             | Type::Numeric
             | Type::Oid
-            | Type::Regtype => TypeCategory::Numeric,
+            | Type::Regtype
+            | Type::Regproc => TypeCategory::Numeric,
             Type::Text | Type::Name | Type::Varchar | Type::Bpchar => TypeCategory::String,
             Type::Timestamptz | Type::Date | Type::Timestamp => TypeCategory::DateTime,
             Type::Interval => TypeCategory::Timespan,
             Type::Inet => TypeCategory::Network,
             Type::Xid | Type::PgLsn => TypeCategory::User,
-            Type::TextArray => TypeCategory::Array,
+            Type::TextArray | Type::Oidvector => TypeCategory::Array,
+            Type::Char => TypeCategory::Internal,
             Type::Void => TypeCategory::Pseudo,
             Type::Unknown => TypeCategory::Unknown,
         }
@@ -284,7 +336,7 @@ impl Type {
     pub fn is_sortable(self) -> bool {
         !matches!(
             self,
-            Type::Void | Type::Unknown | Type::TextArray | Type::Xid
+            Type::Void | Type::Unknown | Type::TextArray | Type::Xid | Type::Oidvector
         )
     }
 }

@@ -592,3 +592,148 @@ pub fn add_login_role(s: &Server, name: &str, oid: u32) {
     });
     ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
 }
+
+/// PostgreSQL 15 on a free port in a temporary directory, run as the
+/// `postgres` OS user when the tests run as root: the differential oracle.
+pub struct Oracle {
+    pub dir: TempDir,
+    pub port: u16,
+}
+
+impl Oracle {
+    /// A client connection as the superuser.
+    pub fn connect(&self) -> postgres::Client {
+        postgres::Config::new()
+            .host_path(&self.dir.0)
+            .port(self.port)
+            .user("postgres")
+            .dbname("postgres")
+            .connect(postgres::NoTls)
+            .expect("connect to the PostgreSQL 15 oracle")
+    }
+
+    pub fn start() -> Oracle {
+        let dir = TempDir::new("pg15");
+        let postgres_bin = format!("{PG_BIN}/postgres");
+        assert!(
+            Path::new(&postgres_bin).exists(),
+            "PostgreSQL 15 is not installed at {PG_BIN} (scripts/deps.sh installs it)"
+        );
+        let run_as_postgres = |args: &[&str]| {
+            let mut cmd = if nix_is_root() {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]);
+                c
+            } else {
+                Command::new(args[0])
+            };
+            if nix_is_root() {
+                cmd.args(args);
+            } else {
+                cmd.args(&args[1..]);
+            }
+            cmd
+        };
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir.0)
+            .status()
+            .unwrap();
+        Command::new("chmod")
+            .args(["755"])
+            .arg(&dir.0)
+            .status()
+            .unwrap();
+        let data = dir.0.join("data");
+        let out = run_as_postgres(&[
+            &format!("{PG_BIN}/initdb"),
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ])
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "oracle initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let log = dir.0.join("pg.log");
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses='' -c fsync=off -c timezone=UTC",
+            dir.0.display()
+        );
+        let out = run_as_postgres(&[
+            &format!("{PG_BIN}/pg_ctl"),
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &opts,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "start",
+        ])
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "oracle did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        Oracle { dir, port }
+    }
+
+    pub fn psql(&self, sql: &str) -> String {
+        run_psql(&self.dir.0, self.port, sql)
+    }
+}
+
+impl Drop for Oracle {
+    fn drop(&mut self) {
+        let pidfile = self.dir.0.join("data/postmaster.pid");
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+        {
+            kill(pid, libc::SIGQUIT);
+            wait_until(Duration::from_secs(10), || !pid_alive(pid));
+        }
+    }
+}
+
+pub fn nix_is_root() -> bool {
+    // SAFETY: geteuid(2) takes no arguments and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs `sql` through psql (unaligned, quiet) and returns stdout followed by
+/// stderr, as the differential tests compare them.
+pub fn run_psql(socket_dir: &Path, port: u16, sql: &str) -> String {
+    let out = Command::new(PSQL)
+        .args(["-X", "-A", "-q", "-h"])
+        .arg(socket_dir)
+        .args([
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        ])
+        .env("PGTZ", "UTC")
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr).replace("psql:", "")
+    )
+}

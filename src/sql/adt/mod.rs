@@ -18,6 +18,7 @@ pub mod float;
 pub mod like;
 pub mod numeric;
 mod numeric_math;
+pub mod systypes;
 
 use std::cmp::Ordering;
 
@@ -55,6 +56,8 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Oid(o) => {
             if ty == Type::Regtype {
                 regtype_out(*o)
+            } else if ty == Type::Regproc {
+                systypes::regproc_out(*o)
             } else {
                 o.to_string()
             }
@@ -256,7 +259,7 @@ fn xid_in(input: &str) -> u32 {
     v as u32
 }
 
-fn oid_in(input: &str) -> PgResult<u32> {
+pub(crate) fn oid_in(input: &str) -> PgResult<u32> {
     let v = parse_int(input, "oid", i32::MIN as i128, u32::MAX as i128).map_err(|e| {
         if e.sqlstate == sqlstate::INVALID_TEXT_REPRESENTATION {
             invalid("oid", input)
@@ -305,6 +308,9 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Name => Datum::Text(truncate_name(s)),
         Type::Oid => Datum::Oid(oid_in(s)?),
         Type::Regtype => Datum::Oid(regtype_in(s)?),
+        Type::Regproc => Datum::Oid(systypes::regproc_in(s)?),
+        Type::Char => Datum::Text(systypes::char_in(s)),
+        Type::Oidvector => Datum::Text(systypes::oidvector_out(&systypes::oidvector_in(s)?)),
         Type::Xid => Datum::Xid(xid_in(s)),
         Type::Inet => Datum::Text(inet_in(s)?),
         Type::Timestamptz => Datum::Timestamptz(datetime::timestamptz_in(s, &fmt.tz, fmt.now)?),
@@ -406,8 +412,14 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
     }
     let ctx = match (from, to) {
         (Int2, Int4 | Int8 | Float4 | Float8 | Numeric) => Implicit,
-        (Int4, Int8 | Float4 | Float8 | Numeric | Oid | Regtype) => Implicit,
-        (Int8, Float4 | Float8 | Numeric | Oid | Regtype) => Implicit,
+        (Int4, Int8 | Float4 | Float8 | Numeric | Oid | Regtype | Regproc) => Implicit,
+        (Int8, Float4 | Float8 | Numeric | Oid | Regtype | Regproc) => Implicit,
+        (Int2, Regproc) => Implicit,
+        (Oid, Regproc) | (Regproc, Oid) => Implicit,
+        (Regproc, Int4 | Int8) => Assignment,
+        (Char, Text) => Implicit,
+        (Char, Bpchar | Varchar) | (Text | Bpchar | Varchar, Char) => Assignment,
+        (Char, Int4) | (Int4, Char) => Explicit,
         (Float4, Float8) => Implicit,
         (Numeric, Float4 | Float8) => Implicit,
         (Text, Name | Varchar | Bpchar) => Implicit,
@@ -460,7 +472,7 @@ pub fn make_int(v: i128, ty: Type) -> PgResult<Datum> {
         Type::Int8 => i64::try_from(v)
             .map(Datum::Int8)
             .map_err(|_| int_out_of_range(ty)),
-        Type::Oid | Type::Regtype => {
+        Type::Oid | Type::Regtype | Type::Regproc => {
             if (i32::MIN as i128..=u32::MAX as i128).contains(&v) {
                 Ok(Datum::Oid(v as i64 as u32))
             } else {
@@ -541,9 +553,26 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
         return Ok(d);
     }
     match (from, to) {
-        (Int2 | Int4 | Int8 | Oid | Regtype, Int2 | Int4 | Int8 | Oid | Regtype) => {
-            make_int(as_i128(&d).expect("integer datum"), to)
+        (
+            Int2 | Int4 | Int8 | Oid | Regtype | Regproc,
+            Int2 | Int4 | Int8 | Oid | Regtype | Regproc,
+        ) => make_int(as_i128(&d).expect("integer datum"), to),
+        (Char, Text | Varchar | Bpchar) => Ok(d),
+        (Text | Varchar | Bpchar, Char) => {
+            let Datum::Text(s) = d else {
+                unreachable!("string datum")
+            };
+            Ok(Datum::Text(systypes::text_to_char(&s)))
         }
+        (Char, Int4) => {
+            let Datum::Text(s) = d else {
+                unreachable!("\"char\" datum")
+            };
+            Ok(Datum::Int4(systypes::char_to_int4(&s)))
+        }
+        (Int4, Char) => Ok(Datum::Text(systypes::int4_to_char(
+            as_i128(&d).expect("integer datum") as i32,
+        )?)),
         (Int2 | Int4 | Int8, Float8) => {
             Ok(Datum::Float8(as_i128(&d).expect("integer datum") as f64))
         }

@@ -37,6 +37,18 @@ pub enum ArgType {
     Any,
 }
 
+impl ArgType {
+    /// The `pg_type` oid PostgreSQL declares for this argument
+    /// (`"any"` 2276, `anynonarray` 2776).
+    pub fn type_oid(self) -> u32 {
+        match self {
+            ArgType::T(t) => t.oid(),
+            ArgType::AnyNonArray => 2776,
+            ArgType::Any => 2276,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FuncKind {
     Function,
@@ -275,7 +287,17 @@ fn build() -> Registry {
     b.prefix("-", Numeric, Numeric, Impl::Negate);
     b.prefix("+", Numeric, Numeric, Impl::Identity);
     // Comparison for the remaining types.
-    for &t in &[Bool, Numeric, Text, Name, Oid, Timestamptz, Interval, Inet] {
+    for &t in &[
+        Bool,
+        Numeric,
+        Text,
+        Name,
+        Oid,
+        Timestamptz,
+        Interval,
+        Inet,
+        Char,
+    ] {
         for &(sym, c) in &cmps {
             b.op(sym, t, t, Bool, Impl::Cmp(c));
         }
@@ -398,5 +420,39 @@ fn build() -> Registry {
         funcs: b.funcs,
         functions,
         operators,
+    }
+}
+
+/// Writes the registry as tab-separated rows (id, kind, name, argument
+/// type oids, result type oid, variadic, strict) to the file named by
+/// `FERROGRES_REGISTRY_DUMP`, for scripts/catalog/gen.sh.
+#[cfg(test)]
+mod dump {
+    #[test]
+    #[ignore = "a tool for scripts/catalog/gen.sh, not a test"]
+    fn dump_registry() {
+        use std::fmt::Write;
+        let path = std::env::var("FERROGRES_REGISTRY_DUMP").expect("FERROGRES_REGISTRY_DUMP");
+        let mut out = String::new();
+        for (id, f) in super::registry().funcs.iter().enumerate() {
+            let kind = match f.kind {
+                super::FuncKind::Function => "f".to_string(),
+                super::FuncKind::Prefix => "l".to_string(),
+                super::FuncKind::Infix => "b".to_string(),
+                super::FuncKind::Aggregate(k) => format!("a:{k:?}"),
+            };
+            let args: Vec<String> = f.args.iter().map(|a| a.type_oid().to_string()).collect();
+            writeln!(
+                out,
+                "{id}\t{kind}\t{}\t{}\t{}\t{}\t{}",
+                f.name,
+                args.join(" "),
+                f.ret.oid(),
+                f.variadic,
+                f.strict
+            )
+            .expect("write to a String");
+        }
+        std::fs::write(path, out).expect("write the registry dump");
     }
 }

@@ -32,6 +32,7 @@ use super::htup::{
 // pg_type OIDs of the types the heap knows how to store.
 pub const BOOLOID: Oid = 16;
 pub const BYTEAOID: Oid = 17;
+pub const CHAROID: Oid = 18;
 pub const NAMEOID: Oid = 19;
 pub const INT8OID: Oid = 20;
 pub const INT2OID: Oid = 21;
@@ -39,6 +40,7 @@ pub const INT4OID: Oid = 23;
 pub const REGPROCOID: Oid = 24;
 pub const TEXTOID: Oid = 25;
 pub const OIDOID: Oid = 26;
+pub const OIDVECTOROID: Oid = 30;
 pub const FLOAT4OID: Oid = 700;
 pub const FLOAT8OID: Oid = 701;
 pub const BPCHAROID: Oid = 1042;
@@ -121,6 +123,15 @@ pub enum AttrType {
     Bytea,
     /// 64 bytes, NUL-padded; the catalogs' identifier type.
     Name,
+    /// `"char"`: one byte, by value, the catalogs' one-letter codes
+    /// (`typtype`, `prokind`). Stored as [`HeapValue::Bytes`] of length 1.
+    Char,
+    /// `regproc`: a `pg_proc` oid, stored exactly as `oid`.
+    Regproc,
+    /// `oidvector`: PostgreSQL's one-dimensional oid array with lower bound
+    /// 0 (`pg_proc.proargtypes`), a varlena whose payload is PostgreSQL's
+    /// array layout ([`oidvector_pack`]).
+    Oidvector,
 }
 
 impl AttrType {
@@ -142,17 +153,22 @@ impl AttrType {
             AttrType::Bpchar => BPCHAROID,
             AttrType::Bytea => BYTEAOID,
             AttrType::Name => NAMEOID,
+            AttrType::Char => CHAROID,
+            AttrType::Regproc => REGPROCOID,
+            AttrType::Oidvector => OIDVECTOROID,
         }
     }
 
     /// `(typlen, typalign, typbyval)` as in PostgreSQL's `pg_type`.
     pub fn storage(self) -> (i16, TypAlign, bool) {
         match self {
-            AttrType::Bool => (1, TypAlign::Char, true),
+            AttrType::Bool | AttrType::Char => (1, TypAlign::Char, true),
             AttrType::Int2 => (2, TypAlign::Short, true),
-            AttrType::Int4 | AttrType::Oid | AttrType::Date | AttrType::Float4 => {
-                (4, TypAlign::Int, true)
-            }
+            AttrType::Int4
+            | AttrType::Oid
+            | AttrType::Regproc
+            | AttrType::Date
+            | AttrType::Float4 => (4, TypAlign::Int, true),
             AttrType::Int8 | AttrType::Float8 | AttrType::Timestamp | AttrType::Timestamptz => {
                 (8, TypAlign::Double, true)
             }
@@ -160,7 +176,8 @@ impl AttrType {
             | AttrType::Text
             | AttrType::Varchar
             | AttrType::Bpchar
-            | AttrType::Bytea => (-1, TypAlign::Int, false),
+            | AttrType::Bytea
+            | AttrType::Oidvector => (-1, TypAlign::Int, false),
             AttrType::Name => (NAMEDATALEN as i16, TypAlign::Char, false),
         }
     }
@@ -215,6 +232,7 @@ impl Attribute {
 
     fn kind(&self) -> Kind {
         match (self.typbyval, self.typlen) {
+            (true, 1) if self.type_oid == CHAROID => Kind::Fixed(1),
             (true, 1) => Kind::Bool,
             (true, 2) => Kind::I16,
             (true, 4) if self.type_oid == FLOAT4OID => Kind::F32,
@@ -284,6 +302,8 @@ impl TupleDesc {
 /// | float4 / float8                       | `F32` / `F64`       |
 /// | text, varchar, bpchar, numeric, bytea | `Bytes` (payload)   |
 /// | name                                  | `Bytes` (64 bytes)  |
+/// | "char"                                | `Bytes` (1 byte)    |
+/// | oidvector                             | `Bytes` ([`oidvector_pack`]) |
 #[derive(Clone, Debug, PartialEq)]
 pub enum HeapValue {
     Null,
@@ -318,6 +338,43 @@ impl HeapValue {
 }
 
 const VARHDRSZ: usize = 4;
+
+/// Bytes of PostgreSQL's array header for a one-dimensional array without
+/// nulls: ndim, dataoffset, elemtype, dim[0], lbound[0].
+const OIDVECTOR_HEADER: usize = 20;
+
+/// An `oidvector` payload in PostgreSQL's layout (`buildoidvector`): ndim 1
+/// (even when empty), dataoffset 0, elemtype oid, the length, lower bound 0,
+/// then the oids. Little-endian, as PostgreSQL on this machine.
+pub fn oidvector_pack(oids: &[Oid]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(OIDVECTOR_HEADER + 4 * oids.len());
+    b.extend_from_slice(&1i32.to_le_bytes());
+    b.extend_from_slice(&0i32.to_le_bytes());
+    b.extend_from_slice(&OIDOID.to_le_bytes());
+    b.extend_from_slice(&(oids.len() as i32).to_le_bytes());
+    b.extend_from_slice(&0i32.to_le_bytes());
+    for o in oids {
+        b.extend_from_slice(&o.to_le_bytes());
+    }
+    b
+}
+
+/// The oids of an `oidvector` payload; None if it is not one.
+pub fn oidvector_unpack(b: &[u8]) -> Option<Vec<Oid>> {
+    let word = |i: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(
+            b.get(i * 4..i * 4 + 4)?.try_into().ok()?,
+        ))
+    };
+    if b.len() < OIDVECTOR_HEADER || word(2)? != OIDOID {
+        return None;
+    }
+    let n = word(3)? as usize;
+    if b.len() != OIDVECTOR_HEADER + 4 * n {
+        return None;
+    }
+    (0..n).map(|i| word(5 + i)).collect()
+}
 
 /// The bytes a non-null `value` takes for `attr`, checking that they match.
 fn value_len(attr: &Attribute, value: &HeapValue) -> usize {
@@ -545,6 +602,9 @@ mod tests {
             Attribute::new("f4", AttrType::Float4),
             Attribute::new("nm", AttrType::Name),
             Attribute::new("by", AttrType::Bytea),
+            Attribute::new("ch", AttrType::Char),
+            Attribute::new("rp", AttrType::Regproc),
+            Attribute::new("ov", AttrType::Oidvector),
         ])
     }
 
@@ -571,6 +631,9 @@ mod tests {
             HeapValue::F32(f32::INFINITY),
             name("pg_class"),
             HeapValue::Bytes(vec![0, 1, 2, 3, 255]),
+            HeapValue::Bytes(b"b".to_vec()),
+            HeapValue::Oid(1242),
+            HeapValue::Bytes(oidvector_pack(&[25, 23])),
         ]
     }
 
@@ -580,7 +643,7 @@ mod tests {
         let values = all_types_values();
         let t = form_tuple(&desc, &values).unwrap();
         let h = HeapTupleHeader::read(&t);
-        assert_eq!(h.natts(), 15);
+        assert_eq!(h.natts(), 18);
         assert!(!h.has_nulls() && h.has_varwidth());
         assert_eq!(h.t_hoff, 32, "no bitmap: header MAXALIGNs to 32");
         assert_eq!(deform_tuple(&desc, &t), values);
@@ -595,7 +658,7 @@ mod tests {
             let t = form_tuple(&desc, &values).unwrap();
             let h = HeapTupleHeader::read(&t);
             assert!(h.has_nulls());
-            // 31 + 2 bitmap bytes -> 40
+            // 31 + 3 bitmap bytes -> 40
             assert_eq!(h.t_hoff, 40);
             assert_eq!(deform_tuple(&desc, &t), values, "null at {null_at}");
         }
@@ -604,6 +667,30 @@ mod tests {
         assert_eq!(t.len(), 40);
         assert!(!HeapTupleHeader::read(&t).has_varwidth());
         assert_eq!(deform_tuple(&desc, &t), all_null);
+    }
+
+    #[test]
+    fn char_is_one_byte_and_oidvector_has_postgresqls_array_layout() {
+        let desc = TupleDesc::new(vec![
+            Attribute::new("a", AttrType::Char),
+            Attribute::new("b", AttrType::Char),
+            Attribute::new("v", AttrType::Oidvector),
+        ]);
+        let values = vec![
+            HeapValue::Bytes(b"b".to_vec()),
+            HeapValue::Bytes(b"i".to_vec()),
+            HeapValue::Bytes(oidvector_pack(&[23, 20])),
+        ];
+        let t = form_tuple(&desc, &values).unwrap();
+        assert_eq!(&t[32..34], b"bi", "two \"char\" bytes, unaligned");
+        // varlena aligned to 36: header 4 + 20 + 2 * 4.
+        assert_eq!(&t[36..40], &(32u32 << 2).to_le_bytes());
+        assert_eq!(&t[40..44], &1i32.to_le_bytes(), "ndim");
+        assert_eq!(&t[48..52], &26u32.to_le_bytes(), "elemtype oid");
+        assert_eq!(&t[60..68], &[23, 0, 0, 0, 20, 0, 0, 0]);
+        assert_eq!(deform_tuple(&desc, &t), values);
+        assert_eq!(oidvector_unpack(&oidvector_pack(&[])), Some(vec![]));
+        assert_eq!(oidvector_unpack(b"short"), None);
     }
 
     #[test]

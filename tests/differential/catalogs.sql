@@ -1,0 +1,28 @@
+-- The built-in catalogs (issue 7, first slice): rows drivers and psql read, with PostgreSQL 15's oids.
+SELECT oid, typname, typlen, typbyval, typtype, typcategory, typelem, typalign, typstorage FROM pg_type WHERE oid IN (16,20,21,23,25,26,700,701,1042,1043,1082,1114,1184,1186,1700) ORDER BY oid;
+SELECT oid, typname, typarray, typinput, typoutput, typmodin, typmodout, typcollation FROM pg_type WHERE oid IN (25, 1009) ORDER BY oid;
+SELECT typname, typtype, typcategory FROM pg_type WHERE oid IN (18, 19, 24, 30, 705, 2276, 2278, 2776) ORDER BY oid;
+SELECT typname FROM pg_type WHERE oid = 1009;
+SELECT oid FROM pg_type WHERE typname = 'int8' AND typnamespace = 11;
+SELECT typinput, typoutput FROM pg_type WHERE typname = 'numeric';
+SELECT oid, typname FROM pg_type WHERE typname IN ('bool', 'int4', 'text', 'timestamptz') ORDER BY typname;
+SELECT oid, proname, pronargs, proargtypes, prorettype, prokind, provolatile, proisstrict, proretset, prosrc FROM pg_proc WHERE oid IN (870, 871, 1397, 2147, 2803, 2172, 1067) ORDER BY oid;
+SELECT proname, proargtypes, prorettype, proretset, prorows FROM pg_proc WHERE proname = 'generate_series' AND prorettype = 23 ORDER BY oid;
+SELECT oid, proname, provariadic, proargtypes FROM pg_proc WHERE proname IN ('concat', 'concat_ws') ORDER BY oid;
+SELECT proname, pronargs, pronargdefaults, proargnames FROM pg_proc WHERE oid = 2172;
+SELECT proname, prolang, proowner, pronamespace FROM pg_proc WHERE oid = 1242;
+SELECT oid, oprname, oprkind, oprleft, oprright, oprresult, oprcom, oprnegate, oprcode, oprcanmerge, oprcanhash FROM pg_operator WHERE oid IN (96, 518, 551, 97, 98, 654, 1754) ORDER BY oid;
+SELECT oprname, oprcode FROM pg_operator WHERE oprleft = 18 ORDER BY oid;
+SELECT oid, castsource, casttarget, castfunc, castcontext, castmethod FROM pg_cast WHERE castsource = 23 AND casttarget IN (20, 700, 701, 1700, 21) ORDER BY oid;
+SELECT castcontext, castmethod FROM pg_cast WHERE castsource = 18 AND casttarget = 25;
+SELECT oid, lanname, lanispl, lanpltrusted FROM pg_language WHERE lanname = 'internal';
+SELECT description FROM pg_description WHERE objoid = 23 AND classoid = 1247;
+SELECT description FROM pg_description WHERE objoid = 870 AND classoid = 1255;
+SELECT description FROM pg_description WHERE objoid = 96 AND classoid = 2617;
+SELECT 'b'::"char", 'bcd'::"char", ''::"char", 'x'::"char" = 'x', 'a'::"char" < 'b'::"char", 65::"char", 'A'::"char"::int4;
+SELECT 'boolin'::regproc, 'boolin'::regproc::oid, 1242::regproc, 0::regproc, 'int4in'::regproc::int4;
+SELECT 'abs'::regproc;
+SELECT 'no_such_function'::regproc;
+SELECT '23 25'::oidvector, ''::oidvector;
+SELECT pg_typeof('a'::"char"), pg_typeof(1242::regproc), pg_typeof(proargtypes) FROM pg_proc WHERE oid = 870;
+SELECT typtype, count(*) FROM pg_type WHERE oid IN (16, 23, 2276, 2278) GROUP BY typtype ORDER BY typtype;
