@@ -13,6 +13,7 @@ use super::super::exec::EvalContext;
 use super::super::types::{Datum, Type};
 use super::{ArgType, Builder, Impl};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::mb;
 
 type R = PgResult<Datum>;
 
@@ -200,6 +201,36 @@ fn session_user(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
 
 fn current_database(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Text(cx.server.current_database().to_string()))
+}
+
+/// `pg_client_encoding()`: the session's client encoding, from the setting
+/// (so that a `set_config` earlier in the statement counts, as PostgreSQL's
+/// assign hook makes it).
+fn pg_client_encoding(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(cx.server.settings().get_str("client_encoding")))
+}
+
+/// `getdatabaseencoding()`: always UTF8 (see `crate::utils::mb`).
+fn getdatabaseencoding(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(mb::Encoding::UTF8.name().to_string()))
+}
+
+/// `pg_encoding_to_char(int)`: an encoding's name, '' for no encoding.
+fn pg_encoding_to_char(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let id = i32::try_from(int(&a[0])).unwrap_or(-1);
+    Ok(Datum::Text(
+        mb::Encoding::from_id(id)
+            .map(|e| e.name())
+            .unwrap_or("")
+            .to_string(),
+    ))
+}
+
+/// `pg_char_to_encoding(name)`: an encoding's number, -1 for no encoding.
+fn pg_char_to_encoding(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Int4(
+        mb::char_to_encoding(text(&a[0])).map_or(-1, |e| e.id()),
+    ))
 }
 
 /// The first schema of `search_path` that exists; only `pg_catalog` and
@@ -841,6 +872,10 @@ pub(super) fn register(b: &mut Builder) {
     b.func("user", &[], Name, current_user);
     b.func("current_database", &[], Name, current_database);
     b.func("current_catalog", &[], Name, current_database);
+    b.func("pg_client_encoding", &[], Name, pg_client_encoding);
+    b.func("getdatabaseencoding", &[], Name, getdatabaseencoding);
+    b.func("pg_encoding_to_char", &[Int4], Name, pg_encoding_to_char);
+    b.func("pg_char_to_encoding", &[Name], Int4, pg_char_to_encoding);
     b.func("current_schema", &[], Name, current_schema);
     b.func("pg_backend_pid", &[], Int4, pg_backend_pid);
     b.func("pg_sleep", &[Float8], Void, pg_sleep);
