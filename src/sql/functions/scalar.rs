@@ -6,6 +6,7 @@ use std::cell::Cell;
 
 use super::super::adt::datetime::{self, Interval};
 use super::super::adt::numeric::Numeric;
+use super::super::adt::stringinfo;
 use super::super::adt::{
     self, as_f64, as_i128, as_interval, interval_datum, like as likem, make_int,
 };
@@ -159,6 +160,8 @@ pub fn textcat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
     };
     let l = as_text(&a[0], t[0], cx)?;
     let r = as_text(&a[1], t[1], cx)?;
+    // text_catenate pallocs the result: XX000 past 1 GB.
+    stringinfo::check_alloc(l.len() + r.len() + stringinfo::VARHDRSZ)?;
     Ok(Datum::Text(l + &r))
 }
 
@@ -512,29 +515,47 @@ fn replace(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     if from.is_empty() {
         return Ok(Datum::Text(s.to_string()));
     }
+    // replace_text appends each piece to a StringInfo: the same checks,
+    // before the result is built.
+    let mut len = 0usize;
+    let mut start = 0;
+    for (i, _) in s.match_indices(from) {
+        stringinfo::check_enlarge(len, i - start)?;
+        len += i - start;
+        stringinfo::check_enlarge(len, to.len())?;
+        len += to.len();
+        start = i + from.len();
+    }
+    stringinfo::check_enlarge(len, s.len() - start)?;
     Ok(Datum::Text(s.replace(from, to)))
 }
 
 fn concat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
-    let mut out = String::new();
+    let mut out = stringinfo::StringInfo::new();
     for (d, ty) in a.iter().zip(t) {
         if let Some(s) = adt::output(d, *ty, &cx.fmt) {
-            out.push_str(&s);
+            out.append(&s)?;
         }
     }
-    Ok(Datum::Text(out))
+    Ok(Datum::Text(out.into_string()))
 }
 
 fn concat_ws(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
     let Datum::Text(sep) = &a[0] else {
         return Ok(Datum::Null);
     };
-    let parts: Vec<String> = a[1..]
-        .iter()
-        .zip(&t[1..])
-        .filter_map(|(d, ty)| adt::output(d, *ty, &cx.fmt))
-        .collect();
-    Ok(Datum::Text(parts.join(sep)))
+    let mut out = stringinfo::StringInfo::new();
+    let mut first = true;
+    for (d, ty) in a[1..].iter().zip(&t[1..]) {
+        if let Some(s) = adt::output(d, *ty, &cx.fmt) {
+            if !first {
+                out.append(sep)?;
+            }
+            first = false;
+            out.append(&s)?;
+        }
+    }
+    Ok(Datum::Text(out.into_string()))
 }
 
 fn left(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -562,12 +583,7 @@ fn right(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 fn repeat(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let n = int(&a[1]).max(0) as usize;
     let s = text(&a[0]);
-    if s.len().saturating_mul(n) > (1 << 30) - 1 {
-        return Err(err(
-            sqlstate::PROGRAM_LIMIT_EXCEEDED,
-            "requested length too large",
-        ));
-    }
+    stringinfo::check_result_len(s.len().checked_mul(n))?;
     Ok(Datum::Text(s.repeat(n)))
 }
 
@@ -575,19 +591,19 @@ fn reverse(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Text(text(&a[0]).chars().rev().collect()))
 }
 
+/// `lpad`/`rpad` (oracle_compat.c): the worst-case size (4 bytes a
+/// character in UTF8) is checked before anything is built.
 fn pad(a: &[Datum], left: bool) -> R {
     let s: Vec<char> = text(&a[0]).chars().collect();
-    let len = int(&a[1]).max(0) as usize;
-    if len > (1 << 28) {
-        return Err(err(
-            sqlstate::PROGRAM_LIMIT_EXCEEDED,
-            "requested length too large",
-        ));
-    }
+    let mut len = int(&a[1]).max(0) as usize;
     let fill: Vec<char> = match a.get(2) {
         Some(d) => text(d).chars().collect(),
         None => vec![' '],
     };
+    if fill.is_empty() {
+        len = len.min(s.len());
+    }
+    stringinfo::check_result_len(len.checked_mul(4))?;
     if s.len() >= len || fill.is_empty() {
         return Ok(Datum::Text(s.iter().take(len).collect()));
     }
