@@ -373,7 +373,9 @@ pub fn backend_main(
             e.severity = Severity::Fatal;
             fatal(&mut conn, e, None);
         }
-        if let Err(e) = env.settings.set_from_client(name, value) {
+        if let Err(mut e) = env.settings.set_from_client(name, value) {
+            // A bad setting in the startup packet ends the connection.
+            e.severity = e.severity.max(Severity::Fatal);
             fatal(&mut conn, e, None);
         }
     }
@@ -1103,16 +1105,15 @@ impl Session {
     /// Sends ParameterStatus for GUC_REPORT settings that changed; a new
     /// `application_name` also goes to pg_stat_activity and the log prefix.
     fn send_reported_changes(&mut self) {
+        // assign_client_encoding: convert for the current setting from the
+        // next statement on, whether or not the change is reported yet (the
+        // check hook lets only encodings with a conversion in).
+        crate::utils::mb::set_client_encoding_name(&self.env.settings.get_str("client_encoding"));
         for (name, value) in self.env.settings.take_reported_changes() {
             if name == "application_name" {
                 self.slot
                     .update_status(|st| procarray::put_str(&mut st.application_name, &value));
                 elog::update_log_context(|c| c.application_name = value.clone());
-            }
-            if name == "client_encoding" {
-                // assign_client_encoding: convert for the new encoding from
-                // the next message on (the hook let only converted ones in).
-                crate::utils::mb::set_client_encoding_name(&value);
             }
             self.conn
                 .send(b'S', &Body::new().cstr(&name).text(&value).0);
