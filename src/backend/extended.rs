@@ -145,6 +145,26 @@ impl Session {
             self.scans.clear();
             fields = r?;
         }
+        // The protocol counts parameters in 16 bits (ParameterDescription,
+        // Bind): a statement referring to $70000 cannot be described or
+        // bound. PostgreSQL fails it because the parameters before it have no
+        // type; ferrogres does the same, and refuses the rest outright.
+        if param_types.len() > u16::MAX as usize {
+            if let Some(i) = param_types.iter().position(|t| *t == Type::Unknown) {
+                return Err(PgError::error(
+                    "42P18",
+                    format!("could not determine data type of parameter ${}", i + 1),
+                ));
+            }
+            return Err(PgError::error(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "prepared statement has {} parameters, but the protocol allows at most {}",
+                    param_types.len(),
+                    u16::MAX
+                ),
+            ));
+        }
         for t in &mut param_types {
             if *t == Type::Unknown {
                 *t = Type::Text;
