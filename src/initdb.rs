@@ -115,7 +115,7 @@ pub fn initdb(opts: &InitdbOptions) -> Result<(), String> {
     let mut control = ControlFile::new(system_identifier, DbState::Shutdowned, now_s);
     control.checkpoint = checkpoint;
     control.checkpoint_copy = checkpoint_copy;
-    control.write(dir).map_err(io)?;
+    control.create(dir).map_err(|e| e.message)?;
     Ok(())
 }
 

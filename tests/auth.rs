@@ -126,15 +126,7 @@ fn reject_lines_and_missing_entries_are_refused_with_28000() {
     assert!(!ok);
     assert!(out.contains("pg_hba.conf rejects connection for host \"127.0.0.1\", user \"postgres\", database \"postgres\""), "{out}");
     // No line for ::1 / other users over TCP.
-    let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
-    roles.push(ferrogres::backend::auth::roles::Role {
-        oid: 16384,
-        name: "bob".into(),
-        superuser: false,
-        can_login: true,
-        password: None,
-    });
-    ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
+    add_login_role(&s, "bob", 16384);
     let (ok, out) = psql_as(&s, "127.0.0.1", "bob", None);
     assert!(!ok);
     assert!(
@@ -245,5 +237,38 @@ fn a_failed_password_authentication_tells_the_client_nothing_but_the_message() {
     assert!(
         log.contains("Connection matched pg_hba.conf line 2: "),
         "{log}"
+    );
+}
+
+#[test]
+fn auth_delay_makes_a_wrong_password_wait_and_a_right_one_not() {
+    let s = Server::builder()
+        .password("s3cret")
+        .hba(&HBA_ALL.replace("METHOD", "scram-sha-256"))
+        .conf("auth_delay.milliseconds = 700")
+        .start();
+    let started = std::time::Instant::now();
+    let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("wrong"));
+    assert!(!ok && out.contains("password authentication failed"), "{out}");
+    // A lower bound only: the delay is a sleep in the backend.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(700));
+    // Other clients are served meanwhile: the postmaster does not wait.
+    let slow = std::thread::spawn({
+        let port = s.port;
+        move || {
+            Command::new("psql")
+                .args(["-X", "-w", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .args(["-U", "postgres", "-d", "postgres", "-c", "SELECT 1"])
+                .env("PGPASSWORD", "wrong")
+                .output()
+                .unwrap()
+        }
+    });
+    let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("s3cret"));
+    assert!(ok, "{out}");
+    assert!(!slow.join().unwrap().status.success());
+    assert_eq!(
+        s.psql("SELECT setting, unit, context FROM pg_settings WHERE name = 'auth_delay.milliseconds'"),
+        "700|ms|sighup"
     );
 }

@@ -7,12 +7,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn code(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.code().code().to_string())
-        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
-}
-
 fn setup(s: &Server) {
     s.psql("CREATE TABLE acct (id int, balance int)");
     s.psql("INSERT INTO acct VALUES (1, 100), (2, 200)");

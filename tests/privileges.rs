@@ -7,30 +7,10 @@ mod common;
 
 use common::*;
 
-fn code(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.code().code().to_string())
-        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
-}
-
-fn message(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.message().to_string())
-        .unwrap_or_else(|| format!("no message: {e}"))
-}
-
 /// A server with a login role `alice` who is not a superuser, and her session.
 fn server_with_alice() -> (Server, postgres::Client) {
     let s = Server::start();
-    let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
-    roles.push(ferrogres::backend::auth::roles::Role {
-        oid: 16384,
-        name: "alice".into(),
-        superuser: false,
-        can_login: true,
-        password: None,
-    });
-    ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
+    add_login_role(&s, "alice", 16384);
     let alice = postgres::Client::connect(
         &format!("host=127.0.0.1 port={} user=alice dbname=postgres", s.port),
         postgres::NoTls,

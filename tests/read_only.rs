@@ -6,18 +6,6 @@ mod common;
 
 use common::*;
 
-fn code(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.code().code().to_string())
-        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
-}
-
-fn message(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.message().to_string())
-        .unwrap_or_else(|| format!("no message: {e}"))
-}
-
 /// Every write, and the tag PostgreSQL's 25006 names it by.
 const WRITES: &[(&str, &str)] = &[
     ("INSERT INTO t VALUES (9)", "INSERT"),

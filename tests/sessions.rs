@@ -8,12 +8,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn code(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.code().code().to_string())
-        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
-}
-
 #[test]
 fn psql_connects_over_unix_socket_and_tcp() {
     let s = Server::start();
@@ -289,15 +283,7 @@ fn superuser_reserved_connections_keep_slots_for_superusers() {
         .conf("superuser_reserved_connections = 2")
         .start();
     // Add a non-superuser role to the roles stand-in.
-    let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
-    roles.push(ferrogres::backend::auth::roles::Role {
-        oid: 16384,
-        name: "alice".into(),
-        superuser: false,
-        can_login: true,
-        password: None,
-    });
-    ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
+    add_login_role(&s, "alice", 16384);
     let alice = format!("host=127.0.0.1 port={} user=alice dbname=postgres", s.port);
     let _a = postgres::Client::connect(&alice, postgres::NoTls).unwrap();
     let err = postgres::Client::connect(&alice, postgres::NoTls)
@@ -316,15 +302,7 @@ fn superuser_reserved_connections_keep_slots_for_superusers() {
 #[test]
 fn non_superuser_cannot_terminate_a_superuser_session() {
     let s = Server::start();
-    let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
-    roles.push(ferrogres::backend::auth::roles::Role {
-        oid: 16384,
-        name: "alice".into(),
-        superuser: false,
-        can_login: true,
-        password: None,
-    });
-    ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
+    add_login_role(&s, "alice", 16384);
     let mut su = s.connect();
     let su_pid = Server::query_one(&mut su, "SELECT pg_backend_pid()").unwrap();
     let mut alice = postgres::Client::connect(

@@ -8,18 +8,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn code(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.code().code().to_string())
-        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
-}
-
-fn message(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.message().to_string())
-        .unwrap_or_else(|| format!("no message: {e}"))
-}
-
 #[test]
 fn statement_timeout_cancels_a_sleep_and_a_long_scan_with_57014() {
     let s = Server::start();

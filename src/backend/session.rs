@@ -255,7 +255,8 @@ pub fn backend_main(
                 // before prompting for a password): PostgreSQL logs nothing.
                 proc_exit(0);
             }
-            fatal_auth_failure(&mut conn, e);
+            let delay = env.settings.get_int("auth_delay.milliseconds");
+            fatal_auth_failure(&mut conn, e, Duration::from_millis(delay as u64));
         }
     }
     let Some(role) = role else {
@@ -381,6 +382,11 @@ pub fn backend_main(
     }
     crate::utils::mb::set_client_encoding_name(&env.settings.get_str("client_encoding"));
     conn.send(b'R', &Body::new().i32(0).0);
+    // WARNINGs for startup options ferrogres does not implement.
+    for w in env.settings.take_notices() {
+        elog::log_error(&w, None);
+        conn.send_raw(&crate::protocol::framed_report(&w));
+    }
     for (name, value) in env.settings.reported_parameters() {
         conn.send(b'S', &Body::new().cstr(&name).text(&value).0);
     }
@@ -516,7 +522,15 @@ fn fatal(conn: &mut Connection, err: PgError, statement: Option<&str>) -> ! {
 /// reason and the matched pg_hba.conf line in DETAIL, the client only the
 /// message (PostgreSQL's `errdetail_log`). Other errors of the exchange
 /// (a malformed SCRAM message) keep their client-visible detail.
-fn fatal_auth_failure(conn: &mut Connection, err: PgError) -> ! {
+///
+/// A failed password or certificate check first waits `delay`
+/// (`auth_delay.milliseconds`, as PostgreSQL's auth_delay module does), so
+/// that guessing passwords costs time; the postmaster is not held up, only
+/// this backend, which still counts against `max_connections` meanwhile.
+fn fatal_auth_failure(conn: &mut Connection, err: PgError, delay: Duration) -> ! {
+    if !delay.is_zero() {
+        std::thread::sleep(delay);
+    }
     if !matches!(
         err.sqlstate,
         sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION

@@ -167,7 +167,16 @@ impl TableContext for Session {
     ) -> PgResult<Option<Arc<TableDef>>> {
         let snapshot = self.txn.snapshot();
         let transam = Transam::get();
-        self.txn.relcache.lookup(schema, name, &snapshot, &transam)
+        match schema {
+            Some(_) => self.txn.relcache.lookup(schema, name, &snapshot, &transam),
+            None => {
+                let user = self.current_user().to_string();
+                let path = self.settings().search_path(&user);
+                self.txn
+                    .relcache
+                    .lookup_in_path(&path, name, &snapshot, &transam)
+            }
+        }
     }
 
     fn create_table(
@@ -189,10 +198,28 @@ impl TableContext for Session {
                 format!("relation \"{name}\" already exists"),
             ));
         }
+        let schema = match schema {
+            Some(s) => s.to_string(),
+            None => {
+                let user = self.current_user().to_string();
+                let path = self.settings().search_path(&user);
+                let snapshot = self.txn.snapshot();
+                let transam = Transam::get();
+                self.txn
+                    .relcache
+                    .creation_schema(&path, &snapshot, &transam)?
+                    .ok_or_else(|| {
+                        PgError::error(
+                            sqlstate::INVALID_SCHEMA_NAME,
+                            "no schema has been selected to create in",
+                        )
+                    })?
+            }
+        };
         let def = self
             .txn
             .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
-                relcache.create_table(schema, name, columns, snapshot, cx)
+                relcache.create_table(Some(&schema), name, columns, snapshot, cx)
             })?;
         self.txn.note_created(def.heap_relation());
         Ok(true)

@@ -18,9 +18,29 @@
 //! module's shared region); shutdown (SIGUSR2 from the postmaster: the
 //! shutdown checkpoint, then `pg_control` says "shut down" and the process
 //! exits 0). SIGTERM is ignored, as in PostgreSQL. A timed checkpoint is
-//! skipped when no WAL was written since the last one.
+//! skipped when no WAL was written since the last one that completed.
+//!
+//! # When a checkpoint fails (a full disk, an I/O error)
+//! PostgreSQL's rules:
+//! - writing a data page or a pg_xact page fails: the checkpoint is
+//!   abandoned with an ERROR that names the file and the cause (53100 on a
+//!   full disk), logged here; a waiting `CHECKPOINT` gets `checkpoint
+//!   request failed` (with the cause as DETAIL, a ferrogres addition) and
+//!   the next checkpoint retries, after a pause of a second. Nothing is lost:
+//!   `pg_control` still points at the last checkpoint that completed, and
+//!   the pages that could not be written stay dirty.
+//! - an fsync, the WAL flush of the checkpoint record, or the `pg_control`
+//!   update fails: PANIC (`elog::panic`), and the server restarts through
+//!   crash recovery. After a failed fsync the kernel may have dropped the
+//!   data, so retrying could report success for pages not on disk.
+//! - the shutdown checkpoint fails: `pg_control` stays "shutting down"
+//!   (written in place before the checkpoint starts), the error is logged as
+//!   FATAL and the process exits 1 (PostgreSQL 15's `ExitOnAnyError`); the
+//!   postmaster treats that as a crash and logs `abnormal database system
+//!   shutdown`, never `database system is shut down`, and the next start
+//!   runs crash recovery (`database system shutdown was interrupted`).
 
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::postmaster::ServerEnv;
@@ -49,6 +69,47 @@ pub struct CheckpointerShmem {
     pub checkpoint_sync_time_ms: AtomicU64,
     /// TimestampTz of the last pg_stat_reset_shared('bgwriter').
     pub stats_reset: AtomicI64,
+    /// The last failed checkpoint's error, UTF-8, for requesters' DETAIL.
+    /// Written by the checkpointer before it bumps `failed` (release); read
+    /// by a requester after it saw `failed` move (acquire).
+    failure_len: AtomicU32,
+    failure: [AtomicU8; FAILURE_BYTES],
+}
+
+/// Bound on the failure text kept for requesters.
+const FAILURE_BYTES: usize = 512;
+
+impl CheckpointerShmem {
+    /// Records a failed checkpoint: its error for requesters, then the count
+    /// they watch.
+    fn record_failure(&self, err: &PgError) {
+        let mut text = match &err.detail {
+            Some(d) => format!("{}: {d}", err.message),
+            None => err.message.clone(),
+        };
+        if text.len() > FAILURE_BYTES {
+            let mut cut = FAILURE_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        for (slot, b) in self.failure.iter().zip(text.bytes()) {
+            slot.store(b, Ordering::Relaxed);
+        }
+        self.failure_len.store(text.len() as u32, Ordering::Release);
+        self.failed.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The last failure recorded (empty if none).
+    fn failure_text(&self) -> String {
+        let n = (self.failure_len.load(Ordering::Acquire) as usize).min(FAILURE_BYTES);
+        let bytes: Vec<u8> = self.failure[..n]
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
 }
 
 /// A checkpoint was explicitly requested (CHECKPOINT): do it even if idle.
@@ -93,10 +154,13 @@ pub fn request_checkpoint(check_interrupts: &mut dyn FnMut() -> PgResult<()>) ->
             slot.latch.set();
         }
         if shm.failed.load(Ordering::Acquire) != seen_failed {
-            return Err(
-                PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
-                    .with_hint("Consult recent messages in the server log for details."),
-            );
+            let mut err = PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
+                .with_hint("Consult recent messages in the server log for details.");
+            let cause = shm.failure_text();
+            if !cause.is_empty() {
+                err = err.with_detail(cause);
+            }
+            return Err(err);
         }
         // A checkpoint that started after our request and has finished.
         if shm.started.load(Ordering::Acquire) > seen_started
@@ -131,7 +195,13 @@ pub fn main(mut env: ServerEnv) -> ! {
         let bits = super::wait_for_work(&mut env, until_timed.min(Duration::from_secs(1)));
         crate::storage::smgr::absorb_sync_requests();
         if bits & signals::SIGUSR2_PENDING != 0 {
-            create_checkpoint(&env, CheckpointKind::Shutdown, &mut last_end);
+            if let Err(e) = create_checkpoint(&env, CheckpointKind::Shutdown, &mut last_end) {
+                // PostgreSQL 15 sets ExitOnAnyError for the shutdown
+                // checkpoint: the ERROR becomes FATAL, and the exit code 1
+                // tells the postmaster the shutdown was not clean.
+                elog::log_error(&e.with_severity(Severity::Fatal), None);
+                crate::process::proc_exit(1);
+            }
             crate::process::proc_exit(0);
         }
         if !wal::is_insert_ready() {
@@ -155,7 +225,13 @@ pub fn main(mut env: ServerEnv) -> ! {
         if kind == CheckpointKind::Timed && last_end == Some(wal::insert_lsn()) {
             continue;
         }
-        create_checkpoint(&env, kind, &mut last_end);
+        if let Err(e) = create_checkpoint(&env, kind, &mut last_end) {
+            elog::log_error(&e, None);
+            shm.record_failure(&e);
+            // Retry at the next trigger, even if no WAL is written meanwhile.
+            last_end = None;
+            pause_after_failure();
+        }
     }
 }
 
@@ -208,6 +284,19 @@ impl ArchiveTimer {
     }
 }
 
+/// PostgreSQL's pause of a second after a failed checkpoint (so that a
+/// trigger that is still true does not spin), cut short by a shutdown
+/// request or the postmaster's death, which the main loop then handles.
+/// Not a latch wait: a waiting `CHECKPOINT` sets the latch every few ms.
+fn pause_after_failure() {
+    for _ in 0..10 {
+        if signals::peek(signals::SIGUSR2_PENDING | signals::POSTMASTER_DEATH_PENDING) != 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// WAL since the redo point that triggers a checkpoint (PostgreSQL's
 /// CheckPointSegments: max_wal_size / (1 + checkpoint_completion_target)).
 fn max_wal_bytes(settings: &Settings) -> u64 {
@@ -236,16 +325,19 @@ impl CheckpointKind {
     }
 }
 
-/// PostgreSQL's CreateCheckPoint. Failures of the data-file side are logged
-/// and counted; a failure to write WAL or pg_control is a PANIC.
+/// PostgreSQL's CreateCheckPoint. An Err is a checkpoint abandoned before
+/// anything changed in `pg_control` (a data or pg_xact page that could not be
+/// written): the caller logs and counts it, and the next checkpoint retries.
+/// A failure after which going on could lose data (an fsync, the WAL flush,
+/// the `pg_control` update) PANICs here. See the module doc.
 fn create_checkpoint(
     env: &ServerEnv,
     kind: CheckpointKind,
     last_end: &mut Option<crate::storage::types::Lsn>,
-) {
+) -> PgResult<()> {
     if !wal::is_insert_ready() {
         // Shut down before recovery finished: nothing may be written.
-        return;
+        return Ok(());
     }
     let shm = shmem();
     shm.started.fetch_add(1, Ordering::AcqRel);
@@ -254,31 +346,33 @@ fn create_checkpoint(
     if log_checkpoints {
         super::log(&format!("checkpoint starting: {}", kind.describe()));
     }
-    let redo = wal::begin_checkpoint();
-    let written = match write_buffers(env, kind, t0) {
-        Ok(n) => n as u64,
-        Err(e) => {
-            elog::log_error(&e, None);
-            shm.failed.fetch_add(1, Ordering::AcqRel);
-            return;
+    if kind == CheckpointKind::Shutdown {
+        // PostgreSQL's DB_SHUTDOWNING: until the shutdown checkpoint is
+        // recorded, a start finds a shutdown that did not complete and
+        // recovers. Written in place, so a full disk cannot refuse it.
+        if let Err(e) = ControlFile::update_state(&env.data_dir, DbState::Shutdowning) {
+            elog::panic(e);
         }
-    };
+    }
+    let redo = wal::begin_checkpoint();
+    let written = write_buffers(env, kind, t0)? as u64;
     let write_done = Instant::now();
     if let Err(e) = crate::storage::xact::clog_checkpoint() {
-        elog::log_error(&e, None);
-        shm.failed.fetch_add(1, Ordering::AcqRel);
-        return;
+        if e.severity == Severity::Panic {
+            elog::panic(e);
+        }
+        return Err(e);
     }
     // A failed fsync may have lost data the kernel dropped: PANIC, as PostgreSQL does.
     let synced_files = match crate::storage::smgr::sync_pending() {
         Ok(n) => n,
-        Err(e) => panic_exit(&e.message),
+        Err(e) => elog::panic(e),
     };
     let sync_done = Instant::now();
 
     let mut control = match ControlFile::read(&env.data_dir) {
         Ok(c) => c,
-        Err(e) => panic_exit(&format!("could not read control file: {e}")),
+        Err(e) => elog::panic(crate::storage::control::read_error(&e)),
     };
     let mut cp = control.checkpoint_copy.clone();
     // A shutdown checkpoint's redo point is the record itself: nothing can
@@ -295,9 +389,11 @@ fn create_checkpoint(
     cp.time = crate::utils::time::now_unix().0;
     let previous_redo = control.checkpoint_copy.redo;
     let (lsn, end) = wal::insert_checkpoint(kind == CheckpointKind::Shutdown, &cp);
+    // A write or fsync failure PANICs inside `flush`; an Err is a bug.
     if let Err(e) = wal::flush(end) {
-        panic_exit(&format!(
-            "could not flush WAL for the checkpoint record: {e}"
+        elog::panic(PgError::error(
+            sqlstate::INTERNAL_ERROR,
+            format!("could not flush WAL for the checkpoint record: {e}"),
         ));
     }
     control.checkpoint = lsn;
@@ -309,14 +405,15 @@ fn create_checkpoint(
     };
     control.time_s = cp.time;
     if let Err(e) = control.write(&env.data_dir) {
-        panic_exit(&format!("could not write control file: {e}"));
+        elog::panic(e);
     }
     *last_end = Some(end);
 
-    // Never remove a segment the archiver still has to copy (`.ready`), nor
-    // one a running base backup still has to ship (from its start LSN on).
+    // Never remove a segment the archiver still has to copy, nor one a
+    // running base backup still has to ship (from its start LSN on).
     let archive_status = env.data_dir.join("pg_wal/archive_status");
-    let keep = |name: &str| archive_status.join(format!("{name}.ready")).exists();
+    let archiving = wal::archive_mode();
+    let keep = |name: &str| archive_pending(&archive_status, name, archiving);
     let keep_from = wal::backup_start().map_or(cp.redo, |b| b.min(cp.redo));
     let (removed, recycled) = wal::remove_old_segments(
         &env.data_dir,
@@ -328,10 +425,14 @@ fn create_checkpoint(
     .unwrap_or_else(|e| {
         elog::log(
             Severity::Log,
-            &format!("could not remove old WAL files: {e}"),
+            &format!("could not remove old WAL files: {}", elog::strerror(&e)),
         );
         (0, 0)
     });
+    // PostgreSQL's PreallocXlogFiles: the next segment exists before a
+    // commit needs it. On a full disk this fails the checkpoint request
+    // (the checkpoint itself is complete and recorded), as there.
+    let added = u64::from(wal::preallocate_next_segment()?);
 
     match kind {
         CheckpointKind::Timed => shm.checkpoints_timed.fetch_add(1, Ordering::Relaxed),
@@ -348,11 +449,12 @@ fn create_checkpoint(
         let nbuffers = env.settings.get_int("shared_buffers").max(1) as f64;
         let distance_kb = cp.redo.0.saturating_sub(previous_redo.0) / 1024;
         super::log(&format!(
-            "checkpoint complete: wrote {written} buffers ({:.1}%); 0 WAL file(s) added, {removed} removed, {recycled} recycled; write={write_s:.3} s, sync={sync_s:.3} s, total={:.3} s; sync files={synced_files}, longest=0.000 s, average=0.000 s; distance={distance_kb} kB, estimate={distance_kb} kB",
+            "checkpoint complete: wrote {written} buffers ({:.1}%); {added} WAL file(s) added, {removed} removed, {recycled} recycled; write={write_s:.3} s, sync={sync_s:.3} s, total={:.3} s; sync files={synced_files}, longest=0.000 s, average=0.000 s; distance={distance_kb} kB, estimate={distance_kb} kB",
             100.0 * written as f64 / nbuffers,
             t0.elapsed().as_secs_f64()
         ));
     }
+    Ok(())
 }
 
 /// Writes every buffer dirty at the start of the checkpoint (BufferSync).
@@ -378,9 +480,30 @@ fn write_buffers(env: &ServerEnv, kind: CheckpointKind, t0: Instant) -> PgResult
     crate::storage::buffer::pool().sync_for_checkpoint(&mut pace)
 }
 
-/// PostgreSQL's PANIC: the checkpointer cannot go on without its WAL or
-/// control file; its abnormal exit makes the postmaster restart the server.
-fn panic_exit(msg: &str) -> ! {
-    elog::log(Severity::Panic, msg);
-    crate::process::proc_exit(2)
+/// Whether WAL segment `name` must be kept for the archiver (PostgreSQL's
+/// `XLogArchiveCheckDone`, negated): not while archiving is off, nor once
+/// it is `.done`; kept while `.ready`. A completed segment with neither file
+/// lost its `.ready` to a failed creation (a full disk): it is created now
+/// and the segment kept, so that no segment is removed unarchived.
+fn archive_pending(archive_status: &std::path::Path, name: &str, archiving: bool) -> bool {
+    if !archiving || archive_status.join(format!("{name}.done")).exists() {
+        return false;
+    }
+    let ready = archive_status.join(format!("{name}.ready"));
+    if !ready.exists() {
+        match std::fs::write(&ready, b"") {
+            Ok(()) => wal::wake_archiver(),
+            Err(e) => elog::log_error(
+                &elog::file_error(
+                    &e,
+                    format_args!(
+                        "could not create archive status file \"pg_wal/archive_status/{name}.ready\""
+                    ),
+                )
+                .with_severity(Severity::Log),
+                None,
+            ),
+        }
+    }
+    true
 }

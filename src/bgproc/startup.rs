@@ -63,7 +63,7 @@ pub fn main(env: ServerEnv) -> ! {
 
 fn startup(env: &ServerEnv) -> Result<Exit, String> {
     let cf = ControlFile::read(&env.data_dir)
-        .map_err(|e| format!("could not read file \"global/pg_control\": {e}"))?;
+        .map_err(|e| crate::storage::control::read_error(&e).message)?;
     let when = crate::utils::time::format_unix_seconds(cf.time_s);
     let crashed = !matches!(
         cf.state,
@@ -73,6 +73,9 @@ fn startup(env: &ServerEnv) -> Result<Exit, String> {
         DbState::Shutdowned => super::log(&format!("database system was shut down at {when}")),
         DbState::ShutdownedInRecovery => super::log(&format!(
             "database system was shut down in recovery at {when}"
+        )),
+        DbState::Shutdowning => super::log(&format!(
+            "database system shutdown was interrupted; last known up at {when}"
         )),
         DbState::InCrashRecovery => {
             super::log(&format!(
@@ -150,11 +153,11 @@ fn startup(env: &ServerEnv) -> Result<Exit, String> {
     let recovering = crashed || archive.is_some() || label.is_some();
     if archive.is_some() {
         ControlFile::update_state(&env.data_dir, DbState::InArchiveRecovery)
-            .map_err(|e| format!("could not write control file: {e}"))?;
+            .map_err(|e| e.message)?;
     } else if recovering {
         super::log("database system was not properly shut down; automatic recovery in progress");
         ControlFile::update_state(&env.data_dir, DbState::InCrashRecovery)
-            .map_err(|e| format!("could not write control file: {e}"))?;
+            .map_err(|e| e.message)?;
     }
     let mut reader = new_reader(checkpoint.redo);
     let started = std::time::Instant::now();
@@ -293,8 +296,7 @@ fn startup(env: &ServerEnv) -> Result<Exit, String> {
     wal::init_insert_position(end, prev)
         .map_err(|e| format!("could not prepare WAL for writing at {end}: {e}"))?;
     wal::set_redo_pointer(checkpoint.redo);
-    ControlFile::update_state(&env.data_dir, DbState::InProduction)
-        .map_err(|e| format!("could not write control file: {e}"))?;
+    ControlFile::update_state(&env.data_dir, DbState::InProduction).map_err(|e| e.message)?;
     if archive.is_some() || label.is_some() {
         // The end-of-recovery checkpoint (PostgreSQL requests it with
         // CHECKPOINT_END_OF_RECOVERY | IMMEDIATE | WAIT): pg_control then

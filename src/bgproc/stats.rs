@@ -140,11 +140,11 @@ impl Collector {
         // The write time must reach every inquiry's cutoff even if the
         // clock stepped back.
         self.stats.written_at = now_timestamptz().max(self.wanted);
-        if let Err(e) = self.stats.write(&self.env.data_dir.join(dir), permanent) {
-            super::log(&format!(
-                "could not write statistics file \"{dir}/{}\": {e}",
-                snapshot::FILE_NAME
-            ));
+        if let Err(e) = self.stats.write(&self.env.data_dir, dir, permanent) {
+            crate::utils::elog::log_error(
+                &e.with_severity(crate::utils::elog::Severity::Log),
+                None,
+            );
         }
         self.dirty = false;
         self.last_write = Instant::now();

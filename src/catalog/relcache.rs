@@ -147,7 +147,8 @@ impl RelCache {
     }
 
     /// Finds a table by (optionally qualified) name. Unqualified names look
-    /// in `pg_catalog`, then `public` (the default search_path).
+    /// in `pg_catalog`, then `public` (the default search_path); sessions
+    /// use [`RelCache::lookup_in_path`] with their own search_path.
     pub fn lookup(
         &mut self,
         schema: Option<&str>,
@@ -155,14 +156,58 @@ impl RelCache {
         snapshot: &Snapshot,
         xact: &dyn XactStatus,
     ) -> PgResult<Option<Arc<TableDef>>> {
+        match schema {
+            Some(s) => self.lookup_in(&[s], true, name, snapshot, xact),
+            None => self.lookup_in(&["pg_catalog", "public"], false, name, snapshot, xact),
+        }
+    }
+
+    /// Finds an unqualified table name along `search_path` (schema names,
+    /// `$user` already replaced): `pg_catalog` first unless the path names
+    /// it, then each schema of the path that exists (`RelnameGetRelid`).
+    pub fn lookup_in_path(
+        &mut self,
+        search_path: &[String],
+        name: &str,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<Arc<TableDef>>> {
+        let mut schemas: Vec<&str> = Vec::with_capacity(search_path.len() + 1);
+        if !search_path.iter().any(|s| s == "pg_catalog") {
+            schemas.push("pg_catalog");
+        }
+        schemas.extend(search_path.iter().map(String::as_str));
+        self.lookup_in(&schemas, false, name, snapshot, xact)
+    }
+
+    /// The first schema of `search_path` that exists, where unqualified
+    /// names are created (`namespace_search_path`'s creation namespace).
+    pub fn creation_schema(
+        &mut self,
+        search_path: &[String],
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<String>> {
+        for s in search_path {
+            if self.namespace_oid(s, snapshot, xact)?.is_some() {
+                return Ok(Some(s.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn lookup_in(
+        &mut self,
+        schemas: &[&str],
+        qualified: bool,
+        name: &str,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<Arc<TableDef>>> {
         self.invalidate_if_needed();
-        let schemas: Vec<&str> = match schema {
-            Some(s) => vec![s],
-            None => vec!["pg_catalog", "public"],
-        };
-        for s in schemas {
+        for &s in schemas {
             let Some(ns) = self.namespace_oid(s, snapshot, xact)? else {
-                if schema.is_some() {
+                if qualified {
                     return Err(PgError::error(
                         sqlstate::INVALID_SCHEMA_NAME,
                         format!("schema \"{s}\" does not exist"),

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::utils::elog::{self, PgError, PgResult, Severity, sqlstate};
 
@@ -56,8 +56,46 @@ fn addresses(listen_addresses: &str) -> Vec<IpAddr> {
     out
 }
 
+/// `unix_socket_group` and `unix_socket_permissions` on a new socket file.
+fn set_socket_owner_and_mode(path: &Path, mode: u32, group: &str) -> PgResult<()> {
+    if !group.is_empty() {
+        let gid = match group.parse::<u32>() {
+            Ok(n) => nix::unistd::Gid::from_raw(n),
+            Err(_) => match nix::unistd::Group::from_name(group) {
+                Ok(Some(g)) => g.gid,
+                _ => {
+                    return Err(PgError::fatal(
+                        sqlstate::CONFIG_FILE_ERROR,
+                        format!("group \"{group}\" does not exist"),
+                    ));
+                }
+            },
+        };
+        nix::unistd::chown(path, None, Some(gid)).map_err(|e| {
+            PgError::fatal(
+                sqlstate::IO_ERROR,
+                format!("could not set group of file \"{}\": {}", path.display(), e.desc()),
+            )
+        })?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        PgError::fatal(
+            sqlstate::IO_ERROR,
+            format!("could not set permissions of file \"{}\": {e}", path.display()),
+        )
+    })
+}
+
 /// Opens every listening socket; FATAL if none could be opened while some were asked for.
-pub fn open(listen_addresses: &str, port: u16, socket_dirs: &str) -> PgResult<Vec<Listener>> {
+/// Each Unix socket gets `socket_permissions` and, when `socket_group` is
+/// not empty, that group (a name or a number), as `Setup_AF_UNIX` does.
+pub fn open(
+    listen_addresses: &str,
+    port: u16,
+    socket_dirs: &str,
+    socket_permissions: u32,
+    socket_group: &str,
+) -> PgResult<Vec<Listener>> {
     let mut listeners = Vec::new();
     let addrs = addresses(listen_addresses);
     let wanted_tcp = !addrs.is_empty();
@@ -131,7 +169,7 @@ pub fn open(listen_addresses: &str, port: u16, socket_dirs: &str) -> PgResult<Ve
                 format!("could not bind Unix address \"{}\": {e}", path.display()),
             )
         })?;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777));
+        set_socket_owner_and_mode(&path, socket_permissions, socket_group)?;
         listener
             .set_nonblocking(true)
             .map_err(|e| PgError::fatal(sqlstate::IO_ERROR, e.to_string()))?;

@@ -116,6 +116,12 @@ impl ServerEnv {
                 }
             }
         }
+        let is_postmaster = std::process::id() as i32 == self.postmaster_pid;
+        for w in self.settings.take_notices() {
+            if is_postmaster {
+                elog::log_error(&w, None);
+            }
+        }
         apply_log_settings(&self.settings);
     }
 }
@@ -197,13 +203,19 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         backend_type: "postmaster".into(),
         ..Default::default()
     });
+    crate::process::title::set_cluster_name(&settings.get_str("cluster_name"));
+    // Parameters from the files and `-c` that ferrogres accepts without
+    // implementing them (utils/guc/unimplemented.rs).
+    for w in settings.take_notices() {
+        elog::log_error(&w, None);
+    }
     if nix::unistd::geteuid().is_root() {
         elog::log(
             Severity::Warning,
             "running as root: PostgreSQL refuses this, ferrogres allows it; use an unprivileged user outside tests",
         );
     }
-    let hba_path = data_dir.join("pg_hba.conf");
+    let hba_path = PathBuf::from(settings.get_str("hba_file"));
     let hba = HbaFile::load(&hba_path).map_err(|e| {
         elog::log_error(&e, None);
         PgError::fatal(sqlstate::CONFIG_FILE_ERROR, "could not load pg_hba.conf")
@@ -270,7 +282,13 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         None
     };
 
-    let listeners = match listen::open(&listen_addresses, port, &socket_dirs) {
+    let listeners = match listen::open(
+        &listen_addresses,
+        port,
+        &socket_dirs,
+        settings.get_int("unix_socket_permissions") as u32,
+        &settings.get_str("unix_socket_group"),
+    ) {
         Ok(l) => l,
         Err(e) => {
             pidfile.remove();
@@ -526,7 +544,7 @@ impl Postmaster {
             "received SIGHUP, reloading configuration files",
         );
         self.env.reload_settings();
-        match HbaFile::load(&self.env.data_dir.join("pg_hba.conf")) {
+        match HbaFile::load(Path::new(&self.env.settings.get_str("hba_file"))) {
             Ok(hba) => {
                 for w in hba.warnings() {
                     elog::log_error(w, None);

@@ -86,7 +86,7 @@ impl PidFile {
             socket_dir.to_string(),
             listen.to_string(),
             "       0         0".to_string(),
-            PM_STATUS_STARTING.to_string(),
+            format!("{PM_STATUS_STARTING:<8}"),
         ];
         let file = PidFile { path, lines };
         let mut f = std::fs::OpenOptions::new()
@@ -126,16 +126,36 @@ impl PidFile {
         self.rewrite();
     }
 
-    /// Rewrites the status line ("starting", "ready", "stopping").
+    /// Rewrites the status line ("starting", "ready", "stopping"), padded to
+    /// 8 characters as PostgreSQL's `PM_STATUS_*` are (readers trim it).
     pub fn set_status(&mut self, status: &str) {
-        self.lines[7] = status.to_string();
+        self.lines[7] = format!("{status:<8}");
         self.rewrite();
     }
 
+    /// Rewrites the file in place (PostgreSQL's `AddToDataDirLockFile`):
+    /// every line keeps its width, so the file keeps its size and blocks,
+    /// and a full disk cannot refuse the update (a temporary file and a
+    /// rename would need a new block: `ctl` would never see "ready").
     fn rewrite(&self) {
-        let tmp = self.path.with_extension("pid.tmp");
-        if std::fs::write(&tmp, self.contents()).is_ok() {
-            let _ = std::fs::rename(&tmp, &self.path);
+        use std::os::unix::fs::FileExt;
+        let contents = self.contents();
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .and_then(|f| {
+                f.write_all_at(contents.as_bytes(), 0)?;
+                f.set_len(contents.len() as u64)?;
+                f.sync_data()
+            });
+        if let Err(e) = written {
+            crate::utils::elog::log(
+                crate::utils::elog::Severity::Log,
+                &format!(
+                    "could not write lock file \"postmaster.pid\": {}",
+                    crate::utils::elog::strerror(&e)
+                ),
+            );
         }
     }
 

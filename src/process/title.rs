@@ -60,8 +60,29 @@ pub fn init() {
     AREA_LEN.store(env_end - arg_start, Ordering::Relaxed);
 }
 
-/// Sets this process's title. Titles longer than the area are cut.
+/// `cluster_name`, set once by the postmaster before it forks anything.
+static CLUSTER_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every later title read `ferrogres: NAME: ...`, as PostgreSQL's
+/// `postgres: NAME: ...` (`cluster_name` is a postmaster-context parameter,
+/// so it never changes after start).
+pub fn set_cluster_name(name: &str) {
+    if !name.is_empty() {
+        let _ = CLUSTER_NAME.set(name.to_string());
+    }
+}
+
+/// Sets this process's title. Titles longer than the area are cut. A title
+/// `ferrogres: rest` becomes `ferrogres: CLUSTER: rest` when `cluster_name`
+/// is set.
 pub fn set_title(title: &str) {
+    if let (Some(cluster), Some(rest)) = (CLUSTER_NAME.get(), title.strip_prefix("ferrogres: ")) {
+        return write_title(&format!("ferrogres: {cluster}: {rest}"));
+    }
+    write_title(title)
+}
+
+fn write_title(title: &str) {
     let start = AREA_START.load(Ordering::Relaxed);
     let len = AREA_LEN.load(Ordering::Relaxed);
     if start == 0 || len < 2 {

@@ -225,7 +225,20 @@ pub fn create_table(
             });
         }
     }
-    ctx.create_table(schema.as_deref(), &rv.relname, columns, cs.if_not_exists)?;
+    ctx.create_table(schema.as_deref(), &rv.relname, columns, cs.if_not_exists)
+        .map_err(|e| {
+            // An empty search_path is found out only here; PostgreSQL points
+            // at the table name.
+            if e.sqlstate == sqlstate::INVALID_SCHEMA_NAME
+                && e.position.is_none()
+                && rv.location >= 0
+            {
+                let at = crate::sql::parser::char_position(stmt.parsed_text(), rv.location as usize);
+                e.with_position(at)
+            } else {
+                e
+            }
+        })?;
     Ok(Outcome::Command {
         tag: "CREATE TABLE".into(),
     })

@@ -259,6 +259,7 @@ pub fn alter_system(ctx: &mut dyn ServerContext, stmt: &pb::AlterSystemStmt) -> 
         VariableSetKind::VarSetValue => {
             let value = flatten_args(ctx, &set.name, &set.args)?;
             ctx.alter_system(&set.name, value.as_deref())?;
+            forward_notices(ctx);
         }
         VariableSetKind::VarSetDefault | VariableSetKind::VarReset => {
             ctx.alter_system(&set.name, None)?

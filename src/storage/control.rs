@@ -1,7 +1,20 @@
 //! `global/pg_control` (PostgreSQL's `ControlFileData`): the cluster's
 //! identity and its last known state, which the startup process reads to
-//! decide whether recovery is needed. One 8 KiB file, CRC-32C protected,
-//! rewritten atomically (temp file, fsync, rename).
+//! decide whether recovery is needed. One 8 KiB file, CRC-32C protected.
+//!
+//! # Writing it (PostgreSQL's `update_controlfile`)
+//! initdb creates the file ([`ControlFile::create`]). After that it is only
+//! ever rewritten in place ([`ControlFile::write`]): one `write` of the whole
+//! 8 KiB at offset 0, then `fsync`. The blocks already belong to the file, so
+//! a full file system cannot refuse the write (a temporary file and a rename
+//! would need new blocks, and fail exactly when the disk is full, which is
+//! when a checkpoint or a crash recovery most needs to record its progress).
+//! The fields fit in the first 512 bytes, one disk sector, which storage
+//! writes whole or not at all; the CRC catches a write torn anyway, and a
+//! control file that fails its CRC stops the server (PostgreSQL's
+//! `PG_CONTROL_MAX_SAFE_SIZE` argument). Every failure carries
+//! PostgreSQL's message with the file name and `%m`; callers that cannot go
+//! on without the update (the checkpointer, the startup process) PANIC.
 //!
 //! Layout (little-endian): system_identifier u64 @0, pg_control_version u32
 //! @8, state u32 @12, time i64 @16, crc u32 @24, then the checkpoint fields
@@ -9,11 +22,15 @@
 //! the crc field up to the last field; the file is padded to 8 KiB with zeros.
 //! Fields never move: new ones are appended.
 
-use std::io::Write;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::storage::types::{BLCKSZ, Lsn, WAL_SEGMENT_SIZE};
 use crate::storage::wal::CheckPoint;
+use crate::utils::elog::{self, PgError, PgResult};
+
+/// PostgreSQL's `XLOG_CONTROL_FILE`, relative to the data directory.
+pub const CONTROL_FILE_PATH: &str = "global/pg_control";
 
 pub const PG_CONTROL_VERSION: u32 = 1300;
 const CONTROL_FILE_SIZE: usize = 8192;
@@ -21,6 +38,9 @@ const CONTROL_FILE_SIZE: usize = 8192;
 const CRC_OFFSET: usize = 24;
 /// Bytes of fields (crc included); the rest of the file is zero padding.
 const ENCODED_SIZE: usize = 28 + 8 + CheckPoint::ENCODED_SIZE + 8 + 4 * 5;
+/// PostgreSQL's `PG_CONTROL_MAX_SAFE_SIZE`: the fields fit in one sector.
+const _: () = assert!(ENCODED_SIZE <= 512);
+const _: () = assert!(CONTROL_FILE_SIZE == BLCKSZ);
 
 /// `DBState`, with PostgreSQL's numbering.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -152,23 +172,92 @@ impl ControlFile {
         })
     }
 
-    pub fn write(&self, data_dir: &Path) -> std::io::Result<()> {
-        let path = data_dir.join("global/pg_control");
-        let tmp = data_dir.join("global/pg_control.tmp");
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&self.encode())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(data_dir.join("global"))?.sync_all()
+    /// Rewrites `global/pg_control` in place (PostgreSQL's
+    /// `update_controlfile`): one 8 KiB write at offset 0, then fsync. The
+    /// file must exist (initdb made it with [`ControlFile::create`]).
+    pub fn write(&self, data_dir: &Path) -> PgResult<()> {
+        let path = data_dir.join(CONTROL_FILE_PATH);
+        let shown = path.display();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| elog::file_error(&e, format_args!("could not open file \"{shown}\"")))?;
+        write_whole(&f, &self.encode())
+            .map_err(|e| elog::file_error(&e, format_args!("could not write file \"{shown}\"")))?;
+        f.sync_all()
+            .map_err(|e| elog::file_error(&e, format_args!("could not fsync file \"{shown}\"")))
+    }
+
+    /// initdb: creates `global/pg_control` (PostgreSQL's
+    /// `WriteControlFile`), which must not exist yet, and makes it and its
+    /// directory entry durable.
+    pub fn create(&self, data_dir: &Path) -> PgResult<()> {
+        let path = data_dir.join(CONTROL_FILE_PATH);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| {
+                elog::file_error(
+                    &e,
+                    format_args!("could not create file \"{CONTROL_FILE_PATH}\""),
+                )
+            })?;
+        write_whole(&f, &self.encode()).map_err(|e| {
+            elog::file_error(
+                &e,
+                format_args!("could not write to file \"{CONTROL_FILE_PATH}\""),
+            )
+        })?;
+        f.sync_all().map_err(|e| {
+            elog::file_error(
+                &e,
+                format_args!("could not fsync file \"{CONTROL_FILE_PATH}\""),
+            )
+        })?;
+        let dir = data_dir.join("global");
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| elog::file_error(&e, format_args!("could not fsync file \"global\"")))
     }
 
     /// Updates the state and time, keeping the identity.
-    pub fn update_state(data_dir: &Path, state: DbState) -> std::io::Result<ControlFile> {
-        let mut cf = ControlFile::read(data_dir)?;
+    pub fn update_state(data_dir: &Path, state: DbState) -> PgResult<ControlFile> {
+        let mut cf = ControlFile::read(data_dir).map_err(|e| read_error(&e))?;
         cf.state = state;
         cf.time_s = crate::utils::time::now_unix().0;
         cf.write(data_dir)?;
         Ok(cf)
+    }
+}
+
+/// A [`ControlFile::read`] failure as PostgreSQL words it: an OS error is
+/// `could not open file "global/pg_control": %m`; a bad file keeps its
+/// reason (`incorrect checksum in control file`).
+pub fn read_error(e: &std::io::Error) -> PgError {
+    if e.raw_os_error().is_some() {
+        elog::file_error(
+            e,
+            format_args!("could not open file \"{CONTROL_FILE_PATH}\""),
+        )
+    } else {
+        PgError::error(crate::utils::elog::sqlstate::DATA_CORRUPTED, e.to_string())
+    }
+}
+
+/// One `pwrite` of all of `buf` at offset 0, as PostgreSQL's single
+/// `write()`: a short write that set no errno counts as ENOSPC.
+fn write_whole(f: &std::fs::File, buf: &[u8]) -> std::io::Result<()> {
+    loop {
+        match f.write_at(buf, 0) {
+            Ok(n) if n == buf.len() => return Ok(()),
+            Ok(_) => return Err(elog::short_write()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -193,7 +282,7 @@ mod tests {
             time_s: 7,
             ..ControlFile::default()
         };
-        cf.write(&dir).unwrap();
+        cf.create(&dir).unwrap();
         assert_eq!(ControlFile::read(&dir).unwrap(), cf);
         let mut bytes = std::fs::read(dir.join("global/pg_control")).unwrap();
         bytes[0] ^= 1;
@@ -225,7 +314,7 @@ mod tests {
             time: 1_700_000_000,
         };
         cf.min_recovery_point = Lsn(77);
-        cf.write(&dir).unwrap();
+        cf.create(&dir).unwrap();
         let back = ControlFile::read(&dir).unwrap();
         assert_eq!(back, cf);
         assert_eq!(back.redo_wal_file(), "000000010000000100000000");
@@ -262,6 +351,39 @@ mod tests {
             ControlFile::read(&dir).unwrap().checkpoint_copy,
             cf.checkpoint_copy
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn control_file_is_rewritten_in_place_and_never_created_by_an_update() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("fg-control-inplace-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("global")).unwrap();
+        let mut cf = ControlFile::new(7, DbState::InProduction, 1);
+        // An update never creates the file: initdb does.
+        let e = cf.write(&dir).unwrap_err();
+        assert_eq!(e.sqlstate, "58P01");
+        assert!(
+            e.message.starts_with("could not open file \"")
+                && e.message
+                    .ends_with("global/pg_control\": No such file or directory"),
+            "{}",
+            e.message
+        );
+        cf.create(&dir).unwrap();
+        let e = cf.create(&dir).unwrap_err();
+        assert_eq!(e.sqlstate, "58P02", "{}", e.message);
+        let path = dir.join(CONTROL_FILE_PATH);
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        cf.state = DbState::Shutdowned;
+        cf.write(&dir).unwrap();
+        // Same file, same size: the update needed no new blocks.
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.ino(), inode);
+        assert_eq!(meta.len(), 8192);
+        assert_eq!(ControlFile::read(&dir).unwrap().state, DbState::Shutdowned);
+        assert!(!dir.join("global/pg_control.tmp").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

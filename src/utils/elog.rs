@@ -138,6 +138,8 @@ pub mod sqlstate {
     pub const GROUPING_ERROR: &str = "42803";
     pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
+    pub const INSUFFICIENT_RESOURCES: &str = "53000";
+    pub const DISK_FULL: &str = "53100";
     pub const TOO_MANY_CONNECTIONS: &str = "53300";
     pub const OUT_OF_MEMORY: &str = "53200";
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
@@ -150,6 +152,8 @@ pub mod sqlstate {
     pub const IDLE_SESSION_TIMEOUT: &str = "57P05";
     pub const IO_ERROR: &str = "58030";
     pub const UNDEFINED_FILE: &str = "58P01";
+    pub const DUPLICATE_FILE: &str = "58P02";
+    pub const WRONG_OBJECT_TYPE: &str = "42809";
     pub const CONFIG_FILE_ERROR: &str = "F0000";
     pub const LOCK_FILE_EXISTS: &str = "F0001";
     pub const INTERNAL_ERROR: &str = "XX000";
@@ -198,6 +202,10 @@ impl PgError {
         self.hint = Some(hint.into());
         self
     }
+    pub fn with_severity(mut self, severity: Severity) -> PgError {
+        self.severity = severity;
+        self
+    }
     pub fn with_position(mut self, position: u32) -> PgError {
         self.position = Some(position);
         self
@@ -213,6 +221,62 @@ impl fmt::Display for PgError {
 impl std::error::Error for PgError {}
 
 pub type PgResult<T> = Result<T, PgError>;
+
+// ---------------------------------------------------------------------------
+// File access errors
+// ---------------------------------------------------------------------------
+
+/// `%m`: the `strerror` text of an I/O error ("No space left on device"),
+/// without Rust's " (os error 28)" suffix.
+pub fn strerror(err: &std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(errno) => nix::errno::Errno::from_raw(errno).desc().to_string(),
+        None => err.to_string(),
+    }
+}
+
+/// PostgreSQL 15's `errcode_for_file_access()`: the SQLSTATE of a failed
+/// file operation, from its errno. A full disk is 53100 (`disk_full`).
+pub fn errcode_for_file_access(err: &std::io::Error) -> &'static str {
+    match err.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EROFS) => {
+            sqlstate::INSUFFICIENT_PRIVILEGE
+        }
+        Some(libc::ENOENT) => sqlstate::UNDEFINED_FILE,
+        Some(libc::EEXIST) => sqlstate::DUPLICATE_FILE,
+        Some(libc::ENOTDIR) | Some(libc::EISDIR) | Some(libc::ENOTEMPTY) => {
+            sqlstate::WRONG_OBJECT_TYPE
+        }
+        Some(libc::ENOSPC) => sqlstate::DISK_FULL,
+        Some(libc::ENFILE) | Some(libc::EMFILE) => sqlstate::INSUFFICIENT_RESOURCES,
+        Some(libc::EIO) => sqlstate::IO_ERROR,
+        Some(_) => sqlstate::INTERNAL_ERROR,
+        // No errno: an error built by our own code; classify by kind.
+        None => match err.kind() {
+            std::io::ErrorKind::NotFound => sqlstate::UNDEFINED_FILE,
+            std::io::ErrorKind::AlreadyExists => sqlstate::DUPLICATE_FILE,
+            std::io::ErrorKind::PermissionDenied => sqlstate::INSUFFICIENT_PRIVILEGE,
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::WriteZero => sqlstate::DISK_FULL,
+            _ => sqlstate::INTERNAL_ERROR,
+        },
+    }
+}
+
+/// An ERROR for a failed file operation, worded as PostgreSQL's
+/// `errmsg("could not write to file \"%s\": %m")`: `what` is the part
+/// before the colon (`could not write to file "pg_wal/xlogtemp.123"`).
+pub fn file_error(err: &std::io::Error, what: impl fmt::Display) -> PgError {
+    PgError::error(
+        errcode_for_file_access(err),
+        format!("{what}: {}", strerror(err)),
+    )
+}
+
+/// The error a `write()` that wrote fewer bytes than asked stands for:
+/// PostgreSQL assumes ENOSPC when the short write set no errno.
+pub fn short_write() -> std::io::Error {
+    std::io::Error::from_raw_os_error(libc::ENOSPC)
+}
 
 // ---------------------------------------------------------------------------
 // Server log
@@ -292,6 +356,20 @@ pub fn log_error(err: &PgError, statement: Option<&str>) {
     if let Some(stmt) = statement {
         write_log_line_raw("STATEMENT", stmt);
     }
+}
+
+/// PostgreSQL's `ereport(PANIC, ...)`: logs `err` with severity PANIC
+/// (its SQLSTATE, DETAIL and HINT kept) and aborts the process. The
+/// postmaster sees a child killed by SIGABRT and restarts the server; WAL
+/// replay repairs what the failure left. For failures after which going on
+/// could lose data: a WAL write or flush, a control-file update.
+pub fn panic(err: PgError) -> ! {
+    let err = PgError {
+        severity: Severity::Panic,
+        ..err
+    };
+    write_log_line(Severity::Panic, &err.message, Some(&err));
+    std::process::abort()
 }
 
 fn write_log_line(severity: Severity, message: &str, err: Option<&PgError>) {

@@ -55,6 +55,7 @@ pub struct ServerBuilder {
     initdb_args: Vec<String>,
     hba: Option<String>,
     password: Option<String>,
+    data_parent: Option<PathBuf>,
 }
 
 impl ServerBuilder {
@@ -72,6 +73,13 @@ impl ServerBuilder {
         self.hba = Some(text.to_string());
         self
     }
+    /// Puts the data directory (`data`, pg_wal included) under `dir`, e.g. a
+    /// small file system, instead of the server's temporary directory; the
+    /// log and the socket stay there. The caller removes `dir`.
+    pub fn data_dir_under(mut self, dir: &Path) -> Self {
+        self.data_parent = Some(dir.to_path_buf());
+        self
+    }
     /// The superuser's password (written to a --pwfile for initdb).
     pub fn password(mut self, pw: &str) -> Self {
         self.password = Some(pw.to_string());
@@ -80,7 +88,7 @@ impl ServerBuilder {
 
     pub fn start(self) -> Server {
         let dir = TempDir::new("srv");
-        let data = dir.0.join("data");
+        let data = self.data_parent.as_ref().unwrap_or(&dir.0).join("data");
         let socket_dir = dir.0.join("sock");
         std::fs::create_dir_all(&socket_dir).unwrap();
         let mut cmd = Command::new(BIN);
@@ -145,6 +153,7 @@ impl Server {
             initdb_args: Vec::new(),
             hba: None,
             password: None,
+            data_parent: None,
         }
     }
 
@@ -554,4 +563,32 @@ pub fn data_path(s: &Server, rel: &str) -> PathBuf {
 
 pub fn exists(p: &Path) -> bool {
     p.exists()
+}
+
+/// The SQLSTATE of a server error, or a note saying there was none.
+pub fn code(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.code().code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+/// The primary message of a server error, or a note saying there was none.
+pub fn message(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| format!("no message: {e}"))
+}
+
+/// Adds a login role `name` without superuser (and without a password) to
+/// the server's roles file (`global/pg_authid`, read at each connection).
+pub fn add_login_role(s: &Server, name: &str, oid: u32) {
+    let mut roles = ferrogres::backend::auth::roles::load_roles(&s.data).unwrap();
+    roles.push(ferrogres::backend::auth::roles::Role {
+        oid,
+        name: name.into(),
+        superuser: false,
+        can_login: true,
+        password: None,
+    });
+    ferrogres::backend::auth::roles::write_roles(&s.data, &roles).unwrap();
 }

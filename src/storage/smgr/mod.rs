@@ -46,7 +46,9 @@
 //! `PgError`s with PostgreSQL's texts and codes: opening a missing file is
 //! 58P01 `could not open file "base/5/16384": No such file or directory`;
 //! reading past the end is XX001 `could not read block 7 in file
-//! "base/5/16384": read only 0 of 8192 bytes`; other I/O errors are 58030.
+//! "base/5/16384": read only 0 of 8192 bytes`; other I/O errors carry
+//! PostgreSQL's `errcode_for_file_access()` code (`elog::errcode_for_file_access`:
+//! ENOSPC is 53100 `disk_full`, EIO 58030, ...).
 //! A failed fsync is reported with severity PANIC: after a failed fsync the
 //! kernel may have dropped the dirty pages, and only WAL replay can restore
 //! them (PostgreSQL's `data_sync_retry = off`).
@@ -75,10 +77,8 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 256;
 pub const MAX_BLOCK_NUMBER: BlockNumber = u32::MAX - 1;
 
 const FILE_MODE: u32 = 0o600;
-const ERRCODE_UNDEFINED_FILE: &str = "58P01";
-const ERRCODE_DUPLICATE_FILE: &str = "58P02";
 const ERRCODE_DATA_CORRUPTED: &str = "XX001";
-const ERRCODE_DISK_FULL: &str = "53100";
+const ERRCODE_DISK_FULL: &str = sqlstate::DISK_FULL;
 
 /// Path of a fork's first segment, relative to the data directory
 /// (PostgreSQL's `relpath()`): `base/5/16384`, `global/1262_vm`.
@@ -106,32 +106,8 @@ const ALL_FORKS: [ForkNumber; 4] = [
     ForkNumber::Init,
 ];
 
-/// `strerror` text of an I/O error, as `%m` prints it.
-fn strerror(err: &io::Error) -> String {
-    match err.raw_os_error() {
-        Some(errno) => nix::errno::Errno::from_raw(errno).desc().to_string(),
-        None => err.to_string(),
-    }
-}
-
-/// PostgreSQL's `errcode_for_file_access()`.
-fn file_access_code(err: &io::Error) -> &'static str {
-    match err.kind() {
-        io::ErrorKind::NotFound => ERRCODE_UNDEFINED_FILE,
-        io::ErrorKind::AlreadyExists => ERRCODE_DUPLICATE_FILE,
-        io::ErrorKind::PermissionDenied => sqlstate::INSUFFICIENT_PRIVILEGE,
-        _ => match err.raw_os_error() {
-            Some(libc::ENOSPC) | Some(libc::EDQUOT) => ERRCODE_DISK_FULL,
-            _ => sqlstate::IO_ERROR,
-        },
-    }
-}
-
 fn file_error(err: &io::Error, what: std::fmt::Arguments<'_>) -> PgError {
-    PgError::error(
-        file_access_code(err),
-        format!("{}: {}", what, strerror(err)),
-    )
+    crate::utils::elog::file_error(err, what)
 }
 
 /// Reads until `buf` is full or end of file; returns the bytes read.

@@ -27,6 +27,7 @@ use super::file::{
 use super::record::{self, BlockRef, RmgrId, XLOG_SWITCH};
 use crate::storage::lock::{LWLock, LWLockMode};
 use crate::storage::types::{BLCKSZ, Lsn, Xid};
+use crate::utils::elog::{self, PgResult};
 
 const PAGE: u64 = BLCKSZ as u64;
 
@@ -540,8 +541,7 @@ impl Wal {
             if self.ctl.write_pos.load(Ordering::Acquire) < old + PAGE {
                 let upto = self.ctl.inserted_upto.load(Ordering::Acquire);
                 // PostgreSQL PANICs here too: the record is half copied.
-                self.write_locked(upto)
-                    .unwrap_or_else(|e| panic!("could not write WAL up to {}: {e}", Lsn(upto)));
+                self.write_locked(upto).unwrap_or_else(|e| elog::panic(e));
                 self.ctl.wal_buffers_full.fetch_add(1, Ordering::Relaxed);
             }
             assert!(self.ctl.write_pos.load(Ordering::Acquire) >= old + PAGE);
@@ -619,8 +619,14 @@ impl Wal {
                 self.flushed_lsn()
             )));
         }
-        self.write_locked(target)?;
-        self.sync_locked(target)
+        // A WAL write or fdatasync that fails is a PANIC, as in PostgreSQL
+        // (XLogFlush runs in a critical section): after a failed fsync the
+        // kernel may have dropped the pages, and a retry that succeeds would
+        // acknowledge commits that are not on disk. Crash recovery replays
+        // what did reach the disk; nothing acknowledged depends on the rest.
+        self.write_locked(target).unwrap_or_else(|e| elog::panic(e));
+        self.sync_locked(target).unwrap_or_else(|e| elog::panic(e));
+        Ok(())
     }
 
     /// The walwriter's round (PostgreSQL's `XLogBackgroundFlush`): writes
@@ -640,14 +646,15 @@ impl Wal {
         if target <= self.ctl.flush_pos.load(Ordering::Acquire) {
             return Ok(false);
         }
-        self.write_locked(target)?;
-        self.sync_locked(target)?;
+        // A failure PANICs, as in `flush`.
+        self.write_locked(target).unwrap_or_else(|e| elog::panic(e));
+        self.sync_locked(target).unwrap_or_else(|e| elog::panic(e));
         Ok(true)
     }
 
     /// Runs `f` on segment `segno`'s file, opening (and creating) it if this
     /// process does not have it open.
-    fn with_segment<T>(&self, segno: u64, f: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
+    fn with_segment<T>(&self, segno: u64, f: impl FnOnce(&File) -> PgResult<T>) -> PgResult<T> {
         let mut open = self.open_seg.lock().unwrap_or_else(|e| e.into_inner());
         if open.as_ref().map(|(s, _)| *s) != Some(segno) {
             *open = None;
@@ -660,7 +667,7 @@ impl Wal {
     /// Writes the buffer pages from `write_pos`'s page up to `target`
     /// (whole pages: the last one may be partly filled and is rewritten
     /// next time). Write lock held; `target <= inserted_upto`.
-    fn write_locked(&self, target: u64) -> io::Result<()> {
+    fn write_locked(&self, target: u64) -> PgResult<()> {
         let seg = self.ctl.seg_size;
         let written = self.ctl.write_pos.load(Ordering::Acquire);
         if target <= written {
@@ -691,16 +698,18 @@ impl Wal {
             }
             let ptr = self.slot_ptr(self.slot(pos)) as *const u8;
             let len = (run_end - pos) as usize;
-            self.with_segment(segno, |f| pwrite_all(f, ptr, len, pos % seg))
-                .map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!(
-                            "could not write to log file {}: {e}",
-                            file::segment_file_name(TIMELINE, segno, seg)
+            self.with_segment(segno, |f| {
+                pwrite_all(f, ptr, len, pos % seg).map_err(|e| {
+                    elog::file_error(
+                        &e,
+                        format_args!(
+                            "could not write to log file {} at offset {}, length {len}",
+                            file::segment_file_name(TIMELINE, segno, seg),
+                            pos % seg
                         ),
                     )
-                })?;
+                })
+            })?;
             self.ctl.wal_write.fetch_add(1, Ordering::Relaxed);
             pos = run_end;
         }
@@ -711,7 +720,7 @@ impl Wal {
     /// fdatasyncs every segment written since the last flush, then
     /// advances `flush_pos` to `target` (already written). Marks completed
     /// segments `.ready` for the archiver. Write lock held.
-    fn sync_locked(&self, target: u64) -> io::Result<()> {
+    fn sync_locked(&self, target: u64) -> PgResult<()> {
         let seg = self.ctl.seg_size;
         let old = self.ctl.flush_pos.load(Ordering::Acquire);
         assert!(
@@ -723,16 +732,17 @@ impl Wal {
         }
         if self.ctl.fsync.load(Ordering::Acquire) == 1 {
             for segno in old / seg..=(target - 1) / seg {
-                self.with_segment(segno, |f| rustix::fs::fdatasync(f).map_err(io::Error::from))
-                    .map_err(|e| {
-                        io::Error::new(
-                            e.kind(),
-                            format!(
-                                "could not fdatasync file \"{}\": {e}",
+                self.with_segment(segno, |f| {
+                    rustix::fs::fdatasync(f).map_err(|e| {
+                        elog::file_error(
+                            &io::Error::from(e),
+                            format_args!(
+                                "could not fdatasync file \"{}\"",
                                 file::segment_file_name(TIMELINE, segno, seg)
                             ),
                         )
-                    })?;
+                    })
+                })?;
                 self.ctl.wal_sync.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -746,7 +756,22 @@ impl Wal {
             for segno in old / seg..target / seg {
                 let name = file::segment_file_name(TIMELINE, segno, seg);
                 let _ = std::fs::create_dir_all(&status);
-                std::fs::write(status.join(format!("{name}.ready")), b"")?;
+                // PostgreSQL's XLogArchiveNotify: a failure is only LOGged
+                // (the WAL is durable); the checkpointer creates a missing
+                // `.ready` before it would remove the segment.
+                if let Err(e) = std::fs::write(status.join(format!("{name}.ready")), b"") {
+                    elog::log_error(
+                        &elog::file_error(
+                            &e,
+                            format_args!(
+                                "could not create archive status file \"pg_wal/archive_status/{name}.ready\""
+                            ),
+                        )
+                        .with_severity(elog::Severity::Log),
+                        None,
+                    );
+                    continue;
+                }
                 any = true;
             }
             if any && let Some(hook) = self.on_segment_ready {
@@ -756,11 +781,18 @@ impl Wal {
         Ok(())
     }
 
-    /// Creates the segment after the one being inserted into, if missing
-    /// (PostgreSQL's `PreallocXlogFiles`; the checkpointer calls it).
-    pub fn preallocate_next_segment(&self) -> io::Result<bool> {
-        let next = self.ctl.curr_pos.load(Ordering::Acquire) / self.ctl.seg_size + 1;
-        file::create_segment(&self.data_dir, next, self.ctl.seg_size)
+    /// Creates the segment after the one being inserted into, if missing,
+    /// once inserts are 75% into the current one (PostgreSQL's
+    /// `PreallocXlogFiles`; the checkpointer calls it after each checkpoint),
+    /// so that a commit rarely has to create a segment itself. Returns
+    /// whether it created one.
+    pub fn preallocate_next_segment(&self) -> PgResult<bool> {
+        let seg = self.ctl.seg_size;
+        let pos = self.ctl.curr_pos.load(Ordering::Acquire);
+        if pos % seg < seg / 4 * 3 {
+            return Ok(false);
+        }
+        file::create_segment(&self.data_dir, pos / seg + 1, seg)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -797,10 +829,8 @@ fn pwrite_all(f: &File, ptr: *const u8, len: usize, offset: u64) -> io::Result<(
             return Err(e);
         }
         if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "pwrite wrote nothing",
-            ));
+            // PostgreSQL: "if write didn't set errno, assume no disk space".
+            return Err(elog::short_write());
         }
         done += n as usize;
     }

@@ -10,12 +10,13 @@
 //! ```
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::storage::types::{BLCKSZ, Lsn, WAL_SEGMENT_SIZE};
+use crate::utils::elog::{self, PgResult};
 
 /// PostgreSQL 15's `XLOG_PAGE_MAGIC`.
 pub const XLOG_PAGE_MAGIC: u16 = 0xD110;
@@ -231,56 +232,101 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 /// Opens segment `segno` for writing, creating it full of zeros (through a
 /// temporary file, fsync, rename, directory fsync: PostgreSQL's
 /// `XLogFileInit`) when it does not exist yet.
-pub fn open_segment_for_write(data_dir: &Path, segno: u64, seg_size: u64) -> io::Result<File> {
-    let dir = wal_dir(data_dir);
-    let path = dir.join(segment_file_name(TIMELINE, segno, seg_size));
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-    {
+pub fn open_segment_for_write(data_dir: &Path, segno: u64, seg_size: u64) -> PgResult<File> {
+    let name = segment_file_name(TIMELINE, segno, seg_size);
+    let path = wal_dir(data_dir).join(&name);
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+    };
+    match open() {
         Ok(f) => return Ok(f),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) => {
+            return Err(elog::file_error(
+                &e,
+                format_args!("could not open file \"pg_wal/{name}\""),
+            ));
+        }
     }
     create_segment(data_dir, segno, seg_size)?;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
+    open().map_err(|e| elog::file_error(&e, format_args!("could not open file \"pg_wal/{name}\"")))
 }
 
 /// Creates segment `segno` filled with zeros unless it exists. Returns
-/// whether it created it.
-pub fn create_segment(data_dir: &Path, segno: u64, seg_size: u64) -> io::Result<bool> {
+/// whether it created it. Every block of the segment is allocated here
+/// (fallocate, or written zeros), so that a full disk fails the creation
+/// of a segment, never a WAL write into one. On failure the temporary
+/// file is removed, giving its space back (PostgreSQL's
+/// `XLogFileInitInternal`); errors carry its messages:
+/// `could not write to file "pg_wal/xlogtemp.123": No space left on device`.
+pub fn create_segment(data_dir: &Path, segno: u64, seg_size: u64) -> PgResult<bool> {
     let dir = wal_dir(data_dir);
     let path = dir.join(segment_file_name(TIMELINE, segno, seg_size));
     if path.exists() {
         return Ok(false);
     }
-    let tmp = dir.join(format!("xlogtemp.{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
+    let tmp_name = format!("pg_wal/xlogtemp.{}", std::process::id());
+    let tmp = data_dir.join(&tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)?;
-    if rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::empty(), 0, seg_size).is_err() {
-        // No fallocate on this file system: write the zeros (PostgreSQL's wal_init_zero).
-        let zeros = vec![0u8; 1 << 20];
-        let mut left = seg_size as usize;
-        while left > 0 {
-            let n = left.min(zeros.len());
-            f.write_all(&zeros[..n])?;
-            left -= n;
-        }
-    }
-    f.sync_all()?;
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| elog::file_error(&e, format_args!("could not create file \"{tmp_name}\"")))?;
+    let filled = fill_with_zeros(&f, seg_size)
+        .map_err(|e| elog::file_error(&e, format_args!("could not write to file \"{tmp_name}\"")))
+        .and_then(|()| {
+            f.sync_all().map_err(|e| {
+                elog::file_error(&e, format_args!("could not fsync file \"{tmp_name}\""))
+            })
+        });
     drop(f);
+    if let Err(e) = filled {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     // link() never replaces an existing file: if another process created or
     // recycled this segment meanwhile, keep theirs (it may already hold WAL).
-    let created = install_exclusive(&tmp, &path)?;
-    fsync_dir(&dir)?;
+    let created = install_exclusive(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        elog::file_error(
+            &e,
+            format_args!(
+                "could not link file \"{tmp_name}\" to \"pg_wal/{}\"",
+                segment_file_name(TIMELINE, segno, seg_size)
+            ),
+        )
+    })?;
+    fsync_dir(&dir)
+        .map_err(|e| elog::file_error(&e, format_args!("could not fsync file \"pg_wal\"")))?;
     Ok(created)
+}
+
+/// Allocates `size` bytes of zeros in the (empty) file `f`: fallocate where
+/// the file system has it, else written zeros (PostgreSQL's
+/// `wal_init_zero`). A full disk is ENOSPC from either.
+fn fill_with_zeros(f: &File, size: u64) -> io::Result<()> {
+    match rustix::fs::fallocate(f, rustix::fs::FallocateFlags::empty(), 0, size) {
+        Ok(()) => return Ok(()),
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {}
+        Err(e) => return Err(e.into()),
+    }
+    let zeros = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    while done < size {
+        let n = (size - done).min(zeros.len() as u64) as usize;
+        match f.write_at(&zeros[..n], done) {
+            Ok(0) => return Err(elog::short_write()),
+            Ok(w) => done += w as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Renames `from` to `to` unless `to` exists (PostgreSQL's

@@ -363,7 +363,7 @@ pub fn wake_walwriter() {
 }
 
 /// Creates the next segment ahead of need (the checkpointer calls it).
-pub fn preallocate_next_segment() -> io::Result<bool> {
+pub fn preallocate_next_segment() -> crate::utils::elog::PgResult<bool> {
     global().preallocate_next_segment()
 }
 

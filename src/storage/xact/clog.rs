@@ -23,9 +23,16 @@
 //!    in-progress id that is not in the process array as aborted.
 //! 5. A page evicted dirty is written and fsynced at once; `clog_checkpoint`
 //!    writes every dirty page and fsyncs the files it wrote.
+//! 6. An I/O failure is PostgreSQL's `SlruReportIOError`: `could not access
+//!    status of transaction N` with a DETAIL naming the step, the file
+//!    (`pg_xact/0000`), the offset and `%m`, and `errcode_for_file_access`'s
+//!    SQLSTATE (53100 on a full disk). N is the transaction whose status was
+//!    being read or set; for a write-back at checkpoint, where PostgreSQL
+//!    prints 0, the newest transaction whose status is on the page.
+//!    A failed write leaves the page dirty: the next checkpoint retries it.
 
-use std::collections::BTreeSet;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::collections::BTreeMap;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 
@@ -33,7 +40,7 @@ use super::record::{CLOG_ZEROPAGE, XactWal, decode_zeropage, encode_zeropage};
 use crate::storage::lock::{LWLock, LWLockMode};
 use crate::storage::types::{BLCKSZ, Lsn, Xid};
 use crate::storage::wal::RmgrId;
-use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::elog::{self, PgError, PgResult};
 use crate::utils::guc::Settings;
 
 /// Status bits of one transaction, PostgreSQL's values.
@@ -99,6 +106,10 @@ struct ClogSlot {
     last_used: AtomicU64,
     /// Rule 3. Guarded by control_lock.
     page_lsn: AtomicU64,
+    /// The newest xid whose status was set on the page since it was loaded
+    /// (0: none), named when writing it back fails (rule 6). Guarded by
+    /// control_lock.
+    newest_xid: AtomicU64,
     /// The page. Guarded by control_lock.
     data: [AtomicU8; BLCKSZ],
 }
@@ -186,8 +197,15 @@ impl Clog {
 
     /// Makes `page` resident (control lock held exclusive): evicts the least
     /// recently used slot, writing it back if dirty, and reads the page
-    /// (zeros if it is not on disk, or if `zero` is set).
-    fn load(&self, page: u64, wal: &dyn XactWal, zero: bool) -> PgResult<&'static ClogSlot> {
+    /// (zeros if it is not on disk, or if `zero` is set). `xid` is the
+    /// transaction the caller is after, named if the I/O fails (rule 6).
+    fn load(
+        &self,
+        page: u64,
+        xid: Xid,
+        wal: &dyn XactWal,
+        zero: bool,
+    ) -> PgResult<&'static ClogSlot> {
         if let Some(s) = self.find(page) {
             if zero {
                 s.data.iter().for_each(|b| b.store(0, Relaxed));
@@ -206,12 +224,12 @@ impl Clog {
             })
             .expect("clog has slots");
         if victim.page_no.load(Relaxed) != EMPTY && victim.dirty.load(Relaxed) != 0 {
-            let segno = self.write_slot(victim, wal)?;
-            self.fsync_segment(segno)?;
+            let segno = self.write_slot(victim, xid, wal)?;
+            self.fsync_segment(segno, xid)?;
         }
         let mut buf = [0u8; BLCKSZ];
         if !zero {
-            self.read_page(page, &mut buf)?;
+            self.read_page(page, xid, &mut buf)?;
         }
         for (d, b) in victim.data.iter().zip(buf) {
             d.store(b, Relaxed);
@@ -219,85 +237,117 @@ impl Clog {
         victim.page_no.store(page, Relaxed);
         victim.dirty.store(0, Relaxed);
         victim.page_lsn.store(0, Relaxed);
+        victim.newest_xid.store(0, Relaxed);
         victim
             .last_used
             .store(self.header.tick.fetch_add(1, Relaxed) + 1, Relaxed);
         Ok(victim)
     }
 
-    fn io_error(&self, what: &str, page: u64, e: std::io::Error) -> PgError {
-        let segno = page / SLRU_PAGES_PER_SEGMENT;
-        PgError::error(
-            sqlstate::IO_ERROR,
-            format!(
-                "could not access status of transaction {}",
-                page * CLOG_XACTS_PER_PAGE
+    /// PostgreSQL's `SlruReportIOError` (rule 6). `what` is the failed step
+    /// as its DETAIL words it (`write to`, `read from`, `open`, `fsync`);
+    /// the offset is printed for reads and writes only, as there.
+    fn io_error(&self, what: &str, page: u64, xid: Xid, e: &std::io::Error) -> PgError {
+        let file = format!("pg_xact/{}", segment_name(page / SLRU_PAGES_PER_SEGMENT));
+        let offset = (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64;
+        let detail = match what {
+            "read from" | "write to" => format!(
+                "Could not {what} file \"{file}\" at offset {offset}: {}.",
+                elog::strerror(e)
             ),
+            _ => format!("Could not {what} file \"{file}\": {}.", elog::strerror(e)),
+        };
+        PgError::error(
+            elog::errcode_for_file_access(e),
+            format!("could not access status of transaction {xid}"),
         )
-        .with_detail(format!(
-            "Could not {what} file \"{}\" at offset {}: {e}.",
-            self.dir().join(segment_name(segno)).display(),
-            (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64
-        ))
+        .with_detail(detail)
     }
 
-    fn read_page(&self, page: u64, buf: &mut [u8; BLCKSZ]) -> PgResult<()> {
+    /// The transaction to name when writing back `slot` fails without a
+    /// caller's xid (a checkpoint): the newest one set on the page, else the
+    /// first normal one the page holds.
+    fn xid_on_page(slot: &ClogSlot) -> Xid {
+        let newest = slot.newest_xid.load(Relaxed);
+        if newest != 0 {
+            return Xid(newest);
+        }
+        let first = slot.page_no.load(Relaxed) * CLOG_XACTS_PER_PAGE;
+        Xid(first.max(Xid::FIRST_NORMAL.0))
+    }
+
+    fn read_page(&self, page: u64, xid: Xid, buf: &mut [u8; BLCKSZ]) -> PgResult<()> {
         let path = self.dir().join(segment_name(page / SLRU_PAGES_PER_SEGMENT));
-        let mut f = match std::fs::File::open(&path) {
+        let f = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // rule 4
-            Err(e) => return Err(self.io_error("open", page, e)),
+            Err(e) => return Err(self.io_error("open", page, xid, &e)),
         };
         let offset = (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64;
-        f.seek(SeekFrom::Start(offset))
-            .map_err(|e| self.io_error("seek in", page, e))?;
         let mut done = 0;
         while done < BLCKSZ {
-            match f.read(&mut buf[done..]) {
+            match f.read_at(&mut buf[done..], offset + done as u64) {
                 Ok(0) => break, // past the end: the rest stays zero (rule 4)
                 Ok(n) => done += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_error("read from", page, e)),
+                Err(e) => return Err(self.io_error("read from", page, xid, &e)),
             }
         }
         Ok(())
     }
 
     /// Writes a resident dirty page (control lock held exclusive), after
-    /// flushing WAL to its LSN (rule 3). Returns its segment number.
-    fn write_slot(&self, slot: &ClogSlot, wal: &dyn XactWal) -> PgResult<u64> {
+    /// flushing WAL to its LSN (rule 3). Returns its segment number. On
+    /// failure the page stays dirty.
+    fn write_slot(&self, slot: &ClogSlot, xid: Xid, wal: &dyn XactWal) -> PgResult<u64> {
         let page = slot.page_no.load(Relaxed);
         let lsn = Lsn(slot.page_lsn.load(Relaxed));
         if lsn.is_valid() {
-            wal.flush(lsn)
-                .map_err(|e| self.io_error("flush WAL before writing", page, e))?;
+            // A WAL flush that fails PANICs inside the WAL code (WAL
+            // README); an error here is the flush request's own.
+            wal.flush(lsn).map_err(|e| {
+                PgError::error(
+                    elog::errcode_for_file_access(&e),
+                    format!("could not access status of transaction {xid}"),
+                )
+                .with_detail(format!("Could not flush WAL to {lsn}: {e}."))
+            })?;
         }
         let buf: Vec<u8> = slot.data.iter().map(|b| b.load(Relaxed)).collect();
         let dir = self.dir();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| self.io_error("create directory for", page, e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| self.io_error("open", page, xid, &e))?;
         let segno = page / SLRU_PAGES_PER_SEGMENT;
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(dir.join(segment_name(segno)))
-            .map_err(|e| self.io_error("open", page, e))?;
-        f.seek(SeekFrom::Start(
-            (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64,
-        ))
-        .map_err(|e| self.io_error("seek in", page, e))?;
-        f.write_all(&buf)
-            .map_err(|e| self.io_error("write to", page, e))?;
+            .map_err(|e| self.io_error("open", page, xid, &e))?;
+        let offset = (page % SLRU_PAGES_PER_SEGMENT) * BLCKSZ as u64;
+        let mut done = 0;
+        while done < BLCKSZ {
+            match f.write_at(&buf[done..], offset + done as u64) {
+                Ok(0) => return Err(self.io_error("write to", page, xid, &elog::short_write())),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_error("write to", page, xid, &e)),
+            }
+        }
         slot.dirty.store(0, Relaxed);
         Ok(segno)
     }
 
-    fn fsync_segment(&self, segno: u64) -> PgResult<()> {
+    fn fsync_segment(&self, segno: u64, xid: Xid) -> PgResult<()> {
         let page = segno * SLRU_PAGES_PER_SEGMENT;
         let f = std::fs::File::open(self.dir().join(segment_name(segno)))
-            .map_err(|e| self.io_error("open", page, e))?;
-        f.sync_all().map_err(|e| self.io_error("fsync", page, e))?;
+            .map_err(|e| self.io_error("open", page, xid, &e))?;
+        // PostgreSQL's data_sync_elevel(ERROR): after a failed fsync the
+        // kernel may have dropped the pages; only WAL replay restores them.
+        f.sync_all().map_err(|e| {
+            let mut err = self.io_error("fsync", page, xid, &e);
+            err.severity = elog::Severity::Panic;
+            err
+        })?;
         if let Ok(d) = std::fs::File::open(self.dir()) {
             let _ = d.sync_all();
         }
@@ -316,7 +366,7 @@ impl Clog {
             }
         }
         let _g = self.header.control_lock.acquire(LWLockMode::Exclusive);
-        let s = self.load(page, wal, false)?;
+        let s = self.load(page, xid, wal, false)?;
         Ok(ClogStatus::from_bits(s.data[byte].load(Relaxed) >> shift))
     }
 
@@ -334,7 +384,7 @@ impl Clog {
         let _g = self.header.control_lock.acquire(LWLockMode::Exclusive);
         for &xid in xids {
             assert!(xid.is_normal(), "setting the status of special xid {xid}");
-            let s = self.load(page_of(xid), wal, false)?;
+            let s = self.load(page_of(xid), xid, wal, false)?;
             let byte = ((xid.0 % CLOG_XACTS_PER_PAGE) / CLOG_XACTS_PER_BYTE) as usize;
             let shift = (xid.0 % CLOG_XACTS_PER_BYTE) * 2;
             let old = s.data[byte].load(Relaxed);
@@ -345,6 +395,7 @@ impl Clog {
             );
             s.data[byte].store((old & !(3 << shift)) | ((status as u8) << shift), Relaxed);
             s.dirty.store(1, Relaxed);
+            s.newest_xid.fetch_max(xid.0, Relaxed);
             if commit_lsn.0 > s.page_lsn.load(Relaxed) {
                 s.page_lsn.store(commit_lsn.0, Relaxed);
             }
@@ -366,7 +417,9 @@ impl Clog {
     /// Creates page `page` zeroed (rule 4); WAL-logs it unless replaying.
     pub fn zero_page(&self, page: u64, wal: &dyn XactWal, write_wal: bool) -> PgResult<()> {
         let _g = self.header.control_lock.acquire(LWLockMode::Exclusive);
-        let s = self.load(page, wal, true)?;
+        // The page's first id: the one whose assignment created the page.
+        let first = Xid((page * CLOG_XACTS_PER_PAGE).max(Xid::FIRST_NORMAL.0));
+        let s = self.load(page, first, wal, true)?;
         s.dirty.store(1, Relaxed);
         if write_wal {
             let lsn = wal.insert(
@@ -383,17 +436,19 @@ impl Clog {
     /// Writes every dirty page and fsyncs the files written (PostgreSQL's
     /// `CheckPointCLOG`). Called by the checkpointer and at shutdown.
     pub fn checkpoint(&self, wal: &dyn XactWal) -> PgResult<()> {
-        let mut segments = BTreeSet::new();
+        let mut segments = BTreeMap::new();
         {
             let _g = self.header.control_lock.acquire(LWLockMode::Exclusive);
             for s in self.slots {
                 if s.page_no.load(Relaxed) != EMPTY && s.dirty.load(Relaxed) != 0 {
-                    segments.insert(self.write_slot(s, wal)?);
+                    let xid = Clog::xid_on_page(s);
+                    let segno = self.write_slot(s, xid, wal)?;
+                    segments.entry(segno).or_insert(xid);
                 }
             }
         }
-        for segno in segments {
-            self.fsync_segment(segno)?;
+        for (segno, xid) in segments {
+            self.fsync_segment(segno, xid)?;
         }
         Ok(())
     }

@@ -589,10 +589,10 @@ pub(super) fn write_auto_conf(data_dir: &Path, items: &[(String, String)]) -> Pg
     let tmp_path = data_dir.join(&tmp_name);
     let final_path = data_dir.join(AUTO_CONF_FILENAME);
     let io_error = |what: &str, file: &str, e: std::io::Error| {
-        PgError::error(
-            sqlstate::IO_ERROR,
-            format!("could not {what} file \"{file}\": {}", io_error_text(&e)),
-        )
+        // PostgreSQL unlinks the temporary file on failure: a full disk
+        // keeps no partial copy. (After the rename there is none left.)
+        let _ = fs::remove_file(&tmp_path);
+        crate::utils::elog::file_error(&e, format_args!("could not {what} file \"{file}\""))
     };
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -609,12 +609,10 @@ pub(super) fn write_auto_conf(data_dir: &Path, items: &[(String, String)]) -> Pg
             .map_err(|e| io_error("fsync", &tmp_name, e))?;
     }
     fs::rename(&tmp_path, &final_path).map_err(|e| {
-        PgError::error(
-            sqlstate::IO_ERROR,
-            format!(
-                "could not rename file \"{tmp_name}\" to \"{AUTO_CONF_FILENAME}\": {}",
-                io_error_text(&e)
-            ),
+        let _ = fs::remove_file(&tmp_path);
+        crate::utils::elog::file_error(
+            &e,
+            format_args!("could not rename file \"{tmp_name}\" to \"{AUTO_CONF_FILENAME}\""),
         )
     })?;
     let dir =

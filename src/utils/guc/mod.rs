@@ -78,6 +78,7 @@ mod reload;
 mod sample;
 mod settings;
 mod show;
+mod unimplemented;
 mod value;
 
 #[cfg(test)]

@@ -144,6 +144,7 @@ pub(super) static PLACEHOLDER: ParamDef = ParamDef {
 
 // Categories (`config_group_names`).
 const AUTOVACUUM: &str = "Autovacuum";
+const CUSTOM_OPTIONS: &str = "Customized Options";
 const CLIENT_CONN_LOCALE: &str = "Client Connection Defaults / Locale and Formatting";
 const CLIENT_CONN_OTHER: &str = "Client Connection Defaults / Other Defaults";
 const CLIENT_CONN_PRELOAD: &str = "Client Connection Defaults / Shared Library Preloading";
@@ -486,6 +487,22 @@ pub(super) static PARAMS: &[ParamDef] = &[
         ),
         flags: 0,
         kind: Kind::Bool { boot: true },
+    },
+    // PostgreSQL's auth_delay module (contrib/auth_delay), built in: its
+    // parameter exists without shared_preload_libraries.
+    ParamDef {
+        name: "auth_delay.milliseconds",
+        context: Sighup,
+        group: CUSTOM_OPTIONS,
+        short_desc: "Milliseconds to delay before reporting authentication failure.",
+        long_desc: None,
+        flags: NOT_IN_SAMPLE,
+        kind: Kind::Int {
+            boot: 0,
+            min: 0,
+            max: i32::MAX as i64,
+            unit: Unit::Ms,
+        },
     },
     ParamDef {
         name: "authentication_timeout",

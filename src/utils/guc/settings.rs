@@ -11,6 +11,7 @@ use super::hooks::{self, CheckError};
 use super::params::{
     EnumOption, IS_NAME, Kind, LIST_INPUT, LIST_QUOTE, NO_RESET_ALL, PARAMS, PLACEHOLDER, ParamDef,
 };
+use super::unimplemented;
 use super::value;
 use crate::utils::elog::{PgError, PgResult, Severity, sqlstate};
 
@@ -254,7 +255,7 @@ pub struct Settings {
     /// what it reported.
     report: ReportCell,
     /// NOTICEs raised while setting values (identifier truncation).
-    notices: Vec<PgError>,
+    pub(super) notices: Vec<PgError>,
     /// Keys of the GUC_REPORT parameters (ParameterStatus).
     report_keys: Vec<String>,
     /// Whether any parameter may have a transaction stack entry; lets the
@@ -286,7 +287,7 @@ fn key_of(name: &str) -> String {
 
 /// The value a parameter has before anything sets it: its boot value, or
 /// the default PostgreSQL computes at start (`PGC_S_DYNAMIC_DEFAULT`).
-fn default_value(def: &'static ParamDef) -> (Value, GucSource) {
+pub(super) fn default_value(def: &'static ParamDef) -> (Value, GucSource) {
     match def.name {
         "max_stack_depth" => match hooks::default_max_stack_depth_kb() {
             Some(kb) if kb < 2048 => (Value::Int(kb), GucSource::EnvVar),
@@ -507,6 +508,17 @@ impl Settings {
         }
     }
 
+    /// `search_path` as a list of schema names, `$user` replaced by `user`
+    /// (PostgreSQL's `recomputeNamespacePath`, without the existence
+    /// checks, which are the catalog's).
+    pub fn search_path(&self, user: &str) -> Vec<String> {
+        hooks::split_identifier_string(&self.get_str("search_path"), b',')
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| if n == "$user" { user.to_string() } else { n })
+            .collect()
+    }
+
     /// The value as `GetConfigOption` returns it: no units, no show hook.
     pub(super) fn raw_string(var: &Var, value: &Value) -> String {
         match (value, &var.def.kind) {
@@ -525,8 +537,10 @@ impl Settings {
         Self::raw_string(var, &var.reset_value)
     }
 
-    /// NOTICEs produced by the last settings changes (a name truncated to
-    /// 63 bytes), for the client. Clears them.
+    /// NOTICEs and WARNINGs produced by the last settings changes (a name
+    /// truncated to 63 bytes, a parameter ferrogres does not implement set
+    /// to a non-default value), for the client or, for values from the
+    /// files and the command line, the postmaster's log. Clears them.
     pub fn take_notices(&mut self) -> Vec<PgError> {
         std::mem::take(&mut self.notices)
     }
@@ -749,6 +763,18 @@ impl Settings {
                 (var.reset_value.clone(), var.reset_source)
             }
         };
+
+        if value.is_some() && source != GucSource::Override {
+            let var = &self.vars[&key];
+            let changes = change_val && var.value != new_value;
+            let interactive = source > GucSource::Argv;
+            if (interactive || changes) && new_value != default_value(def).0 {
+                let shown = Self::raw_string(var, &new_value);
+                if let Some(warning) = unimplemented::warning(def.name, &shown) {
+                    self.notices.push(warning);
+                }
+            }
+        }
 
         let nest_level = self.nest_level;
         let var = self.vars.get_mut(&key).expect("key found above");

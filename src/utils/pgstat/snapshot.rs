@@ -326,12 +326,46 @@ impl StatsSnapshot {
         r.at_end().then_some(s)
     }
 
-    /// Writes the snapshot atomically (temporary file + rename).
-    pub fn write(&self, dir: &Path, permanent: bool) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-        std::fs::write(&tmp, self.encode(permanent))?;
-        std::fs::rename(&tmp, dir.join(FILE_NAME))
+    /// Writes the snapshot to `<data_dir>/<rel_dir>/global.stat`
+    /// atomically (temporary file + rename). Errors are worded as
+    /// PostgreSQL's `pgstat_write_statsfiles` (`could not write temporary
+    /// statistics file "pg_stat_tmp/global.stat.tmp": No space left on
+    /// device`); a temporary file that could not be completed is removed, so
+    /// that a full disk keeps no half-written copy.
+    pub fn write(
+        &self,
+        data_dir: &Path,
+        rel_dir: &str,
+        permanent: bool,
+    ) -> crate::utils::elog::PgResult<()> {
+        use crate::utils::elog::file_error;
+        let dir = data_dir.join(rel_dir);
+        let tmp_name = format!("{rel_dir}/{FILE_NAME}.tmp");
+        let tmp = data_dir.join(&tmp_name);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            file_error(
+                &e,
+                format_args!("could not open temporary statistics file \"{tmp_name}\""),
+            )
+        })?;
+        let result = std::fs::write(&tmp, self.encode(permanent))
+            .map_err(|e| {
+                file_error(&e, format_args!("could not write temporary statistics file \"{tmp_name}\""))
+            })
+            .and_then(|()| {
+                std::fs::rename(&tmp, dir.join(FILE_NAME)).map_err(|e| {
+                    file_error(
+                        &e,
+                        format_args!(
+                            "could not rename temporary statistics file \"{tmp_name}\" to \"{rel_dir}/{FILE_NAME}\""
+                        ),
+                    )
+                })
+            });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
     }
 
     /// Reads a snapshot file; None if missing or unreadable.
