@@ -245,6 +245,89 @@ fn extended_protocol_error_skips_messages_until_sync() {
     assert_server_healthy(&s);
 }
 
+/// The SQLSTATE and message of each ErrorResponse among `msgs`.
+fn errors_of(msgs: &[(u8, Vec<u8>)]) -> Vec<(String, String)> {
+    msgs.iter()
+        .filter(|m| m.0 == b'E')
+        .map(|m| {
+            let field = |k: u8| {
+                m.1.split(|&b| b == 0)
+                    .find(|f| f.first() == Some(&k))
+                    .map(|f| String::from_utf8_lossy(&f[1..]).into_owned())
+                    .unwrap_or_default()
+            };
+            (field(b'C'), field(b'M'))
+        })
+        .collect()
+}
+
+#[test]
+fn parameter_counts_are_16_bit_unsigned_and_checked_as_postgresql_does() {
+    let s = Server::start();
+    let mut t = session(&s);
+    let run = |t: &mut TcpStream, batch: Vec<u8>| {
+        let mut batch = batch;
+        batch.extend(frame(b'S', b""));
+        t.write_all(&batch).unwrap();
+        errors_of(&read_until_ready(t))
+    };
+    let err = |msg: &str| vec![("08P01".to_string(), msg.to_string())];
+    // 40000 parameters (a count above i16::MAX) for a statement with none.
+    let mut bind = b"\0\0\0\0".to_vec();
+    bind.extend_from_slice(&40000u16.to_be_bytes());
+    for _ in 0..40000 {
+        bind.extend_from_slice(&(-1i32).to_be_bytes());
+    }
+    bind.extend_from_slice(b"\0\0");
+    let mut batch = frame(b'P', b"\0SELECT 1\0\0\0");
+    batch.extend(frame(b'B', &bind));
+    assert_eq!(
+        run(&mut t, batch),
+        err("bind message supplies 40000 parameters, but prepared statement \"\" requires 0")
+    );
+    // 65535 declared parameter types, bound with none.
+    let mut parse = b"\0SELECT 1\0".to_vec();
+    parse.extend_from_slice(&65535u16.to_be_bytes());
+    for _ in 0..65535 {
+        parse.extend_from_slice(&23u32.to_be_bytes());
+    }
+    let mut batch = frame(b'P', &parse);
+    batch.extend(frame(b'B', b"\0\0\0\0\0\0\0\0"));
+    assert_eq!(
+        run(&mut t, batch),
+        err("bind message supplies 0 parameters, but prepared statement \"\" requires 65535")
+    );
+    // Two format codes for three parameters.
+    let mut bind = b"\0\0\0\x02\0\0\0\0\0\x03".to_vec();
+    for v in [b"1", b"2", b"3"] {
+        bind.extend_from_slice(&1i32.to_be_bytes());
+        bind.extend_from_slice(v);
+    }
+    bind.extend_from_slice(b"\0\0");
+    let mut batch = frame(b'P', b"\0SELECT $1::int + $2::int + $3::int\0\0\0");
+    batch.extend(frame(b'B', &bind));
+    assert_eq!(
+        run(&mut t, batch),
+        err("bind message has 2 parameter formats but 3 parameters")
+    );
+    // A parameter number beyond what the protocol can count.
+    assert_eq!(
+        run(&mut t, frame(b'P', b"\0SELECT $70000::int\0\0\0")),
+        vec![(
+            "42P18".to_string(),
+            "could not determine data type of parameter $1".to_string()
+        )]
+    );
+    // A parameter length running past the message.
+    let mut bind = b"\0\0\0\0\0\x01".to_vec();
+    bind.extend_from_slice(&1000i32.to_be_bytes());
+    bind.extend_from_slice(b"abc");
+    let mut batch = frame(b'P', b"\0SELECT $1::text\0\0\0");
+    batch.extend(frame(b'B', &bind));
+    assert_eq!(run(&mut t, batch)[0].0, "08P01");
+    assert_server_healthy(&s);
+}
+
 /// One entry of `tests/bad_input/statements.txt`.
 struct Case {
     line: usize,

@@ -9,11 +9,12 @@
 //! messages are skipped until Sync; Sync commits an implicit transaction.
 
 use super::Session;
-use crate::protocol::{Body, get_cstr, get_i16, get_i32};
+use crate::protocol::{Body, get_cstr_bytes, get_i16, get_i32};
 use crate::sql::adt::SessionFormat;
 use crate::sql::types::{Datum, Numeric, Type};
-use crate::sql::{self, Field, Outcome, Statement};
+use crate::sql::{self, Field, Outcome, ServerContext, Statement};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::mb;
 
 /// A prepared statement (Parse).
 #[derive(Clone)]
@@ -53,6 +54,18 @@ fn malformed() -> PgError {
     protocol_error("insufficient data left in message")
 }
 
+/// A C string of the message, converted from the client encoding
+/// (`pq_getmsgstring`).
+fn get_cstr(body: &[u8], pos: &mut usize) -> PgResult<String> {
+    mb::client_to_server(get_cstr_bytes(body, pos).ok_or_else(malformed)?)
+}
+
+/// A count of the message: an unsigned 16-bit integer, as PostgreSQL reads
+/// it (`pq_getmsgint(msg, 2)`), so 40000 parameters are 40000, not negative.
+fn get_count(body: &[u8], pos: &mut usize) -> PgResult<usize> {
+    Ok(get_i16(body, pos).ok_or_else(malformed)? as u16 as usize)
+}
+
 /// The format of result column `i` under Bind's result format codes.
 fn format_of(formats: &[i16], i: usize) -> i16 {
     match formats.len() {
@@ -81,11 +94,11 @@ impl Session {
 
     fn exec_parse(&mut self, body: &[u8]) -> PgResult<()> {
         let mut pos = 0;
-        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
-        let text = get_cstr(body, &mut pos).ok_or_else(malformed)?;
-        let n = get_i16(body, &mut pos).ok_or_else(malformed)?;
+        let name = get_cstr(body, &mut pos)?;
+        let text = get_cstr(body, &mut pos)?;
+        let n = get_count(body, &mut pos)?;
         let mut types = Vec::new();
-        for _ in 0..n.max(0) {
+        for _ in 0..n {
             let oid = get_i32(body, &mut pos).ok_or_else(malformed)? as u32;
             types.push(if oid == 0 {
                 Type::Unknown
@@ -105,7 +118,13 @@ impl Session {
             ));
         }
         self.report_running(&text);
-        let mut statements = sql::parse(&text)?;
+        let parsed = sql::split(&text)?;
+        for n in parsed.notices() {
+            self.notice(n.clone());
+        }
+        let mut statements = (0..parsed.len())
+            .map(|i| parsed.statement(i))
+            .collect::<PgResult<Vec<_>>>()?;
         self.log_statement(&text, statements.iter().map(sql::log_level));
         if statements.len() > 1 {
             return Err(PgError::error(
@@ -126,6 +145,26 @@ impl Session {
             self.scans.clear();
             fields = r?;
         }
+        // The protocol counts parameters in 16 bits (ParameterDescription,
+        // Bind): a statement referring to $70000 cannot be described or
+        // bound. PostgreSQL fails it because the parameters before it have no
+        // type; ferrogres does the same, and refuses the rest outright.
+        if param_types.len() > u16::MAX as usize {
+            if let Some(i) = param_types.iter().position(|t| *t == Type::Unknown) {
+                return Err(PgError::error(
+                    "42P18",
+                    format!("could not determine data type of parameter ${}", i + 1),
+                ));
+            }
+            return Err(PgError::error(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "prepared statement has {} parameters, but the protocol allows at most {}",
+                    param_types.len(),
+                    u16::MAX
+                ),
+            ));
+        }
         for t in &mut param_types {
             if *t == Type::Unknown {
                 *t = Type::Text;
@@ -145,14 +184,14 @@ impl Session {
 
     fn exec_bind(&mut self, body: &[u8]) -> PgResult<()> {
         let mut pos = 0;
-        let portal = get_cstr(body, &mut pos).ok_or_else(malformed)?;
-        let stmt_name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
-        let nfmt = get_i16(body, &mut pos).ok_or_else(malformed)?;
+        let portal = get_cstr(body, &mut pos)?;
+        let stmt_name = get_cstr(body, &mut pos)?;
+        let nfmt = get_count(body, &mut pos)?;
         let mut formats = Vec::new();
-        for _ in 0..nfmt.max(0) {
+        for _ in 0..nfmt {
             formats.push(get_i16(body, &mut pos).ok_or_else(malformed)?);
         }
-        let nvals = get_i16(body, &mut pos).ok_or_else(malformed)?.max(0) as usize;
+        let nvals = get_count(body, &mut pos)?;
         let mut raw: Vec<Option<Vec<u8>>> = Vec::with_capacity(nvals);
         for _ in 0..nvals {
             let len = get_i32(body, &mut pos).ok_or_else(malformed)?;
@@ -167,9 +206,9 @@ impl Session {
                 pos = end;
             }
         }
-        let nres = get_i16(body, &mut pos).ok_or_else(malformed)?;
+        let nres = get_count(body, &mut pos)?;
         let mut result_formats = Vec::new();
-        for _ in 0..nres.max(0) {
+        for _ in 0..nres {
             result_formats.push(get_i16(body, &mut pos).ok_or_else(malformed)?);
         }
         let Some(prepared) = self.prepared.get(&stmt_name).cloned() else {
@@ -206,13 +245,12 @@ impl Session {
                     if format_of(&formats, i) == 1 {
                         decode_binary(bytes, *ty, &fmt)
                     } else {
-                        let s = std::str::from_utf8(bytes).map_err(|_| {
-                            PgError::error("22021", "invalid byte sequence for encoding \"UTF8\"")
-                        })?;
+                        // Text parameters are in the client encoding.
+                        let s = mb::client_to_server(bytes)?;
                         if *ty == Type::Unknown {
-                            Ok(Datum::Text(s.to_string()))
+                            Ok(Datum::Text(s))
                         } else {
-                            crate::sql::adt::input(s, *ty, -1, &fmt)
+                            crate::sql::adt::input(&s, *ty, -1, &fmt)
                         }
                     }?
                 }
@@ -236,7 +274,7 @@ impl Session {
         let mut pos = 0;
         let what = *body.first().ok_or_else(malformed)?;
         pos += 1;
-        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let name = get_cstr(body, &mut pos)?;
         match what {
             b'S' => {
                 let Some(p) = self.prepared.get(&name) else {
@@ -245,13 +283,13 @@ impl Session {
                         format!("prepared statement \"{name}\" does not exist"),
                     ));
                 };
-                let mut b = Body::new().i16(p.param_types.len() as i16);
+                let mut b = Body::new().i16(p.param_types.len() as u16 as i16);
                 for t in &p.param_types {
                     b = b.i32(t.oid() as i32);
                 }
                 let fields = p.fields.clone();
                 self.conn.send(b't', &b.0);
-                self.send_row_description(fields.as_deref(), &[]);
+                self.send_row_description(fields.as_deref(), &[])?;
             }
             b'P' => {
                 let Some(p) = self.portals.get(&name) else {
@@ -262,7 +300,7 @@ impl Session {
                 };
                 let fields = p.prepared.fields.clone();
                 let formats = p.result_formats.clone();
-                self.send_row_description(fields.as_deref(), &formats);
+                self.send_row_description(fields.as_deref(), &formats)?;
             }
             _ => {
                 return Err(protocol_error(&format!(
@@ -273,15 +311,16 @@ impl Session {
         Ok(())
     }
 
-    fn send_row_description(&mut self, fields: Option<&[Field]>, formats: &[i16]) {
+    fn send_row_description(&mut self, fields: Option<&[Field]>, formats: &[i16]) -> PgResult<()> {
         let Some(fields) = fields else {
             self.conn.send(b'n', &[]);
-            return;
+            return Ok(());
         };
         let mut desc = Body::new().i16(fields.len() as i16);
         for (i, f) in fields.iter().enumerate() {
             desc = desc
-                .cstr(&f.name)
+                .bytes(&mb::server_to_client(&f.name)?)
+                .u8(0)
                 .i32(0)
                 .i16(0)
                 .i32(f.type_oid as i32)
@@ -290,13 +329,14 @@ impl Session {
                 .i16(format_of(formats, i));
         }
         self.conn.send(b'T', &desc.0);
+        Ok(())
     }
 
     fn exec_close(&mut self, body: &[u8]) -> PgResult<()> {
         let mut pos = 0;
         let what = *body.first().ok_or_else(malformed)?;
         pos += 1;
-        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let name = get_cstr(body, &mut pos)?;
         match what {
             b'S' => {
                 self.prepared.remove(&name);
@@ -316,7 +356,7 @@ impl Session {
 
     fn exec_execute(&mut self, body: &[u8]) -> PgResult<()> {
         let mut pos = 0;
-        let name = get_cstr(body, &mut pos).ok_or_else(malformed)?;
+        let name = get_cstr(body, &mut pos)?;
         let max_rows = get_i32(body, &mut pos).ok_or_else(malformed)?;
         let Some(mut portal) = self.portals.remove(&name) else {
             return Err(PgError::error(
@@ -386,7 +426,10 @@ impl Session {
                                     encode_binary(s, types.get(i).copied().unwrap_or(25), &fmt)?;
                                 b.i32(bytes.len() as i32).bytes(&bytes)
                             }
-                            Some(s) => b.i32(s.len() as i32).bytes(s.as_bytes()),
+                            Some(s) => {
+                                let s = mb::server_to_client(s)?;
+                                b.i32(s.len() as i32).bytes(&s)
+                            }
                         };
                     }
                     self.conn.send(b'D', &b.0);
@@ -450,11 +493,12 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
         Type::Date => Datum::Date(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::PgLsn => Datum::Lsn(u64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Text | Type::Varchar | Type::Name | Type::Bpchar | Type::Unknown => {
-            let s = std::str::from_utf8(b).map_err(|_| bad())?;
+            // textrecv: the bytes are text in the client encoding.
+            let s = mb::client_to_server(b)?;
             if ty == Type::Unknown || ty == Type::Text {
-                Datum::Text(s.to_string())
+                Datum::Text(s)
             } else {
-                crate::sql::adt::input(s, ty, -1, fmt)?
+                crate::sql::adt::input(&s, ty, -1, fmt)?
             }
         }
         Type::Numeric => {
@@ -609,7 +653,8 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
     };
     match ty {
         Type::Text | Type::Varchar | Type::Name | Type::Bpchar | Type::Unknown => {
-            return Ok(text.as_bytes().to_vec());
+            // textsend: the client encoding, as in text format.
+            return Ok(mb::server_to_client(text)?.into_owned());
         }
         Type::Void => return Ok(Vec::new()),
         Type::Numeric => return numeric_send(text).ok_or_else(unsupported),

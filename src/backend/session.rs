@@ -365,10 +365,22 @@ pub fn backend_main(
         fatal(&mut conn, e, None);
     }
     for (name, value) in &client_settings {
-        if let Err(e) = env.settings.set_from_client(name, value) {
+        // A client encoding without a conversion ends the connection as
+        // PostgreSQL's InitializeClientEncoding does (FATAL 0A000).
+        if env.settings.canonical_name(name).as_deref() == Some("client_encoding")
+            && let Some(mut e) = crate::utils::mb::char_to_encoding(value)
+                .and_then(crate::utils::mb::client_encoding_unsupported)
+        {
+            e.severity = Severity::Fatal;
+            fatal(&mut conn, e, None);
+        }
+        if let Err(mut e) = env.settings.set_from_client(name, value) {
+            // A bad setting in the startup packet ends the connection.
+            e.severity = e.severity.max(Severity::Fatal);
             fatal(&mut conn, e, None);
         }
     }
+    crate::utils::mb::set_client_encoding_name(&env.settings.get_str("client_encoding"));
     conn.send(b'R', &Body::new().i32(0).0);
     // WARNINGs for startup options ferrogres does not implement.
     for w in env.settings.take_notices() {
@@ -376,7 +388,7 @@ pub fn backend_main(
         conn.send_raw(&crate::protocol::framed_report(&w));
     }
     for (name, value) in env.settings.reported_parameters() {
-        conn.send(b'S', &Body::new().cstr(&name).cstr(&value).0);
+        conn.send(b'S', &Body::new().cstr(&name).text(&value).0);
     }
     let _ = env.settings.take_reported_changes();
     conn.send(
@@ -636,7 +648,7 @@ impl Session {
                 Ok(_) if self.ignore_till_sync => {}
                 Ok((b'Q', body)) => {
                     let mut pos = 0;
-                    let Some(text) = crate::protocol::get_cstr(&body, &mut pos) else {
+                    let Some(bytes) = crate::protocol::get_cstr_bytes(&body, &mut pos) else {
                         self.fatal(PgError::fatal(
                             sqlstate::PROTOCOL_VIOLATION,
                             "invalid string in message",
@@ -645,9 +657,22 @@ impl Session {
                     // A simple query ends an implicit transaction left open
                     // by extended-protocol messages without Sync.
                     self.finish_implicit();
-                    let started = Instant::now();
                     self.statement_logged = false;
                     self.error_sent = false;
+                    // The query string in the client encoding: bytes that do
+                    // not convert are an ERROR before any statement runs.
+                    let text = match crate::utils::mb::client_to_server(bytes) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            self.send_error(&e, None);
+                            if self.xact == Xact::Block {
+                                self.fail_block();
+                            }
+                            self.ready_for_query();
+                            continue;
+                        }
+                    };
+                    let started = Instant::now();
                     self.exec_simple_query(&text);
                     self.log_duration(started, &text);
                     self.ready_for_query();
@@ -926,6 +951,9 @@ impl Session {
                 return;
             }
         };
+        for n in statements.notices() {
+            self.notice(n.clone());
+        }
         self.statement_logged = self.log_statement(
             text,
             (0..statements.len())
@@ -983,16 +1011,18 @@ impl Session {
                     self.txn.set_isolation(isolation);
                 }
             }
-            let result = self.run_statement(stmt).and_then(|outcome| {
-                if matches!(self.xact, Xact::Implicit | Xact::Block) {
-                    self.txn.end_statement()?;
-                }
-                Ok(outcome)
-            });
+            let result = self
+                .run_statement(stmt)
+                .and_then(|outcome| {
+                    if matches!(self.xact, Xact::Implicit | Xact::Block) {
+                        self.txn.end_statement()?;
+                    }
+                    Ok(outcome)
+                })
+                .and_then(|outcome| self.send_outcome(outcome));
             self.scans.clear();
             match result {
-                Ok(outcome) => {
-                    self.send_outcome(outcome);
+                Ok(()) => {
                     if self.xact == Xact::Implicit && i == last {
                         self.end_transaction(true);
                     }
@@ -1089,6 +1119,10 @@ impl Session {
     /// Sends ParameterStatus for GUC_REPORT settings that changed; a new
     /// `application_name` also goes to pg_stat_activity and the log prefix.
     fn send_reported_changes(&mut self) {
+        // assign_client_encoding: convert for the current setting from the
+        // next statement on, whether or not the change is reported yet (the
+        // check hook lets only encodings with a conversion in).
+        crate::utils::mb::set_client_encoding_name(&self.env.settings.get_str("client_encoding"));
         for (name, value) in self.env.settings.take_reported_changes() {
             if name == "application_name" {
                 self.slot
@@ -1096,17 +1130,21 @@ impl Session {
                 elog::update_log_context(|c| c.application_name = value.clone());
             }
             self.conn
-                .send(b'S', &Body::new().cstr(&name).cstr(&value).0);
+                .send(b'S', &Body::new().cstr(&name).text(&value).0);
         }
     }
 
-    fn send_outcome(&mut self, outcome: Outcome) {
+    /// Sends a statement's result. Column names and values are converted
+    /// to the client encoding; one that cannot be is the statement's error
+    /// (22P05), possibly after some rows were sent, as in PostgreSQL.
+    fn send_outcome(&mut self, outcome: Outcome) -> PgResult<()> {
         match outcome {
             Outcome::Rows { fields, rows, tag } => {
                 let mut desc = Body::new().i16(fields.len() as i16);
                 for f in &fields {
                     desc = desc
-                        .cstr(&f.name)
+                        .bytes(&crate::utils::mb::server_to_client(&f.name)?)
+                        .u8(0)
                         .i32(0)
                         .i16(0)
                         .i32(f.type_oid as i32)
@@ -1119,7 +1157,10 @@ impl Session {
                     let mut b = Body::new().i16(row.len() as i16);
                     for v in &row {
                         b = match v {
-                            Some(s) => b.i32(s.len() as i32).bytes(s.as_bytes()),
+                            Some(s) => {
+                                let s = crate::utils::mb::server_to_client(s)?;
+                                b.i32(s.len() as i32).bytes(&s)
+                            }
                             None => b.i32(-1),
                         };
                     }
@@ -1133,6 +1174,7 @@ impl Session {
             Outcome::Command { tag } => self.conn.send(b'C', &Body::new().cstr(&tag).0),
             Outcome::Empty => self.conn.send(b'I', &[]),
         }
+        Ok(())
     }
 
     /// Sends an ERROR to the client and, per `log_min_error_statement`, logs it.

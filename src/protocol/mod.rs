@@ -416,10 +416,26 @@ impl Body {
         self.0.extend_from_slice(b);
         self
     }
+    /// A server string as a C string in the client encoding
+    /// (`pq_sendstring`). Characters the client encoding lacks become `?`:
+    /// callers for which that must be an error convert first with
+    /// [`crate::utils::mb::server_to_client`] and use [`Body::bytes`].
+    pub fn text(mut self, s: &str) -> Body {
+        self.0
+            .extend_from_slice(&crate::utils::mb::server_to_client_lossy(s));
+        self.0.push(0);
+        self
+    }
 }
 
-/// ErrorResponse ('E') or NoticeResponse ('N') body for a report.
+/// ErrorResponse ('E') or NoticeResponse ('N') body for a report, its
+/// text in the client encoding. A report whose text the client encoding
+/// cannot represent is replaced by the report of that (22P05), as in
+/// PostgreSQL; the original stays in the server log.
 pub fn error_body(err: &PgError) -> Vec<u8> {
+    if let Some(e) = crate::utils::mb::unconvertible_report(err) {
+        return error_body(&e);
+    }
     let sev = err.severity.as_str();
     let mut b = Body::new()
         .u8(b'S')
@@ -429,12 +445,12 @@ pub fn error_body(err: &PgError) -> Vec<u8> {
         .u8(b'C')
         .cstr(err.sqlstate)
         .u8(b'M')
-        .cstr(&err.message);
+        .text(&err.message);
     if let Some(d) = &err.detail {
-        b = b.u8(b'D').cstr(d);
+        b = b.u8(b'D').text(d);
     }
     if let Some(h) = &err.hint {
-        b = b.u8(b'H').cstr(h);
+        b = b.u8(b'H').text(h);
     }
     if let Some(p) = err.position {
         b = b.u8(b'P').cstr(&p.to_string());
@@ -464,6 +480,15 @@ pub fn get_cstr(body: &[u8], pos: &mut usize) -> Option<String> {
     let s = String::from_utf8_lossy(&rest[..nul]).into_owned();
     *pos += nul + 1;
     Some(s)
+}
+
+/// Reads a C string's bytes from a message body at `*pos`, unconverted
+/// (the caller converts them from the client encoding).
+pub fn get_cstr_bytes<'a>(body: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let rest = body.get(*pos..)?;
+    let nul = rest.iter().position(|&b| b == 0)?;
+    *pos += nul + 1;
+    Some(&rest[..nul])
 }
 
 /// Reads a big-endian i32 from a message body at `*pos`.

@@ -43,6 +43,10 @@ pub struct QueryStatements {
     bounds: Vec<(usize, usize)>,
     /// The parsed statements, when there are few.
     kept: Vec<Statement>,
+    /// NOTICEs the scanner raises (identifiers truncated to 63 bytes), to
+    /// send before any statement runs: PostgreSQL raises them while it
+    /// parses the whole string.
+    notices: Vec<PgError>,
 }
 
 impl QueryStatements {
@@ -52,6 +56,11 @@ impl QueryStatements {
 
     pub fn is_empty(&self) -> bool {
         self.bounds.is_empty()
+    }
+
+    /// The parser's NOTICEs, in the order PostgreSQL raises them.
+    pub fn notices(&self) -> &[PgError] {
+        &self.notices
     }
 
     /// Statement `i`, parsed. Parsing again can fail only on the limits of
@@ -82,10 +91,14 @@ pub fn split(sql: &str) -> PgResult<QueryStatements> {
     let base = sql.as_ptr() as usize;
     let mut bounds = Vec::with_capacity(slices.len());
     let mut kept = Vec::new();
+    let mut notices = Vec::new();
     let keep = slices.len() <= MAX_KEPT_TREES;
     for slice in slices {
         let start = slice.as_ptr() as usize - base;
         let end = start + slice.len();
+        // Scanned one statement at a time: the tokens of a huge string are
+        // never all held at once.
+        truncated_identifiers(slice, &mut notices);
         // Producing the tree has limits the split does not check (the C
         // stack while serializing, protobuf nesting): a statement long
         // enough to nest that deep is parsed now, so it fails before any
@@ -104,7 +117,74 @@ pub fn split(sql: &str) -> PgResult<QueryStatements> {
         source,
         bounds,
         kept,
+        notices,
     })
+}
+
+/// `NAMEDATALEN - 1`: identifiers are truncated to this many bytes.
+pub const MAX_IDENTIFIER_LEN: usize = 63;
+
+/// Whether `sql` can hold an identifier longer than [`MAX_IDENTIFIER_LEN`]:
+/// a run of identifier bytes that long, or a double quote. Saves scanning
+/// the ordinary statement twice.
+fn may_have_long_identifier(sql: &str) -> bool {
+    if sql.len() <= MAX_IDENTIFIER_LEN {
+        return false;
+    }
+    let mut run = 0;
+    for &b in sql.as_bytes() {
+        if b == b'"' {
+            return true;
+        }
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
+            run += 1;
+            if run > MAX_IDENTIFIER_LEN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// `truncate_identifier(..., warn = true)` as PostgreSQL's scanner calls it:
+/// pg_query truncates identifiers (on a character boundary) but raises no
+/// NOTICE, so the statement's tokens are scanned here for identifiers
+/// longer than 63 bytes, each giving 42622 `identifier "…" will be
+/// truncated to "…"`.
+fn truncated_identifiers(sql: &str, notices: &mut Vec<PgError>) {
+    if !may_have_long_identifier(sql) {
+        return;
+    }
+    // A scan error is the parser's to report; here it only means no notice.
+    let Ok(tokens) = pg_query::scan_tokens(sql) else {
+        return;
+    };
+    for t in tokens {
+        if t.token != pg_query::protobuf::Token::Ident as i32 {
+            continue;
+        }
+        let Some(raw) = sql.get(t.start as usize..t.end as usize) else {
+            continue;
+        };
+        let ident = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(inner) => inner.replace("\"\"", "\""),
+            // downcase_identifier: ASCII letters only, as for UTF8.
+            None => raw.to_ascii_lowercase(),
+        };
+        if ident.len() > MAX_IDENTIFIER_LEN {
+            let n = crate::utils::mb::clip_len(&ident, MAX_IDENTIFIER_LEN);
+            notices.push(PgError::new(
+                crate::utils::elog::Severity::Notice,
+                sqlstate::NAME_TOO_LONG,
+                format!(
+                    "identifier \"{ident}\" will be truncated to \"{}\"",
+                    &ident[..n]
+                ),
+            ));
+        }
+    }
 }
 
 /// Splits and parses a query string.

@@ -1,8 +1,10 @@
 //! Support code shared by every process: settings (GUC), error reporting,
-//! cumulative statistics (pgstat), stack depth checking, time.
+//! character encodings (mb), cumulative statistics (pgstat), stack depth
+//! checking, time.
 
 pub mod elog;
 pub mod guc;
+pub mod mb;
 pub mod pgstat;
 pub mod stack;
 pub mod time;

@@ -18,6 +18,7 @@ pub mod float;
 pub mod like;
 pub mod numeric;
 mod numeric_math;
+pub mod stringinfo;
 pub mod systypes;
 
 use std::cmp::Ordering;

@@ -227,9 +227,13 @@ impl Accumulator {
                 match cur {
                     None => *cur = Some(s.clone()),
                     Some(acc) => {
+                        // appendStringInfoText twice, each under the 1 GB limit.
+                        use crate::sql::adt::stringinfo::check_enlarge;
                         if let Some(Datum::Text(d)) = args.get(1) {
+                            check_enlarge(acc.len(), d.len())?;
                             acc.push_str(d);
                         }
+                        check_enlarge(acc.len(), s.len())?;
                         acc.push_str(s);
                     }
                 }

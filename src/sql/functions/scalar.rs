@@ -6,6 +6,7 @@ use std::cell::Cell;
 
 use super::super::adt::datetime::{self, Interval};
 use super::super::adt::numeric::Numeric;
+use super::super::adt::stringinfo;
 use super::super::adt::{
     self, as_f64, as_i128, as_interval, interval_datum, like as likem, make_int,
 };
@@ -13,6 +14,7 @@ use super::super::exec::EvalContext;
 use super::super::types::{Datum, Type};
 use super::{ArgType, Builder, Impl};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::mb;
 
 type R = PgResult<Datum>;
 
@@ -158,6 +160,8 @@ pub fn textcat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
     };
     let l = as_text(&a[0], t[0], cx)?;
     let r = as_text(&a[1], t[1], cx)?;
+    // text_catenate pallocs the result: XX000 past 1 GB.
+    stringinfo::check_alloc(l.len() + r.len() + stringinfo::VARHDRSZ)?;
     Ok(Datum::Text(l + &r))
 }
 
@@ -200,6 +204,36 @@ fn session_user(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
 
 fn current_database(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Text(cx.server.current_database().to_string()))
+}
+
+/// `pg_client_encoding()`: the session's client encoding, from the setting
+/// (so that a `set_config` earlier in the statement counts, as PostgreSQL's
+/// assign hook makes it).
+fn pg_client_encoding(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(cx.server.settings().get_str("client_encoding")))
+}
+
+/// `getdatabaseencoding()`: always UTF8 (see `crate::utils::mb`).
+fn getdatabaseencoding(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(mb::Encoding::UTF8.name().to_string()))
+}
+
+/// `pg_encoding_to_char(int)`: an encoding's name, '' for no encoding.
+fn pg_encoding_to_char(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let id = i32::try_from(int(&a[0])).unwrap_or(-1);
+    Ok(Datum::Text(
+        mb::Encoding::from_id(id)
+            .map(|e| e.name())
+            .unwrap_or("")
+            .to_string(),
+    ))
+}
+
+/// `pg_char_to_encoding(name)`: an encoding's number, -1 for no encoding.
+fn pg_char_to_encoding(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Int4(
+        mb::char_to_encoding(text(&a[0])).map_or(-1, |e| e.id()),
+    ))
 }
 
 /// The first schema of `search_path` that exists; only `pg_catalog` and
@@ -481,29 +515,47 @@ fn replace(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     if from.is_empty() {
         return Ok(Datum::Text(s.to_string()));
     }
+    // replace_text appends each piece to a StringInfo: the same checks,
+    // before the result is built.
+    let mut len = 0usize;
+    let mut start = 0;
+    for (i, _) in s.match_indices(from) {
+        stringinfo::check_enlarge(len, i - start)?;
+        len += i - start;
+        stringinfo::check_enlarge(len, to.len())?;
+        len += to.len();
+        start = i + from.len();
+    }
+    stringinfo::check_enlarge(len, s.len() - start)?;
     Ok(Datum::Text(s.replace(from, to)))
 }
 
 fn concat(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
-    let mut out = String::new();
+    let mut out = stringinfo::StringInfo::new();
     for (d, ty) in a.iter().zip(t) {
         if let Some(s) = adt::output(d, *ty, &cx.fmt) {
-            out.push_str(&s);
+            out.append(&s)?;
         }
     }
-    Ok(Datum::Text(out))
+    Ok(Datum::Text(out.into_string()))
 }
 
 fn concat_ws(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
     let Datum::Text(sep) = &a[0] else {
         return Ok(Datum::Null);
     };
-    let parts: Vec<String> = a[1..]
-        .iter()
-        .zip(&t[1..])
-        .filter_map(|(d, ty)| adt::output(d, *ty, &cx.fmt))
-        .collect();
-    Ok(Datum::Text(parts.join(sep)))
+    let mut out = stringinfo::StringInfo::new();
+    let mut first = true;
+    for (d, ty) in a[1..].iter().zip(&t[1..]) {
+        if let Some(s) = adt::output(d, *ty, &cx.fmt) {
+            if !first {
+                out.append(sep)?;
+            }
+            first = false;
+            out.append(&s)?;
+        }
+    }
+    Ok(Datum::Text(out.into_string()))
 }
 
 fn left(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -531,12 +583,7 @@ fn right(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 fn repeat(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let n = int(&a[1]).max(0) as usize;
     let s = text(&a[0]);
-    if s.len().saturating_mul(n) > (1 << 30) - 1 {
-        return Err(err(
-            sqlstate::PROGRAM_LIMIT_EXCEEDED,
-            "requested length too large",
-        ));
-    }
+    stringinfo::check_result_len(s.len().checked_mul(n))?;
     Ok(Datum::Text(s.repeat(n)))
 }
 
@@ -544,19 +591,19 @@ fn reverse(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Text(text(&a[0]).chars().rev().collect()))
 }
 
+/// `lpad`/`rpad` (oracle_compat.c): the worst-case size (4 bytes a
+/// character in UTF8) is checked before anything is built.
 fn pad(a: &[Datum], left: bool) -> R {
     let s: Vec<char> = text(&a[0]).chars().collect();
-    let len = int(&a[1]).max(0) as usize;
-    if len > (1 << 28) {
-        return Err(err(
-            sqlstate::PROGRAM_LIMIT_EXCEEDED,
-            "requested length too large",
-        ));
-    }
+    let mut len = int(&a[1]).max(0) as usize;
     let fill: Vec<char> = match a.get(2) {
         Some(d) => text(d).chars().collect(),
         None => vec![' '],
     };
+    if fill.is_empty() {
+        len = len.min(s.len());
+    }
+    stringinfo::check_result_len(len.checked_mul(4))?;
     if s.len() >= len || fill.is_empty() {
         return Ok(Datum::Text(s.iter().take(len).collect()));
     }
@@ -841,6 +888,10 @@ pub(super) fn register(b: &mut Builder) {
     b.func("user", &[], Name, current_user);
     b.func("current_database", &[], Name, current_database);
     b.func("current_catalog", &[], Name, current_database);
+    b.func("pg_client_encoding", &[], Name, pg_client_encoding);
+    b.func("getdatabaseencoding", &[], Name, getdatabaseencoding);
+    b.func("pg_encoding_to_char", &[Int4], Name, pg_encoding_to_char);
+    b.func("pg_char_to_encoding", &[Name], Int4, pg_char_to_encoding);
     b.func("current_schema", &[], Name, current_schema);
     b.func("pg_backend_pid", &[], Int4, pg_backend_pid);
     b.func("pg_sleep", &[Float8], Void, pg_sleep);

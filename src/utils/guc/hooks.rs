@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use super::settings::{Settings, Value};
 use crate::utils::elog::sqlstate;
+use crate::utils::mb;
 
 /// Why a check hook rejected a value (`GUC_check_errcode`, `GUC_check_errmsg`,
 /// `GUC_check_errdetail`, `GUC_check_errhint`). Without `message`, the
@@ -650,117 +651,27 @@ fn check_datestyle(settings: &Settings, value: &str, depth: u32) -> Result<Strin
 // Encodings
 // ---------------------------------------------------------------------------
 
-/// PostgreSQL's encoding names (`pg_enc2name_tbl`) and the aliases
-/// `pg_char_to_encoding` accepts once the name is lower-cased and stripped of
-/// everything but letters and digits (`pg_encname_tbl`).
-static ENCODING_ALIASES: &[(&str, &str)] = &[
-    ("abc", "WIN1258"),
-    ("alt", "WIN866"),
-    ("big5", "BIG5"),
-    ("euccn", "EUC_CN"),
-    ("eucjis2004", "EUC_JIS_2004"),
-    ("eucjp", "EUC_JP"),
-    ("euckr", "EUC_KR"),
-    ("euctw", "EUC_TW"),
-    ("gb18030", "GB18030"),
-    ("gbk", "GBK"),
-    ("iso88591", "LATIN1"),
-    ("iso885910", "LATIN6"),
-    ("iso885913", "LATIN7"),
-    ("iso885914", "LATIN8"),
-    ("iso885915", "LATIN9"),
-    ("iso885916", "LATIN10"),
-    ("iso88592", "LATIN2"),
-    ("iso88593", "LATIN3"),
-    ("iso88594", "LATIN4"),
-    ("iso88595", "ISO_8859_5"),
-    ("iso88596", "ISO_8859_6"),
-    ("iso88597", "ISO_8859_7"),
-    ("iso88598", "ISO_8859_8"),
-    ("iso88599", "LATIN5"),
-    ("johab", "JOHAB"),
-    ("koi8", "KOI8R"),
-    ("koi8r", "KOI8R"),
-    ("koi8u", "KOI8U"),
-    ("latin1", "LATIN1"),
-    ("latin10", "LATIN10"),
-    ("latin2", "LATIN2"),
-    ("latin3", "LATIN3"),
-    ("latin4", "LATIN4"),
-    ("latin5", "LATIN5"),
-    ("latin6", "LATIN6"),
-    ("latin7", "LATIN7"),
-    ("latin8", "LATIN8"),
-    ("latin9", "LATIN9"),
-    ("mskanji", "SJIS"),
-    ("muleinternal", "MULE_INTERNAL"),
-    ("shiftjis", "SJIS"),
-    ("shiftjis2004", "SHIFT_JIS_2004"),
-    ("sjis", "SJIS"),
-    ("sqlascii", "SQL_ASCII"),
-    ("tcvn", "WIN1258"),
-    ("tcvn5712", "WIN1258"),
-    ("uhc", "UHC"),
-    ("unicode", "UTF8"),
-    ("utf8", "UTF8"),
-    ("vscii", "WIN1258"),
-    ("win", "WIN1251"),
-    ("win1250", "WIN1250"),
-    ("win1251", "WIN1251"),
-    ("win1252", "WIN1252"),
-    ("win1253", "WIN1253"),
-    ("win1254", "WIN1254"),
-    ("win1255", "WIN1255"),
-    ("win1256", "WIN1256"),
-    ("win1257", "WIN1257"),
-    ("win1258", "WIN1258"),
-    ("win866", "WIN866"),
-    ("win874", "WIN874"),
-    ("win932", "SJIS"),
-    ("win936", "GBK"),
-    ("win949", "UHC"),
-    ("win950", "BIG5"),
-    ("windows1250", "WIN1250"),
-    ("windows1251", "WIN1251"),
-    ("windows1252", "WIN1252"),
-    ("windows1253", "WIN1253"),
-    ("windows1254", "WIN1254"),
-    ("windows1255", "WIN1255"),
-    ("windows1256", "WIN1256"),
-    ("windows1257", "WIN1257"),
-    ("windows1258", "WIN1258"),
-    ("windows866", "WIN866"),
-    ("windows874", "WIN874"),
-    ("windows932", "SJIS"),
-    ("windows936", "GBK"),
-    ("windows949", "UHC"),
-    ("windows950", "BIG5"),
-];
-
-/// The canonical name of an encoding (`pg_encoding_to_char(pg_char_to_encoding(s))`).
+/// The canonical name of an encoding (`pg_encoding_to_char(pg_char_to_encoding(s))`);
+/// names and aliases are PostgreSQL's, kept in [`crate::utils::mb`].
 pub(super) fn canonical_encoding(s: &str) -> Option<&'static str> {
-    let cleaned: String = s
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    ENCODING_ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == cleaned)
-        .map(|(_, name)| *name)
+    mb::char_to_encoding(s).map(|e| e.name())
 }
 
+/// `check_client_encoding`: a known name, with a conversion to the server
+/// encoding. PostgreSQL reports a missing conversion with 0A000 and
+/// `Conversion between X and UTF8 is not supported.`; ferrogres does the
+/// same for the encodings it has no conversion for (the multi-byte ones),
+/// rather than accepting the name and sending UTF-8.
 fn check_client_encoding(value: &str, server_encoding: &str) -> Result<String, CheckError> {
-    let name = canonical_encoding(value).ok_or_else(CheckError::generic)?;
-    if name == "MULE_INTERNAL"
-        && server_encoding != "SQL_ASCII"
-        && server_encoding != "MULE_INTERNAL"
-    {
+    let enc = mb::char_to_encoding(value).ok_or_else(CheckError::generic)?;
+    let name = enc.name();
+    if let Some(e) = mb::client_encoding_unsupported(enc) {
         return Err(CheckError {
             code: Some(sqlstate::FEATURE_NOT_SUPPORTED),
             detail: Some(format!(
                 "Conversion between {name} and {server_encoding} is not supported."
             )),
+            hint: e.hint,
             ..CheckError::default()
         });
     }

@@ -356,7 +356,8 @@ fn set_then_show_matches_postgres_15() {
         ("client_encoding", "utf-8", "UTF8"),
         ("client_encoding", "latin1", "LATIN1"),
         ("client_encoding", "unicode", "UTF8"),
-        ("client_encoding", "sjis", "SJIS"),
+        ("client_encoding", "iso_8859_15", "LATIN9"),
+        ("client_encoding", "Windows-1252", "WIN1252"),
         (
             "default_transaction_isolation",
             "Serializable",
@@ -676,6 +677,16 @@ fn set_errors_match_postgres_15() {
             "invalid value for parameter \"client_encoding\": \"MULE_INTERNAL\"",
             Some("Conversion between MULE_INTERNAL and UTF8 is not supported."),
             None,
+        ),
+        (
+            "client_encoding",
+            "euc-jp",
+            "0A000",
+            "invalid value for parameter \"client_encoding\": \"euc-jp\"",
+            Some("Conversion between EUC_JP and UTF8 is not supported."),
+            Some(
+                "ferrogres converts only these client encodings: SQL_ASCII, UTF8, LATIN1, LATIN2, LATIN3, LATIN4, LATIN5, LATIN6, LATIN7, LATIN8, LATIN9, LATIN10, WIN1256, WIN1258, WIN866, WIN874, KOI8R, WIN1251, WIN1252, ISO_8859_5, ISO_8859_6, ISO_8859_7, ISO_8859_8, WIN1250, WIN1253, WIN1254, WIN1255, WIN1257, KOI8U.",
+            ),
         ),
         (
             "lc_messages",
