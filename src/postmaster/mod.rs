@@ -86,6 +86,9 @@ pub struct ServerEnv {
     pub data_dir: PathBuf,
     pub settings: Settings,
     pub hba: std::sync::Arc<HbaFile>,
+    /// The TLS configuration when `ssl = on` (loaded by the postmaster at
+    /// start and at SIGHUP, inherited by backends; see `protocol::tls`).
+    pub tls: Option<std::sync::Arc<crate::protocol::tls::TlsConfig>>,
     pub postmaster_pid: i32,
     /// `pg_postmaster_start_time()`.
     pub start_time: crate::utils::time::TimestampTz,
@@ -203,8 +206,19 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
             "running as root: PostgreSQL refuses this, ferrogres allows it; use an unprivileged user outside tests",
         );
     }
+    // TLS first: a server that was asked for it does not start without it
+    // (be_tls_init with isServerStart, FATAL with PostgreSQL's message).
+    let tls = if settings.get_bool("ssl") {
+        let config = crate::protocol::tls::load(settings, data_dir)?;
+        for w in &config.warnings {
+            elog::log_error(w, None);
+        }
+        Some(std::sync::Arc::new(config))
+    } else {
+        None
+    };
     let hba_path = data_dir.join("pg_hba.conf");
-    let hba = HbaFile::load(&hba_path).map_err(|e| {
+    let hba = HbaFile::load(&hba_path, settings.get_bool("ssl")).map_err(|e| {
         elog::log_error(&e, None);
         PgError::fatal(sqlstate::CONFIG_FILE_ERROR, "could not load pg_hba.conf")
     })?;
@@ -320,6 +334,7 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         data_dir: data_dir.to_path_buf(),
         settings: settings.clone(),
         hba: std::sync::Arc::new(hba),
+        tls,
         postmaster_pid: std::process::id() as i32,
         start_time: crate::utils::time::now_timestamptz(),
     };
@@ -526,7 +541,33 @@ impl Postmaster {
             "received SIGHUP, reloading configuration files",
         );
         self.env.reload_settings();
-        match HbaFile::load(&self.env.data_dir.join("pg_hba.conf")) {
+        // be_tls_init(isServerStart = false): an error keeps the old context.
+        if self.env.settings.get_bool("ssl") {
+            match crate::protocol::tls::load(&self.env.settings, &self.env.data_dir) {
+                Ok(config) => {
+                    for w in &config.warnings {
+                        elog::log_error(w, None);
+                    }
+                    self.env.tls = Some(std::sync::Arc::new(config));
+                }
+                Err(e) => {
+                    elog::log_error(
+                        &PgError {
+                            severity: Severity::Log,
+                            ..e
+                        },
+                        None,
+                    );
+                    elog::log(Severity::Log, "SSL configuration was not reloaded");
+                }
+            }
+        } else {
+            self.env.tls = None;
+        }
+        match HbaFile::load(
+            &self.env.data_dir.join("pg_hba.conf"),
+            self.env.settings.get_bool("ssl"),
+        ) {
             Ok(hba) => {
                 for w in hba.warnings() {
                     elog::log_error(w, None);

@@ -51,6 +51,28 @@
 //! `Peer authentication failed ...` / `Ident authentication failed ...`, the
 //! log detail saying ferrogres does not support them.
 //!
+//! ## Client certificates (PostgreSQL's `CheckCertAuth()`)
+//!
+//! On a line with `clientcert=verify-ca|verify-full`, or with the `cert`
+//! method (which implies `verify-full`), the connection must have presented
+//! a client certificate; the TLS handshake already verified it against
+//! `ssl_ca_file` (and the CRLs), so here only its presence counts (FATAL 08P01
+//! `connection requires a valid client certificate`, or F0000 when no CA file
+//! is loaded). Then the method runs (`cert` is `trust` at this step), and for
+//! `cert` and `verify-full` the certificate's CN (or RFC 2253 DN with
+//! `clientname=DN`) must equal the user name. A mismatch fails with the
+//! method's usual message (`certificate authentication failed for user`,
+//! `password authentication failed for user` on an scram line with
+//! verify-full), the reason in the log-only detail. User name maps
+//! (`map=`, pg_ident.conf) are not implemented: a line with one fails with
+//! that reason in the log.
+//!
+//! ## Channel binding
+//!
+//! On a TLS connection SCRAM offers `SCRAM-SHA-256-PLUS` first, with
+//! `tls-server-end-point` binding to the server certificate's hash; see
+//! [`scram`].
+//!
 //! ## Where passwords live
 //!
 //! In `rolpassword` of the role, in PostgreSQL's formats, in the stand-in
@@ -65,10 +87,11 @@ pub mod hba;
 pub mod roles;
 pub mod scram;
 
-pub use hba::{AuthMethod, ConnKind, ConnType, HbaFile, HbaLine};
+pub use hba::{AuthMethod, ClientCert, ClientName, ConnKind, ConnType, HbaFile, HbaLine};
 pub use roles::{Role, find_role, load_roles, md5_password, scram_verifier, write_roles};
 pub use scram::set_mock_auth_nonce;
 
+use crate::protocol::tls::SslStatus;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use scram::{SaslOutcome, ScramSecret, check_sasl_auth, constant_time_eq, strong_random};
 
@@ -124,9 +147,10 @@ pub(crate) fn read_auth_message(chan: &mut dyn AuthChannel) -> PgResult<Vec<u8>>
 
 /// Runs the method of `line` for `user` (`ClientAuthentication()`).
 ///
-/// `role` is the `pg_authid` row of `user`, if there is one. `Ok(())` means
-/// authenticated; the caller sends AuthenticationOk. On failure the error is
-/// FATAL and its `detail`, when present, is for the server log only.
+/// `role` is the `pg_authid` row of `user`, if there is one; `ssl` the
+/// connection's TLS state (None on plaintext). `Ok(())` means authenticated;
+/// the caller sends AuthenticationOk. On failure the error is FATAL and its
+/// `detail`, when present, is for the server log only.
 pub fn authenticate(
     chan: &mut dyn AuthChannel,
     line: &HbaLine,
@@ -134,19 +158,82 @@ pub fn authenticate(
     database: &str,
     role: Option<&Role>,
     user: &str,
+    ssl: Option<&SslStatus>,
 ) -> PgResult<()> {
+    if line.clientcert != ClientCert::Off {
+        // Only hostssl lines have clientcert, and they match only TLS.
+        let loaded = ssl.is_some_and(|s| s.ca_loaded);
+        if !loaded {
+            return Err(PgError::fatal(
+                sqlstate::CONFIG_FILE_ERROR,
+                "client certificates can only be checked if a root certificate store is available",
+            ));
+        }
+        if ssl.and_then(|s| s.peer.as_ref()).is_none() {
+            return Err(PgError::fatal(
+                sqlstate::PROTOCOL_VIOLATION,
+                "connection requires a valid client certificate",
+            ));
+        }
+    }
     match line.method {
-        AuthMethod::Trust => Ok(()),
+        AuthMethod::Trust | AuthMethod::Cert => Ok(()),
         AuthMethod::Reject => Err(PgError::fatal(
             sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
-            format!("pg_hba.conf rejects connection for host \"{}\", user \"{user}\", database \"{database}\", no encryption", conn.remote_host()),
+            format!("pg_hba.conf rejects connection for host \"{}\", user \"{user}\", database \"{database}\", {}", conn.remote_host(), conn.encryption_state()),
         )
         .with_detail(matched_line_detail(line))),
         AuthMethod::Peer => Err(auth_failed(line, user, Some("Peer authentication is not supported by ferrogres.".to_string()))),
         AuthMethod::Ident => Err(auth_failed(line, user, Some("Ident authentication is not supported by ferrogres.".to_string()))),
         AuthMethod::Password => check_password_auth(chan, line, role, user),
-        AuthMethod::Md5 | AuthMethod::ScramSha256 => check_pw_challenge_auth(chan, line, role, user),
+        AuthMethod::Md5 | AuthMethod::ScramSha256 => {
+            let binding = ssl.and_then(|s| s.server_cert_hash.as_deref());
+            check_pw_challenge_auth(chan, line, role, user, binding)
+        }
+    }?;
+    if line.method == AuthMethod::Cert || line.clientcert == ClientCert::VerifyFull {
+        check_cert_auth(line, user, ssl)?;
     }
+    Ok(())
+}
+
+/// `CheckCertAuth()`: the certificate's CN (or DN) must be the user name.
+fn check_cert_auth(line: &HbaLine, user: &str, ssl: Option<&SslStatus>) -> PgResult<()> {
+    let peer = ssl.and_then(|s| s.peer.as_ref());
+    let name = match line.clientname {
+        ClientName::Cn => peer.and_then(|p| p.cn.clone()),
+        ClientName::Dn => peer.map(|p| p.dn.clone()),
+    };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Err(auth_failed(
+            line,
+            user,
+            Some(format!("certificate authentication failed for user \"{user}\": client certificate contains no user name")),
+        ));
+    };
+    if line.options.iter().any(|(k, _)| k == "map") {
+        return Err(auth_failed(
+            line,
+            user,
+            Some("User name maps (pg_ident.conf) are not supported by ferrogres.".to_string()),
+        ));
+    }
+    if name == user {
+        return Ok(());
+    }
+    let mut detail = format!(
+        "provided user name ({user}) and authenticated user name ({name}) do not match"
+    );
+    if line.method != AuthMethod::Cert {
+        let which = match line.clientname {
+            ClientName::Cn => "CN",
+            ClientName::Dn => "DN",
+        };
+        detail.push_str(&format!(
+            "\ncertificate validation (clientcert=verify-full) failed for user \"{user}\": {which} mismatch"
+        ));
+    }
+    Err(auth_failed(line, user, Some(detail)))
 }
 
 fn matched_line_detail(line: &HbaLine) -> String {
@@ -174,6 +261,10 @@ fn auth_failed(line: &HbaLine, user: &str, logdetail: Option<String>) -> PgError
         AuthMethod::Peer => (
             sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
             format!("Peer authentication failed for user \"{user}\""),
+        ),
+        AuthMethod::Cert => (
+            sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("certificate authentication failed for user \"{user}\""),
         ),
         AuthMethod::Password | AuthMethod::Md5 | AuthMethod::ScramSha256 => (
             sqlstate::INVALID_PASSWORD,
@@ -285,6 +376,7 @@ fn check_pw_challenge_auth(
     line: &HbaLine,
     role: Option<&Role>,
     user: &str,
+    channel_binding: Option<&[u8]>,
 ) -> PgResult<()> {
     let shadow = role_password(role, user);
     // Without a password, pretend it has the kind password_encryption makes
@@ -297,7 +389,7 @@ fn check_pw_challenge_auth(
         let stored = shadow.expect("an MD5 type comes from a stored password");
         return check_md5_auth(chan, line, stored, user);
     }
-    let outcome = check_sasl_auth(chan, user, shadow.as_deref().ok())?;
+    let outcome = check_sasl_auth(chan, user, shadow.as_deref().ok(), channel_binding)?;
     match (outcome, shadow) {
         (SaslOutcome::Success, Ok(_)) => Ok(()),
         (SaslOutcome::Success, Err(_)) => {
@@ -583,6 +675,7 @@ mod tests {
     fn tcp() -> ConnKind {
         ConnKind::Host {
             addr: "127.0.0.1".parse().unwrap(),
+            ssl: false,
         }
     }
 
@@ -601,7 +694,7 @@ mod tests {
     }
 
     fn run(chan: &mut TestChannel, method: &str, role: Option<&Role>, user: &str) -> PgResult<()> {
-        authenticate(chan, &line(method), &tcp(), "db", role, user)
+        authenticate(chan, &line(method), &tcp(), "db", role, user, None)
     }
 
     fn assert_password_failure(err: &PgError, user: &str) {
@@ -989,6 +1082,7 @@ mod tests {
                 "db",
                 Some(&bob),
                 "bob",
+                None,
             );
             assert!(result.is_err(), "random bytes authenticated");
         }
@@ -1121,6 +1215,7 @@ mod tests {
             "db",
             None,
             "bob",
+            None,
         )
         .unwrap_err();
         assert_eq!(
@@ -1140,6 +1235,7 @@ mod tests {
             "db",
             None,
             "bob",
+            None,
         )
         .unwrap_err();
         assert_eq!(
@@ -1152,7 +1248,7 @@ mod tests {
                 .unwrap()
                 .starts_with("Peer authentication is not supported by ferrogres.")
         );
-        let err = authenticate(&mut chan, &f.lines()[1], &tcp(), "db", None, "bob").unwrap_err();
+        let err = authenticate(&mut chan, &f.lines()[1], &tcp(), "db", None, "bob", None).unwrap_err();
         assert_eq!(
             (err.sqlstate, err.message.as_str()),
             ("28000", "Ident authentication failed for user \"bob\"")
