@@ -152,10 +152,7 @@ pub fn backend_main(
                     gss_done = true;
                     match conn.start_tls(&config, startup_bits, Some(deadline)) {
                         Ok(()) => {
-                            let status = conn
-                                .tls()
-                                .expect("start_tls succeeded")
-                                .status(&config);
+                            let status = conn.tls().expect("start_tls succeeded").status(&config);
                             crate::protocol::tls::set_my_status(status.clone());
                             ssl_status = Some(status);
                         }

@@ -244,7 +244,9 @@ fn protocol_versions(
             sqlstate::CONFIG_FILE_ERROR,
             "could not set SSL protocol version range",
         )
-        .with_detail("\"ssl_min_protocol_version\" cannot be higher than \"ssl_max_protocol_version\""));
+        .with_detail(
+            "\"ssl_min_protocol_version\" cannot be higher than \"ssl_max_protocol_version\"",
+        ));
     }
     let mut v = Vec::new();
     if min <= 3 && (max == 0 || max >= 3) {
@@ -364,7 +366,9 @@ pub fn load(settings: &Settings, data_dir: &Path) -> PgResult<TlsConfig> {
         warnings.push(PgError::new(
             Severity::Warning,
             sqlstate::FEATURE_NOT_SUPPORTED,
-            format!("ssl_dh_params_file = '{dh}' is not applied: rustls offers no DHE cipher suites"),
+            format!(
+                "ssl_dh_params_file = '{dh}' is not applied: rustls offers no DHE cipher suites"
+            ),
         ));
     }
 

@@ -1116,7 +1116,9 @@ mod tests {
 
         let f = parse("hostnossl all all all trust\n");
         assert_eq!(
-            f.find(&host_ssl("127.0.0.1"), "d", "u").unwrap_err().message,
+            f.find(&host_ssl("127.0.0.1"), "d", "u")
+                .unwrap_err()
+                .message,
             "no pg_hba.conf entry for host \"127.0.0.1\", user \"u\", database \"d\", SSL encryption"
         );
     }

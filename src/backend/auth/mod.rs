@@ -208,7 +208,9 @@ fn check_cert_auth(line: &HbaLine, user: &str, ssl: Option<&SslStatus>) -> PgRes
         return Err(auth_failed(
             line,
             user,
-            Some(format!("certificate authentication failed for user \"{user}\": client certificate contains no user name")),
+            Some(format!(
+                "certificate authentication failed for user \"{user}\": client certificate contains no user name"
+            )),
         ));
     };
     if line.options.iter().any(|(k, _)| k == "map") {
@@ -221,9 +223,8 @@ fn check_cert_auth(line: &HbaLine, user: &str, ssl: Option<&SslStatus>) -> PgRes
     if name == user {
         return Ok(());
     }
-    let mut detail = format!(
-        "provided user name ({user}) and authenticated user name ({name}) do not match"
-    );
+    let mut detail =
+        format!("provided user name ({user}) and authenticated user name ({name}) do not match");
     if line.method != AuthMethod::Cert {
         let which = match line.clientname {
             ClientName::Cn => "CN",
@@ -1248,7 +1249,8 @@ mod tests {
                 .unwrap()
                 .starts_with("Peer authentication is not supported by ferrogres.")
         );
-        let err = authenticate(&mut chan, &f.lines()[1], &tcp(), "db", None, "bob", None).unwrap_err();
+        let err =
+            authenticate(&mut chan, &f.lines()[1], &tcp(), "db", None, "bob", None).unwrap_err();
         assert_eq!(
             (err.sqlstate, err.message.as_str()),
             ("28000", "Ident authentication failed for user \"bob\"")
@@ -1265,5 +1267,196 @@ mod tests {
             (err.sqlstate, err.message.as_str()),
             ("08006", "test client vanished")
         );
+    }
+
+    // -----------------------------------------------------------------------
+    // TLS: channel binding and client certificates
+    // -----------------------------------------------------------------------
+
+    fn tls_status(peer: Option<crate::protocol::tls::PeerCert>) -> SslStatus {
+        SslStatus {
+            version: "TLSv1.3",
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            bits: 256,
+            peer,
+            server_cert_hash: Some(vec![0xab; 32]),
+            ca_loaded: true,
+        }
+    }
+
+    fn peer(cn: &str) -> crate::protocol::tls::PeerCert {
+        crate::protocol::tls::PeerCert {
+            cn: Some(cn.to_string()),
+            dn: format!("CN={cn},O=Example"),
+            subject: format!("/O=Example/CN={cn}"),
+            issuer: "/CN=CA".into(),
+            serial: "1".into(),
+        }
+    }
+
+    fn hostssl_line(rest: &str) -> HbaLine {
+        HbaFile::parse(
+            &format!("hostssl all all 127.0.0.1/32 {rest}\n"),
+            "/data/pg_hba.conf",
+        )
+        .unwrap()
+        .lines()[0]
+            .clone()
+    }
+
+    fn tls_conn() -> ConnKind {
+        ConnKind::Host {
+            addr: "127.0.0.1".parse().unwrap(),
+            ssl: true,
+        }
+    }
+
+    /// Runs scram-sha-256 over a "TLS" connection with raw client messages.
+    fn scram_over_tls(messages: Vec<Vec<u8>>) -> (PgError, TestChannel) {
+        let bob = scram_role("bob", "pw");
+        let mut chan = TestChannel::raw(messages);
+        let status = tls_status(None);
+        let err = authenticate(
+            &mut chan,
+            &hostssl_line("scram-sha-256"),
+            &tls_conn(),
+            "db",
+            Some(&bob),
+            "bob",
+            Some(&status),
+        )
+        .unwrap_err();
+        (err, chan)
+    }
+
+    #[test]
+    fn tls_connections_offer_scram_plus_first_and_check_the_binding() {
+        // The expected binding: base64("p=tls-server-end-point,," + hash).
+        let mut input = b"p=tls-server-end-point,,".to_vec();
+        input.extend_from_slice(&[0xab; 32]);
+        let good = BASE64.encode(&input);
+        let first = sasl_initial(
+            "SCRAM-SHA-256-PLUS",
+            Some(b"p=tls-server-end-point,,n=,r=abc"),
+        );
+
+        let (err, chan) = scram_over_tls(vec![
+            first.clone(),
+            b"c=cD10bHMtc2VydmVyLWVuZC1wb2ludCws,r=abc,p=AAAA".to_vec(),
+        ]);
+        assert_eq!(
+            chan.sent[0],
+            (
+                AUTH_REQ_SASL,
+                b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0".to_vec()
+            )
+        );
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            ("28000", "SCRAM channel binding check failed")
+        );
+
+        // The right binding passes that check (and fails later, on the nonce).
+        let (err, _) = scram_over_tls(vec![
+            first,
+            format!("c={good},r=abc,p={}", BASE64.encode([0u8; 32])).into_bytes(),
+        ]);
+        assert_eq!(err.message, "invalid SCRAM response");
+        assert_eq!(err.detail.as_deref(), Some("Nonce does not match."));
+
+        let cases: &[(Vec<u8>, &str, &str, Option<&str>)] = &[
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"y,,n=,r=abc")),
+                "28000",
+                "SCRAM channel binding negotiation error",
+                Some(
+                    "The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding.",
+                ),
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256-PLUS", Some(b"n,,n=,r=abc")),
+                "08P01",
+                "malformed SCRAM message",
+                Some(
+                    "The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.",
+                ),
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256-PLUS", Some(b"p=tls-unique,,n=,r=abc")),
+                "08P01",
+                "unsupported SCRAM channel-binding type \"tls-unique\"",
+                None,
+            ),
+        ];
+        for (msg, code, message, detail) in cases {
+            let (err, _) = scram_over_tls(vec![msg.clone()]);
+            assert_eq!((err.sqlstate, err.message.as_str()), (*code, *message));
+            assert_eq!(err.detail.as_deref(), *detail);
+        }
+    }
+
+    #[test]
+    fn plaintext_connections_do_not_offer_scram_plus() {
+        let bob = scram_role("bob", "pw");
+        let mut chan = TestChannel::raw(vec![sasl_initial(
+            "SCRAM-SHA-256-PLUS",
+            Some(b"p=tls-server-end-point,,n=,r=abc"),
+        )]);
+        let err = run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap_err();
+        assert_eq!(chan.sent[0], (AUTH_REQ_SASL, b"SCRAM-SHA-256\0\0".to_vec()));
+        assert_eq!(
+            err.message,
+            "client selected an invalid SASL authentication mechanism"
+        );
+    }
+
+    #[test]
+    fn cert_method_compares_the_cn_or_dn_with_the_user() {
+        let mut chan = TestChannel::raw(vec![]);
+        let alice = tls_status(Some(peer("alice")));
+        let auth = |chan: &mut TestChannel, line: &HbaLine, user: &str, ssl: &SslStatus| {
+            authenticate(chan, line, &tls_conn(), "db", None, user, Some(ssl))
+        };
+        auth(&mut chan, &hostssl_line("cert"), "alice", &alice).unwrap();
+        let err = auth(&mut chan, &hostssl_line("cert"), "bob", &alice).unwrap_err();
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            (
+                "28000",
+                "certificate authentication failed for user \"bob\""
+            )
+        );
+        assert!(err.detail.unwrap().starts_with(
+            "provided user name (bob) and authenticated user name (alice) do not match"
+        ));
+        auth(
+            &mut chan,
+            &hostssl_line("cert clientname=DN"),
+            "CN=alice,O=Example",
+            &alice,
+        )
+        .unwrap();
+        // No certificate, or no CA to have checked it.
+        let err = auth(&mut chan, &hostssl_line("cert"), "alice", &tls_status(None)).unwrap_err();
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            ("08P01", "connection requires a valid client certificate")
+        );
+        let no_ca = SslStatus {
+            ca_loaded: false,
+            ..tls_status(None)
+        };
+        let err = auth(
+            &mut chan,
+            &hostssl_line("trust clientcert=verify-ca"),
+            "alice",
+            &no_ca,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "client certificates can only be checked if a root certificate store is available"
+        );
+        assert!(chan.sent.is_empty());
     }
 }

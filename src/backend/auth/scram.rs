@@ -552,17 +552,16 @@ impl<'a> ScramExchange<'a> {
         user: &'a str,
         cbind_data: Option<&'a [u8]>,
     ) -> PgResult<ScramExchange<'a>> {
-        let channel_binding_in_use = if mechanism == SCRAM_SHA_256_PLUS_NAME.as_bytes()
-            && cbind_data.is_some()
-        {
-            true
-        } else if mechanism == SCRAM_SHA_256_NAME.as_bytes() {
-            false
-        } else {
-            return Err(protocol_violation(
-                "client selected an invalid SASL authentication mechanism",
-            ));
-        };
+        let channel_binding_in_use =
+            if mechanism == SCRAM_SHA_256_PLUS_NAME.as_bytes() && cbind_data.is_some() {
+                true
+            } else if mechanism == SCRAM_SHA_256_NAME.as_bytes() {
+                false
+            } else {
+                return Err(protocol_violation(
+                    "client selected an invalid SASL authentication mechanism",
+                ));
+            };
         let mut logdetail = None;
         let parsed = match shadow_pass {
             Some(pass) => match ScramSecret::parse(pass) {
@@ -694,7 +693,11 @@ impl<'a> ScramExchange<'a> {
                         "unsupported SCRAM channel-binding type \"{}\"",
                         String::from_utf8_lossy(cbind_type)
                             .chars()
-                            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+                            .map(|c| if c.is_ascii_graphic() || c == ' ' {
+                                c
+                            } else {
+                                '?'
+                            })
                             .collect::<String>()
                     )));
                 }

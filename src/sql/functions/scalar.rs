@@ -257,7 +257,8 @@ fn ssl_issuer_dn(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 fn ssl_client_serial(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
-    let serial = crate::protocol::tls::my_status().and_then(|s| s.peer.as_ref().map(|p| p.serial.clone()));
+    let serial =
+        crate::protocol::tls::my_status().and_then(|s| s.peer.as_ref().map(|p| p.serial.clone()));
     Ok(match serial {
         Some(s) => Datum::Numeric(Numeric::parse(&s)?),
         None => Datum::Null,
@@ -892,7 +893,12 @@ pub(super) fn register(b: &mut Builder) {
     b.func("ssl_is_used", &[], Bool, ssl_is_used);
     b.func("ssl_version", &[], Text, ssl_version);
     b.func("ssl_cipher", &[], Text, ssl_cipher);
-    b.func("ssl_client_cert_present", &[], Bool, ssl_client_cert_present);
+    b.func(
+        "ssl_client_cert_present",
+        &[],
+        Bool,
+        ssl_client_cert_present,
+    );
     b.func("ssl_client_serial", &[], Numeric, ssl_client_serial);
     b.func("ssl_client_dn", &[], Text, ssl_client_dn);
     b.func("ssl_issuer_dn", &[], Text, ssl_issuer_dn);
