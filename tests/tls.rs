@@ -308,7 +308,7 @@ fn psql_connects_with_every_sslmode_and_pg_stat_ssl_shows_the_session() {
     let s = tls_server(
         &pki,
         "local all all trust\nhost all all 127.0.0.1/32 trust\n",
-        &[],
+        &["log_connections = on"],
     );
     let sql = "SELECT ssl_is_used(), ssl_version() IS NOT NULL, ssl_client_cert_present()";
     let out = ok(
@@ -323,6 +323,11 @@ fn psql_connects_with_every_sslmode_and_pg_stat_ssl_shows_the_session() {
         &s,
     );
     assert_eq!(out, "t|t|f");
+    assert!(
+        s.log().contains("connection authorized: user=postgres database=postgres application_name=psql SSL enabled (protocol=TLSv1.3, cipher=TLS_"),
+        "{}",
+        s.log()
+    );
     let root = format!("sslrootcert={}", pki.path("ca.crt"));
     let out = ok(
         psql(
@@ -476,7 +481,46 @@ fn cert_authentication_accepts_the_certificate_of_the_user_only() {
         "local all all trust\nhostssl all all 127.0.0.1/32 cert\n",
         &[],
     );
-    add_roles(&s, &["alice", "mallory", "revoked"]);
+    add_roles(&s, &["alice", "mallory", "revoked", "carol"]);
+    // carol logs in with alice's certificate, through a user name map.
+    std::fs::write(s.data.join("pg_ident.conf"), "certmap alice carol\n").unwrap();
+    std::fs::write(
+        s.data.join("pg_hba.conf"),
+        "local all all trust\nhostssl all carol 127.0.0.1/32 cert map=certmap\nhostssl all all 127.0.0.1/32 cert\n",
+    )
+    .unwrap();
+    s.psql("SELECT pg_reload_conf()");
+    let carol = tcp(
+        &s,
+        "carol",
+        &format!("sslmode=require {}", client_cert(&pki, "alice")),
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || psql(&carol, "SELECT 1", None).ok),
+        "carol with alice's certificate through certmap: {}",
+        s.log()
+    );
+    assert_eq!(
+        ok(psql(&carol, "SELECT current_user", None), "carol", &s),
+        "carol"
+    );
+    fails_with(
+        psql(
+            &tcp(
+                &s,
+                "carol",
+                &format!("sslmode=require {}", client_cert(&pki, "postgres")),
+            ),
+            "SELECT 1",
+            None,
+        ),
+        "FATAL:  certificate authentication failed for user \"carol\"",
+        "carol with a certificate the map does not pair with her",
+    );
+    assert!(s.wait_for_log(
+        "no match in usermap \"certmap\" for user \"carol\" authenticated as \"postgres\"",
+        Duration::from_secs(5)
+    ));
     let out = ok(
         psql(
             &tcp(

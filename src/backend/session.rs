@@ -307,6 +307,7 @@ pub fn backend_main(
             role.as_ref(),
             &user,
             ssl_status.as_ref(),
+            &env.ident,
         ) {
             if e.sqlstate == sqlstate::CONNECTION_FAILURE {
                 // The client hung up during authentication (psql does this
@@ -453,9 +454,16 @@ pub fn backend_main(
         } else {
             format!(" application_name={application_name}")
         };
+        let ssl = match &ssl_status {
+            Some(s) => format!(
+                " SSL enabled (protocol={}, cipher={}, bits={})",
+                s.version, s.cipher, s.bits
+            ),
+            None => String::new(),
+        };
         elog::log(
             Severity::Log,
-            &format!("connection authorized: user={user} database={database}{app}"),
+            &format!("connection authorized: user={user} database={database}{app}{ssl}"),
         );
     }
 

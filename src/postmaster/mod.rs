@@ -31,6 +31,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use crate::backend::auth::hba::HbaFile;
+use crate::backend::auth::ident::IdentFile;
 use crate::process::{ExitRule, ProcessKind, signals};
 use crate::storage::shmem;
 use crate::utils::elog::{self, PgError, Severity};
@@ -86,6 +87,8 @@ pub struct ServerEnv {
     pub data_dir: PathBuf,
     pub settings: Settings,
     pub hba: std::sync::Arc<HbaFile>,
+    /// pg_ident.conf's user name maps, loaded and reloaded with pg_hba.conf.
+    pub ident: std::sync::Arc<IdentFile>,
     /// The TLS configuration when `ssl = on` (loaded by the postmaster at
     /// start and at SIGHUP, inherited by backends; see `protocol::tls`).
     pub tls: Option<std::sync::Arc<crate::protocol::tls::TlsConfig>>,
@@ -225,6 +228,20 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
     for w in hba.warnings() {
         elog::log_error(w, None);
     }
+    // As PostgreSQL, the server starts without usermaps if pg_ident.conf is bad.
+    let ident = match IdentFile::load(&data_dir.join("pg_ident.conf")) {
+        Ok(i) => {
+            for w in i.warnings() {
+                elog::log_error(w, None);
+            }
+            i
+        }
+        Err(e) => {
+            elog::log_error(&e, None);
+            elog::log(Severity::Log, "could not load pg_ident.conf");
+            IdentFile::default()
+        }
+    };
     // The mock SCRAM nonce makes failed logins for missing roles look like
     // real ones. PostgreSQL keeps it in pg_control; ferrogres draws a new one
     // at each postmaster start (documented difference).
@@ -334,6 +351,7 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         data_dir: data_dir.to_path_buf(),
         settings: settings.clone(),
         hba: std::sync::Arc::new(hba),
+        ident: std::sync::Arc::new(ident),
         tls,
         postmaster_pid: std::process::id() as i32,
         start_time: crate::utils::time::now_timestamptz(),
@@ -577,6 +595,18 @@ impl Postmaster {
             Err(e) => {
                 elog::log_error(&e, None);
                 elog::log(Severity::Log, "pg_hba.conf was not reloaded");
+            }
+        }
+        match IdentFile::load(&self.env.data_dir.join("pg_ident.conf")) {
+            Ok(ident) => {
+                for w in ident.warnings() {
+                    elog::log_error(w, None);
+                }
+                self.env.ident = std::sync::Arc::new(ident);
+            }
+            Err(e) => {
+                elog::log_error(&e, None);
+                elog::log(Severity::Log, "pg_ident.conf was not reloaded");
             }
         }
         for pid in self.children.keys() {

@@ -144,9 +144,9 @@ pub enum ConnType {
 
 /// One token of a field, and whether it started with a double quote.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct AuthToken {
-    string: String,
-    quoted: bool,
+pub(super) struct AuthToken {
+    pub(super) string: String,
+    pub(super) quoted: bool,
 }
 
 impl AuthToken {
@@ -203,13 +203,13 @@ pub struct HbaFile {
 /// `CONF_FILE_MAX_DEPTH`: bound on `@file` nesting.
 const MAX_INCLUDE_DEPTH: usize = 10;
 
-fn config_error(message: impl Into<String>, line: usize, path: &str) -> PgError {
+pub(super) fn config_error(message: impl Into<String>, line: usize, path: &str) -> PgError {
     PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, message)
         .with_detail(format!("line {line} of configuration file \"{path}\""))
 }
 
 /// `%m`: the OS error text without Rust's "(os error N)" suffix.
-fn os_error_text(e: &std::io::Error) -> String {
+pub(super) fn os_error_text(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
         None => e.to_string(),
@@ -281,15 +281,20 @@ fn next_token(line: &[u8], pos: &mut usize) -> Option<RawToken> {
 }
 
 /// Splits text into `(line number, raw line, fields)`, expanding `@file`.
-struct Tokenizer {
+pub(super) struct Tokenizer {
     /// Directory that relative `@file` names are resolved against.
-    base_dir: Option<PathBuf>,
+    pub(super) base_dir: Option<PathBuf>,
 }
 
-type TokenizedLine = (usize, String, Vec<Vec<AuthToken>>);
+pub(super) type TokenizedLine = (usize, String, Vec<Vec<AuthToken>>);
 
 impl Tokenizer {
-    fn tokenize(&self, text: &str, path: &str, depth: usize) -> PgResult<Vec<TokenizedLine>> {
+    pub(super) fn tokenize(
+        &self,
+        text: &str,
+        path: &str,
+        depth: usize,
+    ) -> PgResult<Vec<TokenizedLine>> {
         let mut out = Vec::new();
         for (idx, raw) in text.split('\n').enumerate() {
             let line_number = idx + 1;

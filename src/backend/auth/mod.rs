@@ -63,9 +63,9 @@
 //! `clientname=DN`) must equal the user name. A mismatch fails with the
 //! method's usual message (`certificate authentication failed for user`,
 //! `password authentication failed for user` on an scram line with
-//! verify-full), the reason in the log-only detail. User name maps
-//! (`map=`, pg_ident.conf) are not implemented: a line with one fails with
-//! that reason in the log.
+//! verify-full), the reason in the log-only detail. With `map=NAME` the
+//! pair (certificate name, user) must be a line of map NAME in
+//! pg_ident.conf instead ([`ident`]).
 //!
 //! ## Channel binding
 //!
@@ -84,10 +84,12 @@
 //! file, replaced atomically (see [`roles::write_roles`]).
 
 pub mod hba;
+pub mod ident;
 pub mod roles;
 pub mod scram;
 
 pub use hba::{AuthMethod, ClientCert, ClientName, ConnKind, ConnType, HbaFile, HbaLine};
+pub use ident::IdentFile;
 pub use roles::{Role, find_role, load_roles, md5_password, scram_verifier, write_roles};
 pub use scram::set_mock_auth_nonce;
 
@@ -148,7 +150,8 @@ pub(crate) fn read_auth_message(chan: &mut dyn AuthChannel) -> PgResult<Vec<u8>>
 /// Runs the method of `line` for `user` (`ClientAuthentication()`).
 ///
 /// `role` is the `pg_authid` row of `user`, if there is one; `ssl` the
-/// connection's TLS state (None on plaintext). `Ok(())` means authenticated;
+/// connection's TLS state (None on plaintext); `ident` the user name maps.
+/// `Ok(())` means authenticated;
 /// the caller sends AuthenticationOk. On failure the error is FATAL and its
 /// `detail`, when present, is for the server log only.
 pub fn authenticate(
@@ -159,6 +162,7 @@ pub fn authenticate(
     role: Option<&Role>,
     user: &str,
     ssl: Option<&SslStatus>,
+    ident: &IdentFile,
 ) -> PgResult<()> {
     if line.clientcert != ClientCert::Off {
         // Only hostssl lines have clientcert, and they match only TLS.
@@ -192,13 +196,18 @@ pub fn authenticate(
         }
     }?;
     if line.method == AuthMethod::Cert || line.clientcert == ClientCert::VerifyFull {
-        check_cert_auth(line, user, ssl)?;
+        check_cert_auth(line, user, ssl, ident)?;
     }
     Ok(())
 }
 
 /// `CheckCertAuth()`: the certificate's CN (or DN) must be the user name.
-fn check_cert_auth(line: &HbaLine, user: &str, ssl: Option<&SslStatus>) -> PgResult<()> {
+fn check_cert_auth(
+    line: &HbaLine,
+    user: &str,
+    ssl: Option<&SslStatus>,
+    ident: &IdentFile,
+) -> PgResult<()> {
     let peer = ssl.and_then(|s| s.peer.as_ref());
     let name = match line.clientname {
         ClientName::Cn => peer.and_then(|p| p.cn.clone()),
@@ -213,18 +222,14 @@ fn check_cert_auth(line: &HbaLine, user: &str, ssl: Option<&SslStatus>) -> PgRes
             )),
         ));
     };
-    if line.options.iter().any(|(k, _)| k == "map") {
-        return Err(auth_failed(
-            line,
-            user,
-            Some("User name maps (pg_ident.conf) are not supported by ferrogres.".to_string()),
-        ));
-    }
-    if name == user {
+    let map = line
+        .options
+        .iter()
+        .find(|(k, _)| k == "map")
+        .map(|(_, v)| v.as_str());
+    let Err(mut detail) = ident.check_usermap(map, user, &name) else {
         return Ok(());
-    }
-    let mut detail =
-        format!("provided user name ({user}) and authenticated user name ({name}) do not match");
+    };
     if line.method != AuthMethod::Cert {
         let which = match line.clientname {
             ClientName::Cn => "CN",
@@ -695,7 +700,16 @@ mod tests {
     }
 
     fn run(chan: &mut TestChannel, method: &str, role: Option<&Role>, user: &str) -> PgResult<()> {
-        authenticate(chan, &line(method), &tcp(), "db", role, user, None)
+        authenticate(
+            chan,
+            &line(method),
+            &tcp(),
+            "db",
+            role,
+            user,
+            None,
+            &IdentFile::default(),
+        )
     }
 
     fn assert_password_failure(err: &PgError, user: &str) {
@@ -1084,6 +1098,7 @@ mod tests {
                 Some(&bob),
                 "bob",
                 None,
+                &IdentFile::default(),
             );
             assert!(result.is_err(), "random bytes authenticated");
         }
@@ -1217,6 +1232,7 @@ mod tests {
             None,
             "bob",
             None,
+            &IdentFile::default(),
         )
         .unwrap_err();
         assert_eq!(
@@ -1237,6 +1253,7 @@ mod tests {
             None,
             "bob",
             None,
+            &IdentFile::default(),
         )
         .unwrap_err();
         assert_eq!(
@@ -1249,8 +1266,17 @@ mod tests {
                 .unwrap()
                 .starts_with("Peer authentication is not supported by ferrogres.")
         );
-        let err =
-            authenticate(&mut chan, &f.lines()[1], &tcp(), "db", None, "bob", None).unwrap_err();
+        let err = authenticate(
+            &mut chan,
+            &f.lines()[1],
+            &tcp(),
+            "db",
+            None,
+            "bob",
+            None,
+            &IdentFile::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             (err.sqlstate, err.message.as_str()),
             ("28000", "Ident authentication failed for user \"bob\"")
@@ -1324,6 +1350,7 @@ mod tests {
             Some(&bob),
             "bob",
             Some(&status),
+            &IdentFile::default(),
         )
         .unwrap_err();
         (err, chan)
@@ -1415,7 +1442,16 @@ mod tests {
         let mut chan = TestChannel::raw(vec![]);
         let alice = tls_status(Some(peer("alice")));
         let auth = |chan: &mut TestChannel, line: &HbaLine, user: &str, ssl: &SslStatus| {
-            authenticate(chan, line, &tls_conn(), "db", None, user, Some(ssl))
+            authenticate(
+                chan,
+                line,
+                &tls_conn(),
+                "db",
+                None,
+                user,
+                Some(ssl),
+                &IdentFile::default(),
+            )
         };
         auth(&mut chan, &hostssl_line("cert"), "alice", &alice).unwrap();
         let err = auth(&mut chan, &hostssl_line("cert"), "bob", &alice).unwrap_err();
