@@ -191,8 +191,12 @@ fn set_mode(path: &Path, mode: u32) {
 const PASSWORD: &str = "s3cret";
 
 fn tls_server(pki: &Pki, hba: &str, extra: &[&str]) -> Server {
+    tls_server_with(pki.conf(), hba, extra)
+}
+
+fn tls_server_with(conf: Vec<String>, hba: &str, extra: &[&str]) -> Server {
     let mut b = Server::builder().password(PASSWORD).hba(hba);
-    for line in pki.conf() {
+    for line in conf {
         b = b.conf(&line);
     }
     for line in extra {
@@ -389,6 +393,28 @@ fn psql_connects_with_every_sslmode_and_pg_stat_ssl_shows_the_session() {
     assert_eq!(
         s.psql("SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid()"),
         "1"
+    );
+    // Messages larger than a TLS record, both ways: a 100 kB query text
+    // arrives in several records, 5 MB of rows go out in hundreds.
+    let big = "x".repeat(100_000);
+    let out = ok(
+        psql(
+            &tcp(&s, "postgres", "sslmode=require"),
+            &format!(
+                "SELECT length('{big}'); SELECT repeat('y', 100000) FROM generate_series(1, 50)"
+            ),
+            None,
+        ),
+        "large messages",
+        &s,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "100000");
+    assert_eq!(lines.len(), 51);
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.len() == 100_000 && l.bytes().all(|b| b == b'y'))
     );
     // TLSv1.2 when the client asks for it, with OpenSSL's cipher name.
     let out = ok(
@@ -603,8 +629,15 @@ fn cert_authentication_accepts_the_certificate_of_the_user_only() {
 #[test]
 fn clientcert_options_require_a_certificate_on_password_lines() {
     let pki = Pki::new();
-    let s = tls_server(
-        &pki,
+    // The CRL from a directory this time.
+    let crl_dir = pki.dir.0.join("crls");
+    std::fs::create_dir_all(&crl_dir).unwrap();
+    std::fs::copy(pki.dir.0.join("ca.crl"), crl_dir.join("ca.r0")).unwrap();
+    let mut conf = pki.conf();
+    conf.retain(|l| !l.starts_with("ssl_crl_file"));
+    conf.push(format!("ssl_crl_dir = '{}'", crl_dir.display()));
+    let s = tls_server_with(
+        conf,
         "local all all trust\n\
          hostssl all postgres 127.0.0.1/32 scram-sha-256 clientcert=verify-full\n\
          hostssl all alice 127.0.0.1/32 trust clientcert=verify-ca\n",
@@ -672,6 +705,20 @@ fn clientcert_options_require_a_certificate_on_password_lines() {
         "connection requires a valid client certificate",
         "alice without a certificate",
     );
+    let r = psql(
+        &tcp(
+            &s,
+            "alice",
+            &format!("sslmode=require {}", client_cert(&pki, "revoked")),
+        ),
+        "SELECT 1",
+        None,
+    );
+    assert!(!r.ok, "a certificate revoked in ssl_crl_dir was accepted");
+    assert!(s.wait_for_log(
+        "could not accept SSL connection: invalid peer certificate: Revoked",
+        Duration::from_secs(5)
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -940,7 +987,13 @@ fn ssl_settings_reload_on_sighup_and_a_failed_reload_keeps_the_old_ones() {
     let s = tls_server(
         &pki,
         "local all all trust\nhost all all 127.0.0.1/32 trust\n",
-        &[],
+        &["ssl_ciphers = 'HIGH:!aNULL:!MD5'"],
+    );
+    // An OpenSSL cipher list cannot be applied: said, not silently ignored.
+    assert!(
+        s.log().contains("WARNING:  ssl_ciphers = 'HIGH:!aNULL:!MD5' is not applied: rustls offers its own fixed set of cipher suites"),
+        "{}",
+        s.log()
     );
     let tls12 = tcp(
         &s,
