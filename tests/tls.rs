@@ -859,6 +859,51 @@ fn hostile_clients_never_block_the_postmaster_and_time_out_in_their_backend() {
     assert_eq!(s.psql("SELECT 1"), "1");
 }
 
+#[test]
+fn a_forged_record_after_the_handshake_ends_the_session_with_an_ssl_error() {
+    use rustls::pki_types::pem::PemObject;
+    let pki = Pki::new();
+    let s = tls_server(
+        &pki,
+        "local all all trust\nhost all all 127.0.0.1/32 trust\n",
+        &[],
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(pki.path("ca.crt")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let mut sock = TcpStream::connect(format!("127.0.0.1:{}", s.port)).unwrap();
+    sock.write_all(&ssl_request()).unwrap();
+    let mut s_byte = [0u8; 1];
+    sock.read_exact(&mut s_byte).unwrap();
+    assert_eq!(&s_byte, b"S");
+    let mut client =
+        rustls::ClientConnection::new(config, "localhost".try_into().unwrap()).unwrap();
+    while client.is_handshaking() {
+        client.complete_io(&mut sock).unwrap();
+    }
+    // An application-data record that no key produced.
+    let mut forged = b"\x17\x03\x03\x00\x20".to_vec();
+    forged.extend_from_slice(&[0x42; 32]);
+    sock.write_all(&forged).unwrap();
+    read_all(&mut sock, Duration::from_secs(10));
+    assert!(
+        s.wait_for_log("LOG:  SSL error: ", Duration::from_secs(5)),
+        "{}",
+        s.log()
+    );
+    assert_eq!(s.psql("SELECT 1"), "1");
+}
+
 // ---------------------------------------------------------------------------
 // Configuration errors
 // ---------------------------------------------------------------------------

@@ -465,6 +465,9 @@ pub fn load(settings: &Settings, data_dir: &Path) -> PgResult<TlsConfig> {
 pub struct TlsStream {
     tcp: TcpStream,
     conn: rustls::ServerConnection,
+    /// rustls reported a fatal error: every later read fails at once rather
+    /// than waiting on the socket.
+    broken: bool,
 }
 
 impl TlsStream {
@@ -477,7 +480,10 @@ impl TlsStream {
         match self.conn.process_new_packets() {
             Ok(state) => state.plaintext_bytes_to_read() > 0 || state.peer_has_closed(),
             // Let the next read report it.
-            Err(_) => true,
+            Err(_) => {
+                self.broken = true;
+                true
+            }
         }
     }
 
@@ -544,6 +550,9 @@ impl Read for TlsStream {
     /// plaintext yet (a partial record, a handshake message), so that the
     /// caller goes back to its `poll`.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.broken {
+            return Err(io::ErrorKind::InvalidData.into());
+        }
         if let Some(r) = self.read_plaintext(buf) {
             return r;
         }
@@ -554,6 +563,9 @@ impl Read for TlsStream {
         // Alerts, key updates: whatever rustls has to say goes out now.
         let written = self.write_tls_all();
         if let Err(e) = processed {
+            self.broken = true;
+            // be_tls_read()'s COMMERROR: the log only, the record layer is gone.
+            crate::utils::elog::log(Severity::Log, &format!("SSL error: {e}"));
             return Err(io::Error::new(io::ErrorKind::InvalidData, e));
         }
         written?;
@@ -608,7 +620,11 @@ pub fn accept(
             format!("could not initialize SSL connection: {e}"),
         ))
     })?;
-    let mut s = TlsStream { tcp, conn };
+    let mut s = TlsStream {
+        tcp,
+        conn,
+        broken: false,
+    };
     let comm_error = |message: String| {
         ReadError::Protocol(PgError::new(
             Severity::Log,
