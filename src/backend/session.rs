@@ -147,7 +147,7 @@ pub fn backend_main(
                 if conn.flush().is_err() {
                     proc_exit(0);
                 }
-                refuse_buffered_plaintext(&mut conn, "SSL request");
+                refuse_buffered_plaintext(&mut conn, "received unencrypted data after SSL request");
                 if let Some(config) = tls {
                     gss_done = true;
                     match conn.start_tls(&config, startup_bits, Some(deadline)) {
@@ -172,7 +172,10 @@ pub fn backend_main(
                 if conn.flush().is_err() {
                     proc_exit(0);
                 }
-                refuse_buffered_plaintext(&mut conn, "GSSAPI encryption request");
+                refuse_buffered_plaintext(
+                    &mut conn,
+                    "received unencrypted data after GSSAPI encryption request",
+                );
             }
             Ok(p @ (StartupPacket::SslRequest | StartupPacket::GssEncRequest)) => {
                 let code = if p == StartupPacket::SslRequest {
@@ -574,18 +577,11 @@ fn apply_options(settings: &mut Settings, options: &str) -> PgResult<()> {
 /// and may have been injected by a man in the middle (CVE-2021-23214).
 /// PostgreSQL checks after the handshake; ferrogres before it, in plaintext,
 /// since those bytes could never be part of the handshake.
-fn refuse_buffered_plaintext(conn: &mut Connection, request: &str) {
+fn refuse_buffered_plaintext(conn: &mut Connection, message: &str) {
     if conn.buffered_input() > 0 {
         fatal(
             conn,
-            PgError::fatal(
-                sqlstate::PROTOCOL_VIOLATION,
-                if request == "SSL request" {
-                    "received unencrypted data after SSL request"
-                } else {
-                    "received unencrypted data after GSSAPI encryption request"
-                },
-            )
+            PgError::fatal(sqlstate::PROTOCOL_VIOLATION, message)
             .with_detail("This could be either a client-software bug or evidence of an attempted man-in-the-middle attack."),
             None,
         );
