@@ -195,7 +195,7 @@ fn string_value(v: Tlv<'_>) -> Option<String> {
         0x14 => Some(v.body.iter().map(|&b| b as char).collect()),
         // BMPString: UCS-2 big-endian.
         0x1e => {
-            if v.body.len() % 2 != 0 {
+            if !v.body.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> = v
@@ -207,7 +207,7 @@ fn string_value(v: Tlv<'_>) -> Option<String> {
         }
         // UniversalString: UCS-4 big-endian.
         0x1c => {
-            if v.body.len() % 4 != 0 {
+            if !v.body.len().is_multiple_of(4) {
                 return None;
             }
             Some(
