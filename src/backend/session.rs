@@ -131,13 +131,70 @@ pub fn backend_main(
     let deadline = Instant::now() + auth_timeout;
     let startup_bits = signals::SIGTERM_PENDING | signals::POSTMASTER_DEATH_PENDING;
 
+    // ProcessStartupPacket(): at most one SSLRequest, and a GSSENCRequest
+    // only while no TLS was negotiated; a repeated one is an unsupported
+    // protocol version as in PostgreSQL.
+    let mut ssl_done = false;
+    let mut gss_done = false;
+    let mut ssl_status: Option<crate::protocol::tls::SslStatus> = None;
     let params = loop {
         match conn.read_startup_packet(startup_bits, Some(deadline)) {
-            Ok(StartupPacket::SslRequest) | Ok(StartupPacket::GssEncRequest) => {
+            Ok(StartupPacket::SslRequest) if !ssl_done => {
+                ssl_done = true;
+                // No TLS when disabled or on a Unix socket.
+                let tls = env.tls.clone().filter(|_| addr.is_some());
+                conn.send_raw(if tls.is_some() { b"S" } else { b"N" });
+                if conn.flush().is_err() {
+                    proc_exit(0);
+                }
+                refuse_buffered_plaintext(&mut conn, "received unencrypted data after SSL request");
+                if let Some(config) = tls {
+                    gss_done = true;
+                    match conn.start_tls(&config, startup_bits, Some(deadline)) {
+                        Ok(()) => {
+                            let status = conn.tls().expect("start_tls succeeded").status(&config);
+                            crate::protocol::tls::set_my_status(status.clone());
+                            ssl_status = Some(status);
+                        }
+                        // COMMERROR: the log only, nothing can reach the client.
+                        Err(ReadError::Protocol(e)) => {
+                            elog::log_error(&e, None);
+                            proc_exit(0);
+                        }
+                        Err(ReadError::Eof) => proc_exit(0),
+                        Err(ReadError::TimedOut) | Err(ReadError::Interrupted) => proc_exit(1),
+                    }
+                }
+            }
+            Ok(StartupPacket::GssEncRequest) if !gss_done => {
+                gss_done = true;
                 conn.send_raw(b"N");
                 if conn.flush().is_err() {
                     proc_exit(0);
                 }
+                refuse_buffered_plaintext(
+                    &mut conn,
+                    "received unencrypted data after GSSAPI encryption request",
+                );
+            }
+            Ok(p @ (StartupPacket::SslRequest | StartupPacket::GssEncRequest)) => {
+                let code = if p == StartupPacket::SslRequest {
+                    crate::protocol::SSL_REQUEST_CODE
+                } else {
+                    crate::protocol::GSSENC_REQUEST_CODE
+                };
+                fatal(
+                    &mut conn,
+                    PgError::fatal(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "unsupported frontend protocol {}.{}: server supports 3.0 to 3.0",
+                            code >> 16,
+                            code & 0xffff
+                        ),
+                    ),
+                    None,
+                )
             }
             Ok(StartupPacket::Cancel { pid, key }) => {
                 process_cancel_request(&cancel_table, pid, key);
@@ -223,7 +280,10 @@ pub fn backend_main(
 
     // Authentication against the first matching pg_hba.conf line.
     let conn_kind = match addr {
-        Some(a) => ConnKind::Host { addr: a.ip() },
+        Some(a) => ConnKind::Host {
+            addr: a.ip(),
+            ssl: ssl_status.is_some(),
+        },
         None => ConnKind::Local,
     };
     let roles = auth::roles::load_roles(&env.data_dir).unwrap_or_default();
@@ -249,6 +309,8 @@ pub fn backend_main(
             &database,
             role.as_ref(),
             &user,
+            ssl_status.as_ref(),
+            &env.ident,
         ) {
             if e.sqlstate == sqlstate::CONNECTION_FAILURE {
                 // The client hung up during authentication (psql does this
@@ -356,6 +418,17 @@ pub fn backend_main(
             &mut st.client_addr,
             if addr.is_some() { &remote_host } else { "" },
         );
+        if let Some(ssl) = &ssl_status {
+            st.ssl = 1;
+            st.ssl_bits = ssl.bits;
+            procarray::put_str(&mut st.ssl_version, ssl.version);
+            procarray::put_str(&mut st.ssl_cipher, &ssl.cipher);
+            if let Some(peer) = &ssl.peer {
+                procarray::put_str(&mut st.ssl_client_dn, &peer.subject);
+                procarray::put_str(&mut st.ssl_client_serial, &peer.serial);
+                procarray::put_str(&mut st.ssl_issuer_dn, &peer.issuer);
+            }
+        }
     });
 
     env.settings
@@ -402,9 +475,16 @@ pub fn backend_main(
         } else {
             format!(" application_name={application_name}")
         };
+        let ssl = match &ssl_status {
+            Some(s) => format!(
+                " SSL enabled (protocol={}, cipher={}, bits={})",
+                s.version, s.cipher, s.bits
+            ),
+            None => String::new(),
+        };
         elog::log(
             Severity::Log,
-            &format!("connection authorized: user={user} database={database}{app}"),
+            &format!("connection authorized: user={user} database={database}{app}{ssl}"),
         );
     }
 
@@ -510,6 +590,22 @@ fn apply_options(settings: &mut Settings, options: &str) -> PgResult<()> {
     Ok(())
 }
 
+/// After answering an SSLRequest or GSSENCRequest, nothing may be buffered
+/// yet: bytes that came with the request were sent before any encryption
+/// and may have been injected by a man in the middle (CVE-2021-23214).
+/// PostgreSQL checks after the handshake; ferrogres before it, in plaintext,
+/// since those bytes could never be part of the handshake.
+fn refuse_buffered_plaintext(conn: &mut Connection, message: &str) {
+    if conn.buffered_input() > 0 {
+        fatal(
+            conn,
+            PgError::fatal(sqlstate::PROTOCOL_VIOLATION, message)
+            .with_detail("This could be either a client-software bug or evidence of an attempted man-in-the-middle attack."),
+            None,
+        );
+    }
+}
+
 /// Sends a FATAL report (if the client still listens), logs it, and exits 1.
 fn fatal(conn: &mut Connection, err: PgError, statement: Option<&str>) -> ! {
     elog::log_error(&err, statement);
@@ -562,6 +658,11 @@ fn prepare_quit_messages(conn: &Connection) {
         sqlstate::ADMIN_SHUTDOWN,
         "terminating connection due to unexpected postmaster exit",
     );
+    // On TLS the reports cannot be written from a signal handler (they would
+    // have to be encrypted): the client sees the connection close.
+    if conn.socket.is_tls() {
+        return;
+    }
     signals::prepare_quit_messages(
         conn.socket.fd(),
         crate::protocol::framed_report(&crash),
@@ -1251,6 +1352,81 @@ impl Session {
     }
 
     /// Rows of `pg_stat_activity`, read from the process array.
+    /// `pg_stat_ssl`: one row per client backend, from the TLS facts each
+    /// backend copied into its slot after the handshake. As in PostgreSQL,
+    /// a role sees the details of its own sessions only (superusers all).
+    fn pg_stat_ssl(&self) -> VirtualRelation {
+        let columns: Vec<(String, Type)> = [
+            ("pid", Type::Int4),
+            ("ssl", Type::Bool),
+            ("version", Type::Text),
+            ("cipher", Type::Text),
+            ("bits", Type::Int4),
+            ("client_dn", Type::Text),
+            ("client_serial", Type::Numeric),
+            ("issuer_dn", Type::Text),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect();
+        let text_or_null = |b: &[u8]| {
+            let s = procarray::get_str(b);
+            if s.is_empty() {
+                Datum::Null
+            } else {
+                Datum::Text(s)
+            }
+        };
+        let mut rows = Vec::new();
+        for slot in crate::storage::shmem::get().procarray().slots() {
+            let pid = slot.pid.load(Ordering::Acquire);
+            if pid == 0 || slot.kind() != Some(ProcessKind::Backend) {
+                continue;
+            }
+            let Some(st) = slot.read_status() else {
+                continue;
+            };
+            if st.backend_start == 0 {
+                continue;
+            }
+            let own_role = slot.role_oid.load(Ordering::Relaxed) == self.current.oid;
+            if !(self.current.superuser || own_role) {
+                rows.push(vec![
+                    Datum::Int4(pid),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                ]);
+                continue;
+            }
+            if st.ssl == 0 {
+                let mut row = vec![Datum::Int4(pid), Datum::Bool(false)];
+                row.extend(std::iter::repeat_n(Datum::Null, 6));
+                rows.push(row);
+                continue;
+            }
+            let serial = procarray::get_str(&st.ssl_client_serial);
+            rows.push(vec![
+                Datum::Int4(pid),
+                Datum::Bool(true),
+                text_or_null(&st.ssl_version),
+                text_or_null(&st.ssl_cipher),
+                Datum::Int4(st.ssl_bits),
+                text_or_null(&st.ssl_client_dn),
+                match crate::sql::adt::numeric::Numeric::parse(&serial) {
+                    Ok(n) if !serial.is_empty() => Datum::Numeric(n),
+                    _ => Datum::Null,
+                },
+                text_or_null(&st.ssl_issuer_dn),
+            ]);
+        }
+        VirtualRelation { columns, rows }
+    }
+
     fn pg_stat_activity(&self) -> VirtualRelation {
         let columns: Vec<(String, Type)> = [
             ("datid", Type::Oid),
@@ -1595,6 +1771,7 @@ impl ServerContext for Session {
     fn system_relation(&mut self, name: &str) -> PgResult<Option<VirtualRelation>> {
         Ok(match name {
             "pg_stat_activity" => Some(self.pg_stat_activity()),
+            "pg_stat_ssl" => Some(self.pg_stat_ssl()),
             name if super::views::STAT_VIEWS.contains(&name) => {
                 let stats = crate::utils::pgstat::fetch_snapshot(&self.env.data_dir);
                 let snapshot = self.txn.snapshot();

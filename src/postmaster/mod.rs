@@ -31,6 +31,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use crate::backend::auth::hba::HbaFile;
+use crate::backend::auth::ident::IdentFile;
 use crate::process::{ExitRule, ProcessKind, signals};
 use crate::storage::shmem;
 use crate::utils::elog::{self, PgError, Severity};
@@ -86,6 +87,11 @@ pub struct ServerEnv {
     pub data_dir: PathBuf,
     pub settings: Settings,
     pub hba: std::sync::Arc<HbaFile>,
+    /// pg_ident.conf's user name maps, loaded and reloaded with pg_hba.conf.
+    pub ident: std::sync::Arc<IdentFile>,
+    /// The TLS configuration when `ssl = on` (loaded by the postmaster at
+    /// start and at SIGHUP, inherited by backends; see `protocol::tls`).
+    pub tls: Option<std::sync::Arc<crate::protocol::tls::TlsConfig>>,
     pub postmaster_pid: i32,
     /// `pg_postmaster_start_time()`.
     pub start_time: crate::utils::time::TimestampTz,
@@ -215,14 +221,39 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
             "running as root: PostgreSQL refuses this, ferrogres allows it; use an unprivileged user outside tests",
         );
     }
+    // TLS first: a server that was asked for it does not start without it
+    // (be_tls_init with isServerStart, FATAL with PostgreSQL's message).
+    let tls = if settings.get_bool("ssl") {
+        let config = crate::protocol::tls::load(settings, data_dir)?;
+        for w in &config.warnings {
+            elog::log_error(w, None);
+        }
+        Some(std::sync::Arc::new(config))
+    } else {
+        None
+    };
     let hba_path = PathBuf::from(settings.get_str("hba_file"));
-    let hba = HbaFile::load(&hba_path).map_err(|e| {
+    let hba = HbaFile::load(&hba_path, settings.get_bool("ssl")).map_err(|e| {
         elog::log_error(&e, None);
         PgError::fatal(sqlstate::CONFIG_FILE_ERROR, "could not load pg_hba.conf")
     })?;
     for w in hba.warnings() {
         elog::log_error(w, None);
     }
+    // As PostgreSQL, the server starts without usermaps if pg_ident.conf is bad.
+    let ident = match IdentFile::load(Path::new(&settings.get_str("ident_file"))) {
+        Ok(i) => {
+            for w in i.warnings() {
+                elog::log_error(w, None);
+            }
+            i
+        }
+        Err(e) => {
+            elog::log_error(&e, None);
+            elog::log(Severity::Log, "could not load pg_ident.conf");
+            IdentFile::default()
+        }
+    };
     // The mock SCRAM nonce makes failed logins for missing roles look like
     // real ones. PostgreSQL keeps it in pg_control; ferrogres draws a new one
     // at each postmaster start (documented difference).
@@ -338,6 +369,8 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         data_dir: data_dir.to_path_buf(),
         settings: settings.clone(),
         hba: std::sync::Arc::new(hba),
+        ident: std::sync::Arc::new(ident),
+        tls,
         postmaster_pid: std::process::id() as i32,
         start_time: crate::utils::time::now_timestamptz(),
     };
@@ -544,7 +577,33 @@ impl Postmaster {
             "received SIGHUP, reloading configuration files",
         );
         self.env.reload_settings();
-        match HbaFile::load(Path::new(&self.env.settings.get_str("hba_file"))) {
+        // be_tls_init(isServerStart = false): an error keeps the old context.
+        if self.env.settings.get_bool("ssl") {
+            match crate::protocol::tls::load(&self.env.settings, &self.env.data_dir) {
+                Ok(config) => {
+                    for w in &config.warnings {
+                        elog::log_error(w, None);
+                    }
+                    self.env.tls = Some(std::sync::Arc::new(config));
+                }
+                Err(e) => {
+                    elog::log_error(
+                        &PgError {
+                            severity: Severity::Log,
+                            ..e
+                        },
+                        None,
+                    );
+                    elog::log(Severity::Log, "SSL configuration was not reloaded");
+                }
+            }
+        } else {
+            self.env.tls = None;
+        }
+        match HbaFile::load(
+            Path::new(&self.env.settings.get_str("hba_file")),
+            self.env.settings.get_bool("ssl"),
+        ) {
             Ok(hba) => {
                 for w in hba.warnings() {
                     elog::log_error(w, None);
@@ -554,6 +613,18 @@ impl Postmaster {
             Err(e) => {
                 elog::log_error(&e, None);
                 elog::log(Severity::Log, "pg_hba.conf was not reloaded");
+            }
+        }
+        match IdentFile::load(Path::new(&self.env.settings.get_str("ident_file"))) {
+            Ok(ident) => {
+                for w in ident.warnings() {
+                    elog::log_error(w, None);
+                }
+                self.env.ident = std::sync::Arc::new(ident);
+            }
+            Err(e) => {
+                elog::log_error(&e, None);
+                elog::log(Severity::Log, "pg_ident.conf was not reloaded");
             }
         }
         for pid in self.children.keys() {

@@ -122,6 +122,16 @@ pub struct BackendStatus {
     pub wait_event_type: [u8; 32],
     pub wait_event: [u8; 32],
     pub query: [u8; QUERY_BYTES],
+    /// The connection is TLS (`pg_stat_ssl`, PostgreSQL's `PgBackendSSLStatus`);
+    /// the strings below are empty otherwise, and cut at NAMEDATALEN - 1
+    /// bytes as PostgreSQL's are.
+    pub ssl: u8,
+    pub ssl_bits: i32,
+    pub ssl_version: [u8; NAME_BYTES],
+    pub ssl_cipher: [u8; NAME_BYTES],
+    pub ssl_client_dn: [u8; NAME_BYTES],
+    pub ssl_client_serial: [u8; NAME_BYTES],
+    pub ssl_issuer_dn: [u8; NAME_BYTES],
 }
 
 impl BackendStatus {

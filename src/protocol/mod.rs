@@ -10,11 +10,17 @@
 //!
 //! Reading is buffered; writing is buffered and flushed before the backend
 //! waits for the client (ReadyForQuery) or when the buffer grows large.
+//!
+//! The socket is one type, [`Socket`], plain (TCP or Unix) or TLS
+//! ([`tls`]): after an SSLRequest the backend upgrades it in place with
+//! [`Connection::start_tls`] and everything above reads and writes as before.
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 
 use crate::utils::elog::{PgError, Severity, sqlstate};
+
+pub mod tls;
 
 /// Largest startup packet PostgreSQL accepts (`MAX_STARTUP_PACKET_LENGTH`).
 pub const MAX_STARTUP_PACKET_LENGTH: usize = 10_000;
@@ -47,10 +53,13 @@ pub enum StartupPacket {
     },
 }
 
-/// Either kind of client socket.
+/// A client socket: plain TCP, Unix-domain, or TLS over TCP.
 pub enum Socket {
     Tcp(std::net::TcpStream),
     Unix(std::os::unix::net::UnixStream),
+    Tls(Box<tls::TlsStream>),
+    /// Only while [`Connection::start_tls`] swaps the TCP stream for TLS.
+    Closed,
 }
 
 impl Socket {
@@ -58,6 +67,21 @@ impl Socket {
         match self {
             Socket::Tcp(s) => s.as_raw_fd(),
             Socket::Unix(s) => s.as_raw_fd(),
+            Socket::Tls(s) => s.fd(),
+            Socket::Closed => -1,
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Socket::Tls(_))
+    }
+
+    /// Input that arrived already and that a `poll` on the socket would not
+    /// show (plaintext rustls decrypted with an earlier record).
+    fn has_pending_input(&mut self) -> bool {
+        match self {
+            Socket::Tls(s) => s.has_pending_plaintext(),
+            _ => false,
         }
     }
 }
@@ -67,6 +91,8 @@ impl Read for Socket {
         match self {
             Socket::Tcp(s) => s.read(buf),
             Socket::Unix(s) => s.read(buf),
+            Socket::Tls(s) => s.read(buf),
+            Socket::Closed => Ok(0),
         }
     }
 }
@@ -76,10 +102,75 @@ impl Write for Socket {
         match self {
             Socket::Tcp(s) => s.write(buf),
             Socket::Unix(s) => s.write(buf),
+            Socket::Tls(s) => s.write(buf),
+            Socket::Closed => Err(io::ErrorKind::NotConnected.into()),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Socket::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Waits until `fd` is readable, or the self-pipe says a signal arrived (and
+/// `wake_bits` are pending), or the deadline passes.
+pub(crate) fn poll_readable(
+    fd: RawFd,
+    wake_bits: u32,
+    deadline: Option<std::time::Instant>,
+) -> Result<(), ReadError> {
+    loop {
+        if crate::process::signals::peek(wake_bits) != 0 {
+            return Err(ReadError::Interrupted);
+        }
+        let timeout_ms = match deadline {
+            Some(d) => {
+                let now = std::time::Instant::now();
+                if now >= d {
+                    return Err(ReadError::TimedOut);
+                }
+                (d - now).as_millis().min(i32::MAX as u128) as i32
+            }
+            None => -1,
+        };
+        let mut fds = [
+            libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: crate::process::signals::self_pipe_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let nfds = if fds[1].fd >= 0 { 2 } else { 1 };
+        // SAFETY: poll on a local array of valid pollfd structs.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout_ms) };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(ReadError::Eof);
+        }
+        if nfds == 2 && fds[1].revents != 0 {
+            crate::process::signals::drain_self_pipe();
+        }
+        // Interrupts come before input: a terminated session must not run
+        // the statement that arrived with the signal. The flags are read
+        // after poll, because a signal delivered while poll returns runs
+        // its handler after `revents` were filled in (the self-pipe then
+        // looks empty although the flag is set).
+        if crate::process::signals::peek(wake_bits) != 0 {
+            return Err(ReadError::Interrupted);
+        }
+        if fds[0].revents != 0 {
+            return Ok(());
+        }
     }
 }
 
@@ -118,64 +209,19 @@ impl Connection {
         self.rbuf.len() - self.rpos
     }
 
-    /// Waits until the socket is readable, or the self-pipe says a signal
-    /// arrived (and `wake_bits` are pending), or the deadline passes.
+    /// Waits until the socket has input (see [`poll_readable`]).
     fn wait_readable(
         &mut self,
         wake_bits: u32,
         deadline: Option<std::time::Instant>,
     ) -> Result<(), ReadError> {
-        loop {
-            if crate::process::signals::peek(wake_bits) != 0 {
-                return Err(ReadError::Interrupted);
-            }
-            let timeout_ms = match deadline {
-                Some(d) => {
-                    let now = std::time::Instant::now();
-                    if now >= d {
-                        return Err(ReadError::TimedOut);
-                    }
-                    (d - now).as_millis().min(i32::MAX as u128) as i32
-                }
-                None => -1,
-            };
-            let mut fds = [
-                libc::pollfd {
-                    fd: self.socket.fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: crate::process::signals::self_pipe_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let nfds = if fds[1].fd >= 0 { 2 } else { 1 };
-            // SAFETY: poll on a local array of valid pollfd structs.
-            let rc = unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout_ms) };
-            if rc < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(ReadError::Eof);
-            }
-            if nfds == 2 && fds[1].revents != 0 {
-                crate::process::signals::drain_self_pipe();
-            }
-            // Interrupts come before input: a terminated session must not run
-            // the statement that arrived with the signal. The flags are read
-            // after poll, because a signal delivered while poll returns runs
-            // its handler after `revents` were filled in (the self-pipe then
-            // looks empty although the flag is set).
-            if crate::process::signals::peek(wake_bits) != 0 {
-                return Err(ReadError::Interrupted);
-            }
-            if fds[0].revents != 0 {
-                return Ok(());
-            }
+        if crate::process::signals::peek(wake_bits) != 0 {
+            return Err(ReadError::Interrupted);
         }
+        if self.socket.has_pending_input() {
+            return Ok(());
+        }
+        poll_readable(self.socket.fd(), wake_bits, deadline)
     }
 
     /// Ensures at least `n` bytes are buffered.
@@ -219,6 +265,47 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// Bytes received and not yet consumed (PostgreSQL's
+    /// `pq_buffer_remaining_data()`).
+    pub fn buffered_input(&self) -> usize {
+        self.buffered()
+    }
+
+    /// Runs the TLS handshake on this connection's TCP socket and, once it
+    /// succeeded, reads and writes through TLS. The caller has made sure no
+    /// plaintext is buffered. On error the connection is unusable.
+    pub fn start_tls(
+        &mut self,
+        config: &tls::TlsConfig,
+        wake_bits: u32,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<(), ReadError> {
+        assert_eq!(
+            self.buffered(),
+            0,
+            "plaintext received before the handshake must have been refused"
+        );
+        assert!(self.wbuf.is_empty(), "the 'S' answer must be flushed first");
+        let tcp = match std::mem::replace(&mut self.socket, Socket::Closed) {
+            Socket::Tcp(t) => t,
+            other => {
+                self.socket = other;
+                panic!("TLS is only negotiated on TCP connections");
+            }
+        };
+        let stream = tls::accept(tcp, config, wake_bits, deadline)?;
+        self.socket = Socket::Tls(Box::new(stream));
+        Ok(())
+    }
+
+    /// The TLS stream, once [`Connection::start_tls`] succeeded.
+    pub fn tls(&self) -> Option<&tls::TlsStream> {
+        match &self.socket {
+            Socket::Tls(s) => Some(s),
+            _ => None,
+        }
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
@@ -360,7 +447,10 @@ impl Connection {
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        let r = self.socket.write_all(&self.wbuf);
+        let r = self
+            .socket
+            .write_all(&self.wbuf)
+            .and_then(|()| self.socket.flush());
         self.wbuf.clear();
         r
     }

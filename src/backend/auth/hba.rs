@@ -20,10 +20,16 @@
 //! address, database and user all match; there is no fall-through to later
 //! lines once a line matched, whatever its method's outcome.
 //!
-//! Differences from PostgreSQL, all because ferrogres has no TLS, GSSAPI,
+//! `hostssl` lines match only TLS connections and `hostnossl` lines only
+//! plaintext TCP ones; with `ssl = off` a `hostssl` line still loads, with
+//! PostgreSQL's warning that it cannot match. The `cert` method and the
+//! `clientcert=verify-ca|verify-full` and `clientname=CN|DN` options are
+//! parsed here and enforced by [`super::authenticate`].
+//!
+//! Differences from PostgreSQL, all because ferrogres has no GSSAPI,
 //! replication or role membership yet:
-//! - `hostssl` and `hostgssenc` lines parse (with a warning) but never match;
-//!   `hostnossl` and `hostnogssenc` match every TCP connection.
+//! - `hostgssenc` lines parse (with a warning) but never match;
+//!   `hostnogssenc` lines match every TCP connection.
 //! - `replication` in the database field never matches (no walsenders).
 //! - `+role` and `samerole` use membership, and for now a role is a member
 //!   only of itself, so `+bob` matches user bob and `samerole` is `sameuser`.
@@ -53,8 +59,8 @@ use crate::utils::elog::{PgError, PgResult, Severity, sqlstate};
 pub enum ConnKind {
     /// Unix-domain socket.
     Local,
-    /// TCP, never with SSL or GSS encryption.
-    Host { addr: IpAddr },
+    /// TCP, with TLS (`ssl`) or without; never with GSS encryption.
+    Host { addr: IpAddr, ssl: bool },
 }
 
 impl ConnKind {
@@ -62,7 +68,15 @@ impl ConnKind {
     pub fn remote_host(&self) -> String {
         match self {
             ConnKind::Local => "[local]".to_string(),
-            ConnKind::Host { addr } => addr.to_string(),
+            ConnKind::Host { addr, .. } => addr.to_string(),
+        }
+    }
+
+    /// The end of PostgreSQL's "no pg_hba.conf entry ..." messages.
+    pub fn encryption_state(&self) -> &'static str {
+        match self {
+            ConnKind::Host { ssl: true, .. } => "SSL encryption",
+            _ => "no encryption",
         }
     }
 }
@@ -79,6 +93,26 @@ pub enum AuthMethod {
     Peer,
     /// Parsed (host lines), refused at connect time. On a local line it becomes Peer.
     Ident,
+    /// The client certificate's name must be the user (hostssl lines only).
+    Cert,
+}
+
+/// `clientcert=`: whether a client certificate is required, and how far it
+/// must match (`cert` lines are always `VerifyFull`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientCert {
+    Off,
+    /// A certificate that verifies against `ssl_ca_file`.
+    VerifyCa,
+    /// That, and its name (`clientname`) is the user.
+    VerifyFull,
+}
+
+/// `clientname=`: which name of the certificate is compared with the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientName {
+    Cn,
+    Dn,
 }
 
 impl AuthMethod {
@@ -92,6 +126,7 @@ impl AuthMethod {
             AuthMethod::ScramSha256 => "scram-sha-256",
             AuthMethod::Peer => "peer",
             AuthMethod::Ident => "ident",
+            AuthMethod::Cert => "cert",
         }
     }
 }
@@ -109,9 +144,9 @@ pub enum ConnType {
 
 /// One token of a field, and whether it started with a double quote.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct AuthToken {
-    string: String,
-    quoted: bool,
+pub(super) struct AuthToken {
+    pub(super) string: String,
+    pub(super) quoted: bool,
 }
 
 impl AuthToken {
@@ -145,8 +180,12 @@ pub struct HbaLine {
     pub raw: String,
     pub method: AuthMethod,
     pub conn_type: ConnType,
-    /// `name=value` options in order (only `map` is meaningful, for peer/ident).
+    /// `name=value` options in order.
     pub options: Vec<(String, String)>,
+    /// `clientcert`, `VerifyFull` for the `cert` method.
+    pub clientcert: ClientCert,
+    /// `clientname`, CN unless given.
+    pub clientname: ClientName,
     databases: Vec<AuthToken>,
     roles: Vec<AuthToken>,
     /// `None` for local lines.
@@ -164,13 +203,13 @@ pub struct HbaFile {
 /// `CONF_FILE_MAX_DEPTH`: bound on `@file` nesting.
 const MAX_INCLUDE_DEPTH: usize = 10;
 
-fn config_error(message: impl Into<String>, line: usize, path: &str) -> PgError {
+pub(super) fn config_error(message: impl Into<String>, line: usize, path: &str) -> PgError {
     PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, message)
         .with_detail(format!("line {line} of configuration file \"{path}\""))
 }
 
 /// `%m`: the OS error text without Rust's "(os error N)" suffix.
-fn os_error_text(e: &std::io::Error) -> String {
+pub(super) fn os_error_text(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
         None => e.to_string(),
@@ -242,15 +281,20 @@ fn next_token(line: &[u8], pos: &mut usize) -> Option<RawToken> {
 }
 
 /// Splits text into `(line number, raw line, fields)`, expanding `@file`.
-struct Tokenizer {
+pub(super) struct Tokenizer {
     /// Directory that relative `@file` names are resolved against.
-    base_dir: Option<PathBuf>,
+    pub(super) base_dir: Option<PathBuf>,
 }
 
-type TokenizedLine = (usize, String, Vec<Vec<AuthToken>>);
+pub(super) type TokenizedLine = (usize, String, Vec<Vec<AuthToken>>);
 
 impl Tokenizer {
-    fn tokenize(&self, text: &str, path: &str, depth: usize) -> PgResult<Vec<TokenizedLine>> {
+    pub(super) fn tokenize(
+        &self,
+        text: &str,
+        path: &str,
+        depth: usize,
+    ) -> PgResult<Vec<TokenizedLine>> {
         let mut out = Vec::new();
         for (idx, raw) in text.split('\n').enumerate() {
             let line_number = idx + 1;
@@ -399,6 +443,8 @@ struct LineParser<'a> {
     line_number: usize,
     path: &'a str,
     warnings: &'a mut Vec<PgError>,
+    /// `ssl` is on (else hostssl lines get a warning).
+    ssl_enabled: bool,
 }
 
 impl LineParser<'_> {
@@ -425,7 +471,12 @@ impl LineParser<'_> {
             "local" => ConnType::Local,
             "host" => ConnType::Host,
             "hostssl" => {
-                self.warn("hostssl record cannot match because SSL is not supported by this build");
+                if !self.ssl_enabled {
+                    let w = self
+                        .err("hostssl record cannot match because SSL is disabled")
+                        .with_hint("Set ssl = on in postgresql.conf.");
+                    self.warnings.push(w);
+                }
                 ConnType::HostSsl
             }
             "hostnossl" => ConnType::HostNoSsl,
@@ -468,7 +519,8 @@ impl LineParser<'_> {
             "scram-sha-256" => AuthMethod::ScramSha256,
             "peer" => AuthMethod::Peer,
             "ident" => AuthMethod::Ident,
-            unsupported @ ("gss" | "sspi" | "pam" | "bsd" | "ldap" | "radius" | "cert") => {
+            "cert" => AuthMethod::Cert,
+            unsupported @ ("gss" | "sspi" | "pam" | "bsd" | "ldap" | "radius") => {
                 return Err(self.err(format!(
                     "invalid authentication method \"{unsupported}\": not supported by this build"
                 )));
@@ -482,8 +534,13 @@ impl LineParser<'_> {
         if conn_type != ConnType::Local && method == AuthMethod::Peer {
             return Err(self.err("peer authentication is only supported on local sockets"));
         }
+        if conn_type != ConnType::HostSsl && method == AuthMethod::Cert {
+            return Err(self.err("cert authentication is only supported on hostssl connections"));
+        }
 
         let mut options = Vec::new();
+        let mut clientcert = ClientCert::Off;
+        let mut clientname = ClientName::Cn;
         for field in fields {
             for token in field {
                 let Some((name, value)) = token.string.split_once('=') else {
@@ -493,16 +550,29 @@ impl LineParser<'_> {
                     )));
                 };
                 self.check_option(conn_type, method, name, value)?;
+                match name {
+                    "clientcert" if value == "verify-ca" => clientcert = ClientCert::VerifyCa,
+                    "clientcert" => clientcert = ClientCert::VerifyFull,
+                    "clientname" if value == "DN" => clientname = ClientName::Dn,
+                    "clientname" => clientname = ClientName::Cn,
+                    _ => {}
+                }
                 options.push((name.to_string(), value.to_string()));
             }
         }
 
+        // The cert method always verifies the certificate and its name.
+        if method == AuthMethod::Cert {
+            clientcert = ClientCert::VerifyFull;
+        }
         Ok(HbaLine {
             line_number: self.line_number,
             raw,
             method,
             conn_type,
             options,
+            clientcert,
+            clientname,
             databases,
             roles,
             address,
@@ -598,7 +668,7 @@ impl LineParser<'_> {
     ) -> PgResult<()> {
         match name {
             "map" => {
-                if !matches!(method, AuthMethod::Peer | AuthMethod::Ident) {
+                if !matches!(method, AuthMethod::Peer | AuthMethod::Ident | AuthMethod::Cert) {
                     return Err(self.err(format!(
                         "authentication option \"map\" is only valid for authentication methods {}",
                         option_valid_methods("map").expect("map is listed")
@@ -609,6 +679,11 @@ impl LineParser<'_> {
             "clientcert" => {
                 if conn_type != ConnType::HostSsl {
                     return Err(self.err("clientcert can only be configured for \"hostssl\" rows"));
+                }
+                if value == "verify-ca" && method == AuthMethod::Cert {
+                    return Err(self.err(
+                        "clientcert only accepts \"verify-full\" when using \"cert\" authentication",
+                    ));
                 }
                 if value != "verify-full" && value != "verify-ca" {
                     return Err(self.err(format!("invalid value for clientcert: \"{value}\"")));
@@ -640,7 +715,7 @@ impl HbaFile {
     /// Reads and parses the file. On error (LOG severity, F0000) the caller
     /// logs it; at startup that is fatal (`could not load pg_hba.conf`), at
     /// reload the previous file stays in force (`pg_hba.conf was not reloaded`).
-    pub fn load(path: &Path) -> PgResult<HbaFile> {
+    pub fn load(path: &Path, ssl_enabled: bool) -> PgResult<HbaFile> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| {
             PgError::new(
@@ -653,12 +728,21 @@ impl HbaFile {
             )
         })?;
         let text = String::from_utf8_lossy(&bytes);
-        HbaFile::parse(&text, &shown)
+        HbaFile::parse_with_ssl(&text, &shown, ssl_enabled)
     }
 
     /// Parses file contents; `path_for_messages` names the file in errors and
     /// is the directory `@file` includes are resolved against.
     pub fn parse(text: &str, path_for_messages: &str) -> PgResult<HbaFile> {
+        HbaFile::parse_with_ssl(text, path_for_messages, true)
+    }
+
+    /// [`HbaFile::parse`], knowing whether `ssl` is on (hostssl warnings).
+    pub fn parse_with_ssl(
+        text: &str,
+        path_for_messages: &str,
+        ssl_enabled: bool,
+    ) -> PgResult<HbaFile> {
         let tokenizer = Tokenizer {
             base_dir: Path::new(path_for_messages).parent().map(Path::to_path_buf),
         };
@@ -670,6 +754,7 @@ impl HbaFile {
                 line_number,
                 path: path_for_messages,
                 warnings: &mut warnings,
+                ssl_enabled,
             };
             lines.push(parser.parse(raw, fields)?);
         }
@@ -708,8 +793,9 @@ impl HbaFile {
     pub fn find(&self, conn: &ConnKind, database: &str, user: &str) -> PgResult<&HbaLine> {
         let conn = match conn {
             // A v4-mapped address from a dual-stack socket is an IPv4 client.
-            ConnKind::Host { addr } => ConnKind::Host {
+            ConnKind::Host { addr, ssl } => ConnKind::Host {
                 addr: addr.to_canonical(),
+                ssl: *ssl,
             },
             ConnKind::Local => ConnKind::Local,
         };
@@ -721,8 +807,9 @@ impl HbaFile {
         Err(PgError::fatal(
             sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
             format!(
-                "no pg_hba.conf entry for host \"{}\", user \"{user}\", database \"{database}\", no encryption",
-                conn.remote_host()
+                "no pg_hba.conf entry for host \"{}\", user \"{user}\", database \"{database}\", {}",
+                conn.remote_host(),
+                conn.encryption_state()
             ),
         ))
     }
@@ -734,11 +821,13 @@ impl HbaLine {
             (ConnType::Local, ConnKind::Local) => {}
             (ConnType::Local, ConnKind::Host { .. }) => return false,
             (_, ConnKind::Local) => return false,
-            // No SSL or GSS encryption, ever.
-            (ConnType::HostSsl | ConnType::HostGssEnc, ConnKind::Host { .. }) => return false,
+            // No GSS encryption, ever.
+            (ConnType::HostGssEnc, ConnKind::Host { .. }) => return false,
+            (ConnType::HostSsl, ConnKind::Host { ssl: false, .. }) => return false,
+            (ConnType::HostNoSsl, ConnKind::Host { ssl: true, .. }) => return false,
             (
-                ConnType::Host | ConnType::HostNoSsl | ConnType::HostNoGssEnc,
-                ConnKind::Host { addr },
+                ConnType::Host | ConnType::HostSsl | ConnType::HostNoSsl | ConnType::HostNoGssEnc,
+                ConnKind::Host { addr, .. },
             ) => {
                 let address = self.address.as_ref().expect("host records have an address");
                 if !address_matches(address, *addr) {
@@ -849,6 +938,14 @@ mod tests {
     fn host(s: &str) -> ConnKind {
         ConnKind::Host {
             addr: s.parse().unwrap(),
+            ssl: false,
+        }
+    }
+
+    fn host_ssl(s: &str) -> ConnKind {
+        ConnKind::Host {
+            addr: s.parse().unwrap(),
+            ssl: true,
         }
     }
 
@@ -999,22 +1096,56 @@ mod tests {
     }
 
     #[test]
-    fn hostssl_never_matches_and_hostnossl_matches_tcp() {
-        let f = parse(
-            "hostssl all all all trust\nhostgssenc all all all trust\nhostnossl all all all md5\nhostnogssenc all all all reject\n",
-        );
+    fn hostssl_matches_only_tls_and_hostnossl_only_plaintext() {
+        let text = "hostssl all all all trust\nhostgssenc all all all trust\nhostnossl all all all md5\nhostnogssenc all all all reject\n";
+        let f = parse(text);
         assert_eq!(matched(&f, &host("127.0.0.1"), "d", "u"), Some(3));
+        assert_eq!(matched(&f, &host_ssl("127.0.0.1"), "d", "u"), Some(1));
+        assert_eq!(f.warnings().len(), 1, "hostgssenc cannot match");
+        assert_eq!(matched(&f, &ConnKind::Local, "d", "u"), None);
+
+        let f = HbaFile::parse_with_ssl(text, PATH, false).unwrap();
         assert_eq!(f.warnings().len(), 2);
-        assert!(
-            f.warnings()[0]
-                .message
-                .contains("hostssl record cannot match")
+        assert_eq!(
+            f.warnings()[0].message,
+            "hostssl record cannot match because SSL is disabled"
+        );
+        assert_eq!(
+            f.warnings()[0].hint.as_deref(),
+            Some("Set ssl = on in postgresql.conf.")
         );
         assert_eq!(
             f.warnings()[0].detail.as_deref(),
             Some("line 1 of configuration file \"/data/pg_hba.conf\"")
         );
-        assert_eq!(matched(&f, &ConnKind::Local, "d", "u"), None);
+
+        let f = parse("hostnossl all all all trust\n");
+        assert_eq!(
+            f.find(&host_ssl("127.0.0.1"), "d", "u")
+                .unwrap_err()
+                .message,
+            "no pg_hba.conf entry for host \"127.0.0.1\", user \"u\", database \"d\", SSL encryption"
+        );
+    }
+
+    #[test]
+    fn cert_method_and_clientcert_options_parse_as_postgresql() {
+        let f = parse(
+            "hostssl all all all cert\nhostssl all all all scram-sha-256 clientcert=verify-ca\nhostssl all all all trust clientcert=verify-full clientname=DN\nhostssl all all all cert map=m\n",
+        );
+        assert_eq!(f.lines()[0].clientcert, ClientCert::VerifyFull);
+        assert_eq!(f.lines()[1].clientcert, ClientCert::VerifyCa);
+        assert_eq!(f.lines()[2].clientcert, ClientCert::VerifyFull);
+        assert_eq!(f.lines()[2].clientname, ClientName::Dn);
+        assert_eq!(f.lines()[0].clientname, ClientName::Cn);
+        assert_eq!(
+            parse_err("host all all all cert").message,
+            "cert authentication is only supported on hostssl connections"
+        );
+        assert_eq!(
+            parse_err("hostssl all all all cert clientcert=verify-ca").message,
+            "clientcert only accepts \"verify-full\" when using \"cert\" authentication"
+        );
     }
 
     #[test]
@@ -1173,7 +1304,7 @@ mod tests {
             "local all @admins.txt trust\nlocal all @missing.txt md5\n",
         )
         .unwrap();
-        let e = HbaFile::load(&hba_path).unwrap_err();
+        let e = HbaFile::load(&hba_path, true).unwrap_err();
         assert!(
             e.message
                 .starts_with("could not open secondary authentication file \"@missing.txt\" as \""),
@@ -1182,7 +1313,7 @@ mod tests {
         );
         assert!(e.detail.as_deref().unwrap().starts_with("line 2 of"));
         std::fs::write(&hba_path, "local all @admins.txt trust\n").unwrap();
-        let f = HbaFile::load(&hba_path).unwrap();
+        let f = HbaFile::load(&hba_path, true).unwrap();
         assert_eq!(matched(&f, &ConnKind::Local, "d", "carol"), Some(1));
         assert_eq!(matched(&f, &ConnKind::Local, "d", "bob"), Some(1));
         assert_eq!(matched(&f, &ConnKind::Local, "d", "dave"), None);
@@ -1191,7 +1322,7 @@ mod tests {
 
     #[test]
     fn missing_file_reports_the_os_error() {
-        let e = HbaFile::load(Path::new("/nonexistent/ferrogres/pg_hba.conf")).unwrap_err();
+        let e = HbaFile::load(Path::new("/nonexistent/ferrogres/pg_hba.conf"), true).unwrap_err();
         assert_eq!(
             e.message,
             "could not open configuration file \"/nonexistent/ferrogres/pg_hba.conf\": No such file or directory"

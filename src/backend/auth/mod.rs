@@ -51,6 +51,28 @@
 //! `Peer authentication failed ...` / `Ident authentication failed ...`, the
 //! log detail saying ferrogres does not support them.
 //!
+//! ## Client certificates (PostgreSQL's `CheckCertAuth()`)
+//!
+//! On a line with `clientcert=verify-ca|verify-full`, or with the `cert`
+//! method (which implies `verify-full`), the connection must have presented
+//! a client certificate; the TLS handshake already verified it against
+//! `ssl_ca_file` (and the CRLs), so here only its presence counts (FATAL 08P01
+//! `connection requires a valid client certificate`, or F0000 when no CA file
+//! is loaded). Then the method runs (`cert` is `trust` at this step), and for
+//! `cert` and `verify-full` the certificate's CN (or RFC 2253 DN with
+//! `clientname=DN`) must equal the user name. A mismatch fails with the
+//! method's usual message (`certificate authentication failed for user`,
+//! `password authentication failed for user` on an scram line with
+//! verify-full), the reason in the log-only detail. With `map=NAME` the
+//! pair (certificate name, user) must be a line of map NAME in
+//! pg_ident.conf instead ([`ident`]).
+//!
+//! ## Channel binding
+//!
+//! On a TLS connection SCRAM offers `SCRAM-SHA-256-PLUS` first, with
+//! `tls-server-end-point` binding to the server certificate's hash; see
+//! [`scram`].
+//!
 //! ## Where passwords live
 //!
 //! In `rolpassword` of the role, in PostgreSQL's formats, in the stand-in
@@ -62,13 +84,16 @@
 //! file, replaced atomically (see [`roles::write_roles`]).
 
 pub mod hba;
+pub mod ident;
 pub mod roles;
 pub mod scram;
 
-pub use hba::{AuthMethod, ConnKind, ConnType, HbaFile, HbaLine};
+pub use hba::{AuthMethod, ClientCert, ClientName, ConnKind, ConnType, HbaFile, HbaLine};
+pub use ident::IdentFile;
 pub use roles::{Role, find_role, load_roles, md5_password, scram_verifier, write_roles};
 pub use scram::set_mock_auth_nonce;
 
+use crate::protocol::tls::SslStatus;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use scram::{SaslOutcome, ScramSecret, check_sasl_auth, constant_time_eq, strong_random};
 
@@ -124,9 +149,11 @@ pub(crate) fn read_auth_message(chan: &mut dyn AuthChannel) -> PgResult<Vec<u8>>
 
 /// Runs the method of `line` for `user` (`ClientAuthentication()`).
 ///
-/// `role` is the `pg_authid` row of `user`, if there is one. `Ok(())` means
-/// authenticated; the caller sends AuthenticationOk. On failure the error is
-/// FATAL and its `detail`, when present, is for the server log only.
+/// `role` is the `pg_authid` row of `user`, if there is one; `ssl` the
+/// connection's TLS state (None on plaintext); `ident` the user name maps.
+/// `Ok(())` means authenticated;
+/// the caller sends AuthenticationOk. On failure the error is FATAL and its
+/// `detail`, when present, is for the server log only.
 pub fn authenticate(
     chan: &mut dyn AuthChannel,
     line: &HbaLine,
@@ -134,19 +161,85 @@ pub fn authenticate(
     database: &str,
     role: Option<&Role>,
     user: &str,
+    ssl: Option<&SslStatus>,
+    ident: &IdentFile,
 ) -> PgResult<()> {
+    if line.clientcert != ClientCert::Off {
+        // Only hostssl lines have clientcert, and they match only TLS.
+        let loaded = ssl.is_some_and(|s| s.ca_loaded);
+        if !loaded {
+            return Err(PgError::fatal(
+                sqlstate::CONFIG_FILE_ERROR,
+                "client certificates can only be checked if a root certificate store is available",
+            ));
+        }
+        if ssl.and_then(|s| s.peer.as_ref()).is_none() {
+            return Err(PgError::fatal(
+                sqlstate::PROTOCOL_VIOLATION,
+                "connection requires a valid client certificate",
+            ));
+        }
+    }
     match line.method {
-        AuthMethod::Trust => Ok(()),
+        AuthMethod::Trust | AuthMethod::Cert => Ok(()),
         AuthMethod::Reject => Err(PgError::fatal(
             sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
-            format!("pg_hba.conf rejects connection for host \"{}\", user \"{user}\", database \"{database}\", no encryption", conn.remote_host()),
+            format!("pg_hba.conf rejects connection for host \"{}\", user \"{user}\", database \"{database}\", {}", conn.remote_host(), conn.encryption_state()),
         )
         .with_detail(matched_line_detail(line))),
         AuthMethod::Peer => Err(auth_failed(line, user, Some("Peer authentication is not supported by ferrogres.".to_string()))),
         AuthMethod::Ident => Err(auth_failed(line, user, Some("Ident authentication is not supported by ferrogres.".to_string()))),
         AuthMethod::Password => check_password_auth(chan, line, role, user),
-        AuthMethod::Md5 | AuthMethod::ScramSha256 => check_pw_challenge_auth(chan, line, role, user),
+        AuthMethod::Md5 | AuthMethod::ScramSha256 => {
+            let binding = ssl.and_then(|s| s.server_cert_hash.as_deref());
+            check_pw_challenge_auth(chan, line, role, user, binding)
+        }
+    }?;
+    if line.method == AuthMethod::Cert || line.clientcert == ClientCert::VerifyFull {
+        check_cert_auth(line, user, ssl, ident)?;
     }
+    Ok(())
+}
+
+/// `CheckCertAuth()`: the certificate's CN (or DN) must be the user name.
+fn check_cert_auth(
+    line: &HbaLine,
+    user: &str,
+    ssl: Option<&SslStatus>,
+    ident: &IdentFile,
+) -> PgResult<()> {
+    let peer = ssl.and_then(|s| s.peer.as_ref());
+    let name = match line.clientname {
+        ClientName::Cn => peer.and_then(|p| p.cn.clone()),
+        ClientName::Dn => peer.map(|p| p.dn.clone()),
+    };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Err(auth_failed(
+            line,
+            user,
+            Some(format!(
+                "certificate authentication failed for user \"{user}\": client certificate contains no user name"
+            )),
+        ));
+    };
+    let map = line
+        .options
+        .iter()
+        .find(|(k, _)| k == "map")
+        .map(|(_, v)| v.as_str());
+    let Err(mut detail) = ident.check_usermap(map, user, &name) else {
+        return Ok(());
+    };
+    if line.method != AuthMethod::Cert {
+        let which = match line.clientname {
+            ClientName::Cn => "CN",
+            ClientName::Dn => "DN",
+        };
+        detail.push_str(&format!(
+            "\ncertificate validation (clientcert=verify-full) failed for user \"{user}\": {which} mismatch"
+        ));
+    }
+    Err(auth_failed(line, user, Some(detail)))
 }
 
 fn matched_line_detail(line: &HbaLine) -> String {
@@ -174,6 +267,10 @@ fn auth_failed(line: &HbaLine, user: &str, logdetail: Option<String>) -> PgError
         AuthMethod::Peer => (
             sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
             format!("Peer authentication failed for user \"{user}\""),
+        ),
+        AuthMethod::Cert => (
+            sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("certificate authentication failed for user \"{user}\""),
         ),
         AuthMethod::Password | AuthMethod::Md5 | AuthMethod::ScramSha256 => (
             sqlstate::INVALID_PASSWORD,
@@ -285,6 +382,7 @@ fn check_pw_challenge_auth(
     line: &HbaLine,
     role: Option<&Role>,
     user: &str,
+    channel_binding: Option<&[u8]>,
 ) -> PgResult<()> {
     let shadow = role_password(role, user);
     // Without a password, pretend it has the kind password_encryption makes
@@ -297,7 +395,7 @@ fn check_pw_challenge_auth(
         let stored = shadow.expect("an MD5 type comes from a stored password");
         return check_md5_auth(chan, line, stored, user);
     }
-    let outcome = check_sasl_auth(chan, user, shadow.as_deref().ok())?;
+    let outcome = check_sasl_auth(chan, user, shadow.as_deref().ok(), channel_binding)?;
     match (outcome, shadow) {
         (SaslOutcome::Success, Ok(_)) => Ok(()),
         (SaslOutcome::Success, Err(_)) => {
@@ -583,6 +681,7 @@ mod tests {
     fn tcp() -> ConnKind {
         ConnKind::Host {
             addr: "127.0.0.1".parse().unwrap(),
+            ssl: false,
         }
     }
 
@@ -601,7 +700,16 @@ mod tests {
     }
 
     fn run(chan: &mut TestChannel, method: &str, role: Option<&Role>, user: &str) -> PgResult<()> {
-        authenticate(chan, &line(method), &tcp(), "db", role, user)
+        authenticate(
+            chan,
+            &line(method),
+            &tcp(),
+            "db",
+            role,
+            user,
+            None,
+            &IdentFile::default(),
+        )
     }
 
     fn assert_password_failure(err: &PgError, user: &str) {
@@ -989,6 +1097,8 @@ mod tests {
                 "db",
                 Some(&bob),
                 "bob",
+                None,
+                &IdentFile::default(),
             );
             assert!(result.is_err(), "random bytes authenticated");
         }
@@ -1121,6 +1231,8 @@ mod tests {
             "db",
             None,
             "bob",
+            None,
+            &IdentFile::default(),
         )
         .unwrap_err();
         assert_eq!(
@@ -1140,6 +1252,8 @@ mod tests {
             "db",
             None,
             "bob",
+            None,
+            &IdentFile::default(),
         )
         .unwrap_err();
         assert_eq!(
@@ -1152,7 +1266,17 @@ mod tests {
                 .unwrap()
                 .starts_with("Peer authentication is not supported by ferrogres.")
         );
-        let err = authenticate(&mut chan, &f.lines()[1], &tcp(), "db", None, "bob").unwrap_err();
+        let err = authenticate(
+            &mut chan,
+            &f.lines()[1],
+            &tcp(),
+            "db",
+            None,
+            "bob",
+            None,
+            &IdentFile::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             (err.sqlstate, err.message.as_str()),
             ("28000", "Ident authentication failed for user \"bob\"")
@@ -1169,5 +1293,206 @@ mod tests {
             (err.sqlstate, err.message.as_str()),
             ("08006", "test client vanished")
         );
+    }
+
+    // -----------------------------------------------------------------------
+    // TLS: channel binding and client certificates
+    // -----------------------------------------------------------------------
+
+    fn tls_status(peer: Option<crate::protocol::tls::PeerCert>) -> SslStatus {
+        SslStatus {
+            version: "TLSv1.3",
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            bits: 256,
+            peer,
+            server_cert_hash: Some(vec![0xab; 32]),
+            ca_loaded: true,
+        }
+    }
+
+    fn peer(cn: &str) -> crate::protocol::tls::PeerCert {
+        crate::protocol::tls::PeerCert {
+            cn: Some(cn.to_string()),
+            dn: format!("CN={cn},O=Example"),
+            subject: format!("/O=Example/CN={cn}"),
+            issuer: "/CN=CA".into(),
+            serial: "1".into(),
+        }
+    }
+
+    fn hostssl_line(rest: &str) -> HbaLine {
+        HbaFile::parse(
+            &format!("hostssl all all 127.0.0.1/32 {rest}\n"),
+            "/data/pg_hba.conf",
+        )
+        .unwrap()
+        .lines()[0]
+            .clone()
+    }
+
+    fn tls_conn() -> ConnKind {
+        ConnKind::Host {
+            addr: "127.0.0.1".parse().unwrap(),
+            ssl: true,
+        }
+    }
+
+    /// Runs scram-sha-256 over a "TLS" connection with raw client messages.
+    fn scram_over_tls(messages: Vec<Vec<u8>>) -> (PgError, TestChannel) {
+        let bob = scram_role("bob", "pw");
+        let mut chan = TestChannel::raw(messages);
+        let status = tls_status(None);
+        let err = authenticate(
+            &mut chan,
+            &hostssl_line("scram-sha-256"),
+            &tls_conn(),
+            "db",
+            Some(&bob),
+            "bob",
+            Some(&status),
+            &IdentFile::default(),
+        )
+        .unwrap_err();
+        (err, chan)
+    }
+
+    #[test]
+    fn tls_connections_offer_scram_plus_first_and_check_the_binding() {
+        // The expected binding: base64("p=tls-server-end-point,," + hash).
+        let mut input = b"p=tls-server-end-point,,".to_vec();
+        input.extend_from_slice(&[0xab; 32]);
+        let good = BASE64.encode(&input);
+        let first = sasl_initial(
+            "SCRAM-SHA-256-PLUS",
+            Some(b"p=tls-server-end-point,,n=,r=abc"),
+        );
+
+        let (err, chan) = scram_over_tls(vec![
+            first.clone(),
+            b"c=cD10bHMtc2VydmVyLWVuZC1wb2ludCws,r=abc,p=AAAA".to_vec(),
+        ]);
+        assert_eq!(
+            chan.sent[0],
+            (
+                AUTH_REQ_SASL,
+                b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0".to_vec()
+            )
+        );
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            ("28000", "SCRAM channel binding check failed")
+        );
+
+        // The right binding passes that check (and fails later, on the nonce).
+        let (err, _) = scram_over_tls(vec![
+            first,
+            format!("c={good},r=abc,p={}", BASE64.encode([0u8; 32])).into_bytes(),
+        ]);
+        assert_eq!(err.message, "invalid SCRAM response");
+        assert_eq!(err.detail.as_deref(), Some("Nonce does not match."));
+
+        let cases: &[(Vec<u8>, &str, &str, Option<&str>)] = &[
+            (
+                sasl_initial("SCRAM-SHA-256", Some(b"y,,n=,r=abc")),
+                "28000",
+                "SCRAM channel binding negotiation error",
+                Some(
+                    "The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding.",
+                ),
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256-PLUS", Some(b"n,,n=,r=abc")),
+                "08P01",
+                "malformed SCRAM message",
+                Some(
+                    "The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.",
+                ),
+            ),
+            (
+                sasl_initial("SCRAM-SHA-256-PLUS", Some(b"p=tls-unique,,n=,r=abc")),
+                "08P01",
+                "unsupported SCRAM channel-binding type \"tls-unique\"",
+                None,
+            ),
+        ];
+        for (msg, code, message, detail) in cases {
+            let (err, _) = scram_over_tls(vec![msg.clone()]);
+            assert_eq!((err.sqlstate, err.message.as_str()), (*code, *message));
+            assert_eq!(err.detail.as_deref(), *detail);
+        }
+    }
+
+    #[test]
+    fn plaintext_connections_do_not_offer_scram_plus() {
+        let bob = scram_role("bob", "pw");
+        let mut chan = TestChannel::raw(vec![sasl_initial(
+            "SCRAM-SHA-256-PLUS",
+            Some(b"p=tls-server-end-point,,n=,r=abc"),
+        )]);
+        let err = run(&mut chan, "scram-sha-256", Some(&bob), "bob").unwrap_err();
+        assert_eq!(chan.sent[0], (AUTH_REQ_SASL, b"SCRAM-SHA-256\0\0".to_vec()));
+        assert_eq!(
+            err.message,
+            "client selected an invalid SASL authentication mechanism"
+        );
+    }
+
+    #[test]
+    fn cert_method_compares_the_cn_or_dn_with_the_user() {
+        let mut chan = TestChannel::raw(vec![]);
+        let alice = tls_status(Some(peer("alice")));
+        let auth = |chan: &mut TestChannel, line: &HbaLine, user: &str, ssl: &SslStatus| {
+            authenticate(
+                chan,
+                line,
+                &tls_conn(),
+                "db",
+                None,
+                user,
+                Some(ssl),
+                &IdentFile::default(),
+            )
+        };
+        auth(&mut chan, &hostssl_line("cert"), "alice", &alice).unwrap();
+        let err = auth(&mut chan, &hostssl_line("cert"), "bob", &alice).unwrap_err();
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            (
+                "28000",
+                "certificate authentication failed for user \"bob\""
+            )
+        );
+        assert!(err.detail.unwrap().starts_with(
+            "provided user name (bob) and authenticated user name (alice) do not match"
+        ));
+        auth(
+            &mut chan,
+            &hostssl_line("cert clientname=DN"),
+            "CN=alice,O=Example",
+            &alice,
+        )
+        .unwrap();
+        // No certificate, or no CA to have checked it.
+        let err = auth(&mut chan, &hostssl_line("cert"), "alice", &tls_status(None)).unwrap_err();
+        assert_eq!(
+            (err.sqlstate, err.message.as_str()),
+            ("08P01", "connection requires a valid client certificate")
+        );
+        let no_ca = SslStatus {
+            ca_loaded: false,
+            ..tls_status(None)
+        };
+        let err = auth(
+            &mut chan,
+            &hostssl_line("trust clientcert=verify-ca"),
+            "alice",
+            &no_ca,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "client certificates can only be checked if a root certificate store is available"
+        );
+        assert!(chan.sent.is_empty());
     }
 }

@@ -17,8 +17,15 @@
 //! PostgreSQL's specifics kept here:
 //! - The user name inside the SCRAM messages is ignored; the startup packet's
 //!   user is the one authenticated (libpq sends `n=` empty).
-//! - No channel binding: we have no TLS, so only `SCRAM-SHA-256` is offered;
-//!   a `p=` gs2 flag or the `-PLUS` mechanism is a protocol violation.
+//! - Channel binding: on a TLS connection `SCRAM-SHA-256-PLUS` is offered
+//!   first, then `SCRAM-SHA-256`. With `-PLUS` the client sends the gs2 flag
+//!   `p=tls-server-end-point` and, in client-final-message,
+//!   `c=base64("p=tls-server-end-point,," + hash of the server certificate)`
+//!   (RFC 5929; the hash is computed once per configuration in
+//!   `crate::protocol::tls`); a different value is FATAL 28000 `SCRAM channel
+//!   binding check failed`. A client that sends `y` (it could bind but thinks
+//!   we cannot) on a TLS connection is refused as a downgrade. Without TLS
+//!   only `SCRAM-SHA-256` is offered and a `p=` flag is a protocol violation.
 //! - A role that does not exist, has no password, or has a password that is
 //!   not a SCRAM secret still gets a full exchange against a *mock* secret
 //!   (salt derived from the user name and the cluster's mock nonce), and the
@@ -51,8 +58,12 @@ use super::{
 };
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
-/// The only mechanism we offer (no `-PLUS`: no TLS, so no channel binding).
+/// The mechanism without channel binding.
 pub const SCRAM_SHA_256_NAME: &str = "SCRAM-SHA-256";
+/// The mechanism with channel binding, offered on TLS connections.
+pub const SCRAM_SHA_256_PLUS_NAME: &str = "SCRAM-SHA-256-PLUS";
+/// The one channel-binding type PostgreSQL supports.
+const CBIND_TYPE: &str = "tls-server-end-point";
 /// Length of StoredKey, ServerKey, proofs and signatures (SHA-256 output).
 pub const SCRAM_KEY_LEN: usize = 32;
 /// Salt length used for new secrets, as PostgreSQL's `SCRAM_DEFAULT_SALT_LEN`.
@@ -522,6 +533,10 @@ struct ScramExchange<'a> {
     doomed: bool,
     logdetail: Option<String>,
     cbind_flag: u8,
+    /// The server certificate's hash when the connection is TLS.
+    cbind_data: Option<&'a [u8]>,
+    /// The client picked SCRAM-SHA-256-PLUS.
+    channel_binding_in_use: bool,
     client_first_message_bare: Vec<u8>,
     client_nonce: Vec<u8>,
     server_nonce: String,
@@ -535,12 +550,18 @@ impl<'a> ScramExchange<'a> {
         mechanism: &[u8],
         shadow_pass: Option<&str>,
         user: &'a str,
+        cbind_data: Option<&'a [u8]>,
     ) -> PgResult<ScramExchange<'a>> {
-        if mechanism != SCRAM_SHA_256_NAME.as_bytes() {
-            return Err(protocol_violation(
-                "client selected an invalid SASL authentication mechanism",
-            ));
-        }
+        let channel_binding_in_use =
+            if mechanism == SCRAM_SHA_256_PLUS_NAME.as_bytes() && cbind_data.is_some() {
+                true
+            } else if mechanism == SCRAM_SHA_256_NAME.as_bytes() {
+                false
+            } else {
+                return Err(protocol_violation(
+                    "client selected an invalid SASL authentication mechanism",
+                ));
+            };
         let mut logdetail = None;
         let parsed = match shadow_pass {
             Some(pass) => match ScramSecret::parse(pass) {
@@ -564,6 +585,8 @@ impl<'a> ScramExchange<'a> {
             doomed,
             logdetail,
             cbind_flag: 0,
+            cbind_data,
+            channel_binding_in_use,
             client_first_message_bare: Vec::new(),
             client_nonce: Vec::new(),
             server_nonce: String::new(),
@@ -635,8 +658,20 @@ impl<'a> ScramExchange<'a> {
         let flag = r.peek();
         match flag {
             b'n' | b'y' => {
-                // 'y': the client supports channel binding but thinks we do
-                // not — true, we have no TLS, so carry on.
+                if self.channel_binding_in_use {
+                    return Err(malformed(
+                        "The client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data.",
+                    ));
+                }
+                // 'y': the client could bind but thinks we cannot. On TLS we
+                // can, so that is a downgrade by someone in the middle.
+                if flag == b'y' && self.cbind_data.is_some() {
+                    return Err(PgError::fatal(
+                        sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                        "SCRAM channel binding negotiation error",
+                    )
+                    .with_detail("The client supports SCRAM channel binding but thinks the server does not.  However, this server does support channel binding."));
+                }
                 r.pos += 1;
                 if r.peek() != b',' {
                     return Err(malformed(format!(
@@ -647,9 +682,25 @@ impl<'a> ScramExchange<'a> {
                 r.pos += 1;
             }
             b'p' => {
-                return Err(malformed(
-                    "The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.",
-                ));
+                if !self.channel_binding_in_use {
+                    return Err(malformed(
+                        "The client selected SCRAM-SHA-256 without channel binding, but the SCRAM message includes channel binding data.",
+                    ));
+                }
+                let cbind_type = r.read_attr_value(b'p')?;
+                if cbind_type != CBIND_TYPE.as_bytes() {
+                    return Err(protocol_violation(&format!(
+                        "unsupported SCRAM channel-binding type \"{}\"",
+                        String::from_utf8_lossy(cbind_type)
+                            .chars()
+                            .map(|c| if c.is_ascii_graphic() || c == ' ' {
+                                c
+                            } else {
+                                '?'
+                            })
+                            .collect::<String>()
+                    )));
+                }
             }
             other => {
                 return Err(malformed(format!(
@@ -723,14 +774,30 @@ impl<'a> ScramExchange<'a> {
     ) -> PgResult<(&'i [u8], [u8; SCRAM_KEY_LEN], &'i [u8])> {
         let mut r = AttrReader { s: input, pos: 0 };
         let channel_binding = r.read_attr_value(b'c')?;
-        // Without channel binding the data is the gs2 header again: "n,," is
-        // "biws", "y,," is "eSws", and it must repeat the client's flag.
-        let matches_flag = (channel_binding == b"biws" && self.cbind_flag == b'n')
-            || (channel_binding == b"eSws" && self.cbind_flag == b'y');
-        if !matches_flag {
-            return Err(protocol_violation(
-                "unexpected SCRAM channel-binding attribute in client-final-message",
-            ));
+        if self.channel_binding_in_use {
+            // base64 of the gs2 header followed by the certificate's hash.
+            let data = self
+                .cbind_data
+                .expect("channel binding is only in use with certificate data");
+            let mut input = format!("p={CBIND_TYPE},,").into_bytes();
+            input.extend_from_slice(data);
+            let expected = BASE64.encode(&input);
+            if !constant_time_eq(channel_binding, expected.as_bytes()) {
+                return Err(PgError::fatal(
+                    sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                    "SCRAM channel binding check failed",
+                ));
+            }
+        } else {
+            // Without channel binding the data is the gs2 header again: "n,,"
+            // is "biws", "y,," is "eSws", and it must repeat the client's flag.
+            let matches_flag = (channel_binding == b"biws" && self.cbind_flag == b'n')
+                || (channel_binding == b"eSws" && self.cbind_flag == b'y');
+            if !matches_flag {
+                return Err(protocol_violation(
+                    "unexpected SCRAM channel-binding attribute in client-final-message",
+                ));
+            }
         }
         let nonce = r.read_attr_value(b'r')?;
         // Extensions are skipped up to the proof, which comes last.
@@ -797,15 +864,22 @@ impl<'a> ScramExchange<'a> {
     }
 }
 
-/// `CheckSASLAuth()` with the SCRAM mechanism: offers SCRAM-SHA-256 and runs
-/// the exchange against `shadow_pass` (a mock secret when it is `None` or not
-/// a SCRAM secret, and then the exchange fails at the end).
+/// `CheckSASLAuth()` with the SCRAM mechanism: offers SCRAM-SHA-256 (and
+/// first SCRAM-SHA-256-PLUS when `channel_binding` holds the TLS server
+/// certificate's hash) and runs the exchange against `shadow_pass` (a mock
+/// secret when it is `None` or not a SCRAM secret, and then the exchange
+/// fails at the end).
 pub(super) fn check_sasl_auth(
     chan: &mut dyn AuthChannel,
     user: &str,
     shadow_pass: Option<&str>,
+    channel_binding: Option<&[u8]>,
 ) -> PgResult<SaslOutcome> {
-    let mut mechanisms = Vec::with_capacity(SCRAM_SHA_256_NAME.len() + 2);
+    let mut mechanisms = Vec::with_capacity(64);
+    if channel_binding.is_some() {
+        mechanisms.extend_from_slice(SCRAM_SHA_256_PLUS_NAME.as_bytes());
+        mechanisms.push(0);
+    }
     mechanisms.extend_from_slice(SCRAM_SHA_256_NAME.as_bytes());
     mechanisms.extend_from_slice(b"\0\0");
     send_auth(chan, AUTH_REQ_SASL, &mechanisms)?;
@@ -817,7 +891,7 @@ pub(super) fn check_sasl_auth(
         pos: 0,
     };
     let mechanism = msg.get_cstring()?;
-    let mut exchange = ScramExchange::init(mechanism, shadow_pass, user)?;
+    let mut exchange = ScramExchange::init(mechanism, shadow_pass, user, channel_binding)?;
     let len = msg.get_i32()?;
     let initial = if len == -1 {
         None
@@ -893,7 +967,7 @@ mod tests {
 
         // And the server side accepts that proof.
         let mut ex =
-            ScramExchange::init(b"SCRAM-SHA-256", Some(&secret.to_string()), "user").unwrap();
+            ScramExchange::init(b"SCRAM-SHA-256", Some(&secret.to_string()), "user", None).unwrap();
         ex.client_first_message_bare = RFC7677_CLIENT_FIRST_BARE.as_bytes().to_vec();
         ex.server_first_message = RFC7677_SERVER_FIRST.as_bytes().to_vec();
         let proof: [u8; 32] = proof.try_into().unwrap();

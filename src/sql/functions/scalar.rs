@@ -253,6 +253,52 @@ fn pg_backend_pid(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Int4(cx.server.backend_pid()))
 }
 
+// --- sslinfo (PostgreSQL's contrib/sslinfo, built in) ----------------------
+// They read the backend's own TLS connection (`Port->ssl` in PostgreSQL); on
+// a plaintext connection the text ones are NULL and the booleans false.
+
+fn ssl_text(f: impl FnOnce(&crate::protocol::tls::SslStatus) -> Option<String>) -> R {
+    Ok(crate::protocol::tls::my_status()
+        .and_then(f)
+        .map(Datum::Text)
+        .unwrap_or(Datum::Null))
+}
+
+fn ssl_is_used(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(crate::protocol::tls::my_status().is_some()))
+}
+
+fn ssl_version(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    ssl_text(|s| Some(s.version.to_string()))
+}
+
+fn ssl_cipher(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    ssl_text(|s| Some(s.cipher.clone()))
+}
+
+fn ssl_client_cert_present(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Bool(
+        crate::protocol::tls::my_status().is_some_and(|s| s.peer.is_some()),
+    ))
+}
+
+fn ssl_client_dn(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    ssl_text(|s| s.peer.as_ref().map(|p| p.subject.clone()))
+}
+
+fn ssl_issuer_dn(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    ssl_text(|s| s.peer.as_ref().map(|p| p.issuer.clone()))
+}
+
+fn ssl_client_serial(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    let serial =
+        crate::protocol::tls::my_status().and_then(|s| s.peer.as_ref().map(|p| p.serial.clone()));
+    Ok(match serial {
+        Some(s) => Datum::Numeric(Numeric::parse(&s)?),
+        None => Datum::Null,
+    })
+}
+
 fn pg_sleep(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let secs = f64_arg(&a[0]);
     if secs > 0.0 {
@@ -895,6 +941,18 @@ pub(super) fn register(b: &mut Builder) {
     b.func("current_schema", &[], Name, current_schema);
     b.func("pg_backend_pid", &[], Int4, pg_backend_pid);
     b.func("pg_sleep", &[Float8], Void, pg_sleep);
+    b.func("ssl_is_used", &[], Bool, ssl_is_used);
+    b.func("ssl_version", &[], Text, ssl_version);
+    b.func("ssl_cipher", &[], Text, ssl_cipher);
+    b.func(
+        "ssl_client_cert_present",
+        &[],
+        Bool,
+        ssl_client_cert_present,
+    );
+    b.func("ssl_client_serial", &[], Numeric, ssl_client_serial);
+    b.func("ssl_client_dn", &[], Text, ssl_client_dn);
+    b.func("ssl_issuer_dn", &[], Text, ssl_issuer_dn);
     b.func("pg_cancel_backend", &[Int4], Bool, pg_cancel_backend);
     b.func("pg_terminate_backend", &[Int4], Bool, pg_terminate_backend);
     b.func(

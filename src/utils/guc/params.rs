@@ -10,7 +10,7 @@
 //! * `unix_socket_directories` boots to `/tmp` (upstream's default, not
 //!   Debian's `/var/run/postgresql`);
 //! * `krb_server_keyfile` boots to upstream's `FILE:/usr/local/pgsql/etc/krb5.keytab`;
-//! * `ssl_library` is empty (ferrogres links no TLS library).
+//! * `ssl_library` is `rustls` (PostgreSQL builds say `OpenSSL`).
 //!
 //! The array is sorted by lower-cased name, which is also the order of
 //! `SHOW ALL` and `pg_settings`; a unit test checks it.
@@ -3672,7 +3672,9 @@ pub(super) static PARAMS: &[ParamDef] = &[
         short_desc: "Shows the name of the SSL library.",
         long_desc: None,
         flags: NOT_IN_SAMPLE | DISALLOW_IN_FILE,
-        kind: Kind::Str { boot: Some("") },
+        kind: Kind::Str {
+            boot: Some("rustls"),
+        },
     },
     ParamDef {
         name: "ssl_max_protocol_version",

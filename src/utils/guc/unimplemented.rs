@@ -40,7 +40,7 @@ const PLANNER: &str = "ferrogres has no cost-based planner yet: every query has 
 const PARALLEL: &str = "ferrogres has no parallel query yet.";
 const REPLICATION: &str = "ferrogres has no streaming or logical replication yet.";
 const STANDBY: &str = "ferrogres has no standby servers yet.";
-const TLS: &str = "ferrogres has no TLS support yet.";
+const OPENSSL: &str = "ferrogres's TLS is rustls, which takes no OpenSSL cipher lists or DH parameter files.";
 const PRELOAD: &str = "ferrogres cannot load shared libraries or extensions.";
 const WRAPAROUND: &str = "Transaction ids are 64 bits wide in ferrogres: there is no wraparound to prevent, and no multixacts.";
 const WRITEBACK: &str = "ferrogres does not ask the kernel to write back dirty data early.";
@@ -134,7 +134,6 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("hot_standby_feedback", STANDBY),
     ("huge_page_size", "ferrogres maps its shared memory with normal pages."),
     ("huge_pages", "ferrogres maps its shared memory with normal pages."),
-    ("ident_file", "ferrogres has no ident authentication or user name maps yet."),
     ("ignore_checksum_failure", "ferrogres does not checksum data pages."),
     ("ignore_invalid_pages", "Invalid page references in WAL always stop recovery."),
     ("ignore_system_indexes", "ferrogres has no indexes yet."),
@@ -205,20 +204,8 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("session_replication_role", "ferrogres has no triggers or foreign keys for it to switch off yet."),
     ("shared_memory_type", "ferrogres's shared memory is always an anonymous shared mapping (mmap)."),
     ("shared_preload_libraries", PRELOAD),
-    ("ssl", TLS),
-    ("ssl_ca_file", TLS),
-    ("ssl_cert_file", TLS),
-    ("ssl_ciphers", TLS),
-    ("ssl_crl_dir", TLS),
-    ("ssl_crl_file", TLS),
-    ("ssl_dh_params_file", TLS),
-    ("ssl_ecdh_curve", TLS),
-    ("ssl_key_file", TLS),
-    ("ssl_max_protocol_version", TLS),
-    ("ssl_min_protocol_version", TLS),
-    ("ssl_passphrase_command", TLS),
-    ("ssl_passphrase_command_supports_reload", TLS),
-    ("ssl_prefer_server_ciphers", TLS),
+    ("ssl_ciphers", OPENSSL),
+    ("ssl_dh_params_file", OPENSSL),
     ("standard_conforming_strings", "The scanner always treats backslashes in ordinary strings as plain characters."),
     ("stats_fetch_consistency", "Statistics views always read the current counters."),
     ("synchronous_standby_names", REPLICATION),
@@ -308,6 +295,7 @@ pub(super) static VACUOUS: &[&str] = &[
     "password_encryption",              // no CREATE/ALTER ROLE ... PASSWORD yet
     "restrict_nonsystem_relation_kind", // no views or foreign tables yet
     "row_security",                     // no row-level security policies yet
+    "ssl_passphrase_command_supports_reload", // ssl_passphrase_command is refused (0A000)
     "synchronize_seqscans",             // scans always start at block 0, as with `off`
     "xmlbinary",                        // no xml type yet
     "xmloption",                        // no xml type yet
