@@ -270,7 +270,17 @@ pub const NOT_IN_PG_PROC: &[(&str, &[Oid], &str)] = &[
         &[16],
         "PostgreSQL returns record with OUT parameters; ferrogres has no record type",
     ),
+    ("ssl_is_used", &[], SSLINFO),
+    ("ssl_version", &[], SSLINFO),
+    ("ssl_cipher", &[], SSLINFO),
+    ("ssl_client_cert_present", &[], SSLINFO),
+    ("ssl_client_serial", &[], SSLINFO),
+    ("ssl_client_dn", &[], SSLINFO),
+    ("ssl_issuer_dn", &[], SSLINFO),
 ];
+
+/// Why the sslinfo functions have no `pg_proc` row.
+const SSLINFO: &str = "contrib/sslinfo, built in: PostgreSQL gives its functions oids at CREATE EXTENSION, so there is no fixed row to copy";
 
 /// Registry operators that have no `pg_operator` row, and why.
 pub const NOT_IN_PG_OPERATOR: &[(&str, &[Oid], &str)] = &[(
