@@ -559,3 +559,23 @@ fn cancel_and_terminate_take_effect_between_statements_of_one_message() {
     }
     assert_server_healthy(&s);
 }
+
+#[test]
+fn a_query_holding_more_than_1_gb_of_rows_fails_with_53200_not_the_server() {
+    let s = Server::start();
+    let mut c = s.connect();
+    // Sort input, GROUP BY keys and DISTINCT keys of about 1 MB a row.
+    for sql in [
+        "SELECT repeat('x', 1000000) || g FROM generate_series(1, 2000) g ORDER BY 1",
+        "SELECT count(*) FROM (SELECT repeat('y', 1000000) || g AS k FROM generate_series(1, 2000) g GROUP BY 1) x",
+        "SELECT count(DISTINCT repeat('z', 1000000) || g) FROM generate_series(1, 2000) g",
+        "SELECT repeat('w', 1000000) || g FROM generate_series(1, 2000) g",
+    ] {
+        let e = c.simple_query(sql).unwrap_err();
+        assert_eq!(code(&e), "53200", "{sql}: {e}");
+        assert_eq!(message(&e), "out of memory");
+    }
+    // The session and the server go on; the memory was given back.
+    assert_eq!(Server::query_one(&mut c, "SELECT 42").as_deref(), Some("42"));
+    assert_server_healthy(&s);
+}

@@ -37,7 +37,17 @@ pub struct EvalContext<'a> {
     subplan_results: Vec<Option<std::rc::Rc<Vec<Row>>>>,
     /// Table scans not yet at their end: closed when the statement ends.
     pub(crate) open_scans: Vec<super::tables::ScanId>,
+    /// Bytes of rows this statement's nodes hold in memory (see [`EvalContext::hold`]).
+    held_bytes: usize,
 }
+
+/// The most a statement's executor may hold in memory: sort input, groups,
+/// DISTINCT keys, set-operation rows and the result itself. PostgreSQL
+/// streams results and spills sorts and hashes to disk past `work_mem`;
+/// ferrogres does neither yet (the query-engine issue), so without a bound
+/// one `SELECT ... ORDER BY` over a large series could take the machine's
+/// memory and end in the OOM killer and a crash-restart.
+pub const MAX_HELD_BYTES: usize = 1 << 30;
 
 impl Drop for EvalContext<'_> {
     fn drop(&mut self) {
@@ -57,7 +67,26 @@ impl<'a> EvalContext<'a> {
             subplans: Vec::new(),
             subplan_results: Vec::new(),
             open_scans: Vec::new(),
+            held_bytes: 0,
         }
+    }
+
+    /// Accounts for `row` being kept in memory until the statement ends:
+    /// 53200 `out of memory` once the statement holds more than
+    /// [`MAX_HELD_BYTES`] (a clean error instead of an aborted backend).
+    pub fn hold(&mut self, row: &[Datum]) -> PgResult<()> {
+        self.held_bytes = self.held_bytes.saturating_add(row_bytes(row));
+        if self.held_bytes > MAX_HELD_BYTES {
+            return Err(PgError::error(
+                crate::utils::elog::sqlstate::OUT_OF_MEMORY,
+                "out of memory",
+            )
+            .with_detail(format!(
+                "The query holds more than {} MB of rows in memory; ferrogres does not spill sorts, groups or results to disk yet.",
+                MAX_HELD_BYTES >> 20
+            )));
+        }
+        Ok(())
     }
 
     /// Installs the statement's subquery plans.
@@ -113,9 +142,27 @@ pub fn run(plan: Plan, cx: &mut EvalContext) -> PgResult<Vec<Row>> {
     let mut node = build(plan);
     let mut rows = Vec::new();
     while let Some(r) = node.next(cx)? {
+        cx.hold(&r)?;
         rows.push(r);
     }
     Ok(rows)
+}
+
+/// About how many bytes a row takes in memory, payloads included.
+fn row_bytes(row: &[Datum]) -> usize {
+    let payload: usize = row
+        .iter()
+        .map(|d| match d {
+            Datum::Text(s) => s.capacity(),
+            Datum::TextArray(items) => items
+                .iter()
+                .map(|i| std::mem::size_of::<Option<String>>() + i.as_ref().map_or(0, String::capacity))
+                .sum(),
+            Datum::Numeric(_) => 32,
+            _ => 0,
+        })
+        .sum();
+    std::mem::size_of::<Row>() + row.len() * std::mem::size_of::<Datum>() + payload
 }
 
 fn build(plan: Plan) -> Box<dyn ExecNode> {
@@ -264,7 +311,9 @@ impl ExecNode for Unique {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         while let Some(r) = self.input.next(cx)? {
             let key: Vec<HashKey> = r[..self.ncols].iter().map(hash_key).collect();
-            if self.seen.insert(key) {
+            if !self.seen.contains(&key) {
+                cx.hold(&r[..self.ncols])?;
+                self.seen.insert(key);
                 return Ok(Some(r));
             }
         }
@@ -320,6 +369,7 @@ impl ExecNode for Sort {
         if let Some(mut input) = self.input.take() {
             let mut rows = Vec::new();
             while let Some(r) = input.next(cx)? {
+                cx.hold(&r)?;
                 rows.push(r);
             }
             sort_rows(&mut rows, &self.keys);
@@ -428,6 +478,7 @@ impl Agg {
                 match index.get(&key) {
                     Some(&g) => g,
                     None => {
+                        cx.hold(&keyvals)?;
                         groups.push((keyvals, self.new_slots()));
                         index.insert(key, groups.len() - 1);
                         groups.len() - 1
@@ -452,6 +503,7 @@ impl Agg {
                     if !slot.seen.insert(args.iter().map(hash_key).collect()) {
                         continue;
                     }
+                    cx.hold(&args)?;
                 }
                 if a.order.is_empty() {
                     slot.acc.advance(&args)?;
@@ -460,6 +512,8 @@ impl Agg {
                     for (e, _, _) in &a.order {
                         keys.push(eval(e, &row, cx)?);
                     }
+                    cx.hold(&keys)?;
+                    cx.hold(&args)?;
                     slot.buffered.push((keys, args));
                 }
             }
@@ -539,6 +593,7 @@ impl ExecNode for SetOp {
             for (side, input) in [(0, &mut left), (1, &mut right)] {
                 while let Some(r) = input.next(cx)? {
                     if self.kind == SetOpKind::Union && self.all {
+                        cx.hold(&r)?;
                         out.push(r);
                         continue;
                     }
@@ -546,6 +601,7 @@ impl ExecNode for SetOp {
                     let i = match index.get(&key) {
                         Some(&i) => i,
                         None => {
+                            cx.hold(&r)?;
                             rows.push((r, 0, 0));
                             index.insert(key, rows.len() - 1);
                             rows.len() - 1
