@@ -181,31 +181,6 @@ fn query_without_terminator_and_random_bytes_do_not_panic() {
     assert_server_healthy(&s);
 }
 
-/// Frames one frontend message.
-fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![kind];
-    m.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-    m.extend_from_slice(body);
-    m
-}
-
-/// Reads backend messages up to and including ReadyForQuery.
-fn read_until_ready(t: &mut impl Read) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    loop {
-        let mut head = [0u8; 5];
-        t.read_exact(&mut head).unwrap();
-        let len = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
-        let mut body = vec![0u8; len - 4];
-        t.read_exact(&mut body).unwrap();
-        let done = head[0] == b'Z';
-        out.push((head[0], body));
-        if done {
-            return out;
-        }
-    }
-}
-
 #[test]
 fn extended_protocol_error_skips_messages_until_sync() {
     let s = Server::start();
@@ -548,13 +523,15 @@ fn cancel_and_terminate_take_effect_between_statements_of_one_message() {
         std::thread::sleep(Duration::from_secs(2));
         assert_eq!(s.psql(&format!("SELECT {call}({pid})")), "t");
         let sent = std::time::Instant::now();
+        // Well under the minute the work takes, with room for a loaded
+        // 2-core machine.
         assert!(
-            wait_until(Duration::from_secs(10), || done.is_finished()),
-            "{call} was not noticed within 10 s"
+            wait_until(Duration::from_secs(30), || done.is_finished()),
+            "{call} was not noticed within 30 s"
         );
         let error = done.join().unwrap().unwrap_or_default();
         assert!(error.contains(code), "{call}: {error:?}");
-        assert!(sent.elapsed() < Duration::from_secs(10));
+        assert!(sent.elapsed() < Duration::from_secs(30));
         drop(t);
     }
     assert_server_healthy(&s);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -283,30 +283,6 @@ fn client_encoding_names_aliases_and_unsupported_encodings() {
 // ---------------------------------------------------------------------------
 // The protocol itself
 // ---------------------------------------------------------------------------
-
-fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![kind];
-    m.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-    m.extend_from_slice(body);
-    m
-}
-
-/// Reads backend messages up to and including ReadyForQuery.
-fn read_until_ready(t: &mut impl Read) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    loop {
-        let mut head = [0u8; 5];
-        t.read_exact(&mut head).unwrap();
-        let len = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
-        let mut body = vec![0u8; len - 4];
-        t.read_exact(&mut body).unwrap();
-        let done = head[0] == b'Z';
-        out.push((head[0], body));
-        if done {
-            return out;
-        }
-    }
-}
 
 /// A raw session whose startup packet carries `client_encoding`; returns
 /// the socket and the startup messages.
