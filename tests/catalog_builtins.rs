@@ -273,6 +273,14 @@ fn drivers_find_types_by_oid_and_name() {
     assert_eq!(
         one(
             &mut c,
+            "SELECT typname || ' ' || typarray FROM pg_type WHERE oid = 2950"
+        ),
+        ["uuid 0"],
+        "uuid without its array type _uuid (2951), which does not work yet"
+    );
+    assert_eq!(
+        one(
+            &mut c,
             "SELECT oid FROM pg_type WHERE typname = 'timestamptz' AND typnamespace = 11"
         ),
         ["1184"]

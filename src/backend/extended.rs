@@ -492,6 +492,7 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
         Type::Timestamp => Datum::Timestamp(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Date => Datum::Date(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::PgLsn => Datum::Lsn(u64::from_be_bytes(fixed(8)?.try_into().unwrap())),
+        Type::Uuid => Datum::Uuid(fixed(16)?.try_into().unwrap()),
         Type::Text | Type::Varchar | Type::Name | Type::Bpchar | Type::Unknown => {
             // textrecv: the bytes are text in the client encoding.
             let s = mb::client_to_server(b)?;
@@ -674,6 +675,7 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
         Datum::Timestamptz(v) | Datum::Timestamp(v) => v.to_be_bytes().to_vec(),
         Datum::Date(v) => v.to_be_bytes().to_vec(),
         Datum::Lsn(v) => v.to_be_bytes().to_vec(),
+        Datum::Uuid(u) => u.to_vec(),
         Datum::Interval {
             months,
             days,

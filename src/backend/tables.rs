@@ -56,6 +56,7 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         (1184, Datum::Timestamptz(v)) => HeapValue::I64(*v),
         (1082, Datum::Date(v)) => HeapValue::I32(*v),
         (1114, Datum::Timestamp(v)) => HeapValue::I64(*v),
+        (2950, Datum::Uuid(u)) => HeapValue::Bytes(u.to_vec()),
         (_, other) => {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
@@ -94,6 +95,11 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
         (1700, HeapValue::Bytes(b)) => Datum::Numeric(crate::sql::adt::numeric::Numeric::parse(
             &String::from_utf8_lossy(&b),
         )?),
+        (2950, HeapValue::Bytes(b)) => {
+            Datum::Uuid(b.try_into().map_err(|_| {
+                PgError::error(sqlstate::DATA_CORRUPTED, "invalid uuid value on disk")
+            })?)
+        }
         (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
     })
 }

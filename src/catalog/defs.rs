@@ -359,6 +359,7 @@ pub const TYPES: &[(&str, AttrType)] = &[
     ("char", AttrType::Char),
     ("regproc", AttrType::Regproc),
     ("oidvector", AttrType::Oidvector),
+    ("uuid", AttrType::Uuid),
 ];
 
 /// The storage type for a `pg_type` oid, if ferrogres can store it.

@@ -62,6 +62,8 @@ pub enum Type {
     /// `oidvector`: space-separated oids (`pg_proc.proargtypes`); values are
     /// `Datum::Text` in `oidvectorout` form.
     Oidvector,
+    /// `uuid`: 16 bytes, compared as bytes ([`Datum::Uuid`]).
+    Uuid,
 }
 
 /// `pg_type.typcategory`.
@@ -130,10 +132,11 @@ impl Type {
             Type::Char => 18,
             Type::Regproc => 24,
             Type::Oidvector => 30,
+            Type::Uuid => 2950,
         }
     }
 
-    pub const ALL: [Type; 26] = [
+    pub const ALL: [Type; 27] = [
         Type::Bool,
         Type::Int2,
         Type::Int4,
@@ -160,6 +163,7 @@ impl Type {
         Type::Char,
         Type::Regproc,
         Type::Oidvector,
+        Type::Uuid,
     ];
 
     pub fn from_oid(oid: u32) -> Option<Type> {
@@ -180,7 +184,7 @@ impl Type {
             | Type::Void
             | Type::Date => 4,
             Type::Int8 | Type::Float8 | Type::Timestamptz | Type::Timestamp | Type::PgLsn => 8,
-            Type::Interval => 16,
+            Type::Interval | Type::Uuid => 16,
             Type::Name => 64,
             Type::Numeric
             | Type::Text
@@ -222,6 +226,7 @@ impl Type {
             Type::Char => "\"char\"",
             Type::Regproc => "regproc",
             Type::Oidvector => "oidvector",
+            Type::Uuid => "uuid",
         }
     }
 
@@ -254,6 +259,7 @@ impl Type {
             Type::Char => "char",
             Type::Regproc => "regproc",
             Type::Oidvector => "oidvector",
+            Type::Uuid => "uuid",
         }
     }
 
@@ -289,6 +295,7 @@ impl Type {
             "char" => Type::Char,
             "regproc" => Type::Regproc,
             "oidvector" => Type::Oidvector,
+            "uuid" => Type::Uuid,
             _ => return None,
         })
     }
@@ -310,7 +317,7 @@ impl Type {
             Type::Timestamptz | Type::Date | Type::Timestamp => TypeCategory::DateTime,
             Type::Interval => TypeCategory::Timespan,
             Type::Inet => TypeCategory::Network,
-            Type::Xid | Type::PgLsn => TypeCategory::User,
+            Type::Xid | Type::PgLsn | Type::Uuid => TypeCategory::User,
             Type::TextArray | Type::Oidvector => TypeCategory::Array,
             Type::Char => TypeCategory::Internal,
             Type::Void => TypeCategory::Pseudo,
@@ -375,6 +382,8 @@ pub enum Datum {
     Timestamp(i64),
     /// `pg_lsn`.
     Lsn(u64),
+    /// `uuid`, in PostgreSQL's byte order (as printed, as compared).
+    Uuid([u8; 16]),
 }
 
 impl Datum {

@@ -20,6 +20,7 @@ pub mod numeric;
 mod numeric_math;
 pub mod stringinfo;
 pub mod systypes;
+pub mod uuid;
 
 use std::cmp::Ordering;
 
@@ -79,6 +80,7 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Date(d) => date::date_out(*d),
         Datum::Timestamp(t) => date::timestamp_out(*t),
         Datum::Lsn(l) => date::lsn_out(*l),
+        Datum::Uuid(u) => uuid::uuid_out(u),
     })
 }
 
@@ -306,6 +308,7 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Date => Datum::Date(date::date_in(s, &fmt.tz, fmt.now)?),
         Type::Timestamp => Datum::Timestamp(date::timestamp_in(s, &fmt.tz, fmt.now)?),
         Type::PgLsn => Datum::Lsn(date::lsn_in(s)?),
+        Type::Uuid => Datum::Uuid(uuid::uuid_in(s)?),
         Type::Name => Datum::Text(truncate_name(s)),
         Type::Oid => Datum::Oid(oid_in(s)?),
         Type::Regtype => Datum::Oid(regtype_in(s)?),
@@ -770,6 +773,7 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Date(x), Date(y)) => x.cmp(y),
         (Timestamp(x), Timestamp(y)) => x.cmp(y),
         (Lsn(x), Lsn(y)) => x.cmp(y),
+        (Uuid(x), Uuid(y)) => x.cmp(y),
         (Interval { .. }, Interval { .. }) => as_interval(a)
             .expect("interval")
             .span()
@@ -794,6 +798,7 @@ pub enum HashKey {
     Interval(i128),
     Array(Vec<Option<String>>),
     Void,
+    Uuid([u8; 16]),
 }
 
 pub fn hash_key(d: &Datum) -> HashKey {
@@ -817,6 +822,7 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Interval { .. } => HashKey::Interval(as_interval(d).expect("interval").span()),
         Datum::TextArray(a) => HashKey::Array(a.clone()),
         Datum::Void => HashKey::Void,
+        Datum::Uuid(u) => HashKey::Uuid(*u),
     }
 }
 

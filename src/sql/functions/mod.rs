@@ -15,6 +15,7 @@ pub mod aggregates;
 mod dates;
 mod dbsize;
 mod scalar;
+mod uuid;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -405,6 +406,7 @@ fn build() -> Registry {
     dbsize::register(&mut b);
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
+    uuid::register(&mut b);
 
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();

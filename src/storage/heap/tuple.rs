@@ -51,6 +51,7 @@ pub const TIMESTAMPTZOID: Oid = 1184;
 pub const NUMERICOID: Oid = 1700;
 pub const REGCLASSOID: Oid = 2205;
 pub const REGTYPEOID: Oid = 2206;
+pub const UUIDOID: Oid = 2950;
 
 /// PostgreSQL's `NAMEDATALEN`: `name` values are this many bytes,
 /// NUL-padded.
@@ -132,6 +133,9 @@ pub enum AttrType {
     /// 0 (`pg_proc.proargtypes`), a varlena whose payload is PostgreSQL's
     /// array layout ([`oidvector_pack`]).
     Oidvector,
+    /// `uuid`: 16 bytes, by reference, unaligned (`typalign 'c'`), as
+    /// PostgreSQL stores it. Stored as [`HeapValue::Bytes`] of length 16.
+    Uuid,
 }
 
 impl AttrType {
@@ -156,6 +160,7 @@ impl AttrType {
             AttrType::Char => CHAROID,
             AttrType::Regproc => REGPROCOID,
             AttrType::Oidvector => OIDVECTOROID,
+            AttrType::Uuid => UUIDOID,
         }
     }
 
@@ -179,6 +184,7 @@ impl AttrType {
             | AttrType::Bytea
             | AttrType::Oidvector => (-1, TypAlign::Int, false),
             AttrType::Name => (NAMEDATALEN as i16, TypAlign::Char, false),
+            AttrType::Uuid => (16, TypAlign::Char, false),
         }
     }
 }
@@ -304,6 +310,7 @@ impl TupleDesc {
 /// | name                                  | `Bytes` (64 bytes)  |
 /// | "char"                                | `Bytes` (1 byte)    |
 /// | oidvector                             | `Bytes` ([`oidvector_pack`]) |
+/// | uuid                                  | `Bytes` (16 bytes)  |
 #[derive(Clone, Debug, PartialEq)]
 pub enum HeapValue {
     Null,
@@ -691,6 +698,29 @@ mod tests {
         assert_eq!(deform_tuple(&desc, &t), values);
         assert_eq!(oidvector_unpack(&oidvector_pack(&[])), Some(vec![]));
         assert_eq!(oidvector_unpack(b"short"), None);
+    }
+
+    #[test]
+    fn uuid_is_sixteen_unaligned_bytes() {
+        let desc = TupleDesc::new(vec![
+            Attribute::new("c", AttrType::Char),
+            Attribute::new("u", AttrType::Uuid),
+            Attribute::new("n", AttrType::Uuid),
+            Attribute::new("i", AttrType::Int4),
+        ]);
+        let u: Vec<u8> = (0xf0..=0xff).collect();
+        let values = vec![
+            HeapValue::Bytes(b"x".to_vec()),
+            HeapValue::Bytes(u.clone()),
+            HeapValue::Null,
+            HeapValue::I32(7),
+        ];
+        let t = form_tuple(&desc, &values).unwrap();
+        assert_eq!(t[32], b'x');
+        assert_eq!(&t[33..49], &u[..], "uuid right after the char, no padding");
+        assert_eq!(&t[52..56], &7i32.to_le_bytes(), "int4 aligned to 52");
+        assert!(!HeapTupleHeader::read(&t).has_varwidth());
+        assert_eq!(deform_tuple(&desc, &t), values);
     }
 
     #[test]
