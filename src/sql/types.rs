@@ -62,6 +62,8 @@ pub enum Type {
     /// `oidvector`: space-separated oids (`pg_proc.proargtypes`); values are
     /// `Datum::Text` in `oidvectorout` form.
     Oidvector,
+    /// `bytea`: a byte string ([`Datum::Bytea`]), OID 17.
+    Bytea,
 }
 
 /// `pg_type.typcategory`.
@@ -130,10 +132,11 @@ impl Type {
             Type::Char => 18,
             Type::Regproc => 24,
             Type::Oidvector => 30,
+            Type::Bytea => 17,
         }
     }
 
-    pub const ALL: [Type; 26] = [
+    pub const ALL: [Type; 27] = [
         Type::Bool,
         Type::Int2,
         Type::Int4,
@@ -160,6 +163,7 @@ impl Type {
         Type::Char,
         Type::Regproc,
         Type::Oidvector,
+        Type::Bytea,
     ];
 
     pub fn from_oid(oid: u32) -> Option<Type> {
@@ -188,7 +192,8 @@ impl Type {
             | Type::Varchar
             | Type::TextArray
             | Type::Oidvector
-            | Type::Bpchar => -1,
+            | Type::Bpchar
+            | Type::Bytea => -1,
             Type::Unknown => -2,
         }
     }
@@ -222,6 +227,7 @@ impl Type {
             Type::Char => "\"char\"",
             Type::Regproc => "regproc",
             Type::Oidvector => "oidvector",
+            Type::Bytea => "bytea",
         }
     }
 
@@ -254,6 +260,7 @@ impl Type {
             Type::Char => "char",
             Type::Regproc => "regproc",
             Type::Oidvector => "oidvector",
+            Type::Bytea => "bytea",
         }
     }
 
@@ -289,6 +296,7 @@ impl Type {
             "char" => Type::Char,
             "regproc" => Type::Regproc,
             "oidvector" => Type::Oidvector,
+            "bytea" => Type::Bytea,
             _ => return None,
         })
     }
@@ -310,7 +318,7 @@ impl Type {
             Type::Timestamptz | Type::Date | Type::Timestamp => TypeCategory::DateTime,
             Type::Interval => TypeCategory::Timespan,
             Type::Inet => TypeCategory::Network,
-            Type::Xid | Type::PgLsn => TypeCategory::User,
+            Type::Xid | Type::PgLsn | Type::Bytea => TypeCategory::User,
             Type::TextArray | Type::Oidvector => TypeCategory::Array,
             Type::Char => TypeCategory::Internal,
             Type::Void => TypeCategory::Pseudo,
@@ -375,6 +383,8 @@ pub enum Datum {
     Timestamp(i64),
     /// `pg_lsn`.
     Lsn(u64),
+    /// `bytea`: at most 1 GB (`MaxAllocSize`), as any varlena.
+    Bytea(Vec<u8>),
 }
 
 impl Datum {

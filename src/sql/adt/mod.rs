@@ -12,6 +12,7 @@
 //! - Text comparison is bytewise, which is what the `C` and `C.UTF-8`
 //!   collations do; other collations are not supported.
 
+pub mod bytea;
 pub mod date;
 pub mod datetime;
 pub mod float;
@@ -36,6 +37,7 @@ pub struct SessionFormat {
     pub extra_float_digits: i32,
     /// What `now` means in input (`'now'::timestamptz`).
     pub now: TimestampTz,
+    pub bytea_output: bytea::ByteaOutput,
 }
 
 // ---------------------------------------------------------------------------
@@ -79,6 +81,7 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Date(d) => date::date_out(*d),
         Datum::Timestamp(t) => date::timestamp_out(*t),
         Datum::Lsn(l) => date::lsn_out(*l),
+        Datum::Bytea(b) => bytea::bytea_out(b, fmt.bytea_output),
     })
 }
 
@@ -324,6 +327,7 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
             }
         }
         Type::Void => Datum::Void,
+        Type::Bytea => Datum::Bytea(bytea::bytea_in(s)?),
         Type::TextArray => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -770,6 +774,8 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Date(x), Date(y)) => x.cmp(y),
         (Timestamp(x), Timestamp(y)) => x.cmp(y),
         (Lsn(x), Lsn(y)) => x.cmp(y),
+        // byteacmp: memcmp, then the shorter first.
+        (Bytea(x), Bytea(y)) => x.cmp(y),
         (Interval { .. }, Interval { .. }) => as_interval(a)
             .expect("interval")
             .span()
@@ -794,6 +800,7 @@ pub enum HashKey {
     Interval(i128),
     Array(Vec<Option<String>>),
     Void,
+    Bytes(Vec<u8>),
 }
 
 pub fn hash_key(d: &Datum) -> HashKey {
@@ -817,6 +824,7 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Interval { .. } => HashKey::Interval(as_interval(d).expect("interval").span()),
         Datum::TextArray(a) => HashKey::Array(a.clone()),
         Datum::Void => HashKey::Void,
+        Datum::Bytea(b) => HashKey::Bytes(b.clone()),
     }
 }
 
