@@ -28,13 +28,13 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "pg_type",
         "typreceive",
         "-",
-        "binary I/O lives in backend/extended.rs; send functions return bytea, not a type yet",
+        "binary I/O lives in backend/extended.rs, not in *_recv/*_send functions",
     ),
     (
         "pg_type",
         "typsend",
         "-",
-        "binary I/O lives in backend/extended.rs; send functions return bytea, not a type yet",
+        "binary I/O lives in backend/extended.rs, not in *_recv/*_send functions",
     ),
     ("pg_type", "typsubscript", "-", "no subscripting yet"),
     (

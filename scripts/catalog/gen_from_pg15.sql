@@ -17,14 +17,13 @@
 -- storage types "char", regproc, oidvector) and the pseudo-types their
 -- functions' signatures need.
 CREATE TEMP TABLE our_types AS SELECT unnest(array[
-  16,18,19,20,21,23,24,25,26,28,30,700,701,705,869,1009,1042,1043,1082,1114,
+  16,17,18,19,20,21,23,24,25,26,28,30,700,701,705,869,1009,1042,1043,1082,1114,
   1184,1186,1700,2206,2950,3220,
   2275,1263,2276,2277,2278,2281,2776]::oid[]) AS oid;
 
 -- Their pg_type rows, as far as ferrogres implements them: typarray only
 -- where the array type is listed; typreceive/typsend 0, because binary I/O
--- lives in the protocol layer (backend/extended.rs), and every send
--- function returns bytea, which ferrogres does not have yet.
+-- lives in the protocol layer (backend/extended.rs), not in functions.
 CREATE TEMP TABLE our_pg_type AS
   SELECT t.*, 0::oid AS recv, 0::oid AS send,
     CASE WHEN t.typarray IN (SELECT oid FROM our_types) THEN t.typarray ELSE 0 END AS arr

@@ -493,6 +493,8 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
         Type::Date => Datum::Date(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::PgLsn => Datum::Lsn(u64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Uuid => Datum::Uuid(fixed(16)?.try_into().unwrap()),
+        // bytearecv: the bytes themselves (a Bind message is below 1 GB).
+        Type::Bytea => Datum::Bytea(b.to_vec()),
         Type::Text | Type::Varchar | Type::Name | Type::Bpchar | Type::Unknown => {
             // textrecv: the bytes are text in the client encoding.
             let s = mb::client_to_server(b)?;
@@ -661,6 +663,8 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
         Type::Numeric => return numeric_send(text).ok_or_else(unsupported),
         Type::TextArray | Type::Inet | Type::Oidvector => return Err(unsupported()),
         Type::Char => return Ok(vec![crate::sql::adt::systypes::char_byte(text)]),
+        // byteasend: the bytes themselves, from either bytea_output form.
+        Type::Bytea => return crate::sql::adt::bytea::bytea_in(text),
         _ => {}
     }
     let d = crate::sql::adt::input(text, ty, -1, fmt)?;

@@ -53,6 +53,7 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
             b.resize(crate::storage::heap::tuple::NAMEDATALEN, 0);
             HeapValue::Bytes(b)
         }
+        (17, Datum::Bytea(b)) => HeapValue::Bytes(b.clone()),
         (1184, Datum::Timestamptz(v)) => HeapValue::I64(*v),
         (1082, Datum::Date(v)) => HeapValue::I32(*v),
         (1114, Datum::Timestamp(v)) => HeapValue::I64(*v),
@@ -100,6 +101,7 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
                 PgError::error(sqlstate::DATA_CORRUPTED, "invalid uuid value on disk")
             })?)
         }
+        (17, HeapValue::Bytes(b)) => Datum::Bytea(b),
         (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
     })
 }

@@ -337,8 +337,7 @@ pub fn catalog_def(oid: Oid) -> &'static CatalogDef {
 }
 
 /// The types the heap can store a column of, with PostgreSQL's names. The
-/// `pg_type` rows are [`super::builtin::pg_type`]'s; `bytea` is stored here
-/// (nothing in SQL produces it yet) but not listed there.
+/// `pg_type` rows are [`super::builtin::pg_type`]'s.
 pub const TYPES: &[(&str, AttrType)] = &[
     ("bool", AttrType::Bool),
     ("int2", AttrType::Int2),

@@ -64,6 +64,8 @@ pub enum Type {
     Oidvector,
     /// `uuid`: 16 bytes, compared as bytes ([`Datum::Uuid`]).
     Uuid,
+    /// `bytea`: a byte string ([`Datum::Bytea`]), OID 17.
+    Bytea,
 }
 
 /// `pg_type.typcategory`.
@@ -133,10 +135,11 @@ impl Type {
             Type::Regproc => 24,
             Type::Oidvector => 30,
             Type::Uuid => 2950,
+            Type::Bytea => 17,
         }
     }
 
-    pub const ALL: [Type; 27] = [
+    pub const ALL: [Type; 28] = [
         Type::Bool,
         Type::Int2,
         Type::Int4,
@@ -164,6 +167,7 @@ impl Type {
         Type::Regproc,
         Type::Oidvector,
         Type::Uuid,
+        Type::Bytea,
     ];
 
     pub fn from_oid(oid: u32) -> Option<Type> {
@@ -192,7 +196,8 @@ impl Type {
             | Type::Varchar
             | Type::TextArray
             | Type::Oidvector
-            | Type::Bpchar => -1,
+            | Type::Bpchar
+            | Type::Bytea => -1,
             Type::Unknown => -2,
         }
     }
@@ -227,6 +232,7 @@ impl Type {
             Type::Regproc => "regproc",
             Type::Oidvector => "oidvector",
             Type::Uuid => "uuid",
+            Type::Bytea => "bytea",
         }
     }
 
@@ -260,6 +266,7 @@ impl Type {
             Type::Regproc => "regproc",
             Type::Oidvector => "oidvector",
             Type::Uuid => "uuid",
+            Type::Bytea => "bytea",
         }
     }
 
@@ -296,6 +303,7 @@ impl Type {
             "regproc" => Type::Regproc,
             "oidvector" => Type::Oidvector,
             "uuid" => Type::Uuid,
+            "bytea" => Type::Bytea,
             _ => return None,
         })
     }
@@ -317,7 +325,7 @@ impl Type {
             Type::Timestamptz | Type::Date | Type::Timestamp => TypeCategory::DateTime,
             Type::Interval => TypeCategory::Timespan,
             Type::Inet => TypeCategory::Network,
-            Type::Xid | Type::PgLsn | Type::Uuid => TypeCategory::User,
+            Type::Xid | Type::PgLsn | Type::Uuid | Type::Bytea => TypeCategory::User,
             Type::TextArray | Type::Oidvector => TypeCategory::Array,
             Type::Char => TypeCategory::Internal,
             Type::Void => TypeCategory::Pseudo,
@@ -384,6 +392,8 @@ pub enum Datum {
     Lsn(u64),
     /// `uuid`, in PostgreSQL's byte order (as printed, as compared).
     Uuid([u8; 16]),
+    /// `bytea`: at most 1 GB (`MaxAllocSize`), as any varlena.
+    Bytea(Vec<u8>),
 }
 
 impl Datum {

@@ -509,6 +509,62 @@ fn encode_char(map: &[u16; 128], c: char) -> Option<u8> {
         .map(|i| 0x80 + i as u8)
 }
 
+/// `pg_verify_mbstr(enc, ...)` for the encodings ferrogres knows: UTF-8
+/// validity for UTF8, no NUL byte for SQL_ASCII and the single-byte
+/// encodings (every other byte is a character of theirs).
+pub fn verify(bytes: &[u8], enc: Encoding) -> PgResult<()> {
+    match enc.conversion() {
+        Conversion::Utf8 => verify_utf8(bytes).map(|_| ()),
+        Conversion::SqlAscii | Conversion::Table(_) => match bytes.iter().position(|&b| b == 0) {
+            Some(z) => Err(invalid_encoding(enc, &bytes[z..])),
+            None => Ok(()),
+        },
+        Conversion::NotImplemented => Err(conversion_not_implemented(enc)),
+    }
+}
+
+fn conversion_not_implemented(enc: Encoding) -> PgError {
+    PgError::error(
+        crate::utils::elog::sqlstate::FEATURE_NOT_SUPPORTED,
+        format!(
+            "conversion of encoding \"{}\" is not implemented",
+            enc.name()
+        ),
+    )
+}
+
+/// `pg_convert` (`convert`, `convert_to`, `convert_from`): `bytes`, valid
+/// in `src`, as `dst`, with `pg_do_encoding_conversion`'s shortcuts (same
+/// encoding, or SQL_ASCII on either side: no conversion). Conversions go
+/// through UTF8, so one side must be UTF8: PostgreSQL's direct conversions
+/// between two other encodings (KOI8R ↔ WIN1251, LATIN2 ↔ WIN1250, ...)
+/// fail here as the pairs PostgreSQL lacks fail there, with 42883.
+pub fn convert(bytes: &[u8], src: Encoding, dst: Encoding) -> PgResult<Cow<'_, [u8]>> {
+    verify(bytes, src)?;
+    if src == dst || dst == Encoding::SQL_ASCII {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    if src == Encoding::SQL_ASCII {
+        verify(bytes, dst)?;
+        return Ok(Cow::Borrowed(bytes));
+    }
+    if src == Encoding::UTF8 {
+        let s = std::str::from_utf8(bytes).expect("verified as UTF-8");
+        return Ok(Cow::Owned(from_server(s, dst)?.into_owned()));
+    }
+    if dst == Encoding::UTF8 {
+        return Ok(Cow::Owned(to_server(bytes, src)?.into_owned().into_bytes()));
+    }
+    Err(PgError::error(
+        crate::utils::elog::sqlstate::UNDEFINED_FUNCTION,
+        format!(
+            "default conversion function for encoding \"{}\" to \"{}\" does not exist",
+            src.name(),
+            dst.name()
+        ),
+    ))
+}
+
 /// `pg_client_to_server`: bytes from the client as a server string.
 pub fn client_to_server(bytes: &[u8]) -> PgResult<String> {
     to_server(bytes, client_encoding()).map(Cow::into_owned)

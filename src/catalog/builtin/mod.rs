@@ -30,8 +30,8 @@
 //! 3. A row says what ferrogres does, not what PostgreSQL does, where the
 //!    two differ: no array type is listed that cannot be used (so
 //!    `int4.typarray` is 0 until `int4[]` exists), `typreceive`/`typsend`
-//!    are 0 (binary I/O lives in `backend/extended.rs`, and every send
-//!    function returns `bytea`, which is not a type yet), and there are no selectivity
+//!    are 0 (binary I/O lives in `backend/extended.rs`, not in callable
+//!    `*_send`/`*_recv` functions), and there are no selectivity
 //!    estimators (`oprrest`/`oprjoin` 0), planner support functions
 //!    (`prosupport` 0), subscripting handlers or `typanalyze` functions.
 //!    `tests/catalog_builtins.rs` lists each such difference from

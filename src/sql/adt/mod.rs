@@ -12,6 +12,7 @@
 //! - Text comparison is bytewise, which is what the `C` and `C.UTF-8`
 //!   collations do; other collations are not supported.
 
+pub mod bytea;
 pub mod date;
 pub mod datetime;
 pub mod float;
@@ -37,6 +38,7 @@ pub struct SessionFormat {
     pub extra_float_digits: i32,
     /// What `now` means in input (`'now'::timestamptz`).
     pub now: TimestampTz,
+    pub bytea_output: bytea::ByteaOutput,
 }
 
 // ---------------------------------------------------------------------------
@@ -81,6 +83,7 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Timestamp(t) => date::timestamp_out(*t),
         Datum::Lsn(l) => date::lsn_out(*l),
         Datum::Uuid(u) => uuid::uuid_out(u),
+        Datum::Bytea(b) => bytea::bytea_out(b, fmt.bytea_output),
     })
 }
 
@@ -327,6 +330,7 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
             }
         }
         Type::Void => Datum::Void,
+        Type::Bytea => Datum::Bytea(bytea::bytea_in(s)?),
         Type::TextArray => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -774,6 +778,8 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Timestamp(x), Timestamp(y)) => x.cmp(y),
         (Lsn(x), Lsn(y)) => x.cmp(y),
         (Uuid(x), Uuid(y)) => x.cmp(y),
+        // byteacmp: memcmp, then the shorter first.
+        (Bytea(x), Bytea(y)) => x.cmp(y),
         (Interval { .. }, Interval { .. }) => as_interval(a)
             .expect("interval")
             .span()
@@ -799,6 +805,7 @@ pub enum HashKey {
     Array(Vec<Option<String>>),
     Void,
     Uuid([u8; 16]),
+    Bytes(Vec<u8>),
 }
 
 pub fn hash_key(d: &Datum) -> HashKey {
@@ -823,6 +830,7 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::TextArray(a) => HashKey::Array(a.clone()),
         Datum::Void => HashKey::Void,
         Datum::Uuid(u) => HashKey::Uuid(*u),
+        Datum::Bytea(b) => HashKey::Bytes(b.clone()),
     }
 }
 

@@ -126,10 +126,15 @@ pub fn session_format(server: &mut dyn ServerContext) -> SessionFormat {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(1);
+    let bytea_output = match settings.show("bytea_output").ok().as_deref() {
+        Some("escape") => adt::bytea::ByteaOutput::Escape,
+        _ => adt::bytea::ByteaOutput::Hex,
+    };
     SessionFormat {
         tz,
         extra_float_digits,
         now,
+        bytea_output,
     }
 }
 

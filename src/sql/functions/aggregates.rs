@@ -79,6 +79,12 @@ pub(super) fn register(b: &mut Builder) {
         Text,
         AggKind::StringAgg,
     );
+    b.agg(
+        "string_agg",
+        &[ArgType::T(Bytea), ArgType::T(Bytea)],
+        Bytea,
+        AggKind::StringAgg,
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -94,6 +100,8 @@ enum State {
     MinMax(Option<Datum>),
     Bool(Option<bool>),
     StringAgg(Option<String>),
+    /// `string_agg(bytea, bytea)`.
+    ByteaAgg(Option<Vec<u8>>),
 }
 
 /// One group's running aggregate.
@@ -136,6 +144,7 @@ impl Accumulator {
             },
             AggKind::Min | AggKind::Max => State::MinMax(None),
             AggKind::BoolAnd | AggKind::BoolOr => State::Bool(None),
+            AggKind::StringAgg if ret == Type::Bytea => State::ByteaAgg(None),
             AggKind::StringAgg => State::StringAgg(None),
         };
         Accumulator { kind, ret, state }
@@ -238,6 +247,24 @@ impl Accumulator {
                     }
                 }
             }
+            State::ByteaAgg(cur) => {
+                let Datum::Bytea(b) = v else {
+                    unreachable!("bytea input")
+                };
+                match cur {
+                    None => *cur = Some(b.clone()),
+                    Some(acc) => {
+                        // bytea_string_agg_transfn appends to a StringInfo.
+                        use crate::sql::adt::stringinfo::check_enlarge;
+                        if let Some(Datum::Bytea(d)) = args.get(1) {
+                            check_enlarge(acc.len(), d.len())?;
+                            acc.extend_from_slice(d);
+                        }
+                        check_enlarge(acc.len(), b.len())?;
+                        acc.extend_from_slice(b);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -281,6 +308,7 @@ impl Accumulator {
             State::MinMax(v) => v.clone().unwrap_or(Datum::Null),
             State::Bool(b) => b.map(Datum::Bool).unwrap_or(Datum::Null),
             State::StringAgg(s) => s.clone().map(Datum::Text).unwrap_or(Datum::Null),
+            State::ByteaAgg(s) => s.clone().map(Datum::Bytea).unwrap_or(Datum::Null),
         })
     }
 }

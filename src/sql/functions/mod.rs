@@ -12,6 +12,7 @@
 //! PostgreSQL exist here too without one function per pair.
 
 pub mod aggregates;
+mod bytea;
 mod dates;
 mod dbsize;
 mod scalar;
@@ -402,6 +403,7 @@ fn build() -> Registry {
     b.func("like_escape", &[Text, Text], Text, scalar::like_escape);
 
     scalar::register(&mut b);
+    bytea::register(&mut b);
     dates::register(&mut b);
     dbsize::register(&mut b);
     dates::register_srfs(&mut b);

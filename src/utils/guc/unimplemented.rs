@@ -284,7 +284,6 @@ pub(super) static AS_BUILD_WITHOUT: &[&str] = &[
 /// Like [`AS_BUILD_WITHOUT`], a record checked by the tests.
 #[cfg(test)]
 pub(super) static VACUOUS: &[&str] = &[
-    "bytea_output",                     // no bytea type yet
     "check_function_bodies",            // no CREATE FUNCTION yet
     "default_table_access_method",      // only `heap` is accepted, and heap is what is used
     "default_text_search_config",       // no text search yet
