@@ -613,3 +613,20 @@ fn the_statements_of_one_query_message_form_one_implicit_transaction() {
         Some("3")
     );
 }
+
+#[test]
+fn deallocate_forgets_protocol_prepared_statements() {
+    let s = Server::start();
+    let mut c = s.connect();
+    let st = c.prepare("SELECT 41 + 1").unwrap();
+    let row = c.query_one(&st, &[]).unwrap();
+    assert_eq!(row.get::<_, i32>(0), 42);
+    // psycopg sends DEALLOCATE ALL after DDL once it has prepared statements.
+    c.batch_execute("DEALLOCATE ALL").unwrap();
+    let e = c.query_one(&st, &[]).unwrap_err();
+    assert_eq!(code(&e), "26000", "{e}");
+    let st = c.prepare("SELECT 2").unwrap();
+    let e = c.batch_execute("DEALLOCATE nosuch").unwrap_err();
+    assert_eq!(message(&e), "prepared statement \"nosuch\" does not exist");
+    assert_eq!(c.query_one(&st, &[]).unwrap().get::<_, i32>(0), 2);
+}

@@ -1638,6 +1638,21 @@ impl ServerContext for Session {
             .alter_system(&self.env.data_dir, name, value)
     }
 
+    fn deallocate(&mut self, name: Option<&str>) -> PgResult<()> {
+        match name {
+            None => self.prepared.clear(),
+            Some(n) => {
+                if self.prepared.remove(n).is_none() {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_SQL_STATEMENT_NAME,
+                        format!("prepared statement \"{n}\" does not exist"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn reload_conf(&mut self) -> PgResult<bool> {
         match nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.env.postmaster_pid),

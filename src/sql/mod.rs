@@ -168,6 +168,10 @@ pub trait ServerContext: tables::TableContext {
     fn alter_system(&mut self, name: &str, value: Option<&str>) -> PgResult<()>;
     /// `pg_reload_conf()`: signal the postmaster to reload.
     fn reload_conf(&mut self) -> PgResult<bool>;
+    /// `DEALLOCATE name` (`Some`) or `DEALLOCATE ALL` (`None`): forgets
+    /// prepared statements (those of the protocol's Parse messages; SQL
+    /// PREPARE is not implemented yet). 26000 for an unknown name.
+    fn deallocate(&mut self, name: Option<&str>) -> PgResult<()>;
 
     /// Raises 57014 if a cancel arrived, 57P01 if terminated.
     fn check_for_interrupts(&mut self) -> PgResult<()>;
@@ -272,6 +276,13 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
         NodeEnum::VacuumStmt(s) => maintenance::vacuum(ctx, s),
         NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, s),
+        NodeEnum::DeallocateStmt(d) => {
+            let name = (!d.isall).then_some(d.name.as_str());
+            ctx.deallocate(name)?;
+            Ok(Outcome::Command {
+                tag: if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" }.into(),
+            })
+        }
         NodeEnum::CheckPointStmt(_) => {
             ctx.checkpoint()?;
             Ok(Outcome::Command {

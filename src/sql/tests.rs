@@ -77,6 +77,9 @@ impl ServerContext for TestBackend {
             .push((name.to_string(), value.map(|v| v.to_string())));
         Ok(())
     }
+    fn deallocate(&mut self, _name: Option<&str>) -> PgResult<()> {
+        Ok(())
+    }
     fn reload_conf(&mut self) -> PgResult<bool> {
         Ok(true)
     }

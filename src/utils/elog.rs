@@ -143,6 +143,7 @@ pub mod sqlstate {
     pub const DISK_FULL: &str = "53100";
     pub const TOO_MANY_CONNECTIONS: &str = "53300";
     pub const OUT_OF_MEMORY: &str = "53200";
+    pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
     pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
     pub const STATEMENT_TOO_COMPLEX: &str = "54001";
     pub const TOO_MANY_COLUMNS: &str = "54011";

@@ -1,0 +1,6 @@
+-- DEALLOCATE forgets prepared statements (SQL PREPARE itself is not implemented yet).
+DEALLOCATE nosuch;
+DEALLOCATE ALL;
+DEALLOCATE PREPARE ALL;
+DEALLOCATE PREPARE nosuch;
+BEGIN; DEALLOCATE ALL; COMMIT;
