@@ -297,12 +297,13 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
         })?;
         use std::os::fd::IntoRawFd;
         let (r, w) = (r.into_raw_fd(), w.into_raw_fd());
-        elog::log(
-            Severity::Log,
-            "redirecting log output to logging collector process",
-        );
         elog::log_error(
-            &PgError::new(Severity::Log, sqlstate::SUCCESSFUL_COMPLETION, "").with_hint(format!(
+            &PgError::new(
+                Severity::Log,
+                sqlstate::SUCCESSFUL_COMPLETION,
+                "redirecting log output to logging collector process",
+            )
+            .with_hint(format!(
                 "Future log output will appear in directory \"{}\".",
                 settings.get_str("log_directory")
             )),
