@@ -70,6 +70,14 @@ pub enum Expr {
     CaseTest {
         ty: Type,
     },
+    /// `arg IN (a, b, ...)` / `arg NOT IN (...)`: `arg` is evaluated once
+    /// and stands as [`Expr::CaseTest`] in `test`, the OR (or AND) of the
+    /// comparisons with each item (PostgreSQL's ScalarArrayOpExpr over a
+    /// constant list evaluates its left side once too).
+    InList {
+        arg: Box<Expr>,
+        test: Box<Expr>,
+    },
     /// `$number` (1-based), a parameter of the extended query protocol.
     Param {
         number: usize,
@@ -157,6 +165,7 @@ impl Expr {
             | Expr::Not(_)
             | Expr::NullTest { .. }
             | Expr::BoolTest { .. }
+            | Expr::InList { .. }
             | Expr::Distinct { .. } => Type::Bool,
             Expr::Cast { to, .. } => *to,
             Expr::Agg { ty, .. } | Expr::SubLink { ty, .. } => *ty,
@@ -223,6 +232,10 @@ impl Expr {
             Expr::NullIf { left, right, .. } | Expr::Distinct { left, right, .. } => {
                 f(left);
                 f(right);
+            }
+            Expr::InList { arg, test } => {
+                f(arg);
+                f(test);
             }
             Expr::SubLink { kind, .. } => match kind {
                 SubLinkKind::Any { cmp } | SubLinkKind::All { cmp } => f(cmp),
@@ -344,6 +357,10 @@ impl Expr {
                 right: Box::new(go(*right)?),
                 eq,
                 not,
+            },
+            Expr::InList { arg, test } => Expr::InList {
+                arg: Box::new(go(*arg)?),
+                test: Box::new(go(*test)?),
             },
         })
     }

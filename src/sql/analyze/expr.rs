@@ -819,7 +819,7 @@ impl<'a> Analyzer<'a> {
         rnode: &NodeEnum,
         l: Option<usize>,
     ) -> PgResult<Expr> {
-        let left = self.transform_expr(scope, lnode)?;
+        let mut left = self.transform_expr(scope, lnode)?;
         let Some(items) = (match rnode {
             NodeEnum::List(list) => Some(&list.items),
             _ => None,
@@ -843,6 +843,18 @@ impl<'a> Analyzer<'a> {
                     *t == Type::Unknown || can_coerce(*t, common, CoercionContext::Implicit)
                 });
                 if works {
+                    // An unknown literal on the left is read as the common
+                    // type here, where its position is known, since the
+                    // comparisons below see only its value.
+                    if left.ty() == Type::Unknown {
+                        left = self.coerce(
+                            left,
+                            common,
+                            -1,
+                            CoercionContext::Implicit,
+                            raw_location(lnode),
+                        )?;
+                    }
                     let mut coerced = Vec::new();
                     for (e, rl) in rexprs.into_iter().zip(&rlocs) {
                         coerced.push(if has_vars(&e) {
@@ -857,16 +869,21 @@ impl<'a> Analyzer<'a> {
         }
         let use_or = name == "=";
         let mut cmps = Vec::new();
+        if rexprs.len() == 1 {
+            let r = rexprs.pop().expect("one item");
+            let c = self.make_op(name, Some(left), r, l)?;
+            return self.coerce_to_boolean(c, "IN", l);
+        }
+        // The left side is evaluated once and compared with each item.
+        let test_value = Expr::CaseTest { ty: left.ty() };
         for r in rexprs {
-            let c = self.make_op(name, Some(left.clone()), r, l)?;
+            let c = self.make_op(name, Some(test_value.clone()), r, l)?;
             cmps.push(self.coerce_to_boolean(c, "IN", l)?);
         }
-        Ok(if cmps.len() == 1 {
-            cmps.pop().expect("one comparison")
-        } else if use_or {
-            Expr::Or(cmps)
-        } else {
-            Expr::And(cmps)
+        let test = if use_or { Expr::Or(cmps) } else { Expr::And(cmps) };
+        Ok(Expr::InList {
+            arg: Box::new(left),
+            test: Box::new(test),
         })
     }
 

@@ -111,6 +111,13 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             }
             out
         }
+        Expr::InList { arg, test } => {
+            let v = eval(arg, row, cx)?;
+            cx.case_values.push(v);
+            let out = eval(test, row, cx);
+            cx.case_values.pop();
+            out
+        }
         Expr::CaseTest { .. } => Ok(cx
             .case_values
             .last()
