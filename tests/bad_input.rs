@@ -23,25 +23,12 @@ fn read_all(mut t: TcpStream) -> Vec<u8> {
     out
 }
 
-fn startup_packet(user: &str) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&196608u32.to_be_bytes());
-    for (k, v) in [("user", user), ("database", "postgres")] {
-        body.extend_from_slice(k.as_bytes());
-        body.push(0);
-        body.extend_from_slice(v.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut pkt = ((body.len() + 4) as u32).to_be_bytes().to_vec();
-    pkt.extend_from_slice(&body);
-    pkt
-}
 
 /// Connects, authenticates (trust) and reads up to ReadyForQuery.
 fn session(s: &Server) -> TcpStream {
     let mut t = connect(s);
-    t.write_all(&startup_packet("postgres")).unwrap();
+    t.write_all(&startup_packet(&[("user", "postgres"), ("database", "postgres")]))
+        .unwrap();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(6).any(|w| w == [b'Z', 0, 0, 0, 5, b'I']) {

@@ -289,20 +289,11 @@ fn client_encoding_names_aliases_and_unsupported_encodings() {
 fn raw_session(s: &Server, client_encoding: &str) -> (TcpStream, Vec<(u8, Vec<u8>)>) {
     let mut t = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut body = 196608u32.to_be_bytes().to_vec();
-    for (k, v) in [
+    let pkt = startup_packet(&[
         ("user", "postgres"),
         ("database", "postgres"),
         ("client_encoding", client_encoding),
-    ] {
-        body.extend_from_slice(k.as_bytes());
-        body.push(0);
-        body.extend_from_slice(v.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut pkt = ((body.len() + 4) as u32).to_be_bytes().to_vec();
-    pkt.extend_from_slice(&body);
+    ]);
     t.write_all(&pkt).unwrap();
     let msgs = read_until_ready(&mut t);
     (t, msgs)

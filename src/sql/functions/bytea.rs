@@ -12,7 +12,7 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use super::super::adt::{as_i128, bytea as adt_bytea, stringinfo};
 use super::super::exec::EvalContext;
 use super::super::types::{Datum, Type};
-use super::{Builder, CmpOp, Impl};
+use super::{Builder, Impl};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use crate::utils::mb;
 
@@ -38,16 +38,7 @@ fn int(d: &Datum) -> i64 {
 
 pub(super) fn register(b: &mut Builder) {
     use Type::*;
-    for (sym, c) in [
-        ("=", CmpOp::Eq),
-        ("<>", CmpOp::Ne),
-        ("<", CmpOp::Lt),
-        ("<=", CmpOp::Le),
-        (">", CmpOp::Gt),
-        (">=", CmpOp::Ge),
-    ] {
-        b.op(sym, Bytea, Bytea, Bool, Impl::Cmp(c));
-    }
+    b.comparison_ops(Bytea);
     b.op("||", Bytea, Bytea, Bytea, Impl::Scalar(byteacat));
     b.func("length", &[Bytea], Int4, byteaoctetlen);
     b.func("octet_length", &[Bytea], Int4, byteaoctetlen);

@@ -226,18 +226,8 @@ fn localtimestamp(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
 
 pub(super) fn register(b: &mut Builder) {
     use Type::*;
-    let cmps = [
-        ("=", CmpOp::Eq),
-        ("<>", CmpOp::Ne),
-        ("<", CmpOp::Lt),
-        ("<=", CmpOp::Le),
-        (">", CmpOp::Gt),
-        (">=", CmpOp::Ge),
-    ];
-    for &t in &[Date, Timestamp, PgLsn] {
-        for &(sym, c) in &cmps {
-            b.op(sym, t, t, Bool, Impl::Cmp(c));
-        }
+    for t in [Date, Timestamp, PgLsn] {
+        b.comparison_ops(t);
     }
     let bpchar_fns: [(&'static str, super::ScalarFn); 6] = [
         ("=", bpchar_eq),

@@ -139,6 +139,16 @@ struct Builder {
     funcs: Vec<FuncDef>,
 }
 
+/// The comparison operators by symbol.
+const COMPARISONS: [(&str, CmpOp); 6] = [
+    ("=", CmpOp::Eq),
+    ("<>", CmpOp::Ne),
+    ("<", CmpOp::Lt),
+    ("<=", CmpOp::Le),
+    (">", CmpOp::Gt),
+    (">=", CmpOp::Ge),
+];
+
 impl Builder {
     fn push(
         &mut self,
@@ -159,6 +169,14 @@ impl Builder {
         });
         self.funcs.last_mut().expect("just pushed")
     }
+    /// The six comparison operators (`= <> < <= > >=`) of a type with
+    /// itself, through the type's generic comparison (`adt::compare`).
+    fn comparison_ops(&mut self, t: Type) {
+        for (sym, c) in COMPARISONS {
+            self.op(sym, t, t, Type::Bool, Impl::Cmp(c));
+        }
+    }
+
     fn op(&mut self, name: &'static str, l: Type, r: Type, ret: Type, imp: Impl) {
         self.push(
             name,
@@ -221,14 +239,7 @@ fn build() -> Registry {
             Int2
         }
     };
-    let cmps = [
-        ("=", CmpOp::Eq),
-        ("<>", CmpOp::Ne),
-        ("<", CmpOp::Lt),
-        ("<=", CmpOp::Le),
-        (">", CmpOp::Gt),
-        (">=", CmpOp::Ge),
-    ];
+    let cmps = COMPARISONS;
     let ariths = [
         ("+", Arith::Add),
         ("-", Arith::Sub),

@@ -6,7 +6,7 @@
 use super::super::adt::uuid;
 use super::super::exec::EvalContext;
 use super::super::types::{Datum, Type};
-use super::{Builder, CmpOp, Impl};
+use super::Builder;
 use crate::utils::elog::PgResult;
 
 type R = PgResult<Datum>;
@@ -42,16 +42,7 @@ fn uuid_hash(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 
 pub(super) fn register(b: &mut Builder) {
     use Type::*;
-    for (sym, c) in [
-        ("=", CmpOp::Eq),
-        ("<>", CmpOp::Ne),
-        ("<", CmpOp::Lt),
-        ("<=", CmpOp::Le),
-        (">", CmpOp::Gt),
-        (">=", CmpOp::Ge),
-    ] {
-        b.op(sym, Uuid, Uuid, Bool, Impl::Cmp(c));
-    }
+    b.comparison_ops(Uuid);
     b.func("uuid_cmp", &[Uuid, Uuid], Int4, uuid_cmp);
     b.func("uuid_hash", &[Uuid], Int4, uuid_hash);
     b.func("gen_random_uuid", &[], Uuid, gen_random_uuid);
