@@ -236,6 +236,33 @@ impl Type {
         }
     }
 
+    /// `format_type(oid, typmod)` (PostgreSQL's `format_type_extended`):
+    /// the SQL name with the typmod spelled out (`character varying(10)`,
+    /// `numeric(10,2)`, `timestamp(3) with time zone`). `typmod_given` is
+    /// false when the caller passed no typmod at all (NULL); a given -1
+    /// prints `bpchar` by its catalog name, as PostgreSQL does.
+    pub fn format_with_typmod(self, typmod: i32, typmod_given: bool) -> String {
+        const VARHDRSZ: i32 = 4;
+        match self {
+            Type::Varchar | Type::Bpchar if typmod >= VARHDRSZ => {
+                format!("{}({})", self.name(), typmod - VARHDRSZ)
+            }
+            // bpchar with typmod -1 is not CHARACTER, which means
+            // CHARACTER(1): PostgreSQL reports it as bpchar.
+            Type::Bpchar if typmod_given => "bpchar".to_string(),
+            Type::Numeric if typmod >= VARHDRSZ => {
+                let t = typmod - VARHDRSZ;
+                // The scale is a signed 11-bit field (PostgreSQL 15 allows
+                // negative scales).
+                let scale = ((t & 0x7ff) ^ 1024) - 1024;
+                format!("numeric({},{})", (t >> 16) & 0xffff, scale)
+            }
+            Type::Timestamp if typmod >= 0 => format!("timestamp({typmod}) without time zone"),
+            Type::Timestamptz if typmod >= 0 => format!("timestamp({typmod}) with time zone"),
+            _ => self.name().to_string(),
+        }
+    }
+
     /// `pg_type.typname`.
     pub fn typname(self) -> &'static str {
         match self {

@@ -444,6 +444,33 @@ fn pg_typeof(_: &mut EvalContext, _: &[Datum], t: &[Type], _: Type) -> R {
     Ok(Datum::Oid(t[0].oid()))
 }
 
+/// `format_type(oid, typmod)`: NULL for a NULL oid, `-` for 0, `???` for
+/// an oid that names no type (PostgreSQL's FORMAT_TYPE_ALLOW_INVALID).
+fn format_type(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let Datum::Oid(oid) = a[0] else {
+        return Ok(Datum::Null);
+    };
+    let (typmod, given) = match a[1] {
+        Datum::Int4(m) => (m, true),
+        _ => (-1, false),
+    };
+    Ok(Datum::Text(match Type::from_oid(oid) {
+        _ if oid == 0 => "-".to_string(),
+        Some(t) => t.format_with_typmod(typmod, given),
+        None => "???".to_string(),
+    }))
+}
+
+/// `to_regtype(text)`: the type's oid, or NULL where `::regtype` would
+/// fail with 42704.
+fn to_regtype(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    match super::super::adt::input(text(&a[0]), Type::Regtype, -1, &cx.fmt) {
+        Ok(d) => Ok(d),
+        Err(e) if e.sqlstate == sqlstate::UNDEFINED_OBJECT => Ok(Datum::Null),
+        Err(e) => Err(e),
+    }
+}
+
 // --- strings -------------------------------------------------------------------
 
 fn length(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -998,6 +1025,8 @@ pub(super) fn register(b: &mut Builder) {
         false,
     );
     b.func_nonstrict("pg_typeof", &[ArgType::Any], Regtype, pg_typeof, false);
+    b.func_nonstrict("format_type", &[ArgType::T(Oid), ArgType::T(Int4)], Text, format_type, false);
+    b.func("to_regtype", &[Text], Regtype, to_regtype);
 
     for name in ["length", "char_length", "character_length"] {
         b.func(name, &[Text], Int4, length);
