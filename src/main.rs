@@ -277,10 +277,9 @@ fn run_server(
     }
     let data_dir = std::fs::canonicalize(&data_dir).unwrap_or(data_dir);
     let mut gucs = Settings::new();
-    if let Err(e) = gucs.load_config_files(&data_dir, false) {
-        eprintln!("ferrogres: {}", e.message);
-        return 1;
-    }
+    // The command line first, then the files (guc README rule 2, as
+    // PostgreSQL's SelectConfigFiles): `-c hba_file=...` must be in place
+    // before the defaults for unset file locations are chosen.
     let mut command_line: Vec<(String, String)> = Vec::new();
     if let Some(p) = port {
         command_line.push(("port".into(), p.to_string()));
@@ -303,6 +302,10 @@ fn run_server(
             eprintln!("ferrogres: {}", e.message);
             return 1;
         }
+    }
+    if let Err(e) = gucs.load_config_files(&data_dir, false) {
+        eprintln!("ferrogres: {}", e.message);
+        return 1;
     }
     gucs.set_internal("data_directory", &data_dir.display().to_string());
     if !explicit {

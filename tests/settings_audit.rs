@@ -329,3 +329,45 @@ fn unix_socket_permissions_and_cluster_name_take_effect() {
         server.children()
     );
 }
+
+#[test]
+fn hba_file_on_the_command_line_is_the_one_read() {
+    // `-c` is applied before the files, as PostgreSQL's SelectConfigFiles
+    // does, so the default location no longer hides it.
+    let dir = TempDir::new("hbafile");
+    let data = dir.0.join("data");
+    let init = Command::new(BIN).args(["initdb", "-D"]).arg(&data).output().unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let sock = dir.0.join("sock");
+    std::fs::create_dir_all(&sock).unwrap();
+    let alt = dir.0.join("alt_hba.conf");
+    std::fs::write(&alt, "local all all reject\n").unwrap();
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["server", "-D"])
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-k"])
+        .arg(&sock)
+        .arg("-c")
+        .arg(format!("hba_file={}", alt.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let try_connect = || {
+        Command::new(PSQL)
+            .args(["-X", "-A", "-t", "-h"])
+            .arg(&sock)
+            .args(["-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c", "SELECT 1"])
+            .output()
+            .unwrap()
+    };
+    let mut stderr = String::new();
+    let refused = wait_until(Duration::from_secs(30), || {
+        stderr = String::from_utf8_lossy(&try_connect().stderr).into_owned();
+        stderr.contains("pg_hba.conf rejects connection")
+    });
+    kill(child.id() as i32, 15);
+    let _ = child.wait();
+    assert!(refused, "the alternative pg_hba.conf was not used: {stderr}");
+}
