@@ -249,7 +249,10 @@ fn auth_delay_makes_a_wrong_password_wait_and_a_right_one_not() {
         .start();
     let started = std::time::Instant::now();
     let (ok, out) = psql_as(&s, "127.0.0.1", "postgres", Some("wrong"));
-    assert!(!ok && out.contains("password authentication failed"), "{out}");
+    assert!(
+        !ok && out.contains("password authentication failed"),
+        "{out}"
+    );
     // A lower bound only: the delay is a sleep in the backend.
     assert!(started.elapsed() >= std::time::Duration::from_millis(700));
     // Other clients are served meanwhile: the postmaster does not wait.
@@ -268,7 +271,9 @@ fn auth_delay_makes_a_wrong_password_wait_and_a_right_one_not() {
     assert!(ok, "{out}");
     assert!(!slow.join().unwrap().status.success());
     assert_eq!(
-        s.psql("SELECT setting, unit, context FROM pg_settings WHERE name = 'auth_delay.milliseconds'"),
+        s.psql(
+            "SELECT setting, unit, context FROM pg_settings WHERE name = 'auth_delay.milliseconds'"
+        ),
         "700|ms|sighup"
     );
 }

@@ -170,7 +170,11 @@ const NOT_ALTERABLE: &[&str] = &["bonjour", "config_file", "data_directory"];
 fn every_parameter_either_works_or_warns_and_the_readme_lists_the_warnings() {
     let server = Server::start();
     let mut rows = rows(&server);
-    assert!(rows.len() > 300, "pg_settings has only {} settable rows", rows.len());
+    assert!(
+        rows.len() > 300,
+        "pg_settings has only {} settable rows",
+        rows.len()
+    );
     // `seed` is hidden from pg_settings (GUC_NO_SHOW_ALL), as in PostgreSQL.
     rows.push(Row {
         name: "seed".into(),
@@ -192,7 +196,11 @@ fn every_parameter_either_works_or_warns_and_the_readme_lists_the_warnings() {
         };
         let value = value.replace('\'', "''");
         let stmt = if matches!(r.context.as_str(), "user" | "superuser") {
-            format!("SET {} = '{value}'; RESET {};", quoted(&r.name), quoted(&r.name))
+            format!(
+                "SET {} = '{value}'; RESET {};",
+                quoted(&r.name),
+                quoted(&r.name)
+            )
         } else {
             format!("ALTER SYSTEM SET {} = '{value}';", quoted(&r.name))
         };
@@ -205,7 +213,15 @@ fn every_parameter_either_works_or_warns_and_the_readme_lists_the_warnings() {
     let out = Command::new(PSQL)
         .args(["-X", "-q", "-h"])
         .arg(&server.socket_dir)
-        .args(["-p", &server.port.to_string(), "-U", "postgres", "-d", "postgres", "-f"])
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-f",
+        ])
         .arg(&file)
         .output()
         .expect("run psql");
@@ -224,7 +240,10 @@ fn every_parameter_either_works_or_warns_and_the_readme_lists_the_warnings() {
             // Other warnings (SET TRANSACTION outside a block) are PostgreSQL's.
             if w.contains("is not implemented by ferrogres") {
                 let expected = format!("parameter \"{name}\" is not implemented by ferrogres");
-                assert!(w.contains(&expected), "line {num}: unexpected warning {w:?}");
+                assert!(
+                    w.contains(&expected),
+                    "line {num}: unexpected warning {w:?}"
+                );
                 warned.insert(name.to_lowercase());
             }
         } else if msg.starts_with("ERROR:") {
@@ -233,7 +252,11 @@ fn every_parameter_either_works_or_warns_and_the_readme_lists_the_warnings() {
     }
     let unexpected: Vec<&String> = failed
         .iter()
-        .filter(|f| !NOT_ALTERABLE.iter().any(|n| f.starts_with(&format!("{n}: "))))
+        .filter(|f| {
+            !NOT_ALTERABLE
+                .iter()
+                .any(|n| f.starts_with(&format!("{n}: ")))
+        })
         .collect();
     assert!(
         unexpected.is_empty(),
@@ -259,7 +282,10 @@ fn every_parameter_either_works_or_warns_and_the_readme_lists_the_warnings() {
 }
 
 fn quoted(name: &str) -> String {
-    if name.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+    {
         name.to_string()
     } else {
         format!("\"{name}\"")
@@ -280,7 +306,11 @@ fn files_command_line_and_startup_options_warn_too() {
         "no warning for a file setting:\n{}",
         server.log()
     );
-    assert!(server.log().contains("parameter \"wal_compression\" is not implemented"));
+    assert!(
+        server
+            .log()
+            .contains("parameter \"wal_compression\" is not implemented")
+    );
     // Implemented parameters are silent.
     assert!(!server.log().contains("\"port\" is not implemented"));
 
@@ -288,7 +318,14 @@ fn files_command_line_and_startup_options_warn_too() {
     let out = Command::new(PSQL)
         .args(["-X", "-A", "-t", "-h"])
         .arg(&server.socket_dir)
-        .args(["-p", &server.port.to_string(), "-U", "postgres", "-d", "postgres"])
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
         .args(["-c", "SHOW enable_hashjoin"])
         .env("PGOPTIONS", "-c enable_hashjoin=off -c work_mem=8MB")
         .output()
@@ -304,7 +341,10 @@ fn files_command_line_and_startup_options_warn_too() {
     assert!(!stderr.contains("work_mem"), "{stderr}");
 
     // SET to the default value is silent; to another value warns each time.
-    let out = server.psql_output("SET enable_sort = on; SET jit = off; SET enable_sort = off", &[]);
+    let out = server.psql_output(
+        "SET enable_sort = on; SET jit = off; SET enable_sort = off",
+        &[],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("is not implemented").count(), 1, "{stderr}");
     assert!(stderr.contains("\"enable_sort\""), "{stderr}");
@@ -336,8 +376,16 @@ fn hba_file_on_the_command_line_is_the_one_read() {
     // does, so the default location no longer hides it.
     let dir = TempDir::new("hbafile");
     let data = dir.0.join("data");
-    let init = Command::new(BIN).args(["initdb", "-D"]).arg(&data).output().unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let init = Command::new(BIN)
+        .args(["initdb", "-D"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let sock = dir.0.join("sock");
     std::fs::create_dir_all(&sock).unwrap();
     let alt = dir.0.join("alt_hba.conf");
@@ -358,7 +406,16 @@ fn hba_file_on_the_command_line_is_the_one_read() {
         Command::new(PSQL)
             .args(["-X", "-A", "-t", "-h"])
             .arg(&sock)
-            .args(["-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c", "SELECT 1"])
+            .args([
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                "SELECT 1",
+            ])
             .output()
             .unwrap()
     };
@@ -369,5 +426,8 @@ fn hba_file_on_the_command_line_is_the_one_read() {
     });
     kill(child.id() as i32, 15);
     let _ = child.wait();
-    assert!(refused, "the alternative pg_hba.conf was not used: {stderr}");
+    assert!(
+        refused,
+        "the alternative pg_hba.conf was not used: {stderr}"
+    );
 }

@@ -74,14 +74,21 @@ fn set_socket_owner_and_mode(path: &Path, mode: u32, group: &str) -> PgResult<()
         nix::unistd::chown(path, None, Some(gid)).map_err(|e| {
             PgError::fatal(
                 sqlstate::IO_ERROR,
-                format!("could not set group of file \"{}\": {}", path.display(), e.desc()),
+                format!(
+                    "could not set group of file \"{}\": {}",
+                    path.display(),
+                    e.desc()
+                ),
             )
         })?;
     }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
         PgError::fatal(
             sqlstate::IO_ERROR,
-            format!("could not set permissions of file \"{}\": {e}", path.display()),
+            format!(
+                "could not set permissions of file \"{}\": {e}",
+                path.display()
+            ),
         )
     })
 }

@@ -233,7 +233,8 @@ pub fn create_table(
                 && e.position.is_none()
                 && rv.location >= 0
             {
-                let at = crate::sql::parser::char_position(stmt.parsed_text(), rv.location as usize);
+                let at =
+                    crate::sql::parser::char_position(stmt.parsed_text(), rv.location as usize);
                 e.with_position(at)
             } else {
                 e

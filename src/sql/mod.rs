@@ -280,7 +280,12 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
             let name = (!d.isall).then_some(d.name.as_str());
             ctx.deallocate(name)?;
             Ok(Outcome::Command {
-                tag: if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" }.into(),
+                tag: if name.is_some() {
+                    "DEALLOCATE"
+                } else {
+                    "DEALLOCATE ALL"
+                }
+                .into(),
             })
         }
         NodeEnum::CheckPointStmt(_) => {

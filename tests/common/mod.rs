@@ -777,3 +777,15 @@ pub fn startup_packet(params: &[(&str, &str)]) -> Vec<u8> {
     pkt.extend_from_slice(&body);
     pkt
 }
+
+/// The server log shows no panic and no crash-restart.
+pub fn assert_no_crash(s: &Server) {
+    let log = s.log();
+    for bad in [
+        "PANIC",
+        "panicked",
+        "terminating any other active server processes",
+    ] {
+        assert!(!log.contains(bad), "server log contains {bad:?}:\n{log}");
+    }
+}

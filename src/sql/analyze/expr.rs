@@ -880,7 +880,11 @@ impl<'a> Analyzer<'a> {
             let c = self.make_op(name, Some(test_value.clone()), r, l)?;
             cmps.push(self.coerce_to_boolean(c, "IN", l)?);
         }
-        let test = if use_or { Expr::Or(cmps) } else { Expr::And(cmps) };
+        let test = if use_or {
+            Expr::Or(cmps)
+        } else {
+            Expr::And(cmps)
+        };
         Ok(Expr::InList {
             arg: Box::new(left),
             test: Box::new(test),

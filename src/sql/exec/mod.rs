@@ -161,7 +161,9 @@ fn row_bytes(row: &[Datum]) -> usize {
             Datum::Text(s) => s.capacity(),
             Datum::TextArray(items) => items
                 .iter()
-                .map(|i| std::mem::size_of::<Option<String>>() + i.as_ref().map_or(0, String::capacity))
+                .map(|i| {
+                    std::mem::size_of::<Option<String>>() + i.as_ref().map_or(0, String::capacity)
+                })
                 .sum(),
             Datum::Numeric(_) => 32,
             _ => 0,

@@ -94,9 +94,18 @@ enum State {
     SumNumeric(Option<Numeric>),
     SumFloat(Option<f64>),
     SumInterval(Option<Interval>),
-    AvgNumeric { sum: Numeric, count: i64 },
-    AvgFloat { sum: f64, count: i64 },
-    AvgInterval { sum: Interval, count: i64 },
+    AvgNumeric {
+        sum: Numeric,
+        count: i64,
+    },
+    AvgFloat {
+        sum: f64,
+        count: i64,
+    },
+    AvgInterval {
+        sum: Interval,
+        count: i64,
+    },
     MinMax(Option<Datum>),
     Bool(Option<bool>),
     StringAgg(Option<String>),

@@ -1025,7 +1025,13 @@ pub(super) fn register(b: &mut Builder) {
         false,
     );
     b.func_nonstrict("pg_typeof", &[ArgType::Any], Regtype, pg_typeof, false);
-    b.func_nonstrict("format_type", &[ArgType::T(Oid), ArgType::T(Int4)], Text, format_type, false);
+    b.func_nonstrict(
+        "format_type",
+        &[ArgType::T(Oid), ArgType::T(Int4)],
+        Text,
+        format_type,
+        false,
+    );
     b.func("to_regtype", &[Text], Regtype, to_regtype);
 
     for name in ["length", "char_length", "character_length"] {

@@ -322,7 +322,12 @@ impl Settings {
     /// rewrites DATA_DIR/postgresql.auto.conf atomically. The change takes
     /// effect at the next reload. The caller checks that the user is a
     /// superuser and that no transaction block is open.
-    pub fn alter_system(&mut self, data_dir: &Path, name: &str, value: Option<&str>) -> PgResult<()> {
+    pub fn alter_system(
+        &mut self,
+        data_dir: &Path,
+        name: &str,
+        value: Option<&str>,
+    ) -> PgResult<()> {
         let reset_all = value.is_none() && name.eq_ignore_ascii_case("all");
         if !reset_all {
             let key = self.find_key(name).ok_or_else(|| unrecognized(name))?;
@@ -337,7 +342,8 @@ impl Settings {
                 let (parsed, _) = self.parse_and_validate(&key, name, value)?;
                 if parsed != super::settings::default_value(def).0 {
                     let shown = Self::raw_string(&self.vars[&key], &parsed);
-                    self.notices.extend(super::unimplemented::warning(def.name, &shown));
+                    self.notices
+                        .extend(super::unimplemented::warning(def.name, &shown));
                 }
                 if value.contains('\n') {
                     return Err(PgError::error(

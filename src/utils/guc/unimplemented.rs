@@ -40,12 +40,14 @@ const PLANNER: &str = "ferrogres has no cost-based planner yet: every query has 
 const PARALLEL: &str = "ferrogres has no parallel query yet.";
 const REPLICATION: &str = "ferrogres has no streaming or logical replication yet.";
 const STANDBY: &str = "ferrogres has no standby servers yet.";
-const OPENSSL: &str = "ferrogres's TLS is rustls, which takes no OpenSSL cipher lists or DH parameter files.";
+const OPENSSL: &str =
+    "ferrogres's TLS is rustls, which takes no OpenSSL cipher lists or DH parameter files.";
 const PRELOAD: &str = "ferrogres cannot load shared libraries or extensions.";
 const WRAPAROUND: &str = "Transaction ids are 64 bits wide in ferrogres: there is no wraparound to prevent, and no multixacts.";
 const WRITEBACK: &str = "ferrogres does not ask the kernel to write back dirty data early.";
 const TEMP_FILES: &str = "ferrogres writes no temporary files yet.";
-const SERIALIZABLE: &str = "ferrogres has no predicate locks: SERIALIZABLE runs as REPEATABLE READ.";
+const SERIALIZABLE: &str =
+    "ferrogres has no predicate locks: SERIALIZABLE runs as REPEATABLE READ.";
 const DEBUG_OUTPUT: &str = "ferrogres has no parse, rewrite or plan trees to print.";
 const STATS_LOG: &str = "ferrogres does not collect per-statement resource usage.";
 const TABLESPACES: &str = "ferrogres has no tablespaces yet.";
@@ -59,43 +61,85 @@ const SOCKETS: &str = "ferrogres does not set this socket option.";
 /// why. Sorted by name (lower-cased).
 pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("allow_in_place_tablespaces", TABLESPACES),
-    ("allow_system_table_mods", "ferrogres never allows DDL on system catalogs."),
+    (
+        "allow_system_table_mods",
+        "ferrogres never allows DDL on system catalogs.",
+    ),
     ("archive_cleanup_command", STANDBY),
     ("archive_library", PRELOAD),
-    ("array_nulls", "Array input always reads an unquoted NULL as a null element."),
+    (
+        "array_nulls",
+        "Array input always reads an unquoted NULL as a null element.",
+    ),
     ("autovacuum_freeze_max_age", WRAPAROUND),
     ("autovacuum_multixact_freeze_max_age", WRAPAROUND),
-    ("autovacuum_work_mem", "VACUUM keeps all dead tuple ids of a pass in memory."),
+    (
+        "autovacuum_work_mem",
+        "VACUUM keeps all dead tuple ids of a pass in memory.",
+    ),
     ("backend_flush_after", WRITEBACK),
-    ("backslash_quote", "The scanner always accepts \\' in E'' strings."),
-    ("backtrace_functions", "ferrogres does not write backtraces for errors."),
+    (
+        "backslash_quote",
+        "The scanner always accepts \\' in E'' strings.",
+    ),
+    (
+        "backtrace_functions",
+        "ferrogres does not write backtraces for errors.",
+    ),
     ("bgwriter_flush_after", WRITEBACK),
     ("checkpoint_flush_after", WRITEBACK),
-    ("checkpoint_warning", "ferrogres does not warn about checkpoints that come too often."),
-    ("client_connection_check_interval", "ferrogres notices a vanished client only when it next reads or writes."),
+    (
+        "checkpoint_warning",
+        "ferrogres does not warn about checkpoints that come too often.",
+    ),
+    (
+        "client_connection_check_interval",
+        "ferrogres notices a vanished client only when it next reads or writes.",
+    ),
     ("commit_delay", WAL_TUNING),
     ("commit_siblings", WAL_TUNING),
-    ("compute_query_id", "ferrogres computes no query identifiers."),
-    ("config_file", "The configuration file is always DATADIR/postgresql.conf."),
+    (
+        "compute_query_id",
+        "ferrogres computes no query identifiers.",
+    ),
+    (
+        "config_file",
+        "The configuration file is always DATADIR/postgresql.conf.",
+    ),
     ("constraint_exclusion", PLANNER),
     ("cpu_index_tuple_cost", PLANNER),
     ("cpu_operator_cost", PLANNER),
     ("cpu_tuple_cost", PLANNER),
     ("cursor_tuple_fraction", PLANNER),
-    ("data_sync_retry", "A failed fsync of a data file is always a PANIC."),
-    ("datestyle", "Dates are read and written in the ISO style with MDY field order only."),
-    ("db_user_namespace", "ferrogres has no per-database user names."),
+    (
+        "data_sync_retry",
+        "A failed fsync of a data file is always a PANIC.",
+    ),
+    (
+        "datestyle",
+        "Dates are read and written in the ISO style with MDY field order only.",
+    ),
+    (
+        "db_user_namespace",
+        "ferrogres has no per-database user names.",
+    ),
     ("debug_pretty_print", DEBUG_OUTPUT),
     ("debug_print_parse", DEBUG_OUTPUT),
     ("debug_print_plan", DEBUG_OUTPUT),
     ("debug_print_rewritten", DEBUG_OUTPUT),
-    ("default_statistics_target", "ANALYZE samples a fixed number of rows."),
+    (
+        "default_statistics_target",
+        "ANALYZE samples a fixed number of rows.",
+    ),
     ("default_tablespace", TABLESPACES),
     ("default_transaction_deferrable", SERIALIZABLE),
     ("dynamic_library_path", PRELOAD),
     ("dynamic_shared_memory_type", PARALLEL),
     ("effective_cache_size", PLANNER),
-    ("effective_io_concurrency", "ferrogres does not prefetch heap pages."),
+    (
+        "effective_io_concurrency",
+        "ferrogres does not prefetch heap pages.",
+    ),
     ("enable_async_append", PLANNER),
     ("enable_bitmapscan", PLANNER),
     ("enable_gathermerge", PLANNER),
@@ -116,10 +160,16 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("enable_seqscan", PLANNER),
     ("enable_sort", PLANNER),
     ("enable_tidscan", PLANNER),
-    ("escape_string_warning", "ferrogres never warns about backslashes in ordinary string literals."),
+    (
+        "escape_string_warning",
+        "ferrogres never warns about backslashes in ordinary string literals.",
+    ),
     ("exit_on_error", "An ERROR never ends the session."),
     ("extension_destdir", PRELOAD),
-    ("external_pid_file", "ferrogres writes only DATADIR/postmaster.pid."),
+    (
+        "external_pid_file",
+        "ferrogres writes only DATADIR/postmaster.pid.",
+    ),
     ("force_parallel_mode", PARALLEL),
     ("from_collapse_limit", PLANNER),
     ("geqo", PLANNER),
@@ -132,38 +182,92 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("hash_mem_multiplier", PLANNER),
     ("hot_standby", STANDBY),
     ("hot_standby_feedback", STANDBY),
-    ("huge_page_size", "ferrogres maps its shared memory with normal pages."),
-    ("huge_pages", "ferrogres maps its shared memory with normal pages."),
-    ("ignore_checksum_failure", "ferrogres does not checksum data pages."),
-    ("ignore_invalid_pages", "Invalid page references in WAL always stop recovery."),
+    (
+        "huge_page_size",
+        "ferrogres maps its shared memory with normal pages.",
+    ),
+    (
+        "huge_pages",
+        "ferrogres maps its shared memory with normal pages.",
+    ),
+    (
+        "ignore_checksum_failure",
+        "ferrogres does not checksum data pages.",
+    ),
+    (
+        "ignore_invalid_pages",
+        "Invalid page references in WAL always stop recovery.",
+    ),
     ("ignore_system_indexes", "ferrogres has no indexes yet."),
-    ("intervalstyle", "Intervals are written in the postgres style only."),
+    (
+        "intervalstyle",
+        "Intervals are written in the postgres style only.",
+    ),
     ("join_collapse_limit", PLANNER),
-    ("lc_monetary", "ferrogres has no money type or locale-aware formatting yet."),
-    ("lc_numeric", "ferrogres has no locale-aware number formatting yet."),
-    ("lc_time", "ferrogres has no locale-aware date formatting yet."),
+    (
+        "lc_monetary",
+        "ferrogres has no money type or locale-aware formatting yet.",
+    ),
+    (
+        "lc_numeric",
+        "ferrogres has no locale-aware number formatting yet.",
+    ),
+    (
+        "lc_time",
+        "ferrogres has no locale-aware date formatting yet.",
+    ),
     ("local_preload_libraries", PRELOAD),
-    ("log_autovacuum_min_duration", "ferrogres does not log autovacuum actions."),
-    ("log_destination", "ferrogres writes the log as stderr-format text only (no csvlog, jsonlog or syslog)."),
-    ("log_error_verbosity", "Log lines always carry the DEFAULT level of detail."),
+    (
+        "log_autovacuum_min_duration",
+        "ferrogres does not log autovacuum actions.",
+    ),
+    (
+        "log_destination",
+        "ferrogres writes the log as stderr-format text only (no csvlog, jsonlog or syslog).",
+    ),
+    (
+        "log_error_verbosity",
+        "Log lines always carry the DEFAULT level of detail.",
+    ),
     ("log_executor_stats", STATS_LOG),
-    ("log_hostname", "ferrogres does not resolve client host names."),
+    (
+        "log_hostname",
+        "ferrogres does not resolve client host names.",
+    ),
     ("log_min_duration_sample", LOG_SAMPLING),
-    ("log_parameter_max_length", "ferrogres does not log bind parameters."),
-    ("log_parameter_max_length_on_error", "ferrogres does not log bind parameters."),
+    (
+        "log_parameter_max_length",
+        "ferrogres does not log bind parameters.",
+    ),
+    (
+        "log_parameter_max_length_on_error",
+        "ferrogres does not log bind parameters.",
+    ),
     ("log_parser_stats", STATS_LOG),
     ("log_planner_stats", STATS_LOG),
     ("log_recovery_conflict_waits", STANDBY),
     ("log_replication_commands", REPLICATION),
-    ("log_startup_progress_interval", "ferrogres does not log progress of long startup operations."),
+    (
+        "log_startup_progress_interval",
+        "ferrogres does not log progress of long startup operations.",
+    ),
     ("log_statement_sample_rate", LOG_SAMPLING),
     ("log_statement_stats", STATS_LOG),
     ("log_temp_files", TEMP_FILES),
     ("log_transaction_sample_rate", LOG_SAMPLING),
     ("logical_decoding_work_mem", REPLICATION),
-    ("maintenance_io_concurrency", "ferrogres does not prefetch heap pages."),
-    ("maintenance_work_mem", "ferrogres has no index builds yet, and VACUUM keeps all dead tuple ids of a pass in memory."),
-    ("max_files_per_process", "ferrogres does not cache or limit open files per process."),
+    (
+        "maintenance_io_concurrency",
+        "ferrogres does not prefetch heap pages.",
+    ),
+    (
+        "maintenance_work_mem",
+        "ferrogres has no index builds yet, and VACUUM keeps all dead tuple ids of a pass in memory.",
+    ),
+    (
+        "max_files_per_process",
+        "ferrogres does not cache or limit open files per process.",
+    ),
     ("max_logical_replication_workers", REPLICATION),
     ("max_parallel_maintenance_workers", PARALLEL),
     ("max_parallel_workers", PARALLEL),
@@ -171,43 +275,76 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("max_pred_locks_per_page", SERIALIZABLE),
     ("max_pred_locks_per_relation", SERIALIZABLE),
     ("max_pred_locks_per_transaction", SERIALIZABLE),
-    ("max_prepared_transactions", "ferrogres has no two-phase commit (PREPARE TRANSACTION) yet."),
+    (
+        "max_prepared_transactions",
+        "ferrogres has no two-phase commit (PREPARE TRANSACTION) yet.",
+    ),
     ("max_replication_slots", REPLICATION),
     ("max_slot_wal_keep_size", REPLICATION),
-    ("max_stack_depth", "The expression depth limit is fixed; the backend raises its own stack limit to 64 MB."),
+    (
+        "max_stack_depth",
+        "The expression depth limit is fixed; the backend raises its own stack limit to 64 MB.",
+    ),
     ("max_standby_archive_delay", STANDBY),
     ("max_standby_streaming_delay", STANDBY),
     ("max_sync_workers_per_subscription", REPLICATION),
     ("min_dynamic_shared_memory", PARALLEL),
     ("min_parallel_index_scan_size", PARALLEL),
     ("min_parallel_table_scan_size", PARALLEL),
-    ("old_snapshot_threshold", "Old snapshots never become too old in ferrogres."),
+    (
+        "old_snapshot_threshold",
+        "Old snapshots never become too old in ferrogres.",
+    ),
     ("parallel_leader_participation", PARALLEL),
     ("parallel_setup_cost", PARALLEL),
     ("parallel_tuple_cost", PARALLEL),
-    ("plan_cache_mode", "ferrogres plans every execution of a prepared statement afresh."),
+    (
+        "plan_cache_mode",
+        "ferrogres plans every execution of a prepared statement afresh.",
+    ),
     ("post_auth_delay", "ferrogres has no debugging delays."),
     ("pre_auth_delay", "ferrogres has no debugging delays."),
     ("primary_conninfo", STANDBY),
     ("primary_slot_name", STANDBY),
     ("promote_trigger_file", STANDBY),
-    ("quote_all_identifiers", "ferrogres has no SQL deparsing that would quote identifiers."),
+    (
+        "quote_all_identifiers",
+        "ferrogres has no SQL deparsing that would quote identifiers.",
+    ),
     ("random_page_cost", PLANNER),
-    ("recovery_end_command", "ferrogres does not run a command at the end of archive recovery."),
-    ("recovery_init_sync_method", "Crash recovery does not fsync the data directory before it starts."),
+    (
+        "recovery_end_command",
+        "ferrogres does not run a command at the end of archive recovery.",
+    ),
+    (
+        "recovery_init_sync_method",
+        "Crash recovery does not fsync the data directory before it starts.",
+    ),
     ("recovery_min_apply_delay", STANDBY),
     ("recursive_worktable_factor", PLANNER),
     ("remove_temp_files_after_crash", TEMP_FILES),
     ("seed", "ferrogres's random() cannot be seeded yet."),
     ("seq_page_cost", PLANNER),
     ("session_preload_libraries", PRELOAD),
-    ("session_replication_role", "ferrogres has no triggers or foreign keys for it to switch off yet."),
-    ("shared_memory_type", "ferrogres's shared memory is always an anonymous shared mapping (mmap)."),
+    (
+        "session_replication_role",
+        "ferrogres has no triggers or foreign keys for it to switch off yet.",
+    ),
+    (
+        "shared_memory_type",
+        "ferrogres's shared memory is always an anonymous shared mapping (mmap).",
+    ),
     ("shared_preload_libraries", PRELOAD),
     ("ssl_ciphers", OPENSSL),
     ("ssl_dh_params_file", OPENSSL),
-    ("standard_conforming_strings", "The scanner always treats backslashes in ordinary strings as plain characters."),
-    ("stats_fetch_consistency", "Statistics views always read the current counters."),
+    (
+        "standard_conforming_strings",
+        "The scanner always treats backslashes in ordinary strings as plain characters.",
+    ),
+    (
+        "stats_fetch_consistency",
+        "Statistics views always read the current counters.",
+    ),
     ("synchronous_standby_names", REPLICATION),
     ("syslog_facility", SYSLOG),
     ("syslog_ident", SYSLOG),
@@ -220,17 +357,35 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("temp_buffers", "ferrogres has no temporary tables yet."),
     ("temp_file_limit", TEMP_FILES),
     ("temp_tablespaces", TABLESPACES),
-    ("timezone_abbreviations", "Only the Default set of time zone abbreviations is known."),
+    (
+        "timezone_abbreviations",
+        "Only the Default set of time zone abbreviations is known.",
+    ),
     ("trace_notify", TRACE),
     ("trace_recovery_messages", TRACE),
     ("trace_sort", TRACE),
-    ("track_activity_query_size", "pg_stat_activity.query keeps a fixed number of bytes."),
-    ("track_commit_timestamp", "ferrogres does not record commit timestamps."),
-    ("track_functions", "ferrogres does not count function calls."),
-    ("track_io_timing", "ferrogres does not time block reads and writes."),
+    (
+        "track_activity_query_size",
+        "pg_stat_activity.query keeps a fixed number of bytes.",
+    ),
+    (
+        "track_commit_timestamp",
+        "ferrogres does not record commit timestamps.",
+    ),
+    (
+        "track_functions",
+        "ferrogres does not count function calls.",
+    ),
+    (
+        "track_io_timing",
+        "ferrogres does not time block reads and writes.",
+    ),
     ("track_wal_io_timing", "ferrogres does not time WAL writes."),
     ("transaction_deferrable", SERIALIZABLE),
-    ("transform_null_equals", "expr = NULL is never rewritten to expr IS NULL."),
+    (
+        "transform_null_equals",
+        "expr = NULL is never rewritten to expr IS NULL.",
+    ),
     ("update_process_title", "Process titles are always updated."),
     ("vacuum_defer_cleanup_age", REPLICATION),
     ("vacuum_failsafe_age", WRAPAROUND),
@@ -238,13 +393,28 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("vacuum_multixact_failsafe_age", WRAPAROUND),
     ("vacuum_multixact_freeze_min_age", WRAPAROUND),
     ("vacuum_multixact_freeze_table_age", WRAPAROUND),
-    ("wal_compression", "ferrogres does not compress full-page images."),
-    ("wal_consistency_checking", "ferrogres does not check redo against full-page images."),
-    ("wal_decode_buffer_size", "Recovery reads WAL without prefetching."),
+    (
+        "wal_compression",
+        "ferrogres does not compress full-page images.",
+    ),
+    (
+        "wal_consistency_checking",
+        "ferrogres does not check redo against full-page images.",
+    ),
+    (
+        "wal_decode_buffer_size",
+        "Recovery reads WAL without prefetching.",
+    ),
     ("wal_init_zero", WAL_TUNING),
     ("wal_keep_size", REPLICATION),
-    ("wal_level", "ferrogres writes the same WAL at every wal_level; logical decoding needs more."),
-    ("wal_log_hints", "ferrogres does not WAL-log hint-bit changes."),
+    (
+        "wal_level",
+        "ferrogres writes the same WAL at every wal_level; logical decoding needs more.",
+    ),
+    (
+        "wal_log_hints",
+        "ferrogres does not WAL-log hint-bit changes.",
+    ),
     ("wal_receiver_create_temp_slot", STANDBY),
     ("wal_receiver_status_interval", STANDBY),
     ("wal_receiver_timeout", STANDBY),
@@ -254,7 +424,10 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("wal_skip_threshold", WAL_TUNING),
     ("wal_sync_method", "WAL is always flushed with fdatasync."),
     ("wal_writer_flush_after", WAL_TUNING),
-    ("zero_damaged_pages", "ferrogres does not checksum data pages, so it finds no damaged ones to zero."),
+    (
+        "zero_damaged_pages",
+        "ferrogres does not checksum data pages, so it finds no damaged ones to zero.",
+    ),
 ];
 
 /// Parameters PostgreSQL itself ignores when built without Bonjour, GSSAPI,
@@ -284,20 +457,20 @@ pub(super) static AS_BUILD_WITHOUT: &[&str] = &[
 /// Like [`AS_BUILD_WITHOUT`], a record checked by the tests.
 #[cfg(test)]
 pub(super) static VACUOUS: &[&str] = &[
-    "check_function_bodies",            // no CREATE FUNCTION yet
-    "default_table_access_method",      // only `heap` is accepted, and heap is what is used
-    "default_text_search_config",       // no text search yet
-    "default_toast_compression",        // no TOAST yet
-    "gin_fuzzy_search_limit",           // no GIN indexes yet
-    "gin_pending_list_limit",           // no GIN indexes yet
-    "lo_compat_privileges",             // no large objects yet
-    "password_encryption",              // no CREATE/ALTER ROLE ... PASSWORD yet
-    "restrict_nonsystem_relation_kind", // no views or foreign tables yet
-    "row_security",                     // no row-level security policies yet
+    "check_function_bodies",                  // no CREATE FUNCTION yet
+    "default_table_access_method",            // only `heap` is accepted, and heap is what is used
+    "default_text_search_config",             // no text search yet
+    "default_toast_compression",              // no TOAST yet
+    "gin_fuzzy_search_limit",                 // no GIN indexes yet
+    "gin_pending_list_limit",                 // no GIN indexes yet
+    "lo_compat_privileges",                   // no large objects yet
+    "password_encryption",                    // no CREATE/ALTER ROLE ... PASSWORD yet
+    "restrict_nonsystem_relation_kind",       // no views or foreign tables yet
+    "row_security",                           // no row-level security policies yet
     "ssl_passphrase_command_supports_reload", // ssl_passphrase_command is refused (0A000)
-    "synchronize_seqscans",             // scans always start at block 0, as with `off`
-    "xmlbinary",                        // no xml type yet
-    "xmloption",                        // no xml type yet
+    "synchronize_seqscans",                   // scans always start at block 0, as with `off`
+    "xmlbinary",                              // no xml type yet
+    "xmloption",                              // no xml type yet
 ];
 
 /// The DETAIL for a parameter ferrogres does not implement, if it is one
@@ -339,7 +512,9 @@ pub(super) fn warning(name: &str, shown: &str) -> Option<PgError> {
         PgError::new(
             Severity::Warning,
             sqlstate::FEATURE_NOT_SUPPORTED,
-            format!("parameter \"{name}\" is not implemented by ferrogres; its value has no effect"),
+            format!(
+                "parameter \"{name}\" is not implemented by ferrogres; its value has no effect"
+            ),
         )
         .with_detail(detail),
     )
@@ -369,7 +544,10 @@ mod tests {
             }
         }
         for name in &names {
-            assert!(!AS_BUILD_WITHOUT.contains(name) && !VACUOUS.contains(name), "{name}");
+            assert!(
+                !AS_BUILD_WITHOUT.contains(name) && !VACUOUS.contains(name),
+                "{name}"
+            );
         }
         for name in AS_BUILD_WITHOUT {
             assert!(!VACUOUS.contains(name), "{name}");
