@@ -2,6 +2,11 @@
 //! built. See `../shared/DESIGN.md` for the map; each subsystem's module doc
 //! and README give its rules.
 
+// Built-in types are constants named as PostgreSQL's docs name them
+// (`Type::Int4`, and `Int4` under `sql::types::consts::*`), used in
+// patterns too.
+#![allow(non_upper_case_globals)]
+
 pub mod backend;
 pub mod backup;
 pub mod bgproc;

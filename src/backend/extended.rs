@@ -647,7 +647,7 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
                 "binary output of type {} is not supported",
-                ty.map(|t| t.name()).unwrap_or("unknown")
+                ty.map(|t| t.name()).unwrap_or("unknown".into())
             ),
         )
     };

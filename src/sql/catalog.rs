@@ -128,7 +128,7 @@ fn opt_text(v: &Option<String>) -> Datum {
 
 /// The `pg_settings` view, with PostgreSQL 15's columns.
 pub fn pg_settings(settings: &Settings) -> Relation {
-    use Type::*;
+    use crate::sql::types::consts::*;
     let cols: [(&str, Type); 17] = [
         ("name", Text),
         ("setting", Text),

@@ -111,7 +111,7 @@ impl ServerContext for TestBackend {
         if name != "pg_stat_activity" {
             return Ok(None);
         }
-        use Type::*;
+        use crate::sql::types::consts::*;
         let columns: Vec<(String, Type)> = [
             ("datid", Oid),
             ("datname", Name),

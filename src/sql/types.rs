@@ -1,71 +1,130 @@
 //! SQL values and types (PostgreSQL's `Datum` and `pg_type`), in memory.
 //!
-//! A [`Datum`] is an owned value; [`Type`] names its PostgreSQL type and
-//! knows its OID, `typlen`, `typcategory` and whether it is the preferred
-//! type of its category (what operator and function resolution need). Text
-//! input/output live in [`super::adt`] and follow PostgreSQL's formats
-//! (`boolin`/`boolout`, `int4in`, `numeric_out`, `timestamptz_out` in ISO
-//! DateStyle).
+//! A [`Type`] is a `pg_type` oid; what the analyser and executor need to
+//! know of it (`typlen`, `typcategory`, `typispreferred`, `typelem` and
+//! `typarray`, its name) is read from its `pg_type` row, so adding a type
+//! is adding a row plus its input/output in [`super::adt`], not a case in
+//! every `match`. A [`Datum`] is an owned value; text input/output live in
+//! [`super::adt`] and follow PostgreSQL's formats (`boolin`/`boolout`,
+//! `int4in`, `numeric_out`, `timestamptz_out` in ISO DateStyle).
 //!
-//! CONTRACT (used by the backend, which builds system-view rows): the
-//! variants below exist with these payloads. More may be added.
+//! Invariant: a `Type` always names a `pg_type` row (it is made only from
+//! the constants below, which the catalog tests check, or by
+//! [`Type::from_oid`] / [`Type::from_name`], which look the row up).
 
 use crate::utils::time::TimestampTz;
 
 pub use super::adt::numeric::Numeric;
 
-/// A PostgreSQL type, as far as ferrogres knows types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Type {
-    Bool,
-    Int2,
-    Int4,
-    Int8,
-    Float8,
-    Numeric,
-    Text,
-    /// `name`: text limited to 63 bytes, OID 19.
-    Name,
-    Oid,
-    Xid,
-    /// `inet`: kept as its text form.
-    Inet,
-    Timestamptz,
-    Interval,
-    /// A literal whose type is not yet decided (`'abc'` before coercion).
-    Unknown,
-    Float4,
-    /// `varchar` (`character varying`); values are `Datum::Text`.
-    Varchar,
-    /// `regtype`: an OID printed as a type name (`pg_typeof`).
-    Regtype,
-    /// `void`, what `pg_sleep` returns; printed as an empty string.
-    Void,
-    /// `text[]` (only produced, e.g. `pg_settings.enumvals`).
-    TextArray,
-    /// `date`: days since 2000-01-01 ([`Datum::Date`]).
-    Date,
-    /// `timestamp [without time zone]`: wall-clock microseconds since
-    /// 2000-01-01 00:00 ([`Datum::Timestamp`]).
-    Timestamp,
-    /// `character(n)` / `bpchar`: blank-padded; values are `Datum::Text`.
-    Bpchar,
-    /// `pg_lsn`: a WAL position ([`Datum::Lsn`]).
-    PgLsn,
+/// A PostgreSQL type: its `pg_type` oid (PostgreSQL's `Oid` of a type).
+///
+/// Everything else about a type — `typlen`, `typcategory`, whether it is
+/// preferred, its element and array types, its name — comes from its
+/// `pg_type` row ([`crate::catalog::builtin::pg_type::PG_TYPE`] for the
+/// built-in types), never from a list of cases here. The associated
+/// constants name the built-in types the server's own code refers to
+/// (`Type::Int4` is oid 23); they work in expressions and in `match`
+/// patterns alike, and a `match` over `Type` always has a `_` arm, since
+/// the set of types is open.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Type(u32);
+
+#[allow(non_upper_case_globals)]
+impl Type {
+    pub const Bool: Type = Type(16);
+    /// `bytea`: a byte string ([`Datum::Bytea`]).
+    pub const Bytea: Type = Type(17);
     /// `"char"`: one byte, the catalogs' codes (`typtype`, `prokind`);
     /// values are `Datum::Text` of that character (`\ooo` for a byte past
     /// ASCII, as `charout` prints it; empty for the zero byte).
-    Char,
+    pub const Char: Type = Type(18);
+    /// `name`: text limited to 63 bytes.
+    pub const Name: Type = Type(19);
+    pub const Int8: Type = Type(20);
+    pub const Int2: Type = Type(21);
+    pub const Int4: Type = Type(23);
     /// `regproc`: a `pg_proc` oid printed as the function's name
     /// ([`Datum::Oid`]).
-    Regproc,
+    pub const Regproc: Type = Type(24);
+    pub const Text: Type = Type(25);
+    pub const Oid: Type = Type(26);
+    pub const Xid: Type = Type(28);
     /// `oidvector`: space-separated oids (`pg_proc.proargtypes`); values are
     /// `Datum::Text` in `oidvectorout` form.
-    Oidvector,
+    pub const Oidvector: Type = Type(30);
+    pub const Float4: Type = Type(700);
+    pub const Float8: Type = Type(701);
+    /// A literal whose type is not yet decided (`'abc'` before coercion).
+    pub const Unknown: Type = Type(705);
+    /// `inet`: kept as its text form.
+    pub const Inet: Type = Type(869);
+    /// `text[]` ([`Datum::TextArray`]).
+    pub const TextArray: Type = Type(1009);
+    /// `character(n)` / `bpchar`: blank-padded; values are `Datum::Text`.
+    pub const Bpchar: Type = Type(1042);
+    /// `varchar` (`character varying`); values are `Datum::Text`.
+    pub const Varchar: Type = Type(1043);
+    /// `date`: days since 2000-01-01 ([`Datum::Date`]).
+    pub const Date: Type = Type(1082);
+    /// `timestamp [without time zone]`: wall-clock microseconds since
+    /// 2000-01-01 00:00 ([`Datum::Timestamp`]).
+    pub const Timestamp: Type = Type(1114);
+    pub const Timestamptz: Type = Type(1184);
+    pub const Interval: Type = Type(1186);
+    pub const Numeric: Type = Type(1700);
+    /// `regtype`: an oid printed as a type name (`pg_typeof`).
+    pub const Regtype: Type = Type(2206);
+    /// `void`, what `pg_sleep` returns; printed as an empty string.
+    pub const Void: Type = Type(2278);
     /// `uuid`: 16 bytes, compared as bytes ([`Datum::Uuid`]).
-    Uuid,
-    /// `bytea`: a byte string ([`Datum::Bytea`]), OID 17.
-    Bytea,
+    pub const Uuid: Type = Type(2950);
+    /// `pg_lsn`: a WAL position ([`Datum::Lsn`]).
+    pub const PgLsn: Type = Type(3220);
+}
+
+/// The built-in type constants as free names, for tables that list many
+/// signatures (`use crate::sql::types::consts::*;` in place of naming
+/// `Type::Int4` each time).
+#[allow(non_upper_case_globals)]
+pub mod consts {
+    use super::Type;
+    pub const Bool: Type = Type::Bool;
+    pub const Bytea: Type = Type::Bytea;
+    pub const Char: Type = Type::Char;
+    pub const Name: Type = Type::Name;
+    pub const Int8: Type = Type::Int8;
+    pub const Int2: Type = Type::Int2;
+    pub const Int4: Type = Type::Int4;
+    pub const Regproc: Type = Type::Regproc;
+    pub const Text: Type = Type::Text;
+    pub const Oid: Type = Type::Oid;
+    pub const Xid: Type = Type::Xid;
+    pub const Oidvector: Type = Type::Oidvector;
+    pub const Float4: Type = Type::Float4;
+    pub const Float8: Type = Type::Float8;
+    pub const Unknown: Type = Type::Unknown;
+    pub const Inet: Type = Type::Inet;
+    pub const TextArray: Type = Type::TextArray;
+    pub const Bpchar: Type = Type::Bpchar;
+    pub const Varchar: Type = Type::Varchar;
+    pub const Date: Type = Type::Date;
+    pub const Timestamp: Type = Type::Timestamp;
+    pub const Timestamptz: Type = Type::Timestamptz;
+    pub const Interval: Type = Type::Interval;
+    pub const Numeric: Type = Type::Numeric;
+    pub const Regtype: Type = Type::Regtype;
+    pub const Void: Type = Type::Void;
+    pub const Uuid: Type = Type::Uuid;
+    pub const PgLsn: Type = Type::PgLsn;
+}
+
+impl std::fmt::Debug for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.entry() {
+            Some(e) => write!(f, "Type({} {})", self.0, e.typname),
+            None => write!(f, "Type({})", self.0),
+        }
+    }
 }
 
 /// `pg_type.typcategory`.
@@ -107,133 +166,81 @@ impl TypeCategory {
 impl Type {
     /// `pg_type.oid`.
     pub fn oid(self) -> u32 {
-        match self {
-            Type::Bool => 16,
-            Type::Int2 => 21,
-            Type::Int4 => 23,
-            Type::Int8 => 20,
-            Type::Float8 => 701,
-            Type::Numeric => 1700,
-            Type::Text => 25,
-            Type::Name => 19,
-            Type::Oid => 26,
-            Type::Xid => 28,
-            Type::Inet => 869,
-            Type::Timestamptz => 1184,
-            Type::Interval => 1186,
-            Type::Unknown => 705,
-            Type::Float4 => 700,
-            Type::Varchar => 1043,
-            Type::Regtype => 2206,
-            Type::Void => 2278,
-            Type::TextArray => 1009,
-            Type::Date => 1082,
-            Type::Timestamp => 1114,
-            Type::Bpchar => 1042,
-            Type::PgLsn => 3220,
-            Type::Char => 18,
-            Type::Regproc => 24,
-            Type::Oidvector => 30,
-            Type::Uuid => 2950,
-            Type::Bytea => 17,
-        }
+        self.0
     }
 
-    pub const ALL: [Type; 28] = [
-        Type::Bool,
-        Type::Int2,
-        Type::Int4,
-        Type::Int8,
-        Type::Float8,
-        Type::Numeric,
-        Type::Text,
-        Type::Name,
-        Type::Oid,
-        Type::Xid,
-        Type::Inet,
-        Type::Timestamptz,
-        Type::Interval,
-        Type::Unknown,
-        Type::Float4,
-        Type::Varchar,
-        Type::Regtype,
-        Type::Void,
-        Type::TextArray,
-        Type::Date,
-        Type::Timestamp,
-        Type::Bpchar,
-        Type::PgLsn,
-        Type::Char,
-        Type::Regproc,
-        Type::Oidvector,
-        Type::Uuid,
-        Type::Bytea,
-    ];
-
+    /// The type with this oid, if ferrogres has it (a `pg_type` row).
     pub fn from_oid(oid: u32) -> Option<Type> {
-        Type::ALL.into_iter().find(|t| t.oid() == oid)
+        Type(oid).entry().map(|_| Type(oid))
+    }
+
+    /// Every type ferrogres has, in oid order.
+    pub fn all() -> impl Iterator<Item = Type> {
+        crate::catalog::builtin::pg_type::PG_TYPE
+            .iter()
+            .map(|e| Type(e.oid))
+    }
+
+    /// This type's `pg_type` row.
+    pub fn entry(self) -> Option<&'static crate::catalog::builtin::TypeEntry> {
+        let table = crate::catalog::builtin::pg_type::PG_TYPE;
+        table
+            .binary_search_by_key(&self.0, |e| e.oid)
+            .ok()
+            .map(|i| &table[i])
+    }
+
+    fn row(self) -> &'static crate::catalog::builtin::TypeEntry {
+        // A Type is only ever made from a constant above or by from_oid,
+        // both of which name a row.
+        self.entry()
+            .unwrap_or_else(|| panic!("type oid {} has no pg_type row", self.0))
     }
 
     /// `pg_type.typlen` (-1 for varlena, -2 for cstring-like unknown).
     pub fn typlen(self) -> i16 {
-        match self {
-            Type::Bool | Type::Char => 1,
-            Type::Int2 => 2,
-            Type::Int4
-            | Type::Oid
-            | Type::Xid
-            | Type::Float4
-            | Type::Regtype
-            | Type::Regproc
-            | Type::Void
-            | Type::Date => 4,
-            Type::Int8 | Type::Float8 | Type::Timestamptz | Type::Timestamp | Type::PgLsn => 8,
-            Type::Interval | Type::Uuid => 16,
-            Type::Name => 64,
-            Type::Numeric
-            | Type::Text
-            | Type::Inet
-            | Type::Varchar
-            | Type::TextArray
-            | Type::Oidvector
-            | Type::Bpchar
-            | Type::Bytea => -1,
-            Type::Unknown => -2,
-        }
+        self.row().typlen
     }
 
-    /// The name `format_type` prints (what error messages and `pg_typeof` show).
-    pub fn name(self) -> &'static str {
-        match self {
+    /// The element type of a true array type (`int4[]`, `_int4`): one
+    /// with `typelem` whose subscripting is `array_subscript_handler`,
+    /// which PostgreSQL names by a leading underscore. `name` and
+    /// `oidvector` have a `typelem` too but are fixed-layout vectors.
+    pub fn elem(self) -> Option<Type> {
+        let e = self.row();
+        (e.typelem != 0 && e.typlen == -1 && e.typname.starts_with('_')).then(|| Type(e.typelem))
+    }
+
+    /// `pg_type.typarray` as a type: the array type over this one.
+    pub fn array(self) -> Option<Type> {
+        let a = self.row().typarray;
+        (a != 0).then_some(Type(a))
+    }
+
+    /// The name `format_type` prints (what error messages and `pg_typeof`
+    /// show): the SQL standard's spelling where the grammar has one,
+    /// `typname` otherwise, `element[]` for an array.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
+        Cow::Borrowed(match self {
             Type::Bool => "boolean",
             Type::Int2 => "smallint",
             Type::Int4 => "integer",
             Type::Int8 => "bigint",
             Type::Float8 => "double precision",
-            Type::Numeric => "numeric",
-            Type::Text => "text",
-            Type::Name => "name",
-            Type::Oid => "oid",
-            Type::Xid => "xid",
-            Type::Inet => "inet",
-            Type::Timestamptz => "timestamp with time zone",
-            Type::Interval => "interval",
-            Type::Unknown => "unknown",
             Type::Float4 => "real",
-            Type::Varchar => "character varying",
-            Type::Regtype => "regtype",
-            Type::Void => "void",
-            Type::TextArray => "text[]",
-            Type::Date => "date",
+            Type::Timestamptz => "timestamp with time zone",
             Type::Timestamp => "timestamp without time zone",
+            Type::Varchar => "character varying",
             Type::Bpchar => "character",
-            Type::PgLsn => "pg_lsn",
             Type::Char => "\"char\"",
-            Type::Regproc => "regproc",
-            Type::Oidvector => "oidvector",
-            Type::Uuid => "uuid",
-            Type::Bytea => "bytea",
-        }
+            _ => {
+                if let Some(elem) = self.elem() {
+                    return Cow::Owned(format!("{}[]", elem.name()));
+                }
+                self.row().typname
+            }
+        })
     }
 
     /// `format_type(oid, typmod)` (PostgreSQL's `format_type_extended`):
@@ -265,113 +272,61 @@ impl Type {
 
     /// `pg_type.typname`.
     pub fn typname(self) -> &'static str {
-        match self {
-            Type::Bool => "bool",
-            Type::Int2 => "int2",
-            Type::Int4 => "int4",
-            Type::Int8 => "int8",
-            Type::Float8 => "float8",
-            Type::Numeric => "numeric",
-            Type::Text => "text",
-            Type::Name => "name",
-            Type::Oid => "oid",
-            Type::Xid => "xid",
-            Type::Inet => "inet",
-            Type::Timestamptz => "timestamptz",
-            Type::Interval => "interval",
-            Type::Unknown => "unknown",
-            Type::Float4 => "float4",
-            Type::Varchar => "varchar",
-            Type::Regtype => "regtype",
-            Type::Void => "void",
-            Type::TextArray => "_text",
-            Type::Date => "date",
-            Type::Timestamp => "timestamp",
-            Type::Bpchar => "bpchar",
-            Type::PgLsn => "pg_lsn",
-            Type::Char => "char",
-            Type::Regproc => "regproc",
-            Type::Oidvector => "oidvector",
-            Type::Uuid => "uuid",
-            Type::Bytea => "bytea",
-        }
+        self.row().typname
     }
 
     /// Looks up a type by `typname` or one of the SQL spellings the grammar
     /// does not already translate.
     pub fn from_name(name: &str) -> Option<Type> {
-        Some(match name {
-            "bool" | "boolean" => Type::Bool,
-            "int2" | "smallint" => Type::Int2,
-            "int4" | "integer" | "int" => Type::Int4,
-            "int8" | "bigint" => Type::Int8,
-            "float8" | "double precision" => Type::Float8,
-            "float4" | "real" => Type::Float4,
-            "numeric" | "decimal" => Type::Numeric,
-            "text" => Type::Text,
-            "name" => Type::Name,
-            "oid" => Type::Oid,
-            "xid" => Type::Xid,
-            "inet" => Type::Inet,
-            "timestamptz" => Type::Timestamptz,
-            "interval" => Type::Interval,
-            "unknown" => Type::Unknown,
-            "varchar" => Type::Varchar,
-            "regtype" => Type::Regtype,
-            "void" => Type::Void,
-            "_text" => Type::TextArray,
-            "date" => Type::Date,
-            "timestamp" => Type::Timestamp,
-            "bpchar" => Type::Bpchar,
-            "pg_lsn" => Type::PgLsn,
+        let typname = match name {
+            "boolean" => "bool",
+            "smallint" => "int2",
+            "integer" | "int" => "int4",
+            "bigint" => "int8",
+            "double precision" => "float8",
+            "real" => "float4",
+            "decimal" => "numeric",
             // `char` without quotes is character(1), which the grammar
             // spells bpchar; only the quoted "char" arrives here as "char".
-            "char" => Type::Char,
-            "regproc" => Type::Regproc,
-            "oidvector" => Type::Oidvector,
-            "uuid" => Type::Uuid,
-            "bytea" => Type::Bytea,
-            _ => return None,
-        })
+            other => other,
+        };
+        crate::catalog::builtin::pg_type::PG_TYPE
+            .iter()
+            .find(|e| e.typname == typname && Type(e.oid).is_usable_in_sql())
+            .map(|e| Type(e.oid))
+    }
+
+    /// Whether a column, cast or literal may have this type: not a
+    /// pseudo-type (`any`, `internal`, ...) other than `void` and `unknown`,
+    /// nor an array of one.
+    fn is_usable_in_sql(self) -> bool {
+        let e = self.row();
+        match e.typtype {
+            b'p' => matches!(self, Type::Void | Type::Unknown),
+            _ => e.typelem == 0 || Type(e.typelem).row().typtype != b'p',
+        }
     }
 
     /// `pg_type.typcategory`.
     pub fn category(self) -> TypeCategory {
-        match self {
-            Type::Bool => TypeCategory::Boolean,
-            Type::Int2
-            | Type::Int4
-            | Type::Int8
-            | Type::Float4
-            | Type::Float8
-            | Type::Numeric
-            | Type::Oid
-            | Type::Regtype
-            | Type::Regproc => TypeCategory::Numeric,
-            Type::Text | Type::Name | Type::Varchar | Type::Bpchar => TypeCategory::String,
-            Type::Timestamptz | Type::Date | Type::Timestamp => TypeCategory::DateTime,
-            Type::Interval => TypeCategory::Timespan,
-            Type::Inet => TypeCategory::Network,
-            Type::Xid | Type::PgLsn | Type::Uuid | Type::Bytea => TypeCategory::User,
-            Type::TextArray | Type::Oidvector => TypeCategory::Array,
-            Type::Char => TypeCategory::Internal,
-            Type::Void => TypeCategory::Pseudo,
-            Type::Unknown => TypeCategory::Unknown,
+        match self.row().typcategory {
+            b'B' => TypeCategory::Boolean,
+            b'N' => TypeCategory::Numeric,
+            b'S' => TypeCategory::String,
+            b'D' => TypeCategory::DateTime,
+            b'T' => TypeCategory::Timespan,
+            b'I' => TypeCategory::Network,
+            b'A' => TypeCategory::Array,
+            b'P' => TypeCategory::Pseudo,
+            b'X' => TypeCategory::Unknown,
+            b'Z' => TypeCategory::Internal,
+            _ => TypeCategory::User,
         }
     }
 
     /// `pg_type.typispreferred`.
     pub fn is_preferred(self) -> bool {
-        matches!(
-            self,
-            Type::Bool
-                | Type::Float8
-                | Type::Oid
-                | Type::Text
-                | Type::Timestamptz
-                | Type::Interval
-                | Type::Inet
-        )
+        self.row().typispreferred
     }
 
     /// Whether values of this type compare with `<` (have a btree opclass here).
@@ -379,7 +334,7 @@ impl Type {
         !matches!(
             self,
             Type::Void | Type::Unknown | Type::TextArray | Type::Xid | Type::Oidvector
-        )
+        ) && self.row().typtype != b'p'
     }
 }
 

@@ -337,6 +337,13 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
                 "array input is not supported",
             ));
         }
+        // Pseudo-types (PostgreSQL's `anyarray_in` & co.).
+        _ => {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("cannot accept a value of type {}", ty.name()),
+            ));
+        }
     };
     apply_typmod(d, ty, typmod, true)
 }
@@ -414,7 +421,7 @@ pub enum CoercionContext {
 /// In which contexts a cast from `from` to `to` may be applied (None: no cast).
 pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
     use CoercionContext::*;
-    use Type::*;
+    use crate::sql::types::consts::*;
     if from == to {
         return Some(Implicit);
     }
@@ -556,7 +563,7 @@ pub fn cast(d: Datum, from: Type, to: Type, typmod: i32, fmt: &SessionFormat) ->
 }
 
 fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<Datum> {
-    use Type::*;
+    use crate::sql::types::consts::*;
     if from == to {
         return Ok(d);
     }

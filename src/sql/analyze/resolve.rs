@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn operators_resolve_like_postgres() {
-        use Type::*;
+        use crate::sql::types::consts::*;
         assert_eq!(op("+", Int4, Unknown), Some((Int4, Int4, Int4)));
         assert_eq!(op("+", Unknown, Int4), Some((Int4, Int4, Int4)));
         assert_eq!(op("+", Int4, Int8), Some((Int4, Int8, Int8)));
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn common_type_follows_categories() {
-        use Type::*;
+        use crate::sql::types::consts::*;
         assert_eq!(select_common_type(&[Int4, Numeric]), Ok(Numeric));
         assert_eq!(select_common_type(&[Int4, Float8, Numeric]), Ok(Float8));
         assert_eq!(select_common_type(&[Unknown, Unknown]), Ok(Text));

@@ -29,7 +29,7 @@ pub enum AggKind {
 }
 
 pub(super) fn register(b: &mut Builder) {
-    use Type::*;
+    use crate::sql::types::consts::*;
     b.agg("count", &[], Int8, AggKind::CountStar);
     b.agg("count", &[ArgType::Any], Int8, AggKind::Count);
     for (arg, ret) in [

@@ -37,7 +37,7 @@ fn int(d: &Datum) -> i64 {
 }
 
 pub(super) fn register(b: &mut Builder) {
-    use Type::*;
+    use crate::sql::types::consts::*;
     b.comparison_ops(Bytea);
     b.op("||", Bytea, Bytea, Bytea, Impl::Scalar(byteacat));
     b.func("length", &[Bytea], Int4, byteaoctetlen);

@@ -225,7 +225,7 @@ fn localtimestamp(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 pub(super) fn register(b: &mut Builder) {
-    use Type::*;
+    use crate::sql::types::consts::*;
     for t in [Date, Timestamp, PgLsn] {
         b.comparison_ops(t);
     }
@@ -317,7 +317,7 @@ fn srf_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> 
 /// The set-returning functions, registered so that calls resolve with
 /// PostgreSQL's rules; the FROM clause runs them (`exec::scan::SeriesScan`).
 pub(super) fn register_srfs(b: &mut Builder) {
-    use Type::*;
+    use crate::sql::types::consts::*;
     for t in [Int4, Int8, Numeric] {
         b.func("generate_series", &[t, t], t, srf_in_target_list);
         b.func("generate_series", &[t, t, t], t, srf_in_target_list);

@@ -196,7 +196,7 @@ fn age(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 pub(super) fn register(b: &mut Builder) {
-    use Type::*;
+    use crate::sql::types::consts::*;
     for t in [Text, Oid] {
         b.func("pg_relation_size", &[t], Int8, pg_relation_size);
         b.func("pg_relation_size", &[t, Text], Int8, pg_relation_size_fork);

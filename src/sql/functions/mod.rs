@@ -227,7 +227,7 @@ impl Builder {
 }
 
 fn build() -> Registry {
-    use Type::*;
+    use crate::sql::types::consts::*;
     let mut b = Builder { funcs: Vec::new() };
     let ints = [Int2, Int4, Int8];
     let wider = |a: Type, c: Type| {

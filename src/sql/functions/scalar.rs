@@ -953,7 +953,7 @@ fn log_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 pub(super) fn register(b: &mut Builder) {
-    use Type::*;
+    use crate::sql::types::consts::*;
     b.func("version", &[], Text, version);
     b.func("current_user", &[], Name, current_user);
     b.func("session_user", &[], Name, session_user);

@@ -41,7 +41,7 @@ fn uuid_hash(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 pub(super) fn register(b: &mut Builder) {
-    use Type::*;
+    use crate::sql::types::consts::*;
     b.comparison_ops(Uuid);
     b.func("uuid_cmp", &[Uuid, Uuid], Int4, uuid_cmp);
     b.func("uuid_hash", &[Uuid], Int4, uuid_hash);
