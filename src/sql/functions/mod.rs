@@ -16,6 +16,7 @@ mod bytea;
 mod dates;
 mod dbsize;
 mod scalar;
+mod timestamp;
 mod uuid;
 
 use std::collections::HashMap;
@@ -416,6 +417,7 @@ fn build() -> Registry {
     scalar::register(&mut b);
     bytea::register(&mut b);
     dates::register(&mut b);
+    timestamp::register(&mut b);
     dbsize::register(&mut b);
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
