@@ -51,6 +51,9 @@ fn interval_out_of_range() -> PgError {
 pub struct PosixTz {
     std_offset: i64,
     dst: Option<(i64, Rule, Rule)>,
+    /// The standard and daylight abbreviations (`CET`, `CEST`; `+03` for
+    /// a quoted `<+03>`).
+    names: (String, String),
 }
 
 /// `Mm.w.d/time`: day `d` (0 = Sunday) of week `w` (5 = last) of month `m`,
@@ -71,6 +74,9 @@ pub struct Tzif {
     offsets: Vec<i64>,
     /// Offset before the first transition.
     initial: i64,
+    /// Abbreviation in effect from each transition on (`EST`, `EDT`).
+    abbrevs: Vec<String>,
+    initial_abbrev: String,
     footer: Option<PosixTz>,
 }
 
@@ -136,6 +142,29 @@ impl TimeZone {
         })
     }
 
+    /// The zone abbreviation in effect at a UTC instant (what `to_char`'s
+    /// `TZ` and the non-ISO DateStyles print): the tz database's, `UTC`
+    /// for UTC, else the offset as PostgreSQL spells a fixed zone (`+05`,
+    /// `-03:30`).
+    pub fn abbrev_at(&self, ts: TimestampTz) -> String {
+        let unix_s = ts.div_euclid(USECS_PER_SEC) + POSTGRES_EPOCH_UNIX_S;
+        match self {
+            TimeZone::Fixed(0) => "UTC".to_string(),
+            TimeZone::Fixed(o) => {
+                let a = o.abs();
+                let (h, m, s) = (a / 3600, a / 60 % 60, a % 60);
+                let sign = if *o < 0 { '-' } else { '+' };
+                match (m, s) {
+                    (0, 0) => format!("{sign}{h:02}"),
+                    (_, 0) => format!("{sign}{h:02}:{m:02}"),
+                    _ => format!("{sign}{h:02}:{m:02}:{s:02}"),
+                }
+            }
+            TimeZone::Posix(p) => p.abbrev_at_unix(unix_s).to_string(),
+            TimeZone::Named(t) => t.abbrev_at_unix(unix_s).to_string(),
+        }
+    }
+
     /// Offset (seconds east) in effect at a UTC instant.
     pub fn offset_at(&self, ts: TimestampTz) -> i64 {
         let unix_s = ts.div_euclid(USECS_PER_SEC) + POSTGRES_EPOCH_UNIX_S;
@@ -165,8 +194,13 @@ impl TimeZone {
 
 impl PosixTz {
     fn offset_at_unix(&self, unix_s: i64) -> i64 {
+        self.at_unix(unix_s).0
+    }
+
+    /// (offset, is daylight time) at a Unix instant.
+    fn at_unix(&self, unix_s: i64) -> (i64, bool) {
         let Some((dst_offset, start, end)) = &self.dst else {
-            return self.std_offset;
+            return (self.std_offset, false);
         };
         let (year, _, _) = civil_from_days((unix_s + self.std_offset).div_euclid(SECS_PER_DAY));
         let start_utc = start.local_seconds(year) - self.std_offset;
@@ -176,7 +210,19 @@ impl PosixTz {
         } else {
             !(unix_s >= end_utc && unix_s < start_utc)
         };
-        if in_dst { *dst_offset } else { self.std_offset }
+        if in_dst {
+            (*dst_offset, true)
+        } else {
+            (self.std_offset, false)
+        }
+    }
+
+    fn abbrev_at_unix(&self, unix_s: i64) -> &str {
+        if self.at_unix(unix_s).1 {
+            &self.names.1
+        } else {
+            &self.names.0
+        }
     }
 }
 
@@ -206,22 +252,38 @@ impl Tzif {
             i => self.offsets[i - 1],
         }
     }
+
+    fn abbrev_at_unix(&self, unix_s: i64) -> &str {
+        match self.transitions.partition_point(|&t| t <= unix_s) {
+            0 => &self.initial_abbrev,
+            i if i == self.transitions.len() => match &self.footer {
+                Some(f) => f.abbrev_at_unix(unix_s),
+                None => &self.abbrevs[i - 1],
+            },
+            i => &self.abbrevs[i - 1],
+        }
+    }
 }
 
 fn parse_posix(s: &str) -> Option<PosixTz> {
     let b = s.as_bytes();
     let mut i = 0;
-    let name = |i: &mut usize| -> Option<()> {
+    let name = |i: &mut usize| -> Option<String> {
         if *i < b.len() && b[*i] == b'<' {
             let end = s[*i..].find('>')? + *i;
+            let n = s[*i + 1..end].to_string();
             *i = end + 1;
-            return Some(());
+            return Some(n);
         }
         let start = *i;
         while *i < b.len() && b[*i].is_ascii_alphabetic() {
             *i += 1;
         }
-        if *i - start >= 3 { Some(()) } else { None }
+        if *i - start >= 3 {
+            Some(s[start..*i].to_string())
+        } else {
+            None
+        }
     };
     // hh[:mm[:ss]] with optional sign; POSIX offsets are west-positive.
     let offset = |i: &mut usize| -> Option<i64> {
@@ -253,15 +315,17 @@ fn parse_posix(s: &str) -> Option<PosixTz> {
         }
         Some(sign * (parts[0] * 3600 + parts[1] * 60 + parts[2]))
     };
-    name(&mut i)?;
+    let std_name = name(&mut i)?;
     let std_west = offset(&mut i)?;
     if i == b.len() {
         return Some(PosixTz {
             std_offset: -std_west,
             dst: None,
+            names: (std_name.clone(), std_name),
         });
     }
-    name(&mut i)?;
+    let dst_name = name(&mut i)?;
+    let names = (std_name, dst_name);
     let mut dst_west = std_west - 3600;
     if i < b.len() && b[i] != b',' {
         dst_west = offset(&mut i)?;
@@ -321,6 +385,7 @@ fn parse_posix(s: &str) -> Option<PosixTz> {
         return Some(PosixTz {
             std_offset: -std_west,
             dst: Some((-dst_west, start, end)),
+            names,
         });
     }
     let start = rule(&mut i)?;
@@ -331,6 +396,7 @@ fn parse_posix(s: &str) -> Option<PosixTz> {
     Some(PosixTz {
         std_offset: -std_west,
         dst: Some((-dst_west, start, end)),
+        names,
     })
 }
 
@@ -395,9 +461,23 @@ fn parse_tzif(data: &[u8]) -> Option<Tzif> {
     o += time;
     let mut types = Vec::with_capacity(typ);
     for k in 0..typ {
-        types.push((be32(d, o + 6 * k)?, d[o + 6 * k + 4]));
+        types.push((
+            be32(d, o + 6 * k)?,
+            d[o + 6 * k + 4],
+            d[o + 6 * k + 5] as usize,
+        ));
     }
-    o += typ * 6 + chars + leap * 12 + isstd + isut;
+    o += typ * 6;
+    let chartab = d.get(o..o + chars)?;
+    let abbrev_of = |k: usize| -> String {
+        let start = k.min(chartab.len());
+        let end = chartab[start..]
+            .iter()
+            .position(|&c| c == 0)
+            .map_or(chartab.len(), |p| start + p);
+        String::from_utf8_lossy(&chartab[start..end]).into_owned()
+    };
+    o += chars + leap * 12 + isstd + isut;
     let footer = d.get(o..).and_then(|f| {
         let f = std::str::from_utf8(f).ok()?;
         let line = f.trim_matches('\n');
@@ -411,17 +491,20 @@ fn parse_tzif(data: &[u8]) -> Option<Tzif> {
         .iter()
         .map(|&k| types.get(k).map(|t| t.0))
         .collect::<Option<Vec<_>>>()?;
-    // Before the first transition: the first standard-time type.
-    let initial = types
+    let abbrevs = idx
         .iter()
-        .find(|t| t.1 == 0)
-        .or(types.first())
-        .map(|t| t.0)
-        .unwrap_or(0);
+        .map(|&k| types.get(k).map(|t| abbrev_of(t.2)))
+        .collect::<Option<Vec<_>>>()?;
+    // Before the first transition: the first standard-time type.
+    let first = types.iter().find(|t| t.1 == 0).or(types.first());
+    let initial = first.map(|t| t.0).unwrap_or(0);
+    let initial_abbrev = first.map(|t| abbrev_of(t.2)).unwrap_or_default();
     Some(Tzif {
         transitions,
         offsets,
         initial,
+        abbrevs,
+        initial_abbrev,
         footer,
     })
 }

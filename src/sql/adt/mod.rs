@@ -16,6 +16,7 @@ pub mod bytea;
 pub mod date;
 pub mod datetime;
 pub mod float;
+pub mod formatting;
 pub mod like;
 pub mod numeric;
 mod numeric_math;

@@ -17,6 +17,7 @@
 //! no such field for is 0A000 `unit "x" not supported for type T`.
 
 use super::super::adt::datetime::{self, Interval, TimeZone};
+use super::super::adt::formatting;
 use super::super::adt::numeric::Numeric;
 use super::super::adt::{as_f64, as_i128, as_interval, interval_datum};
 use super::super::exec::EvalContext;
@@ -1330,6 +1331,79 @@ fn timezone(_: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
     }
 }
 
+// ---------------------------------------------------------------------------
+// to_char
+// ---------------------------------------------------------------------------
+
+/// The fields `to_char` prints for a calendar value.
+fn formatting_tm(f: &Fields, tzn: Option<String>) -> formatting::Tm {
+    let (iso_year, iso_week) = f.iso_week();
+    let isodow = match f.dow() {
+        0 => 7,
+        d => d,
+    };
+    formatting::Tm {
+        year: f.year,
+        month: f.month,
+        mday: f.day,
+        hour: f.hour,
+        min: f.min,
+        sec: f.sec,
+        usec: f.usec,
+        wday: f.dow(),
+        yday: f.doy(),
+        julian: f.julian(),
+        iso_year,
+        iso_week,
+        iso_yday: (iso_week - 1) * 7 + isodow,
+        gmtoff: f.gmtoff,
+        tzn,
+    }
+}
+
+fn to_char(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
+    let fmt = text_arg(&a[1]);
+    if fmt.is_empty() {
+        return Ok(Datum::Null);
+    }
+    let out = match t[0] {
+        Type::Interval => {
+            let iv = iv_arg(&a[0]);
+            let mut rest = iv.micros;
+            let hour = rest / USECS_PER_HOUR;
+            rest -= hour * USECS_PER_HOUR;
+            let min = rest / USECS_PER_MINUTE;
+            rest -= min * USECS_PER_MINUTE;
+            let tm = formatting::Tm {
+                year: iv.months as i64 / 12,
+                month: iv.months as i64 % 12,
+                mday: iv.days as i64,
+                hour,
+                min,
+                sec: rest / USECS_PER_SEC,
+                usec: rest % USECS_PER_SEC,
+                ..Default::default()
+            };
+            formatting::to_char(&tm, fmt, true)?
+        }
+        ty => {
+            let ts = ts_arg(&a[0]);
+            // Infinite timestamps have no fields: to_char gives NULL.
+            if is_infinite_ts(ts) {
+                return Ok(Datum::Null);
+            }
+            let tm = if ty == Type::Timestamptz {
+                let f = tz_fields(ts, &cx.fmt.tz)?;
+                formatting_tm(&f, Some(cx.fmt.tz.abbrev_at(ts)))
+            } else {
+                formatting_tm(&Fields::from_local(ts, 0), None)
+            };
+            formatting::to_char(&tm, fmt, false)?
+        }
+    };
+    Ok(Datum::Text(out))
+}
+
 pub(super) fn register(b: &mut Builder) {
     use crate::sql::types::consts::*;
     for ty in [Date, Timestamp, Timestamptz, Interval] {
@@ -1373,6 +1447,9 @@ pub(super) fn register(b: &mut Builder) {
     for ty in [Timestamp, Timestamptz] {
         b.func("age", &[ty, ty], Interval, age);
         b.func("age", &[ty], Interval, age);
+    }
+    for ty in [Timestamp, Timestamptz, Interval] {
+        b.func("to_char", &[ty, Text], Text, to_char);
     }
     b.func("justify_days", &[Interval], Interval, justify_days);
     b.func("justify_hours", &[Interval], Interval, justify_hours);
