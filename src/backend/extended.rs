@@ -490,6 +490,22 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
         Type::Xid => Datum::Xid(u32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::Timestamptz => Datum::Timestamptz(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Timestamp => Datum::Timestamp(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
+        Type::Interval => {
+            let b = fixed(16)?;
+            Datum::Interval {
+                micros: i64::from_be_bytes(b[0..8].try_into().unwrap()),
+                days: i32::from_be_bytes(b[8..12].try_into().unwrap()),
+                months: i32::from_be_bytes(b[12..16].try_into().unwrap()),
+            }
+        }
+        Type::Time => {
+            let t = i64::from_be_bytes(fixed(8)?.try_into().unwrap());
+            // time_recv checks the range.
+            if !(0..=crate::sql::adt::time::USECS_PER_DAY).contains(&t) {
+                return Err(PgError::error("22008", "time out of range"));
+            }
+            Datum::Time(t)
+        }
         Type::Date => Datum::Date(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::PgLsn => Datum::Lsn(u64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Uuid => Datum::Uuid(fixed(16)?.try_into().unwrap()),
@@ -676,7 +692,7 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
         Datum::Float4(v) => v.to_be_bytes().to_vec(),
         Datum::Float8(v) => v.to_be_bytes().to_vec(),
         Datum::Oid(v) | Datum::Xid(v) => v.to_be_bytes().to_vec(),
-        Datum::Timestamptz(v) | Datum::Timestamp(v) => v.to_be_bytes().to_vec(),
+        Datum::Timestamptz(v) | Datum::Timestamp(v) | Datum::Time(v) => v.to_be_bytes().to_vec(),
         Datum::Date(v) => v.to_be_bytes().to_vec(),
         Datum::Lsn(v) => v.to_be_bytes().to_vec(),
         Datum::Uuid(u) => u.to_vec(),

@@ -58,6 +58,20 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         (1082, Datum::Date(v)) => HeapValue::I32(*v),
         (1114, Datum::Timestamp(v)) => HeapValue::I64(*v),
         (2950, Datum::Uuid(u)) => HeapValue::Bytes(u.to_vec()),
+        (1083, Datum::Time(t)) => HeapValue::I64(*t),
+        (
+            1186,
+            Datum::Interval {
+                months,
+                days,
+                micros,
+            },
+        ) => {
+            let mut b = micros.to_le_bytes().to_vec();
+            b.extend_from_slice(&days.to_le_bytes());
+            b.extend_from_slice(&months.to_le_bytes());
+            HeapValue::Bytes(b)
+        }
         (_, other) => {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
@@ -76,6 +90,12 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
         (1184, HeapValue::I64(v)) => Datum::Timestamptz(v),
         (1114, HeapValue::I64(v)) => Datum::Timestamp(v),
         (1082, HeapValue::I32(v)) => Datum::Date(v),
+        (1083, HeapValue::I64(v)) => Datum::Time(v),
+        (1186, HeapValue::Bytes(b)) if b.len() == 16 => Datum::Interval {
+            micros: i64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
+            days: i32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
+            months: i32::from_le_bytes(b[12..16].try_into().expect("4 bytes")),
+        },
         (_, HeapValue::I64(v)) => Datum::Int8(v),
         (_, HeapValue::I32(v)) => Datum::Int4(v),
         (_, HeapValue::Oid(v)) => Datum::Oid(v),

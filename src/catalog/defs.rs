@@ -359,6 +359,8 @@ pub const TYPES: &[(&str, AttrType)] = &[
     ("regproc", AttrType::Regproc),
     ("oidvector", AttrType::Oidvector),
     ("uuid", AttrType::Uuid),
+    ("time", AttrType::Time),
+    ("interval", AttrType::Interval),
 ];
 
 /// The storage type for a `pg_type` oid, if ferrogres can store it.

@@ -66,6 +66,8 @@ impl Type {
     pub const Varchar: Type = Type(1043);
     /// `date`: days since 2000-01-01 ([`Datum::Date`]).
     pub const Date: Type = Type(1082);
+    /// `time [without time zone]`: microseconds since midnight ([`Datum::Time`]).
+    pub const Time: Type = Type(1083);
     /// `timestamp [without time zone]`: wall-clock microseconds since
     /// 2000-01-01 00:00 ([`Datum::Timestamp`]).
     pub const Timestamp: Type = Type(1114);
@@ -108,6 +110,7 @@ pub mod consts {
     pub const Bpchar: Type = Type::Bpchar;
     pub const Varchar: Type = Type::Varchar;
     pub const Date: Type = Type::Date;
+    pub const Time: Type = Type::Time;
     pub const Timestamp: Type = Type::Timestamp;
     pub const Timestamptz: Type = Type::Timestamptz;
     pub const Interval: Type = Type::Interval;
@@ -230,6 +233,7 @@ impl Type {
             Type::Float8 => "double precision",
             Type::Float4 => "real",
             Type::Timestamptz => "timestamp with time zone",
+            Type::Time => "time without time zone",
             Type::Timestamp => "timestamp without time zone",
             Type::Varchar => "character varying",
             Type::Bpchar => "character",
@@ -265,6 +269,7 @@ impl Type {
                 format!("numeric({},{})", (t >> 16) & 0xffff, scale)
             }
             Type::Timestamp if typmod >= 0 => format!("timestamp({typmod}) without time zone"),
+            Type::Time if typmod >= 0 => format!("time({typmod}) without time zone"),
             Type::Timestamptz if typmod >= 0 => format!("timestamp({typmod}) with time zone"),
             _ => self.name().to_string(),
         }
@@ -376,6 +381,8 @@ pub enum Datum {
     Uuid([u8; 16]),
     /// `bytea`: at most 1 GB (`MaxAllocSize`), as any varlena.
     Bytea(Vec<u8>),
+    /// `time`: microseconds since midnight, 0 ..= 24:00:00.
+    Time(i64),
 }
 
 impl Datum {

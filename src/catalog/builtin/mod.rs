@@ -201,6 +201,11 @@ pub const NOT_IN_PG_PROC: &[(&str, &[Oid], &str)] = &[
         "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
     ),
     (
+        "localtime",
+        &[],
+        "SQL syntax (SQLValueFunction), not a function in PostgreSQL",
+    ),
+    (
         "pg_stat_reset_single_table_counters",
         &[25],
         "stands in for the regclass argument until regclass exists",

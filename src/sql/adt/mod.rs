@@ -22,6 +22,7 @@ pub mod numeric;
 mod numeric_math;
 pub mod stringinfo;
 pub mod systypes;
+pub mod time;
 pub mod uuid;
 
 use std::cmp::Ordering;
@@ -85,6 +86,7 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Lsn(l) => date::lsn_out(*l),
         Datum::Uuid(u) => uuid::uuid_out(u),
         Datum::Bytea(b) => bytea::bytea_out(b, fmt.bytea_output),
+        Datum::Time(t) => time::time_out(*t),
     })
 }
 
@@ -332,6 +334,11 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         }
         Type::Void => Datum::Void,
         Type::Bytea => Datum::Bytea(bytea::bytea_in(s)?),
+        Type::Time => {
+            let off = fmt.tz.offset_at(fmt.now);
+            let local = (fmt.now + off * crate::utils::time::USECS_PER_SEC).rem_euclid(time::USECS_PER_DAY);
+            Datum::Time(time::time_in(s, local)?)
+        }
         Type::TextArray => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -383,6 +390,7 @@ pub fn apply_typmod(d: Datum, ty: Type, typmod: i32, explicit: bool) -> PgResult
             }
         }
         (Type::Timestamp, Datum::Timestamp(t)) => Ok(Datum::Timestamp(round_timestamp(t, typmod))),
+        (Type::Time, Datum::Time(t)) => Ok(Datum::Time(time::round_time(t, typmod))),
         (Type::Timestamptz, Datum::Timestamptz(t)) => {
             Ok(Datum::Timestamptz(round_timestamp(t, typmod)))
         }
@@ -444,6 +452,8 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
         (Name, Text) => Implicit,
         (Date, Timestamp | Timestamptz) | (Timestamp, Timestamptz) => Implicit,
         (Timestamptz, Timestamp | Date) | (Timestamp, Date) => Assignment,
+        (Time, Interval) => Implicit,
+        (Interval, Time) | (Timestamp | Timestamptz, Time) => Assignment,
         (Oid, Regtype) | (Regtype, Oid) => Implicit,
         (Int4, Int2) | (Int8, Int2 | Int4) => Assignment,
         (Float4, Int2 | Int4 | Int8 | Numeric)
@@ -732,6 +742,35 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
             )?)),
             _ => unreachable!("timestamptz datum"),
         },
+        (Time, Interval) => match d {
+            Datum::Time(t) => Ok(interval_datum(Interval {
+                months: 0,
+                days: 0,
+                micros: t,
+            })),
+            _ => unreachable!("time datum"),
+        },
+        // interval_time: the time part, modulo a day.
+        (Interval, Time) => {
+            let iv = as_interval(&d).expect("interval datum");
+            Ok(Datum::Time(iv.micros.rem_euclid(time::USECS_PER_DAY)))
+        }
+        (Timestamp, Time) => match d {
+            Datum::Timestamp(v) => Ok(if v == datetime::TIMESTAMP_INFINITY || v == datetime::TIMESTAMP_NEG_INFINITY {
+                Datum::Null
+            } else {
+                Datum::Time(v.rem_euclid(time::USECS_PER_DAY))
+            }),
+            _ => unreachable!("timestamp datum"),
+        },
+        (Timestamptz, Time) => match d {
+            Datum::Timestamptz(v) => Ok(if v == datetime::TIMESTAMP_INFINITY || v == datetime::TIMESTAMP_NEG_INFINITY {
+                Datum::Null
+            } else {
+                Datum::Time(date::timestamptz_to_timestamp(v, &fmt.tz).rem_euclid(time::USECS_PER_DAY))
+            }),
+            _ => unreachable!("timestamptz datum"),
+        },
         // I/O conversion.
         (_, Text | Varchar | Name | Bpchar) => {
             let s = output(&d, from, fmt).unwrap_or_default();
@@ -784,6 +823,7 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Timestamptz(x), Timestamptz(y)) => x.cmp(y),
         (Date(x), Date(y)) => x.cmp(y),
         (Timestamp(x), Timestamp(y)) => x.cmp(y),
+        (Time(x), Time(y)) => x.cmp(y),
         (Lsn(x), Lsn(y)) => x.cmp(y),
         (Uuid(x), Uuid(y)) => x.cmp(y),
         // byteacmp: memcmp, then the shorter first.
@@ -823,7 +863,7 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Int2(_) | Datum::Int4(_) | Datum::Int8(_) | Datum::Oid(_) => {
             HashKey::Int(as_i128(d).expect("integer"))
         }
-        Datum::Timestamptz(t) | Datum::Timestamp(t) => HashKey::Int(*t as i128),
+        Datum::Timestamptz(t) | Datum::Timestamp(t) | Datum::Time(t) => HashKey::Int(*t as i128),
         Datum::Date(d) => HashKey::Int(*d as i128),
         Datum::Lsn(l) => HashKey::Int(*l as i128),
         Datum::Float8(_) | Datum::Float4(_) => {

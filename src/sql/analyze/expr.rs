@@ -151,9 +151,12 @@ impl<'a> Analyzer<'a> {
                     SqlValueFunctionOp::SvfopCurrentDate => "current_date",
                     SqlValueFunctionOp::SvfopLocaltimestamp
                     | SqlValueFunctionOp::SvfopLocaltimestampN => "localtimestamp",
+                    SqlValueFunctionOp::SvfopLocaltime | SqlValueFunctionOp::SvfopLocaltimeN => {
+                        "localtime"
+                    }
                     _ => {
                         return Err(self.unsupported(
-                            "CURRENT_TIME and LOCALTIME (type time)",
+                            "CURRENT_TIME (type time with time zone)",
                             loc(s.location),
                         ));
                     }
@@ -401,12 +404,12 @@ impl<'a> Analyzer<'a> {
                 }
                 *n as i32 + 4
             }
-            (Type::Timestamp | Type::Timestamptz, [p]) => {
+            (Type::Timestamp | Type::Timestamptz | Type::Time, [p]) => {
                 if *p < 0 {
-                    let name = if ty == Type::Timestamp {
-                        "TIMESTAMP"
-                    } else {
-                        "TIMESTAMP WITH TIME ZONE"
+                    let name = match ty {
+                        Type::Timestamp => "TIMESTAMP",
+                        Type::Time => "TIME",
+                        _ => "TIMESTAMP WITH TIME ZONE",
                     };
                     return Err(self.error(
                         sqlstate::INVALID_PARAMETER_VALUE,

@@ -842,11 +842,7 @@ fn field_overflow(msg: String) -> PgError {
 /// C's `%02g` for the seconds of an error message.
 fn secs_g(sec: f64) -> String {
     let s = format!("{sec}");
-    if sec >= 0.0 && sec < 10.0 {
-        format!("0{s}")
-    } else {
-        s
-    }
+    if s.len() < 2 { format!("0{s}") } else { s }
 }
 
 fn valid_ymd(y: i64, m: i64, d: i64) -> bool {
@@ -1404,6 +1400,113 @@ fn to_char(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
     Ok(Datum::Text(out))
 }
 
+// ---------------------------------------------------------------------------
+// time
+// ---------------------------------------------------------------------------
+
+fn time_arg(d: &Datum) -> i64 {
+    match d {
+        Datum::Time(t) => *t,
+        other => panic!("time argument expected, got {other:?}"),
+    }
+}
+
+/// `time_part_common`: the fields of a time of day.
+fn time_part(word: &str, t: i64) -> PgResult<Part> {
+    let unit = unit_for(word, Type::Time)?;
+    let sec_us = t % USECS_PER_MINUTE;
+    Ok(match unit {
+        Unit::Microseconds => Part::Int(sec_us),
+        Unit::Milliseconds => Part::Scaled(sec_us, 3),
+        Unit::Second => Part::Scaled(sec_us, 6),
+        Unit::Minute => Part::Int(t / USECS_PER_MINUTE % 60),
+        Unit::Hour => Part::Int(t / USECS_PER_HOUR),
+        Unit::Epoch => Part::Scaled(t, 6),
+        _ => return Err(not_supported(word, Type::Time)),
+    })
+}
+
+fn extract_time(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(time_part(text_arg(&a[0]), time_arg(&a[1]))?.numeric())
+}
+
+fn date_part_time(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(time_part(text_arg(&a[0]), time_arg(&a[1]))?.float())
+}
+
+fn time_mi_time(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(interval_datum(Interval {
+        months: 0,
+        days: 0,
+        micros: time_arg(&a[0]) - time_arg(&a[1]),
+    }))
+}
+
+/// time ± interval wraps around midnight (`time_pl_interval`).
+fn time_pl_interval(_: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
+    let (time, iv) = if t[0] == Type::Time {
+        (time_arg(&a[0]), iv_arg(&a[1]))
+    } else {
+        (time_arg(&a[1]), iv_arg(&a[0]))
+    };
+    Ok(Datum::Time(
+        (time + iv.micros % USECS_PER_DAY).rem_euclid(USECS_PER_DAY),
+    ))
+}
+
+fn time_mi_interval(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let iv = iv_arg(&a[1]);
+    Ok(Datum::Time(
+        (time_arg(&a[0]) - iv.micros % USECS_PER_DAY).rem_euclid(USECS_PER_DAY),
+    ))
+}
+
+/// date + time → timestamp (`datetime_timestamp`).
+fn date_pl_time(_: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
+    let (d, time) = if t[0] == Type::Date {
+        (date_arg(&a[0]), time_arg(&a[1]))
+    } else {
+        (date_arg(&a[1]), time_arg(&a[0]))
+    };
+    let ts = match d {
+        i32::MIN => i64::MIN,
+        i32::MAX => i64::MAX,
+        d => check_timestamp(d as i64 * USECS_PER_DAY + time)?,
+    };
+    Ok(Datum::Timestamp(ts))
+}
+
+fn make_time(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let (h, m) = (int_arg(&a[0]), int_arg(&a[1]));
+    let sec = as_f64(&a[2]).expect("float8 seconds");
+    let overflow = || {
+        field_overflow(format!(
+            "time field value out of range: {h}:{m:02}:{}",
+            secs_g(sec)
+        ))
+    };
+    if !(0..=24).contains(&h)
+        || !(0..=59).contains(&m)
+        || sec.is_nan()
+        || !(0.0..=60.0).contains(&sec)
+    {
+        return Err(overflow());
+    }
+    let t = (h * 60 + m) * USECS_PER_MINUTE + (sec * 1_000_000.0).round_ties_even() as i64;
+    if t > USECS_PER_DAY {
+        return Err(overflow());
+    }
+    Ok(Datum::Time(t))
+}
+
+fn localtime(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    let now = cx.server.transaction_timestamp();
+    let off = cx.fmt.tz.offset_at(now);
+    Ok(Datum::Time(
+        (now + off * USECS_PER_SEC).rem_euclid(USECS_PER_DAY),
+    ))
+}
+
 pub(super) fn register(b: &mut Builder) {
     use crate::sql::types::consts::*;
     for ty in [Date, Timestamp, Timestamptz, Interval] {
@@ -1451,6 +1554,49 @@ pub(super) fn register(b: &mut Builder) {
     for ty in [Timestamp, Timestamptz, Interval] {
         b.func("to_char", &[ty, Text], Text, to_char);
     }
+    b.comparison_ops(Time);
+    b.agg("min", &[super::ArgType::T(Time)], Time, super::AggKind::Min);
+    b.agg("max", &[super::ArgType::T(Time)], Time, super::AggKind::Max);
+    b.func("extract", &[Text, Time], Numeric, extract_time);
+    b.func("date_part", &[Text, Time], Float8, date_part_time);
+    b.op("-", Time, Time, Interval, super::Impl::Scalar(time_mi_time));
+    b.op(
+        "+",
+        Time,
+        Interval,
+        Time,
+        super::Impl::Scalar(time_pl_interval),
+    );
+    b.op(
+        "+",
+        Interval,
+        Time,
+        Time,
+        super::Impl::Scalar(time_pl_interval),
+    );
+    b.op(
+        "-",
+        Time,
+        Interval,
+        Time,
+        super::Impl::Scalar(time_mi_interval),
+    );
+    b.op(
+        "+",
+        Date,
+        Time,
+        Timestamp,
+        super::Impl::Scalar(date_pl_time),
+    );
+    b.op(
+        "+",
+        Time,
+        Date,
+        Timestamp,
+        super::Impl::Scalar(date_pl_time),
+    );
+    b.func("make_time", &[Int4, Int4, Float8], Time, make_time);
+    b.func("localtime", &[], Time, localtime);
     b.func("justify_days", &[Interval], Interval, justify_days);
     b.func("justify_hours", &[Interval], Interval, justify_hours);
     b.func("justify_interval", &[Interval], Interval, justify_interval);

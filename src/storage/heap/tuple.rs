@@ -133,6 +133,11 @@ pub enum AttrType {
     /// 0 (`pg_proc.proargtypes`), a varlena whose payload is PostgreSQL's
     /// array layout ([`oidvector_pack`]).
     Oidvector,
+    /// `time`: i64 µs since midnight, by value.
+    Time,
+    /// `interval`: 16 bytes as PostgreSQL lays it out (i64 µs, i32 days,
+    /// i32 months, little-endian), by reference, double-aligned.
+    Interval,
     /// `uuid`: 16 bytes, by reference, unaligned (`typalign 'c'`), as
     /// PostgreSQL stores it. Stored as [`HeapValue::Bytes`] of length 16.
     Uuid,
@@ -161,6 +166,8 @@ impl AttrType {
             AttrType::Regproc => REGPROCOID,
             AttrType::Oidvector => OIDVECTOROID,
             AttrType::Uuid => UUIDOID,
+            AttrType::Time => 1083,
+            AttrType::Interval => 1186,
         }
     }
 
@@ -174,7 +181,11 @@ impl AttrType {
             | AttrType::Regproc
             | AttrType::Date
             | AttrType::Float4 => (4, TypAlign::Int, true),
-            AttrType::Int8 | AttrType::Float8 | AttrType::Timestamp | AttrType::Timestamptz => {
+            AttrType::Int8
+            | AttrType::Float8
+            | AttrType::Timestamp
+            | AttrType::Timestamptz
+            | AttrType::Time => {
                 (8, TypAlign::Double, true)
             }
             AttrType::Numeric
@@ -185,6 +196,7 @@ impl AttrType {
             | AttrType::Oidvector => (-1, TypAlign::Int, false),
             AttrType::Name => (NAMEDATALEN as i16, TypAlign::Char, false),
             AttrType::Uuid => (16, TypAlign::Char, false),
+            AttrType::Interval => (16, TypAlign::Double, false),
         }
     }
 }
@@ -311,6 +323,8 @@ impl TupleDesc {
 /// | "char"                                | `Bytes` (1 byte)    |
 /// | oidvector                             | `Bytes` ([`oidvector_pack`]) |
 /// | uuid                                  | `Bytes` (16 bytes)  |
+/// | time (µs since midnight)              | `I64`               |
+/// | interval (µs, days, months; LE)       | `Bytes` (16 bytes)  |
 #[derive(Clone, Debug, PartialEq)]
 pub enum HeapValue {
     Null,

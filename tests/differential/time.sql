@@ -1,0 +1,24 @@
+-- time [without time zone] (date.c) and interval columns.
+SELECT time '04:05:06.789', time '04:05:06', time '04:05', time '040506', time '04:05 AM', time '04:05 PM', time '12:00 am', time '12:30 pm';
+SELECT time '04:05:06 PST', time '04:05:06-08:00', time '2003-04-12 04:05:06', time '24:00:00', time 'allballs', time '01:02:03.1234567', time '23:59:59.9999999';
+SELECT time '24:00:01';
+SELECT time '25:00';
+SELECT time 'abc';
+SELECT time '13:00 pm';
+SELECT '10:00'::time(0), '10:00:00.555'::time(1), '10:00:00.555555'::time(3), pg_typeof('10:00'::time);
+SELECT time '10:00' < time '11:00', time '10:00' = time '10:00:00', time '10:00' >= time '23:00', time '00:00' <> time '24:00';
+SELECT time '10:00' - time '08:30:15.5', time '10:00' + interval '3 hours', time '22:00' + interval '3 hours', interval '90 minutes' + time '23:00', time '01:00' - interval '2 hours', time '10:00' + interval '1 day 1 hour';
+SELECT date '2001-02-16' + time '20:38:40', time '20:38:40' + date '2001-02-16', pg_typeof(date '2001-02-16' + time '20:38:40');
+SELECT extract(hour FROM time '20:38:40.5'), extract(minute FROM time '20:38:40.5'), extract(second FROM time '20:38:40.5'), extract(milliseconds FROM time '20:38:40.5'), extract(microseconds FROM time '20:38:40.5'), extract(epoch FROM time '20:38:40.5');
+SELECT date_part('hour', time '20:38:40.5'), date_part('epoch', time '20:38:40.5');
+SELECT extract(day FROM time '20:38:40');
+SELECT extract(fortnight FROM time '20:38:40');
+SELECT make_time(8, 15, 23.5), make_time(24, 0, 0), make_time(0, 0, 0.000001);
+SELECT make_time(8, 60, 0);
+SELECT make_time(24, 0, 0.5);
+SELECT time '10:00'::interval, interval '25 hours 30 minutes'::time, interval '-1 hour'::time, timestamp '2001-02-16 20:38:40.5'::time, timestamptz '2001-02-16 20:38:40.5+00'::time, time '10:00'::text;
+SELECT min(t), max(t), count(DISTINCT t) FROM (VALUES (time '10:00'), (time '08:00'), (time '10:00'), (NULL)) v(t);
+SELECT t FROM (VALUES (time '10:00'), (time '08:00'), (time '23:59:59.5'), (time '00:00')) v(t) ORDER BY t DESC;
+SELECT pg_typeof(localtime), localtime IS NOT NULL, pg_typeof(localtime(2));
+CREATE TABLE shifts (id int, starts time, len interval, at timestamp); INSERT INTO shifts VALUES (1, '09:00', '8 hours', '2024-01-15 09:00'), (2, '22:00', '9 hours 30 minutes', '2024-01-15 22:00'), (3, NULL, '-1 day 2 months 3.25 seconds', NULL); SELECT id, starts, len, starts + len AS ends, at + len AS at_end, extract(epoch FROM len) FROM shifts ORDER BY id; DROP TABLE shifts;
+CREATE TABLE durations (d interval); INSERT INTO durations VALUES ('1 day'), ('24 hours'), ('1 mon'), ('30 days'), ('-5 minutes'), ('178000000 years'); SELECT d, d = interval '1 day' AS is_day FROM durations ORDER BY d, d::text; DROP TABLE durations;
