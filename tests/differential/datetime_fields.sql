@@ -93,3 +93,4 @@ SELECT make_timestamptz(2013, 7, 15, 8, 15, 23.5, '+25');
 SELECT make_timestamptz(2013, 7, 15, 8, 15, 23.5, '5x');
 SELECT date_trunc('epoch', timestamp '2001-02-16'), 1;
 SELECT date_trunc('julian', interval '1 day');
+SELECT extract(microseconds FROM current_timestamp(0)) % 1000000, extract(microseconds FROM localtimestamp(1)) % 100000, extract(microseconds FROM localtime(2)) % 10000, pg_typeof(current_timestamp(3)), pg_typeof(localtime(0));

@@ -161,7 +161,19 @@ impl<'a> Analyzer<'a> {
                         ));
                     }
                 };
-                self.make_func_call(name, Vec::new(), loc(s.location))
+                let call = self.make_func_call(name, Vec::new(), loc(s.location))?;
+                // CURRENT_TIMESTAMP(p), LOCALTIME(p), ...: rounded to p digits.
+                if s.typmod >= 0 {
+                    let ty = call.ty();
+                    return self.coerce(
+                        call,
+                        ty,
+                        s.typmod.min(6),
+                        CoercionContext::Explicit,
+                        loc(s.location),
+                    );
+                }
+                Ok(call)
             }
             NodeEnum::ParamRef(p) => {
                 match super::super::params::type_of(p.number.max(0) as usize) {
@@ -419,7 +431,9 @@ impl<'a> Analyzer<'a> {
                 }
                 (*p).min(6) as i32
             }
-            (Type::Interval | Type::Timestamptz, _) => -1,
+            (Type::Interval, _) => {
+                return Err(self.unsupported("interval type modifiers (fields and precision)", l));
+            }
             _ => {
                 return Err(self.error(
                     sqlstate::SYNTAX_ERROR,
