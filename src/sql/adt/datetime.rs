@@ -509,6 +509,43 @@ fn parse_tzif(data: &[u8]) -> Option<Tzif> {
     })
 }
 
+/// Fixed-offset abbreviations of PostgreSQL's `Default` abbreviation set
+/// that ferrogres knows (seconds east). Abbreviations whose meaning
+/// changed over time (`MSK`, ...) are looked up as zone names instead.
+pub const ABBREVIATIONS: &[(&str, i64)] = &[
+    ("acdt", 37_800),
+    ("acst", 34_200),
+    ("aedt", 39_600),
+    ("aest", 36_000),
+    ("akdt", -28_800),
+    ("akst", -32_400),
+    ("awst", 28_800),
+    ("bst", 3_600),
+    ("cdt", -18_000),
+    ("cest", 7_200),
+    ("cet", 3_600),
+    ("cst", -21_600),
+    ("edt", -14_400),
+    ("eest", 10_800),
+    ("eet", 7_200),
+    ("est", -18_000),
+    ("gmt", 0),
+    ("hst", -36_000),
+    ("jst", 32_400),
+    ("mdt", -21_600),
+    ("mst", -25_200),
+    ("nzdt", 46_800),
+    ("nzst", 43_200),
+    ("pdt", -25_200),
+    ("pst", -28_800),
+    ("ut", 0),
+    ("utc", 0),
+    ("wet", 0),
+    ("west", 3_600),
+    ("z", 0),
+    ("zulu", 0),
+];
+
 // ---------------------------------------------------------------------------
 // Calendar helpers
 // ---------------------------------------------------------------------------
@@ -714,6 +751,11 @@ pub fn timestamptz_in(input: &str, tz: &TimeZone, now: TimestampTz) -> PgResult<
             explicit_offset = Some(sign * (h * 3600 + m * 60 + sec));
         } else if rest.eq_ignore_ascii_case("z") {
             explicit_offset = Some(0);
+        } else if let Some((_, off)) = ABBREVIATIONS
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(rest))
+        {
+            explicit_offset = Some(*off);
         } else {
             zone = Some(TimeZone::parse(rest).ok_or_else(|| {
                 PgError::error(

@@ -14,6 +14,7 @@
 
 pub mod bytea;
 pub mod date;
+pub mod datestyle;
 pub mod datetime;
 pub mod float;
 pub mod formatting;
@@ -41,6 +42,9 @@ pub struct SessionFormat {
     /// What `now` means in input (`'now'::timestamptz`).
     pub now: TimestampTz,
     pub bytea_output: bytea::ByteaOutput,
+    /// `DateStyle`: output style and the field order of ambiguous input.
+    pub date_style: datestyle::DateStyle,
+    pub interval_style: datestyle::IntervalStyle,
 }
 
 // ---------------------------------------------------------------------------
@@ -69,25 +73,47 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
             }
         }
         Datum::Xid(x) => x.to_string(),
-        Datum::Timestamptz(ts) => datetime::timestamptz_out(*ts, &fmt.tz),
+        Datum::Timestamptz(ts)
+            if fmt.date_style.style == datestyle::Style::Iso || is_infinite(*ts) =>
+        {
+            datetime::timestamptz_out(*ts, &fmt.tz)
+        }
+        Datum::Timestamptz(ts) => datestyle::timestamptz_out(*ts, &fmt.tz, fmt.date_style),
         Datum::Interval {
             months,
             days,
             micros,
-        } => datetime::interval_out(&Interval {
-            months: *months,
-            days: *days,
-            micros: *micros,
-        }),
+        } => datestyle::interval_out(
+            &Interval {
+                months: *months,
+                days: *days,
+                micros: *micros,
+            },
+            fmt.interval_style,
+        ),
         Datum::Void => String::new(),
         Datum::TextArray(items) => array_out(items),
-        Datum::Date(d) => date::date_out(*d),
-        Datum::Timestamp(t) => date::timestamp_out(*t),
+        Datum::Date(d)
+            if fmt.date_style.style == datestyle::Style::Iso
+                || *d == i32::MIN
+                || *d == i32::MAX =>
+        {
+            date::date_out(*d)
+        }
+        Datum::Date(d) => datestyle::date_out(*d, fmt.date_style),
+        Datum::Timestamp(t) if fmt.date_style.style == datestyle::Style::Iso || is_infinite(*t) => {
+            date::timestamp_out(*t)
+        }
+        Datum::Timestamp(t) => datestyle::timestamp_out(*t, None, fmt.date_style),
         Datum::Lsn(l) => date::lsn_out(*l),
         Datum::Uuid(u) => uuid::uuid_out(u),
         Datum::Bytea(b) => bytea::bytea_out(b, fmt.bytea_output),
         Datum::Time(t) => time::time_out(*t),
     })
+}
+
+fn is_infinite(ts: i64) -> bool {
+    ts == datetime::TIMESTAMP_INFINITY || ts == datetime::TIMESTAMP_NEG_INFINITY
 }
 
 fn regtype_out(oid: u32) -> String {
@@ -300,6 +326,23 @@ fn regtype_in(input: &str) -> PgResult<u32> {
     })
 }
 
+/// Reads a date/time in a non-ISO form through `parse` after rewriting it
+/// to ISO in the session's DateStyle field order; errors name the input as
+/// the user wrote it.
+fn with_datestyle<T>(
+    s: &str,
+    fmt: &SessionFormat,
+    parse: impl Fn(&str) -> PgResult<T>,
+) -> PgResult<T> {
+    match datestyle::normalize(s, fmt.date_style.order) {
+        None => parse(s),
+        Some(iso) => parse(&iso).map_err(|mut e| {
+            e.message = e.message.replace(&iso, s);
+            e
+        }),
+    }
+}
+
 /// The type's input function, applying `typmod` (`numeric(p,s)`, `varchar(n)`).
 pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Datum> {
     let d = match ty {
@@ -311,8 +354,12 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Float4 => Datum::Float4(float::float4_in(s)?),
         Type::Numeric => Datum::Numeric(Numeric::parse(s)?),
         Type::Text | Type::Unknown | Type::Varchar | Type::Bpchar => Datum::Text(s.to_string()),
-        Type::Date => Datum::Date(date::date_in(s, &fmt.tz, fmt.now)?),
-        Type::Timestamp => Datum::Timestamp(date::timestamp_in(s, &fmt.tz, fmt.now)?),
+        Type::Date => Datum::Date(with_datestyle(s, fmt, |s| {
+            date::date_in(s, &fmt.tz, fmt.now)
+        })?),
+        Type::Timestamp => Datum::Timestamp(with_datestyle(s, fmt, |s| {
+            date::timestamp_in(s, &fmt.tz, fmt.now)
+        })?),
         Type::PgLsn => Datum::Lsn(date::lsn_in(s)?),
         Type::Uuid => Datum::Uuid(uuid::uuid_in(s)?),
         Type::Name => Datum::Text(truncate_name(s)),
@@ -323,7 +370,9 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Oidvector => Datum::Text(systypes::oidvector_out(&systypes::oidvector_in(s)?)),
         Type::Xid => Datum::Xid(xid_in(s)),
         Type::Inet => Datum::Text(inet_in(s)?),
-        Type::Timestamptz => Datum::Timestamptz(datetime::timestamptz_in(s, &fmt.tz, fmt.now)?),
+        Type::Timestamptz => Datum::Timestamptz(with_datestyle(s, fmt, |s| {
+            datetime::timestamptz_in(s, &fmt.tz, fmt.now)
+        })?),
         Type::Interval => {
             let iv = datetime::interval_in(s)?;
             Datum::Interval {
@@ -336,7 +385,8 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Bytea => Datum::Bytea(bytea::bytea_in(s)?),
         Type::Time => {
             let off = fmt.tz.offset_at(fmt.now);
-            let local = (fmt.now + off * crate::utils::time::USECS_PER_SEC).rem_euclid(time::USECS_PER_DAY);
+            let local =
+                (fmt.now + off * crate::utils::time::USECS_PER_SEC).rem_euclid(time::USECS_PER_DAY);
             Datum::Time(time::time_in(s, local)?)
         }
         Type::TextArray => {
@@ -429,8 +479,8 @@ pub enum CoercionContext {
 
 /// In which contexts a cast from `from` to `to` may be applied (None: no cast).
 pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
-    use CoercionContext::*;
     use crate::sql::types::consts::*;
+    use CoercionContext::*;
     if from == to {
         return Some(Implicit);
     }
@@ -756,19 +806,25 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
             Ok(Datum::Time(iv.micros.rem_euclid(time::USECS_PER_DAY)))
         }
         (Timestamp, Time) => match d {
-            Datum::Timestamp(v) => Ok(if v == datetime::TIMESTAMP_INFINITY || v == datetime::TIMESTAMP_NEG_INFINITY {
-                Datum::Null
-            } else {
-                Datum::Time(v.rem_euclid(time::USECS_PER_DAY))
-            }),
+            Datum::Timestamp(v) => Ok(
+                if v == datetime::TIMESTAMP_INFINITY || v == datetime::TIMESTAMP_NEG_INFINITY {
+                    Datum::Null
+                } else {
+                    Datum::Time(v.rem_euclid(time::USECS_PER_DAY))
+                },
+            ),
             _ => unreachable!("timestamp datum"),
         },
         (Timestamptz, Time) => match d {
-            Datum::Timestamptz(v) => Ok(if v == datetime::TIMESTAMP_INFINITY || v == datetime::TIMESTAMP_NEG_INFINITY {
-                Datum::Null
-            } else {
-                Datum::Time(date::timestamptz_to_timestamp(v, &fmt.tz).rem_euclid(time::USECS_PER_DAY))
-            }),
+            Datum::Timestamptz(v) => Ok(
+                if v == datetime::TIMESTAMP_INFINITY || v == datetime::TIMESTAMP_NEG_INFINITY {
+                    Datum::Null
+                } else {
+                    Datum::Time(
+                        date::timestamptz_to_timestamp(v, &fmt.tz).rem_euclid(time::USECS_PER_DAY),
+                    )
+                },
+            ),
             _ => unreachable!("timestamptz datum"),
         },
         // I/O conversion.

@@ -130,11 +130,17 @@ pub fn session_format(server: &mut dyn ServerContext) -> SessionFormat {
         Some("escape") => adt::bytea::ByteaOutput::Escape,
         _ => adt::bytea::ByteaOutput::Hex,
     };
+    let date_style =
+        adt::datestyle::DateStyle::parse(&settings.show("DateStyle").unwrap_or_default());
+    let interval_style =
+        adt::datestyle::IntervalStyle::parse(&settings.show("IntervalStyle").unwrap_or_default());
     SessionFormat {
         tz,
         extra_float_digits,
         now,
         bytea_output,
+        date_style,
+        interval_style,
     }
 }
 

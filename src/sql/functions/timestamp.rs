@@ -1162,49 +1162,12 @@ fn isfinite(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 // timezone(zone, value): AT TIME ZONE
 // ---------------------------------------------------------------------------
 
-/// Fixed-offset abbreviations of PostgreSQL's `Default` abbreviation set
-/// that ferrogres knows (seconds east). Abbreviations whose meaning
-/// changed over time (`MSK`, ...) are looked up as zone names instead.
-const ABBREVIATIONS: &[(&str, i64)] = &[
-    ("acdt", 37_800),
-    ("acst", 34_200),
-    ("aedt", 39_600),
-    ("aest", 36_000),
-    ("akdt", -28_800),
-    ("akst", -32_400),
-    ("awst", 28_800),
-    ("bst", 3_600),
-    ("cdt", -18_000),
-    ("cest", 7_200),
-    ("cet", 3_600),
-    ("cst", -21_600),
-    ("edt", -14_400),
-    ("eest", 10_800),
-    ("eet", 7_200),
-    ("est", -18_000),
-    ("gmt", 0),
-    ("hst", -36_000),
-    ("jst", 32_400),
-    ("mdt", -21_600),
-    ("mst", -25_200),
-    ("nzdt", 46_800),
-    ("nzst", 43_200),
-    ("pdt", -25_200),
-    ("pst", -28_800),
-    ("ut", 0),
-    ("utc", 0),
-    ("wet", 0),
-    ("west", 3_600),
-    ("z", 0),
-    ("zulu", 0),
-];
-
 /// The zone of `timezone(text, ...)` and `date_trunc(..., zone)`: an
 /// abbreviation, else a zone name or POSIX spec (where a bare number is
 /// hours *west*, as POSIX says), else 22023.
 fn zone_by_name(name: &str) -> PgResult<TimeZone> {
     let lower = name.to_lowercase();
-    if let Some((_, off)) = ABBREVIATIONS.iter().find(|(a, _)| *a == lower) {
+    if let Some((_, off)) = datetime::ABBREVIATIONS.iter().find(|(a, _)| *a == lower) {
         return Ok(TimeZone::Fixed(*off));
     }
     let t = name.trim();

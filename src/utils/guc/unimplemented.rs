@@ -116,10 +116,6 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
         "A failed fsync of a data file is always a PANIC.",
     ),
     (
-        "datestyle",
-        "Dates are read and written in the ISO style with MDY field order only.",
-    ),
-    (
         "db_user_namespace",
         "ferrogres has no per-database user names.",
     ),
@@ -199,10 +195,6 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
         "Invalid page references in WAL always stop recovery.",
     ),
     ("ignore_system_indexes", "ferrogres has no indexes yet."),
-    (
-        "intervalstyle",
-        "Intervals are written in the postgres style only.",
-    ),
     ("join_collapse_limit", PLANNER),
     (
         "lc_monetary",
@@ -491,8 +483,6 @@ pub(super) fn harmless_value(name: &str, shown: &str) -> bool {
         "lc_monetary" | "lc_numeric" | "lc_time" => {
             matches!(shown, "C" | "POSIX" | "C.UTF-8" | "C.utf8" | "")
         }
-        // ISO output is implemented; only the input field order is not.
-        "datestyle" => shown == "ISO, MDY",
         // fdatasync is what ferrogres uses.
         "wal_sync_method" => shown == "fdatasync",
         // Higher levels are accepted for archiving and backups, which work.
@@ -562,8 +552,8 @@ mod tests {
         assert!(w.message.contains("\"enable_seqscan\""), "{}", w.message);
         assert_eq!(w.detail.as_deref(), Some(PLANNER));
         assert!(warning("work_mem", "1MB").is_none());
-        assert!(warning("DateStyle", "ISO, MDY").is_none());
-        assert!(warning("DateStyle", "ISO, DMY").is_some());
+        assert!(warning("DateStyle", "SQL, DMY").is_none());
+        assert!(warning("IntervalStyle", "iso_8601").is_none());
         assert!(warning("lc_numeric", "C.UTF-8").is_none());
         assert!(warning("lc_numeric", "de_DE.UTF-8").is_some());
     }

@@ -1,0 +1,27 @@
+-- DateStyle output and input field order, IntervalStyle output (datetime.c).
+SET datestyle = 'SQL, MDY'; SELECT date '2001-02-16', timestamp '2001-02-16 20:38:40.5', timestamptz '2001-02-16 20:38:40.5+00', date '0044-03-15 BC', timestamp '2001-02-16 20:38:40';
+SET datestyle = 'SQL, DMY'; SELECT date '2001-02-16', timestamp '2001-02-16 20:38:40.5', timestamptz '2001-02-16 20:38:40.5+00';
+SET datestyle = 'Postgres, MDY'; SELECT date '2001-02-16', timestamp '2001-02-16 20:38:40.5', timestamptz '2001-02-16 20:38:40.5+00', timestamp '0044-03-15 12:00 BC';
+SET datestyle = 'Postgres, DMY'; SELECT date '2001-02-16', timestamp '2001-02-16 20:38:40.5', timestamptz '2001-02-16 20:38:40.5+00';
+SET datestyle = 'German'; SELECT date '2001-02-16', timestamp '2001-02-16 20:38:40.5', timestamptz '2001-02-16 20:38:40.5+00';
+SET datestyle = 'ISO, DMY'; SELECT date '2001-02-16', timestamptz '2001-02-16 20:38:40.5+00', date '01/02/2003', date '01.02.2003', date '01-02-2003';
+SET datestyle = 'ISO, MDY'; SELECT date '01/02/2003', date '01.02.2003', date '01-02-2003', date '2003/01/02', date '02/16/01', date '02/16/99';
+SET datestyle = 'ISO, YMD'; SELECT date '01/02/03', date '2003/01/02', date '2003.01.02';
+SET datestyle = 'SQL, MDY'; SELECT timestamp '02/16/2001 20:38:40.5', timestamptz '02/16/2001 20:38:40.5 UTC', date '02/16/2001'::text;
+SET timezone = 'America/New_York'; SET datestyle = 'SQL, MDY'; SELECT timestamptz '2001-02-16 20:38:40+00', timestamptz '2001-07-16 20:38:40+00';
+SET timezone = 'America/New_York'; SET datestyle = 'Postgres, MDY'; SELECT timestamptz '2001-02-16 20:38:40+00', timestamptz '2001-07-16 20:38:40+00', timestamptz 'Fri Feb 16 15:38:40 2001 EST';
+SET timezone = 'Europe/Berlin'; SET datestyle = 'German'; SELECT timestamptz '2001-02-16 20:38:40+00', timestamptz '16.02.2001 21:38:40 CET';
+SELECT date 'Feb 16 2001', date 'February 16, 2001', date '16 Feb 2001', date '16-Feb-2001', date 'Feb-16-2001', date '2001-Feb-16', date '20010216', date 'Fri Feb 16 2001';
+SELECT timestamp 'Feb 16 2001 8:05 pm', timestamp 'Feb 16 2001 12:00 am', timestamp 'Feb 16 2001 12:30 PM', timestamptz 'Fri Feb 16 20:38:40 2001 PST', timestamptz '2001-02-16 20:38:40 PDT';
+SELECT date '13/02/2001';
+SET datestyle = 'DMY'; SELECT date '02/13/2001';
+SELECT date 'Feb 30 2001';
+SELECT date 'Foo 16 2001';
+SET datestyle = 'SQL'; SELECT date 'infinity', timestamp '-infinity', timestamptz 'infinity';
+SET datestyle = 'SQL, MDY'; SELECT to_char(timestamp '2001-02-16', 'YYYY-MM-DD'), extract(year FROM date '2001-02-16'), date '2001-02-16' + 1;
+SET intervalstyle = 'sql_standard'; SELECT interval '1 year 2 months', interval '3 days 4:05:06.5', interval '4:05:06', interval '-1 year -2 months', interval '-3 days -4:05:06', interval '1 year -2 days', interval '0', interval '3 days';
+SET intervalstyle = 'sql_standard'; SELECT interval '1 year 2 months 3 days 4:05:06', interval '-1 days +2:00', interval '1 mon -1 sec';
+SET intervalstyle = 'iso_8601'; SELECT interval '1 year 2 months 3 days 4:05:06.5', interval '0', interval '-1 year -2 days', interval '1 day -1.5 sec', interval '4 hours', interval '10 minutes';
+SET intervalstyle = 'postgres_verbose'; SELECT interval '1 year 2 months 3 days 4:05:06.5', interval '0', interval '-1 year -2 days', interval '1 day -1.5 sec', interval '1 sec', interval '-1 sec', interval '-1 day 2 hours';
+SET intervalstyle = 'postgres_verbose'; SELECT interval '1 hour', interval '-2 hours -3 minutes', interval '1 mon', interval '0.5 sec';
+SET intervalstyle = 'postgres'; SELECT interval '1 year 2 months 3 days 4:05:06.5', interval '-1 day 2 hours';
