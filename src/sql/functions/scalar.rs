@@ -493,6 +493,11 @@ pub(crate) fn simple_upper(c: char) -> char {
 }
 
 pub(crate) fn simple_lower(c: char) -> char {
+    // The one character whose full lower-case mapping is longer than its
+    // simple one (UnicodeData's `İ` → `i`, as towlower maps it).
+    if c == '\u{130}' {
+        return 'i';
+    }
     let mut m = c.to_lowercase();
     match (m.next(), m.next()) {
         (Some(l), None) => l,
@@ -855,7 +860,43 @@ fn sqrt(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 }
 
 fn cbrt(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Float8(f64_arg(&a[0]).cbrt()))
+    Ok(Datum::Float8(glibc_cbrt(f64_arg(&a[0]))))
+}
+
+/// `cbrt` as glibc computes it (PostgreSQL's `dcbrt` calls libm), so that
+/// the last digit agrees: `cbrt(27)` is 3.0000000000000004 there.
+fn glibc_cbrt(x: f64) -> f64 {
+    const CBRT2: f64 = 1.259_921_049_894_873_164_8;
+    const SQR_CBRT2: f64 = 1.587_401_051_968_199_474_8;
+    const FACTOR: [f64; 5] = [1.0 / SQR_CBRT2, 1.0 / CBRT2, 1.0, CBRT2, SQR_CBRT2];
+    if !x.is_finite() || x == 0.0 {
+        return x + x;
+    }
+    // frexp: |x| = xm * 2^xe with xm in [0.5, 1).
+    let (mut xm, mut xe) = (x.abs(), 0i32);
+    if xm < f64::MIN_POSITIVE {
+        xm *= 2f64.powi(54);
+        xe -= 54;
+    }
+    let bits = xm.to_bits();
+    xe += ((bits >> 52) & 0x7ff) as i32 - 1022;
+    xm = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
+    let u = 0.354_895_765_043_919_86
+        + (1.508_191_937_815_848_96
+            + (-2.114_994_941_673_712_87
+                + (2.446_931_225_635_344_3
+                    + (-1.834_692_774_836_130_86
+                        + (0.784_932_344_976_639_262 - 0.145_263_899_385_486_377 * xm) * xm)
+                        * xm)
+                    * xm)
+                * xm)
+            * xm;
+    let t2 = u * u * u;
+    let ym = u * (t2 + 2.0 * xm) / (2.0 * t2 + xm) * FACTOR[(2 + xe % 3) as usize];
+    let r = if x > 0.0 { ym } else { -ym };
+    // ldexp(r, xe / 3), in two steps so that no factor overflows.
+    let e = xe / 3;
+    r * 2f64.powi(e / 2) * 2f64.powi(e - e / 2)
 }
 
 fn exp(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
