@@ -906,7 +906,8 @@ fn escape_char(e: &str) -> PgResult<Option<char>> {
     }
 }
 
-/// `similar_to_escape(pattern [, escape])`; a NULL escape means none.
+/// `similar_to_escape(pattern [, escape])`, and the older non-strict
+/// `similar_escape`, where a NULL escape means none.
 fn similar_to_escape(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let Datum::Text(pat) = &a[0] else {
         return Ok(Datum::Null);
@@ -1176,13 +1177,7 @@ pub(super) fn register(b: &mut Builder) {
     b.func("textregexne", &[Text, Text], Bool, textregexne);
     b.func("texticregexeq", &[Text, Text], Bool, texticregexeq);
     b.func("texticregexne", &[Text, Text], Bool, texticregexne);
-    b.func_nonstrict(
-        "similar_to_escape",
-        &[ArgType::T(Text), ArgType::T(Text)],
-        Text,
-        similar_to_escape,
-        false,
-    );
+    b.func("similar_to_escape", &[Text, Text], Text, similar_to_escape);
     b.func("similar_to_escape", &[Text], Text, similar_to_escape);
     b.func_nonstrict(
         "similar_escape",
@@ -1192,7 +1187,6 @@ pub(super) fn register(b: &mut Builder) {
         false,
     );
     b.func("substring", &[Text, Text], Text, textregexsubstr);
-    b.func("textregexsubstr", &[Text, Text], Text, textregexsubstr);
     b.func("substring", &[Text, Text, Text], Text, substring_similar);
     b.func("regexp_match", &[Text, Text], TextArray, regexp_match);
     b.func("regexp_match", &[Text, Text, Text], TextArray, regexp_match);
