@@ -252,6 +252,20 @@ fn mag_to_u128(a: &[u8]) -> Option<u128> {
 
 // ---------------------------------------------------------------------------
 
+/// log10 of the leading digits of a magnitude (as `d.ddd`), 0 for zero.
+fn leading_digits_log10(mag: &[u8]) -> f64 {
+    let mut v = 0.0f64;
+    for &d in mag.iter().rev().take(15) {
+        v = v * 10.0 + d as f64;
+    }
+    let shown = mag.len().min(15) as i32;
+    if v == 0.0 {
+        0.0
+    } else {
+        v.log10() - (shown - 1) as f64
+    }
+}
+
 impl Numeric {
     pub fn zero() -> Numeric {
         Numeric::Finite {
@@ -708,7 +722,7 @@ impl Numeric {
         self.sub(&q.mul(other)?)
     }
 
-    /// `min_scale`: the fewest fractional digits that represent the value
+        /// `min_scale`: the fewest fractional digits that represent the value
     /// exactly (`None` for NaN and infinities).
     pub fn min_scale(&self) -> Option<u32> {
         let Numeric::Finite { mag, scale, .. } = self else {
@@ -1004,10 +1018,19 @@ impl Numeric {
         let Numeric::Finite { neg, mag, scale } = self else {
             unreachable!("finite")
         };
-        // Bound the work: the result has about |n| * digits(base) digits.
-        let digits = mag.len().max(1) as u64;
-        if !self.is_zero() && n.unsigned_abs().saturating_mul(digits) > 4 * MAX_INT_DIGITS as u64 {
-            return Err(overflow());
+        // Bound the work: the exact power has about |n| * digits(base)
+        // digits. Past that, a result that numeric can hold is computed as
+        // exp(n * ln |x|) to the same result scale, as power_var_int does
+        // with limited precision.
+        let exact_digits = (mag.len().max(1) as f64 - 1.0 + leading_digits_log10(mag))
+            * n.unsigned_abs() as f64;
+        if !self.is_zero() && exact_digits > 40_000.0 {
+            let weight = self.to_f64().abs().log10() * n as f64;
+            if weight > MAX_INT_DIGITS as f64 {
+                return Err(overflow());
+            }
+            let r = self.abs().power_real_to(exp, Some(rscale))?;
+            return Ok(if *neg && n % 2 != 0 { r.neg() } else { r });
         }
         let mut result: Vec<u8> = vec![1];
         let mut base = mag.clone();

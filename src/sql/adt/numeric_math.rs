@@ -221,6 +221,12 @@ impl Numeric {
 
     /// `power_var` for a non-integral (or huge) exponent: exp(exp × ln(self)).
     pub(crate) fn power_real(&self, exp: &Numeric) -> PgResult<Numeric> {
+        self.power_real_to(exp, None)
+    }
+
+    /// `power_real` to a given result scale (`power_var_int`'s, for an
+    /// integral exponent too large to multiply out exactly).
+    pub(crate) fn power_real_to(&self, exp: &Numeric, scale: Option<i32>) -> PgResult<Numeric> {
         if self.is_zero() {
             // 0 ^ positive non-integer.
             return Ok(Numeric::zero().round(MIN_SIG_DIGITS));
@@ -237,14 +243,16 @@ impl Numeric {
             if val > 0.0 {
                 return Err(overflow());
             }
-            return Ok(Numeric::zero().round(MAX_DISPLAY_SCALE));
+            return Ok(Numeric::zero().round(scale.unwrap_or(MAX_DISPLAY_SCALE)));
         }
         let val = val * PG_LOG10_E;
-        let rscale = clamp_rscale(
-            (MIN_SIG_DIGITS - val as i32)
-                .max(self.scale() as i32)
-                .max(exp.scale() as i32),
-        );
+        let rscale = scale.unwrap_or_else(|| {
+            clamp_rscale(
+                (MIN_SIG_DIGITS - val as i32)
+                    .max(self.scale() as i32)
+                    .max(exp.scale() as i32),
+            )
+        });
         let sig_digits = (rscale + val as i32).max(0);
         let local_rscale = (sig_digits - ln_dweight + 8).max(0) + GUARD;
         let ln = self.ln_to_scale(local_rscale);
