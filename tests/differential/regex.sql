@@ -125,3 +125,5 @@ SELECT 'x' ~ '\x';
 SELECT 'x' ~ '\u12';
 SELECT 'x' ~ '[[.xy.]]';
 SELECT E'\x01' ~ '\001', '\' ~ '\\', 'a' ~ '\a';
+SELECT 'a' ~ '((a{255}){255}){255}';
+SELECT 'a' ~ (repeat('(', 300) || 'a' || repeat(')', 300)), 'a' ~ (repeat('(', 3) || 'a' || repeat(')', 3));

@@ -90,3 +90,6 @@ SELECT md5('The quick brown fox jumps over the lazy dog'), encode(sha256('héllo
 SELECT encode(decode('aGVsbG8=', 'base64'), 'escape'), encode('\x68656c6c6f'::bytea, 'base64'), decode('ZZ', 'hex');
 SELECT decode('Z', 'hex');
 SELECT decode('a', 'base64');
+SELECT format('%2147483647s', 'x');
+SELECT format('%*s', 2147483647, 'x');
+SELECT format('%*s', -2147483648, 'x');

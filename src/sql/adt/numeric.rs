@@ -722,7 +722,7 @@ impl Numeric {
         self.sub(&q.mul(other)?)
     }
 
-        /// `min_scale`: the fewest fractional digits that represent the value
+    /// `min_scale`: the fewest fractional digits that represent the value
     /// exactly (`None` for NaN and infinities).
     pub fn min_scale(&self) -> Option<u32> {
         let Numeric::Finite { mag, scale, .. } = self else {
@@ -1022,8 +1022,8 @@ impl Numeric {
         // digits. Past that, a result that numeric can hold is computed as
         // exp(n * ln |x|) to the same result scale, as power_var_int does
         // with limited precision.
-        let exact_digits = (mag.len().max(1) as f64 - 1.0 + leading_digits_log10(mag))
-            * n.unsigned_abs() as f64;
+        let exact_digits =
+            (mag.len().max(1) as f64 - 1.0 + leading_digits_log10(mag)) * n.unsigned_abs() as f64;
         if !self.is_zero() && exact_digits > 40_000.0 {
             let weight = self.to_f64().abs().log10() * n as f64;
             if weight > MAX_INT_DIGITS as f64 {

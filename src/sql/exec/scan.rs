@@ -149,11 +149,7 @@ impl ExecNode for SetFunctionScan {
             self.rows = Some(rows.into_iter());
         }
         cx.server.check_for_interrupts()?;
-        Ok(self
-            .rows
-            .as_mut()
-            .and_then(|r| r.next())
-            .map(|d| vec![d]))
+        Ok(self.rows.as_mut().and_then(|r| r.next()).map(|d| vec![d]))
     }
 }
 

@@ -38,7 +38,10 @@ fn err(code: &'static str, msg: &str) -> PgError {
 }
 
 fn out_of_range_input() -> PgError {
-    err(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "input is out of range")
+    err(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        "input is out of range",
+    )
 }
 
 fn int_range_error(ret: Type) -> PgError {
@@ -268,9 +271,7 @@ fn width_bucket_numeric(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -
         return Err(err(WIDTH_BUCKET, "lower and upper bounds must be finite"));
     }
     let bucket = |num: Numeric, den: Numeric| -> R {
-        let q = num
-            .mul(&Numeric::from_i64(count as i64))?
-            .div_trunc(&den)?;
+        let q = num.mul(&Numeric::from_i64(count as i64))?.div_trunc(&den)?;
         let v = q.to_i64().unwrap_or(i64::MAX) + 1;
         i32::try_from(v)
             .map(Datum::Int4)

@@ -500,7 +500,8 @@ impl Translator<'_> {
                     }
                     if self.peek(0) != Some('}') {
                         return Err(bad_re(
-                            if self.peek(0).is_none() || self.peek(0).is_some_and(|c| c.is_ascii_digit())
+                            if self.peek(0).is_none()
+                                || self.peek(0).is_some_and(|c| c.is_ascii_digit())
                             {
                                 "braces {} not balanced"
                             } else {
@@ -585,11 +586,9 @@ impl Translator<'_> {
                     atom = true;
                     match e {
                         'd' => self.out.push_str("[0-9]"),
-                        'D' => self.out.push_str(if flags.nlstop {
-                            "[^0-9\\n]"
-                        } else {
-                            "[^0-9]"
-                        }),
+                        'D' => self
+                            .out
+                            .push_str(if flags.nlstop { "[^0-9\\n]" } else { "[^0-9]" }),
                         's' | 'S' | 'w' | 'W' => {
                             self.out.push('\\');
                             self.out.push(e);
@@ -691,13 +690,16 @@ pub fn compile(pattern: &str, flags: ReFlags) -> PgResult<Rc<Regex>> {
     let re = RegexBuilder::new(&translated)
         .size_limit(SIZE_LIMIT_BYTES)
         .dfa_size_limit(SIZE_LIMIT_BYTES)
-        .nest_limit(250)
+        .nest_limit(1000)
         .build()
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(_) => bad_re("regular expression is too complex"),
             regex::Error::Syntax(s) => {
                 let last = s.lines().rev().find(|l| l.starts_with("error:"));
-                bad_re(last.map(|l| l.trim_start_matches("error: ")).unwrap_or("syntax error"))
+                bad_re(
+                    last.map(|l| l.trim_start_matches("error: "))
+                        .unwrap_or("syntax error"),
+                )
             }
             _ => bad_re("syntax error"),
         })?;
@@ -898,11 +900,10 @@ fn escape_char(e: &str) -> PgResult<Option<char>> {
     match (it.next(), it.next()) {
         (None, _) => Ok(None),
         (Some(c), None) => Ok(Some(c)),
-        _ => Err(PgError::error(
-            sqlstate::INVALID_ESCAPE_SEQUENCE,
-            "invalid escape string",
-        )
-        .with_hint("Escape string must be empty or one character.")),
+        _ => Err(
+            PgError::error(sqlstate::INVALID_ESCAPE_SEQUENCE, "invalid escape string")
+                .with_hint("Escape string must be empty or one character."),
+        ),
     }
 }
 
@@ -1191,15 +1192,30 @@ pub(super) fn register(b: &mut Builder) {
     b.func("regexp_match", &[Text, Text], TextArray, regexp_match);
     b.func("regexp_match", &[Text, Text, Text], TextArray, regexp_match);
     b.srf("regexp_matches", &[Text, Text], TextArray, regexp_matches);
-    b.srf("regexp_matches", &[Text, Text, Text], TextArray, regexp_matches);
-    b.srf("regexp_split_to_table", &[Text, Text], Text, regexp_split_to_table);
+    b.srf(
+        "regexp_matches",
+        &[Text, Text, Text],
+        TextArray,
+        regexp_matches,
+    );
+    b.srf(
+        "regexp_split_to_table",
+        &[Text, Text],
+        Text,
+        regexp_split_to_table,
+    );
     b.srf(
         "regexp_split_to_table",
         &[Text, Text, Text],
         Text,
         regexp_split_to_table,
     );
-    b.func("regexp_split_to_array", &[Text, Text], TextArray, regexp_split_to_array);
+    b.func(
+        "regexp_split_to_array",
+        &[Text, Text],
+        TextArray,
+        regexp_split_to_array,
+    );
     b.func(
         "regexp_split_to_array",
         &[Text, Text, Text],
@@ -1207,9 +1223,24 @@ pub(super) fn register(b: &mut Builder) {
         regexp_split_to_array,
     );
     b.func("regexp_replace", &[Text, Text, Text], Text, regexp_replace);
-    b.func("regexp_replace", &[Text, Text, Text, Text], Text, regexp_replace);
-    b.func("regexp_replace", &[Text, Text, Text, Int4], Text, regexp_replace);
-    b.func("regexp_replace", &[Text, Text, Text, Int4, Int4], Text, regexp_replace);
+    b.func(
+        "regexp_replace",
+        &[Text, Text, Text, Text],
+        Text,
+        regexp_replace,
+    );
+    b.func(
+        "regexp_replace",
+        &[Text, Text, Text, Int4],
+        Text,
+        regexp_replace,
+    );
+    b.func(
+        "regexp_replace",
+        &[Text, Text, Text, Int4, Int4],
+        Text,
+        regexp_replace,
+    );
     b.func(
         "regexp_replace",
         &[Text, Text, Text, Int4, Int4, Text],
@@ -1218,7 +1249,12 @@ pub(super) fn register(b: &mut Builder) {
     );
     b.func("regexp_count", &[Text, Text], Int4, regexp_count);
     b.func("regexp_count", &[Text, Text, Int4], Int4, regexp_count);
-    b.func("regexp_count", &[Text, Text, Int4, Text], Int4, regexp_count);
+    b.func(
+        "regexp_count",
+        &[Text, Text, Int4, Text],
+        Int4,
+        regexp_count,
+    );
     let mut args = vec![Text, Text];
     for extra in [Int4, Int4, Int4, Text, Int4] {
         args.push(extra);
@@ -1249,19 +1285,28 @@ mod tests {
         assert_eq!(tr("[[:<:]]x"), "(?s)\\b{start}x");
         assert_eq!(tr("[a[&]"), "(?s)[a\\[\\&]");
         assert_eq!(tr("\\d+"), "(?s)[0-9]+");
-        assert_eq!(
-            translate("(?i)a", ReFlags::default()).unwrap(),
-            "(?is)a"
-        );
+        assert_eq!(translate("(?i)a", ReFlags::default()).unwrap(), "(?is)a");
     }
 
     #[test]
     fn bad_patterns_have_postgresqls_messages() {
         let e = |p: &str| translate(p, ReFlags::default()).unwrap_err();
-        assert_eq!(e("(").message, "invalid regular expression: parentheses () not balanced");
-        assert_eq!(e("[a").message, "invalid regular expression: brackets [] not balanced");
-        assert_eq!(e("*").message, "invalid regular expression: quantifier operand invalid");
-        assert_eq!(e("a{3,2}").message, "invalid regular expression: invalid repetition count(s)");
+        assert_eq!(
+            e("(").message,
+            "invalid regular expression: parentheses () not balanced"
+        );
+        assert_eq!(
+            e("[a").message,
+            "invalid regular expression: brackets [] not balanced"
+        );
+        assert_eq!(
+            e("*").message,
+            "invalid regular expression: quantifier operand invalid"
+        );
+        assert_eq!(
+            e("a{3,2}").message,
+            "invalid regular expression: invalid repetition count(s)"
+        );
         assert_eq!(e("(a)\\1").sqlstate, "0A000");
         assert_eq!(e("a(?=b)").sqlstate, "0A000");
     }

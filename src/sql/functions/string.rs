@@ -112,24 +112,35 @@ fn parse_digits(f: &[char], i: &mut usize) -> PgResult<Option<i32>> {
             .unwrap_or(0)
             .checked_mul(10)
             .and_then(|n| n.checked_add(d as i32))
-            .ok_or_else(|| err(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "number is out of range"))?;
+            .ok_or_else(|| {
+                err(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "number is out of range",
+                )
+            })?;
         v = Some(n);
         *i += 1;
     }
     Ok(v)
 }
 
-/// Appends `s` padded to `width` characters (left-justified if `left`).
+/// `text_format_append_string`: `s` padded with spaces to `width`
+/// characters (left-justified if `left`), each part appended under
+/// `enlargeStringInfo`'s limit.
 fn append_padded(out: &mut StringInfo, s: &str, left: bool, width: usize) -> PgResult<()> {
-    let n = s.chars().count();
-    let pad = width.saturating_sub(n);
-    crate::sql::adt::stringinfo::check_result_len(s.len().checked_add(pad))?;
-    let spaces = " ".repeat(pad);
+    let pad = width.saturating_sub(s.chars().count());
+    let spaces = |out: &mut StringInfo| -> PgResult<()> {
+        if pad > 0 {
+            crate::sql::adt::stringinfo::check_enlarge(out.0.len(), pad)?;
+            out.0.extend(std::iter::repeat_n(' ', pad));
+        }
+        Ok(())
+    };
     if left {
         out.append(s)?;
-        out.append(&spaces)
+        spaces(out)
     } else {
-        out.append(&spaces)?;
+        spaces(out)?;
         out.append(s)
     }
 }
@@ -389,7 +400,10 @@ fn invalid_unicode_escape() -> PgError {
 }
 
 fn surrogate_pair() -> PgError {
-    err(sqlstate::INVALID_ESCAPE_SEQUENCE, "invalid Unicode surrogate pair")
+    err(
+        sqlstate::INVALID_ESCAPE_SEQUENCE,
+        "invalid Unicode surrogate pair",
+    )
 }
 
 /// `unistr`: `\XXXX`, `\+XXXXXX`, `\uXXXX`, `\UXXXXXXXX` and `\\`.
