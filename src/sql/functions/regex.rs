@@ -23,21 +23,28 @@
 //!
 //! What the crate cannot do fails instead of being approximated silently:
 //! back references (`\1`) and lookahead/lookbehind constraints are 0A000.
-//! The one difference left is match preference: the crate picks the first
-//! alternative that matches (Perl's rule), where PostgreSQL prefers the
-//! longest match for a regex without non-greedy quantifiers
-//! (`substring('ab' from 'a|ab')` is `ab` there, `a` here); README's
-//! "where ferrogres differs" says so.
+//!
+//! Match preference: the crate picks the first alternative that matches
+//! (Perl's rule); PostgreSQL takes the longest match at the leftmost start
+//! when the RE is greedy (its first quantifier is greedy, or it has a `|`).
+//! For such an RE a lazy DFA of the `regex-automata` crate (the `regex`
+//! crate's own engine) with `MatchKind::All` finds the longest end, and the
+//! pattern anchored at that end (`(?:re)\z` on the haystack cut there)
+//! gives the groups; so `substring('ab' from 'a|ab')` is `ab` as in
+//! PostgreSQL. Which text each group takes within that match still follows
+//! the crate's rule (`(a|ab)(c|bcd)` on `abcd` gives `a`/`bcd`, PostgreSQL
+//! `ab`/`c`); README's "where ferrogres differs" says so.
 //!
 //! Compiled regexes are cached per backend (32 entries, least recently
 //! used evicted, as PostgreSQL's `MAX_CACHED_RES`), and the crate's program
 //! and lazy-DFA sizes are bounded, so a hostile pattern ends in 2201B
 //! ("regular expression is too complex"), not in an exhausted backend.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use regex::{Regex, RegexBuilder};
+use regex_automata::{Anchored, Input, MatchKind, hybrid};
 
 use super::super::exec::EvalContext;
 use super::super::types::{Datum, Type};
@@ -189,6 +196,10 @@ struct Translator<'a> {
     i: usize,
     flags: ReFlags,
     out: String,
+    /// The greediness of the first quantifier or `|` met (PostgreSQL's
+    /// rule for the whole RE's preference), and whether a `|` is at top level.
+    first_greedy: Option<bool>,
+    top_level_alternation: bool,
 }
 
 impl Translator<'_> {
@@ -397,7 +408,7 @@ impl Translator<'_> {
         Ok(())
     }
 
-    fn run(mut self) -> PgResult<(String, ReFlags)> {
+    fn run(mut self) -> PgResult<(String, bool)> {
         // Directors and embedded options.
         let mut flags = self.flags;
         if self.p.starts_with(&['*', '*', '*', '=']) {
@@ -448,7 +459,7 @@ impl Translator<'_> {
             for &c in &self.p[self.i..] {
                 push_literal(&mut self.out, c);
             }
-            return Ok((self.out, flags));
+            return Ok((self.out, true));
         }
         let mut depth = 0usize;
         // Whether the last item can take a quantifier.
@@ -471,10 +482,12 @@ impl Translator<'_> {
                     }
                     self.out.push(c);
                     self.i += 1;
-                    if self.peek(0) == Some('?') {
+                    let lazy = self.peek(0) == Some('?');
+                    if lazy {
                         self.out.push('?');
                         self.i += 1;
                     }
+                    self.first_greedy.get_or_insert(!lazy);
                     atom = false;
                 }
                 '{' if self.peek(1).is_some_and(|d| d.is_ascii_digit()) => {
@@ -518,9 +531,14 @@ impl Translator<'_> {
                         (true, Some(n)) => self.out.push_str(&format!("{{{m},{n}}}")),
                         (true, None) => self.out.push_str(&format!("{{{m},}}")),
                     }
-                    if self.peek(0) == Some('?') {
+                    let lazy = self.peek(0) == Some('?');
+                    if lazy {
                         self.out.push('?');
                         self.i += 1;
+                    }
+                    // `{m}` has no greediness of its own.
+                    if comma {
+                        self.first_greedy.get_or_insert(!lazy);
                     }
                     atom = false;
                 }
@@ -554,6 +572,10 @@ impl Translator<'_> {
                     atom = true;
                 }
                 '|' => {
+                    self.first_greedy.get_or_insert(true);
+                    if depth == 0 {
+                        self.top_level_alternation = true;
+                    }
                     self.i += 1;
                     self.out.push('|');
                     atom = false;
@@ -625,7 +647,8 @@ impl Translator<'_> {
         if depth > 0 {
             return Err(bad_re("parentheses () not balanced"));
         }
-        Ok((self.out, flags))
+        let greedy = self.top_level_alternation || self.first_greedy.unwrap_or(true);
+        Ok((self.out, greedy))
     }
 }
 
@@ -650,28 +673,95 @@ fn posix_class(name: &str) -> PgResult<&'static str> {
     })
 }
 
-/// Translates an ARE with flags into the crate's syntax (see the module doc).
-pub fn translate(pattern: &str, flags: ReFlags) -> PgResult<String> {
+/// Translates an ARE with flags into the crate's syntax (see the module
+/// doc), and says whether the RE prefers the longest match.
+pub fn translate_with_preference(pattern: &str, flags: ReFlags) -> PgResult<(String, bool)> {
     let chars: Vec<char> = pattern.chars().collect();
     let t = Translator {
         p: &chars,
         i: 0,
         flags,
         out: String::new(),
+        first_greedy: None,
+        top_level_alternation: false,
     };
-    Ok(t.run()?.0)
+    t.run()
+}
+
+#[cfg(test)]
+fn translate(pattern: &str, flags: ReFlags) -> PgResult<String> {
+    Ok(translate_with_preference(pattern, flags)?.0)
 }
 
 // --- the compiled-regex cache ----------------------------------------------------
 
+/// A compiled regex: the crate's `Regex` (captures, leftmost-first), and
+/// for an RE that prefers the longest match a lazy DFA reporting every
+/// match end (`MatchKind::All`), from which the longest end at the
+/// leftmost start is taken; `ended` is the pattern anchored at its end
+/// (`(?:re)\z`), compiled on first need, to find the groups of that match.
+pub struct Compiled {
+    pub re: Regex,
+    translated: String,
+    longest: Option<hybrid::dfa::DFA>,
+    dfa_cache: RefCell<Option<hybrid::dfa::Cache>>,
+    ended: OnceCell<Option<Regex>>,
+}
+
+impl Compiled {
+    pub fn is_match(&self, s: &str) -> bool {
+        self.re.is_match(s)
+    }
+
+    /// The end of the longest match starting at `start`, if the DFA can
+    /// tell (it gives up on a non-ASCII word boundary or a full cache).
+    fn longest_end(&self, s: &str, start: usize) -> Option<usize> {
+        let dfa = self.longest.as_ref()?;
+        let mut cache = self.dfa_cache.borrow_mut();
+        let cache = cache.get_or_insert_with(|| dfa.create_cache());
+        let input = Input::new(s).range(start..).anchored(Anchored::Yes);
+        dfa.try_search_fwd(cache, &input)
+            .ok()
+            .flatten()
+            .map(|h| h.offset())
+    }
+
+    fn ended(&self) -> Option<&Regex> {
+        self.ended
+            .get_or_init(|| {
+                RegexBuilder::new(&format!("(?:{})\\z", self.translated))
+                    .size_limit(SIZE_LIMIT_BYTES)
+                    .dfa_size_limit(SIZE_LIMIT_BYTES)
+                    .nest_limit(1000)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
 thread_local! {
     /// Most recently used first.
-    static CACHE: RefCell<Vec<(String, ReFlags, Rc<Regex>)>> = const { RefCell::new(Vec::new()) };
+    static CACHE: RefCell<Vec<(String, ReFlags, Rc<Compiled>)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn compile_error(e: regex::Error) -> PgError {
+    match e {
+        regex::Error::CompiledTooBig(_) => bad_re("regular expression is too complex"),
+        regex::Error::Syntax(s) => {
+            let last = s.lines().rev().find(|l| l.starts_with("error:"));
+            bad_re(
+                last.map(|l| l.trim_start_matches("error: "))
+                    .unwrap_or("syntax error"),
+            )
+        }
+        _ => bad_re("syntax error"),
+    }
 }
 
 /// `RE_compile_and_cache`: the compiled regex of `pattern` under `flags`
 /// (the `g` flag does not change compilation).
-pub fn compile(pattern: &str, flags: ReFlags) -> PgResult<Rc<Regex>> {
+pub fn compile(pattern: &str, flags: ReFlags) -> PgResult<Rc<Compiled>> {
     let key = ReFlags {
         glob: false,
         ..flags
@@ -686,30 +776,50 @@ pub fn compile(pattern: &str, flags: ReFlags) -> PgResult<Rc<Regex>> {
     }) {
         return Ok(re);
     }
-    let translated = translate(pattern, key)?;
+    let (translated, greedy) = translate_with_preference(pattern, key)?;
     let re = RegexBuilder::new(&translated)
         .size_limit(SIZE_LIMIT_BYTES)
         .dfa_size_limit(SIZE_LIMIT_BYTES)
         .nest_limit(1000)
         .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(_) => bad_re("regular expression is too complex"),
-            regex::Error::Syntax(s) => {
-                let last = s.lines().rev().find(|l| l.starts_with("error:"));
-                bad_re(
-                    last.map(|l| l.trim_start_matches("error: "))
-                        .unwrap_or("syntax error"),
-                )
-            }
-            _ => bad_re("syntax error"),
-        })?;
-    let re = Rc::new(re);
+        .map_err(compile_error)?;
+    // Only an RE with alternatives or quantifiers can match in several
+    // lengths at one start; the others need no second engine.
+    let longest = if greedy && re.captures_len() > 0 && may_vary(&translated) {
+        hybrid::dfa::DFA::builder()
+            .configure(
+                hybrid::dfa::DFA::config()
+                    .match_kind(MatchKind::All)
+                    .unicode_word_boundary(true)
+                    .cache_capacity(SIZE_LIMIT_BYTES),
+            )
+            .syntax(regex_automata::util::syntax::Config::new().nest_limit(1000))
+            .thompson(
+                regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(SIZE_LIMIT_BYTES)),
+            )
+            .build(&translated)
+            .ok()
+    } else {
+        None
+    };
+    let compiled = Rc::new(Compiled {
+        re,
+        translated,
+        longest,
+        dfa_cache: RefCell::new(None),
+        ended: OnceCell::new(),
+    });
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        c.insert(0, (pattern.to_string(), key, re.clone()));
+        c.insert(0, (pattern.to_string(), key, compiled.clone()));
         c.truncate(CACHE_SIZE);
     });
-    Ok(re)
+    Ok(compiled)
+}
+
+/// Whether a translated pattern has an alternation or a quantifier.
+fn may_vary(translated: &str) -> bool {
+    translated.contains(['|', '*', '+', '?', '{'])
 }
 
 // --- matching ------------------------------------------------------------------
@@ -742,7 +852,7 @@ fn char_pos(s: &str, byte: usize) -> usize {
 /// split functions).
 fn find_matches(
     cx: &mut EvalContext,
-    re: &Regex,
+    re: &Compiled,
     s: &str,
     start: usize,
     glob: bool,
@@ -753,17 +863,32 @@ fn find_matches(
         return Ok(out);
     };
     let mut prev_end = 0usize;
-    let mut locs = re.capture_locations();
+    let mut locs = re.re.capture_locations();
     while search <= s.len() {
         cx.server.check_for_interrupts()?;
-        let Some(m) = re.captures_read_at(&mut locs, s, search) else {
+        let Some(m) = re.re.captures_read_at(&mut locs, s, search) else {
             break;
         };
-        let (so, eo) = (m.start(), m.end());
+        let (so, mut eo) = (m.start(), m.end());
+        let mut groups: Vec<Option<(usize, usize)>> =
+            (1..locs.len()).map(|g| locs.get(g)).collect();
+        // PostgreSQL's preference: the longest match at the leftmost start.
+        if let Some(l) = re.longest_end(s, so).filter(|&l| l > eo)
+            && let Some(ended) = re.ended()
+        {
+            let mut l_locs = ended.capture_locations();
+            if ended
+                .captures_read_at(&mut l_locs, &s[..l], so)
+                .is_some_and(|m| m.start() == so)
+            {
+                eo = l;
+                groups = (1..l_locs.len()).map(|g| l_locs.get(g)).collect();
+            }
+        }
         if !ignore_degenerate || (so < s.len() && eo > prev_end) {
             out.push(Match {
                 whole: (so, eo),
-                groups: (1..locs.len()).map(|g| locs.get(g)).collect(),
+                groups,
             });
         }
         prev_end = eo;
@@ -923,7 +1048,7 @@ fn similar_to_escape(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R
 
 /// `textregexsubstr`: the first group's text if the pattern has groups,
 /// else the whole match; NULL without a match.
-fn regex_substr_impl(cx: &mut EvalContext, s: &str, re: &Regex) -> R {
+fn regex_substr_impl(cx: &mut EvalContext, s: &str, re: &Compiled) -> R {
     let ms = find_matches(cx, re, s, 0, false, false)?;
     let Some(m) = ms.first() else {
         return Ok(Datum::Null);
@@ -1083,7 +1208,7 @@ fn regexp_count(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
 fn nth_span(
     cx: &mut EvalContext,
     s: &str,
-    re: &Regex,
+    re: &Compiled,
     start: i64,
     n: i64,
     subexpr: i64,
