@@ -134,3 +134,9 @@ SELECT regexp_split_to_array('a1b12c', '1|12'), regexp_count('ababab', 'a|ab'), 
 SELECT substring('abc' from 'a.*?'), substring('abcabc' from 'a.*?c'), substring('abcabc' from '(a.*?)c'), regexp_match('abcabc', '(a.*?)(c|cabc)');
 SELECT regexp_match('aaa', 'a{1,2}?'), substring('xxyy' from 'x*?y'), regexp_match('foo bar', '(\w+)|(\w+ \w+)');
 SELECT regexp_replace('The cat', 'The|The c', 'X'), regexp_match('héllo', '(h|hé)(.)'), regexp_replace('日本語', '日|日本', 'x');
+-- Every code point: case mapping, POSIX classes, \w \s and ~* as the cluster's C.UTF-8 locale has them.
+SELECT md5(string_agg(upper(chr(i)) || lower(chr(i)) || initcap(chr(i) || chr(i)), '')) FROM generate_series(1, 200000) i WHERE i NOT BETWEEN 55296 AND 57343;
+SELECT md5(string_agg(CASE WHEN chr(i) ~ '\w' THEN 'w' ELSE '.' END || CASE WHEN chr(i) ~* 'a' THEN 'a' ELSE '.' END, '')) FROM generate_series(1, 70000) i WHERE i NOT BETWEEN 55296 AND 57343;
+SELECT md5(string_agg(CASE WHEN chr(i) ~ '[[:alpha:]]' THEN 'a' ELSE '.' END || CASE WHEN chr(i) ~ '[[:upper:]]' THEN 'u' ELSE '.' END || CASE WHEN chr(i) ~ '[[:lower:]]' THEN 'l' ELSE '.' END || CASE WHEN chr(i) ~ '\s' THEN 's' ELSE '.' END, '')) FROM generate_series(1, 70000) i WHERE i NOT BETWEEN 55296 AND 57343;
+SELECT md5(string_agg(CASE WHEN chr(i) ~ '^\W$' THEN 'W' ELSE '.' END || CASE WHEN chr(i) ~ '^\S$' THEN 'S' ELSE '.' END || CASE WHEN chr(i) ~ '^[^[:punct:][:space:]]$' THEN 'n' ELSE '.' END || CASE WHEN chr(i) ~ '[[:graph:]]' THEN 'g' ELSE '.' END, '')) FROM generate_series(1, 1114111) i WHERE i NOT BETWEEN 55296 AND 57343;
+SELECT count(*) FROM generate_series(1, 1114111) i WHERE i NOT BETWEEN 55296 AND 57343 AND chr(i) ~ '^[[:print:]]$' AND NOT chr(i) ~ '[[:cntrl:]]';

@@ -17,6 +17,7 @@ mod dates;
 mod dbsize;
 mod math;
 mod regex;
+mod regex_classes;
 mod scalar;
 mod string;
 mod uuid;

@@ -13,8 +13,9 @@
 //!   character entries.
 //! - bracket expressions are re-emitted with every literal escaped (the
 //!   crate treats `[`, `&&`, `--`, `~~` inside a class as set syntax);
-//!   POSIX classes take the cluster's (C.UTF-8) meaning: `[:alpha:]` is
-//!   Unicode-alphabetic, `[:digit:]` and `\d` only `0-9`.
+//!   POSIX classes and `\w \s` take the cluster's (C.UTF-8 glibc) meaning,
+//!   from tables taken from PostgreSQL 15 (`regex_classes.rs`): `[:digit:]`
+//!   and `\d` are only `0-9`, `[:punct:]` has most symbols, and so on.
 //! - embedded options `(?bcegimnpqstwx)` at the start, the `***:` and
 //!   `***=` directors and the `x` (expanded) flag are handled here.
 //! - PostgreSQL's syntax errors get PostgreSQL's messages
@@ -338,8 +339,7 @@ impl Translator<'_> {
                     }
                     's' | 'w' => {
                         self.i += 1;
-                        out.push('\\');
-                        out.push(e);
+                        out.push_str(posix_class(if e == 's' { "space" } else { "word" })?);
                         continue;
                     }
                     'D' | 'S' | 'W' => return Err(bad_re("invalid escape \\ sequence")),
@@ -612,8 +612,15 @@ impl Translator<'_> {
                             .out
                             .push_str(if flags.nlstop { "[^0-9\\n]" } else { "[^0-9]" }),
                         's' | 'S' | 'w' | 'W' => {
-                            self.out.push('\\');
-                            self.out.push(e);
+                            let class = if e.eq_ignore_ascii_case(&'s') {
+                                "space"
+                            } else {
+                                "word"
+                            };
+                            self.out
+                                .push_str(if e.is_ascii_lowercase() { "[" } else { "[^" });
+                            self.out.push_str(posix_class(class)?);
+                            self.out.push(']');
                         }
                         'm' | 'M' | 'y' | 'Y' | 'A' | 'Z' => {
                             self.out.push_str(match e {
@@ -652,23 +659,48 @@ impl Translator<'_> {
     }
 }
 
+/// A class's ranges as items of a crate bracket expression.
+fn class_items(ranges: &[(u32, u32)]) -> String {
+    let mut out = String::with_capacity(ranges.len() * 16);
+    for &(a, b) in ranges {
+        if a == b {
+            out.push_str(&format!("\\x{{{a:X}}}"));
+        } else {
+            out.push_str(&format!("\\x{{{a:X}}}-\\x{{{b:X}}}"));
+        }
+    }
+    out
+}
+
 /// A POSIX class name inside brackets, as the crate's class items, with the
-/// meaning of PostgreSQL's `pg_wc_isX` under a UTF-8 libc locale.
+/// meaning of PostgreSQL's `pg_wc_isX` in the cluster's locale
+/// (`regex_classes.rs`).
 fn posix_class(name: &str) -> PgResult<&'static str> {
+    use super::regex_classes as c;
+    use std::sync::OnceLock;
+    static ALPHA: OnceLock<String> = OnceLock::new();
+    static ALNUM: OnceLock<String> = OnceLock::new();
+    static WORD: OnceLock<String> = OnceLock::new();
+    static UPPER: OnceLock<String> = OnceLock::new();
+    static LOWER: OnceLock<String> = OnceLock::new();
+    static SPACE: OnceLock<String> = OnceLock::new();
+    static PUNCT: OnceLock<String> = OnceLock::new();
+    static GRAPH: OnceLock<String> = OnceLock::new();
+    static PRINT: OnceLock<String> = OnceLock::new();
     Ok(match name {
-        "alpha" => "\\p{Alphabetic}",
-        "alnum" => "\\p{Alphabetic}0-9",
+        "alpha" => ALPHA.get_or_init(|| class_items(c::ALPHA)),
+        "alnum" => ALNUM.get_or_init(|| class_items(c::ALPHA) + "0-9"),
+        "word" => WORD.get_or_init(|| class_items(c::ALPHA) + "0-9_"),
         "digit" => "0-9",
         "xdigit" => "0-9A-Fa-f",
-        "upper" => "\\p{Uppercase}",
-        "lower" => "\\p{Lowercase}",
-        "space" => "\\s",
+        "upper" => UPPER.get_or_init(|| class_items(c::UPPER)),
+        "lower" => LOWER.get_or_init(|| class_items(c::LOWER)),
+        "space" => SPACE.get_or_init(|| class_items(c::SPACE)),
         "blank" => " \\t",
-        "cntrl" => "\\p{Cc}",
-        "punct" => "\\p{P}\\p{S}",
-        "graph" => "[^\\s\\p{Cc}]",
-        "print" => "[^\\p{Cc}]",
-        "word" => "\\w",
+        "cntrl" => "\\x00-\\x1F\\x7F-\\x9F",
+        "punct" => PUNCT.get_or_init(|| class_items(c::PUNCT)),
+        "graph" => GRAPH.get_or_init(|| class_items(c::GRAPH)),
+        "print" => PRINT.get_or_init(|| class_items(c::PRINT)),
         _ => return Err(bad_re("invalid character class")),
     })
 }
@@ -791,7 +823,7 @@ pub fn compile(pattern: &str, flags: ReFlags) -> PgResult<Rc<Compiled>> {
                 hybrid::dfa::DFA::config()
                     .match_kind(MatchKind::All)
                     .unicode_word_boundary(true)
-                    .cache_capacity(SIZE_LIMIT_BYTES),
+                    .cache_capacity(2 << 20),
             )
             .syntax(regex_automata::util::syntax::Config::new().nest_limit(1000))
             .thompson(
