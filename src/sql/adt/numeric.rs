@@ -252,6 +252,20 @@ fn mag_to_u128(a: &[u8]) -> Option<u128> {
 
 // ---------------------------------------------------------------------------
 
+/// log10 of the leading digits of a magnitude (as `d.ddd`), 0 for zero.
+fn leading_digits_log10(mag: &[u8]) -> f64 {
+    let mut v = 0.0f64;
+    for &d in mag.iter().rev().take(15) {
+        v = v * 10.0 + d as f64;
+    }
+    let shown = mag.len().min(15) as i32;
+    if v == 0.0 {
+        0.0
+    } else {
+        v.log10() - (shown - 1) as f64
+    }
+}
+
 impl Numeric {
     pub fn zero() -> Numeric {
         Numeric::Finite {
@@ -495,6 +509,26 @@ impl Numeric {
         self.add(&other.neg())
     }
 
+    /// The exact product of two finite values (no display-scale cap), for
+    /// intermediate results of the transcendental functions.
+    pub(crate) fn mul_exact(&self, other: &Numeric) -> PgResult<Numeric> {
+        match (self, other) {
+            (
+                Numeric::Finite {
+                    neg: n1,
+                    mag: m1,
+                    scale: s1,
+                },
+                Numeric::Finite {
+                    neg: n2,
+                    mag: m2,
+                    scale: s2,
+                },
+            ) => Ok(Numeric::finite(n1 != n2, mag_mul(m1, m2), s1 + s2)),
+            _ => self.mul(other),
+        }
+    }
+
     pub fn mul(&self, other: &Numeric) -> PgResult<Numeric> {
         use Numeric::*;
         let r = match (self, other) {
@@ -642,7 +676,7 @@ impl Numeric {
     }
 
     /// Integer part of `self / other`, truncated toward zero.
-    fn div_trunc(&self, other: &Numeric) -> PgResult<Numeric> {
+    pub(crate) fn div_trunc(&self, other: &Numeric) -> PgResult<Numeric> {
         let (
             Numeric::Finite {
                 neg: n1,
@@ -686,6 +720,58 @@ impl Numeric {
         }
         let q = self.div_trunc(other)?;
         self.sub(&q.mul(other)?)
+    }
+
+    /// `min_scale`: the fewest fractional digits that represent the value
+    /// exactly (`None` for NaN and infinities).
+    pub fn min_scale(&self) -> Option<u32> {
+        let Numeric::Finite { mag, scale, .. } = self else {
+            return None;
+        };
+        let zeros = mag.iter().take_while(|&&d| d == 0).count() as u32;
+        Some(if mag.is_empty() {
+            0
+        } else {
+            scale.saturating_sub(zeros)
+        })
+    }
+
+    /// `trim_scale`: the value with trailing fractional zeros dropped.
+    pub fn trim_scale(&self) -> Numeric {
+        match self.min_scale() {
+            Some(s) => self.trunc(s as i32),
+            None => self.clone(),
+        }
+    }
+
+    /// `numeric_gcd`: Euclid on the absolute values; the result has the
+    /// larger of the two display scales; NaN if either is not finite.
+    pub fn gcd(&self, other: &Numeric) -> PgResult<Numeric> {
+        if !matches!(self, Numeric::Finite { .. }) || !matches!(other, Numeric::Finite { .. }) {
+            return Ok(Numeric::NaN);
+        }
+        let rscale = self.scale().max(other.scale()) as i32;
+        let (mut a, mut b) = (self.abs(), other.abs());
+        while !b.is_zero() {
+            let r = a.rem(&b)?;
+            a = b;
+            b = r;
+        }
+        Ok(a.round(rscale))
+    }
+
+    /// `numeric_lcm`: `|x| / gcd(x, y) * |y|`, 0 if either is 0.
+    pub fn lcm(&self, other: &Numeric) -> PgResult<Numeric> {
+        if !matches!(self, Numeric::Finite { .. }) || !matches!(other, Numeric::Finite { .. }) {
+            return Ok(Numeric::NaN);
+        }
+        let rscale = self.scale().max(other.scale()) as i32;
+        if self.is_zero() || other.is_zero() {
+            return Ok(Numeric::zero().round(rscale));
+        }
+        let g = self.gcd(other)?;
+        let q = self.abs().div_trunc(&g)?;
+        Ok(q.mul(&other.abs())?.round(rscale))
     }
 
     /// `round(numeric, int)`: half away from zero; negative `s` rounds left of the point.
@@ -932,10 +1018,19 @@ impl Numeric {
         let Numeric::Finite { neg, mag, scale } = self else {
             unreachable!("finite")
         };
-        // Bound the work: the result has about |n| * digits(base) digits.
-        let digits = mag.len().max(1) as u64;
-        if !self.is_zero() && n.unsigned_abs().saturating_mul(digits) > 4 * MAX_INT_DIGITS as u64 {
-            return Err(overflow());
+        // Bound the work: the exact power has about |n| * digits(base)
+        // digits. Past that, a result that numeric can hold is computed as
+        // exp(n * ln |x|) to the same result scale, as power_var_int does
+        // with limited precision.
+        let exact_digits =
+            (mag.len().max(1) as f64 - 1.0 + leading_digits_log10(mag)) * n.unsigned_abs() as f64;
+        if !self.is_zero() && exact_digits > 40_000.0 {
+            let weight = self.to_f64().abs().log10() * n as f64;
+            if weight > MAX_INT_DIGITS as f64 {
+                return Err(overflow());
+            }
+            let r = self.abs().power_real_to(exp, Some(rscale))?;
+            return Ok(if *neg && n % 2 != 0 { r.neg() } else { r });
         }
         let mut result: Vec<u8> = vec![1];
         let mut base = mag.clone();

@@ -90,12 +90,12 @@ impl Numeric {
             .expect("bounded")
             .div_round(&x.add(&one).expect("bounded"), work)
             .expect("x + 1 > 0");
-        let z2 = z.mul(&z).expect("bounded").round(work);
+        let z2 = z.mul_exact(&z).expect("bounded").round(work);
         let mut term = z.clone();
         let mut sum = z;
         let mut k = 1i64;
         loop {
-            term = term.mul(&z2).expect("bounded").round(work);
+            term = term.mul_exact(&z2).expect("bounded").round(work);
             k += 2;
             let t = term.div_round(&Numeric::from_i64(k), work).expect("k > 0");
             if t.is_zero() {
@@ -104,7 +104,7 @@ impl Numeric {
             sum = sum.add(&t).expect("bounded");
         }
         let factor = Numeric::from_i128(1i128 << (halvings + 1).min(120));
-        sum.mul(&factor).expect("bounded").round(scale)
+        sum.mul_exact(&factor).expect("bounded").round(scale)
     }
 
     /// exp(self) rounded to `rscale` digits after the point (self finite).
@@ -136,7 +136,7 @@ impl Numeric {
         loop {
             k += 1;
             term = term
-                .mul(&y)
+                .mul_exact(&y)
                 .expect("bounded")
                 .div_round(&Numeric::from_i64(k), work)
                 .expect("k > 0");
@@ -146,7 +146,7 @@ impl Numeric {
             sum = sum.add(&term).expect("bounded");
         }
         for _ in 0..halvings {
-            sum = sum.mul(&sum)?.round_sig(work);
+            sum = sum.mul_exact(&sum)?.round_sig(work);
         }
         Ok(sum.round(rscale))
     }
@@ -221,6 +221,12 @@ impl Numeric {
 
     /// `power_var` for a non-integral (or huge) exponent: exp(exp × ln(self)).
     pub(crate) fn power_real(&self, exp: &Numeric) -> PgResult<Numeric> {
+        self.power_real_to(exp, None)
+    }
+
+    /// `power_real` to a given result scale (`power_var_int`'s, for an
+    /// integral exponent too large to multiply out exactly).
+    pub(crate) fn power_real_to(&self, exp: &Numeric, scale: Option<i32>) -> PgResult<Numeric> {
         if self.is_zero() {
             // 0 ^ positive non-integer.
             return Ok(Numeric::zero().round(MIN_SIG_DIGITS));
@@ -237,18 +243,20 @@ impl Numeric {
             if val > 0.0 {
                 return Err(overflow());
             }
-            return Ok(Numeric::zero().round(MAX_DISPLAY_SCALE));
+            return Ok(Numeric::zero().round(scale.unwrap_or(MAX_DISPLAY_SCALE)));
         }
         let val = val * PG_LOG10_E;
-        let rscale = clamp_rscale(
-            (MIN_SIG_DIGITS - val as i32)
-                .max(self.scale() as i32)
-                .max(exp.scale() as i32),
-        );
+        let rscale = scale.unwrap_or_else(|| {
+            clamp_rscale(
+                (MIN_SIG_DIGITS - val as i32)
+                    .max(self.scale() as i32)
+                    .max(exp.scale() as i32),
+            )
+        });
         let sig_digits = (rscale + val as i32).max(0);
         let local_rscale = (sig_digits - ln_dweight + 8).max(0) + GUARD;
         let ln = self.ln_to_scale(local_rscale);
-        let product = ln.mul(exp)?.round(local_rscale);
+        let product = ln.mul_exact(exp)?.round(local_rscale);
         product.exp_to_scale(rscale)
     }
 }

@@ -719,7 +719,12 @@ impl<'a> Analyzer<'a> {
         let lnode = node_of(&a.lexpr);
         let rnode = node_of(&a.rexpr);
         match kind {
-            AExprKind::AexprOp | AExprKind::AexprLike | AExprKind::AexprIlike => {
+            // SIMILAR TO: the grammar already made the pattern a call of
+            // similar_to_escape(), so it is the operator `~` or `!~`.
+            AExprKind::AexprOp
+            | AExprKind::AexprLike
+            | AExprKind::AexprIlike
+            | AExprKind::AexprSimilar => {
                 let left = match lnode {
                     Some(n) => Some(self.transform_expr(scope, n)?),
                     None => None,
@@ -795,7 +800,6 @@ impl<'a> Analyzer<'a> {
                     Ok(first)
                 }
             }
-            AExprKind::AexprSimilar => Err(self.unsupported("SIMILAR TO", l)),
             AExprKind::AexprOpAny | AExprKind::AexprOpAll => {
                 Err(self.unsupported("ANY/ALL (array)", l))
             }

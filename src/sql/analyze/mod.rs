@@ -75,8 +75,10 @@ pub enum RteSource {
     Values(Vec<Vec<Expr>>),
     /// UNION / INTERSECT / EXCEPT.
     SetOp(Box<SetOpTree>),
-    /// `generate_series(args)` returning `ty`.
+    /// `generate_series(args)` or another set-returning function `func`
+    /// (`functions::FuncDef::srf`), returning `ty`.
     Function {
+        func: crate::sql::functions::FuncId,
         args: Vec<Expr>,
         ty: Type,
     },

@@ -675,7 +675,9 @@ impl<'a> Analyzer<'a> {
                 })?;
                 let columns = rel.columns.clone();
                 (columns, RteSource::Relation(rel))
-            } else if schema_ok && name == "generate_series" {
+            } else if schema_ok
+                && (name == "generate_series" || crate::sql::functions::is_set_returning(&name))
+            {
                 let mut scope = Scope {
                     rte: None,
                     aggs: Vec::new(),
@@ -683,7 +685,7 @@ impl<'a> Analyzer<'a> {
                     in_agg: false,
                 };
                 let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
-                let Expr::Func { args, ty, .. } = e else {
+                let Expr::Func { func, args, ty, .. } = e else {
                     unreachable!("a function call analyses to a call")
                 };
                 let columns = vec![ColumnDef {
@@ -691,7 +693,7 @@ impl<'a> Analyzer<'a> {
                     ty,
                     typmod: -1,
                 }];
-                (columns, RteSource::Function { args, ty })
+                (columns, RteSource::Function { func, args, ty })
             } else {
                 // Other functions: resolve them for PostgreSQL's error, else say
                 // that scalar functions in FROM are not supported.

@@ -194,11 +194,19 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             mode,
             qual,
         }),
-        Plan::FunctionScan { args, ty } => Box::new(scan::SeriesScan {
-            args,
-            ty,
-            state: None,
-        }),
+        Plan::FunctionScan { func, args, ty } => match super::functions::registry().get(func).srf {
+            Some(srf) => Box::new(scan::SetFunctionScan {
+                func,
+                srf,
+                args,
+                rows: None,
+            }),
+            None => Box::new(scan::SeriesScan {
+                args,
+                ty,
+                state: None,
+            }),
+        },
         Plan::SubqueryScan { subplan } => build(*subplan),
         Plan::ValuesScan { rows } => Box::new(ValuesScan {
             rows: rows.into_iter(),

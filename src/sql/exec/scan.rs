@@ -122,6 +122,37 @@ impl ExecNode for LockingScan {
     }
 }
 
+/// A set-returning function other than `generate_series` in FROM
+/// (`regexp_matches`, ...): its `SetFn` computes all rows on first use.
+pub(super) struct SetFunctionScan {
+    pub func: crate::sql::functions::FuncId,
+    pub srf: crate::sql::functions::SetFn,
+    pub args: Vec<Expr>,
+    pub rows: Option<std::vec::IntoIter<Datum>>,
+}
+
+impl ExecNode for SetFunctionScan {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        if self.rows.is_none() {
+            let mut vals = Vec::with_capacity(self.args.len());
+            let mut types = Vec::with_capacity(self.args.len());
+            for a in &self.args {
+                vals.push(eval(a, &[], cx)?);
+                types.push(a.ty());
+            }
+            let strict = crate::sql::functions::registry().get(self.func).strict;
+            let rows = if strict && vals.iter().any(|v| v.is_null()) {
+                Vec::new()
+            } else {
+                (self.srf)(cx, &vals, &types)?
+            };
+            self.rows = Some(rows.into_iter());
+        }
+        cx.server.check_for_interrupts()?;
+        Ok(self.rows.as_mut().and_then(|r| r.next()).map(|d| vec![d]))
+    }
+}
+
 /// `generate_series(start, stop [, step])` over integers, numeric or timestamps.
 pub(super) struct SeriesScan {
     pub args: Vec<Expr>,

@@ -307,7 +307,7 @@ pub(super) fn register(b: &mut Builder) {
 
 /// `generate_series` outside FROM: ferrogres runs set-returning functions
 /// only as FROM items.
-fn srf_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+pub(super) fn srf_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     Err(crate::utils::elog::PgError::error(
         crate::utils::elog::sqlstate::FEATURE_NOT_SUPPORTED,
         "not supported by ferrogres yet: set-returning functions outside FROM",

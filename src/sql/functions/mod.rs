@@ -15,7 +15,11 @@ pub mod aggregates;
 mod bytea;
 mod dates;
 mod dbsize;
+mod math;
+mod regex;
+mod regex_classes;
 mod scalar;
+mod string;
 mod timestamp;
 mod uuid;
 
@@ -83,6 +87,11 @@ pub enum CmpOp {
 /// strict functions), their types, and the declared result type.
 pub type ScalarFn = fn(&mut EvalContext, &[Datum], &[Type], Type) -> PgResult<Datum>;
 
+/// A set-returning function run as a FROM item: all its rows at once
+/// (arguments already non-NULL for strict functions; a NULL argument of a
+/// strict one gives no rows).
+pub type SetFn = fn(&mut EvalContext, &[Datum], &[Type]) -> PgResult<Vec<Datum>>;
+
 #[derive(Clone, Copy)]
 pub enum Impl {
     IntArith(Arith),
@@ -106,6 +115,10 @@ pub struct FuncDef {
     pub imp: Impl,
     /// NULL in, NULL out (without calling the implementation).
     pub strict: bool,
+    /// For a set-returning function other than `generate_series`: its
+    /// rows, when it is a FROM item (`exec::scan::SetFunctionScan`); `imp`
+    /// then reports the target-list use as unsupported.
+    pub srf: Option<SetFn>,
 }
 
 pub struct Registry {
@@ -129,6 +142,15 @@ impl Registry {
     pub fn get(&self, id: FuncId) -> &FuncDef {
         &self.funcs[id]
     }
+}
+
+/// Whether FROM can run `name` as a set-returning function (besides
+/// `generate_series`): some registry entry of that name has a [`SetFn`].
+pub fn is_set_returning(name: &str) -> bool {
+    registry()
+        .candidates(name, false)
+        .iter()
+        .any(|&id| registry().get(id).srf.is_some())
 }
 
 pub fn registry() -> &'static Registry {
@@ -167,6 +189,7 @@ impl Builder {
             ret,
             imp,
             strict: true,
+            srf: None,
         });
         self.funcs.last_mut().expect("just pushed")
     }
@@ -214,6 +237,11 @@ impl Builder {
         );
         def.strict = false;
         def.variadic = variadic;
+    }
+    /// A set-returning function (`proretset`), runnable in FROM.
+    fn srf(&mut self, name: &'static str, args: &[Type], ret: Type, f: SetFn) {
+        self.func(name, args, ret, dates::srf_in_target_list);
+        self.funcs.last_mut().expect("just pushed").srf = Some(f);
     }
     fn agg(&mut self, name: &'static str, args: &[ArgType], ret: Type, kind: AggKind) {
         self.push(
@@ -415,6 +443,9 @@ fn build() -> Registry {
     b.func("like_escape", &[Text, Text], Text, scalar::like_escape);
 
     scalar::register(&mut b);
+    regex::register(&mut b);
+    string::register(&mut b);
+    math::register(&mut b);
     bytea::register(&mut b);
     dates::register(&mut b);
     timestamp::register(&mut b);

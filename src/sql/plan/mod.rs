@@ -46,8 +46,10 @@ pub enum Plan {
         mode: super::tables::RowLockMode,
         qual: Option<Expr>,
     },
-    /// `generate_series(args)` in FROM, producing values of type `ty`.
+    /// `generate_series(args)` or another set-returning function `func`
+    /// in FROM, producing values of type `ty`.
     FunctionScan {
+        func: crate::sql::functions::FuncId,
         args: Vec<Expr>,
         ty: Type,
     },
@@ -136,7 +138,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
                 qual: where_qual.take(),
             },
             RteSource::Relation(relation) => Plan::SeqScan { relation },
-            RteSource::Function { args, ty } => Plan::FunctionScan { args, ty },
+            RteSource::Function { func, args, ty } => Plan::FunctionScan { func, args, ty },
             RteSource::Subquery(sub) => Plan::SubqueryScan {
                 subplan: Box::new(plan_query(*sub).plan),
             },

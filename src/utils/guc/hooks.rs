@@ -534,7 +534,7 @@ static NON_UNRESERVED_KEYWORDS: &[&str] = &[
 
 /// `quote_identifier`: double-quotes `s` unless it is a lower-case identifier
 /// that is not a reserved word.
-pub(super) fn quote_identifier(s: &str) -> String {
+pub(crate) fn quote_identifier(s: &str) -> String {
     let b = s.as_bytes();
     let safe = !b.is_empty()
         && (b[0].is_ascii_lowercase() || b[0] == b'_')

@@ -73,6 +73,7 @@
 
 mod guc_file;
 mod hooks;
+pub(crate) use hooks::quote_identifier;
 mod params;
 mod reload;
 mod sample;
