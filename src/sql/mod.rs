@@ -375,6 +375,7 @@ fn run_select(
             source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
+            outer: Default::default(),
         };
         let q = analyzer.analyze_select(sel)?;
         (q, analyzer.subqueries)
@@ -836,6 +837,7 @@ fn describe_statement(
                 source: stmt.parsed_text(),
                 fmt,
                 subqueries: Vec::new(),
+                outer: Default::default(),
             };
             let q = analyzer.analyze_select(sel)?;
             let planned = plan::plan_query(q);

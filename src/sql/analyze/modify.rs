@@ -128,17 +128,13 @@ impl<'a> Analyzer<'a> {
             Some(a) => (a.aliasname.clone(), true),
             None => (table.name.clone(), false),
         };
-        let scope = Scope {
-            rte: Some((
-                refname,
-                table.name.clone(),
-                has_alias,
-                table_columns(&table),
-            )),
-            aggs: Vec::new(),
-            kind: ExprKind::Where,
-            in_agg: false,
-        };
+        let scope = Scope::single(
+            &refname,
+            &table.name,
+            has_alias,
+            &table_columns(&table),
+            ExprKind::Where,
+        );
         Ok((table, scope))
     }
 
@@ -278,6 +274,7 @@ impl<'a> Analyzer<'a> {
             source: &text,
             fmt: self.fmt.clone(),
             subqueries: Vec::new(),
+            outer: Default::default(),
         };
         sub.analyze_default_node(&node, ty, column)
             .map_err(|mut e| {
@@ -294,12 +291,7 @@ impl<'a> Analyzer<'a> {
         ty: Type,
         column: &str,
     ) -> PgResult<Expr> {
-        let mut scope = Scope {
-            rte: None,
-            aggs: Vec::new(),
-            kind: ExprKind::Default,
-            in_agg: false,
-        };
+        let mut scope = Scope::new(ExprKind::Default);
         let l = raw_location(node);
         let nsub = self.subqueries.len();
         let e = self.transform_expr(&mut scope, node).map_err(|e| {
@@ -409,7 +401,7 @@ impl<'a> Analyzer<'a> {
             Some(sel) if self.is_plain_values(sel) => {
                 let mut rows = Vec::with_capacity(sel.values_lists.len());
                 scope.kind = ExprKind::Values;
-                let saved_rte = scope.rte.take();
+                let saved_ns = std::mem::take(&mut scope.ns);
                 for list in &sel.values_lists {
                     let Some(NodeEnum::List(l)) = list.node.as_ref() else {
                         continue;
@@ -452,7 +444,7 @@ impl<'a> Analyzer<'a> {
                     }
                     rows.push(full);
                 }
-                scope.rte = saved_rte;
+                scope.ns = saved_ns;
                 InsertRows::Values(rows)
             }
             Some(sel) => {
@@ -676,12 +668,7 @@ impl<'a> Analyzer<'a> {
                 let columns = rel.columns.clone();
                 (columns, RteSource::Relation(rel))
             } else if schema_ok && name == "generate_series" {
-                let mut scope = Scope {
-                    rte: None,
-                    aggs: Vec::new(),
-                    kind: ExprKind::FromFunction,
-                    in_agg: false,
-                };
+                let mut scope = Scope::new(ExprKind::FromFunction);
                 let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
                 let Expr::Func { args, ty, .. } = e else {
                     unreachable!("a function call analyses to a call")
@@ -695,12 +682,7 @@ impl<'a> Analyzer<'a> {
             } else {
                 // Other functions: resolve them for PostgreSQL's error, else say
                 // that scalar functions in FROM are not supported.
-                let mut scope = Scope {
-                    rte: None,
-                    aggs: Vec::new(),
-                    kind: ExprKind::FromFunction,
-                    in_agg: false,
-                };
+                let mut scope = Scope::new(ExprKind::FromFunction);
                 self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
                 return Err(self.unsupported(&format!("function {name}() in FROM"), l));
             };

@@ -7,6 +7,8 @@
 //! terminate signal ends even a long aggregation or sort promptly.
 
 mod eval;
+mod join;
+mod subplan;
 pub(crate) mod scan;
 
 use std::cmp::Ordering;
@@ -35,6 +37,9 @@ pub struct EvalContext<'a> {
     pub subplans: Vec<Option<Plan>>,
     /// Their rows, once run (uncorrelated subqueries run once, like InitPlans).
     subplan_results: Vec<Option<std::rc::Rc<Vec<Row>>>>,
+    /// Values of outer columns correlated subqueries read
+    /// ([`super::expr::Expr::ExecParam`] slots), set by their SubLinks.
+    exec_params: Vec<Datum>,
     /// Table scans not yet at their end: closed when the statement ends.
     pub(crate) open_scans: Vec<super::tables::ScanId>,
     /// Bytes of rows this statement's nodes hold in memory (see [`EvalContext::hold`]).
@@ -66,6 +71,7 @@ impl<'a> EvalContext<'a> {
             case_values: Vec::new(),
             subplans: Vec::new(),
             subplan_results: Vec::new(),
+            exec_params: Vec::new(),
             open_scans: Vec::new(),
             held_bytes: 0,
         }
@@ -104,6 +110,36 @@ impl<'a> EvalContext<'a> {
         let rows = std::rc::Rc::new(run(plan, self)?);
         self.subplan_results[index] = Some(rows.clone());
         Ok(rows)
+    }
+
+    /// Runs a correlated subquery's plan afresh (its parameters set), for
+    /// `f` to pull rows from until it returns false.
+    pub fn run_correlated(
+        &mut self,
+        index: usize,
+        f: &mut dyn FnMut(Row, &mut EvalContext) -> PgResult<bool>,
+    ) -> PgResult<()> {
+        let plan = self.subplans[index]
+            .clone()
+            .expect("a correlated subplan is kept");
+        let mut node = build(plan);
+        while let Some(r) = node.next(self)? {
+            if !f(r, self)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn set_exec_param(&mut self, slot: usize, value: Datum) {
+        if self.exec_params.len() <= slot {
+            self.exec_params.resize(slot + 1, Datum::Null);
+        }
+        self.exec_params[slot] = value;
+    }
+
+    pub fn exec_param(&self, slot: usize) -> Datum {
+        self.exec_params.get(slot).cloned().unwrap_or(Datum::Null)
     }
 
     /// Re-reads settings that affect input and output (after `set_config`).
@@ -208,6 +244,40 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             inputs: Some((build(*left), build(*right))),
             output: Vec::new().into_iter(),
         }),
+        Plan::NestLoop {
+            kind,
+            left,
+            right,
+            qual,
+            left_width,
+            right_width,
+        } => Box::new(join::NestLoop::new(
+            kind,
+            build(*left),
+            build(*right),
+            qual,
+            left_width,
+            right_width,
+        )),
+        Plan::HashJoin {
+            kind,
+            left,
+            right,
+            left_keys,
+            right_keys,
+            qual,
+            left_width,
+            right_width,
+        } => Box::new(join::HashJoin::new(
+            kind,
+            build(*left),
+            build(*right),
+            left_keys,
+            right_keys,
+            qual,
+            left_width,
+            right_width,
+        )),
         Plan::Filter { input, qual } => Box::new(Filter {
             input: build(*input),
             qual,
