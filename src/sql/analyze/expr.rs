@@ -913,7 +913,6 @@ impl<'a> Analyzer<'a> {
         })
     }
 
-
     // --- CASE -----------------------------------------------------------------
 
     fn transform_case(&mut self, scope: &mut Scope, c: &pb::CaseExpr) -> PgResult<Expr> {
@@ -1135,6 +1134,14 @@ impl<'a> Analyzer<'a> {
             None => None,
         };
         scope.in_agg = was_in_agg;
+        // An aggregate over only outer columns belongs to the outer query
+        // (PostgreSQL's agglevelsup), which is not supported yet.
+        let reads = |m: &dyn Fn(&Expr) -> bool| args.iter().any(|a| a.any(m));
+        if reads(&|x| matches!(x, Expr::ExecParam { .. }))
+            && !reads(&|x| matches!(x, Expr::Column { .. }))
+        {
+            return Err(self.unsupported("aggregates over columns of an outer query", l));
+        }
         scope.aggs.push(Aggref {
             kind,
             args,

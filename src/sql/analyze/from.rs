@@ -145,6 +145,9 @@ struct OuterLevel {
     params: Vec<(usize, Expr)>,
     /// Reads a parameter set further out.
     ext_dep: bool,
+    /// The target of `UPDATE ... FROM` / `DELETE ... USING`: in PostgreSQL
+    /// one namespace with the FROM items, so a name in both is ambiguous.
+    merged: bool,
 }
 
 impl OuterLevels {
@@ -583,6 +586,20 @@ impl<'a> Analyzer<'a> {
         let (qual, colname) = names.split_at(names.len() - 1);
         let colname = &colname[0];
         if let Lookup::Found(e) = self.lookup_column(&scope.ns, qual, colname, l)? {
+            if qual.is_empty()
+                && let Some(level) = self.outer.levels.last()
+                && level.merged
+                && level
+                    .ns
+                    .iter()
+                    .any(|i| i.cols_visible && i.columns.iter().any(|c| &c.name == colname))
+            {
+                return Err(self.error(
+                    sqlstate::AMBIGUOUS_COLUMN,
+                    format!("column reference \"{colname}\" is ambiguous"),
+                    l,
+                ));
+            }
             return Ok(with_loc(e, l));
         }
         for depth in (0..self.outer.levels.len()).rev() {
@@ -746,12 +763,99 @@ impl<'a> Analyzer<'a> {
             ns: scope.ns.clone(),
             params: Vec::new(),
             ext_dep: false,
+            merged: false,
         });
         let r = self.analyze_select(sel);
         let level = self.outer.levels.pop().expect("pushed above");
         let q = r?;
         let correlated = !level.params.is_empty() || level.ext_dep;
         Ok((q, level.params, correlated))
+    }
+
+    // --- UPDATE ... FROM, DELETE ... USING ---------------------------------------
+
+    /// Analyses the extra FROM items of `UPDATE ... FROM` / `DELETE ...
+    /// USING` and, through `f`, the clauses that see them together with the
+    /// target table (`target`'s namespace). The target's columns become
+    /// parameters: the statement runs as a correlated subquery over the
+    /// FROM items per target row. Returns `f`'s result, the FROM tree and
+    /// the parameters.
+    pub(crate) fn with_dml_from<T>(
+        &mut self,
+        target: &Scope,
+        from: &[pg_query::Node],
+        f: impl FnOnce(&mut Self, &mut Scope) -> PgResult<T>,
+    ) -> PgResult<(T, FromTree, Vec<(usize, Expr)>)> {
+        self.outer.levels.push(OuterLevel {
+            ns: target.ns.clone(),
+            params: Vec::new(),
+            ext_dep: false,
+            merged: true,
+        });
+        let r = (|| {
+            let (tree, ns) = self.transform_from_clause(from)?;
+            self.check_namespace_conflicts(&target.ns, &ns)?;
+            let mut scope = Scope::new(ExprKind::Where);
+            scope.ns = ns;
+            let t = f(self, &mut scope)?;
+            Ok((t, tree.expect("a FROM list with items")))
+        })();
+        let level = self.outer.levels.pop().expect("pushed above");
+        let (t, tree) = r?;
+        Ok((t, tree, level.params))
+    }
+
+    /// A correlated subquery over `tree` filtered by `qual`: EXISTS when
+    /// `value` is None, else the value of its first row.
+    pub(crate) fn dml_from_sublink(
+        &mut self,
+        tree: &FromTree,
+        qual: &Option<Expr>,
+        value: Option<Expr>,
+        params: &[(usize, Expr)],
+    ) -> Expr {
+        use super::super::expr::SubLinkKind;
+        use super::super::types::Datum;
+        let (kind, ty, targets, limit_count) = match value {
+            None => (SubLinkKind::Exists, Type::Bool, Vec::new(), None),
+            Some(e) => (
+                SubLinkKind::Expr,
+                e.ty(),
+                vec![TargetEntry {
+                    expr: e,
+                    name: String::new(),
+                    resjunk: false,
+                }],
+                Some(Expr::Const {
+                    value: Datum::Int8(1),
+                    ty: Type::Int8,
+                    typmod: -1,
+                    loc: Loc(None),
+                }),
+            ),
+        };
+        let index = self.subqueries.len();
+        self.subqueries.push(Query {
+            from: Some(tree.clone()),
+            where_qual: qual.clone(),
+            group_by: Vec::new(),
+            aggregates: Vec::new(),
+            has_grouping: false,
+            having: None,
+            targets,
+            sort: Vec::new(),
+            distinct: false,
+            limit_count,
+            limit_offset: None,
+            lock: None,
+        });
+        Expr::SubLink {
+            index,
+            kind,
+            ty,
+            params: params.to_vec(),
+            correlated: true,
+        }
     }
 
     // --- * ----------------------------------------------------------------------

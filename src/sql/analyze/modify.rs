@@ -551,10 +551,10 @@ impl<'a> Analyzer<'a> {
 
     pub fn analyze_update(&mut self, stmt: &pb::UpdateStmt) -> PgResult<UpdateQuery> {
         self.check_no_with(&stmt.with_clause)?;
-        if !stmt.from_clause.is_empty() {
-            return Err(self.unsupported("UPDATE ... FROM", None));
-        }
         let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "UPDATE")?;
+        if !stmt.from_clause.is_empty() {
+            return self.analyze_update_from(stmt, table, scope);
+        }
         let mut defaults: Vec<Option<Expr>> = Vec::new();
         let mut sets: Vec<(usize, Expr)> = Vec::new();
         scope.kind = ExprKind::UpdateSet;
@@ -595,17 +595,128 @@ impl<'a> Analyzer<'a> {
 
     pub fn analyze_delete(&mut self, stmt: &pb::DeleteStmt) -> PgResult<DeleteQuery> {
         self.check_no_with(&stmt.with_clause)?;
-        if !stmt.using_clause.is_empty() {
-            return Err(self.unsupported("DELETE ... USING", None));
-        }
         let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "DELETE")?;
-        let where_qual = self.transform_where(&mut scope, &stmt.where_clause)?;
-        let returning = self.transform_returning(&mut scope, &stmt.returning_clause)?;
+        let where_qual = if stmt.using_clause.is_empty() {
+            self.transform_where(&mut scope, &stmt.where_clause)?
+        } else {
+            // DELETE ... USING: delete the rows for which a USING row matches.
+            let (qual, tree, params) =
+                self.with_dml_from(&scope, &stmt.using_clause, |a, inner| {
+                    a.transform_where(inner, &stmt.where_clause)
+                })?;
+            Some(self.dml_from_sublink(&tree, &qual, None, &params))
+        };
+        if !stmt.using_clause.is_empty() {
+            self.check_returning_star(&stmt.returning_clause)?;
+        }
+        let returning = self
+            .transform_returning(&mut scope, &stmt.returning_clause)
+            .map_err(|e| self.returning_of_from(e, !stmt.using_clause.is_empty()))?;
         Ok(DeleteQuery {
             table,
             where_qual,
             returning,
         })
+    }
+
+    /// `UPDATE ... FROM`: each target row for which a row of the FROM
+    /// items satisfies WHERE is updated once, with the SET values computed
+    /// from the first such row (PostgreSQL takes an arbitrary one).
+    fn analyze_update_from(
+        &mut self,
+        stmt: &pb::UpdateStmt,
+        table: Arc<TableDef>,
+        mut scope: Scope,
+    ) -> PgResult<UpdateQuery> {
+        let mut defaults: Vec<Option<Expr>> = Vec::new();
+        let ((sets, qual), tree, params) =
+            self.with_dml_from(&scope, &stmt.from_clause, |a, inner| {
+                inner.kind = ExprKind::UpdateSet;
+                let mut sets: Vec<(usize, Option<Expr>)> = Vec::new();
+                for item in &stmt.target_list {
+                    let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref() else {
+                        continue;
+                    };
+                    let val = node_of(&rt.val).expect("SET has a value");
+                    if let NodeEnum::MultiAssignRef(_) = val {
+                        return Err(
+                            a.unsupported("multiple-column SET (a, b) = (...)", loc(rt.location))
+                        );
+                    }
+                    let col = a.target_column(&table, rt)?;
+                    if sets.iter().any(|(c, _)| *c == col) {
+                        return Err(PgError::error(
+                            sqlstate::SYNTAX_ERROR,
+                            format!("multiple assignments to same column \"{}\"", rt.name),
+                        ));
+                    }
+                    let e = if let NodeEnum::SetToDefault(_) = val {
+                        None
+                    } else {
+                        let e = a.transform_expr(inner, val)?;
+                        Some(a.coerce_to_column(e, &table, col, raw_location(val))?)
+                    };
+                    sets.push((col, e));
+                }
+                let qual = a.transform_where(inner, &stmt.where_clause)?;
+                Ok((sets, qual))
+            })?;
+        let mut out = Vec::with_capacity(sets.len());
+        for (col, e) in sets {
+            let e = match e {
+                None => self.column_default(&table, col, &mut defaults)?,
+                Some(e) => self.dml_from_sublink(&tree, &qual, Some(e), &params),
+            };
+            out.push((col, e));
+        }
+        let where_qual = Some(self.dml_from_sublink(&tree, &qual, None, &params));
+        if true {
+            self.check_returning_star(&stmt.returning_clause)?;
+        }
+        let returning = self
+            .transform_returning(&mut scope, &stmt.returning_clause)
+            .map_err(|e| self.returning_of_from(e, true))?;
+        Ok(UpdateQuery {
+            table,
+            where_qual,
+            sets: out,
+            returning,
+        })
+    }
+
+    /// `RETURNING *` of UPDATE ... FROM / DELETE ... USING would include
+    /// the FROM items' columns, which RETURNING cannot read yet.
+    fn check_returning_star(&self, clause: &Option<pb::ReturningClause>) -> PgResult<()> {
+        let Some(rc) = clause else { return Ok(()) };
+        for item in &rc.exprs {
+            if let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref()
+                && let Some(NodeEnum::ColumnRef(cr)) = node_of(&rt.val)
+                && cr.fields.len() == 1
+                && matches!(cr.fields[0].node, Some(NodeEnum::AStar(_)))
+            {
+                return Err(self.unsupported("RETURNING * with FROM/USING items", loc(cr.location)));
+            }
+        }
+        Ok(())
+    }
+
+    /// RETURNING sees only the target table here: a name it cannot find
+    /// may be a FROM/USING item's, which is not supported yet.
+    fn returning_of_from(&self, e: PgError, has_from: bool) -> PgError {
+        if has_from && e.sqlstate == "0A000" && e.message.contains("RETURNING * with") {
+            return e;
+        }
+        if has_from
+            && (e.sqlstate == sqlstate::UNDEFINED_COLUMN || e.sqlstate == sqlstate::UNDEFINED_TABLE)
+        {
+            let mut out = PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "not supported by ferrogres yet: RETURNING columns of FROM/USING items",
+            );
+            out.position = e.position;
+            return out;
+        }
+        e
     }
 
     fn transform_where(
