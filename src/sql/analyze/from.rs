@@ -137,6 +137,12 @@ impl NsItem {
 pub struct OuterLevels {
     levels: Vec<OuterLevel>,
     next_slot: usize,
+    /// FROM items of the query being analysed that are already known but
+    /// not visible to the item being analysed (its left siblings).
+    from_seen: Vec<NsItem>,
+    /// Such items of enclosing queries, while a FROM subquery is analysed:
+    /// named only in the "cannot be referenced" hints.
+    invisible: Vec<NsItem>,
 }
 
 struct OuterLevel {
@@ -184,6 +190,16 @@ impl<'a> Analyzer<'a> {
         &mut self,
         from: &[pg_query::Node],
     ) -> PgResult<(Option<FromTree>, Vec<NsItem>)> {
+        let mark = self.outer.from_seen.len();
+        let r = self.transform_from_list(from);
+        self.outer.from_seen.truncate(mark);
+        r
+    }
+
+    fn transform_from_list(
+        &mut self,
+        from: &[pg_query::Node],
+    ) -> PgResult<(Option<FromTree>, Vec<NsItem>)> {
         let mut tree: Option<FromTree> = None;
         let mut ns: Vec<NsItem> = Vec::new();
         let mut offset = 0;
@@ -193,6 +209,7 @@ impl<'a> Analyzer<'a> {
             };
             let (t, item_ns, _) = self.transform_from_item(node, &mut offset)?;
             self.check_namespace_conflicts(&ns, &item_ns)?;
+            self.outer.from_seen.extend(item_ns.iter().cloned());
             ns.extend(item_ns);
             tree = Some(match tree {
                 None => t,
@@ -256,7 +273,11 @@ impl<'a> Analyzer<'a> {
         let lstart = *offset;
         let (ltree, mut lns, lcols) = self.transform_from_item(larg, offset)?;
         let rstart = *offset;
-        let (rtree, mut rns, rcols) = self.transform_from_item(rarg, offset)?;
+        let mark = self.outer.from_seen.len();
+        self.outer.from_seen.extend(lns.iter().cloned());
+        let r = self.transform_from_item(rarg, offset);
+        self.outer.from_seen.truncate(mark);
+        let (rtree, mut rns, rcols) = r?;
         self.check_namespace_conflicts(&lns, &rns)?;
 
         // USING / NATURAL: the merged columns and their equality quals.
@@ -541,7 +562,13 @@ impl<'a> Analyzer<'a> {
                         )
                         .with_hint(format!("For example, FROM ({example} ...) [AS] foo.")));
                 };
-                let q = self.analyze_select(sel)?;
+                let seen = std::mem::take(&mut self.outer.from_seen);
+                let mark = self.outer.invisible.len();
+                self.outer.invisible.extend(seen.iter().cloned());
+                let q = self.analyze_select(sel);
+                self.outer.invisible.truncate(mark);
+                self.outer.from_seen = seen;
+                let q = q?;
                 let mut columns: Vec<ColumnDef> = q
                     .targets
                     .iter()
@@ -633,7 +660,9 @@ impl<'a> Analyzer<'a> {
         // Not found anywhere: PostgreSQL's errors, with hints from this level.
         if !qual.is_empty() {
             let table = qual.last().cloned().unwrap_or_default();
-            if scope.ns.iter().any(|i| i.hidden && i.refname == table) {
+            if scope.ns.iter().any(|i| i.hidden && i.refname == table)
+                || self.not_visible().any(|i| i.rel_visible && i.refname == table)
+            {
                 return Err(self
                     .error(
                         sqlstate::UNDEFINED_TABLE,
@@ -669,10 +698,19 @@ impl<'a> Analyzer<'a> {
             format!("column \"{colname}\" does not exist"),
             l,
         );
-        if let Some(hint) = fuzzy_hint(colname, &scope.ns) {
+        if let Some(item) = self.not_visible().find(|i| {
+            !i.refname.is_empty() && i.columns.iter().any(|c| &c.name == colname)
+        }) {
+            e = e.with_hint(format!("There is a column named \"{colname}\" in table \"{}\", but it cannot be referenced from this part of the query.", item.refname));
+        } else if let Some(hint) = fuzzy_hint(colname, &scope.ns) {
             e = e.with_hint(hint);
         }
         Err(e)
+    }
+
+    /// FROM items that exist but cannot be referenced from here.
+    fn not_visible(&self) -> impl Iterator<Item = &NsItem> {
+        self.outer.from_seen.iter().chain(&self.outer.invisible)
     }
 
     fn lookup_column(
