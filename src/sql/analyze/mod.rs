@@ -1,7 +1,8 @@
 //! Parse analysis (PostgreSQL's `parser/analyze.c` and friends): a raw
-//! `SelectStmt` becomes a [`Query`] whose names are resolved against the
-//! FROM relation, whose expressions are typed [`Expr`]s with resolved
-//! functions and operators, and whose clauses are checked the way
+//! `SelectStmt` becomes a [`Query`] whose names are resolved against its
+//! FROM items (see `from.rs`) and the enclosing queries, whose expressions
+//! are typed [`Expr`]s with resolved functions and operators, and whose
+//! clauses are checked the way
 //! PostgreSQL checks them, with the same SQLSTATEs, messages and positions.
 //!
 //! Clause order follows `transformSelectStmt`: FROM, target list, WHERE,
