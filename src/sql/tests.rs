@@ -779,3 +779,61 @@ fn transaction_block_rules_follow_postgres() {
         "COMMIT\nwork_mem\n4MB"
     );
 }
+
+#[test]
+fn joins_and_correlated_subqueries() {
+    let l = "(VALUES (1, 'a'), (2, 'b'), (NULL, 'n')) l(k, x)";
+    let r = "(VALUES (2, 'B'), (3, 'C'), (NULL, 'N')) r(k, y)";
+    // Hash join (equality) and nested loop (inequality), all join kinds.
+    assert_eq!(
+        q(&format!("SELECT * FROM {l} JOIN {r} USING (k)")),
+        "k|x|y\n2|b|B"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT * FROM {l} FULL JOIN {r} USING (k) ORDER BY k, x, y"
+        )),
+        "k|x|y\n1|a|\n2|b|B\n3||C\n|n|\n||N"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT x, y FROM {l} LEFT JOIN {r} ON l.k < r.k ORDER BY x, y"
+        )),
+        "x|y\na|B\na|C\nb|C\nn|"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT x, y FROM {l} RIGHT JOIN {r} ON l.k = r.k AND x = 'z' ORDER BY y"
+        )),
+        "x|y\n|B\n|C\n|N"
+    );
+    // WHERE over the nullable side filters after the join.
+    assert_eq!(
+        q(&format!(
+            "SELECT x FROM {l} LEFT JOIN {r} ON l.k = r.k WHERE y IS NULL ORDER BY x"
+        )),
+        "x\na\nn"
+    );
+    assert!(q(&format!("SELECT k FROM {l}, {r}")).starts_with("ERROR 42702"));
+    assert!(q(&format!("SELECT * FROM {l}, {l}")).starts_with("ERROR 42712"));
+    assert!(q(&format!("SELECT z.k FROM {l}")).starts_with("ERROR 42P01"));
+    // Correlated subqueries, two levels deep.
+    assert_eq!(
+        q(&format!(
+            "SELECT x, (SELECT count(*) FROM {r} WHERE r.k >= l.k) FROM {l} ORDER BY x"
+        )),
+        "x|count\na|2\nb|2\nn|0"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT x FROM {l} WHERE EXISTS (SELECT 1 FROM {r} WHERE EXISTS (SELECT 1 WHERE r.k = l.k + 1)) ORDER BY x"
+        )),
+        "x\na\nb"
+    );
+    assert_eq!(
+        q(&format!(
+            "SELECT x, k NOT IN (SELECT k FROM {r} WHERE r.k > l.k OR r.k IS NULL) FROM {l} ORDER BY x"
+        )),
+        "x|?column?\na|\nb|\nn|"
+    );
+}
