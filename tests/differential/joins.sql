@@ -282,6 +282,8 @@ UPDATE ju SET n = 1 FROM j1 WHERE a = 1;
 UPDATE ju SET id = id FROM ju;
 UPDATE ju SET v = o.v || '!' FROM ju AS o WHERE o.id = ju.id + 1;
 SELECT * FROM ju ORDER BY id;
+UPDATE ju SET n = s.a FROM (SELECT a, a AS id FROM j3) s WHERE s.id = ju.id RETURNING ju.id, n;
+UPDATE ju SET n = n FROM j3 WHERE EXISTS (SELECT 1 FROM j2 WHERE j2.a = id);
 DELETE FROM ju USING j2 WHERE j2.a = ju.id AND j2.c LIKE 'y%' RETURNING ju.id;
 SELECT * FROM ju ORDER BY id;
 DELETE FROM ju USING j3, j1 WHERE j3.a = ju.id AND j1.a = j3.a RETURNING id, v, n;

@@ -614,6 +614,7 @@ impl<'a> Analyzer<'a> {
         let colname = &colname[0];
         if let Lookup::Found(e) = self.lookup_column(&scope.ns, qual, colname, l)? {
             if qual.is_empty()
+                && scope.sees_dml_target
                 && let Some(level) = self.outer.levels.last()
                 && level.merged
                 && level
@@ -835,6 +836,7 @@ impl<'a> Analyzer<'a> {
             self.check_namespace_conflicts(&target.ns, &ns)?;
             let mut scope = Scope::new(ExprKind::Where);
             scope.ns = ns;
+            scope.sees_dml_target = true;
             let t = f(self, &mut scope)?;
             Ok((t, tree.expect("a FROM list with items")))
         })();

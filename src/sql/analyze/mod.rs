@@ -219,6 +219,9 @@ pub(crate) struct Scope {
     aggs: Vec<Aggref>,
     kind: ExprKind,
     in_agg: bool,
+    /// The clauses of `UPDATE ... FROM` / `DELETE ... USING`, which also
+    /// see the target table (the innermost outer level).
+    sees_dml_target: bool,
 }
 
 impl Scope {
@@ -229,6 +232,7 @@ impl Scope {
             aggs: Vec::new(),
             kind,
             in_agg: false,
+            sees_dml_target: false,
         }
     }
 
