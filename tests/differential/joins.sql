@@ -280,6 +280,9 @@ UPDATE ju SET n = j3.d FROM j3 WHERE n = 0 AND j3.a = ju.id RETURNING ju.id, ju.
 UPDATE ju SET n = 1 FROM j2 ju;
 UPDATE ju SET n = 1 FROM j1 WHERE a = 1;
 UPDATE ju SET id = id FROM ju;
+UPDATE ju SET n = 1 FROM j1 JOIN j2 ON j1.a = ju.id;
+UPDATE ju SET n = 1 FROM j1, (SELECT ju.id) s;
+DELETE FROM ju USING j1 WHERE id = (SELECT max(a) FROM j2 WHERE a < ju.id) RETURNING id;
 UPDATE ju SET v = o.v || '!' FROM ju AS o WHERE o.id = ju.id + 1;
 SELECT * FROM ju ORDER BY id;
 UPDATE ju SET n = s.a FROM (SELECT a, a AS id FROM j3) s WHERE s.id = ju.id RETURNING ju.id, n;

@@ -825,6 +825,13 @@ impl<'a> Analyzer<'a> {
         from: &[pg_query::Node],
         f: impl FnOnce(&mut Self, &mut Scope) -> PgResult<T>,
     ) -> PgResult<(T, FromTree, Vec<(usize, Expr)>)> {
+        // The FROM items themselves cannot see the target.
+        let mark = self.outer.invisible.len();
+        self.outer.invisible.extend(target.ns.iter().cloned());
+        let r = self.transform_from_clause(from);
+        self.outer.invisible.truncate(mark);
+        let (tree, ns) = r?;
+        self.check_namespace_conflicts(&target.ns, &ns)?;
         self.outer.levels.push(OuterLevel {
             ns: target.ns.clone(),
             params: Vec::new(),
@@ -832,17 +839,13 @@ impl<'a> Analyzer<'a> {
             merged: true,
         });
         let r = (|| {
-            let (tree, ns) = self.transform_from_clause(from)?;
-            self.check_namespace_conflicts(&target.ns, &ns)?;
             let mut scope = Scope::new(ExprKind::Where);
             scope.ns = ns;
             scope.sees_dml_target = true;
-            let t = f(self, &mut scope)?;
-            Ok((t, tree.expect("a FROM list with items")))
+            f(self, &mut scope)
         })();
         let level = self.outer.levels.pop().expect("pushed above");
-        let (t, tree) = r?;
-        Ok((t, tree, level.params))
+        Ok((r?, tree.expect("a FROM list with items"), level.params))
     }
 
     /// A correlated subquery over `tree` filtered by `qual`: EXISTS when
