@@ -51,7 +51,7 @@
 //!
 //! DELIBERATELY LEFT OUT (for now, all failing with SQLSTATE 0A000 rather
 //! than misbehaving): other DDL, PRIMARY KEY/UNIQUE/CHECK/FOREIGN KEY
-//! constraints, ON CONFLICT, LATERAL, whole-row references, aggregates of
+//! constraints, ON CONFLICT, some LATERAL shapes, whole-row references, aggregates of
 //! an outer query inside a subquery, RETURNING of FROM/USING columns,
 //! FOR UPDATE/SHARE with joins, CTEs, window functions, DISTINCT ON, arrays (except
 //! `text[]` output), the `time` types, numeric

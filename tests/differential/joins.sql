@@ -265,6 +265,26 @@ SELECT j1.b AS k, j2.c AS k FROM j1 JOIN j2 USING (a) ORDER BY k;
 SELECT a FROM j1 JOIN j2 USING (a) GROUP BY a ORDER BY a;
 SELECT j1.a FROM j1 JOIN j2 USING (a) GROUP BY a ORDER BY 1;
 SELECT j1.a FROM j1 FULL JOIN j2 USING (a) GROUP BY a;
+-- LATERAL subqueries and functions in FROM reading items to their left
+SELECT * FROM j1 JOIN LATERAL (SELECT j1.a) s ON true ORDER BY 1, 2;
+SELECT j1.*, s.* FROM j1, LATERAL (SELECT 1) s ORDER BY 1, 2;
+SELECT j1.b, s.c FROM j1, LATERAL (SELECT c FROM j2 WHERE j2.a = j1.a ORDER BY c LIMIT 1) s ORDER BY 1;
+SELECT j1.b, s.c FROM j1 LEFT JOIN LATERAL (SELECT c FROM j2 WHERE j2.a = j1.a ORDER BY c DESC LIMIT 1) s ON true ORDER BY 1;
+SELECT j1.b, s.c FROM j1 LEFT JOIN LATERAL (SELECT c FROM j2 WHERE j2.a = j1.a) s ON s.c <> 'y' ORDER BY 1, 2;
+SELECT j1.b, s.n FROM j1, LATERAL (SELECT count(*) AS n FROM j2 WHERE j2.a >= j1.a) s ORDER BY 1;
+SELECT j1.a, g FROM j1, generate_series(1, j1.a) g ORDER BY 1, 2;
+SELECT j1.a, g FROM j1 LEFT JOIN generate_series(1, j1.a) g ON true ORDER BY 1, 2;
+SELECT j1.a, g FROM j1 CROSS JOIN LATERAL generate_series(j1.a, 3) g ORDER BY 1, 2;
+SELECT x, y FROM generate_series(1, 3) x, generate_series(x, 3) y ORDER BY 1, 2;
+SELECT x, y, z FROM generate_series(1, 3) x, generate_series(x, 3) y, generate_series(x, y) z ORDER BY 1, 2, 3;
+SELECT * FROM j1 RIGHT JOIN LATERAL (SELECT j1.a) s ON true;
+SELECT * FROM j1 FULL JOIN LATERAL (SELECT j1.a AS q) s ON true;
+SELECT * FROM j1, LATERAL (SELECT * FROM j2 WHERE j2.a = j1.a) s WHERE s.c LIKE 'y%' ORDER BY 1, 2, 3, 4;
+SELECT * FROM j1 t, LATERAL (SELECT t.b || '!' AS e, (SELECT count(*) FROM j2 WHERE j2.a = t.a) AS n) s ORDER BY 1, 2;
+SELECT b, (SELECT max(g) FROM generate_series(1, j1.a) g) FROM j1 ORDER BY 1;
+SELECT (SELECT string_agg(s.v::text, ',') FROM j2, LATERAL (SELECT j2.a + j1.a AS v) s) FROM j1 ORDER BY 1;
+SELECT * FROM LATERAL (SELECT 1 AS one) s;
+SELECT * FROM j1 JOIN LATERAL (SELECT j1.a AS k, j1.b AS l) s ON s.k = j1.a ORDER BY 1, 2;
 -- UPDATE ... FROM and DELETE ... USING
 CREATE TABLE ju (id int, v text, n int);
 INSERT INTO ju VALUES (1, 'a', 0), (2, 'b', 0), (3, 'c', 0), (4, 'd', 0);

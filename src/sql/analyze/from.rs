@@ -40,6 +40,14 @@ use crate::utils::elog::{PgResult, sqlstate};
 #[derive(Clone, Debug)]
 pub enum FromTree {
     Rte(RangeTblEntry),
+    /// A LATERAL subquery or a function in FROM that reads columns of the
+    /// items to its left: `params` (slot, expression over the flat row) are
+    /// set from each row of the join's left input before it is run again.
+    /// Always the right input of an INNER or LEFT join.
+    Lateral {
+        rte: RangeTblEntry,
+        params: Vec<(usize, Expr)>,
+    },
     /// `qual` (over the query's flat row) decides which pairs match; a
     /// comma or CROSS JOIN is an inner join without one.
     Join {
@@ -54,7 +62,7 @@ impl FromTree {
     /// How many columns of the flat row this item covers.
     pub fn width(&self) -> usize {
         match self {
-            FromTree::Rte(r) => r.columns.len(),
+            FromTree::Rte(r) | FromTree::Lateral { rte: r, .. } => r.columns.len(),
             FromTree::Join { left, right, .. } => left.width() + right.width(),
         }
     }
@@ -248,7 +256,7 @@ impl<'a> Analyzer<'a> {
     ) -> PgResult<(FromTree, Vec<NsItem>, Vec<NsColumn>)> {
         crate::utils::stack::check_stack_depth()?;
         let NodeEnum::JoinExpr(j) = node else {
-            let rte = self.transform_base_item(node)?;
+            let (rte, params) = self.transform_base_item(node)?;
             let mut item = NsItem::base(
                 &rte.refname,
                 &rte.relname,
@@ -259,7 +267,12 @@ impl<'a> Analyzer<'a> {
             item.scalar_function = matches!(rte.source, RteSource::Function { .. });
             *offset += rte.columns.len();
             let cols = item.columns.clone();
-            return Ok((FromTree::Rte(rte), vec![item], cols));
+            let tree = if params.is_empty() {
+                FromTree::Rte(rte)
+            } else {
+                FromTree::Lateral { rte, params }
+            };
+            return Ok((tree, vec![item], cols));
         };
         let kind = match JoinType::try_from(j.jointype).unwrap_or(JoinType::Undefined) {
             JoinType::JoinInner => JoinKind::Inner,
@@ -279,6 +292,12 @@ impl<'a> Analyzer<'a> {
         self.outer.from_seen.truncate(mark);
         let (rtree, mut rns, rcols) = r?;
         self.check_namespace_conflicts(&lns, &rns)?;
+        if matches!(ltree, FromTree::Lateral { .. }) {
+            return Err(self.unsupported("a LATERAL reference from the left input of a join", None));
+        }
+        if let FromTree::Lateral { params, .. } = &rtree {
+            self.check_lateral(params, kind, lstart, rstart)?;
+        }
 
         // USING / NATURAL: the merged columns and their equality quals.
         let using: Vec<String> = if j.is_natural {
@@ -501,8 +520,87 @@ impl<'a> Analyzer<'a> {
         })
     }
 
-    /// A table, subquery, VALUES or function in FROM.
-    fn transform_base_item(&mut self, node: &NodeEnum) -> PgResult<RangeTblEntry> {
+    /// A LATERAL item may read the left input of its own join only, and
+    /// only an INNER or LEFT join (PostgreSQL's 42P10 otherwise).
+    fn check_lateral(
+        &self,
+        params: &[(usize, Expr)],
+        kind: JoinKind,
+        lstart: usize,
+        rstart: usize,
+    ) -> PgResult<()> {
+        for (_, e) in params {
+            let Some((lo, hi)) = column_span(e) else {
+                continue;
+            };
+            if matches!(kind, JoinKind::Right | JoinKind::Full) {
+                let (name, l) = match first_column_ref(e) {
+                    Some((n, l)) => (n, l),
+                    None => (String::new(), None),
+                };
+                let table = name.split('.').next().unwrap_or("").to_string();
+                return Err(self
+                    .error(
+                        "42P10",
+                        format!("invalid reference to FROM-clause entry for table \"{table}\""),
+                        l,
+                    )
+                    .with_detail(
+                        "The combining JOIN type must be INNER or LEFT for a LATERAL reference.",
+                    ));
+            }
+            if lo < lstart || hi >= rstart {
+                return Err(self.unsupported("LATERAL references past the enclosing join", None));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f` (the analysis of a LATERAL item) with the items to its left
+    /// visible as an outer level; returns the parameters it reads of them.
+    fn lateral_level<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> PgResult<T>,
+    ) -> PgResult<(T, Vec<(usize, Expr)>)> {
+        let seen = std::mem::take(&mut self.outer.from_seen);
+        self.outer.levels.push(OuterLevel {
+            ns: seen.clone(),
+            params: Vec::new(),
+            ext_dep: false,
+            merged: false,
+        });
+        let r = f(self);
+        let level = self.outer.levels.pop().expect("pushed above");
+        self.outer.from_seen = seen;
+        Ok((r?, level.params))
+    }
+
+    /// A table, subquery, VALUES or function in FROM, with the parameters
+    /// it reads of the items to its left (LATERAL).
+    fn transform_base_item(
+        &mut self,
+        node: &NodeEnum,
+    ) -> PgResult<(RangeTblEntry, Vec<(usize, Expr)>)> {
+        if let NodeEnum::RangeFunction(rf) = node {
+            // Functions in FROM are implicitly LATERAL.
+            return self.lateral_level(|a| a.transform_range_function(rf));
+        }
+        if let NodeEnum::RangeSubselect(rs) = node
+            && rs.lateral
+        {
+            let mut plain = rs.clone();
+            plain.lateral = false;
+            let plain = NodeEnum::RangeSubselect(plain);
+            return self.lateral_level(|a| a.transform_base_item_inner(&plain, true));
+        }
+        Ok((self.transform_base_item_inner(node, false)?, Vec::new()))
+    }
+
+    fn transform_base_item_inner(
+        &mut self,
+        node: &NodeEnum,
+        lateral: bool,
+    ) -> PgResult<RangeTblEntry> {
         match node {
             NodeEnum::RangeVar(rv) => {
                 let schema = if rv.schemaname.is_empty() {
@@ -542,9 +640,6 @@ impl<'a> Analyzer<'a> {
                 })
             }
             NodeEnum::RangeSubselect(rs) => {
-                if rs.lateral {
-                    return Err(self.unsupported("LATERAL", None));
-                }
                 let Some(NodeEnum::SelectStmt(sel)) = node_of(&rs.subquery) else {
                     return Err(self.unsupported("this kind of subquery", None));
                 };
@@ -562,13 +657,17 @@ impl<'a> Analyzer<'a> {
                         )
                         .with_hint(format!("For example, FROM ({example} ...) [AS] foo.")));
                 };
-                let seen = std::mem::take(&mut self.outer.from_seen);
-                let mark = self.outer.invisible.len();
-                self.outer.invisible.extend(seen.iter().cloned());
-                let q = self.analyze_select(sel);
-                self.outer.invisible.truncate(mark);
-                self.outer.from_seen = seen;
-                let q = q?;
+                let q = if lateral {
+                    self.analyze_select(sel)?
+                } else {
+                    let seen = std::mem::take(&mut self.outer.from_seen);
+                    let mark = self.outer.invisible.len();
+                    self.outer.invisible.extend(seen.iter().cloned());
+                    let q = self.analyze_select(sel);
+                    self.outer.invisible.truncate(mark);
+                    self.outer.from_seen = seen;
+                    q?
+                };
                 let mut columns: Vec<ColumnDef> = q
                     .targets
                     .iter()
@@ -588,7 +687,6 @@ impl<'a> Analyzer<'a> {
                     source: RteSource::Subquery(Box::new(q)),
                 })
             }
-            NodeEnum::RangeFunction(rf) => self.transform_range_function(rf),
             _ => Err(self.unsupported("this kind of FROM item", None)),
         }
     }
@@ -662,7 +760,9 @@ impl<'a> Analyzer<'a> {
         if !qual.is_empty() {
             let table = qual.last().cloned().unwrap_or_default();
             if scope.ns.iter().any(|i| i.hidden && i.refname == table)
-                || self.not_visible().any(|i| i.rel_visible && i.refname == table)
+                || self
+                    .not_visible()
+                    .any(|i| i.rel_visible && i.refname == table)
             {
                 return Err(self
                     .error(
@@ -699,9 +799,10 @@ impl<'a> Analyzer<'a> {
             format!("column \"{colname}\" does not exist"),
             l,
         );
-        if let Some(item) = self.not_visible().find(|i| {
-            !i.refname.is_empty() && i.columns.iter().any(|c| &c.name == colname)
-        }) {
+        if let Some(item) = self
+            .not_visible()
+            .find(|i| !i.refname.is_empty() && i.columns.iter().any(|c| &c.name == colname))
+        {
             e = e.with_hint(format!("There is a column named \"{colname}\" in table \"{}\", but it cannot be referenced from this part of the query.", item.refname));
         } else if let Some(hint) = fuzzy_hint(colname, &scope.ns) {
             e = e.with_hint(hint);
@@ -1072,4 +1173,18 @@ fn column_span(e: &Expr) -> Option<(usize, usize)> {
     let mut span = None;
     go(e, &mut span);
     span
+}
+
+/// The name and location of the first column `e` reads.
+fn first_column_ref(e: &Expr) -> Option<(String, Option<usize>)> {
+    if let Expr::Column { name, loc, .. } = e {
+        return Some((name.clone(), loc.0));
+    }
+    let mut found = None;
+    e.for_each_child(&mut |c| {
+        if found.is_none() {
+            found = first_column_ref(c);
+        }
+    });
+    found
 }

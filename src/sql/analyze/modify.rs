@@ -743,8 +743,8 @@ impl<'a> Analyzer<'a> {
         &mut self,
         rf: &pb::RangeFunction,
     ) -> PgResult<RangeTblEntry> {
-        if rf.lateral || rf.ordinality || rf.is_rowsfrom || rf.functions.len() != 1 {
-            return Err(self.unsupported("LATERAL, WITH ORDINALITY and ROWS FROM", None));
+        if rf.ordinality || rf.is_rowsfrom || rf.functions.len() != 1 {
+            return Err(self.unsupported("WITH ORDINALITY and ROWS FROM", None));
         }
         if !rf.coldeflist.is_empty() {
             return Err(self.unsupported("column definition lists", None));

@@ -336,3 +336,83 @@ impl ExecNode for HashJoin {
         }
     }
 }
+
+/// A join whose right input is LATERAL (`nodeNestloop.c` with
+/// `nestParams`): the right plan runs again for each left row, after the
+/// parameters it reads of that row are set.
+pub(super) struct LateralLoop {
+    kind: JoinKind,
+    left: Box<dyn ExecNode>,
+    right_plan: super::super::plan::Plan,
+    params: Vec<(usize, Expr)>,
+    qual: Option<Expr>,
+    left_width: usize,
+    right_width: usize,
+    /// The current left row and the right input running for it.
+    current: Option<(Row, Box<dyn ExecNode>, bool)>,
+}
+
+impl LateralLoop {
+    pub fn new(
+        kind: JoinKind,
+        left: Box<dyn ExecNode>,
+        right_plan: super::super::plan::Plan,
+        params: Vec<(usize, Expr)>,
+        qual: Option<Expr>,
+        left_width: usize,
+        right_width: usize,
+    ) -> LateralLoop {
+        LateralLoop {
+            kind,
+            left,
+            right_plan,
+            params,
+            qual,
+            left_width,
+            right_width,
+            current: None,
+        }
+    }
+}
+
+impl ExecNode for LateralLoop {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        loop {
+            if self.current.is_none() {
+                let Some(l) = self.left.next(cx)? else {
+                    return Ok(None);
+                };
+                for (slot, e) in &self.params {
+                    let v = eval(e, &l, cx)?;
+                    cx.set_exec_param(*slot, v);
+                }
+                let right = super::build(self.right_plan.clone());
+                self.current = Some((l, right, false));
+            }
+            let (l, right, matched) = self.current.as_mut().expect("set above");
+            match right.next(cx)? {
+                Some(r) => {
+                    let mut out = Vec::with_capacity(self.left_width + self.right_width);
+                    out.extend_from_slice(l);
+                    out.extend(r);
+                    let ok = match &self.qual {
+                        None => true,
+                        Some(q) => eval_qual(q, &out, cx)?,
+                    };
+                    if ok {
+                        *matched = true;
+                        return Ok(Some(out));
+                    }
+                }
+                None => {
+                    let (l, _, matched) = self.current.take().expect("set above");
+                    if !matched && self.kind == JoinKind::Left {
+                        let mut out = l;
+                        out.resize(self.left_width + self.right_width, Datum::Null);
+                        return Ok(Some(out));
+                    }
+                }
+            }
+        }
+    }
+}

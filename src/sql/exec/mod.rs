@@ -8,8 +8,8 @@
 
 mod eval;
 mod join;
-mod subplan;
 pub(crate) mod scan;
+mod subplan;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -255,6 +255,23 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             kind,
             build(*left),
             build(*right),
+            qual,
+            left_width,
+            right_width,
+        )),
+        Plan::LateralLoop {
+            kind,
+            left,
+            right,
+            params,
+            qual,
+            left_width,
+            right_width,
+        } => Box::new(join::LateralLoop::new(
+            kind,
+            build(*left),
+            *right,
+            params,
             qual,
             left_width,
             right_width,

@@ -29,7 +29,8 @@
 //! join, or below the preserved side of an outer join; a qual of an inner
 //! join becomes part of that join's qual; what cannot move stays a Filter
 //! above the join. An outer join's ON quals over only its nullable input
-//! filter that input. There are no costs or statistics yet (the
+//! filter that input. A join whose right input is LATERAL is a
+//! [`Plan::LateralLoop`], which re-runs that input per left row. There are no costs or statistics yet (the
 //! query-engine issue brings them, with join order search, merge joins
 //! and index paths): the choice between the two join methods is this rule
 //! alone, and the build side of a hash join is always the right input.
@@ -85,6 +86,18 @@ pub enum Plan {
         kind: JoinKind,
         left: Box<Plan>,
         right: Box<Plan>,
+        qual: Option<Expr>,
+        left_width: usize,
+        right_width: usize,
+    },
+    /// A join with a LATERAL right input: for each left row, sets `params`
+    /// (slot, expression over the left row) and runs `right` again.
+    /// INNER or LEFT only.
+    LateralLoop {
+        kind: JoinKind,
+        left: Box<Plan>,
+        right: Box<Plan>,
+        params: Vec<(usize, Expr)>,
         qual: Option<Expr>,
         left_width: usize,
         right_width: usize,
@@ -163,7 +176,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
     let mut where_qual = q.where_qual;
     let mut plan = match q.from {
         None => Plan::Result,
-        Some(FromTree::Join { .. }) => {
+        Some(FromTree::Join { .. } | FromTree::Lateral { .. }) => {
             let tree = q.from.expect("matched");
             plan_from(tree, 0, conjuncts(where_qual.take()))
         }
@@ -394,7 +407,7 @@ fn shift(e: Expr, by: usize) -> Expr {
 /// plan's rows are the item's part of the flat row.
 fn plan_from(tree: FromTree, start: usize, quals: Vec<Expr>) -> Plan {
     match tree {
-        FromTree::Rte(rte) => {
+        FromTree::Rte(rte) | FromTree::Lateral { rte, .. } => {
             let plan = plan_scan(rte.source);
             match and_of(quals.into_iter().map(|q| shift(q, start)).collect()) {
                 Some(qual) => Plan::Filter {
@@ -411,6 +424,7 @@ fn plan_from(tree: FromTree, start: usize, quals: Vec<Expr>) -> Plan {
             qual,
         } => {
             let (lw, rw) = (left.width(), right.width());
+            let mut right_box: Option<FromTree> = None;
             let (ls, rs, end) = (start, start + lw, start + lw + rw);
             let (mut to_left, mut to_right, mut join, mut above) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -440,8 +454,39 @@ fn plan_from(tree: FromTree, start: usize, quals: Vec<Expr>) -> Plan {
                     _ => join.push(q),
                 }
             }
+            let lateral = match *right {
+                FromTree::Lateral { rte, params } => {
+                    let params = params.into_iter().map(|(s, e)| (s, shift(e, ls))).collect();
+                    Some((FromTree::Rte(rte), params))
+                }
+                other => {
+                    right_box = Some(other);
+                    None
+                }
+            };
             let left_plan = Box::new(plan_from(*left, ls, to_left));
-            let right_plan = Box::new(plan_from(*right, rs, to_right));
+            if let Some((rtree, params)) = lateral {
+                let right_plan = Box::new(plan_from(rtree, rs, to_right));
+                let qual = and_of(join.into_iter().map(|q| shift(q, start)).collect());
+                let plan = Plan::LateralLoop {
+                    kind,
+                    left: left_plan,
+                    right: right_plan,
+                    params,
+                    qual,
+                    left_width: lw,
+                    right_width: rw,
+                };
+                return match and_of(above.into_iter().map(|q| shift(q, start)).collect()) {
+                    Some(qual) => Plan::Filter {
+                        input: Box::new(plan),
+                        qual,
+                    },
+                    None => plan,
+                };
+            }
+            let right = right_box.take().expect("not lateral");
+            let right_plan = Box::new(plan_from(right, rs, to_right));
             // Equalities between the two sides become hash keys.
             let (mut left_keys, mut right_keys, mut rest) = (Vec::new(), Vec::new(), Vec::new());
             for q in join {
