@@ -68,6 +68,9 @@ impl FromTree {
     }
 }
 
+/// Parameters a subquery reads of an enclosing row: (slot, expression).
+pub type Params = Vec<(usize, Expr)>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinKind {
     Inner,
@@ -898,7 +901,7 @@ impl<'a> Analyzer<'a> {
         &mut self,
         scope: &Scope,
         sel: &pb::SelectStmt,
-    ) -> PgResult<(Query, Vec<(usize, Expr)>, bool)> {
+    ) -> PgResult<(Query, Params, bool)> {
         self.outer.levels.push(OuterLevel {
             ns: scope.ns.clone(),
             params: Vec::new(),
@@ -925,7 +928,7 @@ impl<'a> Analyzer<'a> {
         target: &Scope,
         from: &[pg_query::Node],
         f: impl FnOnce(&mut Self, &mut Scope) -> PgResult<T>,
-    ) -> PgResult<(T, FromTree, Vec<(usize, Expr)>)> {
+    ) -> PgResult<(T, FromTree, Params)> {
         // The FROM items themselves cannot see the target.
         let mark = self.outer.invisible.len();
         self.outer.invisible.extend(target.ns.iter().cloned());
@@ -939,12 +942,10 @@ impl<'a> Analyzer<'a> {
             ext_dep: false,
             merged: true,
         });
-        let r = (|| {
-            let mut scope = Scope::new(ExprKind::Where);
-            scope.ns = ns;
-            scope.sees_dml_target = true;
-            f(self, &mut scope)
-        })();
+        let mut scope = Scope::new(ExprKind::Where);
+        scope.ns = ns;
+        scope.sees_dml_target = true;
+        let r = f(self, &mut scope);
         let level = self.outer.levels.pop().expect("pushed above");
         Ok((r?, tree.expect("a FROM list with items"), level.params))
     }

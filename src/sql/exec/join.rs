@@ -94,7 +94,7 @@ impl Probe {
         let ok = match qual {
             None => true,
             Some(q) => {
-                self.buf.extend(right.drain(..));
+                self.buf.append(right);
                 let r = eval_qual(q, &self.buf, cx);
                 right.extend(self.buf.drain(self.left_width..));
                 r?
