@@ -837,3 +837,81 @@ fn joins_and_correlated_subqueries() {
         "x|?column?\na|\nb|\nn|"
     );
 }
+
+/// The plan of a SELECT, for tests of the planner's choices.
+fn plan_of(sql: &str) -> plan::Plan {
+    let mut b = TestBackend::new();
+    let s = parser::parse(sql).expect("parses");
+    let pg_query::NodeEnum::SelectStmt(sel) = &s[0].node else {
+        panic!("a SELECT")
+    };
+    let fmt = exec::session_format(&mut b);
+    let mut a = analyze::Analyzer {
+        ctx: &mut b,
+        source: s[0].parsed_text(),
+        fmt,
+        subqueries: Vec::new(),
+        outer: Default::default(),
+    };
+    let q = a.analyze_select(sel).expect("analyses");
+    plan::plan_query(q).plan
+}
+
+/// The plan's node names, depth first (for shape assertions).
+fn plan_shape(p: &plan::Plan) -> String {
+    use plan::Plan;
+    let (name, kids): (&str, Vec<&Plan>) = match p {
+        Plan::NestLoop { left, right, .. } => ("NestLoop", vec![left, right]),
+        Plan::HashJoin { left, right, .. } => ("HashJoin", vec![left, right]),
+        Plan::LateralLoop { left, right, .. } => ("LateralLoop", vec![left, right]),
+        Plan::Filter { input, .. } => ("Filter", vec![input]),
+        Plan::Project { input, .. } => ("Project", vec![input]),
+        Plan::Sort { input, .. } => ("Sort", vec![input]),
+        Plan::ValuesScan { .. } | Plan::SubqueryScan { .. } => ("Values", vec![]),
+        Plan::FunctionScan { .. } => ("Function", vec![]),
+        _ => ("Other", vec![]),
+    };
+    if kids.is_empty() {
+        return name.to_string();
+    }
+    let inner: Vec<String> = kids.into_iter().map(plan_shape).collect();
+    format!("{name}({})", inner.join(", "))
+}
+
+#[test]
+fn planner_picks_join_methods_and_pushes_quals() {
+    let l = "(VALUES (1, 'a')) l(k, x)";
+    let r = "(VALUES (2, 'B')) r(k, y)";
+    // An equality between the sides: hash join; WHERE over one side goes below it.
+    assert_eq!(
+        plan_shape(&plan_of(&format!(
+            "SELECT * FROM {l} JOIN {r} ON l.k = r.k WHERE x = 'a' AND y > 'A'"
+        ))),
+        "Project(HashJoin(Filter(Values), Filter(Values)))"
+    );
+    // No equality: nested loop, the cross-side qual inside the join.
+    assert_eq!(
+        plan_shape(&plan_of(&format!("SELECT * FROM {l}, {r} WHERE l.k < r.k"))),
+        "Project(NestLoop(Values, Values))"
+    );
+    // WHERE over the nullable side of a LEFT JOIN stays above it; ON over it goes below.
+    assert_eq!(
+        plan_shape(&plan_of(&format!(
+            "SELECT * FROM {l} LEFT JOIN {r} ON l.k = r.k AND y = 'B' WHERE y IS NULL AND x = 'a'"
+        ))),
+        "Project(Filter(HashJoin(Filter(Values), Filter(Values))))"
+    );
+    // FULL JOIN: nothing moves.
+    assert_eq!(
+        plan_shape(&plan_of(&format!(
+            "SELECT * FROM {l} FULL JOIN {r} ON l.k = r.k AND x = 'a' WHERE y = 'B'"
+        ))),
+        "Project(Filter(HashJoin(Values, Values)))"
+    );
+    assert_eq!(
+        plan_shape(&plan_of(&format!(
+            "SELECT * FROM {l}, generate_series(1, l.k) g"
+        ))),
+        "Project(LateralLoop(Values, Function))"
+    );
+}
