@@ -100,6 +100,8 @@ pub(crate) struct NsItem {
     pub hidden: bool,
     /// A function returning a scalar: its name alone is its one column.
     pub scalar_function: bool,
+    /// A relation's schema (`pg_catalog`, `public`), for `s.t.a`.
+    pub schema: Option<String>,
     pub columns: Vec<NsColumn>,
 }
 
@@ -120,6 +122,7 @@ impl NsItem {
             cols_visible: true,
             hidden: false,
             scalar_function: false,
+            schema: None,
             columns: columns
                 .iter()
                 .enumerate()
@@ -268,6 +271,7 @@ impl<'a> Analyzer<'a> {
                 *offset,
             );
             item.scalar_function = matches!(rte.source, RteSource::Function { .. });
+            item.schema = relation_schema(&rte.source);
             *offset += rte.columns.len();
             let cols = item.columns.clone();
             let tree = if params.is_empty() {
@@ -410,6 +414,7 @@ impl<'a> Analyzer<'a> {
                     cols_visible: true,
                     hidden: false,
                     scalar_function: false,
+                    schema: None,
                     columns: cols.clone(),
                 }];
                 // The inputs stay only for the "cannot be referenced" hint.
@@ -434,6 +439,7 @@ impl<'a> Analyzer<'a> {
                     cols_visible: true,
                     hidden: false,
                     scalar_function: false,
+                    schema: None,
                     columns: cols.clone(),
                 });
             }
@@ -447,6 +453,7 @@ impl<'a> Analyzer<'a> {
                 cols_visible: false,
                 hidden: false,
                 scalar_function: false,
+                schema: None,
                 columns: merged,
             };
             self.check_namespace_conflicts(&ns, std::slice::from_ref(&item))?;
@@ -762,7 +769,13 @@ impl<'a> Analyzer<'a> {
         // Not found anywhere: PostgreSQL's errors, with hints from this level.
         if !qual.is_empty() {
             let table = qual.last().cloned().unwrap_or_default();
-            if scope.ns.iter().any(|i| i.hidden && i.refname == table)
+            let schema_mismatch = qual.len() > 1
+                && scope
+                    .ns
+                    .iter()
+                    .any(|i| i.rel_visible && !i.has_alias && i.refname == table);
+            if schema_mismatch
+                || scope.ns.iter().any(|i| i.hidden && i.refname == table)
                 || self
                     .not_visible()
                     .any(|i| i.rel_visible && i.refname == table)
@@ -852,9 +865,10 @@ impl<'a> Analyzer<'a> {
                 None => Lookup::Absent,
             });
         }
-        let Some(item) = ns.iter().find(|i| {
-            i.rel_visible && self.qualifier_matches(qual, &i.refname, &i.relname, i.has_alias)
-        }) else {
+        let Some(item) = ns
+            .iter()
+            .find(|i| i.rel_visible && self.qualifier_matches(qual, i))
+        else {
             return Ok(Lookup::Absent);
         };
         let mut matches = item.columns.iter().filter(|c| c.name == colname);
@@ -1033,9 +1047,11 @@ impl<'a> Analyzer<'a> {
                 .collect());
         }
         let qual = str_list(&cr.fields[..cr.fields.len() - 1]);
-        match scope.ns.iter().find(|i| {
-            i.rel_visible && self.qualifier_matches(&qual, &i.refname, &i.relname, i.has_alias)
-        }) {
+        match scope
+            .ns
+            .iter()
+            .find(|i| i.rel_visible && self.qualifier_matches(&qual, i))
+        {
             Some(item) => Ok(item.columns.iter().map(entry).collect()),
             None => {
                 let table = qual.last().cloned().unwrap_or_default();
@@ -1188,4 +1204,18 @@ fn first_column_ref(e: &Expr) -> Option<(String, Option<usize>)> {
         }
     });
     found
+}
+
+/// The schema a FROM relation lives in.
+fn relation_schema(source: &RteSource) -> Option<String> {
+    use super::super::catalog::RelationSource;
+    let RteSource::Relation(rel) = source else {
+        return None;
+    };
+    Some(match &rel.source {
+        RelationSource::Table(t) if t.namespace_oid == crate::catalog::defs::PUBLIC_NAMESPACE => {
+            "public".to_string()
+        }
+        _ => "pg_catalog".to_string(),
+    })
 }

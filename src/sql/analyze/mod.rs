@@ -1058,19 +1058,14 @@ impl<'a> Analyzer<'a> {
         Ok(out)
     }
 
-    pub(crate) fn qualifier_matches(
-        &self,
-        qual: &[String],
-        refname: &str,
-        relname: &str,
-        has_alias: bool,
-    ) -> bool {
+    /// Whether `t`, `s.t` or `db.s.t` names FROM item `item` (a schema
+    /// only for a relation without alias, in its own schema).
+    pub(crate) fn qualifier_matches(&self, qual: &[String], item: &from::NsItem) -> bool {
+        let schema_ok = |s: &String| !item.has_alias && item.schema.as_deref() == Some(s.as_str());
         match qual {
-            [t] => t == refname,
-            [s, t] => !has_alias && s == "pg_catalog" && t == relname,
-            [c, s, t] => {
-                !has_alias && *c == self.ctx.current_database() && s == "pg_catalog" && t == relname
-            }
+            [t] => *t == item.refname,
+            [s, t] => schema_ok(s) && *t == item.relname,
+            [c, s, t] => schema_ok(s) && *t == item.relname && *c == self.ctx.current_database(),
             _ => false,
         }
     }
