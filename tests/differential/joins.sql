@@ -318,6 +318,17 @@ SELECT * FROM je1 x JOIN je1 y USING (a, b) ORDER BY a;
 SELECT (SELECT b FROM je1 WHERE je1.a = je2.a), c FROM je2 ORDER BY c;
 SELECT * FROM je1 WHERE a IN (SELECT je1.a FROM je2);
 DROP TABLE je1, je2;
+-- uncorrelated IN / NOT IN (hashed): NULLs on either side, empty subqueries, cross-type keys
+SELECT b, a IN (SELECT a FROM j2), a NOT IN (SELECT a FROM j2) FROM j1 ORDER BY b;
+SELECT b, a IN (SELECT a FROM j2 WHERE a IS NOT NULL), a NOT IN (SELECT a FROM j2 WHERE a IS NOT NULL) FROM j1 ORDER BY b;
+SELECT b, a IN (SELECT a FROM j2 WHERE false), a NOT IN (SELECT a FROM j2 WHERE false) FROM j1 ORDER BY b;
+SELECT b FROM j1 WHERE a IN (SELECT k FROM jbig) ORDER BY b;
+SELECT b FROM j1 WHERE a::numeric IN (SELECT v FROM jbig) ORDER BY b;
+SELECT b FROM j1 WHERE b IN (SELECT c FROM j2 UNION SELECT 'two') ORDER BY b;
+SELECT count(*) FROM generate_series(1, 2000) g WHERE g IN (SELECT x * 3 FROM generate_series(1, 1000) x);
+SELECT count(*) FROM generate_series(1, 2000) g WHERE g NOT IN (SELECT x * 3 FROM generate_series(1, 1000) x);
+SELECT NULL::int IN (SELECT 1), NULL::int IN (SELECT 1 WHERE false), 1 IN (SELECT NULL::int), 1 IN (SELECT NULL::int UNION ALL SELECT 1);
+SELECT 1.0 IN (SELECT 1::numeric), 'a'::text IN (SELECT 'a'::varchar), 2::int8 IN (SELECT 2::int2);
 -- UPDATE ... FROM and DELETE ... USING
 CREATE TABLE ju (id int, v text, n int);
 INSERT INTO ju VALUES (1, 'a', 0), (2, 'b', 0), (3, 'c', 0), (4, 'd', 0);

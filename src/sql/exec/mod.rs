@@ -40,6 +40,8 @@ pub struct EvalContext<'a> {
     /// Values of outer columns correlated subqueries read
     /// ([`super::expr::Expr::ExecParam`] slots), set by their SubLinks.
     exec_params: Vec<Datum>,
+    /// Hash sets of uncorrelated `x = ANY (subquery)` results, by subplan.
+    hashed_subplans: Vec<Option<std::rc::Rc<subplan::HashedRows>>>,
     /// Table scans not yet at their end: closed when the statement ends.
     pub(crate) open_scans: Vec<super::tables::ScanId>,
     /// Bytes of rows this statement's nodes hold in memory (see [`EvalContext::hold`]).
@@ -72,6 +74,7 @@ impl<'a> EvalContext<'a> {
             subplans: Vec::new(),
             subplan_results: Vec::new(),
             exec_params: Vec::new(),
+            hashed_subplans: Vec::new(),
             open_scans: Vec::new(),
             held_bytes: 0,
         }
@@ -129,6 +132,24 @@ impl<'a> EvalContext<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The rows of uncorrelated subquery `index` as a hash set of their
+    /// first column (PostgreSQL's hashed SubPlan), built once.
+    pub(crate) fn hashed_subplan(
+        &mut self,
+        index: usize,
+    ) -> PgResult<std::rc::Rc<subplan::HashedRows>> {
+        if self.hashed_subplans.len() <= index {
+            self.hashed_subplans.resize(index + 1, None);
+        }
+        if let Some(h) = &self.hashed_subplans[index] {
+            return Ok(h.clone());
+        }
+        let rows = self.subplan_rows(index)?;
+        let h = std::rc::Rc::new(subplan::HashedRows::new(&rows));
+        self.hashed_subplans[index] = Some(h.clone());
+        Ok(h)
     }
 
     pub fn set_exec_param(&mut self, slot: usize, value: Datum) {
