@@ -130,6 +130,7 @@ pub fn create_table(
             source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
+            outer: Default::default(),
         };
         for elt in &cs.table_elts {
             let cd = match elt.node.as_ref() {

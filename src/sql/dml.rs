@@ -40,6 +40,7 @@ pub(super) fn analyze_with<T>(
         source: stmt.parsed_text(),
         fmt,
         subqueries: Vec::new(),
+        outer: Default::default(),
     };
     let q = f(&mut analyzer)?;
     let subplans = analyzer

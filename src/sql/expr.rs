@@ -126,12 +126,27 @@ pub enum Expr {
         index: usize,
         ty: Type,
     },
-    /// A subquery in an expression (uncorrelated; index into the statement's
-    /// subplans, run once and its rows kept).
+    /// A subquery in an expression (index into the statement's subplans).
+    /// `params` are the values of the outer query it reads: each is
+    /// evaluated against the current row and stored in executor parameter
+    /// slot `.0` before the subquery runs (PostgreSQL's SubPlan `parParam`
+    /// and `args`). `correlated` subqueries (own params, or reading params
+    /// an enclosing subquery sets) run again for each evaluation; the
+    /// others run once and keep their rows, like InitPlans.
     SubLink {
         index: usize,
         kind: SubLinkKind,
         ty: Type,
+        params: Vec<(usize, Expr)>,
+        correlated: bool,
+    },
+    /// A column of an outer query inside a correlated subquery: the value
+    /// of executor parameter `slot`, set by the enclosing [`Expr::SubLink`]
+    /// (PostgreSQL's `PARAM_EXEC`).
+    ExecParam {
+        slot: usize,
+        ty: Type,
+        typmod: i32,
     },
 }
 
@@ -159,7 +174,8 @@ impl Expr {
             | Expr::Param { ty, .. }
             | Expr::Coalesce { ty, .. }
             | Expr::MinMax { ty, .. }
-            | Expr::NullIf { ty, .. } => *ty,
+            | Expr::NullIf { ty, .. }
+            | Expr::ExecParam { ty, .. } => *ty,
             Expr::And(_)
             | Expr::Or(_)
             | Expr::Not(_)
@@ -177,7 +193,8 @@ impl Expr {
         match self {
             Expr::Const { typmod, .. }
             | Expr::Column { typmod, .. }
-            | Expr::Cast { typmod, .. } => *typmod,
+            | Expr::Cast { typmod, .. }
+            | Expr::ExecParam { typmod, .. } => *typmod,
             Expr::NullIf { left, .. } => left.typmod(),
             Expr::Coalesce { args, .. } | Expr::MinMax { args, .. } => common_typmod(args.iter()),
             Expr::Case { whens, default, .. } => {
@@ -204,6 +221,7 @@ impl Expr {
             | Expr::Column { .. }
             | Expr::CaseTest { .. }
             | Expr::Param { .. }
+            | Expr::ExecParam { .. }
             | Expr::Agg { .. } => {}
             Expr::Func { args, .. }
             | Expr::And(args)
@@ -237,10 +255,13 @@ impl Expr {
                 f(arg);
                 f(test);
             }
-            Expr::SubLink { kind, .. } => match kind {
-                SubLinkKind::Any { cmp } | SubLinkKind::All { cmp } => f(cmp),
-                SubLinkKind::Exists | SubLinkKind::Expr => {}
-            },
+            Expr::SubLink { kind, params, .. } => {
+                match kind {
+                    SubLinkKind::Any { cmp } | SubLinkKind::All { cmp } => f(cmp),
+                    SubLinkKind::Exists | SubLinkKind::Expr => {}
+                }
+                params.iter().for_each(|(_, e)| f(e));
+            }
         }
     }
 
@@ -269,6 +290,7 @@ impl Expr {
             | Expr::Column { .. }
             | Expr::CaseTest { .. }
             | Expr::Param { .. }
+            | Expr::ExecParam { .. }
             | Expr::Agg { .. }) => e,
             Expr::Func {
                 func,
@@ -334,8 +356,19 @@ impl Expr {
                 eq,
                 ty,
             },
-            Expr::SubLink { index, kind, ty } => Expr::SubLink {
+            Expr::SubLink {
                 index,
+                kind,
+                ty,
+                params,
+                correlated,
+            } => Expr::SubLink {
+                index,
+                params: params
+                    .into_iter()
+                    .map(|(s, e)| Ok((s, go(e)?)))
+                    .collect::<Result<_, E>>()?,
+                correlated,
                 kind: match kind {
                     SubLinkKind::Any { cmp } => SubLinkKind::Any {
                         cmp: Box::new(go(*cmp)?),

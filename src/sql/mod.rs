@@ -24,14 +24,16 @@
 //! row sources), [`utility`] (SET/SHOW/transaction control), [`types`] and
 //! [`expr`] (values and analysed expressions).
 //!
-//! SUPPORTED: SELECT with or without one FROM item (a relation, optionally
-//! `pg_catalog.`-qualified and aliased with column aliases, a subquery or a
-//! VALUES list), WHERE, GROUP BY (expression, output name, position, `()`),
+//! SUPPORTED: SELECT with any number of FROM items (relations, optionally
+//! `pg_catalog.`-qualified and aliased with column aliases, subqueries,
+//! VALUES lists, functions) and joins (comma, CROSS, [INNER], LEFT/RIGHT/
+//! FULL [OUTER], ON/USING/NATURAL, join aliases; nested loop and hash
+//! join, see [`plan`]), WHERE, GROUP BY (expression, output name, position, `()`),
 //! HAVING, aggregates (count, sum, avg, min, max, bool_and/or, every,
 //! string_agg; DISTINCT, FILTER and ORDER BY inside the call), DISTINCT,
 //! ORDER BY (ASC/DESC, NULLS FIRST/LAST, by name/position/expression),
-//! LIMIT/OFFSET; VALUES; UNION/INTERSECT/EXCEPT [ALL]; uncorrelated
-//! subqueries in expressions (scalar, EXISTS, IN/ANY/ALL); expressions over
+//! LIMIT/OFFSET; VALUES; UNION/INTERSECT/EXCEPT [ALL]; subqueries in
+//! expressions (scalar, EXISTS, IN/ANY/ALL), correlated to any level; expressions over
 //! bool, int2/4/8, float4/8, numeric (arbitrary precision), text, varchar,
 //! name, oid, regtype, xid, inet, timestamptz, interval; PostgreSQL's type
 //! resolution for literals, operators, functions and CASE/COALESCE/IN/
@@ -41,15 +43,17 @@
 //!
 //! Tables ([`tables`]): CREATE TABLE (NULL / NOT NULL / DEFAULT column
 //! constraints) and DROP TABLE ([`ddl`]); INSERT (VALUES, SELECT, DEFAULT),
-//! UPDATE and DELETE with RETURNING ([`dml`]); SELECT from tables, with
+//! UPDATE (also `... FROM`) and DELETE (also `... USING`) with RETURNING
+//! ([`dml`]); SELECT from tables, with
 //! FOR UPDATE/SHARE; `generate_series` and the backend's set-returning
 //! functions in FROM; date, timestamp, char(n) and pg_lsn; SAVEPOINT,
 //! RELEASE, ROLLBACK TO, CHECKPOINT.
 //!
 //! DELIBERATELY LEFT OUT (for now, all failing with SQLSTATE 0A000 rather
 //! than misbehaving): other DDL, PRIMARY KEY/UNIQUE/CHECK/FOREIGN KEY
-//! constraints, UPDATE ... FROM, DELETE ... USING, ON CONFLICT, joins, CTEs,
-//! correlated subqueries, window functions, DISTINCT ON, arrays (except
+//! constraints, ON CONFLICT, some LATERAL shapes, whole-row references, aggregates of
+//! an outer query inside a subquery, RETURNING of FROM/USING columns,
+//! FOR UPDATE/SHARE with joins, CTEs, window functions, DISTINCT ON, arrays (except
 //! `text[]` output), the `time` types, numeric
 //! exp/ln/log and non-integral powers, SIMILAR TO and regular
 //! expressions, collations other than C (text compares bytewise, like the
@@ -375,6 +379,7 @@ fn run_select(
             source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
+            outer: Default::default(),
         };
         let q = analyzer.analyze_select(sel)?;
         (q, analyzer.subqueries)
@@ -836,6 +841,7 @@ fn describe_statement(
                 source: stmt.parsed_text(),
                 fmt,
                 subqueries: Vec::new(),
+                outer: Default::default(),
             };
             let q = analyzer.analyze_select(sel)?;
             let planned = plan::plan_query(q);

@@ -39,7 +39,7 @@ fn sig(types: &[Type]) -> String {
 }
 
 /// Levenshtein distance (for "Perhaps you meant ..." hints).
-fn levenshtein(a: &str, b: &str) -> usize {
+pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -256,69 +256,7 @@ impl<'a> Analyzer<'a> {
     // --- column references --------------------------------------------------
 
     fn transform_column_ref(&mut self, scope: &mut Scope, c: &pb::ColumnRef) -> PgResult<Expr> {
-        let l = loc(c.location);
-        if c.fields
-            .iter()
-            .any(|f| matches!(f.node, Some(NodeEnum::AStar(_))))
-        {
-            return Err(self.unsupported("row references (x.*) in expressions", l));
-        }
-        let names = str_list(&c.fields);
-        let (qual, colname) = names.split_at(names.len() - 1);
-        let colname = &colname[0];
-        let Some((refname, relname, has_alias, columns)) = &scope.rte else {
-            if qual.is_empty() {
-                return Err(self.error(
-                    sqlstate::UNDEFINED_COLUMN,
-                    format!("column \"{colname}\" does not exist"),
-                    l,
-                ));
-            }
-            return Err(self.error(
-                sqlstate::UNDEFINED_TABLE,
-                format!(
-                    "missing FROM-clause entry for table \"{}\"",
-                    qual.last().expect("qualifier")
-                ),
-                l,
-            ));
-        };
-        if !qual.is_empty() && !self.qualifier_matches(qual, refname, relname, *has_alias) {
-            return Err(self.missing_from_entry(qual, relname, refname, *has_alias, l));
-        }
-        if columns.iter().filter(|col| &col.name == colname).count() > 1 {
-            let shown = if qual.is_empty() {
-                colname.clone()
-            } else {
-                format!("{}.{colname}", qual.join("."))
-            };
-            return Err(self.error(
-                sqlstate::AMBIGUOUS_COLUMN,
-                format!("column reference \"{shown}\" is ambiguous"),
-                l,
-            ));
-        }
-        match columns.iter().position(|col| &col.name == colname) {
-            Some(i) => Ok(Expr::Column {
-                index: i,
-                ty: columns[i].ty,
-                typmod: columns[i].typmod,
-                name: format!("{refname}.{colname}"),
-                loc: Loc(l),
-            }),
-            None => {
-                let msg = if qual.is_empty() {
-                    format!("column \"{colname}\" does not exist")
-                } else {
-                    format!("column {}.{colname} does not exist", qual.join("."))
-                };
-                let mut e = self.error(sqlstate::UNDEFINED_COLUMN, msg, l);
-                if let Some(hint) = fuzzy_column_hint(colname, refname, columns) {
-                    e = e.with_hint(hint);
-                }
-                Err(e)
-            }
-        }
+        self.resolve_column_ref(scope, c)
     }
 
     // --- casts and coercion ---------------------------------------------------
@@ -914,7 +852,7 @@ impl<'a> Analyzer<'a> {
 
     // --- subqueries -------------------------------------------------------------
 
-    /// `transformSubLink` for uncorrelated EXISTS, scalar, IN/ANY and ALL subqueries.
+    /// `transformSubLink` for EXISTS, scalar, IN/ANY and ALL subqueries (correlated or not).
     fn transform_sublink(&mut self, scope: &mut Scope, s: &pb::SubLink) -> PgResult<Expr> {
         use pb::SubLinkType;
         let l = loc(s.location);
@@ -931,10 +869,7 @@ impl<'a> Analyzer<'a> {
         let Some(NodeEnum::SelectStmt(sel)) = node_of(&s.subselect) else {
             return Err(self.unsupported("this kind of subquery", l));
         };
-        let q = match self.analyze_select(sel) {
-            Ok(q) => q,
-            Err(e) => return Err(self.correlation_error(scope, e)),
-        };
+        let (q, params, correlated) = self.analyze_sublink_select(scope, sel)?;
         let columns: Vec<(Type, i32)> = q
             .targets
             .iter()
@@ -990,43 +925,13 @@ impl<'a> Analyzer<'a> {
                 )
             }
         };
-        Ok(Expr::SubLink { index, kind, ty })
-    }
-
-    /// A subquery that names a column of the enclosing query is correlated,
-    /// which is not supported yet: say so instead of "does not exist".
-    fn correlation_error(&self, scope: &Scope, e: PgError) -> PgError {
-        let Some((refname, _, _, columns)) = &scope.rte else {
-            return e;
-        };
-        let quoted = e.message.split('"').nth(1).unwrap_or("");
-        let named = match e.sqlstate {
-            sqlstate::UNDEFINED_COLUMN if e.message.starts_with("column \"") => {
-                columns.iter().any(|c| c.name == quoted)
-            }
-            sqlstate::UNDEFINED_COLUMN => {
-                let qual = e
-                    .message
-                    .trim_start_matches("column ")
-                    .split('.')
-                    .next()
-                    .unwrap_or("");
-                qual == refname
-            }
-            sqlstate::UNDEFINED_TABLE if e.message.starts_with("missing FROM-clause") => {
-                quoted == refname
-            }
-            _ => false,
-        };
-        if !named {
-            return e;
-        }
-        let mut out = PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "not supported by ferrogres yet: correlated subqueries (referring to the outer query)",
-        );
-        out.position = e.position;
-        out
+        Ok(Expr::SubLink {
+            index,
+            kind,
+            ty,
+            params,
+            correlated,
+        })
     }
 
     // --- CASE -----------------------------------------------------------------
@@ -1250,6 +1155,14 @@ impl<'a> Analyzer<'a> {
             None => None,
         };
         scope.in_agg = was_in_agg;
+        // An aggregate over only outer columns belongs to the outer query
+        // (PostgreSQL's agglevelsup), which is not supported yet.
+        let reads = |m: &dyn Fn(&Expr) -> bool| args.iter().any(|a| a.any(m));
+        if reads(&|x| matches!(x, Expr::ExecParam { .. }))
+            && !reads(&|x| matches!(x, Expr::Column { .. }))
+        {
+            return Err(self.unsupported("aggregates over columns of an outer query", l));
+        }
         scope.aggs.push(Aggref {
             kind,
             args,
@@ -1289,7 +1202,7 @@ fn const_loc(e: &Expr) -> Option<usize> {
 
 /// PostgreSQL's `errorMissingColumn` hint: the closest column names
 /// (Levenshtein distance at most 3 and less than half the name's length).
-fn fuzzy_column_hint(
+pub(crate) fn fuzzy_column_hint(
     name: &str,
     refname: &str,
     columns: &[super::super::catalog::ColumnDef],

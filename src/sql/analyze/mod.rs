@@ -1,7 +1,8 @@
 //! Parse analysis (PostgreSQL's `parser/analyze.c` and friends): a raw
-//! `SelectStmt` becomes a [`Query`] whose names are resolved against the
-//! FROM relation, whose expressions are typed [`Expr`]s with resolved
-//! functions and operators, and whose clauses are checked the way
+//! `SelectStmt` becomes a [`Query`] whose names are resolved against its
+//! FROM items (see `from.rs`) and the enclosing queries, whose expressions
+//! are typed [`Expr`]s with resolved functions and operators, and whose
+//! clauses are checked the way
 //! PostgreSQL checks them, with the same SQLSTATEs, messages and positions.
 //!
 //! Clause order follows `transformSelectStmt`: FROM, target list, WHERE,
@@ -14,6 +15,7 @@
 //! ([`Query::has_grouping`]).
 
 mod expr;
+mod from;
 mod modify;
 mod names;
 pub mod resolve;
@@ -23,7 +25,7 @@ use pg_query::protobuf::{SelectStmt, SortByDir, SortByNulls};
 
 use super::ServerContext;
 use super::adt::SessionFormat;
-use super::catalog::{ColumnDef, Relation, open_relation};
+use super::catalog::{ColumnDef, Relation};
 use super::expr::{Expr, Loc};
 use super::functions::AggKind;
 use super::parser::char_position;
@@ -31,13 +33,15 @@ use super::types::Type;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use resolve::select_common_type;
 
+pub use from::{FromTree, JoinKind, OuterLevels, hashable_equality};
 pub use modify::{DeleteQuery, InsertQuery, InsertRows, UpdateQuery, table_columns};
 pub use names::figure_colname;
 
 /// An analysed SELECT.
 #[derive(Clone, Debug)]
 pub struct Query {
-    pub from: Option<RangeTblEntry>,
+    /// The FROM clause; expressions see its flat row (see `from.rs`).
+    pub from: Option<FromTree>,
     /// Over the scan row.
     pub where_qual: Option<Expr>,
     /// Over the scan row.
@@ -179,6 +183,7 @@ pub enum ExprKind {
     UpdateSet,
     Default,
     FromFunction,
+    JoinOn,
 }
 
 impl ExprKind {
@@ -197,6 +202,7 @@ impl ExprKind {
             ExprKind::UpdateSet => "UPDATE",
             ExprKind::Default => "DEFAULT expressions",
             ExprKind::FromFunction => "functions in FROM",
+            ExprKind::JoinOn => "JOIN conditions",
         }
     }
 
@@ -210,10 +216,48 @@ impl ExprKind {
 
 /// Per-SELECT analysis state (PostgreSQL's `ParseState`).
 pub(crate) struct Scope {
-    rte: Option<(String, String, bool, Vec<ColumnDef>)>,
+    /// What names resolve to (`p_namespace`).
+    ns: Vec<from::NsItem>,
     aggs: Vec<Aggref>,
     kind: ExprKind,
     in_agg: bool,
+    /// The clauses of `UPDATE ... FROM` / `DELETE ... USING`, which also
+    /// see the target table (the innermost outer level).
+    sees_dml_target: bool,
+}
+
+impl Scope {
+    /// A scope without FROM items.
+    pub(crate) fn new(kind: ExprKind) -> Scope {
+        Scope {
+            ns: Vec::new(),
+            aggs: Vec::new(),
+            kind,
+            in_agg: false,
+            sees_dml_target: false,
+        }
+    }
+
+    /// A scope of one relation (the target of INSERT/UPDATE/DELETE).
+    pub(crate) fn single(
+        refname: &str,
+        relname: &str,
+        has_alias: bool,
+        columns: &[ColumnDef],
+        kind: ExprKind,
+    ) -> Scope {
+        let mut s = Scope::new(kind);
+        s.ns = vec![from::NsItem::base(refname, relname, has_alias, columns, 0)];
+        s
+    }
+
+    /// Whether an unqualified `name` names an input column.
+    fn has_input_column(&self, name: &str) -> bool {
+        self.ns
+            .iter()
+            .filter(|i| i.cols_visible)
+            .any(|i| i.columns.iter().any(|c| c.name == name))
+    }
 }
 
 pub struct Analyzer<'a> {
@@ -223,6 +267,8 @@ pub struct Analyzer<'a> {
     pub fmt: SessionFormat,
     /// Subqueries in expressions, in order of [`Expr::SubLink`] indexes.
     pub subqueries: Vec<Query>,
+    /// Enclosing queries' namespaces, for correlated subqueries.
+    pub outer: OuterLevels,
 }
 
 /// PostgreSQL's `MaxTupleAttributeNumber`: the widest row a query may build.
@@ -286,33 +332,28 @@ impl<'a> Analyzer<'a> {
         // FROM (a set operation or VALUES list acts as the FROM item of a `SELECT *`).
         let is_set_op = stmt.op != pg_query::protobuf::SetOperation::SetopNone as i32;
         let select_star = is_set_op || !stmt.values_lists.is_empty();
-        let from = if is_set_op {
-            Some(self.transform_set_operation(stmt)?)
-        } else if !stmt.values_lists.is_empty() {
-            Some(self.transform_values(&stmt.values_lists)?)
+        let (from, ns) = if is_set_op || !stmt.values_lists.is_empty() {
+            let rte = if is_set_op {
+                self.transform_set_operation(stmt)?
+            } else {
+                self.transform_values(&stmt.values_lists)?
+            };
+            let mut item =
+                from::NsItem::base(&rte.refname, &rte.relname, rte.has_alias, &rte.columns, 0);
+            item.rel_visible = !rte.refname.is_empty();
+            (Some(FromTree::Rte(rte)), vec![item])
         } else {
-            self.transform_from(&stmt.from_clause)?
+            self.transform_from_clause(&stmt.from_clause)?
         };
         let lock = self.transform_locking(stmt, from.as_ref())?;
-        let mut scope = Scope {
-            rte: from.as_ref().map(|r| {
-                (
-                    r.refname.clone(),
-                    r.relname.clone(),
-                    r.has_alias,
-                    r.columns.clone(),
-                )
-            }),
-            aggs: Vec::new(),
-            kind: ExprKind::SelectTarget,
-            in_agg: false,
-        };
+        let mut scope = Scope::new(ExprKind::SelectTarget);
+        scope.ns = ns;
 
         // Target list; unknown-type outputs become text (resolveTargetListUnknowns).
         let mut targets = if select_star {
-            let rte = from
-                .as_ref()
-                .expect("set operations and VALUES have a FROM item");
+            let Some(FromTree::Rte(rte)) = from.as_ref() else {
+                unreachable!("set operations and VALUES have a FROM item")
+            };
             rte.columns
                 .iter()
                 .enumerate()
@@ -522,7 +563,7 @@ impl<'a> Analyzer<'a> {
     fn transform_locking(
         &self,
         stmt: &SelectStmt,
-        from: Option<&RangeTblEntry>,
+        from: Option<&FromTree>,
     ) -> PgResult<Option<super::tables::RowLockMode>> {
         use super::tables::RowLockMode;
         use pg_query::protobuf::{LockClauseStrength, LockWaitPolicy};
@@ -576,12 +617,18 @@ impl<'a> Analyzer<'a> {
                 return Err(self.unsupported(&format!("{what} OF"), None));
             }
             let is_table = matches!(
-                from.map(|r| &r.source),
-                Some(RteSource::Relation(Relation {
-                    source: super::catalog::RelationSource::Table(_),
+                from,
+                Some(FromTree::Rte(RangeTblEntry {
+                    source: RteSource::Relation(Relation {
+                        source: super::catalog::RelationSource::Table(_),
+                        ..
+                    }),
                     ..
                 }))
             );
+            if matches!(from, Some(FromTree::Join { .. })) {
+                return Err(self.unsupported(&format!("{what} with joins"), None));
+            }
             if !is_table {
                 return Err(self.unsupported(&format!("{what} of anything but a table"), None));
             }
@@ -605,6 +652,51 @@ impl<'a> Analyzer<'a> {
     fn rewrite_for_grouping(&self, e: Expr, group_by: &[Expr], aggs: &[Aggref]) -> PgResult<Expr> {
         let ngroups = group_by.len();
         e.rewrite(&mut |x: &Expr| -> PgResult<Option<Expr>> {
+            // Outer columns a correlated subquery reads must be grouped too.
+            if let Expr::SubLink {
+                index,
+                kind,
+                ty,
+                params,
+                correlated,
+            } = x
+                && !params.is_empty()
+            {
+                let mut out = Vec::with_capacity(params.len());
+                for (slot, p) in params {
+                    let r = self.rewrite_for_grouping(p.clone(), group_by, aggs).map_err(|err| {
+                        match p {
+                            Expr::Column { name, loc, .. }
+                                if err.sqlstate == sqlstate::GROUPING_ERROR =>
+                            {
+                                self.error(
+                                    sqlstate::GROUPING_ERROR,
+                                    format!("subquery uses ungrouped column \"{name}\" from outer query"),
+                                    loc.0,
+                                )
+                            }
+                            _ => err,
+                        }
+                    })?;
+                    out.push((*slot, r));
+                }
+                let kind = match kind {
+                    super::expr::SubLinkKind::Any { cmp } => super::expr::SubLinkKind::Any {
+                        cmp: Box::new(self.rewrite_for_grouping((**cmp).clone(), group_by, aggs)?),
+                    },
+                    super::expr::SubLinkKind::All { cmp } => super::expr::SubLinkKind::All {
+                        cmp: Box::new(self.rewrite_for_grouping((**cmp).clone(), group_by, aggs)?),
+                    },
+                    k => k.clone(),
+                };
+                return Ok(Some(Expr::SubLink {
+                    index: *index,
+                    kind,
+                    ty: *ty,
+                    params: out,
+                    correlated: *correlated,
+                }));
+            }
             if let Some(i) = group_by.iter().position(|g| g == x) {
                 return Ok(Some(Expr::Column {
                     index: i,
@@ -655,12 +747,7 @@ impl<'a> Analyzer<'a> {
 
     /// `transformValuesClause`: each column gets the common type of its rows.
     fn transform_values(&mut self, lists: &[pg_query::Node]) -> PgResult<RangeTblEntry> {
-        let mut scope = Scope {
-            rte: None,
-            aggs: Vec::new(),
-            kind: ExprKind::Values,
-            in_agg: false,
-        };
+        let mut scope = Scope::new(ExprKind::Values);
         let mut rows: Vec<Vec<Expr>> = Vec::new();
         let mut locs: Vec<Vec<Option<usize>>> = Vec::new();
         for list in lists {
@@ -887,102 +974,6 @@ impl<'a> Analyzer<'a> {
 
     // --- FROM ---------------------------------------------------------------
 
-    fn transform_from(&mut self, from: &[pg_query::Node]) -> PgResult<Option<RangeTblEntry>> {
-        if from.is_empty() {
-            return Ok(None);
-        }
-        if from.len() > 1 {
-            return Err(self.unsupported("a FROM list with more than one item (joins)", None));
-        }
-        match from[0].node.as_ref() {
-            Some(NodeEnum::RangeVar(rv)) => {
-                let schema = if rv.schemaname.is_empty() {
-                    None
-                } else {
-                    Some(rv.schemaname.as_str())
-                };
-                let loc = if rv.location >= 0 {
-                    Some(rv.location as usize)
-                } else {
-                    None
-                };
-                let rel = match open_relation(self.ctx, schema, &rv.relname)? {
-                    Some(r) => r,
-                    None => {
-                        let shown = match schema {
-                            Some(s) => format!("{s}.{}", rv.relname),
-                            None => rv.relname.clone(),
-                        };
-                        return Err(self.error(
-                            sqlstate::UNDEFINED_TABLE,
-                            format!("relation \"{shown}\" does not exist"),
-                            loc,
-                        ));
-                    }
-                };
-                let mut columns = rel.columns.clone();
-                let (refname, has_alias) = match &rv.alias {
-                    Some(a) => {
-                        self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, loc)?;
-                        (a.aliasname.clone(), true)
-                    }
-                    None => (rel.name.clone(), false),
-                };
-                Ok(Some(RangeTblEntry {
-                    refname,
-                    relname: rel.name.clone(),
-                    has_alias,
-                    columns,
-                    source: RteSource::Relation(rel),
-                }))
-            }
-            Some(NodeEnum::RangeSubselect(rs)) => {
-                if rs.lateral {
-                    return Err(self.unsupported("LATERAL", None));
-                }
-                let Some(NodeEnum::SelectStmt(sel)) = node_of(&rs.subquery) else {
-                    return Err(self.unsupported("this kind of subquery", None));
-                };
-                let Some(alias) = &rs.alias else {
-                    let (what, example) = if sel.values_lists.is_empty() {
-                        ("subquery", "SELECT")
-                    } else {
-                        ("VALUES", "VALUES")
-                    };
-                    return Err(self
-                        .error(
-                            sqlstate::SYNTAX_ERROR,
-                            format!("{what} in FROM must have an alias"),
-                            self.subquery_paren_location(sel),
-                        )
-                        .with_hint(format!("For example, FROM ({example} ...) [AS] foo.")));
-                };
-                let q = self.analyze_select(sel)?;
-                let mut columns: Vec<ColumnDef> = q
-                    .targets
-                    .iter()
-                    .filter(|t| !t.resjunk)
-                    .map(|t| ColumnDef {
-                        name: t.name.clone(),
-                        ty: t.expr.ty(),
-                        typmod: t.expr.typmod(),
-                    })
-                    .collect();
-                self.apply_alias_colnames(&mut columns, &alias.colnames, &alias.aliasname, None)?;
-                Ok(Some(RangeTblEntry {
-                    refname: alias.aliasname.clone(),
-                    relname: alias.aliasname.clone(),
-                    has_alias: true,
-                    columns,
-                    source: RteSource::Subquery(Box::new(q)),
-                }))
-            }
-            Some(NodeEnum::JoinExpr(_)) => Err(self.unsupported("JOIN", None)),
-            Some(NodeEnum::RangeFunction(rf)) => self.transform_range_function(rf).map(Some),
-            _ => Err(self.unsupported("this kind of FROM item", None)),
-        }
-    }
-
     fn apply_alias_colnames(
         &self,
         columns: &mut [ColumnDef],
@@ -1069,65 +1060,14 @@ impl<'a> Analyzer<'a> {
         Ok(out)
     }
 
-    fn expand_star(
-        &self,
-        scope: &Scope,
-        cr: &pg_query::protobuf::ColumnRef,
-    ) -> PgResult<Vec<TargetEntry>> {
-        let loc = if cr.location >= 0 {
-            Some(cr.location as usize)
-        } else {
-            None
-        };
-        let Some((refname, relname, has_alias, columns)) = &scope.rte else {
-            return Err(self.error(
-                sqlstate::SYNTAX_ERROR,
-                "SELECT * with no tables specified is not valid",
-                loc,
-            ));
-        };
-        if cr.fields.len() > 1 {
-            let qual: Vec<String> = cr.fields[..cr.fields.len() - 1]
-                .iter()
-                .filter_map(|n| match n.node.as_ref() {
-                    Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-                    _ => None,
-                })
-                .collect();
-            if !self.qualifier_matches(&qual, refname, relname, *has_alias) {
-                return Err(self.missing_from_entry(&qual, relname, refname, *has_alias, loc));
-            }
-        }
-        Ok(columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| TargetEntry {
-                expr: Expr::Column {
-                    index: i,
-                    ty: c.ty,
-                    typmod: c.typmod,
-                    name: format!("{refname}.{}", c.name),
-                    loc: Loc(loc),
-                },
-                name: c.name.clone(),
-                resjunk: false,
-            })
-            .collect())
-    }
-
-    pub(crate) fn qualifier_matches(
-        &self,
-        qual: &[String],
-        refname: &str,
-        relname: &str,
-        has_alias: bool,
-    ) -> bool {
+    /// Whether `t`, `s.t` or `db.s.t` names FROM item `item` (a schema
+    /// only for a relation without alias, in its own schema).
+    pub(crate) fn qualifier_matches(&self, qual: &[String], item: &from::NsItem) -> bool {
+        let schema_ok = |s: &String| !item.has_alias && item.schema.as_deref() == Some(s.as_str());
         match qual {
-            [t] => t == refname,
-            [s, t] => !has_alias && s == "pg_catalog" && t == relname,
-            [c, s, t] => {
-                !has_alias && *c == self.ctx.current_database() && s == "pg_catalog" && t == relname
-            }
+            [t] => *t == item.refname,
+            [s, t] => schema_ok(s) && *t == item.relname,
+            [c, s, t] => schema_ok(s) && *t == item.relname && *c == self.ctx.current_database(),
             _ => false,
         }
     }
@@ -1176,11 +1116,7 @@ impl<'a> Analyzer<'a> {
         {
             let name = &s.sval;
             // GROUP BY prefers an input column of that name (SQL99).
-            let input_has = !order_by
-                && scope
-                    .rte
-                    .as_ref()
-                    .is_some_and(|(_, _, _, cols)| cols.iter().any(|c| &c.name == name));
+            let input_has = !order_by && scope.has_input_column(name);
             if !input_has {
                 let mut found: Option<usize> = None;
                 for (i, t) in targets.iter().enumerate() {

@@ -128,17 +128,13 @@ impl<'a> Analyzer<'a> {
             Some(a) => (a.aliasname.clone(), true),
             None => (table.name.clone(), false),
         };
-        let scope = Scope {
-            rte: Some((
-                refname,
-                table.name.clone(),
-                has_alias,
-                table_columns(&table),
-            )),
-            aggs: Vec::new(),
-            kind: ExprKind::Where,
-            in_agg: false,
-        };
+        let scope = Scope::single(
+            &refname,
+            &table.name,
+            has_alias,
+            &table_columns(&table),
+            ExprKind::Where,
+        );
         Ok((table, scope))
     }
 
@@ -278,6 +274,7 @@ impl<'a> Analyzer<'a> {
             source: &text,
             fmt: self.fmt.clone(),
             subqueries: Vec::new(),
+            outer: Default::default(),
         };
         sub.analyze_default_node(&node, ty, column)
             .map_err(|mut e| {
@@ -294,12 +291,7 @@ impl<'a> Analyzer<'a> {
         ty: Type,
         column: &str,
     ) -> PgResult<Expr> {
-        let mut scope = Scope {
-            rte: None,
-            aggs: Vec::new(),
-            kind: ExprKind::Default,
-            in_agg: false,
-        };
+        let mut scope = Scope::new(ExprKind::Default);
         let l = raw_location(node);
         let nsub = self.subqueries.len();
         let e = self.transform_expr(&mut scope, node).map_err(|e| {
@@ -409,7 +401,7 @@ impl<'a> Analyzer<'a> {
             Some(sel) if self.is_plain_values(sel) => {
                 let mut rows = Vec::with_capacity(sel.values_lists.len());
                 scope.kind = ExprKind::Values;
-                let saved_rte = scope.rte.take();
+                let saved_ns = std::mem::take(&mut scope.ns);
                 for list in &sel.values_lists {
                     let Some(NodeEnum::List(l)) = list.node.as_ref() else {
                         continue;
@@ -452,7 +444,7 @@ impl<'a> Analyzer<'a> {
                     }
                     rows.push(full);
                 }
-                scope.rte = saved_rte;
+                scope.ns = saved_ns;
                 InsertRows::Values(rows)
             }
             Some(sel) => {
@@ -559,10 +551,10 @@ impl<'a> Analyzer<'a> {
 
     pub fn analyze_update(&mut self, stmt: &pb::UpdateStmt) -> PgResult<UpdateQuery> {
         self.check_no_with(&stmt.with_clause)?;
-        if !stmt.from_clause.is_empty() {
-            return Err(self.unsupported("UPDATE ... FROM", None));
-        }
         let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "UPDATE")?;
+        if !stmt.from_clause.is_empty() {
+            return self.analyze_update_from(stmt, table, scope);
+        }
         let mut defaults: Vec<Option<Expr>> = Vec::new();
         let mut sets: Vec<(usize, Expr)> = Vec::new();
         scope.kind = ExprKind::UpdateSet;
@@ -603,17 +595,128 @@ impl<'a> Analyzer<'a> {
 
     pub fn analyze_delete(&mut self, stmt: &pb::DeleteStmt) -> PgResult<DeleteQuery> {
         self.check_no_with(&stmt.with_clause)?;
-        if !stmt.using_clause.is_empty() {
-            return Err(self.unsupported("DELETE ... USING", None));
-        }
         let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "DELETE")?;
-        let where_qual = self.transform_where(&mut scope, &stmt.where_clause)?;
-        let returning = self.transform_returning(&mut scope, &stmt.returning_clause)?;
+        let where_qual = if stmt.using_clause.is_empty() {
+            self.transform_where(&mut scope, &stmt.where_clause)?
+        } else {
+            // DELETE ... USING: delete the rows for which a USING row matches.
+            let (qual, tree, params) =
+                self.with_dml_from(&scope, &stmt.using_clause, |a, inner| {
+                    a.transform_where(inner, &stmt.where_clause)
+                })?;
+            Some(self.dml_from_sublink(&tree, &qual, None, &params))
+        };
+        if !stmt.using_clause.is_empty() {
+            self.check_returning_star(&stmt.returning_clause)?;
+        }
+        let returning = self
+            .transform_returning(&mut scope, &stmt.returning_clause)
+            .map_err(|e| self.returning_of_from(e, !stmt.using_clause.is_empty()))?;
         Ok(DeleteQuery {
             table,
             where_qual,
             returning,
         })
+    }
+
+    /// `UPDATE ... FROM`: each target row for which a row of the FROM
+    /// items satisfies WHERE is updated once, with the SET values computed
+    /// from the first such row (PostgreSQL takes an arbitrary one).
+    fn analyze_update_from(
+        &mut self,
+        stmt: &pb::UpdateStmt,
+        table: Arc<TableDef>,
+        mut scope: Scope,
+    ) -> PgResult<UpdateQuery> {
+        let mut defaults: Vec<Option<Expr>> = Vec::new();
+        let ((sets, qual), tree, params) =
+            self.with_dml_from(&scope, &stmt.from_clause, |a, inner| {
+                inner.kind = ExprKind::UpdateSet;
+                let mut sets: Vec<(usize, Option<Expr>)> = Vec::new();
+                for item in &stmt.target_list {
+                    let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref() else {
+                        continue;
+                    };
+                    let val = node_of(&rt.val).expect("SET has a value");
+                    if let NodeEnum::MultiAssignRef(_) = val {
+                        return Err(
+                            a.unsupported("multiple-column SET (a, b) = (...)", loc(rt.location))
+                        );
+                    }
+                    let col = a.target_column(&table, rt)?;
+                    if sets.iter().any(|(c, _)| *c == col) {
+                        return Err(PgError::error(
+                            sqlstate::SYNTAX_ERROR,
+                            format!("multiple assignments to same column \"{}\"", rt.name),
+                        ));
+                    }
+                    let e = if let NodeEnum::SetToDefault(_) = val {
+                        None
+                    } else {
+                        let e = a.transform_expr(inner, val)?;
+                        Some(a.coerce_to_column(e, &table, col, raw_location(val))?)
+                    };
+                    sets.push((col, e));
+                }
+                let qual = a.transform_where(inner, &stmt.where_clause)?;
+                Ok((sets, qual))
+            })?;
+        let mut out = Vec::with_capacity(sets.len());
+        for (col, e) in sets {
+            let e = match e {
+                None => self.column_default(&table, col, &mut defaults)?,
+                Some(e) => self.dml_from_sublink(&tree, &qual, Some(e), &params),
+            };
+            out.push((col, e));
+        }
+        let where_qual = Some(self.dml_from_sublink(&tree, &qual, None, &params));
+        if true {
+            self.check_returning_star(&stmt.returning_clause)?;
+        }
+        let returning = self
+            .transform_returning(&mut scope, &stmt.returning_clause)
+            .map_err(|e| self.returning_of_from(e, true))?;
+        Ok(UpdateQuery {
+            table,
+            where_qual,
+            sets: out,
+            returning,
+        })
+    }
+
+    /// `RETURNING *` of UPDATE ... FROM / DELETE ... USING would include
+    /// the FROM items' columns, which RETURNING cannot read yet.
+    fn check_returning_star(&self, clause: &Option<pb::ReturningClause>) -> PgResult<()> {
+        let Some(rc) = clause else { return Ok(()) };
+        for item in &rc.exprs {
+            if let Some(NodeEnum::ResTarget(rt)) = item.node.as_ref()
+                && let Some(NodeEnum::ColumnRef(cr)) = node_of(&rt.val)
+                && cr.fields.len() == 1
+                && matches!(cr.fields[0].node, Some(NodeEnum::AStar(_)))
+            {
+                return Err(self.unsupported("RETURNING * with FROM/USING items", loc(cr.location)));
+            }
+        }
+        Ok(())
+    }
+
+    /// RETURNING sees only the target table here: a name it cannot find
+    /// may be a FROM/USING item's, which is not supported yet.
+    fn returning_of_from(&self, e: PgError, has_from: bool) -> PgError {
+        if has_from && e.sqlstate == "0A000" && e.message.contains("RETURNING * with") {
+            return e;
+        }
+        if has_from
+            && (e.sqlstate == sqlstate::UNDEFINED_COLUMN || e.sqlstate == sqlstate::UNDEFINED_TABLE)
+        {
+            let mut out = PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "not supported by ferrogres yet: RETURNING columns of FROM/USING items",
+            );
+            out.position = e.position;
+            return out;
+        }
+        e
     }
 
     fn transform_where(
@@ -640,8 +743,8 @@ impl<'a> Analyzer<'a> {
         &mut self,
         rf: &pb::RangeFunction,
     ) -> PgResult<RangeTblEntry> {
-        if rf.lateral || rf.ordinality || rf.is_rowsfrom || rf.functions.len() != 1 {
-            return Err(self.unsupported("LATERAL, WITH ORDINALITY and ROWS FROM", None));
+        if rf.ordinality || rf.is_rowsfrom || rf.functions.len() != 1 {
+            return Err(self.unsupported("WITH ORDINALITY and ROWS FROM", None));
         }
         if !rf.coldeflist.is_empty() {
             return Err(self.unsupported("column definition lists", None));
@@ -678,12 +781,7 @@ impl<'a> Analyzer<'a> {
             } else if schema_ok
                 && (name == "generate_series" || crate::sql::functions::is_set_returning(&name))
             {
-                let mut scope = Scope {
-                    rte: None,
-                    aggs: Vec::new(),
-                    kind: ExprKind::FromFunction,
-                    in_agg: false,
-                };
+                let mut scope = Scope::new(ExprKind::FromFunction);
                 let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
                 let Expr::Func { func, args, ty, .. } = e else {
                     unreachable!("a function call analyses to a call")
@@ -697,12 +795,7 @@ impl<'a> Analyzer<'a> {
             } else {
                 // Other functions: resolve them for PostgreSQL's error, else say
                 // that scalar functions in FROM are not supported.
-                let mut scope = Scope {
-                    rte: None,
-                    aggs: Vec::new(),
-                    kind: ExprKind::FromFunction,
-                    in_agg: false,
-                };
+                let mut scope = Scope::new(ExprKind::FromFunction);
                 self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
                 return Err(self.unsupported(&format!("function {name}() in FROM"), l));
             };

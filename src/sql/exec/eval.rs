@@ -210,6 +210,21 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             };
             Ok(Datum::Bool(distinct != *not))
         }
+        Expr::ExecParam { slot, .. } => Ok(cx.exec_param(*slot)),
+        Expr::SubLink {
+            index,
+            kind,
+            params,
+            correlated: true,
+            ..
+        } => super::subplan::eval_correlated(*index, kind, params, row, cx),
+        Expr::SubLink {
+            index,
+            kind: SubLinkKind::Any { cmp },
+            ..
+        } if super::subplan::hashable_any(cmp) => {
+            super::subplan::eval_hashed_any(*index, cmp, row, cx)
+        }
         Expr::SubLink { index, kind, .. } => {
             let rows = cx.subplan_rows(*index)?;
             match kind {

@@ -7,7 +7,9 @@
 //! terminate signal ends even a long aggregation or sort promptly.
 
 mod eval;
+mod join;
 pub(crate) mod scan;
+mod subplan;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -35,6 +37,11 @@ pub struct EvalContext<'a> {
     pub subplans: Vec<Option<Plan>>,
     /// Their rows, once run (uncorrelated subqueries run once, like InitPlans).
     subplan_results: Vec<Option<std::rc::Rc<Vec<Row>>>>,
+    /// Values of outer columns correlated subqueries read
+    /// ([`super::expr::Expr::ExecParam`] slots), set by their SubLinks.
+    exec_params: Vec<Datum>,
+    /// Hash sets of uncorrelated `x = ANY (subquery)` results, by subplan.
+    hashed_subplans: Vec<Option<std::rc::Rc<subplan::HashedRows>>>,
     /// Table scans not yet at their end: closed when the statement ends.
     pub(crate) open_scans: Vec<super::tables::ScanId>,
     /// Bytes of rows this statement's nodes hold in memory (see [`EvalContext::hold`]).
@@ -66,6 +73,8 @@ impl<'a> EvalContext<'a> {
             case_values: Vec::new(),
             subplans: Vec::new(),
             subplan_results: Vec::new(),
+            exec_params: Vec::new(),
+            hashed_subplans: Vec::new(),
             open_scans: Vec::new(),
             held_bytes: 0,
         }
@@ -104,6 +113,54 @@ impl<'a> EvalContext<'a> {
         let rows = std::rc::Rc::new(run(plan, self)?);
         self.subplan_results[index] = Some(rows.clone());
         Ok(rows)
+    }
+
+    /// Runs a correlated subquery's plan afresh (its parameters set), for
+    /// `f` to pull rows from until it returns false.
+    pub fn run_correlated(
+        &mut self,
+        index: usize,
+        f: &mut dyn FnMut(Row, &mut EvalContext) -> PgResult<bool>,
+    ) -> PgResult<()> {
+        let plan = self.subplans[index]
+            .clone()
+            .expect("a correlated subplan is kept");
+        let mut node = build(plan);
+        while let Some(r) = node.next(self)? {
+            if !f(r, self)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows of uncorrelated subquery `index` as a hash set of their
+    /// first column (PostgreSQL's hashed SubPlan), built once.
+    pub(crate) fn hashed_subplan(
+        &mut self,
+        index: usize,
+    ) -> PgResult<std::rc::Rc<subplan::HashedRows>> {
+        if self.hashed_subplans.len() <= index {
+            self.hashed_subplans.resize(index + 1, None);
+        }
+        if let Some(h) = &self.hashed_subplans[index] {
+            return Ok(h.clone());
+        }
+        let rows = self.subplan_rows(index)?;
+        let h = std::rc::Rc::new(subplan::HashedRows::new(&rows));
+        self.hashed_subplans[index] = Some(h.clone());
+        Ok(h)
+    }
+
+    pub fn set_exec_param(&mut self, slot: usize, value: Datum) {
+        if self.exec_params.len() <= slot {
+            self.exec_params.resize(slot + 1, Datum::Null);
+        }
+        self.exec_params[slot] = value;
+    }
+
+    pub fn exec_param(&self, slot: usize) -> Datum {
+        self.exec_params.get(slot).cloned().unwrap_or(Datum::Null)
     }
 
     /// Re-reads settings that affect input and output (after `set_config`).
@@ -222,6 +279,57 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             inputs: Some((build(*left), build(*right))),
             output: Vec::new().into_iter(),
         }),
+        Plan::NestLoop {
+            kind,
+            left,
+            right,
+            qual,
+            left_width,
+            right_width,
+        } => Box::new(join::NestLoop::new(
+            kind,
+            build(*left),
+            build(*right),
+            qual,
+            left_width,
+            right_width,
+        )),
+        Plan::LateralLoop {
+            kind,
+            left,
+            right,
+            params,
+            qual,
+            left_width,
+            right_width,
+        } => Box::new(join::LateralLoop::new(
+            kind,
+            build(*left),
+            *right,
+            params,
+            qual,
+            left_width,
+            right_width,
+        )),
+        Plan::HashJoin {
+            kind,
+            left,
+            right,
+            left_keys,
+            right_keys,
+            qual,
+            left_width,
+            right_width,
+        } => Box::new(join::HashJoin::new(
+            kind,
+            build(*left),
+            build(*right),
+            left_keys,
+            right_keys,
+            qual,
+            left_width,
+            right_width,
+        )),
         Plan::Filter { input, qual } => Box::new(Filter {
             input: build(*input),
             qual,

@@ -15,12 +15,27 @@
 //! ```
 //!
 //! Subqueries in expressions are planned separately (one plan per
-//! `Expr::SubLink`) and run once, like PostgreSQL's InitPlans.
+//! `Expr::SubLink`); uncorrelated ones run once, like PostgreSQL's
+//! InitPlans, correlated ones once per evaluation, like SubPlans.
 //!
 //! A final Project drops resjunk columns when the query has any.
-//! Index scans, joins and a cost model arrive with on-disk tables.
+//!
+//! **Joins.** The FROM tree is planned as written (no join reordering):
+//! each join becomes a [`Plan::HashJoin`] when its qual has at least one
+//! equality between an expression of only the left input and one of only
+//! the right (of a type whose equality the hash keys respect), else a
+//! [`Plan::NestLoop`]. WHERE quals are split at AND and pushed down as far
+//! as the outer joins allow: a qual over one input goes below an inner
+//! join, or below the preserved side of an outer join; a qual of an inner
+//! join becomes part of that join's qual; what cannot move stays a Filter
+//! above the join. An outer join's ON quals over only its nullable input
+//! filter that input. A join whose right input is LATERAL is a
+//! [`Plan::LateralLoop`], which re-runs that input per left row. There are no costs or statistics yet (the
+//! query-engine issue brings them, with join order search, merge joins
+//! and index paths): the choice between the two join methods is this rule
+//! alone, and the build side of a hash join is always the right input.
 
-use super::analyze::{Aggref, Query, RteSource, SetOpKind, SetOpTree};
+use super::analyze::{Aggref, FromTree, JoinKind, Query, RteSource, SetOpKind, SetOpTree};
 use super::catalog::{Relation, RelationSource};
 use super::expr::{Expr, Loc};
 use super::types::Type;
@@ -66,6 +81,41 @@ pub enum Plan {
         all: bool,
         left: Box<Plan>,
         right: Box<Plan>,
+    },
+    /// Joins every left row with the (materialised) right rows for which
+    /// `qual` holds, over the row `left ++ right`.
+    NestLoop {
+        kind: JoinKind,
+        left: Box<Plan>,
+        right: Box<Plan>,
+        qual: Option<Expr>,
+        left_width: usize,
+        right_width: usize,
+    },
+    /// A join with a LATERAL right input: for each left row, sets `params`
+    /// (slot, expression over the left row) and runs `right` again.
+    /// INNER or LEFT only.
+    LateralLoop {
+        kind: JoinKind,
+        left: Box<Plan>,
+        right: Box<Plan>,
+        params: Vec<(usize, Expr)>,
+        qual: Option<Expr>,
+        left_width: usize,
+        right_width: usize,
+    },
+    /// Builds a hash table of the right rows on `right_keys` and probes it
+    /// with `left_keys` of each left row; `qual` is the rest of the join
+    /// qual (over `left ++ right`). NULL keys match nothing.
+    HashJoin {
+        kind: JoinKind,
+        left: Box<Plan>,
+        right: Box<Plan>,
+        left_keys: Vec<Expr>,
+        right_keys: Vec<Expr>,
+        qual: Option<Expr>,
+        left_width: usize,
+        right_width: usize,
     },
     Filter {
         input: Box<Plan>,
@@ -128,7 +178,11 @@ pub fn plan_query(q: Query) -> PlannedStmt {
     let mut where_qual = q.where_qual;
     let mut plan = match q.from {
         None => Plan::Result,
-        Some(rte) => match rte.source {
+        Some(FromTree::Join { .. } | FromTree::Lateral { .. }) => {
+            let tree = q.from.expect("matched");
+            plan_from(tree, 0, conjuncts(where_qual.take()))
+        }
+        Some(FromTree::Rte(rte)) => match rte.source {
             RteSource::Relation(Relation {
                 source: RelationSource::Table(table),
                 ..
@@ -137,16 +191,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
                 mode: q.lock.expect("checked"),
                 qual: where_qual.take(),
             },
-            RteSource::Relation(relation) => Plan::SeqScan { relation },
-            RteSource::Function { func, args, ty } => Plan::FunctionScan { func, args, ty },
-            RteSource::Subquery(sub) => Plan::SubqueryScan {
-                subplan: Box::new(plan_query(*sub).plan),
-            },
-            RteSource::Values(rows) => Plan::ValuesScan { rows },
-            RteSource::SetOp(tree) => {
-                let types = tree.column_types();
-                plan_set_op(*tree, &types)
-            }
+            source => plan_scan(source),
         },
     };
     if let Some(qual) = where_qual {
@@ -268,5 +313,257 @@ fn plan_set_op(tree: SetOpTree, types: &[(Type, i32)]) -> Plan {
     Plan::Project {
         input: Box::new(plan),
         exprs,
+    }
+}
+
+/// The scan of one base FROM item.
+fn plan_scan(source: RteSource) -> Plan {
+    match source {
+        RteSource::Relation(relation) => Plan::SeqScan { relation },
+        RteSource::Function { func, args, ty } => Plan::FunctionScan { func, args, ty },
+        RteSource::Subquery(sub) => Plan::SubqueryScan {
+            subplan: Box::new(plan_query(*sub).plan),
+        },
+        RteSource::Values(rows) => Plan::ValuesScan { rows },
+        RteSource::SetOp(tree) => {
+            let types = tree.column_types();
+            plan_set_op(*tree, &types)
+        }
+    }
+}
+
+/// Splits a qual at AND.
+fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
+    fn go(e: Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::And(args) => args.into_iter().for_each(|a| go(a, out)),
+            other => out.push(other),
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(e) = e {
+        go(e, &mut out);
+    }
+    out
+}
+
+fn and_of(mut quals: Vec<Expr>) -> Option<Expr> {
+    match quals.len() {
+        0 => None,
+        1 => quals.pop(),
+        _ => Some(Expr::And(quals)),
+    }
+}
+
+/// The smallest and largest column index `e` reads (None: no columns).
+fn column_span(e: &Expr) -> Option<(usize, usize)> {
+    fn go(e: &Expr, span: &mut Option<(usize, usize)>) {
+        if let Expr::Column { index, .. } = e {
+            *span = Some(match *span {
+                None => (*index, *index),
+                Some((lo, hi)) => (lo.min(*index), hi.max(*index)),
+            });
+        }
+        e.for_each_child(&mut |c| go(c, span));
+    }
+    let mut span = None;
+    go(e, &mut span);
+    span
+}
+
+/// Whether `e` reads only columns in `lo..hi` (true for none at all).
+fn within(e: &Expr, lo: usize, hi: usize) -> bool {
+    column_span(e).is_none_or(|(a, b)| a >= lo && b < hi)
+}
+
+/// Moves column references `by` positions to the left.
+fn shift(e: Expr, by: usize) -> Expr {
+    if by == 0 {
+        return e;
+    }
+    e.rewrite(
+        &mut |x: &Expr| -> Result<Option<Expr>, std::convert::Infallible> {
+            Ok(match x {
+                Expr::Column {
+                    index,
+                    ty,
+                    typmod,
+                    name,
+                    loc,
+                } => Some(Expr::Column {
+                    index: index - by,
+                    ty: *ty,
+                    typmod: *typmod,
+                    name: name.clone(),
+                    loc: *loc,
+                }),
+                _ => None,
+            })
+        },
+    )
+    .unwrap_or_else(|never| match never {})
+}
+
+/// Plans FROM item `tree`, whose columns start at `start` of the query's
+/// flat row, with `quals` (over the flat row) applied to its rows. The
+/// plan's rows are the item's part of the flat row.
+fn plan_from(tree: FromTree, start: usize, quals: Vec<Expr>) -> Plan {
+    match tree {
+        FromTree::Rte(rte) | FromTree::Lateral { rte, .. } => {
+            let plan = plan_scan(rte.source);
+            match and_of(quals.into_iter().map(|q| shift(q, start)).collect()) {
+                Some(qual) => Plan::Filter {
+                    input: Box::new(plan),
+                    qual,
+                },
+                None => plan,
+            }
+        }
+        FromTree::Join {
+            kind,
+            left,
+            right,
+            qual,
+        } => {
+            let (lw, rw) = (left.width(), right.width());
+            let mut right_box: Option<FromTree> = None;
+            let (ls, rs, end) = (start, start + lw, start + lw + rw);
+            let (mut to_left, mut to_right, mut join, mut above) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let left_ok = matches!(kind, JoinKind::Inner | JoinKind::Left);
+            let right_ok = matches!(kind, JoinKind::Inner | JoinKind::Right);
+            // Quals from above: below a side the join does not null-extend.
+            for q in quals {
+                if left_ok && within(&q, ls, rs) {
+                    to_left.push(q);
+                } else if right_ok && within(&q, rs, end) {
+                    to_right.push(q);
+                } else if kind == JoinKind::Inner {
+                    join.push(q);
+                } else {
+                    above.push(q);
+                }
+            }
+            // The join's own qual: an outer join's over its nullable side
+            // filters that side; over its preserved side it only decides matches.
+            for q in conjuncts(qual) {
+                let (l_only, r_only) = (within(&q, ls, rs), within(&q, rs, end));
+                match kind {
+                    JoinKind::Inner if l_only => to_left.push(q),
+                    JoinKind::Inner if r_only => to_right.push(q),
+                    JoinKind::Left if r_only && column_span(&q).is_some() => to_right.push(q),
+                    JoinKind::Right if l_only && column_span(&q).is_some() => to_left.push(q),
+                    _ => join.push(q),
+                }
+            }
+            let lateral = match *right {
+                FromTree::Lateral { rte, params } => {
+                    let params = params.into_iter().map(|(s, e)| (s, shift(e, ls))).collect();
+                    Some((FromTree::Rte(rte), params))
+                }
+                other => {
+                    right_box = Some(other);
+                    None
+                }
+            };
+            let left_plan = Box::new(plan_from(*left, ls, to_left));
+            if let Some((rtree, params)) = lateral {
+                let right_plan = Box::new(plan_from(rtree, rs, to_right));
+                let qual = and_of(join.into_iter().map(|q| shift(q, start)).collect());
+                let plan = Plan::LateralLoop {
+                    kind,
+                    left: left_plan,
+                    right: right_plan,
+                    params,
+                    qual,
+                    left_width: lw,
+                    right_width: rw,
+                };
+                return match and_of(above.into_iter().map(|q| shift(q, start)).collect()) {
+                    Some(qual) => Plan::Filter {
+                        input: Box::new(plan),
+                        qual,
+                    },
+                    None => plan,
+                };
+            }
+            let right = right_box.take().expect("not lateral");
+            let right_plan = Box::new(plan_from(right, rs, to_right));
+            // Equalities between the two sides become hash keys.
+            let (mut left_keys, mut right_keys, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+            for q in join {
+                match hash_clause(&q, (ls, rs), (rs, end)) {
+                    Some((l, r)) => {
+                        left_keys.push(shift(l, ls));
+                        right_keys.push(shift(r, rs));
+                    }
+                    None => rest.push(shift(q, start)),
+                }
+            }
+            let qual = and_of(rest);
+            let plan = if left_keys.is_empty() {
+                Plan::NestLoop {
+                    kind,
+                    left: left_plan,
+                    right: right_plan,
+                    qual,
+                    left_width: lw,
+                    right_width: rw,
+                }
+            } else {
+                Plan::HashJoin {
+                    kind,
+                    left: left_plan,
+                    right: right_plan,
+                    left_keys,
+                    right_keys,
+                    qual,
+                    left_width: lw,
+                    right_width: rw,
+                }
+            };
+            match and_of(above.into_iter().map(|q| shift(q, start)).collect()) {
+                Some(qual) => Plan::Filter {
+                    input: Box::new(plan),
+                    qual,
+                },
+                None => plan,
+            }
+        }
+    }
+}
+
+/// `a = b` with `a` over only the left columns and `b` over only the right
+/// ones (or the reverse), both reading some column and free of subqueries
+/// and volatile calls: the (left, right) key expressions.
+fn hash_clause(q: &Expr, l: (usize, usize), r: (usize, usize)) -> Option<(Expr, Expr)> {
+    use super::functions::{CmpOp, Impl, registry};
+    let Expr::Func {
+        func,
+        args,
+        arg_types,
+        ..
+    } = q
+    else {
+        return None;
+    };
+    if args.len() != 2 || !matches!(registry().get(*func).imp, Impl::Cmp(CmpOp::Eq)) {
+        return None;
+    }
+    if !super::analyze::hashable_equality(arg_types[0], arg_types[1]) {
+        return None;
+    }
+    if q.any(&|x| matches!(x, Expr::SubLink { .. })) {
+        return None;
+    }
+    let (a, b) = (&args[0], &args[1]);
+    let (sa, sb) = (column_span(a)?, column_span(b)?);
+    let inside = |s: (usize, usize), range: (usize, usize)| s.0 >= range.0 && s.1 < range.1;
+    if inside(sa, l) && inside(sb, r) {
+        Some((a.clone(), b.clone()))
+    } else if inside(sb, l) && inside(sa, r) {
+        Some((b.clone(), a.clone()))
+    } else {
+        None
     }
 }
