@@ -140,3 +140,8 @@ SELECT md5(string_agg(CASE WHEN chr(i) ~ '\w' THEN 'w' ELSE '.' END || CASE WHEN
 SELECT md5(string_agg(CASE WHEN chr(i) ~ '[[:alpha:]]' THEN 'a' ELSE '.' END || CASE WHEN chr(i) ~ '[[:upper:]]' THEN 'u' ELSE '.' END || CASE WHEN chr(i) ~ '[[:lower:]]' THEN 'l' ELSE '.' END || CASE WHEN chr(i) ~ '\s' THEN 's' ELSE '.' END, '')) FROM generate_series(1, 70000) i WHERE i NOT BETWEEN 55296 AND 57343;
 SELECT md5(string_agg(CASE WHEN chr(i) ~ '^\W$' THEN 'W' ELSE '.' END || CASE WHEN chr(i) ~ '^\S$' THEN 'S' ELSE '.' END || CASE WHEN chr(i) ~ '^[^[:punct:][:space:]]$' THEN 'n' ELSE '.' END || CASE WHEN chr(i) ~ '[[:graph:]]' THEN 'g' ELSE '.' END, '')) FROM generate_series(1, 1114111) i WHERE i NOT BETWEEN 55296 AND 57343;
 SELECT count(*) FROM generate_series(1, 1114111) i WHERE i NOT BETWEEN 55296 AND 57343 AND chr(i) ~ '^[[:print:]]$' AND NOT chr(i) ~ '[[:cntrl:]]';
+SELECT md5(string_agg(CASE WHEN chr(i) ~* ('^' || upper(chr(i)) || '$') THEN 'u' ELSE '.' END || CASE WHEN upper(chr(i)) ~* ('^' || chr(i) || '$') THEN 'U' ELSE '.' END || CASE WHEN lower(chr(i)) ~* ('^' || chr(i) || '$') THEN 'L' ELSE '.' END, '')) FROM generate_series(1, 200000) i WHERE i NOT BETWEEN 55296 AND 57343 AND chr(i) !~ '[][()*+?{}|^$.\\]';
+SELECT 'K' ~* 'k', 'k' ~* 'K', 'ſ' ~* 's', 's' ~* 'ſ', 'ẞ' ~* 'ß', 'ß' ~* 'ẞ', 'Ω' ~* 'ω', 'ω' ~* 'Ω', 'ǅ' ~* 'ǆ', 'ǆ' ~* 'Ǆ', 'ς' ~* 'σ', 'Σ' ~* 'ς';
+SELECT 'K' ~* '[a-z]', 'ſ' ~* '[a-z]', 'É' ~* '[à-ÿ]', 'k' ~* '[K]';
+SELECT '<b>x</b>' ~ '<b>', regexp_replace('<p>hi</p>', '<[^>]+>', '', 'g'), 'a>b' ~ '[<>]', '<' ~ '^<$';
+SELECT 'Hello' ~* '^h[A-Z]+o$', 'ÀB' ~* '^[à-ÿ]b$', 'x' ~* '[^X]', 'ǅ' ~* '^ǅ$', regexp_replace('AbAb', 'a', 'x', 'gi'), regexp_count('ſSs', 's', 1, 'i');

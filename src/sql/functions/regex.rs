@@ -16,6 +16,10 @@
 //!   POSIX classes and `\w \s` take the cluster's (C.UTF-8 glibc) meaning,
 //!   from tables taken from PostgreSQL 15 (`regex_classes.rs`): `[:digit:]`
 //!   and `\d` are only `0-9`, `[:punct:]` has most symbols, and so on.
+//! - case-insensitive matching (`~*`, flag `i`) is expanded here with
+//!   PostgreSQL's case pairs (`allcases`: a character's lower and upper
+//!   case, for ranges each member's too), not the crate's case folding:
+//!   `ſ` is not `s`, and `[[:upper:]]` means `[[:alpha:]]`, as there.
 //! - embedded options `(?bcegimnpqstwx)` at the start, the `***:` and
 //!   `***=` directors and the `x` (expanded) flag are handled here.
 //! - PostgreSQL's syntax errors get PostgreSQL's messages
@@ -176,8 +180,11 @@ fn no_global(f: &ReFlags, func: &str) -> PgResult<()> {
 
 /// Appends `c` as a literal to a crate pattern (outside or inside a class).
 fn push_literal(out: &mut String, c: char) {
-    if c.is_ascii_punctuation() || c == ' ' {
-        // Escaping any ASCII punctuation is allowed by the crate; a space
+    if c == '<' || c == '>' {
+        // `\<` and `\>` are word boundaries in the crate; unescaped, literal.
+        out.push(c);
+    } else if c.is_ascii_punctuation() || c == ' ' {
+        // Escaping other ASCII punctuation is allowed by the crate; a space
         // is escaped in case the crate's verbose mode is ever used.
         if c == ' ' {
             out.push_str("\\x20");
@@ -191,6 +198,36 @@ fn push_literal(out: &mut String, c: char) {
         out.push(c);
     }
 }
+
+/// The characters a pattern character matches case-insensitively: its
+/// `towlower` and its `towupper` (PostgreSQL's `allcases`; so a title-case
+/// `ǅ` matches `ǆ` and `Ǆ` but not itself, as there).
+fn cases(c: char) -> [char; 2] {
+    [
+        super::scalar::simple_lower(c),
+        super::scalar::simple_upper(c),
+    ]
+}
+
+/// A literal outside brackets, expanded to its cases under `icase`.
+fn push_char(out: &mut String, c: char, icase: bool) {
+    let [l, u] = cases(c);
+    if !icase || (l == c && u == c) {
+        push_literal(out, c);
+        return;
+    }
+    if l == u {
+        push_literal(out, l);
+        return;
+    }
+    out.push('[');
+    push_literal(out, l);
+    push_literal(out, u);
+    out.push(']');
+}
+
+/// Ranges up to this size get their characters' cases added under `icase`.
+const MAX_CASED_RANGE: u32 = 20_000;
 
 struct Translator<'a> {
     p: &'a [char],
@@ -318,7 +355,13 @@ impl Translator<'_> {
                 let name: String = self.p[body_start..j].iter().collect();
                 self.i = j + 2;
                 if kind == ':' {
-                    out.push_str(posix_class(&name)?);
+                    // Under icase, PostgreSQL takes upper and lower as alpha.
+                    let name = if self.flags.icase && (name == "upper" || name == "lower") {
+                        "alpha"
+                    } else {
+                        name.as_str()
+                    };
+                    out.push_str(posix_class(name)?);
                     continue;
                 }
                 let mut chars = name.chars();
@@ -399,6 +442,19 @@ impl Translator<'_> {
                 push_literal(&mut out, start);
                 out.push('-');
                 push_literal(&mut out, end);
+                if self.flags.icase && (end as u32 - start as u32) < MAX_CASED_RANGE {
+                    for c in start..=end {
+                        for x in &cases(c) {
+                            if !(start..=end).contains(x) {
+                                push_literal(&mut out, *x);
+                            }
+                        }
+                    }
+                }
+            } else if self.flags.icase {
+                for x in cases(start) {
+                    push_literal(&mut out, x);
+                }
             } else {
                 push_literal(&mut out, start);
             }
@@ -442,10 +498,9 @@ impl Translator<'_> {
             }
         }
         self.flags = flags;
+        // Case-insensitivity is done here, character by character, with
+        // PostgreSQL's case pairs rather than the crate's case folding.
         let mut prefix = String::new();
-        if flags.icase {
-            prefix.push('i');
-        }
         if flags.nlanch {
             prefix.push('m');
         }
@@ -457,7 +512,7 @@ impl Translator<'_> {
         }
         if flags.quote {
             for &c in &self.p[self.i..] {
-                push_literal(&mut self.out, c);
+                push_char(&mut self.out, c, flags.icase);
             }
             return Ok((self.out, true));
         }
@@ -635,18 +690,18 @@ impl Translator<'_> {
                         }
                         '1'..='9' => return Err(unsupported("back references")),
                         _ => match self.char_entry(e)? {
-                            Some(ch) => push_literal(&mut self.out, ch),
+                            Some(ch) => push_char(&mut self.out, ch, flags.icase),
                             None if e.is_alphanumeric() => {
                                 return Err(bad_re("invalid escape \\ sequence"));
                             }
-                            None => push_literal(&mut self.out, e),
+                            None => push_char(&mut self.out, e, flags.icase),
                         },
                     }
                     self.i += 1;
                 }
                 c => {
                     self.i += 1;
-                    push_literal(&mut self.out, c);
+                    push_char(&mut self.out, c, flags.icase);
                     atom = true;
                 }
             }
@@ -1442,7 +1497,8 @@ mod tests {
         assert_eq!(tr("[[:<:]]x"), "(?s)\\b{start}x");
         assert_eq!(tr("[a[&]"), "(?s)[a\\[\\&]");
         assert_eq!(tr("\\d+"), "(?s)[0-9]+");
-        assert_eq!(translate("(?i)a", ReFlags::default()).unwrap(), "(?is)a");
+        assert_eq!(tr("<a>"), "(?s)<a>");
+        assert_eq!(translate("(?i)a", ReFlags::default()).unwrap(), "(?s)[aA]");
     }
 
     #[test]
