@@ -359,6 +359,8 @@ pub const TYPES: &[(&str, AttrType)] = &[
     ("regproc", AttrType::Regproc),
     ("oidvector", AttrType::Oidvector),
     ("uuid", AttrType::Uuid),
+    ("json", AttrType::Json),
+    ("jsonb", AttrType::Jsonb),
 ];
 
 /// The storage type for a `pg_type` oid, if ferrogres can store it.

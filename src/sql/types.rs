@@ -49,6 +49,8 @@ impl Type {
     pub const Text: Type = Type(25);
     pub const Oid: Type = Type(26);
     pub const Xid: Type = Type(28);
+    /// `json`: the validated input text ([`Datum::Json`]).
+    pub const Json: Type = Type(114);
     /// `oidvector`: space-separated oids (`pg_proc.proargtypes`); values are
     /// `Datum::Text` in `oidvectorout` form.
     pub const Oidvector: Type = Type(30);
@@ -80,6 +82,8 @@ impl Type {
     pub const Uuid: Type = Type(2950);
     /// `pg_lsn`: a WAL position ([`Datum::Lsn`]).
     pub const PgLsn: Type = Type(3220);
+    /// `jsonb`: parsed JSON ([`Datum::Jsonb`], `adt::jsonb`).
+    pub const Jsonb: Type = Type(3802);
 }
 
 /// The built-in type constants as free names, for tables that list many
@@ -116,6 +120,8 @@ pub mod consts {
     pub const Void: Type = Type::Void;
     pub const Uuid: Type = Type::Uuid;
     pub const PgLsn: Type = Type::PgLsn;
+    pub const Json: Type = Type::Json;
+    pub const Jsonb: Type = Type::Jsonb;
 }
 
 impl std::fmt::Debug for Type {
@@ -333,7 +339,7 @@ impl Type {
     pub fn is_sortable(self) -> bool {
         !matches!(
             self,
-            Type::Void | Type::Unknown | Type::TextArray | Type::Xid | Type::Oidvector
+            Type::Void | Type::Unknown | Type::TextArray | Type::Xid | Type::Oidvector | Type::Json
         ) && self.row().typtype != b'p'
     }
 }
@@ -376,6 +382,10 @@ pub enum Datum {
     Uuid([u8; 16]),
     /// `bytea`: at most 1 GB (`MaxAllocSize`), as any varlena.
     Bytea(Vec<u8>),
+    /// `json`: the input text, validated.
+    Json(String),
+    /// `jsonb` ([`super::adt::jsonb`]).
+    Jsonb(Box<super::adt::jsonb::Jsonb>),
 }
 
 impl Datum {

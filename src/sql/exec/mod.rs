@@ -513,7 +513,7 @@ impl Agg {
                     cx.hold(&args)?;
                 }
                 if a.order.is_empty() {
-                    slot.acc.advance(&args)?;
+                    slot.acc.advance_fmt(&args, &cx.fmt)?;
                 } else {
                     let mut keys = Vec::with_capacity(a.order.len());
                     for (e, _, _) in &a.order {
@@ -541,7 +541,7 @@ impl Agg {
                         Ordering::Equal
                     });
                     for (_, args) in buf {
-                        slot.acc.advance(&args)?;
+                        slot.acc.advance_fmt(&args, &cx.fmt)?;
                     }
                 }
                 row.push(slot.acc.finish()?);

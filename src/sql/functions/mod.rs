@@ -15,6 +15,7 @@ pub mod aggregates;
 mod bytea;
 mod dates;
 mod dbsize;
+pub(crate) mod json;
 mod scalar;
 mod uuid;
 
@@ -37,6 +38,8 @@ pub enum ArgType {
     AnyNonArray,
     /// `"any"`: accepts anything, including unknown literals, unchanged.
     Any,
+    /// `anyelement`: any type (arrays too), unchanged.
+    AnyElement,
 }
 
 impl ArgType {
@@ -47,6 +50,7 @@ impl ArgType {
             ArgType::T(t) => t.oid(),
             ArgType::AnyNonArray => 2776,
             ArgType::Any => 2276,
+            ArgType::AnyElement => 2283,
         }
     }
 }
@@ -420,6 +424,7 @@ fn build() -> Registry {
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
     uuid::register(&mut b);
+    json::register(&mut b);
 
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();

@@ -52,6 +52,8 @@ pub const NUMERICOID: Oid = 1700;
 pub const REGCLASSOID: Oid = 2205;
 pub const REGTYPEOID: Oid = 2206;
 pub const UUIDOID: Oid = 2950;
+pub const JSONOID: Oid = 114;
+pub const JSONBOID: Oid = 3802;
 
 /// PostgreSQL's `NAMEDATALEN`: `name` values are this many bytes,
 /// NUL-padded.
@@ -136,6 +138,11 @@ pub enum AttrType {
     /// `uuid`: 16 bytes, by reference, unaligned (`typalign 'c'`), as
     /// PostgreSQL stores it. Stored as [`HeapValue::Bytes`] of length 16.
     Uuid,
+    /// `json`: its text, a varlena.
+    Json,
+    /// `jsonb`: a varlena holding the value's canonical text output
+    /// (`sql::adt::jsonb`), parsed again when read.
+    Jsonb,
 }
 
 impl AttrType {
@@ -161,6 +168,8 @@ impl AttrType {
             AttrType::Regproc => REGPROCOID,
             AttrType::Oidvector => OIDVECTOROID,
             AttrType::Uuid => UUIDOID,
+            AttrType::Json => JSONOID,
+            AttrType::Jsonb => JSONBOID,
         }
     }
 
@@ -182,6 +191,8 @@ impl AttrType {
             | AttrType::Varchar
             | AttrType::Bpchar
             | AttrType::Bytea
+            | AttrType::Json
+            | AttrType::Jsonb
             | AttrType::Oidvector => (-1, TypAlign::Int, false),
             AttrType::Name => (NAMEDATALEN as i16, TypAlign::Char, false),
             AttrType::Uuid => (16, TypAlign::Char, false),
