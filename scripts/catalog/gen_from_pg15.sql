@@ -18,7 +18,7 @@
 -- functions' signatures need.
 CREATE TEMP TABLE our_types AS SELECT unnest(array[
   16,17,18,19,20,21,23,24,25,26,28,30,700,701,705,869,1009,1042,1043,1082,1114,
-  1184,1186,1700,2206,2950,3220,114,3802,2283,
+  1184,1186,1700,2206,2950,3220,114,3802,2283,2249,
   2275,1263,2276,2277,2278,2281,2776]::oid[]) AS oid;
 
 -- Their pg_type rows, as far as ferrogres implements them: typarray only

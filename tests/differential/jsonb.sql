@@ -162,3 +162,17 @@ SELECT jsonb_pretty(jsonb_build_object('k', jsonb_build_array(1, jsonb_build_obj
 SELECT jsonb_object_agg(k, v) FROM (VALUES ('{"x":1}'::jsonb, 1)) t(k, v);
 SELECT jsonb_object_agg(k, v) FROM (VALUES (1.5, 'a'), (2, 'b')) t(k, v);
 SELECT json_object_agg(k, v) FROM (VALUES (true, '{"a":1}'::json)) t(k, v);
+SELECT * FROM jsonb_each('{"b":1,"a":[2],"c":null}');
+SELECT * FROM jsonb_each_text('{"b":1,"a":[2],"c":null,"d":"x"}');
+SELECT * FROM jsonb_each('[1]');
+SELECT * FROM jsonb_array_elements('[1,"a",null,[2],{"k":3}]');
+SELECT * FROM jsonb_array_elements_text('[1,"a",null,[2]]');
+SELECT * FROM jsonb_array_elements('{}');
+SELECT * FROM jsonb_array_elements('1');
+SELECT * FROM jsonb_object_keys('{"bb":1,"a":2,"c":3}');
+SELECT * FROM jsonb_object_keys('[]');
+SELECT k FROM jsonb_object_keys('{"x":1,"y":2}') AS k;
+SELECT t.* FROM jsonb_array_elements('[3,1,2]') AS t ORDER BY 1;
+SELECT count(*), sum(value::int) FROM jsonb_array_elements_text('[1,2,3]');
+SELECT e.key, e.value -> 'n' FROM jsonb_each('{"p":{"n":1},"q":{"n":2}}') AS e(key, value) ORDER BY e.key;
+SELECT * FROM jsonb_each(NULL);

@@ -193,6 +193,11 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             ty,
             state: None,
         }),
+        Plan::SetFunctionScan { name, args } => Box::new(scan::SetFunctionScan {
+            name,
+            args,
+            rows: None,
+        }),
         Plan::SubqueryScan { subplan } => build(*subplan),
         Plan::ValuesScan { rows } => Box::new(ValuesScan {
             rows: rows.into_iter(),

@@ -950,3 +950,156 @@ pub fn text_array_in(s: &str) -> PgResult<Vec<Option<String>>> {
     }
     Ok(out)
 }
+
+// --- Set-returning functions (in FROM) ---------------------------------------
+
+/// The JSON set-returning functions, run as FROM items
+/// (`exec::scan::SetFunctionScan`); in a target list they are 0A000, as
+/// `generate_series` is.
+pub const SRF_NAMES: &[&str] = &[
+    "jsonb_each",
+    "jsonb_each_text",
+    "json_each",
+    "json_each_text",
+    "jsonb_array_elements",
+    "jsonb_array_elements_text",
+    "json_array_elements",
+    "json_array_elements_text",
+    "jsonb_object_keys",
+    "json_object_keys",
+];
+
+/// The output columns of a set-returning function: (name, type), and
+/// whether a table alias names its single column (no OUT parameter).
+pub fn srf_columns(name: &str) -> (Vec<(&'static str, Type)>, bool) {
+    let json = name.starts_with("json_");
+    let val = if name.ends_with("_text") {
+        Type::Text
+    } else if json {
+        Type::Json
+    } else {
+        Type::Jsonb
+    };
+    match name {
+        "jsonb_each" | "jsonb_each_text" | "json_each" | "json_each_text" => {
+            (vec![("key", Type::Text), ("value", val)], false)
+        }
+        "jsonb_object_keys" => (vec![("jsonb_object_keys", Type::Text)], true),
+        "json_object_keys" => (vec![("json_object_keys", Type::Text)], true),
+        _ => (vec![("value", val)], false),
+    }
+}
+
+/// The rows of set-returning function `name` over `args` (NULL in, no rows).
+pub fn srf_rows(name: &str, args: &[Datum]) -> PgResult<Vec<Vec<Datum>>> {
+    if args.iter().any(|d| d.is_null()) {
+        return Ok(Vec::new());
+    }
+    let as_text = name.ends_with("_text");
+    let mut rows = Vec::new();
+    match &args[0] {
+        Datum::Jsonb(j) => {
+            let val = |v: &Jsonb| {
+                if as_text {
+                    opt_text(Some(v))
+                } else {
+                    jsonb_datum(v.clone())
+                }
+            };
+            match (name, &**j) {
+                ("jsonb_each" | "jsonb_each_text", Jsonb::Object(pairs)) => {
+                    for (k, v) in pairs {
+                        rows.push(vec![Datum::Text(k.clone()), val(v)]);
+                    }
+                }
+                ("jsonb_each" | "jsonb_each_text", _) => {
+                    return Err(invalid_param(format!("cannot call {name} on a non-object")));
+                }
+                ("jsonb_object_keys", Jsonb::Object(pairs)) => {
+                    for (k, _) in pairs {
+                        rows.push(vec![Datum::Text(k.clone())]);
+                    }
+                }
+                ("jsonb_object_keys", Jsonb::Array(_)) => {
+                    return Err(invalid_param(format!("cannot call {name} on an array")));
+                }
+                ("jsonb_object_keys", _) => {
+                    return Err(invalid_param(format!("cannot call {name} on a scalar")));
+                }
+                (_, Jsonb::Array(items)) => {
+                    for v in items {
+                        rows.push(vec![val(v)]);
+                    }
+                }
+                (_, Jsonb::Object(_)) => {
+                    return Err(invalid_param("cannot extract elements from an object"));
+                }
+                _ => return Err(invalid_param("cannot extract elements from a scalar")),
+            }
+        }
+        d => {
+            let s = js(d);
+            let n = parse_json(s)?;
+            let val = |v: &Node| {
+                if as_text {
+                    node_text(s, Some(v))
+                } else {
+                    node_json(s, Some(v))
+                }
+            };
+            match (name, &n.kind) {
+                ("json_each" | "json_each_text", NodeKind::Object(fields)) => {
+                    for (k, v) in fields {
+                        rows.push(vec![Datum::Text(k.clone()), val(v)]);
+                    }
+                }
+                ("json_each" | "json_each_text", NodeKind::Array(_)) => {
+                    return Err(invalid_param("cannot deconstruct an array as an object"));
+                }
+                ("json_each" | "json_each_text", _) => {
+                    return Err(invalid_param("cannot deconstruct a scalar"));
+                }
+                ("json_object_keys", NodeKind::Object(fields)) => {
+                    for (k, _) in fields {
+                        rows.push(vec![Datum::Text(k.clone())]);
+                    }
+                }
+                ("json_object_keys", NodeKind::Array(_)) => {
+                    return Err(invalid_param(format!("cannot call {name} on an array")));
+                }
+                ("json_object_keys", _) => {
+                    return Err(invalid_param(format!("cannot call {name} on a scalar")));
+                }
+                (_, NodeKind::Array(items)) => {
+                    for v in items {
+                        rows.push(vec![val(v)]);
+                    }
+                }
+                (_, NodeKind::Object(_)) => {
+                    return Err(invalid_param(format!("cannot call {name} on a non-array")));
+                }
+                _ => return Err(invalid_param(format!("cannot call {name} on a scalar"))),
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A set-returning function called outside FROM.
+fn srf_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Err(PgError::error(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        "not supported by ferrogres yet: set-returning functions outside FROM",
+    ))
+}
+
+pub(super) fn register_srfs(b: &mut Builder) {
+    use crate::sql::types::consts::*;
+    let record = Type::from_oid(2249).expect("record has a pg_type row");
+    for name in SRF_NAMES {
+        let arg = if name.starts_with("json_") { Json } else { Jsonb };
+        let (cols, _) = srf_columns(name);
+        let ret = if cols.len() == 1 { cols[0].1 } else { record };
+        b.func(name, &[arg], ret, srf_in_target_list);
+    }
+}

@@ -425,6 +425,7 @@ fn build() -> Registry {
     aggregates::register(&mut b);
     uuid::register(&mut b);
     json::register(&mut b);
+    json::register_srfs(&mut b);
 
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();

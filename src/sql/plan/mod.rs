@@ -51,6 +51,11 @@ pub enum Plan {
         args: Vec<Expr>,
         ty: Type,
     },
+    /// A set-returning function of rows (`functions::json::srf_rows`).
+    SetFunctionScan {
+        name: &'static str,
+        args: Vec<Expr>,
+    },
     SubqueryScan {
         subplan: Box<Plan>,
     },
@@ -137,6 +142,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
             },
             RteSource::Relation(relation) => Plan::SeqScan { relation },
             RteSource::Function { args, ty } => Plan::FunctionScan { args, ty },
+            RteSource::SetFunction { name, args } => Plan::SetFunctionScan { name, args },
             RteSource::Subquery(sub) => Plan::SubqueryScan {
                 subplan: Box::new(plan_query(*sub).plan),
             },
