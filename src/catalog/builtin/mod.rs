@@ -409,6 +409,8 @@ pub fn regproc_name(oid: Oid) -> String {
         return "-".to_string();
     }
     match pg_proc::PG_PROC.iter().find(|p| p.oid == oid) {
+        // regprocout qualifies a name regprocin would not find uniquely.
+        Some(p) if procs_named(p.proname).len() > 1 => format!("pg_catalog.{}", p.proname),
         Some(p) => p.proname.to_string(),
         None => oid.to_string(),
     }
