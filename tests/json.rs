@@ -56,7 +56,11 @@ fn large_and_deep_json_are_clean_errors() {
     let s = Server::builder().start();
     let deep = run_psql(&s.socket_dir, s.port, "SELECT repeat('[', 1000000)::jsonb");
     assert!(deep.contains("stack depth limit exceeded"), "{deep}");
-    let deep = run_psql(&s.socket_dir, s.port, "SELECT (repeat('{\"a\":', 100000) || '1' || repeat('}', 100000))::json IS NULL");
+    let deep = run_psql(
+        &s.socket_dir,
+        s.port,
+        "SELECT (repeat('{\"a\":', 100000) || '1' || repeat('}', 100000))::json IS NULL",
+    );
     assert!(deep.contains("stack depth limit exceeded"), "{deep}");
     let big = run_psql(
         &s.socket_dir,

@@ -42,8 +42,14 @@ CREATE TEMP TABLE callable AS
     AND (p.proargtypes = r.argv
          OR (p.pronargdefaults > 0
              AND cardinality(r.arga) >= p.pronargs - p.pronargdefaults
-             AND array_to_string((p.proargtypes::oid[])[0:cardinality(r.arga) - 1], ' ') = r.args))
-    AND p.prorettype IN (SELECT oid FROM our_types);
+             AND array_to_string((p.proargtypes::oid[])[0:cardinality(r.arga) - 1], ' ') = r.args)
+         -- VARIADIC T[]: the registry repeats T.
+         OR (r.isvariadic AND p.provariadic <> 0 AND p.pronargs = cardinality(r.arga)
+             AND r.arga[cardinality(r.arga)] = p.provariadic
+             AND array_to_string((p.proargtypes::oid[])[0:cardinality(r.arga) - 2], ' ')
+                 = array_to_string(r.arga[1:cardinality(r.arga) - 1], ' ')))
+    AND p.prorettype IN (SELECT oid FROM our_types)
+    AND p.prorettype = r.ret;
 
 -- Registry operators -> pg_operator.
 CREATE TEMP TABLE ops AS

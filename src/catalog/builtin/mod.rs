@@ -314,7 +314,13 @@ pub fn proc_for(f: &FuncDef) -> Option<&'static ProcEntry> {
             && (p.proargtypes == args.as_slice()
                 || (p.pronargdefaults > 0
                     && args.len() >= p.proargtypes.len() - p.pronargdefaults as usize
-                    && p.proargtypes.starts_with(&args)))
+                    && p.proargtypes.starts_with(&args))
+                // VARIADIC T[]: the registry repeats T.
+                || (f.variadic
+                    && p.provariadic != 0
+                    && p.proargtypes.len() == args.len()
+                    && args.last() == Some(&p.provariadic)
+                    && p.proargtypes[..args.len() - 1] == args[..args.len() - 1]))
     })
 }
 

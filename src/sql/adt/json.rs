@@ -139,10 +139,7 @@ impl<'a> Lexer<'a> {
             }
         };
         let (code, msg) = match kind {
-            ErrKind::CodePointZero => (
-                "22P05",
-                "unsupported Unicode escape sequence".to_string(),
-            ),
+            ErrKind::CodePointZero => ("22P05", "unsupported Unicode escape sequence".to_string()),
             _ => (
                 sqlstate::INVALID_TEXT_REPRESENTATION,
                 "invalid input syntax for type json".to_string(),
@@ -178,7 +175,11 @@ impl<'a> Lexer<'a> {
             context_start = line_start;
         }
         let ctxt = String::from_utf8_lossy(&self.input[context_start..context_end]);
-        let prefix = if context_start > line_start { "..." } else { "" };
+        let prefix = if context_start > line_start {
+            "..."
+        } else {
+            ""
+        };
         let suffix = if self.tok != Tok::End
             && context_end < self.input.len()
             && self.input[context_end] != b'\n'

@@ -316,19 +316,20 @@ pub fn cmp(a: &Jsonb, b: &Jsonb) -> Ordering {
 /// `JsonbDeepContains` below the top level.
 fn deep_contains(val: &Jsonb, tmpl: &Jsonb) -> bool {
     match (val, tmpl) {
-        (Jsonb::Object(v), Jsonb::Object(t)) => t.iter().all(|(k, tv)| {
-            match v.binary_search_by(|p| key_order(&p.0, k)) {
-                Err(_) => false,
-                Ok(i) => {
-                    let vv = &v[i].1;
-                    if tv.is_scalar() {
-                        vv.is_scalar() && rank(vv) == rank(tv) && scalar_cmp(vv, tv).is_eq()
-                    } else {
-                        rank(vv) == rank(tv) && deep_contains(vv, tv)
+        (Jsonb::Object(v), Jsonb::Object(t)) => {
+            t.iter()
+                .all(|(k, tv)| match v.binary_search_by(|p| key_order(&p.0, k)) {
+                    Err(_) => false,
+                    Ok(i) => {
+                        let vv = &v[i].1;
+                        if tv.is_scalar() {
+                            vv.is_scalar() && rank(vv) == rank(tv) && scalar_cmp(vv, tv).is_eq()
+                        } else {
+                            rank(vv) == rank(tv) && deep_contains(vv, tv)
+                        }
                     }
-                }
-            }
-        }),
+                })
+        }
         (Jsonb::Array(v), Jsonb::Array(t)) => t.iter().all(|te| {
             if te.is_scalar() {
                 v.iter()
@@ -541,7 +542,8 @@ fn set_rec(
                     }
                 }
                 Err(i) => {
-                    let create = matches!(op, SetOp::Replace { create: true } | SetOp::Insert { .. });
+                    let create =
+                        matches!(op, SetOp::Replace { create: true } | SetOp::Insert { .. });
                     if last && create {
                         out.insert(i, (step.clone(), newval.cloned().unwrap_or(Jsonb::Null)));
                     }

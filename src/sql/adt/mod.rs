@@ -422,8 +422,8 @@ pub enum CoercionContext {
 
 /// In which contexts a cast from `from` to `to` may be applied (None: no cast).
 pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
-    use CoercionContext::*;
     use crate::sql::types::consts::*;
+    use CoercionContext::*;
     if from == to {
         return Some(Implicit);
     }

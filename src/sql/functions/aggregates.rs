@@ -91,7 +91,12 @@ pub(super) fn register(b: &mut Builder) {
         AggKind::StringAgg,
     );
     b.agg("json_agg", &[ArgType::AnyElement], Json, AggKind::JsonAgg);
-    b.agg("jsonb_agg", &[ArgType::AnyElement], Jsonb, AggKind::JsonbAgg);
+    b.agg(
+        "jsonb_agg",
+        &[ArgType::AnyElement],
+        Jsonb,
+        AggKind::JsonbAgg,
+    );
     b.agg(
         "json_object_agg",
         &[ArgType::Any, ArgType::Any],

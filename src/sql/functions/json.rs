@@ -73,16 +73,58 @@ pub(super) fn register(b: &mut Builder) {
     // Field and element access.
     b.op("->", Json, Text, Json, Impl::Scalar(json_object_field));
     b.op("->", Json, Int4, Json, Impl::Scalar(json_array_element));
-    b.op("->>", Json, Text, Text, Impl::Scalar(json_object_field_text));
-    b.op("->>", Json, Int4, Text, Impl::Scalar(json_array_element_text));
+    b.op(
+        "->>",
+        Json,
+        Text,
+        Text,
+        Impl::Scalar(json_object_field_text),
+    );
+    b.op(
+        "->>",
+        Json,
+        Int4,
+        Text,
+        Impl::Scalar(json_array_element_text),
+    );
     b.op("#>", Json, TextArray, Json, Impl::Scalar(json_extract_path));
-    b.op("#>>", Json, TextArray, Text, Impl::Scalar(json_extract_path_text));
+    b.op(
+        "#>>",
+        Json,
+        TextArray,
+        Text,
+        Impl::Scalar(json_extract_path_text),
+    );
     b.op("->", Jsonb, Text, Jsonb, Impl::Scalar(jsonb_object_field));
     b.op("->", Jsonb, Int4, Jsonb, Impl::Scalar(jsonb_array_element));
-    b.op("->>", Jsonb, Text, Text, Impl::Scalar(jsonb_object_field_text));
-    b.op("->>", Jsonb, Int4, Text, Impl::Scalar(jsonb_array_element_text));
-    b.op("#>", Jsonb, TextArray, Jsonb, Impl::Scalar(jsonb_extract_path));
-    b.op("#>>", Jsonb, TextArray, Text, Impl::Scalar(jsonb_extract_path_text));
+    b.op(
+        "->>",
+        Jsonb,
+        Text,
+        Text,
+        Impl::Scalar(jsonb_object_field_text),
+    );
+    b.op(
+        "->>",
+        Jsonb,
+        Int4,
+        Text,
+        Impl::Scalar(jsonb_array_element_text),
+    );
+    b.op(
+        "#>",
+        Jsonb,
+        TextArray,
+        Jsonb,
+        Impl::Scalar(jsonb_extract_path),
+    );
+    b.op(
+        "#>>",
+        Jsonb,
+        TextArray,
+        Text,
+        Impl::Scalar(jsonb_extract_path_text),
+    );
     // jsonb operators.
     b.op("@>", Jsonb, Jsonb, Bool, Impl::Scalar(jsonb_contains));
     b.op("<@", Jsonb, Jsonb, Bool, Impl::Scalar(jsonb_contained));
@@ -92,12 +134,34 @@ pub(super) fn register(b: &mut Builder) {
     b.op("||", Jsonb, Jsonb, Jsonb, Impl::Scalar(jsonb_concat));
     b.op("-", Jsonb, Text, Jsonb, Impl::Scalar(jsonb_delete));
     b.op("-", Jsonb, Int4, Jsonb, Impl::Scalar(jsonb_delete_idx));
-    b.op("-", Jsonb, TextArray, Jsonb, Impl::Scalar(jsonb_delete_array));
-    b.op("#-", Jsonb, TextArray, Jsonb, Impl::Scalar(jsonb_delete_path));
+    b.op(
+        "-",
+        Jsonb,
+        TextArray,
+        Jsonb,
+        Impl::Scalar(jsonb_delete_array),
+    );
+    b.op(
+        "#-",
+        Jsonb,
+        TextArray,
+        Jsonb,
+        Impl::Scalar(jsonb_delete_path),
+    );
     // Functions.
     b.func("jsonb_exists", &[Jsonb, Text], Bool, jsonb_exists);
-    b.func("jsonb_exists_any", &[Jsonb, TextArray], Bool, jsonb_exists_any);
-    b.func("jsonb_exists_all", &[Jsonb, TextArray], Bool, jsonb_exists_all);
+    b.func(
+        "jsonb_exists_any",
+        &[Jsonb, TextArray],
+        Bool,
+        jsonb_exists_any,
+    );
+    b.func(
+        "jsonb_exists_all",
+        &[Jsonb, TextArray],
+        Bool,
+        jsonb_exists_all,
+    );
     b.func("jsonb_contains", &[Jsonb, Jsonb], Bool, jsonb_contains);
     b.func("jsonb_contained", &[Jsonb, Jsonb], Bool, jsonb_contained);
     b.func("jsonb_concat", &[Jsonb, Jsonb], Jsonb, jsonb_concat);
@@ -111,9 +175,24 @@ pub(super) fn register(b: &mut Builder) {
     b.func("json_strip_nulls", &[Json], Json, json_strip_nulls);
     b.func("jsonb_pretty", &[Jsonb], Text, jsonb_pretty);
     b.func("jsonb_set", &[Jsonb, TextArray, Jsonb], Jsonb, jsonb_set);
-    b.func("jsonb_set", &[Jsonb, TextArray, Jsonb, Bool], Jsonb, jsonb_set);
-    b.func("jsonb_insert", &[Jsonb, TextArray, Jsonb], Jsonb, jsonb_insert);
-    b.func("jsonb_insert", &[Jsonb, TextArray, Jsonb, Bool], Jsonb, jsonb_insert);
+    b.func(
+        "jsonb_set",
+        &[Jsonb, TextArray, Jsonb, Bool],
+        Jsonb,
+        jsonb_set,
+    );
+    b.func(
+        "jsonb_insert",
+        &[Jsonb, TextArray, Jsonb],
+        Jsonb,
+        jsonb_insert,
+    );
+    b.func(
+        "jsonb_insert",
+        &[Jsonb, TextArray, Jsonb, Bool],
+        Jsonb,
+        jsonb_insert,
+    );
     for n in 3..=5 {
         let all = [
             ArgType::T(Jsonb),
@@ -124,7 +203,12 @@ pub(super) fn register(b: &mut Builder) {
         ];
         b.func_nonstrict("jsonb_set_lax", &all[..n], Jsonb, jsonb_set_lax, false);
     }
-    b.func("jsonb_delete_path", &[Jsonb, TextArray], Jsonb, jsonb_delete_path);
+    b.func(
+        "jsonb_delete_path",
+        &[Jsonb, TextArray],
+        Jsonb,
+        jsonb_delete_path,
+    );
     b.func_nonstrict(
         "jsonb_extract_path",
         &[ArgType::T(Jsonb), ArgType::T(Text)],
@@ -132,6 +216,7 @@ pub(super) fn register(b: &mut Builder) {
         jsonb_extract_path_variadic,
         true,
     );
+    b.funcs.last_mut().expect("just pushed").strict = true;
     b.func_nonstrict(
         "jsonb_extract_path_text",
         &[ArgType::T(Jsonb), ArgType::T(Text)],
@@ -139,6 +224,7 @@ pub(super) fn register(b: &mut Builder) {
         jsonb_extract_path_text_variadic,
         true,
     );
+    b.funcs.last_mut().expect("just pushed").strict = true;
     b.func_nonstrict(
         "json_extract_path",
         &[ArgType::T(Json), ArgType::T(Text)],
@@ -146,6 +232,7 @@ pub(super) fn register(b: &mut Builder) {
         json_extract_path_variadic,
         true,
     );
+    b.funcs.last_mut().expect("just pushed").strict = true;
     b.func_nonstrict(
         "json_extract_path_text",
         &[ArgType::T(Json), ArgType::T(Text)],
@@ -153,15 +240,42 @@ pub(super) fn register(b: &mut Builder) {
         json_extract_path_text_variadic,
         true,
     );
+    b.funcs.last_mut().expect("just pushed").strict = true;
     b.func_nonstrict("to_json", &[ArgType::AnyElement], Json, to_json, false);
+    b.funcs.last_mut().expect("just pushed").strict = true;
     b.func_nonstrict("to_jsonb", &[ArgType::AnyElement], Jsonb, to_jsonb, false);
-    b.func_nonstrict("json_build_object", &[ArgType::Any], Json, json_build_object, true);
+    b.funcs.last_mut().expect("just pushed").strict = true;
+    b.func_nonstrict(
+        "json_build_object",
+        &[ArgType::Any],
+        Json,
+        json_build_object,
+        true,
+    );
     b.func_nonstrict("json_build_object", &[], Json, json_build_object, false);
-    b.func_nonstrict("json_build_array", &[ArgType::Any], Json, json_build_array, true);
+    b.func_nonstrict(
+        "json_build_array",
+        &[ArgType::Any],
+        Json,
+        json_build_array,
+        true,
+    );
     b.func_nonstrict("json_build_array", &[], Json, json_build_array, false);
-    b.func_nonstrict("jsonb_build_object", &[ArgType::Any], Jsonb, jsonb_build_object, true);
+    b.func_nonstrict(
+        "jsonb_build_object",
+        &[ArgType::Any],
+        Jsonb,
+        jsonb_build_object,
+        true,
+    );
     b.func_nonstrict("jsonb_build_object", &[], Jsonb, jsonb_build_object, false);
-    b.func_nonstrict("jsonb_build_array", &[ArgType::Any], Jsonb, jsonb_build_array, true);
+    b.func_nonstrict(
+        "jsonb_build_array",
+        &[ArgType::Any],
+        Jsonb,
+        jsonb_build_array,
+        true,
+    );
     b.func_nonstrict("jsonb_build_array", &[], Jsonb, jsonb_build_array, false);
     b.func("json_object", &[TextArray], Json, json_object);
     b.func("json_object", &[TextArray, TextArray], Json, json_object);
@@ -728,10 +842,11 @@ fn to_jsonb(cx: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
 
 fn check_pairs(a: &[Datum], name: &str) -> PgResult<()> {
     if a.len() % 2 != 0 {
-        return Err(invalid_param("argument list must have even number of elements")
-            .with_hint(format!(
+        return Err(
+            invalid_param("argument list must have even number of elements").with_hint(format!(
                 "The arguments of {name}() must consist of alternating keys and values."
-            )));
+            )),
+        );
     }
     for (i, k) in a.iter().enumerate().step_by(2) {
         if k.is_null() && name == "jsonb_build_object" {
@@ -826,10 +941,7 @@ fn object_pairs(a: &[Datum]) -> PgResult<Vec<(String, Option<String>)>> {
     } else {
         let (k, v) = (text_array(&a[0]), text_array(&a[1]));
         if k.len() != v.len() {
-            return Err(PgError::error(
-                "2202E",
-                "mismatched array dimensions",
-            ));
+            return Err(PgError::error("2202E", "mismatched array dimensions"));
         }
         for (k, v) in k.iter().zip(v) {
             out.push((k.clone().ok_or_else(null_key)?, v.clone()));
@@ -1097,7 +1209,11 @@ pub(super) fn register_srfs(b: &mut Builder) {
     use crate::sql::types::consts::*;
     let record = Type::from_oid(2249).expect("record has a pg_type row");
     for name in SRF_NAMES {
-        let arg = if name.starts_with("json_") { Json } else { Jsonb };
+        let arg = if name.starts_with("json_") {
+            Json
+        } else {
+            Jsonb
+        };
         let (cols, _) = srf_columns(name);
         let ret = if cols.len() == 1 { cols[0].1 } else { record };
         b.func(name, &[arg], ret, srf_in_target_list);
