@@ -166,7 +166,6 @@ pub(super) fn register(b: &mut Builder) {
     b.func("jsonb_contained", &[Jsonb, Jsonb], Bool, jsonb_contained);
     b.func("jsonb_concat", &[Jsonb, Jsonb], Jsonb, jsonb_concat);
     b.func("jsonb_cmp", &[Jsonb, Jsonb], Int4, jsonb_cmp);
-    b.func("jsonb_hash", &[Jsonb], Int4, jsonb_hash);
     b.func("jsonb_typeof", &[Jsonb], Text, jsonb_typeof);
     b.func("json_typeof", &[Json], Text, json_typeof);
     b.func("jsonb_array_length", &[Jsonb], Int4, jsonb_array_length);
@@ -594,13 +593,6 @@ fn jsonb_delete_path(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R
 
 fn jsonb_cmp(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Int4(jsonb::cmp(jb(&a[0]), jb(&a[1])) as i32))
-}
-
-fn jsonb_hash(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    jb(&a[0]).hash_text().hash(&mut h);
-    Ok(Datum::Int4(h.finish() as i32))
 }
 
 fn jsonb_typeof(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
