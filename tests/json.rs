@@ -68,6 +68,15 @@ fn large_and_deep_json_are_clean_errors() {
         "SELECT jsonb_array_length(('[' || repeat('1,', 5000000) || '1]')::jsonb)",
     );
     assert!(big.contains("5000001"), "{big}");
+    let long = run_psql(
+        &s.socket_dir,
+        s.port,
+        "SELECT length(('\"' || repeat('x', 270000000) || '\"')::jsonb::text)",
+    );
+    assert!(
+        long.contains("string too long to represent as jsonb string"),
+        "{long}"
+    );
     let ok = run_psql(&s.socket_dir, s.port, "SELECT 1");
     assert!(ok.contains('1'), "{ok}");
 }

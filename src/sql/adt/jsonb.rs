@@ -28,6 +28,10 @@ use super::numeric::Numeric;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use crate::utils::stack::check_stack_depth;
 
+/// `JENTRY_OFFLENMASK`: the most bytes a jsonb string or container may
+/// take. ferrogres measures a container by its input text.
+pub const JENTRY_OFFLENMASK: usize = 0x0FFF_FFFF;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Jsonb {
     Null,
@@ -74,7 +78,33 @@ impl Jsonb {
             NodeKind::Null => Jsonb::Null,
             NodeKind::Bool(b) => Jsonb::Bool(*b),
             NodeKind::Number => Jsonb::Number(Numeric::parse(&text[node.start..node.end])?),
-            NodeKind::String(s) => Jsonb::String(s.clone()),
+            NodeKind::String(s) => {
+                if s.len() > JENTRY_OFFLENMASK {
+                    return Err(PgError::error(
+                        sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                        "string too long to represent as jsonb string",
+                    )
+                    .with_detail(format!(
+                        "Due to an implementation restriction, jsonb strings cannot exceed {JENTRY_OFFLENMASK} bytes."
+                    )));
+                }
+                Jsonb::String(s.clone())
+            }
+            NodeKind::Array(_) | NodeKind::Object(_)
+                if node.end - node.start > JENTRY_OFFLENMASK =>
+            {
+                let what = if matches!(node.kind, NodeKind::Array(_)) {
+                    "array elements"
+                } else {
+                    "object elements"
+                };
+                return Err(PgError::error(
+                    sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                    format!(
+                        "total size of jsonb {what} exceeds the maximum of {JENTRY_OFFLENMASK} bytes"
+                    ),
+                ));
+            }
             NodeKind::Array(items) => {
                 let mut v = Vec::with_capacity(items.len());
                 for i in items {
