@@ -249,3 +249,7 @@ SELECT '{"a":1}'::jsonb::text::jsonb;
 SELECT 'json'::regtype, 'jsonb'::regtype::oid;
 SELECT CAST('{"a":1}' AS jsonb) -> 'a';
 SELECT '{"a":1}'::jsonb::varchar(5);
+SET timezone = 'America/New_York'; SELECT to_json('2020-01-01 12:00:00+00'::timestamptz), to_jsonb('2020-07-01 12:00:00+00'::timestamptz), json_build_object('t', '2020-01-01 00:00:00.25+00'::timestamptz);
+SET timezone = 'Asia/Kolkata'; SELECT to_json('2020-01-01 12:00:00+00'::timestamptz);
+SELECT to_json('1.2.3.4'::inet), to_json('int4'::regtype), to_json('0/16B3748'::pg_lsn), to_json(1::xid);
+SELECT json_agg(t) FROM (VALUES ('2020-01-01 10:00:00+00'::timestamptz)) v(t);
