@@ -253,3 +253,9 @@ SET timezone = 'America/New_York'; SELECT to_json('2020-01-01 12:00:00+00'::time
 SET timezone = 'Asia/Kolkata'; SELECT to_json('2020-01-01 12:00:00+00'::timestamptz);
 SELECT to_json('1.2.3.4'::inet), to_json('int4'::regtype), to_json('0/16B3748'::pg_lsn), to_json(1::xid);
 SELECT json_agg(t) FROM (VALUES ('2020-01-01 10:00:00+00'::timestamptz)) v(t);
+SELECT json_agg(DISTINCT x) FROM (VALUES (1), (NULL), (1)) v(x);
+SELECT jsonb_agg(DISTINCT x ORDER BY x) FROM (VALUES (2), (1), (2)) v(x);
+SELECT json_object_agg(DISTINCT k, v) FROM (VALUES ('a', 1), ('a', 1)) t(k, v);
+SELECT jsonb_object_agg(k, v) FILTER (WHERE v > 1) FROM (VALUES ('a', 1), ('b', 2)) t(k, v);
+SELECT jsonb_agg(jsonb_build_object('id', x, 'sq', x * x) ORDER BY x) FROM generate_series(1, 3) x;
+SELECT count(*) FROM (SELECT jsonb_agg(x) FROM generate_series(1, 10) x GROUP BY x % 3) s;

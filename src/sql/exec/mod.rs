@@ -509,7 +509,7 @@ impl Agg {
                 }
                 if a.distinct {
                     // DISTINCT aggregates are strict in their first argument.
-                    if args.first().is_some_and(|d| d.is_null()) {
+                    if args.first().is_some_and(|d| d.is_null()) && !a.kind.takes_nulls() {
                         continue;
                     }
                     if !slot.seen.insert(args.iter().map(hash_key).collect()) {

@@ -33,6 +33,17 @@ pub enum AggKind {
     JsonbObjectAgg,
 }
 
+impl AggKind {
+    /// Whether NULL inputs reach the transition function (the aggregate is
+    /// not strict: `json_agg` collects them), with DISTINCT too.
+    pub fn takes_nulls(self) -> bool {
+        matches!(
+            self,
+            AggKind::JsonAgg | AggKind::JsonbAgg | AggKind::JsonObjectAgg | AggKind::JsonbObjectAgg
+        )
+    }
+}
+
 pub(super) fn register(b: &mut Builder) {
     use crate::sql::types::consts::*;
     b.agg("count", &[], Int8, AggKind::CountStar);
