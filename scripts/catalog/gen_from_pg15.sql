@@ -18,7 +18,7 @@
 -- functions' signatures need.
 CREATE TEMP TABLE our_types AS SELECT unnest(array[
   16,17,18,19,20,21,23,24,25,26,28,30,700,701,705,869,1009,1042,1043,1082,1114,
-  1083,1184,1186,1700,2206,2950,3220,
+  1083,1184,1186,1700,2206,2950,3220,114,3802,2283,2249,
   2275,1263,2276,2277,2278,2281,2776]::oid[]) AS oid;
 
 -- Their pg_type rows, as far as ferrogres implements them: typarray only
@@ -42,8 +42,14 @@ CREATE TEMP TABLE callable AS
     AND (p.proargtypes = r.argv
          OR (p.pronargdefaults > 0
              AND cardinality(r.arga) >= p.pronargs - p.pronargdefaults
-             AND array_to_string((p.proargtypes::oid[])[0:cardinality(r.arga) - 1], ' ') = r.args))
-    AND p.prorettype IN (SELECT oid FROM our_types);
+             AND array_to_string((p.proargtypes::oid[])[0:cardinality(r.arga) - 1], ' ') = r.args)
+         -- VARIADIC T[]: the registry repeats T.
+         OR (r.isvariadic AND p.provariadic <> 0 AND p.pronargs = cardinality(r.arga)
+             AND r.arga[cardinality(r.arga)] = p.provariadic
+             AND array_to_string((p.proargtypes::oid[])[0:cardinality(r.arga) - 2], ' ')
+                 = array_to_string(r.arga[1:cardinality(r.arga) - 1], ' ')))
+    AND p.prorettype IN (SELECT oid FROM our_types)
+    AND p.prorettype = r.ret;
 
 -- Registry operators -> pg_operator.
 CREATE TEMP TABLE ops AS

@@ -520,6 +520,18 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
                 crate::sql::adt::input(&s, ty, -1, fmt)?
             }
         }
+        // json_recv: the text; jsonb_recv: version 1, then the text.
+        Type::Json => crate::sql::adt::input(&mb::client_to_server(b)?, ty, -1, fmt)?,
+        Type::Jsonb => match b.split_first() {
+            Some((1, text)) => crate::sql::adt::input(&mb::client_to_server(text)?, ty, -1, fmt)?,
+            Some((v, _)) => {
+                return Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    format!("unsupported jsonb version number {v}"),
+                ));
+            }
+            None => return Err(bad()),
+        },
         Type::Numeric => {
             let s = numeric_recv(b).ok_or_else(bad)?;
             Datum::Numeric(Numeric::parse(&s)?)
@@ -681,6 +693,13 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
         Type::Char => return Ok(vec![crate::sql::adt::systypes::char_byte(text)]),
         // byteasend: the bytes themselves, from either bytea_output form.
         Type::Bytea => return crate::sql::adt::bytea::bytea_in(text),
+        // json_send: the text; jsonb_send: version byte 1, then the text.
+        Type::Json => return Ok(mb::server_to_client(text)?.into_owned()),
+        Type::Jsonb => {
+            let mut v = vec![1u8];
+            v.extend_from_slice(&mb::server_to_client(text)?);
+            return Ok(v);
+        }
         _ => {}
     }
     let d = crate::sql::adt::input(text, ty, -1, fmt)?;

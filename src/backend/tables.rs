@@ -72,6 +72,8 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
             b.extend_from_slice(&months.to_le_bytes());
             HeapValue::Bytes(b)
         }
+        (114, Datum::Json(s)) => HeapValue::Bytes(s.as_bytes().to_vec()),
+        (3802, Datum::Jsonb(j)) => HeapValue::Bytes(j.to_text().into_bytes()),
         (_, other) => {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
@@ -122,6 +124,10 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
             })?)
         }
         (17, HeapValue::Bytes(b)) => Datum::Bytea(b),
+        (114, HeapValue::Bytes(b)) => Datum::Json(as_str(&HeapValue::Bytes(b))),
+        (3802, HeapValue::Bytes(b)) => Datum::Jsonb(Box::new(
+            crate::sql::adt::jsonb::Jsonb::parse(&String::from_utf8_lossy(&b))?,
+        )),
         (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
     })
 }

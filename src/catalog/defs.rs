@@ -361,6 +361,8 @@ pub const TYPES: &[(&str, AttrType)] = &[
     ("uuid", AttrType::Uuid),
     ("time", AttrType::Time),
     ("interval", AttrType::Interval),
+    ("json", AttrType::Json),
+    ("jsonb", AttrType::Jsonb),
 ];
 
 /// The storage type for a `pg_type` oid, if ferrogres can store it.

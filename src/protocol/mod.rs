@@ -545,6 +545,9 @@ pub fn error_body(err: &PgError) -> Vec<u8> {
     if let Some(p) = err.position {
         b = b.u8(b'P').cstr(&p.to_string());
     }
+    if let Some(c) = &err.context {
+        b = b.u8(b'W').text(c);
+    }
     b.u8(0).0
 }
 

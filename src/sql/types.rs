@@ -49,6 +49,8 @@ impl Type {
     pub const Text: Type = Type(25);
     pub const Oid: Type = Type(26);
     pub const Xid: Type = Type(28);
+    /// `json`: the validated input text ([`Datum::Json`]).
+    pub const Json: Type = Type(114);
     /// `oidvector`: space-separated oids (`pg_proc.proargtypes`); values are
     /// `Datum::Text` in `oidvectorout` form.
     pub const Oidvector: Type = Type(30);
@@ -82,6 +84,8 @@ impl Type {
     pub const Uuid: Type = Type(2950);
     /// `pg_lsn`: a WAL position ([`Datum::Lsn`]).
     pub const PgLsn: Type = Type(3220);
+    /// `jsonb`: parsed JSON ([`Datum::Jsonb`], `adt::jsonb`).
+    pub const Jsonb: Type = Type(3802);
 }
 
 /// The built-in type constants as free names, for tables that list many
@@ -119,6 +123,8 @@ pub mod consts {
     pub const Void: Type = Type::Void;
     pub const Uuid: Type = Type::Uuid;
     pub const PgLsn: Type = Type::PgLsn;
+    pub const Json: Type = Type::Json;
+    pub const Jsonb: Type = Type::Jsonb;
 }
 
 impl std::fmt::Debug for Type {
@@ -338,7 +344,7 @@ impl Type {
     pub fn is_sortable(self) -> bool {
         !matches!(
             self,
-            Type::Void | Type::Unknown | Type::TextArray | Type::Xid | Type::Oidvector
+            Type::Void | Type::Unknown | Type::TextArray | Type::Xid | Type::Oidvector | Type::Json
         ) && self.row().typtype != b'p'
     }
 }
@@ -383,6 +389,10 @@ pub enum Datum {
     Bytea(Vec<u8>),
     /// `time`: microseconds since midnight, 0 ..= 24:00:00.
     Time(i64),
+    /// `json`: the input text, validated.
+    Json(String),
+    /// `jsonb` ([`super::adt::jsonb`]).
+    Jsonb(Box<super::adt::jsonb::Jsonb>),
 }
 
 impl Datum {

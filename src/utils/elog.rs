@@ -171,6 +171,8 @@ pub struct PgError {
     pub hint: Option<String>,
     /// 1-based character position in the query text, for syntax errors.
     pub position: Option<u32>,
+    /// The CONTEXT line (`errcontext`), e.g. `JSON data, line 1: ...`.
+    pub context: Option<String>,
 }
 
 impl PgError {
@@ -182,6 +184,7 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
         }
     }
     pub fn error(sqlstate: &'static str, message: impl Into<String>) -> PgError {
@@ -206,6 +209,10 @@ impl PgError {
     }
     pub fn with_severity(mut self, severity: Severity) -> PgError {
         self.severity = severity;
+        self
+    }
+    pub fn with_context(mut self, context: impl Into<String>) -> PgError {
+        self.context = Some(context.into());
         self
     }
     pub fn with_position(mut self, position: u32) -> PgError {

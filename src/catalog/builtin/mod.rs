@@ -319,7 +319,13 @@ pub fn proc_for(f: &FuncDef) -> Option<&'static ProcEntry> {
             && (p.proargtypes == args.as_slice()
                 || (p.pronargdefaults > 0
                     && args.len() >= p.proargtypes.len() - p.pronargdefaults as usize
-                    && p.proargtypes.starts_with(&args)))
+                    && p.proargtypes.starts_with(&args))
+                // VARIADIC T[]: the registry repeats T.
+                || (f.variadic
+                    && p.provariadic != 0
+                    && p.proargtypes.len() == args.len()
+                    && args.last() == Some(&p.provariadic)
+                    && p.proargtypes[..args.len() - 1] == args[..args.len() - 1]))
     })
 }
 
@@ -414,6 +420,8 @@ pub fn regproc_name(oid: Oid) -> String {
         return "-".to_string();
     }
     match pg_proc::PG_PROC.iter().find(|p| p.oid == oid) {
+        // regprocout qualifies a name regprocin would not find uniquely.
+        Some(p) if procs_named(p.proname).len() > 1 => format!("pg_catalog.{}", p.proname),
         Some(p) => p.proname.to_string(),
         None => oid.to_string(),
     }

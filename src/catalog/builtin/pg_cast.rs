@@ -100,4 +100,13 @@ pub const PG_CAST: &[CastEntry] = &[
     CastEntry { oid: 10208, castsource: 1184, casttarget: 1184, castfunc: 1967, castcontext: b'i', castmethod: b'f' },
     CastEntry { oid: 10209, castsource: 1186, casttarget: 1186, castfunc: 1200, castcontext: b'i', castmethod: b'f' },
     CastEntry { oid: 10213, castsource: 1700, casttarget: 1700, castfunc: 1703, castcontext: b'i', castmethod: b'f' },
+    CastEntry { oid: 10214, castsource: 114, casttarget: 3802, castfunc: 0, castcontext: b'a', castmethod: b'i' },
+    CastEntry { oid: 10215, castsource: 3802, casttarget: 114, castfunc: 0, castcontext: b'a', castmethod: b'i' },
+    CastEntry { oid: 10216, castsource: 3802, casttarget: 16, castfunc: 3556, castcontext: b'e', castmethod: b'f' },
+    CastEntry { oid: 10217, castsource: 3802, casttarget: 1700, castfunc: 3449, castcontext: b'e', castmethod: b'f' },
+    CastEntry { oid: 10218, castsource: 3802, casttarget: 21, castfunc: 3450, castcontext: b'e', castmethod: b'f' },
+    CastEntry { oid: 10219, castsource: 3802, casttarget: 23, castfunc: 3451, castcontext: b'e', castmethod: b'f' },
+    CastEntry { oid: 10220, castsource: 3802, casttarget: 20, castfunc: 3452, castcontext: b'e', castmethod: b'f' },
+    CastEntry { oid: 10221, castsource: 3802, casttarget: 700, castfunc: 3453, castcontext: b'e', castmethod: b'f' },
+    CastEntry { oid: 10222, castsource: 3802, casttarget: 701, castfunc: 2580, castcontext: b'e', castmethod: b'f' },
 ];

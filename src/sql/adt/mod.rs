@@ -18,6 +18,8 @@ pub mod datestyle;
 pub mod datetime;
 pub mod float;
 pub mod formatting;
+pub mod json;
+pub mod jsonb;
 pub mod like;
 pub mod numeric;
 mod numeric_math;
@@ -109,6 +111,8 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Uuid(u) => uuid::uuid_out(u),
         Datum::Bytea(b) => bytea::bytea_out(b, fmt.bytea_output),
         Datum::Time(t) => time::time_out(*t),
+        Datum::Json(s) => s.clone(),
+        Datum::Jsonb(j) => j.to_text(),
     })
 }
 
@@ -389,12 +393,10 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
                 (fmt.now + off * crate::utils::time::USECS_PER_SEC).rem_euclid(time::USECS_PER_DAY);
             Datum::Time(time::time_in(s, local)?)
         }
-        Type::TextArray => {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "array input is not supported",
-            ));
-        }
+        Type::Json => Datum::Json(json::json_in(s)?),
+        Type::Jsonb => Datum::Jsonb(Box::new(jsonb::Jsonb::parse(s)?)),
+        // One dimension only, until arrays of every type arrive.
+        Type::TextArray => Datum::TextArray(crate::sql::functions::json::text_array_in(s)?),
         // Pseudo-types (PostgreSQL's `anyarray_in` & co.).
         _ => {
             return Err(PgError::error(
@@ -512,6 +514,8 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
         (Oid, Int4 | Int8) | (Regtype, Int4 | Int8) => Assignment,
         (Name, Varchar | Bpchar) => Assignment,
         (Int4, Bool) | (Bool, Int4) => Explicit,
+        (Json, Jsonb) | (Jsonb, Json) => Assignment,
+        (Jsonb, Bool | Numeric | Int2 | Int4 | Int8 | Float4 | Float8) => Explicit,
         (Int2, Oid | Regtype) => Explicit,
         (Unknown, _) => Implicit,
         // Automatic I/O conversion: to string types on assignment, from them explicitly.
@@ -718,6 +722,20 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
                 _ => make_int(n.to_i64().ok_or_else(|| int_out_of_range(to))? as i128, to),
             }
         }
+        (Jsonb, Bool | Numeric | Int2 | Int4 | Int8 | Float4 | Float8) => {
+            let Datum::Jsonb(j) = &d else {
+                unreachable!("jsonb datum")
+            };
+            jsonb_to_scalar(j, to, fmt)
+        }
+        (Json, Jsonb) => match d {
+            Datum::Json(s) => Ok(Datum::Jsonb(Box::new(jsonb::Jsonb::parse(&s)?))),
+            _ => unreachable!("json datum"),
+        },
+        (Jsonb, Json) => match d {
+            Datum::Jsonb(j) => Ok(Datum::Json(j.to_text())),
+            _ => unreachable!("jsonb datum"),
+        },
         (Int4, Bool) => Ok(Datum::Bool(as_i128(&d) != Some(0))),
         (Bool, Int4) => Ok(Datum::Int4(matches!(d, Datum::Bool(true)) as i32)),
         (Bool, Text | Varchar) => Ok(Datum::Text(
@@ -845,6 +863,28 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
     }
 }
 
+/// The casts `jsonb::bool`, `jsonb::numeric`, `jsonb::int4`, ...
+/// (`jsonb_bool`, `jsonb_numeric`, ...): of a scalar of the matching kind.
+fn jsonb_to_scalar(j: &jsonb::Jsonb, to: Type, fmt: &SessionFormat) -> PgResult<Datum> {
+    match (j, to) {
+        (jsonb::Jsonb::Bool(b), Type::Bool) => Ok(Datum::Bool(*b)),
+        (jsonb::Jsonb::Number(n), t) if t != Type::Bool => {
+            cast_value(Datum::Numeric(n.clone()), Type::Numeric, t, fmt)
+        }
+        _ => Err(PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!(
+                "cannot cast jsonb {} to type {}",
+                match j {
+                    jsonb::Jsonb::Number(_) => "numeric",
+                    other => other.type_name(),
+                },
+                to.name()
+            ),
+        )),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Comparison and hashing
 // ---------------------------------------------------------------------------
@@ -890,6 +930,7 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
             .cmp(&as_interval(b).expect("interval").span()),
         (TextArray(x), TextArray(y)) => x.cmp(y),
         (Void, Void) => Ordering::Equal,
+        (Jsonb(x), Jsonb(y)) => jsonb::cmp(x, y),
         _ => panic!("datum_cmp on incomparable values {a:?} and {b:?}"),
     }
 }
@@ -935,6 +976,8 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Void => HashKey::Void,
         Datum::Uuid(u) => HashKey::Uuid(*u),
         Datum::Bytea(b) => HashKey::Bytes(b.clone()),
+        Datum::Json(s) => HashKey::Text(s.clone()),
+        Datum::Jsonb(j) => HashKey::Text(j.hash_text()),
     }
 }
 

@@ -637,6 +637,13 @@ impl<'a> Analyzer<'a> {
                 ArgType::AnyNonArray if a.ty() == Type::Unknown => {
                     self.coerce(a, Type::Text, -1, CoercionContext::Implicit, l)?
                 }
+                ArgType::AnyElement if a.ty() == Type::Unknown => {
+                    return Err(self.error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        "could not determine polymorphic type because input has type unknown",
+                        None,
+                    ));
+                }
                 _ => a,
             };
             out.push(coerced);

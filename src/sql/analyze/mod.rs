@@ -86,6 +86,11 @@ pub enum RteSource {
         args: Vec<Expr>,
         ty: Type,
     },
+    /// A set-returning function of rows (`jsonb_each(...)`), by name.
+    SetFunction {
+        name: &'static str,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

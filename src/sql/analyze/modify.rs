@@ -792,6 +792,26 @@ impl<'a> Analyzer<'a> {
                     typmod: -1,
                 }];
                 (columns, RteSource::Function { func, args, ty })
+            } else if schema_ok
+                && let Some(srf) = crate::sql::functions::json::SRF_NAMES
+                    .iter()
+                    .find(|n| **n == name)
+            {
+                let mut scope = Scope::new(ExprKind::FromFunction);
+                let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
+                let Expr::Func { args, .. } = e else {
+                    unreachable!("a function call analyses to a call")
+                };
+                let (cols, _) = crate::sql::functions::json::srf_columns(srf);
+                let columns = cols
+                    .iter()
+                    .map(|(n, ty)| ColumnDef {
+                        name: n.to_string(),
+                        ty: *ty,
+                        typmod: -1,
+                    })
+                    .collect();
+                (columns, RteSource::SetFunction { name: srf, args })
             } else {
                 // Other functions: resolve them for PostgreSQL's error, else say
                 // that scalar functions in FROM are not supported.
@@ -804,7 +824,9 @@ impl<'a> Analyzer<'a> {
                 // A function returning a scalar takes the alias as its column name.
                 if columns.len() == 1
                     && a.colnames.is_empty()
-                    && matches!(source, RteSource::Function { .. })
+                    && (matches!(source, RteSource::Function { .. })
+                        || matches!(source, RteSource::SetFunction { name, .. }
+                            if crate::sql::functions::json::srf_columns(name).1))
                 {
                     columns[0].name = a.aliasname.clone();
                 }

@@ -43,7 +43,7 @@ pub fn declared_args(id: FuncId, nargs: usize) -> Option<Vec<ArgType>> {
 fn arg_can_coerce(input: Type, declared: ArgType) -> bool {
     match declared {
         ArgType::T(t) => can_coerce(input, t, CoercionContext::Implicit),
-        ArgType::Any => true,
+        ArgType::Any | ArgType::AnyElement => true,
         ArgType::AnyNonArray => input.category() != TypeCategory::Array,
     }
 }

@@ -264,6 +264,11 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
                 state: None,
             }),
         },
+        Plan::SetFunctionScan { name, args } => Box::new(scan::RowSetFunctionScan {
+            name,
+            args,
+            rows: None,
+        }),
         Plan::SubqueryScan { subplan } => build(*subplan),
         Plan::ValuesScan { rows } => Box::new(ValuesScan {
             rows: rows.into_iter(),
@@ -626,7 +631,7 @@ impl Agg {
                 }
                 if a.distinct {
                     // DISTINCT aggregates are strict in their first argument.
-                    if args.first().is_some_and(|d| d.is_null()) {
+                    if args.first().is_some_and(|d| d.is_null()) && !a.kind.takes_nulls() {
                         continue;
                     }
                     if !slot.seen.insert(args.iter().map(hash_key).collect()) {
@@ -635,7 +640,7 @@ impl Agg {
                     cx.hold(&args)?;
                 }
                 if a.order.is_empty() {
-                    slot.acc.advance(&args)?;
+                    slot.acc.advance_fmt(&args, &cx.fmt)?;
                 } else {
                     let mut keys = Vec::with_capacity(a.order.len());
                     for (e, _, _) in &a.order {
@@ -663,7 +668,7 @@ impl Agg {
                         Ordering::Equal
                     });
                     for (_, args) in buf {
-                        slot.acc.advance(&args)?;
+                        slot.acc.advance_fmt(&args, &cx.fmt)?;
                     }
                 }
                 row.push(slot.acc.finish()?);

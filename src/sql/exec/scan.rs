@@ -153,6 +153,30 @@ impl ExecNode for SetFunctionScan {
     }
 }
 
+/// A set-returning function of rows (`jsonb_each(...)`): its arguments
+/// are evaluated once and its rows produced by `functions::json::srf_rows`.
+pub(super) struct RowSetFunctionScan {
+    pub name: &'static str,
+    pub args: Vec<Expr>,
+    pub rows: Option<std::vec::IntoIter<Row>>,
+}
+
+impl ExecNode for RowSetFunctionScan {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        if self.rows.is_none() {
+            let mut vals = Vec::with_capacity(self.args.len());
+            for a in &self.args {
+                vals.push(eval(a, &[], cx)?);
+            }
+            let rows = crate::sql::functions::json::srf_rows(self.name, &vals)?;
+            cx.hold(&rows.iter().flatten().cloned().collect::<Vec<_>>())?;
+            self.rows = Some(rows.into_iter());
+        }
+        cx.server.check_for_interrupts()?;
+        Ok(self.rows.as_mut().and_then(|r| r.next()))
+    }
+}
+
 /// `generate_series(start, stop [, step])` over integers, numeric or timestamps.
 pub(super) struct SeriesScan {
     pub args: Vec<Expr>,

@@ -26,6 +26,22 @@ pub enum AggKind {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// `json_agg`, `jsonb_agg`, `json_object_agg`, `jsonb_object_agg`.
+    JsonAgg,
+    JsonbAgg,
+    JsonObjectAgg,
+    JsonbObjectAgg,
+}
+
+impl AggKind {
+    /// Whether NULL inputs reach the transition function (the aggregate is
+    /// not strict: `json_agg` collects them), with DISTINCT too.
+    pub fn takes_nulls(self) -> bool {
+        matches!(
+            self,
+            AggKind::JsonAgg | AggKind::JsonbAgg | AggKind::JsonObjectAgg | AggKind::JsonbObjectAgg
+        )
+    }
 }
 
 pub(super) fn register(b: &mut Builder) {
@@ -85,6 +101,25 @@ pub(super) fn register(b: &mut Builder) {
         Bytea,
         AggKind::StringAgg,
     );
+    b.agg("json_agg", &[ArgType::AnyElement], Json, AggKind::JsonAgg);
+    b.agg(
+        "jsonb_agg",
+        &[ArgType::AnyElement],
+        Jsonb,
+        AggKind::JsonbAgg,
+    );
+    b.agg(
+        "json_object_agg",
+        &[ArgType::Any, ArgType::Any],
+        Json,
+        AggKind::JsonObjectAgg,
+    );
+    b.agg(
+        "jsonb_object_agg",
+        &[ArgType::Any, ArgType::Any],
+        Jsonb,
+        AggKind::JsonbObjectAgg,
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -111,6 +146,9 @@ enum State {
     StringAgg(Option<String>),
     /// `string_agg(bytea, bytea)`.
     ByteaAgg(Option<Vec<u8>>),
+    /// The JSON aggregates: the text so far (json), the members (jsonb).
+    Json(Option<String>),
+    Jsonb(Option<Vec<(String, crate::sql::adt::jsonb::Jsonb)>>),
 }
 
 /// One group's running aggregate.
@@ -119,6 +157,8 @@ pub struct Accumulator {
     kind: AggKind,
     ret: Type,
     state: State,
+    /// The argument types (the JSON aggregates convert by type).
+    arg_types: Vec<Type>,
 }
 
 fn bigint_out_of_range() -> PgError {
@@ -155,8 +195,87 @@ impl Accumulator {
             AggKind::BoolAnd | AggKind::BoolOr => State::Bool(None),
             AggKind::StringAgg if ret == Type::Bytea => State::ByteaAgg(None),
             AggKind::StringAgg => State::StringAgg(None),
+            AggKind::JsonAgg | AggKind::JsonObjectAgg => State::Json(None),
+            AggKind::JsonbAgg | AggKind::JsonbObjectAgg => State::Jsonb(None),
         };
-        Accumulator { kind, ret, state }
+        Accumulator {
+            kind,
+            ret,
+            state,
+            arg_types: arg_types.to_vec(),
+        }
+    }
+
+    /// The transition function for one input row, with the session's
+    /// formats (the JSON aggregates print timestamps in its time zone).
+    pub fn advance_fmt(
+        &mut self,
+        args: &[Datum],
+        fmt: &crate::sql::adt::SessionFormat,
+    ) -> PgResult<()> {
+        use crate::sql::adt::jsonb::Jsonb;
+        use crate::sql::functions::json::{datum_to_json, datum_to_jsonb};
+        let ty = |i: usize| self.arg_types.get(i).copied().unwrap_or(Type::Text);
+        let null_key = || {
+            PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "field name must not be null",
+            )
+        };
+        let (t0, t1) = (ty(0), ty(1));
+        match (&mut self.state, self.kind) {
+            (State::Json(acc), AggKind::JsonAgg) => {
+                let s = acc.get_or_insert_with(|| "[".to_string());
+                if s.len() > 1 {
+                    s.push_str(", ");
+                }
+                datum_to_json(s, &args[0], t0, fmt, false)?;
+                crate::sql::adt::stringinfo::check_enlarge(s.len(), 0)?;
+            }
+            (State::Json(acc), _) => {
+                if args[0].is_null() {
+                    return Err(null_key());
+                }
+                let s = acc.get_or_insert_with(|| "{ ".to_string());
+                if s.len() > 2 {
+                    s.push_str(", ");
+                }
+                let mut k = String::new();
+                datum_to_json(&mut k, &args[0], t0, fmt, true)?;
+                if !k.starts_with('"') {
+                    crate::sql::adt::json::escape_json(s, &k);
+                } else {
+                    s.push_str(&k);
+                }
+                s.push_str(" : ");
+                datum_to_json(s, &args[1], t1, fmt, false)?;
+                crate::sql::adt::stringinfo::check_enlarge(s.len(), 0)?;
+            }
+            (State::Jsonb(acc), AggKind::JsonbAgg) => {
+                let v = datum_to_jsonb(&args[0], t0, fmt)?;
+                acc.get_or_insert_with(Vec::new).push((String::new(), v));
+            }
+            (State::Jsonb(acc), _) => {
+                if args[0].is_null() {
+                    return Err(null_key());
+                }
+                let k = match datum_to_jsonb(&args[0], t0, fmt)? {
+                    Jsonb::String(s) => s,
+                    Jsonb::Null => return Err(null_key()),
+                    Jsonb::Array(_) | Jsonb::Object(_) => {
+                        return Err(PgError::error(
+                            sqlstate::INVALID_PARAMETER_VALUE,
+                            "key value must be scalar, not array, composite, or json",
+                        ));
+                    }
+                    other => other.to_text(),
+                };
+                let v = datum_to_jsonb(&args[1], t1, fmt)?;
+                acc.get_or_insert_with(Vec::new).push((k, v));
+            }
+            _ => return self.advance(args),
+        }
+        Ok(())
     }
 
     /// The transition function for one input row.
@@ -256,6 +375,8 @@ impl Accumulator {
                     }
                 }
             }
+            // Fed by advance_fmt.
+            State::Json(_) | State::Jsonb(_) => {}
             State::ByteaAgg(cur) => {
                 let Datum::Bytea(b) = v else {
                     unreachable!("bytea input")
@@ -318,6 +439,18 @@ impl Accumulator {
             State::Bool(b) => b.map(Datum::Bool).unwrap_or(Datum::Null),
             State::StringAgg(s) => s.clone().map(Datum::Text).unwrap_or(Datum::Null),
             State::ByteaAgg(s) => s.clone().map(Datum::Bytea).unwrap_or(Datum::Null),
+            State::Json(s) => match s {
+                None => Datum::Null,
+                Some(s) if self.kind == AggKind::JsonAgg => Datum::Json(format!("{s}]")),
+                Some(s) => Datum::Json(format!("{s} }}")),
+            },
+            State::Jsonb(v) => match v {
+                None => Datum::Null,
+                Some(v) if self.kind == AggKind::JsonbAgg => Datum::Jsonb(Box::new(
+                    crate::sql::adt::jsonb::Jsonb::Array(v.iter().map(|p| p.1.clone()).collect()),
+                )),
+                Some(v) => Datum::Jsonb(Box::new(crate::sql::adt::jsonb::make_object(v.clone()))),
+            },
         })
     }
 }

@@ -18,6 +18,7 @@ mod dbsize;
 mod math;
 mod regex;
 mod regex_classes;
+pub(crate) mod json;
 mod scalar;
 mod string;
 mod timestamp;
@@ -42,6 +43,8 @@ pub enum ArgType {
     AnyNonArray,
     /// `"any"`: accepts anything, including unknown literals, unchanged.
     Any,
+    /// `anyelement`: any type (arrays too), unchanged.
+    AnyElement,
 }
 
 impl ArgType {
@@ -52,6 +55,7 @@ impl ArgType {
             ArgType::T(t) => t.oid(),
             ArgType::AnyNonArray => 2776,
             ArgType::Any => 2276,
+            ArgType::AnyElement => 2283,
         }
     }
 }
@@ -453,6 +457,8 @@ fn build() -> Registry {
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
     uuid::register(&mut b);
+    json::register(&mut b);
+    json::register_srfs(&mut b);
 
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();

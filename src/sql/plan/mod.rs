@@ -68,6 +68,11 @@ pub enum Plan {
         args: Vec<Expr>,
         ty: Type,
     },
+    /// A set-returning function of rows (`functions::json::srf_rows`).
+    SetFunctionScan {
+        name: &'static str,
+        args: Vec<Expr>,
+    },
     SubqueryScan {
         subplan: Box<Plan>,
     },
@@ -321,6 +326,7 @@ fn plan_scan(source: RteSource) -> Plan {
     match source {
         RteSource::Relation(relation) => Plan::SeqScan { relation },
         RteSource::Function { func, args, ty } => Plan::FunctionScan { func, args, ty },
+        RteSource::SetFunction { name, args } => Plan::SetFunctionScan { name, args },
         RteSource::Subquery(sub) => Plan::SubqueryScan {
             subplan: Box::new(plan_query(*sub).plan),
         },

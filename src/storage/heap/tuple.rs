@@ -52,6 +52,8 @@ pub const NUMERICOID: Oid = 1700;
 pub const REGCLASSOID: Oid = 2205;
 pub const REGTYPEOID: Oid = 2206;
 pub const UUIDOID: Oid = 2950;
+pub const JSONOID: Oid = 114;
+pub const JSONBOID: Oid = 3802;
 
 /// PostgreSQL's `NAMEDATALEN`: `name` values are this many bytes,
 /// NUL-padded.
@@ -141,6 +143,11 @@ pub enum AttrType {
     /// `uuid`: 16 bytes, by reference, unaligned (`typalign 'c'`), as
     /// PostgreSQL stores it. Stored as [`HeapValue::Bytes`] of length 16.
     Uuid,
+    /// `json`: its text, a varlena.
+    Json,
+    /// `jsonb`: a varlena holding the value's canonical text output
+    /// (`sql::adt::jsonb`), parsed again when read.
+    Jsonb,
 }
 
 impl AttrType {
@@ -168,6 +175,8 @@ impl AttrType {
             AttrType::Uuid => UUIDOID,
             AttrType::Time => 1083,
             AttrType::Interval => 1186,
+            AttrType::Json => JSONOID,
+            AttrType::Jsonb => JSONBOID,
         }
     }
 
@@ -193,6 +202,8 @@ impl AttrType {
             | AttrType::Varchar
             | AttrType::Bpchar
             | AttrType::Bytea
+            | AttrType::Json
+            | AttrType::Jsonb
             | AttrType::Oidvector => (-1, TypAlign::Int, false),
             AttrType::Name => (NAMEDATALEN as i16, TypAlign::Char, false),
             AttrType::Uuid => (16, TypAlign::Char, false),
