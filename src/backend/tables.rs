@@ -58,6 +58,7 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         (1082, Datum::Date(v)) => HeapValue::I32(*v),
         (1114, Datum::Timestamp(v)) => HeapValue::I64(*v),
         (2950, Datum::Uuid(u)) => HeapValue::Bytes(u.to_vec()),
+        (_, Datum::Array(a)) => HeapValue::Bytes(crate::sql::adt::array::serialize(a)),
         (_, other) => {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
@@ -102,6 +103,11 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
             })?)
         }
         (17, HeapValue::Bytes(b)) => Datum::Bytea(b),
+        (t, HeapValue::Bytes(b))
+            if crate::sql::types::Type::from_oid(t).is_some_and(|t| t.elem().is_some()) =>
+        {
+            Datum::Array(Box::new(crate::sql::adt::array::deserialize(&b)?))
+        }
         (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
     })
 }

@@ -133,6 +133,72 @@ pub enum Expr {
         kind: SubLinkKind,
         ty: Type,
     },
+    Array(Box<ArrayExpr>),
+}
+
+/// Array expressions ([`super::adt::array`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrayExpr {
+    /// `ARRAY[a, b]` of type `ty`: elements of its element type, or with
+    /// `multidims`, sub-arrays of type `ty` (`ARRAY[[1,2],[3,4]]`).
+    Construct {
+        elems: Vec<Expr>,
+        ty: Type,
+        multidims: bool,
+    },
+    /// `arg[i][j]` (every `lower` None, `slice` false) or a slice
+    /// `arg[l:u]`, `arg[:u]`, `arg[l:]`; subscripts are int4.
+    Subscript {
+        arg: Expr,
+        lower: Vec<Option<Expr>>,
+        upper: Vec<Option<Expr>>,
+        slice: bool,
+        ty: Type,
+    },
+    /// `left op ANY (array)` / `op ALL`: the operator `func` applied to the
+    /// left value and each element (PostgreSQL's ScalarArrayOpExpr).
+    ScalarArrayOp {
+        func: FuncId,
+        left: Expr,
+        array: Expr,
+        all: bool,
+        arg_types: Vec<Type>,
+    },
+}
+
+impl ArrayExpr {
+    pub fn ty(&self) -> Type {
+        match self {
+            ArrayExpr::Construct { ty, .. } | ArrayExpr::Subscript { ty, .. } => *ty,
+            ArrayExpr::ScalarArrayOp { .. } => Type::Bool,
+        }
+    }
+
+    fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            ArrayExpr::Construct { elems, .. } => elems.iter_mut().collect(),
+            ArrayExpr::Subscript {
+                arg, lower, upper, ..
+            } => std::iter::once(arg)
+                .chain(lower.iter_mut().flatten())
+                .chain(upper.iter_mut().flatten())
+                .collect(),
+            ArrayExpr::ScalarArrayOp { left, array, .. } => vec![left, array],
+        }
+    }
+
+    fn children(&self) -> Vec<&Expr> {
+        match self {
+            ArrayExpr::Construct { elems, .. } => elems.iter().collect(),
+            ArrayExpr::Subscript {
+                arg, lower, upper, ..
+            } => std::iter::once(arg)
+                .chain(lower.iter().flatten())
+                .chain(upper.iter().flatten())
+                .collect(),
+            ArrayExpr::ScalarArrayOp { left, array, .. } => vec![left, array],
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -146,6 +212,8 @@ pub enum SubLinkKind {
     Any { cmp: Box<Expr> },
     /// `x op ALL (SELECT y ...)`.
     All { cmp: Box<Expr> },
+    /// `ARRAY(SELECT x ...)`: the rows' values as an array.
+    Array,
 }
 
 impl Expr {
@@ -169,6 +237,7 @@ impl Expr {
             | Expr::Distinct { .. } => Type::Bool,
             Expr::Cast { to, .. } => *to,
             Expr::Agg { ty, .. } | Expr::SubLink { ty, .. } => *ty,
+            Expr::Array(a) => a.ty(),
         }
     }
 
@@ -239,8 +308,9 @@ impl Expr {
             }
             Expr::SubLink { kind, .. } => match kind {
                 SubLinkKind::Any { cmp } | SubLinkKind::All { cmp } => f(cmp),
-                SubLinkKind::Exists | SubLinkKind::Expr => {}
+                SubLinkKind::Exists | SubLinkKind::Expr | SubLinkKind::Array => {}
             },
+            Expr::Array(a) => a.children().into_iter().for_each(f),
         }
     }
 
@@ -362,6 +432,13 @@ impl Expr {
                 arg: Box::new(go(*arg)?),
                 test: Box::new(go(*test)?),
             },
+            Expr::Array(mut a) => {
+                for c in a.children_mut() {
+                    let taken = std::mem::replace(c, Expr::CaseTest { ty: Type::Unknown });
+                    *c = go(taken)?;
+                }
+                Expr::Array(a)
+            }
         })
     }
 }

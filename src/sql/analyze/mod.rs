@@ -13,6 +13,7 @@
 //! aggregation's output row: group keys first, then aggregate results
 //! ([`Query::has_grouping`]).
 
+mod array;
 mod expr;
 mod modify;
 mod names;

@@ -159,12 +159,7 @@ fn row_bytes(row: &[Datum]) -> usize {
         .iter()
         .map(|d| match d {
             Datum::Text(s) => s.capacity(),
-            Datum::TextArray(items) => items
-                .iter()
-                .map(|i| {
-                    std::mem::size_of::<Option<String>>() + i.as_ref().map_or(0, String::capacity)
-                })
-                .sum(),
+            Datum::Array(a) => row_bytes(&a.items),
             Datum::Numeric(_) => 32,
             _ => 0,
         })

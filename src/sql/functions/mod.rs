@@ -12,6 +12,7 @@
 //! PostgreSQL exist here too without one function per pair.
 
 pub mod aggregates;
+pub mod array;
 mod bytea;
 mod dates;
 mod dbsize;
@@ -37,6 +38,13 @@ pub enum ArgType {
     AnyNonArray,
     /// `"any"`: accepts anything, including unknown literals, unchanged.
     Any,
+    /// `anyarray` / `anyelement`: one element type for all of them
+    /// (`analyze::resolve::resolve_polymorphic`).
+    AnyArray,
+    AnyElement,
+    /// `anycompatiblearray` / `anycompatible`: their common type.
+    AnyCompatibleArray,
+    AnyCompatible,
 }
 
 impl ArgType {
@@ -47,6 +55,10 @@ impl ArgType {
             ArgType::T(t) => t.oid(),
             ArgType::AnyNonArray => 2776,
             ArgType::Any => 2276,
+            ArgType::AnyArray => 2277,
+            ArgType::AnyElement => 2283,
+            ArgType::AnyCompatible => 5077,
+            ArgType::AnyCompatibleArray => 5078,
         }
     }
 }
@@ -420,6 +432,7 @@ fn build() -> Registry {
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
     uuid::register(&mut b);
+    array::register(&mut b);
 
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();

@@ -136,6 +136,9 @@ pub enum AttrType {
     /// `uuid`: 16 bytes, by reference, unaligned (`typalign 'c'`), as
     /// PostgreSQL stores it. Stored as [`HeapValue::Bytes`] of length 16.
     Uuid,
+    /// An array type (its `pg_type` oid): a varlena holding
+    /// `sql::adt::array::serialize`'s form.
+    Array(Oid),
 }
 
 impl AttrType {
@@ -161,6 +164,7 @@ impl AttrType {
             AttrType::Regproc => REGPROCOID,
             AttrType::Oidvector => OIDVECTOROID,
             AttrType::Uuid => UUIDOID,
+            AttrType::Array(oid) => oid,
         }
     }
 
@@ -182,7 +186,8 @@ impl AttrType {
             | AttrType::Varchar
             | AttrType::Bpchar
             | AttrType::Bytea
-            | AttrType::Oidvector => (-1, TypAlign::Int, false),
+            | AttrType::Oidvector
+            | AttrType::Array(_) => (-1, TypAlign::Int, false),
             AttrType::Name => (NAMEDATALEN as i16, TypAlign::Char, false),
             AttrType::Uuid => (16, TypAlign::Char, false),
         }
