@@ -683,8 +683,10 @@ impl<'a> Analyzer<'a> {
         let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
         let poly = super::resolve::resolve_polymorphic(&declared, &input).unwrap_or_default();
         let concrete = |t: Type, this: &Self, l: Option<usize>| {
+            // PostgreSQL reports these without a position.
+            let _ = l;
             poly.concrete(t)
-                .map_err(|m| this.error(sqlstate::DATATYPE_MISMATCH, m, l))
+                .map_err(|m| this.error(sqlstate::DATATYPE_MISMATCH, m, None))
         };
         let mut out = Vec::with_capacity(args.len());
         for (a, d) in args.into_iter().zip(&declared) {

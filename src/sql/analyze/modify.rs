@@ -675,7 +675,12 @@ impl<'a> Analyzer<'a> {
                 })?;
                 let columns = rel.columns.clone();
                 (columns, RteSource::Relation(rel))
-            } else if schema_ok && name == "generate_series" {
+            } else if schema_ok
+                && matches!(
+                    name.as_str(),
+                    "generate_series" | "unnest" | "generate_subscripts"
+                )
+            {
                 let mut scope = Scope {
                     rte: None,
                     aggs: Vec::new(),

@@ -109,7 +109,7 @@ pub fn resolve_polymorphic(declared: &[ArgType], input: &[Type]) -> Option<Polym
             continue;
         }
         match d {
-            ArgType::AnyElement | ArgType::AnyArray => {
+            ArgType::AnyElement | ArgType::AnyArray | ArgType::AnyNonArray => {
                 let e = if *d == ArgType::AnyArray { t.elem()? } else { t };
                 match elem {
                     Some(x) if x != e => return None,

@@ -26,6 +26,9 @@ pub enum AggKind {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// `array_agg(anynonarray)` / `array_agg(anyarray)` (PostgreSQL 15:
+    /// arrays of equal dimensions stack into one more dimension).
+    ArrayAgg,
 }
 
 pub(super) fn register(b: &mut Builder) {
@@ -70,6 +73,8 @@ pub(super) fn register(b: &mut Builder) {
         b.agg("min", &[ArgType::T(t)], t, AggKind::Min);
         b.agg("max", &[ArgType::T(t)], t, AggKind::Max);
     }
+    b.agg("min", &[ArgType::AnyArray], Type::AnyArray, AggKind::Min);
+    b.agg("max", &[ArgType::AnyArray], Type::AnyArray, AggKind::Max);
     b.agg("bool_and", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("every", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("bool_or", &[ArgType::T(Bool)], Bool, AggKind::BoolOr);
@@ -84,6 +89,18 @@ pub(super) fn register(b: &mut Builder) {
         &[ArgType::T(Bytea), ArgType::T(Bytea)],
         Bytea,
         AggKind::StringAgg,
+    );
+    b.agg(
+        "array_agg",
+        &[ArgType::AnyNonArray],
+        Type::AnyArray,
+        AggKind::ArrayAgg,
+    );
+    b.agg(
+        "array_agg",
+        &[ArgType::AnyArray],
+        Type::AnyArray,
+        AggKind::ArrayAgg,
     );
 }
 
@@ -111,6 +128,9 @@ enum State {
     StringAgg(Option<String>),
     /// `string_agg(bytea, bytea)`.
     ByteaAgg(Option<Vec<u8>>),
+    /// `array_agg`: the inputs so far (NULLs included), and whether they
+    /// are arrays (`array_agg(anyarray)`).
+    ArrayAgg(Vec<Datum>, bool),
 }
 
 /// One group's running aggregate.
@@ -155,6 +175,7 @@ impl Accumulator {
             AggKind::BoolAnd | AggKind::BoolOr => State::Bool(None),
             AggKind::StringAgg if ret == Type::Bytea => State::ByteaAgg(None),
             AggKind::StringAgg => State::StringAgg(None),
+            AggKind::ArrayAgg => State::ArrayAgg(Vec::new(), input.elem().is_some()),
         };
         Accumulator { kind, ret, state }
     }
@@ -168,10 +189,19 @@ impl Accumulator {
             return Ok(());
         }
         let Some(v) = args.first() else { return Ok(()) };
+        if let State::ArrayAgg(items, _) = &mut self.state {
+            // Not strict: NULLs are elements (NULL arrays are an error at the end).
+            if items.len() >= crate::sql::adt::array::MAX_ARRAY_SIZE {
+                return Err(crate::sql::adt::array::too_large());
+            }
+            items.push(v.clone());
+            return Ok(());
+        }
         if v.is_null() {
             return Ok(());
         }
         match &mut self.state {
+            State::ArrayAgg(..) => unreachable!("array_agg returned above"),
             State::Count(n) => *n += 1,
             State::SumInt(s) => {
                 let x = as_i128(v).expect("integer input");
@@ -318,6 +348,12 @@ impl Accumulator {
             State::Bool(b) => b.map(Datum::Bool).unwrap_or(Datum::Null),
             State::StringAgg(s) => s.clone().map(Datum::Text).unwrap_or(Datum::Null),
             State::ByteaAgg(s) => s.clone().map(Datum::Bytea).unwrap_or(Datum::Null),
+            State::ArrayAgg(items, of_arrays) => {
+                if items.is_empty() {
+                    return Ok(Datum::Null);
+                }
+                super::array::aggregate(items.clone(), self.ret, *of_arrays)?
+            }
         })
     }
 }

@@ -209,6 +209,58 @@ pub fn from_rows(vals: Vec<Datum>, ty: Type) -> R {
     construct(vals, ty, false)
 }
 
+/// `array_agg`'s final function over its inputs, the result of type `ty`:
+/// elements, or (an array type's inputs) sub-arrays of one more dimension
+/// (`array_agg_array_transfn`'s errors for NULL, empty or mismatched ones).
+pub fn aggregate(vals: Vec<Datum>, ty: Type, of_arrays: bool) -> R {
+    let elem = elem_of(ty);
+    if !of_arrays {
+        return Ok(ArrayValue::from_items(elem, vals)?.into_datum());
+    }
+    let mut sub: Option<(Vec<i32>, Vec<i32>)> = None;
+    let mut items = Vec::new();
+    let n = vals.len() as i32;
+    for v in vals {
+        let Datum::Array(a) = v else {
+            return Err(PgError::error(
+                sqlstate::NULL_VALUE_NOT_ALLOWED,
+                "cannot accumulate null arrays",
+            ));
+        };
+        match &sub {
+            None if a.items.is_empty() => {
+                return Err(PgError::error(
+                    ARRAY_SUBSCRIPT_ERROR,
+                    "cannot accumulate empty arrays",
+                ));
+            }
+            None => {
+                if a.ndim() + 1 > MAXDIM {
+                    return Err(array::too_many_dims(a.ndim() + 1));
+                }
+                sub = Some((a.dims.clone(), a.lbounds.clone()));
+            }
+            Some((d, l)) => {
+                if *d != a.dims || *l != a.lbounds {
+                    return Err(PgError::error(
+                        ARRAY_SUBSCRIPT_ERROR,
+                        "cannot accumulate arrays of different dimensionality",
+                    ));
+                }
+            }
+        }
+        items.extend(a.items);
+    }
+    let Some((d, l)) = sub else {
+        return Ok(ArrayValue::from_items(elem, items)?.into_datum());
+    };
+    let mut dims = vec![n];
+    dims.extend(d);
+    let mut lbounds = vec![1];
+    lbounds.extend(l);
+    Ok(ArrayValue::new(elem, dims, lbounds, items)?.into_datum())
+}
+
 // ---------------------------------------------------------------------------
 // Operators
 // ---------------------------------------------------------------------------
@@ -672,6 +724,15 @@ fn string_to_array(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(ArrayValue::from_items(Type::Text, items)?.into_datum())
 }
 
+/// `unnest` outside FROM: set-returning functions run only in FROM
+/// (`exec::scan::SeriesScan`), as `generate_series` does.
+fn unnest_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Err(PgError::error(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        "not supported by ferrogres yet: set-returning functions outside FROM",
+    ))
+}
+
 pub(super) fn register(b: &mut Builder) {
     use crate::sql::types::consts::*;
     let aa = ArgType::AnyArray;
@@ -830,5 +891,29 @@ pub(super) fn register(b: &mut Builder) {
         Type::TextArray,
         string_to_array,
         false,
+    );
+    f(
+        b,
+        "unnest",
+        &[aa],
+        Type::AnyElement,
+        unnest_in_target_list,
+        true,
+    );
+    f(
+        b,
+        "generate_subscripts",
+        &[aa, int4],
+        Int4,
+        unnest_in_target_list,
+        true,
+    );
+    f(
+        b,
+        "generate_subscripts",
+        &[aa, int4, ArgType::T(Bool)],
+        Int4,
+        unnest_in_target_list,
+        true,
     );
 }
