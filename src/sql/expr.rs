@@ -155,6 +155,14 @@ pub enum ArrayExpr {
         slice: bool,
         ty: Type,
     },
+    /// `UPDATE ... SET arg[i][j] = value`: `arg` with one element replaced
+    /// (`array_set_element`; a NULL `arg` becomes a new array).
+    Assign {
+        arg: Expr,
+        subs: Vec<Expr>,
+        value: Expr,
+        ty: Type,
+    },
     /// `left op ANY (array)` / `op ALL`: the operator `func` applied to the
     /// left value and each element (PostgreSQL's ScalarArrayOpExpr).
     ScalarArrayOp {
@@ -169,7 +177,9 @@ pub enum ArrayExpr {
 impl ArrayExpr {
     pub fn ty(&self) -> Type {
         match self {
-            ArrayExpr::Construct { ty, .. } | ArrayExpr::Subscript { ty, .. } => *ty,
+            ArrayExpr::Construct { ty, .. }
+            | ArrayExpr::Subscript { ty, .. }
+            | ArrayExpr::Assign { ty, .. } => *ty,
             ArrayExpr::ScalarArrayOp { .. } => Type::Bool,
         }
     }
@@ -184,6 +194,12 @@ impl ArrayExpr {
                 .chain(upper.iter_mut().flatten())
                 .collect(),
             ArrayExpr::ScalarArrayOp { left, array, .. } => vec![left, array],
+            ArrayExpr::Assign {
+                arg, subs, value, ..
+            } => std::iter::once(arg)
+                .chain(subs.iter_mut())
+                .chain(std::iter::once(value))
+                .collect(),
         }
     }
 
@@ -197,6 +213,12 @@ impl ArrayExpr {
                 .chain(upper.iter().flatten())
                 .collect(),
             ArrayExpr::ScalarArrayOp { left, array, .. } => vec![left, array],
+            ArrayExpr::Assign {
+                arg, subs, value, ..
+            } => std::iter::once(arg)
+                .chain(subs.iter())
+                .chain(std::iter::once(value))
+                .collect(),
         }
     }
 }

@@ -198,6 +198,50 @@ impl ArrayValue {
         self.items[self.offset(&idx)].clone()
     }
 
+    /// `array_set_element`: this array with `a[subs] = v`. An empty array
+    /// becomes one of that single element at those subscripts; a
+    /// one-dimensional array grows (NULL-filled) to reach the subscript.
+    pub fn set(&self, subs: &[i32], v: Datum) -> PgResult<ArrayValue> {
+        let subscript_error = |m: &str| PgError::error(ARRAY_SUBSCRIPT_ERROR, m.to_string());
+        if subs.len() > MAXDIM {
+            return Err(too_many_dims(subs.len()));
+        }
+        if self.ndim() == 0 {
+            return ArrayValue::new(self.elem, vec![1; subs.len()], subs.to_vec(), vec![v]);
+        }
+        if subs.len() != self.ndim() {
+            return Err(subscript_error("wrong number of array subscripts"));
+        }
+        if self.ndim() == 1 {
+            let (lb, len) = (self.lbounds[0] as i64, self.dims[0] as i64);
+            let i = subs[0] as i64;
+            let new_lb = lb.min(i);
+            let new_ub = (lb + len - 1).max(i);
+            let n = new_ub - new_lb + 1;
+            if n > MAX_ARRAY_SIZE as i64 {
+                return Err(too_large());
+            }
+            let mut items = vec![Datum::Null; n as usize];
+            for (k, item) in self.items.iter().enumerate() {
+                items[(lb - new_lb) as usize + k] = item.clone();
+            }
+            items[(i - new_lb) as usize] = v;
+            return ArrayValue::new(self.elem, vec![n as i32], vec![new_lb as i32], items);
+        }
+        let mut idx = Vec::with_capacity(subs.len());
+        for (k, &sub) in subs.iter().enumerate() {
+            let z = sub as i64 - self.lbounds[k] as i64;
+            if z < 0 || z >= self.dims[k] as i64 {
+                return Err(subscript_error("array subscript out of range"));
+            }
+            idx.push(z as i32);
+        }
+        let mut out = self.clone();
+        let off = self.offset(&idx);
+        out.items[off] = v;
+        Ok(out)
+    }
+
     /// `array_get_slice`: bounds default to the array's; the result has
     /// lower bounds 1, and is empty when any range is empty or outside.
     pub fn slice(&self, lower: &[Option<i32>], upper: &[Option<i32>]) -> ArrayValue {

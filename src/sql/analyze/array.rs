@@ -256,4 +256,83 @@ impl<'a> Analyzer<'a> {
             arg_types,
         })))
     }
+
+    /// `SET col[i][j] = value` (transformAssignmentIndirection): the new
+    /// value of the whole column. Slices in assignments are not supported.
+    pub(crate) fn transform_array_assignment(
+        &mut self,
+        scope: &mut Scope,
+        column: &str,
+        col_ty: Type,
+        indirection: &[pg_query::Node],
+        value: Expr,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
+        let Some(elem) = col_ty.elem() else {
+            return Err(self.error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "cannot subscript type {} because it does not support subscripting",
+                    col_ty.name()
+                ),
+                l,
+            ));
+        };
+        let mut subs = Vec::new();
+        for n in indirection {
+            let Some(NodeEnum::AIndices(ix)) = n.node.as_ref() else {
+                return Err(self.unsupported("field selection in assignments", l));
+            };
+            if ix.is_slice {
+                return Err(self.unsupported("slices in assignments", l));
+            }
+            let node = node_of(&ix.uidx).expect("a subscript");
+            let e = self.transform_expr(scope, node)?;
+            let el = raw_location(node);
+            let t = e.ty();
+            if t != Type::Unknown
+                && !super::super::adt::can_coerce(t, Type::Int4, CoercionContext::Assignment)
+            {
+                return Err(self.error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    "array subscript must have type integer",
+                    el,
+                ));
+            }
+            subs.push(self.coerce(e, Type::Int4, -1, CoercionContext::Assignment, el)?);
+        }
+        let from = value.ty();
+        if from != elem
+            && from != Type::Unknown
+            && !super::super::adt::can_coerce(from, elem, CoercionContext::Assignment)
+        {
+            return Err(self
+                .error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!(
+                        "subscripted assignment to \"{column}\" requires type {} but expression is of type {}",
+                        elem.name(),
+                        from.name()
+                    ),
+                    l,
+                )
+                .with_hint("You will need to rewrite or cast the expression."));
+        }
+        let value = self.coerce(value, elem, -1, CoercionContext::Assignment, l)?;
+        let colref = NodeEnum::ColumnRef(pb::ColumnRef {
+            fields: vec![pg_query::Node {
+                node: Some(NodeEnum::String(pb::String {
+                    sval: column.to_string(),
+                })),
+            }],
+            location: -1,
+        });
+        let arg = self.transform_expr(scope, &colref)?;
+        Ok(Expr::Array(Box::new(ArrayExpr::Assign {
+            arg,
+            subs,
+            value,
+            ty: col_ty,
+        })))
+    }
 }

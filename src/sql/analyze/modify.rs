@@ -576,7 +576,14 @@ impl<'a> Analyzer<'a> {
                     self.unsupported("multiple-column SET (a, b) = (...)", loc(rt.location))
                 );
             }
-            let col = self.target_column(&table, rt)?;
+            let col = if rt.indirection.is_empty() {
+                self.target_column(&table, rt)?
+            } else {
+                // `SET a[i] = x`: the column by name (analyze::array).
+                let mut plain = rt.clone();
+                plain.indirection.clear();
+                self.target_column(&table, &plain)?
+            };
             if sets.iter().any(|(c, _)| *c == col) {
                 return Err(PgError::error(
                     sqlstate::SYNTAX_ERROR,
@@ -585,6 +592,17 @@ impl<'a> Analyzer<'a> {
             }
             let e = if let NodeEnum::SetToDefault(_) = val {
                 self.column_default(&table, col, &mut defaults)?
+            } else if !rt.indirection.is_empty() {
+                let e = self.transform_expr(&mut scope, val)?;
+                let ty = column_type(table.columns[col].type_oid);
+                self.transform_array_assignment(
+                    &mut scope,
+                    &rt.name,
+                    ty,
+                    &rt.indirection,
+                    e,
+                    loc(rt.location),
+                )?
             } else {
                 let e = self.transform_expr(&mut scope, val)?;
                 self.coerce_to_column(e, &table, col, raw_location(val))?

@@ -99,6 +99,32 @@ pub fn eval_expr(e: &ArrayExpr, row: &[Datum], cx: &mut EvalContext) -> R {
                 Ok(a.get(&subs))
             }
         }
+        ArrayExpr::Assign {
+            arg,
+            subs,
+            value,
+            ty,
+        } => {
+            let a = eval(arg, row, cx)?;
+            let mut idx = Vec::with_capacity(subs.len());
+            for s in subs {
+                match eval(s, row, cx)? {
+                    Datum::Int4(v) => idx.push(v),
+                    _ => {
+                        return Err(PgError::error(
+                            sqlstate::NULL_VALUE_NOT_ALLOWED,
+                            "array subscript in assignment must not be null",
+                        ));
+                    }
+                }
+            }
+            let v = eval(value, row, cx)?;
+            let base = match a {
+                Datum::Array(a) => *a,
+                _ => ArrayValue::empty(elem_of(*ty)),
+            };
+            Ok(base.set(&idx, v)?.into_datum())
+        }
         ArrayExpr::ScalarArrayOp {
             func,
             left,
