@@ -96,3 +96,38 @@ fn psycopg_round_trips_arrays_as_postgresql_15_does() {
     );
     assert_eq!(run(&s.socket_dir, s.port), expected);
 }
+
+#[test]
+fn random_array_literals_and_binary_arrays_fail_exactly_as_in_postgresql_15() {
+    let oracle = Oracle::start();
+    let s = Server::builder().start();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/psycopg_array_fuzz.py");
+    let run = |host: &Path, port: u16| {
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(host)
+            .arg(port.to_string())
+            .env("HOME", "/nonexistent")
+            .output()
+            .expect("python3 with psycopg 3");
+        assert!(
+            out.status.success(),
+            "psycopg failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let expected = run(&oracle.dir.0, oracle.port);
+    let actual = run(&s.socket_dir, s.port);
+    let differing: Vec<String> = expected
+        .lines()
+        .zip(actual.lines())
+        .filter(|(e, a)| e != a)
+        .map(|(e, a)| format!("postgres:  {e}\nferrogres: {a}"))
+        .take(10)
+        .collect();
+    assert!(differing.is_empty(), "{}", differing.join("\n"));
+    assert_eq!(expected.lines().count(), 4501);
+    assert_eq!(actual.lines().count(), 4501);
+    assert!(!s.log().contains("panicked"), "a backend panicked");
+}

@@ -243,7 +243,14 @@ impl Session {
                 None => Datum::Null,
                 Some(bytes) => {
                     if format_of(&formats, i) == 1 {
-                        decode_binary(bytes, *ty, &fmt)
+                        // exec_bind_message names the parameter by number.
+                        decode_binary(bytes, *ty, &fmt).map_err(|mut e| {
+                            const BAD: &str = "incorrect binary data format in bind parameter";
+                            if e.message.starts_with(BAD) {
+                                e.message = format!("{BAD} {}", i + 1);
+                            }
+                            e
+                        })
                     } else {
                         // Text parameters are in the client encoding.
                         let s = mb::client_to_server(bytes)?;
@@ -512,6 +519,12 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
             let elem = ty.elem().expect("array type");
             crate::utils::stack::check_stack_depth()?;
             Datum::Array(Box::new(crate::sql::adt::array::recv(b, elem, |e| {
+                // A fixed-width element cut short reads past its data (08P01
+                // in PostgreSQL); one too long is left with bytes unread.
+                let len = elem.typlen();
+                if len > 0 && e.len() < len as usize {
+                    return Err(PgError::error("08P01", "insufficient data left in message"));
+                }
                 decode_binary(e, elem, fmt)
             })?))
         }

@@ -82,18 +82,26 @@ pub fn check_dims(dims: &[i32], lbounds: &[i32]) -> PgResult<usize> {
         return Err(too_many_dims(dims.len()));
     }
     let mut n: u64 = 1;
-    for (&d, &lb) in dims.iter().zip(lbounds) {
+    for &d in dims {
         if d < 0 {
             return Err(too_large());
         }
+        // As ArrayGetNItems: the running product must fit an int32, the
+        // final one MaxArraySize.
         n = n.saturating_mul(d as u64);
-        if n > MAX_ARRAY_SIZE as u64 {
+        if n > i32::MAX as u64 {
             return Err(too_large());
         }
-        if (lb as i64) + (d as i64) - 1 > i32::MAX as i64 {
+    }
+    if n > MAX_ARRAY_SIZE as u64 {
+        return Err(too_large());
+    }
+    // ArrayCheckBounds.
+    for (&d, &lb) in dims.iter().zip(lbounds) {
+        if (lb as i64) + (d as i64) > i32::MAX as i64 {
             return Err(PgError::error(
                 sqlstate::PROGRAM_LIMIT_EXCEEDED,
-                format!("array upper bound is too large: {}", lb as i64 + d as i64),
+                format!("array lower bound is too large: {lb}"),
             ));
         }
     }
@@ -1018,12 +1026,8 @@ pub fn recv(
     elem: Type,
     mut recv_elem: impl FnMut(&[u8]) -> PgResult<Datum>,
 ) -> PgResult<ArrayValue> {
-    let bad = || {
-        PgError::error(
-            "22P03",
-            "incorrect binary data format in bind parameter of an array type",
-        )
-    };
+    // pq_getmsgint past the end of the value.
+    let bad = || PgError::error("08P01", "insufficient data left in message");
     let mut r = Reader { b, p: 0 };
     let ndim = r.i32().ok_or_else(bad)?;
     if ndim < 0 {
@@ -1043,9 +1047,12 @@ pub fn recv(
     if elem_oid != elem.oid() {
         return Err(PgError::error(
             sqlstate::DATATYPE_MISMATCH,
-            "binary data has array element type {elem_oid} instead of expected {}"
-                .replace("{elem_oid}", &elem_oid.to_string())
-                .replace("{}", &elem.oid().to_string()),
+            format!(
+                "binary data has array element type {elem_oid} ({}) instead of expected {} ({})",
+                Type::from_oid(elem_oid).map_or("???".into(), |t| t.name()),
+                elem.oid(),
+                elem.name()
+            ),
         ));
     }
     let mut dims = Vec::new();
@@ -1062,19 +1069,26 @@ pub fn recv(
             items.push(Datum::Null);
             continue;
         }
+        // ReadArrayBinary: an item longer than what is left is 22P03.
+        let short = || PgError::error("22P03", "insufficient data left in message");
         if len < 0 {
-            return Err(PgError::error(
-                "22P03",
-                format!("insufficient data left in message"),
-            ));
+            return Err(short());
         }
-        let payload = r
-            .take(len as usize)
-            .ok_or_else(|| PgError::error("22P03", "insufficient data left in message"))?;
-        items.push(recv_elem(payload)?);
+        let payload = r.take(len as usize).ok_or_else(short)?;
+        let k = items.len() + 1;
+        items.push(recv_elem(payload).map_err(|mut e| {
+            // The element's receive function left bytes unread.
+            if e.message.starts_with("incorrect binary data format") {
+                e.message = format!("improper binary format in array element {k}");
+            }
+            e
+        })?);
     }
     if r.p != b.len() {
-        return Err(bad());
+        return Err(PgError::error(
+            "22P03",
+            "incorrect binary data format in bind parameter",
+        ));
     }
     if n == 0 {
         return Ok(ArrayValue::empty(elem));
