@@ -955,7 +955,7 @@ impl<'a> Analyzer<'a> {
             } else {
                 "subquery has too few columns"
             };
-            let msg = if kind == SubLinkType::ExprSublink {
+            let msg = if matches!(kind, SubLinkType::ExprSublink | SubLinkType::ArraySublink) {
                 "subquery must return only one column"
             } else {
                 msg
@@ -969,7 +969,11 @@ impl<'a> Analyzer<'a> {
             SubLinkType::ExprSublink => (SubLinkKind::Expr, columns[0].0),
             SubLinkType::ArraySublink => {
                 let t = columns[0].0;
-                let at = if t.elem().is_some() { Some(t) } else { t.array() };
+                let at = if t.elem().is_some() {
+                    Some(t)
+                } else {
+                    t.array()
+                };
                 let at = at.ok_or_else(|| {
                     self.error(
                         sqlstate::UNDEFINED_OBJECT,

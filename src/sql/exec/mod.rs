@@ -507,8 +507,12 @@ impl Agg {
                     }
                     cx.hold(&args)?;
                 }
-                if a.order.is_empty() {
+                if a.order.is_empty() && !a.distinct {
                     slot.acc.advance(&args)?;
+                } else if a.order.is_empty() {
+                    // DISTINCT without ORDER BY: PostgreSQL sorts the
+                    // distinct values (array_agg/string_agg show the order).
+                    slot.buffered.push((args.clone(), args));
                 } else {
                     let mut keys = Vec::with_capacity(a.order.len());
                     for (e, _, _) in &a.order {
@@ -529,6 +533,20 @@ impl Agg {
                     buf.sort_by(|x, y| {
                         for (i, (_, desc, nulls_first)) in a.order.iter().enumerate() {
                             let o = compare_key(&x.0[i], &y.0[i], *desc, *nulls_first);
+                            if o != Ordering::Equal {
+                                return o;
+                            }
+                        }
+                        Ordering::Equal
+                    });
+                    for (_, args) in buf {
+                        slot.acc.advance(&args)?;
+                    }
+                } else if a.distinct {
+                    let mut buf = std::mem::take(&mut slot.buffered);
+                    buf.sort_by(|x, y| {
+                        for (p, q) in x.0.iter().zip(&y.0) {
+                            let o = compare_key(p, q, false, false);
                             if o != Ordering::Equal {
                                 return o;
                             }
