@@ -167,10 +167,8 @@ pub fn pg_settings(settings: &Settings) -> Relation {
                 r.enumvals
                     .as_ref()
                     .map(|v| {
-                        crate::sql::adt::array::ArrayValue::from_texts(
-                            v.iter().cloned().map(Some),
-                        )
-                        .into_datum()
+                        crate::sql::adt::array::ArrayValue::from_texts(v.iter().cloned().map(Some))
+                            .into_datum()
                     })
                     .unwrap_or(Datum::Null),
                 opt_text(&r.boot_val),

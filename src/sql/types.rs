@@ -257,7 +257,10 @@ impl Type {
     pub fn format_with_typmod(self, typmod: i32, typmod_given: bool) -> String {
         const VARHDRSZ: i32 = 4;
         if let Some(e) = self.elem() {
-            return format!("{}[]", e.format_with_typmod(typmod, typmod_given && typmod >= 0));
+            return format!(
+                "{}[]",
+                e.format_with_typmod(typmod, typmod_given && typmod >= 0)
+            );
         }
         match self {
             Type::Varchar | Type::Bpchar if typmod >= VARHDRSZ => {
@@ -343,8 +346,10 @@ impl Type {
         if let Some(e) = self.elem() {
             return e.is_sortable();
         }
-        !matches!(self, Type::Void | Type::Unknown | Type::Xid | Type::Oidvector)
-            && self.row().typtype != b'p'
+        !matches!(
+            self,
+            Type::Void | Type::Unknown | Type::Xid | Type::Oidvector
+        ) && self.row().typtype != b'p'
     }
 }
 

@@ -171,9 +171,9 @@ impl ArrayValue {
         self.items.is_empty()
     }
 
-    /// The array type of this value.
-    pub fn array_type(&self) -> Type {
-        self.elem.array().unwrap_or(Type::TextArray)
+    /// The array type of this value (every element type here has one).
+    pub fn array_type(&self) -> Option<Type> {
+        self.elem.array()
     }
 
     pub fn into_datum(self) -> Datum {
@@ -306,12 +306,6 @@ impl ArrayValue {
                 cur[k] = lo[k];
             }
         }
-    }
-
-    /// The sub-arrays along the first dimension (for `array_agg` of arrays,
-    /// `unnest` of one level is elementwise instead).
-    pub fn total_bytes_hint(&self) -> usize {
-        self.items.len() * std::mem::size_of::<Datum>()
     }
 }
 

@@ -302,7 +302,9 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Bytea => Datum::Bytea(bytea::bytea_in(s)?),
         _ if ty.elem().is_some() => {
             let elem = ty.elem().expect("array type");
-            return Ok(Datum::Array(Box::new(array::array_in(s, elem, typmod, fmt)?)));
+            return Ok(Datum::Array(Box::new(array::array_in(
+                s, elem, typmod, fmt,
+            )?)));
         }
         // Pseudo-types (PostgreSQL's `anyarray_in` & co.).
         _ => {
@@ -910,5 +912,4 @@ mod tests {
         let f = cast(Datum::Float8(0.1), Type::Float8, Type::Numeric, -1, &fmt).unwrap();
         assert_eq!(output(&f, Type::Numeric, &fmt).unwrap(), "0.1");
     }
-
 }

@@ -110,7 +110,11 @@ pub fn resolve_polymorphic(declared: &[ArgType], input: &[Type]) -> Option<Polym
         }
         match d {
             ArgType::AnyElement | ArgType::AnyArray | ArgType::AnyNonArray => {
-                let e = if *d == ArgType::AnyArray { t.elem()? } else { t };
+                let e = if *d == ArgType::AnyArray {
+                    t.elem()?
+                } else {
+                    t
+                };
                 match elem {
                     Some(x) if x != e => return None,
                     _ => elem = Some(e),
