@@ -18,8 +18,11 @@
 -- functions' signatures need.
 CREATE TEMP TABLE our_types AS SELECT unnest(array[
   16,17,18,19,20,21,23,24,25,26,28,30,700,701,705,869,1009,1042,1043,1082,1114,
-  1083,1184,1186,1700,2206,2950,3220,114,3802,2283,2249,
-  2275,1263,2276,2277,2278,2281,2776]::oid[]) AS oid;
+  1083,1184,1186,1700,2206,2950,3220,114,3802,2249,
+  2275,1263,2276,2277,2278,2281,2776,2283,5077,5078,5079,
+  -- the array types over the types above (sql::adt::array)
+  1000,1001,1002,1003,1005,1007,1008,1011,1013,1014,1015,1016,1021,1022,1028,
+  1041,1115,1182,1183,1185,1187,1231,2211,2951,3221,199,3807]::oid[]) AS oid;
 
 -- Their pg_type rows, as far as ferrogres implements them: typarray only
 -- where the array type is listed; typreceive/typsend 0, because binary I/O

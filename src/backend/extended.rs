@@ -243,7 +243,14 @@ impl Session {
                 None => Datum::Null,
                 Some(bytes) => {
                     if format_of(&formats, i) == 1 {
-                        decode_binary(bytes, *ty, &fmt)
+                        // exec_bind_message names the parameter by number.
+                        decode_binary(bytes, *ty, &fmt).map_err(|mut e| {
+                            const BAD: &str = "incorrect binary data format in bind parameter";
+                            if e.message.starts_with(BAD) {
+                                e.message = format!("{BAD} {}", i + 1);
+                            }
+                            e
+                        })
                     } else {
                         // Text parameters are in the client encoding.
                         let s = mb::client_to_server(bytes)?;
@@ -536,6 +543,19 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
             let s = numeric_recv(b).ok_or_else(bad)?;
             Datum::Numeric(Numeric::parse(&s)?)
         }
+        _ if ty.elem().is_some() => {
+            let elem = ty.elem().expect("array type");
+            crate::utils::stack::check_stack_depth()?;
+            Datum::Array(Box::new(crate::sql::adt::array::recv(b, elem, |e| {
+                // A fixed-width element cut short reads past its data (08P01
+                // in PostgreSQL); one too long is left with bytes unread.
+                let len = elem.typlen();
+                if len > 0 && e.len() < len as usize {
+                    return Err(PgError::error("08P01", "insufficient data left in message"));
+                }
+                decode_binary(e, elem, fmt)
+            })?))
+        }
         _ => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -689,7 +709,16 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
         }
         Type::Void => return Ok(Vec::new()),
         Type::Numeric => return numeric_send(text).ok_or_else(unsupported),
-        Type::TextArray | Type::Inet | Type::Oidvector => return Err(unsupported()),
+        Type::Inet | Type::Oidvector => return Err(unsupported()),
+        _ if ty.elem().is_some() => {
+            // array_send, each element by its own type's send.
+            let elem = ty.elem().expect("array type");
+            let a = crate::sql::adt::array::array_in(text, elem, -1, fmt)?;
+            return crate::sql::adt::array::send(&a, |d| {
+                let t = crate::sql::adt::output(d, elem, fmt).unwrap_or_default();
+                encode_binary(&t, elem.oid(), fmt)
+            });
+        }
         Type::Char => return Ok(vec![crate::sql::adt::systypes::char_byte(text)]),
         // byteasend: the bytes themselves, from either bytea_output form.
         Type::Bytea => return crate::sql::adt::bytea::bytea_in(text),

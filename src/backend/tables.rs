@@ -74,6 +74,7 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         }
         (114, Datum::Json(s)) => HeapValue::Bytes(s.as_bytes().to_vec()),
         (3802, Datum::Jsonb(j)) => HeapValue::Bytes(j.to_text().into_bytes()),
+        (_, Datum::Array(a)) => HeapValue::Bytes(crate::sql::adt::array::serialize(a)),
         (_, other) => {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
@@ -128,6 +129,11 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
         (3802, HeapValue::Bytes(b)) => Datum::Jsonb(Box::new(
             crate::sql::adt::jsonb::Jsonb::parse(&String::from_utf8_lossy(&b))?,
         )),
+        (t, HeapValue::Bytes(b))
+            if crate::sql::types::Type::from_oid(t).is_some_and(|t| t.elem().is_some()) =>
+        {
+            Datum::Array(Box::new(crate::sql::adt::array::deserialize(&b)?))
+        }
         (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
     })
 }

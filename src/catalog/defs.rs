@@ -367,10 +367,16 @@ pub const TYPES: &[(&str, AttrType)] = &[
 
 /// The storage type for a `pg_type` oid, if ferrogres can store it.
 pub fn attr_type_for(type_oid: Oid) -> Option<AttrType> {
-    TYPES
+    let found = TYPES
         .iter()
         .map(|(_, t)| *t)
-        .find(|t| t.type_oid() == type_oid)
+        .find(|t| t.type_oid() == type_oid);
+    found.or_else(|| {
+        // An array of a storable element type.
+        let t = crate::sql::types::Type::from_oid(type_oid)?;
+        attr_type_for(t.elem()?.oid())?;
+        Some(AttrType::Array(type_oid))
+    })
 }
 
 /// One column of a table, as the SQL layer sees it.

@@ -166,7 +166,10 @@ pub fn pg_settings(settings: &Settings) -> Relation {
                 opt_text(&r.max_val),
                 r.enumvals
                     .as_ref()
-                    .map(|v| Datum::TextArray(v.iter().cloned().map(Some).collect()))
+                    .map(|v| {
+                        crate::sql::adt::array::ArrayValue::from_texts(v.iter().cloned().map(Some))
+                            .into_datum()
+                    })
                     .unwrap_or(Datum::Null),
                 opt_text(&r.boot_val),
                 opt_text(&r.reset_val),

@@ -148,6 +148,94 @@ pub enum Expr {
         ty: Type,
         typmod: i32,
     },
+    Array(Box<ArrayExpr>),
+}
+
+/// Array expressions ([`super::adt::array`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrayExpr {
+    /// `ARRAY[a, b]` of type `ty`: elements of its element type, or with
+    /// `multidims`, sub-arrays of type `ty` (`ARRAY[[1,2],[3,4]]`).
+    Construct {
+        elems: Vec<Expr>,
+        ty: Type,
+        multidims: bool,
+    },
+    /// `arg[i][j]` (every `lower` None, `slice` false) or a slice
+    /// `arg[l:u]`, `arg[:u]`, `arg[l:]`; subscripts are int4.
+    Subscript {
+        arg: Expr,
+        lower: Vec<Option<Expr>>,
+        upper: Vec<Option<Expr>>,
+        slice: bool,
+        ty: Type,
+    },
+    /// `UPDATE ... SET arg[i][j] = value`: `arg` with one element replaced
+    /// (`array_set_element`; a NULL `arg` becomes a new array).
+    Assign {
+        arg: Expr,
+        subs: Vec<Expr>,
+        value: Expr,
+        ty: Type,
+    },
+    /// `left op ANY (array)` / `op ALL`: the operator `func` applied to the
+    /// left value and each element (PostgreSQL's ScalarArrayOpExpr).
+    ScalarArrayOp {
+        func: FuncId,
+        left: Expr,
+        array: Expr,
+        all: bool,
+        arg_types: Vec<Type>,
+    },
+}
+
+impl ArrayExpr {
+    pub fn ty(&self) -> Type {
+        match self {
+            ArrayExpr::Construct { ty, .. }
+            | ArrayExpr::Subscript { ty, .. }
+            | ArrayExpr::Assign { ty, .. } => *ty,
+            ArrayExpr::ScalarArrayOp { .. } => Type::Bool,
+        }
+    }
+
+    fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            ArrayExpr::Construct { elems, .. } => elems.iter_mut().collect(),
+            ArrayExpr::Subscript {
+                arg, lower, upper, ..
+            } => std::iter::once(arg)
+                .chain(lower.iter_mut().flatten())
+                .chain(upper.iter_mut().flatten())
+                .collect(),
+            ArrayExpr::ScalarArrayOp { left, array, .. } => vec![left, array],
+            ArrayExpr::Assign {
+                arg, subs, value, ..
+            } => std::iter::once(arg)
+                .chain(subs.iter_mut())
+                .chain(std::iter::once(value))
+                .collect(),
+        }
+    }
+
+    fn children(&self) -> Vec<&Expr> {
+        match self {
+            ArrayExpr::Construct { elems, .. } => elems.iter().collect(),
+            ArrayExpr::Subscript {
+                arg, lower, upper, ..
+            } => std::iter::once(arg)
+                .chain(lower.iter().flatten())
+                .chain(upper.iter().flatten())
+                .collect(),
+            ArrayExpr::ScalarArrayOp { left, array, .. } => vec![left, array],
+            ArrayExpr::Assign {
+                arg, subs, value, ..
+            } => std::iter::once(arg)
+                .chain(subs.iter())
+                .chain(std::iter::once(value))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -161,6 +249,8 @@ pub enum SubLinkKind {
     Any { cmp: Box<Expr> },
     /// `x op ALL (SELECT y ...)`.
     All { cmp: Box<Expr> },
+    /// `ARRAY(SELECT x ...)`: the rows' values as an array.
+    Array,
 }
 
 impl Expr {
@@ -185,6 +275,7 @@ impl Expr {
             | Expr::Distinct { .. } => Type::Bool,
             Expr::Cast { to, .. } => *to,
             Expr::Agg { ty, .. } | Expr::SubLink { ty, .. } => *ty,
+            Expr::Array(a) => a.ty(),
         }
     }
 
@@ -258,10 +349,11 @@ impl Expr {
             Expr::SubLink { kind, params, .. } => {
                 match kind {
                     SubLinkKind::Any { cmp } | SubLinkKind::All { cmp } => f(cmp),
-                    SubLinkKind::Exists | SubLinkKind::Expr => {}
+                    SubLinkKind::Exists | SubLinkKind::Expr | SubLinkKind::Array => {}
                 }
                 params.iter().for_each(|(_, e)| f(e));
             }
+            Expr::Array(a) => a.children().into_iter().for_each(f),
         }
     }
 
@@ -395,6 +487,13 @@ impl Expr {
                 arg: Box::new(go(*arg)?),
                 test: Box::new(go(*test)?),
             },
+            Expr::Array(mut a) => {
+                for c in a.children_mut() {
+                    let taken = std::mem::replace(c, Expr::CaseTest { ty: Type::Unknown });
+                    *c = go(taken)?;
+                }
+                Expr::Array(a)
+            }
         })
     }
 }

@@ -60,7 +60,7 @@ impl Type {
     pub const Unknown: Type = Type(705);
     /// `inet`: kept as its text form.
     pub const Inet: Type = Type(869);
-    /// `text[]` ([`Datum::TextArray`]).
+    /// `text[]` (a [`Datum::Array`] of text).
     pub const TextArray: Type = Type(1009);
     /// `character(n)` / `bpchar`: blank-padded; values are `Datum::Text`.
     pub const Bpchar: Type = Type(1042);
@@ -86,6 +86,12 @@ impl Type {
     pub const PgLsn: Type = Type(3220);
     /// `jsonb`: parsed JSON ([`Datum::Jsonb`], `adt::jsonb`).
     pub const Jsonb: Type = Type(3802);
+    /// Polymorphic pseudo-types, as declared result types of array
+    /// functions; the analyser replaces them by the resolved type.
+    pub const AnyArray: Type = Type(2277);
+    pub const AnyElement: Type = Type(2283);
+    pub const AnyCompatible: Type = Type(5077);
+    pub const AnyCompatibleArray: Type = Type(5078);
 }
 
 /// The built-in type constants as free names, for tables that list many
@@ -260,6 +266,12 @@ impl Type {
     /// prints `bpchar` by its catalog name, as PostgreSQL does.
     pub fn format_with_typmod(self, typmod: i32, typmod_given: bool) -> String {
         const VARHDRSZ: i32 = 4;
+        if let Some(e) = self.elem() {
+            return format!(
+                "{}[]",
+                e.format_with_typmod(typmod, typmod_given && typmod >= 0)
+            );
+        }
         match self {
             Type::Varchar | Type::Bpchar if typmod >= VARHDRSZ => {
                 format!("{}({})", self.name(), typmod - VARHDRSZ)
@@ -342,9 +354,12 @@ impl Type {
 
     /// Whether values of this type compare with `<` (have a btree opclass here).
     pub fn is_sortable(self) -> bool {
+        if let Some(e) = self.elem() {
+            return e.is_sortable();
+        }
         !matches!(
             self,
-            Type::Void | Type::Unknown | Type::TextArray | Type::Xid | Type::Oidvector | Type::Json
+            Type::Void | Type::Unknown | Type::Xid | Type::Oidvector | Type::Json
         ) && self.row().typtype != b'p'
     }
 }
@@ -375,8 +390,8 @@ pub enum Datum {
     Float4(f32),
     /// `void`: not NULL, prints as nothing.
     Void,
-    /// A one-dimensional `text[]`.
-    TextArray(Vec<Option<String>>),
+    /// An array of any element type, any dimensions ([`super::adt::array`]).
+    Array(Box<super::adt::array::ArrayValue>),
     /// `date`: days since 2000-01-01 (`i32::MIN`/`i32::MAX` are -infinity/infinity).
     Date(i32),
     /// `timestamp without time zone`: microseconds since 2000-01-01 00:00.

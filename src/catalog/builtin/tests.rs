@@ -208,6 +208,10 @@ fn pg_type_is_sorted_by_oid_and_names_resolve() {
     assert_eq!(Type::TextArray.elem(), Some(Type::Text));
     assert_eq!(Type::Text.array(), Some(Type::TextArray));
     assert_eq!(Type::TextArray.name(), "text[]");
+    let int4_array = Type::from_oid(1007).expect("_int4");
+    assert_eq!(Type::Int4.array(), Some(int4_array));
+    assert_eq!(int4_array.name(), "integer[]");
+    assert_eq!(int4_array.format_with_typmod(-1, false), "integer[]");
     assert_eq!(Type::Oidvector.name(), "oidvector");
 }
 

@@ -12,6 +12,7 @@
 //! - Text comparison is bytewise, which is what the `C` and `C.UTF-8`
 //!   collations do; other collations are not supported.
 
+pub mod array;
 pub mod bytea;
 pub mod date;
 pub mod datestyle;
@@ -94,7 +95,7 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
             fmt.interval_style,
         ),
         Datum::Void => String::new(),
-        Datum::TextArray(items) => array_out(items),
+        Datum::Array(a) => array::array_out(a, fmt),
         Datum::Date(d)
             if fmt.date_style.style == datestyle::Style::Iso
                 || *d == i32::MIN
@@ -128,40 +129,6 @@ fn regtype_out(oid: u32) -> String {
         Some(t) => t.name().to_string(),
         None => oid.to_string(),
     }
-}
-
-/// `array_out` for a one-dimensional text array.
-pub fn array_out(items: &[Option<String>]) -> String {
-    let mut out = String::from("{");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        match item {
-            None => out.push_str("NULL"),
-            Some(s) => {
-                let needs_quotes = s.is_empty()
-                    || s.eq_ignore_ascii_case("null")
-                    || s.chars().any(|c| {
-                        matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_ascii_whitespace()
-                    });
-                if needs_quotes {
-                    out.push('"');
-                    for c in s.chars() {
-                        if c == '"' || c == '\\' {
-                            out.push('\\');
-                        }
-                        out.push(c);
-                    }
-                    out.push('"');
-                } else {
-                    out.push_str(s);
-                }
-            }
-        }
-    }
-    out.push('}');
-    out
 }
 
 // ---------------------------------------------------------------------------
@@ -319,8 +286,10 @@ fn regtype_in(input: &str) -> PgResult<u32> {
     let t = match name {
         "timestamp with time zone" => Some(Type::Timestamptz),
         "character varying" => Some(Type::Varchar),
-        "text[]" => Some(Type::TextArray),
-        other => Type::from_name(other),
+        other => match other.strip_suffix("[]") {
+            Some(e) => Type::from_name(e).and_then(|t| t.array()),
+            None => Type::from_name(other),
+        },
     };
     t.map(|t| t.oid()).ok_or_else(|| {
         PgError::error(
@@ -393,10 +362,14 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
                 (fmt.now + off * crate::utils::time::USECS_PER_SEC).rem_euclid(time::USECS_PER_DAY);
             Datum::Time(time::time_in(s, local)?)
         }
+        _ if ty.elem().is_some() => {
+            let elem = ty.elem().expect("array type");
+            return Ok(Datum::Array(Box::new(array::array_in(
+                s, elem, typmod, fmt,
+            )?)));
+        }
         Type::Json => Datum::Json(json::json_in(s)?),
         Type::Jsonb => Datum::Jsonb(Box::new(jsonb::Jsonb::parse(s)?)),
-        // One dimension only, until arrays of every type arrive.
-        Type::TextArray => Datum::TextArray(crate::sql::functions::json::text_array_in(s)?),
         // Pseudo-types (PostgreSQL's `anyarray_in` & co.).
         _ => {
             return Err(PgError::error(
@@ -440,6 +413,14 @@ pub fn apply_typmod(d: Datum, ty: Type, typmod: i32, explicit: bool) -> PgResult
                     format!("value too long for type {name}({max})"),
                 ))
             }
+        }
+        (_, Datum::Array(mut a)) if ty.elem().is_some() => {
+            let elem = a.elem;
+            for item in &mut a.items {
+                let v = std::mem::replace(item, Datum::Null);
+                *item = apply_typmod(v, elem, typmod, explicit)?;
+            }
+            Ok(Datum::Array(a))
         }
         (Type::Timestamp, Datum::Timestamp(t)) => Ok(Datum::Timestamp(round_timestamp(t, typmod))),
         (Type::Time, Datum::Time(t)) => Ok(Datum::Time(time::round_time(t, typmod))),
@@ -485,6 +466,10 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
     use CoercionContext::*;
     if from == to {
         return Some(Implicit);
+    }
+    // Array coercion (`array_coerce`): as the element types cast.
+    if let (Some(fe), Some(te)) = (from.elem(), to.elem()) {
+        return cast_context(fe, te);
     }
     let ctx = match (from, to) {
         (Int2, Int4 | Int8 | Float4 | Float8 | Numeric) => Implicit,
@@ -631,6 +616,18 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
     use crate::sql::types::consts::*;
     if from == to {
         return Ok(d);
+    }
+    if let (Datum::Array(a), Some(te)) = (&d, to.elem()) {
+        if from.elem().is_some() {
+            let mut a = (**a).clone();
+            for item in &mut a.items {
+                if !item.is_null() {
+                    *item = cast_value(std::mem::replace(item, Datum::Null), a.elem, te, fmt)?;
+                }
+            }
+            a.elem = te;
+            return Ok(Datum::Array(Box::new(a)));
+        }
     }
     match (from, to) {
         (
@@ -928,7 +925,7 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
             .expect("interval")
             .span()
             .cmp(&as_interval(b).expect("interval").span()),
-        (TextArray(x), TextArray(y)) => x.cmp(y),
+        (Array(x), Array(y)) => array::array_cmp(x, y),
         (Void, Void) => Ordering::Equal,
         (Jsonb(x), Jsonb(y)) => jsonb::cmp(x, y),
         _ => panic!("datum_cmp on incomparable values {a:?} and {b:?}"),
@@ -947,7 +944,8 @@ pub enum HashKey {
     Text(String),
     Xid(u32),
     Interval(i128),
-    Array(Vec<Option<String>>),
+    /// dims, lower bounds, elements.
+    Array(Vec<i32>, Vec<i32>, Vec<HashKey>),
     Void,
     Uuid([u8; 16]),
     Bytes(Vec<u8>),
@@ -972,7 +970,11 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Text(s) => HashKey::Text(s.clone()),
         Datum::Xid(x) => HashKey::Xid(*x),
         Datum::Interval { .. } => HashKey::Interval(as_interval(d).expect("interval").span()),
-        Datum::TextArray(a) => HashKey::Array(a.clone()),
+        Datum::Array(a) => HashKey::Array(
+            a.dims.clone(),
+            a.lbounds.clone(),
+            a.items.iter().map(hash_key).collect(),
+        ),
         Datum::Void => HashKey::Void,
         Datum::Uuid(u) => HashKey::Uuid(*u),
         Datum::Bytea(b) => HashKey::Bytes(b.clone()),
@@ -1053,13 +1055,5 @@ mod tests {
         );
         let f = cast(Datum::Float8(0.1), Type::Float8, Type::Numeric, -1, &fmt).unwrap();
         assert_eq!(output(&f, Type::Numeric, &fmt).unwrap(), "0.1");
-    }
-
-    #[test]
-    fn arrays_print_with_quotes_where_needed() {
-        assert_eq!(
-            array_out(&[Some("a".into()), Some("b c".into()), None, Some("".into())]),
-            "{a,\"b c\",NULL,\"\"}"
-        );
     }
 }

@@ -190,10 +190,8 @@ impl<'a> Analyzer<'a> {
             }
             NodeEnum::SubLink(s) => self.transform_sublink(scope, s),
             NodeEnum::RowExpr(r) => Err(self.unsupported("ROW expressions", loc(r.location))),
-            NodeEnum::AArrayExpr(a) => Err(self.unsupported("arrays", loc(a.location))),
-            NodeEnum::AIndirection(_) => {
-                Err(self.unsupported("subscripts and field selection", None))
-            }
+            NodeEnum::AArrayExpr(a) => self.transform_array_expr(scope, a, None),
+            NodeEnum::AIndirection(i) => self.transform_indirection(scope, i),
             NodeEnum::CollateClause(c) => Err(self.unsupported("COLLATE", loc(c.location))),
             NodeEnum::GroupingFunc(g) => Err(self.unsupported("GROUPING", loc(g.location))),
             _ => Err(self.unsupported("this kind of expression", raw_location(node))),
@@ -293,12 +291,6 @@ impl<'a> Analyzer<'a> {
         let mut ty = Type::from_name(name)
             .filter(|t| *t != Type::Unknown || name == "unknown")
             .ok_or_else(not_found)?;
-        if !tn.array_bounds.is_empty() {
-            if ty != Type::Text {
-                return Err(self.unsupported("arrays", l));
-            }
-            ty = Type::TextArray;
-        }
         if tn.pct_type || tn.setof {
             return Err(self.unsupported("%TYPE and SETOF", l));
         }
@@ -380,14 +372,28 @@ impl<'a> Analyzer<'a> {
                 ));
             }
         };
+        if !tn.array_bounds.is_empty() {
+            // `int[]`, `integer[3]`, `int ARRAY`: bounds are not enforced.
+            ty = ty.array().ok_or_else(|| {
+                self.error(
+                    sqlstate::UNDEFINED_OBJECT,
+                    format!("type \"{shown}[]\" does not exist"),
+                    l,
+                )
+            })?;
+        }
         Ok((ty, typmod))
     }
 
     fn transform_type_cast(&mut self, scope: &mut Scope, tc: &pb::TypeCast) -> PgResult<Expr> {
         let arg_node = node_of(&tc.arg).expect("TypeCast argument");
-        let arg = self.transform_expr(scope, arg_node)?;
         let tn = tc.type_name.as_ref().expect("TypeCast type");
         let (ty, typmod) = self.type_from_name(tn)?;
+        let arg = match arg_node {
+            // `ARRAY[...]::t[]` types its elements by the cast.
+            NodeEnum::AArrayExpr(a) => self.transform_array_expr(scope, a, Some(ty))?,
+            other => self.transform_expr(scope, other)?,
+        };
         let l = loc(tc.location).or(loc(tn.location));
         self.coerce(arg, ty, typmod, CoercionContext::Explicit, l)
     }
@@ -629,14 +635,19 @@ impl<'a> Analyzer<'a> {
     fn finish_call(&mut self, id: FuncId, args: Vec<Expr>) -> PgResult<Expr> {
         let def = registry().get(id);
         let declared = declared_args(id, args.len()).expect("resolved candidate matches arity");
+        let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
+        let poly = super::resolve::resolve_polymorphic(&declared, &input).unwrap_or_default();
+        let concrete = |t: Type, this: &Self, l: Option<usize>| {
+            // PostgreSQL reports these without a position.
+            let _ = l;
+            poly.concrete(t)
+                .map_err(|m| this.error(sqlstate::DATATYPE_MISMATCH, m, None))
+        };
         let mut out = Vec::with_capacity(args.len());
         for (a, d) in args.into_iter().zip(&declared) {
             let l = const_loc(&a);
             let coerced = match d {
                 ArgType::T(t) => self.coerce(a, *t, -1, CoercionContext::Implicit, l)?,
-                ArgType::AnyNonArray if a.ty() == Type::Unknown => {
-                    self.coerce(a, Type::Text, -1, CoercionContext::Implicit, l)?
-                }
                 ArgType::AnyElement if a.ty() == Type::Unknown => {
                     return Err(self.error(
                         sqlstate::DATATYPE_MISMATCH,
@@ -644,16 +655,28 @@ impl<'a> Analyzer<'a> {
                         None,
                     ));
                 }
+                ArgType::AnyArray
+                | ArgType::AnyElement
+                | ArgType::AnyCompatible
+                | ArgType::AnyCompatibleArray => {
+                    let pseudo = super::resolve::declared_type(*d).expect("polymorphic");
+                    let t = concrete(pseudo, self, l)?;
+                    self.coerce(a, t, -1, CoercionContext::Implicit, l)?
+                }
+                ArgType::AnyNonArray if a.ty() == Type::Unknown => {
+                    self.coerce(a, Type::Text, -1, CoercionContext::Implicit, l)?
+                }
                 _ => a,
             };
             out.push(coerced);
         }
         let arg_types = out.iter().map(|e| e.ty()).collect();
+        let ty = concrete(def.ret, self, None)?;
         Ok(Expr::Func {
             func: id,
             args: out,
             arg_types,
-            ty: def.ret,
+            ty,
         })
     }
 
@@ -745,9 +768,14 @@ impl<'a> Analyzer<'a> {
                     Ok(first)
                 }
             }
-            AExprKind::AexprOpAny | AExprKind::AexprOpAll => {
-                Err(self.unsupported("ANY/ALL (array)", l))
-            }
+            AExprKind::AexprOpAny | AExprKind::AexprOpAll => self.transform_scalar_array_op(
+                scope,
+                &name,
+                lnode.expect("left"),
+                rnode.expect("array"),
+                kind == AExprKind::AexprOpAll,
+                l,
+            ),
             AExprKind::Undefined => Err(self.unsupported("this operator", l)),
         }
     }
@@ -870,6 +898,7 @@ impl<'a> Analyzer<'a> {
                 | SubLinkType::ExprSublink
                 | SubLinkType::AnySublink
                 | SubLinkType::AllSublink
+                | SubLinkType::ArraySublink
         ) {
             return Err(self.unsupported("this kind of subquery", l));
         }
@@ -889,7 +918,7 @@ impl<'a> Analyzer<'a> {
             } else {
                 "subquery has too few columns"
             };
-            let msg = if kind == SubLinkType::ExprSublink {
+            let msg = if matches!(kind, SubLinkType::ExprSublink | SubLinkType::ArraySublink) {
                 "subquery must return only one column"
             } else {
                 msg
@@ -901,6 +930,22 @@ impl<'a> Analyzer<'a> {
         let (kind, ty) = match kind {
             SubLinkType::ExistsSublink => (SubLinkKind::Exists, Type::Bool),
             SubLinkType::ExprSublink => (SubLinkKind::Expr, columns[0].0),
+            SubLinkType::ArraySublink => {
+                let t = columns[0].0;
+                let at = if t.elem().is_some() {
+                    Some(t)
+                } else {
+                    t.array()
+                };
+                let at = at.ok_or_else(|| {
+                    self.error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("could not find array type for data type {}", t.name()),
+                        l,
+                    )
+                })?;
+                (SubLinkKind::Array, at)
+            }
             _ => {
                 let test = self.transform_expr(
                     scope,

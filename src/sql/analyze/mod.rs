@@ -14,6 +14,7 @@
 //! aggregation's output row: group keys first, then aggregate results
 //! ([`Query::has_grouping`]).
 
+mod array;
 mod expr;
 mod from;
 mod modify;

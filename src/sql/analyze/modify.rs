@@ -568,7 +568,14 @@ impl<'a> Analyzer<'a> {
                     self.unsupported("multiple-column SET (a, b) = (...)", loc(rt.location))
                 );
             }
-            let col = self.target_column(&table, rt)?;
+            let col = if rt.indirection.is_empty() {
+                self.target_column(&table, rt)?
+            } else {
+                // `SET a[i] = x`: the column by name (analyze::array).
+                let mut plain = rt.clone();
+                plain.indirection.clear();
+                self.target_column(&table, &plain)?
+            };
             if sets.iter().any(|(c, _)| *c == col) {
                 return Err(PgError::error(
                     sqlstate::SYNTAX_ERROR,
@@ -577,6 +584,17 @@ impl<'a> Analyzer<'a> {
             }
             let e = if let NodeEnum::SetToDefault(_) = val {
                 self.column_default(&table, col, &mut defaults)?
+            } else if !rt.indirection.is_empty() {
+                let e = self.transform_expr(&mut scope, val)?;
+                let ty = column_type(table.columns[col].type_oid);
+                self.transform_array_assignment(
+                    &mut scope,
+                    &rt.name,
+                    ty,
+                    &rt.indirection,
+                    e,
+                    loc(rt.location),
+                )?
             } else {
                 let e = self.transform_expr(&mut scope, val)?;
                 self.coerce_to_column(e, &table, col, raw_location(val))?
@@ -779,7 +797,8 @@ impl<'a> Analyzer<'a> {
                 let columns = rel.columns.clone();
                 (columns, RteSource::Relation(rel))
             } else if schema_ok
-                && (name == "generate_series" || crate::sql::functions::is_set_returning(&name))
+                && (matches!(name.as_str(), "generate_series" | "unnest" | "generate_subscripts")
+                    || crate::sql::functions::is_set_returning(&name))
             {
                 let mut scope = Scope::new(ExprKind::FromFunction);
                 let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;

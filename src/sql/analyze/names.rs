@@ -110,6 +110,8 @@ fn figure(node: Option<&NodeEnum>) -> Option<(String, u8)> {
         }
         NodeEnum::RowExpr(_) => Some(("row".into(), 2)),
         NodeEnum::AArrayExpr(_) => Some(("array".into(), 2)),
+        // Subscripts name the column after what they subscript.
+        NodeEnum::AIndirection(i) => figure(i.arg.as_ref().and_then(|n| n.node.as_ref())),
         _ => None,
     }
 }

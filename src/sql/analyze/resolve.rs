@@ -43,9 +43,104 @@ pub fn declared_args(id: FuncId, nargs: usize) -> Option<Vec<ArgType>> {
 fn arg_can_coerce(input: Type, declared: ArgType) -> bool {
     match declared {
         ArgType::T(t) => can_coerce(input, t, CoercionContext::Implicit),
-        ArgType::Any | ArgType::AnyElement => true,
+        ArgType::Any => true,
         ArgType::AnyNonArray => input.category() != TypeCategory::Array,
+        ArgType::AnyArray | ArgType::AnyCompatibleArray => {
+            input == Type::Unknown || input.elem().is_some()
+        }
+        ArgType::AnyElement | ArgType::AnyCompatible => true,
     }
+}
+
+/// What a call's polymorphic arguments resolve to
+/// (`enforce_generic_type_consistency`): the `anyelement` family's element
+/// type and the `anycompatible` family's common type, None where every
+/// such argument is an unknown literal (or there is none).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Polymorphic {
+    pub elem: Option<Type>,
+    pub compat: Option<Type>,
+}
+
+impl Polymorphic {
+    /// The concrete type of a declared polymorphic type (argument or
+    /// result); Err names the family that could not be determined.
+    pub fn concrete(&self, declared: Type) -> Result<Type, &'static str> {
+        let unknown = "could not determine polymorphic type because input has type unknown";
+        match declared {
+            Type::AnyElement => self.elem.ok_or(unknown),
+            Type::AnyArray => self
+                .elem
+                .ok_or(unknown)
+                .and_then(|e| e.array().ok_or("could not find array type for data type")),
+            Type::AnyCompatible => Ok(self.compat.unwrap_or(Type::Text)),
+            Type::AnyCompatibleArray => self
+                .compat
+                .unwrap_or(Type::Text)
+                .array()
+                .ok_or("could not find array type for data type"),
+            t => Ok(t),
+        }
+    }
+}
+
+/// As a declared [`Type`] (the pseudo-type of a polymorphic argument).
+pub fn declared_type(d: ArgType) -> Option<Type> {
+    Some(match d {
+        ArgType::T(t) => t,
+        ArgType::AnyArray => Type::AnyArray,
+        ArgType::AnyElement => Type::AnyElement,
+        ArgType::AnyCompatible => Type::AnyCompatible,
+        ArgType::AnyCompatibleArray => Type::AnyCompatibleArray,
+        _ => return None,
+    })
+}
+
+/// Checks that the polymorphic arguments agree and resolves them.
+pub fn resolve_polymorphic(declared: &[ArgType], input: &[Type]) -> Option<Polymorphic> {
+    let mut elem: Option<Type> = None;
+    let mut compat: Vec<Type> = Vec::new();
+    let mut wants_compat_array = false;
+    for (d, &t) in declared.iter().zip(input) {
+        if *d == ArgType::AnyCompatibleArray {
+            wants_compat_array = true;
+        }
+        if t == Type::Unknown {
+            continue;
+        }
+        match d {
+            ArgType::AnyElement | ArgType::AnyArray | ArgType::AnyNonArray => {
+                let e = if *d == ArgType::AnyArray {
+                    t.elem()?
+                } else {
+                    t
+                };
+                match elem {
+                    Some(x) if x != e => return None,
+                    _ => elem = Some(e),
+                }
+            }
+            ArgType::AnyCompatible => compat.push(t),
+            ArgType::AnyCompatibleArray => compat.push(t.elem()?),
+            _ => {}
+        }
+    }
+    let compat = if compat.is_empty() {
+        None
+    } else {
+        let c = select_common_type(&compat).ok()?;
+        if !compat
+            .iter()
+            .all(|t| *t == c || can_coerce(*t, c, CoercionContext::Implicit))
+        {
+            return None;
+        }
+        if wants_compat_array && c.array().is_none() {
+            return None;
+        }
+        Some(c)
+    };
+    Some(Polymorphic { elem, compat })
 }
 
 fn arg_equals(input: Type, declared: ArgType) -> bool {
@@ -84,6 +179,7 @@ pub fn resolve(candidates: &[FuncId], input: &[Type], binary_operator: bool) -> 
     let coercible: Vec<&(FuncId, Vec<ArgType>)> = cands
         .iter()
         .filter(|(_, a)| a.iter().zip(input).all(|(d, i)| arg_can_coerce(*i, *d)))
+        .filter(|(_, a)| resolve_polymorphic(a, input).is_some())
         .collect();
     match coercible.len() {
         0 => return Resolution::NotFound,
@@ -204,6 +300,7 @@ fn select_candidate(input: &[Type], cands: Vec<&(FuncId, Vec<ArgType>)>) -> Opti
             let matching: Vec<_> = cands
                 .iter()
                 .filter(|(_, a)| a.iter().all(|d| arg_can_coerce(k, *d)))
+                .filter(|(_, a)| resolve_polymorphic(a, &vec![k; a.len()]).is_some())
                 .collect();
             if matching.len() == 1 {
                 return Some(matching[0].0);

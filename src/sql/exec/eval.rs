@@ -217,7 +217,7 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             params,
             correlated: true,
             ..
-        } => super::subplan::eval_correlated(*index, kind, params, row, cx),
+        } => super::subplan::eval_correlated(*index, kind, params, e.ty(), row, cx),
         Expr::SubLink {
             index,
             kind: SubLinkKind::Any { cmp },
@@ -229,6 +229,10 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             let rows = cx.subplan_rows(*index)?;
             match kind {
                 SubLinkKind::Exists => Ok(Datum::Bool(!rows.is_empty())),
+                SubLinkKind::Array => super::super::functions::array::from_rows(
+                    rows.iter().map(|r| r[0].clone()).collect(),
+                    e.ty(),
+                ),
                 SubLinkKind::Expr => match rows.len() {
                     0 => Ok(Datum::Null),
                     1 => Ok(rows[0][0].clone()),
@@ -258,6 +262,7 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
                 }
             }
         }
+        Expr::Array(a) => super::super::functions::array::eval_expr(a, row, cx),
         Expr::Agg { .. } => unreachable!("aggregate placeholders are replaced before execution"),
     }
 }

@@ -222,12 +222,7 @@ fn row_bytes(row: &[Datum]) -> usize {
         .iter()
         .map(|d| match d {
             Datum::Text(s) => s.capacity(),
-            Datum::TextArray(items) => items
-                .iter()
-                .map(|i| {
-                    std::mem::size_of::<Option<String>>() + i.as_ref().map_or(0, String::capacity)
-                })
-                .sum(),
+            Datum::Array(a) => row_bytes(&a.items),
             Datum::Numeric(_) => 32,
             _ => 0,
         })
@@ -639,8 +634,12 @@ impl Agg {
                     }
                     cx.hold(&args)?;
                 }
-                if a.order.is_empty() {
+                if a.order.is_empty() && !a.distinct {
                     slot.acc.advance_fmt(&args, &cx.fmt)?;
+                } else if a.order.is_empty() {
+                    // DISTINCT without ORDER BY: PostgreSQL sorts the
+                    // distinct values (array_agg/string_agg show the order).
+                    slot.buffered.push((args.clone(), args));
                 } else {
                     let mut keys = Vec::with_capacity(a.order.len());
                     for (e, _, _) in &a.order {
@@ -669,6 +668,20 @@ impl Agg {
                     });
                     for (_, args) in buf {
                         slot.acc.advance_fmt(&args, &cx.fmt)?;
+                    }
+                } else if a.distinct {
+                    let mut buf = std::mem::take(&mut slot.buffered);
+                    buf.sort_by(|x, y| {
+                        for (p, q) in x.0.iter().zip(&y.0) {
+                            let o = compare_key(p, q, false, false);
+                            if o != Ordering::Equal {
+                                return o;
+                            }
+                        }
+                        Ordering::Equal
+                    });
+                    for (_, args) in buf {
+                        slot.acc.advance(&args)?;
                     }
                 }
                 row.push(slot.acc.finish()?);

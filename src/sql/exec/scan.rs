@@ -207,6 +207,36 @@ impl SeriesScan {
         if vals.iter().any(|v| v.is_null()) {
             return Ok(None);
         }
+        // unnest(array): a series over the element offsets, the array kept
+        // as its "step" (see `next`).
+        if let [Datum::Array(a)] = vals.as_slice() {
+            if a.items.is_empty() {
+                return Ok(None);
+            }
+            return Ok(Some(Series {
+                current: Datum::Int4(0),
+                stop: Datum::Int4(a.items.len() as i32 - 1),
+                step: vals[0].clone(),
+                descending: false,
+            }));
+        }
+        // generate_subscripts(array, dim [, reverse]): the subscripts of
+        // one dimension, a series of int4.
+        if let [Datum::Array(a), Datum::Int4(d), rest @ ..] = vals.as_slice() {
+            let reverse = matches!(rest, [Datum::Bool(true)]);
+            if *d < 1 || *d as usize > a.ndim() {
+                return Ok(None);
+            }
+            let i = *d as usize - 1;
+            let (lb, ub) = (a.lbounds[i], a.lbounds[i] + a.dims[i] - 1);
+            let (from, to, step) = if reverse { (ub, lb, -1) } else { (lb, ub, 1) };
+            return Ok(Some(Series {
+                current: Datum::Int4(from),
+                stop: Datum::Int4(to),
+                step: Datum::Int4(step),
+                descending: reverse,
+            }));
+        }
         // generate_series_step_numeric's checks, in its order: start and
         // stop before the step. An infinite bound would never be reached.
         let bad = |msg: String| Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, msg));
@@ -276,6 +306,11 @@ impl ExecNode for SeriesScan {
         if (s.descending && o == Ordering::Less) || (!s.descending && o == Ordering::Greater) {
             self.state = Some(None);
             return Ok(None);
+        }
+        if let (Datum::Int4(i), Datum::Array(a)) = (&s.current, &s.step) {
+            let out = a.items[*i as usize].clone();
+            s.current = Datum::Int4(i + 1);
+            return Ok(Some(vec![out]));
         }
         let out = s.current.clone();
         // Overflow past the type's range ends the series, as in PostgreSQL.

@@ -21,6 +21,7 @@ pub(super) fn eval_correlated(
     index: usize,
     kind: &SubLinkKind,
     params: &[(usize, Expr)],
+    ty: crate::sql::types::Type,
     row: &[Datum],
     cx: &mut EvalContext,
 ) -> PgResult<Datum> {
@@ -29,6 +30,15 @@ pub(super) fn eval_correlated(
         cx.set_exec_param(*slot, v);
     }
     match kind {
+        // ARRAY(subquery) referring to the outer row.
+        SubLinkKind::Array => {
+            let mut vals = Vec::new();
+            cx.run_correlated(index, &mut |r, _| {
+                vals.push(r.into_iter().next().unwrap_or(Datum::Null));
+                Ok(true)
+            })?;
+            crate::sql::functions::array::from_rows(vals, ty)
+        }
         SubLinkKind::Exists => {
             let mut found = false;
             cx.run_correlated(index, &mut |_, _| {

@@ -26,6 +26,9 @@ pub enum AggKind {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// `array_agg(anynonarray)` / `array_agg(anyarray)` (PostgreSQL 15:
+    /// arrays of equal dimensions stack into one more dimension).
+    ArrayAgg,
     /// `json_agg`, `jsonb_agg`, `json_object_agg`, `jsonb_object_agg`.
     JsonAgg,
     JsonbAgg,
@@ -86,6 +89,8 @@ pub(super) fn register(b: &mut Builder) {
         b.agg("min", &[ArgType::T(t)], t, AggKind::Min);
         b.agg("max", &[ArgType::T(t)], t, AggKind::Max);
     }
+    b.agg("min", &[ArgType::AnyArray], Type::AnyArray, AggKind::Min);
+    b.agg("max", &[ArgType::AnyArray], Type::AnyArray, AggKind::Max);
     b.agg("bool_and", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("every", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("bool_or", &[ArgType::T(Bool)], Bool, AggKind::BoolOr);
@@ -120,6 +125,18 @@ pub(super) fn register(b: &mut Builder) {
         Jsonb,
         AggKind::JsonbObjectAgg,
     );
+    b.agg(
+        "array_agg",
+        &[ArgType::AnyNonArray],
+        Type::AnyArray,
+        AggKind::ArrayAgg,
+    );
+    b.agg(
+        "array_agg",
+        &[ArgType::AnyArray],
+        Type::AnyArray,
+        AggKind::ArrayAgg,
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -149,6 +166,9 @@ enum State {
     /// The JSON aggregates: the text so far (json), the members (jsonb).
     Json(Option<String>),
     Jsonb(Option<Vec<(String, crate::sql::adt::jsonb::Jsonb)>>),
+    /// `array_agg`: the inputs so far (NULLs included), and whether they
+    /// are arrays (`array_agg(anyarray)`).
+    ArrayAgg(Vec<Datum>, bool),
 }
 
 /// One group's running aggregate.
@@ -197,6 +217,7 @@ impl Accumulator {
             AggKind::StringAgg => State::StringAgg(None),
             AggKind::JsonAgg | AggKind::JsonObjectAgg => State::Json(None),
             AggKind::JsonbAgg | AggKind::JsonbObjectAgg => State::Jsonb(None),
+            AggKind::ArrayAgg => State::ArrayAgg(Vec::new(), input.elem().is_some()),
         };
         Accumulator {
             kind,
@@ -287,10 +308,19 @@ impl Accumulator {
             return Ok(());
         }
         let Some(v) = args.first() else { return Ok(()) };
+        if let State::ArrayAgg(items, _) = &mut self.state {
+            // Not strict: NULLs are elements (NULL arrays are an error at the end).
+            if items.len() >= crate::sql::adt::array::MAX_ARRAY_SIZE {
+                return Err(crate::sql::adt::array::too_large());
+            }
+            items.push(v.clone());
+            return Ok(());
+        }
         if v.is_null() {
             return Ok(());
         }
         match &mut self.state {
+            State::ArrayAgg(..) => unreachable!("array_agg returned above"),
             State::Count(n) => *n += 1,
             State::SumInt(s) => {
                 let x = as_i128(v).expect("integer input");
@@ -451,6 +481,12 @@ impl Accumulator {
                 )),
                 Some(v) => Datum::Jsonb(Box::new(crate::sql::adt::jsonb::make_object(v.clone()))),
             },
+            State::ArrayAgg(items, of_arrays) => {
+                if items.is_empty() {
+                    return Ok(Datum::Null);
+                }
+                super::array::aggregate(items.clone(), self.ret, *of_arrays)?
+            }
         })
     }
 }

@@ -51,10 +51,17 @@ fn int(d: &Datum) -> i64 {
     adt::as_i128(d).expect("integer argument") as i64
 }
 
-/// The elements of a one-dimensional `text[]` argument.
-pub(crate) fn text_array(d: &Datum) -> &[Option<String>] {
+/// The elements of a `text[]` argument, in storage order.
+pub(crate) fn text_array(d: &Datum) -> Vec<Option<String>> {
     match d {
-        Datum::TextArray(items) => items,
+        Datum::Array(a) => a
+            .items
+            .iter()
+            .map(|v| match v {
+                Datum::Text(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
         other => panic!("text[] argument expected, got {other:?}"),
     }
 }
@@ -368,13 +375,13 @@ fn json_array_element_text(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type
 fn json_extract_path(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let s = js(&a[0]);
     let n = parse_json(s)?;
-    Ok(node_json(s, node_path(&n, text_array(&a[1]))))
+    Ok(node_json(s, node_path(&n, &text_array(&a[1]))))
 }
 
 fn json_extract_path_text(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let s = js(&a[0]);
     let n = parse_json(s)?;
-    Ok(node_text(s, node_path(&n, text_array(&a[1]))))
+    Ok(node_text(s, node_path(&n, &text_array(&a[1]))))
 }
 
 /// The variadic path of `*_extract_path(x, VARIADIC text[])`; None if the
@@ -506,11 +513,11 @@ fn jsonb_array_element_text(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Typ
 }
 
 fn jsonb_extract_path(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(opt_jsonb(jsonb::get_path(jb(&a[0]), text_array(&a[1]))))
+    Ok(opt_jsonb(jsonb::get_path(jb(&a[0]), &text_array(&a[1]))))
 }
 
 fn jsonb_extract_path_text(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(opt_text(jsonb::get_path(jb(&a[0]), text_array(&a[1]))))
+    Ok(opt_text(jsonb::get_path(jb(&a[0]), &text_array(&a[1]))))
 }
 
 fn jsonb_extract_path_variadic(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -585,7 +592,7 @@ fn jsonb_delete_array(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> 
 fn jsonb_delete_path(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(jsonb_datum(jsonb::set_path(
         jb(&a[0]),
-        text_array(&a[1]),
+        &text_array(&a[1]),
         None,
         SetOp::Delete,
     )?))
@@ -619,7 +626,7 @@ fn jsonb_set(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let create = !matches!(a.get(3), Some(Datum::Bool(false)));
     Ok(jsonb_datum(jsonb::set_path(
         jb(&a[0]),
-        text_array(&a[1]),
+        &text_array(&a[1]),
         Some(jb(&a[2])),
         SetOp::Replace { create },
     )?))
@@ -629,7 +636,7 @@ fn jsonb_insert(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let after = matches!(a.get(3), Some(Datum::Bool(true)));
     Ok(jsonb_datum(jsonb::set_path(
         jb(&a[0]),
-        text_array(&a[1]),
+        &text_array(&a[1]),
         Some(jb(&a[2])),
         SetOp::Insert { after },
     )?))
@@ -720,21 +727,45 @@ pub fn datum_to_json(
         Datum::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Datum::Json(s) => out.push_str(s),
         Datum::Jsonb(j) => out.push_str(&j.to_text()),
-        Datum::TextArray(items) => {
-            out.push('[');
-            for (i, it) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+        Datum::Array(a) => {
+            // array_to_json: nested brackets per dimension, elements as
+            // their own type's JSON.
+            fn dim(
+                out: &mut String,
+                a: &crate::sql::adt::array::ArrayValue,
+                level: usize,
+                pos: &mut usize,
+                fmt: &SessionFormat,
+            ) -> PgResult<()> {
+                out.push('[');
+                let n = a.dims.get(level).copied().unwrap_or(0).max(0) as usize;
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    if level + 1 < a.dims.len() {
+                        dim(out, a, level + 1, pos, fmt)?;
+                    } else {
+                        datum_to_json(out, &a.items[*pos], a.elem, fmt, false)?;
+                        *pos += 1;
+                    }
                 }
-                match it {
-                    Some(s) => escape_json(out, s),
-                    None => out.push_str("null"),
-                }
+                out.push(']');
+                Ok(())
             }
-            out.push(']');
+            if a.dims.is_empty() {
+                out.push_str("[]");
+            } else {
+                dim(out, a, 0, &mut 0, fmt)?;
+            }
         }
         Datum::Date(_) | Datum::Timestamp(_) | Datum::Timestamptz(_) => {
-            let s = adt::output(d, ty, fmt).unwrap_or_default();
+            // JsonEncodeDateTime: ISO whatever DateStyle says.
+            let iso = SessionFormat {
+                date_style: Default::default(),
+                ..fmt.clone()
+            };
+            let s = adt::output(d, ty, &iso).unwrap_or_default();
             let s = xsd_datetime(&s, matches!(d, Datum::Timestamptz(_)));
             escape_json(out, &s);
         }
@@ -763,17 +794,38 @@ pub fn datum_to_jsonb(d: &Datum, ty: Type, fmt: &SessionFormat) -> PgResult<Json
         Datum::Json(s) => Jsonb::parse(s)?,
         Datum::Jsonb(j) => (**j).clone(),
         Datum::Numeric(n) if !n.is_nan() && !n.is_infinite() => Jsonb::Number(n.clone()),
-        Datum::TextArray(items) => Jsonb::Array(
-            items
-                .iter()
-                .map(|i| match i {
-                    Some(s) => Jsonb::String(s.clone()),
-                    None => Jsonb::Null,
-                })
-                .collect(),
-        ),
+        Datum::Array(a) => {
+            fn dim(
+                a: &crate::sql::adt::array::ArrayValue,
+                level: usize,
+                pos: &mut usize,
+                fmt: &SessionFormat,
+            ) -> PgResult<Jsonb> {
+                let n = a.dims.get(level).copied().unwrap_or(0).max(0) as usize;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    if level + 1 < a.dims.len() {
+                        items.push(dim(a, level + 1, pos, fmt)?);
+                    } else {
+                        items.push(datum_to_jsonb(&a.items[*pos], a.elem, fmt)?);
+                        *pos += 1;
+                    }
+                }
+                Ok(Jsonb::Array(items))
+            }
+            if a.dims.is_empty() {
+                Jsonb::Array(Vec::new())
+            } else {
+                dim(a, 0, &mut 0, fmt)?
+            }
+        }
         Datum::Date(_) | Datum::Timestamp(_) | Datum::Timestamptz(_) => {
-            let s = adt::output(d, ty, fmt).unwrap_or_default();
+            // JsonEncodeDateTime: ISO whatever DateStyle says.
+            let iso = SessionFormat {
+                date_style: Default::default(),
+                ..fmt.clone()
+            };
+            let s = adt::output(d, ty, &iso).unwrap_or_default();
             Jsonb::String(xsd_datetime(&s, matches!(d, Datum::Timestamptz(_))))
         }
         _ => {
@@ -796,7 +848,12 @@ fn jsonb_key(d: &Datum, ty: Type, fmt: &SessionFormat) -> PgResult<String> {
     }
     Ok(match d {
         Datum::Date(_) | Datum::Timestamp(_) | Datum::Timestamptz(_) => {
-            let s = adt::output(d, ty, fmt).unwrap_or_default();
+            // JsonEncodeDateTime: ISO whatever DateStyle says.
+            let iso = SessionFormat {
+                date_style: Default::default(),
+                ..fmt.clone()
+            };
+            let s = adt::output(d, ty, &iso).unwrap_or_default();
             xsd_datetime(&s, matches!(d, Datum::Timestamptz(_)))
         }
         Datum::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
@@ -967,93 +1024,6 @@ fn jsonb_object(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(jsonb_datum(jsonb::make_object(pairs)))
 }
 
-/// A one-dimensional `text[]` literal (`'{a,"b c",NULL}'`), PostgreSQL's
-/// `array_in` for the cases one dimension needs.
-pub fn text_array_in(s: &str) -> PgResult<Vec<Option<String>>> {
-    let malformed = |detail: &str| {
-        PgError::error(
-            sqlstate::INVALID_TEXT_REPRESENTATION,
-            format!("malformed array literal: \"{s}\""),
-        )
-        .with_detail(detail.to_string())
-    };
-    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
-    let Some(body) = t.strip_prefix('{') else {
-        return Err(malformed(
-            "Array value must start with \"{\" or dimension information.",
-        ));
-    };
-    let Some(body) = body.strip_suffix('}') else {
-        return Err(malformed("Unexpected end of input."));
-    };
-    let mut out = Vec::new();
-    if body.trim().is_empty() {
-        return Ok(out);
-    }
-    let mut chars = body.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-            chars.next();
-        }
-        let mut item = String::new();
-        let mut quoted = false;
-        let mut trailing_ws = 0usize;
-        while let Some(&c) = chars.peek() {
-            match c {
-                '"' => {
-                    chars.next();
-                    quoted = true;
-                    loop {
-                        match chars.next() {
-                            None => return Err(malformed("Unexpected end of input.")),
-                            Some('"') => break,
-                            Some('\\') => match chars.next() {
-                                Some(e) => item.push(e),
-                                None => return Err(malformed("Unexpected end of input.")),
-                            },
-                            Some(o) => item.push(o),
-                        }
-                    }
-                    trailing_ws = 0;
-                }
-                '\\' => {
-                    chars.next();
-                    match chars.next() {
-                        Some(e) => item.push(e),
-                        None => return Err(malformed("Unexpected end of input.")),
-                    }
-                    trailing_ws = 0;
-                }
-                ',' => break,
-                '{' | '}' => return Err(malformed("Unexpected \"{\" character.")),
-                c => {
-                    chars.next();
-                    if c.is_ascii_whitespace() {
-                        trailing_ws += c.len_utf8();
-                    } else {
-                        trailing_ws = 0;
-                    }
-                    item.push(c);
-                }
-            }
-        }
-        item.truncate(item.len() - trailing_ws);
-        if item.is_empty() && !quoted {
-            return Err(malformed("Unexpected \",\" character."));
-        }
-        if !quoted && item.eq_ignore_ascii_case("null") {
-            out.push(None);
-        } else {
-            out.push(Some(item));
-        }
-        match chars.next() {
-            Some(',') => continue,
-            None => break,
-            Some(_) => return Err(malformed("Unexpected end of input.")),
-        }
-    }
-    Ok(out)
-}
 
 // --- Set-returning functions (in FROM) ---------------------------------------
 

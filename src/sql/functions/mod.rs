@@ -12,6 +12,7 @@
 //! PostgreSQL exist here too without one function per pair.
 
 pub mod aggregates;
+pub mod array;
 mod bytea;
 mod dates;
 mod dbsize;
@@ -43,8 +44,13 @@ pub enum ArgType {
     AnyNonArray,
     /// `"any"`: accepts anything, including unknown literals, unchanged.
     Any,
-    /// `anyelement`: any type (arrays too), unchanged.
+    /// `anyarray` / `anyelement`: one element type for all of them
+    /// (`analyze::resolve::resolve_polymorphic`).
+    AnyArray,
     AnyElement,
+    /// `anycompatiblearray` / `anycompatible`: their common type.
+    AnyCompatibleArray,
+    AnyCompatible,
 }
 
 impl ArgType {
@@ -55,7 +61,10 @@ impl ArgType {
             ArgType::T(t) => t.oid(),
             ArgType::AnyNonArray => 2776,
             ArgType::Any => 2276,
+            ArgType::AnyArray => 2277,
             ArgType::AnyElement => 2283,
+            ArgType::AnyCompatible => 5077,
+            ArgType::AnyCompatibleArray => 5078,
         }
     }
 }
@@ -459,6 +468,7 @@ fn build() -> Registry {
     uuid::register(&mut b);
     json::register(&mut b);
     json::register_srfs(&mut b);
+    array::register(&mut b);
 
     let mut functions: HashMap<&'static str, Vec<FuncId>> = HashMap::new();
     let mut operators: HashMap<&'static str, Vec<FuncId>> = HashMap::new();

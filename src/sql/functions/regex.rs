@@ -94,7 +94,7 @@ fn unsupported(what: &str) -> PgError {
 /// Builds a `text[]` result. The only place this module makes an array,
 /// so that the array representation can change in one spot.
 pub(crate) fn text_array(items: Vec<Option<String>>) -> Datum {
-    Datum::TextArray(items)
+    crate::sql::adt::array::ArrayValue::from_texts(items).into_datum()
 }
 
 // --- flags -------------------------------------------------------------------

@@ -148,6 +148,9 @@ pub enum AttrType {
     /// `jsonb`: a varlena holding the value's canonical text output
     /// (`sql::adt::jsonb`), parsed again when read.
     Jsonb,
+    /// An array type (its `pg_type` oid): a varlena holding
+    /// `sql::adt::array::serialize`'s form.
+    Array(Oid),
 }
 
 impl AttrType {
@@ -177,6 +180,7 @@ impl AttrType {
             AttrType::Interval => 1186,
             AttrType::Json => JSONOID,
             AttrType::Jsonb => JSONBOID,
+            AttrType::Array(oid) => oid,
         }
     }
 
@@ -204,7 +208,8 @@ impl AttrType {
             | AttrType::Bytea
             | AttrType::Json
             | AttrType::Jsonb
-            | AttrType::Oidvector => (-1, TypAlign::Int, false),
+            | AttrType::Oidvector
+            | AttrType::Array(_) => (-1, TypAlign::Int, false),
             AttrType::Name => (NAMEDATALEN as i16, TypAlign::Char, false),
             AttrType::Uuid => (16, TypAlign::Char, false),
             AttrType::Interval => (16, TypAlign::Double, false),
