@@ -789,3 +789,29 @@ pub fn assert_no_crash(s: &Server) {
         assert!(!log.contains(bad), "server log contains {bad:?}:\n{log}");
     }
 }
+
+/// Runs the driver script `tests/drivers/NAME` with python3 (psycopg 3,
+/// installed by scripts/deps.sh) as `python3 NAME SOCKET_DIR PORT` against
+/// `s`, fails the test with its output and the server log unless it exits
+/// 0, and returns its stdout.
+#[allow(dead_code)]
+pub fn run_psycopg_script(s: &Server, name: &str) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/drivers")
+        .join(name);
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(&s.socket_dir)
+        .arg(s.port.to_string())
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("python3 with psycopg 3 (scripts/deps.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name} failed:\n{stdout}{}\n--- log ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log()
+    );
+    stdout
+}

@@ -693,3 +693,431 @@ mod tests {
         assert_eq!(ordinal("113", false), "th");
     }
 }
+
+// ---------------------------------------------------------------------------
+// to_timestamp / to_date: DCH_from_char
+// ---------------------------------------------------------------------------
+
+/// The fields `to_timestamp` / `to_date` read (PostgreSQL's `TmFromChar`).
+#[derive(Clone, Debug, Default)]
+pub struct FromChar {
+    pub year: Option<i64>,
+    /// How many digits the year had (2- and 3-digit years are adjusted
+    /// toward 2020).
+    pub year_digits: usize,
+    pub bc: bool,
+    pub cc: Option<i64>,
+    pub month: Option<i64>,
+    pub mday: Option<i64>,
+    pub ddd: Option<i64>,
+    pub hour: i64,
+    /// HH / HH12 was used: the hour is on the 12-hour clock.
+    pub clock12: bool,
+    pub pm: Option<bool>,
+    pub min: i64,
+    pub sec: i64,
+    pub usec: i64,
+    pub julian: Option<i64>,
+    /// TZH/TZM: seconds east of UTC.
+    pub tz_offset: Option<i64>,
+    pub w: Option<i64>,
+    pub ww: Option<i64>,
+}
+
+fn key_name(spelling: &str) -> &str {
+    spelling
+}
+
+fn is_digit_key(k: Key) -> bool {
+    !matches!(
+        k,
+        Key::ADdots
+            | Key::AD
+            | Key::AMdots
+            | Key::AM
+            | Key::BCdots
+            | Key::BC
+            | Key::PMdots
+            | Key::PM
+            | Key::Day(_)
+            | Key::Dy(_)
+            | Key::Month(_)
+            | Key::Mon(_)
+            | Key::RM(_)
+            | Key::TZ(_)
+            | Key::FX
+    )
+}
+
+/// `DCH_from_char` in PostgreSQL's non-FX mode: each keyword reads its
+/// field from `input`, separators in the format match one separator in the
+/// input (or none), other format characters skip one input character, and
+/// spaces before a field are skipped.
+pub fn from_char(input: &str, fmt: &str) -> PgResult<FromChar> {
+    // Keywords with their spellings, to name them in messages.
+    let mut nodes: Vec<(Option<(Key, &'static str, Suffix)>, Option<char>)> = Vec::new();
+    {
+        let mut rest = fmt;
+        while !rest.is_empty() {
+            let mut suffix = Suffix::default();
+            let mut body = rest;
+            if let Some(r) = body.strip_prefix("FM").or_else(|| body.strip_prefix("fm")) {
+                suffix.fill = true;
+                body = r;
+            } else if let Some(r) = body.strip_prefix("TM").or_else(|| body.strip_prefix("tm")) {
+                body = r;
+            }
+            if let Some((spelling, key, _)) = KEYWORDS.iter().find(|(k, _, _)| body.starts_with(k))
+            {
+                let mut after = &body[spelling.len()..];
+                if let Some(r) = after
+                    .strip_prefix("TH")
+                    .or_else(|| after.strip_prefix("th"))
+                {
+                    suffix.th = Some(true);
+                    after = r;
+                }
+                nodes.push((Some((*key, *spelling, suffix)), None));
+                rest = after;
+                continue;
+            }
+            let prefixed = body.len() != rest.len();
+            rest = body;
+            if rest.is_empty() {
+                break;
+            }
+            let c = rest.chars().next().expect("non-empty");
+            if c == '"' && !prefixed {
+                let mut chars = rest[1..].char_indices();
+                let mut end = rest.len();
+                while let Some((i, ch)) = chars.next() {
+                    match ch {
+                        '\\' => {
+                            if let Some((_, esc)) = chars.next() {
+                                nodes.push((None, Some(esc)));
+                            }
+                        }
+                        '"' => {
+                            end = i + 2;
+                            break;
+                        }
+                        // Quoted characters skip one input character each.
+                        other => nodes.push((
+                            None,
+                            Some(if other.is_alphanumeric() { other } else { 'x' }),
+                        )),
+                    }
+                }
+                rest = &rest[end.min(rest.len())..];
+                continue;
+            }
+            nodes.push((None, Some(c)));
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    if let Some((_, name, _)) = nodes
+        .iter()
+        .flat_map(|n| &n.0)
+        .find(|(k, _, _)| matches!(k, Key::TZ(_) | Key::OF))
+    {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!(
+                "formatting field \"{}\" is only supported in to_char",
+                key_name(name)
+            ),
+        ));
+    }
+    let mut out = FromChar::default();
+    let b = input.as_bytes();
+    let mut s = 0usize;
+    let mut extra_skip: i64 = 0;
+    let is_sep = |c: u8| !c.is_ascii_alphanumeric() && !c.is_ascii_whitespace() && c < 0x80;
+    for (i, (key, ch)) in nodes.iter().enumerate() {
+        if s >= b.len() {
+            break;
+        }
+        if let Some(c) = ch {
+            if c.is_whitespace() || (!c.is_alphanumeric()) {
+                extra_skip -= 1;
+                if b[s].is_ascii_whitespace() || is_sep(b[s]) {
+                    s += 1;
+                    extra_skip += 1;
+                }
+            } else if extra_skip > 0 {
+                extra_skip -= 1;
+            } else {
+                s += input[s..].chars().next().map_or(1, |c| c.len_utf8());
+            }
+            continue;
+        }
+        let (k, name, suffix) = key.as_ref().expect("a keyword node");
+        if *k == Key::FX {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "the FX modifier of to_timestamp and to_date is not supported by ferrogres",
+            ));
+        }
+        while s < b.len() && b[s].is_ascii_whitespace() {
+            s += 1;
+            extra_skip += 1;
+        }
+        // is_next_separator: the field may take as many digits as there are.
+        let next_sep = suffix.th.is_some()
+            || match nodes.get(i + 1) {
+                None => true,
+                Some((Some((nk, _, _)), _)) => !is_digit_key(*nk),
+                Some((None, Some(c))) => !c.is_ascii_digit(),
+                Some((None, None)) => true,
+            };
+        let int = |len: usize, s: &mut usize| -> PgResult<(i64, usize)> {
+            let rest = &input[*s..];
+            let slurp = suffix.fill || next_sep;
+            let field: &str = if slurp {
+                rest
+            } else {
+                let avail = rest.chars().count();
+                if avail < len {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_DATETIME_FORMAT,
+                        format!("source string too short for \"{name}\" formatting field"),
+                    )
+                    .with_detail(format!(
+                        "Field requires {len} characters, but only {avail} remain."
+                    ))
+                    .with_hint(
+                        "If your source string is not fixed-width, try using the \"FM\" modifier.",
+                    ));
+                }
+                &rest[..rest.char_indices().nth(len).map_or(rest.len(), |(i, _)| i)]
+            };
+            // strtol: leading spaces, a sign, digits.
+            let fb = field.as_bytes();
+            let mut j = 0;
+            while j < fb.len() && fb[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let start = j;
+            if j < fb.len() && (fb[j] == b'+' || fb[j] == b'-') {
+                j += 1;
+            }
+            let digits_start = j;
+            while j < fb.len() && fb[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j == digits_start {
+                let shown: String = rest.chars().take(len.max(1)).collect();
+                return Err(PgError::error(
+                    sqlstate::INVALID_DATETIME_FORMAT,
+                    format!("invalid value \"{shown}\" for \"{name}\""),
+                )
+                .with_detail("Value must be an integer."));
+            }
+            if !slurp && j != fb.len() {
+                return Err(PgError::error(
+                    sqlstate::INVALID_DATETIME_FORMAT,
+                    format!("invalid value \"{field}\" for \"{name}\""),
+                )
+                .with_detail(format!(
+                    "Field requires {len} characters, but only {j} could be parsed."
+                ))
+                .with_hint(
+                    "If your source string is not fixed-width, try using the \"FM\" modifier.",
+                ));
+            }
+            let v: i64 = field[start..j].parse().unwrap_or(i64::MAX);
+            if v < i32::MIN as i64 || v > i32::MAX as i64 {
+                return Err(PgError::error(
+                    sqlstate::DATETIME_FIELD_OVERFLOW,
+                    format!("value for \"{name}\" in source string is out of range"),
+                )
+                .with_detail("Value must be in the range -2147483648 to 2147483647."));
+            }
+            *s += j;
+            Ok((v, j - digits_start))
+        };
+        let seq = |names: &[&str], s: &mut usize| -> PgResult<usize> {
+            let rest = &input[*s..];
+            let lower = rest.to_lowercase();
+            let mut best: Option<(usize, usize)> = None;
+            for (idx, n) in names.iter().enumerate() {
+                if lower.starts_with(&n.to_lowercase()) && best.is_none_or(|(_, l)| n.len() > l) {
+                    best = Some((idx, n.len()));
+                }
+            }
+            match best {
+                Some((idx, l)) => {
+                    *s += l;
+                    Ok(idx)
+                }
+                None => {
+                    let max = names.iter().map(|n| n.len()).max().unwrap_or(1);
+                    let shown: String = rest
+                        .chars()
+                        .take(max)
+                        .take_while(|c| !c.is_whitespace())
+                        .collect();
+                    Err(PgError::error(
+                        sqlstate::INVALID_DATETIME_FORMAT,
+                        format!("invalid value \"{shown}\" for \"{name}\""),
+                    )
+                    .with_detail(
+                        "The given value did not match any of the allowed values for this field.",
+                    ))
+                }
+            }
+        };
+        match k {
+            Key::YYYY | Key::YComma => {
+                let (v, n) = if *k == Key::YComma {
+                    // Y,YYY: thousands, a comma, three digits.
+                    let (th, _) = int(usize::MAX, &mut s)?;
+                    if s < b.len() && b[s] == b',' {
+                        s += 1;
+                    }
+                    let (rest, _) = int(3, &mut s)?;
+                    (th * 1000 + rest, 4)
+                } else {
+                    int(4, &mut s)?
+                };
+                let _ = n;
+                out.year = Some(v);
+                out.year_digits = 4;
+            }
+            Key::YYY | Key::YY | Key::Y => {
+                let len = match k {
+                    Key::YYY => 3,
+                    Key::YY => 2,
+                    _ => 1,
+                };
+                let (v, _) = int(len, &mut s)?;
+                out.year = Some(v);
+                out.year_digits = len;
+            }
+            Key::IYYY | Key::IYY | Key::IY | Key::I | Key::IW | Key::ID | Key::IDDD => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "ISO week-date field \"{name}\" in to_timestamp and to_date is not supported by ferrogres"
+                    ),
+                ));
+            }
+            Key::CC => out.cc = Some(int(usize::MAX, &mut s)?.0),
+            Key::MM => out.month = Some(int(2, &mut s)?.0),
+            Key::DD => out.mday = Some(int(2, &mut s)?.0),
+            Key::DDD => out.ddd = Some(int(3, &mut s)?.0),
+            Key::D => {
+                int(1, &mut s)?;
+            }
+            Key::Q => {
+                int(1, &mut s)?;
+            }
+            Key::W => out.w = Some(int(1, &mut s)?.0),
+            Key::WW => out.ww = Some(int(2, &mut s)?.0),
+            Key::J => out.julian = Some(int(usize::MAX, &mut s)?.0),
+            Key::HH | Key::HH12 => {
+                out.hour = int(2, &mut s)?.0;
+                out.clock12 = true;
+            }
+            Key::HH24 => out.hour = int(2, &mut s)?.0,
+            Key::MI => out.min = int(2, &mut s)?.0,
+            Key::SS => out.sec = int(2, &mut s)?.0,
+            Key::SSSS | Key::SSSSS => {
+                let v = int(usize::MAX, &mut s)?.0;
+                out.hour = v / 3600;
+                out.min = v / 60 % 60;
+                out.sec = v % 60;
+            }
+            Key::MS | Key::US | Key::FF(_) => {
+                let len = match k {
+                    Key::MS => 3,
+                    Key::US => 6,
+                    Key::FF(n) => *n as usize,
+                    _ => unreachable!("fraction key"),
+                };
+                let (v, n) = int(len, &mut s)?;
+                // The digits read are a fraction: "5" for MS is 500 ms.
+                let n = n.clamp(1, 6) as u32;
+                out.usec += if *k == Key::MS {
+                    v * 10i64.pow(3u32.saturating_sub(n)) * 1000
+                } else {
+                    v * 10i64.pow(6 - n)
+                };
+            }
+            Key::TZH => {
+                // The sign is read on its own, then two digits.
+                let neg = s < b.len() && b[s] == b'-';
+                if s < b.len() && matches!(b[s], b'+' | b'-' | b' ') {
+                    s += 1;
+                }
+                let (v, _) = int(2, &mut s)?;
+                let h = v.abs();
+                let cur = out.tz_offset.unwrap_or(0).abs() % 3600;
+                out.tz_offset = Some(if neg || v < 0 {
+                    -(h * 3600 + cur)
+                } else {
+                    h * 3600 + cur
+                });
+            }
+            Key::TZM => {
+                let (v, _) = int(2, &mut s)?;
+                let cur = out.tz_offset.unwrap_or(0);
+                let m = v.abs() * 60;
+                out.tz_offset = Some(if cur < 0 { cur - m } else { cur + m });
+            }
+            Key::AM | Key::PM | Key::AMdots | Key::PMdots => {
+                let idx = seq(&["a.m.", "p.m.", "am", "pm"], &mut s)?;
+                out.pm = Some(idx == 1 || idx == 3);
+            }
+            Key::AD | Key::BC | Key::ADdots | Key::BCdots => {
+                let idx = seq(&["a.d.", "b.c.", "ad", "bc"], &mut s)?;
+                out.bc = idx == 1 || idx == 3;
+            }
+            Key::Month(_) => out.month = Some(seq(&MONTHS, &mut s)? as i64 + 1),
+            Key::Mon(_) => {
+                let abbrevs: Vec<&str> = MONTHS.iter().map(|m| &m[..3]).collect();
+                out.month = Some(seq(&abbrevs, &mut s)? as i64 + 1);
+            }
+            Key::Day(_) => {
+                seq(&DAYS, &mut s)?;
+            }
+            Key::Dy(_) => {
+                let abbrevs: Vec<&str> = DAYS.iter().map(|d| &d[..3]).collect();
+                seq(&abbrevs, &mut s)?;
+            }
+            Key::RM(_) => {
+                let romans = [
+                    "XII", "XI", "X", "IX", "VIII", "VII", "VI", "V", "IV", "III", "II", "I",
+                ];
+                let idx = seq(&romans, &mut s)?;
+                out.month = Some(12 - idx as i64);
+            }
+            Key::TZ(_) | Key::OF | Key::FX => unreachable!("rejected above"),
+        }
+        // SKIP_THth: an ordinal suffix after a number ("1st").
+        if suffix.th.is_some() && is_digit_key(*k) {
+            for _ in 0..2 {
+                if let Some(c) = input[s..].chars().next() {
+                    s += c.len_utf8();
+                }
+            }
+        }
+    }
+    if out.clock12 {
+        if !(1..=12).contains(&out.hour) {
+            return Err(PgError::error(
+                sqlstate::INVALID_DATETIME_FORMAT,
+                format!("hour \"{}\" is invalid for the 12-hour clock", out.hour),
+            )
+            .with_hint("Use the 24-hour clock, or give an hour between 1 and 12."));
+        }
+    }
+    if let Some(pm) = out.pm {
+        if pm && out.hour < 12 {
+            out.hour += 12;
+        } else if !pm && out.hour == 12 {
+            out.hour = 0;
+        }
+    }
+    Ok(out)
+}

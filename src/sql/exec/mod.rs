@@ -681,7 +681,7 @@ impl Agg {
                         Ordering::Equal
                     });
                     for (_, args) in buf {
-                        slot.acc.advance(&args)?;
+                        slot.acc.advance_fmt(&args, &cx.fmt)?;
                     }
                 }
                 row.push(slot.acc.finish()?);

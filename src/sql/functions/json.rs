@@ -1024,7 +1024,6 @@ fn jsonb_object(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(jsonb_datum(jsonb::make_object(pairs)))
 }
 
-
 // --- Set-returning functions (in FROM) ---------------------------------------
 
 /// The JSON set-returning functions, run as FROM items

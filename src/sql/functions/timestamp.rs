@@ -1470,6 +1470,98 @@ fn localtime(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
     ))
 }
 
+// ---------------------------------------------------------------------------
+// to_timestamp(text, text), to_date(text, text)
+// ---------------------------------------------------------------------------
+
+/// `do_to_timestamp`: the fields read by `formatting::from_char`, as a
+/// wall clock (microseconds since 2000-01-01) and the zone offset given.
+fn from_char_local(input: &str, fmt: &str) -> PgResult<(i64, Option<i64>)> {
+    let fc = formatting::from_char(input, fmt)?;
+    let range = || field_overflow(format!("date/time field value out of range: \"{input}\""));
+    // The year: 2- and 3-digit years toward 2020, CC without a year, BC.
+    let mut year = match (fc.year, fc.cc) {
+        (Some(y), _) => {
+            // adjust_partial_year_to_2020, for the Y, YY and YYY fields.
+            let y = match fc.year_digits {
+                1..=3 if (0..70).contains(&y) => 2000 + y,
+                1..=3 if (70..100).contains(&y) => 1900 + y,
+                1..=3 if (100..520).contains(&y) => 2000 + y,
+                1..=3 if (520..1000).contains(&y) => 1000 + y,
+                _ => y,
+            };
+            Some(y)
+        }
+        (None, Some(cc)) => Some(if cc >= 0 {
+            (cc - 1) * 100 + 1
+        } else {
+            cc * 100 + 1
+        }),
+        (None, None) => None,
+    };
+    if fc.bc {
+        if let Some(y) = year {
+            year = Some(if y > 0 { -(y - 1) } else { y });
+        }
+    }
+    let days = if let Some(j) = fc.julian {
+        j - POSTGRES_EPOCH_JDATE
+    } else {
+        let y = year.unwrap_or(0);
+        let (m, d) = match (fc.month, fc.mday, fc.ddd, fc.w, fc.ww) {
+            (_, _, Some(ddd), _, _) if fc.month.is_none() && fc.mday.is_none() => {
+                if !(1..=366).contains(&ddd) {
+                    return Err(range());
+                }
+                let jan1 = days_from_civil(y, 1, 1);
+                let (_, m, d) = civil_from_days(jan1 + ddd - 1);
+                (m as i64, d as i64)
+            }
+            (m, None, _, Some(w), _) => (m.unwrap_or(1), (w - 1) * 7 + 1),
+            (None, None, _, _, Some(ww)) => {
+                let jan1 = days_from_civil(y, 1, 1);
+                let (_, m, d) = civil_from_days(jan1 + (ww - 1) * 7);
+                (m as i64, d as i64)
+            }
+            (m, d, _, _, _) => (m.unwrap_or(1), d.unwrap_or(1)),
+        };
+        if !valid_ymd(y, m, d) {
+            return Err(range());
+        }
+        days_from_civil(y, m as u32, d as u32) - EPOCH_DAYS
+    };
+    if !(0..24).contains(&fc.hour) || !(0..60).contains(&fc.min) || !(0..=60).contains(&fc.sec) {
+        return Err(range());
+    }
+    let time = ((fc.hour * 60 + fc.min) * 60 + fc.sec) * USECS_PER_SEC + fc.usec;
+    let local = days
+        .checked_mul(USECS_PER_DAY)
+        .and_then(|v| v.checked_add(time))
+        .ok_or_else(timestamp_out_of_range)?;
+    Ok((local, fc.tz_offset))
+}
+
+fn to_timestamp_fmt(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let (local, off) = from_char_local(text_arg(&a[0]), text_arg(&a[1]))?;
+    let off = off.unwrap_or_else(|| cx.fmt.tz.offset_for_local(local));
+    Ok(Datum::Timestamptz(check_timestamp(
+        local - off * USECS_PER_SEC,
+    )?))
+}
+
+fn to_date_fmt(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let input = text_arg(&a[0]);
+    let (local, _) = from_char_local(input, text_arg(&a[1]))?;
+    let days = local.div_euclid(USECS_PER_DAY);
+    if !(DATETIME_MIN_JULIAN..DATE_END_JULIAN).contains(&(days + POSTGRES_EPOCH_JDATE)) {
+        return Err(PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            format!("date out of range: \"{input}\""),
+        ));
+    }
+    Ok(Datum::Date(days as i32))
+}
+
 pub(super) fn register(b: &mut Builder) {
     use crate::sql::types::consts::*;
     for ty in [Date, Timestamp, Timestamptz, Interval] {
@@ -1560,6 +1652,8 @@ pub(super) fn register(b: &mut Builder) {
     );
     b.func("make_time", &[Int4, Int4, Float8], Time, make_time);
     b.func("localtime", &[], Time, localtime);
+    b.func("to_timestamp", &[Text, Text], Timestamptz, to_timestamp_fmt);
+    b.func("to_date", &[Text, Text], Date, to_date_fmt);
     b.func("justify_days", &[Interval], Interval, justify_days);
     b.func("justify_hours", &[Interval], Interval, justify_hours);
     b.func("justify_interval", &[Interval], Interval, justify_interval);
