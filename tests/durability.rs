@@ -257,3 +257,42 @@ fn asynchronous_commit_loses_at_most_the_walwriter_window_and_never_corrupts() {
     );
     assert!(max <= last);
 }
+
+/// After a crash the oid counter can restart below relation files an
+/// aborted transaction left behind (the NEXTOID record that reserved them
+/// need not have reached disk): CREATE TABLE must pick a file name that is
+/// free, as PostgreSQL's GetNewRelFileNumber does, instead of failing with
+/// `could not create file ...: File exists`.
+#[test]
+fn create_table_skips_relation_files_left_behind() {
+    let mut s = Server::start();
+    s.psql("CREATE TABLE left_a (id int)");
+    let n: u32 = s
+        .psql("SELECT relfilenode FROM pg_class WHERE relname = 'left_a'")
+        .trim()
+        .parse()
+        .unwrap();
+    let out = s.ctl(&["stop", "-m", "fast"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.wait_exit(Duration::from_secs(30));
+    // Files of the next oids, as a crashed transaction would leave them.
+    let strays: Vec<u32> = (n + 1..n + 200).collect();
+    for o in &strays {
+        std::fs::write(data_path(&s, &format!("base/5/{o}")), b"").unwrap();
+    }
+    s.launch();
+    s.wait_ready(Duration::from_secs(30));
+    s.psql("CREATE TABLE left_b (id int); INSERT INTO left_b VALUES (1)");
+    let b: u32 = s
+        .psql("SELECT relfilenode FROM pg_class WHERE relname = 'left_b'")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!strays.contains(&b), "left_b took the stray file {b}");
+    assert_eq!(s.psql("SELECT count(*) FROM left_b").trim(), "1");
+    assert_no_crash(&s);
+}

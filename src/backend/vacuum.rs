@@ -139,7 +139,7 @@ impl Session {
         }
         let old_rel = table.heap_relation();
         let mut new_def = table.clone();
-        new_def.relfilenode = crate::catalog::oid::new_oid();
+        new_def.relfilenode = crate::catalog::oid::new_relfilenumber(table.db_oid)?;
         let new_rel = new_def.heap_relation();
         access::heap_create_storage(&new_rel)?;
         self.txn.note_created(new_rel.clone());

@@ -72,6 +72,27 @@ pub fn new_oid() -> Oid {
     oid
 }
 
+/// A new oid to name a relation file in database `db_oid`
+/// (`GetNewRelFileNumber`): one whose main fork does not exist yet. After a
+/// crash the counter can restart below oids whose files an aborted
+/// transaction created (the NEXTOID record that reserved them need not
+/// have reached disk), so the file system is the last word.
+pub fn new_relfilenumber(db_oid: Oid) -> crate::utils::elog::PgResult<Oid> {
+    use crate::storage::smgr;
+    use crate::storage::types::{ForkNumber, RelFileLocator};
+    loop {
+        let oid = new_oid();
+        let loc = RelFileLocator {
+            spc_oid: 0,
+            db_oid,
+            rel_number: oid,
+        };
+        if !smgr::exists(loc, ForkNumber::Main)? {
+            return Ok(oid);
+        }
+    }
+}
+
 /// The counter for the checkpoint record.
 pub fn next_oid() -> Oid {
     shmem().next_oid.load(Ordering::Relaxed)

@@ -371,7 +371,7 @@ impl RelCache {
                 format!("relation \"{name}\" already exists"),
             ));
         }
-        let rel_oid = oid::new_oid();
+        let rel_oid = oid::new_relfilenumber(self.db_oid)?;
         let def = TableDef {
             oid: rel_oid,
             name: name.to_string(),

@@ -848,8 +848,9 @@ pub fn elem_to_bytes(d: &Datum) -> Vec<u8> {
         }
         Datum::Void => Vec::new(),
         Datum::Array(a) => serialize(a),
-        #[allow(unreachable_patterns)]
-        _ => Vec::new(),
+        Datum::Time(v) => v.to_be_bytes().to_vec(),
+        Datum::Json(s) => s.as_bytes().to_vec(),
+        Datum::Jsonb(j) => j.to_text().into_bytes(),
     }
 }
 
@@ -891,6 +892,11 @@ pub fn elem_from_bytes(b: &[u8], ty: Type) -> PgResult<Datum> {
                 months: i32::from_be_bytes(b[12..16].try_into().map_err(|_| corrupt())?),
             }
         }
+        Type::Time => Datum::Time(be!(i64, 8)),
+        Type::Json => Datum::Json(String::from_utf8(b.to_vec()).map_err(|_| corrupt())?),
+        Type::Jsonb => Datum::Jsonb(Box::new(super::jsonb::Jsonb::parse(
+            std::str::from_utf8(b).map_err(|_| corrupt())?,
+        )?)),
         _ if ty.elem().is_some() => Datum::Array(Box::new(deserialize(b)?)),
         _ => Datum::Text(String::from_utf8(b.to_vec()).map_err(|_| corrupt())?),
     })
