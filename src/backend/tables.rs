@@ -129,6 +129,9 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
         (3802, HeapValue::Bytes(b)) => Datum::Jsonb(Box::new(
             crate::sql::adt::jsonb::Jsonb::parse(&String::from_utf8_lossy(&b))?,
         )),
+        // The string types first: they are most columns, and the array
+        // test below looks the type up.
+        (25 | 1043 | 1042 | 19, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
         (t, HeapValue::Bytes(b))
             if crate::sql::types::Type::from_oid(t).is_some_and(|t| t.elem().is_some()) =>
         {

@@ -938,10 +938,15 @@ pub fn from_char(input: &str, fmt: &str) -> PgResult<FromChar> {
         };
         let seq = |names: &[&str], s: &mut usize| -> PgResult<usize> {
             let rest = &input[*s..];
-            let lower = rest.to_lowercase();
             let mut best: Option<(usize, usize)> = None;
             for (idx, n) in names.iter().enumerate() {
-                if lower.starts_with(&n.to_lowercase()) && best.is_none_or(|(_, l)| n.len() > l) {
+                // ASCII case folding only: the names are ASCII, and the
+                // match length must be a byte length of the input itself.
+                let hit = rest
+                    .as_bytes()
+                    .get(..n.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(n.as_bytes()));
+                if hit && best.is_none_or(|(_, l)| n.len() > l) {
                     best = Some((idx, n.len()));
                 }
             }

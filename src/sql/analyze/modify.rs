@@ -797,8 +797,10 @@ impl<'a> Analyzer<'a> {
                 let columns = rel.columns.clone();
                 (columns, RteSource::Relation(rel))
             } else if schema_ok
-                && (matches!(name.as_str(), "generate_series" | "unnest" | "generate_subscripts")
-                    || crate::sql::functions::is_set_returning(&name))
+                && (matches!(
+                    name.as_str(),
+                    "generate_series" | "unnest" | "generate_subscripts"
+                ) || crate::sql::functions::is_set_returning(&name))
             {
                 let mut scope = Scope::new(ExprKind::FromFunction);
                 let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;

@@ -871,6 +871,29 @@ fn make_date(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(Datum::Date(days as i32))
 }
 
+/// Hours, minutes and float seconds as microseconds since midnight,
+/// 24:00:00 at most (`float_time_overflows` and `tm2time`).
+fn time_of_day(h: i64, m: i64, sec: f64) -> PgResult<i64> {
+    let overflow = || {
+        field_overflow(format!(
+            "time field value out of range: {h}:{m:02}:{}",
+            secs_g(sec)
+        ))
+    };
+    if !(0..=24).contains(&h)
+        || !(0..=59).contains(&m)
+        || sec.is_nan()
+        || !(0.0..=60.0).contains(&sec)
+    {
+        return Err(overflow());
+    }
+    let t = (h * 60 + m) * USECS_PER_MINUTE + (sec * 1_000_000.0).round_ties_even() as i64;
+    if t > USECS_PER_DAY {
+        return Err(overflow());
+    }
+    Ok(t)
+}
+
 /// `make_timestamp_internal`: wall-clock microseconds.
 fn make_local(a: &[Datum]) -> PgResult<i64> {
     let (y, m, d, h, mi) = (
@@ -895,23 +918,7 @@ fn make_local(a: &[Datum]) -> PgResult<i64> {
             format!("date out of range: {y}-{m:02}-{d:02}"),
         ));
     }
-    let overflow = || {
-        field_overflow(format!(
-            "time field value out of range: {h}:{mi:02}:{}",
-            secs_g(sec)
-        ))
-    };
-    if !(0..=24).contains(&h)
-        || !(0..=59).contains(&mi)
-        || sec.is_nan()
-        || !(0.0..=60.0).contains(&sec)
-    {
-        return Err(overflow());
-    }
-    let time = (h * 60 + mi) * 60 * USECS_PER_SEC + (sec * 1_000_000.0).round_ties_even() as i64;
-    if time > USECS_PER_DAY {
-        return Err(overflow());
-    }
+    let time = time_of_day(h, mi, sec)?;
     let ts = days
         .checked_mul(USECS_PER_DAY)
         .and_then(|v| v.checked_add(time))
@@ -1442,24 +1449,7 @@ fn date_pl_time(_: &mut EvalContext, a: &[Datum], t: &[Type], _: Type) -> R {
 fn make_time(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let (h, m) = (int_arg(&a[0]), int_arg(&a[1]));
     let sec = as_f64(&a[2]).expect("float8 seconds");
-    let overflow = || {
-        field_overflow(format!(
-            "time field value out of range: {h}:{m:02}:{}",
-            secs_g(sec)
-        ))
-    };
-    if !(0..=24).contains(&h)
-        || !(0..=59).contains(&m)
-        || sec.is_nan()
-        || !(0.0..=60.0).contains(&sec)
-    {
-        return Err(overflow());
-    }
-    let t = (h * 60 + m) * USECS_PER_MINUTE + (sec * 1_000_000.0).round_ties_even() as i64;
-    if t > USECS_PER_DAY {
-        return Err(overflow());
-    }
-    Ok(Datum::Time(t))
+    Ok(Datum::Time(time_of_day(h, m, sec)?))
 }
 
 fn localtime(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {

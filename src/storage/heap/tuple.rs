@@ -198,9 +198,7 @@ impl AttrType {
             | AttrType::Float8
             | AttrType::Timestamp
             | AttrType::Timestamptz
-            | AttrType::Time => {
-                (8, TypAlign::Double, true)
-            }
+            | AttrType::Time => (8, TypAlign::Double, true),
             AttrType::Numeric
             | AttrType::Text
             | AttrType::Varchar
