@@ -83,9 +83,24 @@ impl<'a> Analyzer<'a> {
                 })
             }
             NodeEnum::FuncCall(f) => self.transform_func_call(scope, f),
-            NodeEnum::CaseExpr(c) => self.transform_case(scope, c),
+            NodeEnum::CaseExpr(c) => {
+                let before = scope.srf_count;
+                let e = self.transform_case(scope, c)?;
+                if scope.srf_count != before {
+                    return Err(self
+                        .srf_misplaced(scope, "set-returning functions are not allowed in CASE"));
+                }
+                Ok(e)
+            }
             NodeEnum::CoalesceExpr(c) => {
+                let before = scope.srf_count;
                 let (args, ty) = self.transform_common(scope, &c.args, "COALESCE")?;
+                if scope.srf_count != before {
+                    return Err(self.srf_misplaced(
+                        scope,
+                        "set-returning functions are not allowed in COALESCE",
+                    ));
+                }
                 Ok(Expr::Coalesce { args, ty })
             }
             NodeEnum::MinMaxExpr(m) => {
@@ -1090,6 +1105,7 @@ impl<'a> Analyzer<'a> {
         }
         let schema_ok = names.len() == 1 || (names.len() == 2 && names[0] == "pg_catalog");
         let was_in_agg = scope.in_agg;
+        let srfs_before = scope.srf_count;
         let mut args = Vec::new();
         for a in &f.args {
             let n = a.node.as_ref().expect("function argument");
@@ -1145,6 +1161,29 @@ impl<'a> Analyzer<'a> {
                     format!("{what} specified, but {shown_name} is not an aggregate function"),
                     l,
                 ));
+            }
+            if def.srf.is_some() {
+                if matches!(scope.kind, super::ExprKind::FromFunction)
+                    && scope.srf_count != srfs_before
+                {
+                    return Err(self.error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "set-returning functions must appear at top level of FROM",
+                        scope.last_srf_loc,
+                    ));
+                }
+                if !scope.kind.allows_srfs() {
+                    return Err(self.error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "set-returning functions are not allowed in {}",
+                            scope.kind.clause()
+                        ),
+                        l,
+                    ));
+                }
+                scope.srf_count += 1;
+                scope.last_srf_loc = l;
             }
             return self.finish_call(id, args);
         };
@@ -1207,6 +1246,12 @@ impl<'a> Analyzer<'a> {
             None => None,
         };
         scope.in_agg = was_in_agg;
+        if scope.srf_count != srfs_before {
+            return Err(self.srf_misplaced(
+                scope,
+                "aggregate function calls cannot contain set-returning function calls",
+            ));
+        }
         // An aggregate over only outer columns belongs to the outer query
         // (PostgreSQL's agglevelsup), which is not supported yet.
         let reads = |m: &dyn Fn(&Expr) -> bool| args.iter().any(|a| a.any(m));
@@ -1229,6 +1274,17 @@ impl<'a> Analyzer<'a> {
             index: scope.aggs.len() - 1,
             ty,
         })
+    }
+}
+
+impl Analyzer<'_> {
+    /// A set-returning call where PostgreSQL cannot run one (0A000 at the
+    /// last such call, with PostgreSQL's hint).
+    fn srf_misplaced(&self, scope: &Scope, msg: &str) -> PgError {
+        self.error(sqlstate::FEATURE_NOT_SUPPORTED, msg, scope.last_srf_loc)
+            .with_hint(
+                "You might be able to move the set-returning function into a LATERAL FROM item.",
+            )
     }
 }
 

@@ -270,7 +270,8 @@ impl<'a> Analyzer<'a> {
                 &rte.columns,
                 *offset,
             );
-            item.scalar_function = matches!(rte.source, RteSource::Function { .. });
+            item.scalar_function = matches!(&rte.source,
+                RteSource::Function { functions, ordinality: false } if functions.len() == 1);
             item.schema = relation_schema(&rte.source);
             *offset += rte.columns.len();
             let cols = item.columns.clone();

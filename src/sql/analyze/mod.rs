@@ -62,6 +62,26 @@ pub struct Query {
     pub lock: Option<super::tables::RowLockMode>,
 }
 
+impl Query {
+    /// `SELECT <targets>` without FROM.
+    pub fn of_targets(targets: Vec<TargetEntry>) -> Query {
+        Query {
+            from: None,
+            where_qual: None,
+            group_by: Vec::new(),
+            aggregates: Vec::new(),
+            has_grouping: false,
+            having: None,
+            targets,
+            sort: Vec::new(),
+            distinct: false,
+            limit_count: None,
+            limit_offset: None,
+            lock: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RangeTblEntry {
     /// The name columns are qualified with (alias, else relation name).
@@ -80,18 +100,23 @@ pub enum RteSource {
     Values(Vec<Vec<Expr>>),
     /// UNION / INTERSECT / EXCEPT.
     SetOp(Box<SetOpTree>),
-    /// `generate_series(args)` or another set-returning function `func`
-    /// (`functions::FuncDef::srf`), returning `ty`.
+    /// Set-returning functions (`functions::FuncDef::srf`): one, or the
+    /// list of `ROWS FROM (...)`, side by side; then the ordinality column.
     Function {
-        func: crate::sql::functions::FuncId,
-        args: Vec<Expr>,
-        ty: Type,
+        functions: Vec<RangeFunction>,
+        ordinality: bool,
     },
-    /// A set-returning function of rows (`jsonb_each(...)`), by name.
-    SetFunction {
-        name: &'static str,
-        args: Vec<Expr>,
-    },
+}
+
+/// One function of a FROM item's function list.
+#[derive(Clone, Debug)]
+pub struct RangeFunction {
+    pub func: crate::sql::functions::FuncId,
+    pub args: Vec<Expr>,
+    /// The call's result type (record for a function of several columns).
+    pub ty: Type,
+    /// How many columns it contributes.
+    pub ncols: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +210,8 @@ pub enum ExprKind {
     Offset,
     FromSubquery,
     Values,
+    /// The single row of `INSERT ... VALUES (...)`, analysed like a target list.
+    ValuesSingle,
     Returning,
     UpdateSet,
     Default,
@@ -203,13 +230,27 @@ impl ExprKind {
             ExprKind::Limit => "LIMIT",
             ExprKind::Offset => "OFFSET",
             ExprKind::FromSubquery => "FROM",
-            ExprKind::Values => "VALUES",
+            ExprKind::Values | ExprKind::ValuesSingle => "VALUES",
             ExprKind::Returning => "RETURNING",
             ExprKind::UpdateSet => "UPDATE",
             ExprKind::Default => "DEFAULT expressions",
             ExprKind::FromFunction => "functions in FROM",
             ExprKind::JoinOn => "JOIN conditions",
         }
+    }
+
+    /// `check_srf_call_placement`: where a set-returning call may be
+    /// (the target list, GROUP BY, ORDER BY; FROM at top level, checked
+    /// by the FROM item).
+    fn allows_srfs(self) -> bool {
+        matches!(
+            self,
+            ExprKind::SelectTarget
+                | ExprKind::GroupBy
+                | ExprKind::OrderBy
+                | ExprKind::FromFunction
+                | ExprKind::ValuesSingle
+        )
     }
 
     fn allows_aggregates(self) -> bool {
@@ -230,6 +271,11 @@ pub(crate) struct Scope {
     /// The clauses of `UPDATE ... FROM` / `DELETE ... USING`, which also
     /// see the target table (the innermost outer level).
     sees_dml_target: bool,
+    /// Set-returning calls analysed so far and the location of the last
+    /// (`p_last_srf`): CASE, COALESCE, aggregates and FROM functions
+    /// compare the count before and after their arguments.
+    srf_count: usize,
+    last_srf_loc: Option<usize>,
 }
 
 impl Scope {
@@ -241,6 +287,8 @@ impl Scope {
             kind,
             in_agg: false,
             sees_dml_target: false,
+            srf_count: 0,
+            last_srf_loc: None,
         }
     }
 

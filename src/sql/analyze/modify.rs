@@ -21,8 +21,8 @@ use super::super::tables::TableDef;
 use super::super::types::{Datum, Type};
 use super::names::raw_location;
 use super::{
-    Analyzer, ExprKind, MAX_TUPLE_ATTRIBUTE_NUMBER, Query, RangeTblEntry, RteSource, Scope,
-    TargetEntry, node_of,
+    Analyzer, ExprKind, MAX_TUPLE_ATTRIBUTE_NUMBER, Query, RangeFunction, RangeTblEntry, RteSource,
+    Scope, TargetEntry, node_of,
 };
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
@@ -400,7 +400,13 @@ impl<'a> Analyzer<'a> {
             }
             Some(sel) if self.is_plain_values(sel) => {
                 let mut rows = Vec::with_capacity(sel.values_lists.len());
-                scope.kind = ExprKind::Values;
+                // One row is analysed like a target list: it may hold
+                // set-returning calls (`EXPR_KIND_VALUES_SINGLE`).
+                scope.kind = if sel.values_lists.len() == 1 {
+                    ExprKind::ValuesSingle
+                } else {
+                    ExprKind::Values
+                };
                 let saved_ns = std::mem::take(&mut scope.ns);
                 for list in &sel.values_lists {
                     let Some(NodeEnum::List(l)) = list.node.as_ref() else {
@@ -445,7 +451,35 @@ impl<'a> Analyzer<'a> {
                     rows.push(full);
                 }
                 scope.ns = saved_ns;
-                InsertRows::Values(rows)
+                if rows.len() == 1 && rows[0].iter().any(|e| e.any(&Expr::is_set_call)) {
+                    // Run as `INSERT ... SELECT <row>`, whose plan expands the sets.
+                    let row = rows.pop().expect("one row");
+                    let exprs = row
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| Expr::Column {
+                            index: i,
+                            ty: e.ty(),
+                            typmod: e.typmod(),
+                            name: String::new(),
+                            loc: Loc(None),
+                        })
+                        .collect();
+                    let targets = row
+                        .into_iter()
+                        .map(|expr| TargetEntry {
+                            expr,
+                            name: String::new(),
+                            resjunk: false,
+                        })
+                        .collect();
+                    InsertRows::Select {
+                        query: Box::new(Query::of_targets(targets)),
+                        exprs,
+                    }
+                } else {
+                    InsertRows::Values(rows)
+                }
             }
             Some(sel) => {
                 let query = self.analyze_select(sel)?;
@@ -755,100 +789,153 @@ impl<'a> Analyzer<'a> {
 
     // --- functions in FROM ------------------------------------------------------
 
-    /// `transformRangeFunction` for `generate_series(...)` and the
-    /// set-returning functions the backend serves (`pg_ls_waldir()`, ...).
+    /// `transformRangeFunction`: set-returning functions in FROM (one, a
+    /// `ROWS FROM (...)` list or the multi-argument `unnest`, optionally
+    /// `WITH ORDINALITY`) and the functions the backend serves as
+    /// relations (`pg_ls_waldir()`, ...).
     pub(super) fn transform_range_function(
         &mut self,
         rf: &pb::RangeFunction,
     ) -> PgResult<RangeTblEntry> {
-        if rf.ordinality || rf.is_rowsfrom || rf.functions.len() != 1 {
-            return Err(self.unsupported("WITH ORDINALITY and ROWS FROM", None));
+        let mut calls: Vec<&pb::FuncCall> = Vec::new();
+        for item in &rf.functions {
+            let Some(NodeEnum::List(pair)) = item.node.as_ref() else {
+                return Err(self.unsupported("this kind of FROM item", None));
+            };
+            if pair.items.get(1).is_some_and(|n| n.node.is_some()) {
+                return Err(self.unsupported("column definition lists", None));
+            }
+            let Some(NodeEnum::FuncCall(f)) = pair.items.first().and_then(|n| n.node.as_ref())
+            else {
+                return Err(self.unsupported("this kind of function in FROM", None));
+            };
+            calls.push(f);
         }
         if !rf.coldeflist.is_empty() {
             return Err(self.unsupported("column definition lists", None));
         }
-        let Some(NodeEnum::List(pair)) = rf.functions[0].node.as_ref() else {
-            return Err(self.unsupported("this kind of FROM item", None));
+        let func_name = |f: &pb::FuncCall| -> (String, bool) {
+            let names: Vec<String> = f
+                .funcname
+                .iter()
+                .filter_map(|n| match n.node.as_ref() {
+                    Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                    _ => None,
+                })
+                .collect();
+            let schema_ok = names.len() == 1 || (names.len() == 2 && names[0] == "pg_catalog");
+            (names.last().cloned().unwrap_or_default(), schema_ok)
         };
-        let Some(NodeEnum::FuncCall(f)) = pair.items.first().and_then(|n| n.node.as_ref()) else {
-            return Err(self.unsupported("this kind of function in FROM", None));
-        };
-        let names: Vec<String> = f
-            .funcname
-            .iter()
-            .filter_map(|n| match n.node.as_ref() {
-                Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-                _ => None,
-            })
-            .collect();
-        let name = names.last().cloned().unwrap_or_default();
-        let l = loc(f.location);
-        let schema_ok = names.len() == 1 || (names.len() == 2 && names[0] == "pg_catalog");
-        let (mut columns, source) =
-            if schema_ok && catalog::SYSTEM_FUNCTIONS.contains(&name.as_str()) && f.args.is_empty()
-            {
-                let rel = catalog::system_function(self.ctx, &name)?.ok_or_else(|| {
-                    self.error(
-                        sqlstate::UNDEFINED_FUNCTION,
-                        format!("function {name}() does not exist"),
-                        l,
-                    )
-                })?;
-                let columns = rel.columns.clone();
-                (columns, RteSource::Relation(rel))
-            } else if schema_ok
-                && (matches!(
-                    name.as_str(),
-                    "generate_series" | "unnest" | "generate_subscripts"
-                ) || crate::sql::functions::is_set_returning(&name))
-            {
-                let mut scope = Scope::new(ExprKind::FromFunction);
-                let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
-                let Expr::Func { func, args, ty, .. } = e else {
-                    unreachable!("a function call analyses to a call")
-                };
-                let columns = vec![ColumnDef {
-                    name: name.clone(),
-                    ty,
-                    typmod: -1,
-                }];
-                (columns, RteSource::Function { func, args, ty })
-            } else if schema_ok
-                && let Some(srf) = crate::sql::functions::json::SRF_NAMES
+        let (name, schema_ok) = func_name(calls[0]);
+        // The functions the backend serves as relations: alone, as written.
+        if calls.len() == 1
+            && !rf.is_rowsfrom
+            && schema_ok
+            && catalog::SYSTEM_FUNCTIONS.contains(&name.as_str())
+            && calls[0].args.is_empty()
+        {
+            if rf.ordinality {
+                return Err(self.unsupported(&format!("WITH ORDINALITY on {name}()"), None));
+            }
+            let l = loc(calls[0].location);
+            let rel = catalog::system_function(self.ctx, &name)?.ok_or_else(|| {
+                self.error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {name}() does not exist"),
+                    l,
+                )
+            })?;
+            let mut columns = rel.columns.clone();
+            if let Some(a) = &rf.alias {
+                self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
+            }
+            let (refname, has_alias) = match &rf.alias {
+                Some(a) => (a.aliasname.clone(), true),
+                None => (name.clone(), false),
+            };
+            return Ok(RangeTblEntry {
+                refname,
+                relname: name,
+                has_alias,
+                columns,
+                source: RteSource::Relation(rel),
+            });
+        }
+        // `unnest(a, b, ...)` outside ROWS FROM is `ROWS FROM (unnest(a), unnest(b), ...)`.
+        let mut expanded: Vec<pb::FuncCall> = Vec::new();
+        if calls.len() == 1 && !rf.is_rowsfrom && schema_ok && name == "unnest" {
+            let f = calls[0];
+            if f.args.len() > 1 {
+                let qualified: Vec<pg_query::Node> = ["pg_catalog", "unnest"]
                     .iter()
-                    .find(|n| **n == name)
-            {
-                let mut scope = Scope::new(ExprKind::FromFunction);
-                let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
-                let Expr::Func { args, .. } = e else {
-                    unreachable!("a function call analyses to a call")
-                };
-                let (cols, _) = crate::sql::functions::json::srf_columns(srf);
-                let columns = cols
-                    .iter()
-                    .map(|(n, ty)| ColumnDef {
-                        name: n.to_string(),
-                        ty: *ty,
-                        typmod: -1,
+                    .map(|n| pg_query::Node {
+                        node: Some(NodeEnum::String(pb::String {
+                            sval: n.to_string(),
+                        })),
                     })
                     .collect();
-                (columns, RteSource::SetFunction { name: srf, args })
-            } else {
-                // Other functions: resolve them for PostgreSQL's error, else say
-                // that scalar functions in FROM are not supported.
-                let mut scope = Scope::new(ExprKind::FromFunction);
-                self.transform_expr(&mut scope, &NodeEnum::FuncCall(f.clone()))?;
-                return Err(self.unsupported(&format!("function {name}() in FROM"), l));
+                for a in &f.args {
+                    let mut one = f.clone();
+                    one.funcname = qualified.clone();
+                    one.args = vec![a.clone()];
+                    expanded.push(one);
+                }
+            }
+        }
+        if !expanded.is_empty() {
+            calls = expanded.iter().collect();
+        }
+        let nfuncs = calls.len();
+        let mut functions = Vec::with_capacity(nfuncs);
+        let mut columns: Vec<ColumnDef> = Vec::new();
+        let mut scalar_alias_ok = false;
+        for f in &calls {
+            let (fname, _) = func_name(f);
+            let l = loc(f.location);
+            let mut scope = Scope::new(ExprKind::FromFunction);
+            let e = self.transform_expr(&mut scope, &NodeEnum::FuncCall(Box::new((*f).clone())))?;
+            let Expr::Func { func, args, ty, .. } = e else {
+                return Err(self.unsupported(&format!("function {fname}() in FROM"), l));
             };
+            let def = crate::sql::functions::registry().get(func);
+            let cols: Vec<(String, Type)> = match def.srf {
+                Some(crate::sql::functions::SetImpl::Rows) => {
+                    let (cols, scalar) = crate::sql::functions::json::srf_columns(def.name);
+                    scalar_alias_ok = scalar;
+                    cols.into_iter().map(|(n, t)| (n.to_string(), t)).collect()
+                }
+                _ => {
+                    scalar_alias_ok = true;
+                    vec![(fname.clone(), ty)]
+                }
+            };
+            functions.push(RangeFunction {
+                func,
+                args,
+                ty,
+                ncols: cols.len(),
+            });
+            columns.extend(cols.into_iter().map(|(name, ty)| ColumnDef {
+                name,
+                ty,
+                typmod: -1,
+            }));
+        }
+        if rf.ordinality {
+            columns.push(ColumnDef {
+                name: "ordinality".into(),
+                ty: Type::Int8,
+                typmod: -1,
+            });
+        }
+        let source = RteSource::Function {
+            functions,
+            ordinality: rf.ordinality,
+        };
         let (refname, has_alias) = match &rf.alias {
             Some(a) => {
-                // A function returning a scalar takes the alias as its column name.
-                if columns.len() == 1
-                    && a.colnames.is_empty()
-                    && (matches!(source, RteSource::Function { .. })
-                        || matches!(source, RteSource::SetFunction { name, .. }
-                            if crate::sql::functions::json::srf_columns(name).1))
-                {
+                // One function returning a scalar takes the alias as its column name.
+                if nfuncs == 1 && scalar_alias_ok && a.colnames.is_empty() {
                     columns[0].name = a.aliasname.clone();
                 }
                 self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;

@@ -9,6 +9,7 @@
 mod eval;
 mod join;
 pub(crate) mod scan;
+mod srf;
 mod subplan;
 
 use std::cmp::Ordering;
@@ -246,23 +247,19 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             mode,
             qual,
         }),
-        Plan::FunctionScan { func, args, ty } => match super::functions::registry().get(func).srf {
-            Some(srf) => Box::new(scan::SetFunctionScan {
-                func,
-                srf,
-                args,
-                rows: None,
-            }),
-            None => Box::new(scan::SeriesScan {
-                args,
-                ty,
-                state: None,
-            }),
-        },
-        Plan::SetFunctionScan { name, args } => Box::new(scan::RowSetFunctionScan {
-            name,
-            args,
-            rows: None,
+        Plan::FunctionScan {
+            functions,
+            ordinality,
+        } => Box::new(srf::FunctionScan {
+            functions,
+            ordinality,
+            runs: None,
+            count: 0,
+        }),
+        Plan::ProjectSet { input, calls } => Box::new(srf::ProjectSet {
+            input: build(*input),
+            calls,
+            current: None,
         }),
         Plan::SubqueryScan { subplan } => build(*subplan),
         Plan::ValuesScan { rows } => Box::new(ValuesScan {

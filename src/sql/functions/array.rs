@@ -16,7 +16,7 @@ use super::super::exec::EvalContext;
 use super::super::exec::{eval, invoke};
 use super::super::expr::ArrayExpr;
 use super::super::types::{Datum, Type};
-use super::{ArgType, Builder, CmpOp, FuncKind, Impl};
+use super::{ArgType, Builder, CmpOp, FuncKind, Impl, SetImpl};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 type R = PgResult<Datum>;
@@ -750,15 +750,6 @@ fn string_to_array(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(ArrayValue::from_items(Type::Text, items)?.into_datum())
 }
 
-/// `unnest` outside FROM: set-returning functions run only in FROM
-/// (`exec::scan::SeriesScan`), as `generate_series` does.
-fn unnest_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
-    Err(PgError::error(
-        sqlstate::FEATURE_NOT_SUPPORTED,
-        "not supported by ferrogres yet: set-returning functions outside FROM",
-    ))
-}
-
 pub(super) fn register(b: &mut Builder) {
     use crate::sql::types::consts::*;
     let aa = ArgType::AnyArray;
@@ -918,28 +909,13 @@ pub(super) fn register(b: &mut Builder) {
         string_to_array,
         false,
     );
-    f(
-        b,
-        "unnest",
-        &[aa],
-        Type::AnyElement,
-        unnest_in_target_list,
-        true,
-    );
-    f(
-        b,
+    b.set_func("unnest", &[aa], Type::AnyElement, SetImpl::Series);
+    b.set_func("generate_subscripts", &[aa, int4], Int4, SetImpl::Series);
+    let bool_ = ArgType::T(Bool);
+    b.set_func(
         "generate_subscripts",
-        &[aa, int4],
+        &[aa, int4, bool_],
         Int4,
-        unnest_in_target_list,
-        true,
-    );
-    f(
-        b,
-        "generate_subscripts",
-        &[aa, int4, ArgType::T(Bool)],
-        Int4,
-        unnest_in_target_list,
-        true,
+        SetImpl::Series,
     );
 }

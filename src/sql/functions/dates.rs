@@ -305,24 +305,20 @@ pub(super) fn register(b: &mut Builder) {
     b.func("localtimestamp", &[], Timestamp, localtimestamp);
 }
 
-/// `generate_series` outside FROM: ferrogres runs set-returning functions
-/// only as FROM items.
-pub(super) fn srf_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
-    Err(crate::utils::elog::PgError::error(
-        crate::utils::elog::sqlstate::FEATURE_NOT_SUPPORTED,
-        "not supported by ferrogres yet: set-returning functions outside FROM",
-    ))
-}
-
-/// The set-returning functions, registered so that calls resolve with
-/// PostgreSQL's rules; the FROM clause runs them (`exec::scan::SeriesScan`).
+/// `generate_series`, produced one value at a time (`exec::srf::Series`).
 pub(super) fn register_srfs(b: &mut Builder) {
+    use super::{ArgType::T, SetImpl};
     use crate::sql::types::consts::*;
     for t in [Int4, Int8, Numeric] {
-        b.func("generate_series", &[t, t], t, srf_in_target_list);
-        b.func("generate_series", &[t, t, t], t, srf_in_target_list);
+        b.set_func("generate_series", &[T(t), T(t)], t, SetImpl::Series);
+        b.set_func("generate_series", &[T(t), T(t), T(t)], t, SetImpl::Series);
     }
     for t in [Timestamp, Timestamptz] {
-        b.func("generate_series", &[t, t, Interval], t, srf_in_target_list);
+        b.set_func(
+            "generate_series",
+            &[T(t), T(t), T(Interval)],
+            t,
+            SetImpl::Series,
+        );
     }
 }

@@ -1024,11 +1024,10 @@ fn jsonb_object(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     Ok(jsonb_datum(jsonb::make_object(pairs)))
 }
 
-// --- Set-returning functions (in FROM) ---------------------------------------
+// --- Set-returning functions -------------------------------------------------
 
-/// The JSON set-returning functions, run as FROM items
-/// (`exec::scan::SetFunctionScan`); in a target list they are 0A000, as
-/// `generate_series` is.
+/// The JSON set-returning functions ([`super::SetImpl::Rows`]): their rows
+/// come from [`srf_rows`], with the columns of [`srf_columns`].
 pub const SRF_NAMES: &[&str] = &[
     "jsonb_each",
     "jsonb_each_text",
@@ -1158,14 +1157,6 @@ pub fn srf_rows(name: &str, args: &[Datum]) -> PgResult<Vec<Vec<Datum>>> {
     Ok(rows)
 }
 
-/// A set-returning function called outside FROM.
-fn srf_in_target_list(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
-    Err(PgError::error(
-        sqlstate::FEATURE_NOT_SUPPORTED,
-        "not supported by ferrogres yet: set-returning functions outside FROM",
-    ))
-}
-
 pub(super) fn register_srfs(b: &mut Builder) {
     use crate::sql::types::consts::*;
     let record = Type::from_oid(2249).expect("record has a pg_type row");
@@ -1177,6 +1168,6 @@ pub(super) fn register_srfs(b: &mut Builder) {
         };
         let (cols, _) = srf_columns(name);
         let ret = if cols.len() == 1 { cols[0].1 } else { record };
-        b.func(name, &[arg], ret, srf_in_target_list);
+        b.set_func(name, &[super::ArgType::T(arg)], ret, super::SetImpl::Rows);
     }
 }

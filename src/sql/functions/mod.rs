@@ -100,10 +100,24 @@ pub enum CmpOp {
 /// strict functions), their types, and the declared result type.
 pub type ScalarFn = fn(&mut EvalContext, &[Datum], &[Type], Type) -> PgResult<Datum>;
 
-/// A set-returning function run as a FROM item: all its rows at once
+/// A set-returning function that computes all its values at once
 /// (arguments already non-NULL for strict functions; a NULL argument of a
 /// strict one gives no rows).
 pub type SetFn = fn(&mut EvalContext, &[Datum], &[Type]) -> PgResult<Vec<Datum>>;
+
+/// How a set-returning function (`proretset`) produces its rows; the
+/// executor runs every kind the same way, in FROM (`FunctionScan`) and in
+/// a target list (`ProjectSet`), through `exec::srf::SrfRun`.
+#[derive(Clone, Copy)]
+pub enum SetImpl {
+    /// `generate_series`, `unnest`, `generate_subscripts`: one value at a
+    /// time (`exec::srf::Series`), so `LIMIT` stops an endless series.
+    Series,
+    /// One value per row, all computed on first use.
+    Values(SetFn),
+    /// Rows of several columns by name (`functions::json::srf_rows`).
+    Rows,
+}
 
 #[derive(Clone, Copy)]
 pub enum Impl {
@@ -128,10 +142,10 @@ pub struct FuncDef {
     pub imp: Impl,
     /// NULL in, NULL out (without calling the implementation).
     pub strict: bool,
-    /// For a set-returning function other than `generate_series`: its
-    /// rows, when it is a FROM item (`exec::scan::SetFunctionScan`); `imp`
-    /// then reports the target-list use as unsupported.
-    pub srf: Option<SetFn>,
+    /// Some for a set-returning function (`proretset`): how its rows are
+    /// made. `imp` is then never called (the planner moves every call
+    /// into a FunctionScan or ProjectSet node).
+    pub srf: Option<SetImpl>,
 }
 
 pub struct Registry {
@@ -157,13 +171,22 @@ impl Registry {
     }
 }
 
-/// Whether FROM can run `name` as a set-returning function (besides
-/// `generate_series`): some registry entry of that name has a [`SetFn`].
+/// Whether `name` is a set-returning function: some registry entry of
+/// that name returns a set.
 pub fn is_set_returning(name: &str) -> bool {
     registry()
         .candidates(name, false)
         .iter()
         .any(|&id| registry().get(id).srf.is_some())
+}
+
+/// Where a set-returning function's call is evaluated outside the nodes
+/// that run sets: a planner bug, reported rather than panicking.
+fn srf_outside_set_node(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> PgResult<Datum> {
+    Err(crate::utils::elog::PgError::error(
+        crate::utils::elog::sqlstate::FEATURE_NOT_SUPPORTED,
+        "set-valued function called in context that cannot accept a set",
+    ))
 }
 
 pub fn registry() -> &'static Registry {
@@ -251,10 +274,28 @@ impl Builder {
         def.strict = false;
         def.variadic = variadic;
     }
-    /// A set-returning function (`proretset`), runnable in FROM.
+    /// A set-returning function (`proretset`) of declared argument types.
+    fn set_func(
+        &mut self,
+        name: &'static str,
+        args: &[ArgType],
+        ret: Type,
+        how: SetImpl,
+    ) -> &mut FuncDef {
+        let def = self.push(
+            name,
+            FuncKind::Function,
+            args.to_vec(),
+            ret,
+            Impl::Scalar(srf_outside_set_node),
+        );
+        def.srf = Some(how);
+        def
+    }
+    /// A set-returning function computing all its values at once.
     fn srf(&mut self, name: &'static str, args: &[Type], ret: Type, f: SetFn) {
-        self.func(name, args, ret, dates::srf_in_target_list);
-        self.funcs.last_mut().expect("just pushed").srf = Some(f);
+        let args: Vec<ArgType> = args.iter().map(|&t| ArgType::T(t)).collect();
+        self.set_func(name, &args, ret, SetImpl::Values(f));
     }
     fn agg(&mut self, name: &'static str, args: &[ArgType], ret: Type, kind: AggKind) {
         self.push(

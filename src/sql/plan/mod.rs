@@ -35,6 +35,7 @@
 //! and index paths): the choice between the two join methods is this rule
 //! alone, and the build side of a hash join is always the right input.
 
+pub use super::analyze::RangeFunction;
 use super::analyze::{Aggref, FromTree, JoinKind, Query, RteSource, SetOpKind, SetOpTree};
 use super::catalog::{Relation, RelationSource};
 use super::expr::{Expr, Loc};
@@ -61,17 +62,11 @@ pub enum Plan {
         mode: super::tables::RowLockMode,
         qual: Option<Expr>,
     },
-    /// `generate_series(args)` or another set-returning function `func`
-    /// in FROM, producing values of type `ty`.
+    /// Set-returning functions in FROM, in lockstep (`exec::srf`), then
+    /// the `WITH ORDINALITY` counter.
     FunctionScan {
-        func: crate::sql::functions::FuncId,
-        args: Vec<Expr>,
-        ty: Type,
-    },
-    /// A set-returning function of rows (`functions::json::srf_rows`).
-    SetFunctionScan {
-        name: &'static str,
-        args: Vec<Expr>,
+        functions: Vec<RangeFunction>,
+        ordinality: bool,
     },
     SubqueryScan {
         subplan: Box<Plan>,
@@ -136,6 +131,13 @@ pub enum Plan {
         input: Box<Plan>,
         exprs: Vec<Expr>,
     },
+    /// A target list's set-returning calls: each input row followed by one
+    /// column per call (function, arguments over the input row, result
+    /// type), as many rows as the longest call yields (`exec::srf`).
+    ProjectSet {
+        input: Box<Plan>,
+        calls: Vec<(crate::sql::functions::FuncId, Vec<Expr>, Type)>,
+    },
     /// Keeps the first row of each set of equal rows (over the first `ncols` columns).
     Unique {
         input: Box<Plan>,
@@ -180,6 +182,13 @@ pub fn plan_query(q: Query) -> PlannedStmt {
     let nvisible = columns.len();
     let has_junk = q.targets.len() > nvisible;
 
+    // The width of the rows the target list reads.
+    let scan_width = q.from.as_ref().map_or(0, |f| f.width());
+    let target_input_width = if q.has_grouping {
+        q.group_by.len() + q.aggregates.len()
+    } else {
+        scan_width
+    };
     let mut where_qual = q.where_qual;
     let mut plan = match q.from {
         None => Plan::Result,
@@ -206,9 +215,13 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         };
     }
     if q.has_grouping {
+        let mut group_by = q.group_by;
+        if group_by.iter().any(|e| e.any(&Expr::is_set_call)) {
+            plan = plan_project_set(plan, scan_width, &mut group_by);
+        }
         plan = Plan::Agg {
             input: Box::new(plan),
-            group_by: q.group_by,
+            group_by,
             aggregates: q.aggregates,
         };
         if let Some(qual) = q.having {
@@ -218,9 +231,13 @@ pub fn plan_query(q: Query) -> PlannedStmt {
             };
         }
     }
+    let mut exprs: Vec<Expr> = q.targets.iter().map(|t| t.expr.clone()).collect();
+    if exprs.iter().any(|e| e.any(&Expr::is_set_call)) {
+        plan = plan_project_set(plan, target_input_width, &mut exprs);
+    }
     plan = Plan::Project {
         input: Box::new(plan),
-        exprs: q.targets.iter().map(|t| t.expr.clone()).collect(),
+        exprs,
     };
     if q.distinct {
         plan = Plan::Unique {
@@ -268,6 +285,46 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         };
     }
     PlannedStmt { plan, columns }
+}
+
+/// Moves the set-returning calls of target list `exprs` into ProjectSet
+/// nodes over `plan` (whose rows have `width` columns), innermost calls
+/// first, and replaces each call with the column its ProjectSet adds.
+fn plan_project_set(mut plan: Plan, mut width: usize, exprs: &mut [Expr]) -> Plan {
+    loop {
+        let mut calls: Vec<(crate::sql::functions::FuncId, Vec<Expr>, Type)> = Vec::new();
+        for e in exprs.iter_mut() {
+            let taken = std::mem::replace(e, Expr::And(Vec::new()));
+            *e = taken
+                .rewrite(
+                    &mut |x: &Expr| -> Result<Option<Expr>, std::convert::Infallible> {
+                        let Expr::Func { func, args, ty, .. } = x else {
+                            return Ok(None);
+                        };
+                        if !x.is_set_call() || args.iter().any(|a| a.any(&Expr::is_set_call)) {
+                            return Ok(None);
+                        }
+                        calls.push((*func, args.clone(), *ty));
+                        Ok(Some(Expr::Column {
+                            index: width + calls.len() - 1,
+                            ty: *ty,
+                            typmod: -1,
+                            name: String::new(),
+                            loc: Loc(None),
+                        }))
+                    },
+                )
+                .unwrap_or_else(|never| match never {});
+        }
+        if calls.is_empty() {
+            return plan;
+        }
+        width += calls.len();
+        plan = Plan::ProjectSet {
+            input: Box::new(plan),
+            calls,
+        };
+    }
 }
 
 /// Plans a set-operation tree whose output must have column `types`:
@@ -325,8 +382,13 @@ fn plan_set_op(tree: SetOpTree, types: &[(Type, i32)]) -> Plan {
 fn plan_scan(source: RteSource) -> Plan {
     match source {
         RteSource::Relation(relation) => Plan::SeqScan { relation },
-        RteSource::Function { func, args, ty } => Plan::FunctionScan { func, args, ty },
-        RteSource::SetFunction { name, args } => Plan::SetFunctionScan { name, args },
+        RteSource::Function {
+            functions,
+            ordinality,
+        } => Plan::FunctionScan {
+            functions,
+            ordinality,
+        },
         RteSource::Subquery(sub) => Plan::SubqueryScan {
             subplan: Box::new(plan_query(*sub).plan),
         },
