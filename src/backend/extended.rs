@@ -318,7 +318,12 @@ impl Session {
         Ok(())
     }
 
-    fn send_row_description(&mut self, fields: Option<&[Field]>, formats: &[i16]) -> PgResult<()> {
+    /// RowDescription of `fields` (NoData for None), in `formats`.
+    pub(super) fn send_row_description(
+        &mut self,
+        fields: Option<&[Field]>,
+        formats: &[i16],
+    ) -> PgResult<()> {
         let Some(fields) = fields else {
             self.conn.send(b'n', &[]);
             return Ok(());

@@ -72,6 +72,9 @@ pub(super) struct Session {
     /// An ERROR went to the client for the current Query message (then no
     /// duration is logged, as in PostgreSQL).
     error_sent: bool,
+    /// Whether the running simple-query statement may stream its SELECT
+    /// rows (`ServerContext::begin_rows`); cleared once one does.
+    stream_rows: bool,
 }
 
 /// Whom a session acts as: `session_user` (SET SESSION AUTHORIZATION) and
@@ -518,6 +521,7 @@ pub fn backend_main(
         ready_sent: false,
         statement_logged: false,
         error_sent: false,
+        stream_rows: false,
     };
     crate::utils::pgstat::init_backend(db_oid);
     session.run()
@@ -1112,8 +1116,11 @@ impl Session {
                     self.txn.set_isolation(isolation);
                 }
             }
-            let result = self
-                .run_statement(stmt)
+            // This statement's SELECT rows stream to the client (`begin_rows`).
+            self.stream_rows = true;
+            let result = self.run_statement(stmt);
+            self.stream_rows = false;
+            let result = result
                 .and_then(|outcome| {
                     if matches!(self.xact, Xact::Implicit | Xact::Block) {
                         self.txn.end_statement()?;
@@ -1241,39 +1248,33 @@ impl Session {
     fn send_outcome(&mut self, outcome: Outcome) -> PgResult<()> {
         match outcome {
             Outcome::Rows { fields, rows, tag } => {
-                let mut desc = Body::new().i16(fields.len() as i16);
-                for f in &fields {
-                    desc = desc
-                        .bytes(&crate::utils::mb::server_to_client(&f.name)?)
-                        .u8(0)
-                        .i32(0)
-                        .i16(0)
-                        .i32(f.type_oid as i32)
-                        .i16(f.typlen)
-                        .i32(f.typmod)
-                        .i16(0);
-                }
-                self.conn.send(b'T', &desc.0);
+                self.send_row_description(Some(&fields), &[])?;
                 for row in rows {
-                    let mut b = Body::new().i16(row.len() as i16);
-                    for v in &row {
-                        b = match v {
-                            Some(s) => {
-                                let s = crate::utils::mb::server_to_client(s)?;
-                                b.i32(s.len() as i32).bytes(&s)
-                            }
-                            None => b.i32(-1),
-                        };
-                    }
-                    self.conn.send(b'D', &b.0);
-                    if self.conn.maybe_flush().is_err() {
-                        self.client_lost();
-                    }
+                    self.send_data_row(&row)?;
                 }
                 self.conn.send(b'C', &Body::new().cstr(&tag).0);
             }
             Outcome::Command { tag } => self.conn.send(b'C', &Body::new().cstr(&tag).0),
             Outcome::Empty => self.conn.send(b'I', &[]),
+        }
+        Ok(())
+    }
+
+    /// One DataRow in text format, flushed when the output buffer is full.
+    fn send_data_row(&mut self, row: &[Option<String>]) -> PgResult<()> {
+        let mut b = Body::new().i16(row.len() as i16);
+        for v in row {
+            b = match v {
+                Some(s) => {
+                    let s = crate::utils::mb::server_to_client(s)?;
+                    b.i32(s.len() as i32).bytes(&s)
+                }
+                None => b.i32(-1),
+            };
+        }
+        self.conn.send(b'D', &b.0);
+        if self.conn.maybe_flush().is_err() {
+            self.client_lost();
         }
         Ok(())
     }
@@ -1844,6 +1845,18 @@ impl ServerContext for Session {
 
     fn in_subtransaction(&self) -> bool {
         self.txn.has_savepoints()
+    }
+
+    fn begin_rows(&mut self, fields: &[sql::Field]) -> PgResult<bool> {
+        if !std::mem::take(&mut self.stream_rows) {
+            return Ok(false);
+        }
+        self.send_row_description(Some(fields), &[])?;
+        Ok(true)
+    }
+
+    fn send_row(&mut self, row: &[Option<String>]) -> PgResult<()> {
+        self.send_data_row(row)
     }
 
     fn transaction(&mut self, request: TransactionRequest) -> PgResult<String> {

@@ -216,6 +216,24 @@ pub trait ServerContext: tables::TableContext {
     fn in_subtransaction(&self) -> bool {
         false
     }
+
+    /// The simple query protocol's destination (PostgreSQL's DestRemote).
+    /// Ok(true): RowDescription for `fields` has gone to the client and the
+    /// SELECT's rows follow through [`ServerContext::send_row`] as the
+    /// executor makes them, so no one holds the whole result. Ok(false),
+    /// the default and the extended protocol's answer (its portals return
+    /// rows in batches): rows are collected into [`Outcome::Rows`]. At most
+    /// one statement per request streams; nested executions collect.
+    fn begin_rows(&mut self, _fields: &[Field]) -> PgResult<bool> {
+        Ok(false)
+    }
+
+    /// One row (text format, `None` = NULL) of the SELECT `begin_rows`
+    /// accepted. An error ends the statement (22P05 when the row cannot be
+    /// converted to the client encoding).
+    fn send_row(&mut self, _row: &[Option<String>]) -> PgResult<()> {
+        Ok(())
+    }
 }
 
 /// One parsed statement of a query string.
@@ -392,9 +410,8 @@ fn run_select(
             .map(|q| plan::plan_query(q).plan)
             .collect(),
     );
-    let rows = exec::run(planned.plan, &mut cx)?;
     let fmt = cx.fmt.clone();
-    let fields = planned
+    let fields: Vec<Field> = planned
         .columns
         .iter()
         .map(|c| Field {
@@ -405,16 +422,25 @@ fn run_select(
         })
         .collect();
     let types: Vec<Type> = planned.columns.iter().map(|c| c.ty).collect();
+    let text_row = |r: &[Datum]| -> Vec<Option<String>> {
+        r.iter()
+            .zip(&types)
+            .map(|(d, t)| adt::output(d, *t, &fmt))
+            .collect()
+    };
+    if cx.server.begin_rows(&fields)? {
+        let mut n = 0u64;
+        exec::run_each(planned.plan, &mut cx, &mut |cx, r| {
+            n += 1;
+            cx.server.send_row(&text_row(&r))
+        })?;
+        return Ok(Outcome::Command {
+            tag: format!("SELECT {n}"),
+        });
+    }
+    let rows = exec::run(planned.plan, &mut cx)?;
     let n = rows.len();
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            r.iter()
-                .zip(&types)
-                .map(|(d, t)| adt::output(d, *t, &fmt))
-                .collect()
-        })
-        .collect();
+    let rows = rows.iter().map(|r| text_row(r)).collect();
     Ok(Outcome::Rows {
         fields,
         rows,

@@ -217,6 +217,20 @@ pub fn run(plan: Plan, cx: &mut EvalContext) -> PgResult<Vec<Row>> {
     Ok(rows)
 }
 
+/// Runs `plan`, handing each row to `each` as it is produced (nothing is
+/// held beyond what the plan's own nodes keep).
+pub fn run_each(
+    plan: Plan,
+    cx: &mut EvalContext,
+    each: &mut dyn FnMut(&mut EvalContext, Row) -> PgResult<()>,
+) -> PgResult<()> {
+    let mut node = build(plan);
+    while let Some(r) = node.next(cx)? {
+        each(cx, r)?;
+    }
+    Ok(())
+}
+
 /// About how many bytes a row takes in memory, payloads included.
 fn row_bytes(row: &[Datum]) -> usize {
     let payload: usize = row
