@@ -122,6 +122,22 @@ impl<'a> Analyzer<'a> {
                 }
                 Ok(Expr::MinMax { greatest, args, ty })
             }
+            NodeEnum::NullTest(n) if matches!(node_of(&n.arg), Some(NodeEnum::RowExpr(_))) => {
+                // A row is NULL when every field is, NOT NULL when none is.
+                let Some(NodeEnum::RowExpr(r)) = node_of(&n.arg) else {
+                    unreachable!("matched")
+                };
+                let is_not = n.nulltesttype == NullTestType::IsNotNull as i32;
+                let mut all = Vec::with_capacity(r.args.len());
+                for a in &r.args {
+                    let e = self.transform_expr(scope, a.node.as_ref().expect("ROW field"))?;
+                    all.push(Expr::NullTest {
+                        arg: Box::new(e),
+                        is_not,
+                    });
+                }
+                Ok(and_of(all))
+            }
             NodeEnum::NullTest(n) => {
                 let arg =
                     self.transform_expr(scope, node_of(&n.arg).expect("NullTest argument"))?;
@@ -708,6 +724,9 @@ impl<'a> Analyzer<'a> {
             | AExprKind::AexprLike
             | AExprKind::AexprIlike
             | AExprKind::AexprSimilar => {
+                if let (Some(NodeEnum::RowExpr(lr)), Some(NodeEnum::RowExpr(rr))) = (lnode, rnode) {
+                    return self.transform_row_compare(scope, &name, lr, rr, l);
+                }
                 let left = match lnode {
                     Some(n) => Some(self.transform_expr(scope, n)?),
                     None => None,
@@ -715,6 +734,35 @@ impl<'a> Analyzer<'a> {
                 let right =
                     self.transform_expr(scope, rnode.expect("operator has a right argument"))?;
                 self.make_op(&name, left, right, l)
+            }
+            AExprKind::AexprDistinct | AExprKind::AexprNotDistinct
+                if matches!(
+                    (lnode, rnode),
+                    (Some(NodeEnum::RowExpr(_)), Some(NodeEnum::RowExpr(_)))
+                ) =>
+            {
+                let (Some(NodeEnum::RowExpr(lr)), Some(NodeEnum::RowExpr(rr))) = (lnode, rnode)
+                else {
+                    unreachable!("matched")
+                };
+                // make_row_distinct_op: distinct when any pair is.
+                let pairs = self.row_pairs(scope, lr, rr, l)?;
+                let mut any = Vec::with_capacity(pairs.len());
+                for (a, b) in pairs {
+                    let (eq, a, b) = self.resolve_eq(a, b, l)?;
+                    any.push(Expr::Distinct {
+                        left: Box::new(a),
+                        right: Box::new(b),
+                        eq,
+                        not: false,
+                    });
+                }
+                let e = or_of(any);
+                Ok(if kind == AExprKind::AexprNotDistinct {
+                    Expr::Not(Box::new(e))
+                } else {
+                    e
+                })
             }
             AExprKind::AexprDistinct | AExprKind::AexprNotDistinct => {
                 let left = self.transform_expr(scope, lnode.expect("left"))?;
@@ -1278,6 +1326,89 @@ impl<'a> Analyzer<'a> {
 }
 
 impl Analyzer<'_> {
+    /// The analysed field pairs of `ROW(...) op ROW(...)` (42601 when the
+    /// lengths differ).
+    fn row_pairs(
+        &mut self,
+        scope: &mut Scope,
+        lr: &pb::RowExpr,
+        rr: &pb::RowExpr,
+        l: Option<usize>,
+    ) -> PgResult<Vec<(Expr, Expr)>> {
+        if lr.args.len() != rr.args.len() {
+            return Err(self.error(
+                sqlstate::SYNTAX_ERROR,
+                "unequal number of entries in row expressions",
+                l,
+            ));
+        }
+        let mut pairs = Vec::with_capacity(lr.args.len());
+        for (a, b) in lr.args.iter().zip(&rr.args) {
+            let a = self.transform_expr(scope, a.node.as_ref().expect("ROW field"))?;
+            let b = self.transform_expr(scope, b.node.as_ref().expect("ROW field"))?;
+            pairs.push((a, b));
+        }
+        Ok(pairs)
+    }
+
+    /// `make_row_comparison_op`: `ROW(a1, ..) op ROW(b1, ..)` field by
+    /// field. `=` is every pair equal, `<>` some pair unequal; `<`, `<=`,
+    /// `>`, `>=` compare left to right, the first unequal pair deciding and
+    /// a NULL in the pairs compared so far making the answer NULL, which
+    /// `(a1 < b1) OR (a1 = b1 AND (...(an <= bn)))` gives exactly.
+    fn transform_row_compare(
+        &mut self,
+        scope: &mut Scope,
+        name: &str,
+        lr: &pb::RowExpr,
+        rr: &pb::RowExpr,
+        l: Option<usize>,
+    ) -> PgResult<Expr> {
+        let pairs = self.row_pairs(scope, lr, rr, l)?;
+        let mut ops = Vec::with_capacity(pairs.len());
+        for (a, b) in &pairs {
+            let e = self.make_op(name, Some(a.clone()), b.clone(), l)?;
+            if e.ty() != Type::Bool {
+                return Err(self.error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!(
+                        "row comparison operator must yield type boolean, not type {}",
+                        e.ty().name()
+                    ),
+                    l,
+                ));
+            }
+            ops.push(e);
+        }
+        if ops.len() == 1 {
+            return Ok(ops.pop().expect("one"));
+        }
+        match name {
+            "=" => Ok(and_of(ops)),
+            "<>" => Ok(or_of(ops)),
+            "<" | "<=" | ">" | ">=" => {
+                // Strict operators for all but the last pair.
+                let strict = &name[..1];
+                let mut e = ops.pop().expect("at least two pairs");
+                for (a, b) in pairs.into_iter().rev().skip(1) {
+                    let lt = self.make_op(strict, Some(a.clone()), b.clone(), l)?;
+                    let eq = self.make_op("=", Some(a), b, l)?;
+                    e = Expr::Or(vec![lt, Expr::And(vec![eq, e])]);
+                }
+                Ok(e)
+            }
+            _ => Err(self
+                .error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("could not determine interpretation of row comparison operator {name}"),
+                    l,
+                )
+                .with_hint(
+                    "Row comparison operators must be associated with btree operator families.",
+                )),
+        }
+    }
+
     /// A set-returning call where PostgreSQL cannot run one (0A000 at the
     /// last such call, with PostgreSQL's hint).
     fn srf_misplaced(&self, scope: &Scope, msg: &str) -> PgError {
@@ -1285,6 +1416,22 @@ impl Analyzer<'_> {
             .with_hint(
                 "You might be able to move the set-returning function into a LATERAL FROM item.",
             )
+    }
+}
+
+fn and_of(mut v: Vec<Expr>) -> Expr {
+    if v.len() == 1 {
+        v.pop().expect("one")
+    } else {
+        Expr::And(v)
+    }
+}
+
+fn or_of(mut v: Vec<Expr>) -> Expr {
+    if v.len() == 1 {
+        v.pop().expect("one")
+    } else {
+        Expr::Or(v)
     }
 }
 

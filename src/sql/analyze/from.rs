@@ -1007,6 +1007,7 @@ impl<'a> Analyzer<'a> {
             distinct: false,
             limit_count,
             limit_offset: None,
+            limit_with_ties: false,
             lock: None,
         });
         Expr::SubLink {

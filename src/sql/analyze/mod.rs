@@ -58,6 +58,9 @@ pub struct Query {
     pub distinct: bool,
     pub limit_count: Option<Expr>,
     pub limit_offset: Option<Expr>,
+    /// `FETCH FIRST n ROWS WITH TIES`: also the rows equal to the last
+    /// one on the ORDER BY keys.
+    pub limit_with_ties: bool,
     /// `FOR UPDATE` / `FOR SHARE` (of the one table in FROM).
     pub lock: Option<super::tables::RowLockMode>,
 }
@@ -77,6 +80,7 @@ impl Query {
             distinct: false,
             limit_count: None,
             limit_offset: None,
+            limit_with_ties: false,
             lock: None,
         }
     }
@@ -379,9 +383,7 @@ impl<'a> Analyzer<'a> {
         if !stmt.window_clause.is_empty() {
             return Err(self.unsupported("WINDOW", None));
         }
-        if stmt.limit_option == pg_query::protobuf::LimitOption::WithTies as i32 {
-            return Err(self.unsupported("FETCH ... WITH TIES", None));
-        }
+        let limit_with_ties = stmt.limit_option == pg_query::protobuf::LimitOption::WithTies as i32;
 
         // FROM (a set operation or VALUES list acts as the FROM item of a `SELECT *`).
         let is_set_op = stmt.op != pg_query::protobuf::SetOperation::SetopNone as i32;
@@ -609,6 +611,7 @@ impl<'a> Analyzer<'a> {
             distinct,
             limit_count,
             limit_offset,
+            limit_with_ties,
             lock,
         })
     }

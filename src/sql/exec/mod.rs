@@ -373,11 +373,14 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             input,
             offset,
             count,
+            ties,
         } => Box::new(Limit {
             input: build(*input),
             offset_expr: offset,
             count_expr: count,
             state: None,
+            ties,
+            last: None,
         }),
     }
 }
@@ -525,6 +528,10 @@ struct Limit {
     count_expr: Option<super::expr::Expr>,
     /// (rows still to skip, rows still to return; None = unlimited).
     state: Option<(i64, Option<i64>)>,
+    /// `WITH TIES`: the ORDER BY keys, and the last row of the count
+    /// (rows equal to it on the keys follow it out).
+    ties: Option<Vec<SortKey>>,
+    last: Option<Row>,
 }
 
 impl ExecNode for Limit {
@@ -546,6 +553,12 @@ impl ExecNode for Limit {
                         return Err(PgError::error("2201W", "LIMIT must not be negative"));
                     }
                     Datum::Int8(v) => Some(v),
+                    _ if self.ties.is_some() => {
+                        return Err(PgError::error(
+                            "2201W",
+                            "row count cannot be null in FETCH FIRST ... WITH TIES clause",
+                        ));
+                    }
                     _ => None,
                 },
                 None => None,
@@ -554,7 +567,25 @@ impl ExecNode for Limit {
         }
         let (skip, remaining) = self.state.as_mut().expect("limit state initialised");
         if *remaining == Some(0) {
-            return Ok(None);
+            // WITH TIES: one more row while it equals the last on the keys.
+            let (Some(keys), Some(last)) = (&self.ties, &self.last) else {
+                return Ok(None);
+            };
+            let Some(r) = self.input.next(cx)? else {
+                self.last = None;
+                return Ok(None);
+            };
+            // Equal as the sort sees it: NULLs tie with NULLs only.
+            let tied = keys.iter().all(|k| match (&r[k.column], &last[k.column]) {
+                (Datum::Null, Datum::Null) => true,
+                (Datum::Null, _) | (_, Datum::Null) => false,
+                (x, y) => datum_cmp(x, y) == Ordering::Equal,
+            });
+            if !tied {
+                self.last = None;
+                return Ok(None);
+            }
+            return Ok(Some(r));
         }
         while *skip > 0 {
             if self.input.next(cx)?.is_none() {
@@ -563,10 +594,11 @@ impl ExecNode for Limit {
             *skip -= 1;
         }
         let r = self.input.next(cx)?;
-        if r.is_some()
-            && let Some(n) = remaining
-        {
+        if let (Some(row), Some(n)) = (&r, remaining) {
             *n -= 1;
+            if *n == 0 && self.ties.is_some() {
+                self.last = Some(row.clone());
+            }
         }
         Ok(r)
     }

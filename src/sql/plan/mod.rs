@@ -151,6 +151,8 @@ pub enum Plan {
         input: Box<Plan>,
         offset: Option<Expr>,
         count: Option<Expr>,
+        /// `WITH TIES`: the sort keys rows must equal the last one's on.
+        ties: Option<Vec<SortKey>>,
     },
 }
 
@@ -245,8 +247,9 @@ pub fn plan_query(q: Query) -> PlannedStmt {
             ncols: nvisible,
         };
     }
+    let mut sort_keys = Vec::new();
     if !q.sort.is_empty() {
-        let keys = q
+        let keys: Vec<SortKey> = q
             .sort
             .iter()
             .map(|s| SortKey {
@@ -255,6 +258,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
                 nulls_first: s.nulls_first,
             })
             .collect();
+        sort_keys = keys.clone();
         plan = Plan::Sort {
             input: Box::new(plan),
             keys,
@@ -265,6 +269,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
             input: Box::new(plan),
             offset: q.limit_offset,
             count: q.limit_count,
+            ties: q.limit_with_ties.then_some(sort_keys),
         };
     }
     if has_junk {
