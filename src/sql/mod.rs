@@ -103,6 +103,7 @@ mod parser;
 pub mod plan;
 pub mod tables;
 pub mod types;
+mod typecmds;
 mod utility;
 
 pub use parser::{QueryStatements, parse, split};
