@@ -915,3 +915,25 @@ fn planner_picks_join_methods_and_pushes_quals() {
         "Project(LateralLoop(Values, Function))"
     );
 }
+
+#[test]
+fn drop_type_checks_the_owner_of_each_type_in_order() {
+    let mut b = TestBackend::new();
+    assert_eq!(
+        run(&mut b, "DROP TYPE int4"),
+        "ERROR 2BP01: cannot drop type integer because it is required by the database system"
+    );
+    b.superuser = false;
+    assert_eq!(
+        run(&mut b, "DROP TYPE int4, nosuch"),
+        "ERROR 42501: must be owner of type integer"
+    );
+    assert_eq!(
+        run(&mut b, "DROP TYPE IF EXISTS nosuch, text"),
+        "ERROR 42501: must be owner of type text"
+    );
+    assert_eq!(
+        run(&mut b, "DROP DOMAIN int4"),
+        "ERROR 42809: \"int4\" is not a domain"
+    );
+}

@@ -59,17 +59,18 @@ pub fn drop_types(
         let Some(NodeEnum::TypeName(tn)) = obj.node.as_ref() else {
             continue;
         };
-        if let Some(t) = resolve(ctx, tn, ds.missing_ok, is_domain)? {
-            targets.push(t);
+        match resolve(ctx, tn, ds.missing_ok, is_domain)? {
+            // The owner check comes as each name is resolved, as in
+            // RemoveObjects; built-ins belong to the bootstrap superuser.
+            Some(Target::BuiltIn(name)) if !ctx.is_superuser() => {
+                return Err(PgError::error(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!("must be owner of type {name}"),
+                ));
+            }
+            Some(t) => targets.push(t),
+            None => {}
         }
-    }
-    if !ctx.is_superuser()
-        && let Some(Target::BuiltIn(name)) = targets.first()
-    {
-        return Err(PgError::error(
-            sqlstate::INSUFFICIENT_PRIVILEGE,
-            format!("must be owner of type {name}"),
-        ));
     }
     match targets.into_iter().next() {
         None => Ok(Outcome::Command { tag: tag.into() }),
