@@ -102,8 +102,8 @@ pub mod params;
 mod parser;
 pub mod plan;
 pub mod tables;
-pub mod types;
 mod typecmds;
+pub mod types;
 mod utility;
 
 pub use parser::{QueryStatements, parse, split};
@@ -279,6 +279,14 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::DeleteStmt(s) => dml::delete(ctx, stmt, s),
         NodeEnum::CreateStmt(s) => ddl::create_table(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
+        NodeEnum::CreateEnumStmt(_)
+        | NodeEnum::CompositeTypeStmt(_)
+        | NodeEnum::CreateDomainStmt(_)
+        | NodeEnum::AlterEnumStmt(_)
+        | NodeEnum::AlterDomainStmt(_) => Err(typecmds::unsupported(&stmt.node)),
+        NodeEnum::DefineStmt(d) if object_type(d.kind) == ObjectType::ObjectType => {
+            Err(typecmds::unsupported(&stmt.node))
+        }
         NodeEnum::VacuumStmt(s) => maintenance::vacuum(ctx, s),
         NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, s),
         NodeEnum::DeallocateStmt(d) => {

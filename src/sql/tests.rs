@@ -937,3 +937,35 @@ fn drop_type_checks_the_owner_of_each_type_in_order() {
         "ERROR 42809: \"int4\" is not a domain"
     );
 }
+
+#[test]
+fn type_ddl_not_built_yet_names_the_kind_of_type() {
+    let mut b = TestBackend::new();
+    for (sql, what) in [
+        (
+            "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+            "CREATE TYPE ... AS ENUM (enum types)",
+        ),
+        (
+            "CREATE TYPE c AS (a int, b text)",
+            "CREATE TYPE ... AS (...) (composite types)",
+        ),
+        ("CREATE DOMAIN d AS int CHECK (VALUE > 0)", "CREATE DOMAIN"),
+        (
+            "ALTER TYPE mood ADD VALUE 'happy'",
+            "ALTER TYPE ... ADD/RENAME VALUE (enum types)",
+        ),
+        ("ALTER DOMAIN d SET NOT NULL", "ALTER DOMAIN"),
+        ("CREATE TYPE shell", "CREATE TYPE name (shell types)"),
+        (
+            "CREATE TYPE b (INPUT = b_in, OUTPUT = b_out)",
+            "CREATE TYPE name (INPUT = ..., OUTPUT = ...) (base types)",
+        ),
+    ] {
+        assert_eq!(
+            run(&mut b, sql),
+            format!("ERROR 0A000: {what} is not supported by ferrogres yet"),
+            "{sql}"
+        );
+    }
+}

@@ -33,6 +33,24 @@ use super::{Outcome, ServerContext};
 use crate::catalog::defs::PG_CATALOG_NAMESPACE;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
+/// The 0A000 for the type DDL ferrogres does not have yet, naming the
+/// kind of type (the generic arm would only say `CREATE TYPE`).
+pub fn unsupported(node: &NodeEnum) -> PgError {
+    let what = match node {
+        NodeEnum::CreateEnumStmt(_) => "CREATE TYPE ... AS ENUM (enum types)",
+        NodeEnum::CompositeTypeStmt(_) => "CREATE TYPE ... AS (...) (composite types)",
+        NodeEnum::CreateDomainStmt(_) => "CREATE DOMAIN",
+        NodeEnum::AlterEnumStmt(_) => "ALTER TYPE ... ADD/RENAME VALUE (enum types)",
+        NodeEnum::AlterDomainStmt(_) => "ALTER DOMAIN",
+        NodeEnum::DefineStmt(d) if d.definition.is_empty() => "CREATE TYPE name (shell types)",
+        _ => "CREATE TYPE name (INPUT = ..., OUTPUT = ...) (base types)",
+    };
+    PgError::error(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!("{what} is not supported by ferrogres yet"),
+    )
+}
+
 /// `DEPENDENT_OBJECTS_STILL_EXIST`.
 const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
 
