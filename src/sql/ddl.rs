@@ -258,6 +258,9 @@ pub(super) fn not_owner(table: &str) -> PgError {
 
 pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome> {
     let kind = ObjectType::try_from(ds.remove_type).unwrap_or(ObjectType::Undefined);
+    if matches!(kind, ObjectType::ObjectType | ObjectType::ObjectDomain) {
+        return super::typecmds::drop_types(ctx, ds, kind);
+    }
     if kind != ObjectType::ObjectTable {
         return Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,

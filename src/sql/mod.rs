@@ -102,6 +102,7 @@ pub mod params;
 mod parser;
 pub mod plan;
 pub mod tables;
+mod typecmds;
 pub mod types;
 mod utility;
 
@@ -296,6 +297,14 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::DeleteStmt(s) => dml::delete(ctx, stmt, s),
         NodeEnum::CreateStmt(s) => ddl::create_table(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
+        NodeEnum::CreateEnumStmt(_)
+        | NodeEnum::CompositeTypeStmt(_)
+        | NodeEnum::CreateDomainStmt(_)
+        | NodeEnum::AlterEnumStmt(_)
+        | NodeEnum::AlterDomainStmt(_) => Err(typecmds::unsupported(&stmt.node)),
+        NodeEnum::DefineStmt(d) if object_type(d.kind) == ObjectType::ObjectType => {
+            Err(typecmds::unsupported(&stmt.node))
+        }
         NodeEnum::VacuumStmt(s) => maintenance::vacuum(ctx, s),
         NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, s),
         NodeEnum::DeallocateStmt(d) => {

@@ -915,3 +915,57 @@ fn planner_picks_join_methods_and_pushes_quals() {
         "Project(LateralLoop(Values, Function))"
     );
 }
+
+#[test]
+fn drop_type_checks_the_owner_of_each_type_in_order() {
+    let mut b = TestBackend::new();
+    assert_eq!(
+        run(&mut b, "DROP TYPE int4"),
+        "ERROR 2BP01: cannot drop type integer because it is required by the database system"
+    );
+    b.superuser = false;
+    assert_eq!(
+        run(&mut b, "DROP TYPE int4, nosuch"),
+        "ERROR 42501: must be owner of type integer"
+    );
+    assert_eq!(
+        run(&mut b, "DROP TYPE IF EXISTS nosuch, text"),
+        "ERROR 42501: must be owner of type text"
+    );
+    assert_eq!(
+        run(&mut b, "DROP DOMAIN int4"),
+        "ERROR 42809: \"int4\" is not a domain"
+    );
+}
+
+#[test]
+fn type_ddl_not_built_yet_names_the_kind_of_type() {
+    let mut b = TestBackend::new();
+    for (sql, what) in [
+        (
+            "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+            "CREATE TYPE ... AS ENUM (enum types)",
+        ),
+        (
+            "CREATE TYPE c AS (a int, b text)",
+            "CREATE TYPE ... AS (...) (composite types)",
+        ),
+        ("CREATE DOMAIN d AS int CHECK (VALUE > 0)", "CREATE DOMAIN"),
+        (
+            "ALTER TYPE mood ADD VALUE 'happy'",
+            "ALTER TYPE ... ADD/RENAME VALUE (enum types)",
+        ),
+        ("ALTER DOMAIN d SET NOT NULL", "ALTER DOMAIN"),
+        ("CREATE TYPE shell", "CREATE TYPE name (shell types)"),
+        (
+            "CREATE TYPE b (INPUT = b_in, OUTPUT = b_out)",
+            "CREATE TYPE name (INPUT = ..., OUTPUT = ...) (base types)",
+        ),
+    ] {
+        assert_eq!(
+            run(&mut b, sql),
+            format!("ERROR 0A000: {what} is not supported by ferrogres yet"),
+            "{sql}"
+        );
+    }
+}
