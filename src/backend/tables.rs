@@ -550,6 +550,10 @@ impl TableContext for Session {
         let _ = self.txn.snapshot();
     }
 
+    fn command_counter_increment(&mut self) -> PgResult<()> {
+        self.txn.command_counter_increment()
+    }
+
     fn vacuum(&mut self, request: &crate::sql::tables::VacuumRequest) -> PgResult<()> {
         self.run_vacuum(request)
     }

@@ -122,6 +122,12 @@ impl Txn {
         }
     }
 
+    /// `CommandCounterIncrement` inside a statement: its later commands
+    /// (the INSERT of `CREATE TABLE ... AS`) see what the earlier ones did.
+    pub fn command_counter_increment(&mut self) -> PgResult<()> {
+        self.state.command_counter_increment().map(|_| ())
+    }
+
     /// Ends a statement: later statements see its changes.
     pub fn end_statement(&mut self) -> PgResult<()> {
         self.stmt_snapshot = None;

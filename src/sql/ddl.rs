@@ -317,3 +317,122 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
         tag: "DROP TABLE".into(),
     })
 }
+
+/// `CREATE TABLE ... AS query` and `SELECT ... INTO table` (`createas.c`):
+/// a table with the query's output columns (an unknown literal becomes
+/// text, as in PostgreSQL 10+), then `INSERT INTO table query` unless
+/// `WITH NO DATA`. The tag is `SELECT n`, or `CREATE TABLE AS` without rows.
+pub fn create_table_as(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    query: &pb::SelectStmt,
+    into: &pb::IntoClause,
+    if_not_exists: bool,
+) -> PgResult<Outcome> {
+    let rv = into.rel.as_ref().expect("INTO names a table");
+    if rv.relpersistence == "t" {
+        return Err(unsupported("temporary tables"));
+    }
+    if rv.relpersistence == "u" {
+        return Err(unsupported("unlogged tables"));
+    }
+    if !into.table_space_name.is_empty() {
+        return Err(unsupported("TABLESPACE"));
+    }
+    if !into.access_method.is_empty() && into.access_method != "heap" {
+        return Err(unsupported(&format!(
+            "table access method \"{}\"",
+            into.access_method
+        )));
+    }
+    if into.on_commit != pb::OnCommitAction::OncommitNoop as i32
+        && into.on_commit != pb::OnCommitAction::Undefined as i32
+    {
+        return Err(unsupported("ON COMMIT"));
+    }
+    if let Some(NodeEnum::DefElem(d)) = into.options.first().and_then(|o| o.node.as_ref()) {
+        return Err(unsupported(&format!("storage parameter \"{}\"", d.defname)));
+    }
+    let schema = (!rv.schemaname.is_empty()).then(|| rv.schemaname.clone());
+    if schema.as_deref() == Some("pg_catalog") {
+        return Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied to create \"pg_catalog.{}\"", rv.relname),
+        )
+        .with_detail("System catalog modifications are currently disallowed."));
+    }
+    // The query's output columns, renamed by the column list.
+    ctx.take_snapshot();
+    let fmt = exec::session_format(ctx);
+    let q = {
+        let mut analyzer = Analyzer {
+            ctx: &mut *ctx,
+            source: stmt.parsed_text(),
+            fmt,
+            subqueries: Vec::new(),
+            outer: Default::default(),
+        };
+        analyzer.analyze_select(query)?
+    };
+    let outputs: Vec<_> = q.targets.iter().filter(|t| !t.resjunk).collect();
+    if into.col_names.len() > outputs.len() {
+        return Err(PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            "too many column names were specified",
+        ));
+    }
+    let mut columns: Vec<ColumnDef> = Vec::with_capacity(outputs.len());
+    for (i, t) in outputs.iter().enumerate() {
+        let name = match into.col_names.get(i).and_then(|n| n.node.as_ref()) {
+            Some(NodeEnum::String(s)) => s.sval.clone(),
+            _ => t.name.clone(),
+        };
+        if columns.iter().any(|c| c.name == name) {
+            return Err(PgError::error(
+                "42701",
+                format!("column \"{name}\" specified more than once"),
+            ));
+        }
+        let (ty, typmod) = match t.expr.ty() {
+            super::types::Type::Unknown => (super::types::Type::Text, -1),
+            ty => (ty, t.expr.typmod()),
+        };
+        if crate::catalog::defs::attr_type_for(ty.oid()).is_none() {
+            return Err(unsupported(&format!("columns of type {}", ty.name())));
+        }
+        columns.push(ColumnDef {
+            name,
+            type_oid: ty.oid(),
+            typmod,
+            not_null: false,
+            default_expr: None,
+        });
+    }
+    if !ctx.create_table(schema.as_deref(), &rv.relname, columns, if_not_exists)? {
+        return Ok(Outcome::Command {
+            tag: "CREATE TABLE AS".into(),
+        });
+    }
+    if into.skip_data {
+        return Ok(Outcome::Command {
+            tag: "CREATE TABLE AS".into(),
+        });
+    }
+    ctx.command_counter_increment()?;
+    let ins = pb::InsertStmt {
+        relation: Some(rv.clone()),
+        select_stmt: Some(Box::new(pg_query::Node {
+            node: Some(NodeEnum::SelectStmt(Box::new(query.clone()))),
+        })),
+        r#override: pb::OverridingKind::OverridingNotSet as i32,
+        ..Default::default()
+    };
+    let tag = match super::dml::insert(ctx, stmt, &ins)? {
+        Outcome::Command { tag } => tag,
+        other => unreachable!("INSERT without RETURNING reports a count: {other:?}"),
+    };
+    let n = tag.rsplit(' ').next().unwrap_or("0");
+    Ok(Outcome::Command {
+        tag: format!("SELECT {n}"),
+    })
+}

@@ -287,7 +287,25 @@ pub fn execute(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcom
 fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<Outcome> {
     prevent_command_if_read_only(ctx, &stmt.node)?;
     match &stmt.node {
+        NodeEnum::SelectStmt(sel) if sel.into_clause.is_some() => {
+            let into = sel.into_clause.as_deref().expect("checked");
+            let mut query = (**sel).clone();
+            query.into_clause = None;
+            ddl::create_table_as(ctx, stmt, &query, into, false)
+        }
         NodeEnum::SelectStmt(sel) => run_select(ctx, stmt, sel),
+        NodeEnum::CreateTableAsStmt(c) if object_type(c.objtype) == ObjectType::ObjectTable => {
+            let into = c.into.as_deref().expect("CREATE TABLE AS has INTO");
+            match c.query.as_ref().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::SelectStmt(q)) => {
+                    ddl::create_table_as(ctx, stmt, q, into, c.if_not_exists)
+                }
+                _ => Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "CREATE TABLE AS EXECUTE is not supported by ferrogres yet",
+                )),
+            }
+        }
         NodeEnum::VariableSetStmt(s) => utility::set(ctx, s),
         NodeEnum::VariableShowStmt(s) => utility::show(ctx, s),
         NodeEnum::TransactionStmt(s) => utility::transaction(ctx, s),

@@ -159,6 +159,11 @@ pub trait TableContext {
     /// one for every SELECT, INSERT, UPDATE, DELETE and most DDL, even one
     /// that reads no table, which fixes the transaction's isolation level).
     fn take_snapshot(&mut self) {}
+    /// `CommandCounterIncrement`: the statement's next command sees the
+    /// rows (catalog rows included) its earlier commands wrote.
+    fn command_counter_increment(&mut self) -> PgResult<()> {
+        Ok(())
+    }
     /// Whether the transaction has taken its first snapshot: from then on
     /// `SET TRANSACTION ISOLATION LEVEL` is refused (25001).
     fn snapshot_taken(&self) -> bool {
