@@ -163,9 +163,12 @@ pub fn insert(
     cx.set_subplans(subplans);
     let analyze::InsertQuery {
         table,
-        rows,
+        mut rows,
         returning: targets,
     } = q;
+    if let InsertRows::Values(rows) = &mut rows {
+        plan::clauses::fold_exprs(rows.iter_mut().flatten(), &mut cx)?;
+    }
     let mut returning = Returning {
         targets: &targets,
         rows: Vec::new(),
@@ -193,7 +196,10 @@ pub fn insert(
         InsertRows::Select { query, exprs } => {
             // The source is read completely before the first row is written,
             // so an INSERT ... SELECT from its own table sees only old rows.
-            let planned = plan::plan_query(*query);
+            let mut planned = plan::plan_query(*query);
+            plan::clauses::eval_const_expressions(&mut planned.plan, &mut cx)?;
+            let mut exprs = exprs;
+            plan::clauses::fold_exprs(exprs.iter_mut(), &mut cx)?;
             let source = exec::run(planned.plan, &mut cx)?;
             for input in source {
                 cx.server.check_for_interrupts()?;
@@ -232,10 +238,16 @@ pub fn update(
     stmt: &Statement,
     upd: &pb::UpdateStmt,
 ) -> PgResult<Outcome> {
-    let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_update(upd))?;
+    let (mut q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_update(upd))?;
     check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
+    plan::clauses::fold_exprs(
+        q.where_qual
+            .iter_mut()
+            .chain(q.sets.iter_mut().map(|(_, e)| e)),
+        &mut cx,
+    )?;
     let table = q.table.clone();
     let mut returning = Returning {
         targets: &q.returning,
@@ -286,10 +298,11 @@ pub fn delete(
     stmt: &Statement,
     del: &pb::DeleteStmt,
 ) -> PgResult<Outcome> {
-    let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_delete(del))?;
+    let (mut q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_delete(del))?;
     check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
+    plan::clauses::fold_exprs(q.where_qual.iter_mut(), &mut cx)?;
     let table = q.table.clone();
     let mut returning = Returning {
         targets: &q.returning,

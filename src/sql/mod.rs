@@ -429,7 +429,7 @@ fn run_select(
         let q = analyzer.analyze_select(sel)?;
         (q, analyzer.subqueries)
     };
-    let planned = plan::plan_query(query);
+    let mut planned = plan::plan_query(query);
     let mut cx = exec::EvalContext::new(ctx);
     cx.set_subplans(
         subqueries
@@ -437,6 +437,7 @@ fn run_select(
             .map(|q| plan::plan_query(q).plan)
             .collect(),
     );
+    plan::clauses::eval_const_expressions(&mut planned.plan, &mut cx)?;
     let fmt = cx.fmt.clone();
     let fields: Vec<Field> = planned
         .columns

@@ -329,6 +329,27 @@ pub fn proc_for(f: &FuncDef) -> Option<&'static ProcEntry> {
     })
 }
 
+/// `provolatile` of a registry function or operator (its `oprcode`'s):
+/// `b'i'`, `b's'` or `b'v'`; volatile for an entry without a row.
+/// Computed once per process.
+pub fn provolatile(id: crate::sql::functions::FuncId) -> u8 {
+    static VOLATILITY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let all = VOLATILITY.get_or_init(|| {
+        crate::sql::functions::registry()
+            .funcs
+            .iter()
+            .map(|f| {
+                let proc = match operator_for(f) {
+                    Some(o) => pg_proc::PG_PROC.iter().find(|p| p.oid == o.oprcode),
+                    None => proc_for(f),
+                };
+                proc.map_or(b'v', |p| p.provolatile)
+            })
+            .collect()
+    });
+    all.get(id).copied().unwrap_or(b'v')
+}
+
 /// The `PG_OPERATOR` row of a registry operator.
 pub fn operator_for(f: &FuncDef) -> Option<&'static OperEntry> {
     let args = arg_oids(f);

@@ -39,7 +39,11 @@ fn figure(node: Option<&NodeEnum>) -> Option<(String, u8)> {
                     .map(|n| (n, 1)),
             }
         }
-        NodeEnum::CaseExpr(_) => Some(("case".into(), 1)),
+        // The ELSE's name when that is a strong one (a column, a function...).
+        NodeEnum::CaseExpr(c) => match figure(c.defresult.as_ref().and_then(|n| n.node.as_ref())) {
+            Some((name, strength)) if strength > 1 => Some((name, strength)),
+            _ => Some(("case".into(), 1)),
+        },
         NodeEnum::CoalesceExpr(_) => Some(("coalesce".into(), 2)),
         NodeEnum::MinMaxExpr(m) => Some((
             if m.op == MinMaxOp::IsGreatest as i32 {

@@ -417,6 +417,16 @@ struct Filter {
 
 impl ExecNode for Filter {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        // A qual folded to FALSE or NULL: read nothing (One-Time Filter).
+        if matches!(
+            self.qual,
+            super::expr::Expr::Const {
+                value: Datum::Bool(false) | Datum::Null,
+                ..
+            }
+        ) {
+            return Ok(None);
+        }
         while let Some(r) = self.input.next(cx)? {
             if eval_qual(&self.qual, &r, cx)? {
                 return Ok(Some(r));

@@ -35,6 +35,8 @@
 //! and index paths): the choice between the two join methods is this rule
 //! alone, and the build side of a hash join is always the right input.
 
+pub mod clauses;
+
 pub use super::analyze::RangeFunction;
 use super::analyze::{Aggref, FromTree, JoinKind, Query, RteSource, SetOpKind, SetOpTree};
 use super::catalog::{Relation, RelationSource};
