@@ -149,6 +149,8 @@ pub enum Expr {
         typmod: i32,
     },
     Array(Box<ArrayExpr>),
+    /// `ROW(a, b, ...)` or a whole-row reference: a record of its fields.
+    Row(Vec<Expr>),
 }
 
 /// Array expressions ([`super::adt::array`]).
@@ -276,6 +278,7 @@ impl Expr {
             Expr::Cast { to, .. } => *to,
             Expr::Agg { ty, .. } | Expr::SubLink { ty, .. } => *ty,
             Expr::Array(a) => a.ty(),
+            Expr::Row(_) => Type::Record,
         }
     }
 
@@ -354,6 +357,7 @@ impl Expr {
                 params.iter().for_each(|(_, e)| f(e));
             }
             Expr::Array(a) => a.children().into_iter().for_each(f),
+            Expr::Row(args) => args.iter().for_each(f),
         }
     }
 
@@ -493,6 +497,7 @@ impl Expr {
                 arg: Box::new(go(*arg)?),
                 test: Box::new(go(*test)?),
             },
+            Expr::Row(args) => Expr::Row(args.into_iter().map(&mut go).collect::<Result<_, E>>()?),
             Expr::Array(mut a) => {
                 for c in a.children_mut() {
                     let taken = std::mem::replace(c, Expr::CaseTest { ty: Type::Unknown });

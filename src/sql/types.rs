@@ -86,6 +86,8 @@ impl Type {
     pub const PgLsn: Type = Type(3220);
     /// `jsonb`: parsed JSON ([`Datum::Jsonb`], `adt::jsonb`).
     pub const Jsonb: Type = Type(3802);
+    /// `record`: an anonymous row value ([`Datum::Record`], `adt::rowtypes`).
+    pub const Record: Type = Type(2249);
     /// Polymorphic pseudo-types, as declared result types of array
     /// functions; the analyser replaces them by the resolved type.
     pub const AnyArray: Type = Type(2277);
@@ -357,10 +359,12 @@ impl Type {
         if let Some(e) = self.elem() {
             return e.is_sortable();
         }
-        !matches!(
-            self,
-            Type::Void | Type::Unknown | Type::Xid | Type::Oidvector | Type::Json
-        ) && self.row().typtype != b'p'
+        // record: field by field (`adt::rowtypes::record_cmp`).
+        self == Type::Record
+            || !matches!(
+                self,
+                Type::Void | Type::Unknown | Type::Xid | Type::Oidvector | Type::Json
+            ) && self.row().typtype != b'p'
     }
 }
 
@@ -408,6 +412,8 @@ pub enum Datum {
     Json(String),
     /// `jsonb` ([`super::adt::jsonb`]).
     Jsonb(Box<super::adt::jsonb::Jsonb>),
+    /// A row value (`ROW(...)`, a whole-row reference; `adt::rowtypes`).
+    Record(Box<super::adt::rowtypes::RecordValue>),
 }
 
 impl Datum {

@@ -847,6 +847,9 @@ pub fn elem_to_bytes(d: &Datum) -> Vec<u8> {
             v
         }
         Datum::Void => Vec::new(),
+        // No column has type record (or record[]): never stored; the text
+        // keeps this total rather than a reason to abort.
+        Datum::Record(r) => super::rowtypes::record_out(r, &SessionFormat::default()).into_bytes(),
         Datum::Array(a) => serialize(a),
         Datum::Time(v) => v.to_be_bytes().to_vec(),
         Datum::Json(s) => s.as_bytes().to_vec(),

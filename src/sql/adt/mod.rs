@@ -24,6 +24,7 @@ pub mod jsonb;
 pub mod like;
 pub mod numeric;
 mod numeric_math;
+pub mod rowtypes;
 pub mod stringinfo;
 pub mod systypes;
 pub mod time;
@@ -114,6 +115,7 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Time(t) => time::time_out(*t),
         Datum::Json(s) => s.clone(),
         Datum::Jsonb(j) => j.to_text(),
+        Datum::Record(r) => rowtypes::record_out(r, fmt),
     })
 }
 
@@ -928,6 +930,7 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Array(x), Array(y)) => array::array_cmp(x, y),
         (Void, Void) => Ordering::Equal,
         (Jsonb(x), Jsonb(y)) => jsonb::cmp(x, y),
+        (Record(x), Record(y)) => rowtypes::record_cmp(x, y),
         _ => panic!("datum_cmp on incomparable values {a:?} and {b:?}"),
     }
 }
@@ -949,6 +952,7 @@ pub enum HashKey {
     Void,
     Uuid([u8; 16]),
     Bytes(Vec<u8>),
+    Record(Vec<HashKey>),
 }
 
 pub fn hash_key(d: &Datum) -> HashKey {
@@ -980,6 +984,7 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Bytea(b) => HashKey::Bytes(b.clone()),
         Datum::Json(s) => HashKey::Text(s.clone()),
         Datum::Jsonb(j) => HashKey::Text(j.hash_text()),
+        Datum::Record(r) => HashKey::Record(r.fields.iter().map(hash_key).collect()),
     }
 }
 

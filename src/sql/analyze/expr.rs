@@ -220,7 +220,29 @@ impl<'a> Analyzer<'a> {
                 }
             }
             NodeEnum::SubLink(s) => self.transform_sublink(scope, s),
-            NodeEnum::RowExpr(r) => Err(self.unsupported("ROW expressions", loc(r.location))),
+            NodeEnum::RowExpr(r) => {
+                // An anonymous record; unknown literals become text, as
+                // PostgreSQL resolves them in a row.
+                let mut fields = Vec::with_capacity(r.args.len());
+                for a in &r.args {
+                    let n = a.node.as_ref().expect("ROW field");
+                    let e = self.transform_expr(scope, n)?;
+                    let e = if e.ty() == Type::Unknown {
+                        self.coerce(
+                            e,
+                            Type::Text,
+                            -1,
+                            CoercionContext::Implicit,
+                            raw_location(n),
+                        )?
+                    } else {
+                        e
+                    };
+                    fields.push(e);
+                }
+                super::check_target_list_length(fields.len())?;
+                Ok(Expr::Row(fields))
+            }
             NodeEnum::AArrayExpr(a) => self.transform_array_expr(scope, a, None),
             NodeEnum::AIndirection(i) => self.transform_indirection(scope, i),
             NodeEnum::CollateClause(c) => Err(self.unsupported("COLLATE", loc(c.location))),

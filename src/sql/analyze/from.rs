@@ -755,15 +755,27 @@ impl<'a> Analyzer<'a> {
                 .collect();
             for (up, ns) in levels.into_iter().enumerate() {
                 if let Some(item) = ns.iter().find(|i| i.rel_visible && &i.refname == colname) {
-                    if !item.scalar_function || item.columns.len() != 1 {
-                        return Err(self.unsupported("whole-row references", l));
+                    // A scalar function's column itself; else a record of
+                    // the item's columns.
+                    let depth = self.outer.levels.len().saturating_sub(up);
+                    let scalar = item.scalar_function;
+                    let cols: Vec<Expr> = item
+                        .columns
+                        .iter()
+                        .map(|c| with_loc(c.expr.clone(), l))
+                        .collect();
+                    let mut fields = Vec::with_capacity(cols.len());
+                    for e in cols {
+                        fields.push(if up == 0 {
+                            e
+                        } else {
+                            self.outer_param(depth, e)
+                        });
                     }
-                    let e = with_loc(item.columns[0].expr.clone(), l);
-                    if up == 0 {
-                        return Ok(e);
+                    if scalar && fields.len() == 1 {
+                        return Ok(fields.pop().expect("one column"));
                     }
-                    let depth = self.outer.levels.len() - up;
-                    return Ok(self.outer_param(depth, e));
+                    return Ok(Expr::Row(fields));
                 }
             }
         }

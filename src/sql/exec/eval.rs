@@ -263,6 +263,16 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             }
         }
         Expr::Array(a) => super::super::functions::array::eval_expr(a, row, cx),
+        Expr::Row(args) => {
+            let mut fields = Vec::with_capacity(args.len());
+            for a in args {
+                fields.push(eval(a, row, cx)?);
+            }
+            let types = args.iter().map(|a| a.ty()).collect();
+            Ok(super::super::adt::rowtypes::RecordValue::datum(
+                fields, types,
+            ))
+        }
         Expr::Agg { .. } => unreachable!("aggregate placeholders are replaced before execution"),
     }
 }

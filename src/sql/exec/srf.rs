@@ -171,11 +171,19 @@ impl ExecNode for ProjectSet {
             let (row, runs) = self.current.as_mut().expect("set above");
             let mut values = Vec::with_capacity(runs.len());
             let mut any = false;
-            for run in runs.iter_mut() {
+            for (run, (func, _, _)) in runs.iter_mut().zip(&self.calls) {
                 match run.next(cx)? {
-                    Some(mut r) => {
+                    // A function of several columns gives a record.
+                    Some(mut r) if r.len() == 1 => {
                         any = true;
                         values.push(r.swap_remove(0));
+                    }
+                    Some(r) => {
+                        any = true;
+                        let name = registry().get(*func).name;
+                        let (cols, _) = super::super::functions::json::srf_columns(name);
+                        let types = cols.iter().map(|c| c.1).collect();
+                        values.push(super::super::adt::rowtypes::RecordValue::datum(r, types));
                     }
                     None => values.push(Datum::Null),
                 }
