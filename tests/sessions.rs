@@ -630,3 +630,30 @@ fn deallocate_forgets_protocol_prepared_statements() {
     assert_eq!(message(&e), "prepared statement \"nosuch\" does not exist");
     assert_eq!(c.query_one(&st, &[]).unwrap().get::<_, i32>(0), 2);
 }
+
+#[test]
+fn discard_all_resets_settings_and_forgets_prepared_statements() {
+    let s = Server::start();
+    let mut c = s.connect();
+    c.batch_execute("SET work_mem = '1MB'; SET application_name = 'before'")
+        .unwrap();
+    let st = c.prepare("SELECT $1::int + 1").unwrap();
+    assert_eq!(c.query_one(&st, &[&1i32]).unwrap().get::<_, i32>(0), 2);
+    c.batch_execute("DISCARD ALL").unwrap();
+    assert_eq!(
+        Server::query_one(&mut c, "SHOW work_mem").as_deref(),
+        Some("4MB")
+    );
+    assert_eq!(
+        Server::query_one(&mut c, "SHOW application_name").as_deref(),
+        Some("")
+    );
+    // The statement prepared before is gone.
+    let e = c.query_one(&st, &[&1i32]).unwrap_err();
+    assert_eq!(code(&e), "26000", "{e}");
+    // Not inside a transaction block.
+    c.batch_execute("BEGIN").unwrap();
+    let e = c.batch_execute("DISCARD ALL").unwrap_err();
+    assert_eq!(code(&e), "25001");
+    c.batch_execute("ROLLBACK").unwrap();
+}

@@ -324,6 +324,7 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
             Err(typecmds::unsupported(&stmt.node))
         }
         NodeEnum::VacuumStmt(s) => maintenance::vacuum(ctx, s),
+        NodeEnum::DiscardStmt(d) => utility::discard(ctx, d),
         NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, s),
         NodeEnum::DeallocateStmt(d) => {
             let name = (!d.isall).then_some(d.name.as_str());

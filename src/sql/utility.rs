@@ -357,3 +357,39 @@ pub fn transaction(ctx: &mut dyn ServerContext, stmt: &pb::TransactionStmt) -> P
         _ => Err(unsupported("two-phase commit")),
     }
 }
+
+/// `DISCARD ALL | PLANS | TEMP | SEQUENCES`. ALL is `RESET ALL` plus
+/// `DEALLOCATE ALL` (and would close cursors, drop temporary tables and
+/// forget sequence state, of which ferrogres has none) and, as in
+/// PostgreSQL, cannot run inside a transaction block. PLANS, TEMP and
+/// SEQUENCES have nothing to discard: ferrogres caches no plans between
+/// statements and has no temporary tables or sequences yet.
+pub fn discard(ctx: &mut dyn ServerContext, d: &pb::DiscardStmt) -> PgResult<Outcome> {
+    use pb::DiscardMode;
+    let tag = match DiscardMode::try_from(d.target).unwrap_or(DiscardMode::Undefined) {
+        DiscardMode::DiscardAll => {
+            if ctx.in_transaction_block() {
+                return Err(PgError::error(
+                    sqlstate::ACTIVE_SQL_TRANSACTION,
+                    "DISCARD ALL cannot run inside a transaction block",
+                ));
+            }
+            // SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL.
+            let su = ctx.is_superuser();
+            ctx.settings().reset("session_authorization", su)?;
+            ctx.settings().reset_all();
+            ctx.deallocate(None)?;
+            "DISCARD ALL"
+        }
+        DiscardMode::DiscardPlans => "DISCARD PLANS",
+        DiscardMode::DiscardTemp => "DISCARD TEMP",
+        DiscardMode::DiscardSequences => "DISCARD SEQUENCES",
+        DiscardMode::Undefined => {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "this DISCARD is not supported by ferrogres yet",
+            ));
+        }
+    };
+    Ok(Outcome::Command { tag: tag.into() })
+}

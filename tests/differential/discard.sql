@@ -1,0 +1,12 @@
+-- DISCARD (issue 8: psycopg, poolers and SQLAlchemy send it).
+DISCARD ALL;
+DISCARD PLANS;
+DISCARD TEMP;
+DISCARD TEMPORARY;
+DISCARD SEQUENCES;
+BEGIN; DISCARD ALL; ROLLBACK;
+BEGIN; DISCARD PLANS; COMMIT;
+SET work_mem = '1MB'; DISCARD ALL; SHOW work_mem;
+SET application_name = 'x'; DISCARD ALL; SELECT current_setting('application_name');
+SELECT 1; DISCARD ALL;
+DISCARD;
