@@ -92,6 +92,50 @@ impl Session {
         }
     }
 
+    /// SQL `PREPARE`: the statement analysed with `types` (inferred where
+    /// Unknown; 42P18 for one left undetermined), kept as a protocol
+    /// Parse would keep it.
+    pub(super) fn prepare_sql(
+        &mut self,
+        name: &str,
+        stmt: Statement,
+        types: Vec<Type>,
+    ) -> PgResult<()> {
+        if self.prepared.contains_key(name) {
+            return Err(PgError::error(
+                "42P05",
+                format!("prepared statement \"{name}\" already exists"),
+            ));
+        }
+        let saved = sql::params::take();
+        sql::params::set_types(types);
+        let r = sql::describe(self, &stmt);
+        let param_types = sql::params::types().unwrap_or_default();
+        sql::params::restore(saved);
+        let fields = r?;
+        if let Some(i) = param_types.iter().position(|t| *t == Type::Unknown) {
+            return Err(PgError::error(
+                "42P18",
+                format!("could not determine data type of parameter ${}", i + 1),
+            ));
+        }
+        self.prepared.insert(
+            name.to_string(),
+            Prepared {
+                stmt: Some(stmt),
+                param_types,
+                fields,
+            },
+        );
+        Ok(())
+    }
+
+    /// A prepared statement for SQL `EXECUTE`.
+    pub(super) fn prepared_sql(&self, name: &str) -> Option<(Statement, Vec<Type>)> {
+        let p = self.prepared.get(name)?;
+        Some((p.stmt.clone()?, p.param_types.clone()))
+    }
+
     fn exec_parse(&mut self, body: &[u8]) -> PgResult<()> {
         let mut pos = 0;
         let name = get_cstr(body, &mut pos)?;

@@ -1847,6 +1847,22 @@ impl ServerContext for Session {
         self.txn.has_savepoints()
     }
 
+    fn prepare(
+        &mut self,
+        name: &str,
+        stmt: sql::Statement,
+        types: Vec<crate::sql::types::Type>,
+    ) -> PgResult<()> {
+        self.prepare_sql(name, stmt, types)
+    }
+
+    fn prepared_statement(
+        &self,
+        name: &str,
+    ) -> Option<(sql::Statement, Vec<crate::sql::types::Type>)> {
+        self.prepared_sql(name)
+    }
+
     fn begin_rows(&mut self, fields: &[sql::Field]) -> PgResult<bool> {
         if !std::mem::take(&mut self.stream_rows) {
             return Ok(false);

@@ -235,6 +235,22 @@ pub trait ServerContext: tables::TableContext {
     fn send_row(&mut self, _row: &[Option<String>]) -> PgResult<()> {
         Ok(())
     }
+
+    /// SQL `PREPARE name (types) AS stmt`: analyses `stmt` with parameter
+    /// `types` (Unknown: inferred) and keeps it beside the protocol's
+    /// prepared statements (one namespace, as in PostgreSQL; 42P05 when
+    /// the name is taken). Returns the parameter types.
+    fn prepare(&mut self, _name: &str, _stmt: Statement, _types: Vec<Type>) -> PgResult<()> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "PREPARE is not supported by ferrogres yet",
+        ))
+    }
+
+    /// A prepared statement (SQL or protocol) and its parameter types.
+    fn prepared_statement(&self, _name: &str) -> Option<(Statement, Vec<Type>)> {
+        None
+    }
 }
 
 /// One parsed statement of a query string.
@@ -325,6 +341,8 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         }
         NodeEnum::VacuumStmt(s) => maintenance::vacuum(ctx, s),
         NodeEnum::DiscardStmt(d) => utility::discard(ctx, d),
+        NodeEnum::PrepareStmt(p) => utility::prepare(ctx, stmt, p),
+        NodeEnum::ExecuteStmt(e) => utility::execute_prepared(ctx, stmt, e),
         NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, s),
         NodeEnum::DeallocateStmt(d) => {
             let name = (!d.isall).then_some(d.name.as_str());

@@ -33,6 +33,20 @@ pub fn clear() {
     VALUES.with(|v| v.borrow_mut().clear());
 }
 
+/// The parameters in force, taken out (`EXECUTE` runs its statement with
+/// its own and puts these back with [`restore`]).
+pub fn take() -> (Option<Vec<Type>>, Vec<Datum>) {
+    (
+        TYPES.with(|t| t.borrow_mut().take()),
+        VALUES.with(|v| std::mem::take(&mut *v.borrow_mut())),
+    )
+}
+
+pub fn restore(saved: (Option<Vec<Type>>, Vec<Datum>)) {
+    TYPES.with(|t| *t.borrow_mut() = saved.0);
+    VALUES.with(|v| *v.borrow_mut() = saved.1);
+}
+
 pub fn set_values(values: Vec<Datum>) {
     VALUES.with(|v| *v.borrow_mut() = values);
 }

@@ -393,3 +393,123 @@ pub fn discard(ctx: &mut dyn ServerContext, d: &pb::DiscardStmt) -> PgResult<Out
     };
     Ok(Outcome::Command { tag: tag.into() })
 }
+
+/// `PREPARE name [(types)] AS statement` (`PrepareQuery`).
+pub fn prepare(
+    ctx: &mut dyn ServerContext,
+    stmt: &super::Statement,
+    p: &pb::PrepareStmt,
+) -> PgResult<Outcome> {
+    let query = p
+        .query
+        .as_ref()
+        .and_then(|n| n.node.clone())
+        .expect("PREPARE has a statement");
+    let mut types = Vec::with_capacity(p.argtypes.len());
+    {
+        let fmt = super::exec::session_format(ctx);
+        let analyzer = super::analyze::Analyzer {
+            ctx: &mut *ctx,
+            source: stmt.parsed_text(),
+            fmt,
+            subqueries: Vec::new(),
+            outer: Default::default(),
+        };
+        for t in &p.argtypes {
+            let Some(NodeEnum::TypeName(tn)) = t.node.as_ref() else {
+                continue;
+            };
+            types.push(analyzer.type_from_name(tn)?.0);
+        }
+    }
+    let inner = super::Statement {
+        text: stmt.text.clone(),
+        node: query,
+        source: stmt.source.clone(),
+        location: stmt.location,
+    };
+    ctx.prepare(&p.name, inner, types)?;
+    Ok(Outcome::Command {
+        tag: "PREPARE".into(),
+    })
+}
+
+/// `EXECUTE name [(params)]` (`ExecuteQuery`): the parameters are
+/// analysed as constant expressions, coerced to the statement's parameter
+/// types by assignment rules, and the statement runs with them.
+pub fn execute_prepared(
+    ctx: &mut dyn ServerContext,
+    stmt: &super::Statement,
+    e: &pb::ExecuteStmt,
+) -> PgResult<Outcome> {
+    use super::adt::{CoercionContext, can_coerce};
+    let Some((inner, types)) = ctx.prepared_statement(&e.name) else {
+        return Err(PgError::error(
+            sqlstate::INVALID_SQL_STATEMENT_NAME,
+            format!("prepared statement \"{}\" does not exist", e.name),
+        ));
+    };
+    if e.params.len() != types.len() {
+        return Err(PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            format!(
+                "wrong number of parameters for prepared statement \"{}\"",
+                e.name
+            ),
+        )
+        .with_detail(format!(
+            "Expected {} parameters but got {}.",
+            types.len(),
+            e.params.len()
+        )));
+    }
+    ctx.take_snapshot();
+    let fmt = super::exec::session_format(ctx);
+    let mut exprs = Vec::with_capacity(types.len());
+    {
+        let mut analyzer = super::analyze::Analyzer {
+            ctx: &mut *ctx,
+            source: stmt.parsed_text(),
+            fmt,
+            subqueries: Vec::new(),
+            outer: Default::default(),
+        };
+        for (i, (n, &ty)) in e.params.iter().zip(&types).enumerate() {
+            let n = n.node.as_ref().expect("EXECUTE parameter");
+            let l = super::analyze::raw_location(n);
+            let mut scope = super::analyze::Scope::new(super::analyze::ExprKind::ExecuteParameter);
+            let x = analyzer.transform_expr(&mut scope, n)?;
+            let from = x.ty();
+            if from != super::types::Type::Unknown
+                && !can_coerce(from, ty, CoercionContext::Assignment)
+            {
+                return Err(analyzer
+                    .error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!(
+                            "parameter ${} of type {} cannot be coerced to the expected type {}",
+                            i + 1,
+                            from.name(),
+                            ty.name()
+                        ),
+                        l,
+                    )
+                    .with_hint("You will need to rewrite or cast the expression."));
+            }
+            exprs.push(analyzer.coerce(x, ty, -1, CoercionContext::Assignment, l)?);
+        }
+    }
+    let mut values = Vec::with_capacity(exprs.len());
+    {
+        let mut cx = super::exec::EvalContext::new(ctx);
+        for x in &exprs {
+            values.push(super::exec::eval(x, &[], &mut cx)?);
+        }
+    }
+    let saved = super::params::take();
+    super::params::set_types(types);
+    super::params::set_values(values);
+    let r = super::execute(ctx, &inner);
+    super::params::restore(saved);
+    r
+}

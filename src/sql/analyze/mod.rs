@@ -36,7 +36,7 @@ use resolve::select_common_type;
 
 pub use from::{FromTree, JoinKind, OuterLevels, hashable_equality};
 pub use modify::{DeleteQuery, InsertQuery, InsertRows, UpdateQuery, table_columns};
-pub use names::figure_colname;
+pub use names::{figure_colname, raw_location};
 
 /// An analysed SELECT.
 #[derive(Clone, Debug)]
@@ -216,6 +216,8 @@ pub enum ExprKind {
     Values,
     /// The single row of `INSERT ... VALUES (...)`, analysed like a target list.
     ValuesSingle,
+    /// The parameters of `EXECUTE name (...)`.
+    ExecuteParameter,
     Returning,
     UpdateSet,
     Default,
@@ -235,6 +237,7 @@ impl ExprKind {
             ExprKind::Offset => "OFFSET",
             ExprKind::FromSubquery => "FROM",
             ExprKind::Values | ExprKind::ValuesSingle => "VALUES",
+            ExprKind::ExecuteParameter => "EXECUTE",
             ExprKind::Returning => "RETURNING",
             ExprKind::UpdateSet => "UPDATE",
             ExprKind::Default => "DEFAULT expressions",
