@@ -1017,6 +1017,7 @@ impl<'a> Analyzer<'a> {
             targets,
             sort: Vec::new(),
             distinct: false,
+            distinct_on: Vec::new(),
             limit_count,
             limit_offset: None,
             limit_with_ties: false,

@@ -56,6 +56,9 @@ pub struct Query {
     pub targets: Vec<TargetEntry>,
     pub sort: Vec<SortClause>,
     pub distinct: bool,
+    /// `DISTINCT ON (...)`: the targets whose equal rows keep only the
+    /// first in sort order (`sort` starts with them).
+    pub distinct_on: Vec<usize>,
     pub limit_count: Option<Expr>,
     pub limit_offset: Option<Expr>,
     /// `FETCH FIRST n ROWS WITH TIES`: also the rows equal to the last
@@ -78,6 +81,7 @@ impl Query {
             targets,
             sort: Vec::new(),
             distinct: false,
+            distinct_on: Vec::new(),
             limit_count: None,
             limit_offset: None,
             limit_with_ties: false,
@@ -542,11 +546,57 @@ impl<'a> Analyzer<'a> {
         }
 
         // DISTINCT.
-        let distinct = !stmt.distinct_clause.is_empty();
-        if distinct {
-            if stmt.distinct_clause.iter().any(|n| n.node.is_some()) {
-                return Err(self.unsupported("SELECT DISTINCT ON", None));
+        let mut distinct = !stmt.distinct_clause.is_empty();
+        let mut distinct_on: Vec<usize> = Vec::new();
+        if distinct && stmt.distinct_clause.iter().any(|n| n.node.is_some()) {
+            // transformDistinctOnClause: the targets, which must be the
+            // leading ORDER BY items (in any order); those not ordered by
+            // are sorted after the ORDER BY, ascending.
+            distinct = false;
+            scope.kind = ExprKind::OrderBy;
+            let mut locs = Vec::new();
+            for n in &stmt.distinct_clause {
+                let Some(node) = n.node.as_ref() else {
+                    continue;
+                };
+                let idx = self.find_target(&mut scope, &mut targets, node, true)?;
+                if !distinct_on.contains(&idx) {
+                    distinct_on.push(idx);
+                    locs.push(names::raw_location(node));
+                }
             }
+            let mut skipped = false;
+            for s in &sort {
+                match distinct_on.iter().position(|t| *t == s.target) {
+                    Some(j) if skipped => {
+                        return Err(self.error(
+                            "42P10",
+                            "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                            locs[j],
+                        ));
+                    }
+                    Some(_) => {}
+                    None => skipped = true,
+                }
+            }
+            for (j, &t) in distinct_on.iter().enumerate() {
+                if !sort.iter().any(|s| s.target == t) {
+                    if skipped {
+                        return Err(self.error(
+                            "42P10",
+                            "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                            locs[j],
+                        ));
+                    }
+                    sort.push(SortClause {
+                        target: t,
+                        descending: false,
+                        nulls_first: false,
+                    });
+                }
+            }
+        }
+        if distinct {
             for (s, loc) in sort.iter().zip(&sort_locs) {
                 if targets[s.target].resjunk {
                     return Err(self.error(
@@ -612,6 +662,7 @@ impl<'a> Analyzer<'a> {
             targets,
             sort,
             distinct,
+            distinct_on,
             limit_count,
             limit_offset,
             limit_with_ties,

@@ -369,6 +369,11 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             keys,
             output: Vec::new().into_iter(),
         }),
+        Plan::UniqueOn { input, keys } => Box::new(UniqueOn {
+            input: build(*input),
+            keys,
+            last: None,
+        }),
         Plan::Limit {
             input,
             offset,
@@ -532,6 +537,39 @@ impl ExecNode for Sort {
     }
 }
 
+/// `DISTINCT ON`: the first row of each run of rows equal on `keys`
+/// (NULLs equal to NULLs, as the sort saw them).
+struct UniqueOn {
+    input: Box<dyn ExecNode>,
+    keys: Vec<usize>,
+    last: Option<Row>,
+}
+
+fn equal_on(keys: &[usize], a: &[Datum], b: &[Datum]) -> bool {
+    keys.iter().all(|&k| match (&a[k], &b[k]) {
+        (Datum::Null, Datum::Null) => true,
+        (Datum::Null, _) | (_, Datum::Null) => false,
+        (x, y) => datum_cmp(x, y) == Ordering::Equal,
+    })
+}
+
+impl ExecNode for UniqueOn {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        while let Some(r) = self.input.next(cx)? {
+            if self
+                .last
+                .as_ref()
+                .is_some_and(|l| equal_on(&self.keys, l, &r))
+            {
+                continue;
+            }
+            self.last = Some(r.clone());
+            return Ok(Some(r));
+        }
+        Ok(None)
+    }
+}
+
 struct Limit {
     input: Box<dyn ExecNode>,
     offset_expr: Option<super::expr::Expr>,
@@ -586,11 +624,8 @@ impl ExecNode for Limit {
                 return Ok(None);
             };
             // Equal as the sort sees it: NULLs tie with NULLs only.
-            let tied = keys.iter().all(|k| match (&r[k.column], &last[k.column]) {
-                (Datum::Null, Datum::Null) => true,
-                (Datum::Null, _) | (_, Datum::Null) => false,
-                (x, y) => datum_cmp(x, y) == Ordering::Equal,
-            });
+            let columns: Vec<usize> = keys.iter().map(|k| k.column).collect();
+            let tied = equal_on(&columns, &r, last);
             if !tied {
                 self.last = None;
                 return Ok(None);

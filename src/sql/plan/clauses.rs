@@ -186,7 +186,9 @@ fn walk_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> PgResult<()>) -> P
                 args.iter_mut().try_for_each(&mut *f)?;
             }
         }
-        Plan::Unique { input, .. } | Plan::Sort { input, .. } => walk_plan(input, f)?,
+        Plan::Unique { input, .. } | Plan::Sort { input, .. } | Plan::UniqueOn { input, .. } => {
+            walk_plan(input, f)?
+        }
         Plan::Limit {
             input,
             offset,

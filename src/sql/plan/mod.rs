@@ -149,6 +149,12 @@ pub enum Plan {
         input: Box<Plan>,
         keys: Vec<SortKey>,
     },
+    /// `DISTINCT ON`: drops each row equal to the one before it on the
+    /// `keys` columns (its input is sorted on them).
+    UniqueOn {
+        input: Box<Plan>,
+        keys: Vec<usize>,
+    },
     Limit {
         input: Box<Plan>,
         offset: Option<Expr>,
@@ -264,6 +270,12 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         plan = Plan::Sort {
             input: Box::new(plan),
             keys,
+        };
+    }
+    if !q.distinct_on.is_empty() {
+        plan = Plan::UniqueOn {
+            input: Box::new(plan),
+            keys: q.distinct_on,
         };
     }
     if q.limit_count.is_some() || q.limit_offset.is_some() {

@@ -1,0 +1,23 @@
+-- SELECT DISTINCT ON (issue 9).
+CREATE TABLE don_t (g text, v int, w int);
+INSERT INTO don_t VALUES ('a', 3, 1), ('a', 1, 2), ('b', 2, 3), ('b', 5, 4), (NULL, 7, 5), (NULL, 6, 6), ('c', NULL, 7), ('c', 0, 8);
+SELECT DISTINCT ON (g) g, v FROM don_t ORDER BY g, v;
+SELECT DISTINCT ON (g) g, v FROM don_t ORDER BY g, v DESC;
+SELECT DISTINCT ON (g) g, v FROM don_t ORDER BY g DESC, v NULLS FIRST;
+SELECT DISTINCT ON (g) g, w FROM don_t ORDER BY g, v NULLS FIRST;
+SELECT DISTINCT ON (g) v FROM don_t ORDER BY g, w DESC;
+SELECT DISTINCT ON (1) g, v FROM don_t ORDER BY 1, 2;
+SELECT DISTINCT ON (g, v) g, v FROM don_t ORDER BY g, v;
+SELECT DISTINCT ON (v, g) g, v FROM don_t ORDER BY g, v;
+SELECT DISTINCT ON (g) g FROM don_t;
+SELECT DISTINCT ON (g) g, v FROM don_t ORDER BY v;
+SELECT DISTINCT ON (g) g, v FROM don_t ORDER BY g, v LIMIT 2;
+SELECT DISTINCT ON (g) g, v FROM don_t ORDER BY g, v OFFSET 1;
+SELECT DISTINCT ON (v % 2) v % 2 AS p, w FROM don_t WHERE v IS NOT NULL ORDER BY v % 2, w;
+SELECT DISTINCT ON (lower(g)) g, w FROM don_t ORDER BY lower(g), w DESC;
+SELECT DISTINCT ON (g) g, count(*) FROM don_t GROUP BY g ORDER BY g;
+SELECT DISTINCT ON (x) x FROM (VALUES (1), (1), (2)) s(x);
+SELECT DISTINCT ON (nosuch) g FROM don_t;
+SELECT DISTINCT ON (g) g, v FROM don_t ORDER BY v, g;
+SELECT DISTINCT ON (g) * FROM don_t ORDER BY g, w;
+DROP TABLE don_t;
