@@ -157,6 +157,23 @@ pub struct OuterLevels {
     /// Such items of enclosing queries, while a FROM subquery is analysed:
     /// named only in the "cannot be referenced" hints.
     invisible: Vec<NsItem>,
+    /// The WITH queries in scope, outermost first (`p_ctenamespace`).
+    pub(super) ctes: Vec<CteDef>,
+    /// Names of WITH queries of the clause being analysed that are not in
+    /// scope yet (for the forward-reference DETAIL of 42P01).
+    pub(super) forward_ctes: Vec<String>,
+}
+
+/// A WITH query in scope: its body is analysed afresh at each reference,
+/// as a FROM subquery (PostgreSQL inlines such a CTE when it is referenced
+/// once; see `Analyzer::transform_with`).
+#[derive(Clone)]
+pub(super) struct CteDef {
+    pub name: String,
+    pub query: Box<pg_query::protobuf::SelectStmt>,
+    pub colnames: Vec<pg_query::Node>,
+    /// Its body is being analysed (a reference now is a recursive one).
+    pub busy: bool,
 }
 
 struct OuterLevel {
@@ -613,6 +630,12 @@ impl<'a> Analyzer<'a> {
         lateral: bool,
     ) -> PgResult<RangeTblEntry> {
         match node {
+            NodeEnum::RangeVar(rv)
+                if rv.schemaname.is_empty()
+                    && self.outer.ctes.iter().any(|c| c.name == rv.relname) =>
+            {
+                self.transform_cte_reference(rv)
+            }
             NodeEnum::RangeVar(rv) => {
                 let schema = if rv.schemaname.is_empty() {
                     None
@@ -627,11 +650,17 @@ impl<'a> Analyzer<'a> {
                             Some(s) => format!("{s}.{}", rv.relname),
                             None => rv.relname.clone(),
                         };
-                        return Err(self.error(
+                        let e = self.error(
                             sqlstate::UNDEFINED_TABLE,
                             format!("relation \"{shown}\" does not exist"),
                             l,
-                        ));
+                        );
+                        if schema.is_none() && self.outer.forward_ctes.contains(&rv.relname) {
+                            return Err(e
+                                .with_detail(format!("There is a WITH item named \"{}\", but it cannot be referenced from this part of the query.", rv.relname))
+                                .with_hint("Use WITH RECURSIVE, or re-order the WITH items to remove forward references."));
+                        }
+                        return Err(e);
                     }
                 };
                 let mut columns = rel.columns.clone();
@@ -700,6 +729,63 @@ impl<'a> Analyzer<'a> {
             }
             _ => Err(self.unsupported("this kind of FROM item", None)),
         }
+    }
+
+    /// A FROM reference to a WITH query: its body as a subquery, named by
+    /// the CTE's column list and then the reference's alias. The body sees
+    /// only the WITH queries before its own.
+    fn transform_cte_reference(&mut self, rv: &pb::RangeVar) -> PgResult<RangeTblEntry> {
+        let i = self
+            .outer
+            .ctes
+            .iter()
+            .rposition(|c| c.name == rv.relname)
+            .expect("checked by the caller");
+        if self.outer.ctes[i].busy {
+            return Err(self.unsupported("recursive WITH queries", loc(rv.location)));
+        }
+        let cte = self.outer.ctes[i].clone();
+        let later = self.outer.ctes.split_off(i + 1);
+        let forward_mark = self.outer.forward_ctes.len();
+        self.outer
+            .forward_ctes
+            .extend(std::iter::once(cte.name.clone()).chain(later.iter().map(|c| c.name.clone())));
+        self.outer.ctes[i].busy = true;
+        let seen = std::mem::take(&mut self.outer.from_seen);
+        let mark = self.outer.invisible.len();
+        self.outer.invisible.extend(seen.iter().cloned());
+        let q = self.analyze_select(&cte.query);
+        self.outer.invisible.truncate(mark);
+        self.outer.from_seen = seen;
+        self.outer.ctes[i].busy = false;
+        self.outer.ctes.extend(later);
+        self.outer.forward_ctes.truncate(forward_mark);
+        let q = q?;
+        let mut columns: Vec<ColumnDef> = q
+            .targets
+            .iter()
+            .filter(|t| !t.resjunk)
+            .map(|t| ColumnDef {
+                name: t.name.clone(),
+                ty: t.expr.ty(),
+                typmod: t.expr.typmod(),
+            })
+            .collect();
+        self.apply_alias_colnames(&mut columns, &cte.colnames, &cte.name, None)?;
+        let (refname, has_alias) = match &rv.alias {
+            Some(a) => {
+                self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
+                (a.aliasname.clone(), true)
+            }
+            None => (cte.name.clone(), false),
+        };
+        Ok(RangeTblEntry {
+            refname,
+            relname: cte.name.clone(),
+            has_alias,
+            columns,
+            source: RteSource::Subquery(Box::new(q)),
+        })
     }
 
     // --- column references ----------------------------------------------------

@@ -371,6 +371,97 @@ impl<'a> Analyzer<'a> {
         )
     }
 
+    /// `transformWithClause` for non-recursive, read-only WITH queries:
+    /// each body is analysed once here for its errors (as PostgreSQL does,
+    /// referenced or not), then put in scope for the queries after it and
+    /// the main query, which analyse it afresh where they reference it.
+    /// Evaluating a CTE per reference gives PostgreSQL's results except
+    /// for volatile functions in a CTE referenced more than once (PostgreSQL
+    /// materialises those once), so `MATERIALIZED` is refused (0A000).
+    fn transform_with(&mut self, with: &pg_query::protobuf::WithClause) -> PgResult<()> {
+        use pg_query::protobuf::CteMaterialize;
+        let start = self.outer.ctes.len();
+        for c in &with.ctes {
+            let Some(NodeEnum::CommonTableExpr(cte)) = c.node.as_ref() else {
+                continue;
+            };
+            let l = if cte.location >= 0 {
+                Some(cte.location as usize)
+            } else {
+                None
+            };
+            if self.outer.ctes[start..]
+                .iter()
+                .any(|d| d.name == cte.ctename)
+            {
+                return Err(self.error(
+                    "42712",
+                    format!(
+                        "WITH query name \"{}\" specified more than once",
+                        cte.ctename
+                    ),
+                    l,
+                ));
+            }
+            let Some(NodeEnum::SelectStmt(sel)) = node_of(&cte.ctequery) else {
+                return Err(self.unsupported("data-modifying statements in WITH", l));
+            };
+            if cte.ctematerialized == CteMaterialize::Always as i32 {
+                return Err(self.unsupported("WITH ... AS MATERIALIZED", l));
+            }
+            if cte.search_clause.is_some() || cte.cycle_clause.is_some() {
+                return Err(self.unsupported("SEARCH and CYCLE clauses", l));
+            }
+            let def = from::CteDef {
+                name: cte.ctename.clone(),
+                query: sel.clone(),
+                colnames: cte.aliascolnames.clone(),
+                busy: true,
+            };
+            // Analysed once for its errors; a self-reference is recursive.
+            self.outer.ctes.push(def);
+            let q = if with.recursive {
+                self.analyze_select(sel)
+            } else {
+                let d = self.outer.ctes.pop().expect("pushed");
+                let mark = self.outer.forward_ctes.len();
+                let pos = with
+                    .ctes
+                    .iter()
+                    .position(|n| std::ptr::eq(n, c))
+                    .unwrap_or(0);
+                self.outer
+                    .forward_ctes
+                    .extend(
+                        with.ctes[pos..]
+                            .iter()
+                            .filter_map(|n| match n.node.as_ref() {
+                                Some(NodeEnum::CommonTableExpr(x)) => Some(x.ctename.clone()),
+                                _ => None,
+                            }),
+                    );
+                let q = self.analyze_select(sel);
+                self.outer.forward_ctes.truncate(mark);
+                self.outer.ctes.push(d);
+                q
+            }?;
+            let outputs = q.targets.iter().filter(|t| !t.resjunk).count();
+            if cte.aliascolnames.len() > outputs {
+                return Err(self.error(
+                    "42P10",
+                    format!(
+                        "WITH query \"{}\" has {outputs} columns available but {} columns specified",
+                        cte.ctename,
+                        cte.aliascolnames.len()
+                    ),
+                    l,
+                ));
+            }
+            self.outer.ctes.last_mut().expect("pushed").busy = false;
+        }
+        Ok(())
+    }
+
     /// `transformSelectStmt` (and `transformValuesClause`,
     /// `transformSetOperationStmt` for VALUES and UNION/INTERSECT/EXCEPT).
     pub fn analyze_select(&mut self, stmt: &SelectStmt) -> PgResult<Query> {
@@ -381,8 +472,15 @@ impl<'a> Analyzer<'a> {
     /// set-operation leaves need (the set operation decides their type).
     fn analyze_select_ext(&mut self, stmt: &SelectStmt, resolve_unknowns: bool) -> PgResult<Query> {
         crate::utils::stack::check_stack_depth()?;
-        if stmt.with_clause.is_some() {
-            return Err(self.unsupported("WITH", None));
+        if let Some(with) = &stmt.with_clause {
+            let mark = self.outer.ctes.len();
+            let r = self.transform_with(with).and_then(|()| {
+                let mut body = stmt.clone();
+                body.with_clause = None;
+                self.analyze_select_ext(&body, resolve_unknowns)
+            });
+            self.outer.ctes.truncate(mark);
+            return r;
         }
         if stmt.into_clause.is_some() {
             return Err(self.unsupported("SELECT INTO", None));
