@@ -162,6 +162,8 @@ pub struct OuterLevels {
     /// Names of WITH queries of the clause being analysed that are not in
     /// scope yet (for the forward-reference DETAIL of 42P01).
     pub(super) forward_ctes: Vec<String>,
+    /// Work tables of recursive CTEs handed out so far.
+    next_worktable: usize,
 }
 
 /// A WITH query in scope: its body is analysed afresh at each reference,
@@ -174,6 +176,12 @@ pub(super) struct CteDef {
     pub colnames: Vec<pg_query::Node>,
     /// Its body is being analysed (a reference now is a recursive one).
     pub busy: bool,
+    /// Declared in `WITH RECURSIVE`.
+    pub recursive: bool,
+    /// While its recursive term is analysed: the work table's id and columns.
+    pub work: Option<(usize, Vec<ColumnDef>)>,
+    /// The recursive term read the work table.
+    pub work_used: bool,
 }
 
 struct OuterLevel {
@@ -734,7 +742,7 @@ impl<'a> Analyzer<'a> {
     /// A FROM reference to a WITH query: its body as a subquery, named by
     /// the CTE's column list and then the reference's alias. The body sees
     /// only the WITH queries before its own.
-    fn transform_cte_reference(&mut self, rv: &pb::RangeVar) -> PgResult<RangeTblEntry> {
+    pub(super) fn transform_cte_reference(&mut self, rv: &pb::RangeVar) -> PgResult<RangeTblEntry> {
         let i = self
             .outer
             .ctes
@@ -742,9 +750,50 @@ impl<'a> Analyzer<'a> {
             .rposition(|c| c.name == rv.relname)
             .expect("checked by the caller");
         if self.outer.ctes[i].busy {
-            return Err(self.unsupported("recursive WITH queries", loc(rv.location)));
+            let l = loc(rv.location);
+            let name = rv.relname.clone();
+            let Some((id, mut columns)) = self.outer.ctes[i].work.clone() else {
+                if self.outer.ctes[i].recursive {
+                    return Err(self.error(
+                        "42P19",
+                        format!("recursive reference to query \"{name}\" must not appear within its non-recursive term"),
+                        l,
+                    ));
+                }
+                return Err(self.unsupported("recursive WITH queries", l));
+            };
+            if self.outer.ctes[i].work_used {
+                return Err(self.error(
+                    "42P19",
+                    format!(
+                        "recursive reference to query \"{name}\" must not appear more than once"
+                    ),
+                    l,
+                ));
+            }
+            self.outer.ctes[i].work_used = true;
+            let (refname, has_alias) = match &rv.alias {
+                Some(a) => {
+                    self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
+                    (a.aliasname.clone(), true)
+                }
+                None => (name.clone(), false),
+            };
+            return Ok(RangeTblEntry {
+                refname,
+                relname: name,
+                has_alias,
+                columns,
+                source: RteSource::WorkTable { worktable: id },
+            });
         }
         let cte = self.outer.ctes[i].clone();
+        if cte.recursive
+            && cte.query.op == pg_query::protobuf::SetOperation::SetopUnion as i32
+            && let Some(rte) = self.recursive_union(i, rv)?
+        {
+            return Ok(rte);
+        }
         let later = self.outer.ctes.split_off(i + 1);
         let forward_mark = self.outer.forward_ctes.len();
         self.outer
@@ -786,6 +835,105 @@ impl<'a> Analyzer<'a> {
             columns,
             source: RteSource::Subquery(Box::new(q)),
         })
+    }
+
+    /// A reference to recursive CTE `i` whose body is `a UNION [ALL] b`:
+    /// `a` analysed first (it must not read the CTE), its columns become
+    /// the work table `b` reads. None when `b` does not read it (then the
+    /// body is an ordinary query).
+    fn recursive_union(&mut self, i: usize, rv: &pb::RangeVar) -> PgResult<Option<RangeTblEntry>> {
+        let cte = self.outer.ctes[i].clone();
+        let body = &cte.query;
+        let (Some(larg), Some(rarg)) = (&body.larg, &body.rarg) else {
+            return Ok(None);
+        };
+        if !body.sort_clause.is_empty() || body.limit_count.is_some() || body.limit_offset.is_some()
+        {
+            return Err(self.unsupported("ORDER BY/LIMIT in a recursive query", loc(rv.location)));
+        }
+        let later = self.outer.ctes.split_off(i + 1);
+        self.outer.ctes[i].busy = true;
+        let seen = std::mem::take(&mut self.outer.from_seen);
+        let id = self.outer.next_worktable;
+        self.outer.next_worktable += 1;
+        let r = (|| -> PgResult<Option<(Query, Query, Vec<ColumnDef>)>> {
+            let left = self.analyze_select(larg)?;
+            let mut columns: Vec<ColumnDef> = left
+                .targets
+                .iter()
+                .filter(|t| !t.resjunk)
+                .map(|t| ColumnDef {
+                    name: t.name.clone(),
+                    ty: t.expr.ty(),
+                    typmod: t.expr.typmod(),
+                })
+                .collect();
+            self.apply_alias_colnames(&mut columns, &cte.colnames, &cte.name, None)?;
+            self.outer.ctes[i].work = Some((id, columns.clone()));
+            self.outer.ctes[i].work_used = false;
+            let right = self.analyze_select(rarg)?;
+            if !self.outer.ctes[i].work_used {
+                return Ok(None);
+            }
+            let rtypes: Vec<Type> = right
+                .targets
+                .iter()
+                .filter(|t| !t.resjunk)
+                .map(|t| t.expr.ty())
+                .collect();
+            if rtypes.len() != columns.len() {
+                return Err(self.error(
+                    sqlstate::SYNTAX_ERROR,
+                    "each UNION query must have the same number of columns",
+                    None,
+                ));
+            }
+            for (k, (c, t)) in columns.iter().zip(&rtypes).enumerate() {
+                if c.ty != *t {
+                    return Err(self
+                        .error(
+                            sqlstate::DATATYPE_MISMATCH,
+                            format!(
+                                "recursive query \"{}\" column {} has type {} in non-recursive term but type {} overall",
+                                cte.name,
+                                k + 1,
+                                c.ty.name(),
+                                t.name()
+                            ),
+                            None,
+                        )
+                        .with_hint("Cast the output of the non-recursive term to the correct type."));
+                }
+            }
+            Ok(Some((left, right, columns)))
+        })();
+        self.outer.from_seen = seen;
+        self.outer.ctes[i].busy = false;
+        self.outer.ctes[i].work = None;
+        self.outer.ctes[i].work_used = false;
+        self.outer.ctes.extend(later);
+        let Some((left, right, mut columns)) = r? else {
+            return Ok(None);
+        };
+        let (refname, has_alias) = match &rv.alias {
+            Some(a) => {
+                self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
+                (a.aliasname.clone(), true)
+            }
+            None => (cte.name.clone(), false),
+        };
+        Ok(Some(RangeTblEntry {
+            refname,
+            relname: cte.name.clone(),
+            has_alias,
+            columns,
+            source: RteSource::RecursiveUnion {
+                worktable: id,
+                all: body.all,
+                left: Box::new(left),
+                right: Box::new(right),
+            },
+        }))
     }
 
     // --- column references ----------------------------------------------------

@@ -108,6 +108,19 @@ pub enum RteSource {
     Values(Vec<Vec<Expr>>),
     /// UNION / INTERSECT / EXCEPT.
     SetOp(Box<SetOpTree>),
+    /// `WITH RECURSIVE`'s `non-recursive UNION [ALL] recursive`: `right`
+    /// reads the rows of the previous round as [`RteSource::WorkTable`]
+    /// `worktable`, until a round adds none.
+    RecursiveUnion {
+        worktable: usize,
+        all: bool,
+        left: Box<Query>,
+        right: Box<Query>,
+    },
+    /// The recursive term's reference to its own CTE: the previous round.
+    WorkTable {
+        worktable: usize,
+    },
     /// Set-returning functions (`functions::FuncDef::srf`): one, or the
     /// list of `ROWS FROM (...)`, side by side; then the ordinality column.
     Function {
@@ -417,11 +430,41 @@ impl<'a> Analyzer<'a> {
                 query: sel.clone(),
                 colnames: cte.aliascolnames.clone(),
                 busy: true,
+                recursive: with.recursive,
+                work: None,
+                work_used: false,
             };
             // Analysed once for its errors; a self-reference is recursive.
             self.outer.ctes.push(def);
             let q = if with.recursive {
-                self.analyze_select(sel)
+                let last = self.outer.ctes.len() - 1;
+                self.outer.ctes[last].busy = false;
+                let rv = pg_query::protobuf::RangeVar {
+                    relname: cte.ctename.clone(),
+                    inh: true,
+                    relpersistence: "p".into(),
+                    location: cte.location,
+                    ..Default::default()
+                };
+                let rte = self.transform_cte_reference(&rv)?;
+                self.outer.ctes[last].busy = true;
+                // Only the column count matters below.
+                let mut q = Query::of_targets(Vec::new());
+                q.targets = rte
+                    .columns
+                    .iter()
+                    .map(|c| TargetEntry {
+                        expr: Expr::Const {
+                            value: super::types::Datum::Null,
+                            ty: c.ty,
+                            typmod: c.typmod,
+                            loc: Loc(None),
+                        },
+                        name: c.name.clone(),
+                        resjunk: false,
+                    })
+                    .collect();
+                Ok(q)
             } else {
                 let d = self.outer.ctes.pop().expect("pushed");
                 let mark = self.outer.forward_ctes.len();

@@ -43,6 +43,8 @@ pub struct EvalContext<'a> {
     exec_params: Vec<Datum>,
     /// Hash sets of uncorrelated `x = ANY (subquery)` results, by subplan.
     hashed_subplans: Vec<Option<std::rc::Rc<subplan::HashedRows>>>,
+    /// The current round's rows of each recursive CTE's work table.
+    worktables: HashMap<usize, std::rc::Rc<Vec<Row>>>,
     /// Table scans not yet at their end: closed when the statement ends.
     pub(crate) open_scans: Vec<super::tables::ScanId>,
     /// Bytes of rows this statement's nodes hold in memory (see [`EvalContext::hold`]).
@@ -76,6 +78,7 @@ impl<'a> EvalContext<'a> {
             subplan_results: Vec::new(),
             exec_params: Vec::new(),
             hashed_subplans: Vec::new(),
+            worktables: HashMap::new(),
             open_scans: Vec::new(),
             held_bytes: 0,
         }
@@ -276,6 +279,25 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             current: None,
         }),
         Plan::SubqueryScan { subplan } => build(*subplan),
+        Plan::RecursiveUnion {
+            worktable,
+            all,
+            left,
+            right,
+        } => Box::new(RecursiveUnion {
+            worktable,
+            all,
+            left: Some(build(*left)),
+            right: *right,
+            seen: HashSet::new(),
+            next_work: Vec::new(),
+            round: Vec::new().into_iter(),
+        }),
+        Plan::WorkTableScan { worktable } => Box::new(WorkTableScan {
+            worktable,
+            rows: None,
+            at: 0,
+        }),
         Plan::ValuesScan { rows } => Box::new(ValuesScan {
             rows: rows.into_iter(),
         }),
@@ -534,6 +556,89 @@ impl ExecNode for Sort {
             self.output = rows.into_iter();
         }
         Ok(self.output.next())
+    }
+}
+
+/// `WITH RECURSIVE` (`nodeRecursiveunion.c`): the non-recursive term's
+/// rows as they come, then rounds of the recursive term, each run over the
+/// rows the round before produced and held whole (so `LIMIT` ends an
+/// endless recursion between rounds). UNION keeps only rows not produced
+/// before.
+struct RecursiveUnion {
+    worktable: usize,
+    all: bool,
+    left: Option<Box<dyn ExecNode>>,
+    right: Plan,
+    seen: HashSet<Vec<HashKey>>,
+    next_work: Vec<Row>,
+    round: std::vec::IntoIter<Row>,
+}
+
+impl RecursiveUnion {
+    fn is_new(&mut self, r: &Row) -> bool {
+        self.all || self.seen.insert(r.iter().map(hash_key).collect())
+    }
+}
+
+impl ExecNode for RecursiveUnion {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        loop {
+            if let Some(left) = &mut self.left {
+                match left.next(cx)? {
+                    Some(r) => {
+                        if self.is_new(&r) {
+                            cx.hold(&r)?;
+                            self.next_work.push(r.clone());
+                            return Ok(Some(r));
+                        }
+                        continue;
+                    }
+                    None => self.left = None,
+                }
+            }
+            if let Some(r) = self.round.next() {
+                return Ok(Some(r));
+            }
+            if self.next_work.is_empty() {
+                return Ok(None);
+            }
+            let work = std::mem::take(&mut self.next_work);
+            cx.worktables.insert(self.worktable, std::rc::Rc::new(work));
+            let mut node = build(self.right.clone());
+            let mut out = Vec::new();
+            while let Some(r) = node.next(cx)? {
+                cx.server.check_for_interrupts()?;
+                if self.is_new(&r) {
+                    cx.hold(&r)?;
+                    out.push(r);
+                }
+            }
+            self.next_work = out.clone();
+            self.round = out.into_iter();
+        }
+    }
+}
+
+struct WorkTableScan {
+    worktable: usize,
+    rows: Option<std::rc::Rc<Vec<Row>>>,
+    at: usize,
+}
+
+impl ExecNode for WorkTableScan {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        if self.rows.is_none() {
+            self.rows = Some(
+                cx.worktables
+                    .get(&self.worktable)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        let rows = self.rows.as_ref().expect("set above");
+        let r = rows.get(self.at).cloned();
+        self.at += 1;
+        Ok(r)
     }
 }
 

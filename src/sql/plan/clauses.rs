@@ -93,7 +93,11 @@ fn sublinks(e: &Expr, out: &mut Vec<usize>) {
 
 fn walk_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> PgResult<()>) -> PgResult<()> {
     match plan {
-        Plan::Result | Plan::SeqScan { .. } => {}
+        Plan::Result | Plan::SeqScan { .. } | Plan::WorkTableScan { .. } => {}
+        Plan::RecursiveUnion { left, right, .. } => {
+            walk_plan(left, f)?;
+            walk_plan(right, f)?;
+        }
         Plan::LockingScan { qual, .. } => {
             if let Some(q) = qual {
                 f(q)?;

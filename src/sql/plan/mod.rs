@@ -73,6 +73,19 @@ pub enum Plan {
     SubqueryScan {
         subplan: Box<Plan>,
     },
+    /// `WITH RECURSIVE`: `left`'s rows, then rounds of `right` over the
+    /// previous round's rows (work table `worktable`) until one adds
+    /// nothing; UNION drops rows already produced (`exec::RecursiveUnion`).
+    RecursiveUnion {
+        worktable: usize,
+        all: bool,
+        left: Box<Plan>,
+        right: Box<Plan>,
+    },
+    /// The previous round's rows of a RecursiveUnion.
+    WorkTableScan {
+        worktable: usize,
+    },
     /// `VALUES`: evaluates one row of expressions per output row.
     ValuesScan {
         rows: Vec<Vec<Expr>>,
@@ -412,6 +425,18 @@ fn plan_scan(source: RteSource) -> Plan {
             subplan: Box::new(plan_query(*sub).plan),
         },
         RteSource::Values(rows) => Plan::ValuesScan { rows },
+        RteSource::RecursiveUnion {
+            worktable,
+            all,
+            left,
+            right,
+        } => Plan::RecursiveUnion {
+            worktable,
+            all,
+            left: Box::new(plan_query(*left).plan),
+            right: Box::new(plan_query(*right).plan),
+        },
+        RteSource::WorkTable { worktable } => Plan::WorkTableScan { worktable },
         RteSource::SetOp(tree) => {
             let types = tree.column_types();
             plan_set_op(*tree, &types)

@@ -1,0 +1,21 @@
+-- WITH RECURSIVE (issue 9): RecursiveUnion over a work table.
+CREATE TABLE wr_tree (id int, parent int, name text);
+INSERT INTO wr_tree VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'a1'), (5, 2, 'a2'), (6, 4, 'a1x'), (7, NULL, 'other');
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT sum(n) FROM t;
+WITH RECURSIVE t(n) AS (VALUES (1) UNION ALL SELECT n + 1 FROM t WHERE n < 100) SELECT sum(n) FROM t;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT n FROM t LIMIT 10;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION SELECT (n + 1) % 4 FROM t) SELECT n FROM t ORDER BY n;
+WITH RECURSIVE sub(id, name, depth) AS (SELECT id, name, 0 FROM wr_tree WHERE parent IS NULL AND id = 1 UNION ALL SELECT c.id, c.name, s.depth + 1 FROM wr_tree c JOIN sub s ON c.parent = s.id) SELECT * FROM sub ORDER BY depth, id;
+WITH RECURSIVE path(id, p) AS (SELECT id, name FROM wr_tree WHERE parent IS NULL UNION ALL SELECT c.id, path.p || '/' || c.name FROM wr_tree c, path WHERE c.parent = path.id) SELECT p FROM path ORDER BY p;
+WITH RECURSIVE anc(id, parent) AS (SELECT id, parent FROM wr_tree WHERE id = 6 UNION ALL SELECT w.id, w.parent FROM wr_tree w JOIN anc ON w.id = anc.parent) SELECT id FROM anc ORDER BY id;
+WITH RECURSIVE fib(a, b) AS (SELECT 0::bigint, 1::bigint UNION ALL SELECT b, a + b FROM fib WHERE b < 100) SELECT a FROM fib ORDER BY a;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3), u AS (SELECT n * 10 AS m FROM t) SELECT * FROM u ORDER BY m;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT a.n, b.n FROM t a, t b WHERE a.n = b.n ORDER BY 1;
+WITH RECURSIVE t(n) AS (SELECT n FROM t UNION ALL SELECT 1) SELECT * FROM t;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT t.n + 1 FROM t, t t2 WHERE t.n < 3) SELECT * FROM t;
+WITH RECURSIVE t(n) AS (SELECT 1) SELECT * FROM t;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT 2) SELECT * FROM t ORDER BY n;
+WITH RECURSIVE t(n, s) AS (SELECT 1, 'x'::text UNION ALL SELECT n + 1, s || 'x' FROM t WHERE n < 4) SELECT s FROM t ORDER BY n DESC;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < (SELECT max(id) FROM wr_tree)) SELECT count(*) FROM t;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n * 2 FROM t WHERE n < 1000) SELECT max(n), count(*) FROM t;
+DROP TABLE wr_tree;
