@@ -108,19 +108,7 @@ pub fn create_table(
     } else {
         Some(rv.schemaname.clone())
     };
-    if schema.as_deref() == Some("pg_catalog") && !ctx.is_superuser() {
-        return Err(PgError::error(
-            sqlstate::INSUFFICIENT_PRIVILEGE,
-            "permission denied for schema pg_catalog",
-        ));
-    }
-    if schema.as_deref() == Some("pg_catalog") {
-        return Err(PgError::error(
-            sqlstate::INSUFFICIENT_PRIVILEGE,
-            format!("permission denied to create \"pg_catalog.{}\"", rv.relname),
-        )
-        .with_detail("System catalog modifications are currently disallowed."));
-    }
+    check_creatable(ctx, schema.as_deref(), &rv.relname)?;
     ctx.take_snapshot();
     let fmt = exec::session_format(ctx);
     let mut columns: Vec<ColumnDef> = Vec::new();
@@ -318,6 +306,29 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
     })
 }
 
+/// A new table may not go into `pg_catalog`: 42501 without CREATE on it,
+/// and even for a superuser (`allow_system_table_mods` is off).
+fn check_creatable(
+    ctx: &mut dyn ServerContext,
+    schema: Option<&str>,
+    relname: &str,
+) -> PgResult<()> {
+    if schema != Some("pg_catalog") {
+        return Ok(());
+    }
+    if !ctx.is_superuser() {
+        return Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            "permission denied for schema pg_catalog",
+        ));
+    }
+    Err(PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!("permission denied to create \"pg_catalog.{relname}\""),
+    )
+    .with_detail("System catalog modifications are currently disallowed."))
+}
+
 /// `CREATE TABLE ... AS query` and `SELECT ... INTO table` (`createas.c`):
 /// a table with the query's output columns (an unknown literal becomes
 /// text, as in PostgreSQL 10+), then `INSERT INTO table query` unless
@@ -354,13 +365,7 @@ pub fn create_table_as(
         return Err(unsupported(&format!("storage parameter \"{}\"", d.defname)));
     }
     let schema = (!rv.schemaname.is_empty()).then(|| rv.schemaname.clone());
-    if schema.as_deref() == Some("pg_catalog") {
-        return Err(PgError::error(
-            sqlstate::INSUFFICIENT_PRIVILEGE,
-            format!("permission denied to create \"pg_catalog.{}\"", rv.relname),
-        )
-        .with_detail("System catalog modifications are currently disallowed."));
-    }
+    check_creatable(ctx, schema.as_deref(), &rv.relname)?;
     // The query's output columns, renamed by the column list.
     ctx.take_snapshot();
     let fmt = exec::session_format(ctx);

@@ -227,18 +227,7 @@ impl<'a> Analyzer<'a> {
                 for a in &r.args {
                     let n = a.node.as_ref().expect("ROW field");
                     let e = self.transform_expr(scope, n)?;
-                    let e = if e.ty() == Type::Unknown {
-                        self.coerce(
-                            e,
-                            Type::Text,
-                            -1,
-                            CoercionContext::Implicit,
-                            raw_location(n),
-                        )?
-                    } else {
-                        e
-                    };
-                    fields.push(e);
+                    fields.push(self.unknown_as_text(e, raw_location(n))?);
                 }
                 super::check_target_list_length(fields.len())?;
                 Ok(Expr::Row(fields))
@@ -1077,17 +1066,7 @@ impl<'a> Analyzer<'a> {
         let arg = match node_of(&c.arg) {
             Some(n) => {
                 let e = self.transform_expr(scope, n)?;
-                Some(if e.ty() == Type::Unknown {
-                    self.coerce(
-                        e,
-                        Type::Text,
-                        -1,
-                        CoercionContext::Implicit,
-                        raw_location(n),
-                    )?
-                } else {
-                    e
-                })
+                Some(self.unknown_as_text(e, raw_location(n))?)
             }
             None => None,
         };
@@ -1348,6 +1327,15 @@ impl<'a> Analyzer<'a> {
 }
 
 impl Analyzer<'_> {
+    /// An unknown-type literal resolved as text (a CASE test value, a ROW field).
+    fn unknown_as_text(&mut self, e: Expr, l: Option<usize>) -> PgResult<Expr> {
+        if e.ty() == Type::Unknown {
+            self.coerce(e, Type::Text, -1, CoercionContext::Implicit, l)
+        } else {
+            Ok(e)
+        }
+    }
+
     /// The analysed field pairs of `ROW(...) op ROW(...)` (42601 when the
     /// lengths differ).
     fn row_pairs(

@@ -672,13 +672,7 @@ impl<'a> Analyzer<'a> {
                     }
                 };
                 let mut columns = rel.columns.clone();
-                let (refname, has_alias) = match &rv.alias {
-                    Some(a) => {
-                        self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
-                        (a.aliasname.clone(), true)
-                    }
-                    None => (rel.name.clone(), false),
-                };
+                let (refname, has_alias) = self.apply_alias(&mut columns, &rv.alias, &rel.name)?;
                 Ok(RangeTblEntry {
                     refname,
                     relname: rel.name.clone(),
@@ -708,24 +702,9 @@ impl<'a> Analyzer<'a> {
                 let q = if lateral {
                     self.analyze_select(sel)?
                 } else {
-                    let seen = std::mem::take(&mut self.outer.from_seen);
-                    let mark = self.outer.invisible.len();
-                    self.outer.invisible.extend(seen.iter().cloned());
-                    let q = self.analyze_select(sel);
-                    self.outer.invisible.truncate(mark);
-                    self.outer.from_seen = seen;
-                    q?
+                    self.analyze_isolated(sel)?
                 };
-                let mut columns: Vec<ColumnDef> = q
-                    .targets
-                    .iter()
-                    .filter(|t| !t.resjunk)
-                    .map(|t| ColumnDef {
-                        name: t.name.clone(),
-                        ty: t.expr.ty(),
-                        typmod: t.expr.typmod(),
-                    })
-                    .collect();
+                let mut columns = q.output_columns();
                 self.apply_alias_colnames(&mut columns, &alias.colnames, &alias.aliasname, None)?;
                 Ok(RangeTblEntry {
                     refname: alias.aliasname.clone(),
@@ -737,6 +716,35 @@ impl<'a> Analyzer<'a> {
             }
             _ => Err(self.unsupported("this kind of FROM item", None)),
         }
+    }
+
+    /// A FROM subquery's query, analysed where the FROM items before it are
+    /// known but not visible (named only in hints).
+    fn analyze_isolated(&mut self, sel: &pb::SelectStmt) -> PgResult<Query> {
+        let seen = std::mem::take(&mut self.outer.from_seen);
+        let mark = self.outer.invisible.len();
+        self.outer.invisible.extend(seen.iter().cloned());
+        let q = self.analyze_select(sel);
+        self.outer.invisible.truncate(mark);
+        self.outer.from_seen = seen;
+        q
+    }
+
+    /// Applies a FROM item's `AS alias (cols)` to `columns`: its reference
+    /// name and whether it was aliased (`default` when not).
+    pub(super) fn apply_alias(
+        &self,
+        columns: &mut [ColumnDef],
+        alias: &Option<pb::Alias>,
+        default: &str,
+    ) -> PgResult<(String, bool)> {
+        Ok(match alias {
+            Some(a) => {
+                self.apply_alias_colnames(columns, &a.colnames, &a.aliasname, None)?;
+                (a.aliasname.clone(), true)
+            }
+            None => (default.to_string(), false),
+        })
     }
 
     /// A FROM reference to a WITH query: its body as a subquery, named by
@@ -772,13 +780,7 @@ impl<'a> Analyzer<'a> {
                 ));
             }
             self.outer.ctes[i].work_used = true;
-            let (refname, has_alias) = match &rv.alias {
-                Some(a) => {
-                    self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
-                    (a.aliasname.clone(), true)
-                }
-                None => (name.clone(), false),
-            };
+            let (refname, has_alias) = self.apply_alias(&mut columns, &rv.alias, &name)?;
             return Ok(RangeTblEntry {
                 refname,
                 relname: name,
@@ -800,34 +802,14 @@ impl<'a> Analyzer<'a> {
             .forward_ctes
             .extend(std::iter::once(cte.name.clone()).chain(later.iter().map(|c| c.name.clone())));
         self.outer.ctes[i].busy = true;
-        let seen = std::mem::take(&mut self.outer.from_seen);
-        let mark = self.outer.invisible.len();
-        self.outer.invisible.extend(seen.iter().cloned());
-        let q = self.analyze_select(&cte.query);
-        self.outer.invisible.truncate(mark);
-        self.outer.from_seen = seen;
+        let q = self.analyze_isolated(&cte.query);
         self.outer.ctes[i].busy = false;
         self.outer.ctes.extend(later);
         self.outer.forward_ctes.truncate(forward_mark);
         let q = q?;
-        let mut columns: Vec<ColumnDef> = q
-            .targets
-            .iter()
-            .filter(|t| !t.resjunk)
-            .map(|t| ColumnDef {
-                name: t.name.clone(),
-                ty: t.expr.ty(),
-                typmod: t.expr.typmod(),
-            })
-            .collect();
+        let mut columns = q.output_columns();
         self.apply_alias_colnames(&mut columns, &cte.colnames, &cte.name, None)?;
-        let (refname, has_alias) = match &rv.alias {
-            Some(a) => {
-                self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
-                (a.aliasname.clone(), true)
-            }
-            None => (cte.name.clone(), false),
-        };
+        let (refname, has_alias) = self.apply_alias(&mut columns, &rv.alias, &cte.name)?;
         Ok(RangeTblEntry {
             refname,
             relname: cte.name.clone(),
@@ -858,16 +840,7 @@ impl<'a> Analyzer<'a> {
         self.outer.next_worktable += 1;
         let r = (|| -> PgResult<Option<(Query, Query, Vec<ColumnDef>)>> {
             let left = self.analyze_select(larg)?;
-            let mut columns: Vec<ColumnDef> = left
-                .targets
-                .iter()
-                .filter(|t| !t.resjunk)
-                .map(|t| ColumnDef {
-                    name: t.name.clone(),
-                    ty: t.expr.ty(),
-                    typmod: t.expr.typmod(),
-                })
-                .collect();
+            let mut columns = left.output_columns();
             self.apply_alias_colnames(&mut columns, &cte.colnames, &cte.name, None)?;
             self.outer.ctes[i].work = Some((id, columns.clone()));
             self.outer.ctes[i].work_used = false;
@@ -915,13 +888,7 @@ impl<'a> Analyzer<'a> {
         let Some((left, right, mut columns)) = r? else {
             return Ok(None);
         };
-        let (refname, has_alias) = match &rv.alias {
-            Some(a) => {
-                self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
-                (a.aliasname.clone(), true)
-            }
-            None => (cte.name.clone(), false),
-        };
+        let (refname, has_alias) = self.apply_alias(&mut columns, &rv.alias, &cte.name)?;
         Ok(Some(RangeTblEntry {
             refname,
             relname: cte.name.clone(),
@@ -1244,18 +1211,8 @@ impl<'a> Analyzer<'a> {
         self.subqueries.push(Query {
             from: Some(tree.clone()),
             where_qual: qual.clone(),
-            group_by: Vec::new(),
-            aggregates: Vec::new(),
-            has_grouping: false,
-            having: None,
-            targets,
-            sort: Vec::new(),
-            distinct: false,
-            distinct_on: Vec::new(),
             limit_count,
-            limit_offset: None,
-            limit_with_ties: false,
-            lock: None,
+            ..Query::of_targets(targets)
         });
         Expr::SubLink {
             index,

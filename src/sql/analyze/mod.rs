@@ -69,6 +69,19 @@ pub struct Query {
 }
 
 impl Query {
+    /// The visible output columns (a FROM subquery's columns).
+    pub fn output_columns(&self) -> Vec<ColumnDef> {
+        self.targets
+            .iter()
+            .filter(|t| !t.resjunk)
+            .map(|t| ColumnDef {
+                name: t.name.clone(),
+                ty: t.expr.ty(),
+                typmod: t.expr.typmod(),
+            })
+            .collect()
+    }
+
     /// `SELECT <targets>` without FROM.
     pub fn of_targets(targets: Vec<TargetEntry>) -> Query {
         Query {

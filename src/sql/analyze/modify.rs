@@ -846,13 +846,7 @@ impl<'a> Analyzer<'a> {
                 )
             })?;
             let mut columns = rel.columns.clone();
-            if let Some(a) = &rf.alias {
-                self.apply_alias_colnames(&mut columns, &a.colnames, &a.aliasname, None)?;
-            }
-            let (refname, has_alias) = match &rf.alias {
-                Some(a) => (a.aliasname.clone(), true),
-                None => (name.clone(), false),
-            };
+            let (refname, has_alias) = self.apply_alias(&mut columns, &rf.alias, &name)?;
             return Ok(RangeTblEntry {
                 refname,
                 relname: name,
