@@ -22,6 +22,7 @@ pub mod formatting;
 pub mod json;
 pub mod jsonb;
 pub mod like;
+pub mod network;
 pub mod numeric;
 mod numeric_math;
 pub mod rowtypes;
