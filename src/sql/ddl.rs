@@ -14,7 +14,7 @@ use pg_query::protobuf::{self as pb, ConstrType, ObjectType};
 
 use super::analyze::Analyzer;
 use super::tables::ColumnDef;
-use super::{Outcome, ServerContext, Statement, exec};
+use super::{Outcome, ServerContext, Statement};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 fn unsupported(what: &str) -> PgError {
@@ -110,16 +110,9 @@ pub fn create_table(
     };
     check_creatable(ctx, schema.as_deref(), &rv.relname)?;
     ctx.take_snapshot();
-    let fmt = exec::session_format(ctx);
     let mut columns: Vec<ColumnDef> = Vec::new();
     {
-        let mut analyzer = Analyzer {
-            ctx: &mut *ctx,
-            source: stmt.parsed_text(),
-            fmt,
-            subqueries: Vec::new(),
-            outer: Default::default(),
-        };
+        let mut analyzer = Analyzer::new(&mut *ctx, stmt.parsed_text());
         for elt in &cs.table_elts {
             let cd = match elt.node.as_ref() {
                 Some(NodeEnum::ColumnDef(cd)) => cd,
@@ -368,15 +361,8 @@ pub fn create_table_as(
     check_creatable(ctx, schema.as_deref(), &rv.relname)?;
     // The query's output columns, renamed by the column list.
     ctx.take_snapshot();
-    let fmt = exec::session_format(ctx);
     let q = {
-        let mut analyzer = Analyzer {
-            ctx: &mut *ctx,
-            source: stmt.parsed_text(),
-            fmt,
-            subqueries: Vec::new(),
-            outer: Default::default(),
-        };
+        let mut analyzer = Analyzer::new(&mut *ctx, stmt.parsed_text());
         analyzer.analyze_select(query)?
     };
     let outputs: Vec<_> = q.targets.iter().filter(|t| !t.resjunk).collect();

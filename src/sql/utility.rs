@@ -407,14 +407,7 @@ pub fn prepare(
         .expect("PREPARE has a statement");
     let mut types = Vec::with_capacity(p.argtypes.len());
     {
-        let fmt = super::exec::session_format(ctx);
-        let analyzer = super::analyze::Analyzer {
-            ctx: &mut *ctx,
-            source: stmt.parsed_text(),
-            fmt,
-            subqueries: Vec::new(),
-            outer: Default::default(),
-        };
+        let analyzer = super::analyze::Analyzer::new(&mut *ctx, stmt.parsed_text());
         for t in &p.argtypes {
             let Some(NodeEnum::TypeName(tn)) = t.node.as_ref() else {
                 continue;
@@ -464,16 +457,9 @@ pub fn execute_prepared(
         )));
     }
     ctx.take_snapshot();
-    let fmt = super::exec::session_format(ctx);
     let mut exprs = Vec::with_capacity(types.len());
     {
-        let mut analyzer = super::analyze::Analyzer {
-            ctx: &mut *ctx,
-            source: stmt.parsed_text(),
-            fmt,
-            subqueries: Vec::new(),
-            outer: Default::default(),
-        };
+        let mut analyzer = super::analyze::Analyzer::new(&mut *ctx, stmt.parsed_text());
         for (i, (n, &ty)) in e.params.iter().zip(&types).enumerate() {
             let n = n.node.as_ref().expect("EXECUTE parameter");
             let l = super::analyze::raw_location(n);

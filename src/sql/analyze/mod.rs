@@ -362,6 +362,21 @@ pub struct Analyzer<'a> {
     pub outer: OuterLevels,
 }
 
+impl<'a> Analyzer<'a> {
+    /// An analyser of a statement whose parse-tree locations point into
+    /// `source`, with the session's output settings.
+    pub fn new(ctx: &'a mut dyn ServerContext, source: &'a str) -> Analyzer<'a> {
+        let fmt = crate::sql::exec::session_format(ctx);
+        Analyzer {
+            ctx,
+            source,
+            fmt,
+            subqueries: Vec::new(),
+            outer: Default::default(),
+        }
+    }
+}
+
 /// PostgreSQL's `MaxTupleAttributeNumber`: the widest row a query may build.
 pub const MAX_TUPLE_ATTRIBUTE_NUMBER: usize = 1664;
 
