@@ -41,7 +41,7 @@ CREATE TEMP VIEW regx AS
 -- and argument types, or a prefix of them when PostgreSQL has defaults.
 CREATE TEMP TABLE callable AS
   SELECT DISTINCT p.oid FROM regx r JOIN pg_proc p ON p.proname = r.name
-  WHERE (r.kind = 'f' OR r.kind LIKE 'a:%')
+  WHERE (r.kind = 'f' OR r.kind LIKE 'a:%' OR r.kind LIKE 'w:%')
     AND (p.proargtypes = r.argv
          OR (p.pronargdefaults > 0
              AND cardinality(r.arga) >= p.pronargs - p.pronargdefaults

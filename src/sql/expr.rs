@@ -126,6 +126,13 @@ pub enum Expr {
         index: usize,
         ty: Type,
     },
+    /// A window function call during analysis (index into the query's
+    /// window functions); replaced by a column of its WindowAgg node's
+    /// output before execution.
+    WindowFunc {
+        index: usize,
+        ty: Type,
+    },
     /// A subquery in an expression (index into the statement's subplans).
     /// `params` are the values of the outer query it reads: each is
     /// evaluated against the current row and stored in executor parameter
@@ -276,7 +283,7 @@ impl Expr {
             | Expr::InList { .. }
             | Expr::Distinct { .. } => Type::Bool,
             Expr::Cast { to, .. } => *to,
-            Expr::Agg { ty, .. } | Expr::SubLink { ty, .. } => *ty,
+            Expr::Agg { ty, .. } | Expr::WindowFunc { ty, .. } | Expr::SubLink { ty, .. } => *ty,
             Expr::Array(a) => a.ty(),
             Expr::Row(_) => Type::Record,
         }
@@ -316,7 +323,8 @@ impl Expr {
             | Expr::CaseTest { .. }
             | Expr::Param { .. }
             | Expr::ExecParam { .. }
-            | Expr::Agg { .. } => {}
+            | Expr::Agg { .. }
+            | Expr::WindowFunc { .. } => {}
             Expr::Func { args, .. }
             | Expr::And(args)
             | Expr::Or(args)
@@ -393,7 +401,8 @@ impl Expr {
             | Expr::CaseTest { .. }
             | Expr::Param { .. }
             | Expr::ExecParam { .. }
-            | Expr::Agg { .. }) => e,
+            | Expr::Agg { .. }
+            | Expr::WindowFunc { .. }) => e,
             Expr::Func {
                 func,
                 args,

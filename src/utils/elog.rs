@@ -128,6 +128,7 @@ pub mod sqlstate {
     pub const AMBIGUOUS_FUNCTION: &str = "42725";
     pub const UNDEFINED_TABLE: &str = "42P01";
     pub const UNDEFINED_OBJECT: &str = "42704";
+    pub const WINDOWING_ERROR: &str = "42P20";
     pub const DUPLICATE_TABLE: &str = "42P07";
     pub const INVALID_SCHEMA_NAME: &str = "3F000";
     pub const NAME_TOO_LONG: &str = "42622";

@@ -86,6 +86,8 @@ fn every_callable_row_is_implemented_and_agrees_with_the_registry() {
             assert_eq!(f.variadic, p.provariadic != 0, "{}: variadic", describe(f));
             let aggregate = matches!(f.kind, FuncKind::Aggregate(_));
             assert_eq!(aggregate, p.prokind == b'a', "{}: prokind", describe(f));
+            let window = matches!(f.kind, FuncKind::Window(_));
+            assert_eq!(window, p.prokind == b'w', "{}: prokind", describe(f));
             // Strictness of a function without arguments means nothing;
             // aggregates' strictness is their transition function's.
             if !f.args.is_empty() && !aggregate {

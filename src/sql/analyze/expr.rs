@@ -1143,9 +1143,6 @@ impl<'a> Analyzer<'a> {
         let names = str_list(&f.funcname);
         let name = names.last().cloned().unwrap_or_default();
         let shown_name = names.join(".");
-        if f.over.is_some() {
-            return Err(self.unsupported("window functions", l));
-        }
         if f.func_variadic {
             return Err(self.unsupported("VARIADIC", l));
         }
@@ -1196,6 +1193,33 @@ impl<'a> Analyzer<'a> {
             }
         };
         let def = reg.get(id);
+        if let FuncKind::Window(kind) = def.kind {
+            if f.over.is_none() {
+                return Err(self.error(
+                    "42809",
+                    format!("window function {shown_name} requires an OVER clause"),
+                    l,
+                ));
+            }
+            let Expr::Func {
+                args,
+                arg_types,
+                ty,
+                ..
+            } = self.finish_call(id, args)?
+            else {
+                unreachable!("finish_call builds a call")
+            };
+            return self.transform_window_func_call(
+                scope,
+                f,
+                super::window::WinFunc::Builtin(kind),
+                args,
+                arg_types,
+                ty,
+                srfs_before,
+            );
+        }
         let FuncKind::Aggregate(kind) = def.kind else {
             if f.agg_distinct || !f.agg_order.is_empty() || f.agg_filter.is_some() {
                 let what = if f.agg_distinct {
@@ -1208,6 +1232,15 @@ impl<'a> Analyzer<'a> {
                 return Err(self.error(
                     "42809",
                     format!("{what} specified, but {shown_name} is not an aggregate function"),
+                    l,
+                ));
+            }
+            if f.over.is_some() {
+                return Err(self.error(
+                    "42809",
+                    format!(
+                        "OVER specified, but {shown_name} is not a window function nor an aggregate function"
+                    ),
                     l,
                 ));
             }
@@ -1236,6 +1269,26 @@ impl<'a> Analyzer<'a> {
             }
             return self.finish_call(id, args);
         };
+        if f.over.is_some() {
+            let Expr::Func {
+                args,
+                arg_types,
+                ty,
+                ..
+            } = self.finish_call(id, args)?
+            else {
+                unreachable!("finish_call builds a call")
+            };
+            return self.transform_window_func_call(
+                scope,
+                f,
+                super::window::WinFunc::Agg(kind),
+                args,
+                arg_types,
+                ty,
+                srfs_before,
+            );
+        }
         // Aggregates.
         if !scope.kind.allows_aggregates() {
             return Err(self.error(
@@ -1261,6 +1314,13 @@ impl<'a> Analyzer<'a> {
                 sqlstate::GROUPING_ERROR,
                 "aggregate function calls cannot be nested",
                 inner.or(l),
+            ));
+        }
+        if let Some(w) = args.iter().find_map(super::window::first_window_func) {
+            return Err(self.error(
+                sqlstate::GROUPING_ERROR,
+                "aggregate function calls cannot contain window function calls",
+                scope.winfuncs[w].loc.0,
             ));
         }
         let Expr::Func {
@@ -1421,7 +1481,7 @@ impl Analyzer<'_> {
 
     /// A set-returning call where PostgreSQL cannot run one (0A000 at the
     /// last such call, with PostgreSQL's hint).
-    fn srf_misplaced(&self, scope: &Scope, msg: &str) -> PgError {
+    pub(super) fn srf_misplaced(&self, scope: &Scope, msg: &str) -> PgError {
         self.error(sqlstate::FEATURE_NOT_SUPPORTED, msg, scope.last_srf_loc)
             .with_hint(
                 "You might be able to move the set-returning function into a LATERAL FROM item.",
@@ -1506,4 +1566,41 @@ pub(crate) fn fuzzy_column_hint(
         )),
         _ => None,
     }
+}
+
+/// `e` without parse locations, for comparing expressions as PostgreSQL's
+/// `equal()` does.
+pub(super) fn strip_locations(e: Expr) -> Expr {
+    e.rewrite(
+        &mut |x: &Expr| -> Result<Option<Expr>, std::convert::Infallible> {
+            Ok(match x {
+                Expr::Column {
+                    index,
+                    ty,
+                    typmod,
+                    name,
+                    loc: Loc(Some(_)),
+                } => Some(Expr::Column {
+                    index: *index,
+                    ty: *ty,
+                    typmod: *typmod,
+                    name: name.clone(),
+                    loc: Loc(None),
+                }),
+                Expr::Const {
+                    value,
+                    ty,
+                    typmod,
+                    loc: Loc(Some(_)),
+                } => Some(Expr::Const {
+                    value: value.clone(),
+                    ty: *ty,
+                    typmod: *typmod,
+                    loc: Loc(None),
+                }),
+                _ => None,
+            })
+        },
+    )
+    .unwrap_or_else(|never| match never {})
 }

@@ -20,6 +20,7 @@ mod from;
 mod modify;
 mod names;
 pub mod resolve;
+pub mod window;
 
 use pg_query::NodeEnum;
 use pg_query::protobuf::{SelectStmt, SortByDir, SortByNulls};
@@ -37,6 +38,7 @@ use resolve::select_common_type;
 pub use from::{FromTree, JoinKind, OuterLevels, hashable_equality};
 pub use modify::{DeleteQuery, InsertQuery, InsertRows, UpdateQuery, table_columns};
 pub use names::{figure_colname, raw_location};
+pub use window::{Frame, RangeOffsetOps, WinFunc, WindowClause, WindowFuncRef, frameopt};
 
 /// An analysed SELECT.
 #[derive(Clone, Debug)]
@@ -52,7 +54,13 @@ pub struct Query {
     pub has_grouping: bool,
     /// Over the aggregation's output row.
     pub having: Option<Expr>,
-    /// Over the aggregation's output row when `has_grouping`, else the scan row.
+    /// Window function calls and the windows they use (`Expr::WindowFunc`
+    /// indexes `window_funcs`); their expressions read the same row as
+    /// the target list.
+    pub window_funcs: Vec<WindowFuncRef>,
+    pub windows: Vec<WindowClause>,
+    /// Over the aggregation's output row when `has_grouping`, else the scan
+    /// row, with window function results after it.
     pub targets: Vec<TargetEntry>,
     pub sort: Vec<SortClause>,
     pub distinct: bool,
@@ -91,6 +99,8 @@ impl Query {
             aggregates: Vec::new(),
             has_grouping: false,
             having: None,
+            window_funcs: Vec::new(),
+            windows: Vec::new(),
             targets,
             sort: Vec::new(),
             distinct: false,
@@ -253,6 +263,10 @@ pub enum ExprKind {
     Default,
     FromFunction,
     JoinOn,
+    WindowPartition,
+    WindowOrder,
+    /// A frame offset: "ROWS", "RANGE" or "GROUPS".
+    WindowFrame(&'static str),
 }
 
 impl ExprKind {
@@ -273,6 +287,11 @@ impl ExprKind {
             ExprKind::Default => "DEFAULT expressions",
             ExprKind::FromFunction => "functions in FROM",
             ExprKind::JoinOn => "JOIN conditions",
+            ExprKind::WindowPartition => "window PARTITION BY",
+            ExprKind::WindowOrder => "window ORDER BY",
+            ExprKind::WindowFrame("ROWS") => "window ROWS",
+            ExprKind::WindowFrame("GROUPS") => "window GROUPS",
+            ExprKind::WindowFrame(_) => "window RANGE",
         }
     }
 
@@ -293,8 +312,16 @@ impl ExprKind {
     fn allows_aggregates(self) -> bool {
         matches!(
             self,
-            ExprKind::SelectTarget | ExprKind::Having | ExprKind::OrderBy
+            ExprKind::SelectTarget
+                | ExprKind::Having
+                | ExprKind::OrderBy
+                | ExprKind::WindowPartition
+                | ExprKind::WindowOrder
         )
+    }
+
+    fn allows_window_functions(self) -> bool {
+        matches!(self, ExprKind::SelectTarget | ExprKind::OrderBy)
     }
 }
 
@@ -313,6 +340,9 @@ pub(crate) struct Scope {
     /// compare the count before and after their arguments.
     srf_count: usize,
     last_srf_loc: Option<usize>,
+    /// `p_windowdefs`: the WINDOW clause, then inline OVER definitions.
+    windowdefs: Vec<pg_query::protobuf::WindowDef>,
+    winfuncs: Vec<WindowFuncRef>,
 }
 
 impl Scope {
@@ -326,6 +356,8 @@ impl Scope {
             sees_dml_target: false,
             srf_count: 0,
             last_srf_loc: None,
+            windowdefs: Vec::new(),
+            winfuncs: Vec::new(),
         }
     }
 
@@ -556,9 +588,6 @@ impl<'a> Analyzer<'a> {
         if stmt.into_clause.is_some() {
             return Err(self.unsupported("SELECT INTO", None));
         }
-        if !stmt.window_clause.is_empty() {
-            return Err(self.unsupported("WINDOW", None));
-        }
         let limit_with_ties = stmt.limit_option == pg_query::protobuf::LimitOption::WithTies as i32;
 
         // FROM (a set operation or VALUES list acts as the FROM item of a `SELECT *`).
@@ -580,6 +609,12 @@ impl<'a> Analyzer<'a> {
         let lock = self.transform_locking(stmt, from.as_ref())?;
         let mut scope = Scope::new(ExprKind::SelectTarget);
         scope.ns = ns;
+        // The WINDOW clause is visible to the window functions' OVER.
+        for w in &stmt.window_clause {
+            if let Some(NodeEnum::WindowDef(def)) = w.node.as_ref() {
+                scope.windowdefs.push((**def).clone());
+            }
+        }
 
         // Target list; unknown-type outputs become text (resolveTargetListUnknowns).
         let mut targets = if select_star {
@@ -789,6 +824,21 @@ impl<'a> Analyzer<'a> {
             None => None,
         };
 
+        // The windows, now that every window function has been seen.
+        let mut sortgroup: Vec<Expr> = Vec::new();
+        for e in sort
+            .iter()
+            .map(|s| &targets[s.target].expr)
+            .chain(group_by.iter())
+        {
+            let bare = expr::strip_locations(e.clone());
+            if !sortgroup.contains(&bare) {
+                sortgroup.push(bare);
+            }
+        }
+        let mut windows = self.transform_window_definitions(&mut scope, &mut sortgroup)?;
+        let mut window_funcs = std::mem::take(&mut scope.winfuncs);
+
         // Grouping check and rewrite above the aggregation.
         let has_grouping = !scope.aggs.is_empty()
             || !group_by.is_empty()
@@ -810,14 +860,51 @@ impl<'a> Analyzer<'a> {
                 None,
             ));
         }
+        if lock.is_some() && !window_funcs.is_empty() {
+            let what = match stmt.locking_clause.first().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::LockingClause(lc))
+                    if lc.strength
+                        == pg_query::protobuf::LockClauseStrength::LcsForshare as i32 =>
+                {
+                    "FOR SHARE"
+                }
+                _ => "FOR UPDATE",
+            };
+            return Err(self.error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("{what} is not allowed with window functions"),
+                None,
+            ));
+        }
         let mut having = having;
         if has_grouping {
+            let regroup = |this: &Self, e: &mut Expr| -> PgResult<()> {
+                let taken = std::mem::replace(e, Expr::CaseTest { ty: Type::Unknown });
+                *e = this.rewrite_for_grouping(taken, &group_by, &scope.aggs)?;
+                Ok(())
+            };
             for t in &mut targets {
                 let e = std::mem::replace(&mut t.expr, Expr::CaseTest { ty: Type::Unknown });
                 t.expr = self.rewrite_for_grouping(e, &group_by, &scope.aggs)?;
             }
             if let Some(h) = having.take() {
                 having = Some(self.rewrite_for_grouping(h, &group_by, &scope.aggs)?);
+            }
+            for f in &mut window_funcs {
+                for e in &mut f.args {
+                    regroup(self, e)?;
+                }
+                if let Some(e) = &mut f.filter {
+                    regroup(self, e)?;
+                }
+            }
+            for w in &mut windows {
+                for e in &mut w.partition {
+                    regroup(self, e)?;
+                }
+                for (e, _, _) in &mut w.order {
+                    regroup(self, e)?;
+                }
             }
         }
 
@@ -828,6 +915,8 @@ impl<'a> Analyzer<'a> {
             aggregates: scope.aggs,
             has_grouping,
             having,
+            window_funcs,
+            windows,
             targets,
             sort,
             distinct,

@@ -274,6 +274,9 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             ))
         }
         Expr::Agg { .. } => unreachable!("aggregate placeholders are replaced before execution"),
+        Expr::WindowFunc { .. } => {
+            unreachable!("window function placeholders are replaced before execution")
+        }
     }
 }
 
@@ -375,5 +378,6 @@ pub fn invoke(id: FuncId, args: &[Datum], types: &[Type], cx: &mut EvalContext) 
         Impl::Identity => Ok(args[0].clone()),
         Impl::Scalar(f) => f(cx, args, types, def.ret),
         Impl::Aggregate => unreachable!("aggregates run in the Agg node"),
+        Impl::Window => unreachable!("window functions run in the WindowAgg node"),
     }
 }

@@ -11,6 +11,7 @@ mod join;
 pub(crate) mod scan;
 mod srf;
 mod subplan;
+mod window;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -375,6 +376,20 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             input: Some(build(*input)),
             group_by,
             aggregates,
+            output: Vec::new().into_iter(),
+        }),
+        Plan::WindowAgg {
+            input,
+            partition,
+            order,
+            frame,
+            funcs,
+        } => Box::new(window::WindowAgg {
+            input: Some(build(*input)),
+            partition,
+            order,
+            frame,
+            funcs,
             output: Vec::new().into_iter(),
         }),
         Plan::Project { input, exprs } => Box::new(Project {

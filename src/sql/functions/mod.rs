@@ -24,6 +24,7 @@ mod scalar;
 mod string;
 mod timestamp;
 mod uuid;
+pub mod window;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -32,6 +33,7 @@ use super::exec::EvalContext;
 use super::types::{Datum, Type};
 use crate::utils::elog::PgResult;
 pub use aggregates::AggKind;
+pub use window::WinKind;
 
 /// Index into the registry.
 pub type FuncId = usize;
@@ -75,6 +77,8 @@ pub enum FuncKind {
     Prefix,
     Infix,
     Aggregate(AggKind),
+    /// A window function (`prokind = 'w'`), run by the WindowAgg node.
+    Window(WinKind),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +134,8 @@ pub enum Impl {
     Scalar(ScalarFn),
     /// Aggregates are run by the executor's Agg node.
     Aggregate,
+    /// Window functions are run by the executor's WindowAgg node.
+    Window,
 }
 
 pub struct FuncDef {
@@ -209,7 +215,7 @@ const COMPARISONS: [(&str, CmpOp); 6] = [
 ];
 
 impl Builder {
-    fn push(
+    pub(super) fn push(
         &mut self,
         name: &'static str,
         kind: FuncKind,
@@ -506,6 +512,7 @@ fn build() -> Registry {
     dbsize::register(&mut b);
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
+    window::register(&mut b);
     uuid::register(&mut b);
     json::register(&mut b);
     json::register_srfs(&mut b);
@@ -545,6 +552,7 @@ mod dump {
                 super::FuncKind::Prefix => "l".to_string(),
                 super::FuncKind::Infix => "b".to_string(),
                 super::FuncKind::Aggregate(k) => format!("a:{k:?}"),
+                super::FuncKind::Window(k) => format!("w:{k:?}"),
             };
             let args: Vec<String> = f.args.iter().map(|a| a.type_oid().to_string()).collect();
             writeln!(

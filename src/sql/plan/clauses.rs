@@ -180,6 +180,41 @@ fn walk_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> PgResult<()>) -> P
                 }
             }
         }
+        Plan::WindowAgg {
+            input,
+            partition,
+            order,
+            frame,
+            funcs,
+        } => {
+            walk_plan(input, f)?;
+            partition.iter_mut().try_for_each(&mut *f)?;
+            for (e, _, _) in order {
+                f(e)?;
+            }
+            for e in [&mut frame.start_offset, &mut frame.end_offset]
+                .into_iter()
+                .flatten()
+            {
+                f(e)?;
+            }
+            for ops in [&mut frame.start_ops, &mut frame.end_ops]
+                .into_iter()
+                .flatten()
+            {
+                f(&mut ops.plus)?;
+                f(&mut ops.minus)?;
+                if let Some(k) = &mut ops.key {
+                    f(k)?;
+                }
+            }
+            for w in funcs {
+                w.args.iter_mut().try_for_each(&mut *f)?;
+                if let Some(q) = &mut w.filter {
+                    f(q)?;
+                }
+            }
+        }
         Plan::Project { input, exprs } => {
             walk_plan(input, f)?;
             exprs.iter_mut().try_for_each(&mut *f)?;

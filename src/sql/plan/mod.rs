@@ -142,6 +142,16 @@ pub enum Plan {
         group_by: Vec<Expr>,
         aggregates: Vec<Aggref>,
     },
+    /// One window's functions (`exec::window`): input rows sorted on the
+    /// PARTITION BY then ORDER BY keys, each followed by one column per
+    /// function.
+    WindowAgg {
+        input: Box<Plan>,
+        partition: Vec<Expr>,
+        order: Vec<(Expr, bool, bool)>,
+        frame: super::analyze::Frame,
+        funcs: Vec<super::analyze::WindowFuncRef>,
+    },
     Project {
         input: Box<Plan>,
         exprs: Vec<Expr>,
@@ -255,6 +265,31 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         }
     }
     let mut exprs: Vec<Expr> = q.targets.iter().map(|t| t.expr.clone()).collect();
+    let mut target_input_width = target_input_width;
+    if !q.window_funcs.is_empty() {
+        let columns;
+        (plan, columns) = plan_windows(plan, target_input_width, q.windows, q.window_funcs);
+        target_input_width += columns.len();
+        for e in &mut exprs {
+            let taken = std::mem::replace(e, Expr::And(Vec::new()));
+            *e = taken
+                .rewrite(
+                    &mut |x: &Expr| -> Result<Option<Expr>, std::convert::Infallible> {
+                        Ok(match x {
+                            Expr::WindowFunc { index, ty } => Some(Expr::Column {
+                                index: columns[*index],
+                                ty: *ty,
+                                typmod: -1,
+                                name: String::new(),
+                                loc: Loc(None),
+                            }),
+                            _ => None,
+                        })
+                    },
+                )
+                .unwrap_or_else(|never| match never {});
+        }
+    }
     if exprs.iter().any(|e| e.any(&Expr::is_set_call)) {
         plan = plan_project_set(plan, target_input_width, &mut exprs);
     }
@@ -317,6 +352,53 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         };
     }
     PlannedStmt { plan, columns }
+}
+
+/// `select_active_windows` + `create_one_window_path`: a WindowAgg per
+/// window that some function uses, over `plan` (rows of `width` columns),
+/// in PostgreSQL's order: windows compare on their sort keys (sort-group
+/// reference, descending first, NULLS FIRST first, key by key), a window
+/// whose keys extend another's first, so one sort serves both and the rows
+/// come out in the order of the last. Returns the column each function's
+/// value lands in.
+fn plan_windows(
+    mut plan: Plan,
+    width: usize,
+    windows: Vec<super::analyze::WindowClause>,
+    funcs: Vec<super::analyze::WindowFuncRef>,
+) -> (Plan, Vec<usize>) {
+    use std::cmp::Ordering;
+    let mut active: Vec<usize> = (0..windows.len())
+        .filter(|w| funcs.iter().any(|f| f.winref == *w))
+        .collect();
+    active.sort_by(|&a, &b| {
+        let (x, y) = (&windows[a].sort_refs, &windows[b].sort_refs);
+        for (p, q) in x.iter().zip(y) {
+            let o = q.0.cmp(&p.0).then(q.1.cmp(&p.1)).then(q.2.cmp(&p.2));
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        y.len().cmp(&x.len())
+    });
+    let mut columns = vec![0; funcs.len()];
+    let mut next = width;
+    for w in active {
+        let mine: Vec<usize> = (0..funcs.len()).filter(|&i| funcs[i].winref == w).collect();
+        for &i in &mine {
+            columns[i] = next;
+            next += 1;
+        }
+        let clause = &windows[w];
+        plan = Plan::WindowAgg {
+            input: Box::new(plan),
+            partition: clause.partition.clone(),
+            order: clause.order.clone(),
+            frame: clause.frame.clone(),
+            funcs: mine.iter().map(|&i| funcs[i].clone()).collect(),
+        };
+    }
+    (plan, columns)
 }
 
 /// Moves the set-returning calls of target list `exprs` into ProjectSet
