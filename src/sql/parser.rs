@@ -251,7 +251,13 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
         sqlstate::SYNTAX_ERROR
     };
     let mut err = PgError::error(code, message.clone());
-    if message.ends_with("at end of input") {
+    if message.starts_with("frame ") {
+        // The grammar's checks of a window frame's bounds (42P20).
+        err = PgError::error(sqlstate::WINDOWING_ERROR, message.clone());
+        if let Some(byte) = locate_frame_bound(sql, &message) {
+            err = err.with_position(char_position(sql, byte));
+        }
+    } else if message.ends_with("at end of input") {
         err = err.with_position(sql.chars().count() as u32 + 1);
     } else if let Some(near) = quoted_near(&message)
         && let Some(byte) = locate_token(sql, &near, &message)
@@ -259,6 +265,76 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
         err = err.with_position(char_position(sql, byte));
     }
     err
+}
+
+/// Where the grammar's window frame error points: the offending bound
+/// (the start bound for `frame start ...` and a lone bound, else the end
+/// bound) of the first frame clause whose bounds fit the message.
+fn locate_frame_bound(sql: &str, message: &str) -> Option<usize> {
+    let scan = pg_query::scan(sql).ok()?;
+    let words: Vec<(usize, String)> = scan
+        .tokens
+        .iter()
+        .map(|t| {
+            let (s, e) = (t.start as usize, t.end as usize);
+            (s, sql.get(s..e).unwrap_or("").to_ascii_uppercase())
+        })
+        .collect();
+    // The words of a bound from token `i`: up to PRECEDING, FOLLOWING or ROW.
+    let bound_end = |i: usize| {
+        (i..words.len()).find(|&j| matches!(words[j].1.as_str(), "PRECEDING" | "FOLLOWING" | "ROW"))
+    };
+    let mut first = None;
+    for (k, (_, w)) in words.iter().enumerate() {
+        if !matches!(w.as_str(), "ROWS" | "RANGE" | "GROUPS") || k + 1 >= words.len() {
+            continue;
+        }
+        let (start, end) = if words[k + 1].1 == "BETWEEN" {
+            let s = k + 2;
+            let se = bound_end(s)?;
+            let and = se + 1;
+            if words.get(and).map(|w| w.1.as_str()) != Some("AND") {
+                continue;
+            }
+            (s, Some((and + 1, bound_end(and + 1)?)))
+        } else {
+            (k + 1, None)
+        };
+        let se = bound_end(start)?;
+        let text = |a: usize, b: usize| {
+            words[a..=b]
+                .iter()
+                .map(|w| w.1.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let start_text = text(start, se);
+        let end_text = end.map(|(a, b)| text(a, b)).unwrap_or_default();
+        // (whether this frame is the one, whether the error is at its end bound)
+        let (fits, at_end) = match message {
+            "frame start cannot be UNBOUNDED FOLLOWING" => {
+                (start_text == "UNBOUNDED FOLLOWING", false)
+            }
+            "frame starting from following row cannot end with current row" => {
+                (end.is_none() && start_text.ends_with("FOLLOWING"), false)
+            }
+            "frame end cannot be UNBOUNDED PRECEDING" => (end_text == "UNBOUNDED PRECEDING", true),
+            "frame starting from current row cannot have preceding rows" => (
+                start_text == "CURRENT ROW" && end_text.ends_with("PRECEDING"),
+                true,
+            ),
+            _ => (start_text.ends_with("FOLLOWING"), true),
+        };
+        let at = match end {
+            Some((e, _)) if at_end => e,
+            _ => start,
+        };
+        first.get_or_insert(at);
+        if fits {
+            return Some(words[at].0);
+        }
+    }
+    first.map(|i| words[i].0)
 }
 
 /// The `X` of `... at or near "X"`.

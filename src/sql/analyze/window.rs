@@ -337,7 +337,16 @@ impl Analyzer<'_> {
                     };
                     let e = self.transform_expr(scope, node)?;
                     let e = self.unknown_to_text(e, raw_location(node))?;
-                    self.check_sortable(&e, raw_location(node))?;
+                    if !e.ty().is_sortable() {
+                        return Err(self.error(
+                            sqlstate::UNDEFINED_FUNCTION,
+                            format!(
+                                "could not identify an equality operator for type {}",
+                                e.ty().name()
+                            ),
+                            raw_location(node),
+                        ));
+                    }
                     // A key already listed is not repeated.
                     if !partition.contains(&e) {
                         partition.push(e);
@@ -518,24 +527,47 @@ impl Analyzer<'_> {
             }
             _ => &[],
         };
-        let not_supported = || {
-            self.error(
+        if rights.is_empty() {
+            return Err(self.error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
                 format!(
-                    "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
-                    key.name(),
-                    offset_ty.name()
+                    "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {}",
+                    key.name()
                 ),
                 l,
-            )
-            .with_hint("Cast the offset value to an appropriate type.")
-        };
+            ));
+        }
+        // An exact match, else the one function the offset coerces to
+        // implicitly (the column's own type among several).
+        let coercible: Vec<Type> = rights
+            .iter()
+            .copied()
+            .filter(|&r| {
+                crate::sql::adt::can_coerce(
+                    offset_ty,
+                    r,
+                    crate::sql::adt::CoercionContext::Implicit,
+                )
+            })
+            .collect();
         let target = if rights.contains(&offset_ty) {
             offset_ty
-        } else if rights.len() == 1 {
-            rights[0]
+        } else if coercible.len() == 1 {
+            coercible[0]
+        } else if coercible.contains(&key) {
+            key
         } else {
-            return Err(not_supported());
+            return Err(self
+                .error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
+                        key.name(),
+                        offset_ty.name()
+                    ),
+                    l,
+                )
+                .with_hint("Cast the offset value to an appropriate type."));
         };
         let offset = self.coerce_to_specific(e, target, "RANGE", l)?;
         // v + offset and v - offset in the type the column compares in:

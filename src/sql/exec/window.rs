@@ -257,9 +257,11 @@ impl WindowAgg {
                 p.starts[add_clamped(g, o.start_n, p.groups())]
             }
         } else {
-            let bound =
-                self.range_bound(cx, &order_vals[i], true, opts & START_OFFSET_PRECEDING != 0)?;
-            self.range_first_not_before(cmp_vals, &bound)
+            let preceding = opts & START_OFFSET_PRECEDING != 0;
+            match self.range_bound(cx, &order_vals[i], true, preceding)? {
+                Some(bound) => self.range_first_not_before(cmp_vals, &bound),
+                None => 0,
+            }
         };
         let end = if opts & END_UNBOUNDED_FOLLOWING != 0 {
             n
@@ -285,25 +287,27 @@ impl WindowAgg {
                 p.starts[add_clamped(g + 1, o.end_n, p.groups())]
             }
         } else {
-            let bound =
-                self.range_bound(cx, &order_vals[i], false, opts & END_OFFSET_PRECEDING != 0)?;
-            self.range_first_after(cmp_vals, &bound)
+            let preceding = opts & END_OFFSET_PRECEDING != 0;
+            match self.range_bound(cx, &order_vals[i], false, preceding)? {
+                Some(bound) => self.range_first_after(cmp_vals, &bound),
+                None => n,
+            }
         };
         Ok((start, end))
     }
 
     /// `current ± offset` in the ORDER BY direction: PRECEDING moves
     /// against it, FOLLOWING with it. A NULL current value bounds at NULL
-    /// (its peers).
+    /// (its peers); None means every row is within the bound.
     fn range_bound(
         &self,
         cx: &mut EvalContext,
         current: &Datum,
         start: bool,
         preceding: bool,
-    ) -> PgResult<Datum> {
+    ) -> PgResult<Option<Datum>> {
         if current.is_null() {
-            return Ok(Datum::Null);
+            return Ok(Some(Datum::Null));
         }
         let ops = if start {
             &self.frame.start_ops
@@ -320,7 +324,18 @@ impl WindowAgg {
         cx.case_values.push(current.clone());
         let r = eval(e, &[], cx);
         cx.case_values.pop();
-        r
+        // in_range_float8_float8: an infinite offset from an infinite
+        // value toward the other infinity (inf - inf) has every row in range.
+        let r = r?;
+        let infinite = match current {
+            Datum::Float8(c) => c.is_infinite(),
+            Datum::Float4(c) => c.is_infinite(),
+            _ => false,
+        };
+        if infinite && matches!(r, Datum::Float8(b) if b.is_nan()) {
+            return Ok(None);
+        }
+        Ok(Some(r))
     }
 
     fn range_cmp(&self, v: &Datum, bound: &Datum) -> Ordering {
