@@ -2,7 +2,8 @@
 # Runs the same pgbench custom scripts (simple protocol, fsync on,
 # synchronous_commit on) against ferrogres and against the machine's
 # PostgreSQL 15, in one run, at 1 and 8 clients, and prints TPS for both and
-# the ratio. Usage: scripts/bench.sh [seconds-per-run, default 10] [repeats, default 3]
+# the ratio; then the read-only query scripts (window.sql) at 1 client.
+# Usage: scripts/bench.sh [seconds-per-run, default 10] [repeats, default 3]
 # The machine is shared and noisy: the script reports the median of the repeats.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,4 +62,24 @@ for script in insert.sql mixed.sql; do
         ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
         printf '%-12s %8s %14s %14s %8s\n' "$script" "$clients" "${fg:-failed}" "${pg:-failed}" "$ratio"
     done
+done
+
+# Read-only analytical queries over one table built once per server (1 client,
+# so a run is a few transactions: the median TPS is queries per second).
+query_tps() { # port script
+    local out
+    out=$(pgbench -n -M simple -h "$WORK" -p "$1" -U postgres -f "bench/$2" -c 1 -j 1 -T "$SECS" postgres 2>&1) || {
+        echo "pgbench failed on port $1 ($2): $(echo "$out" | grep -m1 error)" >&2
+        return 0
+    }
+    echo "$out" | awk '/^tps = /{print $3}'
+}
+for port in $FG_PORT $PG_PORT; do
+    psql -X -q -h "$WORK" -p "$port" -U postgres -d postgres -f bench/window_setup.sql >/dev/null
+done
+for script in window.sql; do
+    fg=$(for _ in $(seq "$REPEATS"); do query_tps "$FG_PORT" "$script"; done | median)
+    pg=$(for _ in $(seq "$REPEATS"); do query_tps "$PG_PORT" "$script"; done | median)
+    ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    printf '%-12s %8s %14s %14s %8s\n' "$script" 1 "${fg:-failed}" "${pg:-failed}" "$ratio"
 done

@@ -51,13 +51,11 @@
 //!
 //! DELIBERATELY LEFT OUT (for now, all failing with SQLSTATE 0A000 rather
 //! than misbehaving): other DDL, PRIMARY KEY/UNIQUE/CHECK/FOREIGN KEY
-//! constraints, ON CONFLICT, some LATERAL shapes, whole-row references, aggregates of
-//! an outer query inside a subquery, RETURNING of FROM/USING columns,
-//! FOR UPDATE/SHARE with joins, CTEs, window functions, DISTINCT ON, arrays (except
-//! `text[]` output), the `time` types, numeric
-//! exp/ln/log and non-integral powers, SIMILAR TO and regular
-//! expressions, collations other than C (text compares bytewise, like the
-//! `C`/`C.UTF-8` collations initdb picks here), DateStyles other than ISO.
+//! constraints, ON CONFLICT, some LATERAL shapes, aggregates of an outer
+//! query inside a subquery, RETURNING of FROM/USING columns, FOR
+//! UPDATE/SHARE with joins, data-modifying and MATERIALIZED CTEs, grouping
+//! sets, collations other than C (text compares bytewise, like the
+//! `C`/`C.UTF-8` collations initdb picks here).
 //! Parameters (`$1`) exist only for the extended query protocol
 //! ([`params`], [`describe`]). Constant expressions are evaluated per
 //! row rather than folded at plan time, so an error in a constant surfaces
