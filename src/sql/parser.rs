@@ -415,6 +415,15 @@ mod tests {
     }
 
     #[test]
+    fn window_frame_errors_point_at_the_bound() {
+        let e = err("select sum(x) over (order by x rows between current row and 1 preceding)");
+        assert_eq!(e.sqlstate, sqlstate::WINDOWING_ERROR);
+        assert_eq!(e.position, Some(61));
+        let e = err("select sum(x) over (rows 1 preceding), sum(x) over (rows unbounded following)");
+        assert_eq!(e.position, Some(58));
+    }
+
+    #[test]
     fn syntax_errors_carry_postgres_positions() {
         let e = err("selec 1");
         assert_eq!(e.sqlstate, sqlstate::SYNTAX_ERROR);
