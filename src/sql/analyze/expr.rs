@@ -83,6 +83,7 @@ impl<'a> Analyzer<'a> {
                 })
             }
             NodeEnum::FuncCall(f) => self.transform_func_call(scope, f),
+            NodeEnum::GroupingFunc(g) => self.transform_grouping_func(scope, g),
             NodeEnum::CaseExpr(c) => {
                 let before = scope.srf_count;
                 let e = self.transform_case(scope, c)?;
@@ -235,7 +236,6 @@ impl<'a> Analyzer<'a> {
             NodeEnum::AArrayExpr(a) => self.transform_array_expr(scope, a, None),
             NodeEnum::AIndirection(i) => self.transform_indirection(scope, i),
             NodeEnum::CollateClause(c) => Err(self.unsupported("COLLATE", loc(c.location))),
-            NodeEnum::GroupingFunc(g) => Err(self.unsupported("GROUPING", loc(g.location))),
             _ => Err(self.unsupported("this kind of expression", raw_location(node))),
         }
     }
@@ -1378,6 +1378,7 @@ impl<'a> Analyzer<'a> {
             order,
             filter,
             loc: Loc(l),
+            grouping_refs: Vec::new(),
         });
         Ok(Expr::Agg {
             index: scope.aggs.len() - 1,

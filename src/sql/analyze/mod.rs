@@ -17,6 +17,7 @@
 mod array;
 mod expr;
 mod from;
+mod grouping;
 mod modify;
 mod names;
 pub mod resolve;
@@ -49,6 +50,10 @@ pub struct Query {
     pub where_qual: Option<Expr>,
     /// Over the scan row.
     pub group_by: Vec<Expr>,
+    /// `GROUPING SETS` / `ROLLUP` / `CUBE`: the sets, each a sorted list of
+    /// indexes into `group_by` (see `grouping.rs`); `None` for a plain
+    /// GROUP BY.
+    pub grouping_sets: Option<Vec<Vec<usize>>>,
     pub aggregates: Vec<Aggref>,
     /// True when the query aggregates (aggregates, GROUP BY or HAVING).
     pub has_grouping: bool,
@@ -96,6 +101,7 @@ impl Query {
             from: None,
             where_qual: None,
             group_by: Vec::new(),
+            grouping_sets: None,
             aggregates: Vec::new(),
             has_grouping: false,
             having: None,
@@ -239,6 +245,9 @@ pub struct Aggref {
     pub order: Vec<(Expr, bool, bool)>,
     pub filter: Option<Expr>,
     pub loc: Loc,
+    /// `GROUPING(...)` ([`AggKind::Grouping`]): its arguments' indexes into
+    /// the query's `group_by`, leftmost first (`args` is then empty).
+    pub grouping_refs: Vec<usize>,
 }
 
 /// Where an expression appears (PostgreSQL's `ParseExprKind`): decides
@@ -721,31 +730,31 @@ impl<'a> Analyzer<'a> {
         }
         scope.kind = ExprKind::GroupBy;
         let mut group_by: Vec<Expr> = Vec::new();
-        let mut empty_grouping_set = false;
+        let mut items: Vec<Vec<Vec<usize>>> = Vec::new();
+        let mut has_sets = false;
         for item in &stmt.group_clause {
             let Some(node) = item.node.as_ref() else {
                 continue;
             };
-            if let NodeEnum::GroupingSet(gs) = node {
-                // GROUP BY () groups all rows into one; other grouping sets are not supported.
-                if gs.kind == pg_query::protobuf::GroupingSetKind::GroupingSetEmpty as i32 {
-                    empty_grouping_set = true;
-                    continue;
-                }
-                return Err(self.unsupported("GROUPING SETS, ROLLUP and CUBE", None));
-            }
-            let idx = self.find_target(&mut scope, &mut targets, node, false)?;
-            let e = targets[idx].expr.clone();
-            if e.any(&|x| matches!(x, Expr::Agg { .. })) {
-                let loc = names::raw_location(node);
-                return Err(self.error(
-                    sqlstate::GROUPING_ERROR,
-                    "aggregate functions are not allowed in GROUP BY",
-                    loc,
-                ));
-            }
-            if !group_by.contains(&e) {
-                group_by.push(e);
+            has_sets |= matches!(node, NodeEnum::GroupingSet(_));
+            items.push(self.expand_group_item(
+                &mut scope,
+                &mut targets,
+                node,
+                &mut group_by,
+                true,
+            )?);
+        }
+        // One set naming every expression is a plain GROUP BY (as in
+        // PostgreSQL, which then drops the grouping sets).
+        let mut grouping_sets = None;
+        let mut empty_grouping_set = false;
+        if has_sets {
+            let sets = self.combine_grouping_sets(items, stmt.group_distinct)?;
+            if sets.len() == 1 && sets[0].len() == group_by.len() {
+                empty_grouping_set = group_by.is_empty();
+            } else {
+                grouping_sets = Some(sets);
             }
         }
 
@@ -843,7 +852,8 @@ impl<'a> Analyzer<'a> {
         let has_grouping = !scope.aggs.is_empty()
             || !group_by.is_empty()
             || having.is_some()
-            || empty_grouping_set;
+            || empty_grouping_set
+            || grouping_sets.is_some();
         if lock.is_some() && !scope.aggs.is_empty() {
             let what = match stmt.locking_clause.first().and_then(|n| n.node.as_ref()) {
                 Some(NodeEnum::LockingClause(lc))
@@ -878,6 +888,7 @@ impl<'a> Analyzer<'a> {
         }
         let mut having = having;
         if has_grouping {
+            self.resolve_grouping_funcs(&mut scope.aggs, &group_by)?;
             let regroup = |this: &Self, e: &mut Expr| -> PgResult<()> {
                 let taken = std::mem::replace(e, Expr::CaseTest { ty: Type::Unknown });
                 *e = this.rewrite_for_grouping(taken, &group_by, &scope.aggs)?;
@@ -912,6 +923,7 @@ impl<'a> Analyzer<'a> {
             from,
             where_qual,
             group_by,
+            grouping_sets,
             aggregates: scope.aggs,
             has_grouping,
             having,

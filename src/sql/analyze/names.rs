@@ -45,6 +45,7 @@ fn figure(node: Option<&NodeEnum>) -> Option<(String, u8)> {
             _ => Some(("case".into(), 1)),
         },
         NodeEnum::CoalesceExpr(_) => Some(("coalesce".into(), 2)),
+        NodeEnum::GroupingFunc(_) => Some(("grouping".into(), 2)),
         NodeEnum::MinMaxExpr(m) => Some((
             if m.op == MinMaxOp::IsGreatest as i32 {
                 "greatest"

@@ -371,10 +371,12 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
         Plan::Agg {
             input,
             group_by,
+            grouping_sets,
             aggregates,
         } => Box::new(Agg {
             input: Some(build(*input)),
             group_by,
+            grouping_sets,
             aggregates,
             output: Vec::new().into_iter(),
         }),
@@ -781,6 +783,7 @@ struct AggSlot {
 struct Agg {
     input: Option<Box<dyn ExecNode>>,
     group_by: Vec<super::expr::Expr>,
+    grouping_sets: Option<Vec<Vec<usize>>>,
     aggregates: Vec<Aggref>,
     output: std::vec::IntoIter<Row>,
 }
@@ -798,31 +801,51 @@ impl Agg {
     }
 
     fn consume(&self, input: &mut dyn ExecNode, cx: &mut EvalContext) -> PgResult<Vec<Row>> {
-        let mut index: HashMap<Vec<HashKey>, usize> = HashMap::new();
-        let mut groups: Vec<(Row, Vec<AggSlot>)> = Vec::new();
-        if self.group_by.is_empty() {
-            groups.push((Vec::new(), self.new_slots()));
+        use super::functions::AggKind;
+        // A plain GROUP BY is the one set of all its keys.
+        let all: Vec<usize> = (0..self.group_by.len()).collect();
+        let sets: &[Vec<usize>] = match &self.grouping_sets {
+            Some(s) => s,
+            None => std::slice::from_ref(&all),
+        };
+        let mut index: Vec<HashMap<Vec<HashKey>, usize>> = vec![HashMap::new(); sets.len()];
+        // (set, key values with those outside the set NULL, states).
+        let mut groups: Vec<(usize, Row, Vec<AggSlot>)> = Vec::new();
+        // An empty set is one group even over no rows.
+        for (si, set) in sets.iter().enumerate() {
+            if set.is_empty() {
+                groups.push((si, vec![Datum::Null; self.group_by.len()], self.new_slots()));
+                index[si].insert(Vec::new(), groups.len() - 1);
+            }
         }
+        let mut targets: Vec<usize> = Vec::with_capacity(sets.len());
         while let Some(row) = input.next(cx)? {
-            let g = if self.group_by.is_empty() {
-                0
-            } else {
-                let mut keyvals = Vec::with_capacity(self.group_by.len());
-                for e in &self.group_by {
-                    keyvals.push(eval(e, &row, cx)?);
-                }
-                let key: Vec<HashKey> = keyvals.iter().map(hash_key).collect();
-                match index.get(&key) {
+            let mut keyvals = Vec::with_capacity(self.group_by.len());
+            for e in &self.group_by {
+                keyvals.push(eval(e, &row, cx)?);
+            }
+            targets.clear();
+            for (si, set) in sets.iter().enumerate() {
+                let key: Vec<HashKey> = set.iter().map(|&i| hash_key(&keyvals[i])).collect();
+                let g = match index[si].get(&key) {
                     Some(&g) => g,
                     None => {
-                        cx.hold(&keyvals)?;
-                        groups.push((keyvals, self.new_slots()));
-                        index.insert(key, groups.len() - 1);
+                        let mut vals = vec![Datum::Null; keyvals.len()];
+                        for &i in set {
+                            vals[i] = keyvals[i].clone();
+                        }
+                        cx.hold(&vals)?;
+                        groups.push((si, vals, self.new_slots()));
+                        index[si].insert(key, groups.len() - 1);
                         groups.len() - 1
                     }
+                };
+                targets.push(g);
+            }
+            for (ai, a) in self.aggregates.iter().enumerate() {
+                if a.kind == AggKind::Grouping {
+                    continue;
                 }
-            };
-            for (a, slot) in self.aggregates.iter().zip(groups[g].1.iter_mut()) {
                 if let Some(f) = &a.filter
                     && !eval_qual(f, &row, cx)?
                 {
@@ -832,37 +855,51 @@ impl Agg {
                 for e in &a.args {
                     args.push(eval(e, &row, cx)?);
                 }
-                if a.distinct {
-                    // DISTINCT aggregates are strict in their first argument.
-                    if args.first().is_some_and(|d| d.is_null()) && !a.kind.takes_nulls() {
-                        continue;
-                    }
-                    if !slot.seen.insert(args.iter().map(hash_key).collect()) {
-                        continue;
-                    }
-                    cx.hold(&args)?;
+                // DISTINCT aggregates are strict in their first argument.
+                if a.distinct && args.first().is_some_and(|d| d.is_null()) && !a.kind.takes_nulls()
+                {
+                    continue;
                 }
-                if a.order.is_empty() && !a.distinct {
-                    slot.acc.advance_fmt(&args, &cx.fmt)?;
-                } else if a.order.is_empty() {
-                    // DISTINCT without ORDER BY: PostgreSQL sorts the
-                    // distinct values (array_agg/string_agg show the order).
-                    slot.buffered.push((args.clone(), args));
-                } else {
-                    let mut keys = Vec::with_capacity(a.order.len());
-                    for (e, _, _) in &a.order {
-                        keys.push(eval(e, &row, cx)?);
+                let mut keys = Vec::with_capacity(a.order.len());
+                for (e, _, _) in &a.order {
+                    keys.push(eval(e, &row, cx)?);
+                }
+                for &g in &targets {
+                    let slot = &mut groups[g].2[ai];
+                    if a.distinct {
+                        if !slot.seen.insert(args.iter().map(hash_key).collect()) {
+                            continue;
+                        }
+                        cx.hold(&args)?;
                     }
-                    cx.hold(&keys)?;
-                    cx.hold(&args)?;
-                    slot.buffered.push((keys, args));
+                    if a.order.is_empty() && !a.distinct {
+                        slot.acc.advance_fmt(&args, &cx.fmt)?;
+                    } else if a.order.is_empty() {
+                        // DISTINCT without ORDER BY: PostgreSQL sorts the
+                        // distinct values (array_agg/string_agg show the order).
+                        slot.buffered.push((args.clone(), args.clone()));
+                    } else {
+                        cx.hold(&keys)?;
+                        cx.hold(&args)?;
+                        slot.buffered.push((keys.clone(), args.clone()));
+                    }
                 }
             }
         }
         let mut out = Vec::with_capacity(groups.len());
-        for (keys, slots) in groups {
+        for (si, keys, slots) in groups {
             let mut row = keys;
             for (a, mut slot) in self.aggregates.iter().zip(slots) {
+                if a.kind == AggKind::Grouping {
+                    // A bit per argument, the leftmost highest, set when
+                    // the row's set does not group by it.
+                    let mask = a
+                        .grouping_refs
+                        .iter()
+                        .fold(0i32, |m, r| m << 1 | i32::from(!sets[si].contains(r)));
+                    row.push(Datum::Int4(mask));
+                    continue;
+                }
                 if !a.order.is_empty() {
                     let mut buf = std::mem::take(&mut slot.buffered);
                     buf.sort_by(|x, y| {

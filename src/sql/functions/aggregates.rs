@@ -34,6 +34,9 @@ pub enum AggKind {
     JsonbAgg,
     JsonObjectAgg,
     JsonbObjectAgg,
+    /// `GROUPING(...)`: no transition; the aggregation computes its value
+    /// from the grouping set of each output row.
+    Grouping,
 }
 
 impl AggKind {
@@ -189,7 +192,7 @@ impl Accumulator {
     pub fn new(kind: AggKind, arg_types: &[Type], ret: Type) -> Accumulator {
         let input = arg_types.first().copied().unwrap_or(Type::Int8);
         let state = match kind {
-            AggKind::CountStar | AggKind::Count => State::Count(0),
+            AggKind::CountStar | AggKind::Count | AggKind::Grouping => State::Count(0),
             AggKind::Sum => match (input, ret) {
                 (Type::Int2 | Type::Int4, _) => State::SumInt(None),
                 (_, Type::Numeric) => State::SumNumeric(None),

@@ -167,6 +167,7 @@ fn walk_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> PgResult<()>) -> P
             input,
             group_by,
             aggregates,
+            ..
         } => {
             walk_plan(input, f)?;
             group_by.iter_mut().try_for_each(&mut *f)?;

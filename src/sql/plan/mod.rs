@@ -136,10 +136,13 @@ pub enum Plan {
         input: Box<Plan>,
         qual: Expr,
     },
-    /// Output row: group keys, then one column per aggregate.
+    /// Output row: group keys, then one column per aggregate. With
+    /// grouping sets (PostgreSQL's `MixedAggregate`), one group per set
+    /// and key, the keys outside the set NULL.
     Agg {
         input: Box<Plan>,
         group_by: Vec<Expr>,
+        grouping_sets: Option<Vec<Vec<usize>>>,
         aggregates: Vec<Aggref>,
     },
     /// One window's functions (`exec::window`): input rows sorted on the
@@ -255,6 +258,7 @@ pub fn plan_query(q: Query) -> PlannedStmt {
         plan = Plan::Agg {
             input: Box::new(plan),
             group_by,
+            grouping_sets: q.grouping_sets,
             aggregates: q.aggregates,
         };
         if let Some(qual) = q.having {
