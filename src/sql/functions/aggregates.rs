@@ -34,6 +34,11 @@ pub enum AggKind {
     JsonbAgg,
     JsonObjectAgg,
     JsonbObjectAgg,
+    /// The variances and standard deviations (`stataggs`).
+    Var(super::stataggs::VarKind),
+    /// `regr_*`, `covar_*`, `corr` over (Y, X).
+    Regr(super::stataggs::RegrKind),
+    Bit(super::stataggs::BitKind),
     /// `GROUPING(...)`: no transition; the aggregation computes its value
     /// from the grouping set of each output row.
     Grouping,
@@ -94,6 +99,68 @@ pub(super) fn register(b: &mut Builder) {
     }
     b.agg("min", &[ArgType::AnyArray], Type::AnyArray, AggKind::Min);
     b.agg("max", &[ArgType::AnyArray], Type::AnyArray, AggKind::Max);
+    for t in [Bpchar, PgLsn] {
+        b.agg("min", &[ArgType::T(t)], t, AggKind::Min);
+        b.agg("max", &[ArgType::T(t)], t, AggKind::Max);
+    }
+    {
+        use super::stataggs::{BitKind, RegrKind, VarKind};
+        for (name, stddev, sample) in [
+            ("variance", false, true),
+            ("var_samp", false, true),
+            ("var_pop", false, false),
+            ("stddev", true, true),
+            ("stddev_samp", true, true),
+            ("stddev_pop", true, false),
+        ] {
+            let kind = AggKind::Var(VarKind { stddev, sample });
+            for (arg, ret) in [
+                (Int2, Numeric),
+                (Int4, Numeric),
+                (Int8, Numeric),
+                (Float4, Float8),
+                (Float8, Float8),
+                (Numeric, Numeric),
+            ] {
+                b.agg(name, &[ArgType::T(arg)], ret, kind);
+            }
+        }
+        for (name, kind) in [
+            ("regr_count", RegrKind::Count),
+            ("regr_sxx", RegrKind::Sxx),
+            ("regr_syy", RegrKind::Syy),
+            ("regr_sxy", RegrKind::Sxy),
+            ("regr_avgx", RegrKind::AvgX),
+            ("regr_avgy", RegrKind::AvgY),
+            ("regr_r2", RegrKind::R2),
+            ("regr_slope", RegrKind::Slope),
+            ("regr_intercept", RegrKind::Intercept),
+            ("covar_pop", RegrKind::CovarPop),
+            ("covar_samp", RegrKind::CovarSamp),
+            ("corr", RegrKind::Corr),
+        ] {
+            let ret = if kind == RegrKind::Count {
+                Int8
+            } else {
+                Float8
+            };
+            b.agg(
+                name,
+                &[ArgType::T(Float8), ArgType::T(Float8)],
+                ret,
+                AggKind::Regr(kind),
+            );
+        }
+        for (name, kind) in [
+            ("bit_and", BitKind::And),
+            ("bit_or", BitKind::Or),
+            ("bit_xor", BitKind::Xor),
+        ] {
+            for t in [Int2, Int4, Int8] {
+                b.agg(name, &[ArgType::T(t)], t, AggKind::Bit(kind));
+            }
+        }
+    }
     b.agg("bool_and", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("every", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("bool_or", &[ArgType::T(Bool)], Bool, AggKind::BoolOr);
@@ -172,6 +239,10 @@ enum State {
     /// `array_agg`: the inputs so far (NULLs included), and whether they
     /// are arrays (`array_agg(anyarray)`).
     ArrayAgg(Vec<Datum>, bool),
+    NumericMoments(super::stataggs::NumericMoments),
+    FloatMoments(super::stataggs::FloatMoments),
+    Regression(super::stataggs::Regression),
+    Bit(Option<i64>),
 }
 
 /// One group's running aggregate.
@@ -221,6 +292,12 @@ impl Accumulator {
             AggKind::JsonAgg | AggKind::JsonObjectAgg => State::Json(None),
             AggKind::JsonbAgg | AggKind::JsonbObjectAgg => State::Jsonb(None),
             AggKind::ArrayAgg => State::ArrayAgg(Vec::new(), input.elem().is_some()),
+            AggKind::Var(_) if ret == Type::Numeric => {
+                State::NumericMoments(super::stataggs::NumericMoments::new())
+            }
+            AggKind::Var(_) => State::FloatMoments(Default::default()),
+            AggKind::Regr(_) => State::Regression(Default::default()),
+            AggKind::Bit(_) => State::Bit(None),
         };
         Accumulator {
             kind,
@@ -323,6 +400,24 @@ impl Accumulator {
             return Ok(());
         }
         match &mut self.state {
+            State::NumericMoments(m) => {
+                m.accum(&super::super::adt::as_numeric(v).expect("numeric input"))?;
+            }
+            State::FloatMoments(m) => m.accum(as_f64(v).expect("float input"))?,
+            State::Regression(r) => {
+                // Strict in both arguments.
+                let Some(x) = args.get(1).and_then(as_f64) else {
+                    return Ok(());
+                };
+                r.accum(as_f64(v).expect("float input"), x)?;
+            }
+            State::Bit(acc) => {
+                let AggKind::Bit(kind) = self.kind else {
+                    unreachable!("bit state of a bit aggregate")
+                };
+                let x = as_i128(v).expect("integer input") as i64;
+                *acc = Some(super::stataggs::bit_accum(kind, *acc, x));
+            }
             State::ArrayAgg(..) => unreachable!("array_agg returned above"),
             State::Count(n) => *n += 1,
             State::SumInt(s) => {
@@ -483,6 +578,22 @@ impl Accumulator {
                     crate::sql::adt::jsonb::Jsonb::Array(v.iter().map(|p| p.1.clone()).collect()),
                 )),
                 Some(v) => Datum::Jsonb(Box::new(crate::sql::adt::jsonb::make_object(v.clone()))),
+            },
+            State::NumericMoments(m) => match self.kind {
+                AggKind::Var(k) => m.finish(k)?,
+                _ => unreachable!("moments of a variance"),
+            },
+            State::FloatMoments(m) => match self.kind {
+                AggKind::Var(k) => m.finish(k),
+                _ => unreachable!("moments of a variance"),
+            },
+            State::Regression(r) => match self.kind {
+                AggKind::Regr(k) => r.finish(k),
+                _ => unreachable!("regression state"),
+            },
+            State::Bit(acc) => match acc {
+                None => Datum::Null,
+                Some(v) => super::stataggs::bit_datum(*v, self.ret),
             },
             State::ArrayAgg(items, of_arrays) => {
                 if items.is_empty() {

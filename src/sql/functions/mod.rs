@@ -21,6 +21,7 @@ mod math;
 mod regex;
 mod regex_classes;
 mod scalar;
+pub mod stataggs;
 mod string;
 mod timestamp;
 mod uuid;
