@@ -257,6 +257,11 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
         if let Some(byte) = locate_frame_bound(sql, &message) {
             err = err.with_position(char_position(sql, byte));
         }
+    } else if message.starts_with("cannot use ") && message.ends_with(" with WITHIN GROUP") {
+        // The grammar points at the WITHIN GROUP clause.
+        if let Some(byte) = locate_within_group(sql) {
+            err = err.with_position(char_position(sql, byte));
+        }
     } else if message.ends_with("at end of input") {
         err = err.with_position(sql.chars().count() as u32 + 1);
     } else if let Some(near) = quoted_near(&message)
@@ -265,6 +270,21 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
         err = err.with_position(char_position(sql, byte));
     }
     err
+}
+
+/// The byte offset of the first `WITHIN GROUP`.
+fn locate_within_group(sql: &str) -> Option<usize> {
+    let scan = pg_query::scan(sql).ok()?;
+    let word = |i: usize| {
+        scan.tokens.get(i).map(|t| {
+            sql.get(t.start as usize..t.end as usize)
+                .unwrap_or("")
+                .to_ascii_uppercase()
+        })
+    };
+    (0..scan.tokens.len())
+        .find(|&i| word(i).as_deref() == Some("WITHIN") && word(i + 1).as_deref() == Some("GROUP"))
+        .map(|i| scan.tokens[i].start as usize)
 }
 
 /// Where the grammar's window frame error points: the offending bound
@@ -419,7 +439,8 @@ mod tests {
         let e = err("select sum(x) over (order by x rows between current row and 1 preceding)");
         assert_eq!(e.sqlstate, sqlstate::WINDOWING_ERROR);
         assert_eq!(e.position, Some(61));
-        let e = err("select sum(x) over (rows 1 preceding), sum(x) over (rows unbounded following)");
+        let e =
+            err("select sum(x) over (rows 1 preceding), sum(x) over (rows unbounded following)");
         assert_eq!(e.position, Some(58));
     }
 

@@ -674,7 +674,7 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Coerces the arguments to the chosen entry's declared types.
-    fn finish_call(&mut self, id: FuncId, args: Vec<Expr>) -> PgResult<Expr> {
+    pub(super) fn finish_call(&mut self, id: FuncId, args: Vec<Expr>) -> PgResult<Expr> {
         let def = registry().get(id);
         let declared = declared_args(id, args.len()).expect("resolved candidate matches arity");
         let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
@@ -1146,19 +1146,42 @@ impl<'a> Analyzer<'a> {
         if f.func_variadic {
             return Err(self.unsupported("VARIADIC", l));
         }
-        if f.agg_within_group {
-            return Err(self.unsupported("WITHIN GROUP", l));
-        }
         let schema_ok = names.len() == 1 || (names.len() == 2 && names[0] == "pg_catalog");
         let was_in_agg = scope.in_agg;
         let srfs_before = scope.srf_count;
         let mut args = Vec::new();
+        // WITHIN GROUP: the direct arguments and the ordering columns are
+        // inside the aggregate (an aggregate there is nested).
+        if f.agg_within_group {
+            scope.in_agg = true;
+        }
         for a in &f.args {
             let n = a.node.as_ref().expect("function argument");
             if let NodeEnum::NamedArgExpr(_) = n {
                 return Err(self.unsupported("named arguments", raw_location(n)));
             }
             args.push(self.transform_expr(scope, n)?);
+        }
+        let mut within = None;
+        if f.agg_within_group {
+            let direct = args.len();
+            let mut spec = Vec::new();
+            let mut locs: Vec<Option<usize>> = f
+                .args
+                .iter()
+                .map(|a| a.node.as_ref().and_then(raw_location))
+                .collect();
+            for s in &f.agg_order {
+                let Some(NodeEnum::SortBy(sb)) = s.node.as_ref() else {
+                    continue;
+                };
+                let n = node_of(&sb.node).expect("sort expression");
+                args.push(self.transform_expr(scope, n)?);
+                locs.push(raw_location(n));
+                spec.push(sort_direction(sb));
+            }
+            scope.in_agg = was_in_agg;
+            within = Some((direct, spec, locs));
         }
         let input: Vec<Type> = args.iter().map(|a| a.ty()).collect();
         let reg = registry();
@@ -1193,6 +1216,25 @@ impl<'a> Analyzer<'a> {
             }
         };
         let def = reg.get(id);
+        if let Some((direct, spec, locs)) = within {
+            return self.transform_ordered_set_call(
+                scope,
+                f,
+                id,
+                args,
+                direct,
+                spec,
+                &locs,
+                srfs_before,
+            );
+        }
+        if let FuncKind::Aggregate(super::super::functions::AggKind::OrderedSet(_)) = def.kind {
+            return Err(self.error(
+                "42809",
+                format!("WITHIN GROUP is required for ordered-set aggregate {shown_name}"),
+                l,
+            ));
+        }
         if let FuncKind::Window(kind) = def.kind {
             if f.over.is_none() {
                 return Err(self.error(
@@ -1339,12 +1381,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             };
             let e = self.transform_expr(scope, node_of(&sb.node).expect("sort expression"))?;
-            let desc = sb.sortby_dir == pb::SortByDir::SortbyDesc as i32;
-            let nulls_first = match sb.sortby_nulls {
-                n if n == pb::SortByNulls::SortbyNullsFirst as i32 => true,
-                n if n == pb::SortByNulls::SortbyNullsLast as i32 => false,
-                _ => desc,
-            };
+            let (desc, nulls_first) = sort_direction(sb);
             order.push((e, desc, nulls_first));
         }
         let filter = match node_of(&f.agg_filter) {
@@ -1379,6 +1416,7 @@ impl<'a> Analyzer<'a> {
             filter,
             loc: Loc(l),
             grouping_refs: Vec::new(),
+            direct_args: Vec::new(),
         });
         Ok(Expr::Agg {
             index: scope.aggs.len() - 1,
@@ -1506,7 +1544,18 @@ fn or_of(mut v: Vec<Expr>) -> Expr {
     }
 }
 
-fn first_agg(e: &Expr) -> Option<usize> {
+/// An aggregate ORDER BY item's (descending, nulls first).
+pub(super) fn sort_direction(sb: &pb::SortBy) -> (bool, bool) {
+    let desc = sb.sortby_dir == pb::SortByDir::SortbyDesc as i32;
+    let nulls_first = match sb.sortby_nulls {
+        n if n == pb::SortByNulls::SortbyNullsFirst as i32 => true,
+        n if n == pb::SortByNulls::SortbyNullsLast as i32 => false,
+        _ => desc,
+    };
+    (desc, nulls_first)
+}
+
+pub(super) fn first_agg(e: &Expr) -> Option<usize> {
     if let Expr::Agg { index: j, .. } = e {
         return Some(*j);
     }

@@ -217,6 +217,7 @@ impl Analyzer<'_> {
             filter: None,
             loc: crate::sql::expr::Loc(l),
             grouping_refs: Vec::new(),
+            direct_args: Vec::new(),
         });
         Ok(Expr::Agg {
             index: scope.aggs.len() - 1,

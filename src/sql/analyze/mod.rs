@@ -20,6 +20,7 @@ mod from;
 mod grouping;
 mod modify;
 mod names;
+mod ordered_set;
 pub mod resolve;
 pub mod window;
 
@@ -248,6 +249,11 @@ pub struct Aggref {
     /// `GROUPING(...)` ([`AggKind::Grouping`]): its arguments' indexes into
     /// the query's `group_by`, leftmost first (`args` is then empty).
     pub grouping_refs: Vec<usize>,
+    /// An ordered-set aggregate's direct arguments (the fraction of
+    /// `percentile_cont`, the hypothetical row of `rank`), over the
+    /// aggregation's group key columns; `args` are then the WITHIN GROUP
+    /// ordering columns, `order` their directions.
+    pub direct_args: Vec<Expr>,
 }
 
 /// Where an expression appears (PostgreSQL's `ParseExprKind`): decides
@@ -889,6 +895,23 @@ impl<'a> Analyzer<'a> {
         let mut having = having;
         if has_grouping {
             self.resolve_grouping_funcs(&mut scope.aggs, &group_by)?;
+            for i in 0..scope.aggs.len() {
+                let direct = std::mem::take(&mut scope.aggs[i].direct_args);
+                let mut out = Vec::with_capacity(direct.len());
+                for e in direct {
+                    out.push(
+                        self.rewrite_for_grouping(e, &group_by, &scope.aggs)
+                            .map_err(|err| {
+                                if err.sqlstate == sqlstate::GROUPING_ERROR {
+                                    err.with_detail("Direct arguments of an ordered-set aggregate must use only grouped columns.")
+                                } else {
+                                    err
+                                }
+                            })?,
+                    );
+                }
+                scope.aggs[i].direct_args = out;
+            }
             let regroup = |this: &Self, e: &mut Expr| -> PgResult<()> {
                 let taken = std::mem::replace(e, Expr::CaseTest { ty: Type::Unknown });
                 *e = this.rewrite_for_grouping(taken, &group_by, &scope.aggs)?;

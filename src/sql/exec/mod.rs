@@ -519,7 +519,7 @@ impl ExecNode for Unique {
 }
 
 /// Compares two values as ORDER BY does (NULLs placed per `nulls_first`).
-fn compare_key(a: &Datum, b: &Datum, descending: bool, nulls_first: bool) -> Ordering {
+pub(crate) fn compare_key(a: &Datum, b: &Datum, descending: bool, nulls_first: bool) -> Ordering {
     match (a.is_null(), b.is_null()) {
         (true, true) => Ordering::Equal,
         (true, false) => {
@@ -898,6 +898,30 @@ impl Agg {
                         .iter()
                         .fold(0i32, |m, r| m << 1 | i32::from(!sets[si].contains(r)));
                     row.push(Datum::Int4(mask));
+                    continue;
+                }
+                if let AggKind::OrderedSet(_) = a.kind {
+                    // Sorted rows, then the direct arguments over the group's keys.
+                    let mut buf = std::mem::take(&mut slot.buffered);
+                    buf.sort_by(|x, y| {
+                        for (i, (_, desc, nulls_first)) in a.order.iter().enumerate() {
+                            let o = compare_key(&x.0[i], &y.0[i], *desc, *nulls_first);
+                            if o != Ordering::Equal {
+                                return o;
+                            }
+                        }
+                        Ordering::Equal
+                    });
+                    for (_, args) in buf {
+                        slot.acc.advance_fmt(&args, &cx.fmt)?;
+                    }
+                    let mut direct = Vec::with_capacity(a.direct_args.len());
+                    for e in &a.direct_args {
+                        direct.push(eval(e, &row, cx)?);
+                    }
+                    let spec: Vec<(bool, bool)> =
+                        a.order.iter().map(|(_, d, n)| (*d, *n)).collect();
+                    row.push(slot.acc.finish_ordered(&direct, &spec)?);
                     continue;
                 }
                 if !a.order.is_empty() {

@@ -39,6 +39,8 @@ pub enum AggKind {
     /// `regr_*`, `covar_*`, `corr` over (Y, X).
     Regr(super::stataggs::RegrKind),
     Bit(super::stataggs::BitKind),
+    /// `WITHIN GROUP (ORDER BY ...)` aggregates (`ordered_set`).
+    OrderedSet(super::ordered_set::OsKind),
     /// `GROUPING(...)`: no transition; the aggregation computes its value
     /// from the grouping set of each output row.
     Grouping,
@@ -161,6 +163,65 @@ pub(super) fn register(b: &mut Builder) {
             }
         }
     }
+    {
+        use super::ordered_set::OsKind;
+        let f8arr = Float8.array().expect("float8[]");
+        let ivarr = Interval.array().expect("interval[]");
+        let os = |k| AggKind::OrderedSet(k);
+        let pc = os(OsKind::PercentileCont);
+        let pcm = os(OsKind::PercentileContMulti);
+        b.agg(
+            "percentile_cont",
+            &[ArgType::T(Float8), ArgType::T(Float8)],
+            Float8,
+            pc,
+        );
+        b.agg(
+            "percentile_cont",
+            &[ArgType::T(Float8), ArgType::T(Interval)],
+            Interval,
+            pc,
+        );
+        b.agg(
+            "percentile_cont",
+            &[ArgType::T(f8arr), ArgType::T(Float8)],
+            f8arr,
+            pcm,
+        );
+        b.agg(
+            "percentile_cont",
+            &[ArgType::T(f8arr), ArgType::T(Interval)],
+            ivarr,
+            pcm,
+        );
+        b.agg(
+            "percentile_disc",
+            &[ArgType::T(Float8), ArgType::AnyElement],
+            Type::AnyElement,
+            os(OsKind::PercentileDisc),
+        );
+        b.agg(
+            "percentile_disc",
+            &[ArgType::T(f8arr), ArgType::AnyElement],
+            Type::AnyArray,
+            os(OsKind::PercentileDiscMulti),
+        );
+        b.agg(
+            "mode",
+            &[ArgType::AnyElement],
+            Type::AnyElement,
+            os(OsKind::Mode),
+        );
+        for (name, ret, k) in [
+            ("rank", Int8, OsKind::Rank),
+            ("dense_rank", Int8, OsKind::DenseRank),
+            ("percent_rank", Float8, OsKind::PercentRank),
+            ("cume_dist", Float8, OsKind::CumeDist),
+        ] {
+            b.agg(name, &[ArgType::Any], ret, os(k));
+            b.funcs.last_mut().expect("just pushed").variadic = true;
+        }
+    }
     b.agg("bool_and", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("every", &[ArgType::T(Bool)], Bool, AggKind::BoolAnd);
     b.agg("bool_or", &[ArgType::T(Bool)], Bool, AggKind::BoolOr);
@@ -209,6 +270,10 @@ pub(super) fn register(b: &mut Builder) {
     );
 }
 
+/// At most this many rows in one group of an ordered-set aggregate (the
+/// rows are held in memory; PostgreSQL's tuplesort would spill them).
+const MAX_ORDERED_SET_ROWS: usize = crate::sql::adt::array::MAX_ARRAY_SIZE;
+
 #[derive(Clone, Debug)]
 enum State {
     Count(i64),
@@ -243,6 +308,8 @@ enum State {
     FloatMoments(super::stataggs::FloatMoments),
     Regression(super::stataggs::Regression),
     Bit(Option<i64>),
+    /// The aggregated argument rows, in ORDER BY order.
+    OrderedSet(Vec<Vec<Datum>>),
 }
 
 /// One group's running aggregate.
@@ -298,6 +365,7 @@ impl Accumulator {
             AggKind::Var(_) => State::FloatMoments(Default::default()),
             AggKind::Regr(_) => State::Regression(Default::default()),
             AggKind::Bit(_) => State::Bit(None),
+            AggKind::OrderedSet(_) => State::OrderedSet(Vec::new()),
         };
         Accumulator {
             kind,
@@ -387,6 +455,15 @@ impl Accumulator {
             }
             return Ok(());
         }
+        if let (State::OrderedSet(rows), AggKind::OrderedSet(k)) = (&mut self.state, self.kind) {
+            if k.keeps_nulls() || args.first().is_some_and(|d| !d.is_null()) {
+                if rows.len() >= MAX_ORDERED_SET_ROWS {
+                    return Err(crate::sql::adt::array::too_large());
+                }
+                rows.push(args.to_vec());
+            }
+            return Ok(());
+        }
         let Some(v) = args.first() else { return Ok(()) };
         if let State::ArrayAgg(items, _) = &mut self.state {
             // Not strict: NULLs are elements (NULL arrays are an error at the end).
@@ -419,6 +496,7 @@ impl Accumulator {
                 *acc = Some(super::stataggs::bit_accum(kind, *acc, x));
             }
             State::ArrayAgg(..) => unreachable!("array_agg returned above"),
+            State::OrderedSet(_) => unreachable!("ordered-set aggregates returned above"),
             State::Count(n) => *n += 1,
             State::SumInt(s) => {
                 let x = as_i128(v).expect("integer input");
@@ -527,6 +605,15 @@ impl Accumulator {
         Ok(())
     }
 
+    /// The final function of an ordered-set aggregate, with its direct
+    /// arguments and each ordering column's (descending, nulls first).
+    pub fn finish_ordered(&self, direct: &[Datum], order: &[(bool, bool)]) -> PgResult<Datum> {
+        let (State::OrderedSet(rows), AggKind::OrderedSet(k)) = (&self.state, self.kind) else {
+            unreachable!("finish_ordered of an ordered-set aggregate")
+        };
+        super::ordered_set::finish(k, self.ret, rows, direct, order)
+    }
+
     /// The final function.
     pub fn finish(&self) -> PgResult<Datum> {
         Ok(match &self.state {
@@ -591,6 +678,9 @@ impl Accumulator {
                 AggKind::Regr(k) => r.finish(k),
                 _ => unreachable!("regression state"),
             },
+            State::OrderedSet(_) => {
+                unreachable!("ordered-set aggregates finish with their direct arguments")
+            }
             State::Bit(acc) => match acc {
                 None => Datum::Null,
                 Some(v) => super::stataggs::bit_datum(*v, self.ret),

@@ -20,6 +20,7 @@ pub(crate) mod json;
 mod math;
 mod regex;
 mod regex_classes;
+pub mod ordered_set;
 mod scalar;
 pub mod stataggs;
 mod string;

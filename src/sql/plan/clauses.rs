@@ -173,6 +173,7 @@ fn walk_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> PgResult<()>) -> P
             group_by.iter_mut().try_for_each(&mut *f)?;
             for a in aggregates {
                 a.args.iter_mut().try_for_each(&mut *f)?;
+                a.direct_args.iter_mut().try_for_each(&mut *f)?;
                 for (e, _, _) in &mut a.order {
                     f(e)?;
                 }
