@@ -1176,9 +1176,10 @@ impl<'a> Analyzer<'a> {
                     continue;
                 };
                 let n = node_of(&sb.node).expect("sort expression");
-                args.push(self.transform_expr(scope, n)?);
+                let e = self.transform_expr(scope, n)?;
+                spec.push(self.sort_order(sb, &e)?);
+                args.push(e);
                 locs.push(raw_location(n));
-                spec.push(sort_direction(sb));
             }
             scope.in_agg = was_in_agg;
             within = Some((direct, spec, locs));
@@ -1381,7 +1382,7 @@ impl<'a> Analyzer<'a> {
                 continue;
             };
             let e = self.transform_expr(scope, node_of(&sb.node).expect("sort expression"))?;
-            let (desc, nulls_first) = sort_direction(sb);
+            let (desc, nulls_first) = self.sort_order(sb, &e)?;
             order.push((e, desc, nulls_first));
         }
         let filter = match node_of(&f.agg_filter) {
@@ -1544,7 +1545,45 @@ fn or_of(mut v: Vec<Expr>) -> Expr {
     }
 }
 
-/// An aggregate ORDER BY item's (descending, nulls first).
+impl Analyzer<'_> {
+    /// A sort item's (descending, nulls first) for a key of `e`'s type,
+    /// `USING op` included: `<` sorts ascending and `>` descending (with
+    /// the text pattern operators `~<~`/`~>~`, the same order under the C
+    /// collation), NULLs first when descending unless the item says; any
+    /// other existing operator is not an ordering operator (42809).
+    pub(super) fn sort_order(&mut self, sb: &pb::SortBy, e: &Expr) -> PgResult<(bool, bool)> {
+        if sb.sortby_dir != pb::SortByDir::SortbyUsing as i32 {
+            return Ok(sort_direction(sb));
+        }
+        let l = loc(sb.location);
+        let op = str_list(&sb.use_op).last().cloned().unwrap_or_default();
+        // The operator must exist for the key's type.
+        self.make_op(&op, Some(e.clone()), e.clone(), l)?;
+        let desc = match op.as_str() {
+            "<" | "~<~" => false,
+            ">" | "~>~" => true,
+            _ => {
+                return Err(self
+                    .error(
+                        "42809",
+                        format!("operator {op} is not a valid ordering operator"),
+                        l,
+                    )
+                    .with_hint(
+                        "Ordering operators must be \"<\" or \">\" members of btree operator families.",
+                    ));
+            }
+        };
+        let nulls_first = match sb.sortby_nulls {
+            n if n == pb::SortByNulls::SortbyNullsFirst as i32 => true,
+            n if n == pb::SortByNulls::SortbyNullsLast as i32 => false,
+            _ => desc,
+        };
+        Ok((desc, nulls_first))
+    }
+}
+
+/// An ORDER BY item's (descending, nulls first), without `USING`.
 pub(super) fn sort_direction(sb: &pb::SortBy) -> (bool, bool) {
     let desc = sb.sortby_dir == pb::SortByDir::SortbyDesc as i32;
     let nulls_first = match sb.sortby_nulls {

@@ -25,7 +25,7 @@ pub mod resolve;
 pub mod window;
 
 use pg_query::NodeEnum;
-use pg_query::protobuf::{SelectStmt, SortByDir, SortByNulls};
+use pg_query::protobuf::SelectStmt;
 
 use super::ServerContext;
 use super::adt::SessionFormat;
@@ -694,11 +694,10 @@ impl<'a> Analyzer<'a> {
             let Some(NodeEnum::SortBy(sb)) = item.node.as_ref() else {
                 continue;
             };
-            if sb.sortby_dir == SortByDir::SortbyUsing as i32 {
-                return Err(self.unsupported("ORDER BY ... USING", None));
-            }
             let node = node_of(&sb.node).expect("SortBy has an expression");
             let target = self.find_target(&mut scope, &mut targets, node, true)?;
+            let key = targets[target].expr.clone();
+            let (descending, nulls_first) = self.sort_order(sb, &key)?;
             if !targets[target].expr.ty().is_sortable() {
                 return Err(self
                     .error(
@@ -721,12 +720,6 @@ impl<'a> Analyzer<'a> {
                     .with_detail("Only result column names can be used, not expressions or functions.")
                     .with_hint("Add the expression/function to every SELECT, or move the UNION into a FROM clause."));
             }
-            let descending = sb.sortby_dir == SortByDir::SortbyDesc as i32;
-            let nulls_first = match sb.sortby_nulls {
-                n if n == SortByNulls::SortbyNullsFirst as i32 => true,
-                n if n == SortByNulls::SortbyNullsLast as i32 => false,
-                _ => descending,
-            };
             sort.push(SortClause {
                 target,
                 descending,

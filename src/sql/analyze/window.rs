@@ -314,19 +314,11 @@ impl Analyzer<'_> {
                     let Some(NodeEnum::SortBy(sb)) = item.node.as_ref() else {
                         continue;
                     };
-                    if sb.sortby_dir == pb::SortByDir::SortbyUsing as i32 {
-                        return Err(self.unsupported("ORDER BY ... USING", None));
-                    }
                     let node = node_of(&sb.node).expect("SortBy has an expression");
                     let e = self.transform_expr(scope, node)?;
                     let e = self.unknown_to_text(e, raw_location(node))?;
                     self.check_sortable(&e, raw_location(node))?;
-                    let desc = sb.sortby_dir == pb::SortByDir::SortbyDesc as i32;
-                    let nulls_first = match sb.sortby_nulls {
-                        n if n == pb::SortByNulls::SortbyNullsFirst as i32 => true,
-                        n if n == pb::SortByNulls::SortbyNullsLast as i32 => false,
-                        _ => desc,
-                    };
+                    let (desc, nulls_first) = self.sort_order(sb, &e)?;
                     order.push((e, desc, nulls_first));
                 }
                 scope.kind = ExprKind::WindowPartition;

@@ -101,10 +101,6 @@ pub(super) fn register(b: &mut Builder) {
     }
     b.agg("min", &[ArgType::AnyArray], Type::AnyArray, AggKind::Min);
     b.agg("max", &[ArgType::AnyArray], Type::AnyArray, AggKind::Max);
-    for t in [Bpchar, PgLsn] {
-        b.agg("min", &[ArgType::T(t)], t, AggKind::Min);
-        b.agg("max", &[ArgType::T(t)], t, AggKind::Max);
-    }
     {
         use super::stataggs::{BitKind, RegrKind, VarKind};
         for (name, stddev, sample) in [

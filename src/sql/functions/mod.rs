@@ -18,9 +18,9 @@ mod dates;
 mod dbsize;
 pub(crate) mod json;
 mod math;
+pub mod ordered_set;
 mod regex;
 mod regex_classes;
-pub mod ordered_set;
 mod scalar;
 pub mod stataggs;
 mod string;
@@ -409,6 +409,15 @@ fn build() -> Registry {
     for &(sym, c) in &cmps {
         b.op(sym, Name, Text, Bool, Impl::Cmp(c));
         b.op(sym, Text, Name, Bool, Impl::Cmp(c));
+    }
+    // text_pattern_ops: bytewise, which is how text compares here (C collation).
+    for (sym, c) in [
+        ("~<~", CmpOp::Lt),
+        ("~<=~", CmpOp::Le),
+        ("~>=~", CmpOp::Ge),
+        ("~>~", CmpOp::Gt),
+    ] {
+        b.op(sym, Text, Text, Bool, Impl::Cmp(c));
     }
     b.op("=", Xid, Xid, Bool, Impl::Cmp(CmpOp::Eq));
     b.op("<>", Xid, Xid, Bool, Impl::Cmp(CmpOp::Ne));
