@@ -53,7 +53,7 @@
 //! than misbehaving): other DDL, PRIMARY KEY/UNIQUE/CHECK/FOREIGN KEY
 //! constraints, ON CONFLICT, some LATERAL shapes, aggregates of an outer
 //! query inside a subquery, RETURNING of FROM/USING columns, FOR
-//! UPDATE/SHARE with joins, data-modifying and MATERIALIZED CTEs,
+//! UPDATE/SHARE with joins, data-modifying CTEs,
 //! GROUPING() over an outer query's columns, collations other than C (text compares bytewise, like the
 //! `C`/`C.UTF-8` collations initdb picks here).
 //! Parameters (`$1`) exist only for the extended query protocol

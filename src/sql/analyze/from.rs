@@ -167,8 +167,9 @@ pub struct OuterLevels {
 }
 
 /// A WITH query in scope: its body is analysed afresh at each reference,
-/// as a FROM subquery (PostgreSQL inlines such a CTE when it is referenced
-/// once; see `Analyzer::transform_with`).
+/// for the planner to inline; a non-recursive one also has one shared
+/// analysis (`shared`) that the planner scans instead when PostgreSQL
+/// would materialise the CTE (`CteShared::inline`).
 #[derive(Clone)]
 pub(super) struct CteDef {
     pub name: String,
@@ -182,6 +183,8 @@ pub(super) struct CteDef {
     pub work: Option<(usize, Vec<ColumnDef>)>,
     /// The recursive term read the work table.
     pub work_used: bool,
+    /// A non-recursive WITH query's shared result (see `RteSource::Cte`).
+    pub shared: Option<super::CteShared>,
 }
 
 struct OuterLevel {
@@ -810,12 +813,22 @@ impl<'a> Analyzer<'a> {
         let mut columns = q.output_columns();
         self.apply_alias_colnames(&mut columns, &cte.colnames, &cte.name, None)?;
         let (refname, has_alias) = self.apply_alias(&mut columns, &rv.alias, &cte.name)?;
+        let source = match cte.shared {
+            Some(shared) => {
+                shared.refs.set(shared.refs.get() + 1);
+                RteSource::Cte {
+                    shared,
+                    inline: Box::new(q),
+                }
+            }
+            None => RteSource::Subquery(Box::new(q)),
+        };
         Ok(RangeTblEntry {
             refname,
             relname: cte.name.clone(),
             has_alias,
             columns,
-            source: RteSource::Subquery(Box::new(q)),
+            source,
         })
     }
 

@@ -147,6 +147,14 @@ pub enum RteSource {
         left: Box<Query>,
         right: Box<Query>,
     },
+    /// A reference to a non-recursive WITH query: planned as the inlined
+    /// `inline` subquery when PostgreSQL would inline it (see
+    /// [`CteShared::inline`]), else as a scan of the CTE's one shared,
+    /// lazily filled result (subquery `shared.subquery`).
+    Cte {
+        shared: CteShared,
+        inline: Box<Query>,
+    },
     /// The recursive term's reference to its own CTE: the previous round.
     WorkTable {
         worktable: usize,
@@ -157,6 +165,44 @@ pub enum RteSource {
         functions: Vec<RangeFunction>,
         ordinality: bool,
     },
+}
+
+/// `AS [NOT] MATERIALIZED` of a WITH query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CteMaterialize {
+    Default,
+    Always,
+    Never,
+}
+
+/// What the references to one non-recursive WITH query share: the
+/// statement's subquery that computes it once, how many references the
+/// statement has (counted while it is analysed) and its `MATERIALIZED`.
+#[derive(Clone, Debug)]
+pub struct CteShared {
+    pub subquery: usize,
+    pub refs: std::rc::Rc<std::cell::Cell<usize>>,
+    pub mode: CteMaterialize,
+}
+
+impl CteShared {
+    /// PostgreSQL's rule for inlining a CTE (`SS_process_ctes`): `NOT
+    /// MATERIALIZED`, or referenced once without `MATERIALIZED`; never
+    /// when its query calls a volatile function (`volatile`), so that
+    /// each of its rows is computed once. A CTE that reads an outer
+    /// query's columns (`correlated`) is inlined here, since its one result
+    /// would be stale for the next outer row.
+    pub fn inline(&self, volatile: bool, correlated: bool) -> bool {
+        if correlated {
+            return true;
+        }
+        let by_mode = match self.mode {
+            CteMaterialize::Never => true,
+            CteMaterialize::Always => false,
+            CteMaterialize::Default => self.refs.get() <= 1,
+        };
+        by_mode && !volatile
+    }
 }
 
 /// One function of a FROM item's function list.
@@ -494,9 +540,11 @@ impl<'a> Analyzer<'a> {
             let Some(NodeEnum::SelectStmt(sel)) = node_of(&cte.ctequery) else {
                 return Err(self.unsupported("data-modifying statements in WITH", l));
             };
-            if cte.ctematerialized == CteMaterialize::Always as i32 {
-                return Err(self.unsupported("WITH ... AS MATERIALIZED", l));
-            }
+            let mode = match cte.ctematerialized {
+                m if m == CteMaterialize::Always as i32 => self::CteMaterialize::Always,
+                m if m == CteMaterialize::Never as i32 => self::CteMaterialize::Never,
+                _ => self::CteMaterialize::Default,
+            };
             if cte.search_clause.is_some() || cte.cycle_clause.is_some() {
                 return Err(self.unsupported("SEARCH and CYCLE clauses", l));
             }
@@ -508,6 +556,7 @@ impl<'a> Analyzer<'a> {
                 recursive: with.recursive,
                 work: None,
                 work_used: false,
+                shared: None,
             };
             // Analysed once for its errors; a self-reference is recursive.
             self.outer.ctes.push(def);
@@ -575,6 +624,18 @@ impl<'a> Analyzer<'a> {
                     l,
                 ));
             }
+            if !with.recursive {
+                // This analysis is also the query every materialised
+                // reference reads.
+                self.subqueries.push(q);
+                self.outer.ctes.last_mut().expect("pushed").shared = Some(CteShared {
+                    subquery: self.subqueries.len() - 1,
+                    refs: Default::default(),
+                    mode,
+                });
+            }
+            // A WITH RECURSIVE query is computed per reference either way
+            // (PostgreSQL never inlines it; see the README).
             self.outer.ctes.last_mut().expect("pushed").busy = false;
         }
         Ok(())

@@ -44,6 +44,9 @@ pub struct EvalContext<'a> {
     exec_params: Vec<Datum>,
     /// Hash sets of uncorrelated `x = ANY (subquery)` results, by subplan.
     hashed_subplans: Vec<Option<std::rc::Rc<subplan::HashedRows>>>,
+    /// Materialised WITH queries by subplan: rows computed so far and the
+    /// node computing the rest (`CteScan`).
+    cte_stores: HashMap<usize, CteStore>,
     /// The current round's rows of each recursive CTE's work table.
     worktables: HashMap<usize, std::rc::Rc<Vec<Row>>>,
     /// Table scans not yet at their end: closed when the statement ends.
@@ -80,6 +83,7 @@ impl<'a> EvalContext<'a> {
             exec_params: Vec::new(),
             hashed_subplans: Vec::new(),
             worktables: HashMap::new(),
+            cte_stores: HashMap::new(),
             open_scans: Vec::new(),
             held_bytes: 0,
         }
@@ -118,6 +122,41 @@ impl<'a> EvalContext<'a> {
         let rows = std::rc::Rc::new(run(plan, self)?);
         self.subplan_results[index] = Some(rows.clone());
         Ok(rows)
+    }
+
+    /// Row `pos` of materialised WITH query `index` (subplan `index`),
+    /// computing rows up to it if no reader has yet: PostgreSQL's CTE
+    /// tuplestore, read by each reference at its own pace.
+    pub(crate) fn cte_row(&mut self, index: usize, pos: usize) -> PgResult<Option<Row>> {
+        loop {
+            let store = self.cte_stores.entry(index).or_default();
+            if let Some(r) = store.rows.get(pos) {
+                return Ok(Some(r.clone()));
+            }
+            if store.done {
+                return Ok(None);
+            }
+            let mut node = match store.producer.take() {
+                Some(n) => n,
+                None => build(
+                    self.subplans[index]
+                        .take()
+                        .expect("a WITH query is computed once"),
+                ),
+            };
+            let r = node.next(self)?;
+            if let Some(row) = &r {
+                self.hold(row)?;
+            }
+            let store = self.cte_stores.get_mut(&index).expect("entry made above");
+            match r {
+                Some(row) => {
+                    store.rows.push(row);
+                    store.producer = Some(node);
+                }
+                None => store.done = true,
+            }
+        }
     }
 
     /// Runs a correlated subquery's plan afresh (its parameters set), for
@@ -294,6 +333,7 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             next_work: Vec::new(),
             round: Vec::new().into_iter(),
         }),
+        Plan::CteScan { subplan } => Box::new(CteScan { subplan, pos: 0 }),
         Plan::WorkTableScan { worktable } => Box::new(WorkTableScan {
             worktable,
             rows: None,
@@ -968,6 +1008,29 @@ impl ExecNode for Agg {
             self.output = rows.into_iter();
         }
         Ok(self.output.next())
+    }
+}
+
+/// A materialised WITH query's rows so far (`EvalContext::cte_row`).
+#[derive(Default)]
+struct CteStore {
+    rows: Vec<Row>,
+    producer: Option<Box<dyn ExecNode>>,
+    done: bool,
+}
+
+/// One reference to a materialised WITH query.
+struct CteScan {
+    subplan: usize,
+    pos: usize,
+}
+
+impl ExecNode for CteScan {
+    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
+        cx.server.check_for_interrupts()?;
+        let r = cx.cte_row(self.subplan, self.pos)?;
+        self.pos += 1;
+        Ok(r)
     }
 }
 

@@ -44,6 +44,7 @@ pub fn eval_const_expressions(plan: &mut Plan, cx: &mut EvalContext) -> PgResult
         sublinks(e, &mut refs);
         Ok(())
     })?;
+    plan.cte_subplans(&mut refs);
     fold_subplans(refs, cx)
 }
 
@@ -77,6 +78,7 @@ fn fold_subplans(mut todo: Vec<usize>, cx: &mut EvalContext) -> PgResult<()> {
             sublinks(e, &mut todo);
             Ok(())
         })?;
+        sub.cte_subplans(&mut todo);
         cx.subplans[i] = Some(sub);
         r?;
     }
@@ -91,9 +93,13 @@ fn sublinks(e: &Expr, out: &mut Vec<usize>) {
     e.for_each_child(&mut |c| sublinks(c, out));
 }
 
-fn walk_plan(plan: &mut Plan, f: &mut dyn FnMut(&mut Expr) -> PgResult<()>) -> PgResult<()> {
+pub(crate) fn walk_plan(
+    plan: &mut Plan,
+    f: &mut dyn FnMut(&mut Expr) -> PgResult<()>,
+) -> PgResult<()> {
     match plan {
-        Plan::Result | Plan::SeqScan { .. } | Plan::WorkTableScan { .. } => {}
+        Plan::Result | Plan::SeqScan { .. } | Plan::WorkTableScan { .. } | Plan::CteScan { .. } => {
+        }
         Plan::RecursiveUnion { left, right, .. } => {
             walk_plan(left, f)?;
             walk_plan(right, f)?;

@@ -82,6 +82,12 @@ pub enum Plan {
         left: Box<Plan>,
         right: Box<Plan>,
     },
+    /// A materialised WITH query (`exec::CteScan`): the rows of the
+    /// statement's subquery `subplan`, computed once as the first reader
+    /// needs them and shared by every reference.
+    CteScan {
+        subplan: usize,
+    },
     /// The previous round's rows of a RecursiveUnion.
     WorkTableScan {
         worktable: usize,
@@ -188,6 +194,46 @@ pub enum Plan {
         /// `WITH TIES`: the sort keys rows must equal the last one's on.
         ties: Option<Vec<SortKey>>,
     },
+}
+
+impl Plan {
+    /// The node's input plans (left before right).
+    pub fn children_mut(&mut self) -> Vec<&mut Plan> {
+        match self {
+            Plan::Result
+            | Plan::SeqScan { .. }
+            | Plan::LockingScan { .. }
+            | Plan::FunctionScan { .. }
+            | Plan::CteScan { .. }
+            | Plan::WorkTableScan { .. }
+            | Plan::ValuesScan { .. } => Vec::new(),
+            Plan::SubqueryScan { subplan } => vec![subplan],
+            Plan::RecursiveUnion { left, right, .. }
+            | Plan::SetOp { left, right, .. }
+            | Plan::NestLoop { left, right, .. }
+            | Plan::LateralLoop { left, right, .. }
+            | Plan::HashJoin { left, right, .. } => vec![left, right],
+            Plan::Filter { input, .. }
+            | Plan::Agg { input, .. }
+            | Plan::WindowAgg { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::ProjectSet { input, .. }
+            | Plan::Unique { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::UniqueOn { input, .. }
+            | Plan::Limit { input, .. } => vec![input],
+        }
+    }
+
+    /// The statement subqueries this plan's CTE scans read.
+    pub fn cte_subplans(&mut self, out: &mut Vec<usize>) {
+        if let Plan::CteScan { subplan } = self {
+            out.push(*subplan);
+        }
+        for c in self.children_mut() {
+            c.cte_subplans(out);
+        }
+    }
 }
 
 /// One column of the result.
@@ -510,6 +556,27 @@ fn plan_scan(source: RteSource) -> Plan {
         RteSource::Subquery(sub) => Plan::SubqueryScan {
             subplan: Box::new(plan_query(*sub).plan),
         },
+        RteSource::Cte { shared, inline } => {
+            let mut plan = plan_query(*inline).plan;
+            let (mut volatile, mut correlated) = (false, false);
+            let _ = clauses::walk_plan(&mut plan, &mut |e: &mut Expr| {
+                volatile |= e.any(&|x| {
+                    matches!(x, Expr::Func { func, .. }
+                        if crate::catalog::builtin::provolatile(*func) == b'v')
+                });
+                correlated |= e.any(&|x| matches!(x, Expr::ExecParam { .. }));
+                Ok(())
+            });
+            if shared.inline(volatile, correlated) {
+                Plan::SubqueryScan {
+                    subplan: Box::new(plan),
+                }
+            } else {
+                Plan::CteScan {
+                    subplan: shared.subquery,
+                }
+            }
+        }
         RteSource::Values(rows) => Plan::ValuesScan { rows },
         RteSource::RecursiveUnion {
             worktable,
