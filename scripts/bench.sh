@@ -2,7 +2,7 @@
 # Runs the same pgbench custom scripts (simple protocol, fsync on,
 # synchronous_commit on) against ferrogres and against the machine's
 # PostgreSQL 15, in one run, at 1 and 8 clients, and prints TPS for both and
-# the ratio; then the read-only query scripts (window.sql) at 1 client.
+# the ratio; then the read-only query scripts (window.sql, rollup.sql) at 1 client.
 # Usage: scripts/bench.sh [seconds-per-run, default 10] [repeats, default 3]
 # The machine is shared and noisy: the script reports the median of the repeats.
 set -euo pipefail
@@ -77,7 +77,7 @@ query_tps() { # port script
 for port in $FG_PORT $PG_PORT; do
     psql -X -q -h "$WORK" -p "$port" -U postgres -d postgres -f bench/window_setup.sql >/dev/null
 done
-for script in window.sql; do
+for script in window.sql rollup.sql; do
     fg=$(for _ in $(seq "$REPEATS"); do query_tps "$FG_PORT" "$script"; done | median)
     pg=$(for _ in $(seq "$REPEATS"); do query_tps "$PG_PORT" "$script"; done | median)
     ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
