@@ -363,7 +363,11 @@ pub fn create_table_as(
     ctx.take_snapshot();
     let q = {
         let mut analyzer = Analyzer::new(&mut *ctx, stmt.parsed_text());
-        analyzer.analyze_select(query)?
+        let q = analyzer.analyze_select(query)?;
+        if !analyzer.modify_ctes.is_empty() {
+            return Err(unsupported("data-modifying WITH in CREATE TABLE AS"));
+        }
+        q
     };
     let outputs: Vec<_> = q.targets.iter().filter(|t| !t.resjunk).collect();
     if into.col_names.len() > outputs.len() {

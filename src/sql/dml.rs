@@ -18,7 +18,9 @@
 use pg_query::protobuf as pb;
 
 use super::adt::{self, SessionFormat};
-use super::analyze::{self, InsertRows, TargetEntry};
+use super::analyze::{
+    self, DeleteQuery, InsertQuery, InsertRows, ModifyCte, ModifyQuery, TargetEntry, UpdateQuery,
+};
 use super::exec::{self, EvalContext, Row, eval, eval_qual};
 use super::expr::Expr;
 use super::tables::{RowChange, TableDef};
@@ -32,7 +34,7 @@ pub(super) fn analyze_with<T>(
     ctx: &mut dyn ServerContext,
     stmt: &Statement,
     f: impl FnOnce(&mut analyze::Analyzer) -> PgResult<T>,
-) -> PgResult<(T, Vec<plan::Plan>)> {
+) -> PgResult<(T, Vec<plan::Plan>, Vec<ModifyCte>)> {
     ctx.take_snapshot();
     let fmt = exec::session_format(ctx);
     let mut analyzer = analyze::Analyzer {
@@ -41,6 +43,8 @@ pub(super) fn analyze_with<T>(
         fmt,
         subqueries: Vec::new(),
         outer: Default::default(),
+        modify_ctes: Vec::new(),
+        query_depth: 0,
     };
     let q = f(&mut analyzer)?;
     let subplans = analyzer
@@ -48,7 +52,24 @@ pub(super) fn analyze_with<T>(
         .into_iter()
         .map(|q| plan::plan_query(q).plan)
         .collect();
-    Ok((q, subplans))
+    Ok((q, subplans, analyzer.modify_ctes))
+}
+
+/// Runs the statement's data-modifying WITH queries, each once and to
+/// completion, in WITH order, before the statement itself: all with the
+/// statement's snapshot and command id, so none sees another's changes
+/// (nor does the statement), only their RETURNING rows through the CTEs.
+pub(super) fn run_modifying_ctes(ctes: Vec<ModifyCte>, cx: &mut EvalContext) -> PgResult<()> {
+    for m in ctes {
+        check_write_privilege(&*cx.server, m.query.table())?;
+        let (_, rows) = match m.query {
+            ModifyQuery::Insert(q) => exec_insert(q, cx)?,
+            ModifyQuery::Update(q) => exec_update(q, cx)?,
+            ModifyQuery::Delete(q) => exec_delete(q, cx)?,
+        };
+        cx.fill_cte(m.subquery, rows)?;
+    }
+    Ok(())
 }
 
 /// `ExecConstraints` for one row: typmods by assignment, then NOT NULL.
@@ -85,6 +106,11 @@ fn finish_row(table: &TableDef, mut row: Row, fmt: &SessionFormat) -> PgResult<R
 struct Returning<'q> {
     targets: &'q [TargetEntry],
     rows: Vec<Row>,
+}
+
+/// A statement's result: its command tag, or RETURNING's rows with it.
+fn outcome(targets: &[TargetEntry], rows: Vec<Row>, tag: String, fmt: &SessionFormat) -> Outcome {
+    Returning { targets, rows }.outcome(tag, fmt)
 }
 
 impl Returning<'_> {
@@ -157,17 +183,26 @@ pub fn insert(
     stmt: &Statement,
     ins: &pb::InsertStmt,
 ) -> PgResult<Outcome> {
-    let (q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_insert(ins))?;
+    let (q, subplans, ctes) = analyze_with(ctx, stmt, |a| a.analyze_insert(ins))?;
     check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
-    let analyze::InsertQuery {
+    run_modifying_ctes(ctes, &mut cx)?;
+    let targets = q.returning.clone();
+    let (count, rows) = exec_insert(q, &mut cx)?;
+    let fmt = cx.fmt.clone();
+    Ok(outcome(&targets, rows, format!("INSERT 0 {count}"), &fmt))
+}
+
+/// Inserts the rows; the count and RETURNING's rows.
+fn exec_insert(q: InsertQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<Row>)> {
+    let InsertQuery {
         table,
         mut rows,
         returning: targets,
     } = q;
     if let InsertRows::Values(rows) = &mut rows {
-        plan::clauses::fold_exprs(rows.iter_mut().flatten(), &mut cx)?;
+        plan::clauses::fold_exprs(rows.iter_mut().flatten(), cx)?;
     }
     let mut returning = Returning {
         targets: &targets,
@@ -189,27 +224,26 @@ pub fn insert(
         InsertRows::Values(rows) => {
             for exprs in &rows {
                 cx.server.check_for_interrupts()?;
-                let row = eval_row(exprs, &[], &mut cx)?;
-                write(row, &mut cx, &mut returning)?;
+                let row = eval_row(exprs, &[], cx)?;
+                write(row, cx, &mut returning)?;
             }
         }
         InsertRows::Select { query, exprs } => {
             // The source is read completely before the first row is written,
             // so an INSERT ... SELECT from its own table sees only old rows.
             let mut planned = plan::plan_query(*query);
-            plan::clauses::eval_const_expressions(&mut planned.plan, &mut cx)?;
+            plan::clauses::eval_const_expressions(&mut planned.plan, cx)?;
             let mut exprs = exprs;
-            plan::clauses::fold_exprs(exprs.iter_mut(), &mut cx)?;
-            let source = exec::run(planned.plan, &mut cx)?;
+            plan::clauses::fold_exprs(exprs.iter_mut(), cx)?;
+            let source = exec::run(planned.plan, cx)?;
             for input in source {
                 cx.server.check_for_interrupts()?;
-                let row = eval_row(&exprs, &input, &mut cx)?;
-                write(row, &mut cx, &mut returning)?;
+                let row = eval_row(&exprs, &input, cx)?;
+                write(row, cx, &mut returning)?;
             }
         }
     }
-    let fmt = cx.fmt.clone();
-    Ok(returning.outcome(format!("INSERT 0 {count}"), &fmt))
+    Ok((count, returning.rows))
 }
 
 /// The new version of `old` under UPDATE's SET list.
@@ -238,15 +272,24 @@ pub fn update(
     stmt: &Statement,
     upd: &pb::UpdateStmt,
 ) -> PgResult<Outcome> {
-    let (mut q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_update(upd))?;
+    let (q, subplans, ctes) = analyze_with(ctx, stmt, |a| a.analyze_update(upd))?;
     check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
+    run_modifying_ctes(ctes, &mut cx)?;
+    let targets = q.returning.clone();
+    let (count, rows) = exec_update(q, &mut cx)?;
+    let fmt = cx.fmt.clone();
+    Ok(outcome(&targets, rows, format!("UPDATE {count}"), &fmt))
+}
+
+/// Updates the rows; the count and RETURNING's rows.
+fn exec_update(mut q: UpdateQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<Row>)> {
     plan::clauses::fold_exprs(
         q.where_qual
             .iter_mut()
             .chain(q.sets.iter_mut().map(|(_, e)| e)),
-        &mut cx,
+        cx,
     )?;
     let table = q.table.clone();
     let mut returning = Returning {
@@ -254,14 +297,14 @@ pub fn update(
         rows: Vec::new(),
     };
     let mut count: u64 = 0;
-    let scan = exec::scan::open(&mut cx, &table)?;
-    while let Some((row_id, row)) = exec::scan::next(&mut cx, scan)? {
-        if !qual_holds(&q.where_qual, &row, &mut cx)? {
+    let scan = exec::scan::open(cx, &table)?;
+    while let Some((row_id, row)) = exec::scan::next(cx, scan)? {
+        if !qual_holds(&q.where_qual, &row, cx)? {
             continue;
         }
         let (mut row_id, mut old) = (row_id, row);
         loop {
-            let new = updated_row(&table, &q.sets, &old, &mut cx)?;
+            let new = updated_row(&table, &q.sets, &old, cx)?;
             let kept = if returning.wanted() {
                 Some(new.clone())
             } else {
@@ -271,7 +314,7 @@ pub fn update(
                 RowChange::Done => {
                     count += 1;
                     if let Some(new) = kept {
-                        returning.push(&new, &mut cx)?;
+                        returning.push(&new, cx)?;
                     }
                     break;
                 }
@@ -280,7 +323,7 @@ pub fn update(
                     row_id: newer,
                     row: newest,
                 } => {
-                    if !qual_holds(&q.where_qual, &newest, &mut cx)? {
+                    if !qual_holds(&q.where_qual, &newest, cx)? {
                         break;
                     }
                     row_id = newer;
@@ -289,8 +332,7 @@ pub fn update(
             }
         }
     }
-    let fmt = cx.fmt.clone();
-    Ok(returning.outcome(format!("UPDATE {count}"), &fmt))
+    Ok((count, returning.rows))
 }
 
 pub fn delete(
@@ -298,20 +340,29 @@ pub fn delete(
     stmt: &Statement,
     del: &pb::DeleteStmt,
 ) -> PgResult<Outcome> {
-    let (mut q, subplans) = analyze_with(ctx, stmt, |a| a.analyze_delete(del))?;
+    let (q, subplans, ctes) = analyze_with(ctx, stmt, |a| a.analyze_delete(del))?;
     check_write_privilege(ctx, &q.table)?;
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
-    plan::clauses::fold_exprs(q.where_qual.iter_mut(), &mut cx)?;
+    run_modifying_ctes(ctes, &mut cx)?;
+    let targets = q.returning.clone();
+    let (count, rows) = exec_delete(q, &mut cx)?;
+    let fmt = cx.fmt.clone();
+    Ok(outcome(&targets, rows, format!("DELETE {count}"), &fmt))
+}
+
+/// Deletes the rows; the count and RETURNING's rows.
+fn exec_delete(mut q: DeleteQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<Row>)> {
+    plan::clauses::fold_exprs(q.where_qual.iter_mut(), cx)?;
     let table = q.table.clone();
     let mut returning = Returning {
         targets: &q.returning,
         rows: Vec::new(),
     };
     let mut count: u64 = 0;
-    let scan = exec::scan::open(&mut cx, &table)?;
-    while let Some((row_id, row)) = exec::scan::next(&mut cx, scan)? {
-        if !qual_holds(&q.where_qual, &row, &mut cx)? {
+    let scan = exec::scan::open(cx, &table)?;
+    while let Some((row_id, row)) = exec::scan::next(cx, scan)? {
+        if !qual_holds(&q.where_qual, &row, cx)? {
             continue;
         }
         let (mut row_id, mut current) = (row_id, row);
@@ -320,7 +371,7 @@ pub fn delete(
                 RowChange::Done => {
                     count += 1;
                     if returning.wanted() {
-                        returning.push(&current, &mut cx)?;
+                        returning.push(&current, cx)?;
                     }
                     break;
                 }
@@ -329,7 +380,7 @@ pub fn delete(
                     row_id: newer,
                     row: newest,
                 } => {
-                    if !qual_holds(&q.where_qual, &newest, &mut cx)? {
+                    if !qual_holds(&q.where_qual, &newest, cx)? {
                         break;
                     }
                     row_id = newer;
@@ -338,6 +389,5 @@ pub fn delete(
             }
         }
     }
-    let fmt = cx.fmt.clone();
-    Ok(returning.outcome(format!("DELETE {count}"), &fmt))
+    Ok((count, returning.rows))
 }

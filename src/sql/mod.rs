@@ -53,7 +53,7 @@
 //! than misbehaving): other DDL, PRIMARY KEY/UNIQUE/CHECK/FOREIGN KEY
 //! constraints, ON CONFLICT, some LATERAL shapes, aggregates of an outer
 //! query inside a subquery, RETURNING of FROM/USING columns, FOR
-//! UPDATE/SHARE with joins, data-modifying CTEs,
+//! UPDATE/SHARE with joins,
 //! GROUPING() over an outer query's columns, collations other than C (text compares bytewise, like the
 //! `C`/`C.UTF-8` collations initdb picks here).
 //! Parameters (`$1`) exist only for the extended query protocol
@@ -407,6 +407,20 @@ fn prevent_command_if_read_only(ctx: &mut dyn ServerContext, node: &NodeEnum) ->
         | NodeEnum::DropStmt(_)
         | NodeEnum::AlterTableStmt(_) => command_tag_of(node),
         NodeEnum::SelectStmt(s) if s.into_clause.is_some() => "SELECT INTO",
+        // A WITH that modifies data (ExecCheckXactReadOnly's hasModifyingCTE).
+        NodeEnum::SelectStmt(s)
+            if s.with_clause.as_ref().is_some_and(|w| {
+                w.ctes.iter().any(|c| match c.node.as_ref() {
+                    Some(NodeEnum::CommonTableExpr(cte)) => !matches!(
+                        cte.ctequery.as_ref().and_then(|n| n.node.as_ref()),
+                        Some(NodeEnum::SelectStmt(_))
+                    ),
+                    _ => false,
+                })
+            }) =>
+        {
+            "SELECT"
+        }
         // Row locks write the row's xmax: CreateCommandTag's names.
         NodeEnum::SelectStmt(s) => match s.locking_clause.first().and_then(|n| n.node.as_ref()) {
             Some(NodeEnum::LockingClause(lc)) => match LockClauseStrength::try_from(lc.strength) {
@@ -435,17 +449,20 @@ fn run_select(
 ) -> PgResult<Outcome> {
     ctx.take_snapshot();
     let fmt = exec::session_format(ctx);
-    let (query, subqueries) = {
+    let query = {
         let mut analyzer = analyze::Analyzer {
             ctx,
             source: stmt.parsed_text(),
             fmt,
             subqueries: Vec::new(),
             outer: Default::default(),
+            modify_ctes: Vec::new(),
+            query_depth: 0,
         };
         let q = analyzer.analyze_select(sel)?;
-        (q, analyzer.subqueries)
+        (q, analyzer.subqueries, analyzer.modify_ctes)
     };
+    let (query, subqueries, modify_ctes) = (query.0, query.1, query.2);
     let mut planned = plan::plan_query(query);
     let mut cx = exec::EvalContext::new(ctx);
     cx.set_subplans(
@@ -454,6 +471,7 @@ fn run_select(
             .map(|q| plan::plan_query(q).plan)
             .collect(),
     );
+    dml::run_modifying_ctes(modify_ctes, &mut cx)?;
     plan::clauses::eval_const_expressions(&mut planned.plan, &mut cx)?;
     let fmt = cx.fmt.clone();
     let fields: Vec<Field> = planned
@@ -913,6 +931,8 @@ fn describe_statement(
                 fmt,
                 subqueries: Vec::new(),
                 outer: Default::default(),
+                modify_ctes: Vec::new(),
+                query_depth: 0,
             };
             let q = analyzer.analyze_select(sel)?;
             let planned = plan::plan_query(q);
@@ -930,15 +950,15 @@ fn describe_statement(
             ))
         }
         NodeEnum::InsertStmt(s) => {
-            let (q, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_insert(s))?;
+            let (q, _, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_insert(s))?;
             Ok(targets(&q.returning))
         }
         NodeEnum::UpdateStmt(s) => {
-            let (q, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_update(s))?;
+            let (q, _, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_update(s))?;
             Ok(targets(&q.returning))
         }
         NodeEnum::DeleteStmt(s) => {
-            let (q, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_delete(s))?;
+            let (q, _, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_delete(s))?;
             Ok(targets(&q.returning))
         }
         // SHOW returns one text column named after the setting.

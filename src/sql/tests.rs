@@ -852,6 +852,8 @@ fn plan_of(sql: &str) -> plan::Plan {
         fmt,
         subqueries: Vec::new(),
         outer: Default::default(),
+        modify_ctes: Vec::new(),
+        query_depth: 0,
     };
     let q = a.analyze_select(sel).expect("analyses");
     plan::plan_query(q).plan

@@ -185,6 +185,9 @@ pub(super) struct CteDef {
     pub work_used: bool,
     /// A non-recursive WITH query's shared result (see `RteSource::Cte`).
     pub shared: Option<super::CteShared>,
+    /// A data-modifying WITH query: its RETURNING columns, and whether it
+    /// has a RETURNING clause at all.
+    pub modifying: Option<(Vec<ColumnDef>, bool)>,
 }
 
 struct OuterLevel {
@@ -760,6 +763,34 @@ impl<'a> Analyzer<'a> {
             .iter()
             .rposition(|c| c.name == rv.relname)
             .expect("checked by the caller");
+        if let Some((columns, has_returning)) = self.outer.ctes[i].modifying.clone() {
+            let cte = self.outer.ctes[i].clone();
+            if !has_returning {
+                return Err(self.error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "WITH query \"{}\" does not have a RETURNING clause",
+                        cte.name
+                    ),
+                    loc(rv.location),
+                ));
+            }
+            let mut columns = columns;
+            self.apply_alias_colnames(&mut columns, &cte.colnames, &cte.name, None)?;
+            let (refname, has_alias) = self.apply_alias(&mut columns, &rv.alias, &cte.name)?;
+            let shared = cte.shared.expect("a data-modifying CTE has a store");
+            shared.refs.set(shared.refs.get() + 1);
+            return Ok(RangeTblEntry {
+                refname,
+                relname: cte.name.clone(),
+                has_alias,
+                columns,
+                source: RteSource::Cte {
+                    shared,
+                    inline: Box::new(super::Query::of_targets(Vec::new())),
+                },
+            });
+        }
         if self.outer.ctes[i].busy {
             let l = loc(rv.location);
             let name = rv.relname.clone();

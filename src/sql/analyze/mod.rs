@@ -38,7 +38,9 @@ use crate::utils::elog::{PgError, PgResult, sqlstate};
 use resolve::select_common_type;
 
 pub use from::{FromTree, JoinKind, OuterLevels, hashable_equality};
-pub use modify::{DeleteQuery, InsertQuery, InsertRows, UpdateQuery, table_columns};
+pub use modify::{
+    DeleteQuery, InsertQuery, InsertRows, ModifyCte, ModifyQuery, UpdateQuery, table_columns,
+};
 pub use names::{figure_colname, raw_location};
 pub use window::{Frame, RangeOffsetOps, WinFunc, WindowClause, WindowFuncRef, frameopt};
 
@@ -453,6 +455,12 @@ pub struct Analyzer<'a> {
     pub subqueries: Vec<Query>,
     /// Enclosing queries' namespaces, for correlated subqueries.
     pub outer: OuterLevels,
+    /// The statement's data-modifying WITH queries, in WITH order: run
+    /// once each, before the statement, whether or not it reads them.
+    pub modify_ctes: Vec<ModifyCte>,
+    /// How many queries enclose the one being analysed (0 at the
+    /// statement's top level, where alone a WITH may modify data).
+    pub query_depth: usize,
 }
 
 impl<'a> Analyzer<'a> {
@@ -466,6 +474,8 @@ impl<'a> Analyzer<'a> {
             fmt,
             subqueries: Vec::new(),
             outer: Default::default(),
+            modify_ctes: Vec::new(),
+            query_depth: 0,
         }
     }
 }
@@ -512,7 +522,9 @@ impl<'a> Analyzer<'a> {
     /// Evaluating a CTE per reference gives PostgreSQL's results except
     /// for volatile functions in a CTE referenced more than once (PostgreSQL
     /// materialises those once), so `MATERIALIZED` is refused (0A000).
-    fn transform_with(&mut self, with: &pg_query::protobuf::WithClause) -> PgResult<()> {
+    /// `top`: the WITH of the statement itself, where data-modifying
+    /// queries may be.
+    fn transform_with(&mut self, with: &pg_query::protobuf::WithClause, top: bool) -> PgResult<()> {
         use pg_query::protobuf::CteMaterialize;
         let start = self.outer.ctes.len();
         for c in &with.ctes {
@@ -538,7 +550,8 @@ impl<'a> Analyzer<'a> {
                 ));
             }
             let Some(NodeEnum::SelectStmt(sel)) = node_of(&cte.ctequery) else {
-                return Err(self.unsupported("data-modifying statements in WITH", l));
+                self.transform_modifying_cte(cte, top, l)?;
+                continue;
             };
             let mode = match cte.ctematerialized {
                 m if m == CteMaterialize::Always as i32 => self::CteMaterialize::Always,
@@ -557,6 +570,7 @@ impl<'a> Analyzer<'a> {
                 work: None,
                 work_used: false,
                 shared: None,
+                modifying: None,
             };
             // Analysed once for its errors; a self-reference is recursive.
             self.outer.ctes.push(def);
@@ -653,7 +667,8 @@ impl<'a> Analyzer<'a> {
         crate::utils::stack::check_stack_depth()?;
         if let Some(with) = &stmt.with_clause {
             let mark = self.outer.ctes.len();
-            let r = self.transform_with(with).and_then(|()| {
+            let top = self.query_depth == 0;
+            let r = self.transform_with(with, top).and_then(|()| {
                 let mut body = stmt.clone();
                 body.with_clause = None;
                 self.analyze_select_ext(&body, resolve_unknowns)
@@ -661,6 +676,17 @@ impl<'a> Analyzer<'a> {
             self.outer.ctes.truncate(mark);
             return r;
         }
+        self.query_depth += 1;
+        let r = self.analyze_select_body(stmt, resolve_unknowns);
+        self.query_depth -= 1;
+        r
+    }
+
+    fn analyze_select_body(
+        &mut self,
+        stmt: &SelectStmt,
+        resolve_unknowns: bool,
+    ) -> PgResult<Query> {
         if stmt.into_clause.is_some() {
             return Err(self.unsupported("SELECT INTO", None));
         }

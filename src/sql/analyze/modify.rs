@@ -67,6 +67,39 @@ pub struct DeleteQuery {
     pub returning: Vec<TargetEntry>,
 }
 
+/// A data-modifying statement in `WITH` (run before the statement, its
+/// RETURNING rows filling the CTE's shared store `subquery`).
+#[derive(Debug)]
+pub enum ModifyQuery {
+    Insert(InsertQuery),
+    Update(UpdateQuery),
+    Delete(DeleteQuery),
+}
+
+#[derive(Debug)]
+pub struct ModifyCte {
+    pub subquery: usize,
+    pub query: ModifyQuery,
+}
+
+impl ModifyQuery {
+    pub fn table(&self) -> &Arc<TableDef> {
+        match self {
+            ModifyQuery::Insert(q) => &q.table,
+            ModifyQuery::Update(q) => &q.table,
+            ModifyQuery::Delete(q) => &q.table,
+        }
+    }
+
+    pub fn returning(&self) -> &[TargetEntry] {
+        match self {
+            ModifyQuery::Insert(q) => &q.returning,
+            ModifyQuery::Update(q) => &q.returning,
+            ModifyQuery::Delete(q) => &q.returning,
+        }
+    }
+}
+
 /// The SQL view of a table's columns.
 pub fn table_columns(table: &TableDef) -> Vec<ColumnDef> {
     table
@@ -138,10 +171,93 @@ impl<'a> Analyzer<'a> {
         Ok((table, scope))
     }
 
-    fn check_no_with(&self, with: &Option<pb::WithClause>) -> PgResult<()> {
-        if with.is_some() {
-            return Err(self.unsupported("WITH", None));
+    /// A DML statement's `WITH`: its queries are in scope while `f`
+    /// analyses the statement (data-modifying ones only at top level).
+    fn with_ctes<T>(
+        &mut self,
+        with: &Option<pb::WithClause>,
+        f: impl FnOnce(&mut Self) -> PgResult<T>,
+    ) -> PgResult<T> {
+        let Some(with) = with else {
+            return f(self);
+        };
+        let mark = self.outer.ctes.len();
+        let top = self.query_depth == 0;
+        let r = self.transform_with(with, top).and_then(|()| f(self));
+        self.outer.ctes.truncate(mark);
+        r
+    }
+
+    /// A data-modifying statement in WITH (`transformWithClause` for
+    /// INSERT/UPDATE/DELETE): analysed now, run once before the statement;
+    /// references read its RETURNING rows.
+    pub(super) fn transform_modifying_cte(
+        &mut self,
+        cte: &pb::CommonTableExpr,
+        top: bool,
+        l: Option<usize>,
+    ) -> PgResult<()> {
+        if !top {
+            return Err(self.error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "WITH clause containing a data-modifying statement must be at the top level",
+                l,
+            ));
         }
+        self.query_depth += 1;
+        let q = match node_of(&cte.ctequery) {
+            Some(NodeEnum::InsertStmt(s)) => self.analyze_insert(s).map(ModifyQuery::Insert),
+            Some(NodeEnum::UpdateStmt(s)) => self.analyze_update(s).map(ModifyQuery::Update),
+            Some(NodeEnum::DeleteStmt(s)) => self.analyze_delete(s).map(ModifyQuery::Delete),
+            _ => Err(self.error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "MERGE not supported in WITH query",
+                l,
+            )),
+        };
+        self.query_depth -= 1;
+        let q = q?;
+        let columns: Vec<ColumnDef> = q
+            .returning()
+            .iter()
+            .map(|t| ColumnDef {
+                name: t.name.clone(),
+                ty: t.expr.ty(),
+                typmod: t.expr.typmod(),
+            })
+            .collect();
+        if cte.aliascolnames.len() > columns.len() {
+            return Err(self.error(
+                "42P10",
+                format!(
+                    "WITH query \"{}\" has {} columns available but {} columns specified",
+                    cte.ctename,
+                    columns.len(),
+                    cte.aliascolnames.len()
+                ),
+                l,
+            ));
+        }
+        // The store its references read, filled before the statement runs.
+        self.subqueries.push(Query::of_targets(Vec::new()));
+        let subquery = self.subqueries.len() - 1;
+        let has_returning = !q.returning().is_empty();
+        self.modify_ctes.push(ModifyCte { subquery, query: q });
+        self.outer.ctes.push(super::from::CteDef {
+            name: cte.ctename.clone(),
+            query: Box::default(),
+            colnames: cte.aliascolnames.clone(),
+            busy: false,
+            recursive: false,
+            work: None,
+            work_used: false,
+            shared: Some(super::CteShared {
+                subquery,
+                refs: Default::default(),
+                mode: super::CteMaterialize::Always,
+            }),
+            modifying: Some((columns, has_returning)),
+        });
         Ok(())
     }
 
@@ -275,6 +391,8 @@ impl<'a> Analyzer<'a> {
             fmt: self.fmt.clone(),
             subqueries: Vec::new(),
             outer: Default::default(),
+            modify_ctes: Vec::new(),
+            query_depth: 0,
         };
         sub.analyze_default_node(&node, ty, column)
             .map_err(|mut e| {
@@ -355,7 +473,10 @@ impl<'a> Analyzer<'a> {
     // --- INSERT ---------------------------------------------------------------
 
     pub fn analyze_insert(&mut self, stmt: &pb::InsertStmt) -> PgResult<InsertQuery> {
-        self.check_no_with(&stmt.with_clause)?;
+        self.with_ctes(&stmt.with_clause, |a| a.analyze_insert_body(stmt))
+    }
+
+    fn analyze_insert_body(&mut self, stmt: &pb::InsertStmt) -> PgResult<InsertQuery> {
         if stmt.on_conflict_clause.is_some() {
             return Err(self.unsupported("ON CONFLICT", None));
         }
@@ -584,7 +705,10 @@ impl<'a> Analyzer<'a> {
     // --- UPDATE / DELETE --------------------------------------------------------
 
     pub fn analyze_update(&mut self, stmt: &pb::UpdateStmt) -> PgResult<UpdateQuery> {
-        self.check_no_with(&stmt.with_clause)?;
+        self.with_ctes(&stmt.with_clause, |a| a.analyze_update_body(stmt))
+    }
+
+    fn analyze_update_body(&mut self, stmt: &pb::UpdateStmt) -> PgResult<UpdateQuery> {
         let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "UPDATE")?;
         if !stmt.from_clause.is_empty() {
             return self.analyze_update_from(stmt, table, scope);
@@ -646,7 +770,10 @@ impl<'a> Analyzer<'a> {
     }
 
     pub fn analyze_delete(&mut self, stmt: &pb::DeleteStmt) -> PgResult<DeleteQuery> {
-        self.check_no_with(&stmt.with_clause)?;
+        self.with_ctes(&stmt.with_clause, |a| a.analyze_delete_body(stmt))
+    }
+
+    fn analyze_delete_body(&mut self, stmt: &pb::DeleteStmt) -> PgResult<DeleteQuery> {
         let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "DELETE")?;
         let where_qual = if stmt.using_clause.is_empty() {
             self.transform_where(&mut scope, &stmt.where_clause)?

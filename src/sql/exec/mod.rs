@@ -159,6 +159,23 @@ impl<'a> EvalContext<'a> {
         }
     }
 
+    /// Installs the rows of a data-modifying WITH query (its RETURNING
+    /// rows) as the CTE's complete store.
+    pub(crate) fn fill_cte(&mut self, index: usize, rows: Vec<Row>) -> PgResult<()> {
+        for r in &rows {
+            self.hold(r)?;
+        }
+        self.cte_stores.insert(
+            index,
+            CteStore {
+                rows,
+                producer: None,
+                done: true,
+            },
+        );
+        Ok(())
+    }
+
     /// Runs a correlated subquery's plan afresh (its parameters set), for
     /// `f` to pull rows from until it returns false.
     pub fn run_correlated(
