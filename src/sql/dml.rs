@@ -14,6 +14,13 @@
 //! values are recomputed from that version and the write is retried on it
 //! (EvalPlanQual); [`RowChange::Gone`] skips the row. Each retry follows a
 //! committed update, so the loop ends.
+//!
+//! Data-modifying WITH queries (`run_modifying_ctes`) run through the same
+//! executors before the statement they belong to, each once and to
+//! completion. They share the statement's snapshot and command id: a row
+//! written under the current command id is invisible to scans under it,
+//! so no sub-statement sees another's changes (PostgreSQL's rule), and
+//! their RETURNING rows reach the statement through the CTE's store.
 
 use pg_query::protobuf as pb;
 
