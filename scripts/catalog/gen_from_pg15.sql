@@ -22,7 +22,7 @@ CREATE TEMP TABLE our_types AS SELECT unnest(array[
   2275,1263,2276,2277,2278,2281,2776,2283,5077,5078,5079,
   -- the array types over the types above (sql::adt::array)
   1000,1001,1002,1003,1005,1007,1008,1011,1013,1014,1015,1016,1021,1022,1028,
-  1041,1115,1182,1183,1185,1187,1231,2211,2951,3221,199,3807]::oid[]) AS oid;
+  1041,1115,1182,1183,1185,1187,1231,2211,2951,3221,199,3807,2287]::oid[]) AS oid;
 
 -- Their pg_type rows, as far as ferrogres implements them: typarray only
 -- where the array type is listed; typreceive/typsend 0, because binary I/O

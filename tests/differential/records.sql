@@ -28,3 +28,10 @@ SELECT ROW(1, 2) < ROW(1, 3);
 SELECT rec_t.* FROM rec_t WHERE a = 1;
 SELECT ROW(1, 2)::text;
 DROP TABLE rec_t;
+-- record[] (issue 9's CYCLE paths) and the composite comparison operators.
+select array[row(1,'a,b')] || row(2,'b'), pg_typeof(array[row(1,2)]);
+select r = r, r < s, r = s, r > s, r <> s, r >= s from (select row(1,null::int) r, row(1,2) s) x;
+select row(1,'a'::text) = any(array[row(1,'a'::text), row(2,'b'::text)]), row(3,'a'::text) = any(array[row(1,'a'::text)]);
+select array[row(1)] < array[row(2)], array[row(1), row(2)] = array[row(1), row(2)];
+select array_agg(r order by r desc) from (select row(g % 2, g) r from generate_series(1,4) g) s;
+select r from (values (row(2, 'b'::text)), (row(1, 'z'::text)), (row(1, 'a'::text))) v(r) order by r;

@@ -410,6 +410,11 @@ fn build() -> Registry {
         b.op(sym, Name, Text, Bool, Impl::Cmp(c));
         b.op(sym, Text, Name, Bool, Impl::Cmp(c));
     }
+    // Composite values compare field by field, NULL fields equal to each
+    // other and above the rest (`record_eq`, `record_lt`, ...).
+    for &(sym, c) in &cmps {
+        b.op(sym, Type::Record, Type::Record, Bool, Impl::Cmp(c));
+    }
     // text_pattern_ops: bytewise, which is how text compares here (C collation).
     for (sym, c) in [
         ("~<~", CmpOp::Lt),
