@@ -158,6 +158,13 @@ pub enum Expr {
     Array(Box<ArrayExpr>),
     /// `ROW(a, b, ...)` or a whole-row reference: a record of its fields.
     Row(Vec<Expr>),
+    /// Field `field` (0-based) of a record value (PostgreSQL's
+    /// FieldSelect; built by rewrites such as SEARCH BREADTH FIRST's depth).
+    FieldSelect {
+        arg: Box<Expr>,
+        field: usize,
+        ty: Type,
+    },
 }
 
 /// Array expressions ([`super::adt::array`]).
@@ -286,6 +293,7 @@ impl Expr {
             Expr::Agg { ty, .. } | Expr::WindowFunc { ty, .. } | Expr::SubLink { ty, .. } => *ty,
             Expr::Array(a) => a.ty(),
             Expr::Row(_) => Type::Record,
+            Expr::FieldSelect { ty, .. } => *ty,
         }
     }
 
@@ -366,6 +374,7 @@ impl Expr {
             }
             Expr::Array(a) => a.children().into_iter().for_each(f),
             Expr::Row(args) => args.iter().for_each(f),
+            Expr::FieldSelect { arg, .. } => f(arg),
         }
     }
 
@@ -507,6 +516,11 @@ impl Expr {
                 test: Box::new(go(*test)?),
             },
             Expr::Row(args) => Expr::Row(args.into_iter().map(&mut go).collect::<Result<_, E>>()?),
+            Expr::FieldSelect { arg, field, ty } => Expr::FieldSelect {
+                arg: Box::new(go(*arg)?),
+                field,
+                ty,
+            },
             Expr::Array(mut a) => {
                 for c in a.children_mut() {
                     let taken = std::mem::replace(c, Expr::CaseTest { ty: Type::Unknown });

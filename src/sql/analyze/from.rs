@@ -188,6 +188,8 @@ pub(super) struct CteDef {
     /// A data-modifying WITH query: its RETURNING columns, and whether it
     /// has a RETURNING clause at all.
     pub modifying: Option<(Vec<ColumnDef>, bool)>,
+    /// Its SEARCH and CYCLE clauses (`search_cycle.rs`).
+    pub search_cycle: Option<super::search_cycle::SearchCycle>,
 }
 
 struct OuterLevel {
@@ -830,6 +832,14 @@ impl<'a> Analyzer<'a> {
         {
             return Ok(rte);
         }
+        if cte.search_cycle.is_some() {
+            // SEARCH/CYCLE need a recursive UNION (PostgreSQL points at the CTE).
+            return Err(self.error(
+                sqlstate::SYNTAX_ERROR,
+                "WITH query is not recursive",
+                loc(rv.location),
+            ));
+        }
         let later = self.outer.ctes.split_off(i + 1);
         let forward_mark = self.outer.forward_ctes.len();
         self.outer
@@ -883,14 +893,37 @@ impl<'a> Analyzer<'a> {
         let id = self.outer.next_worktable;
         self.outer.next_worktable += 1;
         let r = (|| -> PgResult<Option<(Query, Query, Vec<ColumnDef>)>> {
-            let left = self.analyze_select(larg)?;
+            let mut left = self.analyze_select(larg)?;
             let mut columns = left.output_columns();
             self.apply_alias_colnames(&mut columns, &cte.colnames, &cte.name, None)?;
+            let prepared = match &cte.search_cycle {
+                Some(sc) => {
+                    // PostgreSQL reports these without a position.
+                    for (side, arg) in [("left", larg), ("right", rarg)] {
+                        if arg.op != pg_query::protobuf::SetOperation::SetopNone as i32 {
+                            return Err(self.error(
+                                sqlstate::SYNTAX_ERROR,
+                                format!("with a SEARCH or CYCLE clause, the {side} side of the UNION must be a SELECT"),
+                                None,
+                            ));
+                        }
+                    }
+                    Some(self.prepare_search_cycle(sc)?)
+                }
+                None => None,
+            };
+            let own = columns.clone();
+            if let Some(p) = &prepared {
+                columns.extend(p.extra.iter().cloned());
+            }
             self.outer.ctes[i].work = Some((id, columns.clone()));
             self.outer.ctes[i].work_used = false;
-            let right = self.analyze_select(rarg)?;
+            let mut right = self.analyze_select(rarg)?;
             if !self.outer.ctes[i].work_used {
                 return Ok(None);
+            }
+            if let Some(p) = &prepared {
+                self.rewrite_search_cycle(p, &own, &mut left, &mut right, id, &cte.name)?;
             }
             let rtypes: Vec<Type> = right
                 .targets

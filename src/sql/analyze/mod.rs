@@ -22,6 +22,7 @@ mod modify;
 mod names;
 mod ordered_set;
 pub mod resolve;
+mod search_cycle;
 pub mod window;
 
 use pg_query::NodeEnum;
@@ -558,8 +559,15 @@ impl<'a> Analyzer<'a> {
                 m if m == CteMaterialize::Never as i32 => self::CteMaterialize::Never,
                 _ => self::CteMaterialize::Default,
             };
-            if cte.search_clause.is_some() || cte.cycle_clause.is_some() {
-                return Err(self.unsupported("SEARCH and CYCLE clauses", l));
+            let search_cycle =
+                (cte.search_clause.is_some() || cte.cycle_clause.is_some()).then(|| {
+                    search_cycle::SearchCycle {
+                        search: cte.search_clause.clone(),
+                        cycle: cte.cycle_clause.as_deref().cloned(),
+                    }
+                });
+            if search_cycle.is_some() && !with.recursive {
+                return Err(self.error(sqlstate::SYNTAX_ERROR, "WITH query is not recursive", l));
             }
             let def = from::CteDef {
                 name: cte.ctename.clone(),
@@ -571,6 +579,7 @@ impl<'a> Analyzer<'a> {
                 work_used: false,
                 shared: None,
                 modifying: None,
+                search_cycle,
             };
             // Analysed once for its errors; a self-reference is recursive.
             self.outer.ctes.push(def);

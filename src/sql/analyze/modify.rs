@@ -257,6 +257,7 @@ impl<'a> Analyzer<'a> {
                 mode: super::CteMaterialize::Always,
             }),
             modifying: Some((columns, has_returning)),
+            search_cycle: None,
         });
         Ok(())
     }

@@ -263,6 +263,10 @@ pub fn eval(e: &Expr, row: &[Datum], cx: &mut EvalContext) -> PgResult<Datum> {
             }
         }
         Expr::Array(a) => super::super::functions::array::eval_expr(a, row, cx),
+        Expr::FieldSelect { arg, field, .. } => match eval(arg, row, cx)? {
+            Datum::Record(r) => Ok(r.fields.get(*field).cloned().unwrap_or(Datum::Null)),
+            _ => Ok(Datum::Null),
+        },
         Expr::Row(args) => {
             let mut fields = Vec::with_capacity(args.len());
             for a in args {

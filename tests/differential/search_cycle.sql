@@ -1,0 +1,26 @@
+-- SEARCH DEPTH/BREADTH FIRST and CYCLE (issue 9): PostgreSQL's rewrite of both terms; a graph with a cycle that CYCLE stops, the ordering columns, the clause errors.
+CREATE TABLE sc_graph (f int, t int, label text);
+INSERT INTO sc_graph VALUES (1, 2, 'arc 1 -> 2'), (1, 3, 'arc 1 -> 3'), (2, 3, 'arc 2 -> 3'), (1, 4, 'arc 1 -> 4'), (4, 5, 'arc 4 -> 5'), (5, 1, 'arc 5 -> 1');
+with t(n) as (select 1) search depth first by n set s select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) search depth first by m set s select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) search depth first by n, n set s select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) search depth first by n set n select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) cycle n set c using c select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) search breadth first by n set s cycle n set s using p select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) cycle n set c to 1 default 'x' using p select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) search breadth first by n set s select * from t;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 3) search depth first by n set s select * from t;
+with recursive t(n) as (select 1 union all select (n+1) % 3 from t) cycle n set c using p select * from t;
+with recursive t(n) as (select 1 union all select (n+1) % 3 from t) cycle n set c to 'Y' default 'N' using p select * from t;
+with recursive t(n) as ((select 1) union all select n+1 from t where n < 3) cycle n set c using p select * from t;
+with recursive t(n) as (values (1) union all select n+1 from t where n < 3) cycle n set c using p select * from t;
+with recursive t(n, m) as (select 1, 'a'::text union all select n+1, m from t where n < 3) search breadth first by m, n set s cycle m set c using p select * from t;
+with recursive search_graph(f, t, label) as (select * from sc_graph g union all select g.* from sc_graph g, search_graph sg where g.f = sg.t) cycle f, t set is_cycle using path select * from search_graph order by path;
+with recursive search_graph(f, t, label) as (select * from sc_graph g union all select g.* from sc_graph g, search_graph sg where g.f = sg.t and not is_cycle) cycle f, t set is_cycle using path select * from search_graph order by path;
+with recursive search_graph(f, t, label) as (select * from sc_graph g union all select g.* from sc_graph g, search_graph sg where g.f = sg.t) search depth first by f, t set seq cycle f, t set is_cycle using path select * from search_graph order by seq;
+with recursive search_graph(f, t, label) as (select * from sc_graph g union all select g.* from sc_graph g, search_graph sg where g.f = sg.t) search breadth first by f, t set seq cycle f, t set is_cycle using path select f, t, label, seq from search_graph order by seq;
+with recursive search_graph(f, t, label) as (select * from sc_graph g union select g.* from sc_graph g, search_graph sg where g.f = sg.t) cycle t set is_cycle to true default false using path select count(*), count(*) filter (where is_cycle) from search_graph;
+with recursive t(n) as (select 1 union all select n+1 from t where n < 5) search depth first by n set s select n, s from t where n > 3 order by s desc;
+with recursive t(n) as (select 1 union all (select n+1 from t union all select 7)) cycle n set c using p select * from t;
+with recursive t(n) as (select 1 union all select 2) cycle n set c using p select * from t;
+with recursive t(n) as (select 1 union all select n + 1 from (select * from t) s where n < 3) cycle n set c using p select * from t;
