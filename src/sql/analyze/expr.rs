@@ -1236,14 +1236,24 @@ impl<'a> Analyzer<'a> {
                 l,
             ));
         }
-        if let FuncKind::Window(kind) = def.kind {
-            if f.over.is_none() {
-                return Err(self.error(
-                    "42809",
-                    format!("window function {shown_name} requires an OVER clause"),
-                    l,
-                ));
+        // A window function, or an aggregate with OVER.
+        let win = match def.kind {
+            FuncKind::Window(kind) => {
+                if f.over.is_none() {
+                    return Err(self.error(
+                        "42809",
+                        format!("window function {shown_name} requires an OVER clause"),
+                        l,
+                    ));
+                }
+                Some(super::window::WinFunc::Builtin(kind))
             }
+            FuncKind::Aggregate(kind) if f.over.is_some() => {
+                Some(super::window::WinFunc::Agg(kind))
+            }
+            _ => None,
+        };
+        if let Some(win) = win {
             let Expr::Func {
                 args,
                 arg_types,
@@ -1256,7 +1266,7 @@ impl<'a> Analyzer<'a> {
             return self.transform_window_func_call(
                 scope,
                 f,
-                super::window::WinFunc::Builtin(kind),
+                win,
                 args,
                 arg_types,
                 ty,
@@ -1312,26 +1322,6 @@ impl<'a> Analyzer<'a> {
             }
             return self.finish_call(id, args);
         };
-        if f.over.is_some() {
-            let Expr::Func {
-                args,
-                arg_types,
-                ty,
-                ..
-            } = self.finish_call(id, args)?
-            else {
-                unreachable!("finish_call builds a call")
-            };
-            return self.transform_window_func_call(
-                scope,
-                f,
-                super::window::WinFunc::Agg(kind),
-                args,
-                arg_types,
-                ty,
-                srfs_before,
-            );
-        }
         // Aggregates.
         if !scope.kind.allows_aggregates() {
             return Err(self.error(
@@ -1385,28 +1375,8 @@ impl<'a> Analyzer<'a> {
             let (desc, nulls_first) = self.sort_order(sb, &e)?;
             order.push((e, desc, nulls_first));
         }
-        let filter = match node_of(&f.agg_filter) {
-            Some(n) => {
-                let e = self.transform_expr(scope, n)?;
-                Some(self.coerce_to_boolean(e, "FILTER", raw_location(n))?)
-            }
-            None => None,
-        };
+        let filter = self.finish_aggregate_call(scope, f, &args, srfs_before, l)?;
         scope.in_agg = was_in_agg;
-        if scope.srf_count != srfs_before {
-            return Err(self.srf_misplaced(
-                scope,
-                "aggregate function calls cannot contain set-returning function calls",
-            ));
-        }
-        // An aggregate over only outer columns belongs to the outer query
-        // (PostgreSQL's agglevelsup), which is not supported yet.
-        let reads = |m: &dyn Fn(&Expr) -> bool| args.iter().any(|a| a.any(m));
-        if reads(&|x| matches!(x, Expr::ExecParam { .. }))
-            && !reads(&|x| matches!(x, Expr::Column { .. }))
-        {
-            return Err(self.unsupported("aggregates over columns of an outer query", l));
-        }
         scope.aggs.push(Aggref {
             kind,
             args,
@@ -1580,6 +1550,43 @@ impl Analyzer<'_> {
             _ => desc,
         };
         Ok((desc, nulls_first))
+    }
+}
+
+impl Analyzer<'_> {
+    /// The rest of an aggregate call once its arguments are analysed (inside
+    /// the aggregate, `scope.in_agg` set): its FILTER, and the checks that
+    /// it holds no set-returning call and reads the query's own columns.
+    pub(super) fn finish_aggregate_call(
+        &mut self,
+        scope: &mut Scope,
+        f: &pb::FuncCall,
+        args: &[Expr],
+        srfs_before: usize,
+        l: Option<usize>,
+    ) -> PgResult<Option<Expr>> {
+        let filter = match node_of(&f.agg_filter) {
+            Some(n) => {
+                let e = self.transform_expr(scope, n)?;
+                Some(self.coerce_to_boolean(e, "FILTER", raw_location(n))?)
+            }
+            None => None,
+        };
+        if scope.srf_count != srfs_before {
+            return Err(self.srf_misplaced(
+                scope,
+                "aggregate function calls cannot contain set-returning function calls",
+            ));
+        }
+        // An aggregate over only outer columns belongs to the outer query
+        // (PostgreSQL's agglevelsup), which is not supported yet.
+        let reads = |m: &dyn Fn(&Expr) -> bool| args.iter().any(|a| a.any(m));
+        if reads(&|x| matches!(x, Expr::ExecParam { .. }))
+            && !reads(&|x| matches!(x, Expr::Column { .. }))
+        {
+            return Err(self.unsupported("aggregates over columns of an outer query", l));
+        }
+        Ok(filter)
     }
 }
 

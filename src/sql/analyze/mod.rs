@@ -949,7 +949,16 @@ impl<'a> Analyzer<'a> {
             || having.is_some()
             || empty_grouping_set
             || grouping_sets.is_some();
-        if lock.is_some() && !scope.aggs.is_empty() {
+        let with_what = if !scope.aggs.is_empty() {
+            Some("aggregate functions")
+        } else if !window_funcs.is_empty() {
+            Some("window functions")
+        } else {
+            None
+        };
+        if lock.is_some()
+            && let Some(with_what) = with_what
+        {
             let what = match stmt.locking_clause.first().and_then(|n| n.node.as_ref()) {
                 Some(NodeEnum::LockingClause(lc))
                     if lc.strength
@@ -961,23 +970,7 @@ impl<'a> Analyzer<'a> {
             };
             return Err(self.error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
-                format!("{what} is not allowed with aggregate functions"),
-                None,
-            ));
-        }
-        if lock.is_some() && !window_funcs.is_empty() {
-            let what = match stmt.locking_clause.first().and_then(|n| n.node.as_ref()) {
-                Some(NodeEnum::LockingClause(lc))
-                    if lc.strength
-                        == pg_query::protobuf::LockClauseStrength::LcsForshare as i32 =>
-                {
-                    "FOR SHARE"
-                }
-                _ => "FOR UPDATE",
-            };
-            return Err(self.error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                format!("{what} is not allowed with window functions"),
+                format!("{what} is not allowed with {with_what}"),
                 None,
             ));
         }

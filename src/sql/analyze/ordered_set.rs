@@ -141,26 +141,9 @@ impl Analyzer<'_> {
         };
         let aggregated = args.split_off(direct);
         scope.in_agg = true;
-        let filter = match super::node_of(&f.agg_filter) {
-            Some(n) => {
-                let e = self.transform_expr(scope, n)?;
-                Some(self.coerce_to_boolean(e, "FILTER", super::raw_location(n))?)
-            }
-            None => None,
-        };
+        let filter = self.finish_aggregate_call(scope, f, &aggregated, srfs_before, l);
         scope.in_agg = false;
-        if scope.srf_count != srfs_before {
-            return Err(self.srf_misplaced(
-                scope,
-                "aggregate function calls cannot contain set-returning function calls",
-            ));
-        }
-        let reads = |m: &dyn Fn(&Expr) -> bool| aggregated.iter().any(|a| a.any(m));
-        if reads(&|x| matches!(x, Expr::ExecParam { .. }))
-            && !reads(&|x| matches!(x, Expr::Column { .. }))
-        {
-            return Err(self.unsupported("aggregates over columns of an outer query", l));
-        }
+        let filter = filter?;
         let order = aggregated
             .iter()
             .cloned()

@@ -957,21 +957,29 @@ impl Agg {
                     row.push(Datum::Int4(mask));
                     continue;
                 }
-                if let AggKind::OrderedSet(_) = a.kind {
-                    // Sorted rows, then the direct arguments over the group's keys.
+                if !a.order.is_empty() || a.distinct {
+                    // ORDER BY inside the call, or DISTINCT's ascending order
+                    // of the distinct values (array_agg/string_agg show it).
+                    let spec: Vec<(bool, bool)> = if a.order.is_empty() {
+                        vec![(false, false); a.args.len()]
+                    } else {
+                        a.order.iter().map(|(_, d, n)| (*d, *n)).collect()
+                    };
                     let mut buf = std::mem::take(&mut slot.buffered);
                     buf.sort_by(|x, y| {
-                        for (i, (_, desc, nulls_first)) in a.order.iter().enumerate() {
-                            let o = compare_key(&x.0[i], &y.0[i], *desc, *nulls_first);
-                            if o != Ordering::Equal {
-                                return o;
-                            }
-                        }
-                        Ordering::Equal
+                        x.0.iter()
+                            .zip(&y.0)
+                            .zip(&spec)
+                            .map(|((p, q), (d, n))| compare_key(p, q, *d, *n))
+                            .find(|o| o.is_ne())
+                            .unwrap_or(Ordering::Equal)
                     });
                     for (_, args) in buf {
                         slot.acc.advance_fmt(&args, &cx.fmt)?;
                     }
+                }
+                if let AggKind::OrderedSet(_) = a.kind {
+                    // The direct arguments are evaluated over the group's keys.
                     let mut direct = Vec::with_capacity(a.direct_args.len());
                     for e in &a.direct_args {
                         direct.push(eval(e, &row, cx)?);
@@ -980,35 +988,6 @@ impl Agg {
                         a.order.iter().map(|(_, d, n)| (*d, *n)).collect();
                     row.push(slot.acc.finish_ordered(&direct, &spec)?);
                     continue;
-                }
-                if !a.order.is_empty() {
-                    let mut buf = std::mem::take(&mut slot.buffered);
-                    buf.sort_by(|x, y| {
-                        for (i, (_, desc, nulls_first)) in a.order.iter().enumerate() {
-                            let o = compare_key(&x.0[i], &y.0[i], *desc, *nulls_first);
-                            if o != Ordering::Equal {
-                                return o;
-                            }
-                        }
-                        Ordering::Equal
-                    });
-                    for (_, args) in buf {
-                        slot.acc.advance_fmt(&args, &cx.fmt)?;
-                    }
-                } else if a.distinct {
-                    let mut buf = std::mem::take(&mut slot.buffered);
-                    buf.sort_by(|x, y| {
-                        for (p, q) in x.0.iter().zip(&y.0) {
-                            let o = compare_key(p, q, false, false);
-                            if o != Ordering::Equal {
-                                return o;
-                            }
-                        }
-                        Ordering::Equal
-                    });
-                    for (_, args) in buf {
-                        slot.acc.advance_fmt(&args, &cx.fmt)?;
-                    }
                 }
                 row.push(slot.acc.finish()?);
             }
