@@ -1323,16 +1323,7 @@ impl<'a> Analyzer<'a> {
             return self.finish_call(id, args);
         };
         // Aggregates.
-        if !scope.kind.allows_aggregates() {
-            return Err(self.error(
-                sqlstate::GROUPING_ERROR,
-                format!(
-                    "aggregate functions are not allowed in {}",
-                    scope.kind.clause()
-                ),
-                l,
-            ));
-        }
+        self.check_aggregate_placement(scope, "aggregate functions", l)?;
         if was_in_agg
             || args
                 .iter()

@@ -35,6 +35,8 @@ impl Analyzer<'_> {
         top: bool,
     ) -> PgResult<Vec<Vec<usize>>> {
         use pb::GroupingSetKind as K;
+        // Grouping sets nest as deep as the client writes them.
+        crate::utils::stack::check_stack_depth()?;
         let NodeEnum::GroupingSet(gs) = node else {
             // An expression, or `(a, b)` inside a grouping set: one set.
             if !top
@@ -177,16 +179,7 @@ impl Analyzer<'_> {
         g: &pb::GroupingFunc,
     ) -> PgResult<Expr> {
         let l = (g.location >= 0).then_some(g.location as usize);
-        if !scope.kind.allows_aggregates() {
-            return Err(self.error(
-                sqlstate::GROUPING_ERROR,
-                format!(
-                    "grouping operations are not allowed in {}",
-                    scope.kind.clause()
-                ),
-                l,
-            ));
-        }
+        self.check_aggregate_placement(scope, "grouping operations", l)?;
         if g.args.len() > 31 {
             return Err(self.error(
                 sqlstate::TOO_MANY_ARGUMENTS,

@@ -508,6 +508,24 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// 42803 unless the clause being analysed may hold aggregates;
+    /// `what` is "aggregate functions" or "grouping operations".
+    fn check_aggregate_placement(
+        &self,
+        scope: &Scope,
+        what: &str,
+        loc: Option<usize>,
+    ) -> PgResult<()> {
+        if scope.kind.allows_aggregates() {
+            return Ok(());
+        }
+        Err(self.error(
+            sqlstate::GROUPING_ERROR,
+            format!("{what} are not allowed in {}", scope.kind.clause()),
+            loc,
+        ))
+    }
+
     fn unsupported(&self, what: &str, loc: Option<usize>) -> PgError {
         self.error(
             sqlstate::FEATURE_NOT_SUPPORTED,

@@ -62,28 +62,26 @@ impl Analyzer<'_> {
             }
         };
         let ordered = args.len() - direct;
-        if kind.hypothetical() && direct != ordered {
-            return Err(self
-                .error(
-                    sqlstate::UNDEFINED_FUNCTION,
-                    format!("function {name}({}) does not exist", shown_sig()),
-                    l,
-                )
-                .with_hint(format!(
-                    "To use the hypothetical-set aggregate {name}, the number of hypothetical direct arguments (here {direct}) must match the number of ordering columns (here {ordered})."
-                )));
-        }
         let wanted = kind.direct_args(args.len());
-        if wanted != direct {
+        let hint = if kind.hypothetical() && direct != ordered {
+            Some(format!(
+                "To use the hypothetical-set aggregate {name}, the number of hypothetical direct arguments (here {direct}) must match the number of ordering columns (here {ordered})."
+            ))
+        } else if wanted != direct {
+            Some(format!(
+                "There is an ordered-set aggregate {name}, but it requires {wanted} direct arguments, not {direct}."
+            ))
+        } else {
+            None
+        };
+        if let Some(hint) = hint {
             return Err(self
                 .error(
                     sqlstate::UNDEFINED_FUNCTION,
                     format!("function {name}({}) does not exist", shown_sig()),
                     l,
                 )
-                .with_hint(format!(
-                    "There is an ordered-set aggregate {name}, but it requires {wanted} direct arguments, not {direct}."
-                )));
+                .with_hint(hint));
         }
         if f.over.is_some() {
             return Err(self.error(
@@ -92,16 +90,7 @@ impl Analyzer<'_> {
                 l,
             ));
         }
-        if !scope.kind.allows_aggregates() {
-            return Err(self.error(
-                sqlstate::GROUPING_ERROR,
-                format!(
-                    "aggregate functions are not allowed in {}",
-                    scope.kind.clause()
-                ),
-                l,
-            ));
-        }
+        self.check_aggregate_placement(scope, "aggregate functions", l)?;
         if scope.in_agg {
             return Err(self.error(
                 sqlstate::GROUPING_ERROR,

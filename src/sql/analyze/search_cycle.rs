@@ -120,6 +120,36 @@ impl Analyzer<'_> {
         })
     }
 
+    /// The indexes of a SEARCH or CYCLE clause's columns (`what`) in the
+    /// CTE's column list, each named once.
+    fn clause_columns(
+        &self,
+        what: &str,
+        list: &[pg_query::Node],
+        columns: &[ColumnDef],
+        l: Option<usize>,
+    ) -> PgResult<Vec<usize>> {
+        let mut out = Vec::new();
+        for n in names(list) {
+            let Some(i) = columns.iter().position(|c| c.name == n) else {
+                return Err(self.error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!("{what} column \"{n}\" not in WITH query column list"),
+                    l,
+                ));
+            };
+            if out.contains(&i) {
+                return Err(self.error(
+                    "42701",
+                    format!("{what} column \"{n}\" specified more than once"),
+                    l,
+                ));
+            }
+            out.push(i);
+        }
+        Ok(out)
+    }
+
     /// `analyzeCTE`'s checks of the clauses against the CTE's own columns;
     /// the indexes of the SEARCH and CYCLE columns.
     fn check_search_cycle(
@@ -132,23 +162,7 @@ impl Analyzer<'_> {
         let in_list = |name: &str| columns.iter().any(|c| c.name == name);
         if let Some(s) = &p.clauses.search {
             let l = loc(s.location);
-            for n in names(&s.search_col_list) {
-                let Some(i) = columns.iter().position(|c| c.name == n) else {
-                    return Err(self.error(
-                        sqlstate::SYNTAX_ERROR,
-                        format!("search column \"{n}\" not in WITH query column list"),
-                        l,
-                    ));
-                };
-                if search_cols.contains(&i) {
-                    return Err(self.error(
-                        "42701",
-                        format!("search column \"{n}\" specified more than once"),
-                        l,
-                    ));
-                }
-                search_cols.push(i);
-            }
+            search_cols = self.clause_columns("search", &s.search_col_list, columns, l)?;
             if in_list(&s.search_seq_column) {
                 return Err(self.error(
                     sqlstate::SYNTAX_ERROR,
@@ -162,23 +176,7 @@ impl Analyzer<'_> {
         }
         if let Some(c) = &p.clauses.cycle {
             let l = loc(c.location);
-            for n in names(&c.cycle_col_list) {
-                let Some(i) = columns.iter().position(|x| x.name == n) else {
-                    return Err(self.error(
-                        sqlstate::SYNTAX_ERROR,
-                        format!("cycle column \"{n}\" not in WITH query column list"),
-                        l,
-                    ));
-                };
-                if cycle_cols.contains(&i) {
-                    return Err(self.error(
-                        "42701",
-                        format!("cycle column \"{n}\" specified more than once"),
-                        l,
-                    ));
-                }
-                cycle_cols.push(i);
-            }
+            cycle_cols = self.clause_columns("cycle", &c.cycle_col_list, columns, l)?;
             if in_list(&c.cycle_mark_column) {
                 return Err(self.error(
                     sqlstate::SYNTAX_ERROR,

@@ -921,7 +921,7 @@ impl Agg {
                 for (e, _, _) in &a.order {
                     keys.push(eval(e, &row, cx)?);
                 }
-                for &g in &targets {
+                for (n, &g) in targets.iter().enumerate() {
                     let slot = &mut groups[g].2[ai];
                     if a.distinct {
                         if !slot.seen.insert(args.iter().map(hash_key).collect()) {
@@ -931,15 +931,30 @@ impl Agg {
                     }
                     if a.order.is_empty() && !a.distinct {
                         slot.acc.advance_fmt(&args, &cx.fmt)?;
-                    } else if a.order.is_empty() {
-                        // DISTINCT without ORDER BY: PostgreSQL sorts the
-                        // distinct values (array_agg/string_agg show the order).
-                        slot.buffered.push((args.clone(), args.clone()));
-                    } else {
+                        continue;
+                    }
+                    // Buffered for the sort at the end: ORDER BY's keys, or
+                    // for DISTINCT alone the values themselves (PostgreSQL
+                    // sorts them; array_agg/string_agg show the order). The
+                    // last set's group takes the row's values.
+                    if !a.order.is_empty() {
                         cx.hold(&keys)?;
                         cx.hold(&args)?;
-                        slot.buffered.push((keys.clone(), args.clone()));
                     }
+                    let last = n + 1 == targets.len();
+                    let vals = if last {
+                        std::mem::take(&mut args)
+                    } else {
+                        args.clone()
+                    };
+                    let sort_keys = if a.order.is_empty() {
+                        vals.clone()
+                    } else if last {
+                        std::mem::take(&mut keys)
+                    } else {
+                        keys.clone()
+                    };
+                    slot.buffered.push((sort_keys, vals));
                 }
             }
         }
