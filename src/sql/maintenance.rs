@@ -13,7 +13,7 @@ use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 /// The text of a `DefElem` argument (`defGetString`): `off` arrives as a
 /// type name, numbers as Integer/Float nodes, quoted text as String.
-fn def_arg_string(arg: Option<&pb::Node>) -> Option<String> {
+pub(super) fn def_arg_string(arg: Option<&pb::Node>) -> Option<String> {
     let node = arg?.node.as_ref()?;
     Some(match node {
         NodeEnum::String(s) => s.sval.clone(),
@@ -43,7 +43,7 @@ fn def_arg_string(arg: Option<&pb::Node>) -> Option<String> {
 }
 
 /// `defGetBoolean`.
-fn def_bool(d: &pb::DefElem) -> PgResult<bool> {
+pub(super) fn def_bool(d: &pb::DefElem) -> PgResult<bool> {
     let Some(v) = def_arg_string(d.arg.as_deref()) else {
         return Ok(true);
     };

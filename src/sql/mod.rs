@@ -93,6 +93,7 @@ pub mod catalog;
 mod ddl;
 mod dml;
 pub mod exec;
+mod explain;
 pub mod expr;
 pub mod functions;
 mod maintenance;
@@ -308,6 +309,7 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
             ddl::create_table_as(ctx, stmt, &query, into, false)
         }
         NodeEnum::SelectStmt(sel) => run_select(ctx, stmt, sel),
+        NodeEnum::ExplainStmt(e) => explain::explain(ctx, stmt, e),
         NodeEnum::CreateTableAsStmt(c) if object_type(c.objtype) == ObjectType::ObjectTable => {
             let into = c.into.as_deref().expect("CREATE TABLE AS has INTO");
             match c.query.as_ref().and_then(|n| n.node.as_ref()) {
@@ -396,7 +398,10 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
 /// and ALTER SYSTEM do not change what the database holds and run, as in
 /// PostgreSQL. (PostgreSQL also lets DML on temporary tables through;
 /// ferrogres has none.)
-fn prevent_command_if_read_only(ctx: &mut dyn ServerContext, node: &NodeEnum) -> PgResult<()> {
+pub(crate) fn prevent_command_if_read_only(
+    ctx: &mut dyn ServerContext,
+    node: &NodeEnum,
+) -> PgResult<()> {
     use pg_query::protobuf::LockClauseStrength;
     let tag = match node {
         NodeEnum::InsertStmt(_)
@@ -442,35 +447,43 @@ fn prevent_command_if_read_only(ctx: &mut dyn ServerContext, node: &NodeEnum) ->
     Ok(())
 }
 
+/// Analyses and plans a SELECT: its plan, the plans of its subqueries in
+/// expressions and WITH (by subplan index), and its data-modifying WITH
+/// queries.
+fn plan_select(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    sel: &pg_query::protobuf::SelectStmt,
+) -> PgResult<(plan::PlannedStmt, Vec<plan::Plan>, Vec<analyze::ModifyCte>)> {
+    ctx.take_snapshot();
+    let fmt = exec::session_format(ctx);
+    let mut analyzer = analyze::Analyzer {
+        ctx,
+        source: stmt.parsed_text(),
+        fmt,
+        subqueries: Vec::new(),
+        outer: Default::default(),
+        modify_ctes: Vec::new(),
+        query_depth: 0,
+    };
+    let q = analyzer.analyze_select(sel)?;
+    let (subqueries, modify_ctes) = (analyzer.subqueries, analyzer.modify_ctes);
+    let planned = plan::plan_query(q);
+    let subplans = subqueries
+        .into_iter()
+        .map(|q| plan::plan_query(q).plan)
+        .collect();
+    Ok((planned, subplans, modify_ctes))
+}
+
 fn run_select(
     ctx: &mut dyn ServerContext,
     stmt: &Statement,
     sel: &pg_query::protobuf::SelectStmt,
 ) -> PgResult<Outcome> {
-    ctx.take_snapshot();
-    let fmt = exec::session_format(ctx);
-    let query = {
-        let mut analyzer = analyze::Analyzer {
-            ctx,
-            source: stmt.parsed_text(),
-            fmt,
-            subqueries: Vec::new(),
-            outer: Default::default(),
-            modify_ctes: Vec::new(),
-            query_depth: 0,
-        };
-        let q = analyzer.analyze_select(sel)?;
-        (q, analyzer.subqueries, analyzer.modify_ctes)
-    };
-    let (query, subqueries, modify_ctes) = (query.0, query.1, query.2);
-    let mut planned = plan::plan_query(query);
+    let (mut planned, subplans, modify_ctes) = plan_select(ctx, stmt, sel)?;
     let mut cx = exec::EvalContext::new(ctx);
-    cx.set_subplans(
-        subqueries
-            .into_iter()
-            .map(|q| plan::plan_query(q).plan)
-            .collect(),
-    );
+    cx.set_subplans(subplans);
     dml::run_modifying_ctes(modify_ctes, &mut cx)?;
     plan::clauses::eval_const_expressions(&mut planned.plan, &mut cx)?;
     let fmt = cx.fmt.clone();
@@ -960,6 +973,19 @@ fn describe_statement(
         NodeEnum::DeleteStmt(s) => {
             let (q, _, _) = dml::analyze_with(ctx, stmt, |a| a.analyze_delete(s))?;
             Ok(targets(&q.returning))
+        }
+        NodeEnum::ExplainStmt(e) => {
+            // The explained statement's parameters get their types here.
+            if let Some(inner) = e.query.as_ref().and_then(|q| q.node.as_ref()) {
+                let inner = Statement {
+                    text: stmt.text.clone(),
+                    node: inner.clone(),
+                    source: stmt.source.clone(),
+                    location: stmt.location,
+                };
+                describe_statement(ctx, &inner)?;
+            }
+            Ok(Some(vec![explain::query_plan_field()]))
         }
         // SHOW returns one text column named after the setting.
         NodeEnum::VariableShowStmt(s) => {

@@ -863,6 +863,7 @@ fn plan_of(sql: &str) -> plan::Plan {
 fn plan_shape(p: &plan::Plan) -> String {
     use plan::Plan;
     let (name, kids): (&str, Vec<&Plan>) = match p {
+        Plan::Labeled { input, .. } => return plan_shape(input),
         Plan::NestLoop { left, right, .. } => ("NestLoop", vec![left, right]),
         Plan::HashJoin { left, right, .. } => ("HashJoin", vec![left, right]),
         Plan::LateralLoop { left, right, .. } => ("LateralLoop", vec![left, right]),

@@ -7,6 +7,7 @@
 //! terminate signal ends even a long aggregation or sort promptly.
 
 mod eval;
+pub mod instrument;
 mod join;
 pub(crate) mod scan;
 mod srf;
@@ -53,6 +54,8 @@ pub struct EvalContext<'a> {
     pub(crate) open_scans: Vec<super::tables::ScanId>,
     /// Bytes of rows this statement's nodes hold in memory (see [`EvalContext::hold`]).
     held_bytes: usize,
+    /// EXPLAIN ANALYZE's counters, when the statement runs under it.
+    pub instrument: Option<instrument::Instrumentation>,
 }
 
 /// The most a statement's executor may hold in memory: sort input, groups,
@@ -86,6 +89,7 @@ impl<'a> EvalContext<'a> {
             cte_stores: HashMap::new(),
             open_scans: Vec::new(),
             held_bytes: 0,
+            instrument: None,
         }
     }
 
@@ -483,6 +487,8 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             ties,
             last: None,
         }),
+        Plan::Labeled { input, .. } => build(*input),
+        Plan::Instrument { id, input } => Box::new(instrument::InstrNode::new(id, build(*input))),
     }
 }
 

@@ -233,9 +233,11 @@ pub(crate) fn walk_plan(
                 args.iter_mut().try_for_each(&mut *f)?;
             }
         }
-        Plan::Unique { input, .. } | Plan::Sort { input, .. } | Plan::UniqueOn { input, .. } => {
-            walk_plan(input, f)?
-        }
+        Plan::Unique { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::UniqueOn { input, .. }
+        | Plan::Labeled { input, .. }
+        | Plan::Instrument { input, .. } => walk_plan(input, f)?,
         Plan::Limit {
             input,
             offset,

@@ -36,6 +36,7 @@
 //! alone, and the build side of a hash join is always the right input.
 
 pub mod clauses;
+pub mod costsize;
 
 pub use super::analyze::RangeFunction;
 use super::analyze::{Aggref, FromTree, JoinKind, Query, RteSource, SetOpKind, SetOpTree};
@@ -194,6 +195,30 @@ pub enum Plan {
         /// `WITH TIES`: the sort keys rows must equal the last one's on.
         ties: Option<Vec<SortKey>>,
     },
+    /// The FROM item `input` scans, by name (PostgreSQL's range-table
+    /// entry, which EXPLAIN reads): executes as `input` alone.
+    Labeled {
+        label: Box<ScanLabel>,
+        input: Box<Plan>,
+    },
+    /// `EXPLAIN ANALYZE`'s counters around `input` (`exec::instrument`),
+    /// slot `id` of the statement's instrumentation.
+    Instrument {
+        id: usize,
+        input: Box<Plan>,
+    },
+}
+
+/// How EXPLAIN names a FROM item: `Seq Scan on relname refname`, and the
+/// names of its columns for the expressions above it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanLabel {
+    pub relname: String,
+    pub refname: String,
+    pub has_alias: bool,
+    /// The relation's schema (VERBOSE qualifies relation names with it).
+    pub schema: Option<String>,
+    pub colnames: Vec<String>,
 }
 
 impl Plan {
@@ -221,7 +246,9 @@ impl Plan {
             | Plan::Unique { input, .. }
             | Plan::Sort { input, .. }
             | Plan::UniqueOn { input, .. }
-            | Plan::Limit { input, .. } => vec![input],
+            | Plan::Limit { input, .. }
+            | Plan::Labeled { input, .. }
+            | Plan::Instrument { input, .. } => vec![input],
         }
     }
 
@@ -278,16 +305,25 @@ pub fn plan_query(q: Query) -> PlannedStmt {
             let tree = q.from.expect("matched");
             plan_from(tree, 0, conjuncts(where_qual.take()))
         }
-        Some(FromTree::Rte(rte)) => match rte.source {
+        Some(FromTree::Rte(rte)) => match &rte.source {
             RteSource::Relation(Relation {
                 source: RelationSource::Table(table),
                 ..
-            }) if q.lock.is_some() => Plan::LockingScan {
-                table,
-                mode: q.lock.expect("checked"),
-                qual: where_qual.take(),
+            }) if q.lock.is_some() => Plan::Labeled {
+                label: Box::new(ScanLabel {
+                    relname: rte.relname.clone(),
+                    refname: rte.refname.clone(),
+                    has_alias: rte.has_alias,
+                    schema: Some(table.namespace.clone()),
+                    colnames: rte.columns.iter().map(|c| c.name.clone()).collect(),
+                }),
+                input: Box::new(Plan::LockingScan {
+                    table: table.clone(),
+                    mode: q.lock.expect("checked"),
+                    qual: where_qual.take(),
+                }),
             },
-            source => plan_scan(source),
+            _ => plan_rte(rte),
         },
     };
     if let Some(qual) = where_qual {
@@ -542,6 +578,29 @@ fn plan_set_op(tree: SetOpTree, types: &[(Type, i32)]) -> Plan {
     }
 }
 
+/// The scan of FROM item `rte`, labeled with its names.
+fn plan_rte(rte: super::analyze::RangeTblEntry) -> Plan {
+    let schema = match &rte.source {
+        RteSource::Relation(Relation {
+            source: RelationSource::Table(t),
+            ..
+        }) => Some(t.namespace.clone()),
+        RteSource::Relation(_) => Some("pg_catalog".to_string()),
+        _ => None,
+    };
+    let label = ScanLabel {
+        relname: rte.relname,
+        refname: rte.refname,
+        has_alias: rte.has_alias,
+        schema,
+        colnames: rte.columns.iter().map(|c| c.name.clone()).collect(),
+    };
+    Plan::Labeled {
+        label: Box::new(label),
+        input: Box::new(plan_scan(rte.source)),
+    }
+}
+
 /// The scan of one base FROM item.
 fn plan_scan(source: RteSource) -> Plan {
     match source {
@@ -675,7 +734,7 @@ fn shift(e: Expr, by: usize) -> Expr {
 fn plan_from(tree: FromTree, start: usize, quals: Vec<Expr>) -> Plan {
     match tree {
         FromTree::Rte(rte) | FromTree::Lateral { rte, .. } => {
-            let plan = plan_scan(rte.source);
+            let plan = plan_rte(rte);
             match and_of(quals.into_iter().map(|q| shift(q, start)).collect()) {
                 Some(qual) => Plan::Filter {
                     input: Box::new(plan),

@@ -146,11 +146,16 @@ impl<'a> BufferLockGuard<'a> {
     }
 
     fn set_dirty(&self) {
+        let was_clean = std::cell::Cell::new(false);
         self.pool.desc(self.buf).update_unlocked(|s| {
             assert!(refcount(s) > 0, "dirtying an unpinned buffer");
             assert!(s & BM_VALID != 0, "dirtying a buffer that is not valid");
+            was_clean.set(s & BM_DIRTY == 0);
             s | BM_DIRTY | BM_JUST_DIRTIED
         });
+        if was_clean.get() {
+            crate::utils::pgstat::count_buffer_dirtied();
+        }
     }
 }
 

@@ -84,6 +84,26 @@ pub struct WalCtl {
     backup_start: AtomicU64,
 }
 
+/// The WAL this process has written (PostgreSQL's `pgWalUsage`): records,
+/// full-page images, bytes. Process-local (each backend its own, after
+/// fork), read by EXPLAIN's WAL option around each plan node.
+static WAL_USAGE: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+fn count_wal_usage(fpi: u64, bytes: u64) {
+    WAL_USAGE[0].fetch_add(1, Ordering::Relaxed);
+    WAL_USAGE[1].fetch_add(fpi, Ordering::Relaxed);
+    WAL_USAGE[2].fetch_add(bytes, Ordering::Relaxed);
+}
+
+/// This process's WAL usage so far: (records, full-page images, bytes).
+pub fn wal_usage() -> (u64, u64, u64) {
+    (
+        WAL_USAGE[0].load(Ordering::Relaxed),
+        WAL_USAGE[1].load(Ordering::Relaxed),
+        WAL_USAGE[2].load(Ordering::Relaxed),
+    )
+}
+
 /// What `pg_stat_wal` shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct WalStats {
@@ -469,6 +489,7 @@ impl Wal {
         self.ctl
             .wal_bytes
             .fetch_add(rec.bytes.len() as u64, Ordering::Relaxed);
+        count_wal_usage(rec.fpi_count as u64, rec.bytes.len() as u64);
         Some((Lsn(start), Lsn(next)))
     }
 
@@ -588,6 +609,7 @@ impl Wal {
         self.ctl
             .wal_bytes
             .fetch_add(rec.bytes.len() as u64, Ordering::Relaxed);
+        count_wal_usage(0, rec.bytes.len() as u64);
         self.flush(Lsn(seg_end))?;
         Ok(Lsn(end))
     }

@@ -191,6 +191,7 @@ static IO_WRITES: AtomicU64 = AtomicU64::new(0);
 static IO_EXTENDS: AtomicU64 = AtomicU64::new(0);
 static IO_EVICTIONS: AtomicU64 = AtomicU64::new(0);
 static IO_FSYNCS: AtomicU64 = AtomicU64::new(0);
+static IO_DIRTIED: AtomicU64 = AtomicU64::new(0);
 static TRACK_REL_IO: AtomicBool = AtomicBool::new(false);
 /// (database, relfilenode) → (blocks read, blocks hit), backends only.
 static REL_IO: Mutex<Option<HashMap<(Oid, Oid), (u64, u64)>>> = Mutex::new(None);
@@ -230,6 +231,22 @@ pub fn count_buffer_write() {
 /// A relation extended by one block by this process.
 pub fn count_buffer_extend() {
     IO_EXTENDS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A clean buffer dirtied by this process (EXPLAIN's `dirtied`).
+pub fn count_buffer_dirtied() {
+    IO_DIRTIED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// This process's shared-buffer usage so far, as EXPLAIN (BUFFERS) shows
+/// it (PostgreSQL's `pgBufferUsage`): hits, reads, dirtied, written.
+pub fn buffer_usage() -> [u64; 4] {
+    [
+        IO_HITS.load(Ordering::Relaxed),
+        IO_READS.load(Ordering::Relaxed),
+        IO_DIRTIED.load(Ordering::Relaxed),
+        IO_WRITES.load(Ordering::Relaxed),
+    ]
 }
 
 /// A valid buffer evicted by this process to make room.
