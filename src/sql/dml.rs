@@ -43,16 +43,7 @@ pub(super) fn analyze_with<T>(
     f: impl FnOnce(&mut analyze::Analyzer) -> PgResult<T>,
 ) -> PgResult<(T, Vec<plan::Plan>, Vec<ModifyCte>)> {
     ctx.take_snapshot();
-    let fmt = exec::session_format(ctx);
-    let mut analyzer = analyze::Analyzer {
-        ctx,
-        source: stmt.parsed_text(),
-        fmt,
-        subqueries: Vec::new(),
-        outer: Default::default(),
-        modify_ctes: Vec::new(),
-        query_depth: 0,
-    };
+    let mut analyzer = analyze::Analyzer::new(ctx, stmt.parsed_text());
     let q = f(&mut analyzer)?;
     let subplans = analyzer
         .subqueries

@@ -455,25 +455,8 @@ fn plan_select(
     stmt: &Statement,
     sel: &pg_query::protobuf::SelectStmt,
 ) -> PgResult<(plan::PlannedStmt, Vec<plan::Plan>, Vec<analyze::ModifyCte>)> {
-    ctx.take_snapshot();
-    let fmt = exec::session_format(ctx);
-    let mut analyzer = analyze::Analyzer {
-        ctx,
-        source: stmt.parsed_text(),
-        fmt,
-        subqueries: Vec::new(),
-        outer: Default::default(),
-        modify_ctes: Vec::new(),
-        query_depth: 0,
-    };
-    let q = analyzer.analyze_select(sel)?;
-    let (subqueries, modify_ctes) = (analyzer.subqueries, analyzer.modify_ctes);
-    let planned = plan::plan_query(q);
-    let subplans = subqueries
-        .into_iter()
-        .map(|q| plan::plan_query(q).plan)
-        .collect();
-    Ok((planned, subplans, modify_ctes))
+    let (q, subplans, modify_ctes) = dml::analyze_with(ctx, stmt, |a| a.analyze_select(sel))?;
+    Ok((plan::plan_query(q), subplans, modify_ctes))
 }
 
 fn run_select(
@@ -936,19 +919,7 @@ fn describe_statement(
     };
     match &stmt.node {
         NodeEnum::SelectStmt(sel) => {
-            ctx.take_snapshot();
-            let fmt = exec::session_format(ctx);
-            let mut analyzer = analyze::Analyzer {
-                ctx,
-                source: stmt.parsed_text(),
-                fmt,
-                subqueries: Vec::new(),
-                outer: Default::default(),
-                modify_ctes: Vec::new(),
-                query_depth: 0,
-            };
-            let q = analyzer.analyze_select(sel)?;
-            let planned = plan::plan_query(q);
+            let (planned, _, _) = plan_select(ctx, stmt, sel)?;
             Ok(Some(
                 planned
                     .columns

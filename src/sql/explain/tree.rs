@@ -135,6 +135,17 @@ pub struct Builder<'a> {
     pub costs: &'a costsize::CostSettings,
 }
 
+impl Built {
+    fn plain(node: ExplNode, cols: Vec<String>, types: Vec<(Type, i32)>) -> Built {
+        Built {
+            node,
+            cols,
+            types,
+            scan_forms: None,
+        }
+    }
+}
+
 impl<'a> Builder<'a> {
     pub fn new(
         fmt: &'a SessionFormat,
@@ -350,12 +361,11 @@ impl<'a> Builder<'a> {
                 b
             }
             Plan::Labeled { label, input } => self.build_labeled(label, input),
-            Plan::Result => Built {
-                node: ExplNode::new("Result", costsize::result(c)),
-                cols: Vec::new(),
-                types: Vec::new(),
-                scan_forms: None,
-            },
+            Plan::Result => Built::plain(
+                ExplNode::new("Result", costsize::result(c)),
+                Vec::new(),
+                Vec::new(),
+            ),
             Plan::Project { input, exprs } => {
                 let mut b = self.build(input);
                 let refs: Vec<&Expr> = exprs.iter().collect();
@@ -429,12 +439,7 @@ impl<'a> Builder<'a> {
                 let node = ExplNode::new("Recursive Union", est)
                     .with_child(l.node, "Outer")
                     .with_child(r.node, "Inner");
-                Built {
-                    node,
-                    cols: l.cols,
-                    types: l.types,
-                    scan_forms: None,
-                }
+                Built::plain(node, l.cols, l.types)
             }
             Plan::SetOp { kind, all, .. } => self.build_set_op(plan, *kind, *all),
             Plan::NestLoop {
@@ -446,29 +451,14 @@ impl<'a> Builder<'a> {
             } => {
                 let l = self.build(left);
                 let r = self.build(right);
-                let cols: Vec<String> = l.cols.iter().chain(&r.cols).cloned().collect();
-                let types: Vec<(Type, i32)> = l.types.iter().chain(&r.types).copied().collect();
-                let mut subs = Vec::new();
-                let mut props = Vec::new();
-                if let Some(q) = qual {
-                    let (t, s) = self.node_exprs(&[q], &cols);
-                    props.push(("Join Filter", Prop::Text(t.concat())));
-                    subs = s;
-                }
+                let (cols, types) = joined(&l, &r);
                 let mat = ExplNode::new("Materialize", costsize::materialize(r.node.est, c))
                     .with_child(r.node, "Outer");
                 let est = costsize::nest_loop(l.node.est, mat.est, qual.as_ref(), *kind, &types, c);
-                let mut node = join_node("Nested Loop", "Nested Loop", *kind, est)
+                let node = join_node("Nested Loop", "Nested Loop", *kind, est)
                     .with_child(l.node, "Outer")
                     .with_child(copy_actual_from_child(mat), "Inner");
-                node.props.extend(props);
-                self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: None,
-                }
+                self.finish_join(node, Vec::new(), qual.as_ref(), cols, types)
             }
             Plan::LateralLoop {
                 kind,
@@ -484,27 +474,12 @@ impl<'a> Builder<'a> {
                     self.exec_params.insert(*slot, text);
                 }
                 let r = self.build(right);
-                let cols: Vec<String> = l.cols.iter().chain(&r.cols).cloned().collect();
-                let types: Vec<(Type, i32)> = l.types.iter().chain(&r.types).copied().collect();
-                let mut props = Vec::new();
-                let mut subs = Vec::new();
-                if let Some(q) = qual {
-                    let (t, s) = self.node_exprs(&[q], &cols);
-                    props.push(("Join Filter", Prop::Text(t.concat())));
-                    subs = s;
-                }
+                let (cols, types) = joined(&l, &r);
                 let est = costsize::lateral_loop(l.node.est, r.node.est, &types, c);
-                let mut node = join_node("Nested Loop", "Nested Loop", *kind, est)
+                let node = join_node("Nested Loop", "Nested Loop", *kind, est)
                     .with_child(l.node, "Outer")
                     .with_child(r.node, "Inner");
-                node.props.extend(props);
-                self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: None,
-                }
+                self.finish_join(node, Vec::new(), qual.as_ref(), cols, types)
             }
             Plan::HashJoin {
                 kind,
@@ -517,8 +492,7 @@ impl<'a> Builder<'a> {
             } => {
                 let l = self.build(left);
                 let r = self.build(right);
-                let cols: Vec<String> = l.cols.iter().chain(&r.cols).cloned().collect();
-                let types: Vec<(Type, i32)> = l.types.iter().chain(&r.types).copied().collect();
+                let (cols, types) = joined(&l, &r);
                 let conds: Vec<String> = left_keys
                     .iter()
                     .zip(right_keys)
@@ -531,13 +505,6 @@ impl<'a> Builder<'a> {
                 } else {
                     format!("({})", conds.join(" AND "))
                 };
-                let mut props = vec![("Hash Cond", Prop::Text(cond))];
-                let mut subs = Vec::new();
-                if let Some(q) = qual {
-                    let (t, s) = self.node_exprs(&[q], &cols);
-                    props.push(("Join Filter", Prop::Text(t.concat())));
-                    subs = s;
-                }
                 let hash = ExplNode::new("Hash", costsize::hash(r.node.est, c))
                     .with_child(r.node, "Outer");
                 let est = costsize::hash_join(
@@ -549,17 +516,11 @@ impl<'a> Builder<'a> {
                     &types,
                     c,
                 );
-                let mut node = join_node("Hash Join", "Hash", *kind, est)
+                let node = join_node("Hash Join", "Hash", *kind, est)
                     .with_child(l.node, "Outer")
                     .with_child(copy_actual_from_child(hash), "Inner");
-                node.props.extend(props);
-                self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: None,
-                }
+                let props = vec![("Hash Cond", Prop::Text(cond))];
+                self.finish_join(node, props, qual.as_ref(), cols, types)
             }
             Plan::Agg {
                 input,
@@ -578,8 +539,11 @@ impl<'a> Builder<'a> {
                     subs.extend(s);
                     agg_texts.push(
                         if a.kind == crate::sql::functions::aggregates::AggKind::Grouping {
-                            let args: Vec<String> =
-                                a.grouping_refs.iter().map(|i| col_name(&keys, *i)).collect();
+                            let args: Vec<String> = a
+                                .grouping_refs
+                                .iter()
+                                .map(|i| col_name(&keys, *i))
+                                .collect();
                             format!("GROUPING({})", args.join(", "))
                         } else {
                             self.deparser().aggref(a, &b.cols)
@@ -638,12 +602,7 @@ impl<'a> Builder<'a> {
                 let mut node = node;
                 self.attach_subplans(&mut node, subs);
                 let cols = keys.into_iter().chain(agg_texts).collect();
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: None,
-                }
+                Built::plain(node, cols, types)
             }
             Plan::WindowAgg {
                 input,
@@ -704,12 +663,7 @@ impl<'a> Builder<'a> {
                     node.output = cols.clone();
                 }
                 self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: None,
-                }
+                Built::plain(node, cols, types)
             }
             Plan::ProjectSet { input, calls } => {
                 let b = self.build(input);
@@ -733,12 +687,7 @@ impl<'a> Builder<'a> {
                 let mut node = ExplNode::new("ProjectSet", est).with_child(b.node, "Outer");
                 let cols: Vec<String> = b.cols.iter().cloned().chain(names).collect();
                 self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: None,
-                }
+                Built::plain(node, cols, types)
             }
             Plan::Unique { input, ncols } => {
                 let b = self.build(input);
@@ -750,22 +699,16 @@ impl<'a> Builder<'a> {
                 node.head
                     .push(("Partial Mode", Prop::Text("Simple".into())));
                 node.props.push(("Group Key", Prop::List(keys)));
-                Built {
-                    node: node.with_child(b.node, "Outer"),
-                    cols: b.cols,
-                    types: b.types,
-                    scan_forms: None,
-                }
+                Built::plain(node.with_child(b.node, "Outer"), b.cols, b.types)
             }
             Plan::UniqueOn { input, .. } => {
                 let b = self.build(input);
                 let est = costsize::unique(b.node.est, c);
-                Built {
-                    node: ExplNode::new("Unique", est).with_child(b.node, "Outer"),
-                    cols: b.cols,
-                    types: b.types,
-                    scan_forms: None,
-                }
+                Built::plain(
+                    ExplNode::new("Unique", est).with_child(b.node, "Outer"),
+                    b.cols,
+                    b.types,
+                )
             }
             Plan::Sort { input, keys } => {
                 let b = self.build(input);
@@ -775,12 +718,7 @@ impl<'a> Builder<'a> {
                     .collect();
                 let mut node = ExplNode::new("Sort", costsize::sort(b.node.est, c));
                 node.props.push(("Sort Key", Prop::List(shown)));
-                Built {
-                    node: node.with_child(b.node, "Outer"),
-                    cols: b.cols,
-                    types: b.types,
-                    scan_forms: None,
-                }
+                Built::plain(node.with_child(b.node, "Outer"), b.cols, b.types)
             }
             Plan::Limit {
                 input,
@@ -794,12 +732,7 @@ impl<'a> Builder<'a> {
                 let est = costsize::limit(b.node.est, offset.as_ref(), count.as_ref());
                 let mut node = ExplNode::new("Limit", est).with_child(b.node, "Outer");
                 self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols: b.cols,
-                    types: b.types,
-                    scan_forms: None,
-                }
+                Built::plain(node, b.cols, b.types)
             }
         }
     }
@@ -853,15 +786,7 @@ impl<'a> Builder<'a> {
                     schema: schema(&label.schema),
                     alias,
                 });
-                if self.verbose {
-                    node.output = forms.1.clone();
-                }
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: Some(forms.clone()),
-                }
+                self.scan_built(node, cols, types, &forms)
             }
             Plan::LockingScan { table, qual, .. } => {
                 let types: Vec<(Type, i32)> = table
@@ -885,12 +810,7 @@ impl<'a> Builder<'a> {
                 }
                 let est = costsize::lock_rows(scan.est, c);
                 let node = ExplNode::new("LockRows", est).with_child(scan, "Outer");
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: Some(forms.clone()),
-                }
+                self.scan_built(node, cols, types, &forms)
             }
             Plan::FunctionScan { functions, .. } => {
                 let mut types = Vec::new();
@@ -923,16 +843,8 @@ impl<'a> Builder<'a> {
                     schema: Some("pg_catalog".into()),
                     alias,
                 });
-                if self.verbose {
-                    node.output = cols.clone();
-                }
                 self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: Some(forms.clone()),
-                }
+                self.scan_built(node, cols, types, &forms)
             }
             Plan::CteScan { subplan } => {
                 let sub = self.subplans.get(*subplan).and_then(|p| p.as_ref());
@@ -959,15 +871,7 @@ impl<'a> Builder<'a> {
                     schema: None,
                     alias,
                 });
-                if self.verbose {
-                    node.output = forms.1.clone();
-                }
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: Some(forms.clone()),
-                }
+                self.scan_built(node, cols, types, &forms)
             }
             Plan::WorkTableScan { .. } => {
                 let types = vec![(Type::Int4, -1); label.colnames.len()];
@@ -978,12 +882,7 @@ impl<'a> Builder<'a> {
                     schema: None,
                     alias,
                 });
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: Some(forms.clone()),
-                }
+                self.scan_built(node, cols, types, &forms)
             }
             Plan::ValuesScan { rows } => {
                 let types: Vec<(Type, i32)> = rows
@@ -1018,16 +917,8 @@ impl<'a> Builder<'a> {
                 };
                 let forms = (named(self.verbose), named(self.multi));
                 let cols = named(self.qualify);
-                if self.verbose {
-                    node.output = cols.clone();
-                }
                 self.attach_subplans(&mut node, subs);
-                Built {
-                    node,
-                    cols,
-                    types,
-                    scan_forms: Some(forms.clone()),
-                }
+                self.scan_built(node, cols, types, &forms)
             }
             Plan::SubqueryScan { subplan } => {
                 // Runs as its subquery: no node of its own.
@@ -1048,6 +939,47 @@ impl<'a> Builder<'a> {
                     scan_forms: Some(forms.clone()),
                 }
             }
+        }
+    }
+
+    /// A join node with its conditions (`props`), the rest of its qual as
+    /// `Join Filter`, and the subplans the filter reads.
+    fn finish_join(
+        &mut self,
+        mut node: ExplNode,
+        mut props: Vec<(&'static str, Prop)>,
+        qual: Option<&Expr>,
+        cols: Vec<String>,
+        types: Vec<(Type, i32)>,
+    ) -> Built {
+        let mut subs = Vec::new();
+        if let Some(q) = qual {
+            let (t, s) = self.node_exprs(&[q], &cols);
+            props.push(("Join Filter", Prop::Text(t.concat())));
+            subs = s;
+        }
+        node.props.extend(props);
+        self.attach_subplans(&mut node, subs);
+        Built::plain(node, cols, types)
+    }
+
+    /// A scan's result: VERBOSE's Output names its columns by
+    /// `show_plan_tlist`'s rule, its Filter by `show_scan_qual`'s.
+    fn scan_built(
+        &self,
+        mut node: ExplNode,
+        cols: Vec<String>,
+        types: Vec<(Type, i32)>,
+        forms: &(Vec<String>, Vec<String>),
+    ) -> Built {
+        if self.verbose {
+            node.output = forms.1.clone();
+        }
+        Built {
+            node,
+            cols,
+            types,
+            scan_forms: Some(forms.clone()),
         }
     }
 
@@ -1138,13 +1070,16 @@ impl<'a> Builder<'a> {
                 n.with_child(append, "Outer")
             }
         };
-        Built {
-            node,
-            cols: first.cols,
-            types: first.types,
-            scan_forms: None,
-        }
+        Built::plain(node, first.cols, first.types)
     }
+}
+
+/// A join's output: the left input's columns, then the right's.
+fn joined(l: &Built, r: &Built) -> (Vec<String>, Vec<(Type, i32)>) {
+    (
+        l.cols.iter().chain(&r.cols).cloned().collect(),
+        l.types.iter().chain(&r.types).copied().collect(),
+    )
 }
 
 fn flatten_union<'p>(plan: &'p Plan, all: bool, out: &mut Vec<&'p Plan>) {
@@ -1196,7 +1131,9 @@ fn copy_actual_from_child(mut n: ExplNode) -> ExplNode {
 
 /// Column `i` of a node's output as expressions above it name it.
 fn col_name(cols: &[String], i: usize) -> String {
-    cols.get(i).cloned().unwrap_or_else(|| format!("column{}", i + 1))
+    cols.get(i)
+        .cloned()
+        .unwrap_or_else(|| format!("column{}", i + 1))
 }
 
 /// Takes the Output lists of `src`, a tree of the same shape.
