@@ -460,8 +460,8 @@ fn pg_stat_database(cx: &StatViewContext<'_>) -> PgResult<VirtualRelation> {
                 count(d.tup_updated),
                 count(d.tup_deleted),
                 count(0),
-                count(0),
-                count(0),
+                count(c.temp_files),
+                count(c.temp_bytes),
                 count(c.deadlocks),
                 if cx.data_checksums {
                     count(0)

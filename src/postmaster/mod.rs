@@ -332,6 +332,8 @@ fn start(data_dir: &Path, settings: &mut Settings) -> Result<Postmaster, PgError
     // Every child finds pg_wal/, pg_xact/ and base/ through this (PostgreSQL
     // chdirs into the data directory; we keep the cwd and pass the path).
     crate::storage::wal::set_data_dir(data_dir);
+    // No backend runs yet: no temporary file is anyone's (storage/file rule 2).
+    crate::storage::file::temp::remove_all(data_dir);
     let segment = shmem::Segment::create(settings).map_err(|e| {
         pidfile.remove();
         interlock.release();
@@ -729,6 +731,9 @@ impl Postmaster {
                 }
                 // Statistics restart from zero after a crash, as in PostgreSQL.
                 crate::utils::pgstat::postmaster_reset_after_crash(&self.env.data_dir);
+                if self.env.settings.get_bool("remove_temp_files_after_crash") {
+                    crate::storage::file::temp::remove_all(&self.env.data_dir);
+                }
                 self.state = PmState::Startup { after_crash: true };
                 self.pidfile.set_status(pidfile::PM_STATUS_STARTING);
                 self.start_startup_sequence();

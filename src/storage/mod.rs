@@ -4,6 +4,7 @@
 
 pub mod buffer;
 pub mod control;
+pub mod file;
 pub mod fsm;
 pub mod heap;
 pub mod lock;

@@ -142,6 +142,7 @@ pub mod sqlstate {
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
     pub const INSUFFICIENT_RESOURCES: &str = "53000";
     pub const DISK_FULL: &str = "53100";
+    pub const CONFIGURATION_LIMIT_EXCEEDED: &str = "53400";
     pub const TOO_MANY_CONNECTIONS: &str = "53300";
     pub const OUT_OF_MEMORY: &str = "53200";
     pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";

@@ -41,6 +41,8 @@ pub struct NodeInstr {
     pub buffers: [u64; 4],
     /// WAL records, full-page images, bytes.
     pub wal: [u64; 3],
+    /// How the node's sort ran (a Sort node).
+    pub sort: Option<super::tuplesort::SortMethod>,
 }
 
 impl NodeInstr {
@@ -91,7 +93,9 @@ impl ExecNode for InstrNode {
         let timing = instr.timing;
         let (b0, w0) = usage(instr);
         let t0 = timing.then(Instant::now);
+        let outer = cx.current_node.replace(self.id);
         let r = self.input.next(cx);
+        cx.current_node = outer;
         let dt = t0.map_or(Duration::ZERO, |t| t.elapsed());
         let instr = cx.instrument.as_mut().expect("checked above");
         let (b1, w1) = usage(instr);

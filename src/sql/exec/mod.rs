@@ -9,9 +9,11 @@
 mod eval;
 pub mod instrument;
 mod join;
+mod rowcodec;
 pub(crate) mod scan;
 mod srf;
 mod subplan;
+pub mod tuplesort;
 mod window;
 
 use std::cmp::Ordering;
@@ -56,6 +58,8 @@ pub struct EvalContext<'a> {
     held_bytes: usize,
     /// EXPLAIN ANALYZE's counters, when the statement runs under it.
     pub instrument: Option<instrument::Instrumentation>,
+    /// The instrumented node running now (its counters' slot).
+    pub(crate) current_node: Option<usize>,
 }
 
 /// The most a statement's executor may hold in memory: sort input, groups,
@@ -90,6 +94,7 @@ impl<'a> EvalContext<'a> {
             open_scans: Vec::new(),
             held_bytes: 0,
             instrument: None,
+            current_node: None,
         }
     }
 
@@ -228,6 +233,13 @@ impl<'a> EvalContext<'a> {
         self.exec_params.get(slot).cloned().unwrap_or(Datum::Null)
     }
 
+    /// Records how the running node's sort ran, for EXPLAIN ANALYZE.
+    pub(crate) fn note_sort_method(&mut self, method: tuplesort::SortMethod) {
+        if let (Some(instr), Some(id)) = (self.instrument.as_mut(), self.current_node) {
+            instr.nodes[id].sort = Some(method);
+        }
+    }
+
     /// Re-reads settings that affect input and output (after `set_config`).
     pub fn refresh_format(&mut self) {
         self.fmt = session_format(self.server);
@@ -296,7 +308,7 @@ pub fn run_each(
 }
 
 /// About how many bytes a row takes in memory, payloads included.
-fn row_bytes(row: &[Datum]) -> usize {
+pub(super) fn row_bytes(row: &[Datum]) -> usize {
     let payload: usize = row
         .iter()
         .map(|d| match d {
@@ -467,7 +479,7 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
         Plan::Sort { input, keys } => Box::new(Sort {
             input: Some(build(*input)),
             keys,
-            output: Vec::new().into_iter(),
+            sort: None,
         }),
         Plan::UniqueOn { input, keys } => Box::new(UniqueOn {
             input: build(*input),
@@ -606,36 +618,29 @@ pub(crate) fn compare_key(a: &Datum, b: &Datum, descending: bool, nulls_first: b
     }
 }
 
-fn sort_rows(rows: &mut [Row], keys: &[SortKey]) {
-    rows.sort_by(|a, b| {
-        for k in keys {
-            let o = compare_key(&a[k.column], &b[k.column], k.descending, k.nulls_first);
-            if o != Ordering::Equal {
-                return o;
-            }
-        }
-        Ordering::Equal
-    });
-}
-
+/// ORDER BY: the input through a [`tuplesort::Tuplesort`], within
+/// `work_mem` (spilling to temporary files past it).
 struct Sort {
     input: Option<Box<dyn ExecNode>>,
     keys: Vec<SortKey>,
-    output: std::vec::IntoIter<Row>,
+    sort: Option<tuplesort::Tuplesort>,
 }
 
 impl ExecNode for Sort {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         if let Some(mut input) = self.input.take() {
-            let mut rows = Vec::new();
+            let mut sort = tuplesort::Tuplesort::for_session(std::mem::take(&mut self.keys), cx);
             while let Some(r) = input.next(cx)? {
-                cx.hold(&r)?;
-                rows.push(r);
+                sort.put(r)?;
             }
-            sort_rows(&mut rows, &self.keys);
-            self.output = rows.into_iter();
+            let method = sort.perform(cx)?;
+            cx.note_sort_method(method);
+            self.sort = Some(sort);
         }
-        Ok(self.output.next())
+        match &mut self.sort {
+            Some(s) => s.next(),
+            None => Ok(None),
+        }
     }
 }
 

@@ -113,6 +113,9 @@ fn text_node(n: &ExplNode, mut indent: usize, o: &ExplainOptions, out: &mut Stri
             (_, Prop::Bool(b)) => line(out, k, &b.to_string()),
         }
     }
+    if let Some((method, kb, kind)) = n.sort_method {
+        line(out, "Sort Method", &format!("{method}  {kind}: {kb}kB"));
+    }
     for f in &n.filters {
         line(out, "Filter", f);
     }
@@ -237,6 +240,11 @@ fn node_group(n: &ExplNode, o: &ExplainOptions) -> Vec<(String, Val)> {
     }
     for (k, v) in &n.props {
         g.push((k.to_string(), prop(v)));
+    }
+    if let Some((method, kb, kind)) = n.sort_method {
+        g.push(("Sort Method".into(), s(method)));
+        g.push(("Sort Space Used".into(), Val::Num(kb.to_string())));
+        g.push(("Sort Space Type".into(), s(kind)));
     }
     for f in &n.filters {
         g.push(("Filter".into(), s(f)));

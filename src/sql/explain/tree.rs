@@ -27,6 +27,7 @@ use crate::sql::adt::SessionFormat;
 use crate::sql::analyze::{JoinKind, SetOpKind, WinFunc};
 use crate::sql::catalog::RelationSource;
 use crate::sql::exec::instrument::NodeInstr;
+use crate::sql::exec::tuplesort::SortMethod;
 use crate::sql::expr::{Expr, SubLinkKind};
 use crate::sql::functions::{FuncKind, registry};
 use crate::sql::plan::costsize::{self, Est};
@@ -76,6 +77,8 @@ pub struct ExplNode {
     pub filter_input: Option<u64>,
     pub filters: Vec<String>,
     pub removed_by_filter: Option<u64>,
+    /// ANALYZE of a Sort: method, space in kB, "Memory" or "Disk".
+    pub sort_method: Option<(&'static str, u64, &'static str)>,
     pub children: Vec<ExplNode>,
 }
 
@@ -352,6 +355,14 @@ impl<'a> Builder<'a> {
                     if let Some(before) = b.node.filter_input.take() {
                         b.node.removed_by_filter = Some(before.saturating_sub(new.ntuples));
                     }
+                    b.node.sort_method = new.sort.map(|m| match m {
+                        SortMethod::Quicksort { memory } => {
+                            ("quicksort", (memory as u64).div_ceil(1024), "Memory")
+                        }
+                        SortMethod::ExternalMerge { disk } => {
+                            ("external merge", disk.div_ceil(1024), "Disk")
+                        }
+                    });
                     // LockRows over its scan: one executor node, both counters.
                     if b.node.node_type == "LockRows" {
                         b.node.children[0].actual = Some(new.clone());

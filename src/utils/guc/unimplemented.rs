@@ -45,7 +45,6 @@ const OPENSSL: &str =
 const PRELOAD: &str = "ferrogres cannot load shared libraries or extensions.";
 const WRAPAROUND: &str = "Transaction ids are 64 bits wide in ferrogres: there is no wraparound to prevent, and no multixacts.";
 const WRITEBACK: &str = "ferrogres does not ask the kernel to write back dirty data early.";
-const TEMP_FILES: &str = "ferrogres writes no temporary files yet.";
 const SERIALIZABLE: &str =
     "ferrogres has no predicate locks: SERIALIZABLE runs as REPEATABLE READ.";
 const DEBUG_OUTPUT: &str = "ferrogres has no parse, rewrite or plan trees to print.";
@@ -245,7 +244,6 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ),
     ("log_statement_sample_rate", LOG_SAMPLING),
     ("log_statement_stats", STATS_LOG),
-    ("log_temp_files", TEMP_FILES),
     ("log_transaction_sample_rate", LOG_SAMPLING),
     ("logical_decoding_work_mem", REPLICATION),
     (
@@ -314,7 +312,6 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ),
     ("recovery_min_apply_delay", STANDBY),
     ("recursive_worktable_factor", PLANNER),
-    ("remove_temp_files_after_crash", TEMP_FILES),
     ("seed", "ferrogres's random() cannot be seeded yet."),
     ("seq_page_cost", PLANNER),
     ("session_preload_libraries", PRELOAD),
@@ -347,7 +344,6 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("tcp_keepalives_interval", SOCKETS),
     ("tcp_user_timeout", SOCKETS),
     ("temp_buffers", "ferrogres has no temporary tables yet."),
-    ("temp_file_limit", TEMP_FILES),
     ("temp_tablespaces", TABLESPACES),
     (
         "timezone_abbreviations",

@@ -347,6 +347,16 @@ pub fn count_delete(db: Oid, rel: Oid, relfilenode: Oid) {
     count_change(db, rel, relfilenode, |x| x.deleted += 1);
 }
 
+/// A temporary file of `bytes` bytes was deleted (`pgstat_report_tempfile`).
+pub fn count_temp_file(bytes: u64) {
+    let mut l = local();
+    if !l.track_counts {
+        return;
+    }
+    l.db.temp_files += 1;
+    l.db.temp_bytes += bytes;
+}
+
 /// A deadlock was detected in this backend.
 pub fn count_deadlock() {
     local().db.deadlocks += 1;

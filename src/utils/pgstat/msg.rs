@@ -121,6 +121,8 @@ pub struct DbCounts {
     pub sessions: u64,
     pub session_time_us: u64,
     pub active_time_us: u64,
+    pub temp_files: u64,
+    pub temp_bytes: u64,
 }
 
 impl DbCounts {
@@ -139,9 +141,11 @@ impl DbCounts {
         self.sessions += o.sessions;
         self.session_time_us += o.session_time_us;
         self.active_time_us += o.active_time_us;
+        self.temp_files += o.temp_files;
+        self.temp_bytes += o.temp_bytes;
     }
 
-    fn fields(&self) -> [u64; 10] {
+    fn fields(&self) -> [u64; 12] {
         [
             self.xact_commit,
             self.xact_rollback,
@@ -153,6 +157,8 @@ impl DbCounts {
             self.sessions,
             self.session_time_us,
             self.active_time_us,
+            self.temp_files,
+            self.temp_bytes,
         ]
     }
 
@@ -174,6 +180,8 @@ impl DbCounts {
             sessions: r.u64()?,
             session_time_us: r.u64()?,
             active_time_us: r.u64()?,
+            temp_files: r.u64()?,
+            temp_bytes: r.u64()?,
         })
     }
 }
@@ -585,6 +593,8 @@ mod tests {
                     sessions: 1,
                     session_time_us: 12345,
                     active_time_us: 99,
+                    temp_files: 2,
+                    temp_bytes: 16384,
                 },
                 tables: (0..TABSTAT_PER_MSG as u64)
                     .map(|i| (16384 + i as u32, counts(i)))

@@ -1,0 +1,323 @@
+//! Sorting within `work_mem` (PostgreSQL's `tuplesort.c`, simplified).
+//!
+//! Rows are collected in memory until they take more than `work_mem`;
+//! then the batch is sorted and written to a temporary file as a *run*,
+//! and collection starts again. If no run was written the sort is an
+//! in-memory sort ("quicksort"). Otherwise the last batch becomes a run
+//! too and the runs are merged ("external merge"): at most `fan_in` runs
+//! at a time, each read through a 32 kB buffer, so a merge pass needs about
+//! `work_mem` of buffers whatever the input's size; passes repeat, each
+//! into a new file (the old one deleted), until the remaining runs can be
+//! merged while the rows are handed out.
+//!
+//! The sort is stable, as ferrogres's in-memory sort always was: rows that
+//! compare equal keep their input order, within a run by the stable sort
+//! and across runs because a tie goes to the earlier run, and runs are
+//! made and merged in input order.
+//!
+//! Memory: the batch is measured with the executor's row size estimate;
+//! a single row larger than `work_mem` still makes a run of one row.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+
+use super::rowcodec::{Decoder, encode_row};
+use super::{EvalContext, Row, compare_key, row_bytes};
+use crate::sql::plan::SortKey;
+use crate::storage::file::temp::{TempFile, TempFileSettings};
+use crate::utils::elog::PgResult;
+
+const READ_BUFFER: usize = 32 * 1024;
+
+/// How a finished sort ran, for EXPLAIN ANALYZE's `Sort Method` line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortMethod {
+    /// In memory; the peak bytes held.
+    Quicksort { memory: usize },
+    /// Through temporary files; the bytes of the first pass's runs.
+    ExternalMerge { disk: u64 },
+}
+
+/// A run: bytes `start..end` of the current file.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    start: u64,
+    end: u64,
+}
+
+pub struct Tuplesort {
+    keys: Rc<Vec<SortKey>>,
+    work_mem: usize,
+    temp: TempFileSettings,
+    batch: Vec<Row>,
+    batch_bytes: usize,
+    peak: usize,
+    file: Option<TempFile>,
+    runs: Vec<Run>,
+    spilled: u64,
+    state: State,
+}
+
+enum State {
+    Loading,
+    Memory(std::vec::IntoIter<Row>),
+    Merge(Merge),
+}
+
+fn compare(keys: &[SortKey], a: &Row, b: &Row) -> Ordering {
+    for k in keys {
+        let o = compare_key(&a[k.column], &b[k.column], k.descending, k.nulls_first);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+impl Tuplesort {
+    /// A sort on `keys` within `work_mem_kb` kilobytes.
+    pub fn new(keys: Vec<SortKey>, work_mem_kb: i64, temp: TempFileSettings) -> Tuplesort {
+        Tuplesort {
+            keys: Rc::new(keys),
+            work_mem: (work_mem_kb.max(64) as usize).saturating_mul(1024),
+            temp,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            peak: 0,
+            file: None,
+            runs: Vec::new(),
+            spilled: 0,
+            state: State::Loading,
+        }
+    }
+
+    /// The session's `work_mem`, `temp_file_limit` and `log_temp_files`.
+    pub fn for_session(keys: Vec<SortKey>, cx: &mut EvalContext) -> Tuplesort {
+        let s = cx.server.settings();
+        let temp = TempFileSettings {
+            limit_kb: s.get_int("temp_file_limit"),
+            log_min_kb: s.get_int("log_temp_files"),
+        };
+        Tuplesort::new(keys, s.get_int("work_mem"), temp)
+    }
+
+    pub fn put(&mut self, row: Row) -> PgResult<()> {
+        debug_assert!(matches!(self.state, State::Loading));
+        self.batch_bytes += row_bytes(&row);
+        self.batch.push(row);
+        self.peak = self.peak.max(self.batch_bytes);
+        if self.batch_bytes > self.work_mem {
+            self.dump_run()?;
+        }
+        Ok(())
+    }
+
+    /// Sorts the batch and appends it to the file as a run.
+    fn dump_run(&mut self) -> PgResult<()> {
+        let keys = self.keys.clone();
+        self.batch.sort_by(|a, b| compare(&keys, a, b));
+        if self.file.is_none() {
+            self.file = Some(TempFile::create(self.temp)?);
+        }
+        let file = self.file.as_mut().expect("created above");
+        let start = file.size();
+        let mut buf = Vec::new();
+        for r in self.batch.drain(..) {
+            buf.clear();
+            encode_row(&r, &mut buf);
+            file.write(&(buf.len() as u32).to_le_bytes())?;
+            file.write(&buf)?;
+        }
+        let end = file.size();
+        self.spilled += end - start;
+        self.runs.push(Run { start, end });
+        self.batch_bytes = 0;
+        Ok(())
+    }
+
+    /// Ends the input: sorts in memory, or writes the last run and merges
+    /// until one pass can deliver the rows.
+    pub fn perform(&mut self, cx: &mut EvalContext) -> PgResult<SortMethod> {
+        if self.runs.is_empty() {
+            let keys = self.keys.clone();
+            let mut rows = std::mem::take(&mut self.batch);
+            rows.sort_by(|a, b| compare(&keys, a, b));
+            self.state = State::Memory(rows.into_iter());
+            return Ok(SortMethod::Quicksort { memory: self.peak });
+        }
+        if !self.batch.is_empty() {
+            self.dump_run()?;
+        }
+        let fan_in = (self.work_mem / READ_BUFFER).max(6);
+        let mut file = self.file.take().expect("runs were written");
+        file.flush()?;
+        let mut runs = std::mem::take(&mut self.runs);
+        while runs.len() > fan_in {
+            let mut out = TempFile::create(self.temp)?;
+            let mut next = Vec::new();
+            for group in runs.chunks(fan_in) {
+                let start = out.size();
+                let mut m = Merge::new(Rc::new(file), group, self.keys.clone())?;
+                let mut buf = Vec::new();
+                let mut n = 0u64;
+                while let Some(r) = m.next_row()? {
+                    n += 1;
+                    if n % 1024 == 0 {
+                        cx.server.check_for_interrupts()?;
+                    }
+                    buf.clear();
+                    encode_row(&r, &mut buf);
+                    out.write(&(buf.len() as u32).to_le_bytes())?;
+                    out.write(&buf)?;
+                }
+                file = Rc::try_unwrap(m.file)
+                    .ok()
+                    .expect("the merge is done with the file");
+                next.push(Run {
+                    start,
+                    end: out.size(),
+                });
+            }
+            out.flush()?;
+            // The previous pass's file is deleted here.
+            file = out;
+            runs = next;
+        }
+        self.state = State::Merge(Merge::new(Rc::new(file), &runs, self.keys.clone())?);
+        Ok(SortMethod::ExternalMerge { disk: self.spilled })
+    }
+
+    pub fn next(&mut self) -> PgResult<Option<Row>> {
+        match &mut self.state {
+            State::Loading => unreachable!("rows are read after perform"),
+            State::Memory(rows) => Ok(rows.next()),
+            State::Merge(m) => m.next_row(),
+        }
+    }
+}
+
+/// Reads one run's rows through a buffer.
+struct RunReader {
+    pos: u64,
+    end: u64,
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl RunReader {
+    /// Makes `n` bytes available at `buf[at..]`; false at the run's end.
+    fn fill(&mut self, file: &TempFile, n: usize) -> PgResult<bool> {
+        if self.buf.len() - self.at >= n {
+            return Ok(true);
+        }
+        self.buf.drain(..self.at);
+        self.at = 0;
+        let want = (n - self.buf.len()).max(READ_BUFFER) as u64;
+        let want = want.min(self.end - self.pos) as usize;
+        if want == 0 {
+            return Ok(self.buf.len() >= n);
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + want, 0);
+        let got = file.read_at(self.pos, &mut self.buf[old..])?;
+        self.buf.truncate(old + got);
+        self.pos += got as u64;
+        Ok(self.buf.len() >= n)
+    }
+
+    fn next_row(&mut self, file: &TempFile) -> PgResult<Option<Row>> {
+        if !self.fill(file, 4)? {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes(self.buf[self.at..self.at + 4].try_into().expect("4 bytes"))
+            as usize;
+        self.at += 4;
+        if !self.fill(file, len)? {
+            return Err(crate::utils::elog::PgError::error(
+                crate::utils::elog::sqlstate::INTERNAL_ERROR,
+                "unexpected end of data in a temporary file",
+            ));
+        }
+        let row = Decoder::new(&self.buf[self.at..self.at + len]).row()?;
+        self.at += len;
+        Ok(Some(row))
+    }
+}
+
+/// A row at the head of run `run`, ordered for a min-heap (ties: the
+/// earlier run first).
+struct Head {
+    row: Row,
+    run: usize,
+    keys: Rc<Vec<SortKey>>,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Head) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Head) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, other: &Head) -> Ordering {
+        compare(&self.keys, &self.row, &other.row)
+            .then(self.run.cmp(&other.run))
+            .reverse()
+    }
+}
+
+/// A k-way merge of runs of one file.
+struct Merge {
+    file: Rc<TempFile>,
+    readers: Vec<RunReader>,
+    heap: BinaryHeap<Head>,
+}
+
+impl Merge {
+    fn new(file: Rc<TempFile>, runs: &[Run], keys: Rc<Vec<SortKey>>) -> PgResult<Merge> {
+        let mut readers: Vec<RunReader> = runs
+            .iter()
+            .map(|r| RunReader {
+                pos: r.start,
+                end: r.end,
+                buf: Vec::new(),
+                at: 0,
+            })
+            .collect();
+        let mut heap = BinaryHeap::new();
+        for (i, rd) in readers.iter_mut().enumerate() {
+            if let Some(row) = rd.next_row(&file)? {
+                heap.push(Head {
+                    row,
+                    run: i,
+                    keys: keys.clone(),
+                });
+            }
+        }
+        Ok(Merge {
+            file,
+            readers,
+            heap,
+        })
+    }
+
+    fn next_row(&mut self) -> PgResult<Option<Row>> {
+        let Some(head) = self.heap.pop() else {
+            return Ok(None);
+        };
+        if let Some(row) = self.readers[head.run].next_row(&self.file)? {
+            self.heap.push(Head {
+                row,
+                run: head.run,
+                keys: head.keys.clone(),
+            });
+        }
+        Ok(Some(head.row))
+    }
+}
