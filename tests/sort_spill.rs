@@ -1,5 +1,5 @@
-//! Sorts past `work_mem` spill to temporary files under `base/pgsql_tmp`
-//! and give the same order; the files are counted (`pg_stat_database`),
+//! Sorts past `work_mem` (ORDER BY, and a WindowAgg's input) spill to
+//! temporary files under `base/pgsql_tmp` and give the same order; the files are counted (`pg_stat_database`),
 //! logged (`log_temp_files`), bounded (`temp_file_limit`), removed when the
 //! statement ends however it ends, and removed at start; the backend's
 //! peak memory stays bounded.
@@ -131,5 +131,18 @@ fn a_spilling_sort_keeps_the_backend_small() {
     assert!(
         spilled * 2 < in_memory,
         "spilling did not bound memory: {spilled} kB vs {in_memory} kB"
+    );
+
+    // A window over 400000 rows in 1000 partitions holds one partition.
+    let sql = "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY g % 1000 ORDER BY md5(g::text)) \
+               FROM generate_series(1, 400000) g OFFSET 1) s";
+    let in_memory = peak_rss_kb(&s, "SET work_mem = '1GB'", sql);
+    let spilled = peak_rss_kb(&s, "SET work_mem = '1MB'", sql);
+    eprintln!(
+        "peak RSS of row_number over 400000 rows in 1000 partitions: {in_memory} kB in memory, {spilled} kB with work_mem = 1MB"
+    );
+    assert!(
+        spilled * 2 < in_memory,
+        "the window did not bound memory: {spilled} kB vs {in_memory} kB"
     );
 }

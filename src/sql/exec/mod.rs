@@ -70,6 +70,16 @@ pub struct EvalContext<'a> {
 /// memory and end in the OOM killer and a crash-restart.
 pub const MAX_HELD_BYTES: usize = 1 << 30;
 
+/// 53200 for a statement past [`MAX_HELD_BYTES`] of rows in memory.
+pub(crate) fn out_of_memory() -> PgError {
+    PgError::error(crate::utils::elog::sqlstate::OUT_OF_MEMORY, "out of memory").with_detail(
+        format!(
+            "The query holds more than {} MB of rows in memory; ferrogres does not spill groups, hash tables, window partitions or results to disk yet.",
+            MAX_HELD_BYTES >> 20
+        ),
+    )
+}
+
 impl Drop for EvalContext<'_> {
     fn drop(&mut self) {
         for scan in std::mem::take(&mut self.open_scans) {
@@ -104,14 +114,7 @@ impl<'a> EvalContext<'a> {
     pub fn hold(&mut self, row: &[Datum]) -> PgResult<()> {
         self.held_bytes = self.held_bytes.saturating_add(row_bytes(row));
         if self.held_bytes > MAX_HELD_BYTES {
-            return Err(PgError::error(
-                crate::utils::elog::sqlstate::OUT_OF_MEMORY,
-                "out of memory",
-            )
-            .with_detail(format!(
-                "The query holds more than {} MB of rows in memory; ferrogres does not spill sorts, groups or results to disk yet.",
-                MAX_HELD_BYTES >> 20
-            )));
+            return Err(out_of_memory());
         }
         Ok(())
     }
@@ -466,6 +469,9 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             frame,
             funcs,
             output: Vec::new().into_iter(),
+            sorted: None,
+            pending: None,
+            offsets: None,
         }),
         Plan::Project { input, exprs } => Box::new(Project {
             input: build(*input),

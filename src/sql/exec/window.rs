@@ -3,7 +3,8 @@
 //!
 //! The node reads its whole input, sorts it (stably) on the PARTITION BY
 //! keys, ascending with NULLs last, then the ORDER BY keys, and emits the
-//! rows in that order with one column per window function appended.
+//! rows in that order with one column per window function appended,
+//! partition by partition.
 //! Within a partition, rows equal on every ORDER BY key are *peers*
 //! (without ORDER BY, the whole partition is one peer group); `rank`,
 //! RANGE and GROUPS frames and the EXCLUDE options are defined on peer
@@ -18,16 +19,20 @@
 //! to the previous row's reuses its result, and any other frame is
 //! aggregated afresh.
 //!
-//! Memory: the node holds its input in memory (accounted by
-//! `EvalContext::hold`); it does not spill to disk yet.
+//! Memory: the input goes through a [`Tuplesort`] on the PARTITION BY and
+//! ORDER BY values (spilling to temporary files past `work_mem`), and the
+//! node holds one partition at a time, at most 1 GB of it (53200 past
+//! that); a partition does not spill yet.
 
 use std::cmp::Ordering;
 
+use super::tuplesort::Tuplesort;
 use super::{EvalContext, ExecNode, Row, compare_key, eval, eval_qual};
 use crate::sql::analyze::{Frame, WinFunc, WindowFuncRef, frameopt};
 use crate::sql::expr::Expr;
 use crate::sql::functions::WinKind;
 use crate::sql::functions::aggregates::Accumulator;
+use crate::sql::plan::SortKey;
 use crate::sql::types::Datum;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
@@ -37,11 +42,16 @@ pub(super) struct WindowAgg {
     pub order: Vec<(Expr, bool, bool)>,
     pub frame: Frame,
     pub funcs: Vec<WindowFuncRef>,
+    /// The current partition's rows with their window values.
     pub output: std::vec::IntoIter<Row>,
+    /// The input, sorted (spilling past `work_mem`), and its next row.
+    pub sorted: Option<Tuplesort>,
+    pub pending: Option<Row>,
+    pub offsets: Option<Offsets>,
 }
 
 /// The frame offsets, evaluated once per scan (`calculate_frame_offsets`).
-struct Offsets {
+pub(super) struct Offsets {
     /// ROWS and GROUPS offsets.
     start_n: u64,
     end_n: u64,
@@ -64,64 +74,101 @@ struct Partition<'a> {
 impl ExecNode for WindowAgg {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         if let Some(mut input) = self.input.take() {
-            let offsets = self.offsets(cx)?;
-            let mut rows: Vec<(Row, Row, Row)> = Vec::new();
-            while let Some(r) = input.next(cx)? {
-                cx.hold(&r)?;
-                let mut pkeys = Vec::with_capacity(self.partition.len());
-                for e in &self.partition {
-                    pkeys.push(eval(e, &r, cx)?);
-                }
-                let mut okeys = Vec::with_capacity(self.order.len());
-                for (e, _, _) in &self.order {
-                    okeys.push(eval(e, &r, cx)?);
-                }
-                rows.push((pkeys, okeys, r));
-            }
-            if !self.partition.is_empty() || !self.order.is_empty() {
-                let order = &self.order;
-                rows.sort_by(|a, b| {
-                    for (x, y) in a.0.iter().zip(&b.0) {
-                        let o = compare_key(x, y, false, false);
-                        if o != Ordering::Equal {
-                            return o;
-                        }
-                    }
-                    for ((x, y), (_, desc, nulls_first)) in a.1.iter().zip(&b.1).zip(order) {
-                        let o = compare_key(x, y, *desc, *nulls_first);
-                        if o != Ordering::Equal {
-                            return o;
-                        }
-                    }
-                    Ordering::Equal
-                });
-            }
-            let (keys, rest): (Vec<(Row, Row)>, Vec<Row>) =
-                rows.into_iter().map(|(p, o, r)| ((p, o), r)).unzip();
-            let mut out = Vec::with_capacity(rest.len());
-            let mut at = 0;
-            while at < rest.len() {
-                let mut end = at + 1;
-                while end < rest.len() && same(&keys[end].0, &keys[at].0) {
-                    end += 1;
-                }
-                let okeys: Vec<&Row> = keys[at..end].iter().map(|k| &k.1).collect();
-                let part = Partition::new(&rest[at..end], &okeys);
-                let order_vals: Vec<Datum> = okeys
+            self.offsets = Some(self.offsets(cx)?);
+            // Sorted rows are the PARTITION BY values, the ORDER BY values,
+            // then the input row; the sort keys are the first columns.
+            let np = self.partition.len();
+            let mut keys: Vec<SortKey> = (0..np)
+                .map(|column| SortKey {
+                    column,
+                    descending: false,
+                    nulls_first: false,
+                })
+                .collect();
+            keys.extend(
+                self.order
                     .iter()
-                    .map(|k| k.first().cloned().unwrap_or(Datum::Null))
-                    .collect();
-                let results = self.run_partition(cx, &part, &order_vals, &offsets)?;
-                for (i, r) in rest[at..end].iter().enumerate() {
-                    let mut row = r.clone();
-                    row.extend(results.iter().map(|col| col[i].clone()));
-                    out.push(row);
+                    .enumerate()
+                    .map(|(i, (_, desc, nulls_first))| SortKey {
+                        column: np + i,
+                        descending: *desc,
+                        nulls_first: *nulls_first,
+                    }),
+            );
+            let mut sort = Tuplesort::for_session(keys, cx);
+            while let Some(r) = input.next(cx)? {
+                let mut row = Vec::with_capacity(np + self.order.len() + r.len());
+                for e in &self.partition {
+                    row.push(eval(e, &r, cx)?);
                 }
-                at = end;
+                for (e, _, _) in &self.order {
+                    row.push(eval(e, &r, cx)?);
+                }
+                row.extend(r);
+                sort.put(row)?;
             }
-            self.output = out.into_iter();
+            sort.perform(cx)?;
+            self.pending = sort.next()?;
+            self.sorted = Some(sort);
         }
-        Ok(self.output.next())
+        loop {
+            if let Some(r) = self.output.next() {
+                return Ok(Some(r));
+            }
+            if !self.next_partition(cx)? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl WindowAgg {
+    /// Reads the next partition from the sorted input and computes its
+    /// rows into `output`; false at the end. Only one partition is held.
+    fn next_partition(&mut self, cx: &mut EvalContext) -> PgResult<bool> {
+        let Some(first) = self.pending.take() else {
+            return Ok(false);
+        };
+        let (np, no) = (self.partition.len(), self.order.len());
+        let sort = self.sorted.as_mut().expect("the input was sorted");
+        let mut bytes = super::row_bytes(&first);
+        let mut part = vec![first];
+        while let Some(r) = sort.next()? {
+            if same(&r[..np], &part[0][..np]) {
+                bytes += super::row_bytes(&r);
+                if bytes > super::MAX_HELD_BYTES {
+                    return Err(super::out_of_memory());
+                }
+                part.push(r);
+            } else {
+                self.pending = Some(r);
+                break;
+            }
+        }
+        let mut okeys_owned: Vec<Row> = Vec::with_capacity(part.len());
+        let mut rest: Vec<Row> = Vec::with_capacity(part.len());
+        for mut r in part {
+            let input = r.split_off(np + no);
+            okeys_owned.push(r.split_off(np));
+            rest.push(input);
+        }
+        let okeys: Vec<&Row> = okeys_owned.iter().collect();
+        let partition = Partition::new(&rest, &okeys);
+        let order_vals: Vec<Datum> = okeys
+            .iter()
+            .map(|k| k.first().cloned().unwrap_or(Datum::Null))
+            .collect();
+        let offsets = self.offsets.take().expect("computed at the start");
+        let results = self.run_partition(cx, &partition, &order_vals, &offsets);
+        self.offsets = Some(offsets);
+        let results = results?;
+        let mut out = Vec::with_capacity(rest.len());
+        for (i, mut row) in rest.into_iter().enumerate() {
+            row.extend(results.iter().map(|col| col[i].clone()));
+            out.push(row);
+        }
+        self.output = out.into_iter();
+        Ok(true)
     }
 }
 
