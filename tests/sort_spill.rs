@@ -1,5 +1,6 @@
-//! Sorts past `work_mem` (ORDER BY, and a WindowAgg's input) spill to
-//! temporary files under `base/pgsql_tmp` and give the same order; the files are counted (`pg_stat_database`),
+//! Sorts past `work_mem` (ORDER BY, and a WindowAgg's input), the stores
+//! of materialised WITH queries and recursive work tables spill to
+//! temporary files under `base/pgsql_tmp` and give the same rows; the files are counted (`pg_stat_database`),
 //! logged (`log_temp_files`), bounded (`temp_file_limit`), removed when the
 //! statement ends however it ends, and removed at start; the backend's
 //! peak memory stays bounded.
@@ -103,6 +104,35 @@ fn a_sort_past_work_mem_spills_and_cleans_up() {
         "{err}"
     );
     assert!(temp_dir_files(&s).is_empty(), "{:?}", temp_dir_files(&s));
+}
+
+#[test]
+fn an_endless_recursive_query_spills_and_is_cancellable() {
+    let s = Server::builder().conf("log_temp_files = 0").start();
+    // Each round's 2000 rows pass work_mem: the work table goes to disk.
+    let out = s.psql_output(
+        "SET work_mem = '64kB'; SET statement_timeout = '2s'; \
+         WITH RECURSIVE r(n) AS (SELECT g FROM generate_series(1, 2000) g \
+         UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("canceling statement due to statement timeout"),
+        "{err}"
+    );
+    assert!(
+        s.log().contains("LOG:  temporary file: path"),
+        "{}",
+        s.log()
+    );
+    assert!(temp_dir_files(&s).is_empty(), "{:?}", temp_dir_files(&s));
+    // With LIMIT it ends, with PostgreSQL's rows.
+    let out = s.psql(
+        "SET work_mem = '64kB'; WITH RECURSIVE r(n) AS (SELECT g FROM generate_series(1, 2000) g \
+         UNION ALL SELECT n + 2000 FROM r) SELECT n FROM r LIMIT 2 OFFSET 9999",
+    );
+    assert_eq!(out, "10000\n10001");
 }
 
 #[test]

@@ -13,3 +13,9 @@ SET work_mem = '64kB'; SELECT a, b FROM (VALUES (1, 'x'), (2, 'y')) v(a, b) ORDE
 SET work_mem = '64kB'; SELECT g % 1000 AS p, g, row_number() OVER (PARTITION BY g % 1000 ORDER BY md5(g::text)) FROM generate_series(1, 30000) g ORDER BY 1, 3 LIMIT 4 OFFSET 12345;
 SET work_mem = '64kB'; SELECT sum(n) FROM (SELECT rank() OVER (PARTITION BY g % 7 ORDER BY g / 10) AS n FROM generate_series(1, 30000) g) s;
 SET work_mem = '64kB'; SELECT g, sum(g) OVER (ORDER BY g DESC ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), lag(g) OVER w FROM generate_series(1, 20000) g WINDOW w AS (ORDER BY md5(g::text)) ORDER BY g LIMIT 3 OFFSET 500;
+SET work_mem = '64kB'; WITH c AS MATERIALIZED (SELECT g, md5(g::text) AS m FROM generate_series(1, 30000) g) SELECT count(*), min(c1.m), max(c2.m) FROM c c1 JOIN c c2 USING (g);
+SET work_mem = '64kB'; WITH c AS MATERIALIZED (SELECT g FROM generate_series(1, 30000) g) SELECT (SELECT count(*) FROM c), (SELECT sum(g) FROM c), (SELECT g FROM c ORDER BY g DESC LIMIT 1);
+SET work_mem = '64kB'; WITH c AS MATERIALIZED (SELECT g FROM generate_series(1, 3000) g) SELECT count(*), sum(s.g) FROM c c1, LATERAL (SELECT c2.g FROM c c2 WHERE c2.g >= c1.g LIMIT 1) s WHERE c1.g % 500 = 0;
+SET work_mem = '64kB'; WITH RECURSIVE r(n, k) AS (SELECT 1, g FROM generate_series(1, 5000) g UNION ALL SELECT n + 1, k FROM r WHERE n < 5) SELECT n, count(*), sum(k) FROM r GROUP BY n ORDER BY n;
+SET work_mem = '64kB'; WITH RECURSIVE r(n, k) AS (SELECT 1, g FROM generate_series(1, 5000) g UNION SELECT n + 1, k % 100 FROM r WHERE n < 4) SELECT n, count(*) FROM r GROUP BY n ORDER BY n;
+SET work_mem = '64kB'; WITH RECURSIVE r(n) AS (SELECT g FROM generate_series(1, 3000) g UNION ALL SELECT n + 3000 FROM r) SELECT n FROM r LIMIT 3 OFFSET 10000;

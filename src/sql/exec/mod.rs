@@ -14,6 +14,7 @@ pub(crate) mod scan;
 mod srf;
 mod subplan;
 pub mod tuplesort;
+pub mod tuplestore;
 mod window;
 
 use std::cmp::Ordering;
@@ -51,7 +52,7 @@ pub struct EvalContext<'a> {
     /// node computing the rest (`CteScan`).
     cte_stores: HashMap<usize, CteStore>,
     /// The current round's rows of each recursive CTE's work table.
-    worktables: HashMap<usize, std::rc::Rc<Vec<Row>>>,
+    worktables: HashMap<usize, std::rc::Rc<tuplestore::Tuplestore>>,
     /// Table scans not yet at their end: closed when the statement ends.
     pub(crate) open_scans: Vec<super::tables::ScanId>,
     /// Bytes of rows this statement's nodes hold in memory (see [`EvalContext::hold`]).
@@ -136,14 +137,29 @@ impl<'a> EvalContext<'a> {
         Ok(rows)
     }
 
-    /// Row `pos` of materialised WITH query `index` (subplan `index`),
-    /// computing rows up to it if no reader has yet: PostgreSQL's CTE
-    /// tuplestore, read by each reference at its own pace.
-    pub(crate) fn cte_row(&mut self, index: usize, pos: usize) -> PgResult<Option<Row>> {
+    /// The row at `ptr` of materialised WITH query `index` (subplan
+    /// `index`), computing rows up to it if no reader has yet: PostgreSQL's
+    /// CTE tuplestore, read by each reference at its own pace.
+    pub(crate) fn cte_row(
+        &mut self,
+        index: usize,
+        ptr: &mut tuplestore::ReadPtr,
+    ) -> PgResult<Option<Row>> {
         loop {
-            let store = self.cte_stores.entry(index).or_default();
-            if let Some(r) = store.rows.get(pos) {
-                return Ok(Some(r.clone()));
+            if !self.cte_stores.contains_key(&index) {
+                let store = tuplestore::Tuplestore::for_session(self);
+                self.cte_stores.insert(
+                    index,
+                    CteStore {
+                        rows: store,
+                        producer: None,
+                        done: false,
+                    },
+                );
+            }
+            let store = self.cte_stores.get_mut(&index).expect("made above");
+            if ptr.pos < store.rows.len() {
+                return store.rows.read(ptr);
             }
             if store.done {
                 return Ok(None);
@@ -157,13 +173,10 @@ impl<'a> EvalContext<'a> {
                 ),
             };
             let r = node.next(self)?;
-            if let Some(row) = &r {
-                self.hold(row)?;
-            }
             let store = self.cte_stores.get_mut(&index).expect("entry made above");
             match r {
                 Some(row) => {
-                    store.rows.push(row);
+                    store.rows.put(row)?;
                     store.producer = Some(node);
                 }
                 None => store.done = true,
@@ -174,13 +187,14 @@ impl<'a> EvalContext<'a> {
     /// Installs the rows of a data-modifying WITH query (its RETURNING
     /// rows) as the CTE's complete store.
     pub(crate) fn fill_cte(&mut self, index: usize, rows: Vec<Row>) -> PgResult<()> {
-        for r in &rows {
-            self.hold(r)?;
+        let mut store = tuplestore::Tuplestore::for_session(self);
+        for r in rows {
+            store.put(r)?;
         }
         self.cte_stores.insert(
             index,
             CteStore {
-                rows,
+                rows: store,
                 producer: None,
                 done: true,
             },
@@ -366,14 +380,17 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             left: Some(build(*left)),
             right: *right,
             seen: HashSet::new(),
-            next_work: Vec::new(),
-            round: Vec::new().into_iter(),
+            next_work: None,
+            round: None,
         }),
-        Plan::CteScan { subplan } => Box::new(CteScan { subplan, pos: 0 }),
+        Plan::CteScan { subplan } => Box::new(CteScan {
+            subplan,
+            ptr: Default::default(),
+        }),
         Plan::WorkTableScan { worktable } => Box::new(WorkTableScan {
             worktable,
             rows: None,
-            at: 0,
+            ptr: Default::default(),
         }),
         Plan::ValuesScan { rows } => Box::new(ValuesScan {
             rows: rows.into_iter(),
@@ -651,23 +668,44 @@ impl ExecNode for Sort {
 }
 
 /// `WITH RECURSIVE` (`nodeRecursiveunion.c`): the non-recursive term's
-/// rows as they come, then rounds of the recursive term, each run over the
-/// rows the round before produced and held whole (so `LIMIT` ends an
-/// endless recursion between rounds). UNION keeps only rows not produced
-/// before.
+/// rows as they come, then rounds of the recursive term over the rows the
+/// round before produced (the work table), each row handed out as it is
+/// made, so `LIMIT` ends an endless recursion. The rows of the next work
+/// table go to a [`tuplestore::Tuplestore`], which spills past
+/// `work_mem`. UNION keeps only rows not produced before (a hash set of
+/// every row so far, in memory as in PostgreSQL).
 struct RecursiveUnion {
     worktable: usize,
     all: bool,
     left: Option<Box<dyn ExecNode>>,
     right: Plan,
     seen: HashSet<Vec<HashKey>>,
-    next_work: Vec<Row>,
-    round: std::vec::IntoIter<Row>,
+    /// The rows of the round being produced.
+    next_work: Option<tuplestore::Tuplestore>,
+    /// The recursive term running over the previous round's rows.
+    round: Option<Box<dyn ExecNode>>,
 }
 
 impl RecursiveUnion {
-    fn is_new(&mut self, r: &Row) -> bool {
-        self.all || self.seen.insert(r.iter().map(hash_key).collect())
+    /// Whether `r` is a result row (always for UNION ALL; for UNION, not
+    /// one produced before).
+    fn is_new(&mut self, r: &Row, cx: &mut EvalContext) -> PgResult<bool> {
+        if self.all {
+            return Ok(true);
+        }
+        if self.seen.insert(r.iter().map(hash_key).collect()) {
+            cx.hold(r)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Keeps `r` for the next round.
+    fn keep(&mut self, r: &Row, cx: &mut EvalContext) -> PgResult<()> {
+        if self.next_work.is_none() {
+            self.next_work = Some(tuplestore::Tuplestore::for_session(cx));
+        }
+        self.next_work.as_mut().expect("made above").put(r.clone())
     }
 }
 
@@ -677,9 +715,8 @@ impl ExecNode for RecursiveUnion {
             if let Some(left) = &mut self.left {
                 match left.next(cx)? {
                     Some(r) => {
-                        if self.is_new(&r) {
-                            cx.hold(&r)?;
-                            self.next_work.push(r.clone());
+                        if self.is_new(&r, cx)? {
+                            self.keep(&r, cx)?;
                             return Ok(Some(r));
                         }
                         continue;
@@ -687,49 +724,45 @@ impl ExecNode for RecursiveUnion {
                     None => self.left = None,
                 }
             }
-            if let Some(r) = self.round.next() {
-                return Ok(Some(r));
-            }
-            if self.next_work.is_empty() {
-                return Ok(None);
-            }
-            let work = std::mem::take(&mut self.next_work);
-            cx.worktables.insert(self.worktable, std::rc::Rc::new(work));
-            let mut node = build(self.right.clone());
-            let mut out = Vec::new();
-            while let Some(r) = node.next(cx)? {
-                cx.server.check_for_interrupts()?;
-                if self.is_new(&r) {
-                    cx.hold(&r)?;
-                    out.push(r);
+            if let Some(node) = &mut self.round {
+                match node.next(cx)? {
+                    Some(r) => {
+                        cx.server.check_for_interrupts()?;
+                        if self.is_new(&r, cx)? {
+                            self.keep(&r, cx)?;
+                            return Ok(Some(r));
+                        }
+                        continue;
+                    }
+                    None => self.round = None,
                 }
             }
-            self.next_work = out.clone();
-            self.round = out.into_iter();
+            // A round is over: its rows are the next one's work table.
+            let work = match self.next_work.take() {
+                Some(w) if !w.is_empty() => w,
+                _ => return Ok(None),
+            };
+            cx.worktables.insert(self.worktable, std::rc::Rc::new(work));
+            self.round = Some(build(self.right.clone()));
         }
     }
 }
 
 struct WorkTableScan {
     worktable: usize,
-    rows: Option<std::rc::Rc<Vec<Row>>>,
-    at: usize,
+    rows: Option<std::rc::Rc<tuplestore::Tuplestore>>,
+    ptr: tuplestore::ReadPtr,
 }
 
 impl ExecNode for WorkTableScan {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         if self.rows.is_none() {
-            self.rows = Some(
-                cx.worktables
-                    .get(&self.worktable)
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            match cx.worktables.get(&self.worktable) {
+                Some(w) => self.rows = Some(w.clone()),
+                None => return Ok(None),
+            }
         }
-        let rows = self.rows.as_ref().expect("set above");
-        let r = rows.get(self.at).cloned();
-        self.at += 1;
-        Ok(r)
+        self.rows.as_ref().expect("set above").read(&mut self.ptr)
     }
 }
 
@@ -1039,10 +1072,10 @@ impl ExecNode for Agg {
     }
 }
 
-/// A materialised WITH query's rows so far (`EvalContext::cte_row`).
-#[derive(Default)]
+/// A materialised WITH query (`EvalContext::cte_row`): its rows so far
+/// (spilling past `work_mem`), and the node computing the rest.
 struct CteStore {
-    rows: Vec<Row>,
+    rows: tuplestore::Tuplestore,
     producer: Option<Box<dyn ExecNode>>,
     done: bool,
 }
@@ -1050,15 +1083,13 @@ struct CteStore {
 /// One reference to a materialised WITH query.
 struct CteScan {
     subplan: usize,
-    pos: usize,
+    ptr: tuplestore::ReadPtr,
 }
 
 impl ExecNode for CteScan {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         cx.server.check_for_interrupts()?;
-        let r = cx.cte_row(self.subplan, self.pos)?;
-        self.pos += 1;
-        Ok(r)
+        cx.cte_row(self.subplan, &mut self.ptr)
     }
 }
 

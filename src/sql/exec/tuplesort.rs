@@ -124,10 +124,7 @@ impl Tuplesort {
         let start = file.size();
         let mut buf = Vec::new();
         for r in self.batch.drain(..) {
-            buf.clear();
-            encode_row(&r, &mut buf);
-            file.write(&(buf.len() as u32).to_le_bytes())?;
-            file.write(&buf)?;
+            write_row(file, &r, &mut buf)?;
         }
         let end = file.size();
         self.spilled += end - start;
@@ -166,10 +163,7 @@ impl Tuplesort {
                     if n % 1024 == 0 {
                         cx.server.check_for_interrupts()?;
                     }
-                    buf.clear();
-                    encode_row(&r, &mut buf);
-                    out.write(&(buf.len() as u32).to_le_bytes())?;
-                    out.write(&buf)?;
+                    write_row(&mut out, &r, &mut buf)?;
                 }
                 file = Rc::try_unwrap(m.file)
                     .ok()
@@ -197,8 +191,22 @@ impl Tuplesort {
     }
 }
 
-/// Reads one run's rows through a buffer.
-struct RunReader {
+/// Appends `row` to `file` as its length and its encoding (`buf` is
+/// scratch space).
+pub(super) fn write_row(
+    file: &mut TempFile,
+    row: &[crate::sql::types::Datum],
+    buf: &mut Vec<u8>,
+) -> PgResult<()> {
+    buf.clear();
+    encode_row(row, buf);
+    file.write(&(buf.len() as u32).to_le_bytes())?;
+    file.write(buf)
+}
+
+/// Reads the rows [`write_row`] wrote between two offsets of a file,
+/// through a buffer.
+pub(super) struct RunReader {
     pos: u64,
     end: u64,
     buf: Vec<u8>,
@@ -206,6 +214,20 @@ struct RunReader {
 }
 
 impl RunReader {
+    pub(super) fn new(start: u64, end: u64) -> RunReader {
+        RunReader {
+            pos: start,
+            end,
+            buf: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// Lets the reader go on to `end` (the file has grown).
+    pub(super) fn extend_to(&mut self, end: u64) {
+        self.end = self.end.max(end);
+    }
+
     /// Makes `n` bytes available at `buf[at..]`; false at the run's end.
     fn fill(&mut self, file: &TempFile, n: usize) -> PgResult<bool> {
         if self.buf.len() - self.at >= n {
@@ -226,7 +248,7 @@ impl RunReader {
         Ok(self.buf.len() >= n)
     }
 
-    fn next_row(&mut self, file: &TempFile) -> PgResult<Option<Row>> {
+    pub(super) fn next_row(&mut self, file: &TempFile) -> PgResult<Option<Row>> {
         if !self.fill(file, 4)? {
             return Ok(None);
         }
@@ -283,12 +305,7 @@ impl Merge {
     fn new(file: Rc<TempFile>, runs: &[Run], keys: Rc<Vec<SortKey>>) -> PgResult<Merge> {
         let mut readers: Vec<RunReader> = runs
             .iter()
-            .map(|r| RunReader {
-                pos: r.start,
-                end: r.end,
-                buf: Vec::new(),
-                at: 0,
-            })
+            .map(|r| RunReader::new(r.start, r.end))
             .collect();
         let mut heap = BinaryHeap::new();
         for (i, rd) in readers.iter_mut().enumerate() {
