@@ -243,6 +243,14 @@ fn analyze_counts_rows_loops_and_buffers() {
         "{out}"
     );
 
+    // ORDER BY ... LIMIT keeps only the rows it needs.
+    let out = explain("SELECT * FROM xa ORDER BY c DESC LIMIT 5");
+    assert!(
+        out.contains("Sort Method: top-N heapsort  Memory: "),
+        "{out}"
+    );
+    assert!(out.contains("Limit (actual rows=5 loops=1)"), "{out}");
+
     // Timing and the summary lines by default.
     let out = s.psql("EXPLAIN ANALYZE SELECT count(*) FROM xa");
     assert!(out.contains("(actual time="), "{out}");

@@ -19,3 +19,7 @@ SET work_mem = '64kB'; WITH c AS MATERIALIZED (SELECT g FROM generate_series(1, 
 SET work_mem = '64kB'; WITH RECURSIVE r(n, k) AS (SELECT 1, g FROM generate_series(1, 5000) g UNION ALL SELECT n + 1, k FROM r WHERE n < 5) SELECT n, count(*), sum(k) FROM r GROUP BY n ORDER BY n;
 SET work_mem = '64kB'; WITH RECURSIVE r(n, k) AS (SELECT 1, g FROM generate_series(1, 5000) g UNION SELECT n + 1, k % 100 FROM r WHERE n < 4) SELECT n, count(*) FROM r GROUP BY n ORDER BY n;
 SET work_mem = '64kB'; WITH RECURSIVE r(n) AS (SELECT g FROM generate_series(1, 3000) g UNION ALL SELECT n + 3000 FROM r) SELECT n FROM r LIMIT 3 OFFSET 10000;
+SELECT g, md5(g::text) FROM generate_series(1, 20000) g ORDER BY 2 LIMIT 5;
+SELECT g FROM generate_series(1, 20000) g ORDER BY g % 1000, g DESC LIMIT 3 OFFSET 7;
+SET work_mem = '64kB'; SELECT g, md5(g::text) FROM generate_series(1, 20000) g ORDER BY 2 DESC LIMIT 4000 OFFSET 3998;
+SELECT * FROM (SELECT g FROM generate_series(1, 100) g ORDER BY g DESC LIMIT 10) s ORDER BY g LIMIT 3;

@@ -86,6 +86,10 @@ fn usage(instr: &Instrumentation) -> ([u64; 4], [u64; 3]) {
 }
 
 impl ExecNode for InstrNode {
+    fn set_bound(&mut self, bound: usize) {
+        self.input.set_bound(bound);
+    }
+
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         let Some(instr) = cx.instrument.as_ref() else {
             return self.input.next(cx);

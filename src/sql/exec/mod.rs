@@ -297,6 +297,10 @@ pub fn session_format(server: &mut dyn ServerContext) -> SessionFormat {
 
 trait ExecNode {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>>;
+
+    /// At most `bound` rows will be read from this node (a LIMIT above
+    /// it, PostgreSQL's `ExecSetTupleBound`): a Sort keeps only that many.
+    fn set_bound(&mut self, _bound: usize) {}
 }
 
 /// Runs a plan to completion.
@@ -503,6 +507,7 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             input: Some(build(*input)),
             keys,
             sort: None,
+            bound: None,
         }),
         Plan::UniqueOn { input, keys } => Box::new(UniqueOn {
             input: build(*input),
@@ -647,12 +652,20 @@ struct Sort {
     input: Option<Box<dyn ExecNode>>,
     keys: Vec<SortKey>,
     sort: Option<tuplesort::Tuplesort>,
+    bound: Option<usize>,
 }
 
 impl ExecNode for Sort {
+    fn set_bound(&mut self, bound: usize) {
+        self.bound = Some(bound);
+    }
+
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         if let Some(mut input) = self.input.take() {
             let mut sort = tuplesort::Tuplesort::for_session(std::mem::take(&mut self.keys), cx);
+            if let Some(b) = self.bound {
+                sort.set_bound(b);
+            }
             while let Some(r) = input.next(cx)? {
                 sort.put(r)?;
             }
@@ -841,6 +854,10 @@ impl ExecNode for Limit {
                 None => None,
             };
             self.state = Some((offset, count));
+            if let (None, Some(c)) = (&self.ties, count) {
+                self.input
+                    .set_bound(usize::try_from(offset.saturating_add(c)).unwrap_or(usize::MAX));
+            }
         }
         let (skip, remaining) = self.state.as_mut().expect("limit state initialised");
         if *remaining == Some(0) {

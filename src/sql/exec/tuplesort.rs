@@ -37,6 +37,9 @@ pub enum SortMethod {
     Quicksort { memory: usize },
     /// Through temporary files; the bytes of the first pass's runs.
     ExternalMerge { disk: u64 },
+    /// Bounded (a LIMIT above): the smallest rows only, in a heap; its
+    /// peak bytes.
+    TopN { memory: usize },
 }
 
 /// A run: bytes `start..end` of the current file.
@@ -57,6 +60,36 @@ pub struct Tuplesort {
     runs: Vec<Run>,
     spilled: u64,
     state: State,
+    /// At most this many rows are wanted (`tuplesort_set_bound`).
+    bound: Option<usize>,
+    /// Bounded mode: the `bound` smallest rows so far, largest on top,
+    /// each with its input position (ties keep input order).
+    heap: Option<BinaryHeap<Bounded>>,
+    seq: u64,
+}
+
+/// A row of a bounded sort: ordered by the keys, then input position.
+struct Bounded {
+    row: Row,
+    seq: u64,
+    keys: Rc<Vec<SortKey>>,
+}
+
+impl PartialEq for Bounded {
+    fn eq(&self, other: &Bounded) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Bounded {}
+impl PartialOrd for Bounded {
+    fn partial_cmp(&self, other: &Bounded) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Bounded {
+    fn cmp(&self, other: &Bounded) -> Ordering {
+        compare(&self.keys, &self.row, &other.row).then(self.seq.cmp(&other.seq))
+    }
 }
 
 enum State {
@@ -89,7 +122,35 @@ impl Tuplesort {
             runs: Vec::new(),
             spilled: 0,
             state: State::Loading,
+            bound: None,
+            heap: None,
+            seq: 0,
         }
+    }
+
+    /// Only the first `bound` rows of the result will be read. Once the
+    /// input passes twice that, in memory, the sort keeps just the
+    /// `bound` smallest rows in a heap (PostgreSQL's top-N heapsort).
+    pub fn set_bound(&mut self, bound: usize) {
+        self.bound = Some(bound.max(1));
+    }
+
+    fn heap_put(&mut self, row: Row) {
+        let seq = self.seq;
+        self.seq += 1;
+        let bound = self.bound.expect("bounded mode has a bound");
+        let keys = self.keys.clone();
+        let heap = self.heap.as_mut().expect("bounded mode");
+        let entry = Bounded { row, seq, keys };
+        if heap.len() < bound {
+            self.batch_bytes += row_bytes(&entry.row);
+            heap.push(entry);
+        } else if heap.peek().is_some_and(|top| entry < *top) {
+            let old = heap.pop().expect("peeked");
+            self.batch_bytes = self.batch_bytes + row_bytes(&entry.row) - row_bytes(&old.row);
+            heap.push(entry);
+        }
+        self.peak = self.peak.max(self.batch_bytes);
     }
 
     /// The session's `work_mem`, `temp_file_limit` and `log_temp_files`.
@@ -104,9 +165,36 @@ impl Tuplesort {
 
     pub fn put(&mut self, row: Row) -> PgResult<()> {
         debug_assert!(matches!(self.state, State::Loading));
+        if self.heap.is_some() {
+            self.heap_put(row);
+            return Ok(());
+        }
+        self.seq += 1;
         self.batch_bytes += row_bytes(&row);
         self.batch.push(row);
         self.peak = self.peak.max(self.batch_bytes);
+        if let Some(b) = self.bound
+            && self.runs.is_empty()
+            && self.batch.len() > b.saturating_mul(2)
+        {
+            // Into bounded mode: the batch's `b` smallest rows, in order.
+            let keys = self.keys.clone();
+            let mut rows = std::mem::take(&mut self.batch);
+            rows.sort_by(|a, b| compare(&keys, a, b));
+            rows.truncate(b);
+            self.batch_bytes = rows.iter().map(|r| row_bytes(r)).sum();
+            self.heap = Some(
+                rows.into_iter()
+                    .enumerate()
+                    .map(|(i, row)| Bounded {
+                        row,
+                        seq: i as u64,
+                        keys: keys.clone(),
+                    })
+                    .collect(),
+            );
+            return Ok(());
+        }
         if self.batch_bytes > self.work_mem {
             self.dump_run()?;
         }
@@ -136,6 +224,11 @@ impl Tuplesort {
     /// Ends the input: sorts in memory, or writes the last run and merges
     /// until one pass can deliver the rows.
     pub fn perform(&mut self, cx: &mut EvalContext) -> PgResult<SortMethod> {
+        if let Some(heap) = self.heap.take() {
+            let rows: Vec<Row> = heap.into_sorted_vec().into_iter().map(|b| b.row).collect();
+            self.state = State::Memory(rows.into_iter());
+            return Ok(SortMethod::TopN { memory: self.peak });
+        }
         if self.runs.is_empty() {
             let keys = self.keys.clone();
             let mut rows = std::mem::take(&mut self.batch);

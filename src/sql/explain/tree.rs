@@ -362,6 +362,9 @@ impl<'a> Builder<'a> {
                         SortMethod::ExternalMerge { disk } => {
                             ("external merge", disk.div_ceil(1024), "Disk")
                         }
+                        SortMethod::TopN { memory } => {
+                            ("top-N heapsort", (memory as u64).div_ceil(1024), "Memory")
+                        }
                     });
                     // LockRows over its scan: one executor node, both counters.
                     if b.node.node_type == "LockRows" {
