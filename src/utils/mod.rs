@@ -4,6 +4,7 @@
 
 pub mod elog;
 pub mod guc;
+pub mod hash;
 pub mod mb;
 pub mod pgstat;
 pub mod stack;

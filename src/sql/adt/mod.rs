@@ -903,6 +903,10 @@ fn float_cmp(a: f64, b: f64) -> Ordering {
 pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
     use Datum::*;
     match (a, b) {
+        // The common cases first: same-type integers and text.
+        (Int4(x), Int4(y)) => x.cmp(y),
+        (Int8(x), Int8(y)) => x.cmp(y),
+        (Text(x), Text(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Bool(x), Bool(y)) => x.cmp(y),
         (Float8(_) | Float4(_), _) | (_, Float8(_) | Float4(_)) => {
             float_cmp(as_f64(a).unwrap_or(f64::NAN), as_f64(b).unwrap_or(f64::NAN))
@@ -914,7 +918,6 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Int2(_) | Int4(_) | Int8(_) | Oid(_), Int2(_) | Int4(_) | Int8(_) | Oid(_)) => {
             as_i128(a).cmp(&as_i128(b))
         }
-        (Text(x), Text(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Xid(x), Xid(y)) => x.cmp(y),
         (Timestamptz(x), Timestamptz(y)) => x.cmp(y),
         (Date(x), Date(y)) => x.cmp(y),
@@ -955,6 +958,10 @@ pub enum HashKey {
     Bytes(Vec<u8>),
     Record(Vec<HashKey>),
 }
+
+/// Hash tables keyed by rows of [`HashKey`]s, with the executor's fast hasher.
+pub type KeyMap<V> = std::collections::HashMap<Vec<HashKey>, V, crate::utils::hash::FxBuildHasher>;
+pub type KeySet = std::collections::HashSet<Vec<HashKey>, crate::utils::hash::FxBuildHasher>;
 
 pub fn hash_key(d: &Datum) -> HashKey {
     match d {

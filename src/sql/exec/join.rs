@@ -12,8 +12,6 @@
 //! into the buffer and back, so testing a pair allocates and copies no
 //! values; only a matching pair is cloned into an output row.
 
-use std::collections::HashMap;
-
 use super::super::adt::{HashKey, hash_key};
 use super::super::analyze::JoinKind;
 use super::super::expr::Expr;
@@ -219,7 +217,7 @@ pub(super) struct HashJoin {
     right_keys: Vec<Expr>,
     qual: Option<Expr>,
     inner: Option<Inner>,
-    table: HashMap<Vec<HashKey>, Vec<usize>>,
+    table: crate::sql::adt::KeyMap<Vec<usize>>,
     /// The current left row's key (reused between rows).
     key: Vec<HashKey>,
     /// Whether the current left row's key is in the table.
@@ -247,7 +245,7 @@ impl HashJoin {
             right_keys,
             qual,
             inner: None,
-            table: HashMap::new(),
+            table: Default::default(),
             key: Vec::new(),
             hit: false,
             probe: Probe::new(kind, left_width, right_width),

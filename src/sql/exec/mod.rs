@@ -18,7 +18,7 @@ pub mod tuplestore;
 mod window;
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub use eval::{eval, eval_qual, invoke};
 
@@ -383,7 +383,7 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             all,
             left: Some(build(*left)),
             right: *right,
-            seen: HashSet::new(),
+            seen: Default::default(),
             next_work: None,
             round: None,
         }),
@@ -501,7 +501,7 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
         Plan::Unique { input, ncols } => Box::new(Unique {
             input: build(*input),
             ncols,
-            seen: HashSet::new(),
+            seen: Default::default(),
         }),
         Plan::Sort { input, keys } => Box::new(Sort {
             input: Some(build(*input)),
@@ -604,7 +604,7 @@ impl ExecNode for Project {
 struct Unique {
     input: Box<dyn ExecNode>,
     ncols: usize,
-    seen: HashSet<Vec<HashKey>>,
+    seen: adt::KeySet,
 }
 
 impl ExecNode for Unique {
@@ -692,7 +692,7 @@ struct RecursiveUnion {
     all: bool,
     left: Option<Box<dyn ExecNode>>,
     right: Plan,
-    seen: HashSet<Vec<HashKey>>,
+    seen: adt::KeySet,
     /// The rows of the round being produced.
     next_work: Option<tuplestore::Tuplestore>,
     /// The recursive term running over the previous round's rows.
@@ -899,7 +899,7 @@ impl ExecNode for Limit {
 struct AggSlot {
     acc: Accumulator,
     /// DISTINCT: argument values already fed.
-    seen: HashSet<Vec<HashKey>>,
+    seen: adt::KeySet,
     /// ORDER BY inside the call: (sort values, argument values), fed at the end.
     buffered: Vec<(Row, Row)>,
 }
@@ -918,7 +918,7 @@ impl Agg {
             .iter()
             .map(|a| AggSlot {
                 acc: Accumulator::new(a.kind, &a.arg_types, a.ty),
-                seen: HashSet::new(),
+                seen: Default::default(),
                 buffered: Vec::new(),
             })
             .collect()
@@ -932,7 +932,7 @@ impl Agg {
             Some(s) => s,
             None => std::slice::from_ref(&all),
         };
-        let mut index: Vec<HashMap<Vec<HashKey>, usize>> = vec![HashMap::new(); sets.len()];
+        let mut index: Vec<adt::KeyMap<usize>> = vec![Default::default(); sets.len()];
         // (set, key values with those outside the set NULL, states).
         let mut groups: Vec<(usize, Row, Vec<AggSlot>)> = Vec::new();
         // An empty set is one group even over no rows.
@@ -1142,7 +1142,7 @@ impl ExecNode for SetOp {
         use super::analyze::SetOpKind;
         if let Some((mut left, mut right)) = self.inputs.take() {
             // Distinct rows in first-seen order, with their counts on each side.
-            let mut index: HashMap<Vec<HashKey>, usize> = HashMap::new();
+            let mut index: adt::KeyMap<usize> = Default::default();
             let mut rows: Vec<(Row, u64, u64)> = Vec::new();
             let mut out = Vec::new();
             for (side, input) in [(0, &mut left), (1, &mut right)] {

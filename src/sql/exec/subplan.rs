@@ -100,14 +100,14 @@ pub(super) fn eval_correlated(
 
 /// An uncorrelated subquery's first column as a hash set.
 pub(crate) struct HashedRows {
-    keys: HashSet<HashKey>,
+    keys: HashSet<HashKey, crate::utils::hash::FxBuildHasher>,
     any_rows: bool,
     has_null: bool,
 }
 
 impl HashedRows {
     pub(super) fn new(rows: &[Row]) -> HashedRows {
-        let mut keys = HashSet::with_capacity(rows.len());
+        let mut keys = HashSet::with_capacity_and_hasher(rows.len(), Default::default());
         let mut has_null = false;
         for r in rows {
             match r.first() {

@@ -198,6 +198,15 @@ pub fn explain(
             ));
         }
     };
+    // SUMMARY: planning time (when the statement did not run, up to now)
+    // and execution time.
+    if o.summary && summary.planning_ms.is_none() {
+        summary.planning_ms = Some(ms(started.elapsed()));
+    }
+    if !o.summary {
+        summary.planning_ms = None;
+        summary.execution_ms = None;
+    }
     if o.settings {
         summary.settings = changed_planner_settings(ctx);
     }
@@ -343,9 +352,7 @@ fn explain_select(
         Some((shown_plan, shown_subplans, nodes))
     } else {
         plan::clauses::eval_const_expressions(&mut plan, &mut cx)?;
-        if o.summary {
-            summary.planning_ms = Some(ms(started.elapsed()));
-        }
+        summary.planning_ms = Some(ms(started.elapsed()));
         None
     };
     let page_of = |t: &crate::sql::tables::TableDef| pages.get(&t.oid).copied().unwrap_or(0.0);
@@ -361,13 +368,6 @@ fn explain_select(
             b.build_top(&plan)
         }
     };
-    if o.summary && summary.planning_ms.is_none() {
-        summary.planning_ms = Some(ms(started.elapsed()));
-    }
-    if !o.summary {
-        summary.planning_ms = None;
-        summary.execution_ms = None;
-    }
     Ok((root, summary))
 }
 
@@ -515,13 +515,6 @@ fn explain_modify(
         node.actual = Some(instr);
     }
     node.children.push(c);
-    if o.summary && summary.planning_ms.is_none() {
-        summary.planning_ms = Some(ms(started.elapsed()));
-    }
-    if !o.summary {
-        summary.planning_ms = None;
-        summary.execution_ms = None;
-    }
     Ok((node, summary))
 }
 
