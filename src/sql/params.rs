@@ -77,6 +77,16 @@ pub(crate) fn resolve(number: usize, ty: Type) {
     })
 }
 
+/// The value of `$number` if the current execution has bound one (EXPLAIN
+/// prints it, as PostgreSQL's custom plans show their parameters' values).
+pub(crate) fn bound_value(number: usize) -> Option<Datum> {
+    VALUES.with(|v| {
+        number
+            .checked_sub(1)
+            .and_then(|i| v.borrow().get(i).cloned())
+    })
+}
+
 /// The value of `$number` in the current execution.
 pub(crate) fn value(number: usize) -> Datum {
     VALUES.with(|v| {

@@ -435,6 +435,19 @@ pub fn execute_prepared(
     stmt: &super::Statement,
     e: &pb::ExecuteStmt,
 ) -> PgResult<Outcome> {
+    with_prepared(ctx, stmt, e, |ctx, inner| super::execute(ctx, inner))
+}
+
+/// Runs `f` on the statement `EXECUTE name (args)` names, with its
+/// parameters bound to the arguments (coerced by assignment rules), and
+/// puts the session's parameters back afterwards (EXECUTE and EXPLAIN
+/// EXECUTE).
+pub fn with_prepared<T>(
+    ctx: &mut dyn ServerContext,
+    stmt: &super::Statement,
+    e: &pb::ExecuteStmt,
+    f: impl FnOnce(&mut dyn ServerContext, &super::Statement) -> PgResult<T>,
+) -> PgResult<T> {
     use super::adt::{CoercionContext, can_coerce};
     let Some((inner, types)) = ctx.prepared_statement(&e.name) else {
         return Err(PgError::error(
@@ -495,7 +508,7 @@ pub fn execute_prepared(
     let saved = super::params::take();
     super::params::set_types(types);
     super::params::set_values(values);
-    let r = super::execute(ctx, &inner);
+    let r = f(ctx, &inner);
     super::params::restore(saved);
     r
 }

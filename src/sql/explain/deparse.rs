@@ -89,7 +89,10 @@ impl Deparser<'_> {
                     None => self.go(test, cols, Some(&a)),
                 }
             }
-            Expr::Param { number, .. } => format!("${number}"),
+            Expr::Param { number, ty } => match crate::sql::params::bound_value(*number) {
+                Some(v) => constant(&v, *ty, self.fmt),
+                None => format!("${number}"),
+            },
             Expr::Coalesce { args, .. } => call("COALESCE", args.iter().map(sub)),
             Expr::MinMax { greatest, args, .. } => call(
                 if *greatest { "GREATEST" } else { "LEAST" },
