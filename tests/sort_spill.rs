@@ -1,5 +1,6 @@
 //! Sorts past `work_mem` (ORDER BY, and a WindowAgg's input), the stores
-//! of materialised WITH queries and recursive work tables spill to
+//! of materialised WITH queries and recursive work tables, and hash
+//! aggregation past `work_mem` × `hash_mem_multiplier` spill to
 //! temporary files under `base/pgsql_tmp` and give the same rows; the files are counted (`pg_stat_database`),
 //! logged (`log_temp_files`), bounded (`temp_file_limit`), removed when the
 //! statement ends however it ends, and removed at start; the backend's
@@ -162,6 +163,20 @@ fn a_spilling_sort_keeps_the_backend_small() {
         spilled * 2 < in_memory,
         "spilling did not bound memory: {spilled} kB vs {in_memory} kB"
     );
+
+    // Hash aggregation of 400000 groups spills its groups' rows.
+    let sql = "SELECT count(*), sum(c) FROM (SELECT md5(g::text) AS k, count(*) AS c \
+               FROM generate_series(1, 400000) g GROUP BY 1) s";
+    let in_memory = peak_rss_kb(&s, "SET work_mem = '1GB'", sql);
+    let spilled = peak_rss_kb(&s, "SET work_mem = '1MB'", sql);
+    eprintln!(
+        "peak RSS of GROUP BY over 400000 groups: {in_memory} kB in memory, {spilled} kB with work_mem = 1MB"
+    );
+    assert!(
+        spilled * 2 < in_memory,
+        "the aggregation did not bound memory: {spilled} kB vs {in_memory} kB"
+    );
+    assert!(temp_dir_files(&s).is_empty(), "{:?}", temp_dir_files(&s));
 
     // A window over 400000 rows in 1000 partitions holds one partition.
     let sql = "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY g % 1000 ORDER BY md5(g::text)) \

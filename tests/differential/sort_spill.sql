@@ -1,4 +1,4 @@
--- ORDER BY past work_mem (external merge through temporary files): the same rows in the same order as PostgreSQL 15
+-- Past work_mem: sorts (external merge), WITH stores, recursive work tables and hash aggregation spill to temporary files; the same rows in the same order as PostgreSQL 15
 SET work_mem = '64kB'; SELECT g, md5(g::text) FROM generate_series(1, 30000) g ORDER BY 2 LIMIT 5 OFFSET 15000;
 SET work_mem = '64kB'; SELECT g % 97 AS k, g FROM generate_series(1, 30000) g ORDER BY 1 DESC, 2 LIMIT 5 OFFSET 20000;
 SET work_mem = '64kB'; SELECT count(*), sum(x) FROM (SELECT g AS x FROM generate_series(1, 30000) g ORDER BY md5(g::text) LIMIT 29000) s;
@@ -23,3 +23,11 @@ SELECT g, md5(g::text) FROM generate_series(1, 20000) g ORDER BY 2 LIMIT 5;
 SELECT g FROM generate_series(1, 20000) g ORDER BY g % 1000, g DESC LIMIT 3 OFFSET 7;
 SET work_mem = '64kB'; SELECT g, md5(g::text) FROM generate_series(1, 20000) g ORDER BY 2 DESC LIMIT 4000 OFFSET 3998;
 SELECT * FROM (SELECT g FROM generate_series(1, 100) g ORDER BY g DESC LIMIT 10) s ORDER BY g LIMIT 3;
+SET work_mem = '64kB'; SELECT count(*), sum(c), min(k), max(k) FROM (SELECT g % 20000 AS k, count(*) AS c FROM generate_series(1, 60000) g GROUP BY 1) s;
+SET work_mem = '64kB'; SELECT k, c FROM (SELECT md5((g % 5000)::text) AS k, count(*) AS c, sum(g) FROM generate_series(1, 30000) g GROUP BY 1) s ORDER BY 1 LIMIT 3 OFFSET 2000;
+SET work_mem = '64kB'; SELECT count(*), sum(s) FROM (SELECT g % 3000 AS a, g % 7 AS b, sum(g) AS s FROM generate_series(1, 30000) g GROUP BY ROLLUP (a, b)) x;
+SET work_mem = '64kB'; SELECT a, b, s FROM (SELECT g % 3000 AS a, g % 7 AS b, sum(g) AS s FROM generate_series(1, 30000) g GROUP BY CUBE (a, b)) x ORDER BY a NULLS FIRST, b NULLS FIRST LIMIT 5 OFFSET 10;
+SET work_mem = '64kB'; SELECT count(*) FROM (SELECT DISTINCT g % 20000 FROM generate_series(1, 60000) g) s;
+SET work_mem = '64kB'; SELECT k, array_agg(g ORDER BY g DESC), count(DISTINCT g % 3) FROM (SELECT g % 4000 AS k, g FROM generate_series(1, 20000) g) s GROUP BY k ORDER BY k LIMIT 2 OFFSET 3000;
+SET work_mem = '64kB'; SET hash_mem_multiplier = 1; SELECT count(*), sum(c) FROM (SELECT g % 20000 AS k, count(*) AS c FROM generate_series(1, 40000) g GROUP BY 1 HAVING count(*) > 1) s;
+SET work_mem = '64kB'; SELECT count(*), count(*) FILTER (WHERE c = 2) FROM (SELECT g % 20000 AS k, count(*) AS c FROM generate_series(1, 30000) g GROUP BY GROUPING SETS ((1), ())) s;

@@ -475,7 +475,7 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             group_by,
             grouping_sets,
             aggregates,
-            output: Vec::new().into_iter(),
+            output: None,
         }),
         Plan::WindowAgg {
             input,
@@ -909,7 +909,9 @@ struct Agg {
     group_by: Vec<super::expr::Expr>,
     grouping_sets: Option<Vec<Vec<usize>>>,
     aggregates: Vec<Aggref>,
-    output: std::vec::IntoIter<Row>,
+    /// The groups, once all are computed (spilling past `work_mem`), and
+    /// where the reading is.
+    output: Option<(tuplestore::Tuplestore, tuplestore::ReadPtr)>,
 }
 
 impl Agg {
@@ -924,47 +926,136 @@ impl Agg {
             .collect()
     }
 
-    fn consume(&self, input: &mut dyn ExecNode, cx: &mut EvalContext) -> PgResult<Vec<Row>> {
-        use super::functions::AggKind;
+    /// All groups of the input (PostgreSQL's hash aggregation, with its
+    /// spilling since PostgreSQL 13): a pass feeds the groups it has and
+    /// makes new ones while their keys take at most `work_mem` ×
+    /// `hash_mem_multiplier`; a row of a group it could not make is kept in
+    /// a tuplestore of its grouping set (spilling to a temporary file), and
+    /// each such store is aggregated by a later pass on its own. A group
+    /// is complete in the pass that makes it: its rows all come in that
+    /// pass, before or after it was made.
+    fn consume(
+        &self,
+        input: &mut dyn ExecNode,
+        cx: &mut EvalContext,
+    ) -> PgResult<tuplestore::Tuplestore> {
         // A plain GROUP BY is the one set of all its keys.
         let all: Vec<usize> = (0..self.group_by.len()).collect();
         let sets: &[Vec<usize>] = match &self.grouping_sets {
             Some(s) => s,
             None => std::slice::from_ref(&all),
         };
+        let s = cx.server.settings();
+        let hash_mem = (s.get_int("work_mem").max(64) as f64
+            * s.get_real("hash_mem_multiplier").max(1.0)
+            * 1024.0) as usize;
+        let mut out = tuplestore::Tuplestore::for_session(cx);
+        let every: Vec<usize> = (0..sets.len()).collect();
+        let mut todo = self.pass(
+            &mut |cx| input.next(cx),
+            &every,
+            sets,
+            0,
+            hash_mem,
+            cx,
+            &mut out,
+        )?;
+        while let Some((si, level, store)) = todo.pop() {
+            let mut ptr = tuplestore::ReadPtr::default();
+            let more = self.pass(
+                &mut |_| store.read(&mut ptr),
+                &[si],
+                sets,
+                level,
+                hash_mem,
+                cx,
+                &mut out,
+            )?;
+            todo.extend(more);
+        }
+        Ok(out)
+    }
+
+    /// One pass over `next_row`'s rows for the grouping sets `active`, at
+    /// recursion `level` (0: the input itself): appends the groups it
+    /// completes to `out` and returns the rows of the groups it had no
+    /// room for, by set and by one of [`SPILL_PARTITIONS`] partitions of
+    /// their key's hash (other bits of it at each level), so that each
+    /// later pass has a fraction of the groups left (PostgreSQL's
+    /// `hashagg_spill_tuple`).
+    #[allow(clippy::too_many_arguments)]
+    fn pass(
+        &self,
+        next_row: &mut dyn FnMut(&mut EvalContext) -> PgResult<Option<Row>>,
+        active: &[usize],
+        sets: &[Vec<usize>],
+        level: u32,
+        hash_mem: usize,
+        cx: &mut EvalContext,
+        out: &mut tuplestore::Tuplestore,
+    ) -> PgResult<Vec<(usize, u32, tuplestore::Tuplestore)>> {
+        use super::functions::AggKind;
+        use std::hash::BuildHasher;
+        /// What a group costs beyond its keys, per aggregate (a guess).
+        const GROUP_OVERHEAD: usize = 64;
+        const SPILL_PARTITIONS: usize = 32;
+        let hasher = crate::utils::hash::FxBuildHasher::default();
+        let temp = tuplestore::Tuplestore::session_temp_settings(cx);
         let mut index: Vec<adt::KeyMap<usize>> = vec![Default::default(); sets.len()];
         // (set, key values with those outside the set NULL, states).
         let mut groups: Vec<(usize, Row, Vec<AggSlot>)> = Vec::new();
+        let mut spills: Vec<Vec<Option<tuplestore::Tuplestore>>> = (0..sets.len())
+            .map(|_| (0..SPILL_PARTITIONS).map(|_| None).collect())
+            .collect();
+        let mut group_bytes = 0usize;
         // An empty set is one group even over no rows.
-        for (si, set) in sets.iter().enumerate() {
-            if set.is_empty() {
-                groups.push((si, vec![Datum::Null; self.group_by.len()], self.new_slots()));
-                index[si].insert(Vec::new(), groups.len() - 1);
+        if level == 0 {
+            for (si, set) in sets.iter().enumerate() {
+                if set.is_empty() {
+                    groups.push((si, vec![Datum::Null; self.group_by.len()], self.new_slots()));
+                    index[si].insert(Vec::new(), groups.len() - 1);
+                }
             }
         }
         let mut targets: Vec<usize> = Vec::with_capacity(sets.len());
-        while let Some(row) = input.next(cx)? {
+        while let Some(row) = next_row(cx)? {
             let mut keyvals = Vec::with_capacity(self.group_by.len());
             for e in &self.group_by {
                 keyvals.push(eval(e, &row, cx)?);
             }
             targets.clear();
-            for (si, set) in sets.iter().enumerate() {
+            for &si in active {
+                let set = &sets[si];
                 let key: Vec<HashKey> = set.iter().map(|&i| hash_key(&keyvals[i])).collect();
                 let g = match index[si].get(&key) {
                     Some(&g) => g,
+                    // The hash tables are full: the row waits for a later
+                    // pass over this set's spilled rows.
+                    None if group_bytes > hash_mem => {
+                        let h = hasher.hash_one(&key);
+                        let part = (h >> (level * 5 % 60)) as usize % SPILL_PARTITIONS;
+                        // A partition's store keeps little in memory: there
+                        // are many of them.
+                        spills[si][part]
+                            .get_or_insert_with(|| tuplestore::Tuplestore::new(64, temp))
+                            .put(row.clone())?;
+                        continue;
+                    }
                     None => {
                         let mut vals = vec![Datum::Null; keyvals.len()];
                         for &i in set {
                             vals[i] = keyvals[i].clone();
                         }
-                        cx.hold(&vals)?;
+                        group_bytes += row_bytes(&vals) + GROUP_OVERHEAD * self.aggregates.len();
                         groups.push((si, vals, self.new_slots()));
                         index[si].insert(key, groups.len() - 1);
                         groups.len() - 1
                     }
                 };
                 targets.push(g);
+            }
+            if targets.is_empty() {
+                continue;
             }
             for (ai, a) in self.aggregates.iter().enumerate() {
                 if a.kind == AggKind::Grouping {
@@ -1025,7 +1116,6 @@ impl Agg {
                 }
             }
         }
-        let mut out = Vec::with_capacity(groups.len());
         for (si, keys, slots) in groups {
             let mut row = keys;
             for (a, mut slot) in self.aggregates.iter().zip(slots) {
@@ -1073,9 +1163,13 @@ impl Agg {
                 }
                 row.push(slot.acc.finish()?);
             }
-            out.push(row);
+            out.put(row)?;
         }
-        Ok(out)
+        Ok(spills
+            .into_iter()
+            .enumerate()
+            .flat_map(|(si, parts)| parts.into_iter().flatten().map(move |s| (si, level + 1, s)))
+            .collect())
     }
 }
 
@@ -1083,9 +1177,12 @@ impl ExecNode for Agg {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
         if let Some(mut input) = self.input.take() {
             let rows = self.consume(input.as_mut(), cx)?;
-            self.output = rows.into_iter();
+            self.output = Some((rows, tuplestore::ReadPtr::default()));
         }
-        Ok(self.output.next())
+        match &mut self.output {
+            Some((rows, ptr)) => rows.read(ptr),
+            None => Ok(None),
+        }
     }
 }
 

@@ -155,12 +155,8 @@ impl Tuplesort {
 
     /// The session's `work_mem`, `temp_file_limit` and `log_temp_files`.
     pub fn for_session(keys: Vec<SortKey>, cx: &mut EvalContext) -> Tuplesort {
-        let s = cx.server.settings();
-        let temp = TempFileSettings {
-            limit_kb: s.get_int("temp_file_limit"),
-            log_min_kb: s.get_int("log_temp_files"),
-        };
-        Tuplesort::new(keys, s.get_int("work_mem"), temp)
+        let temp = super::tuplestore::Tuplestore::session_temp_settings(cx);
+        Tuplesort::new(keys, cx.server.settings().get_int("work_mem"), temp)
     }
 
     pub fn put(&mut self, row: Row) -> PgResult<()> {

@@ -49,12 +49,17 @@ impl Tuplestore {
 
     /// A store within the session's `work_mem`.
     pub fn for_session(cx: &mut EvalContext) -> Tuplestore {
+        let temp = Tuplestore::session_temp_settings(cx);
+        Tuplestore::new(cx.server.settings().get_int("work_mem"), temp)
+    }
+
+    /// The session's `temp_file_limit` and `log_temp_files`.
+    pub fn session_temp_settings(cx: &mut EvalContext) -> TempFileSettings {
         let s = cx.server.settings();
-        let temp = TempFileSettings {
+        TempFileSettings {
             limit_kb: s.get_int("temp_file_limit"),
             log_min_kb: s.get_int("log_temp_files"),
-        };
-        Tuplestore::new(s.get_int("work_mem"), temp)
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -174,7 +174,6 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("geqo_seed", PLANNER),
     ("geqo_selection_bias", PLANNER),
     ("geqo_threshold", PLANNER),
-    ("hash_mem_multiplier", PLANNER),
     ("hot_standby", STANDBY),
     ("hot_standby_feedback", STANDBY),
     (
