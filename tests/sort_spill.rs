@@ -152,42 +152,32 @@ fn stray_temporary_files_are_removed_at_start() {
 #[test]
 fn a_spilling_sort_keeps_the_backend_small() {
     let s = Server::builder().conf("timezone = 'UTC'").start();
-    let sql = "SELECT count(*) FROM (SELECT g, md5(g::text) AS m FROM generate_series(1, 400000) g \
-               ORDER BY m OFFSET 1) s";
-    let in_memory = peak_rss_kb(&s, "SET work_mem = '1GB'", sql);
-    let spilled = peak_rss_kb(&s, "SET work_mem = '1MB'", sql);
-    eprintln!(
-        "peak RSS of a 400000-row sort: {in_memory} kB in memory, {spilled} kB with work_mem = 1MB"
+    // Each statement's peak in memory, and with work_mem = 1MB: less than half.
+    let bounded = |what: &str, sql: &str| {
+        let in_memory = peak_rss_kb(&s, "SET work_mem = '1GB'", sql);
+        let spilled = peak_rss_kb(&s, "SET work_mem = '1MB'", sql);
+        eprintln!("peak RSS of {what}: {in_memory} kB in memory, {spilled} kB with work_mem = 1MB");
+        assert!(
+            spilled * 2 < in_memory,
+            "{what} did not bound memory: {spilled} kB vs {in_memory} kB"
+        );
+    };
+    bounded(
+        "a 400000-row sort",
+        "SELECT count(*) FROM (SELECT g, md5(g::text) AS m FROM generate_series(1, 400000) g \
+         ORDER BY m OFFSET 1) s",
     );
-    assert!(
-        spilled * 2 < in_memory,
-        "spilling did not bound memory: {spilled} kB vs {in_memory} kB"
-    );
-
     // Hash aggregation of 400000 groups spills its groups' rows.
-    let sql = "SELECT count(*), sum(c) FROM (SELECT md5(g::text) AS k, count(*) AS c \
-               FROM generate_series(1, 400000) g GROUP BY 1) s";
-    let in_memory = peak_rss_kb(&s, "SET work_mem = '1GB'", sql);
-    let spilled = peak_rss_kb(&s, "SET work_mem = '1MB'", sql);
-    eprintln!(
-        "peak RSS of GROUP BY over 400000 groups: {in_memory} kB in memory, {spilled} kB with work_mem = 1MB"
-    );
-    assert!(
-        spilled * 2 < in_memory,
-        "the aggregation did not bound memory: {spilled} kB vs {in_memory} kB"
+    bounded(
+        "GROUP BY over 400000 groups",
+        "SELECT count(*), sum(c) FROM (SELECT md5(g::text) AS k, count(*) AS c \
+         FROM generate_series(1, 400000) g GROUP BY 1) s",
     );
     assert!(temp_dir_files(&s).is_empty(), "{:?}", temp_dir_files(&s));
-
     // A window over 400000 rows in 1000 partitions holds one partition.
-    let sql = "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY g % 1000 ORDER BY md5(g::text)) \
-               FROM generate_series(1, 400000) g OFFSET 1) s";
-    let in_memory = peak_rss_kb(&s, "SET work_mem = '1GB'", sql);
-    let spilled = peak_rss_kb(&s, "SET work_mem = '1MB'", sql);
-    eprintln!(
-        "peak RSS of row_number over 400000 rows in 1000 partitions: {in_memory} kB in memory, {spilled} kB with work_mem = 1MB"
-    );
-    assert!(
-        spilled * 2 < in_memory,
-        "the window did not bound memory: {spilled} kB vs {in_memory} kB"
+    bounded(
+        "row_number over 400000 rows in 1000 partitions",
+        "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY g % 1000 ORDER BY md5(g::text)) \
+         FROM generate_series(1, 400000) g OFFSET 1) s",
     );
 }

@@ -25,6 +25,9 @@ pub(super) struct Deparser<'a> {
     pub initplan_params: &'a std::collections::HashMap<usize, usize>,
     /// How outer columns read by correlated subqueries print, by slot.
     pub exec_params: &'a std::collections::HashMap<usize, String>,
+    /// Set when an expression nests deeper than the stack allows; EXPLAIN
+    /// then fails with 54001 (PostgreSQL's deparser checks the depth too).
+    pub too_deep: &'a std::cell::Cell<bool>,
 }
 
 impl Deparser<'_> {
@@ -34,6 +37,10 @@ impl Deparser<'_> {
     }
 
     fn go(&self, e: &Expr, cols: &[String], case_test: Option<&str>) -> String {
+        if crate::utils::stack::check_stack_depth().is_err() {
+            self.too_deep.set(true);
+            return String::new();
+        }
         let sub = |x: &Expr| self.go(x, cols, case_test);
         match e {
             Expr::Const { value, ty, .. } => constant(value, *ty, self.fmt),

@@ -381,12 +381,16 @@ fn explain_select(
     let root = match &instr {
         Some((p, subs, nodes)) => {
             let mut b = Builder::new(&fmt, o.verbose, subs, Some(nodes), &page_of, &costs, &[p]);
-            b.build_top(p)
+            let root = b.build_top(p);
+            check_depth(&b)?;
+            root
         }
         None => {
             let subs = cx.subplans.clone();
             let mut b = Builder::new(&fmt, o.verbose, &subs, None, &page_of, &costs, &[&plan]);
-            b.build_top(&plan)
+            let root = b.build_top(&plan);
+            check_depth(&b)?;
+            root
         }
     };
     Ok((root, summary))
@@ -499,6 +503,7 @@ fn explain_modify(
         b.reserve_alias(&table.name);
     }
     let mut c = b.build_top(&child);
+    check_depth(&b)?;
     c.parent_relationship = Some("Outer");
     let mut est = c.est;
     est.rows = 0.0;
@@ -537,6 +542,14 @@ fn explain_modify(
     }
     node.children.push(c);
     Ok((node, summary))
+}
+
+/// 54001 when an expression was too deep to print.
+fn check_depth(b: &Builder) -> PgResult<()> {
+    if b.too_deep.get() {
+        return Err(crate::utils::stack::stack_depth_error());
+    }
+    Ok(())
 }
 
 /// Gives a node and the nodes it is made of the same counters (the rows a

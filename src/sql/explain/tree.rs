@@ -128,6 +128,8 @@ pub struct Builder<'a> {
     pub pages: &'a dyn Fn(&crate::sql::tables::TableDef) -> f64,
     pub initplan_params: HashMap<usize, usize>,
     pub exec_params: HashMap<usize, String>,
+    /// An expression was too deep to print (see [`Deparser::too_deep`]).
+    pub too_deep: std::cell::Cell<bool>,
     /// Subplans already shown (each once).
     shown: Vec<usize>,
     /// CTEs referenced: (subplan, name), shown under the top node.
@@ -192,6 +194,7 @@ impl<'a> Builder<'a> {
             pages,
             initplan_params,
             exec_params: HashMap::new(),
+            too_deep: Default::default(),
             shown: Vec::new(),
             ctes: Vec::new(),
             aliases: HashMap::new(),
@@ -210,6 +213,7 @@ impl<'a> Builder<'a> {
             fmt: self.fmt,
             initplan_params: &self.initplan_params,
             exec_params: &self.exec_params,
+            too_deep: &self.too_deep,
         }
     }
 
@@ -293,6 +297,7 @@ impl<'a> Builder<'a> {
                 pages: self.pages,
                 initplan_params: self.initplan_params.clone(),
                 exec_params: HashMap::new(),
+                too_deep: Default::default(),
                 shown: Vec::new(),
                 ctes: Vec::new(),
                 aliases: HashMap::new(),
@@ -300,6 +305,8 @@ impl<'a> Builder<'a> {
             };
             let other = plain.build_top_once(plan);
             copy_outputs(&mut top, &other);
+            self.too_deep
+                .set(self.too_deep.get() || plain.too_deep.get());
         }
         top
     }
