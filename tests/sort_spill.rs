@@ -173,6 +173,11 @@ fn a_spilling_sort_keeps_the_backend_small() {
         "SELECT count(*), sum(c) FROM (SELECT md5(g::text) AS k, count(*) AS c \
          FROM generate_series(1, 400000) g GROUP BY 1) s",
     );
+    // SELECT DISTINCT over 400000 values too.
+    bounded(
+        "SELECT DISTINCT over 400000 values",
+        "SELECT count(*) FROM (SELECT DISTINCT md5(g::text) FROM generate_series(1, 400000) g) s",
+    );
     assert!(temp_dir_files(&s).is_empty(), "{:?}", temp_dir_files(&s));
     // A window over 400000 rows in 1000 partitions holds one partition.
     bounded(

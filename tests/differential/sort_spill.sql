@@ -31,3 +31,5 @@ SET work_mem = '64kB'; SELECT count(*) FROM (SELECT DISTINCT g % 20000 FROM gene
 SET work_mem = '64kB'; SELECT k, array_agg(g ORDER BY g DESC), count(DISTINCT g % 3) FROM (SELECT g % 4000 AS k, g FROM generate_series(1, 20000) g) s GROUP BY k ORDER BY k LIMIT 2 OFFSET 3000;
 SET work_mem = '64kB'; SET hash_mem_multiplier = 1; SELECT count(*), sum(c) FROM (SELECT g % 20000 AS k, count(*) AS c FROM generate_series(1, 40000) g GROUP BY 1 HAVING count(*) > 1) s;
 SET work_mem = '64kB'; SELECT count(*), count(*) FILTER (WHERE c = 2) FROM (SELECT g % 20000 AS k, count(*) AS c FROM generate_series(1, 30000) g GROUP BY GROUPING SETS ((1), ())) s;
+SET work_mem = '64kB'; SELECT DISTINCT g % 20000 AS k FROM generate_series(1, 60000) g ORDER BY 1 LIMIT 3 OFFSET 12345;
+SET work_mem = '64kB'; SELECT count(*), sum(k) FROM (SELECT DISTINCT md5((g % 7000)::text) AS m, g % 7000 AS k FROM generate_series(1, 30000) g) s;

@@ -502,6 +502,13 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
             input: build(*input),
             ncols,
             seen: Default::default(),
+            seen_bytes: 0,
+            limit: None,
+            level: 0,
+            spills: Vec::new(),
+            todo: Vec::new(),
+            reading: None,
+            input_done: false,
         }),
         Plan::Sort { input, keys } => Box::new(Sort {
             input: Some(build(*input)),
@@ -601,23 +608,99 @@ impl ExecNode for Project {
     }
 }
 
+/// `SELECT DISTINCT` (PostgreSQL's HashAggregate over the target list):
+/// the first row of each distinct value, as it comes. The values seen are
+/// kept within `work_mem` × `hash_mem_multiplier`; once that is full, a
+/// row of a value not seen yet goes to one of [`SPILL_PARTITIONS`]
+/// partitions by its hash, and after the input each partition is read as
+/// a new input with an empty set (again partitioned, on other hash bits,
+/// if it does not fit), as hash aggregation spills.
 struct Unique {
     input: Box<dyn ExecNode>,
     ncols: usize,
     seen: adt::KeySet,
+    seen_bytes: usize,
+    /// The bound on `seen_bytes`, and the temporary-file settings.
+    limit: Option<(usize, crate::storage::file::temp::TempFileSettings)>,
+    /// The hash bits this pass partitions on (0: the input itself).
+    level: u32,
+    spills: Vec<Option<tuplestore::Tuplestore>>,
+    /// Partitions still to read, and the one being read.
+    todo: Vec<(u32, tuplestore::Tuplestore)>,
+    reading: Option<(tuplestore::Tuplestore, tuplestore::ReadPtr)>,
+    input_done: bool,
+}
+
+/// How many partitions a spilling hash table writes its rows to.
+const SPILL_PARTITIONS: usize = 32;
+
+/// The hash-table memory of a session (`work_mem` × `hash_mem_multiplier`).
+fn hash_mem(cx: &mut EvalContext) -> usize {
+    let s = cx.server.settings();
+    (s.get_int("work_mem").max(64) as f64 * s.get_real("hash_mem_multiplier").max(1.0) * 1024.0)
+        as usize
+}
+
+/// The spill partition of `key` at recursion `level`.
+fn spill_partition(key: &[HashKey], level: u32) -> usize {
+    use std::hash::BuildHasher;
+    let h = crate::utils::hash::FxBuildHasher::default().hash_one(key);
+    (h >> (level * 5 % 60)) as usize % SPILL_PARTITIONS
 }
 
 impl ExecNode for Unique {
     fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<Row>> {
-        while let Some(r) = self.input.next(cx)? {
-            let key: Vec<HashKey> = r[..self.ncols].iter().map(hash_key).collect();
-            if !self.seen.contains(&key) {
-                cx.hold(&r[..self.ncols])?;
-                self.seen.insert(key);
-                return Ok(Some(r));
-            }
+        if self.limit.is_none() {
+            self.limit = Some((
+                hash_mem(cx),
+                tuplestore::Tuplestore::session_temp_settings(cx),
+            ));
         }
-        Ok(None)
+        let (limit, temp) = self.limit.expect("set above");
+        loop {
+            let r = match &mut self.reading {
+                Some((store, ptr)) => store.read(ptr)?,
+                None if self.input_done => return Ok(None),
+                None => self.input.next(cx)?,
+            };
+            let Some(r) = r else {
+                // A pass is over: its partitions are read next.
+                self.input_done = true;
+                let level = self.level + 1;
+                for s in std::mem::take(&mut self.spills).into_iter().flatten() {
+                    self.todo.push((level, s));
+                }
+                self.seen.clear();
+                self.seen_bytes = 0;
+                match self.todo.pop() {
+                    Some((level, store)) => {
+                        self.level = level;
+                        self.reading = Some((store, tuplestore::ReadPtr::default()));
+                        continue;
+                    }
+                    None => {
+                        self.reading = None;
+                        return Ok(None);
+                    }
+                }
+            };
+            let key: Vec<HashKey> = r[..self.ncols].iter().map(hash_key).collect();
+            if self.seen.contains(&key) {
+                continue;
+            }
+            if self.seen_bytes > limit {
+                if self.spills.is_empty() {
+                    self.spills = (0..SPILL_PARTITIONS).map(|_| None).collect();
+                }
+                self.spills[spill_partition(&key, self.level)]
+                    .get_or_insert_with(|| tuplestore::Tuplestore::new(64, temp))
+                    .put(r)?;
+                continue;
+            }
+            self.seen_bytes += row_bytes(&r[..self.ncols]);
+            self.seen.insert(key);
+            return Ok(Some(r));
+        }
     }
 }
 
@@ -945,10 +1028,7 @@ impl Agg {
             Some(s) => s,
             None => std::slice::from_ref(&all),
         };
-        let s = cx.server.settings();
-        let hash_mem = (s.get_int("work_mem").max(64) as f64
-            * s.get_real("hash_mem_multiplier").max(1.0)
-            * 1024.0) as usize;
+        let hash_mem = hash_mem(cx);
         let mut out = tuplestore::Tuplestore::for_session(cx);
         let every: Vec<usize> = (0..sets.len()).collect();
         let mut todo = self.pass(
@@ -995,11 +1075,8 @@ impl Agg {
         out: &mut tuplestore::Tuplestore,
     ) -> PgResult<Vec<(usize, u32, tuplestore::Tuplestore)>> {
         use super::functions::AggKind;
-        use std::hash::BuildHasher;
         /// What a group costs beyond its keys, per aggregate (a guess).
         const GROUP_OVERHEAD: usize = 64;
-        const SPILL_PARTITIONS: usize = 32;
-        let hasher = crate::utils::hash::FxBuildHasher::default();
         let temp = tuplestore::Tuplestore::session_temp_settings(cx);
         let mut index: Vec<adt::KeyMap<usize>> = vec![Default::default(); sets.len()];
         // (set, key values with those outside the set NULL, states).
@@ -1032,11 +1109,9 @@ impl Agg {
                     // The hash tables are full: the row waits for a later
                     // pass over this set's spilled rows.
                     None if group_bytes > hash_mem => {
-                        let h = hasher.hash_one(&key);
-                        let part = (h >> (level * 5 % 60)) as usize % SPILL_PARTITIONS;
                         // A partition's store keeps little in memory: there
                         // are many of them.
-                        spills[si][part]
+                        spills[si][spill_partition(&key, level)]
                             .get_or_insert_with(|| tuplestore::Tuplestore::new(64, temp))
                             .put(row.clone())?;
                         continue;
