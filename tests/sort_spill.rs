@@ -75,6 +75,12 @@ fn a_sort_past_work_mem_spills_and_cleans_up() {
          SELECT md5(g::text) FROM generate_series(1, 20000) g ORDER BY 1",
     );
     assert!(out.contains("Sort Method: external merge  Disk: "), "{out}");
+    // BUFFERS counts the temporary-file blocks the runs took.
+    let out = s.psql(
+        "SET work_mem = '64kB'; EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) \
+         SELECT md5(g::text) FROM generate_series(1, 20000) g ORDER BY 1",
+    );
+    assert!(out.contains("Buffers: temp read="), "{out}");
     let out = s.psql(
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT g FROM generate_series(1, 100) g ORDER BY g DESC",
     );

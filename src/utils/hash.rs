@@ -82,7 +82,10 @@ mod tests {
         };
         assert_eq!(h(&|s| "abc".hash(s)), h(&|s| "abc".hash(s)));
         assert_ne!(h(&|s| "abc".hash(s)), h(&|s| "abd".hash(s)));
-        let (mut top, mut low) = (std::collections::HashSet::new(), std::collections::HashSet::new());
+        let (mut top, mut low) = (
+            std::collections::HashSet::new(),
+            std::collections::HashSet::new(),
+        );
         for i in 0..10_000i64 {
             top.insert(h(&|s| i.hash(s)) >> 50);
             low.insert(h(&|s| i.hash(s)) & 0x3fff);

@@ -37,8 +37,9 @@ pub struct NodeInstr {
     /// Sum over loops of the time to the first row.
     pub startup: Duration,
     pub total: Duration,
-    /// Shared buffers hit, read, dirtied, written.
-    pub buffers: [u64; 4],
+    /// Shared buffers hit, read, dirtied, written; temporary-file blocks
+    /// read, written.
+    pub buffers: [u64; 6],
     /// WAL records, full-page images, bytes.
     pub wal: [u64; 3],
     /// How the node's sort ran (a Sort node).
@@ -71,11 +72,13 @@ impl InstrNode {
     }
 }
 
-fn usage(instr: &Instrumentation) -> ([u64; 4], [u64; 3]) {
+fn usage(instr: &Instrumentation) -> ([u64; 6], [u64; 3]) {
     let b = if instr.buffers {
-        crate::utils::pgstat::buffer_usage()
+        let [hit, read, dirtied, written] = crate::utils::pgstat::buffer_usage();
+        let (temp_read, temp_written) = crate::storage::file::temp::temp_usage();
+        [hit, read, dirtied, written, temp_read, temp_written]
     } else {
-        [0; 4]
+        [0; 6]
     };
     let (r, f, by) = if instr.wal {
         crate::storage::wal::buffer::wal_usage()
@@ -110,7 +113,7 @@ impl ExecNode for InstrNode {
         }
         self.elapsed += dt;
         n.total += dt;
-        for i in 0..4 {
+        for i in 0..6 {
             n.buffers[i] += b1[i].saturating_sub(b0[i]);
         }
         for i in 0..3 {

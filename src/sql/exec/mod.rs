@@ -659,7 +659,11 @@ impl ExecNode for Unique {
         let (limit, temp) = self.limit.expect("set above");
         loop {
             let r = match &mut self.reading {
-                Some((store, ptr)) => store.read(ptr)?,
+                // Spilled rows come from a file, not a scan: check here.
+                Some((store, ptr)) => {
+                    cx.server.check_for_interrupts()?;
+                    store.read(ptr)?
+                }
                 None if self.input_done => return Ok(None),
                 None => self.input.next(cx)?,
             };
@@ -1043,7 +1047,11 @@ impl Agg {
         while let Some((si, level, store)) = todo.pop() {
             let mut ptr = tuplestore::ReadPtr::default();
             let more = self.pass(
-                &mut |_| store.read(&mut ptr),
+                // Spilled rows come from a file, not a scan: check here.
+                &mut |cx| {
+                    cx.server.check_for_interrupts()?;
+                    store.read(&mut ptr)
+                },
                 &[si],
                 sets,
                 level,

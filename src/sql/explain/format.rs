@@ -132,14 +132,29 @@ fn text_node(n: &ExplNode, mut indent: usize, o: &ExplainOptions, out: &mut Stri
     }
     if let Some(a) = &n.actual {
         if o.buffers {
-            let parts: Vec<String> = ["hit", "read", "dirtied", "written"]
-                .iter()
-                .zip(a.buffers)
-                .filter(|(_, v)| *v > 0)
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            if !parts.is_empty() {
-                line(out, "Buffers", &format!("shared {}", parts.join(" ")));
+            // `shared hit=.. read=..`, `temp read=.. written=..`: the nonzero ones.
+            let group = |kind: &str, names: &[&str], vals: &[u64]| -> Option<String> {
+                let parts: Vec<String> = names
+                    .iter()
+                    .zip(vals)
+                    .filter(|(_, v)| **v > 0)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                (!parts.is_empty()).then(|| format!("{kind} {}", parts.join(" ")))
+            };
+            let groups: Vec<String> = [
+                group(
+                    "shared",
+                    &["hit", "read", "dirtied", "written"],
+                    &a.buffers[..4],
+                ),
+                group("temp", &["read", "written"], &a.buffers[4..]),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !groups.is_empty() {
+                line(out, "Buffers", &groups.join(", "));
             }
         }
         if o.wal {
@@ -271,15 +286,20 @@ fn node_group(n: &ExplNode, o: &ExplainOptions) -> Vec<(String, Val)> {
             {
                 g.push((k.to_string(), Val::Num(v.to_string())));
             }
+            // No temporary tables: no local buffers.
             for k in [
                 "Local Hit Blocks",
                 "Local Read Blocks",
                 "Local Dirtied Blocks",
                 "Local Written Blocks",
-                "Temp Read Blocks",
-                "Temp Written Blocks",
             ] {
                 g.push((k.to_string(), Val::Num("0".into())));
+            }
+            for (k, v) in ["Temp Read Blocks", "Temp Written Blocks"]
+                .iter()
+                .zip(&a.buffers[4..])
+            {
+                g.push((k.to_string(), Val::Num(v.to_string())));
             }
         }
         if o.wal {

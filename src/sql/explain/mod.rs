@@ -270,7 +270,7 @@ fn cost_settings(ctx: &mut dyn ServerContext) -> costsize::CostSettings {
 
 /// Pages of every table the plans scan, by oid.
 fn table_pages(ctx: &mut dyn ServerContext, plans: &[&Plan]) -> HashMap<u32, f64> {
-    fn tables(p: &Plan, out: &mut Vec<std::sync::Arc<crate::sql::tables::TableDef>>) {
+    fn tables(p: &mut Plan, out: &mut Vec<std::sync::Arc<crate::sql::tables::TableDef>>) {
         match p {
             Plan::SeqScan { relation } => {
                 if let RelationSource::Table(t) = &relation.source {
@@ -280,14 +280,14 @@ fn table_pages(ctx: &mut dyn ServerContext, plans: &[&Plan]) -> HashMap<u32, f64
             Plan::LockingScan { table, .. } => out.push(table.clone()),
             _ => {}
         }
-        let mut p = p.clone();
         for c in p.children_mut() {
             tables(c, out);
         }
     }
     let mut all = Vec::new();
     for p in plans {
-        tables(p, &mut all);
+        // One copy to walk (the walk takes `&mut Plan`).
+        tables(&mut (*p).clone(), &mut all);
     }
     let mut pages = HashMap::new();
     for t in all {

@@ -165,9 +165,14 @@ impl<'a> Builder<'a> {
         // PostgreSQL numbers PARAM_EXEC slots as it plans them.
         let mut kinds: Vec<(usize, bool, bool)> = Vec::new();
         let mut labels = 0usize;
+        // One copy of each plan to walk (the walkers take `&mut Plan`).
         let mut visit = |p: &Plan| {
-            count_labels(p, &mut labels);
-            each_expr(p, &mut |e| collect_sublinks(e, &mut kinds));
+            let mut p = p.clone();
+            count_labels(&mut p, &mut labels);
+            let _ = crate::sql::plan::clauses::walk_plan(&mut p, &mut |e: &mut Expr| {
+                collect_sublinks(e, &mut kinds);
+                Ok(())
+            });
         };
         for p in plans {
             visit(p);
@@ -1051,7 +1056,7 @@ impl<'a> Builder<'a> {
                     if sum.startup.is_zero() {
                         sum.startup = a.startup;
                     }
-                    for i in 0..4 {
+                    for i in 0..6 {
                         sum.buffers[i] += a.buffers[i];
                     }
                     for i in 0..3 {
@@ -1251,23 +1256,13 @@ fn is_reserved(s: &str) -> bool {
     )
 }
 
-fn count_labels(p: &Plan, n: &mut usize) {
+fn count_labels(p: &mut Plan, n: &mut usize) {
     if let Plan::Labeled { .. } = p {
         *n += 1;
     }
-    let mut p = p.clone();
     for c in p.children_mut() {
         count_labels(c, n);
     }
-}
-
-/// Every expression of `p` and its inputs.
-fn each_expr(p: &Plan, f: &mut dyn FnMut(&Expr)) {
-    let mut p = p.clone();
-    let _ = crate::sql::plan::clauses::walk_plan(&mut p, &mut |e: &mut Expr| {
-        f(e);
-        Ok(())
-    });
 }
 
 /// (subplan, correlated, hashed ANY) of every SubLink in `e`.

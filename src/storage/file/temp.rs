@@ -27,6 +27,18 @@ const WRITE_BUFFER: usize = 64 * 1024;
 static NEXT_FILE: AtomicU64 = AtomicU64::new(0);
 /// Bytes this process holds in temporary files now (`temporary_files_size`).
 static HELD_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Bytes this process has read from and written to temporary files, for
+/// EXPLAIN (BUFFERS)'s `temp read/written` (PostgreSQL's `temp_blks_*`).
+static READ_BYTES: AtomicU64 = AtomicU64::new(0);
+static WRITTEN_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// This process's temporary-file I/O so far, in 8 kB blocks: (read, written).
+pub fn temp_usage() -> (u64, u64) {
+    (
+        READ_BYTES.load(Ordering::Relaxed) / 8192,
+        WRITTEN_BYTES.load(Ordering::Relaxed) / 8192,
+    )
+}
 
 /// What governs a process's temporary files, from its settings.
 #[derive(Clone, Copy, Debug)]
@@ -121,6 +133,7 @@ impl TempFile {
             self.file
                 .write_all(&self.buf)
                 .map_err(|e| file_error("write to", &self.name, &e))?;
+            WRITTEN_BYTES.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
             self.buf.clear();
         }
         Ok(())
@@ -139,6 +152,7 @@ impl TempFile {
                 Err(e) => return Err(file_error("read from", &self.name, &e)),
             }
         }
+        READ_BYTES.fetch_add(done as u64, Ordering::Relaxed);
         Ok(done)
     }
 }
