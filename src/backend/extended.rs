@@ -539,9 +539,7 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
         Type::Int8 => Datum::Int8(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         Type::Float4 => Datum::Float4(f32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::Float8 => Datum::Float8(f64::from_be_bytes(fixed(8)?.try_into().unwrap())),
-        Type::Oid | Type::Regtype | Type::Regproc => {
-            Datum::Oid(u32::from_be_bytes(fixed(4)?.try_into().unwrap()))
-        }
+        t if t.is_oid_like() => Datum::Oid(u32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::Char => Datum::Text(crate::sql::adt::systypes::char_text(fixed(1)?[0])),
         Type::Xid => Datum::Xid(u32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         Type::Timestamptz => Datum::Timestamptz(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),

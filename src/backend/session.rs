@@ -291,6 +291,7 @@ pub fn backend_main(
     };
     let roles = auth::roles::load_roles(&env.data_dir).unwrap_or_default();
     let role = auth::roles::find_role(&roles, &user).cloned();
+    publish_roles(&roles);
     let hba_database = if replication {
         auth::hba::PHYSICAL_REPLICATION
     } else {
@@ -929,12 +930,19 @@ impl Session {
             self.xact_start = self.stmt_start;
             self.env.settings.at_transaction_start();
             self.txn.begin(self.default_isolation());
-            crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
             let xs = self.xact_start;
             self.slot.update_status(|st| st.xact_start = xs);
         }
         if self.xact != Xact::Failed {
             self.txn.start_statement();
+            // A SET earlier in the same transaction counts from the next statement.
+            crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
+            let user = self.current_user().to_string();
+            crate::catalog::syscache::begin_statement(
+                self.txn.relcache.db_oid(),
+                self.env.settings.search_path(&user),
+                self.txn.state.snapshot_source(),
+            );
             if !self.txn.has_snapshot() {
                 let isolation = self.current_isolation();
                 self.txn.set_isolation(isolation);
@@ -1098,24 +1106,7 @@ impl Session {
                 self.send_error(&e, Some(&stmt.text));
                 return;
             }
-            self.stmt_start = time::now_timestamptz();
-            if self.xact == Xact::None {
-                self.xact = Xact::Implicit;
-                self.xact_start = self.stmt_start;
-                self.env.settings.at_transaction_start();
-                self.txn.begin(self.default_isolation());
-                let xs = self.xact_start;
-                self.slot.update_status(|st| st.xact_start = xs);
-            }
-            if self.xact != Xact::Failed {
-                self.txn.start_statement();
-                // A SET earlier in the same transaction counts from the next statement.
-                crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
-                if !self.txn.has_snapshot() {
-                    let isolation = self.current_isolation();
-                    self.txn.set_isolation(isolation);
-                }
-            }
+            self.begin_statement();
             // This statement's SELECT rows stream to the client (`begin_rows`).
             self.stream_rows = true;
             let result = self.run_statement(stmt);
@@ -1594,6 +1585,7 @@ impl ServerContext for Session {
             return Ok(());
         }
         self.roles = auth::roles::load_roles(&self.env.data_dir).unwrap_or_default();
+        publish_roles(&self.roles);
         if auth::roles::find_role(&self.roles, value).is_none() {
             return Err(PgError::error(
                 sqlstate::INVALID_PARAMETER_VALUE,
@@ -1926,4 +1918,10 @@ fn procarray_query(slot: &ProcSlot) -> String {
     slot.read_status()
         .map(|st| procarray::get_str(&st.query))
         .unwrap_or_default()
+}
+
+/// Tells the catalog lookups of the reg* types which roles exist
+/// (`catalog::syscache` rule 3).
+fn publish_roles(roles: &[auth::roles::Role]) {
+    crate::catalog::syscache::set_roles(roles.iter().map(|r| (r.oid, r.name.clone())).collect());
 }

@@ -191,6 +191,7 @@ impl Txn {
         };
         let result = f(&mut self.relcache, &snapshot, &mut cx)?;
         self.catalog_changed = true;
+        crate::catalog::syscache::invalidate(self.state.snapshot_source());
         Ok(result)
     }
 

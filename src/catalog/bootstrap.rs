@@ -55,6 +55,7 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
         PG_CAST => builtin::pg_cast_rows(),
         PG_LANGUAGE => builtin::pg_language_rows(),
         PG_DESCRIPTION => builtin::pg_description_rows(),
+        PG_COLLATION => builtin::pg_collation_rows(),
         PG_CLASS => CATALOGS
             .iter()
             .map(|c| {

@@ -16,6 +16,7 @@ pub const PG_OPERATOR: Oid = 2617;
 pub const PG_CAST: Oid = 2605;
 pub const PG_LANGUAGE: Oid = 2612;
 pub const PG_DESCRIPTION: Oid = 2609;
+pub const PG_COLLATION: Oid = 3456;
 
 pub const PG_CATALOG_NAMESPACE: Oid = 11;
 pub const PUBLIC_NAMESPACE: Oid = 2200;
@@ -167,6 +168,24 @@ pub const CATALOGS: &[CatalogDef] = &[
         ],
     },
     CatalogDef {
+        oid: PG_COLLATION,
+        name: "pg_collation",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("collname", AttrType::Name),
+            ("collnamespace", AttrType::Oid),
+            ("collowner", AttrType::Oid),
+            ("collprovider", AttrType::Char),
+            ("collisdeterministic", AttrType::Bool),
+            ("collencoding", AttrType::Int4),
+            ("collcollate", AttrType::Text),
+            ("collctype", AttrType::Text),
+            ("colliculocale", AttrType::Text),
+            ("collversion", AttrType::Text),
+        ],
+    },
+    CatalogDef {
         oid: PG_DESCRIPTION,
         name: "pg_description",
         shared: false,
@@ -267,6 +286,10 @@ pub const NULLABLE_CATALOG_COLUMNS: &[&str] = &[
     "proconfig",
     "proacl",
     "lanacl",
+    "collcollate",
+    "collctype",
+    "colliculocale",
+    "collversion",
 ];
 
 /// Column numbers (0-based) of `pg_class` that VACUUM and ALTER TABLE use.
@@ -357,6 +380,14 @@ pub const TYPES: &[(&str, AttrType)] = &[
     ("name", AttrType::Name),
     ("char", AttrType::Char),
     ("regproc", AttrType::Regproc),
+    ("regprocedure", AttrType::OidAlias(2202)),
+    ("regoper", AttrType::OidAlias(2203)),
+    ("regoperator", AttrType::OidAlias(2204)),
+    ("regclass", AttrType::OidAlias(2205)),
+    ("regtype", AttrType::OidAlias(2206)),
+    ("regnamespace", AttrType::OidAlias(4089)),
+    ("regrole", AttrType::OidAlias(4096)),
+    ("regcollation", AttrType::OidAlias(4191)),
     ("oidvector", AttrType::Oidvector),
     ("uuid", AttrType::Uuid),
     ("time", AttrType::Time),

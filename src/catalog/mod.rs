@@ -47,6 +47,7 @@ pub mod builtin;
 pub mod defs;
 pub mod oid;
 pub mod relcache;
+pub mod syscache;
 pub mod vacuum;
 
 pub use defs::{ColumnDef, TableDef};

@@ -44,7 +44,7 @@ pub fn as_str(v: &HeapValue) -> String {
     }
 }
 
-fn as_oid(v: &HeapValue) -> Oid {
+pub fn as_oid(v: &HeapValue) -> Oid {
     match v {
         HeapValue::Oid(o) => *o,
         HeapValue::I32(i) => *i as Oid,

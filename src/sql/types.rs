@@ -78,6 +78,20 @@ impl Type {
     pub const Numeric: Type = Type(1700);
     /// `regtype`: an oid printed as a type name (`pg_typeof`).
     pub const Regtype: Type = Type(2206);
+    /// `regprocedure`: a `pg_proc` oid printed with its argument types.
+    pub const Regprocedure: Type = Type(2202);
+    /// `regoper`: a `pg_operator` oid printed as the operator's name.
+    pub const Regoper: Type = Type(2203);
+    /// `regoperator`: a `pg_operator` oid printed with its operand types.
+    pub const Regoperator: Type = Type(2204);
+    /// `regclass`: a `pg_class` oid printed as the relation's name.
+    pub const Regclass: Type = Type(2205);
+    /// `regnamespace`: a `pg_namespace` oid printed as the schema's name.
+    pub const Regnamespace: Type = Type(4089);
+    /// `regrole`: a role's oid printed as its name.
+    pub const Regrole: Type = Type(4096);
+    /// `regcollation`: a `pg_collation` oid printed as the collation's name.
+    pub const Regcollation: Type = Type(4191);
     /// `void`, what `pg_sleep` returns; printed as an empty string.
     pub const Void: Type = Type(2278);
     /// `uuid`: 16 bytes, compared as bytes ([`Datum::Uuid`]).
@@ -128,6 +142,13 @@ pub mod consts {
     pub const Interval: Type = Type::Interval;
     pub const Numeric: Type = Type::Numeric;
     pub const Regtype: Type = Type::Regtype;
+    pub const Regprocedure: Type = Type::Regprocedure;
+    pub const Regoper: Type = Type::Regoper;
+    pub const Regoperator: Type = Type::Regoperator;
+    pub const Regclass: Type = Type::Regclass;
+    pub const Regnamespace: Type = Type::Regnamespace;
+    pub const Regrole: Type = Type::Regrole;
+    pub const Regcollation: Type = Type::Regcollation;
     pub const Void: Type = Type::Void;
     pub const Uuid: Type = Type::Uuid;
     pub const PgLsn: Type = Type::PgLsn;
@@ -191,6 +212,28 @@ impl Type {
         Type(oid).entry().map(|_| Type(oid))
     }
 
+    /// The object-identifier alias types (`regproc`, `regclass`, ...): an
+    /// `oid` on disk and on the wire, read and printed as an object's name.
+    pub fn is_reg(self) -> bool {
+        matches!(
+            self,
+            Type::Regproc
+                | Type::Regprocedure
+                | Type::Regoper
+                | Type::Regoperator
+                | Type::Regclass
+                | Type::Regtype
+                | Type::Regnamespace
+                | Type::Regrole
+                | Type::Regcollation
+        )
+    }
+
+    /// `oid` or one of its alias types (all held as [`Datum::Oid`]).
+    pub fn is_oid_like(self) -> bool {
+        self == Type::Oid || self.is_reg()
+    }
+
     /// Every type ferrogres has, in oid order.
     pub fn all() -> impl Iterator<Item = Type> {
         crate::catalog::builtin::pg_type::PG_TYPE
@@ -212,6 +255,11 @@ impl Type {
         // both of which name a row.
         self.entry()
             .unwrap_or_else(|| panic!("type oid {} has no pg_type row", self.0))
+    }
+
+    /// `pg_type.typcollation`: 100 (`default`) for collatable types, else 0.
+    pub fn typcollation(self) -> u32 {
+        self.row().typcollation
     }
 
     /// `pg_type.typlen` (-1 for varlena, -2 for cstring-like unknown).

@@ -127,6 +127,8 @@ pub mod sqlstate {
     pub const UNDEFINED_FUNCTION: &str = "42883";
     pub const AMBIGUOUS_FUNCTION: &str = "42725";
     pub const UNDEFINED_TABLE: &str = "42P01";
+    pub const UNDEFINED_PARAMETER: &str = "42P02";
+    pub const INVALID_NAME: &str = "42602";
     pub const UNDEFINED_OBJECT: &str = "42704";
     pub const WINDOWING_ERROR: &str = "42P20";
     pub const DUPLICATE_TABLE: &str = "42P07";

@@ -50,6 +50,7 @@
 //! PostgreSQL's text form, NULL for nearly every built-in.
 
 pub mod pg_cast;
+pub mod pg_collation;
 pub mod pg_operator;
 pub mod pg_proc;
 pub mod pg_type;
@@ -155,6 +156,18 @@ pub struct OperEntry {
     pub oprcom: Oid,
     pub oprnegate: Oid,
     pub oprcode: Oid,
+    pub descr: Option<&'static str>,
+}
+
+/// A `pg_collation` row (the columns that differ between built-ins;
+/// `collctype` equals `collcollate`, `colliculocale` and `collversion` are
+/// NULL, every one is deterministic).
+pub struct CollationEntry {
+    pub oid: Oid,
+    pub collname: &'static str,
+    pub collprovider: u8,
+    pub collencoding: i32,
+    pub collcollate: Option<&'static str>,
     pub descr: Option<&'static str>,
 }
 
@@ -632,6 +645,28 @@ pub fn pg_language_rows() -> Vec<Vec<HeapValue>> {
     ]]
 }
 
+/// `pg_collation`'s rows.
+pub fn pg_collation_rows() -> Vec<Vec<HeapValue>> {
+    pg_collation::PG_COLLATION
+        .iter()
+        .map(|c| {
+            vec![
+                oid(c.oid),
+                name(c.collname),
+                oid(super::defs::PG_CATALOG_NAMESPACE),
+                oid(BOOTSTRAP_SUPERUSER),
+                ch(c.collprovider),
+                HeapValue::Bool(true),
+                HeapValue::I32(c.collencoding),
+                opt_text(c.collcollate),
+                opt_text(c.collcollate),
+                HeapValue::Null,
+                HeapValue::Null,
+            ]
+        })
+        .collect()
+}
+
 /// `pg_description`: PostgreSQL's descriptions of the emitted built-ins.
 pub fn pg_description_rows() -> Vec<Vec<HeapValue>> {
     use super::defs::{PG_LANGUAGE, PG_NAMESPACE, PG_OPERATOR, PG_PROC, PG_TYPE};
@@ -651,6 +686,11 @@ pub fn pg_description_rows() -> Vec<Vec<HeapValue>> {
         b.operators
             .iter()
             .filter_map(|o| Some((o.oid, PG_OPERATOR, o.descr?))),
+    );
+    rows.extend(
+        pg_collation::PG_COLLATION
+            .iter()
+            .filter_map(|c| Some((c.oid, super::defs::PG_COLLATION, c.descr?))),
     );
     rows.push((INTERNAL_LANGUAGE, PG_LANGUAGE, "built-in functions"));
     rows.push((PG_CATALOG_NAMESPACE, PG_NAMESPACE, "system catalog schema"));

@@ -879,7 +879,7 @@ pub fn elem_from_bytes(b: &[u8], ty: Type) -> PgResult<Datum> {
         Type::Numeric => Datum::Numeric(super::numeric::Numeric::parse(
             std::str::from_utf8(b).map_err(|_| corrupt())?,
         )?),
-        Type::Oid | Type::Regtype | Type::Regproc => Datum::Oid(be!(u32, 4)),
+        t if t.is_oid_like() => Datum::Oid(be!(u32, 4)),
         Type::Xid => Datum::Xid(be!(u32, 4)),
         Type::Timestamptz => Datum::Timestamptz(be!(i64, 8)),
         Type::Timestamp => Datum::Timestamp(be!(i64, 8)),

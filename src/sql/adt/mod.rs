@@ -25,6 +25,7 @@ pub mod like;
 pub mod network;
 pub mod numeric;
 mod numeric_math;
+pub mod regtypes;
 pub mod rowtypes;
 pub mod stringinfo;
 pub mod systypes;
@@ -68,15 +69,8 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Float4(v) => float::float4_out(*v, fmt.extra_float_digits),
         Datum::Numeric(n) => n.to_string_pg(),
         Datum::Text(s) => s.clone(),
-        Datum::Oid(o) => {
-            if ty == Type::Regtype {
-                regtype_out(*o)
-            } else if ty == Type::Regproc {
-                systypes::regproc_out(*o)
-            } else {
-                o.to_string()
-            }
-        }
+        Datum::Oid(o) if ty.is_reg() => regtypes::reg_out(*o, ty),
+        Datum::Oid(o) => o.to_string(),
         Datum::Xid(x) => x.to_string(),
         Datum::Timestamptz(ts)
             if fmt.date_style.style == datestyle::Style::Iso || is_infinite(*ts) =>
@@ -122,16 +116,6 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
 
 fn is_infinite(ts: i64) -> bool {
     ts == datetime::TIMESTAMP_INFINITY || ts == datetime::TIMESTAMP_NEG_INFINITY
-}
-
-fn regtype_out(oid: u32) -> String {
-    if oid == 0 {
-        return "-".to_string();
-    }
-    match Type::from_oid(oid) {
-        Some(t) => t.name().to_string(),
-        None => oid.to_string(),
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -340,8 +324,7 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         Type::Uuid => Datum::Uuid(uuid::uuid_in(s)?),
         Type::Name => Datum::Text(truncate_name(s)),
         Type::Oid => Datum::Oid(oid_in(s)?),
-        Type::Regtype => Datum::Oid(regtype_in(s)?),
-        Type::Regproc => Datum::Oid(systypes::regproc_in(s)?),
+        t if t.is_reg() => Datum::Oid(regtypes::reg_in(s, t)?),
         Type::Char => Datum::Text(systypes::char_in(s)),
         Type::Oidvector => Datum::Text(systypes::oidvector_out(&systypes::oidvector_in(s)?)),
         Type::Xid => Datum::Xid(xid_in(s)),
@@ -476,11 +459,16 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
     }
     let ctx = match (from, to) {
         (Int2, Int4 | Int8 | Float4 | Float8 | Numeric) => Implicit,
-        (Int4, Int8 | Float4 | Float8 | Numeric | Oid | Regtype | Regproc) => Implicit,
-        (Int8, Float4 | Float8 | Numeric | Oid | Regtype | Regproc) => Implicit,
-        (Int2, Regproc) => Implicit,
-        (Oid, Regproc) | (Regproc, Oid) => Implicit,
-        (Regproc, Int4 | Int8) => Assignment,
+        (Int4, Int8 | Float4 | Float8 | Numeric | Oid) => Implicit,
+        (Int8, Float4 | Float8 | Numeric | Oid) => Implicit,
+        (Int2 | Int4 | Int8, t) if t.is_reg() => Implicit,
+        (Oid, t) | (t, Oid) if t.is_reg() => Implicit,
+        (f, Int4 | Int8) if f.is_reg() => Assignment,
+        (Regproc, Regprocedure)
+        | (Regprocedure, Regproc)
+        | (Regoper, Regoperator)
+        | (Regoperator, Regoper) => Implicit,
+        (Text | Varchar, Regclass) => Implicit,
         (Char, Text) => Implicit,
         (Char, Bpchar | Varchar) | (Text | Bpchar | Varchar, Char) => Assignment,
         (Char, Int4) | (Int4, Char) => Explicit,
@@ -494,17 +482,16 @@ pub fn cast_context(from: Type, to: Type) -> Option<CoercionContext> {
         (Timestamptz, Timestamp | Date) | (Timestamp, Date) => Assignment,
         (Time, Interval) => Implicit,
         (Interval, Time) | (Timestamp | Timestamptz, Time) => Assignment,
-        (Oid, Regtype) | (Regtype, Oid) => Implicit,
         (Int4, Int2) | (Int8, Int2 | Int4) => Assignment,
         (Float4, Int2 | Int4 | Int8 | Numeric)
         | (Float8, Int2 | Int4 | Int8 | Float4 | Numeric) => Assignment,
         (Numeric, Int2 | Int4 | Int8) => Assignment,
-        (Oid, Int4 | Int8) | (Regtype, Int4 | Int8) => Assignment,
+        (Oid, Int4 | Int8) => Assignment,
         (Name, Varchar | Bpchar) => Assignment,
         (Int4, Bool) | (Bool, Int4) => Explicit,
         (Json, Jsonb) | (Jsonb, Json) => Assignment,
         (Jsonb, Bool | Numeric | Int2 | Int4 | Int8 | Float4 | Float8) => Explicit,
-        (Int2, Oid | Regtype) => Explicit,
+        (Int2, Oid) => Explicit,
         (Unknown, _) => Implicit,
         // Automatic I/O conversion: to string types on assignment, from them explicitly.
         (_, Text | Varchar | Name | Bpchar) => Assignment,
@@ -540,7 +527,7 @@ pub fn make_int(v: i128, ty: Type) -> PgResult<Datum> {
         Type::Int8 => i64::try_from(v)
             .map(Datum::Int8)
             .map_err(|_| int_out_of_range(ty)),
-        Type::Oid | Type::Regtype | Type::Regproc => {
+        t if t.is_oid_like() => {
             if (i32::MIN as i128..=u32::MAX as i128).contains(&v) {
                 Ok(Datum::Oid(v as i64 as u32))
             } else {
@@ -633,10 +620,12 @@ fn cast_value(d: Datum, from: Type, to: Type, fmt: &SessionFormat) -> PgResult<D
         }
     }
     match (from, to) {
-        (
-            Int2 | Int4 | Int8 | Oid | Regtype | Regproc,
-            Int2 | Int4 | Int8 | Oid | Regtype | Regproc,
-        ) => make_int(as_i128(&d).expect("integer datum"), to),
+        (f, t)
+            if (matches!(f, Int2 | Int4 | Int8) || f.is_oid_like())
+                && (matches!(t, Int2 | Int4 | Int8) || t.is_oid_like()) =>
+        {
+            make_int(as_i128(&d).expect("integer datum"), to)
+        }
         (Char, Text | Varchar | Bpchar) => Ok(d),
         (Text | Varchar | Bpchar, Char) => {
             let Datum::Text(s) = d else {

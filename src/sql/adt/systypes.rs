@@ -11,7 +11,6 @@
 //! - `oidvector` is PostgreSQL's zero-based oid array; its SQL value is
 //!   its text form, oids separated by one space.
 
-use crate::catalog::builtin;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 /// The text form of a `"char"` byte (`charout`).
@@ -63,34 +62,6 @@ pub fn int4_to_char(v: i32) -> PgResult<String> {
     Ok(char_text(v as i8 as u8))
 }
 
-/// `regprocout`.
-pub fn regproc_out(oid: u32) -> String {
-    builtin::regproc_name(oid)
-}
-
-/// `regprocin`: an oid, `-` for none, or the name of exactly one function.
-pub fn regproc_in(input: &str) -> PgResult<u32> {
-    let s = input.trim();
-    if s == "-" {
-        return Ok(0);
-    }
-    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
-        return super::oid_in(s);
-    }
-    let name = s.strip_prefix("pg_catalog.").unwrap_or(s);
-    match builtin::procs_named(name).as_slice() {
-        [oid] => Ok(*oid),
-        [] => Err(PgError::error(
-            sqlstate::UNDEFINED_FUNCTION,
-            format!("function \"{s}\" does not exist"),
-        )),
-        _ => Err(PgError::error(
-            sqlstate::AMBIGUOUS_FUNCTION,
-            format!("more than one function named \"{s}\""),
-        )),
-    }
-}
-
 /// `oidvectorin`: oids separated by spaces.
 pub fn oidvector_in(s: &str) -> PgResult<Vec<u32>> {
     s.split_ascii_whitespace().map(super::oid_in).collect()
@@ -119,17 +90,6 @@ mod tests {
         assert_eq!(char_to_int4("\\377"), -1);
         assert_eq!(int4_to_char(65).unwrap(), "A");
         assert_eq!(int4_to_char(128).unwrap_err().sqlstate, "22003");
-    }
-
-    #[test]
-    fn regproc_reads_names_and_numbers() {
-        assert_eq!(regproc_in("boolin").unwrap(), 1242);
-        assert_eq!(regproc_in("pg_catalog.boolin").unwrap(), 1242);
-        assert_eq!(regproc_in("-").unwrap(), 0);
-        assert_eq!(regproc_in("1242").unwrap(), 1242);
-        assert_eq!(regproc_in("no_such").unwrap_err().sqlstate, "42883");
-        assert_eq!(regproc_in("abs").unwrap_err().sqlstate, "42725");
-        assert_eq!(regproc_out(1242), "boolin");
     }
 
     #[test]

@@ -235,7 +235,16 @@ impl<'a> Analyzer<'a> {
             }
             NodeEnum::AArrayExpr(a) => self.transform_array_expr(scope, a, None),
             NodeEnum::AIndirection(i) => self.transform_indirection(scope, i),
-            NodeEnum::CollateClause(c) => Err(self.unsupported("COLLATE", loc(c.location))),
+            NodeEnum::CollateClause(c) => {
+                // Every collation ferrogres has compares byte by byte, as
+                // the database default does: COLLATE checks the name and
+                // the type and leaves the expression as it is.
+                let n = node_of(&c.arg).expect("COLLATE argument");
+                let arg = self.transform_expr(scope, n)?;
+                let arg = self.unknown_as_text(arg, raw_location(n))?;
+                self.check_collation(&str_list(&c.collname), arg.ty(), loc(c.location))?;
+                Ok(arg)
+            }
             _ => Err(self.unsupported("this kind of expression", raw_location(node))),
         }
     }
@@ -1389,6 +1398,51 @@ impl<'a> Analyzer<'a> {
 
 impl Analyzer<'_> {
     /// An unknown-type literal resolved as text (a CASE test value, a ROW field).
+    /// `COLLATE name` applied to a value of type `ty`: the collation exists
+    /// (`pg_collation`, `LookupCollation`) and the type is collatable.
+    pub(crate) fn check_collation(
+        &mut self,
+        names: &[String],
+        ty: Type,
+        l: Option<usize>,
+    ) -> PgResult<u32> {
+        let found = match names {
+            [name] => crate::catalog::builtin::pg_collation::by_name(name),
+            [schema, name] if schema == "pg_catalog" => {
+                crate::catalog::builtin::pg_collation::by_name(name)
+            }
+            [schema, _] => {
+                if crate::catalog::syscache::namespace_oid(schema)?.is_none() {
+                    return Err(self.error(
+                        sqlstate::INVALID_SCHEMA_NAME,
+                        format!("schema \"{schema}\" does not exist"),
+                        l,
+                    ));
+                }
+                None
+            }
+            _ => None,
+        };
+        let Some(coll) = found else {
+            return Err(self.error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!(
+                    "collation \"{}\" for encoding \"UTF8\" does not exist",
+                    names.join(".")
+                ),
+                l,
+            ));
+        };
+        if ty.typcollation() == 0 {
+            return Err(self.error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!("collations are not supported by type {}", ty.name()),
+                l,
+            ));
+        }
+        Ok(coll.oid)
+    }
+
     fn unknown_as_text(&mut self, e: Expr, l: Option<usize>) -> PgResult<Expr> {
         if e.ty() == Type::Unknown {
             self.coerce(e, Type::Text, -1, CoercionContext::Implicit, l)

@@ -471,6 +471,105 @@ fn to_regtype(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     }
 }
 
+/// `to_regclass(text)`, `to_regrole(text)`, ...: the object's oid, or
+/// NULL where the input function would say it does not exist (the result
+/// type says which kind of object).
+fn to_reg(_: &mut EvalContext, a: &[Datum], _: &[Type], ret: Type) -> R {
+    super::super::adt::regtypes::to_reg(text(&a[0]), ret)
+}
+
+fn oid_arg(d: &Datum) -> u32 {
+    match d {
+        Datum::Oid(o) => *o,
+        _ => unreachable!("oid argument"),
+    }
+}
+
+/// `pg_get_userbyid(oid)`: the role's name, or `unknown (OID=n)`.
+fn pg_get_userbyid(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let oid = oid_arg(&a[0]);
+    Ok(Datum::Text(
+        crate::catalog::syscache::role_name(oid).unwrap_or_else(|| format!("unknown (OID={oid})")),
+    ))
+}
+
+/// `pg_table_is_visible(oid)`: whether the relation is the one its bare
+/// name finds along the search path; NULL for no relation.
+fn pg_table_is_visible(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let oid = oid_arg(&a[0]);
+    if crate::catalog::syscache::relation(oid)?.is_none() {
+        return Ok(Datum::Null);
+    }
+    Ok(Datum::Bool(crate::catalog::syscache::relation_is_visible(
+        oid,
+    )?))
+}
+
+/// `pg_type_is_visible`, `pg_function_is_visible`, ...: every object of
+/// these kinds is a built-in in `pg_catalog`, which is always searched, so
+/// each is visible; NULL for an oid with no object.
+/// `obj_description(oid, name)`: the comment on an object of the catalog
+/// `name` (a `pg_catalog` table); `obj_description(oid)` of any catalog.
+fn obj_description(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    use crate::catalog::syscache;
+    let classoid = match a.get(1) {
+        Some(d) => match syscache::relation_oid(Some("pg_catalog"), text(d))? {
+            Some(c) => Some(c),
+            None => return Ok(Datum::Null),
+        },
+        None => None,
+    };
+    Ok(syscache::description(oid_arg(&a[0]), classoid, 0)?.map_or(Datum::Null, Datum::Text))
+}
+
+/// `col_description(table oid, column number)`.
+fn col_description(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let Datum::Int4(col) = a[1] else {
+        unreachable!("int4 argument")
+    };
+    let pg_class = crate::catalog::defs::PG_CLASS;
+    Ok(
+        crate::catalog::syscache::description(oid_arg(&a[0]), Some(pg_class), col)?
+            .map_or(Datum::Null, Datum::Text),
+    )
+}
+
+fn visible_if(exists: bool) -> R {
+    Ok(if exists {
+        Datum::Bool(true)
+    } else {
+        Datum::Null
+    })
+}
+
+fn pg_type_is_visible(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    visible_if(Type::from_oid(oid_arg(&a[0])).is_some())
+}
+
+fn pg_function_is_visible(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let oid = oid_arg(&a[0]);
+    visible_if(
+        crate::catalog::builtin::builtins()
+            .procs
+            .iter()
+            .any(|p| p.oid == oid),
+    )
+}
+
+fn pg_operator_is_visible(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let oid = oid_arg(&a[0]);
+    visible_if(
+        crate::catalog::builtin::builtins()
+            .operators
+            .iter()
+            .any(|o| o.oid == oid),
+    )
+}
+
+fn pg_collation_is_visible(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    visible_if(crate::catalog::builtin::pg_collation::by_oid(oid_arg(&a[0])).is_some())
+}
+
 // --- strings -------------------------------------------------------------------
 
 fn length(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -1146,6 +1245,42 @@ pub(super) fn register(b: &mut Builder) {
         false,
     );
     b.func("to_regtype", &[Text], Regtype, to_regtype);
+    for (name, ty) in [
+        ("to_regclass", Regclass),
+        ("to_regproc", Regproc),
+        ("to_regprocedure", Regprocedure),
+        ("to_regoper", Regoper),
+        ("to_regoperator", Regoperator),
+        ("to_regnamespace", Regnamespace),
+        ("to_regrole", Regrole),
+        ("to_regcollation", Regcollation),
+    ] {
+        b.func(name, &[Text], ty, to_reg);
+    }
+    b.func("pg_get_userbyid", &[Oid], Name, pg_get_userbyid);
+    b.func("obj_description", &[Oid, Name], Text, obj_description);
+    b.func("obj_description", &[Oid], Text, obj_description);
+    b.func("col_description", &[Oid, Int4], Text, col_description);
+    b.func("pg_table_is_visible", &[Oid], Bool, pg_table_is_visible);
+    b.func("pg_type_is_visible", &[Oid], Bool, pg_type_is_visible);
+    b.func(
+        "pg_function_is_visible",
+        &[Oid],
+        Bool,
+        pg_function_is_visible,
+    );
+    b.func(
+        "pg_operator_is_visible",
+        &[Oid],
+        Bool,
+        pg_operator_is_visible,
+    );
+    b.func(
+        "pg_collation_is_visible",
+        &[Oid],
+        Bool,
+        pg_collation_is_visible,
+    );
 
     for name in ["length", "char_length", "character_length"] {
         b.func(name, &[Text], Int4, length);

@@ -131,6 +131,9 @@ pub enum AttrType {
     Char,
     /// `regproc`: a `pg_proc` oid, stored exactly as `oid`.
     Regproc,
+    /// Another object-identifier alias type (`regclass`, `regtype`...; its
+    /// `pg_type` oid), stored exactly as `oid`.
+    OidAlias(Oid),
     /// `oidvector`: PostgreSQL's one-dimensional oid array with lower bound
     /// 0 (`pg_proc.proargtypes`), a varlena whose payload is PostgreSQL's
     /// array layout ([`oidvector_pack`]).
@@ -174,6 +177,7 @@ impl AttrType {
             AttrType::Name => NAMEOID,
             AttrType::Char => CHAROID,
             AttrType::Regproc => REGPROCOID,
+            AttrType::OidAlias(oid) => oid,
             AttrType::Oidvector => OIDVECTOROID,
             AttrType::Uuid => UUIDOID,
             AttrType::Time => 1083,
@@ -192,6 +196,7 @@ impl AttrType {
             AttrType::Int4
             | AttrType::Oid
             | AttrType::Regproc
+            | AttrType::OidAlias(_)
             | AttrType::Date
             | AttrType::Float4 => (4, TypAlign::Int, true),
             AttrType::Int8
@@ -282,8 +287,14 @@ impl Attribute {
     }
 }
 
+/// `oid` and its alias types (`regproc`, `regprocedure`, `regoper`,
+/// `regoperator`, `regclass`, `regtype`, `regnamespace`, `regrole`,
+/// `regcollation`), all stored as an unsigned 4-byte oid.
 fn is_oid_type(type_oid: Oid) -> bool {
-    matches!(type_oid, OIDOID | REGPROCOID | REGCLASSOID | REGTYPEOID)
+    matches!(
+        type_oid,
+        OIDOID | REGPROCOID | 2202..=2206 | 4089 | 4096 | 4191
+    )
 }
 
 /// How an attribute's value is stored and which [`HeapValue`] carries it.

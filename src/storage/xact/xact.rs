@@ -325,6 +325,19 @@ impl TransactionState {
         s
     }
 
+    /// What the catalog snapshot of `catalog::syscache` needs to take a
+    /// snapshot of this transaction later in the statement.
+    pub fn snapshot_source(&self) -> crate::catalog::syscache::SnapshotSource {
+        let mut own_subxids = self.live_subxids();
+        own_subxids.sort_unstable();
+        crate::catalog::syscache::SnapshotSource {
+            slot: self.slot,
+            top_xid: self.top_xid,
+            curcid: self.curcid,
+            own_subxids,
+        }
+    }
+
     /// READ COMMITTED between statements: no snapshot is in use, so the
     /// process's xmin need not hold back vacuum.
     pub fn reset_xmin(&self) {

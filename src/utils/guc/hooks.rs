@@ -299,7 +299,7 @@ pub(super) fn clip_to_bytes(s: &str, max: usize) -> &str {
 /// `SplitIdentifierString`: splits a `sep`-separated list of SQL
 /// identifiers, double-quoted ones kept verbatim (with `""` → `"`), others
 /// lower-cased; every name truncated to 63 bytes. None on a syntax error.
-pub(super) fn split_identifier_string(s: &str, sep: u8) -> Option<Vec<String>> {
+pub fn split_identifier_string(s: &str, sep: u8) -> Option<Vec<String>> {
     let b = s.as_bytes();
     let mut i = 0;
     let mut names = Vec::new();

@@ -72,7 +72,7 @@
 //! The rules the rest of the server relies on are in `README.md` here.
 
 mod guc_file;
-mod hooks;
+pub mod hooks;
 pub(crate) use hooks::quote_identifier;
 mod params;
 mod reload;
