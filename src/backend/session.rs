@@ -1799,6 +1799,7 @@ impl ServerContext for Session {
                 Some(super::views::pg_stat_progress_vacuum(&dbs))
             }
             "pg_locks" => Some(super::views::pg_locks()),
+            "pg_roles" => Some(super::views::pg_roles(&self.roles)),
             "pg_control_checkpoint" => {
                 Some(super::views::pg_control_checkpoint(&self.env.data_dir)?)
             }

@@ -807,3 +807,47 @@ pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
         rows,
     }
 }
+
+/// `pg_roles`: the roles without their passwords. A superuser has every
+/// attribute; the roles file records only superuser and login, so other
+/// roles have none of CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS.
+pub fn pg_roles(roles: &[crate::backend::auth::Role]) -> VirtualRelation {
+    let b = Datum::Bool;
+    VirtualRelation {
+        columns: vec![
+            ("rolname".into(), Type::Name),
+            ("rolsuper".into(), Type::Bool),
+            ("rolinherit".into(), Type::Bool),
+            ("rolcreaterole".into(), Type::Bool),
+            ("rolcreatedb".into(), Type::Bool),
+            ("rolcanlogin".into(), Type::Bool),
+            ("rolreplication".into(), Type::Bool),
+            ("rolconnlimit".into(), Type::Int4),
+            ("rolpassword".into(), Type::Text),
+            ("rolvaliduntil".into(), Type::Timestamptz),
+            ("rolbypassrls".into(), Type::Bool),
+            ("rolconfig".into(), Type::TextArray),
+            ("oid".into(), Type::Oid),
+        ],
+        rows: roles
+            .iter()
+            .map(|r| {
+                vec![
+                    Datum::Text(r.name.clone()),
+                    b(r.superuser),
+                    b(true),
+                    b(r.superuser),
+                    b(r.superuser),
+                    b(r.can_login),
+                    b(r.superuser),
+                    Datum::Int4(-1),
+                    Datum::Text("********".into()),
+                    Datum::Null,
+                    b(r.superuser),
+                    Datum::Null,
+                    Datum::Oid(r.oid),
+                ]
+            })
+            .collect(),
+    }
+}

@@ -2,7 +2,7 @@
 //! ferrogres stores, and the relation descriptor the rest of the server uses.
 
 use crate::storage::heap::access::HeapRelation;
-use crate::storage::heap::{AttrType, Attribute, TupleDesc};
+use crate::storage::heap::{AttrType, Attribute, HeapValue, TupleDesc};
 use crate::storage::types::{Oid, RelFileLocator};
 
 pub const PG_TYPE: Oid = 1247;
@@ -17,6 +17,17 @@ pub const PG_CAST: Oid = 2605;
 pub const PG_LANGUAGE: Oid = 2612;
 pub const PG_DESCRIPTION: Oid = 2609;
 pub const PG_COLLATION: Oid = 3456;
+pub const PG_AM: Oid = 2601;
+pub const PG_INHERITS: Oid = 2611;
+pub const PG_POLICY: Oid = 3256;
+pub const PG_STATISTIC_EXT: Oid = 3381;
+pub const PG_PUBLICATION: Oid = 6104;
+pub const PG_PUBLICATION_NAMESPACE: Oid = 6237;
+pub const PG_PUBLICATION_REL: Oid = 6106;
+/// `oid[]`, `"char"[]`, `int2[]`.
+const OID_ARRAY: Oid = 1028;
+const CHAR_ARRAY: Oid = 1002;
+const INT2_ARRAY: Oid = 1005;
 
 pub const PG_CATALOG_NAMESPACE: Oid = 11;
 pub const PUBLIC_NAMESPACE: Oid = 2200;
@@ -168,6 +179,106 @@ pub const CATALOGS: &[CatalogDef] = &[
         ],
     },
     CatalogDef {
+        oid: PG_AM,
+        name: "pg_am",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("amname", AttrType::Name),
+            ("amhandler", AttrType::Regproc),
+            ("amtype", AttrType::Char),
+        ],
+    },
+    // The catalogs below stay empty until ferrogres has what fills them
+    // (table inheritance, row-level security, extended statistics, logical
+    // replication publications); their statements fail with 0A000. They
+    // exist because the tools read them: psql's \d joins every one.
+    CatalogDef {
+        oid: PG_INHERITS,
+        name: "pg_inherits",
+        shared: false,
+        columns: &[
+            ("inhrelid", AttrType::Oid),
+            ("inhparent", AttrType::Oid),
+            ("inhseqno", AttrType::Int4),
+            ("inhdetachpending", AttrType::Bool),
+        ],
+    },
+    CatalogDef {
+        oid: PG_POLICY,
+        name: "pg_policy",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("polname", AttrType::Name),
+            ("polrelid", AttrType::Oid),
+            ("polcmd", AttrType::Char),
+            ("polpermissive", AttrType::Bool),
+            ("polroles", AttrType::Array(OID_ARRAY)),
+            // pg_node_tree in PostgreSQL.
+            ("polqual", AttrType::Text),
+            ("polwithcheck", AttrType::Text),
+        ],
+    },
+    CatalogDef {
+        oid: PG_STATISTIC_EXT,
+        name: "pg_statistic_ext",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("stxrelid", AttrType::Oid),
+            ("stxname", AttrType::Name),
+            ("stxnamespace", AttrType::Oid),
+            ("stxowner", AttrType::Oid),
+            ("stxstattarget", AttrType::Int4),
+            // int2vector in PostgreSQL.
+            ("stxkeys", AttrType::Array(INT2_ARRAY)),
+            ("stxkind", AttrType::Array(CHAR_ARRAY)),
+            // pg_node_tree in PostgreSQL.
+            ("stxexprs", AttrType::Text),
+        ],
+    },
+    CatalogDef {
+        oid: PG_PUBLICATION,
+        name: "pg_publication",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("pubname", AttrType::Name),
+            ("pubowner", AttrType::Oid),
+            ("puballtables", AttrType::Bool),
+            ("pubinsert", AttrType::Bool),
+            ("pubupdate", AttrType::Bool),
+            ("pubdelete", AttrType::Bool),
+            ("pubtruncate", AttrType::Bool),
+            ("pubviaroot", AttrType::Bool),
+        ],
+    },
+    CatalogDef {
+        oid: PG_PUBLICATION_NAMESPACE,
+        name: "pg_publication_namespace",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("pnpubid", AttrType::Oid),
+            ("pnnspid", AttrType::Oid),
+        ],
+    },
+    CatalogDef {
+        oid: PG_PUBLICATION_REL,
+        name: "pg_publication_rel",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("prpubid", AttrType::Oid),
+            ("prrelid", AttrType::Oid),
+            // pg_node_tree in PostgreSQL.
+            ("prqual", AttrType::Text),
+            // int2vector in PostgreSQL.
+            ("prattrs", AttrType::Array(INT2_ARRAY)),
+        ],
+    },
+    CatalogDef {
         oid: PG_COLLATION,
         name: "pg_collation",
         shared: false,
@@ -204,12 +315,31 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("attrelid", AttrType::Oid),
             ("attname", AttrType::Name),
             ("atttypid", AttrType::Oid),
+            ("attstattarget", AttrType::Int4),
             ("attlen", AttrType::Int2),
             ("attnum", AttrType::Int2),
+            ("attndims", AttrType::Int4),
+            ("attcacheoff", AttrType::Int4),
             ("atttypmod", AttrType::Int4),
+            ("attbyval", AttrType::Bool),
+            ("attalign", AttrType::Char),
+            ("attstorage", AttrType::Char),
+            ("attcompression", AttrType::Char),
             ("attnotnull", AttrType::Bool),
             ("atthasdef", AttrType::Bool),
+            ("atthasmissing", AttrType::Bool),
+            ("attidentity", AttrType::Char),
+            ("attgenerated", AttrType::Char),
             ("attisdropped", AttrType::Bool),
+            ("attislocal", AttrType::Bool),
+            ("attinhcount", AttrType::Int4),
+            ("attcollation", AttrType::Oid),
+            // aclitem[] in PostgreSQL.
+            ("attacl", AttrType::Text),
+            ("attoptions", AttrType::Array(TEXT_ARRAY)),
+            ("attfdwoptions", AttrType::Array(TEXT_ARRAY)),
+            // anyarray in PostgreSQL; ferrogres has no "missing" values.
+            ("attmissingval", AttrType::Text),
         ],
     },
     CatalogDef {
@@ -220,17 +350,40 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("oid", AttrType::Oid),
             ("relname", AttrType::Name),
             ("relnamespace", AttrType::Oid),
+            ("reltype", AttrType::Oid),
+            ("reloftype", AttrType::Oid),
             ("relowner", AttrType::Oid),
+            ("relam", AttrType::Oid),
             ("relfilenode", AttrType::Oid),
+            ("reltablespace", AttrType::Oid),
             ("relpages", AttrType::Int4),
             ("reltuples", AttrType::Float4),
-            ("relnatts", AttrType::Int2),
-            ("relkind", AttrType::Text),
-            ("relpersistence", AttrType::Text),
+            ("relallvisible", AttrType::Int4),
+            ("reltoastrelid", AttrType::Oid),
+            ("relhasindex", AttrType::Bool),
             ("relisshared", AttrType::Bool),
+            ("relpersistence", AttrType::Char),
+            ("relkind", AttrType::Char),
+            ("relnatts", AttrType::Int2),
+            ("relchecks", AttrType::Int2),
+            ("relhasrules", AttrType::Bool),
+            ("relhastriggers", AttrType::Bool),
+            ("relhassubclass", AttrType::Bool),
+            ("relrowsecurity", AttrType::Bool),
+            ("relforcerowsecurity", AttrType::Bool),
+            ("relispopulated", AttrType::Bool),
+            ("relreplident", AttrType::Char),
+            ("relispartition", AttrType::Bool),
+            ("relrewrite", AttrType::Oid),
+            // xid in PostgreSQL; ferrogres's xids are 64-bit.
             ("relfrozenxid", AttrType::Int8),
+            ("relminmxid", AttrType::Int8),
+            // aclitem[] in PostgreSQL.
+            ("relacl", AttrType::Text),
             // `{name=value,...}` as PostgreSQL prints its text[]; NULL when none.
             ("reloptions", AttrType::Text),
+            // pg_node_tree in PostgreSQL.
+            ("relpartbound", AttrType::Text),
         ],
     },
     CatalogDef {
@@ -286,6 +439,19 @@ pub const NULLABLE_CATALOG_COLUMNS: &[&str] = &[
     "proconfig",
     "proacl",
     "lanacl",
+    "relacl",
+    "relpartbound",
+    "attacl",
+    "attoptions",
+    "attfdwoptions",
+    "attmissingval",
+    "polroles",
+    "polqual",
+    "polwithcheck",
+    "stxkind",
+    "stxexprs",
+    "prqual",
+    "prattrs",
     "collcollate",
     "collctype",
     "colliculocale",
@@ -297,13 +463,122 @@ pub mod pg_class_col {
     pub const OID: usize = 0;
     pub const RELNAME: usize = 1;
     pub const RELNAMESPACE: usize = 2;
-    pub const RELFILENODE: usize = 4;
-    pub const RELPAGES: usize = 5;
-    pub const RELTUPLES: usize = 6;
-    pub const RELKIND: usize = 8;
-    pub const RELISSHARED: usize = 10;
-    pub const RELFROZENXID: usize = 11;
-    pub const RELOPTIONS: usize = 12;
+    pub const RELFILENODE: usize = 7;
+    pub const RELPAGES: usize = 9;
+    pub const RELTUPLES: usize = 10;
+    pub const RELISSHARED: usize = 14;
+    pub const RELKIND: usize = 16;
+    pub const RELFROZENXID: usize = 28;
+    pub const RELOPTIONS: usize = 31;
+}
+
+/// `pg_am.oid` of the heap table access method.
+pub const HEAP_TABLE_AM_OID: Oid = 2;
+/// `text[]`.
+const TEXT_ARRAY: Oid = 1009;
+
+/// A new `pg_class` row for an ordinary table (catalogs included), in
+/// PostgreSQL 15's column order: heap access method, default tablespace,
+/// no row type (ferrogres has no composite types yet), no TOAST table, no
+/// indexes, rules, triggers, policies or inheritance.
+pub fn pg_class_row(
+    oid: Oid,
+    name: &str,
+    namespace: Oid,
+    natts: usize,
+    shared: bool,
+    frozenxid: i64,
+) -> Vec<HeapValue> {
+    let ch = |c: u8| HeapValue::Bytes(vec![c]);
+    vec![
+        HeapValue::Oid(oid),
+        HeapValue::name(name),
+        HeapValue::Oid(namespace),
+        HeapValue::Oid(0),
+        HeapValue::Oid(0),
+        HeapValue::Oid(BOOTSTRAP_SUPERUSER),
+        HeapValue::Oid(HEAP_TABLE_AM_OID),
+        HeapValue::Oid(oid),
+        HeapValue::Oid(0),
+        HeapValue::I32(0),
+        HeapValue::F32(-1.0),
+        HeapValue::I32(0),
+        HeapValue::Oid(0),
+        HeapValue::Bool(false),
+        HeapValue::Bool(shared),
+        ch(b'p'),
+        ch(b'r'),
+        HeapValue::I16(natts as i16),
+        HeapValue::I16(0),
+        HeapValue::Bool(false),
+        HeapValue::Bool(false),
+        HeapValue::Bool(false),
+        HeapValue::Bool(false),
+        HeapValue::Bool(false),
+        HeapValue::Bool(true),
+        ch(b'd'),
+        HeapValue::Bool(false),
+        HeapValue::Oid(0),
+        HeapValue::I64(frozenxid),
+        HeapValue::I64(1),
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+    ]
+}
+
+/// A new `pg_attribute` row, in PostgreSQL 15's column order; length,
+/// alignment, storage and collation are the type's.
+pub fn pg_attribute_row(
+    relid: Oid,
+    name: &str,
+    type_oid: Oid,
+    attnum: usize,
+    typmod: i32,
+    not_null: bool,
+    has_default: bool,
+) -> Vec<HeapValue> {
+    let ch = |c: u8| HeapValue::Bytes(vec![c]);
+    let storage = attr_type_for(type_oid).map(|t| t.storage());
+    let (len, byval) = storage.map_or((-1, false), |(l, _, b)| (l, b));
+    let ty = crate::sql::types::Type::from_oid(type_oid);
+    let (align, store, collation, ndims) = match ty.and_then(|t| t.entry()) {
+        Some(e) => (
+            e.typalign,
+            e.typstorage,
+            e.typcollation,
+            i32::from(ty.is_some_and(|t| t.elem().is_some())),
+        ),
+        None => (b'i', b'p', 0, 0),
+    };
+    vec![
+        HeapValue::Oid(relid),
+        HeapValue::name(name),
+        HeapValue::Oid(type_oid),
+        HeapValue::I32(-1),
+        HeapValue::I16(len),
+        HeapValue::I16(attnum as i16),
+        HeapValue::I32(ndims),
+        HeapValue::I32(-1),
+        HeapValue::I32(typmod),
+        HeapValue::Bool(byval),
+        ch(align),
+        ch(store),
+        ch(0),
+        HeapValue::Bool(not_null),
+        HeapValue::Bool(has_default),
+        HeapValue::Bool(false),
+        ch(0),
+        ch(0),
+        HeapValue::Bool(false),
+        HeapValue::Bool(true),
+        HeapValue::I32(0),
+        HeapValue::Oid(collation),
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+    ]
 }
 
 /// Column numbers (0-based) of `pg_type`, in PostgreSQL 15's order.
@@ -328,12 +603,12 @@ pub mod pg_attribute_col {
     pub const ATTRELID: usize = 0;
     pub const ATTNAME: usize = 1;
     pub const ATTTYPID: usize = 2;
-    pub const ATTLEN: usize = 3;
-    pub const ATTNUM: usize = 4;
-    pub const ATTTYPMOD: usize = 5;
-    pub const ATTNOTNULL: usize = 6;
-    pub const ATTHASDEF: usize = 7;
-    pub const ATTISDROPPED: usize = 8;
+    pub const ATTLEN: usize = 4;
+    pub const ATTNUM: usize = 5;
+    pub const ATTTYPMOD: usize = 8;
+    pub const ATTNOTNULL: usize = 13;
+    pub const ATTHASDEF: usize = 14;
+    pub const ATTISDROPPED: usize = 18;
 }
 
 /// Column numbers (0-based) of `pg_namespace`, `pg_attrdef` and `pg_database`.

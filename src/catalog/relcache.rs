@@ -385,39 +385,22 @@ impl RelCache {
         let catalog = |c: Oid| TableDef::for_catalog(catalog_def(c), self.db_oid).heap_relation();
         access::heap_insert(
             &catalog(PG_CLASS),
-            &[
-                HeapValue::Oid(rel_oid),
-                HeapValue::name(name),
-                HeapValue::Oid(ns),
-                HeapValue::Oid(BOOTSTRAP_SUPERUSER),
-                HeapValue::Oid(rel_oid),
-                HeapValue::I32(0),
-                HeapValue::F32(-1.0),
-                HeapValue::I16(def.columns.len() as i16),
-                HeapValue::Bytes(b"r".to_vec()),
-                HeapValue::Bytes(b"p".to_vec()),
-                HeapValue::Bool(false),
-                HeapValue::I64(cx.xid.0 as i64),
-                HeapValue::Null,
-            ],
+            &pg_class_row(rel_oid, name, ns, def.columns.len(), false, cx.xid.0 as i64),
             cx.xid,
             cx.cid,
         )?;
         for (i, c) in def.columns.iter().enumerate() {
-            let ty = attr_type_for(c.type_oid).expect("checked above");
             access::heap_insert(
                 &catalog(PG_ATTRIBUTE),
-                &[
-                    HeapValue::Oid(rel_oid),
-                    HeapValue::name(&c.name),
-                    HeapValue::Oid(c.type_oid),
-                    HeapValue::I16(ty.storage().0),
-                    HeapValue::I16(i as i16 + 1),
-                    HeapValue::I32(c.typmod),
-                    HeapValue::Bool(c.not_null),
-                    HeapValue::Bool(c.default_expr.is_some()),
-                    HeapValue::Bool(false),
-                ],
+                &pg_attribute_row(
+                    rel_oid,
+                    &c.name,
+                    c.type_oid,
+                    i + 1,
+                    c.typmod,
+                    c.not_null,
+                    c.default_expr.is_some(),
+                ),
                 cx.xid,
                 cx.cid,
             )?;

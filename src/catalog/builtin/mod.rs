@@ -184,6 +184,16 @@ pub struct CastEntry {
 /// Registry entries that have no `pg_proc` row, and why.
 pub const NOT_IN_PG_PROC: &[(&str, &[Oid], &str)] = &[
     (
+        "pg_get_expr",
+        &[25, 26],
+        "takes pg_node_tree in PostgreSQL; ferrogres stores expressions as text",
+    ),
+    (
+        "pg_get_expr",
+        &[25, 26, 16],
+        "takes pg_node_tree in PostgreSQL; ferrogres stores expressions as text",
+    ),
+    (
         "current_role",
         &[],
         "SQL syntax (SQLValueFunction), not a function in PostgreSQL",

@@ -534,6 +534,33 @@ fn col_description(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     )
 }
 
+/// `pg_get_expr(expr, relation [, pretty])`: the SQL text of a stored
+/// expression. ferrogres keeps expressions (`pg_attrdef.adbin`) as SQL
+/// text, not as node trees, so the text is the expression as written.
+fn pg_get_expr(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Text(text(&a[0]).to_string()))
+}
+
+/// `pg_relation_is_publishable(regclass)`: an ordinary table outside the
+/// system schemas, created by a user (`is_publishable_class`).
+fn pg_relation_is_publishable(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let oid = oid_arg(&a[0]);
+    Ok(match crate::catalog::syscache::relation(oid)? {
+        None => Datum::Null,
+        Some(rel) => Datum::Bool(
+            matches!(rel.kind.as_str(), "r" | "p")
+                && rel.namespace != crate::catalog::defs::PG_CATALOG_NAMESPACE
+                && oid >= crate::catalog::defs::FIRST_NORMAL_OBJECT_ID,
+        ),
+    })
+}
+
+/// `pg_get_statisticsobjdef_columns(oid)`: NULL, as for every oid that is
+/// no extended-statistics object (CREATE STATISTICS is not implemented).
+fn pg_get_statisticsobjdef_columns(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Null)
+}
+
 fn visible_if(exists: bool) -> R {
     Ok(if exists {
         Datum::Bool(true)
@@ -1259,6 +1286,20 @@ pub(super) fn register(b: &mut Builder) {
     }
     b.func("pg_get_userbyid", &[Oid], Name, pg_get_userbyid);
     b.func("obj_description", &[Oid, Name], Text, obj_description);
+    b.func("pg_get_expr", &[Text, Oid], Text, pg_get_expr);
+    b.func("pg_get_expr", &[Text, Oid, Bool], Text, pg_get_expr);
+    b.func(
+        "pg_relation_is_publishable",
+        &[Regclass],
+        Bool,
+        pg_relation_is_publishable,
+    );
+    b.func(
+        "pg_get_statisticsobjdef_columns",
+        &[Oid],
+        Text,
+        pg_get_statisticsobjdef_columns,
+    );
     b.func("obj_description", &[Oid], Text, obj_description);
     b.func("col_description", &[Oid, Int4], Text, col_description);
     b.func("pg_table_is_visible", &[Oid], Bool, pg_table_is_visible);
