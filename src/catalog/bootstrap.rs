@@ -30,6 +30,18 @@ fn name(s: &str) -> HeapValue {
     HeapValue::name(s)
 }
 
+/// A `text[]` value, as `sql::adt::array` stores it.
+fn text_array(items: &[&str]) -> HeapValue {
+    use crate::sql::adt::array::ArrayValue;
+    use crate::sql::types::{Datum, Type};
+    let a = ArrayValue::from_items(
+        Type::Text,
+        items.iter().map(|s| Datum::Text(s.to_string())).collect(),
+    )
+    .expect("a one-dimensional text array");
+    HeapValue::Bytes(crate::sql::adt::array::serialize(&a))
+}
+
 /// The initial rows of a catalog.
 fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
     match cat.oid {
@@ -99,16 +111,50 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
         PG_DATABASE => INITIAL_DATABASES
             .iter()
             .map(|(oid, n, allow)| {
+                let locale = || HeapValue::Bytes(b"C.UTF-8".to_vec());
+                // initdb's ACL of the templates: connect for PUBLIC (not
+                // template0), everything for the owner.
+                let acl = match *n {
+                    "template1" => text_array(&["=c/postgres", "postgres=CTc/postgres"]),
+                    "template0" => text_array(&["=c/postgres", "postgres=CTc/postgres"]),
+                    _ => HeapValue::Null,
+                };
                 vec![
                     HeapValue::Oid(*oid),
                     name(n),
                     HeapValue::Oid(BOOTSTRAP_SUPERUSER),
                     HeapValue::I32(UTF8_ENCODING),
+                    HeapValue::Bytes(vec![b'c']),
+                    HeapValue::Bool(*n != "postgres"),
                     HeapValue::Bool(*allow),
+                    HeapValue::I32(-1),
                     HeapValue::I64(Xid::FIRST_NORMAL.0 as i64),
+                    HeapValue::I64(1),
+                    HeapValue::Oid(DEFAULTTABLESPACE_OID),
+                    locale(),
+                    locale(),
+                    HeapValue::Null,
+                    HeapValue::Null,
+                    acl,
                 ]
             })
             .collect(),
+        PG_TABLESPACE => [
+            (DEFAULTTABLESPACE_OID, "pg_default"),
+            (GLOBALTABLESPACE_OID, "pg_global"),
+        ]
+        .iter()
+        .map(|(oid, n)| {
+            vec![
+                HeapValue::Oid(*oid),
+                name(n),
+                HeapValue::Oid(BOOTSTRAP_SUPERUSER),
+                HeapValue::Null,
+                HeapValue::Null,
+            ]
+        })
+        .collect(),
+        PG_AUTH_MEMBERS | PG_INDEX | PG_CONSTRAINT | PG_ENUM => Vec::new(),
         other => unreachable!("no initial rows for catalog {other}"),
     }
 }

@@ -18,6 +18,14 @@ pub const PG_LANGUAGE: Oid = 2612;
 pub const PG_DESCRIPTION: Oid = 2609;
 pub const PG_COLLATION: Oid = 3456;
 pub const PG_AM: Oid = 2601;
+pub const PG_ENUM: Oid = 3501;
+pub const PG_TABLESPACE: Oid = 1213;
+pub const PG_AUTH_MEMBERS: Oid = 1261;
+pub const PG_INDEX: Oid = 2610;
+pub const PG_CONSTRAINT: Oid = 2606;
+/// `pg_default` and `pg_global`.
+pub const DEFAULTTABLESPACE_OID: Oid = 1663;
+pub const GLOBALTABLESPACE_OID: Oid = 1664;
 pub const PG_INHERITS: Oid = 2611;
 pub const PG_POLICY: Oid = 3256;
 pub const PG_STATISTIC_EXT: Oid = 3381;
@@ -84,7 +92,7 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("typdefaultbin", AttrType::Text),
             ("typdefault", AttrType::Text),
             // aclitem[] in PostgreSQL.
-            ("typacl", AttrType::Text),
+            ("typacl", AttrType::Array(TEXT_ARRAY)),
         ],
     },
     CatalogDef {
@@ -123,7 +131,7 @@ pub const CATALOGS: &[CatalogDef] = &[
             // pg_node_tree, text[], aclitem[] in PostgreSQL.
             ("prosqlbody", AttrType::Text),
             ("proconfig", AttrType::Text),
-            ("proacl", AttrType::Text),
+            ("proacl", AttrType::Array(TEXT_ARRAY)),
         ],
     },
     CatalogDef {
@@ -175,7 +183,7 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("laninline", AttrType::Oid),
             ("lanvalidator", AttrType::Oid),
             // aclitem[] in PostgreSQL.
-            ("lanacl", AttrType::Text),
+            ("lanacl", AttrType::Array(TEXT_ARRAY)),
         ],
     },
     CatalogDef {
@@ -278,6 +286,18 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("prattrs", AttrType::Array(INT2_ARRAY)),
         ],
     },
+    // Empty until CREATE TYPE ... AS ENUM exists.
+    CatalogDef {
+        oid: PG_ENUM,
+        name: "pg_enum",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("enumtypid", AttrType::Oid),
+            ("enumsortorder", AttrType::Float4),
+            ("enumlabel", AttrType::Name),
+        ],
+    },
     CatalogDef {
         oid: PG_COLLATION,
         name: "pg_collation",
@@ -335,7 +355,7 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("attinhcount", AttrType::Int4),
             ("attcollation", AttrType::Oid),
             // aclitem[] in PostgreSQL.
-            ("attacl", AttrType::Text),
+            ("attacl", AttrType::Array(TEXT_ARRAY)),
             ("attoptions", AttrType::Array(TEXT_ARRAY)),
             ("attfdwoptions", AttrType::Array(TEXT_ARRAY)),
             // anyarray in PostgreSQL; ferrogres has no "missing" values.
@@ -379,9 +399,8 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("relfrozenxid", AttrType::Int8),
             ("relminmxid", AttrType::Int8),
             // aclitem[] in PostgreSQL.
-            ("relacl", AttrType::Text),
-            // `{name=value,...}` as PostgreSQL prints its text[]; NULL when none.
-            ("reloptions", AttrType::Text),
+            ("relacl", AttrType::Array(TEXT_ARRAY)),
+            ("reloptions", AttrType::Array(TEXT_ARRAY)),
             // pg_node_tree in PostgreSQL.
             ("relpartbound", AttrType::Text),
         ],
@@ -416,8 +435,111 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("datname", AttrType::Name),
             ("datdba", AttrType::Oid),
             ("encoding", AttrType::Int4),
+            ("datlocprovider", AttrType::Char),
+            ("datistemplate", AttrType::Bool),
             ("datallowconn", AttrType::Bool),
+            ("datconnlimit", AttrType::Int4),
+            // xid in PostgreSQL; ferrogres's xids are 64-bit.
             ("datfrozenxid", AttrType::Int8),
+            ("datminmxid", AttrType::Int8),
+            ("dattablespace", AttrType::Oid),
+            ("datcollate", AttrType::Text),
+            ("datctype", AttrType::Text),
+            ("daticulocale", AttrType::Text),
+            ("datcollversion", AttrType::Text),
+            // aclitem[] in PostgreSQL: the same text form, in a text[].
+            ("datacl", AttrType::Array(TEXT_ARRAY)),
+        ],
+    },
+    CatalogDef {
+        oid: PG_TABLESPACE,
+        name: "pg_tablespace",
+        shared: true,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("spcname", AttrType::Name),
+            ("spcowner", AttrType::Oid),
+            // aclitem[] in PostgreSQL.
+            ("spcacl", AttrType::Array(TEXT_ARRAY)),
+            ("spcoptions", AttrType::Array(TEXT_ARRAY)),
+        ],
+    },
+    // Empty: role membership (GRANT role) is not implemented yet.
+    CatalogDef {
+        oid: PG_AUTH_MEMBERS,
+        name: "pg_auth_members",
+        shared: true,
+        columns: &[
+            ("roleid", AttrType::Oid),
+            ("member", AttrType::Oid),
+            ("grantor", AttrType::Oid),
+            ("admin_option", AttrType::Bool),
+        ],
+    },
+    // Empty until indexes and constraints exist (the B-tree issue).
+    CatalogDef {
+        oid: PG_INDEX,
+        name: "pg_index",
+        shared: false,
+        columns: &[
+            ("indexrelid", AttrType::Oid),
+            ("indrelid", AttrType::Oid),
+            ("indnatts", AttrType::Int2),
+            ("indnkeyatts", AttrType::Int2),
+            ("indisunique", AttrType::Bool),
+            ("indnullsnotdistinct", AttrType::Bool),
+            ("indisprimary", AttrType::Bool),
+            ("indisexclusion", AttrType::Bool),
+            ("indimmediate", AttrType::Bool),
+            ("indisclustered", AttrType::Bool),
+            ("indisvalid", AttrType::Bool),
+            ("indcheckxmin", AttrType::Bool),
+            ("indisready", AttrType::Bool),
+            ("indislive", AttrType::Bool),
+            ("indisreplident", AttrType::Bool),
+            // int2vector in PostgreSQL.
+            ("indkey", AttrType::Array(INT2_ARRAY)),
+            ("indcollation", AttrType::Oidvector),
+            ("indclass", AttrType::Oidvector),
+            // int2vector in PostgreSQL.
+            ("indoption", AttrType::Array(INT2_ARRAY)),
+            // pg_node_tree in PostgreSQL.
+            ("indexprs", AttrType::Text),
+            ("indpred", AttrType::Text),
+        ],
+    },
+    CatalogDef {
+        oid: PG_CONSTRAINT,
+        name: "pg_constraint",
+        shared: false,
+        columns: &[
+            ("oid", AttrType::Oid),
+            ("conname", AttrType::Name),
+            ("connamespace", AttrType::Oid),
+            ("contype", AttrType::Char),
+            ("condeferrable", AttrType::Bool),
+            ("condeferred", AttrType::Bool),
+            ("convalidated", AttrType::Bool),
+            ("conrelid", AttrType::Oid),
+            ("contypid", AttrType::Oid),
+            ("conindid", AttrType::Oid),
+            ("conparentid", AttrType::Oid),
+            ("confrelid", AttrType::Oid),
+            ("confupdtype", AttrType::Char),
+            ("confdeltype", AttrType::Char),
+            ("confmatchtype", AttrType::Char),
+            ("conislocal", AttrType::Bool),
+            ("coninhcount", AttrType::Int4),
+            ("connoinherit", AttrType::Bool),
+            ("conkey", AttrType::Array(INT2_ARRAY)),
+            ("confkey", AttrType::Array(INT2_ARRAY)),
+            ("conpfeqop", AttrType::Array(OID_ARRAY)),
+            ("conppeqop", AttrType::Array(OID_ARRAY)),
+            ("conffeqop", AttrType::Array(OID_ARRAY)),
+            ("confdelsetcols", AttrType::Array(INT2_ARRAY)),
+            ("conexclop", AttrType::Array(OID_ARRAY)),
+            // pg_node_tree in PostgreSQL.
+            ("conbin", AttrType::Text),
         ],
     },
 ];
@@ -452,6 +574,21 @@ pub const NULLABLE_CATALOG_COLUMNS: &[&str] = &[
     "stxexprs",
     "prqual",
     "prattrs",
+    "daticulocale",
+    "datcollversion",
+    "datacl",
+    "spcacl",
+    "spcoptions",
+    "indexprs",
+    "indpred",
+    "conkey",
+    "confkey",
+    "conpfeqop",
+    "conppeqop",
+    "conffeqop",
+    "confdelsetcols",
+    "conexclop",
+    "conbin",
     "collcollate",
     "collctype",
     "colliculocale",
@@ -624,7 +761,8 @@ pub mod pg_attrdef_col {
 pub mod pg_database_col {
     pub const OID: usize = 0;
     pub const DATNAME: usize = 1;
-    pub const DATALLOWCONN: usize = 4;
+    pub const DATALLOWCONN: usize = 6;
+    pub const DATFROZENXID: usize = 8;
 }
 
 pub fn catalog_def(oid: Oid) -> &'static CatalogDef {

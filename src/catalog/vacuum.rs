@@ -137,7 +137,7 @@ pub fn update_datfrozenxid(
     let Some((tid, mut row)) = target else {
         return Ok(());
     };
-    const DATFROZENXID: usize = 5;
+    use super::defs::pg_database_col::DATFROZENXID;
     if as_i64(&row[DATFROZENXID]) >= oldest {
         return Ok(());
     }
@@ -277,25 +277,37 @@ enum RelOptKind {
 }
 
 /// Parses `{a=1,b=off}` (what `pg_class.reloptions` holds) into pairs.
-pub fn parse_reloptions(text: &str) -> Vec<(String, String)> {
-    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
-    inner
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .filter_map(|item| {
-            let item = item.trim().trim_matches('"');
-            let (k, v) = item.split_once('=')?;
-            Some((k.to_string(), v.to_string()))
+pub fn parse_reloptions(v: &HeapValue) -> Vec<(String, String)> {
+    let HeapValue::Bytes(b) = v else {
+        return Vec::new();
+    };
+    let Ok(a) = crate::sql::adt::array::deserialize(b) else {
+        return Vec::new();
+    };
+    a.items
+        .iter()
+        .filter_map(|d| match d {
+            crate::sql::types::Datum::Text(item) => {
+                let (k, v) = item.split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            }
+            _ => None,
         })
         .collect()
 }
 
-fn format_reloptions(opts: &[(String, String)]) -> Option<String> {
+/// `reloptions` as stored: a `text[]` of `name=value`, NULL when none.
+fn format_reloptions(opts: &[(String, String)]) -> HeapValue {
     if opts.is_empty() {
-        return None;
+        return HeapValue::Null;
     }
-    let items: Vec<String> = opts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    Some(format!("{{{}}}", items.join(",")))
+    let items = opts
+        .iter()
+        .map(|(k, v)| crate::sql::types::Datum::Text(format!("{k}={v}")))
+        .collect();
+    let a = crate::sql::adt::array::ArrayValue::from_items(crate::sql::types::Type::Text, items)
+        .expect("a one-dimensional text array");
+    HeapValue::Bytes(crate::sql::adt::array::serialize(&a))
 }
 
 /// Checks one `name = value` the way `parseRelOptions` does and returns
@@ -368,8 +380,7 @@ pub fn reloptions(
 ) -> PgResult<Vec<(String, String)>> {
     Ok(match pg_class_row(db_oid, rel_oid, snapshot, xact)? {
         Some((_, row)) => match &row[col::RELOPTIONS] {
-            HeapValue::Null => Vec::new(),
-            v => parse_reloptions(&as_str(v)),
+            v => parse_reloptions(v),
         },
         None => Vec::new(),
     })
@@ -401,10 +412,7 @@ pub fn change_reloptions(
     cx: &mut WriteContext<'_>,
 ) -> PgResult<()> {
     update_class_row(db_oid, table, snapshot, cx, |row| {
-        let mut opts = match &row[col::RELOPTIONS] {
-            HeapValue::Null => Vec::new(),
-            v => parse_reloptions(&as_str(v)),
-        };
+        let mut opts = parse_reloptions(&row[col::RELOPTIONS]);
         match change {
             RelOptionsChange::Set(pairs) => {
                 for (k, v) in pairs {
@@ -416,10 +424,7 @@ pub fn change_reloptions(
             }
             RelOptionsChange::Reset(names) => opts.retain(|(n, _)| !names.contains(n)),
         }
-        row[col::RELOPTIONS] = match format_reloptions(&opts) {
-            Some(s) => HeapValue::Bytes(s.into_bytes()),
-            None => HeapValue::Null,
-        };
+        row[col::RELOPTIONS] = format_reloptions(&opts);
     })
 }
 
@@ -478,13 +483,9 @@ mod tests {
             ("autovacuum_enabled".to_string(), "off".to_string()),
             ("autovacuum_vacuum_threshold".to_string(), "100".to_string()),
         ];
-        let text = format_reloptions(&opts).unwrap();
-        assert_eq!(
-            text,
-            "{autovacuum_enabled=off,autovacuum_vacuum_threshold=100}"
-        );
-        assert_eq!(parse_reloptions(&text), opts);
-        assert_eq!(format_reloptions(&[]), None);
+        let stored = format_reloptions(&opts);
+        assert_eq!(parse_reloptions(&stored), opts);
+        assert_eq!(format_reloptions(&[]), HeapValue::Null);
         assert_eq!(
             validate_reloption("autovacuum_enabled", None).unwrap(),
             "true"

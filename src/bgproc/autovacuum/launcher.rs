@@ -72,7 +72,7 @@ fn connectable_databases() -> Vec<u32> {
     .heap_relation();
     let _ = crate::storage::heap::access::heap_scan(&rel, &snapshot, &transam, &mut |_, row| {
         if matches!(
-            row.get(4),
+            row.get(crate::catalog::defs::pg_database_col::DATALLOWCONN),
             Some(crate::storage::heap::HeapValue::Bool(true))
         ) {
             if let Some(crate::storage::heap::HeapValue::Oid(oid)) = row.first() {

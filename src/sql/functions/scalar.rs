@@ -561,6 +561,191 @@ fn pg_get_statisticsobjdef_columns(_: &mut EvalContext, _: &[Datum], _: &[Type],
     Ok(Datum::Null)
 }
 
+/// `format_type_be` of an argument or result type (`"any"` quoted, as
+/// the keyword it is).
+fn arg_type_name(oid: u32) -> String {
+    match Type::from_oid(oid) {
+        Some(t) if t.name() == "any" => "\"any\"".to_string(),
+        Some(t) => t.name().to_string(),
+        None => "???".to_string(),
+    }
+}
+
+/// The items of a one-dimensional array's text form (`{a,"b c"}`).
+fn array_text_items(s: &str) -> Vec<String> {
+    let inner = s.trim().trim_start_matches('{').trim_end_matches('}');
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    inner
+        .split(',')
+        .map(|i| i.trim_matches('"').to_string())
+        .collect()
+}
+
+/// The SQL text of each default in `proargdefaults` (a list of node
+/// trees), where every one is a boolean or integer constant; None if any
+/// is something else, whose text ferrogres cannot rebuild.
+fn default_texts(tree: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for item in tree.split("{CONST").skip(1) {
+        let field = |name: &str| {
+            let at = item.find(name)? + name.len();
+            item[at..].split_whitespace().next()
+        };
+        let ty = field(":consttype ")?;
+        if field(":constisnull ")? == "true" {
+            out.push("NULL".to_string());
+            continue;
+        }
+        let bytes: Vec<u8> = item[item.find('[')? + 1..item.find(']')?]
+            .split_whitespace()
+            .map(|b| b.parse::<i64>().map(|v| v as u8))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        out.push(match ty {
+            "16" => (if bytes.first()? != &0 {
+                "true"
+            } else {
+                "false"
+            })
+            .to_string(),
+            "23" => i32::from_le_bytes(bytes.get(..4)?.try_into().ok()?).to_string(),
+            _ => return None,
+        });
+    }
+    (out.len() == tree.matches("{CONST").count() && !tree.contains("{FUNCEXPR")).then_some(out)
+}
+
+/// `pg_get_function_arguments` (`with_defaults`) and
+/// `pg_get_function_identity_arguments` of a built-in.
+fn function_arguments(p: &crate::catalog::builtin::ProcEntry, with_defaults: bool) -> String {
+    let all: Vec<u32> = match p.proallargtypes {
+        Some(s) => array_text_items(s)
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect(),
+        None => p.proargtypes.to_vec(),
+    };
+    let modes = p.proargmodes.map(array_text_items).unwrap_or_default();
+    let names = p.proargnames.map(array_text_items).unwrap_or_default();
+    let defaults = match (with_defaults, p.proargdefaults) {
+        (true, Some(t)) => default_texts(t).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let nin = p.proargtypes.len();
+    let first_default = nin.saturating_sub(defaults.len());
+    let mut in_index = 0;
+    let mut parts = Vec::new();
+    for (i, ty) in all.iter().enumerate() {
+        let mode = modes.get(i).map(String::as_str).unwrap_or("i");
+        if mode == "t" {
+            continue;
+        }
+        let mut s = match mode {
+            "o" => "OUT ".to_string(),
+            "b" => "INOUT ".to_string(),
+            "v" => "VARIADIC ".to_string(),
+            _ => String::new(),
+        };
+        if let Some(n) = names.get(i).filter(|n| !n.is_empty()) {
+            s.push_str(n);
+            s.push(' ');
+        }
+        s.push_str(&arg_type_name(*ty));
+        if mode != "o" {
+            if with_defaults && in_index >= first_default && !defaults.is_empty() {
+                s.push_str(" DEFAULT ");
+                s.push_str(&defaults[in_index - first_default]);
+            }
+            in_index += 1;
+        }
+        parts.push(s);
+    }
+    if p.proallargtypes.is_none() && p.provariadic != 0 {
+        if let Some(last) = parts.last_mut() {
+            *last = format!("VARIADIC {last}");
+        }
+    }
+    parts.join(", ")
+}
+
+fn builtin_proc(oid: u32) -> Option<&'static crate::catalog::builtin::ProcEntry> {
+    crate::catalog::builtin::builtins()
+        .procs
+        .iter()
+        .copied()
+        .find(|p| p.oid == oid)
+}
+
+fn pg_get_function_arguments(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(builtin_proc(oid_arg(&a[0]))
+        .map_or(Datum::Null, |p| Datum::Text(function_arguments(p, true))))
+}
+
+fn pg_get_function_identity_arguments(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(builtin_proc(oid_arg(&a[0]))
+        .map_or(Datum::Null, |p| Datum::Text(function_arguments(p, false))))
+}
+
+/// `pg_get_function_result`: `SETOF t`, `TABLE(...)` or the type.
+fn pg_get_function_result(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let Some(p) = builtin_proc(oid_arg(&a[0])) else {
+        return Ok(Datum::Null);
+    };
+    let modes = p.proargmodes.map(array_text_items).unwrap_or_default();
+    if modes.iter().any(|m| m == "t") {
+        let all: Vec<String> = p.proallargtypes.map(array_text_items).unwrap_or_default();
+        let names = p.proargnames.map(array_text_items).unwrap_or_default();
+        let cols: Vec<String> = modes
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| *m == "t")
+            .map(|(i, _)| {
+                let ty = all.get(i).and_then(|o| o.parse().ok()).unwrap_or(0);
+                format!(
+                    "{} {}",
+                    names.get(i).cloned().unwrap_or_default(),
+                    arg_type_name(ty)
+                )
+            })
+            .collect();
+        return Ok(Datum::Text(format!("TABLE({})", cols.join(", "))));
+    }
+    let ty = arg_type_name(p.prorettype);
+    Ok(Datum::Text(if p.proretset {
+        format!("SETOF {ty}")
+    } else {
+        ty
+    }))
+}
+
+/// `pg_get_constraintdef(oid [, pretty])`: NULL, as for every oid that is
+/// no constraint (ferrogres has no constraints yet).
+fn pg_get_constraintdef(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Null)
+}
+
+/// `pg_tablespace_location(oid)`: empty for the two built-in tablespaces
+/// (they live in the data directory), NULL otherwise.
+fn pg_tablespace_location(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    use crate::catalog::defs::{DEFAULTTABLESPACE_OID, GLOBALTABLESPACE_OID};
+    let oid = oid_arg(&a[0]);
+    Ok(
+        if oid == DEFAULTTABLESPACE_OID || oid == GLOBALTABLESPACE_OID {
+            Datum::Text(String::new())
+        } else {
+            Datum::Null
+        },
+    )
+}
+
+/// `pg_get_function_sqlbody(oid)`: NULL; no function has a SQL-standard
+/// body (`BEGIN ATOMIC`) until CREATE FUNCTION exists.
+fn pg_get_function_sqlbody(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
+    Ok(Datum::Null)
+}
+
 fn visible_if(exists: bool) -> R {
     Ok(if exists {
         Datum::Bool(true)
@@ -1287,6 +1472,43 @@ pub(super) fn register(b: &mut Builder) {
     b.func("pg_get_userbyid", &[Oid], Name, pg_get_userbyid);
     b.func("obj_description", &[Oid, Name], Text, obj_description);
     b.func("pg_get_expr", &[Text, Oid], Text, pg_get_expr);
+    b.func(
+        "pg_get_function_arguments",
+        &[Oid],
+        Text,
+        pg_get_function_arguments,
+    );
+    b.func(
+        "pg_get_function_identity_arguments",
+        &[Oid],
+        Text,
+        pg_get_function_identity_arguments,
+    );
+    b.func(
+        "pg_get_function_result",
+        &[Oid],
+        Text,
+        pg_get_function_result,
+    );
+    b.func(
+        "pg_get_function_sqlbody",
+        &[Oid],
+        Text,
+        pg_get_function_sqlbody,
+    );
+    b.func("pg_get_constraintdef", &[Oid], Text, pg_get_constraintdef);
+    b.func(
+        "pg_get_constraintdef",
+        &[Oid, Bool],
+        Text,
+        pg_get_constraintdef,
+    );
+    b.func(
+        "pg_tablespace_location",
+        &[Oid],
+        Text,
+        pg_tablespace_location,
+    );
     b.func("pg_get_expr", &[Text, Oid, Bool], Text, pg_get_expr);
     b.func(
         "pg_relation_is_publishable",
