@@ -264,6 +264,24 @@ pub fn search_path_oids() -> PgResult<Vec<Oid>> {
     Ok(with_view(|v| v.path_oids())?.unwrap_or_else(|| vec![PG_CATALOG_NAMESPACE]))
 }
 
+/// `current_schemas(include_implicit)`: the schemas of the search path
+/// that exist, in order, with the implicitly searched `pg_catalog` first
+/// when asked for.
+pub fn current_schemas(include_implicit: bool) -> PgResult<Vec<String>> {
+    Ok(with_view(|v| {
+        let explicit = v.search_path.iter().any(|s| s == "pg_catalog");
+        let oids = v.path_oids()?;
+        let nsps = v.namespaces()?;
+        Ok(oids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| include_implicit || explicit || *i > 0)
+            .filter_map(|(_, o)| nsps.get(o).cloned())
+            .collect())
+    })?
+    .unwrap_or_default())
+}
+
 /// `RangeVarGetRelid` for the reg* types: a relation by schema and name,
 /// or along the search path when unqualified.
 pub fn relation_oid(schema: Option<&str>, name: &str) -> PgResult<Option<Oid>> {

@@ -42,3 +42,7 @@ SELECT reloptions FROM pg_class WHERE relname = 'psqld_t';
 \df+ concat
 SELECT n.nspname, c.relname, c.relacl, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'psqld_t';
 DROP TABLE psqld_t, "psqld Mixed";
+SELECT current_schemas(true), current_schemas(false), pg_typeof(current_schemas(true));
+SET search_path = public, pg_catalog, nosuch;
+SELECT current_schemas(true), current_schemas(false);
+RESET search_path;

@@ -236,6 +236,21 @@ fn pg_char_to_encoding(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) ->
     ))
 }
 
+/// `current_schemas(include_implicit)`: the existing schemas of the
+/// search path, as `name[]`.
+fn current_schemas(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let Datum::Bool(implicit) = a[0] else {
+        unreachable!("boolean argument")
+    };
+    let items = crate::catalog::syscache::current_schemas(implicit)?
+        .into_iter()
+        .map(Datum::Text)
+        .collect();
+    Ok(Datum::Array(Box::new(
+        crate::sql::adt::array::ArrayValue::from_items(Type::Name, items)?,
+    )))
+}
+
 /// The first schema of `search_path` that exists; only `pg_catalog` and
 /// `public` exist so far (and `$user` names no schema).
 fn current_schema(cx: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
@@ -1390,6 +1405,12 @@ pub(super) fn register(b: &mut Builder) {
     b.func("pg_encoding_to_char", &[Int4], Name, pg_encoding_to_char);
     b.func("pg_char_to_encoding", &[Name], Int4, pg_char_to_encoding);
     b.func("current_schema", &[], Name, current_schema);
+    b.func(
+        "current_schemas",
+        &[Bool],
+        Type::from_oid(1003).expect("_name has a pg_type row"),
+        current_schemas,
+    );
     b.func("pg_backend_pid", &[], Int4, pg_backend_pid);
     b.func("pg_sleep", &[Float8], Void, pg_sleep);
     b.func("ssl_is_used", &[], Bool, ssl_is_used);
