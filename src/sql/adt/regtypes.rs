@@ -261,23 +261,10 @@ pub fn reg_lookup(input: &str, ty: Type) -> PgResult<Lookup> {
                 [name] => (None, name),
                 [schema, name] => (Some(schema), name),
                 [_, schema, name] => (Some(schema), name),
-                _ => {
-                    return Err(PgError::error(
-                        sqlstate::SYNTAX_ERROR,
-                        format!(
-                            "improper qualified name (too many dotted names): {}",
-                            n.join(".")
-                        ),
-                    ));
-                }
+                _ => return Err(too_many_dots("qualified name", &n)),
             };
-            if let Some(schema) = schema {
-                if syscache::namespace_oid(schema)?.is_none() {
-                    return undefined(
-                        sqlstate::INVALID_SCHEMA_NAME,
-                        format!("schema \"{schema}\" does not exist"),
-                    );
-                }
+            if let Some(missing) = missing_schema(schema)? {
+                return Ok(missing);
             }
             let found =
                 pg_collation::by_name(name).filter(|_| schema.is_none_or(|s| s == "pg_catalog"));
@@ -293,6 +280,27 @@ pub fn reg_lookup(input: &str, ty: Type) -> PgResult<Lookup> {
             }
         }
         _ => unreachable!("reg_lookup of {ty:?}"),
+    }
+}
+
+/// 42601 for a name of more parts than `what` may have.
+fn too_many_dots(what: &str, n: &[String]) -> PgError {
+    PgError::error(
+        sqlstate::SYNTAX_ERROR,
+        format!("improper {what} (too many dotted names): {}", n.join(".")),
+    )
+}
+
+/// The lookup's answer when the name's schema does not exist (3F000).
+fn missing_schema(schema: Option<&String>) -> PgResult<Option<Lookup>> {
+    match schema {
+        Some(s) if syscache::namespace_oid(s)?.is_none() => {
+            Ok(Some(Lookup::Missing(PgError::error(
+                sqlstate::INVALID_SCHEMA_NAME,
+                format!("schema \"{s}\" does not exist"),
+            ))))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -322,13 +330,7 @@ fn unqualified(n: &[String]) -> PgResult<&str> {
                 format!("schema \"{schema}\" does not exist"),
             )),
         },
-        _ => Err(PgError::error(
-            sqlstate::SYNTAX_ERROR,
-            format!(
-                "improper qualified name (too many dotted names): {}",
-                n.join(".")
-            ),
-        )),
+        _ => Err(too_many_dots("qualified name", n)),
     }
 }
 
@@ -405,23 +407,10 @@ fn regclass_in(input: &str) -> PgResult<Lookup> {
             }
             (Some(schema), name)
         }
-        _ => {
-            return Err(PgError::error(
-                sqlstate::SYNTAX_ERROR,
-                format!(
-                    "improper relation name (too many dotted names): {}",
-                    n.join(".")
-                ),
-            ));
-        }
+        _ => return Err(too_many_dots("relation name", &n)),
     };
-    if let Some(schema) = schema {
-        if syscache::namespace_oid(schema)?.is_none() {
-            return undefined(
-                sqlstate::INVALID_SCHEMA_NAME,
-                format!("schema \"{schema}\" does not exist"),
-            );
-        }
+    if let Some(missing) = missing_schema(schema)? {
+        return Ok(missing);
     }
     match syscache::relation_oid(schema.map(String::as_str), name)? {
         Some(oid) => Ok(Lookup::Found(oid)),
