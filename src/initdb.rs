@@ -113,6 +113,7 @@ pub fn initdb(opts: &InitdbOptions) -> Result<(), String> {
     let (checkpoint, checkpoint_copy) =
         crate::storage::wal::bootstrap_wal(dir, system_identifier).map_err(io)?;
     let mut control = ControlFile::new(system_identifier, DbState::Shutdowned, now_s);
+    control.catalog_version_no = crate::catalog::CATALOG_VERSION_NO;
     control.checkpoint = checkpoint;
     control.checkpoint_copy = checkpoint_copy;
     control.create(dir).map_err(|e| e.message)?;

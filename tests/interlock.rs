@@ -160,3 +160,39 @@ fn every_child_exits_within_a_second_of_postmaster_death() {
     );
     assert_eq!(s.psql("SELECT v FROM t"), "0");
 }
+
+#[test]
+fn a_data_directory_of_another_catalog_version_is_refused_untouched() {
+    use ferrogres::storage::control::ControlFile;
+    let mut s = Server::start();
+    s.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
+    let stop = s.ctl(&["stop"]);
+    assert!(stop.status.success());
+    s.reap();
+    // As a data directory written by a build whose catalogs had another
+    // layout: the server must refuse it rather than misread its catalogs.
+    let mut cf = ControlFile::read(&s.data).unwrap();
+    let ours = cf.catalog_version_no;
+    assert_eq!(ours, ferrogres::catalog::CATALOG_VERSION_NO);
+    cf.catalog_version_no = ours - 1;
+    cf.write(&s.data).unwrap();
+    let (code, stderr) = try_server(&s);
+    assert_eq!(code, Some(1), "the server started:\n{stderr}");
+    assert!(
+        stderr.contains("FATAL:  database files are incompatible with server")
+            && stderr.contains(&format!(
+                "DETAIL:  The database cluster was initialized with CATALOG_VERSION_NO {}, \
+                 but the server was compiled with CATALOG_VERSION_NO {ours}.",
+                ours - 1
+            ))
+            && stderr.contains("HINT:  It looks like you need to initdb."),
+        "{stderr}"
+    );
+    // Nothing was changed: with the version put back the data is all there.
+    let mut cf = ControlFile::read(&s.data).unwrap();
+    assert_eq!(cf.catalog_version_no, ours - 1);
+    cf.catalog_version_no = ours;
+    cf.write(&s.data).unwrap();
+    s.launch();
+    assert_eq!(s.psql("SELECT count(*) FROM t"), "1");
+}

@@ -937,10 +937,10 @@ impl Session {
             self.txn.start_statement();
             // A SET earlier in the same transaction counts from the next statement.
             crate::utils::pgstat::set_track_counts(self.env.settings.get_bool("track_counts"));
-            let user = self.current_user().to_string();
             crate::catalog::syscache::begin_statement(
                 self.txn.relcache.db_oid(),
-                self.env.settings.search_path(&user),
+                self.env.settings.str_ref("search_path"),
+                self.current_user(),
                 self.txn.state.snapshot_source(),
             );
             if !self.txn.has_snapshot() {

@@ -38,7 +38,7 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         (21, Datum::Int2(v)) => HeapValue::I16(*v),
         (23, Datum::Int4(v)) => HeapValue::I32(*v),
         (20, Datum::Int8(v)) => HeapValue::I64(*v),
-        (26 | 24 | 2202..=2206 | 4089 | 4096 | 4191, Datum::Oid(v)) => HeapValue::Oid(*v),
+        (t, Datum::Oid(v)) if crate::storage::heap::tuple::is_oid_type(t) => HeapValue::Oid(*v),
         (18, Datum::Text(s)) => HeapValue::Bytes(vec![crate::sql::adt::systypes::char_byte(s)]),
         (30, Datum::Text(s)) => {
             HeapValue::Bytes(oidvector_pack(&crate::sql::adt::systypes::oidvector_in(s)?))

@@ -64,6 +64,23 @@ pub fn main(env: ServerEnv) -> ! {
 fn startup(env: &ServerEnv) -> Result<Exit, String> {
     let cf = ControlFile::read(&env.data_dir)
         .map_err(|e| crate::storage::control::read_error(&e).message)?;
+    if cf.catalog_version_no != crate::catalog::CATALOG_VERSION_NO {
+        // PostgreSQL's ReadControlFile: the catalogs on disk have another
+        // layout than the one this server reads. Nothing is touched.
+        let e = elog::PgError::fatal(
+            crate::utils::elog::sqlstate::INTERNAL_ERROR,
+            "database files are incompatible with server",
+        )
+        .with_detail(format!(
+            "The database cluster was initialized with CATALOG_VERSION_NO {}, but the server \
+             was compiled with CATALOG_VERSION_NO {}.",
+            cf.catalog_version_no,
+            crate::catalog::CATALOG_VERSION_NO
+        ))
+        .with_hint("It looks like you need to initdb.");
+        elog::log_error(&e, None);
+        crate::process::proc_exit(1);
+    }
     let when = crate::utils::time::format_unix_seconds(cf.time_s);
     let crashed = !matches!(
         cf.state,

@@ -42,6 +42,14 @@
 //! OIDs ([`oid`]): one shared counter, WAL-logged in batches, restored
 //! from the checkpoint and the replayed WAL (PostgreSQL's `GetNewObjectId`).
 
+/// PostgreSQL's `CATALOG_VERSION_NO`: the layout of the catalogs and their
+/// bootstrap rows, written to `pg_control` by initdb and checked by the
+/// startup process, which refuses a data directory of another version
+/// (`database files are incompatible with server`). Bump it (the date and
+/// a serial, as PostgreSQL does) with every change to a catalog's columns
+/// or to what initdb writes.
+pub const CATALOG_VERSION_NO: u32 = 202612041;
+
 pub mod bootstrap;
 pub mod builtin;
 pub mod defs;

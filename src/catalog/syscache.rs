@@ -20,8 +20,8 @@
 //!    does under every isolation level). Taking it sets the process's xmin
 //!    only when none is set, so it never lets vacuum past a snapshot the
 //!    transaction still uses.
-//! 2. **The cache lives for the statement.** The maps of `pg_class` and
-//!    `pg_namespace` are read whole on first use and dropped by the next
+//! 2. **The cache lives for the statement.** The maps of `pg_class`,
+//!    `pg_namespace` and `pg_description` are read whole on first use and dropped by the next
 //!    [`begin_statement`], so a statement never sees half of another
 //!    transaction's DDL and the next one sees all of it.
 //! 3. Roles come from the backend ([`set_roles`]) until `pg_authid` is a
@@ -63,11 +63,20 @@ pub struct RelInfo {
 
 struct View {
     db_oid: Oid,
-    search_path: Vec<String>,
+    /// The `search_path` setting and the user `$user` stands for, as the
+    /// backend had them when the statement started; parsed into
+    /// `search_path` on first use (most statements never look a name up),
+    /// and kept across statements while neither changes.
+    path_setting: String,
+    path_user: String,
+    search_path: Option<Vec<String>>,
     source: SnapshotSource,
     snapshot: Option<Snapshot>,
     relations: Option<HashMap<Oid, RelInfo>>,
     namespaces: Option<HashMap<Oid, String>>,
+    /// `pg_description` by `(objoid, objsubid)`: each `(classoid, text)`
+    /// in heap order (`\df+` asks once per function).
+    descriptions: Option<HashMap<(Oid, i32), Vec<(Oid, String)>>>,
 }
 
 thread_local! {
@@ -76,15 +85,28 @@ thread_local! {
 }
 
 /// Starts a statement's catalog view (rule 1); drops the last one's cache.
-pub fn begin_statement(db_oid: Oid, search_path: Vec<String>, source: SnapshotSource) {
+/// `search_path` is the setting's value and `user` the role `$user` names;
+/// both are compared with the last statement's, so the common case copies
+/// and parses nothing.
+pub fn begin_statement(db_oid: Oid, search_path: &str, user: &str, source: SnapshotSource) {
     VIEW.with(|v| {
-        *v.borrow_mut() = Some(View {
+        let mut v = v.borrow_mut();
+        let (path_setting, path_user, parsed) = match v.take() {
+            Some(old) if old.path_setting == search_path && old.path_user == user => {
+                (old.path_setting, old.path_user, old.search_path)
+            }
+            _ => (search_path.to_string(), user.to_string(), None),
+        };
+        *v = Some(View {
             db_oid,
-            search_path,
+            path_setting,
+            path_user,
+            search_path: parsed,
             source,
             snapshot: None,
             relations: None,
             namespaces: None,
+            descriptions: None,
         })
     });
 }
@@ -98,6 +120,7 @@ pub fn invalidate(source: SnapshotSource) {
             view.snapshot = None;
             view.relations = None;
             view.namespaces = None;
+            view.descriptions = None;
         }
     });
 }
@@ -121,6 +144,17 @@ pub fn role_oid(name: &str) -> Option<Oid> {
 }
 
 impl View {
+    /// The search path's schema names, `$user` replaced (parsed once).
+    fn search_path(&mut self) -> &[String] {
+        if self.search_path.is_none() {
+            self.search_path = Some(crate::utils::guc::search_path_names(
+                &self.path_setting,
+                &self.path_user,
+            ));
+        }
+        self.search_path.as_deref().expect("parsed above")
+    }
+
     fn snapshot(&mut self) -> Snapshot {
         if self.snapshot.is_none() {
             let src = &self.source;
@@ -173,11 +207,27 @@ impl View {
         Ok(self.namespaces.as_ref().expect("read above"))
     }
 
+    fn descriptions(&mut self) -> PgResult<&HashMap<(Oid, i32), Vec<(Oid, String)>>> {
+        if self.descriptions.is_none() {
+            let mut m: HashMap<(Oid, i32), Vec<(Oid, String)>> = HashMap::new();
+            self.scan(PG_DESCRIPTION, &mut |row| {
+                let HeapValue::I32(subid) = row[2] else {
+                    return;
+                };
+                m.entry((as_oid(&row[0]), subid))
+                    .or_default()
+                    .push((as_oid(&row[1]), as_str(&row[3])));
+            })?;
+            self.descriptions = Some(m);
+        }
+        Ok(self.descriptions.as_ref().expect("read above"))
+    }
+
     /// The namespaces searched for an unqualified name, in order: pg_catalog
     /// first unless the path names it, then each schema of the path that
     /// exists (`recomputeNamespacePath`).
     fn path_oids(&mut self) -> PgResult<Vec<Oid>> {
-        let path = self.search_path.clone();
+        let path = self.search_path().to_vec();
         let nsps = self.namespaces()?;
         let by_name = |n: &str| nsps.iter().find(|(_, v)| v.as_str() == n).map(|(o, _)| *o);
         let mut out = Vec::with_capacity(path.len() + 1);
@@ -220,17 +270,11 @@ pub fn database_oid(name: &str) -> PgResult<Option<Oid>> {
 /// catalog, as the one-argument `obj_description` reads it).
 pub fn description(objoid: Oid, classoid: Option<Oid>, objsubid: i32) -> PgResult<Option<String>> {
     Ok(with_view(|v| {
-        let mut found = None;
-        v.scan(PG_DESCRIPTION, &mut |row| {
-            if found.is_none()
-                && as_oid(&row[0]) == objoid
-                && classoid.is_none_or(|c| as_oid(&row[1]) == c)
-                && matches!(row[2], HeapValue::I32(s) if s == objsubid)
-            {
-                found = Some(as_str(&row[3]));
-            }
-        })?;
-        Ok(found)
+        Ok(v.descriptions()?.get(&(objoid, objsubid)).and_then(|d| {
+            d.iter()
+                .find(|(c, _)| classoid.is_none_or(|want| *c == want))
+                .map(|(_, text)| text.clone())
+        }))
     })?
     .flatten())
 }
@@ -269,7 +313,7 @@ pub fn search_path_oids() -> PgResult<Vec<Oid>> {
 /// when asked for.
 pub fn current_schemas(include_implicit: bool) -> PgResult<Vec<String>> {
     Ok(with_view(|v| {
-        let explicit = v.search_path.iter().any(|s| s == "pg_catalog");
+        let explicit = v.search_path().iter().any(|s| s == "pg_catalog");
         let oids = v.path_oids()?;
         let nsps = v.namespaces()?;
         Ok(oids

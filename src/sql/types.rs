@@ -215,23 +215,13 @@ impl Type {
     /// The object-identifier alias types (`regproc`, `regclass`, ...): an
     /// `oid` on disk and on the wire, read and printed as an object's name.
     pub fn is_reg(self) -> bool {
-        matches!(
-            self,
-            Type::Regproc
-                | Type::Regprocedure
-                | Type::Regoper
-                | Type::Regoperator
-                | Type::Regclass
-                | Type::Regtype
-                | Type::Regnamespace
-                | Type::Regrole
-                | Type::Regcollation
-        )
+        self != Type::Oid && self.is_oid_like()
     }
 
-    /// `oid` or one of its alias types (all held as [`Datum::Oid`]).
+    /// `oid` or one of its alias types (all held as [`Datum::Oid`]; the
+    /// list is the heap's, which stores them all as an `oid`).
     pub fn is_oid_like(self) -> bool {
-        self == Type::Oid || self.is_reg()
+        crate::storage::heap::tuple::is_oid_type(self.0)
     }
 
     /// Every type ferrogres has, in oid order.

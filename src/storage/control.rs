@@ -20,7 +20,13 @@
 //! @8, state u32 @12, time i64 @16, crc u32 @24, then the checkpoint fields
 //! from @28 (see `encode`). The CRC-32C covers every byte before and after
 //! the crc field up to the last field; the file is padded to 8 KiB with zeros.
-//! Fields never move: new ones are appended.
+//! Fields never move: new ones are appended. `catalog_version_no` was the
+//! first appended: a file written before it has a CRC over the shorter
+//! layout, and reads as catalog version 0, which the startup process
+//! refuses as PostgreSQL refuses a cluster of another catalog version.
+//! The version field is checked before the CRC, as PostgreSQL's
+//! `ReadControlFile` does, so a file of another layout is reported as
+//! such rather than as corrupt.
 
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
@@ -37,7 +43,9 @@ const CONTROL_FILE_SIZE: usize = 8192;
 /// Offset of the crc field.
 const CRC_OFFSET: usize = 24;
 /// Bytes of fields (crc included); the rest of the file is zero padding.
-const ENCODED_SIZE: usize = 28 + 8 + CheckPoint::ENCODED_SIZE + 8 + 4 * 5;
+const ENCODED_SIZE: usize = ENCODED_SIZE_V1 + 4;
+/// The layout before `catalog_version_no` was appended.
+const ENCODED_SIZE_V1: usize = 28 + 8 + CheckPoint::ENCODED_SIZE + 8 + 4 * 5;
 /// PostgreSQL's `PG_CONTROL_MAX_SAFE_SIZE`: the fields fit in one sector.
 const _: () = assert!(ENCODED_SIZE <= 512);
 const _: () = assert!(CONTROL_FILE_SIZE == BLCKSZ);
@@ -91,6 +99,9 @@ pub struct ControlFile {
     pub blcksz: u32,
     /// 0: data page checksums off (PostgreSQL's `data_checksum_version`).
     pub data_checksum_version: u32,
+    /// PostgreSQL's `catalog_version_no`: the catalog layout initdb wrote
+    /// (`catalog::CATALOG_VERSION_NO`); 0 in a file older than the field.
+    pub catalog_version_no: u32,
 }
 
 impl ControlFile {
@@ -127,6 +138,7 @@ impl ControlFile {
         buf.extend_from_slice(&self.xlog_blcksz.to_le_bytes());
         buf.extend_from_slice(&self.blcksz.to_le_bytes());
         buf.extend_from_slice(&self.data_checksum_version.to_le_bytes());
+        buf.extend_from_slice(&self.catalog_version_no.to_le_bytes());
         assert_eq!(buf.len(), ENCODED_SIZE);
         let crc = control_crc(&buf);
         buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
@@ -140,19 +152,24 @@ impl ControlFile {
         if bytes.len() < ENCODED_SIZE {
             return Err(bad("pg_control is too short"));
         }
-        let crc = u32::from_le_bytes(
-            bytes[CRC_OFFSET..CRC_OFFSET + 4]
-                .try_into()
-                .expect("4 bytes"),
-        );
-        if control_crc(&bytes[..ENCODED_SIZE]) != crc {
-            return Err(bad("incorrect checksum in control file"));
-        }
         let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
         let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
         if u32_at(8) != PG_CONTROL_VERSION {
-            return Err(bad("control file version mismatch"));
+            return Err(bad(&format!(
+                "database files are incompatible with server: the database cluster was \
+                 initialized with PG_CONTROL_VERSION {}, but the server was compiled with \
+                 PG_CONTROL_VERSION {PG_CONTROL_VERSION}",
+                u32_at(8)
+            )));
         }
+        let crc = u32_at(CRC_OFFSET);
+        let catalog_version_no = if control_crc(&bytes[..ENCODED_SIZE]) == crc {
+            u32_at(ENCODED_SIZE_V1)
+        } else if control_crc(&bytes[..ENCODED_SIZE_V1]) == crc {
+            0
+        } else {
+            return Err(bad("incorrect checksum in control file"));
+        };
         let cp_end = 36 + CheckPoint::ENCODED_SIZE;
         let checkpoint_copy = CheckPoint::decode(&bytes[36..cp_end])
             .ok_or_else(|| bad("invalid checkpoint in control file"))?;
@@ -169,6 +186,7 @@ impl ControlFile {
             xlog_blcksz: u32_at(cp_end + 16),
             blcksz: u32_at(cp_end + 20),
             data_checksum_version: u32_at(cp_end + 24),
+            catalog_version_no,
         })
     }
 
@@ -384,6 +402,29 @@ mod tests {
         assert_eq!(meta.len(), 8192);
         assert_eq!(ControlFile::read(&dir).unwrap().state, DbState::Shutdowned);
         assert!(!dir.join("global/pg_control.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_from_before_the_catalog_version_field_reads_as_version_0() {
+        let dir = std::env::temp_dir().join(format!("fg-control-v1-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("global")).unwrap();
+        let mut cf = ControlFile::new(9, DbState::Shutdowned, 1);
+        cf.catalog_version_no = 77;
+        let mut bytes = cf.encode();
+        // The older layout: no field, CRC over the shorter run of bytes.
+        bytes[ENCODED_SIZE_V1..ENCODED_SIZE].fill(0);
+        let crc = control_crc(&bytes[..ENCODED_SIZE_V1]);
+        bytes[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(dir.join(CONTROL_FILE_PATH), &bytes).unwrap();
+        let back = ControlFile::read(&dir).unwrap();
+        assert_eq!(back.catalog_version_no, 0);
+        assert_eq!(back.system_identifier, 9);
+        // And a file of another pg_control layout says so before any CRC.
+        bytes[8..12].copy_from_slice(&1201u32.to_le_bytes());
+        std::fs::write(dir.join(CONTROL_FILE_PATH), &bytes).unwrap();
+        let e = ControlFile::read(&dir).unwrap_err().to_string();
+        assert!(e.contains("PG_CONTROL_VERSION 1201"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -289,8 +289,10 @@ impl Attribute {
 
 /// `oid` and its alias types (`regproc`, `regprocedure`, `regoper`,
 /// `regoperator`, `regclass`, `regtype`, `regnamespace`, `regrole`,
-/// `regcollation`), all stored as an unsigned 4-byte oid.
-fn is_oid_type(type_oid: Oid) -> bool {
+/// `regcollation`), all stored as an unsigned 4-byte oid. The one list of
+/// them: `sql::types::Type::is_oid_like` and the backend's value mapping
+/// ask here.
+pub fn is_oid_type(type_oid: Oid) -> bool {
     matches!(
         type_oid,
         OIDOID | REGPROCOID | 2202..=2206 | 4089 | 4096 | 4191

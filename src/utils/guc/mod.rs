@@ -90,3 +90,15 @@ pub use sample::sample_config;
 pub use settings::{GucContext, GucSource, SetArg, Settings};
 pub use show::PgSettingsRow;
 pub(crate) use value::parse_bool;
+
+/// The schema names of a `search_path` value, `$user` replaced by `user`
+/// (`recomputeNamespacePath`'s parse; schemas that do not exist are kept,
+/// the lookup skips them). A value that does not parse searches nothing
+/// but pg_catalog, as the check hook never lets one be set.
+pub fn search_path_names(setting: &str, user: &str) -> Vec<String> {
+    hooks::split_identifier_string(setting, b',')
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| if n == "$user" { user.to_string() } else { n })
+        .collect()
+}

@@ -512,11 +512,16 @@ impl Settings {
     /// (PostgreSQL's `recomputeNamespacePath`, without the existence
     /// checks, which are the catalog's).
     pub fn search_path(&self, user: &str) -> Vec<String> {
-        hooks::split_identifier_string(&self.get_str("search_path"), b',')
-            .unwrap_or_default()
-            .into_iter()
-            .map(|n| if n == "$user" { user.to_string() } else { n })
-            .collect()
+        super::search_path_names(&self.get_str("search_path"), user)
+    }
+
+    /// A string parameter's value, borrowed (for the per-statement hot
+    /// path, which compares it with the last statement's).
+    pub fn str_ref(&self, name: &str) -> &str {
+        match &self.var(name).value {
+            Value::Str(s) => s,
+            other => panic!("parameter \"{name}\" is not a plain string: {other:?}"),
+        }
     }
 
     /// The value as `GetConfigOption` returns it: no units, no show hook.
