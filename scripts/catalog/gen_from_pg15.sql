@@ -20,7 +20,7 @@ CREATE TEMP TABLE our_types AS SELECT unnest(array[
   16,17,18,19,20,21,23,24,25,26,28,30,700,701,705,869,1009,1042,1043,1082,1114,
   1083,1184,1186,1700,2206,2950,3220,114,3802,2249,
   2202,2203,2204,2205,4089,4096,4191,
-  2275,1263,2276,2277,2278,2281,2776,2283,5077,5078,5079,
+  2275,1263,2276,2277,2278,2281,2776,2283,5077,5078,5079,3500,
   -- the array types over the types above (sql::adt::array)
   1000,1001,1002,1003,1005,1007,1008,1011,1013,1014,1015,1016,1021,1022,1028,
   1041,1115,1182,1183,1185,1187,1231,2211,2951,3221,199,3807,2287,
@@ -80,6 +80,8 @@ CREATE TEMP TABLE support AS
       FROM our_pg_type
     UNION SELECT oprcode FROM pg_operator WHERE oid IN (SELECT oid FROM ops)
     UNION SELECT castfunc FROM pg_cast WHERE oid IN (SELECT oid FROM casts)
+    -- enum_in, enum_out: the I/O functions every enum type names
+    UNION SELECT unnest(array[3506, 3507]::oid[])
   ) s WHERE f <> 0 AND f NOT IN (SELECT oid FROM callable);
 
 \o :outdir/pg_type.rs

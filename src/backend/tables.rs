@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use super::session::{Session, check_interrupts};
 use crate::catalog::TableDef;
+use crate::catalog::defs::FIRST_NORMAL_OBJECT_ID;
 use crate::catalog::relcache::as_str;
 use crate::sql::ServerContext;
 use crate::sql::tables::{
-    ColumnDef, RowChange, RowId, RowLockMode, SavepointRequest, ScanId, TableContext,
+    ColumnDef, RowChange, RowId, RowLockMode, SavepointRequest, ScanId, TableContext, TypeChange,
 };
 use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
@@ -75,6 +76,8 @@ fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
         (114, Datum::Json(s)) => HeapValue::Bytes(s.as_bytes().to_vec()),
         (3802, Datum::Jsonb(j)) => HeapValue::Bytes(j.to_text().into_bytes()),
         (_, Datum::Array(a)) => HeapValue::Bytes(crate::sql::adt::array::serialize(a)),
+        // An enum column stores the label's pg_enum oid (4 bytes, by value).
+        (_, Datum::Enum(e)) => HeapValue::I32(e.oid as i32),
         (_, other) => {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
@@ -100,7 +103,9 @@ fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
             months: i32::from_le_bytes(b[12..16].try_into().expect("4 bytes")),
         },
         (_, HeapValue::I64(v)) => Datum::Int8(v),
-        (_, HeapValue::I32(v)) => Datum::Int4(v),
+        (t, HeapValue::I32(v)) if t == 23 || t < FIRST_NORMAL_OBJECT_ID => Datum::Int4(v),
+        // The only user-defined types with a 4-byte value are enums.
+        (_, HeapValue::I32(v)) => crate::sql::adt::enums::from_oid(v as u32)?,
         (_, HeapValue::Oid(v)) => Datum::Oid(v),
         (_, HeapValue::F32(v)) => Datum::Float4(v),
         (_, HeapValue::F64(v)) => Datum::Float8(v),
@@ -305,6 +310,61 @@ impl TableContext for Session {
             })?;
         self.txn.note_dropped(def.heap_relation());
         Ok(true)
+    }
+
+    fn alter_types(&mut self, change: TypeChange) -> PgResult<()> {
+        use crate::catalog::pg_enum;
+        let owner = crate::catalog::syscache::role_oid(self.current_user())
+            .unwrap_or(crate::catalog::defs::BOOTSTRAP_SUPERUSER);
+        let db = self.txn.relcache.db_oid();
+        self.txn
+            .catalog_write(&mut check_interrupts, |_, snapshot, cx| match change {
+                TypeChange::CreateEnum {
+                    namespace,
+                    name,
+                    array_name,
+                    labels,
+                } => {
+                    pg_enum::lock_type_name(db, namespace, &name, cx)?;
+                    // Look again once the lock is held: a concurrent
+                    // creator of the name may have committed.
+                    let fresh = Transam::get().get_snapshot(
+                        crate::process::my_slot().expect("backend has a slot"),
+                        cx.xid,
+                        cx.cid,
+                    );
+                    if pg_enum::type_name_taken(db, namespace, &name, &fresh, cx.xact)? {
+                        return Err(PgError::error(
+                            sqlstate::DUPLICATE_OBJECT,
+                            format!("type \"{name}\" already exists"),
+                        ));
+                    }
+                    pg_enum::create_enum(db, namespace, owner, &name, &array_name, &labels, cx)
+                        .map(|_| ())
+                }
+                TypeChange::Drop {
+                    type_oid,
+                    array_oid,
+                } => pg_enum::drop_type(db, type_oid, array_oid, snapshot, cx),
+                TypeChange::AddLabel {
+                    type_oid,
+                    label,
+                    sortorder,
+                } => pg_enum::add_label(db, type_oid, sortorder, &label, cx),
+                TypeChange::RenameLabel { label_oid, new } => {
+                    pg_enum::rename_label(db, label_oid, &new, snapshot, cx)
+                }
+            })
+    }
+
+    fn columns_of_types(&mut self, type_oids: &[u32]) -> PgResult<Vec<(String, String)>> {
+        let snapshot = self.txn.snapshot();
+        crate::catalog::pg_enum::columns_of_types(
+            self.txn.relcache.db_oid(),
+            type_oids,
+            &snapshot,
+            &Transam::get(),
+        )
     }
 
     fn open_scan(&mut self, table: &TableDef) -> PgResult<ScanId> {

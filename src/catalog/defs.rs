@@ -286,7 +286,7 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("prattrs", AttrType::Array(INT2_ARRAY)),
         ],
     },
-    // Empty until CREATE TYPE ... AS ENUM exists.
+    // The labels of CREATE TYPE ... AS ENUM (sql/typecmds.rs).
     CatalogDef {
         oid: PG_ENUM,
         name: "pg_enum",
@@ -731,8 +731,21 @@ pub mod pg_type_col {
     pub const TYPARRAY: usize = 14;
     pub const TYPINPUT: usize = 15;
     pub const TYPOUTPUT: usize = 16;
+    pub const TYPDELIM: usize = 10;
+    pub const TYPRECEIVE: usize = 17;
+    pub const TYPSEND: usize = 18;
     pub const TYPALIGN: usize = 22;
+    pub const TYPSTORAGE: usize = 23;
+    pub const TYPCOLLATION: usize = 28;
     pub const TYPACL: usize = 31;
+}
+
+/// Column numbers (0-based) of `pg_enum`.
+pub mod pg_enum_col {
+    pub const OID: usize = 0;
+    pub const ENUMTYPID: usize = 1;
+    pub const ENUMSORTORDER: usize = 2;
+    pub const ENUMLABEL: usize = 3;
 }
 
 /// Column numbers (0-based) of `pg_attribute`.
@@ -816,8 +829,11 @@ pub fn attr_type_for(type_oid: Oid) -> Option<AttrType> {
         .map(|(_, t)| *t)
         .find(|t| t.type_oid() == type_oid);
     found.or_else(|| {
-        // An array of a storable element type.
         let t = crate::sql::types::Type::from_oid(type_oid)?;
+        if t.is_enum() {
+            return Some(AttrType::Enum(type_oid));
+        }
+        // An array of a storable element type.
         attr_type_for(t.elem()?.oid())?;
         Some(AttrType::Array(type_oid))
     })

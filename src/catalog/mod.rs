@@ -48,12 +48,13 @@
 /// (`database files are incompatible with server`). Bump it (the date and
 /// a serial, as PostgreSQL does) with every change to a catalog's columns
 /// or to what initdb writes.
-pub const CATALOG_VERSION_NO: u32 = 202612041;
+pub const CATALOG_VERSION_NO: u32 = 202612042;
 
 pub mod bootstrap;
 pub mod builtin;
 pub mod defs;
 pub mod oid;
+pub mod pg_enum;
 pub mod relcache;
 pub mod syscache;
 pub mod vacuum;

@@ -65,7 +65,7 @@ fn as_bool(v: &HeapValue) -> bool {
 }
 
 /// Scans a catalog, calling `f` for each visible row.
-fn scan_catalog(
+pub(crate) fn scan_catalog(
     cat: Oid,
     db_oid: Oid,
     snapshot: &Snapshot,

@@ -30,10 +30,20 @@
 //! 4. Outside a statement (unit tests, initdb) nothing is installed: oid
 //!    lookups answer `None` (the output functions print the number) and
 //!    name lookups find only built-in objects.
+//! 5. **User-defined types** (`pg_type` rows from oid 16384 on) and the
+//!    `pg_enum` labels are read like the other maps, once per statement.
+//!    `Type::entry` hands out `&'static` rows, so each distinct version of
+//!    a user type's row is copied once into a per-process pool and kept
+//!    for the life of the backend: the pool grows only with type DDL this
+//!    backend sees (a few hundred bytes a version), never per statement.
+//!    A statement never calls back into `sql::types` while it holds the
+//!    view (the maps are built from raw heap values), so the view's
+//!    `RefCell` is never borrowed twice.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use super::builtin::TypeEntry;
 use super::defs::*;
 use super::relcache::{as_oid, as_str};
 use crate::process::procarray::ProcSlot;
@@ -77,11 +87,62 @@ struct View {
     /// `pg_description` by `(objoid, objsubid)`: each `(classoid, text)`
     /// in heap order (`\df+` asks once per function).
     descriptions: Option<HashMap<(Oid, i32), Vec<(Oid, String)>>>,
+    /// User-defined `pg_type` rows (oid from 16384 on), rule 5.
+    types: Option<HashMap<Oid, UserType>>,
+    /// `pg_enum` by type, each type's labels in `enumsortorder` order.
+    enums: Option<EnumMaps>,
+}
+
+/// A user-defined type's row (rule 5) and its schema.
+#[derive(Clone, Copy, Debug)]
+pub struct UserType {
+    pub entry: &'static TypeEntry,
+    pub namespace: Oid,
+}
+
+/// One `pg_enum` row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumLabel {
+    pub oid: Oid,
+    pub sortorder: f32,
+    pub label: std::sync::Arc<str>,
+}
+
+#[derive(Default)]
+struct EnumMaps {
+    by_type: HashMap<Oid, Vec<EnumLabel>>,
+    /// label oid -> (type, index in `by_type`).
+    by_oid: HashMap<Oid, (Oid, usize)>,
 }
 
 thread_local! {
     static VIEW: RefCell<Option<View>> = const { RefCell::new(None) };
     static ROLES: RefCell<Vec<(Oid, String)>> = const { RefCell::new(Vec::new()) };
+    /// Every user type row version this process has handed out (rule 5).
+    static TYPE_POOL: RefCell<HashMap<Oid, Vec<&'static TypeEntry>>> = RefCell::new(HashMap::new());
+}
+
+/// The one `&'static` copy of a user type row with this content (rule 5):
+/// made and kept the first time this process meets it.
+/// `entry.typname` is ignored: `name` is the row's.
+fn pooled(entry: TypeEntry, name: &str) -> &'static TypeEntry {
+    TYPE_POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let versions = p.entry(entry.oid).or_default();
+        if let Some(e) = versions.iter().find(|e| {
+            e.typname == name
+                && TypeEntry {
+                    typname: e.typname,
+                    ..entry
+                } == ***e
+        }) {
+            return *e;
+        }
+        let typname: &'static str = Box::leak(name.to_string().into_boxed_str());
+        let leaked: &'static TypeEntry = Box::leak(Box::new(TypeEntry { typname, ..entry }));
+        versions.push(leaked);
+        leaked
+    })
 }
 
 /// Starts a statement's catalog view (rule 1); drops the last one's cache.
@@ -107,6 +168,8 @@ pub fn begin_statement(db_oid: Oid, search_path: &str, user: &str, source: Snaps
             relations: None,
             namespaces: None,
             descriptions: None,
+            types: None,
+            enums: None,
         })
     });
 }
@@ -121,6 +184,8 @@ pub fn invalidate(source: SnapshotSource) {
             view.relations = None;
             view.namespaces = None;
             view.descriptions = None;
+            view.types = None;
+            view.enums = None;
         }
     });
 }
@@ -223,6 +288,88 @@ impl View {
         Ok(self.descriptions.as_ref().expect("read above"))
     }
 
+    fn types(&mut self) -> PgResult<&HashMap<Oid, UserType>> {
+        if self.types.is_none() {
+            let mut rows = Vec::new();
+            self.scan(PG_TYPE, &mut |row| {
+                let oid = as_oid(&row[pg_type_col::OID]);
+                if oid >= FIRST_NORMAL_OBJECT_ID {
+                    rows.push(row.to_vec());
+                }
+            })?;
+            let mut m = HashMap::new();
+            for row in rows {
+                let ch = |i: usize| match &row[i] {
+                    HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
+                    _ => 0,
+                };
+                let name = as_str(&row[pg_type_col::TYPNAME]);
+                let entry = TypeEntry {
+                    oid: as_oid(&row[pg_type_col::OID]),
+                    typname: "",
+                    typlen: match row[pg_type_col::TYPLEN] {
+                        HeapValue::I16(v) => v,
+                        _ => -1,
+                    },
+                    typbyval: matches!(row[pg_type_col::TYPBYVAL], HeapValue::Bool(true)),
+                    typtype: ch(pg_type_col::TYPTYPE),
+                    typcategory: ch(pg_type_col::TYPCATEGORY),
+                    typispreferred: false,
+                    typdelim: ch(pg_type_col::TYPDELIM),
+                    typelem: as_oid(&row[pg_type_col::TYPELEM]),
+                    typarray: as_oid(&row[pg_type_col::TYPARRAY]),
+                    typinput: as_oid(&row[pg_type_col::TYPINPUT]),
+                    typoutput: as_oid(&row[pg_type_col::TYPOUTPUT]),
+                    typreceive: as_oid(&row[pg_type_col::TYPRECEIVE]),
+                    typsend: as_oid(&row[pg_type_col::TYPSEND]),
+                    typmodin: 0,
+                    typmodout: 0,
+                    typalign: ch(pg_type_col::TYPALIGN),
+                    typstorage: ch(pg_type_col::TYPSTORAGE),
+                    typcollation: as_oid(&row[pg_type_col::TYPCOLLATION]),
+                    descr: None,
+                };
+                m.insert(
+                    entry.oid,
+                    UserType {
+                        entry: pooled(entry, &name),
+                        namespace: as_oid(&row[pg_type_col::TYPNAMESPACE]),
+                    },
+                );
+            }
+            self.types = Some(m);
+        }
+        Ok(self.types.as_ref().expect("read above"))
+    }
+
+    fn enums(&mut self) -> PgResult<&EnumMaps> {
+        if self.enums.is_none() {
+            let mut maps = EnumMaps::default();
+            self.scan(PG_ENUM, &mut |row| {
+                let sortorder = match row[pg_enum_col::ENUMSORTORDER] {
+                    HeapValue::F32(f) => f,
+                    _ => 0.0,
+                };
+                maps.by_type
+                    .entry(as_oid(&row[pg_enum_col::ENUMTYPID]))
+                    .or_default()
+                    .push(EnumLabel {
+                        oid: as_oid(&row[pg_enum_col::OID]),
+                        sortorder,
+                        label: as_str(&row[pg_enum_col::ENUMLABEL]).into(),
+                    });
+            })?;
+            for (typ, labels) in maps.by_type.iter_mut() {
+                labels.sort_by(|a, b| a.sortorder.total_cmp(&b.sortorder));
+                for (i, l) in labels.iter().enumerate() {
+                    maps.by_oid.insert(l.oid, (*typ, i));
+                }
+            }
+            self.enums = Some(maps);
+        }
+        Ok(self.enums.as_ref().expect("read above"))
+    }
+
     /// The namespaces searched for an unqualified name, in order: pg_catalog
     /// first unless the path names it, then each schema of the path that
     /// exists (`recomputeNamespacePath`).
@@ -275,6 +422,89 @@ pub fn description(objoid: Oid, classoid: Option<Oid>, objsubid: i32) -> PgResul
                 .find(|(c, _)| classoid.is_none_or(|want| *c == want))
                 .map(|(_, text)| text.clone())
         }))
+    })?
+    .flatten())
+}
+
+/// A user-defined type's `pg_type` row (rule 5); None outside a statement
+/// or when no such type is visible to it.
+pub fn user_type(oid: Oid) -> Option<&'static TypeEntry> {
+    user_type_row(oid).map(|u| u.entry)
+}
+
+/// A user-defined type's row and schema.
+pub fn user_type_row(oid: Oid) -> Option<UserType> {
+    with_view(|v| Ok(v.types()?.get(&oid).copied()))
+        .ok()
+        .flatten()
+        .flatten()
+}
+
+/// A user-defined type by schema and name, or along the search path when
+/// unqualified (`LookupTypeName` for the types of `CREATE TYPE`).
+pub fn user_type_oid(schema: Option<&str>, name: &str) -> PgResult<Option<Oid>> {
+    Ok(with_view(|v| {
+        let path = match schema {
+            Some(s) => match v.namespaces()?.iter().find(|(_, n)| n.as_str() == s) {
+                Some((o, _)) => vec![*o],
+                None => return Ok(None),
+            },
+            None => v.path_oids()?,
+        };
+        let types = v.types()?;
+        Ok(path.iter().find_map(|ns| {
+            types
+                .values()
+                .find(|u| u.namespace == *ns && u.entry.typname == name)
+                .map(|u| u.entry.oid)
+        }))
+    })?
+    .flatten())
+}
+
+/// Whether a user type's schema is on the search path (so `format_type`
+/// prints it unqualified).
+pub fn user_type_is_visible(oid: Oid) -> bool {
+    with_view(|v| {
+        let Some(u) = v.types()?.get(&oid).copied() else {
+            return Ok(false);
+        };
+        let path = v.path_oids()?;
+        // Visible if no earlier schema of the path has a type of the name.
+        let types = v.types()?;
+        Ok(path
+            .iter()
+            .find(|ns| {
+                types
+                    .values()
+                    .any(|t| t.namespace == **ns && t.entry.typname == u.entry.typname)
+            })
+            .is_some_and(|ns| *ns == u.namespace))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+/// An enum type's labels in sort order (empty outside a statement).
+pub fn enum_labels(type_oid: Oid) -> PgResult<Vec<EnumLabel>> {
+    Ok(with_view(|v| {
+        Ok(v.enums()?
+            .by_type
+            .get(&type_oid)
+            .cloned()
+            .unwrap_or_default())
+    })?
+    .unwrap_or_default())
+}
+
+/// One enum label by its `pg_enum` oid, with its type.
+pub fn enum_label(label_oid: Oid) -> PgResult<Option<(Oid, EnumLabel)>> {
+    Ok(with_view(|v| {
+        let m = v.enums()?;
+        Ok(m.by_oid
+            .get(&label_oid)
+            .map(|(t, i)| (*t, m.by_type[t][*i].clone())))
     })?
     .flatten())
 }

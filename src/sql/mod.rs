@@ -331,10 +331,10 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::DeleteStmt(s) => dml::delete(ctx, stmt, s),
         NodeEnum::CreateStmt(s) => ddl::create_table(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
-        NodeEnum::CreateEnumStmt(_)
-        | NodeEnum::CompositeTypeStmt(_)
+        NodeEnum::CreateEnumStmt(s) => typecmds::create_enum(ctx, s),
+        NodeEnum::AlterEnumStmt(s) => typecmds::alter_enum(ctx, s),
+        NodeEnum::CompositeTypeStmt(_)
         | NodeEnum::CreateDomainStmt(_)
-        | NodeEnum::AlterEnumStmt(_)
         | NodeEnum::AlterDomainStmt(_) => Err(typecmds::unsupported(&stmt.node)),
         NodeEnum::DefineStmt(d) if object_type(d.kind) == ObjectType::ObjectType => {
             Err(typecmds::unsupported(&stmt.node))

@@ -51,6 +51,30 @@ pub enum RowLockMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScanId(pub u32);
 
+/// A change to the catalogs of user-defined types ([`TableContext::alter_types`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeChange {
+    CreateEnum {
+        namespace: u32,
+        name: String,
+        array_name: String,
+        labels: Vec<String>,
+    },
+    Drop {
+        type_oid: u32,
+        array_oid: u32,
+    },
+    AddLabel {
+        type_oid: u32,
+        label: String,
+        sortorder: f32,
+    },
+    RenameLabel {
+        label_oid: u32,
+        new: String,
+    },
+}
+
 /// The table side of the backend. Every method has a default that reports
 /// 0A000, so contexts without storage (unit tests) need not implement it.
 pub trait TableContext {
@@ -80,6 +104,17 @@ pub trait TableContext {
         _if_exists: bool,
     ) -> PgResult<bool> {
         Err(no_tables())
+    }
+    /// Writes the catalog rows of a change to a user-defined type
+    /// (`sql/typecmds.rs` has checked it against the statement's catalog
+    /// view). `CreateEnum` answers 42710 if a concurrent creator of the
+    /// name committed first.
+    fn alter_types(&mut self, _change: TypeChange) -> PgResult<()> {
+        Err(no_tables())
+    }
+    /// The columns (table, column) whose type is one of `type_oids`.
+    fn columns_of_types(&mut self, _type_oids: &[u32]) -> PgResult<Vec<(String, String)>> {
+        Ok(Vec::new())
     }
     /// Starts a scan of the visible rows; `lock` is FOR SHARE / FOR UPDATE.
     fn open_scan(&mut self, _table: &TableDef) -> PgResult<ScanId> {

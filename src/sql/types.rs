@@ -107,6 +107,8 @@ impl Type {
     pub const AnyArray: Type = Type(2277);
     pub const AnyElement: Type = Type(2283);
     pub const AnyCompatible: Type = Type(5077);
+    /// `anyenum`: any enum type (the `anyelement` family, restricted).
+    pub const AnyEnum: Type = Type(3500);
     pub const AnyCompatibleArray: Type = Type(5078);
 }
 
@@ -165,6 +167,23 @@ impl std::fmt::Debug for Type {
     }
 }
 
+/// A user-defined type as `format_type` names it: schema-qualified
+/// unless the search path finds it by its bare name (`TypeIsVisible`),
+/// each part quoted where it must be.
+fn user_type_name(oid: u32, typname: &str) -> String {
+    let quote = crate::sql::functions::string::quote_identifier;
+    match crate::catalog::syscache::user_type_row(oid) {
+        Some(u) if !crate::catalog::syscache::user_type_is_visible(oid) => {
+            let nsp = crate::catalog::syscache::namespace_name(u.namespace)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            format!("{}.{}", quote(&nsp), quote(typname))
+        }
+        _ => quote(typname),
+    }
+}
+
 /// `pg_type.typcategory`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TypeCategory {
@@ -178,6 +197,8 @@ pub enum TypeCategory {
     Array,
     Pseudo,
     Unknown,
+    /// `'E'`: enum types (`CREATE TYPE ... AS ENUM`).
+    Enum,
     /// `'Z'`: internal-use types (`"char"`).
     Internal,
 }
@@ -196,6 +217,7 @@ impl TypeCategory {
             TypeCategory::Array => 'A',
             TypeCategory::Pseudo => 'P',
             TypeCategory::Unknown => 'X',
+            TypeCategory::Enum => 'E',
             TypeCategory::Internal => 'Z',
         }
     }
@@ -231,13 +253,30 @@ impl Type {
             .map(|e| Type(e.oid))
     }
 
-    /// This type's `pg_type` row.
+    /// This type's `pg_type` row: a built-in's from the declarative table,
+    /// a user-defined type's (oid from 16384 on) from the catalog through
+    /// the statement's catalog view (`catalog::syscache::user_type`).
     pub fn entry(self) -> Option<&'static crate::catalog::builtin::TypeEntry> {
         let table = crate::catalog::builtin::pg_type::PG_TYPE;
-        table
-            .binary_search_by_key(&self.0, |e| e.oid)
-            .ok()
-            .map(|i| &table[i])
+        match table.binary_search_by_key(&self.0, |e| e.oid) {
+            Ok(i) => Some(&table[i]),
+            Err(_) if self.0 >= crate::catalog::defs::FIRST_NORMAL_OBJECT_ID => {
+                crate::catalog::syscache::user_type(self.0)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// `pg_type.typtype`: `b` base, `e` enum, `p` pseudo, `c` composite,
+    /// `d` domain, `r` range.
+    pub fn typtype(self) -> u8 {
+        self.row().typtype
+    }
+
+    /// Whether this is an enum type (`CREATE TYPE ... AS ENUM`).
+    pub fn is_enum(self) -> bool {
+        self.0 >= crate::catalog::defs::FIRST_NORMAL_OBJECT_ID
+            && self.entry().is_some_and(|e| e.typtype == b'e')
     }
 
     fn row(self) -> &'static crate::catalog::builtin::TypeEntry {
@@ -293,6 +332,9 @@ impl Type {
             _ => {
                 if let Some(elem) = self.elem() {
                     return Cow::Owned(format!("{}[]", elem.name()));
+                }
+                if self.0 >= crate::catalog::defs::FIRST_NORMAL_OBJECT_ID {
+                    return Cow::Owned(user_type_name(self.0, self.row().typname));
                 }
                 self.row().typname
             }
@@ -382,6 +424,7 @@ impl Type {
             b'A' => TypeCategory::Array,
             b'P' => TypeCategory::Pseudo,
             b'X' => TypeCategory::Unknown,
+            b'E' => TypeCategory::Enum,
             b'Z' => TypeCategory::Internal,
             _ => TypeCategory::User,
         }
@@ -452,6 +495,8 @@ pub enum Datum {
     Jsonb(Box<super::adt::jsonb::Jsonb>),
     /// A row value (`ROW(...)`, a whole-row reference; `adt::rowtypes`).
     Record(Box<super::adt::rowtypes::RecordValue>),
+    /// A value of an enum type: its `pg_enum` row (`adt::enums`).
+    Enum(super::adt::enums::EnumValue),
 }
 
 impl Datum {

@@ -107,6 +107,7 @@ pub mod sqlstate {
     pub const DIVISION_BY_ZERO: &str = "22012";
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
     pub const INVALID_NAME_SYNTAX: &str = "42602";
     pub const INVALID_ESCAPE_SEQUENCE: &str = "22025";
     pub const INVALID_TRANSACTION_STATE: &str = "25000";
@@ -132,6 +133,8 @@ pub mod sqlstate {
     pub const UNDEFINED_OBJECT: &str = "42704";
     pub const WINDOWING_ERROR: &str = "42P20";
     pub const DUPLICATE_TABLE: &str = "42P07";
+    pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const DUPLICATE_OBJECT: &str = "42710";
     pub const INVALID_SCHEMA_NAME: &str = "3F000";
     pub const NAME_TOO_LONG: &str = "42622";
     pub const NOT_NULL_VIOLATION: &str = "23502";

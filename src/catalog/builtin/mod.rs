@@ -74,6 +74,7 @@ pub const INTERNAL_LANGUAGE: Oid = 12;
 /// true, typrelid 0, typsubscript 0, typanalyze 0, typnotnull false,
 /// typbasetype 0, typtypmod -1, typndims 0, typdefaultbin, typdefault and
 /// typacl NULL.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TypeEntry {
     pub oid: Oid,
     pub typname: &'static str,
@@ -509,43 +510,47 @@ pub fn pg_type_rows() -> Vec<Vec<HeapValue>> {
     builtins()
         .types
         .iter()
-        .map(|t| {
-            vec![
-                oid(t.oid),
-                name(t.typname),
-                oid(PG_CATALOG_NAMESPACE),
-                oid(BOOTSTRAP_SUPERUSER),
-                HeapValue::I16(t.typlen),
-                HeapValue::Bool(t.typbyval),
-                ch(t.typtype),
-                ch(t.typcategory),
-                HeapValue::Bool(t.typispreferred),
-                HeapValue::Bool(true),
-                ch(t.typdelim),
-                oid(0),
-                oid(0),
-                oid(t.typelem),
-                oid(t.typarray),
-                oid(t.typinput),
-                oid(t.typoutput),
-                oid(t.typreceive),
-                oid(t.typsend),
-                oid(t.typmodin),
-                oid(t.typmodout),
-                oid(0),
-                ch(t.typalign),
-                ch(t.typstorage),
-                HeapValue::Bool(false),
-                oid(0),
-                HeapValue::I32(-1),
-                HeapValue::I32(0),
-                oid(t.typcollation),
-                HeapValue::Null,
-                HeapValue::Null,
-                HeapValue::Null,
-            ]
-        })
+        .map(|t| pg_type_row(t, PG_CATALOG_NAMESPACE, BOOTSTRAP_SUPERUSER))
         .collect()
+}
+
+/// One `pg_type` row: a built-in's, or a user-defined type's made by
+/// `CREATE TYPE` (`catalog::pg_enum`) in `namespace`, owned by `owner`.
+pub fn pg_type_row(t: &TypeEntry, namespace: Oid, owner: Oid) -> Vec<HeapValue> {
+    vec![
+        oid(t.oid),
+        name(t.typname),
+        oid(namespace),
+        oid(owner),
+        HeapValue::I16(t.typlen),
+        HeapValue::Bool(t.typbyval),
+        ch(t.typtype),
+        ch(t.typcategory),
+        HeapValue::Bool(t.typispreferred),
+        HeapValue::Bool(true),
+        ch(t.typdelim),
+        oid(0),
+        oid(0),
+        oid(t.typelem),
+        oid(t.typarray),
+        oid(t.typinput),
+        oid(t.typoutput),
+        oid(t.typreceive),
+        oid(t.typsend),
+        oid(t.typmodin),
+        oid(t.typmodout),
+        oid(0),
+        ch(t.typalign),
+        ch(t.typstorage),
+        HeapValue::Bool(false),
+        oid(0),
+        HeapValue::I32(-1),
+        HeapValue::I32(0),
+        oid(t.typcollation),
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+    ]
 }
 
 pub fn pg_proc_rows() -> Vec<Vec<HeapValue>> {

@@ -854,6 +854,8 @@ pub fn elem_to_bytes(d: &Datum) -> Vec<u8> {
         Datum::Time(v) => v.to_be_bytes().to_vec(),
         Datum::Json(s) => s.as_bytes().to_vec(),
         Datum::Jsonb(j) => j.to_text().into_bytes(),
+        // The pg_enum oid, as a column stores it.
+        Datum::Enum(e) => e.oid.to_be_bytes().to_vec(),
     }
 }
 
@@ -901,6 +903,7 @@ pub fn elem_from_bytes(b: &[u8], ty: Type) -> PgResult<Datum> {
             std::str::from_utf8(b).map_err(|_| corrupt())?,
         )?)),
         _ if ty.elem().is_some() => Datum::Array(Box::new(deserialize(b)?)),
+        _ if ty.is_enum() => super::enums::from_oid(be!(u32, 4))?,
         _ => Datum::Text(String::from_utf8(b.to_vec()).map_err(|_| corrupt())?),
     })
 }

@@ -17,6 +17,7 @@ pub mod bytea;
 pub mod date;
 pub mod datestyle;
 pub mod datetime;
+pub mod enums;
 pub mod float;
 pub mod formatting;
 pub mod json;
@@ -111,6 +112,7 @@ pub fn output(d: &Datum, ty: Type, fmt: &SessionFormat) -> Option<String> {
         Datum::Json(s) => s.clone(),
         Datum::Jsonb(j) => j.to_text(),
         Datum::Record(r) => rowtypes::record_out(r, fmt),
+        Datum::Enum(e) => e.label.to_string(),
     })
 }
 
@@ -263,6 +265,22 @@ pub(crate) fn oid_in(input: &str) -> PgResult<u32> {
     Ok(v as i64 as u32)
 }
 
+/// A built-in type by name, else a user-defined one (qualified or along
+/// the search path).
+fn named_type(name: &str) -> Option<Type> {
+    if let Some(t) = Type::from_name(name) {
+        return Some(t);
+    }
+    let (schema, bare) = match name.split_once('.') {
+        Some((s, n)) => (Some(s), n),
+        None => (None, name),
+    };
+    crate::catalog::syscache::user_type_oid(schema, bare)
+        .ok()
+        .flatten()
+        .and_then(Type::from_oid)
+}
+
 fn regtype_in(input: &str) -> PgResult<u32> {
     let s = input.trim();
     if let Ok(oid) = s.parse::<u32>() {
@@ -274,8 +292,8 @@ fn regtype_in(input: &str) -> PgResult<u32> {
         "timestamp with time zone" => Some(Type::Timestamptz),
         "character varying" => Some(Type::Varchar),
         other => match other.strip_suffix("[]") {
-            Some(e) => Type::from_name(e).and_then(|t| t.array()),
-            None => Type::from_name(other),
+            Some(e) => named_type(e).and_then(|t| t.array()),
+            None => named_type(other),
         },
     };
     t.map(|t| t.oid()).ok_or_else(|| {
@@ -356,6 +374,7 @@ pub fn input(s: &str, ty: Type, typmod: i32, fmt: &SessionFormat) -> PgResult<Da
         }
         Type::Json => Datum::Json(json::json_in(s)?),
         Type::Jsonb => Datum::Jsonb(Box::new(jsonb::Jsonb::parse(s)?)),
+        t if t.is_enum() => enums::enum_in(s, t)?,
         // Pseudo-types (PostgreSQL's `anyarray_in` & co.).
         _ => {
             return Err(PgError::error(
@@ -924,6 +943,7 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Void, Void) => Ordering::Equal,
         (Jsonb(x), Jsonb(y)) => jsonb::cmp(x, y),
         (Record(x), Record(y)) => rowtypes::record_cmp(x, y),
+        (Enum(x), Enum(y)) => x.cmp(y),
         _ => panic!("datum_cmp on incomparable values {a:?} and {b:?}"),
     }
 }
@@ -982,6 +1002,7 @@ pub fn hash_key(d: &Datum) -> HashKey {
         Datum::Json(s) => HashKey::Text(s.clone()),
         Datum::Jsonb(j) => HashKey::Text(j.hash_text()),
         Datum::Record(r) => HashKey::Record(r.fields.iter().map(hash_key).collect()),
+        Datum::Enum(e) => HashKey::Int(e.oid as i128),
     }
 }
 

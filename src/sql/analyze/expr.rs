@@ -336,12 +336,26 @@ impl<'a> Analyzer<'a> {
                 l,
             )
         };
-        if schema.is_some_and(|s| s != "pg_catalog") {
-            return Err(not_found());
-        }
-        let mut ty = Type::from_name(name)
-            .filter(|t| *t != Type::Unknown || name == "unknown")
-            .ok_or_else(not_found)?;
+        let builtin = match schema {
+            Some(s) if s != "pg_catalog" => None,
+            _ => Type::from_name(name).filter(|t| *t != Type::Unknown || name == "unknown"),
+        };
+        let user = || -> PgResult<Option<Type>> {
+            if let Some(s) = schema
+                && crate::catalog::syscache::namespace_oid(s)?.is_none()
+            {
+                return Err(self.error(
+                    sqlstate::INVALID_SCHEMA_NAME,
+                    format!("schema \"{s}\" does not exist"),
+                    l,
+                ));
+            }
+            Ok(crate::catalog::syscache::user_type_oid(schema, name)?.and_then(Type::from_oid))
+        };
+        let mut ty = match builtin {
+            Some(t) => t,
+            None => user()?.ok_or_else(not_found)?,
+        };
         if tn.pct_type || tn.setof {
             return Err(self.unsupported("%TYPE and SETOF", l));
         }
@@ -708,6 +722,7 @@ impl<'a> Analyzer<'a> {
                 }
                 ArgType::AnyArray
                 | ArgType::AnyElement
+                | ArgType::AnyEnum
                 | ArgType::AnyCompatible
                 | ArgType::AnyCompatibleArray => {
                     let pseudo = super::resolve::declared_type(*d).expect("polymorphic");

@@ -49,6 +49,7 @@ fn arg_can_coerce(input: Type, declared: ArgType) -> bool {
             input == Type::Unknown || input.elem().is_some()
         }
         ArgType::AnyElement | ArgType::AnyCompatible => true,
+        ArgType::AnyEnum => input == Type::Unknown || input.is_enum(),
     }
 }
 
@@ -68,7 +69,7 @@ impl Polymorphic {
     pub fn concrete(&self, declared: Type) -> Result<Type, &'static str> {
         let unknown = "could not determine polymorphic type because input has type unknown";
         match declared {
-            Type::AnyElement => self.elem.ok_or(unknown),
+            Type::AnyElement | Type::AnyEnum => self.elem.ok_or(unknown),
             Type::AnyArray => self
                 .elem
                 .ok_or(unknown)
@@ -90,6 +91,7 @@ pub fn declared_type(d: ArgType) -> Option<Type> {
         ArgType::T(t) => t,
         ArgType::AnyArray => Type::AnyArray,
         ArgType::AnyElement => Type::AnyElement,
+        ArgType::AnyEnum => Type::AnyEnum,
         ArgType::AnyCompatible => Type::AnyCompatible,
         ArgType::AnyCompatibleArray => Type::AnyCompatibleArray,
         _ => return None,
@@ -109,7 +111,8 @@ pub fn resolve_polymorphic(declared: &[ArgType], input: &[Type]) -> Option<Polym
             continue;
         }
         match d {
-            ArgType::AnyElement | ArgType::AnyArray | ArgType::AnyNonArray => {
+            ArgType::AnyEnum if !t.is_enum() => return None,
+            ArgType::AnyElement | ArgType::AnyArray | ArgType::AnyNonArray | ArgType::AnyEnum => {
                 let e = if *d == ArgType::AnyArray {
                     t.elem()?
                 } else {

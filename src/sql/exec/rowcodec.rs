@@ -179,6 +179,12 @@ fn encode(d: &Datum, out: &mut Vec<u8>) {
             }
             encode_row(&r.fields, out);
         }
+        Datum::Enum(e) => {
+            out.push(24);
+            out.extend_from_slice(&e.oid.to_le_bytes());
+            out.extend_from_slice(&e.sortorder.to_bits().to_le_bytes());
+            put_bytes(out, e.label.as_bytes());
+        }
     }
 }
 
@@ -350,6 +356,16 @@ impl<'a> Decoder<'a> {
                 }
                 let fields = self.row()?;
                 Datum::Record(Box::new(RecordValue { fields, types }))
+            }
+            24 => {
+                let oid = self.u32()?;
+                let sortorder = f32::from_bits(self.u32()?);
+                let label = self.string()?.into();
+                Datum::Enum(crate::sql::adt::enums::EnumValue {
+                    oid,
+                    sortorder,
+                    label,
+                })
             }
             _ => return Err(corrupt()),
         })

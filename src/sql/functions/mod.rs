@@ -16,6 +16,7 @@ pub mod array;
 mod bytea;
 mod dates;
 mod dbsize;
+pub(crate) mod enums;
 pub(crate) mod json;
 mod math;
 pub mod ordered_set;
@@ -23,7 +24,7 @@ mod regex;
 mod regex_classes;
 mod scalar;
 pub mod stataggs;
-mod string;
+pub(crate) mod string;
 mod timestamp;
 mod uuid;
 pub mod window;
@@ -55,6 +56,8 @@ pub enum ArgType {
     /// `anycompatiblearray` / `anycompatible`: their common type.
     AnyCompatibleArray,
     AnyCompatible,
+    /// `anyenum`: in the `anyelement` family, restricted to enum types.
+    AnyEnum,
 }
 
 impl ArgType {
@@ -69,6 +72,7 @@ impl ArgType {
             ArgType::AnyElement => 2283,
             ArgType::AnyCompatible => 5077,
             ArgType::AnyCompatibleArray => 5078,
+            ArgType::AnyEnum => 3500,
         }
     }
 }
@@ -530,6 +534,7 @@ fn build() -> Registry {
     aggregates::register(&mut b);
     window::register(&mut b);
     uuid::register(&mut b);
+    enums::register(&mut b);
     json::register(&mut b);
     json::register_srfs(&mut b);
     array::register(&mut b);

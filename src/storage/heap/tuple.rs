@@ -154,6 +154,9 @@ pub enum AttrType {
     /// An array type (its `pg_type` oid): a varlena holding
     /// `sql::adt::array::serialize`'s form.
     Array(Oid),
+    /// An enum type (its `pg_type` oid): the label's `pg_enum` oid, 4
+    /// bytes by value, as PostgreSQL stores it.
+    Enum(Oid),
 }
 
 impl AttrType {
@@ -177,7 +180,7 @@ impl AttrType {
             AttrType::Name => NAMEOID,
             AttrType::Char => CHAROID,
             AttrType::Regproc => REGPROCOID,
-            AttrType::OidAlias(oid) => oid,
+            AttrType::OidAlias(oid) | AttrType::Enum(oid) => oid,
             AttrType::Oidvector => OIDVECTOROID,
             AttrType::Uuid => UUIDOID,
             AttrType::Time => 1083,
@@ -197,6 +200,7 @@ impl AttrType {
             | AttrType::Oid
             | AttrType::Regproc
             | AttrType::OidAlias(_)
+            | AttrType::Enum(_)
             | AttrType::Date
             | AttrType::Float4 => (4, TypAlign::Int, true),
             AttrType::Int8
