@@ -532,6 +532,10 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
         )
     };
     let fixed = |n: usize| -> PgResult<&[u8]> { if b.len() == n { Ok(b) } else { Err(bad()) } };
+    if ty.is_enum() {
+        // enum_recv: the label as text in the client encoding.
+        return crate::sql::adt::enums::enum_in(&mb::client_to_server(b)?, ty);
+    }
     Ok(match ty {
         Type::Bool => Datum::Bool(fixed(1)?[0] != 0),
         Type::Int2 => Datum::Int2(i16::from_be_bytes(fixed(2)?.try_into().unwrap())),
@@ -596,8 +600,9 @@ fn decode_binary(b: &[u8], ty: Type, fmt: &SessionFormat) -> PgResult<Datum> {
             Datum::Array(Box::new(crate::sql::adt::array::recv(b, elem, |e| {
                 // A fixed-width element cut short reads past its data (08P01
                 // in PostgreSQL); one too long is left with bytes unread.
+                // (An enum's binary form is its label: no fixed width.)
                 let len = elem.typlen();
-                if len > 0 && e.len() < len as usize {
+                if len > 0 && !elem.is_enum() && e.len() < len as usize {
                     return Err(PgError::error("08P01", "insufficient data left in message"));
                 }
                 decode_binary(e, elem, fmt)
@@ -755,6 +760,8 @@ fn encode_binary(text: &str, type_oid: u32, fmt: &SessionFormat) -> PgResult<Vec
             return Ok(mb::server_to_client(text)?.into_owned());
         }
         Type::Void => return Ok(Vec::new()),
+        // enum_send: the label, as text.
+        _ if ty.is_enum() => return Ok(mb::server_to_client(text)?.into_owned()),
         Type::Numeric => return numeric_send(text).ok_or_else(unsupported),
         Type::Inet | Type::Oidvector => return Err(unsupported()),
         _ if ty.elem().is_some() => {
