@@ -174,8 +174,9 @@ pub fn add_label(
     insert_label(&catalog(PG_ENUM, db_oid), type_oid, sortorder, label, cx)
 }
 
-/// Deletes the rows of `cat` whose column `key_col` holds one of `oids`.
-fn delete_where(
+/// Deletes the rows of `cat` whose column `key_col` holds one of `oids`,
+/// or updates them where `replace` gives a new row.
+fn change_where(
     cat: Oid,
     key_col: usize,
     oids: &[Oid],
@@ -215,7 +216,7 @@ pub fn rename_label(
     snapshot: &Snapshot,
     cx: &mut WriteContext<'_>,
 ) -> PgResult<()> {
-    delete_where(
+    change_where(
         PG_ENUM,
         pg_enum_col::OID,
         &[label_oid],
@@ -240,7 +241,7 @@ pub fn drop_type(
     cx: &mut WriteContext<'_>,
 ) -> PgResult<()> {
     let both = [type_oid, array_oid];
-    delete_where(
+    change_where(
         PG_TYPE,
         pg_type_col::OID,
         &both,
@@ -249,7 +250,7 @@ pub fn drop_type(
         cx,
         |_| None,
     )?;
-    delete_where(
+    change_where(
         PG_ENUM,
         pg_enum_col::ENUMTYPID,
         &[type_oid],
@@ -258,7 +259,7 @@ pub fn drop_type(
         cx,
         |_| None,
     )?;
-    delete_where(PG_DESCRIPTION, 0, &both, db_oid, snapshot, cx, |_| None)
+    change_where(PG_DESCRIPTION, 0, &both, db_oid, snapshot, cx, |_| None)
 }
 
 /// The columns whose type is one of `type_oids`, as (table name, column

@@ -204,26 +204,9 @@ fn resolve(
     missing_ok: bool,
     is_domain: bool,
 ) -> PgResult<Option<Target>> {
-    let names: Vec<&str> = tn
-        .names
-        .iter()
-        .filter_map(|n| match n.node.as_ref() {
-            Some(NodeEnum::String(s)) => Some(s.sval.as_str()),
-            _ => None,
-        })
-        .collect();
+    let names = name_parts(&tn.names);
     let written = names.join(".");
-    let (schema, name) = match names.as_slice() {
-        [n] => (None, *n),
-        [s, n] => (Some(*s), *n),
-        [_, s, n] => (Some(*s), *n),
-        _ => {
-            return Err(PgError::error(
-                sqlstate::SYNTAX_ERROR,
-                format!("improper qualified name (too many dotted names): {written}"),
-            ));
-        }
-    };
+    let (schema, name) = split_name(&names)?;
     let array = !tn.array_bounds.is_empty();
     let shown = |base: String| if array { format!("{base}[]") } else { base };
     let not_a_domain = || {
