@@ -31,6 +31,7 @@
 //! block is open.
 
 pub mod auth;
+mod sequence;
 mod session;
 mod tables;
 pub mod txn;

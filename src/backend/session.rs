@@ -43,7 +43,7 @@ pub(super) struct Session {
     is_superuser: bool,
     current: CurrentRoles,
     /// The roles file as last read (SET ROLE checks and refreshes it).
-    roles: Vec<auth::roles::Role>,
+    pub(super) roles: Vec<auth::roles::Role>,
     /// `[local]` or the client address, for the title.
     remote_display: String,
     xact: Xact,
@@ -75,6 +75,8 @@ pub(super) struct Session {
     /// Whether the running simple-query statement may stream its SELECT
     /// rows (`ServerContext::begin_rows`); cleared once one does.
     stream_rows: bool,
+    /// Sequence values fetched ahead, `currval` and `lastval` state.
+    pub(super) sequences: super::sequence::SessionSequences,
 }
 
 /// Whom a session acts as: `session_user` (SET SESSION AUTHORIZATION) and
@@ -523,6 +525,7 @@ pub fn backend_main(
         statement_logged: false,
         error_sent: false,
         stream_rows: false,
+        sequences: Default::default(),
     };
     crate::utils::pgstat::init_backend(db_oid);
     session.run()
@@ -1800,6 +1803,7 @@ impl ServerContext for Session {
             }
             "pg_locks" => Some(super::views::pg_locks()),
             "pg_roles" => Some(super::views::pg_roles(&self.roles)),
+            "pg_sequences" => Some(self.pg_sequences()?),
             "pg_control_checkpoint" => {
                 Some(super::views::pg_control_checkpoint(&self.env.data_dir)?)
             }

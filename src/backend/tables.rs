@@ -224,6 +224,29 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The schema a new relation goes into: the named one, or the first
+    /// existing schema of the search path (3F000 when there is none).
+    fn creation_schema(&mut self, schema: Option<&str>) -> PgResult<String> {
+        if let Some(s) = schema {
+            return Ok(s.to_string());
+        }
+        let user = self.current_user().to_string();
+        let path = self.settings().search_path(&user);
+        let snapshot = self.txn.snapshot();
+        let transam = Transam::get();
+        self.txn
+            .relcache
+            .creation_schema(&path, &snapshot, &transam)?
+            .ok_or_else(|| {
+                PgError::error(
+                    sqlstate::INVALID_SCHEMA_NAME,
+                    "no schema has been selected to create in",
+                )
+            })
+    }
+}
+
 impl TableContext for Session {
     fn lookup_table(
         &mut self,
@@ -263,24 +286,7 @@ impl TableContext for Session {
                 format!("relation \"{name}\" already exists"),
             ));
         }
-        let schema = match schema {
-            Some(s) => s.to_string(),
-            None => {
-                let user = self.current_user().to_string();
-                let path = self.settings().search_path(&user);
-                let snapshot = self.txn.snapshot();
-                let transam = Transam::get();
-                self.txn
-                    .relcache
-                    .creation_schema(&path, &snapshot, &transam)?
-                    .ok_or_else(|| {
-                        PgError::error(
-                            sqlstate::INVALID_SCHEMA_NAME,
-                            "no schema has been selected to create in",
-                        )
-                    })?
-            }
-        };
+        let schema = self.creation_schema(schema)?;
         let def = self
             .txn
             .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
@@ -304,12 +310,116 @@ impl TableContext for Session {
             ));
         };
         self.lock_table(&def, LockMode::AccessExclusive)?;
-        self.txn
-            .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
-                relcache.drop_table(&def, snapshot, cx)
-            })?;
-        self.txn.note_dropped(def.heap_relation());
+        // A table's owned sequences (SERIAL) go with it (their pg_depend
+        // rows are of type 'a', auto).
+        let mut doomed = vec![def.clone()];
+        if def.relkind == 'r' {
+            for (seq, _) in self.owned_sequences(def.oid)? {
+                if let Some(s) = self.relation_by_oid(seq)? {
+                    self.lock_table(&s, LockMode::AccessExclusive)?;
+                    doomed.push(s);
+                }
+            }
+        }
+        let db = self.txn.relcache.db_oid();
+        for d in doomed {
+            self.txn
+                .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
+                    if d.relkind == 'S' {
+                        crate::catalog::pg_sequence::delete_sequence_rows(db, d.oid, snapshot, cx)?;
+                    }
+                    relcache.drop_table(&d, snapshot, cx)
+                })?;
+            self.txn.note_dropped(d.heap_relation());
+        }
         Ok(true)
+    }
+
+    fn create_sequence(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        form: crate::sql::tables::SeqForm,
+        owned_by: Option<(u32, i16)>,
+        if_not_exists: bool,
+    ) -> PgResult<bool> {
+        if self.lookup_table(schema, name)?.is_some() {
+            if if_not_exists {
+                self.notice(PgError::notice(format!(
+                    "relation \"{name}\" already exists, skipping"
+                )));
+                return Ok(false);
+            }
+            return Err(PgError::error(
+                sqlstate::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        let schema = self.creation_schema(schema)?;
+        if let Some((table, _)) = owned_by
+            && self
+                .relation_by_oid(table)?
+                .is_some_and(|t| t.namespace != schema)
+        {
+            return Err(PgError::error(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "sequence must be in same schema as table it is linked to",
+            ));
+        }
+        self.seq_create(&schema, name, form, owned_by)?;
+        Ok(true)
+    }
+
+    fn alter_sequence(
+        &mut self,
+        seq: &TableDef,
+        form: crate::sql::tables::SeqForm,
+        restart: Option<i64>,
+        owned_by: Option<Option<(u32, i16)>>,
+    ) -> PgResult<()> {
+        self.seq_alter(seq, form, restart, owned_by)
+    }
+
+    fn sequence_form(&mut self, seq_oid: u32) -> PgResult<Option<crate::sql::tables::SeqForm>> {
+        self.seq_form(seq_oid)
+    }
+
+    fn lookup_relation(&mut self, rel_oid: u32) -> PgResult<Option<Arc<TableDef>>> {
+        self.relation_by_oid(rel_oid)
+    }
+
+    fn owned_sequences(&mut self, table_oid: u32) -> PgResult<Vec<(u32, i32)>> {
+        let snapshot = self.txn.snapshot();
+        crate::catalog::pg_sequence::owned_sequences(
+            self.txn.relcache.db_oid(),
+            table_oid,
+            &snapshot,
+            &Transam::get(),
+        )
+    }
+
+    fn nextval(&mut self, seq_oid: u32) -> PgResult<i64> {
+        self.seq_nextval(seq_oid)
+    }
+
+    fn currval(&mut self, seq_oid: u32) -> PgResult<i64> {
+        self.seq_currval(seq_oid)
+    }
+
+    fn lastval(&mut self) -> PgResult<i64> {
+        self.seq_lastval()
+    }
+
+    fn setval(&mut self, seq_oid: u32, value: i64, is_called: bool) -> PgResult<i64> {
+        self.seq_setval(seq_oid, value, is_called)
+    }
+
+    fn sequence_state(&mut self, seq_oid: u32) -> PgResult<Option<(i64, i64, bool)>> {
+        self.seq_state(seq_oid)
+    }
+
+    fn discard_sequences(&mut self) {
+        self.seq_discard();
     }
 
     fn alter_types(&mut self, change: TypeChange) -> PgResult<()> {

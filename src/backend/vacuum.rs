@@ -49,6 +49,19 @@ impl Session {
         }
         for (schema, name) in &req.tables {
             match self.lookup_table(schema.as_deref(), name)? {
+                Some(t) if t.relkind != 'r' => {
+                    // vacuum_rel / analyze_rel: only tables are processed
+                    // (VACUUM ANALYZE warns once, as vacuum).
+                    let verb = if req.vacuum { "vacuum" } else { "analyze" };
+                    self.notice(PgError::new(
+                        Severity::Warning,
+                        sqlstate::WARNING,
+                        format!(
+                            "skipping \"{}\" --- cannot {verb} non-tables or special system tables",
+                            t.name
+                        ),
+                    ));
+                }
                 Some(t) => out.push(t),
                 None if req.skip_locked => {}
                 None => {

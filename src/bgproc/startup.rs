@@ -359,6 +359,7 @@ fn redo(rec: &DecodedRecord) {
         RmgrId::Xact => xact::xact_redo(rec.info, &rec.main_data),
         RmgrId::Clog => xact::clog_redo(rec.info, &rec.main_data),
         RmgrId::Heap | RmgrId::Storage => crate::storage::heap::access::heap_redo(rec),
+        RmgrId::Sequence => crate::storage::sequence::seq_redo(rec),
         RmgrId::Xlog if rec.info == wal::XLOG_NEXTOID => {
             crate::catalog::oid::nextoid_redo(&rec.main_data)
         }

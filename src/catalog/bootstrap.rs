@@ -154,7 +154,9 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
             ]
         })
         .collect(),
-        PG_AUTH_MEMBERS | PG_INDEX | PG_CONSTRAINT | PG_ENUM => Vec::new(),
+        PG_AUTH_MEMBERS | PG_INDEX | PG_CONSTRAINT | PG_ENUM | PG_SEQUENCE | PG_DEPEND => {
+            Vec::new()
+        }
         other => unreachable!("no initial rows for catalog {other}"),
     }
 }

@@ -23,6 +23,8 @@ pub const PG_TABLESPACE: Oid = 1213;
 pub const PG_AUTH_MEMBERS: Oid = 1261;
 pub const PG_INDEX: Oid = 2610;
 pub const PG_CONSTRAINT: Oid = 2606;
+pub const PG_SEQUENCE: Oid = 2224;
+pub const PG_DEPEND: Oid = 2608;
 /// `pg_default` and `pg_global`.
 pub const DEFAULTTABLESPACE_OID: Oid = 1663;
 pub const GLOBALTABLESPACE_OID: Oid = 1664;
@@ -476,6 +478,39 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("admin_option", AttrType::Bool),
         ],
     },
+    // One row per sequence (`CREATE SEQUENCE`, SERIAL).
+    CatalogDef {
+        oid: PG_SEQUENCE,
+        name: "pg_sequence",
+        shared: false,
+        columns: &[
+            ("seqrelid", AttrType::Oid),
+            ("seqtypid", AttrType::Oid),
+            ("seqstart", AttrType::Int8),
+            ("seqincrement", AttrType::Int8),
+            ("seqmax", AttrType::Int8),
+            ("seqmin", AttrType::Int8),
+            ("seqcache", AttrType::Int8),
+            ("seqcycle", AttrType::Bool),
+        ],
+    },
+    // Dependencies between user objects: a sequence owned by a column
+    // (`OWNED BY`, SERIAL). PostgreSQL's rows for built-in objects are
+    // not here: nothing built in can be dropped.
+    CatalogDef {
+        oid: PG_DEPEND,
+        name: "pg_depend",
+        shared: false,
+        columns: &[
+            ("classid", AttrType::Oid),
+            ("objid", AttrType::Oid),
+            ("objsubid", AttrType::Int4),
+            ("refclassid", AttrType::Oid),
+            ("refobjid", AttrType::Oid),
+            ("refobjsubid", AttrType::Int4),
+            ("deptype", AttrType::Char),
+        ],
+    },
     // Empty until indexes and constraints exist (the B-tree issue).
     CatalogDef {
         oid: PG_INDEX,
@@ -600,6 +635,7 @@ pub mod pg_class_col {
     pub const OID: usize = 0;
     pub const RELNAME: usize = 1;
     pub const RELNAMESPACE: usize = 2;
+    pub const RELOWNER: usize = 5;
     pub const RELFILENODE: usize = 7;
     pub const RELPAGES: usize = 9;
     pub const RELTUPLES: usize = 10;
@@ -662,6 +698,17 @@ pub fn pg_class_row(
         HeapValue::Null,
         HeapValue::Null,
     ]
+}
+
+/// Makes a [`pg_class_row`] a sequence's, as PostgreSQL 15 writes it: no
+/// access method, one page and one tuple, no frozen xid.
+pub fn sequence_class_row(row: &mut [HeapValue]) {
+    row[6] = HeapValue::Oid(0);
+    row[pg_class_col::RELPAGES] = HeapValue::I32(1);
+    row[pg_class_col::RELTUPLES] = HeapValue::F32(1.0);
+    row[pg_class_col::RELKIND] = HeapValue::Bytes(vec![b'S']);
+    row[pg_class_col::RELFROZENXID] = HeapValue::I64(0);
+    row[pg_class_col::RELFROZENXID + 1] = HeapValue::I64(0);
 }
 
 /// A new `pg_attribute` row, in PostgreSQL 15's column order; length,
@@ -738,6 +785,29 @@ pub mod pg_type_col {
     pub const TYPSTORAGE: usize = 23;
     pub const TYPCOLLATION: usize = 28;
     pub const TYPACL: usize = 31;
+}
+
+/// Column numbers (0-based) of `pg_sequence`.
+pub mod pg_sequence_col {
+    pub const SEQRELID: usize = 0;
+    pub const SEQTYPID: usize = 1;
+    pub const SEQSTART: usize = 2;
+    pub const SEQINCREMENT: usize = 3;
+    pub const SEQMAX: usize = 4;
+    pub const SEQMIN: usize = 5;
+    pub const SEQCACHE: usize = 6;
+    pub const SEQCYCLE: usize = 7;
+}
+
+/// Column numbers (0-based) of `pg_depend`.
+pub mod pg_depend_col {
+    pub const CLASSID: usize = 0;
+    pub const OBJID: usize = 1;
+    pub const OBJSUBID: usize = 2;
+    pub const REFCLASSID: usize = 3;
+    pub const REFOBJID: usize = 4;
+    pub const REFOBJSUBID: usize = 5;
+    pub const DEPTYPE: usize = 6;
 }
 
 /// Column numbers (0-based) of `pg_enum`.

@@ -18,6 +18,8 @@
 //! | `pg_class` | 1259 | per database | one per relation, catalogs included |
 //! | `pg_attrdef` | 2604 | per database | column defaults, as SQL text |
 //! | `pg_namespace` | 2615 | per database | `pg_catalog`, `public` |
+//! | `pg_sequence` | 2224 | per database | one per sequence ([`pg_sequence`]) |
+//! | `pg_depend` | 2608 | per database | sequences owned by columns (`OWNED BY`, SERIAL) |
 //! | `pg_database` | 1262 | shared (`global/`) | `template1`, `template0`, `postgres` |
 //!
 //! Roles are still the `global/pg_authid` stand-in of the authentication
@@ -48,13 +50,14 @@
 /// (`database files are incompatible with server`). Bump it (the date and
 /// a serial, as PostgreSQL does) with every change to a catalog's columns
 /// or to what initdb writes.
-pub const CATALOG_VERSION_NO: u32 = 202612042;
+pub const CATALOG_VERSION_NO: u32 = 202612043;
 
 pub mod bootstrap;
 pub mod builtin;
 pub mod defs;
 pub mod oid;
 pub mod pg_enum;
+pub mod pg_sequence;
 pub mod relcache;
 pub mod syscache;
 pub mod vacuum;

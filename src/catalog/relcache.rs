@@ -311,6 +311,21 @@ impl RelCache {
         snapshot: &Snapshot,
         cx: &mut WriteContext<'_>,
     ) -> PgResult<Arc<TableDef>> {
+        self.create_relation(schema, name, columns, 'r', snapshot, cx)
+    }
+
+    /// A relation of `relkind` `'r'` (table) or `'S'` (sequence: the
+    /// caller writes its `pg_sequence` row and its page): catalog rows
+    /// plus the relation's file (rule 3 for names).
+    pub fn create_relation(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        columns: Vec<ColumnDef>,
+        relkind: char,
+        snapshot: &Snapshot,
+        cx: &mut WriteContext<'_>,
+    ) -> PgResult<Arc<TableDef>> {
         let ns_name = schema.unwrap_or("public");
         let Some(ns) = self.namespace_oid(ns_name, snapshot, cx.xact)? else {
             return Err(PgError::error(
@@ -379,16 +394,16 @@ impl RelCache {
             namespace: ns_name.to_string(),
             db_oid: self.db_oid,
             relfilenode: rel_oid,
-            relkind: 'r',
+            relkind,
             columns,
         };
         let catalog = |c: Oid| TableDef::for_catalog(catalog_def(c), self.db_oid).heap_relation();
-        access::heap_insert(
-            &catalog(PG_CLASS),
-            &pg_class_row(rel_oid, name, ns, def.columns.len(), false, cx.xid.0 as i64),
-            cx.xid,
-            cx.cid,
-        )?;
+        let mut class_row =
+            pg_class_row(rel_oid, name, ns, def.columns.len(), false, cx.xid.0 as i64);
+        if relkind == 'S' {
+            sequence_class_row(&mut class_row);
+        }
+        access::heap_insert(&catalog(PG_CLASS), &class_row, cx.xid, cx.cid)?;
         for (i, c) in def.columns.iter().enumerate() {
             access::heap_insert(
                 &catalog(PG_ATTRIBUTE),
@@ -421,6 +436,43 @@ impl RelCache {
         access::heap_create_storage(&def.heap_relation())?;
         self.invalidate();
         Ok(Arc::new(def))
+    }
+
+    /// The relation with pg_class oid `rel_oid` (`nextval(regclass)`).
+    pub fn lookup_oid(
+        &mut self,
+        rel_oid: Oid,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<Arc<TableDef>>> {
+        let mut found = None;
+        scan_catalog(PG_CLASS, self.db_oid, snapshot, xact, &mut |_, row| {
+            if as_oid(&row[pg_class_col::OID]) == rel_oid {
+                found = Some((
+                    as_oid(&row[pg_class_col::RELNAMESPACE]),
+                    as_str(&row[pg_class_col::RELNAME]),
+                ));
+                false
+            } else {
+                true
+            }
+        })?;
+        let Some((ns, name)) = found else {
+            return Ok(None);
+        };
+        let mut ns_name = None;
+        scan_catalog(PG_NAMESPACE, self.db_oid, snapshot, xact, &mut |_, row| {
+            if as_oid(&row[pg_namespace_col::OID]) == ns {
+                ns_name = Some(as_str(&row[pg_namespace_col::NSPNAME]));
+                false
+            } else {
+                true
+            }
+        })?;
+        match ns_name {
+            Some(n) => self.lookup(Some(&n), &name, snapshot, xact),
+            None => Ok(None),
+        }
     }
 
     /// DROP TABLE: deletes the catalog rows. The caller removes the files

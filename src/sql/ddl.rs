@@ -17,7 +17,7 @@ use super::tables::ColumnDef;
 use super::{Outcome, ServerContext, Statement};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
-fn unsupported(what: &str) -> PgError {
+pub(super) fn unsupported(what: &str) -> PgError {
     PgError::error(
         sqlstate::FEATURE_NOT_SUPPORTED,
         format!("not supported by ferrogres yet: {what}"),
@@ -111,6 +111,12 @@ pub fn create_table(
     check_creatable(ctx, schema.as_deref(), &rv.relname)?;
     ctx.take_snapshot();
     let mut columns: Vec<ColumnDef> = Vec::new();
+    // SERIAL columns: (column index, sequence name).
+    let mut serials: Vec<(usize, String)> = Vec::new();
+    let search_path = {
+        let user = ctx.current_user().to_string();
+        ctx.settings().search_path(&user)
+    };
     {
         let mut analyzer = Analyzer::new(&mut *ctx, stmt.parsed_text());
         for elt in &cs.table_elts {
@@ -135,19 +141,46 @@ pub fn create_table(
                 return Err(unsupported("COLLATE"));
             }
             let tn = cd.type_name.as_ref().expect("a column has a type");
-            let (ty, typmod) = analyzer.type_from_name(tn)?;
+            let serial = super::sequence::serial_type(tn);
+            let (ty, typmod) = match serial {
+                Some(t) => (t, -1),
+                None => analyzer.type_from_name(tn)?,
+            };
             if crate::catalog::defs::attr_type_for(ty.oid()).is_none() {
                 return Err(unsupported(&format!("columns of type {}", ty.name())));
             }
-            let mut not_null = cd.is_not_null;
+            let mut not_null = cd.is_not_null || serial.is_some();
             let mut saw_null = false;
             let mut default_expr = None;
+            if serial.is_some() {
+                // transformColumnDefinition: the sequence is named now and
+                // created with the table; the column gets its nextval.
+                let taken: Vec<String> = serials.iter().map(|(_, n)| n.clone()).collect();
+                let seq = super::sequence::choose_sequence_name(
+                    &mut *analyzer.ctx,
+                    schema.as_deref(),
+                    &rv.relname,
+                    &cd.colname,
+                    &taken,
+                )?;
+                let visible = schema
+                    .as_deref()
+                    .is_none_or(|s| search_path.iter().any(|p| p == s));
+                default_expr = Some(super::sequence::serial_default(
+                    schema.as_deref(),
+                    visible,
+                    &seq,
+                ));
+                serials.push((columns.len(), seq));
+            }
             for c in &cd.constraints {
                 let Some(NodeEnum::Constraint(con)) = c.node.as_ref() else {
                     continue;
                 };
                 let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
-                let con_loc = if con.location >= 0 {
+                // PostgreSQL reports a SERIAL column's conflicts without a
+                // position (they surface once SERIAL is expanded).
+                let con_loc = if con.location >= 0 && serial.is_none() {
                     Some(con.location as usize)
                 } else {
                     None
@@ -207,7 +240,8 @@ pub fn create_table(
             });
         }
     }
-    ctx.create_table(schema.as_deref(), &rv.relname, columns, cs.if_not_exists)
+    let created = ctx
+        .create_table(schema.as_deref(), &rv.relname, columns, cs.if_not_exists)
         .map_err(|e| {
             // An empty search_path is found out only here; PostgreSQL points
             // at the table name.
@@ -222,6 +256,29 @@ pub fn create_table(
                 e
             }
         })?;
+    if created && !serials.is_empty() {
+        // The sequences' OWNED BY rows name the new table: see it.
+        ctx.command_counter_increment()?;
+        let table = ctx
+            .lookup_table(schema.as_deref(), &rv.relname)?
+            .ok_or_else(|| {
+                PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    format!("table \"{}\" vanished while it was created", rv.relname),
+                )
+            })?;
+        for (i, seq) in serials {
+            let ty = crate::sql::types::Type::from_oid(table.columns[i].type_oid)
+                .expect("a serial column is an integer");
+            ctx.create_sequence(
+                schema.as_deref(),
+                &seq,
+                super::sequence::serial_form(ty),
+                Some((table.oid, i as i16 + 1)),
+                false,
+            )?;
+        }
+    }
     Ok(Outcome::Command {
         tag: "CREATE TABLE".into(),
     })
@@ -242,7 +299,7 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
     if matches!(kind, ObjectType::ObjectType | ObjectType::ObjectDomain) {
         return super::typecmds::drop_types(ctx, ds, kind);
     }
-    if kind != ObjectType::ObjectTable {
+    if kind != ObjectType::ObjectTable && kind != ObjectType::ObjectSequence {
         return Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
@@ -280,7 +337,39 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
                 ));
             }
         };
-        if let Some(t) = ctx.lookup_table(schema, name)?
+        let found = ctx.lookup_table(schema, name)?;
+        let (want, what) = match kind {
+            ObjectType::ObjectSequence => ('S', "sequence"),
+            _ => ('r', "table"),
+        };
+        match &found {
+            None if want == 'S' => {
+                if ds.missing_ok {
+                    ctx.notice(PgError::notice(format!(
+                        "sequence \"{name}\" does not exist, skipping"
+                    )));
+                    continue;
+                }
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("sequence \"{name}\" does not exist"),
+                ));
+            }
+            Some(t) if t.relkind != want => {
+                // DropErrorMsgWrongType.
+                let hint = match t.relkind {
+                    'S' => "Use DROP SEQUENCE to remove a sequence.",
+                    _ => "Use DROP TABLE to remove a table.",
+                };
+                return Err(PgError::error(
+                    sqlstate::WRONG_OBJECT_TYPE,
+                    format!("\"{name}\" is not a {what}"),
+                )
+                .with_hint(hint));
+            }
+            _ => {}
+        }
+        if let Some(t) = found
             && t.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE
         {
             // The owner check comes first, as in PostgreSQL's RemoveRelations.
@@ -295,13 +384,13 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
         ctx.drop_table(schema, name, ds.missing_ok)?;
     }
     Ok(Outcome::Command {
-        tag: "DROP TABLE".into(),
+        tag: super::drop_tag(ds.remove_type).into(),
     })
 }
 
 /// A new table may not go into `pg_catalog`: 42501 without CREATE on it,
 /// and even for a superuser (`allow_system_table_mods` is off).
-fn check_creatable(
+pub(super) fn check_creatable(
     ctx: &mut dyn ServerContext,
     schema: Option<&str>,
     relname: &str,

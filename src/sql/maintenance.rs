@@ -199,6 +199,20 @@ pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> Pg
             format!("permission denied: \"{}\" is a system catalog", t.name),
         ));
     }
+    if let Some(t) = &target
+        && t.relkind == 'S'
+    {
+        // ATSimplePermissions: storage parameters are for tables.
+        let action = if set.is_empty() { "RESET" } else { "SET" };
+        return Err(PgError::error(
+            sqlstate::WRONG_OBJECT_TYPE,
+            format!(
+                "ALTER action {action} cannot be performed on relation \"{}\"",
+                t.name
+            ),
+        )
+        .with_detail("This operation is not supported for sequences."));
+    }
     if target.is_none() {
         if stmt.missing_ok {
             ctx.notice(PgError::notice(format!(

@@ -100,6 +100,7 @@ mod maintenance;
 pub mod params;
 mod parser;
 pub mod plan;
+mod sequence;
 pub mod tables;
 mod typecmds;
 pub mod types;
@@ -330,6 +331,8 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::UpdateStmt(s) => dml::update(ctx, stmt, s),
         NodeEnum::DeleteStmt(s) => dml::delete(ctx, stmt, s),
         NodeEnum::CreateStmt(s) => ddl::create_table(ctx, stmt, s),
+        NodeEnum::CreateSeqStmt(s) => sequence::create_sequence(ctx, stmt, s),
+        NodeEnum::AlterSeqStmt(s) => sequence::alter_sequence(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
         NodeEnum::CreateEnumStmt(s) => typecmds::create_enum(ctx, s),
         NodeEnum::AlterEnumStmt(s) => typecmds::alter_enum(ctx, s),
@@ -409,6 +412,8 @@ pub(crate) fn prevent_command_if_read_only(
         | NodeEnum::DeleteStmt(_)
         | NodeEnum::MergeStmt(_)
         | NodeEnum::CreateStmt(_)
+        | NodeEnum::CreateSeqStmt(_)
+        | NodeEnum::AlterSeqStmt(_)
         | NodeEnum::DropStmt(_)
         | NodeEnum::AlterTableStmt(_) => command_tag_of(node),
         NodeEnum::SelectStmt(s) if s.into_clause.is_some() => "SELECT INTO",

@@ -22,6 +22,7 @@
 
 use std::sync::Arc;
 
+pub use crate::catalog::pg_sequence::SeqForm;
 pub use crate::catalog::{ColumnDef, TableDef};
 use crate::sql::types::Datum;
 use crate::utils::elog::PgResult;
@@ -105,6 +106,66 @@ pub trait TableContext {
     ) -> PgResult<bool> {
         Err(no_tables())
     }
+    /// CREATE SEQUENCE (and SERIAL's sequence): the relation, its
+    /// `pg_sequence` row, its first page and, with `owned_by` (table oid,
+    /// attnum), its `pg_depend` row. Ok(false) when it exists and
+    /// `if_not_exists` (the backend sends the NOTICE).
+    fn create_sequence(
+        &mut self,
+        _schema: Option<&str>,
+        _name: &str,
+        _form: SeqForm,
+        _owned_by: Option<(u32, i16)>,
+        _if_not_exists: bool,
+    ) -> PgResult<bool> {
+        Err(no_tables())
+    }
+    /// ALTER SEQUENCE: the new `pg_sequence` row, `RESTART` (the page),
+    /// and a new owner (`Some(None)` is `OWNED BY NONE`).
+    fn alter_sequence(
+        &mut self,
+        _seq: &TableDef,
+        _form: SeqForm,
+        _restart: Option<i64>,
+        _owned_by: Option<Option<(u32, i16)>>,
+    ) -> PgResult<()> {
+        Err(no_tables())
+    }
+    /// The `pg_sequence` row of relation `seq_oid`, None if it is not a sequence.
+    fn sequence_form(&mut self, _seq_oid: u32) -> PgResult<Option<SeqForm>> {
+        Err(no_tables())
+    }
+    /// The relation with this `pg_class` oid.
+    fn lookup_relation(&mut self, _rel_oid: u32) -> PgResult<Option<Arc<TableDef>>> {
+        Ok(None)
+    }
+    /// The sequences the table's columns own (SERIAL), as (oid, attnum).
+    fn owned_sequences(&mut self, _table_oid: u32) -> PgResult<Vec<(u32, i32)>> {
+        Ok(Vec::new())
+    }
+    /// `nextval(regclass)`.
+    fn nextval(&mut self, _seq_oid: u32) -> PgResult<i64> {
+        Err(no_tables())
+    }
+    /// `currval(regclass)`: this session's last `nextval` of it (55000 before one).
+    fn currval(&mut self, _seq_oid: u32) -> PgResult<i64> {
+        Err(no_tables())
+    }
+    /// `lastval()`: this session's last `nextval` of any sequence.
+    fn lastval(&mut self) -> PgResult<i64> {
+        Err(no_tables())
+    }
+    /// `setval(regclass, bigint[, bool])`.
+    fn setval(&mut self, _seq_oid: u32, _value: i64, _is_called: bool) -> PgResult<i64> {
+        Err(no_tables())
+    }
+    /// The page's `(last_value, log_cnt, is_called)` (`pg_sequence_last_value`).
+    fn sequence_state(&mut self, _seq_oid: u32) -> PgResult<Option<(i64, i64, bool)>> {
+        Ok(None)
+    }
+    /// `DISCARD SEQUENCES`: forgets this session's cached values and
+    /// `currval`/`lastval` state.
+    fn discard_sequences(&mut self) {}
     /// Writes the catalog rows of a change to a user-defined type
     /// (`sql/typecmds.rs` has checked it against the statement's catalog
     /// view). `CreateEnum` answers 42710 if a concurrent creator of the

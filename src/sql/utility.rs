@@ -358,12 +358,13 @@ pub fn transaction(ctx: &mut dyn ServerContext, stmt: &pb::TransactionStmt) -> P
     }
 }
 
-/// `DISCARD ALL | PLANS | TEMP | SEQUENCES`. ALL is `RESET ALL` plus
-/// `DEALLOCATE ALL` (and would close cursors, drop temporary tables and
-/// forget sequence state, of which ferrogres has none) and, as in
-/// PostgreSQL, cannot run inside a transaction block. PLANS, TEMP and
-/// SEQUENCES have nothing to discard: ferrogres caches no plans between
-/// statements and has no temporary tables or sequences yet.
+/// `DISCARD ALL | PLANS | TEMP | SEQUENCES`. ALL is `RESET ALL`,
+/// `DEALLOCATE ALL` and `DISCARD SEQUENCES` (and would close cursors and
+/// drop temporary tables, of which ferrogres has none) and, as in
+/// PostgreSQL, cannot run inside a transaction block. SEQUENCES forgets
+/// the session's cached sequence values and `currval`/`lastval` state;
+/// PLANS and TEMP have nothing to discard: ferrogres caches no plans
+/// between statements and has no temporary tables yet.
 pub fn discard(ctx: &mut dyn ServerContext, d: &pb::DiscardStmt) -> PgResult<Outcome> {
     use pb::DiscardMode;
     let tag = match DiscardMode::try_from(d.target).unwrap_or(DiscardMode::Undefined) {
@@ -379,11 +380,15 @@ pub fn discard(ctx: &mut dyn ServerContext, d: &pb::DiscardStmt) -> PgResult<Out
             ctx.settings().reset("session_authorization", su)?;
             ctx.settings().reset_all();
             ctx.deallocate(None)?;
+            ctx.discard_sequences();
             "DISCARD ALL"
         }
         DiscardMode::DiscardPlans => "DISCARD PLANS",
         DiscardMode::DiscardTemp => "DISCARD TEMP",
-        DiscardMode::DiscardSequences => "DISCARD SEQUENCES",
+        DiscardMode::DiscardSequences => {
+            ctx.discard_sequences();
+            "DISCARD SEQUENCES"
+        }
         DiscardMode::Undefined => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,

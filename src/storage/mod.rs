@@ -9,6 +9,7 @@ pub mod fsm;
 pub mod heap;
 pub mod lock;
 pub mod page;
+pub mod sequence;
 pub mod shmem;
 pub mod smgr;
 pub mod types;

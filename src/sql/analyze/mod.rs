@@ -1136,6 +1136,22 @@ impl<'a> Analyzer<'a> {
             if !is_table {
                 return Err(self.unsupported(&format!("{what} of anything but a table"), None));
             }
+            if let Some(FromTree::Rte(RangeTblEntry {
+                source:
+                    RteSource::Relation(Relation {
+                        source: super::catalog::RelationSource::Table(t),
+                        ..
+                    }),
+                ..
+            })) = from
+                && t.relkind == 'S'
+            {
+                return Err(self.error(
+                    sqlstate::WRONG_OBJECT_TYPE,
+                    format!("cannot lock rows in sequence \"{}\"", t.name),
+                    None,
+                ));
+            }
             let m = match strength {
                 LockClauseStrength::LcsForkeyshare | LockClauseStrength::LcsForshare => {
                     RowLockMode::Share

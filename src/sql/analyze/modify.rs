@@ -157,6 +157,7 @@ impl<'a> Analyzer<'a> {
                 l,
             ));
         };
+        crate::sql::sequence::check_not_sequence(&table)?;
         let (refname, has_alias) = match &rv.alias {
             Some(a) => (a.aliasname.clone(), true),
             None => (table.name.clone(), false),

@@ -23,6 +23,7 @@ pub mod ordered_set;
 mod regex;
 mod regex_classes;
 mod scalar;
+mod sequence;
 pub mod stataggs;
 pub(crate) mod string;
 mod timestamp;
@@ -535,6 +536,7 @@ fn build() -> Registry {
     window::register(&mut b);
     uuid::register(&mut b);
     enums::register(&mut b);
+    sequence::register(&mut b);
     json::register(&mut b);
     json::register_srfs(&mut b);
     array::register(&mut b);

@@ -486,10 +486,10 @@ fn xid_status(xact: &dyn XactStatus, xid: Xid) -> XidStatus {
 
 /// A critical section for the crash rules (DESIGN §2): a panic inside is a
 /// PANIC. Recorded in this process's slot when it has one.
-pub(super) struct CritSection(Option<&'static ProcSlot>);
+pub(crate) struct CritSection(Option<&'static ProcSlot>);
 
 impl CritSection {
-    pub(super) fn enter() -> CritSection {
+    pub(crate) fn enter() -> CritSection {
         let slot = crate::process::my_slot();
         if let Some(s) = slot {
             s.crit_section_depth.fetch_add(1, Relaxed);

@@ -766,7 +766,7 @@ fn heap_redo_with(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
 }
 
 /// Brings one block of a record up to date (the rules in the module doc).
-fn redo_block(
+pub(crate) fn redo_block(
     pool: &BufferPool,
     rec: &DecodedRecord,
     blk: &DecodedBlock,
