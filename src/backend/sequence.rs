@@ -87,7 +87,7 @@ impl Session {
         schema: &str,
         name: &str,
         form: SeqForm,
-        owned_by: Option<(u32, i16)>,
+        owned_by: Option<(u32, i16, u8)>,
     ) -> PgResult<()> {
         let columns = SEQ_COLUMNS
             .iter()
@@ -97,6 +97,7 @@ impl Session {
                 typmod: -1,
                 not_null: true,
                 default_expr: None,
+                identity: 0,
             })
             .collect();
         let db = self.txn.relcache.db_oid();
@@ -136,7 +137,13 @@ impl Session {
             .catalog_write(&mut check_interrupts, |_, snapshot, cx| {
                 pg_sequence::update_form(db, oid, &form, snapshot, cx)?;
                 if let Some(owner) = owned_by {
-                    pg_sequence::set_owner(db, oid, owner, snapshot, cx)?;
+                    pg_sequence::set_owner(
+                        db,
+                        oid,
+                        owner.map(|(t, a)| (t, a, b'a')),
+                        snapshot,
+                        cx,
+                    )?;
                 }
                 Ok(())
             })?;

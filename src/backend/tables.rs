@@ -314,7 +314,7 @@ impl TableContext for Session {
         // rows are of type 'a', auto).
         let mut doomed = vec![def.clone()];
         if def.relkind == 'r' {
-            for (seq, _) in self.owned_sequences(def.oid)? {
+            for (seq, _, _) in self.owned_sequences(def.oid)? {
                 if let Some(s) = self.relation_by_oid(seq)? {
                     self.lock_table(&s, LockMode::AccessExclusive)?;
                     doomed.push(s);
@@ -340,7 +340,7 @@ impl TableContext for Session {
         schema: Option<&str>,
         name: &str,
         form: crate::sql::tables::SeqForm,
-        owned_by: Option<(u32, i16)>,
+        owned_by: Option<(u32, i16, u8)>,
         if_not_exists: bool,
     ) -> PgResult<bool> {
         if self.lookup_table(schema, name)?.is_some() {
@@ -356,7 +356,7 @@ impl TableContext for Session {
             ));
         }
         let schema = self.creation_schema(schema)?;
-        if let Some((table, _)) = owned_by
+        if let Some((table, _, _)) = owned_by
             && self
                 .relation_by_oid(table)?
                 .is_some_and(|t| t.namespace != schema)
@@ -388,11 +388,21 @@ impl TableContext for Session {
         self.relation_by_oid(rel_oid)
     }
 
-    fn owned_sequences(&mut self, table_oid: u32) -> PgResult<Vec<(u32, i32)>> {
+    fn owned_sequences(&mut self, table_oid: u32) -> PgResult<Vec<(u32, i32, u8)>> {
         let snapshot = self.txn.snapshot();
         crate::catalog::pg_sequence::owned_sequences(
             self.txn.relcache.db_oid(),
             table_oid,
+            &snapshot,
+            &Transam::get(),
+        )
+    }
+
+    fn sequence_owner(&mut self, seq_oid: u32) -> PgResult<Option<(u32, i32, u8)>> {
+        let snapshot = self.txn.snapshot();
+        crate::catalog::pg_sequence::owner_of(
+            self.txn.relcache.db_oid(),
+            seq_oid,
             &snapshot,
             &Transam::get(),
         )

@@ -89,6 +89,7 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
                         -1,
                         !NULLABLE_CATALOG_COLUMNS.contains(col),
                         false,
+                        0,
                     )
                 })
             })

@@ -173,12 +173,13 @@ pub fn delete_sequence_rows(
     set_owner(db_oid, seq, None, snapshot, cx)
 }
 
-/// `OWNED BY table.column` (`Some((table, attnum))`) or `OWNED BY NONE`:
-/// replaces the sequence's auto dependency.
+/// `OWNED BY table.column` (`Some((table, attnum, b'a'))`), an identity
+/// column's sequence (`b'i'`, internal) or `OWNED BY NONE`: replaces the
+/// sequence's dependency on a column.
 pub fn set_owner(
     db_oid: Oid,
     seq: Oid,
-    owner: Option<(Oid, i16)>,
+    owner: Option<(Oid, i16, u8)>,
     snapshot: &Snapshot,
     cx: &mut WriteContext<'_>,
 ) -> PgResult<()> {
@@ -195,7 +196,7 @@ pub fn set_owner(
         },
         None,
     )?;
-    if let Some((table, attnum)) = owner {
+    if let Some((table, attnum, deptype)) = owner {
         access::heap_insert(
             &catalog(PG_DEPEND, db_oid),
             &[
@@ -205,7 +206,7 @@ pub fn set_owner(
                 HeapValue::Oid(PG_CLASS),
                 HeapValue::Oid(table),
                 HeapValue::I32(attnum as i32),
-                HeapValue::Bytes(vec![b'a']),
+                HeapValue::Bytes(vec![deptype]),
             ],
             cx.xid,
             cx.cid,
@@ -214,26 +215,63 @@ pub fn set_owner(
     Ok(())
 }
 
-/// The sequences a table's columns own: (sequence oid, attnum).
+/// The column that owns sequence `seq`: (table oid, attnum, deptype).
+pub fn owner_of(
+    db_oid: Oid,
+    seq: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<(Oid, i32, u8)>> {
+    use pg_depend_col as d;
+    let mut out = None;
+    scan_catalog(PG_DEPEND, db_oid, snapshot, xact, &mut |_, r| {
+        if as_oid(&r[d::CLASSID]) == PG_CLASS
+            && as_oid(&r[d::OBJID]) == seq
+            && as_oid(&r[d::REFCLASSID]) == PG_CLASS
+        {
+            let deptype = match &r[d::DEPTYPE] {
+                HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
+                _ => 0,
+            };
+            let sub = match r[d::REFOBJSUBID] {
+                HeapValue::I32(i) => i,
+                _ => 0,
+            };
+            out = Some((as_oid(&r[d::REFOBJID]), sub, deptype));
+            return false;
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// The sequences a table's columns own: (sequence oid, attnum, deptype
+/// `b'a'` or `b'i'`).
 pub fn owned_sequences(
     db_oid: Oid,
     table: Oid,
     snapshot: &Snapshot,
     xact: &dyn XactStatus,
-) -> PgResult<Vec<(Oid, i32)>> {
+) -> PgResult<Vec<(Oid, i32, u8)>> {
     use pg_depend_col as d;
     let mut out = Vec::new();
     scan_catalog(PG_DEPEND, db_oid, snapshot, xact, &mut |_, r| {
         if as_oid(&r[d::CLASSID]) == PG_CLASS
             && as_oid(&r[d::REFCLASSID]) == PG_CLASS
             && as_oid(&r[d::REFOBJID]) == table
-            && matches!(&r[d::DEPTYPE], HeapValue::Bytes(b) if b.as_slice() == b"a")
         {
+            let deptype = match &r[d::DEPTYPE] {
+                HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
+                _ => 0,
+            };
+            if deptype != b'a' && deptype != b'i' {
+                return true;
+            }
             let sub = match r[d::REFOBJSUBID] {
                 HeapValue::I32(i) => i,
                 _ => 0,
             };
-            out.push((as_oid(&r[d::OBJID]), sub));
+            out.push((as_oid(&r[d::OBJID]), sub, deptype));
         }
         true
     })?;

@@ -97,6 +97,46 @@ pub fn lookup_database(
     Ok(found)
 }
 
+/// (relnamespace, relname) of the relation `rel_oid`.
+fn class_name(
+    db_oid: Oid,
+    rel_oid: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<(Oid, String)>> {
+    let mut found = None;
+    scan_catalog(PG_CLASS, db_oid, snapshot, xact, &mut |_, row| {
+        if as_oid(&row[pg_class_col::OID]) == rel_oid {
+            found = Some((
+                as_oid(&row[pg_class_col::RELNAMESPACE]),
+                as_str(&row[pg_class_col::RELNAME]),
+            ));
+            false
+        } else {
+            true
+        }
+    })?;
+    Ok(found)
+}
+
+fn namespace_name(
+    db_oid: Oid,
+    ns: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<String>> {
+    let mut found = None;
+    scan_catalog(PG_NAMESPACE, db_oid, snapshot, xact, &mut |_, row| {
+        if as_oid(&row[pg_namespace_col::OID]) == ns {
+            found = Some(as_str(&row[pg_namespace_col::NSPNAME]));
+            false
+        } else {
+            true
+        }
+    })?;
+    Ok(found)
+}
+
 impl RelCache {
     pub fn new(db_oid: Oid) -> RelCache {
         RelCache {
@@ -266,6 +306,10 @@ impl RelCache {
                         typmod: as_i32(&a[att::ATTTYPMOD]),
                         not_null: as_bool(&a[att::ATTNOTNULL]),
                         default_expr: None,
+                        identity: match &a[att::ATTIDENTITY] {
+                            HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
+                            _ => 0,
+                        },
                     },
                 ));
             }
@@ -285,6 +329,26 @@ impl RelCache {
         for (num, expr) in defaults {
             if let Some((_, c)) = columns.iter_mut().find(|(n, _)| *n == num) {
                 c.default_expr = Some(expr);
+            }
+        }
+        // An identity column's default is its sequence's nextval (the
+        // sequence is the one its pg_depend row of type 'i' names).
+        if columns.iter().any(|(_, c)| c.identity != 0) {
+            for (seq, attnum, deptype) in
+                super::pg_sequence::owned_sequences(self.db_oid, oid, snapshot, xact)?
+            {
+                if deptype != b'i' {
+                    continue;
+                }
+                let Some(seq_name) = self.relation_name(seq, snapshot, xact)? else {
+                    continue;
+                };
+                if let Some((_, c)) = columns.iter_mut().find(|(n, _)| *n as i32 == attnum) {
+                    c.default_expr = Some(format!(
+                        "nextval('{}'::regclass)",
+                        seq_name.replace('\'', "''")
+                    ));
+                }
             }
         }
         Ok(Some(TableDef {
@@ -414,12 +478,13 @@ impl RelCache {
                     i + 1,
                     c.typmod,
                     c.not_null,
-                    c.default_expr.is_some(),
+                    c.default_expr.is_some() && c.identity == 0,
+                    c.identity,
                 ),
                 cx.xid,
                 cx.cid,
             )?;
-            if let Some(expr) = &c.default_expr {
+            if let Some(expr) = c.default_expr.as_ref().filter(|_| c.identity == 0) {
                 access::heap_insert(
                     &catalog(PG_ATTRDEF),
                     &[
@@ -438,6 +503,23 @@ impl RelCache {
         Ok(Arc::new(def))
     }
 
+    /// `"schema"."name"` of the relation `rel_oid`, quoted where needed.
+    fn relation_name(
+        &self,
+        rel_oid: Oid,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<String>> {
+        let Some((ns, name)) = class_name(self.db_oid, rel_oid, snapshot, xact)? else {
+            return Ok(None);
+        };
+        let Some(ns_name) = namespace_name(self.db_oid, ns, snapshot, xact)? else {
+            return Ok(None);
+        };
+        let q = crate::sql::functions::string::quote_identifier;
+        Ok(Some(format!("{}.{}", q(&ns_name), q(&name))))
+    }
+
     /// The relation with pg_class oid `rel_oid` (`nextval(regclass)`).
     pub fn lookup_oid(
         &mut self,
@@ -445,31 +527,10 @@ impl RelCache {
         snapshot: &Snapshot,
         xact: &dyn XactStatus,
     ) -> PgResult<Option<Arc<TableDef>>> {
-        let mut found = None;
-        scan_catalog(PG_CLASS, self.db_oid, snapshot, xact, &mut |_, row| {
-            if as_oid(&row[pg_class_col::OID]) == rel_oid {
-                found = Some((
-                    as_oid(&row[pg_class_col::RELNAMESPACE]),
-                    as_str(&row[pg_class_col::RELNAME]),
-                ));
-                false
-            } else {
-                true
-            }
-        })?;
-        let Some((ns, name)) = found else {
+        let Some((ns, name)) = class_name(self.db_oid, rel_oid, snapshot, xact)? else {
             return Ok(None);
         };
-        let mut ns_name = None;
-        scan_catalog(PG_NAMESPACE, self.db_oid, snapshot, xact, &mut |_, row| {
-            if as_oid(&row[pg_namespace_col::OID]) == ns {
-                ns_name = Some(as_str(&row[pg_namespace_col::NSPNAME]));
-                false
-            } else {
-                true
-            }
-        })?;
-        match ns_name {
+        match namespace_name(self.db_oid, ns, snapshot, xact)? {
             Some(n) => self.lookup(Some(&n), &name, snapshot, xact),
             None => Ok(None),
         }

@@ -13,7 +13,7 @@ use pg_query::NodeEnum;
 use pg_query::protobuf::{self as pb, ConstrType, ObjectType};
 
 use super::analyze::Analyzer;
-use super::tables::ColumnDef;
+use super::tables::{ColumnDef, SeqForm};
 use super::{Outcome, ServerContext, Statement};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
@@ -111,8 +111,9 @@ pub fn create_table(
     check_creatable(ctx, schema.as_deref(), &rv.relname)?;
     ctx.take_snapshot();
     let mut columns: Vec<ColumnDef> = Vec::new();
-    // SERIAL columns: (column index, sequence name).
-    let mut serials: Vec<(usize, String)> = Vec::new();
+    // SERIAL and identity columns' sequences: (column index, schema,
+    // name, parameters, pg_depend type: 'a' for SERIAL, 'i' for identity).
+    let mut serials: Vec<(usize, Option<String>, String, SeqForm, u8)> = Vec::new();
     let search_path = {
         let user = ctx.current_user().to_string();
         ctx.settings().search_path(&user)
@@ -155,7 +156,7 @@ pub fn create_table(
             if serial.is_some() {
                 // transformColumnDefinition: the sequence is named now and
                 // created with the table; the column gets its nextval.
-                let taken: Vec<String> = serials.iter().map(|(_, n)| n.clone()).collect();
+                let taken: Vec<String> = serials.iter().map(|s| s.2.clone()).collect();
                 let seq = super::sequence::choose_sequence_name(
                     &mut *analyzer.ctx,
                     schema.as_deref(),
@@ -171,8 +172,15 @@ pub fn create_table(
                     visible,
                     &seq,
                 ));
-                serials.push((columns.len(), seq));
+                serials.push((
+                    columns.len(),
+                    schema.clone(),
+                    seq,
+                    super::sequence::serial_form(ty),
+                    b'a',
+                ));
             }
+            let mut identity = 0u8;
             for c in &cd.constraints {
                 let Some(NodeEnum::Constraint(con)) = c.node.as_ref() else {
                     continue;
@@ -203,12 +211,73 @@ pub fn create_table(
                         not_null = true;
                     }
                     ConstrType::ConstrNull => {
-                        if not_null {
+                        if not_null || identity != 0 {
                             return Err(conflict());
                         }
                         saw_null = true;
                     }
+                    ConstrType::ConstrIdentity => {
+                        if identity != 0 {
+                            return Err(analyzer.error(
+                                sqlstate::SYNTAX_ERROR,
+                                format!(
+                                    "multiple identity specifications for column \"{}\" of table \"{}\"",
+                                    cd.colname, rv.relname
+                                ),
+                                con_loc,
+                            ));
+                        }
+                        if default_expr.is_some() {
+                            return Err(both_default_and_identity(
+                                &analyzer,
+                                &cd.colname,
+                                &rv.relname,
+                                con_loc,
+                            ));
+                        }
+                        if saw_null {
+                            return Err(conflict());
+                        }
+                        let (form, _) = super::sequence::init_params(
+                            &mut analyzer,
+                            &con.options,
+                            None,
+                            None,
+                            Some(ty),
+                        )?;
+                        let (seq_schema, seq) =
+                            match super::sequence::identity_sequence_name(&con.options) {
+                                Some((s, n)) => (s.or_else(|| schema.clone()), n),
+                                None => {
+                                    let taken: Vec<String> =
+                                        serials.iter().map(|s| s.2.clone()).collect();
+                                    let n = super::sequence::choose_sequence_name(
+                                        &mut *analyzer.ctx,
+                                        schema.as_deref(),
+                                        &rv.relname,
+                                        &cd.colname,
+                                        &taken,
+                                    )?;
+                                    (schema.clone(), n)
+                                }
+                            };
+                        identity = if con.generated_when == "a" {
+                            b'a'
+                        } else {
+                            b'd'
+                        };
+                        not_null = true;
+                        serials.push((columns.len(), seq_schema, seq, form, b'i'));
+                    }
                     ConstrType::ConstrDefault => {
+                        if identity != 0 {
+                            return Err(both_default_and_identity(
+                                &analyzer,
+                                &cd.colname,
+                                &rv.relname,
+                                con_loc,
+                            ));
+                        }
                         if default_expr.is_some() {
                             return Err(analyzer.error(
                                 sqlstate::SYNTAX_ERROR,
@@ -237,6 +306,7 @@ pub fn create_table(
                 typmod,
                 not_null,
                 default_expr,
+                identity,
             });
         }
     }
@@ -267,14 +337,12 @@ pub fn create_table(
                     format!("table \"{}\" vanished while it was created", rv.relname),
                 )
             })?;
-        for (i, seq) in serials {
-            let ty = crate::sql::types::Type::from_oid(table.columns[i].type_oid)
-                .expect("a serial column is an integer");
+        for (i, seq_schema, seq, form, deptype) in serials {
             ctx.create_sequence(
-                schema.as_deref(),
+                seq_schema.as_deref(),
                 &seq,
-                super::sequence::serial_form(ty),
-                Some((table.oid, i as i16 + 1)),
+                form,
+                Some((table.oid, i as i16 + 1, deptype)),
                 false,
             )?;
         }
@@ -282,6 +350,19 @@ pub fn create_table(
     Ok(Outcome::Command {
         tag: "CREATE TABLE".into(),
     })
+}
+
+fn both_default_and_identity(
+    analyzer: &Analyzer<'_>,
+    column: &str,
+    table: &str,
+    l: Option<usize>,
+) -> PgError {
+    analyzer.error(
+        sqlstate::SYNTAX_ERROR,
+        format!("both default and identity specified for column \"{column}\" of table \"{table}\""),
+        l,
+    )
 }
 
 /// `aclcheck_error(ACLCHECK_NOT_OWNER)` for a table. Every table but the
@@ -369,6 +450,11 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
             }
             _ => {}
         }
+        if let Some(t) = &found
+            && t.relkind == 'S'
+        {
+            check_sequence_droppable(ctx, t, ds)?;
+        }
         if let Some(t) = found
             && t.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE
         {
@@ -386,6 +472,68 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
     Ok(Outcome::Command {
         tag: super::drop_tag(ds.remove_type).into(),
     })
+}
+
+/// DROP SEQUENCE of a sequence a column needs: an identity column's
+/// (2BP01, the column requires it) or one a column's DEFAULT calls
+/// (2BP01, dependent objects; CASCADE would drop the default: 0A000).
+fn check_sequence_droppable(
+    ctx: &mut dyn ServerContext,
+    seq: &super::tables::TableDef,
+    ds: &pb::DropStmt,
+) -> PgResult<()> {
+    let Some((table, attnum, deptype)) = ctx.sequence_owner(seq.oid)? else {
+        return Ok(());
+    };
+    let Some(t) = ctx.lookup_relation(table)? else {
+        return Ok(());
+    };
+    let Some(col) = usize::try_from(attnum - 1)
+        .ok()
+        .and_then(|i| t.columns.get(i))
+    else {
+        return Ok(());
+    };
+    if deptype == b'i' {
+        return Err(PgError::error(
+            sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
+            format!(
+                "cannot drop sequence {} because column {} of table {} requires it",
+                seq.name, col.name, t.name
+            ),
+        )
+        .with_hint(format!(
+            "You can drop column {} of table {} instead.",
+            col.name, t.name
+        )));
+    }
+    // The default SERIAL wrote names the sequence (PostgreSQL records the
+    // dependency of any default on it; ferrogres keeps defaults as text).
+    let uses = col.default_expr.as_deref().is_some_and(|d| {
+        d.contains(&format!("'{}'", seq.name))
+            || d.contains(&format!(".{}'", seq.name))
+            || d.contains(&format!("\"{}\"'", seq.name))
+    });
+    if !uses {
+        return Ok(());
+    }
+    if pb::DropBehavior::try_from(ds.behavior) == Ok(pb::DropBehavior::DropCascade) {
+        return Err(unsupported(
+            "DROP SEQUENCE ... CASCADE of a sequence a default uses",
+        ));
+    }
+    Err(PgError::error(
+        sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!(
+            "cannot drop sequence {} because other objects depend on it",
+            seq.name
+        ),
+    )
+    .with_detail(format!(
+        "default value for column {} of table {} depends on sequence {}",
+        col.name, t.name, seq.name
+    ))
+    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."))
 }
 
 /// A new table may not go into `pg_catalog`: 42501 without CREATE on it,
@@ -490,6 +638,7 @@ pub fn create_table_as(
             typmod,
             not_null: false,
             default_expr: None,
+            identity: 0,
         });
     }
     if !ctx.create_table(schema.as_deref(), &rv.relname, columns, if_not_exists)? {

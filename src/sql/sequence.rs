@@ -61,14 +61,16 @@ fn has_value(def: &pb::DefElem) -> bool {
 }
 
 /// `init_params`: `form` is the sequence's row (ALTER) or None (CREATE);
-/// `last_value` the page's current value for ALTER's cross-check.
+/// `last_value` the page's current value for ALTER's cross-check;
+/// `identity` the column type of an identity column's new sequence.
 pub(crate) fn init_params(
     analyzer: &mut Analyzer<'_>,
     options: &[pg_query::Node],
     form: Option<SeqForm>,
     last_value: Option<i64>,
-    for_identity: bool,
+    identity: Option<Type>,
 ) -> PgResult<(SeqForm, SeqOptions)> {
+    let for_identity = identity.is_some();
     let is_init = form.is_none();
     let mut f = form.unwrap_or(SeqForm {
         type_oid: 20,
@@ -123,17 +125,29 @@ pub(crate) fn init_params(
 
     let mut reset_max = false;
     let mut reset_min = false;
+    let type_error = || {
+        invalid(if for_identity {
+            "identity column type must be smallint, integer, or bigint".into()
+        } else {
+            "sequence type must be smallint, integer, or bigint".into()
+        })
+    };
+    if let Some(t) = identity
+        && get("as").is_none()
+    {
+        // An identity column's sequence is of the column's type.
+        if !matches!(t, Type::Int2 | Type::Int4 | Type::Int8) {
+            return Err(type_error());
+        }
+        f.type_oid = t.oid();
+    }
     if let Some(d) = get("as") {
         let Some(NodeEnum::TypeName(tn)) = d.arg.as_ref().and_then(|n| n.node.as_ref()) else {
-            return Err(invalid(
-                "sequence type must be smallint, integer, or bigint".into(),
-            ));
+            return Err(type_error());
         };
         let (ty, _) = analyzer.type_from_name(tn)?;
         if !matches!(ty, Type::Int2 | Type::Int4 | Type::Int8) {
-            return Err(invalid(
-                "sequence type must be smallint, integer, or bigint".into(),
-            ));
+            return Err(type_error());
         }
         if !is_init {
             // Bounds that were the old type's own follow the new type.
@@ -248,6 +262,33 @@ pub(crate) fn init_params(
     Ok((f, opts))
 }
 
+/// An identity column's `SEQUENCE NAME [schema.]name` option.
+pub(crate) fn identity_sequence_name(
+    options: &[pg_query::Node],
+) -> Option<(Option<String>, String)> {
+    options.iter().find_map(|o| match o.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) if d.defname == "sequence_name" => {
+            let names: Vec<String> = match d.arg.as_ref().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::List(l)) => l
+                    .items
+                    .iter()
+                    .filter_map(|n| match n.node.as_ref() {
+                        Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match names.as_slice() {
+                [n] => Some((None, n.clone())),
+                [.., s, n] => Some((Some(s.clone()), n.clone())),
+                [] => None,
+            }
+        }
+        _ => None,
+    })
+}
+
 /// `process_owned_by`: the (table oid, attnum) `OWNED BY` names, None for
 /// `OWNED BY NONE`. The table must be in the sequence's schema.
 pub(crate) fn resolve_owned_by(
@@ -339,7 +380,7 @@ pub fn create_sequence(
     ctx.take_snapshot();
     let (form, opts) = {
         let mut analyzer = Analyzer::new(&mut *ctx, stmt.parsed_text());
-        init_params(&mut analyzer, &cs.options, None, None, false)?
+        init_params(&mut analyzer, &cs.options, None, None, None)?
     };
     // The schema check of OWNED BY is the backend's, once it knows where
     // the sequence goes.
@@ -347,7 +388,13 @@ pub fn create_sequence(
         Some(names) => resolve_owned_by(ctx, names, None)?,
         None => None,
     };
-    ctx.create_sequence(schema.as_deref(), &name, form, owned_by, cs.if_not_exists)?;
+    ctx.create_sequence(
+        schema.as_deref(),
+        &name,
+        form,
+        owned_by.map(|(t, a)| (t, a, b'a')),
+        cs.if_not_exists,
+    )?;
     Ok(Outcome::Command {
         tag: "CREATE SEQUENCE".into(),
     })
@@ -388,7 +435,7 @@ pub fn alter_sequence(
     let last = ctx.sequence_state(seq.oid)?.map(|(v, _, _)| v);
     let (form, opts) = {
         let mut analyzer = Analyzer::new(&mut *ctx, stmt.parsed_text());
-        init_params(&mut analyzer, &s.options, form, last, false)?
+        init_params(&mut analyzer, &s.options, form, last, None)?
     };
     let owned_by = match &opts.owned_by {
         Some(names) => Some(resolve_owned_by(ctx, names, Some(seq.namespace_oid))?),

@@ -106,16 +106,17 @@ pub trait TableContext {
     ) -> PgResult<bool> {
         Err(no_tables())
     }
-    /// CREATE SEQUENCE (and SERIAL's sequence): the relation, its
-    /// `pg_sequence` row, its first page and, with `owned_by` (table oid,
-    /// attnum), its `pg_depend` row. Ok(false) when it exists and
-    /// `if_not_exists` (the backend sends the NOTICE).
+    /// CREATE SEQUENCE (and the sequence of a SERIAL or identity column):
+    /// the relation, its `pg_sequence` row, its first page and, with
+    /// `owned_by` (table oid, attnum, `b'a'`, or `b'i'` for identity), its
+    /// `pg_depend` row. Ok(false) when it exists and `if_not_exists` (the
+    /// backend sends the NOTICE).
     fn create_sequence(
         &mut self,
         _schema: Option<&str>,
         _name: &str,
         _form: SeqForm,
-        _owned_by: Option<(u32, i16)>,
+        _owned_by: Option<(u32, i16, u8)>,
         _if_not_exists: bool,
     ) -> PgResult<bool> {
         Err(no_tables())
@@ -139,9 +140,14 @@ pub trait TableContext {
     fn lookup_relation(&mut self, _rel_oid: u32) -> PgResult<Option<Arc<TableDef>>> {
         Ok(None)
     }
-    /// The sequences the table's columns own (SERIAL), as (oid, attnum).
-    fn owned_sequences(&mut self, _table_oid: u32) -> PgResult<Vec<(u32, i32)>> {
+    /// The sequences the table's columns own (SERIAL, `OWNED BY`: deptype
+    /// `b'a'`; identity: `b'i'`), as (oid, attnum, deptype).
+    fn owned_sequences(&mut self, _table_oid: u32) -> PgResult<Vec<(u32, i32, u8)>> {
         Ok(Vec::new())
+    }
+    /// The column owning sequence `seq_oid`: (table oid, attnum, deptype).
+    fn sequence_owner(&mut self, _seq_oid: u32) -> PgResult<Option<(u32, i32, u8)>> {
+        Ok(None)
     }
     /// `nextval(regclass)`.
     fn nextval(&mut self, _seq_oid: u32) -> PgResult<i64> {

@@ -72,8 +72,7 @@ pub fn unsupported(node: &NodeEnum) -> PgError {
     )
 }
 
-/// `DEPENDENT_OBJECTS_STILL_EXIST`.
-const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
+/// `sqlstate::DEPENDENT_OBJECTS_STILL_EXIST`.
 
 /// What a type name resolved to.
 enum Target {
@@ -125,7 +124,7 @@ pub fn drop_types(
         match t {
             Target::BuiltIn(name) | Target::RowType { name, pinned: true } => {
                 return Err(PgError::error(
-                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
                     format!(
                         "cannot drop type {name} because it is required by the database system"
                     ),
@@ -133,7 +132,7 @@ pub fn drop_types(
             }
             Target::RowType { name, .. } => {
                 return Err(PgError::error(
-                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
                     format!("cannot drop type {name} because table {name} requires it"),
                 )
                 .with_hint(format!("You can drop table {name} instead.")));
@@ -142,7 +141,7 @@ pub fn drop_types(
                 let t = Type::from_oid(oid).expect("resolved type");
                 let base = t.elem().expect("array type").name();
                 return Err(PgError::error(
-                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
                     format!(
                         "cannot drop type {} because type {base} requires it",
                         t.name()
@@ -174,7 +173,7 @@ pub fn drop_types(
                     }
                     let detail = users.join("\n");
                     return Err(PgError::error(
-                        DEPENDENT_OBJECTS_STILL_EXIST,
+                        sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
                         format!(
                             "cannot drop type {} because other objects depend on it",
                             t.name()

@@ -326,6 +326,53 @@ impl<'a> Analyzer<'a> {
         self.coerce(e, ty, -1, CoercionContext::Assignment, l)
     }
 
+    /// `rewriteTargetListIU`'s identity rule for a value given for column
+    /// `col`: Ok(true) to use it, Ok(false) to use the column's default
+    /// instead (`OVERRIDING USER VALUE`), 428C9 for a GENERATED ALWAYS
+    /// column without `OVERRIDING SYSTEM VALUE`.
+    fn identity_takes_value(
+        &self,
+        table: &TableDef,
+        col: usize,
+        overriding: pb::OverridingKind,
+    ) -> PgResult<bool> {
+        let c = &table.columns[col];
+        match (c.identity, overriding) {
+            (0, _) => Ok(true),
+            (_, pb::OverridingKind::OverridingUserValue) => Ok(false),
+            (b'a', pb::OverridingKind::OverridingSystemValue) => Ok(true),
+            (b'a', _) => Err(PgError::error(
+                sqlstate::GENERATED_ALWAYS,
+                format!(
+                    "cannot insert a non-DEFAULT value into column \"{}\"",
+                    c.name
+                ),
+            )
+            .with_detail(format!(
+                "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+                c.name
+            ))
+            .with_hint("Use OVERRIDING SYSTEM VALUE to override.")),
+            _ => Ok(true),
+        }
+    }
+
+    /// UPDATE may set a GENERATED ALWAYS identity column only to DEFAULT.
+    fn check_identity_update(&self, table: &TableDef, col: usize) -> PgResult<()> {
+        let c = &table.columns[col];
+        if c.identity == b'a' {
+            return Err(PgError::error(
+                sqlstate::GENERATED_ALWAYS,
+                format!("column \"{}\" can only be updated to DEFAULT", c.name),
+            )
+            .with_detail(format!(
+                "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+                c.name
+            )));
+        }
+        Ok(())
+    }
+
     /// The column's DEFAULT (NULL when it has none), of the column's type.
     fn column_default(
         &mut self,
@@ -484,6 +531,8 @@ impl<'a> Analyzer<'a> {
         }
         let (table, mut scope) = self.target_table(stmt.relation.as_ref(), "INSERT")?;
         let ncols = table.columns.len();
+        let overriding = pb::OverridingKind::try_from(stmt.r#override)
+            .unwrap_or(pb::OverridingKind::OverridingNotSet);
 
         // Target columns: the listed ones, else all in order.
         let mut targets: Vec<(usize, Option<usize>)> = Vec::new();
@@ -560,7 +609,12 @@ impl<'a> Analyzer<'a> {
                             self.column_default(&table, col, &mut defaults)?
                         } else {
                             let e = self.transform_expr(&mut scope, n)?;
-                            self.coerce_to_column(e, &table, col, raw_location(n))?
+                            let e = self.coerce_to_column(e, &table, col, raw_location(n))?;
+                            if self.identity_takes_value(&table, col, overriding)? {
+                                e
+                            } else {
+                                self.column_default(&table, col, &mut defaults)?
+                            }
                         };
                         row[col] = Some(e);
                     }
@@ -635,12 +689,13 @@ impl<'a> Analyzer<'a> {
                         name: String::new(),
                         loc: Loc(None),
                     };
-                    row[col] = Some(self.coerce_to_column(
-                        e,
-                        &table,
-                        col,
-                        locs.get(k).copied().flatten(),
-                    )?);
+                    let e =
+                        self.coerce_to_column(e, &table, col, locs.get(k).copied().flatten())?;
+                    row[col] = Some(if self.identity_takes_value(&table, col, overriding)? {
+                        e
+                    } else {
+                        self.column_default(&table, col, &mut defaults)?
+                    });
                 }
                 let mut exprs = Vec::with_capacity(ncols);
                 for (i, e) in row.into_iter().enumerate() {
@@ -742,6 +797,9 @@ impl<'a> Analyzer<'a> {
                     format!("multiple assignments to same column \"{}\"", rt.name),
                 ));
             }
+            if !matches!(val, NodeEnum::SetToDefault(_)) {
+                self.check_identity_update(&table, col)?;
+            }
             let e = if let NodeEnum::SetToDefault(_) = val {
                 self.column_default(&table, col, &mut defaults)?
             } else if !rt.indirection.is_empty() {
@@ -834,6 +892,7 @@ impl<'a> Analyzer<'a> {
                     let e = if let NodeEnum::SetToDefault(_) = val {
                         None
                     } else {
+                        a.check_identity_update(&table, col)?;
                         let e = a.transform_expr(inner, val)?;
                         Some(a.coerce_to_column(e, &table, col, raw_location(val))?)
                     };

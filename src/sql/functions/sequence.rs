@@ -77,7 +77,7 @@ fn pg_get_serial_sequence(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type
             ),
         ));
     };
-    for (seq, sub) in cx.server.owned_sequences(rel_oid)? {
+    for (seq, sub, _) in cx.server.owned_sequences(rel_oid)? {
         if sub == attnum as i32 + 1
             && let Some(s) = cx.server.lookup_relation(seq)?
         {
