@@ -398,6 +398,10 @@ impl TableContext for Session {
         )
     }
 
+    fn truncate(&mut self, tables: &[Arc<TableDef>], restart_identity: bool) -> PgResult<()> {
+        self.truncate_tables(tables, restart_identity)
+    }
+
     fn sequence_owner(&mut self, seq_oid: u32) -> PgResult<Option<(u32, i32, u8)>> {
         let snapshot = self.txn.snapshot();
         crate::catalog::pg_sequence::owner_of(

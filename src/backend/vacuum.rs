@@ -216,6 +216,64 @@ impl Session {
         Ok(())
     }
 
+    /// See [`TableContext::truncate`] (PostgreSQL's `ExecuteTruncateGuts`
+    /// with a new relfilenode per table, as VACUUM FULL gets one).
+    pub(super) fn truncate_tables(
+        &mut self,
+        tables: &[Arc<TableDef>],
+        restart_identity: bool,
+    ) -> PgResult<()> {
+        for t in tables {
+            self.lock_table(t, LockMode::AccessExclusive)?;
+        }
+        let db_oid = self.txn.relcache.db_oid();
+        let mut restart = Vec::new();
+        for table in tables {
+            let old_rel = table.heap_relation();
+            let mut new_def = (**table).clone();
+            new_def.relfilenode = crate::catalog::oid::new_relfilenumber(table.db_oid)?;
+            let new_rel = new_def.heap_relation();
+            access::heap_create_storage(&new_rel)?;
+            self.txn.note_created(new_rel);
+            let snapshot = self.txn.snapshot();
+            let transam = Transam::get();
+            let mut interrupts = check_interrupts;
+            {
+                let mut cx = self.txn.write_context(&transam, None, &mut interrupts)?;
+                crate::catalog::vacuum::set_relfilenode(
+                    db_oid,
+                    table,
+                    new_def.relfilenode,
+                    0,
+                    -1.0,
+                    crate::storage::types::Xid::INVALID,
+                    &snapshot,
+                    &mut cx,
+                )?;
+            }
+            self.txn.note_catalog_change();
+            self.txn.note_dropped(old_rel);
+            crate::utils::pgstat::report_vacuum(db_oid, table.oid, 0, 0, false);
+            if restart_identity {
+                use crate::sql::tables::TableContext;
+                restart.extend(
+                    self.owned_sequences(table.oid)?
+                        .into_iter()
+                        .map(|(s, _, _)| s),
+                );
+            }
+        }
+        self.txn.relcache.invalidate();
+        for seq in restart {
+            use crate::sql::tables::TableContext;
+            if let (Some(def), Some(form)) = (self.lookup_relation(seq)?, self.seq_form(seq)?) {
+                self.lock_table(&def, LockMode::AccessExclusive)?;
+                crate::storage::sequence::seq_set(&def.heap_relation(), form.start, false)?;
+            }
+        }
+        Ok(())
+    }
+
     /// See [`TableContext::relation_size`].
     pub(super) fn relation_size_of(
         &mut self,

@@ -474,6 +474,53 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
     })
 }
 
+/// `TRUNCATE [TABLE] [ONLY] t, ... [RESTART | CONTINUE IDENTITY] [CASCADE |
+/// RESTRICT]`: every table named must exist and be an ordinary table
+/// outside `pg_catalog`; a table named twice is truncated once. Without
+/// foreign keys or inheritance, CASCADE and ONLY change nothing.
+pub fn truncate(ctx: &mut dyn ServerContext, ts: &pb::TruncateStmt) -> PgResult<Outcome> {
+    ctx.take_snapshot();
+    let mut tables: Vec<std::sync::Arc<super::tables::TableDef>> = Vec::new();
+    for r in &ts.relations {
+        let Some(NodeEnum::RangeVar(rv)) = r.node.as_ref() else {
+            continue;
+        };
+        let schema = (!rv.schemaname.is_empty()).then_some(rv.schemaname.as_str());
+        let shown = match schema {
+            Some(s) => format!("{s}.{}", rv.relname),
+            None => rv.relname.clone(),
+        };
+        let Some(t) = ctx.lookup_table(schema, &rv.relname)? else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{shown}\" does not exist"),
+            ));
+        };
+        if t.relkind != 'r' {
+            return Err(PgError::error(
+                sqlstate::WRONG_OBJECT_TYPE,
+                format!("\"{}\" is not a table", t.name),
+            ));
+        }
+        if t.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE {
+            if !ctx.is_superuser() {
+                return Err(not_owner(&t.name));
+            }
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{}\" is a system catalog", t.name),
+            ));
+        }
+        if !tables.iter().any(|x| x.oid == t.oid) {
+            tables.push(t);
+        }
+    }
+    ctx.truncate(&tables, ts.restart_seqs)?;
+    Ok(Outcome::Command {
+        tag: "TRUNCATE TABLE".into(),
+    })
+}
+
 /// DROP SEQUENCE of a sequence a column needs: an identity column's
 /// (2BP01, the column requires it) or one a column's DEFAULT calls
 /// (2BP01, dependent objects; CASCADE would drop the default: 0A000).

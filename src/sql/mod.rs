@@ -332,6 +332,7 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::DeleteStmt(s) => dml::delete(ctx, stmt, s),
         NodeEnum::CreateStmt(s) => ddl::create_table(ctx, stmt, s),
         NodeEnum::CreateSeqStmt(s) => sequence::create_sequence(ctx, stmt, s),
+        NodeEnum::TruncateStmt(s) => ddl::truncate(ctx, s),
         NodeEnum::AlterSeqStmt(s) => sequence::alter_sequence(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
         NodeEnum::CreateEnumStmt(s) => typecmds::create_enum(ctx, s),
@@ -414,6 +415,7 @@ pub(crate) fn prevent_command_if_read_only(
         | NodeEnum::CreateStmt(_)
         | NodeEnum::CreateSeqStmt(_)
         | NodeEnum::AlterSeqStmt(_)
+        | NodeEnum::TruncateStmt(_)
         | NodeEnum::DropStmt(_)
         | NodeEnum::AlterTableStmt(_) => command_tag_of(node),
         NodeEnum::SelectStmt(s) if s.into_clause.is_some() => "SELECT INTO",

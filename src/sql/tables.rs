@@ -145,6 +145,12 @@ pub trait TableContext {
     fn owned_sequences(&mut self, _table_oid: u32) -> PgResult<Vec<(u32, i32, u8)>> {
         Ok(Vec::new())
     }
+    /// TRUNCATE: each table gets a new, empty file in this transaction
+    /// (the old one is removed at commit, the new one at abort), and with
+    /// `restart_identity` its owned sequences restart.
+    fn truncate(&mut self, _tables: &[Arc<TableDef>], _restart_identity: bool) -> PgResult<()> {
+        Err(no_tables())
+    }
     /// The column owning sequence `seq_oid`: (table oid, attnum, deptype).
     fn sequence_owner(&mut self, _seq_oid: u32) -> PgResult<Option<(u32, i32, u8)>> {
         Ok(None)
