@@ -225,6 +225,30 @@ impl Session {
 }
 
 impl Session {
+    /// Whether a relation of this name exists: Ok(true) with the NOTICE
+    /// `relation "x" already exists, skipping` under IF NOT EXISTS, 42P07
+    /// without.
+    fn relation_exists(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        if_not_exists: bool,
+    ) -> PgResult<bool> {
+        if self.lookup_table(schema, name)?.is_none() {
+            return Ok(false);
+        }
+        if if_not_exists {
+            self.notice(PgError::notice(format!(
+                "relation \"{name}\" already exists, skipping"
+            )));
+            return Ok(true);
+        }
+        Err(PgError::error(
+            sqlstate::DUPLICATE_TABLE,
+            format!("relation \"{name}\" already exists"),
+        ))
+    }
+
     /// The schema a new relation goes into: the named one, or the first
     /// existing schema of the search path (3F000 when there is none).
     fn creation_schema(&mut self, schema: Option<&str>) -> PgResult<String> {
@@ -274,17 +298,8 @@ impl TableContext for Session {
         columns: Vec<ColumnDef>,
         if_not_exists: bool,
     ) -> PgResult<bool> {
-        if self.lookup_table(schema, name)?.is_some() {
-            if if_not_exists {
-                self.notice(PgError::notice(format!(
-                    "relation \"{name}\" already exists, skipping"
-                )));
-                return Ok(false);
-            }
-            return Err(PgError::error(
-                sqlstate::DUPLICATE_TABLE,
-                format!("relation \"{name}\" already exists"),
-            ));
+        if self.relation_exists(schema, name, if_not_exists)? {
+            return Ok(false);
         }
         let schema = self.creation_schema(schema)?;
         let def = self
@@ -343,17 +358,8 @@ impl TableContext for Session {
         owned_by: Option<(u32, i16, u8)>,
         if_not_exists: bool,
     ) -> PgResult<bool> {
-        if self.lookup_table(schema, name)?.is_some() {
-            if if_not_exists {
-                self.notice(PgError::notice(format!(
-                    "relation \"{name}\" already exists, skipping"
-                )));
-                return Ok(false);
-            }
-            return Err(PgError::error(
-                sqlstate::DUPLICATE_TABLE,
-                format!("relation \"{name}\" already exists"),
-            ));
+        if self.relation_exists(schema, name, if_not_exists)? {
+            return Ok(false);
         }
         let schema = self.creation_schema(schema)?;
         if let Some((table, _, _)) = owned_by

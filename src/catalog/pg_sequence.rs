@@ -215,6 +215,20 @@ pub fn set_owner(
     Ok(())
 }
 
+/// A `pg_depend` row's (refobjsubid, deptype).
+fn column_dependency(r: &[HeapValue]) -> (i32, u8) {
+    use pg_depend_col as d;
+    let sub = match r[d::REFOBJSUBID] {
+        HeapValue::I32(i) => i,
+        _ => 0,
+    };
+    let deptype = match &r[d::DEPTYPE] {
+        HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
+        _ => 0,
+    };
+    (sub, deptype)
+}
+
 /// The column that owns sequence `seq`: (table oid, attnum, deptype).
 pub fn owner_of(
     db_oid: Oid,
@@ -229,14 +243,7 @@ pub fn owner_of(
             && as_oid(&r[d::OBJID]) == seq
             && as_oid(&r[d::REFCLASSID]) == PG_CLASS
         {
-            let deptype = match &r[d::DEPTYPE] {
-                HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
-                _ => 0,
-            };
-            let sub = match r[d::REFOBJSUBID] {
-                HeapValue::I32(i) => i,
-                _ => 0,
-            };
+            let (sub, deptype) = column_dependency(r);
             out = Some((as_oid(&r[d::REFOBJID]), sub, deptype));
             return false;
         }
@@ -260,17 +267,10 @@ pub fn owned_sequences(
             && as_oid(&r[d::REFCLASSID]) == PG_CLASS
             && as_oid(&r[d::REFOBJID]) == table
         {
-            let deptype = match &r[d::DEPTYPE] {
-                HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
-                _ => 0,
-            };
+            let (sub, deptype) = column_dependency(r);
             if deptype != b'a' && deptype != b'i' {
                 return true;
             }
-            let sub = match r[d::REFOBJSUBID] {
-                HeapValue::I32(i) => i,
-                _ => 0,
-            };
             out.push((as_oid(&r[d::OBJID]), sub, deptype));
         }
         true
