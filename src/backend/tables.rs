@@ -15,7 +15,8 @@ use crate::catalog::defs::FIRST_NORMAL_OBJECT_ID;
 use crate::catalog::relcache::as_str;
 use crate::sql::ServerContext;
 use crate::sql::tables::{
-    ColumnDef, RowChange, RowId, RowLockMode, SavepointRequest, ScanId, TableContext, TypeChange,
+    ColumnDef, ConstraintChange, RowChange, RowId, RowLockMode, SavepointRequest, ScanId,
+    TableContext, TypeChange,
 };
 use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
@@ -392,6 +393,70 @@ impl TableContext for Session {
 
     fn lookup_relation(&mut self, rel_oid: u32) -> PgResult<Option<Arc<TableDef>>> {
         self.relation_by_oid(rel_oid)
+    }
+
+    fn lock_for_alter(&mut self, table: &TableDef) -> PgResult<Option<Arc<TableDef>>> {
+        self.lock_table(table, LockMode::AccessExclusive)?;
+        // A concurrent ALTER may have committed while we waited, and rows
+        // the table's check must see.
+        self.txn.relcache.invalidate_if_needed();
+        self.txn.use_latest_snapshot();
+        self.relation_by_oid(table.oid)
+    }
+
+    fn alter_constraints(&mut self, table: &TableDef, change: ConstraintChange) -> PgResult<usize> {
+        use crate::catalog::pg_constraint;
+        let db = self.txn.relcache.db_oid();
+        let have = table.checks.len();
+        self.txn
+            .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
+                let (n, count) = match &change {
+                    ConstraintChange::Add(checks) => {
+                        for c in checks {
+                            pg_constraint::insert_check(db, table, c, cx)?;
+                        }
+                        (checks.len(), have + checks.len())
+                    }
+                    ConstraintChange::Drop(name) => {
+                        let n = pg_constraint::change_constraints(
+                            db,
+                            table.oid,
+                            snapshot,
+                            cx,
+                            |c| c.name == *name,
+                            false,
+                        )?;
+                        (n, have - n.min(have))
+                    }
+                    ConstraintChange::Validate(name) => {
+                        let n = pg_constraint::change_constraints(
+                            db,
+                            table.oid,
+                            snapshot,
+                            cx,
+                            |c| c.name == *name,
+                            true,
+                        )?;
+                        (n, have)
+                    }
+                };
+                if count != have {
+                    pg_constraint::set_relchecks(db, table, count, snapshot, cx)?;
+                }
+                relcache.invalidate();
+                Ok(n)
+            })
+    }
+
+    fn constraint_names(&mut self, namespace: u32, table: Option<u32>) -> PgResult<Vec<String>> {
+        let snapshot = self.txn.snapshot();
+        crate::catalog::pg_constraint::constraint_names(
+            self.txn.relcache.db_oid(),
+            namespace,
+            table,
+            &snapshot,
+            &Transam::get(),
+        )
     }
 
     fn owned_sequences(&mut self, table_oid: u32) -> PgResult<Vec<(u32, i32, u8)>> {

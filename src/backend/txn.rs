@@ -102,6 +102,15 @@ impl Txn {
         self.stmt_snapshot = None;
     }
 
+    /// The rest of the statement reads with a snapshot taken now, at any
+    /// isolation level (`GetLatestSnapshot`): ALTER TABLE checks a table's
+    /// rows once its AccessExclusiveLock is held, and must see every row
+    /// committed before it got the lock.
+    pub fn use_latest_snapshot(&mut self) {
+        self.stmt_snapshot = Some(self.state.snapshot());
+        self.snapshot_taken = true;
+    }
+
     /// Whether the transaction has taken its first snapshot (after which its
     /// isolation level can no longer change).
     pub fn has_snapshot(&self) -> bool {

@@ -641,6 +641,7 @@ pub mod pg_class_col {
     pub const RELTUPLES: usize = 10;
     pub const RELISSHARED: usize = 14;
     pub const RELKIND: usize = 16;
+    pub const RELCHECKS: usize = 18;
     pub const RELFROZENXID: usize = 28;
     pub const RELOPTIONS: usize = 31;
 }
@@ -941,6 +942,8 @@ pub struct TableDef {
     /// 'r' ordinary table (catalogs included).
     pub relkind: char,
     pub columns: Vec<ColumnDef>,
+    /// CHECK constraints, by name (`pg_constraint`, rule 2 there).
+    pub checks: Vec<super::pg_constraint::CheckConstraint>,
 }
 
 impl TableDef {
@@ -990,6 +993,7 @@ impl TableDef {
                     identity: 0,
                 })
                 .collect(),
+            checks: Vec::new(),
         }
     }
 }

@@ -56,6 +56,7 @@ pub mod bootstrap;
 pub mod builtin;
 pub mod defs;
 pub mod oid;
+pub mod pg_constraint;
 pub mod pg_enum;
 pub mod pg_sequence;
 pub mod relcache;

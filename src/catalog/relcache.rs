@@ -351,6 +351,15 @@ impl RelCache {
                 }
             }
         }
+        let relkind = as_str(&row[pg_class_col::RELKIND])
+            .chars()
+            .next()
+            .unwrap_or('r');
+        let checks = if relkind == 'r' && ns != PG_CATALOG_NAMESPACE {
+            super::pg_constraint::check_constraints(self.db_oid, oid, snapshot, xact)?
+        } else {
+            Vec::new()
+        };
         Ok(Some(TableDef {
             oid,
             name: name.to_string(),
@@ -358,11 +367,9 @@ impl RelCache {
             namespace: ns_name.to_string(),
             db_oid: if shared { 0 } else { self.db_oid },
             relfilenode: as_oid(&row[pg_class_col::RELFILENODE]),
-            relkind: as_str(&row[pg_class_col::RELKIND])
-                .chars()
-                .next()
-                .unwrap_or('r'),
+            relkind,
             columns: columns.into_iter().map(|(_, c)| c).collect(),
+            checks,
         }))
     }
 
@@ -460,6 +467,7 @@ impl RelCache {
             relfilenode: rel_oid,
             relkind,
             columns,
+            checks: Vec::new(),
         };
         let catalog = |c: Oid| TableDef::for_catalog(catalog_def(c), self.db_oid).heap_relation();
         let mut class_row =
@@ -550,10 +558,11 @@ impl RelCache {
                 format!("permission denied: \"{}\" is a system catalog", def.name),
             ));
         }
-        let targets: [(Oid, usize); 3] = [
+        let targets: [(Oid, usize); 4] = [
             (PG_CLASS, pg_class_col::OID),
             (PG_ATTRIBUTE, att::ATTRELID),
             (PG_ATTRDEF, pg_attrdef_col::ADRELID),
+            (PG_CONSTRAINT, super::pg_constraint::col::CONRELID),
         ];
         for (cat, key_col) in targets {
             let mut tids = Vec::new();

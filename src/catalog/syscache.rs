@@ -413,6 +413,15 @@ pub fn database_oid(name: &str) -> PgResult<Option<Oid>> {
     .flatten())
 }
 
+/// `pg_get_constraintdef`'s text of constraint `oid` (None: no constraint).
+pub fn constraint_def(oid: Oid, pretty: bool) -> PgResult<Option<String>> {
+    Ok(with_view(|v| {
+        let snapshot = v.snapshot();
+        super::pg_constraint::constraint_def(v.db_oid, oid, pretty, &snapshot, &Transam::get())
+    })?
+    .flatten())
+}
+
 /// `pg_description.description` of an object (`classoid` None: of any
 /// catalog, as the one-argument `obj_description` reads it).
 pub fn description(objoid: Oid, classoid: Option<Oid>, objsubid: i32) -> PgResult<Option<String>> {

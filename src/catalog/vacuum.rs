@@ -450,7 +450,8 @@ pub fn set_relfilenode(
     })
 }
 
-fn update_class_row(
+/// Rewrites `table`'s `pg_class` row with `change` applied.
+pub(crate) fn update_class_row(
     db_oid: Oid,
     table: &TableDef,
     snapshot: &Snapshot,

@@ -6,8 +6,9 @@
 //! `(10 << 16 | 2) + 4`, `char` → char(1)). A DEFAULT is checked now
 //! (`cookDefault`: no column references, a type that assigns to the
 //! column) and stored as SQL text, deparsed from the parse tree; INSERT
-//! parses it again. Constraints other than NULL / NOT NULL / DEFAULT are
-//! refused with 0A000 rather than ignored: nothing would enforce them.
+//! parses it again. CHECK constraints are `constraint.rs`'s; other
+//! constraints (PRIMARY KEY, UNIQUE, FOREIGN KEY, EXCLUDE) are refused
+//! with 0A000 rather than ignored: nothing would enforce them.
 
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self as pb, ConstrType, ObjectType};
@@ -24,7 +25,7 @@ pub(super) fn unsupported(what: &str) -> PgError {
     )
 }
 
-fn constraint_name(t: ConstrType) -> &'static str {
+pub(super) fn constraint_name(t: ConstrType) -> &'static str {
     match t {
         ConstrType::ConstrCheck => "CHECK constraints",
         ConstrType::ConstrPrimary => "PRIMARY KEY constraints",
@@ -37,8 +38,8 @@ fn constraint_name(t: ConstrType) -> &'static str {
     }
 }
 
-/// SQL text of an expression node, for `pg_attrdef`.
-fn deparse_expr(node: &NodeEnum) -> PgResult<String> {
+/// SQL text of an expression node, for `pg_attrdef` and `pg_constraint`.
+pub(super) fn deparse_expr(node: &NodeEnum) -> PgResult<String> {
     let sel = pb::SelectStmt {
         target_list: vec![pb::Node {
             node: Some(NodeEnum::ResTarget(Box::new(pb::ResTarget {
@@ -58,7 +59,7 @@ fn deparse_expr(node: &NodeEnum) -> PgResult<String> {
         .map_err(|e| {
             PgError::error(
                 sqlstate::INTERNAL_ERROR,
-                format!("could not deparse DEFAULT expression: {e}"),
+                format!("could not deparse expression: {e}"),
             )
         })?;
     Ok(text
@@ -89,10 +90,15 @@ pub fn create_table(
     if !cs.tablespacename.is_empty() {
         return Err(unsupported("TABLESPACE"));
     }
+    // CHECK constraints, column and table ones in the order written.
+    let mut checks: Vec<&pb::Constraint> = Vec::new();
     for c in cs.constraints.iter().chain(&cs.nnconstraints) {
         if let Some(NodeEnum::Constraint(con)) = c.node.as_ref() {
             let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
-            return Err(unsupported(constraint_name(t)));
+            if t != ConstrType::ConstrCheck {
+                return Err(unsupported(constraint_name(t)));
+            }
+            checks.push(con);
         }
     }
     for o in &cs.options {
@@ -125,7 +131,11 @@ pub fn create_table(
                 Some(NodeEnum::ColumnDef(cd)) => cd,
                 Some(NodeEnum::Constraint(con)) => {
                     let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
-                    return Err(unsupported(constraint_name(t)));
+                    if t != ConstrType::ConstrCheck {
+                        return Err(unsupported(constraint_name(t)));
+                    }
+                    checks.push(con);
+                    continue;
                 }
                 Some(NodeEnum::TableLikeClause(_)) => {
                     return Err(unsupported("LIKE in CREATE TABLE"));
@@ -297,6 +307,7 @@ pub fn create_table(
                         let sql = deparse_expr(raw)?;
                         default_expr = Some(sql);
                     }
+                    ConstrType::ConstrCheck => checks.push(con),
                     other => return Err(unsupported(constraint_name(other))),
                 }
             }
@@ -326,8 +337,9 @@ pub fn create_table(
                 e
             }
         })?;
-    if created && !serials.is_empty() {
-        // The sequences' OWNED BY rows name the new table: see it.
+    if created && (!serials.is_empty() || !checks.is_empty()) {
+        // The sequences' OWNED BY rows and the constraints name the new
+        // table: see it.
         ctx.command_counter_increment()?;
         let table = ctx
             .lookup_table(schema.as_deref(), &rv.relname)?
@@ -345,6 +357,13 @@ pub fn create_table(
                 Some((table.oid, i as i16 + 1, deptype)),
                 false,
             )?;
+        }
+        if !checks.is_empty() {
+            let raws: Vec<_> = checks
+                .iter()
+                .map(|c| super::constraint::RawCheck::of(c))
+                .collect();
+            super::constraint::add_checks(ctx, stmt.parsed_text(), &table, &raws, false)?;
         }
     }
     Ok(Outcome::Command {

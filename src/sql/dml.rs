@@ -71,7 +71,12 @@ pub(super) fn run_modifying_ctes(ctes: Vec<ModifyCte>, cx: &mut EvalContext) -> 
 }
 
 /// `ExecConstraints` for one row: typmods by assignment, then NOT NULL.
-fn finish_row(table: &TableDef, mut row: Row, fmt: &SessionFormat) -> PgResult<Row> {
+fn finish_row(
+    table: &TableDef,
+    checks: &[(String, Expr)],
+    mut row: Row,
+    cx: &mut EvalContext,
+) -> PgResult<Row> {
     for (d, c) in row.iter_mut().zip(&table.columns) {
         if c.typmod >= 0 && !d.is_null() {
             let v = std::mem::replace(d, Datum::Null);
@@ -80,13 +85,6 @@ fn finish_row(table: &TableDef, mut row: Row, fmt: &SessionFormat) -> PgResult<R
     }
     for (d, c) in row.iter().zip(&table.columns) {
         if c.not_null && d.is_null() {
-            let shown: Vec<String> = row
-                .iter()
-                .zip(&table.columns)
-                .map(|(d, c)| {
-                    adt::output(d, column_type(c.type_oid), fmt).unwrap_or_else(|| "null".into())
-                })
-                .collect();
             return Err(PgError::error(
                 sqlstate::NOT_NULL_VIOLATION,
                 format!(
@@ -94,10 +92,33 @@ fn finish_row(table: &TableDef, mut row: Row, fmt: &SessionFormat) -> PgResult<R
                     c.name, table.name
                 ),
             )
-            .with_detail(format!("Failing row contains ({}).", shown.join(", "))));
+            .with_detail(failing_row(table, &row, &cx.fmt)));
+        }
+    }
+    // ExecRelCheck: a constraint fails only on false; NULL passes.
+    for (name, e) in checks {
+        if eval(e, &row, cx)? == Datum::Bool(false) {
+            return Err(PgError::error(
+                sqlstate::CHECK_VIOLATION,
+                format!(
+                    "new row for relation \"{}\" violates check constraint \"{name}\"",
+                    table.name
+                ),
+            )
+            .with_detail(failing_row(table, &row, &cx.fmt)));
         }
     }
     Ok(row)
+}
+
+/// `ExecBuildSlotValueDescription`'s DETAIL: the row as text.
+fn failing_row(table: &TableDef, row: &[Datum], fmt: &SessionFormat) -> String {
+    let shown: Vec<String> = row
+        .iter()
+        .zip(&table.columns)
+        .map(|(d, c)| adt::output(d, column_type(c.type_oid), fmt).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("Failing row contains ({}).", shown.join(", "))
 }
 
 /// RETURNING's output rows, collected as rows are written.
@@ -197,6 +218,7 @@ fn exec_insert(q: InsertQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<Row>)
     let InsertQuery {
         table,
         mut rows,
+        checks,
         returning: targets,
     } = q;
     if let InsertRows::Values(rows) = &mut rows {
@@ -208,7 +230,7 @@ fn exec_insert(q: InsertQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<Row>)
     };
     let mut count: u64 = 0;
     let mut write = |row: Row, cx: &mut EvalContext, returning: &mut Returning| -> PgResult<()> {
-        let row = finish_row(&table, row, &cx.fmt)?;
+        let row = finish_row(&table, &checks, row, cx)?;
         if returning.wanted() {
             cx.server.insert_row(&table, row.clone())?;
             returning.push(&row, cx)?;
@@ -248,6 +270,7 @@ fn exec_insert(q: InsertQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<Row>)
 fn updated_row(
     table: &TableDef,
     sets: &[(usize, Expr)],
+    checks: &[(String, Expr)],
     old: &[Datum],
     cx: &mut EvalContext,
 ) -> PgResult<Row> {
@@ -255,7 +278,7 @@ fn updated_row(
     for (col, e) in sets {
         new[*col] = eval(e, old, cx)?;
     }
-    finish_row(table, new, &cx.fmt)
+    finish_row(table, checks, new, cx)
 }
 
 fn qual_holds(qual: &Option<Expr>, row: &[Datum], cx: &mut EvalContext) -> PgResult<bool> {
@@ -302,7 +325,7 @@ fn exec_update(mut q: UpdateQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<R
         }
         let (mut row_id, mut old) = (row_id, row);
         loop {
-            let new = updated_row(&table, &q.sets, &old, cx)?;
+            let new = updated_row(&table, &q.sets, &q.checks, &old, cx)?;
             let kept = if returning.wanted() {
                 Some(new.clone())
             } else {

@@ -378,13 +378,13 @@ impl Expr {
         }
     }
 
-    /// Whether any node satisfies `pred`.
     /// Whether this is a call of a set-returning function (`proretset`).
     pub fn is_set_call(&self) -> bool {
         matches!(self, Expr::Func { func, .. }
             if super::functions::registry().get(*func).srf.is_some())
     }
 
+    /// Whether any node satisfies `pred`.
     pub fn any(&self, pred: &dyn Fn(&Expr) -> bool) -> bool {
         if pred(self) {
             return true;

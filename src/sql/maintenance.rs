@@ -1,4 +1,6 @@
-//! VACUUM, ANALYZE and `ALTER TABLE ... SET | RESET (storage parameters)`
+//! VACUUM, ANALYZE, `ALTER TABLE ... SET | RESET (storage parameters)`
+//! and ALTER TABLE's constraint subcommands (ADD / DROP / VALIDATE
+//! CONSTRAINT, for CHECK constraints: `constraint.rs`)
 //! (PostgreSQL's `ExecVacuum` option parsing and the reloptions part of
 //! `tablecmds.c`). The work itself is the backend's
 //! ([`TableContext::vacuum`](super::tables::TableContext::vacuum),
@@ -131,7 +133,28 @@ pub fn vacuum(ctx: &mut dyn ServerContext, stmt: &pb::VacuumStmt) -> PgResult<Ou
 
 /// `ALTER TABLE`: only `SET (...)` / `RESET (...)` of storage parameters;
 /// everything else is 0A000.
-pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> PgResult<Outcome> {
+/// A constraint subcommand of ALTER TABLE (`constraint.rs` does the work).
+enum ConstraintCmd<'s> {
+    Add(&'s pb::Constraint),
+    Drop { name: &'s str, missing_ok: bool },
+    Validate(&'s str),
+}
+
+impl ConstraintCmd<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            ConstraintCmd::Add(_) => "ADD CONSTRAINT",
+            ConstraintCmd::Drop { .. } => "DROP CONSTRAINT",
+            ConstraintCmd::Validate(_) => "VALIDATE CONSTRAINT",
+        }
+    }
+}
+
+pub fn alter_table(
+    ctx: &mut dyn ServerContext,
+    statement: &super::Statement,
+    stmt: &pb::AlterTableStmt,
+) -> PgResult<Outcome> {
     let objtype = ObjectType::try_from(stmt.objtype).unwrap_or(ObjectType::Undefined);
     if objtype != ObjectType::ObjectTable {
         return Err(PgError::error(
@@ -142,6 +165,7 @@ pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> Pg
     let rv = stmt.relation.as_ref().expect("ALTER TABLE names a table");
     let mut set: Vec<(String, Option<String>)> = Vec::new();
     let mut reset: Vec<String> = Vec::new();
+    let mut constraints: Vec<ConstraintCmd> = Vec::new();
     for c in &stmt.cmds {
         let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() else {
             continue;
@@ -178,6 +202,30 @@ pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> Pg
                     reset.push(d.defname.clone());
                 }
             }
+            AlterTableType::AtAddConstraint => {
+                let Some(NodeEnum::Constraint(con)) =
+                    cmd.def.as_deref().and_then(|d| d.node.as_ref())
+                else {
+                    continue;
+                };
+                let t = pb::ConstrType::try_from(con.contype).unwrap_or(pb::ConstrType::Undefined);
+                if t != pb::ConstrType::ConstrCheck {
+                    return Err(super::ddl::unsupported(super::ddl::constraint_name(t)));
+                }
+                constraints.push(ConstraintCmd::Add(con));
+            }
+            AlterTableType::AtDropConstraint => {
+                if cmd.behavior == pb::DropBehavior::DropCascade as i32 {
+                    return Err(super::ddl::unsupported("DROP CONSTRAINT ... CASCADE"));
+                }
+                constraints.push(ConstraintCmd::Drop {
+                    name: &cmd.name,
+                    missing_ok: cmd.missing_ok,
+                });
+            }
+            AlterTableType::AtValidateConstraint => {
+                constraints.push(ConstraintCmd::Validate(&cmd.name));
+            }
             _ => {
                 return Err(PgError::error(
                     sqlstate::FEATURE_NOT_SUPPORTED,
@@ -202,8 +250,13 @@ pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> Pg
     if let Some(t) = &target
         && t.relkind == 'S'
     {
-        // ATSimplePermissions: storage parameters are for tables.
-        let action = if set.is_empty() { "RESET" } else { "SET" };
+        // ATSimplePermissions: storage parameters and constraints are
+        // for tables.
+        let action = match constraints.first() {
+            Some(c) => c.action(),
+            None if set.is_empty() => "RESET",
+            None => "SET",
+        };
         return Err(PgError::error(
             sqlstate::WRONG_OBJECT_TYPE,
             format!(
@@ -228,7 +281,36 @@ pub fn alter_table(ctx: &mut dyn ServerContext, stmt: &pb::AlterTableStmt) -> Pg
             format!("relation \"{}\" does not exist", rv.relname),
         ));
     }
-    ctx.alter_reloptions(schema, &rv.relname, &set, &reset)?;
+    if !set.is_empty() || !reset.is_empty() {
+        ctx.alter_reloptions(schema, &rv.relname, &set, &reset)?;
+    }
+    if !constraints.is_empty() {
+        let target = target.expect("the table was found above");
+        let Some(mut table) = ctx.lock_for_alter(&target)? else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", rv.relname),
+            ));
+        };
+        for (i, c) in constraints.iter().enumerate() {
+            if i > 0 {
+                // Each subcommand sees the ones before it.
+                ctx.command_counter_increment()?;
+                table = ctx.lock_for_alter(&table)?.expect("the locked table stays");
+            }
+            use super::constraint::{RawCheck, add_checks, drop_check, validate_check};
+            match c {
+                ConstraintCmd::Add(con) => {
+                    let raw = [RawCheck::of(con)];
+                    add_checks(ctx, statement.parsed_text(), &table, &raw, true)?
+                }
+                ConstraintCmd::Drop { name, missing_ok } => {
+                    drop_check(ctx, &table, name, *missing_ok)?
+                }
+                ConstraintCmd::Validate(name) => validate_check(ctx, &table, name)?,
+            }
+        }
+    }
     Ok(Outcome::Command {
         tag: "ALTER TABLE".into(),
     })

@@ -90,6 +90,7 @@
 pub mod adt;
 pub mod analyze;
 pub mod catalog;
+mod constraint;
 mod ddl;
 mod dml;
 pub mod exec;
@@ -347,7 +348,7 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::DiscardStmt(d) => utility::discard(ctx, d),
         NodeEnum::PrepareStmt(p) => utility::prepare(ctx, stmt, p),
         NodeEnum::ExecuteStmt(e) => utility::execute_prepared(ctx, stmt, e),
-        NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, s),
+        NodeEnum::AlterTableStmt(s) => maintenance::alter_table(ctx, stmt, s),
         NodeEnum::DeallocateStmt(d) => {
             let name = (!d.isall).then_some(d.name.as_str());
             ctx.deallocate(name)?;

@@ -464,7 +464,7 @@ pub(crate) fn choose_sequence_name(
         } else {
             format!("seq{pass}")
         };
-        let name = make_object_name(table, column, &label);
+        let name = make_object_name(table, Some(column), &label);
         if !taken.contains(&name) && ctx.lookup_table(schema, &name)?.is_none() {
             return Ok(name);
         }
@@ -472,11 +472,13 @@ pub(crate) fn choose_sequence_name(
     }
 }
 
-/// `makeObjectName`: `name1_name2_label`, truncating the longer of the
+/// `makeObjectName`: `name1[_name2]_label`, truncating the longer of the
 /// two names first (at a character boundary) to fit NAMEDATALEN - 1.
-fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
+pub(crate) fn make_object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
     const MAX: usize = 63;
-    let overhead = 2 + label.len();
+    let has_name2 = name2.is_some();
+    let overhead = 1 + label.len() + usize::from(has_name2);
+    let name2 = name2.unwrap_or("");
     let mut n1 = name1.len();
     let mut n2 = name2.len();
     while n1 + n2 + overhead > MAX {
@@ -492,7 +494,11 @@ fn make_object_name(name1: &str, name2: &str, label: &str) -> String {
         }
         s[..n].to_string()
     };
-    format!("{}_{}_{label}", cut(name1, n1), cut(name2, n2))
+    if has_name2 {
+        format!("{}_{}_{label}", cut(name1, n1), cut(name2, n2))
+    } else {
+        format!("{}_{label}", cut(name1, n1))
+    }
 }
 
 /// A SERIAL column's type: `serial` → int4 and so on.

@@ -76,6 +76,16 @@ pub enum TypeChange {
     },
 }
 
+/// A change to a table's CHECK constraints ([`TableContext::alter_constraints`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConstraintChange {
+    /// New constraints, named and checked against the table already.
+    Add(Vec<crate::catalog::pg_constraint::NewCheck>),
+    Drop(String),
+    /// `VALIDATE CONSTRAINT`: the rows have been checked.
+    Validate(String),
+}
+
 /// The table side of the backend. Every method has a default that reports
 /// 0A000, so contexts without storage (unit tests) need not implement it.
 pub trait TableContext {
@@ -184,6 +194,26 @@ pub trait TableContext {
     /// name committed first.
     fn alter_types(&mut self, _change: TypeChange) -> PgResult<()> {
         Err(no_tables())
+    }
+    /// Takes `table`'s AccessExclusiveLock (ALTER TABLE's, held to the end
+    /// of the transaction) and returns the table as the catalogs have it
+    /// then (None if it was dropped meanwhile).
+    fn lock_for_alter(&mut self, _table: &TableDef) -> PgResult<Option<Arc<TableDef>>> {
+        Err(no_tables())
+    }
+    /// Writes a change to the CHECK constraints of `table` (locked by
+    /// `lock_for_alter`); returns how many constraints it touched (0: no
+    /// constraint of that name).
+    fn alter_constraints(
+        &mut self,
+        _table: &TableDef,
+        _change: ConstraintChange,
+    ) -> PgResult<usize> {
+        Err(no_tables())
+    }
+    /// The names of the constraints in schema `namespace`, or of `table`'s.
+    fn constraint_names(&mut self, _namespace: u32, _table: Option<u32>) -> PgResult<Vec<String>> {
+        Ok(Vec::new())
     }
     /// The columns (table, column) whose type is one of `type_oids`.
     fn columns_of_types(&mut self, _type_oids: &[u32]) -> PgResult<Vec<(String, String)>> {

@@ -141,6 +141,7 @@ pub mod sqlstate {
     pub const INVALID_SCHEMA_NAME: &str = "3F000";
     pub const NAME_TOO_LONG: &str = "42622";
     pub const NOT_NULL_VIOLATION: &str = "23502";
+    pub const CHECK_VIOLATION: &str = "23514";
     pub const LOCK_NOT_AVAILABLE: &str = "55P03";
     pub const DATA_CORRUPTED: &str = "XX001";
     pub const AMBIGUOUS_COLUMN: &str = "42702";

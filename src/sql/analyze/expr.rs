@@ -990,6 +990,13 @@ impl<'a> Analyzer<'a> {
         use pb::SubLinkType;
         let l = loc(s.location);
         let kind = SubLinkType::try_from(s.sub_link_type).unwrap_or(SubLinkType::Undefined);
+        if scope.kind == super::ExprKind::Check {
+            return Err(self.error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cannot use subquery in check constraint",
+                l,
+            ));
+        }
         if !matches!(
             kind,
             SubLinkType::ExistsSublink

@@ -325,6 +325,8 @@ pub enum ExprKind {
     Returning,
     UpdateSet,
     Default,
+    /// A CHECK constraint's expression.
+    Check,
     FromFunction,
     JoinOn,
     WindowPartition,
@@ -349,6 +351,7 @@ impl ExprKind {
             ExprKind::Returning => "RETURNING",
             ExprKind::UpdateSet => "UPDATE",
             ExprKind::Default => "DEFAULT expressions",
+            ExprKind::Check => "check constraints",
             ExprKind::FromFunction => "functions in FROM",
             ExprKind::JoinOn => "JOIN conditions",
             ExprKind::WindowPartition => "window PARTITION BY",

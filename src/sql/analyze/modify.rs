@@ -44,6 +44,8 @@ pub enum InsertRows {
 pub struct InsertQuery {
     pub table: Arc<TableDef>,
     pub rows: InsertRows,
+    /// The table's CHECK constraints (name, expression over the new row).
+    pub checks: Vec<(String, Expr)>,
     /// RETURNING, over the inserted row (empty: no RETURNING).
     pub returning: Vec<TargetEntry>,
 }
@@ -55,6 +57,8 @@ pub struct UpdateQuery {
     pub where_qual: Option<Expr>,
     /// (column index, new value over the old row).
     pub sets: Vec<(usize, Expr)>,
+    /// The table's CHECK constraints (name, expression over the new row).
+    pub checks: Vec<(String, Expr)>,
     /// Over the new row.
     pub returning: Vec<TargetEntry>,
 }
@@ -409,11 +413,25 @@ impl<'a> Analyzer<'a> {
         ty: Type,
         column: &str,
     ) -> PgResult<Expr> {
+        self.analyze_stored_expr(sql, "DEFAULT", |a, node| {
+            a.analyze_default_node(node, ty, column)
+        })
+    }
+
+    /// Parses an expression the catalogs keep as SQL text (a DEFAULT, a
+    /// CHECK constraint) and analyses it with `f`, the text as its own
+    /// source; errors carry no position, the text not being the statement's.
+    fn analyze_stored_expr(
+        &mut self,
+        sql: &str,
+        what: &str,
+        f: impl FnOnce(&mut Analyzer<'_>, &NodeEnum) -> PgResult<Expr>,
+    ) -> PgResult<Expr> {
         let text = format!("SELECT {sql}");
         let bad = || {
             PgError::error(
                 sqlstate::SYNTAX_ERROR,
-                format!("invalid DEFAULT expression {sql:?}"),
+                format!("invalid {what} expression {sql:?}"),
             )
         };
         let parsed = pg_query::parse(&text, 0).map_err(|_| bad())?;
@@ -432,8 +450,6 @@ impl<'a> Analyzer<'a> {
                 _ => None,
             })
             .ok_or_else(bad)?;
-        // Locations in the expression are offsets into `text`, not the
-        // statement: analyse it with its own source.
         let mut sub = Analyzer {
             ctx: &mut *self.ctx,
             source: &text,
@@ -443,11 +459,47 @@ impl<'a> Analyzer<'a> {
             modify_ctes: Vec::new(),
             query_depth: 0,
         };
-        sub.analyze_default_node(&node, ty, column)
-            .map_err(|mut e| {
-                e.position = None;
-                e
-            })
+        f(&mut sub, &node).map_err(|mut e| {
+            e.position = None;
+            e
+        })
+    }
+
+    /// `cookConstraint`: a CHECK constraint's expression node of this
+    /// statement over `table`'s columns, coerced to boolean; no
+    /// subqueries, aggregates, window or set-returning functions (each
+    /// refused where it is analysed, by [`ExprKind::Check`]).
+    pub(crate) fn analyze_check_node(
+        &mut self,
+        node: &NodeEnum,
+        table: &TableDef,
+    ) -> PgResult<Expr> {
+        let mut scope = Scope::single(
+            &table.name,
+            &table.name,
+            false,
+            &table_columns(table),
+            ExprKind::Check,
+        );
+        let l = raw_location(node);
+        // A subquery fails in transform_sublink, at its position.
+        let e = self.transform_expr(&mut scope, node)?;
+        self.coerce_to_boolean(e, "CHECK", l)
+    }
+
+    /// The CHECK constraints a row written to `table` must pass (NOT VALID
+    /// ones too: they hold for new rows), by name.
+    fn table_checks(&mut self, table: &TableDef) -> PgResult<Vec<(String, Expr)>> {
+        let mut out = Vec::with_capacity(table.checks.len());
+        for c in &table.checks {
+            out.push((c.name.clone(), self.analyze_check_text(&c.expr, table)?));
+        }
+        Ok(out)
+    }
+
+    /// A CHECK constraint's expression kept as SQL text (`conbin`), analysed.
+    pub(crate) fn analyze_check_text(&mut self, sql: &str, table: &TableDef) -> PgResult<Expr> {
+        self.analyze_stored_expr(sql, "CHECK", |a, node| a.analyze_check_node(node, table))
     }
 
     /// `cookDefault`: analyses a DEFAULT expression node of this statement
@@ -711,9 +763,11 @@ impl<'a> Analyzer<'a> {
             }
         };
         let returning = self.transform_returning(&mut scope, &stmt.returning_clause)?;
+        let checks = self.table_checks(&table)?;
         Ok(InsertQuery {
             table,
             rows,
+            checks,
             returning,
         })
     }
@@ -821,10 +875,12 @@ impl<'a> Analyzer<'a> {
         }
         let where_qual = self.transform_where(&mut scope, &stmt.where_clause)?;
         let returning = self.transform_returning(&mut scope, &stmt.returning_clause)?;
+        let checks = self.table_checks(&table)?;
         Ok(UpdateQuery {
             table,
             where_qual,
             sets,
+            checks,
             returning,
         })
     }
@@ -916,10 +972,12 @@ impl<'a> Analyzer<'a> {
         let returning = self
             .transform_returning(&mut scope, &stmt.returning_clause)
             .map_err(|e| self.returning_of_from(e, true))?;
+        let checks = self.table_checks(&table)?;
         Ok(UpdateQuery {
             table,
             where_qual,
             sets: out,
+            checks,
             returning,
         })
     }

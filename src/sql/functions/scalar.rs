@@ -735,10 +735,16 @@ fn pg_get_function_result(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type)
     }))
 }
 
-/// `pg_get_constraintdef(oid [, pretty])`: NULL, as for every oid that is
-/// no constraint (ferrogres has no constraints yet).
-fn pg_get_constraintdef(_: &mut EvalContext, _: &[Datum], _: &[Type], _: Type) -> R {
-    Ok(Datum::Null)
+/// `pg_get_constraintdef(oid [, pretty])`: a CHECK constraint's
+/// definition; NULL for an oid that is no constraint.
+fn pg_get_constraintdef(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let pretty = matches!(a.get(1), Some(Datum::Bool(true)));
+    Ok(
+        match crate::catalog::syscache::constraint_def(oid_arg(&a[0]), pretty)? {
+            Some(text) => Datum::Text(text),
+            None => Datum::Null,
+        },
+    )
 }
 
 /// `pg_tablespace_location(oid)`: empty for the two built-in tablespaces
