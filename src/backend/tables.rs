@@ -417,27 +417,17 @@ impl TableContext for Session {
                         }
                         (checks.len(), have + checks.len())
                     }
-                    ConstraintChange::Drop(name) => {
+                    ConstraintChange::Drop(name) | ConstraintChange::Validate(name) => {
+                        let validate = matches!(change, ConstraintChange::Validate(_));
                         let n = pg_constraint::change_constraints(
                             db,
                             table.oid,
                             snapshot,
                             cx,
                             |c| c.name == *name,
-                            false,
+                            validate,
                         )?;
-                        (n, have - n.min(have))
-                    }
-                    ConstraintChange::Validate(name) => {
-                        let n = pg_constraint::change_constraints(
-                            db,
-                            table.oid,
-                            snapshot,
-                            cx,
-                            |c| c.name == *name,
-                            true,
-                        )?;
-                        (n, have)
+                        (n, if validate { have } else { have - n.min(have) })
                     }
                 };
                 if count != have {
