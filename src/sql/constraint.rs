@@ -193,8 +193,8 @@ fn check_existing_rows(
     let mut cx = EvalContext::new(ctx);
     let scan = exec::scan::open(&mut cx, table)?;
     while let Some((_, row)) = exec::scan::next(&mut cx, scan)? {
+        // The scan is closed when `cx` goes (EvalContext's Drop).
         if eval(e, &row, &mut cx)? == Datum::Bool(false) {
-            cx.server.close_scan(scan);
             return Err(PgError::error(
                 sqlstate::CHECK_VIOLATION,
                 format!(

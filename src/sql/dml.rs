@@ -4,8 +4,9 @@
 //! expression per table column already of the column's type. Here each row
 //! is evaluated, then finished as `ExecConstraints` would: the column's
 //! typmod is applied by assignment rules (varchar(n) → 22001, numeric(p,s)
-//! rounding or 22003) and NOT NULL is checked (23502, with the failing row
-//! in DETAIL). The backend gets rows ready to store (`tables.rs` contract).
+//! rounding or 22003), NOT NULL is checked (23502, with the failing row
+//! in DETAIL), then the table's CHECK constraints (23514; NULL passes).
+//! The backend gets rows ready to store (`tables.rs` contract).
 //!
 //! UPDATE and DELETE scan the table with the statement's snapshot and write
 //! each row whose WHERE holds. When the backend reports that a concurrent
@@ -70,7 +71,8 @@ pub(super) fn run_modifying_ctes(ctes: Vec<ModifyCte>, cx: &mut EvalContext) -> 
     Ok(())
 }
 
-/// `ExecConstraints` for one row: typmods by assignment, then NOT NULL.
+/// `ExecConstraints` for one row: typmods by assignment, then NOT NULL,
+/// then the CHECK constraints in name order.
 fn finish_row(
     table: &TableDef,
     checks: &[(String, Expr)],

@@ -131,8 +131,6 @@ pub fn vacuum(ctx: &mut dyn ServerContext, stmt: &pb::VacuumStmt) -> PgResult<Ou
     })
 }
 
-/// `ALTER TABLE`: only `SET (...)` / `RESET (...)` of storage parameters;
-/// everything else is 0A000.
 /// A constraint subcommand of ALTER TABLE (`constraint.rs` does the work).
 enum ConstraintCmd<'s> {
     Add(&'s pb::Constraint),
@@ -150,6 +148,8 @@ impl ConstraintCmd<'_> {
     }
 }
 
+/// `ALTER TABLE`: `SET (...)` / `RESET (...)` of storage parameters and
+/// ADD / DROP / VALIDATE of CHECK constraints; everything else is 0A000.
 pub fn alter_table(
     ctx: &mut dyn ServerContext,
     statement: &super::Statement,
