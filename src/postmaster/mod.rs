@@ -850,7 +850,7 @@ impl Postmaster {
                 "{} (PID {pid}) was terminated by signal {}: {}",
                 info.log_name,
                 s as i32,
-                signal_description(s)
+                crate::process::signals::signal_description(s)
             ),
             _ => unreachable!("a reaped child either exited or was signalled"),
         };
@@ -1086,24 +1086,6 @@ impl Postmaster {
             }
             Err(_) => None,
         }
-    }
-}
-
-fn signal_description(sig: Signal) -> &'static str {
-    match sig {
-        Signal::SIGKILL => "Killed",
-        Signal::SIGABRT => "Aborted",
-        Signal::SIGSEGV => "Segmentation fault",
-        Signal::SIGQUIT => "Quit",
-        Signal::SIGTERM => "Terminated",
-        Signal::SIGINT => "Interrupt",
-        Signal::SIGBUS => "Bus error",
-        Signal::SIGFPE => "Floating point exception",
-        Signal::SIGILL => "Illegal instruction",
-        Signal::SIGHUP => "Hangup",
-        Signal::SIGUSR1 => "User defined signal 1",
-        Signal::SIGUSR2 => "User defined signal 2",
-        _ => "Unknown signal",
     }
 }
 

@@ -325,3 +325,23 @@ pub fn check_interrupts() -> crate::utils::elog::PgResult<()> {
     }
     Ok(())
 }
+
+/// `pg_strsignal`: the description PostgreSQL's messages give a signal
+/// (`terminated by signal 9: Killed`).
+pub fn signal_description(sig: Signal) -> &'static str {
+    match sig {
+        Signal::SIGKILL => "Killed",
+        Signal::SIGABRT => "Aborted",
+        Signal::SIGSEGV => "Segmentation fault",
+        Signal::SIGQUIT => "Quit",
+        Signal::SIGTERM => "Terminated",
+        Signal::SIGINT => "Interrupt",
+        Signal::SIGBUS => "Bus error",
+        Signal::SIGFPE => "Floating point exception",
+        Signal::SIGILL => "Illegal instruction",
+        Signal::SIGHUP => "Hangup",
+        Signal::SIGUSR1 => "User defined signal 1",
+        Signal::SIGUSR2 => "User defined signal 2",
+        _ => "Unknown signal",
+    }
+}

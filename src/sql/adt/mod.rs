@@ -13,6 +13,7 @@
 //!   collations do; other collations are not supported.
 
 pub mod array;
+pub mod binary;
 pub mod bytea;
 pub mod date;
 pub mod datestyle;
