@@ -1860,6 +1860,80 @@ impl ServerContext for Session {
         self.prepared_sql(name)
     }
 
+    fn copy_in_begin(&mut self, binary: bool, ncols: usize) -> PgResult<()> {
+        self.conn.send(b'G', &copy_response(binary, ncols));
+        if self.conn.flush().is_err() {
+            self.client_lost();
+        }
+        Ok(())
+    }
+
+    fn copy_in_next(&mut self) -> PgResult<Option<Vec<u8>>> {
+        let bits = signals::SIGTERM_PENDING
+            | signals::SIGINT_PENDING
+            | signals::POSTMASTER_DEATH_PENDING
+            | signals::TIMEOUT_PENDING;
+        loop {
+            match self.conn.read_message(bits, None) {
+                Ok((b'd', data)) => return Ok(Some(data)),
+                Ok((b'c', _)) => return Ok(None),
+                Ok((b'f', body)) => {
+                    let mut pos = 0;
+                    let msg = crate::protocol::get_cstr_bytes(&body, &mut pos)
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .unwrap_or_default();
+                    return Err(PgError::error(
+                        sqlstate::QUERY_CANCELED,
+                        format!("COPY from stdin failed: {msg}"),
+                    ));
+                }
+                // The protocol lets Flush and Sync through during COPY IN.
+                Ok((b'H' | b'S', _)) => {}
+                Ok((kind, _)) => {
+                    return Err(PgError::error(
+                        sqlstate::PROTOCOL_VIOLATION,
+                        format!("unexpected message type 0x{kind:02X} during COPY from stdin"),
+                    ));
+                }
+                Err(ReadError::Interrupted) => {
+                    if signals::take(signals::SIGHUP_PENDING) != 0 {
+                        self.env.reload_settings();
+                    }
+                    self.check_for_interrupts()?;
+                }
+                Err(ReadError::Protocol(e)) => self.fatal(e),
+                Err(ReadError::Eof) | Err(ReadError::TimedOut) => {
+                    elog::log_error(
+                        &PgError::error(
+                            sqlstate::CONNECTION_FAILURE,
+                            "unexpected EOF on client connection with an open transaction",
+                        ),
+                        None,
+                    );
+                    self.disconnect(1)
+                }
+            }
+        }
+    }
+
+    fn copy_out_begin(&mut self, binary: bool, ncols: usize) -> PgResult<()> {
+        self.conn.send(b'H', &copy_response(binary, ncols));
+        Ok(())
+    }
+
+    fn copy_out_data(&mut self, data: &[u8]) -> PgResult<()> {
+        self.conn.send(b'd', data);
+        if self.conn.maybe_flush().is_err() {
+            self.client_lost();
+        }
+        Ok(())
+    }
+
+    fn copy_out_end(&mut self) -> PgResult<()> {
+        self.conn.send(b'c', &[]);
+        Ok(())
+    }
+
     fn begin_rows(&mut self, fields: &[sql::Field]) -> PgResult<bool> {
         if !std::mem::take(&mut self.stream_rows) {
             return Ok(false);
@@ -1919,6 +1993,17 @@ impl ServerContext for Session {
 }
 
 /// The statement the process array shows for this backend.
+/// CopyInResponse / CopyOutResponse's body: the overall format, then one
+/// format code per column (all the same, as PostgreSQL sends them).
+fn copy_response(binary: bool, ncols: usize) -> Vec<u8> {
+    let format = i16::from(binary);
+    let mut b = Body::new().u8(format as u8).i16(ncols as i16);
+    for _ in 0..ncols {
+        b = b.i16(format);
+    }
+    b.0
+}
+
 fn procarray_query(slot: &ProcSlot) -> String {
     slot.read_status()
         .map(|st| procarray::get_str(&st.query))

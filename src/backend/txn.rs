@@ -18,7 +18,7 @@
 use crate::catalog::oid;
 use crate::catalog::relcache::RelCache;
 use crate::storage::heap::access::{self, HeapRelation, WriteContext};
-use crate::storage::types::Xid;
+use crate::storage::types::{RelFileLocator, Xid};
 use crate::storage::xact::{Snapshot, TransactionState, Transam};
 use crate::utils::elog::{PgError, PgResult, Severity, sqlstate};
 
@@ -219,6 +219,16 @@ impl Txn {
 
     pub fn note_created(&mut self, rel: HeapRelation) {
         self.pending_creates.push(rel);
+    }
+
+    /// Whether the relation file `locator` was created by the current
+    /// subtransaction (since the newest open savepoint): COPY FREEZE's
+    /// condition (PostgreSQL's `rd_createSubid` / `rd_newRelfilelocatorSubid`).
+    pub fn created_in_current_subxact(&self, locator: RelFileLocator) -> bool {
+        let from = self.savepoints.last().map_or(0, |sp| sp.creates_len);
+        self.pending_creates[from..]
+            .iter()
+            .any(|r| r.locator == locator)
     }
 
     pub fn note_dropped(&mut self, rel: HeapRelation) {

@@ -73,7 +73,7 @@ pub(super) fn run_modifying_ctes(ctes: Vec<ModifyCte>, cx: &mut EvalContext) -> 
 
 /// `ExecConstraints` for one row: typmods by assignment, then NOT NULL,
 /// then the CHECK constraints in name order.
-fn finish_row(
+pub(super) fn finish_row(
     table: &TableDef,
     checks: &[(String, Expr)],
     mut row: Row,

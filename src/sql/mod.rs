@@ -91,6 +91,7 @@ pub mod adt;
 pub mod analyze;
 pub mod catalog;
 mod constraint;
+mod copy;
 mod ddl;
 mod dml;
 pub mod exec;
@@ -237,6 +238,42 @@ pub trait ServerContext: tables::TableContext {
         Ok(())
     }
 
+    /// COPY FROM STDIN: sends CopyInResponse (`binary`: format 1, else 0,
+    /// for `ncols` columns); the data then comes from
+    /// [`ServerContext::copy_in_next`].
+    fn copy_in_begin(&mut self, _binary: bool, _ncols: usize) -> PgResult<()> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "COPY FROM STDIN is not possible here",
+        ))
+    }
+
+    /// The next CopyData message's bytes; Ok(None) at CopyDone. CopyFail
+    /// is 57014 `COPY from stdin failed: <message>`; Flush and Sync are
+    /// skipped; any other message is 08P01.
+    fn copy_in_next(&mut self) -> PgResult<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// COPY TO STDOUT: sends CopyOutResponse; the data follows through
+    /// [`ServerContext::copy_out_data`], then [`ServerContext::copy_out_end`].
+    fn copy_out_begin(&mut self, _binary: bool, _ncols: usize) -> PgResult<()> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "COPY TO STDOUT is not possible here",
+        ))
+    }
+
+    /// One CopyData message.
+    fn copy_out_data(&mut self, _data: &[u8]) -> PgResult<()> {
+        Ok(())
+    }
+
+    /// CopyDone.
+    fn copy_out_end(&mut self) -> PgResult<()> {
+        Ok(())
+    }
+
     /// SQL `PREPARE name (types) AS stmt`: analyses `stmt` with parameter
     /// `types` (Unknown: inferred) and keeps it beside the protocol's
     /// prepared statements (one namespace, as in PostgreSQL; 42P05 when
@@ -367,24 +404,7 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
                 tag: "CHECKPOINT".into(),
             })
         }
-        // COPY is not implemented, but a non-superuser hears first that a
-        // server-side file or program is not hers to use (DoCopy's checks).
-        NodeEnum::CopyStmt(c) if !c.filename.is_empty() && !ctx.is_superuser() => {
-            let what = if c.is_program {
-                "the pg_execute_server_program role to COPY to or from an external program"
-            } else if c.is_from {
-                "the pg_read_server_files role to COPY from a file"
-            } else {
-                "the pg_write_server_files role to COPY to a file"
-            };
-            Err(PgError::error(
-                sqlstate::INSUFFICIENT_PRIVILEGE,
-                format!("must be superuser or have privileges of {what}"),
-            )
-            .with_hint(
-                "Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.",
-            ))
-        }
+        NodeEnum::CopyStmt(c) => copy::copy(ctx, stmt, c),
         other => Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!(
@@ -419,6 +439,7 @@ pub(crate) fn prevent_command_if_read_only(
         | NodeEnum::TruncateStmt(_)
         | NodeEnum::DropStmt(_)
         | NodeEnum::AlterTableStmt(_) => command_tag_of(node),
+        NodeEnum::CopyStmt(c) if c.is_from => "COPY FROM",
         NodeEnum::SelectStmt(s) if s.into_clause.is_some() => "SELECT INTO",
         // A WITH that modifies data (ExecCheckXactReadOnly's hasModifyingCTE).
         NodeEnum::SelectStmt(s)

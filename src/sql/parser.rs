@@ -259,7 +259,11 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
         }
     } else if message.starts_with("cannot use ") && message.ends_with(" with WITHIN GROUP") {
         // The grammar points at the WITHIN GROUP clause.
-        if let Some(byte) = locate_within_group(sql) {
+        if let Some(byte) = locate_keywords(sql, &["WITHIN", "GROUP"]) {
+            err = err.with_position(char_position(sql, byte));
+        }
+    } else if message == "WHERE clause not allowed with COPY TO" {
+        if let Some(byte) = locate_keywords(sql, &["WHERE"]) {
             err = err.with_position(char_position(sql, byte));
         }
     } else if message.ends_with("at end of input") {
@@ -272,8 +276,9 @@ fn parse_error(sql: &str, e: pg_query::Error) -> PgError {
     err
 }
 
-/// The byte offset of the first `WITHIN GROUP`.
-fn locate_within_group(sql: &str) -> Option<usize> {
+/// The byte offset of the first run of tokens spelling `words` (upper
+/// case keywords, e.g. `WITHIN GROUP`).
+fn locate_keywords(sql: &str, words: &[&str]) -> Option<usize> {
     let scan = pg_query::scan(sql).ok()?;
     let word = |i: usize| {
         scan.tokens.get(i).map(|t| {
@@ -283,7 +288,12 @@ fn locate_within_group(sql: &str) -> Option<usize> {
         })
     };
     (0..scan.tokens.len())
-        .find(|&i| word(i).as_deref() == Some("WITHIN") && word(i + 1).as_deref() == Some("GROUP"))
+        .find(|&i| {
+            words
+                .iter()
+                .enumerate()
+                .all(|(k, w)| word(i + k).as_deref() == Some(*w))
+        })
         .map(|i| scan.tokens[i].start as usize)
 }
 

@@ -231,6 +231,19 @@ pub trait TableContext {
     fn insert_row(&mut self, _table: &TableDef, _row: Vec<Datum>) -> PgResult<RowId> {
         Err(no_tables())
     }
+    /// `COPY ... FREEZE`'s insert: the row is stored frozen (visible to
+    /// every snapshot at once, PostgreSQL's `HEAP_INSERT_FROZEN`). Only for
+    /// a table [`TableContext::created_in_subtransaction`].
+    fn insert_row_frozen(&mut self, _table: &TableDef, _row: Vec<Datum>) -> PgResult<RowId> {
+        Err(no_tables())
+    }
+    /// Whether the table's file was created (CREATE TABLE, TRUNCATE) by
+    /// the current subtransaction, so that no other transaction can see
+    /// its rows before this one commits and none survive if it aborts:
+    /// COPY FREEZE's condition.
+    fn created_in_subtransaction(&self, _table: &TableDef) -> bool {
+        false
+    }
     fn update_row(
         &mut self,
         _table: &TableDef,

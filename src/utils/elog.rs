@@ -111,6 +111,7 @@ pub mod sqlstate {
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
     pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
+    pub const BAD_COPY_FILE_FORMAT: &str = "22P04";
     pub const INVALID_NAME_SYNTAX: &str = "42602";
     pub const INVALID_ESCAPE_SEQUENCE: &str = "22025";
     pub const INVALID_TRANSACTION_STATE: &str = "25000";
@@ -128,6 +129,9 @@ pub mod sqlstate {
     pub const SYNTAX_ERROR: &str = "42601";
     pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
     pub const UNDEFINED_COLUMN: &str = "42703";
+    pub const DUPLICATE_COLUMN: &str = "42701";
+    pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
+    pub const EXTERNAL_ROUTINE_EXCEPTION: &str = "38000";
     pub const UNDEFINED_FUNCTION: &str = "42883";
     pub const AMBIGUOUS_FUNCTION: &str = "42725";
     pub const UNDEFINED_TABLE: &str = "42P01";

@@ -997,6 +997,13 @@ impl<'a> Analyzer<'a> {
                 l,
             ));
         }
+        if scope.kind == super::ExprKind::CopyWhere {
+            return Err(self.error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cannot use subquery in COPY FROM WHERE condition",
+                l,
+            ));
+        }
         if !matches!(
             kind,
             SubLinkType::ExistsSublink

@@ -15,6 +15,7 @@
 //! ([`Query::has_grouping`]).
 
 mod array;
+mod copy;
 mod expr;
 mod from;
 mod grouping;
@@ -38,6 +39,7 @@ use super::types::Type;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use resolve::select_common_type;
 
+pub use copy::{CopyFromQuery, copy_attnums};
 pub use from::{FromTree, JoinKind, OuterLevels, hashable_equality};
 pub use modify::{
     DeleteQuery, InsertQuery, InsertRows, ModifyCte, ModifyQuery, UpdateQuery, table_columns,
@@ -327,6 +329,8 @@ pub enum ExprKind {
     Default,
     /// A CHECK constraint's expression.
     Check,
+    /// `COPY ... FROM ... WHERE`.
+    CopyWhere,
     FromFunction,
     JoinOn,
     WindowPartition,
@@ -352,6 +356,7 @@ impl ExprKind {
             ExprKind::UpdateSet => "UPDATE",
             ExprKind::Default => "DEFAULT expressions",
             ExprKind::Check => "check constraints",
+            ExprKind::CopyWhere => "COPY FROM WHERE conditions",
             ExprKind::FromFunction => "functions in FROM",
             ExprKind::JoinOn => "JOIN conditions",
             ExprKind::WindowPartition => "window PARTITION BY",

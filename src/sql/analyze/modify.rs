@@ -378,7 +378,7 @@ impl<'a> Analyzer<'a> {
     }
 
     /// The column's DEFAULT (NULL when it has none), of the column's type.
-    fn column_default(
+    pub(super) fn column_default(
         &mut self,
         table: &TableDef,
         col: usize,
@@ -489,7 +489,7 @@ impl<'a> Analyzer<'a> {
 
     /// The CHECK constraints a row written to `table` must pass (NOT VALID
     /// ones too: they hold for new rows), by name.
-    fn table_checks(&mut self, table: &TableDef) -> PgResult<Vec<(String, Expr)>> {
+    pub(super) fn table_checks(&mut self, table: &TableDef) -> PgResult<Vec<(String, Expr)>> {
         let mut out = Vec::with_capacity(table.checks.len());
         for c in &table.checks {
             out.push((c.name.clone(), self.analyze_check_text(&c.expr, table)?));

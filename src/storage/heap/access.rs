@@ -52,7 +52,7 @@ use crate::utils::elog::{PgError, PgResult, sqlstate};
 
 use super::htup::{
     HEAP_LOCK_MASK, HEAP_UPDATED, HEAP_XACT_HINT_MASK, HEAP_XMAX_EXCL_LOCK, HEAP_XMAX_LOCK_ONLY,
-    HEAP_XMAX_SHR_LOCK, HeapTupleHeader, SIZEOF_HEAP_TUPLE_HEADER,
+    HEAP_XMAX_SHR_LOCK, HEAP_XMIN_FROZEN, HeapTupleHeader, SIZEOF_HEAP_TUPLE_HEADER,
 };
 use super::page::{
     heap_page_add_tuple, heap_page_free_space, heap_page_set_cmax, heap_page_set_ctid,
@@ -144,6 +144,17 @@ pub fn heap_insert(
     cid: CommandId,
 ) -> PgResult<ItemPointer> {
     HeapStorage::this_process().insert(rel, values, xid, cid)
+}
+
+/// [`heap_insert`] of a frozen tuple (COPY FREEZE; see
+/// [`HeapStorage::insert_with`]).
+pub fn heap_insert_frozen(
+    rel: &HeapRelation,
+    values: &[HeapValue],
+    xid: Xid,
+    cid: CommandId,
+) -> PgResult<ItemPointer> {
+    HeapStorage::this_process().insert_with(rel, values, xid, cid, true)
 }
 
 /// Calls `visit` with every row `snapshot` sees, in physical order, until
@@ -734,6 +745,21 @@ impl<'a> HeapStorage<'a> {
         xid: Xid,
         cid: CommandId,
     ) -> PgResult<ItemPointer> {
+        self.insert_with(rel, values, xid, cid, false)
+    }
+
+    /// [`HeapStorage::insert`]; `frozen` stores the tuple with
+    /// `HEAP_XMIN_FROZEN` (PostgreSQL's `HEAP_INSERT_FROZEN`, for COPY
+    /// FREEZE): visible to every snapshot at once, which is only right
+    /// for a relation file no other transaction can see yet.
+    pub fn insert_with(
+        &self,
+        rel: &HeapRelation,
+        values: &[HeapValue],
+        xid: Xid,
+        cid: CommandId,
+        frozen: bool,
+    ) -> PgResult<ItemPointer> {
         if values.len() != rel.desc.natts() {
             return Err(internal(format!(
                 "{} values for the {} attributes of relation \"{}\"",
@@ -750,6 +776,11 @@ impl<'a> HeapStorage<'a> {
         }
         let mut tuple = form_tuple(&rel.desc, values)?;
         heap_prepare_insert(&mut tuple, xid, cid);
+        if frozen {
+            let mut h = HeapTupleHeader::read(&tuple);
+            h.t_infomask |= HEAP_XMIN_FROZEN;
+            h.write(&mut tuple);
+        }
         let need = maxalign(tuple.len());
 
         // The last target of this process, then the relation's last block.
