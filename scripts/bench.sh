@@ -2,7 +2,8 @@
 # Runs the same pgbench custom scripts (simple protocol, fsync on,
 # synchronous_commit on) against ferrogres and against the machine's
 # PostgreSQL 15, in one run, at 1 and 8 clients, and prints TPS for both and
-# the ratio; then the read-only query scripts (window.sql, rollup.sql) at 1 client.
+# the ratio; then the read-only query scripts (window.sql, rollup.sql) at 1 client;
+# then COPY FROM STDIN (psql's \copy) of COPY_ROWS rows (default 10M) into a new table.
 # Usage: scripts/bench.sh [seconds-per-run, default 10] [repeats, default 3]
 # The machine is shared and noisy: the script reports the median of the repeats.
 set -euo pipefail
@@ -83,3 +84,31 @@ for script in window.sql rollup.sql; do
     ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
     printf '%-12s %8s %14s %14s %8s\n' "$script" 1 "${fg:-failed}" "${pg:-failed}" "$ratio"
 done
+
+# COPY FROM STDIN of COPY_ROWS rows (int, text, bigint) through psql's \copy
+# into a table created just before: wall-clock seconds, repeats interleaved
+# (fg, pg, fg, pg, ...); the ratio is PostgreSQL's time over ours.
+COPY_ROWS=${COPY_ROWS:-10000000}
+seq 1 "$COPY_ROWS" | awk '{print $1 "\tname " $1 "\t" $1 * 2}' > "$WORK/copy.tsv"
+chmod 644 "$WORK/copy.tsv"
+copy_secs() { # port; prints nothing if the copy failed
+    psql -X -q -h "$WORK" -p "$1" -U postgres -d postgres \
+        -c 'DROP TABLE IF EXISTS bench_copy' -c 'CREATE TABLE bench_copy (id int, name text, n bigint)' >/dev/null 2>&1
+    local t0 t1
+    t0=$(date +%s.%N)
+    psql -X -q -h "$WORK" -p "$1" -U postgres -d postgres -c "\\copy bench_copy FROM '$WORK/copy.tsv'" >/dev/null || {
+        echo "COPY failed on port $1" >&2
+        return 0
+    }
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
+}
+fg_times=""; pg_times=""
+for _ in $(seq "$REPEATS"); do
+    fg_times="$fg_times $(copy_secs "$FG_PORT")"
+    pg_times="$pg_times $(copy_secs "$PG_PORT")"
+done
+fg=$(echo $fg_times | tr ' ' '\n' | grep . | median || true)
+pg=$(echo $pg_times | tr ' ' '\n' | grep . | median || true)
+ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (a > 0) printf "%.2f", b / a; else print "n/a" }')
+printf '%-12s %8s %14s %14s %8s\n' "copy_rows" "$COPY_ROWS" "${fg:-failed}s" "${pg:-failed}s" "$ratio"

@@ -443,6 +443,30 @@ impl BufferPool {
         Ok(pin)
     }
 
+    /// Pins the buffer holding `tag` if the block is in the pool and valid;
+    /// None otherwise (nothing is read). A resident valid block exists in
+    /// its relation: truncation drops a relation's buffers before it cuts
+    /// the file, so an inserter may use its cached target block this way
+    /// without asking the file's length.
+    pub fn read_buffer_if_resident(&self, tag: BufferTag) -> Option<PinnedBuffer<'_>> {
+        let hash = tag_hash(&tag);
+        let partition = self.table.partition_lock(hash);
+        let buf = {
+            let _p = partition.acquire(LWLockMode::Shared);
+            let id = self.table.lookup(&tag, hash)?;
+            self.pin_found(Buffer(id));
+            Buffer(id)
+        };
+        let pin = PinnedBuffer::new(self, buf);
+        self.desc(buf).wait_flags_clear(BM_EVICTING);
+        if self.desc(buf).state.load(Ordering::Acquire) & BM_VALID == 0 {
+            return None;
+        }
+        self.header.stats.blocks_hit.fetch_add(1, Ordering::Relaxed);
+        crate::utils::pgstat::count_buffer_hit(tag.rel);
+        Some(pin)
+    }
+
     /// Pins and exclusively locks the buffer for `tag` without reading it:
     /// on a miss the page is zeros (PostgreSQL's `RBM_ZERO_AND_LOCK`).
     pub fn read_buffer_zero_and_lock(&self, tag: BufferTag) -> PgResult<LockedBuffer<'_>> {
