@@ -360,6 +360,7 @@ fn redo(rec: &DecodedRecord) {
         RmgrId::Clog => xact::clog_redo(rec.info, &rec.main_data),
         RmgrId::Heap | RmgrId::Storage => crate::storage::heap::access::heap_redo(rec),
         RmgrId::Sequence => crate::storage::sequence::seq_redo(rec),
+        RmgrId::Btree => crate::storage::nbtree::redo::bt_redo(rec),
         RmgrId::Xlog if rec.info == wal::XLOG_NEXTOID => {
             crate::catalog::oid::nextoid_redo(&rec.main_data)
         }

@@ -8,6 +8,7 @@ pub mod file;
 pub mod fsm;
 pub mod heap;
 pub mod lock;
+pub mod nbtree;
 pub mod page;
 pub mod sequence;
 pub mod shmem;

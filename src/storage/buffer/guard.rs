@@ -45,6 +45,14 @@ impl<'a> PinnedBuffer<'a> {
         self.lock(LWLockMode::Exclusive)
     }
 
+    /// Takes the content lock and keeps pin and lock together in one value
+    /// (as `extend` returns them), for code that walks from page to page
+    /// holding one or several, like the B-tree's descent and splits.
+    pub fn into_locked(self, mode: LWLockMode) -> LockedBuffer<'a> {
+        let guard = self.pool.lock_content(self.buf, mode);
+        LockedBuffer::new(guard, self)
+    }
+
     /// Keeps the pin but gives up the guard; release it later with
     /// [`BufferPool::release`] (or [`PinnedBuffer::from_raw`]).
     pub fn into_raw(self) -> Buffer {

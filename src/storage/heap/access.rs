@@ -67,7 +67,7 @@ use super::tuple::{deform_tuple, form_tuple};
 use super::visibility::{HintBits, TmResult, satisfies_mvcc, satisfies_update};
 
 #[cfg(test)]
-pub(super) mod tests;
+pub(crate) mod tests;
 
 /// What the heap needs to know about a relation.
 #[derive(Clone, Debug)]

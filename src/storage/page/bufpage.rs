@@ -666,6 +666,42 @@ impl<B: BorrowMut<[u8; BLCKSZ]>> Page<B> {
         Some(off)
     }
 
+    /// Inserts `item` so that it gets offset `off`, moving the line
+    /// pointers at `off` and after one place up (`PageAddItem` without
+    /// overwrite, as index pages use it: their line pointers stay in key
+    /// order and have no holes). `off` may be `max_offset() + 1`. False if
+    /// it does not fit.
+    pub fn insert_item_at(&mut self, item: &[u8], off: OffsetNumber) -> bool {
+        assert!(!self.is_new(), "insert_item_at on an uninitialised page");
+        assert!(!item.is_empty(), "insert_item_at with an empty item");
+        let max = self.max_offset();
+        assert!(
+            off != INVALID_OFFSET_NUMBER && off <= max + 1,
+            "insert_item_at offset {off} beyond {}",
+            max + 1
+        );
+        if max as usize + 1 > MAX_LINE_POINTERS {
+            return false;
+        }
+        let lower = self.lower() + SIZE_OF_ITEM_ID;
+        let upper = self.upper();
+        let aligned = maxalign(item.len());
+        if lower > upper || upper - lower < aligned {
+            return false;
+        }
+        let new_upper = upper - aligned;
+        let b = self.bytes_mut();
+        b[new_upper..new_upper + item.len()].copy_from_slice(item);
+        b[new_upper + item.len()..upper].fill(0);
+        let from = item_id_offset(off);
+        let end = item_id_offset(max + 1);
+        b.copy_within(from..end, from + SIZE_OF_ITEM_ID);
+        put_u16(b, PD_LOWER_OFFSET, lower as u16);
+        put_u16(b, PD_UPPER_OFFSET, new_upper as u16);
+        self.set_item_id(off, ItemId::new(new_upper, LpFlags::Normal, item.len()));
+        true
+    }
+
     /// The first unused line pointer if `PD_HAS_FREE_LINES` says there may
     /// be one; clears the hint when it was stale.
     pub fn first_unused(&mut self) -> Option<OffsetNumber> {

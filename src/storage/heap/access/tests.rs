@@ -159,7 +159,7 @@ impl Env {
     }
 
     /// The records from `start` to the end of WAL.
-    fn records_from(&self, start: Lsn) -> Vec<DecodedRecord> {
+    pub(crate) fn records_from(&self, start: Lsn) -> Vec<DecodedRecord> {
         self.flush_wal();
         let mut r = WalReader::with_segment_size(self.dir.path(), start, SEG);
         r.expect_system_identifier(SYSID);
