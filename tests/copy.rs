@@ -262,3 +262,41 @@ fn pgbench_initialises_its_tables_with_copy() {
     );
     assert_eq!(s.psql("SELECT sum(abalance) FROM pgbench_accounts"), "0");
 }
+
+#[test]
+fn pg_stat_progress_copy_shows_a_running_copy_and_forgets_it_at_the_end() {
+    let s = Server::start();
+    let mut c = s.connect();
+    c.batch_execute("CREATE TABLE prog (id int, v text)")
+        .unwrap();
+    let table_oid = Server::query_one(&mut c, "SELECT 'prog'::regclass::oid").unwrap();
+    let mut w = c.copy_in("COPY prog FROM STDIN").unwrap();
+    for i in 0..50_000 {
+        w.write_all(format!("{i}\tsome text for row {i}\n").as_bytes())
+            .unwrap();
+    }
+    w.flush().unwrap();
+    let mut watcher = s.connect();
+    let mut seen = None;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            seen = Server::query_one(
+                &mut watcher,
+                "SELECT relid::text || ' ' || command || ' ' || type || ' ' || \
+                 (tuples_processed > 0)::text || ' ' || (bytes_processed > 0)::text || ' ' || \
+                 tuples_excluded || ' ' || datname FROM pg_stat_progress_copy",
+            );
+            seen.as_deref().is_some_and(|r| r.contains(" true true "))
+        }),
+        "no progress row: {seen:?}"
+    );
+    assert_eq!(
+        seen.unwrap(),
+        format!("{table_oid} COPY FROM PIPE true true 0 postgres")
+    );
+    assert_eq!(w.finish().unwrap(), 50_000);
+    assert_eq!(
+        Server::query_one(&mut watcher, "SELECT count(*) FROM pg_stat_progress_copy").as_deref(),
+        Some("0")
+    );
+}

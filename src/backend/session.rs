@@ -1801,6 +1801,12 @@ impl ServerContext for Session {
                 let dbs = crate::catalog::vacuum::database_names(&snapshot, &transam)?;
                 Some(super::views::pg_stat_progress_vacuum(&dbs))
             }
+            "pg_stat_progress_copy" => {
+                let snapshot = self.txn.snapshot();
+                let transam = crate::storage::xact::Transam::get();
+                let dbs = crate::catalog::vacuum::database_names(&snapshot, &transam)?;
+                Some(super::views::pg_stat_progress_copy(&dbs))
+            }
             "pg_locks" => Some(super::views::pg_locks()),
             "pg_roles" => Some(super::views::pg_roles(&self.roles)),
             "pg_sequences" => Some(self.pg_sequences()?),

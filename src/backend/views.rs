@@ -763,11 +763,11 @@ fn pg_stat_io(stats: &StatsSnapshot) -> VirtualRelation {
 }
 
 /// `pg_stat_progress_vacuum`, PostgreSQL 15's columns, from the VACUUM
-/// progress slots in shared memory (`storage::heap::vacuum::progress`).
+/// progress slots in shared memory (`utils::pgstat::progress`).
 /// `databases` names the database oids (from `pg_database`).
 pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
-    use crate::storage::heap::vacuum::progress as p;
-    let rows = p::running()
+    use crate::utils::pgstat::progress as p;
+    let rows = p::running(p::ProgressCommand::Vacuum)
         .into_iter()
         .map(|(pid, prog)| {
             let datname = databases
@@ -803,6 +803,59 @@ pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
             ("index_vacuum_count", Type::Int8),
             ("max_dead_tuples", Type::Int8),
             ("num_dead_tuples", Type::Int8),
+        ]),
+        rows,
+    }
+}
+
+/// `pg_stat_progress_copy`, PostgreSQL 15's columns, from the progress
+/// slots of processes running COPY.
+pub fn pg_stat_progress_copy(databases: &[(u32, String)]) -> VirtualRelation {
+    use crate::utils::pgstat::progress as p;
+    let rows = p::running(p::ProgressCommand::Copy)
+        .into_iter()
+        .map(|(pid, prog)| {
+            let datname = databases
+                .iter()
+                .find(|(o, _)| *o == prog.datid)
+                .map(|(_, n)| Datum::Text(n.clone()))
+                .unwrap_or(Datum::Null);
+            let command = match prog.params[p::COPY_COMMAND] {
+                p::COPY_COMMAND_FROM => "COPY FROM",
+                _ => "COPY TO",
+            };
+            let kind = match prog.params[p::COPY_TYPE] {
+                p::COPY_TYPE_FILE => "FILE",
+                p::COPY_TYPE_PROGRAM => "PROGRAM",
+                p::COPY_TYPE_PIPE => "PIPE",
+                _ => "CALLBACK",
+            };
+            vec![
+                Datum::Int4(pid),
+                Datum::Oid(prog.datid),
+                datname,
+                Datum::Oid(prog.relid),
+                Datum::Text(command.into()),
+                Datum::Text(kind.into()),
+                Datum::Int8(prog.params[p::COPY_BYTES_PROCESSED]),
+                Datum::Int8(prog.params[p::COPY_BYTES_TOTAL]),
+                Datum::Int8(prog.params[p::COPY_TUPLES_PROCESSED]),
+                Datum::Int8(prog.params[p::COPY_TUPLES_EXCLUDED]),
+            ]
+        })
+        .collect();
+    VirtualRelation {
+        columns: cols(&[
+            ("pid", Type::Int4),
+            ("datid", Type::Oid),
+            ("datname", Type::Name),
+            ("relid", Type::Oid),
+            ("command", Type::Text),
+            ("type", Type::Text),
+            ("bytes_processed", Type::Int8),
+            ("bytes_total", Type::Int8),
+            ("tuples_processed", Type::Int8),
+            ("tuples_excluded", Type::Int8),
         ]),
         rows,
     }

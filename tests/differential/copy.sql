@@ -27,6 +27,17 @@ COPY (SELECT 'ünïcödé', 'naïve') TO STDOUT
 COPY (SELECT 1::int4, 'x'::text, NULL::int8, 2.5::float8, true, 1.50::numeric, -7::int2) TO STDOUT (FORMAT binary)
 COPY (SELECT g FROM generate_series(1, 5) g WHERE g % 2 = 1) TO STDOUT
 COPY (SELECT 1/0) TO STDOUT
+CREATE TABLE cp_dml (a int, b text)
+COPY (INSERT INTO cp_dml VALUES (1, 'x')) TO STDOUT
+COPY (INSERT INTO cp_dml VALUES (1, 'one'), (2, NULL) RETURNING a, b, a * 2 AS twice) TO STDOUT (FORMAT csv, HEADER)
+COPY (UPDATE cp_dml SET b = 'two' WHERE b IS NULL RETURNING *) TO STDOUT
+COPY (DELETE FROM cp_dml WHERE a = 1 RETURNING b) TO STDOUT (FORMAT csv, FORCE_QUOTE *)
+COPY (WITH w AS (SELECT 1 AS q) SELECT q, q + 1 FROM w) TO STDOUT
+COPY (VALUES (1, 'v'), (2, NULL)) TO STDOUT
+COPY (SELECT 1 INTO cp_never) TO STDOUT
+SELECT * FROM cp_dml ORDER BY a
+BEGIN READ ONLY; COPY (DELETE FROM cp_dml RETURNING a) TO STDOUT; COMMIT
+DROP TABLE cp_dml
 COPY (SELECT 1) TO STDOUT (FORMAT csv, FORCE_QUOTE (nosuch))
 COPY cp_t TO STDOUT (FORMAT csv, FORCE_QUOTE (nosuch))
 -- Options
@@ -162,3 +173,5 @@ COPY cp_t TO STDOUT (FREEZE)
 BEGIN READ ONLY; COPY cp_f FROM PROGRAM 'printf ''1\n'''; COMMIT
 DROP TABLE cp_t, cp_c, cp_s, cp_b, cp_f, cp_f3
 DROP SEQUENCE cp_seq
+-- Progress: no COPY runs while this statement does
+SELECT * FROM pg_stat_progress_copy

@@ -1091,10 +1091,9 @@ pub fn recv(
         })?);
     }
     if r.p != b.len() {
-        return Err(PgError::error(
-            "22P03",
-            "incorrect binary data format in bind parameter",
-        ));
+        // Bytes left over: the caller's check (the Bind message names the
+        // parameter after it).
+        return Err(PgError::error("22P03", super::binary::BAD_BINARY_FORMAT));
     }
     if n == 0 {
         return Ok(ArrayValue::empty(elem));

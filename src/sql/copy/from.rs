@@ -36,7 +36,7 @@ use std::process::{Child, ChildStdout};
 use pg_query::protobuf as pb;
 
 use super::options::{CopyOptions, Header};
-use super::{copy_context, limit_printout, program_failed};
+use super::{CopyProgress, copy_context, limit_printout, program_failed};
 use crate::sql::adt::{self, binary};
 use crate::sql::analyze::{self, CopyFromQuery};
 use crate::sql::catalog::column_type;
@@ -45,6 +45,7 @@ use crate::sql::types::Datum;
 use crate::sql::{Outcome, ServerContext, Statement, dml};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use crate::utils::mb;
+use crate::utils::pgstat::progress as pp;
 
 /// PostgreSQL's `MaxAllocSize`: no line (or binary field) may be larger.
 const MAX_LINE_BYTES: usize = (1 << 30) - 1;
@@ -174,6 +175,8 @@ pub(super) struct CopyReader {
     escape: Option<u8>,
     /// The number of the line (binary: tuple) being read, from 1.
     pub line_no: u64,
+    /// Bytes read from the source so far (`bytes_processed`).
+    pub bytes_read: u64,
 }
 
 impl CopyReader {
@@ -194,6 +197,7 @@ impl CopyReader {
                 Some(opts.escape)
             },
             line_no: 0,
+            bytes_read: 0,
         }
     }
 
@@ -226,6 +230,7 @@ impl CopyReader {
                         )));
                     }
                     self.buf.extend_from_slice(&chunk);
+                    self.bytes_read += chunk.len() as u64;
                     return Ok(true);
                 }
                 None => {
@@ -678,6 +683,12 @@ pub(super) fn copy_from(
             }
         })?)
     };
+    let progress = CopyProgress::start(q.table.db_oid, q.table.oid, true, c);
+    if let Source::File(f) = &source
+        && let Ok(m) = f.metadata()
+    {
+        progress.set(pp::COPY_BYTES_TOTAL, m.len());
+    }
     let mut reader = CopyReader::new(source, &opts);
 
     // CopyFrom's checks, made once the copy has begun.
@@ -697,7 +708,7 @@ pub(super) fn copy_from(
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
     let n = if opts.is_binary() {
-        copy_binary_rows(&q, &opts, &mut reader, &mut cx)?
+        copy_binary_rows(&q, &opts, &mut reader, &progress, &mut cx)?
     } else {
         copy_text_rows(
             &q,
@@ -705,6 +716,7 @@ pub(super) fn copy_from(
             &force_not_null,
             &force_null,
             &mut reader,
+            &progress,
             &mut cx,
         )?
     };
@@ -730,11 +742,13 @@ fn copy_text_rows(
     force_not_null: &[bool],
     force_null: &[bool],
     reader: &mut CopyReader,
+    progress: &CopyProgress,
     cx: &mut EvalContext,
 ) -> PgResult<u64> {
     let table = &q.table.name;
     let encoding = opts.data_encoding();
     let mut count = 0u64;
+    let mut excluded = 0u64;
     let mut first = true;
     loop {
         cx.server.check_for_interrupts()?;
@@ -801,7 +815,12 @@ fn copy_text_rows(
         }
         if write_row(q, opts.freeze, row, cx).map_err(|e| copy_context(e, line_context()))? {
             count += 1;
+            progress.set(pp::COPY_TUPLES_PROCESSED, count);
+        } else {
+            excluded += 1;
+            progress.set(pp::COPY_TUPLES_EXCLUDED, excluded);
         }
+        progress.set(pp::COPY_BYTES_PROCESSED, reader.bytes_read);
     }
     Ok(count)
 }
@@ -887,6 +906,7 @@ fn copy_binary_rows(
     q: &CopyFromQuery,
     opts: &CopyOptions,
     reader: &mut CopyReader,
+    progress: &CopyProgress,
     cx: &mut EvalContext,
 ) -> PgResult<u64> {
     let table = &q.table.name;
@@ -925,6 +945,7 @@ fn copy_binary_rows(
     }
 
     let mut count = 0u64;
+    let mut excluded = 0u64;
     loop {
         cx.server.check_for_interrupts()?;
         reader.line_no += 1;
@@ -993,7 +1014,12 @@ fn copy_binary_rows(
         }
         if write_row(q, opts.freeze, row, cx).map_err(context)? {
             count += 1;
+            progress.set(pp::COPY_TUPLES_PROCESSED, count);
+        } else {
+            excluded += 1;
+            progress.set(pp::COPY_TUPLES_EXCLUDED, excluded);
         }
+        progress.set(pp::COPY_BYTES_PROCESSED, reader.bytes_read);
     }
     Ok(count)
 }

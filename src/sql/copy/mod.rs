@@ -40,6 +40,7 @@ use pg_query::protobuf as pb;
 
 use super::{Outcome, ServerContext, Statement};
 use crate::utils::elog::{PgError, PgResult, sqlstate};
+use crate::utils::pgstat::progress::{self, ProgressCommand, ProgressReporter};
 
 /// Runs a COPY statement.
 pub fn copy(ctx: &mut dyn ServerContext, stmt: &Statement, c: &pb::CopyStmt) -> PgResult<Outcome> {
@@ -63,6 +64,43 @@ pub fn copy(ctx: &mut dyn ServerContext, stmt: &Statement, c: &pb::CopyStmt) -> 
         from::copy_from(ctx, stmt, c)
     } else {
         to::copy_to(ctx, stmt, c)
+    }
+}
+
+/// This COPY's row in `pg_stat_progress_copy`, ended when dropped (at the
+/// end of the statement, or when an error ends it).
+struct CopyProgress(ProgressReporter);
+
+impl CopyProgress {
+    fn start(db_oid: u32, rel_oid: u32, from: bool, c: &pb::CopyStmt) -> CopyProgress {
+        let r = ProgressReporter::start(ProgressCommand::Copy, db_oid, rel_oid);
+        r.update(
+            progress::COPY_COMMAND,
+            if from {
+                progress::COPY_COMMAND_FROM
+            } else {
+                progress::COPY_COMMAND_TO
+            },
+        );
+        let kind = if c.filename.is_empty() {
+            progress::COPY_TYPE_PIPE
+        } else if c.is_program {
+            progress::COPY_TYPE_PROGRAM
+        } else {
+            progress::COPY_TYPE_FILE
+        };
+        r.update(progress::COPY_TYPE, kind);
+        CopyProgress(r)
+    }
+
+    fn set(&self, param: usize, value: u64) {
+        self.0.update(param, value.min(i64::MAX as u64) as i64);
+    }
+}
+
+impl Drop for CopyProgress {
+    fn drop(&mut self) {
+        self.0.end();
     }
 }
 

@@ -133,10 +133,17 @@ pub(super) fn copy_to(
                     ));
                 }
                 Some(NodeEnum::SelectStmt(_)) => {}
+                Some(
+                    q @ (NodeEnum::InsertStmt(_)
+                    | NodeEnum::UpdateStmt(_)
+                    | NodeEnum::DeleteStmt(_)),
+                ) => {
+                    return copy_dml_to(ctx, stmt, c, q);
+                }
                 _ => {
                     return Err(PgError::error(
                         sqlstate::FEATURE_NOT_SUPPORTED,
-                        "COPY (INSERT/UPDATE/DELETE ... RETURNING) TO is not supported by ferrogres yet",
+                        "this COPY query is not supported by ferrogres yet",
                     ));
                 }
             }
@@ -158,91 +165,234 @@ pub(super) fn copy_to(
     let types: Vec<Type> = planned.columns.iter().map(|c| c.ty).collect();
     let force_quote = force_quote_flags(&opts, &names, table.as_deref())?;
 
-    let mut sink = if c.filename.is_empty() {
-        ctx.copy_out_begin(opts.is_binary(), names.len())?;
-        Sink::Stdout
-    } else if c.is_program {
-        let (child, stdin, _) = super::spawn_program(&c.filename, false)?;
-        Sink::Program {
-            child,
-            stdin,
-            command: c.filename.clone(),
-        }
-    } else {
-        open_file(&c.filename)?
-    };
-
     let mut cx = EvalContext::new(ctx);
     cx.set_subplans(subplans);
     dml::run_modifying_ctes(modify_ctes, &mut cx)?;
     plan::clauses::eval_const_expressions(&mut planned.plan, &mut cx)?;
     let fmt = cx.fmt.clone();
-    let encoding = opts.data_encoding();
-    // The binary header goes out with the first row (or the trailer), in
-    // one CopyData message, as PostgreSQL sends it (psycopg expects that).
-    let mut pending = Vec::new();
-    if opts.is_binary() {
-        pending.extend_from_slice(BINARY_SIGNATURE);
-        pending.extend_from_slice(&0i32.to_be_bytes());
-        pending.extend_from_slice(&0i32.to_be_bytes());
-    } else if opts.header == Header::Yes {
-        let mut line = Vec::new();
-        for (i, n) in names.iter().enumerate() {
-            if i > 0 {
-                line.push(opts.delimiter);
-            }
-            if opts.is_csv() {
-                csv_out(&mut line, n, &opts, false, names.len() == 1);
-            } else {
-                text_out(&mut line, n, opts.delimiter);
-            }
-        }
-        line.push(b'\n');
-        let line = encode_line(line, encoding)?;
-        sink.write(&mut *cx.server, &line)?;
-    }
-    let mut count = 0u64;
+    let oids = types.iter().map(|t| t.oid()).collect();
+    let sink = open_sink(&mut *cx.server, c, &opts, names.len())?;
+    let progress = super::CopyProgress::start(
+        table.as_ref().map_or(0, |t| t.db_oid),
+        table.as_ref().map_or(0, |t| t.oid),
+        false,
+        c,
+    );
+    let mut w = Writer::new(&opts, sink, force_quote, oids, fmt.clone(), progress);
+    w.begin(&mut *cx.server, &names)?;
     exec::run_each(planned.plan, &mut cx, &mut |cx, row| {
-        let mut line = std::mem::take(&mut pending);
+        let texts: Vec<Option<String>> = row
+            .iter()
+            .zip(&types)
+            .map(|(d, ty)| adt::output(d, *ty, &fmt))
+            .collect();
+        w.row(&mut *cx.server, &texts)
+    })?;
+    let count = w.finish(&mut *cx.server)?;
+    Ok(Outcome::Command {
+        tag: format!("COPY {count}"),
+    })
+}
+
+/// `COPY (INSERT | UPDATE | DELETE ... RETURNING ...) TO`: the statement
+/// runs to completion, then its RETURNING rows are copied.
+fn copy_dml_to(
+    ctx: &mut dyn ServerContext,
+    stmt: &Statement,
+    c: &pb::CopyStmt,
+    query: &NodeEnum,
+) -> PgResult<Outcome> {
+    let returning = match query {
+        NodeEnum::InsertStmt(s) => &s.returning_clause,
+        NodeEnum::UpdateStmt(s) => &s.returning_clause,
+        NodeEnum::DeleteStmt(s) => &s.returning_clause,
+        _ => unreachable!("copy_dml_to takes INSERT, UPDATE or DELETE"),
+    };
+    if returning.as_ref().is_none_or(|r| r.exprs.is_empty()) {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "COPY query must have a RETURNING clause",
+        ));
+    }
+    let opts = CopyOptions::parse(&c.options, false, stmt.parsed_text())?;
+    let inner = Statement {
+        text: stmt.text.clone(),
+        node: query.clone(),
+        source: stmt.source.clone(),
+        location: stmt.location,
+    };
+    crate::sql::prevent_command_if_read_only(ctx, &inner.node)?;
+    let outcome = match query {
+        NodeEnum::InsertStmt(s) => dml::insert(ctx, &inner, s)?,
+        NodeEnum::UpdateStmt(s) => dml::update(ctx, &inner, s)?,
+        NodeEnum::DeleteStmt(s) => dml::delete(ctx, &inner, s)?,
+        _ => unreachable!("checked above"),
+    };
+    let Outcome::Rows { fields, rows, .. } = outcome else {
+        unreachable!("a statement with RETURNING returns rows");
+    };
+    let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+    let force_quote = force_quote_flags(&opts, &names, None)?;
+    let fmt = crate::sql::exec::session_format(ctx);
+    let sink = open_sink(ctx, c, &opts, names.len())?;
+    let oids = fields.iter().map(|f| f.type_oid).collect();
+    let progress = super::CopyProgress::start(0, 0, false, c);
+    let mut w = Writer::new(&opts, sink, force_quote, oids, fmt, progress);
+    w.begin(ctx, &names)?;
+    for r in &rows {
+        w.row(ctx, r)?;
+    }
+    let count = w.finish(ctx)?;
+    Ok(Outcome::Command {
+        tag: format!("COPY {count}"),
+    })
+}
+
+/// The client (CopyOutResponse sent here), a file or a program.
+fn open_sink(
+    server: &mut dyn ServerContext,
+    c: &pb::CopyStmt,
+    opts: &CopyOptions,
+    ncols: usize,
+) -> PgResult<Sink> {
+    if c.filename.is_empty() {
+        server.copy_out_begin(opts.is_binary(), ncols)?;
+        Ok(Sink::Stdout)
+    } else if c.is_program {
+        let (child, stdin, _) = super::spawn_program(&c.filename, false)?;
+        Ok(Sink::Program {
+            child,
+            stdin,
+            command: c.filename.clone(),
+        })
+    } else {
+        open_file(&c.filename)
+    }
+}
+
+/// Formats rows (text values, None = NULL) into the sink.
+struct Writer<'o> {
+    opts: &'o CopyOptions,
+    sink: Sink,
+    force_quote: Vec<bool>,
+    oids: Vec<u32>,
+    fmt: adt::SessionFormat,
+    /// Bytes waiting for the next message: the binary header goes out with
+    /// the first row (or the trailer), in one CopyData message, as
+    /// PostgreSQL sends it (psycopg expects that).
+    pending: Vec<u8>,
+    count: u64,
+    bytes: u64,
+    progress: super::CopyProgress,
+}
+
+impl<'o> Writer<'o> {
+    fn new(
+        opts: &'o CopyOptions,
+        sink: Sink,
+        force_quote: Vec<bool>,
+        oids: Vec<u32>,
+        fmt: adt::SessionFormat,
+        progress: super::CopyProgress,
+    ) -> Writer<'o> {
+        Writer {
+            opts,
+            sink,
+            force_quote,
+            oids,
+            fmt,
+            pending: Vec::new(),
+            count: 0,
+            bytes: 0,
+            progress,
+        }
+    }
+
+    /// The binary header, or the HEADER line of column names.
+    fn begin(&mut self, server: &mut dyn ServerContext, names: &[String]) -> PgResult<()> {
+        let opts = self.opts;
         if opts.is_binary() {
-            line.extend_from_slice(&(row.len() as i16).to_be_bytes());
-            for (d, ty) in row.iter().zip(&types) {
-                match adt::output(d, *ty, &fmt) {
+            self.pending.extend_from_slice(BINARY_SIGNATURE);
+            self.pending.extend_from_slice(&0i32.to_be_bytes());
+            self.pending.extend_from_slice(&0i32.to_be_bytes());
+        } else if opts.header == Header::Yes {
+            let mut line = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                if i > 0 {
+                    line.push(opts.delimiter);
+                }
+                if opts.is_csv() {
+                    csv_out(&mut line, n, opts, false, names.len() == 1);
+                } else {
+                    text_out(&mut line, n, opts.delimiter);
+                }
+            }
+            line.push(b'\n');
+            let line = encode_line(line, opts.data_encoding())?;
+            self.sink.write(server, &line)?;
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, server: &mut dyn ServerContext, values: &[Option<String>]) -> PgResult<()> {
+        let opts = self.opts;
+        let mut line = std::mem::take(&mut self.pending);
+        if opts.is_binary() {
+            line.extend_from_slice(&(values.len() as i16).to_be_bytes());
+            for (v, oid) in values.iter().zip(&self.oids) {
+                match v {
                     None => line.extend_from_slice(&(-1i32).to_be_bytes()),
                     Some(text) => {
-                        let b = binary::send(&text, ty.oid(), &fmt)?;
+                        let b = binary::send(text, *oid, &self.fmt)?;
                         line.extend_from_slice(&(b.len() as i32).to_be_bytes());
                         line.extend_from_slice(&b);
                     }
                 }
             }
         } else {
-            for (i, (d, ty)) in row.iter().zip(&types).enumerate() {
+            for (i, v) in values.iter().enumerate() {
                 if i > 0 {
                     line.push(opts.delimiter);
                 }
-                match adt::output(d, *ty, &fmt) {
+                match v {
                     None => line.extend_from_slice(opts.null.as_bytes()),
-                    Some(text) if opts.is_csv() => {
-                        csv_out(&mut line, &text, &opts, force_quote[i], row.len() == 1)
-                    }
-                    Some(text) => text_out(&mut line, &text, opts.delimiter),
+                    Some(text) if opts.is_csv() => csv_out(
+                        &mut line,
+                        text,
+                        opts,
+                        self.force_quote[i],
+                        values.len() == 1,
+                    ),
+                    Some(text) => text_out(&mut line, text, opts.delimiter),
                 }
             }
             line.push(b'\n');
-            line = encode_line(line, encoding)?;
+            line = encode_line(line, opts.data_encoding())?;
         }
-        count += 1;
-        sink.write(&mut *cx.server, &line)
-    })?;
-    if opts.is_binary() {
-        pending.extend_from_slice(&(-1i16).to_be_bytes());
-        sink.write(&mut *cx.server, &pending)?;
+        self.count += 1;
+        self.bytes += line.len() as u64;
+        self.sink.write(server, &line)?;
+        self.progress.set(
+            crate::utils::pgstat::progress::COPY_TUPLES_PROCESSED,
+            self.count,
+        );
+        self.progress.set(
+            crate::utils::pgstat::progress::COPY_BYTES_PROCESSED,
+            self.bytes,
+        );
+        Ok(())
     }
-    sink.finish(&mut *cx.server)?;
-    Ok(Outcome::Command {
-        tag: format!("COPY {count}"),
-    })
+
+    /// The binary trailer, then the sink's end; the number of rows.
+    fn finish(mut self, server: &mut dyn ServerContext) -> PgResult<u64> {
+        if self.opts.is_binary() {
+            let mut last = std::mem::take(&mut self.pending);
+            last.extend_from_slice(&(-1i16).to_be_bytes());
+            self.sink.write(server, &last)?;
+        }
+        self.sink.finish(server)?;
+        Ok(self.count)
+    }
 }
 
 /// `COPY t (cols) TO`'s query, `SELECT cols FROM ONLY schema.t`, and the

@@ -58,7 +58,7 @@ pub enum RegionId {
     Catalog = 7,
     /// Launcher → worker requests (bgproc::autovacuum).
     Autovacuum = 8,
-    /// VACUUM progress per process (storage::heap::vacuum::progress).
+    /// VACUUM progress per process (utils::pgstat::progress).
     VacuumProgress = 9,
 }
 
@@ -74,7 +74,7 @@ pub const REGIONS: &[Region] = &[
     crate::bgproc::checkpointer::REGION,
     crate::catalog::oid::REGION,
     crate::bgproc::autovacuum::REGION,
-    crate::storage::heap::vacuum::progress::REGION,
+    crate::utils::pgstat::progress::REGION,
 ];
 
 /// Where each region lives. Computed once by the postmaster from the

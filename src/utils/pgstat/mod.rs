@@ -39,6 +39,7 @@
 
 pub mod backend;
 pub mod msg;
+pub mod progress;
 pub mod snapshot;
 pub mod socket;
 

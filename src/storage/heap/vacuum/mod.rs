@@ -55,8 +55,6 @@
 //! transactional `pg_class` update, so a crash before commit leaves the old
 //! file in use (and an orphan new file, as PostgreSQL can).
 
-pub mod progress;
-
 #[cfg(test)]
 mod tests;
 
@@ -79,7 +77,7 @@ use super::redo::{
     XlHeapVacuum, XlSmgrTruncate,
 };
 use super::visibility::{HtsvResult, satisfies_vacuum};
-use progress::ProgressReporter;
+use crate::utils::pgstat::progress::{self, ProgressCommand, ProgressReporter};
 
 /// PostgreSQL's default `vacuum_freeze_min_age`.
 pub const DEFAULT_FREEZE_MIN_AGE: i64 = 50_000_000;
@@ -972,7 +970,7 @@ pub fn vacuum_relation(
             format!("vacuuming \"{full_name}\""),
         ));
     }
-    let progress = ProgressReporter::start(env.db_oid, table.oid);
+    let progress = ProgressReporter::start(ProgressCommand::Vacuum, env.db_oid, table.oid);
     let result = (|| -> PgResult<()> {
         let oldest_xmin = crate::storage::xact::oldest_xmin();
         let cutoffs = Cutoffs::new(oldest_xmin, opts);

@@ -1,9 +1,10 @@
-//! VACUUM progress in shared memory (PostgreSQL's `st_progress_param`
-//! of `PgBackendStatus`, reported by `pgstat_progress_update_param` and
-//! read by `pg_stat_progress_vacuum`).
+//! Command progress in shared memory (PostgreSQL's `st_progress_command`
+//! and `st_progress_param` of `PgBackendStatus`, `backend_progress.c`):
+//! VACUUM and COPY report through [`ProgressReporter`], and
+//! `pg_stat_progress_vacuum` / `pg_stat_progress_copy` read the slots.
 //!
 //! One [`ProgressSlot`] per process-array slot, in a region of its own
-//! ("VacuumProgress"). The owner of the process-array slot is the only
+//! ("VacuumProgress", named for its first user). The owner of the process-array slot is the only
 //! writer of the progress slot with the same index; readers copy the
 //! fields under the slot's `changecount` (even when stable, odd while the
 //! owner writes), retrying a torn copy, as PostgreSQL's
@@ -21,6 +22,26 @@ pub const PHASE_VACUUM_HEAP: i64 = 3;
 pub const PHASE_INDEX_CLEANUP: i64 = 4;
 pub const PHASE_TRUNCATE: i64 = 5;
 pub const PHASE_FINAL_CLEANUP: i64 = 6;
+
+/// The command a slot reports (`ProgressCommandType`, PostgreSQL's values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressCommand {
+    Vacuum = 1,
+    Copy = 6,
+}
+
+/// COPY's parameters, PostgreSQL's `PROGRESS_COPY_*` indexes and values.
+pub const COPY_BYTES_PROCESSED: usize = 0;
+pub const COPY_BYTES_TOTAL: usize = 1;
+pub const COPY_TUPLES_PROCESSED: usize = 2;
+pub const COPY_TUPLES_EXCLUDED: usize = 3;
+pub const COPY_COMMAND: usize = 4;
+pub const COPY_TYPE: usize = 5;
+pub const COPY_COMMAND_FROM: i64 = 1;
+pub const COPY_COMMAND_TO: i64 = 2;
+pub const COPY_TYPE_FILE: i64 = 1;
+pub const COPY_TYPE_PROGRAM: i64 = 2;
+pub const COPY_TYPE_PIPE: i64 = 3;
 
 /// The parameters, PostgreSQL's `PROGRESS_VACUUM_*` indexes.
 pub const PARAM_PHASE: usize = 0;
@@ -50,17 +71,17 @@ pub fn phase_name(phase: i64) -> &'static str {
 pub struct ProgressSlot {
     /// Even when stable; odd while the owner writes.
     changecount: AtomicU32,
-    /// 1 while a VACUUM runs in this process (PostgreSQL's
-    /// `st_progress_command = PROGRESS_COMMAND_VACUUM`), else 0.
+    /// The [`ProgressCommand`] running in this process, 0 for none.
     command: AtomicU32,
     datid: AtomicU32,
     relid: AtomicU32,
     params: [AtomicI64; NPARAMS],
 }
 
-/// A consistent copy of a slot that has a VACUUM running.
+/// A consistent copy of a slot that has a command running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {
+    pub command: u32,
     pub datid: Oid,
     pub relid: Oid,
     pub params: [i64; NPARAMS],
@@ -119,6 +140,7 @@ impl ProgressSlot {
                 continue;
             }
             let p = Progress {
+                command: self.command.load(Ordering::Relaxed),
                 datid: self.datid.load(Ordering::Relaxed),
                 relid: self.relid.load(Ordering::Relaxed),
                 params: std::array::from_fn(|i| self.params[i].load(Ordering::Relaxed)),
@@ -138,8 +160,8 @@ impl ProgressSlot {
 pub struct ProgressReporter(Option<&'static ProgressSlot>);
 
 impl ProgressReporter {
-    /// `pgstat_progress_start_command(PROGRESS_COMMAND_VACUUM, relid)`.
-    pub fn start(datid: Oid, relid: Oid) -> ProgressReporter {
+    /// `pgstat_progress_start_command(command, relid)`.
+    pub fn start(command: ProgressCommand, datid: Oid, relid: Oid) -> ProgressReporter {
         let slot = my_progress_slot();
         if let Some(s) = slot {
             s.write(|s| {
@@ -148,7 +170,7 @@ impl ProgressReporter {
                 for p in &s.params {
                     p.store(0, Ordering::Relaxed);
                 }
-                s.command.store(1, Ordering::Relaxed);
+                s.command.store(command as u32, Ordering::Relaxed);
             });
         }
         ProgressReporter(slot)
@@ -174,8 +196,9 @@ impl ProgressReporter {
     }
 }
 
-/// Every running VACUUM: (pid, progress), for `pg_stat_progress_vacuum`.
-pub fn running() -> Vec<(i32, Progress)> {
+/// Every process running `command`: (pid, progress), for the
+/// `pg_stat_progress_*` views.
+pub fn running(command: ProgressCommand) -> Vec<(i32, Progress)> {
     let (Some(seg), Some(slots)) = (crate::storage::shmem::try_get(), slots()) else {
         return Vec::new();
     };
@@ -188,7 +211,9 @@ pub fn running() -> Vec<(i32, Progress)> {
             if pid == 0 {
                 return None;
             }
-            prog.read().map(|p| (pid, p))
+            prog.read()
+                .filter(|p| p.command == command as u32)
+                .map(|p| (pid, p))
         })
         .collect()
 }
