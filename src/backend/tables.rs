@@ -614,6 +614,33 @@ impl TableContext for Session {
         Ok(row_id)
     }
 
+    fn insert_rows(
+        &mut self,
+        table: &TableDef,
+        rows: Vec<Vec<Datum>>,
+        frozen: bool,
+    ) -> PgResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        assert!(
+            !frozen || self.created_in_subtransaction(table),
+            "COPY FREEZE into a table this subtransaction did not create"
+        );
+        self.lock_table(table, LockMode::RowExclusive)?;
+        let rel = table.heap_relation();
+        let xid = self.txn.state.xid_for_write()?;
+        let cid = self.txn.state.command_id();
+        let storage = access::HeapStorage::this_process();
+        let n = rows.len();
+        for row in rows {
+            let values = row_to_heap(table, &row)?;
+            storage.insert_with(&rel, &values, xid, cid, frozen)?;
+        }
+        crate::utils::pgstat::count_inserts(table.db_oid, table.oid, table.relfilenode, n as u64);
+        Ok(())
+    }
+
     fn insert_row_frozen(&mut self, table: &TableDef, row: Vec<Datum>) -> PgResult<RowId> {
         assert!(
             self.created_in_subtransaction(table),

@@ -749,6 +749,7 @@ fn copy_text_rows(
     let encoding = opts.data_encoding();
     let mut count = 0u64;
     let mut excluded = 0u64;
+    let mut batch = Batch::new(opts.freeze);
     let mut first = true;
     loop {
         cx.server.check_for_interrupts()?;
@@ -813,7 +814,10 @@ fn copy_text_rows(
                 })?;
             }
         }
-        if write_row(q, opts.freeze, row, cx).map_err(|e| copy_context(e, line_context()))? {
+        if batch
+            .add(q, row, raw.len() + 1, cx)
+            .map_err(|e| copy_context(e, line_context()))?
+        {
             count += 1;
             progress.set(pp::COPY_TUPLES_PROCESSED, count);
         } else {
@@ -822,6 +826,9 @@ fn copy_text_rows(
         }
         progress.set(pp::COPY_BYTES_PROCESSED, reader.bytes_read);
     }
+    batch
+        .flush(q, cx)
+        .map_err(|e| copy_context(e, format!("COPY {table}, line {}", reader.line_no)))?;
     Ok(count)
 }
 
@@ -874,30 +881,60 @@ fn input_field(text: &str, col: usize, q: &CopyFromQuery, cx: &EvalContext) -> P
     adt::apply_typmod(d, ty, c.typmod, false)
 }
 
-/// Defaults, WHERE, constraints, insert. Ok(false): WHERE skipped it.
-fn write_row(
-    q: &CopyFromQuery,
+/// Rows finished and waiting to be inserted together (PostgreSQL's
+/// `CopyMultiInsertBuffer`): at most [`BATCH_ROWS`] rows or
+/// [`BATCH_BYTES`] of input.
+struct Batch {
+    rows: Vec<Vec<Datum>>,
+    bytes: usize,
     freeze: bool,
-    mut row: Vec<Datum>,
-    cx: &mut EvalContext,
-) -> PgResult<bool> {
-    for (col, e) in q.defaults.iter().enumerate() {
-        if let Some(e) = e {
-            row[col] = eval(e, &[], cx)?;
+}
+
+const BATCH_ROWS: usize = 1000;
+const BATCH_BYTES: usize = 64 * 1024;
+
+impl Batch {
+    fn new(freeze: bool) -> Batch {
+        Batch {
+            rows: Vec::new(),
+            bytes: 0,
+            freeze,
         }
     }
-    if let Some(w) = &q.where_qual
-        && !eval_qual(w, &row, cx)?
-    {
-        return Ok(false);
+
+    /// Defaults, WHERE, constraints, then into the batch (inserted when
+    /// full). Ok(false): WHERE skipped the row. `bytes`: its input size.
+    fn add(
+        &mut self,
+        q: &CopyFromQuery,
+        mut row: Vec<Datum>,
+        bytes: usize,
+        cx: &mut EvalContext,
+    ) -> PgResult<bool> {
+        for (col, e) in q.defaults.iter().enumerate() {
+            if let Some(e) = e {
+                row[col] = eval(e, &[], cx)?;
+            }
+        }
+        if let Some(w) = &q.where_qual
+            && !eval_qual(w, &row, cx)?
+        {
+            return Ok(false);
+        }
+        let row = dml::finish_row(&q.table, &q.checks, row, cx)?;
+        self.rows.push(row);
+        self.bytes += bytes;
+        if self.rows.len() >= BATCH_ROWS || self.bytes >= BATCH_BYTES {
+            self.flush(q, cx)?;
+        }
+        Ok(true)
     }
-    let row = dml::finish_row(&q.table, &q.checks, row, cx)?;
-    if freeze {
-        cx.server.insert_row_frozen(&q.table, row)?;
-    } else {
-        cx.server.insert_row(&q.table, row)?;
+
+    fn flush(&mut self, q: &CopyFromQuery, cx: &mut EvalContext) -> PgResult<()> {
+        self.bytes = 0;
+        let rows = std::mem::take(&mut self.rows);
+        cx.server.insert_rows(&q.table, rows, self.freeze)
     }
-    Ok(true)
 }
 
 /// Binary rows (`CopyReadBinaryTuple`): the header, then per tuple a
@@ -946,6 +983,7 @@ fn copy_binary_rows(
 
     let mut count = 0u64;
     let mut excluded = 0u64;
+    let mut batch = Batch::new(opts.freeze);
     loop {
         cx.server.check_for_interrupts()?;
         reader.line_no += 1;
@@ -980,6 +1018,7 @@ fn copy_binary_rows(
             )));
         }
         let mut row = vec![Datum::Null; q.table.columns.len()];
+        let mut row_bytes = 2usize;
         for &col in &q.attnums {
             let column = &q.table.columns[col];
             let field_context = |e: PgError| {
@@ -993,6 +1032,7 @@ fn copy_binary_rows(
                 .map_err(field_context)?
                 .map(|b| i32::from_be_bytes(b.try_into().expect("4 bytes")))
                 .ok_or_else(|| field_context(unexpected_eof()))?;
+            row_bytes += 4 + len.max(0) as usize;
             if len == -1 {
                 continue;
             }
@@ -1012,7 +1052,7 @@ fn copy_binary_rows(
                 .map_err(field_context)?;
             row[col] = d;
         }
-        if write_row(q, opts.freeze, row, cx).map_err(context)? {
+        if batch.add(q, row, row_bytes, cx).map_err(context)? {
             count += 1;
             progress.set(pp::COPY_TUPLES_PROCESSED, count);
         } else {
@@ -1021,5 +1061,8 @@ fn copy_binary_rows(
         }
         progress.set(pp::COPY_BYTES_PROCESSED, reader.bytes_read);
     }
+    batch
+        .flush(q, cx)
+        .map_err(|e| copy_context(e, format!("COPY {table}, line {}", reader.line_no)))?;
     Ok(count)
 }

@@ -339,6 +339,11 @@ pub fn count_insert(db: Oid, rel: Oid, relfilenode: Oid) {
     count_change(db, rel, relfilenode, |x| x.inserted += 1);
 }
 
+/// `n` rows inserted at once (COPY's batches).
+pub fn count_inserts(db: Oid, rel: Oid, relfilenode: Oid, n: u64) {
+    count_change(db, rel, relfilenode, |x| x.inserted += n);
+}
+
 pub fn count_update(db: Oid, rel: Oid, relfilenode: Oid) {
     count_change(db, rel, relfilenode, |x| x.updated += 1);
 }

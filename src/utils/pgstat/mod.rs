@@ -46,8 +46,8 @@ pub mod socket;
 pub use backend::{
     buffer_usage, clear_snapshot, count_buffer_dirtied, count_buffer_eviction, count_buffer_extend,
     count_buffer_hit, count_buffer_read, count_buffer_write, count_deadlock, count_delete,
-    count_fsync, count_insert, count_seq_scan, count_temp_file, count_update, end_session,
-    end_transaction, fetch_snapshot, idle_flush_deadline, init_backend, my_database,
+    count_fsync, count_insert, count_inserts, count_seq_scan, count_temp_file, count_update,
+    end_session, end_transaction, fetch_snapshot, idle_flush_deadline, init_backend, my_database,
     release_savepoint, report_analyze, report_archiver, report_background_io, report_stat,
     report_vacuum, rollback_to_savepoint, savepoint, send_reset, set_track_counts,
 };
