@@ -77,6 +77,34 @@ fn add_constraint_waits_for_writers_and_checks_what_they_committed() {
     writer.batch_execute("INSERT INTO t VALUES (2)").unwrap();
 }
 
+/// An INSERT that waits for the lock of an ALTER TABLE adding a CHECK
+/// constraint is analysed with the constraint once the ALTER commits (the
+/// writer's lock is taken before the table's definition is read, as
+/// PostgreSQL's setTargetTable does), so the violating row is refused.
+#[test]
+fn a_writer_waiting_behind_add_constraint_obeys_the_new_constraint() {
+    let s = Server::builder().start();
+    s.psql("CREATE TABLE w (a int); INSERT INTO w VALUES (1)");
+    let mut alter = s.connect();
+    alter
+        .batch_execute("BEGIN; ALTER TABLE w ADD CONSTRAINT w_pos CHECK (a > 0)")
+        .unwrap();
+    let conninfo = s.conninfo();
+    let writer = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&conninfo, postgres::NoTls).unwrap();
+        c.batch_execute("INSERT INTO w VALUES (-1)")
+    });
+    let mut watcher = s.connect();
+    wait_for_lock_waiter(&mut watcher);
+    alter.batch_execute("COMMIT").unwrap();
+    let err = writer
+        .join()
+        .unwrap()
+        .expect_err("-1 violates the constraint committed while the INSERT waited");
+    assert_eq!(sqlstate(&err), "23514", "{err:?}");
+    assert_eq!(s.psql("SELECT count(*) FROM w WHERE a < 0"), "0");
+}
+
 /// A NOT VALID constraint and a validated one both survive kill -9 and
 /// crash recovery with their state; VALIDATE works afterwards.
 #[test]

@@ -395,6 +395,17 @@ impl TableContext for Session {
         self.relation_by_oid(rel_oid)
     }
 
+    fn lock_for_write(&mut self, table: &Arc<TableDef>) -> PgResult<Option<Arc<TableDef>>> {
+        if table.namespace_oid == crate::catalog::defs::PG_CATALOG_NAMESPACE {
+            // The catalogs' definitions are fixed; their writers lock as before.
+            return Ok(Some(table.clone()));
+        }
+        self.lock_table(table, LockMode::RowExclusive)?;
+        self.txn.relcache.invalidate_if_needed();
+        self.txn.refresh_statement_snapshot();
+        self.relation_by_oid(table.oid)
+    }
+
     fn lock_for_alter(&mut self, table: &TableDef) -> PgResult<Option<Arc<TableDef>>> {
         self.lock_table(table, LockMode::AccessExclusive)?;
         // A concurrent ALTER may have committed while we waited, and rows

@@ -111,6 +111,14 @@ impl Txn {
         self.snapshot_taken = true;
     }
 
+    /// READ COMMITTED: the statement's snapshot is taken again (after a
+    /// writer's table lock); REPEATABLE READ keeps the transaction's.
+    pub fn refresh_statement_snapshot(&mut self) {
+        if self.isolation == Isolation::ReadCommitted && self.stmt_snapshot.is_some() {
+            self.stmt_snapshot = Some(self.state.snapshot());
+        }
+    }
+
     /// Whether the transaction has taken its first snapshot (after which its
     /// isolation level can no longer change).
     pub fn has_snapshot(&self) -> bool {

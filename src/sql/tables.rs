@@ -195,6 +195,17 @@ pub trait TableContext {
     fn alter_types(&mut self, _change: TypeChange) -> PgResult<()> {
         Err(no_tables())
     }
+    /// `setTargetTable`'s lock: takes `table`'s RowExclusiveLock (held to
+    /// the end of the transaction) before INSERT, UPDATE or DELETE is
+    /// analysed further, and returns the table as the catalogs have it once
+    /// the lock is held (None if it was dropped while we waited), so a
+    /// concurrent ALTER TABLE that committed meanwhile (a new CHECK
+    /// constraint) applies to the statement. In READ COMMITTED the
+    /// statement's snapshot is taken again after the lock, as PostgreSQL
+    /// takes it after parse analysis.
+    fn lock_for_write(&mut self, table: &Arc<TableDef>) -> PgResult<Option<Arc<TableDef>>> {
+        Ok(Some(table.clone()))
+    }
     /// Takes `table`'s AccessExclusiveLock (ALTER TABLE's, held to the end
     /// of the transaction) and returns the table as the catalogs have it
     /// then (None if it was dropped meanwhile).

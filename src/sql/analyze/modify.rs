@@ -162,6 +162,15 @@ impl<'a> Analyzer<'a> {
             ));
         };
         crate::sql::sequence::check_not_sequence(&table)?;
+        // setTargetTable: the writer's lock first, then the definition the
+        // catalogs have once it is held.
+        let Some(table) = self.ctx.lock_for_write(&table)? else {
+            return Err(self.error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{shown}\" does not exist"),
+                l,
+            ));
+        };
         let (refname, has_alias) = match &rv.alias {
             Some(a) => (a.aliasname.clone(), true),
             None => (table.name.clone(), false),
