@@ -191,16 +191,7 @@ fn copied_rows_and_frozen_rows_survive_a_crash_and_an_aborted_freeze_leaves_none
     drop(c);
 
     // kill -9 of the postmaster and all its children, then recovery.
-    let pm = s.postmaster_pid();
-    let kids: Vec<i32> = s.children().into_iter().map(|(p, _)| p).collect();
-    kill(pm, libc::SIGKILL);
-    for k in &kids {
-        kill(*k, libc::SIGKILL);
-    }
-    s.reap();
-    assert!(wait_until(Duration::from_secs(10), || kids
-        .iter()
-        .all(|p| !pid_alive(*p))));
+    kill9_server(&mut s);
     s.launch();
     assert_eq!(
         s.psql("SELECT count(*), sum(id) FROM kept"),

@@ -231,16 +231,7 @@ fn asynchronous_commit_loses_at_most_the_walwriter_window_and_never_corrupts() {
             .unwrap();
     }
     // kill -9 of the postmaster and all its children.
-    let pm = s.postmaster_pid();
-    let kids: Vec<i32> = s.children().into_iter().map(|(p, _)| p).collect();
-    kill(pm, libc::SIGKILL);
-    for k in &kids {
-        kill(*k, libc::SIGKILL);
-    }
-    s.reap();
-    assert!(wait_until(Duration::from_secs(10), || kids
-        .iter()
-        .all(|p| !pid_alive(*p))));
+    kill9_server(&mut s);
     s.launch();
     let present = ids(&s, "SELECT id FROM a");
     // Everything committed before the last second is there...

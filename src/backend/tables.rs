@@ -652,20 +652,6 @@ impl TableContext for Session {
         Ok(())
     }
 
-    fn insert_row_frozen(&mut self, table: &TableDef, row: Vec<Datum>) -> PgResult<RowId> {
-        assert!(
-            self.created_in_subtransaction(table),
-            "COPY FREEZE into a table this subtransaction did not create"
-        );
-        self.lock_table(table, LockMode::RowExclusive)?;
-        let values = row_to_heap(table, &row)?;
-        let xid = self.txn.state.xid_for_write()?;
-        let cid = self.txn.state.command_id();
-        let row_id = access::heap_insert_frozen(&table.heap_relation(), &values, xid, cid)?;
-        crate::utils::pgstat::count_insert(table.db_oid, table.oid, table.relfilenode);
-        Ok(row_id)
-    }
-
     fn created_in_subtransaction(&self, table: &TableDef) -> bool {
         self.txn
             .created_in_current_subxact(table.heap_relation().locator)

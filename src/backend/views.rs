@@ -762,12 +762,14 @@ fn pg_stat_io(stats: &StatsSnapshot) -> VirtualRelation {
     }
 }
 
-/// `pg_stat_progress_vacuum`, PostgreSQL 15's columns, from the VACUUM
-/// progress slots in shared memory (`utils::pgstat::progress`).
-/// `databases` names the database oids (from `pg_database`).
-pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
-    use crate::utils::pgstat::progress as p;
-    let rows = p::running(p::ProgressCommand::Vacuum)
+/// The rows of a `pg_stat_progress_*` view: pid, datid, datname, relid
+/// of every process running `command`, then `rest` of its progress.
+fn progress_rows(
+    command: crate::utils::pgstat::progress::ProgressCommand,
+    databases: &[(u32, String)],
+    rest: impl Fn(&crate::utils::pgstat::progress::Progress) -> Vec<Datum>,
+) -> Vec<Vec<Datum>> {
+    crate::utils::pgstat::progress::running(command)
         .into_iter()
         .map(|(pid, prog)| {
             let datname = databases
@@ -775,21 +777,34 @@ pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
                 .find(|(o, _)| *o == prog.datid)
                 .map(|(_, n)| Datum::Text(n.clone()))
                 .unwrap_or(Datum::Null);
-            vec![
+            let mut row = vec![
                 Datum::Int4(pid),
                 Datum::Oid(prog.datid),
                 datname,
                 Datum::Oid(prog.relid),
-                Datum::Text(p::phase_name(prog.params[p::PARAM_PHASE]).to_string()),
-                Datum::Int8(prog.params[p::PARAM_TOTAL_HEAP_BLKS]),
-                Datum::Int8(prog.params[p::PARAM_HEAP_BLKS_SCANNED]),
-                Datum::Int8(prog.params[p::PARAM_HEAP_BLKS_VACUUMED]),
-                Datum::Int8(prog.params[p::PARAM_NUM_INDEX_VACUUMS]),
-                Datum::Int8(prog.params[p::PARAM_MAX_DEAD_TUPLES]),
-                Datum::Int8(prog.params[p::PARAM_NUM_DEAD_TUPLES]),
-            ]
+            ];
+            row.extend(rest(&prog));
+            row
         })
-        .collect();
+        .collect()
+}
+
+/// `pg_stat_progress_vacuum`, PostgreSQL 15's columns, from the VACUUM
+/// progress slots in shared memory (`utils::pgstat::progress`).
+/// `databases` names the database oids (from `pg_database`).
+pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
+    use crate::utils::pgstat::progress as p;
+    let rows = progress_rows(p::ProgressCommand::Vacuum, databases, |prog| {
+        vec![
+            Datum::Text(p::phase_name(prog.params[p::PARAM_PHASE]).to_string()),
+            Datum::Int8(prog.params[p::PARAM_TOTAL_HEAP_BLKS]),
+            Datum::Int8(prog.params[p::PARAM_HEAP_BLKS_SCANNED]),
+            Datum::Int8(prog.params[p::PARAM_HEAP_BLKS_VACUUMED]),
+            Datum::Int8(prog.params[p::PARAM_NUM_INDEX_VACUUMS]),
+            Datum::Int8(prog.params[p::PARAM_MAX_DEAD_TUPLES]),
+            Datum::Int8(prog.params[p::PARAM_NUM_DEAD_TUPLES]),
+        ]
+    });
     VirtualRelation {
         columns: cols(&[
             ("pid", Type::Int4),
@@ -812,38 +827,26 @@ pub fn pg_stat_progress_vacuum(databases: &[(u32, String)]) -> VirtualRelation {
 /// slots of processes running COPY.
 pub fn pg_stat_progress_copy(databases: &[(u32, String)]) -> VirtualRelation {
     use crate::utils::pgstat::progress as p;
-    let rows = p::running(p::ProgressCommand::Copy)
-        .into_iter()
-        .map(|(pid, prog)| {
-            let datname = databases
-                .iter()
-                .find(|(o, _)| *o == prog.datid)
-                .map(|(_, n)| Datum::Text(n.clone()))
-                .unwrap_or(Datum::Null);
-            let command = match prog.params[p::COPY_COMMAND] {
-                p::COPY_COMMAND_FROM => "COPY FROM",
-                _ => "COPY TO",
-            };
-            let kind = match prog.params[p::COPY_TYPE] {
-                p::COPY_TYPE_FILE => "FILE",
-                p::COPY_TYPE_PROGRAM => "PROGRAM",
-                p::COPY_TYPE_PIPE => "PIPE",
-                _ => "CALLBACK",
-            };
-            vec![
-                Datum::Int4(pid),
-                Datum::Oid(prog.datid),
-                datname,
-                Datum::Oid(prog.relid),
-                Datum::Text(command.into()),
-                Datum::Text(kind.into()),
-                Datum::Int8(prog.params[p::COPY_BYTES_PROCESSED]),
-                Datum::Int8(prog.params[p::COPY_BYTES_TOTAL]),
-                Datum::Int8(prog.params[p::COPY_TUPLES_PROCESSED]),
-                Datum::Int8(prog.params[p::COPY_TUPLES_EXCLUDED]),
-            ]
-        })
-        .collect();
+    let rows = progress_rows(p::ProgressCommand::Copy, databases, |prog| {
+        let command = match prog.params[p::COPY_COMMAND] {
+            p::COPY_COMMAND_FROM => "COPY FROM",
+            _ => "COPY TO",
+        };
+        let kind = match prog.params[p::COPY_TYPE] {
+            p::COPY_TYPE_FILE => "FILE",
+            p::COPY_TYPE_PROGRAM => "PROGRAM",
+            p::COPY_TYPE_PIPE => "PIPE",
+            _ => "CALLBACK",
+        };
+        vec![
+            Datum::Text(command.into()),
+            Datum::Text(kind.into()),
+            Datum::Int8(prog.params[p::COPY_BYTES_PROCESSED]),
+            Datum::Int8(prog.params[p::COPY_BYTES_TOTAL]),
+            Datum::Int8(prog.params[p::COPY_TUPLES_PROCESSED]),
+            Datum::Int8(prog.params[p::COPY_TUPLES_EXCLUDED]),
+        ]
+    });
     VirtualRelation {
         columns: cols(&[
             ("pid", Type::Int4),

@@ -244,27 +244,16 @@ pub trait TableContext {
     }
     /// Inserts several rows of one statement (COPY's batches, PostgreSQL's
     /// `CopyMultiInsertBuffer`): the table lock, the relation descriptor
-    /// and the statistics are taken once per batch; `frozen` as
-    /// [`TableContext::insert_row_frozen`]. The default inserts row by row.
+    /// and the statistics are taken once per batch. `frozen` (COPY
+    /// FREEZE) stores them frozen, visible to every snapshot at once
+    /// (PostgreSQL's `HEAP_INSERT_FROZEN`), only for a table
+    /// [`TableContext::created_in_subtransaction`].
     fn insert_rows(
         &mut self,
-        table: &TableDef,
-        rows: Vec<Vec<Datum>>,
-        frozen: bool,
+        _table: &TableDef,
+        _rows: Vec<Vec<Datum>>,
+        _frozen: bool,
     ) -> PgResult<()> {
-        for row in rows {
-            if frozen {
-                self.insert_row_frozen(table, row)?;
-            } else {
-                self.insert_row(table, row)?;
-            }
-        }
-        Ok(())
-    }
-    /// `COPY ... FREEZE`'s insert: the row is stored frozen (visible to
-    /// every snapshot at once, PostgreSQL's `HEAP_INSERT_FROZEN`). Only for
-    /// a table [`TableContext::created_in_subtransaction`].
-    fn insert_row_frozen(&mut self, _table: &TableDef, _row: Vec<Datum>) -> PgResult<RowId> {
         Err(no_tables())
     }
     /// Whether the table's file was created (CREATE TABLE, TRUNCATE) by

@@ -496,6 +496,21 @@ impl Drop for Server {
 }
 
 /// Processes whose parent is `ppid`, with their titles from /proc.
+/// kill -9 of the postmaster and every child it has, as a power loss
+/// would end them; returns once all are gone (the server is down).
+pub fn kill9_server(s: &mut Server) {
+    let pm = s.postmaster_pid();
+    let kids: Vec<i32> = s.children().into_iter().map(|(p, _)| p).collect();
+    kill(pm, libc::SIGKILL);
+    for k in &kids {
+        kill(*k, libc::SIGKILL);
+    }
+    s.reap();
+    assert!(wait_until(Duration::from_secs(10), || kids
+        .iter()
+        .all(|p| !pid_alive(*p))));
+}
+
 pub fn children_of(ppid: i32) -> Vec<(i32, String)> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {

@@ -10,6 +10,7 @@ use pg_query::protobuf as pb;
 
 use super::modify::table_columns;
 use super::{Analyzer, ExprKind, Scope};
+use crate::sql::ServerContext;
 use crate::sql::expr::Expr;
 use crate::sql::tables::TableDef;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
@@ -61,6 +62,43 @@ pub fn copy_attnums(table: &TableDef, names: &[pb::Node]) -> PgResult<Vec<usize>
     Ok(out)
 }
 
+/// COPY's relation (`table_openrv`): a memory-backed system view is
+/// refused with PostgreSQL's message for the direction; no position.
+pub fn copy_relation(
+    ctx: &mut dyn ServerContext,
+    rv: &pb::RangeVar,
+    is_from: bool,
+) -> PgResult<Arc<TableDef>> {
+    let schema = (!rv.schemaname.is_empty()).then_some(rv.schemaname.as_str());
+    if schema.is_none_or(|s| s == "pg_catalog")
+        && (rv.relname == "pg_settings" || ctx.system_relation(&rv.relname)?.is_some())
+    {
+        let e = PgError::error(
+            sqlstate::WRONG_OBJECT_TYPE,
+            format!(
+                "cannot copy {} view \"{}\"",
+                if is_from { "to" } else { "from" },
+                rv.relname
+            ),
+        );
+        return Err(if is_from {
+            e.with_hint("To enable copying to a view, provide an INSTEAD OF INSERT trigger.")
+        } else {
+            e.with_hint("Try the COPY (SELECT ...) TO variant.")
+        });
+    }
+    ctx.lookup_table(schema, &rv.relname)?.ok_or_else(|| {
+        let shown = match schema {
+            Some(s) => format!("{s}.{}", rv.relname),
+            None => rv.relname.clone(),
+        };
+        PgError::error(
+            sqlstate::UNDEFINED_TABLE,
+            format!("relation \"{shown}\" does not exist"),
+        )
+    })
+}
+
 impl Analyzer<'_> {
     /// The table COPY FROM writes, with its columns, defaults, checks and
     /// WHERE. A memory-backed system view is refused here; sequences are
@@ -72,27 +110,7 @@ impl Analyzer<'_> {
         columns: &[pb::Node],
         where_clause: &Option<Box<pg_query::Node>>,
     ) -> PgResult<CopyFromQuery> {
-        let schema = (!rv.schemaname.is_empty()).then_some(rv.schemaname.as_str());
-        if schema.is_none_or(|s| s == "pg_catalog")
-            && (rv.relname == "pg_settings" || self.ctx.system_relation(&rv.relname)?.is_some())
-        {
-            return Err(PgError::error(
-                sqlstate::WRONG_OBJECT_TYPE,
-                format!("cannot copy to view \"{}\"", rv.relname),
-            )
-            .with_hint("To enable copying to a view, provide an INSTEAD OF INSERT trigger."));
-        }
-        let Some(table) = self.ctx.lookup_table(schema, &rv.relname)? else {
-            let shown = match schema {
-                Some(s) => format!("{s}.{}", rv.relname),
-                None => rv.relname.clone(),
-            };
-            // PostgreSQL's table_openrv reports no position here.
-            return Err(PgError::error(
-                sqlstate::UNDEFINED_TABLE,
-                format!("relation \"{shown}\" does not exist"),
-            ));
-        };
+        let table = copy_relation(&mut *self.ctx, rv, true)?;
         // DoCopy analyses WHERE before BeginCopyFrom looks at the columns.
         let where_qual = match where_clause.as_deref().and_then(|n| n.node.as_ref()) {
             Some(n) => {

@@ -39,7 +39,7 @@ use super::types::Type;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 use resolve::select_common_type;
 
-pub use copy::{CopyFromQuery, copy_attnums};
+pub use copy::{CopyFromQuery, copy_attnums, copy_relation};
 pub use from::{FromTree, JoinKind, OuterLevels, hashable_equality};
 pub use modify::{
     DeleteQuery, InsertQuery, InsertRows, ModifyCte, ModifyQuery, UpdateQuery, table_columns,

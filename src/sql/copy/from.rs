@@ -747,8 +747,6 @@ fn copy_text_rows(
 ) -> PgResult<u64> {
     let table = &q.table.name;
     let encoding = opts.data_encoding();
-    let mut count = 0u64;
-    let mut excluded = 0u64;
     let mut batch = Batch::new(opts.freeze);
     let mut first = true;
     loop {
@@ -814,22 +812,12 @@ fn copy_text_rows(
                 })?;
             }
         }
-        if batch
+        let taken = batch
             .add(q, row, raw.len() + 1, cx)
-            .map_err(|e| copy_context(e, line_context()))?
-        {
-            count += 1;
-            progress.set(pp::COPY_TUPLES_PROCESSED, count);
-        } else {
-            excluded += 1;
-            progress.set(pp::COPY_TUPLES_EXCLUDED, excluded);
-        }
-        progress.set(pp::COPY_BYTES_PROCESSED, reader.bytes_read);
+            .map_err(|e| copy_context(e, line_context()))?;
+        batch.counted(taken, progress, reader.bytes_read);
     }
-    batch
-        .flush(q, cx)
-        .map_err(|e| copy_context(e, format!("COPY {table}, line {}", reader.line_no)))?;
-    Ok(count)
+    batch.finish(q, cx, reader.line_no)
 }
 
 /// `HEADER MATCH`: the header line names the input columns, in order.
@@ -888,6 +876,9 @@ struct Batch {
     rows: Vec<Vec<Datum>>,
     bytes: usize,
     freeze: bool,
+    /// Rows taken and rows WHERE excluded so far.
+    count: u64,
+    excluded: u64,
 }
 
 const BATCH_ROWS: usize = 1000;
@@ -899,7 +890,29 @@ impl Batch {
             rows: Vec::new(),
             bytes: 0,
             freeze,
+            count: 0,
+            excluded: 0,
         }
+    }
+
+    /// Counts a row `add` took (or WHERE excluded) and reports progress.
+    fn counted(&mut self, taken: bool, progress: &CopyProgress, bytes_read: u64) {
+        if taken {
+            self.count += 1;
+            progress.set(pp::COPY_TUPLES_PROCESSED, self.count);
+        } else {
+            self.excluded += 1;
+            progress.set(pp::COPY_TUPLES_EXCLUDED, self.excluded);
+        }
+        progress.set(pp::COPY_BYTES_PROCESSED, bytes_read);
+    }
+
+    /// Inserts what is left; the number of rows copied. A failure names
+    /// the last line read.
+    fn finish(mut self, q: &CopyFromQuery, cx: &mut EvalContext, line_no: u64) -> PgResult<u64> {
+        self.flush(q, cx)
+            .map_err(|e| copy_context(e, format!("COPY {}, line {line_no}", q.table.name)))?;
+        Ok(self.count)
     }
 
     /// Defaults, WHERE, constraints, then into the batch (inserted when
@@ -981,8 +994,6 @@ fn copy_binary_rows(
         return Err(bad_header("invalid COPY file header (wrong length)"));
     }
 
-    let mut count = 0u64;
-    let mut excluded = 0u64;
     let mut batch = Batch::new(opts.freeze);
     loop {
         cx.server.check_for_interrupts()?;
@@ -1052,17 +1063,8 @@ fn copy_binary_rows(
                 .map_err(field_context)?;
             row[col] = d;
         }
-        if batch.add(q, row, row_bytes, cx).map_err(context)? {
-            count += 1;
-            progress.set(pp::COPY_TUPLES_PROCESSED, count);
-        } else {
-            excluded += 1;
-            progress.set(pp::COPY_TUPLES_EXCLUDED, excluded);
-        }
-        progress.set(pp::COPY_BYTES_PROCESSED, reader.bytes_read);
+        let taken = batch.add(q, row, row_bytes, cx).map_err(context)?;
+        batch.counted(taken, progress, reader.bytes_read);
     }
-    batch
-        .flush(q, cx)
-        .map_err(|e| copy_context(e, format!("COPY {table}, line {}", reader.line_no)))?;
-    Ok(count)
+    batch.finish(q, cx, reader.line_no)
 }

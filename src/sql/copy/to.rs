@@ -402,27 +402,7 @@ fn table_select(
     rv: &pb::RangeVar,
     attlist: &[pb::Node],
 ) -> PgResult<(Statement, Arc<TableDef>)> {
-    let schema = (!rv.schemaname.is_empty()).then_some(rv.schemaname.as_str());
-    if schema.is_none_or(|s| s == "pg_catalog")
-        && (rv.relname == "pg_settings" || ctx.system_relation(&rv.relname)?.is_some())
-    {
-        return Err(PgError::error(
-            sqlstate::WRONG_OBJECT_TYPE,
-            format!("cannot copy from view \"{}\"", rv.relname),
-        )
-        .with_hint("Try the COPY (SELECT ...) TO variant."));
-    }
-    let Some(table) = ctx.lookup_table(schema, &rv.relname)? else {
-        let shown = match schema {
-            Some(s) => format!("{s}.{}", rv.relname),
-            None => rv.relname.clone(),
-        };
-        // PostgreSQL's table_openrv reports no position here.
-        return Err(PgError::error(
-            sqlstate::UNDEFINED_TABLE,
-            format!("relation \"{shown}\" does not exist"),
-        ));
-    };
+    let table = analyze::copy_relation(ctx, rv, false)?;
     if table.relkind == 'S' {
         return Err(PgError::error(
             sqlstate::WRONG_OBJECT_TYPE,

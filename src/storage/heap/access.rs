@@ -146,17 +146,6 @@ pub fn heap_insert(
     HeapStorage::this_process().insert(rel, values, xid, cid)
 }
 
-/// [`heap_insert`] of a frozen tuple (COPY FREEZE; see
-/// [`HeapStorage::insert_with`]).
-pub fn heap_insert_frozen(
-    rel: &HeapRelation,
-    values: &[HeapValue],
-    xid: Xid,
-    cid: CommandId,
-) -> PgResult<ItemPointer> {
-    HeapStorage::this_process().insert_with(rel, values, xid, cid, true)
-}
-
 /// Calls `visit` with every row `snapshot` sees, in physical order, until
 /// it returns false. The relation's length is taken at the start.
 pub fn heap_scan(
