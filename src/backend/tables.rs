@@ -22,7 +22,7 @@ use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
 use crate::storage::heap::access::{self, TmOutcome};
 use crate::storage::heap::tuple::{oidvector_pack, oidvector_unpack};
-use crate::storage::lock::lmgr::{LockMode, LockTag};
+use crate::storage::lock::lmgr::{LockMode, LockResult, LockTag};
 use crate::storage::xact::Transam;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
 
@@ -400,10 +400,33 @@ impl TableContext for Session {
             // The catalogs' definitions are fixed; their writers lock as before.
             return Ok(Some(table.clone()));
         }
-        self.lock_table(table, LockMode::RowExclusive)?;
-        self.txn.relcache.invalidate_if_needed();
-        self.txn.refresh_statement_snapshot();
-        self.relation_by_oid(table.oid)
+        // Usually granted at once: then nothing changed since the
+        // statement's snapshot unless DDL committed meanwhile, and the
+        // statement keeps both (no second snapshot on the hot path).
+        let tag = LockTag::Relation {
+            db: table.db_oid,
+            rel: table.oid,
+        };
+        let waited = match self.txn.state.locks.lock_acquire(
+            tag,
+            LockMode::RowExclusive,
+            true,
+            &mut check_interrupts,
+        )? {
+            LockResult::NotAvailable => {
+                self.lock_table(table, LockMode::RowExclusive)?;
+                true
+            }
+            LockResult::Granted | LockResult::AlreadyHeld => false,
+        };
+        let changed = self.txn.relcache.invalidate_if_needed();
+        if waited {
+            self.txn.refresh_statement_snapshot();
+        }
+        if waited || changed {
+            return self.relation_by_oid(table.oid);
+        }
+        Ok(Some(table.clone()))
     }
 
     fn lock_for_alter(&mut self, table: &TableDef) -> PgResult<Option<Arc<TableDef>>> {

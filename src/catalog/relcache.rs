@@ -153,12 +153,16 @@ impl RelCache {
     }
 
     /// Drops everything if another transaction's DDL committed (rule 2).
-    pub fn invalidate_if_needed(&mut self) {
+    /// Drops the cache if another backend's DDL committed since it was
+    /// filled; true if it did.
+    pub fn invalidate_if_needed(&mut self) -> bool {
         let g = oid::generation();
         if g != self.generation {
             self.invalidate();
             self.generation = g;
+            return true;
         }
+        false
     }
 
     pub fn invalidate(&mut self) {

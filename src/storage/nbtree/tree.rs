@@ -103,6 +103,17 @@ fn read_meta(s: &HeapStorage<'_>, rel: &BtreeRelation) -> PgResult<BtMeta> {
     })
 }
 
+/// The metapage, locked exclusively to change the root, and its contents.
+fn lock_meta<'p>(s: &HeapStorage<'p>, rel: &BtreeRelation) -> PgResult<(LockedBuffer<'p>, BtMeta)> {
+    let meta = s
+        .pool
+        .read_buffer(rel.tag(0))?
+        .into_locked(BufferLockMode::Exclusive);
+    let m =
+        BtMeta::read(&Page::new(meta.page())).ok_or_else(|| corrupt(rel, "bad metapage".into()))?;
+    Ok((meta, m))
+}
+
 /// Logs every page in `pages` by its image, in one record, and sets their
 /// LSNs (README N5). Call inside the critical section that changed them.
 fn log_pages(s: &HeapStorage<'_>, pages: &mut [LockedBuffer<'_>]) {
@@ -280,12 +291,7 @@ pub fn bt_insert(
 /// The first insert into an empty tree: a leaf root holding `item`.
 /// False if another backend created the root meanwhile.
 fn create_root(s: &HeapStorage<'_>, rel: &BtreeRelation, item: &IndexTuple) -> PgResult<bool> {
-    let mut meta = s
-        .pool
-        .read_buffer(rel.tag(0))?
-        .into_locked(BufferLockMode::Exclusive);
-    let m =
-        BtMeta::read(&Page::new(meta.page())).ok_or_else(|| corrupt(rel, "bad metapage".into()))?;
+    let (mut meta, m) = lock_meta(s, rel)?;
     if m.root != P_NONE {
         return Ok(false);
     }
@@ -492,12 +498,7 @@ fn insert_on_page<'p>(
                 );
             }
             root.mark_dirty();
-            let mut meta = s
-                .pool
-                .read_buffer(rel.tag(0))?
-                .into_locked(BufferLockMode::Exclusive);
-            let m = BtMeta::read(&Page::new(meta.page()))
-                .ok_or_else(|| corrupt(rel, "bad metapage".into()))?;
+            let (mut meta, m) = lock_meta(s, rel)?;
             init_meta_page(
                 &mut Page::new(meta.page_mut()),
                 BtMeta {
