@@ -31,6 +31,7 @@
 //! block is open.
 
 pub mod auth;
+mod indexes;
 mod sequence;
 mod session;
 mod tables;

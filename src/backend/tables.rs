@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use super::session::{Session, check_interrupts};
 use crate::catalog::TableDef;
-use crate::catalog::defs::FIRST_NORMAL_OBJECT_ID;
-use crate::catalog::relcache::as_str;
+use crate::catalog::datum::{row_to_datums, row_to_heap};
 use crate::sql::ServerContext;
 use crate::sql::tables::{
     ColumnDef, ConstraintChange, RowChange, RowId, RowLockMode, SavepointRequest, ScanId,
@@ -21,7 +20,6 @@ use crate::sql::tables::{
 use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
 use crate::storage::heap::access::{self, TmOutcome};
-use crate::storage::heap::tuple::{oidvector_pack, oidvector_unpack};
 use crate::storage::lock::lmgr::{LockMode, LockResult, LockTag};
 use crate::storage::xact::Transam;
 use crate::utils::elog::{PgError, PgResult, sqlstate};
@@ -30,145 +28,6 @@ use crate::utils::elog::{PgError, PgResult, sqlstate};
 pub(super) struct ScanState {
     table: Arc<TableDef>,
     rows: VecDeque<(RowId, Vec<HeapValue>)>,
-}
-
-/// SQL value → stored value for a column of type `type_oid`.
-fn to_heap(type_oid: u32, d: &Datum) -> PgResult<HeapValue> {
-    Ok(match (type_oid, d) {
-        (_, Datum::Null) => HeapValue::Null,
-        (16, Datum::Bool(b)) => HeapValue::Bool(*b),
-        (21, Datum::Int2(v)) => HeapValue::I16(*v),
-        (23, Datum::Int4(v)) => HeapValue::I32(*v),
-        (20, Datum::Int8(v)) => HeapValue::I64(*v),
-        (t, Datum::Oid(v)) if crate::storage::heap::tuple::is_oid_type(t) => HeapValue::Oid(*v),
-        (18, Datum::Text(s)) => HeapValue::Bytes(vec![crate::sql::adt::systypes::char_byte(s)]),
-        (30, Datum::Text(s)) => {
-            HeapValue::Bytes(oidvector_pack(&crate::sql::adt::systypes::oidvector_in(s)?))
-        }
-        (700, Datum::Float4(v)) => HeapValue::F32(*v),
-        (701, Datum::Float8(v)) => HeapValue::F64(*v),
-        (1700, Datum::Numeric(n)) => HeapValue::Bytes(n.to_string_pg().into_bytes()),
-        (25 | 1043 | 1042, Datum::Text(s)) => HeapValue::Bytes(s.as_bytes().to_vec()),
-        // `name` is fixed-width: NUL-padded to NAMEDATALEN (the SQL layer truncated it to 63 bytes).
-        (19, Datum::Text(s)) => {
-            let mut b = crate::sql::adt::truncate_name(s).into_bytes();
-            b.resize(crate::storage::heap::tuple::NAMEDATALEN, 0);
-            HeapValue::Bytes(b)
-        }
-        (17, Datum::Bytea(b)) => HeapValue::Bytes(b.clone()),
-        (1184, Datum::Timestamptz(v)) => HeapValue::I64(*v),
-        (1082, Datum::Date(v)) => HeapValue::I32(*v),
-        (1114, Datum::Timestamp(v)) => HeapValue::I64(*v),
-        (2950, Datum::Uuid(u)) => HeapValue::Bytes(u.to_vec()),
-        (1083, Datum::Time(t)) => HeapValue::I64(*t),
-        (
-            1186,
-            Datum::Interval {
-                months,
-                days,
-                micros,
-            },
-        ) => {
-            let mut b = micros.to_le_bytes().to_vec();
-            b.extend_from_slice(&days.to_le_bytes());
-            b.extend_from_slice(&months.to_le_bytes());
-            HeapValue::Bytes(b)
-        }
-        (114, Datum::Json(s)) => HeapValue::Bytes(s.as_bytes().to_vec()),
-        (3802, Datum::Jsonb(j)) => HeapValue::Bytes(j.to_text().into_bytes()),
-        (_, Datum::Array(a)) => HeapValue::Bytes(crate::sql::adt::array::serialize(a)),
-        // An enum column stores the label's pg_enum oid (4 bytes, by value).
-        (_, Datum::Enum(e)) => HeapValue::I32(e.oid as i32),
-        (_, other) => {
-            return Err(PgError::error(
-                sqlstate::DATATYPE_MISMATCH,
-                format!("cannot store {other:?} in a column of type oid {type_oid}"),
-            ));
-        }
-    })
-}
-
-/// Stored value → SQL value.
-fn to_datum(type_oid: u32, v: HeapValue) -> PgResult<Datum> {
-    Ok(match (type_oid, v) {
-        (_, HeapValue::Null) => Datum::Null,
-        (_, HeapValue::Bool(b)) => Datum::Bool(b),
-        (_, HeapValue::I16(v)) => Datum::Int2(v),
-        (1184, HeapValue::I64(v)) => Datum::Timestamptz(v),
-        (1114, HeapValue::I64(v)) => Datum::Timestamp(v),
-        (1082, HeapValue::I32(v)) => Datum::Date(v),
-        (1083, HeapValue::I64(v)) => Datum::Time(v),
-        (1186, HeapValue::Bytes(b)) if b.len() == 16 => Datum::Interval {
-            micros: i64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
-            days: i32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
-            months: i32::from_le_bytes(b[12..16].try_into().expect("4 bytes")),
-        },
-        (_, HeapValue::I64(v)) => Datum::Int8(v),
-        (t, HeapValue::I32(v)) if t == 23 || t < FIRST_NORMAL_OBJECT_ID => Datum::Int4(v),
-        // The only user-defined types with a 4-byte value are enums.
-        (_, HeapValue::I32(v)) => crate::sql::adt::enums::from_oid(v as u32)?,
-        (_, HeapValue::Oid(v)) => Datum::Oid(v),
-        (_, HeapValue::F32(v)) => Datum::Float4(v),
-        (_, HeapValue::F64(v)) => Datum::Float8(v),
-        (18, HeapValue::Bytes(b)) => Datum::Text(crate::sql::adt::systypes::char_text(
-            b.first().copied().unwrap_or(0),
-        )),
-        (30, HeapValue::Bytes(b)) => match oidvector_unpack(&b) {
-            Some(oids) => Datum::Text(crate::sql::adt::systypes::oidvector_out(&oids)),
-            None => {
-                return Err(PgError::error(
-                    sqlstate::DATA_CORRUPTED,
-                    "invalid oidvector value on disk",
-                ));
-            }
-        },
-        (1700, HeapValue::Bytes(b)) => Datum::Numeric(crate::sql::adt::numeric::Numeric::parse(
-            &String::from_utf8_lossy(&b),
-        )?),
-        (2950, HeapValue::Bytes(b)) => {
-            Datum::Uuid(b.try_into().map_err(|_| {
-                PgError::error(sqlstate::DATA_CORRUPTED, "invalid uuid value on disk")
-            })?)
-        }
-        (17, HeapValue::Bytes(b)) => Datum::Bytea(b),
-        (114, HeapValue::Bytes(b)) => Datum::Json(as_str(&HeapValue::Bytes(b))),
-        (3802, HeapValue::Bytes(b)) => Datum::Jsonb(Box::new(
-            crate::sql::adt::jsonb::Jsonb::parse(&String::from_utf8_lossy(&b))?,
-        )),
-        // The string types first: they are most columns, and the array
-        // test below looks the type up.
-        (25 | 1043 | 1042 | 19, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
-        (t, HeapValue::Bytes(b))
-            if crate::sql::types::Type::from_oid(t).is_some_and(|t| t.elem().is_some()) =>
-        {
-            Datum::Array(Box::new(crate::sql::adt::array::deserialize(&b)?))
-        }
-        (_, v @ HeapValue::Bytes(_)) => Datum::Text(as_str(&v)),
-    })
-}
-
-fn row_to_heap(table: &TableDef, row: &[Datum]) -> PgResult<Vec<HeapValue>> {
-    if row.len() != table.columns.len() {
-        return Err(PgError::error(
-            sqlstate::INTERNAL_ERROR,
-            "row does not match the table's columns",
-        ));
-    }
-    table
-        .columns
-        .iter()
-        .zip(row)
-        .map(|(c, d)| to_heap(c.type_oid, d))
-        .collect()
-}
-
-fn row_to_datums(table: &TableDef, row: Vec<HeapValue>) -> PgResult<Vec<Datum>> {
-    table
-        .columns
-        .iter()
-        .zip(row)
-        .map(|(c, v)| to_datum(c.type_oid, v))
-        .collect()
 }
 
 impl Session {
@@ -339,6 +198,9 @@ impl TableContext for Session {
         }
         let db = self.txn.relcache.db_oid();
         for d in doomed {
+            for index in &d.indexes {
+                self.drop_index_def(index, false)?;
+            }
             self.txn
                 .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
                     if d.relkind == 'S' {
@@ -586,6 +448,128 @@ impl TableContext for Session {
         )
     }
 
+    fn create_index(
+        &mut self,
+        table: &TableDef,
+        index: &crate::catalog::index::NewIndex,
+    ) -> PgResult<u32> {
+        self.lock_table(table, LockMode::Share)?;
+        self.txn.relcache.invalidate_if_needed();
+        let Some(current) = self.relation_by_oid(table.oid)? else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", table.name),
+            ));
+        };
+        self.define_index(&current, index)
+    }
+
+    fn lock_index_table(&mut self, index_oid: u32) -> PgResult<Option<Arc<TableDef>>> {
+        let snapshot = self.txn.snapshot();
+        let db = self.txn.relcache.db_oid();
+        let Some(table_oid) =
+            crate::catalog::index::index_table(db, index_oid, &snapshot, &Transam::get())?
+        else {
+            return Ok(None);
+        };
+        let Some(table) = self.relation_by_oid(table_oid)? else {
+            return Ok(None);
+        };
+        self.lock_for_alter(&table)
+    }
+
+    fn drop_index(&mut self, table: &TableDef, index_oid: u32) -> PgResult<()> {
+        let Some(index) = table.indexes.iter().find(|i| i.oid == index_oid) else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!(
+                    "index {index_oid} of table \"{}\" does not exist",
+                    table.name
+                ),
+            ));
+        };
+        self.drop_index_def(index, true)
+    }
+
+    fn index_constraint(&mut self, index_oid: u32) -> PgResult<Option<(u32, String, u8)>> {
+        let snapshot = self.txn.snapshot();
+        crate::catalog::index::index_constraint(
+            self.txn.relcache.db_oid(),
+            index_oid,
+            &snapshot,
+            &Transam::get(),
+        )
+    }
+
+    fn check_index(&mut self, index_oid: u32) -> PgResult<u64> {
+        let snapshot = self.txn.snapshot();
+        let db = self.txn.relcache.db_oid();
+        let table =
+            match crate::catalog::index::index_table(db, index_oid, &snapshot, &Transam::get())? {
+                Some(t) => self.relation_by_oid(t)?,
+                None => None,
+            };
+        let Some(table) = table else {
+            return Err(PgError::error(
+                sqlstate::WRONG_OBJECT_TYPE,
+                format!("relation with OID {index_oid} is not a btree index"),
+            ));
+        };
+        let index = table
+            .indexes
+            .iter()
+            .find(|i| i.oid == index_oid)
+            .cloned()
+            .expect("pg_index names the table");
+        self.verify_index(&table, &index)
+    }
+
+    fn set_not_null(&mut self, table: &TableDef, attnums: &[i16]) -> PgResult<()> {
+        let pending: Vec<i16> = attnums
+            .iter()
+            .copied()
+            .filter(|&a| !table.columns[a as usize - 1].not_null)
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let snapshot = self.txn.snapshot();
+        let transam = Transam::get();
+        let mut null_in = None;
+        access::heap_scan(
+            &table.heap_relation(),
+            &snapshot,
+            &transam,
+            &mut |_, row| {
+                if let Some(&a) = pending
+                    .iter()
+                    .find(|&&a| matches!(row[a as usize - 1], HeapValue::Null))
+                {
+                    null_in = Some(a);
+                    return Ok(false);
+                }
+                Ok(true)
+            },
+        )?;
+        if let Some(a) = null_in {
+            return Err(PgError::error(
+                sqlstate::NOT_NULL_VIOLATION,
+                format!(
+                    "column \"{}\" of relation \"{}\" contains null values",
+                    table.columns[a as usize - 1].name,
+                    table.name
+                ),
+            ));
+        }
+        let db = self.txn.relcache.db_oid();
+        self.txn
+            .catalog_write(&mut check_interrupts, |relcache, snapshot, cx| {
+                crate::catalog::index::set_not_null(db, table, &pending, snapshot, cx)?;
+                relcache.invalidate();
+                Ok(())
+            })
+    }
+
     fn open_scan(&mut self, table: &TableDef) -> PgResult<ScanId> {
         self.lock_table(table, LockMode::AccessShare)?;
         let snapshot = self.txn.snapshot();
@@ -644,6 +628,9 @@ impl TableContext for Session {
         let xid = self.txn.state.xid_for_write()?;
         let cid = self.txn.state.command_id();
         let row_id = access::heap_insert(&table.heap_relation(), &values, xid, cid)?;
+        if !table.indexes.is_empty() {
+            self.index_insert(table, row_id, &values)?;
+        }
         crate::utils::pgstat::count_insert(table.db_oid, table.oid, table.relfilenode);
         Ok(row_id)
     }
@@ -669,7 +656,10 @@ impl TableContext for Session {
         let n = rows.len();
         for row in rows {
             let values = row_to_heap(table, &row)?;
-            storage.insert_with(&rel, &values, xid, cid, frozen)?;
+            let tid = storage.insert_with(&rel, &values, xid, cid, frozen)?;
+            if !table.indexes.is_empty() {
+                self.index_insert(table, tid, &values)?;
+            }
         }
         crate::utils::pgstat::count_inserts(table.db_oid, table.oid, table.relfilenode, n as u64);
         Ok(())
@@ -687,13 +677,21 @@ impl TableContext for Session {
         row: Vec<Datum>,
     ) -> PgResult<RowChange> {
         let values = row_to_heap(table, &row)?;
-        self.change_row(table, LockMode::RowExclusive, |rel, cx| {
-            let (outcome, _) = access::heap_update(rel, row_id, &values, cx)?;
+        let mut new_tid = None;
+        let change = self.change_row(table, LockMode::RowExclusive, |rel, cx| {
+            let (outcome, tid) = access::heap_update(rel, row_id, &values, cx)?;
             if outcome == TmOutcome::Ok {
                 crate::utils::pgstat::count_update(table.db_oid, table.oid, table.relfilenode);
+                new_tid = tid;
             }
             Ok(outcome)
-        })
+        })?;
+        if let Some(tid) = new_tid
+            && !table.indexes.is_empty()
+        {
+            self.index_insert(table, tid, &values)?;
+        }
+        Ok(change)
     }
 
     fn delete_row(&mut self, table: &TableDef, row_id: RowId) -> PgResult<RowChange> {

@@ -188,6 +188,7 @@ impl Session {
         }
         self.txn.note_catalog_change();
         self.txn.note_dropped(old_rel);
+        self.reset_indexes(&new_def, true)?;
         self.txn.relcache.invalidate();
         if req.verbose {
             self.notice(
@@ -253,6 +254,7 @@ impl Session {
             }
             self.txn.note_catalog_change();
             self.txn.note_dropped(old_rel);
+            self.reset_indexes(&new_def, false)?;
             crate::utils::pgstat::report_vacuum(db_oid, table.oid, 0, 0, false);
             if restart_identity {
                 use crate::sql::tables::TableContext;

@@ -94,14 +94,22 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
                 })
             })
             .collect(),
-        // Only the heap: ferrogres has no index access methods yet, and
-        // its handler functions are not callable (amhandler 0).
-        PG_AM => vec![vec![
-            HeapValue::Oid(HEAP_TABLE_AM_OID),
-            name("heap"),
-            HeapValue::Oid(0),
-            HeapValue::Bytes(vec![b't']),
-        ]],
+        // The heap and the B-tree; their handler functions are not
+        // callable (amhandler 0).
+        PG_AM => vec![
+            vec![
+                HeapValue::Oid(HEAP_TABLE_AM_OID),
+                name("heap"),
+                HeapValue::Oid(0),
+                HeapValue::Bytes(vec![b't']),
+            ],
+            vec![
+                HeapValue::Oid(super::index::BTREE_AM_OID),
+                name("btree"),
+                HeapValue::Oid(0),
+                HeapValue::Bytes(vec![b'i']),
+            ],
+        ],
         PG_INHERITS
         | PG_POLICY
         | PG_STATISTIC_EXT

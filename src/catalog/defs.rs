@@ -639,6 +639,7 @@ pub mod pg_class_col {
     pub const RELFILENODE: usize = 7;
     pub const RELPAGES: usize = 9;
     pub const RELTUPLES: usize = 10;
+    pub const RELHASINDEX: usize = 13;
     pub const RELISSHARED: usize = 14;
     pub const RELKIND: usize = 16;
     pub const RELCHECKS: usize = 18;
@@ -944,6 +945,8 @@ pub struct TableDef {
     pub columns: Vec<ColumnDef>,
     /// CHECK constraints, by name (`pg_constraint`, rule 2 there).
     pub checks: Vec<super::pg_constraint::CheckConstraint>,
+    /// The table's indexes, by name ([`super::index`]).
+    pub indexes: Vec<super::index::IndexDef>,
 }
 
 impl TableDef {
@@ -994,6 +997,7 @@ impl TableDef {
                 })
                 .collect(),
             checks: Vec::new(),
+            indexes: Vec::new(),
         }
     }
 }

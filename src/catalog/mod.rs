@@ -50,11 +50,13 @@
 /// (`database files are incompatible with server`). Bump it (the date and
 /// a serial, as PostgreSQL does) with every change to a catalog's columns
 /// or to what initdb writes.
-pub const CATALOG_VERSION_NO: u32 = 202612043;
+pub const CATALOG_VERSION_NO: u32 = 202612071;
 
 pub mod bootstrap;
 pub mod builtin;
+pub mod datum;
 pub mod defs;
+pub mod index;
 pub mod oid;
 pub mod pg_constraint;
 pub mod pg_enum;

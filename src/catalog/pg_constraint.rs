@@ -36,6 +36,7 @@ pub mod col {
     pub const CONTYPE: usize = 3;
     pub const CONVALIDATED: usize = 6;
     pub const CONRELID: usize = 7;
+    pub const CONINDID: usize = 9;
     pub const CONNOINHERIT: usize = 17;
     pub const CONBIN: usize = 25;
 }
@@ -67,7 +68,8 @@ fn catalog(cat: Oid, db_oid: Oid) -> HeapRelation {
     TableDef::for_catalog(catalog_def(cat), db_oid).heap_relation()
 }
 
-fn contype(row: &[HeapValue]) -> u8 {
+/// `contype` of a `pg_constraint` row.
+pub fn contype_of(row: &[HeapValue]) -> u8 {
     match &row[col::CONTYPE] {
         HeapValue::Bytes(b) => b.first().copied().unwrap_or(0),
         _ => 0,
@@ -93,7 +95,7 @@ pub fn check_constraints(
 ) -> PgResult<Vec<CheckConstraint>> {
     let mut out = Vec::new();
     scan_catalog(PG_CONSTRAINT, db_oid, snapshot, xact, &mut |_, row| {
-        if as_oid(&row[col::CONRELID]) == table && contype(row) == b'c' {
+        if as_oid(&row[col::CONRELID]) == table && contype_of(row) == b'c' {
             out.push(check_of(row));
         }
         true
@@ -170,6 +172,55 @@ pub fn insert_check(
     Ok(oid)
 }
 
+/// The `pg_constraint` row of a PRIMARY KEY (`'p'`) or UNIQUE (`'u'`)
+/// constraint backed by the index `index_oid` (`index_constraint_create`);
+/// named as the index, as PostgreSQL names them.
+pub fn insert_index_constraint(
+    db_oid: Oid,
+    table: &TableDef,
+    index_oid: Oid,
+    index: &super::index::NewIndex,
+    contype: u8,
+    cx: &mut WriteContext<'_>,
+) -> PgResult<Oid> {
+    let oid = super::oid::new_oid();
+    let ch = |c: u8| HeapValue::Bytes(vec![c]);
+    let conkey = ArrayValue::from_items(
+        Type::Int2,
+        index.keys.iter().map(|&a| Datum::Int2(a)).collect(),
+    )?;
+    let row = [
+        HeapValue::Oid(oid),
+        HeapValue::name(&index.name),
+        HeapValue::Oid(table.namespace_oid),
+        ch(contype),
+        HeapValue::Bool(false),
+        HeapValue::Bool(false),
+        HeapValue::Bool(true),
+        HeapValue::Oid(table.oid),
+        HeapValue::Oid(0),
+        HeapValue::Oid(index_oid),
+        HeapValue::Oid(0),
+        HeapValue::Oid(0),
+        ch(b' '),
+        ch(b' '),
+        ch(b' '),
+        HeapValue::Bool(true),
+        HeapValue::I32(0),
+        HeapValue::Bool(true),
+        HeapValue::Bytes(crate::sql::adt::array::serialize(&conkey)),
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+        HeapValue::Null,
+    ];
+    access::heap_insert(&catalog(PG_CONSTRAINT, db_oid), &row, cx.xid, cx.cid)?;
+    Ok(oid)
+}
+
 /// Sets `pg_class.relchecks` of `table` to `count`.
 pub fn set_relchecks(
     db_oid: Oid,
@@ -234,7 +285,7 @@ pub fn constraint_def(
         if as_oid(&row[col::OID]) != oid {
             return true;
         }
-        if contype(row) == b'c' {
+        if contype_of(row) == b'c' {
             let c = check_of(row);
             let simple = c
                 .expr

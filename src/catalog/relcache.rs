@@ -364,7 +364,7 @@ impl RelCache {
         } else {
             Vec::new()
         };
-        Ok(Some(TableDef {
+        let mut def = TableDef {
             oid,
             name: name.to_string(),
             namespace_oid: ns,
@@ -374,7 +374,13 @@ impl RelCache {
             relkind,
             columns: columns.into_iter().map(|(_, c)| c).collect(),
             checks,
-        }))
+            indexes: Vec::new(),
+        };
+        if relkind == 'r' && ns != PG_CATALOG_NAMESPACE && as_bool(&row[pg_class_col::RELHASINDEX])
+        {
+            def.indexes = super::index::table_indexes(self.db_oid, &def, snapshot, xact)?;
+        }
+        Ok(Some(def))
     }
 
     /// CREATE TABLE: catalog rows plus the relation's file (rule 3 for names).
@@ -472,6 +478,7 @@ impl RelCache {
             relkind,
             columns,
             checks: Vec::new(),
+            indexes: Vec::new(),
         };
         let catalog = |c: Oid| TableDef::for_catalog(catalog_def(c), self.db_oid).heap_relation();
         let mut class_row =

@@ -92,9 +92,14 @@ pub fn create_table(
     }
     // CHECK constraints, column and table ones in the order written.
     let mut checks: Vec<&pb::Constraint> = Vec::new();
+    let mut index_constraints: Vec<super::indexcmds::IndexConstraint> = Vec::new();
     for c in cs.constraints.iter().chain(&cs.nnconstraints) {
         if let Some(NodeEnum::Constraint(con)) = c.node.as_ref() {
             let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
+            if super::indexcmds::is_index_constraint(con) {
+                index_constraints.push(super::indexcmds::IndexConstraint { con, column: None });
+                continue;
+            }
             if t != ConstrType::ConstrCheck {
                 return Err(unsupported(constraint_name(t)));
             }
@@ -131,6 +136,11 @@ pub fn create_table(
                 Some(NodeEnum::ColumnDef(cd)) => cd,
                 Some(NodeEnum::Constraint(con)) => {
                     let t = ConstrType::try_from(con.contype).unwrap_or(ConstrType::Undefined);
+                    if super::indexcmds::is_index_constraint(con) {
+                        index_constraints
+                            .push(super::indexcmds::IndexConstraint { con, column: None });
+                        continue;
+                    }
                     if t != ConstrType::ConstrCheck {
                         return Err(unsupported(constraint_name(t)));
                     }
@@ -308,8 +318,27 @@ pub fn create_table(
                         default_expr = Some(sql);
                     }
                     ConstrType::ConstrCheck => checks.push(con),
+                    ConstrType::ConstrPrimary | ConstrType::ConstrUnique => {
+                        if t == ConstrType::ConstrPrimary {
+                            not_null = true;
+                        }
+                        index_constraints.push(super::indexcmds::IndexConstraint {
+                            con,
+                            column: Some(&cd.colname),
+                        });
+                    }
                     other => return Err(unsupported(constraint_name(other))),
                 }
+            }
+            if saw_null && not_null {
+                return Err(analyzer.error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!(
+                        "conflicting NULL/NOT NULL declarations for column \"{}\" of table \"{}\"",
+                        cd.colname, rv.relname
+                    ),
+                    None,
+                ));
             }
             columns.push(ColumnDef {
                 name: cd.colname.clone(),
@@ -320,6 +349,20 @@ pub fn create_table(
                 identity,
             });
         }
+    }
+    // transformIndexConstraint: a PRIMARY KEY's columns are NOT NULL.
+    for ic in index_constraints
+        .iter()
+        .filter(|c| c.con.contype == ConstrType::ConstrPrimary as i32)
+    {
+        for name in ic.columns() {
+            if let Some(c) = columns.iter_mut().find(|c| c.name == name) {
+                c.not_null = true;
+            }
+        }
+    }
+    for ic in &index_constraints {
+        ic.check_supported()?;
     }
     let created = ctx
         .create_table(schema.as_deref(), &rv.relname, columns, cs.if_not_exists)
@@ -337,7 +380,7 @@ pub fn create_table(
                 e
             }
         })?;
-    if created && (!serials.is_empty() || !checks.is_empty()) {
+    if created && (!serials.is_empty() || !checks.is_empty() || !index_constraints.is_empty()) {
         // The sequences' OWNED BY rows and the constraints name the new
         // table: see it.
         ctx.command_counter_increment()?;
@@ -364,6 +407,13 @@ pub fn create_table(
                 .map(|c| super::constraint::RawCheck::of(c))
                 .collect();
             super::constraint::add_checks(ctx, stmt.parsed_text(), &table, &raws, false)?;
+        }
+        if !index_constraints.is_empty() {
+            ctx.command_counter_increment()?;
+            let table = ctx
+                .lookup_relation(table.oid)?
+                .expect("the new table stays");
+            super::indexcmds::add_index_constraints(ctx, stmt, &table, &index_constraints)?;
         }
     }
     Ok(Outcome::Command {
@@ -398,6 +448,9 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
     let kind = ObjectType::try_from(ds.remove_type).unwrap_or(ObjectType::Undefined);
     if matches!(kind, ObjectType::ObjectType | ObjectType::ObjectDomain) {
         return super::typecmds::drop_types(ctx, ds, kind);
+    }
+    if kind == ObjectType::ObjectIndex {
+        return super::indexcmds::drop_indexes(ctx, ds);
     }
     if kind != ObjectType::ObjectTable && kind != ObjectType::ObjectSequence {
         return Err(PgError::error(
@@ -459,6 +512,7 @@ pub fn drop(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<Outcome>
                 // DropErrorMsgWrongType.
                 let hint = match t.relkind {
                     'S' => "Use DROP SEQUENCE to remove a sequence.",
+                    'i' => "Use DROP INDEX to remove an index.",
                     _ => "Use DROP TABLE to remove a table.",
                 };
                 return Err(PgError::error(

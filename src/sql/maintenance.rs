@@ -134,14 +134,19 @@ pub fn vacuum(ctx: &mut dyn ServerContext, stmt: &pb::VacuumStmt) -> PgResult<Ou
 /// A constraint subcommand of ALTER TABLE (`constraint.rs` does the work).
 enum ConstraintCmd<'s> {
     Add(&'s pb::Constraint),
-    Drop { name: &'s str, missing_ok: bool },
+    /// PRIMARY KEY or UNIQUE.
+    AddIndex(&'s pb::Constraint),
+    Drop {
+        name: &'s str,
+        missing_ok: bool,
+    },
     Validate(&'s str),
 }
 
 impl ConstraintCmd<'_> {
     fn action(&self) -> &'static str {
         match self {
-            ConstraintCmd::Add(_) => "ADD CONSTRAINT",
+            ConstraintCmd::Add(_) | ConstraintCmd::AddIndex(_) => "ADD CONSTRAINT",
             ConstraintCmd::Drop { .. } => "DROP CONSTRAINT",
             ConstraintCmd::Validate(_) => "VALIDATE CONSTRAINT",
         }
@@ -209,6 +214,10 @@ pub fn alter_table(
                     continue;
                 };
                 let t = pb::ConstrType::try_from(con.contype).unwrap_or(pb::ConstrType::Undefined);
+                if super::indexcmds::is_index_constraint(con) {
+                    constraints.push(ConstraintCmd::AddIndex(con));
+                    continue;
+                }
                 if t != pb::ConstrType::ConstrCheck {
                     return Err(super::ddl::unsupported(super::ddl::constraint_name(t)));
                 }
@@ -304,8 +313,16 @@ pub fn alter_table(
                     let raw = [RawCheck::of(con)];
                     add_checks(ctx, statement.parsed_text(), &table, &raw, true)?
                 }
+                ConstraintCmd::AddIndex(con) => super::indexcmds::add_index_constraints(
+                    ctx,
+                    statement,
+                    &table,
+                    &[super::indexcmds::IndexConstraint { con, column: None }],
+                )?,
                 ConstraintCmd::Drop { name, missing_ok } => {
-                    drop_check(ctx, &table, name, *missing_ok)?
+                    if !super::indexcmds::drop_index_constraint(ctx, &table, name)? {
+                        drop_check(ctx, &table, name, *missing_ok)?
+                    }
                 }
                 ConstraintCmd::Validate(name) => validate_check(ctx, &table, name)?,
             }

@@ -98,6 +98,7 @@ pub mod exec;
 mod explain;
 pub mod expr;
 pub mod functions;
+pub mod indexcmds;
 mod maintenance;
 pub mod params;
 mod parser;
@@ -373,6 +374,7 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::TruncateStmt(s) => ddl::truncate(ctx, s),
         NodeEnum::AlterSeqStmt(s) => sequence::alter_sequence(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
+        NodeEnum::IndexStmt(s) => indexcmds::create_index(ctx, stmt, s),
         NodeEnum::CreateEnumStmt(s) => typecmds::create_enum(ctx, s),
         NodeEnum::AlterEnumStmt(s) => typecmds::alter_enum(ctx, s),
         NodeEnum::CompositeTypeStmt(_)
@@ -438,6 +440,7 @@ pub(crate) fn prevent_command_if_read_only(
         | NodeEnum::AlterSeqStmt(_)
         | NodeEnum::TruncateStmt(_)
         | NodeEnum::DropStmt(_)
+        | NodeEnum::IndexStmt(_)
         | NodeEnum::AlterTableStmt(_) => command_tag_of(node),
         NodeEnum::CopyStmt(c) if c.is_from => "COPY FROM",
         NodeEnum::SelectStmt(s) if s.into_clause.is_some() => "SELECT INTO",

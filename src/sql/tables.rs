@@ -226,6 +226,41 @@ pub trait TableContext {
     fn constraint_names(&mut self, _namespace: u32, _table: Option<u32>) -> PgResult<Vec<String>> {
         Ok(Vec::new())
     }
+    /// `DefineIndex` for `table`: takes ShareLock on it (a caller that
+    /// altered it holds AccessExclusiveLock already), writes the index's
+    /// catalog rows, creates and fills its file; 23505 if a unique index
+    /// meets duplicates. Returns the index's oid. The caller checked the
+    /// name and the columns.
+    fn create_index(
+        &mut self,
+        _table: &TableDef,
+        _index: &crate::catalog::index::NewIndex,
+    ) -> PgResult<u32> {
+        Err(no_tables())
+    }
+    /// The table of index `index_oid`, current (after the table's
+    /// AccessExclusiveLock, which this takes).
+    fn lock_index_table(&mut self, _index_oid: u32) -> PgResult<Option<Arc<TableDef>>> {
+        Err(no_tables())
+    }
+    /// Drops index `index_oid` of `table` (locked by the caller), with the
+    /// PRIMARY KEY / UNIQUE constraint it backs.
+    fn drop_index(&mut self, _table: &TableDef, _index_oid: u32) -> PgResult<()> {
+        Err(no_tables())
+    }
+    /// The constraint (oid, name, contype) index `index_oid` backs.
+    fn index_constraint(&mut self, _index_oid: u32) -> PgResult<Option<(u32, String, u8)>> {
+        Ok(None)
+    }
+    /// `bt_index_check`: the number of entries, or XX002.
+    fn check_index(&mut self, _index_oid: u32) -> PgResult<u64> {
+        Err(no_tables())
+    }
+    /// Marks columns NOT NULL (a PRIMARY KEY on an existing table) after
+    /// checking that no row has a NULL there (23502).
+    fn set_not_null(&mut self, _table: &TableDef, _attnums: &[i16]) -> PgResult<()> {
+        Err(no_tables())
+    }
     /// The columns (table, column) whose type is one of `type_oids`.
     fn columns_of_types(&mut self, _type_oids: &[u32]) -> PgResult<Vec<(String, String)>> {
         Ok(Vec::new())

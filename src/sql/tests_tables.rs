@@ -108,6 +108,7 @@ impl TableContext for TestBackend {
             relkind: 'r',
             columns,
             checks: Vec::new(),
+            indexes: Vec::new(),
         };
         self.tables.tables.push((Arc::new(def), Vec::new()));
         Ok(true)

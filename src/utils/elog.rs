@@ -131,6 +131,7 @@ pub mod sqlstate {
     pub const UNDEFINED_COLUMN: &str = "42703";
     pub const DUPLICATE_COLUMN: &str = "42701";
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
+    pub const INVALID_TABLE_DEFINITION: &str = "42P16";
     pub const EXTERNAL_ROUTINE_EXCEPTION: &str = "38000";
     pub const UNDEFINED_FUNCTION: &str = "42883";
     pub const AMBIGUOUS_FUNCTION: &str = "42725";

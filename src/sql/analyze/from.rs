@@ -679,6 +679,15 @@ impl<'a> Analyzer<'a> {
                         return Err(e);
                     }
                 };
+                if let crate::sql::catalog::RelationSource::Table(t) = &rel.source
+                    && t.relkind == 'i'
+                {
+                    return Err(self.error(
+                        sqlstate::WRONG_OBJECT_TYPE,
+                        format!("\"{}\" is an index", rv.relname),
+                        l,
+                    ));
+                }
                 let mut columns = rel.columns.clone();
                 let (refname, has_alias) = self.apply_alias(&mut columns, &rv.alias, &rel.name)?;
                 Ok(RangeTblEntry {

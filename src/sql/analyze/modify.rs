@@ -161,6 +161,13 @@ impl<'a> Analyzer<'a> {
                 l,
             ));
         };
+        if table.relkind == 'i' {
+            return Err(self.error(
+                sqlstate::WRONG_OBJECT_TYPE,
+                format!("\"{}\" is an index", rv.relname),
+                l,
+            ));
+        }
         crate::sql::sequence::check_not_sequence(&table)?;
         // setTargetTable: the writer's lock first, then the definition the
         // catalogs have once it is held.

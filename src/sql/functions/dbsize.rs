@@ -61,7 +61,7 @@ fn parse_name(text: &str) -> PgResult<RelationRef> {
     }
 }
 
-fn relation_arg(d: &Datum) -> PgResult<RelationRef> {
+pub(super) fn relation_arg(d: &Datum) -> PgResult<RelationRef> {
     match d {
         Datum::Text(s) => parse_name(s),
         other => match as_i128(other) {

@@ -12,6 +12,7 @@
 //! PostgreSQL exist here too without one function per pair.
 
 pub mod aggregates;
+mod amcheck;
 pub mod array;
 mod bytea;
 mod dates;
@@ -531,6 +532,7 @@ fn build() -> Registry {
     dates::register(&mut b);
     timestamp::register(&mut b);
     dbsize::register(&mut b);
+    amcheck::register(&mut b);
     dates::register_srfs(&mut b);
     aggregates::register(&mut b);
     window::register(&mut b);

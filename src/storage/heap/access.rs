@@ -107,6 +107,18 @@ pub enum TmOutcome {
     Deleted,
 }
 
+/// What the uniqueness check found at a tuple id ([`HeapStorage::fetch_dirty`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirtyTuple {
+    /// Gone, or never was: no conflict.
+    Dead,
+    /// Committed (or this transaction's) and not deleted: a conflict.
+    Live,
+    /// Another transaction is inserting or deleting it: wait for its end
+    /// and look again.
+    InProgress(Xid),
+}
+
 /// Row lock strength for SELECT ... FOR SHARE / FOR UPDATE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowLockMode {
@@ -944,6 +956,131 @@ impl<'a> HeapStorage<'a> {
             }
         }
         self.hint_dirtied(&mut g);
+        Ok(())
+    }
+
+    // -- Fetches for indexes ----------------------------------------------------
+
+    /// `heap_fetch` with an MVCC snapshot: the row at `tid` if `snapshot`
+    /// sees it (an index scan's heap visit). A tuple id past the end or at
+    /// an unused slot is no row (its index entry is stale, VACUUM will
+    /// remove it).
+    pub fn fetch_visible(
+        &self,
+        rel: &HeapRelation,
+        tid: ItemPointer,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+    ) -> PgResult<Option<Vec<HeapValue>>> {
+        if !tid.is_valid() || tid.block() >= self.nblocks(rel)? {
+            return Ok(None);
+        }
+        let pin = self.pool.read_buffer(main_tag(rel, tid.block()))?;
+        let g = pin.lock_shared();
+        let page = Page::new(g.page());
+        let Some(t) = tuple_at(&page, rel, tid.block(), tid.offset())? else {
+            return Ok(None);
+        };
+        let (visible, _) = satisfies_mvcc(&HeapTupleHeader::read(t), snapshot, xact);
+        Ok(visible.then(|| deform_tuple(&rel.desc, t)))
+    }
+
+    /// The uniqueness check's look at one heap tuple (`SnapshotDirty` in
+    /// `_bt_check_unique`): whether the row at `tid` is live or may
+    /// become so, and whose end to wait for first if that is undecided.
+    /// `is_mine` says whether an xid is this transaction's (or one of its
+    /// running subtransactions').
+    pub fn fetch_dirty(
+        &self,
+        rel: &HeapRelation,
+        tid: ItemPointer,
+        xact: &dyn XactStatus,
+        is_mine: &dyn Fn(Xid) -> bool,
+    ) -> PgResult<DirtyTuple> {
+        if !tid.is_valid() || tid.block() >= self.nblocks(rel)? {
+            return Ok(DirtyTuple::Dead);
+        }
+        let pin = self.pool.read_buffer(main_tag(rel, tid.block()))?;
+        let g = pin.lock_shared();
+        let page = Page::new(g.page());
+        let Some(t) = tuple_at(&page, rel, tid.block(), tid.offset())? else {
+            return Ok(DirtyTuple::Dead);
+        };
+        let h = HeapTupleHeader::read(t);
+        if !h.xmin_frozen() && !h.xmin_committed() {
+            if h.xmin_invalid() {
+                return Ok(DirtyTuple::Dead);
+            }
+            match xid_status(xact, h.t_xmin) {
+                XidStatus::Aborted => return Ok(DirtyTuple::Dead),
+                XidStatus::InProgress if !is_mine(h.t_xmin) => {
+                    return Ok(DirtyTuple::InProgress(h.t_xmin));
+                }
+                _ => {}
+            }
+        }
+        if h.xmax_invalid() || h.xmax_is_locked_only() || !h.t_xmax.is_valid() {
+            return Ok(DirtyTuple::Live);
+        }
+        if h.xmax_committed() {
+            return Ok(DirtyTuple::Dead);
+        }
+        Ok(match xid_status(xact, h.t_xmax) {
+            XidStatus::Aborted => DirtyTuple::Live,
+            XidStatus::Committed => DirtyTuple::Dead,
+            XidStatus::InProgress if is_mine(h.t_xmax) => DirtyTuple::Dead,
+            XidStatus::InProgress => DirtyTuple::InProgress(h.t_xmax),
+        })
+    }
+
+    /// The heap scan of an index build (`heapam_index_build_range_scan`
+    /// with SnapshotAny): every tuple some snapshot may still see, with
+    /// whether it is alive for the uniqueness check (live, or inserted and
+    /// not deleted by this transaction). The caller holds ShareLock, so
+    /// no other transaction is changing the table.
+    pub fn scan_for_index_build(
+        &self,
+        rel: &HeapRelation,
+        oldest_xmin: Xid,
+        xact: &dyn XactStatus,
+        is_mine: &dyn Fn(Xid) -> bool,
+        visit: &mut dyn FnMut(ItemPointer, Vec<HeapValue>, bool) -> PgResult<()>,
+    ) -> PgResult<()> {
+        use super::visibility::{HtsvResult, satisfies_vacuum};
+        let nblocks = self.nblocks(rel)?;
+        let mut rows: Vec<(ItemPointer, Vec<HeapValue>, bool)> = Vec::new();
+        for blkno in 0..nblocks {
+            {
+                let pin = self.pool.read_buffer(main_tag(rel, blkno))?;
+                let g = pin.lock_shared();
+                let page = Page::new(g.page());
+                for off in 1..=page.max_offset() {
+                    let Some(t) = tuple_at(&page, rel, blkno, off)? else {
+                        continue;
+                    };
+                    let h = HeapTupleHeader::read(t);
+                    let alive = match satisfies_vacuum(&h, oldest_xmin, xact).0 {
+                        HtsvResult::Dead => continue,
+                        HtsvResult::Live => true,
+                        HtsvResult::RecentlyDead => false,
+                        HtsvResult::InsertInProgress | HtsvResult::DeleteInProgress => {
+                            h.xmax_invalid()
+                                || h.xmax_is_locked_only()
+                                || !h.t_xmax.is_valid()
+                                || !is_mine(h.t_xmax)
+                        }
+                    };
+                    rows.push((
+                        ItemPointer::new(blkno, off),
+                        deform_tuple(&rel.desc, t),
+                        alive,
+                    ));
+                }
+            }
+            for (tid, values, alive) in rows.drain(..) {
+                visit(tid, values, alive)?;
+            }
+        }
         Ok(())
     }
 

@@ -58,6 +58,7 @@
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::storage::buffer::BufferLockGuard;
@@ -367,7 +368,11 @@ fn plan_page(
     blkno: BlockNumber,
     cutoffs: Cutoffs,
     xact: &dyn XactStatus,
+    removable: Option<&HashSet<ItemPointer>>,
 ) -> PgResult<PagePlan> {
+    // With indexes, only what the index pass cleaned may go (rule 13).
+    let may_free =
+        |off: OffsetNumber| removable.is_none_or(|r| r.contains(&ItemPointer::new(blkno, off)));
     let mut plan = PagePlan::default();
     let mut prune_xid = Xid::INVALID;
     for off in 1..=page.max_offset() {
@@ -376,7 +381,10 @@ fn plan_page(
             continue;
         }
         if lp.is_dead() {
-            // An LP_DEAD stub: no index points at it (there are none).
+            if !may_free(off) {
+                plan.any_used_left = true;
+                continue;
+            }
             plan.unused.push(off);
             plan.lpdead += 1;
             continue;
@@ -398,9 +406,15 @@ fn plan_page(
         };
         let mut freeze_candidate = false;
         match res {
-            HtsvResult::Dead => {
+            HtsvResult::Dead if may_free(off) => {
                 plan.unused.push(off);
                 plan.removed_tuples += 1;
+                continue;
+            }
+            HtsvResult::Dead => {
+                // Died after the index pass looked: next VACUUM's.
+                plan.any_used_left = true;
+                plan.recently_dead += 1;
                 continue;
             }
             HtsvResult::RecentlyDead => {
@@ -459,6 +473,7 @@ impl<'a> HeapStorage<'a> {
         cost: &mut CostBalance,
         check_interrupts: &mut dyn FnMut() -> PgResult<()>,
         progress: ProgressReporter,
+        removable: Option<&HashSet<ItemPointer>>,
     ) -> PgResult<LazyVacuumResult> {
         let rel_pages = self.nblocks(rel)?;
         progress.update(progress::PARAM_PHASE, progress::PHASE_SCAN_HEAP);
@@ -484,7 +499,10 @@ impl<'a> HeapStorage<'a> {
                 if page.is_new() {
                     (PagePlan::default(), true)
                 } else {
-                    (plan_page(&page, rel, blkno, cutoffs, xact)?, false)
+                    (
+                        plan_page(&page, rel, blkno, cutoffs, xact, removable)?,
+                        false,
+                    )
                 }
             };
             progress.update(progress::PARAM_NUM_DEAD_TUPLES, plan.unused.len() as i64);
@@ -531,6 +549,47 @@ impl<'a> HeapStorage<'a> {
             r.new_relfrozenxid = x.min(cutoffs.oldest_xmin);
         }
         Ok(r)
+    }
+
+    /// The first pass over a table with indexes (`lazy_scan_heap`'s dead
+    /// item collection): the tuple ids of the tuples dead to everyone under
+    /// `cutoffs`, and of `LP_DEAD` stubs. Read-only; the index pass removes
+    /// their entries, and [`HeapStorage::lazy_vacuum_heap`] then frees
+    /// exactly these.
+    pub fn collect_dead_tuples(
+        &self,
+        rel: &HeapRelation,
+        cutoffs: Cutoffs,
+        xact: &dyn XactStatus,
+        cost: &mut CostBalance,
+        check_interrupts: &mut dyn FnMut() -> PgResult<()>,
+    ) -> PgResult<HashSet<ItemPointer>> {
+        let mut dead = HashSet::new();
+        for blkno in 0..self.nblocks(rel)? {
+            cost.delay_point(check_interrupts)?;
+            let pin = self.pool.read_buffer(main_tag(rel, blkno))?;
+            let g = pin.lock_shared();
+            let page = Page::new(g.page());
+            if page.is_new() {
+                continue;
+            }
+            for off in 1..=page.max_offset() {
+                let lp = page.item_id(off);
+                if lp.is_dead() {
+                    dead.insert(ItemPointer::new(blkno, off));
+                    continue;
+                }
+                let Some(t) = tuple_at(&page, rel, blkno, off)? else {
+                    continue;
+                };
+                let (res, _) =
+                    satisfies_vacuum(&HeapTupleHeader::read(t), cutoffs.oldest_xmin, xact);
+                if res == HtsvResult::Dead {
+                    dead.insert(ItemPointer::new(blkno, off));
+                }
+            }
+        }
+        Ok(dead)
     }
 
     /// One page's change and its record, in a critical section.
@@ -975,6 +1034,31 @@ pub fn vacuum_relation(
         let oldest_xmin = crate::storage::xact::oldest_xmin();
         let cutoffs = Cutoffs::new(oldest_xmin, opts);
         let mut balance = CostBalance::new(*cost);
+        // Indexes: collect the dead, remove their index entries, then free
+        // exactly those (heap README rule 13).
+        let removable = if table.indexes.is_empty() {
+            None
+        } else {
+            let dead = heap.collect_dead_tuples(
+                &rel,
+                cutoffs,
+                env.xact,
+                &mut balance,
+                &mut *env.check_interrupts,
+            )?;
+            progress.update(progress::PARAM_PHASE, progress::PHASE_VACUUM_INDEX);
+            if !dead.is_empty() {
+                for index in &table.indexes {
+                    crate::storage::nbtree::bt_bulk_delete(
+                        &heap,
+                        &index.btree(),
+                        &index.key_order(),
+                        &mut |tid| dead.contains(&tid),
+                    )?;
+                }
+            }
+            Some(dead)
+        };
         let r = heap.lazy_vacuum_heap(
             &rel,
             cutoffs,
@@ -982,6 +1066,7 @@ pub fn vacuum_relation(
             &mut balance,
             &mut *env.check_interrupts,
             progress,
+            removable.as_ref(),
         )?;
         // Truncation: only with AccessExclusiveLock, and only if free now.
         let mut rel_pages = r.rel_pages;

@@ -89,6 +89,7 @@ fn vacuum_frees_dead_tuples_freezes_the_rest_and_replay_rebuilds_the_same_table(
             &mut cost,
             &mut no_interrupts,
             ProgressReporter::none(),
+            None,
         )
         .unwrap();
     // 100 deleted + 100 old versions of updated rows + 40 aborted inserts.
@@ -182,6 +183,7 @@ fn empty_pages_at_the_end_are_truncated_and_the_truncation_is_replayed() {
             &mut cost,
             &mut no_interrupts,
             ProgressReporter::none(),
+            None,
         )
         .unwrap();
     assert_eq!(r.tuples_removed, 300);
