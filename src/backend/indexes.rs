@@ -29,6 +29,7 @@ use super::session::{Session, check_interrupts};
 use crate::catalog::TableDef;
 use crate::catalog::defs::PG_INDEX;
 use crate::catalog::index::{IndexDef, IndexKeyOrder, NewIndex};
+use crate::sql::types::Datum;
 use crate::storage::heap::HeapValue;
 use crate::storage::heap::access::{DirtyTuple, HeapStorage};
 use crate::storage::lock::lmgr::{LockMode, LockTag};
@@ -216,6 +217,53 @@ impl Session {
             nbtree::bt_insert(&s, &bt, &order, key, tid)?;
         }
         Ok(())
+    }
+
+    /// The heap tuple ids of index `index`'s entries whose first key
+    /// column lies between `lower` and `upper` (value order; inclusion
+    /// is left to the scan's conditions), in index order.
+    pub(super) fn index_range_tids(
+        &mut self,
+        index: &IndexDef,
+        lower: Option<&Datum>,
+        upper: Option<&Datum>,
+    ) -> PgResult<Vec<ItemPointer>> {
+        let ty = index.key_types[0];
+        let key = |d: &Datum| -> PgResult<Vec<u8>> {
+            let v = crate::catalog::datum::to_heap(ty, d)?;
+            Ok(crate::catalog::index::encode_key(&[&v]))
+        };
+        let (lower, upper) = (lower.map(key).transpose()?, upper.map(key).transpose()?);
+        // A DESC column's index order is the values' reverse.
+        let (start, stop) = if index.options[0] & crate::catalog::index::INDOPTION_DESC != 0 {
+            (upper, lower)
+        } else {
+            (lower, upper)
+        };
+        let order = index.key_order();
+        let s = HeapStorage::this_process();
+        let mut tids = Vec::new();
+        let mut n = 0u64;
+        nbtree::bt_scan(
+            &s,
+            &index.btree(),
+            &order,
+            start.as_deref(),
+            &mut |k, tid| {
+                if let Some(stop) = &stop
+                    && order.compare_prefix(k, stop, 1) == Ordering::Greater
+                {
+                    return Ok(false);
+                }
+                n += 1;
+                if n % 4096 == 0 {
+                    check_interrupts()?;
+                }
+                tids.push(tid);
+                Ok(true)
+            },
+        )?;
+        Ok(tids)
     }
 
     /// Creates the index's file (a pending create of the transaction).

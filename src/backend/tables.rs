@@ -602,6 +602,47 @@ impl TableContext for Session {
         Ok(ScanId(id))
     }
 
+    fn open_index_scan(
+        &mut self,
+        table: &TableDef,
+        index_oid: u32,
+        lower: Option<(Datum, bool)>,
+        upper: Option<(Datum, bool)>,
+    ) -> PgResult<ScanId> {
+        self.lock_table(table, LockMode::AccessShare)?;
+        let Some(index) = table.indexes.iter().find(|i| i.oid == index_oid).cloned() else {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("index {index_oid} of \"{}\" vanished", table.name),
+            ));
+        };
+        let tids = self.index_range_tids(
+            &index,
+            lower.as_ref().map(|b| &b.0),
+            upper.as_ref().map(|b| &b.0),
+        )?;
+        let snapshot = self.txn.snapshot();
+        let transam = Transam::get();
+        let rel = table.heap_relation();
+        let storage = access::HeapStorage::this_process();
+        let mut rows = VecDeque::new();
+        for tid in tids {
+            if let Some(values) = storage.fetch_visible(&rel, tid, &snapshot, &transam)? {
+                rows.push_back((tid, values));
+            }
+        }
+        let id = self.next_scan;
+        self.next_scan = self.next_scan.wrapping_add(1);
+        self.scans.insert(
+            id,
+            ScanState {
+                table: Arc::new(table.clone()),
+                rows,
+            },
+        );
+        Ok(ScanId(id))
+    }
+
     fn scan_next(&mut self, scan: ScanId) -> PgResult<Option<(RowId, Vec<Datum>)>> {
         let Some(state) = self.scans.get_mut(&scan.0) else {
             return Ok(None);

@@ -410,9 +410,7 @@ pub fn create_table(
         }
         if !index_constraints.is_empty() {
             ctx.command_counter_increment()?;
-            let table = ctx
-                .lookup_relation(table.oid)?
-                .expect("the new table stays");
+            let table = ctx.lookup_relation(table.oid)?.unwrap_or(table);
             super::indexcmds::add_index_constraints(ctx, stmt, &table, &index_constraints)?;
         }
     }

@@ -290,6 +290,21 @@ fn qual_holds(qual: &Option<Expr>, row: &[Datum], cx: &mut EvalContext) -> PgRes
     }
 }
 
+/// The scan of an UPDATE's or DELETE's target: through an index when
+/// the WHERE clause allows one (`plan::indxpath`), else sequential.
+fn target_scan(
+    table: &std::sync::Arc<super::tables::TableDef>,
+    qual: &Option<Expr>,
+) -> exec::scan::TableScanWithIds {
+    if !table.indexes.is_empty() {
+        let mut quals = plan::conjuncts(qual.clone());
+        if let Some(path) = plan::indxpath::choose_index(table, &mut quals) {
+            return exec::scan::TableScanWithIds::with_index(table.clone(), path);
+        }
+    }
+    exec::scan::TableScanWithIds::new(table.clone())
+}
+
 pub fn update(
     ctx: &mut dyn ServerContext,
     stmt: &Statement,
@@ -320,8 +335,8 @@ fn exec_update(mut q: UpdateQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<R
         rows: Vec::new(),
     };
     let mut count: u64 = 0;
-    let scan = exec::scan::open(cx, &table)?;
-    while let Some((row_id, row)) = exec::scan::next(cx, scan)? {
+    let mut scan = target_scan(&table, &q.where_qual);
+    while let Some((row_id, row)) = scan.next(cx)? {
         if !qual_holds(&q.where_qual, &row, cx)? {
             continue;
         }
@@ -383,8 +398,8 @@ fn exec_delete(mut q: DeleteQuery, cx: &mut EvalContext) -> PgResult<(u64, Vec<R
         rows: Vec::new(),
     };
     let mut count: u64 = 0;
-    let scan = exec::scan::open(cx, &table)?;
-    while let Some((row_id, row)) = exec::scan::next(cx, scan)? {
+    let mut scan = target_scan(&table, &q.where_qual);
+    while let Some((row_id, row)) = scan.next(cx)? {
         if !qual_holds(&q.where_qual, &row, cx)? {
             continue;
         }

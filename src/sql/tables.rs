@@ -269,6 +269,20 @@ pub trait TableContext {
     fn open_scan(&mut self, _table: &TableDef) -> PgResult<ScanId> {
         Err(no_tables())
     }
+    /// Starts a scan of the visible rows whose index entries (index
+    /// `index_oid` of `table`) have a first key column within `lower` ..
+    /// `upper` (each value of the column's type, and whether it is
+    /// included; None: unbounded), in index order. Rows come out of
+    /// `scan_next` as from `open_scan`.
+    fn open_index_scan(
+        &mut self,
+        _table: &TableDef,
+        _index_oid: u32,
+        _lower: Option<(Datum, bool)>,
+        _upper: Option<(Datum, bool)>,
+    ) -> PgResult<ScanId> {
+        Err(no_tables())
+    }
     /// The next visible row, or None at the end (the scan is then closed).
     fn scan_next(&mut self, _scan: ScanId) -> PgResult<Option<(RowId, Vec<Datum>)>> {
         Err(no_tables())

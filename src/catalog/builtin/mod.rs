@@ -290,6 +290,16 @@ pub const NOT_IN_PG_PROC: &[(&str, &[Oid], &str)] = &[
         "ferrogres's 64-bit xids; PostgreSQL has age(xid) only",
     ),
     (
+        "bt_index_check",
+        &[25],
+        "amcheck's bt_index_check(regclass), built in; an extension function in PostgreSQL",
+    ),
+    (
+        "bt_index_check",
+        &[26],
+        "amcheck's bt_index_check(regclass), built in; an extension function in PostgreSQL",
+    ),
+    (
         "pg_backup_stop",
         &[],
         "PostgreSQL returns record with OUT parameters; ferrogres has no record type",

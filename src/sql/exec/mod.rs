@@ -353,6 +353,12 @@ fn build(plan: Plan) -> Box<dyn ExecNode> {
                 Box::new(scan::TableScan(scan::TableScanWithIds::new(table)))
             }
         },
+        Plan::IndexScan { relation, path } => match relation.source {
+            RelationSource::Table(table) => Box::new(scan::TableScan(
+                scan::TableScanWithIds::with_index(table, path),
+            )),
+            RelationSource::Memory(_) => unreachable!("index paths are for tables"),
+        },
         Plan::LockingScan { table, mode, qual } => Box::new(scan::LockingScan {
             inner: scan::TableScanWithIds::new(table),
             mode,

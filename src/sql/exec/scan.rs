@@ -13,8 +13,10 @@
 use std::sync::Arc;
 
 use super::super::expr::Expr;
+use super::super::plan::indxpath::IndexPath;
 use super::super::tables::{RowChange, RowId, RowLockMode, ScanId, TableDef};
-use super::{EvalContext, ExecNode, Row, eval_qual};
+use super::super::types::{Datum, Type};
+use super::{EvalContext, ExecNode, Row, eval, eval_qual};
 use crate::utils::elog::PgResult;
 
 /// Opens a scan of `table` and remembers it until it ends.
@@ -49,39 +51,123 @@ pub(super) struct LockingScan {
     pub qual: Option<Expr>,
 }
 
-/// A table scan that keeps each row's id.
-pub(super) struct TableScanWithIds {
+/// A table scan that keeps each row's id: sequential, or through an
+/// index (`plan::indxpath`), whose conditions it then tests on each row.
+pub(crate) struct TableScanWithIds {
     pub table: Arc<TableDef>,
+    pub index: Option<IndexPath>,
     pub scan: Option<ScanId>,
     pub done: bool,
+}
+
+/// An index bound's value as the index column's type, when the value
+/// can be one exactly (an integer in range, a string for a string
+/// column); None widens the range (the conditions still decide).
+fn bound_value(v: Datum, column: Type) -> Option<Datum> {
+    use crate::sql::adt::as_i128;
+    match column.oid() {
+        21 => as_i128(&v)
+            .and_then(|i| i16::try_from(i).ok())
+            .map(Datum::Int2),
+        23 => as_i128(&v)
+            .and_then(|i| i32::try_from(i).ok())
+            .map(Datum::Int4),
+        20 => as_i128(&v)
+            .and_then(|i| i64::try_from(i).ok())
+            .map(Datum::Int8),
+        25 | 1043 => match v {
+            Datum::Text(t) => Some(Datum::Text(t)),
+            _ => None,
+        },
+        _ => Some(v),
+    }
 }
 
 impl TableScanWithIds {
     pub fn new(table: Arc<TableDef>) -> TableScanWithIds {
         TableScanWithIds {
             table,
+            index: None,
             scan: None,
             done: false,
         }
     }
 
-    fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<(RowId, Row)>> {
+    pub fn with_index(table: Arc<TableDef>, index: IndexPath) -> TableScanWithIds {
+        TableScanWithIds {
+            table,
+            index: Some(index),
+            scan: None,
+            done: false,
+        }
+    }
+
+    /// Opens the index scan; None when a bound is NULL (no row can match).
+    fn open_index(&self, cx: &mut EvalContext, path: &IndexPath) -> PgResult<Option<ScanId>> {
+        let column = crate::sql::catalog::column_type(self.table.columns[path.column].type_oid);
+        let mut bounds = [None, None];
+        for (slot, b) in bounds.iter_mut().zip([&path.lower, &path.upper]) {
+            if let Some((e, inclusive)) = b {
+                let v = eval(e, &[], cx)?;
+                if matches!(v, Datum::Null) {
+                    return Ok(None);
+                }
+                *slot = bound_value(v, column).map(|v| (v, *inclusive));
+            }
+        }
+        let [lower, upper] = bounds;
+        let id = cx
+            .server
+            .open_index_scan(&self.table, path.index_oid, lower, upper)?;
+        cx.open_scans.push(id);
+        Ok(Some(id))
+    }
+
+    pub(crate) fn next(&mut self, cx: &mut EvalContext) -> PgResult<Option<(RowId, Row)>> {
         if self.done {
             return Ok(None);
         }
         let scan = match self.scan {
             Some(s) => s,
             None => {
-                let s = open(cx, &self.table)?;
+                let s = match self.index.take() {
+                    Some(path) => {
+                        let s = self.open_index(cx, &path);
+                        self.index = Some(path);
+                        match s? {
+                            Some(s) => s,
+                            None => {
+                                self.done = true;
+                                return Ok(None);
+                            }
+                        }
+                    }
+                    None => open(cx, &self.table)?,
+                };
                 self.scan = Some(s);
                 s
             }
         };
-        let r = next(cx, scan)?;
-        if r.is_none() {
-            self.done = true;
+        loop {
+            let r = next(cx, scan)?;
+            let Some((id, row)) = r else {
+                self.done = true;
+                return Ok(None);
+            };
+            if let Some(path) = &self.index {
+                let mut ok = true;
+                for c in &path.conds {
+                    if !eval_qual(c, &row, cx)? {
+                        ok = false;
+                        break;
+                    }
+                }
+                if !ok {
+                    continue;
+                }
+            }
+            return Ok(Some((id, row)));
         }
-        Ok(r)
     }
 }
 

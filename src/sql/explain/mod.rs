@@ -272,7 +272,7 @@ fn cost_settings(ctx: &mut dyn ServerContext) -> costsize::CostSettings {
 fn table_pages(ctx: &mut dyn ServerContext, plans: &[&Plan]) -> HashMap<u32, f64> {
     fn tables(p: &mut Plan, out: &mut Vec<std::sync::Arc<crate::sql::tables::TableDef>>) {
         match p {
-            Plan::SeqScan { relation } => {
+            Plan::SeqScan { relation } | Plan::IndexScan { relation, .. } => {
                 if let RelationSource::Table(t) = &relation.source {
                     out.push(t.clone());
                 }
@@ -439,12 +439,28 @@ fn explain_modify(
             },
         }),
     };
-    let filtered = |qual: &Option<crate::sql::expr::Expr>| match qual {
-        Some(q) => Plan::Filter {
-            input: Box::new(scan()),
-            qual: q.clone(),
-        },
-        None => scan(),
+    // The scan dml's target_scan runs: an index path where one applies.
+    let filtered = |qual: &Option<crate::sql::expr::Expr>| {
+        let mut quals = plan::conjuncts(qual.clone());
+        let mut input = scan();
+        if !table.indexes.is_empty()
+            && let Some(path) = plan::indxpath::choose_index(&table, &mut quals)
+            && let Plan::Labeled { input: inner, .. } = &mut input
+            && let Plan::SeqScan { relation } = std::mem::replace(&mut **inner, Plan::Result)
+        {
+            **inner = Plan::IndexScan { relation, path };
+        }
+        match quals.len() {
+            0 => input,
+            1 => Plan::Filter {
+                input: Box::new(input),
+                qual: quals.pop().expect("one"),
+            },
+            _ => Plan::Filter {
+                input: Box::new(input),
+                qual: crate::sql::expr::Expr::And(quals),
+            },
+        }
     };
     let (operation, child) = match &q {
         ModifyQuery::Insert(i) => (

@@ -443,6 +443,7 @@ impl<'a> Builder<'a> {
                 b
             }
             Plan::SeqScan { .. }
+            | Plan::IndexScan { .. }
             | Plan::LockingScan { .. }
             | Plan::FunctionScan { .. }
             | Plan::CteScan { .. }
@@ -812,6 +813,51 @@ impl<'a> Builder<'a> {
                     schema: schema(&label.schema),
                     alias,
                 });
+                self.scan_built(node, cols, types, &forms)
+            }
+            Plan::IndexScan { relation, path } => {
+                let types: Vec<(Type, i32)> =
+                    relation.columns.iter().map(|c| (c.ty, c.typmod)).collect();
+                let unique_eq = match &relation.source {
+                    RelationSource::Table(t) => {
+                        t.indexes
+                            .iter()
+                            .any(|i| i.oid == path.index_oid && i.unique && i.keys.len() == 1)
+                            && path.lower.as_ref().map(|l| &l.0).is_some()
+                            && path.conds.len() == 1
+                            && matches!(&path.lower, Some((_, true)))
+                            && matches!(&path.upper, Some((_, true)))
+                    }
+                    RelationSource::Memory(_) => false,
+                };
+                let pages = match &relation.source {
+                    RelationSource::Table(t) => (self.pages)(t),
+                    RelationSource::Memory(_) => 1.0,
+                };
+                let est = costsize::index_scan(pages, &types, unique_eq, c);
+                let mut node = ExplNode::new("Index Scan", est);
+                node.text_name = format!(
+                    "Index Scan using {}",
+                    crate::sql::functions::string::quote_identifier(&path.index_name)
+                );
+                node.head
+                    .push(("Scan Direction", Prop::Text("Forward".into())));
+                node.head
+                    .push(("Index Name", Prop::Text(path.index_name.clone())));
+                node.target = Some(Target {
+                    name_key: Some("Relation Name"),
+                    name: relation.name.clone(),
+                    schema: schema(&label.schema),
+                    alias,
+                });
+                let conds: Vec<&Expr> = path.conds.iter().collect();
+                let (texts, _) = self.node_exprs(&conds, &forms.0);
+                let text = if texts.len() == 1 {
+                    texts.into_iter().next().expect("one")
+                } else {
+                    format!("({})", texts.join(" AND "))
+                };
+                node.props.push(("Index Cond", Prop::Text(text)));
                 self.scan_built(node, cols, types, &forms)
             }
             Plan::LockingScan { table, qual, .. } => {

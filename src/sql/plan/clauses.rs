@@ -100,6 +100,14 @@ pub(crate) fn walk_plan(
     match plan {
         Plan::Result | Plan::SeqScan { .. } | Plan::WorkTableScan { .. } | Plan::CteScan { .. } => {
         }
+        Plan::IndexScan { path, .. } => {
+            for (e, _) in path.lower.iter_mut().chain(path.upper.iter_mut()) {
+                f(e)?;
+            }
+            for c in &mut path.conds {
+                f(c)?;
+            }
+        }
         Plan::RecursiveUnion { left, right, .. } => {
             walk_plan(left, f)?;
             walk_plan(right, f)?;

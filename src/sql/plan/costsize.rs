@@ -175,6 +175,21 @@ pub fn seq_scan(pages: f64, types: &[(Type, i32)], c: &CostSettings) -> Est {
     }
 }
 
+/// An index scan (no statistics yet): one row for an equality on a
+/// unique index, else half a percent of the table's rows; a descent,
+/// then a heap page per row.
+pub fn index_scan(pages: f64, types: &[(Type, i32)], unique_eq: bool, c: &CostSettings) -> Est {
+    let all = seq_scan(pages, types, c).rows;
+    let rows = if unique_eq { 1.0 } else { clamp(all * 0.005) };
+    let startup = 0.29;
+    Est {
+        startup,
+        total: startup + 4.0 + rows * (4.0 * c.seq_page_cost + c.cpu_tuple_cost + 0.005),
+        rows,
+        width: width(types),
+    }
+}
+
 /// A system view, whose rows are made when it is opened.
 pub fn memory_scan(n: usize, types: &[(Type, i32)], c: &CostSettings) -> Est {
     Est {

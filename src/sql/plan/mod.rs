@@ -37,6 +37,7 @@
 
 pub mod clauses;
 pub mod costsize;
+pub mod indxpath;
 
 pub use super::analyze::RangeFunction;
 use super::analyze::{Aggref, FromTree, JoinKind, Query, RteSource, SetOpKind, SetOpTree};
@@ -57,6 +58,12 @@ pub enum Plan {
     Result,
     SeqScan {
         relation: Relation,
+    },
+    /// A table's rows through an index (`exec::scan::IndexScan`): those
+    /// whose entries lie in the path's range and meet its conditions.
+    IndexScan {
+        relation: Relation,
+        path: indxpath::IndexPath,
     },
     /// `SELECT ... FOR UPDATE/SHARE` of a table: scan, WHERE, row locks
     /// (with the recheck of rows concurrently updated).
@@ -227,6 +234,7 @@ impl Plan {
         match self {
             Plan::Result
             | Plan::SeqScan { .. }
+            | Plan::IndexScan { .. }
             | Plan::LockingScan { .. }
             | Plan::FunctionScan { .. }
             | Plan::CteScan { .. }
@@ -323,7 +331,10 @@ pub fn plan_query(q: Query) -> PlannedStmt {
                     qual: where_qual.take(),
                 }),
             },
-            _ => plan_rte(rte),
+            _ => {
+                let quals = conjuncts(where_qual.take());
+                plan_rte_quals(rte, quals)
+            }
         },
     };
     if let Some(qual) = where_qual {
@@ -578,6 +589,33 @@ fn plan_set_op(tree: SetOpTree, types: &[(Type, i32)]) -> Plan {
     }
 }
 
+/// The scan of FROM item `rte` under `quals` (over its columns): an
+/// index scan where [`indxpath::choose_index`] finds one, the remaining
+/// quals in a Filter above.
+fn plan_rte_quals(rte: super::analyze::RangeTblEntry, mut quals: Vec<Expr>) -> Plan {
+    let path = match &rte.source {
+        RteSource::Relation(Relation {
+            source: RelationSource::Table(t),
+            ..
+        }) if !t.indexes.is_empty() => indxpath::choose_index(t, &mut quals),
+        _ => None,
+    };
+    let mut plan = plan_rte(rte);
+    if let Some(path) = path
+        && let Plan::Labeled { input, .. } = &mut plan
+        && let Plan::SeqScan { relation } = std::mem::replace(&mut **input, Plan::Result)
+    {
+        **input = Plan::IndexScan { relation, path };
+    }
+    match and_of(quals) {
+        Some(qual) => Plan::Filter {
+            input: Box::new(plan),
+            qual,
+        },
+        None => plan,
+    }
+}
+
 /// The scan of FROM item `rte`, labeled with its names.
 fn plan_rte(rte: super::analyze::RangeTblEntry) -> Plan {
     let schema = match &rte.source {
@@ -657,7 +695,7 @@ fn plan_scan(source: RteSource) -> Plan {
 }
 
 /// Splits a qual at AND.
-fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
+pub(crate) fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
     fn go(e: Expr, out: &mut Vec<Expr>) {
         match e {
             Expr::And(args) => args.into_iter().for_each(|a| go(a, out)),
@@ -734,14 +772,7 @@ fn shift(e: Expr, by: usize) -> Expr {
 fn plan_from(tree: FromTree, start: usize, quals: Vec<Expr>) -> Plan {
     match tree {
         FromTree::Rte(rte) | FromTree::Lateral { rte, .. } => {
-            let plan = plan_rte(rte);
-            match and_of(quals.into_iter().map(|q| shift(q, start)).collect()) {
-                Some(qual) => Plan::Filter {
-                    input: Box::new(plan),
-                    qual,
-                },
-                None => plan,
-            }
+            plan_rte_quals(rte, quals.into_iter().map(|q| shift(q, start)).collect())
         }
         FromTree::Join {
             kind,
