@@ -3,6 +3,8 @@
 # synchronous_commit on) against ferrogres and against the machine's
 # PostgreSQL 15, in one run, at 1 and 8 clients, and prints TPS for both and
 # the ratio; then the read-only query scripts (window.sql, rollup.sql) at 1 client;
+# then pgbench's own workloads (TPC-B, -N, -S, prepared -S) at scale
+# PGBENCH_SCALE (default 10), with pgbench's balance invariant checked;
 # then COPY FROM STDIN (psql's \copy) of COPY_ROWS rows (default 10M) into a new table.
 # Usage: scripts/bench.sh [seconds-per-run, default 10] [repeats, default 3]
 # The machine is shared and noisy: the script reports the median of the repeats.
@@ -84,6 +86,56 @@ for script in window.sql rollup.sql; do
     ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
     printf '%-12s %8s %14s %14s %8s\n' "$script" 1 "${fg:-failed}" "${pg:-failed}" "$ratio"
 done
+
+# The standard pgbench workloads on `pgbench -i -s PGBENCH_SCALE` (default
+# 10) tables, initialised once per server: TPC-B (default script), simple
+# update (-N), select-only (-S), and prepared select-only, each repeat
+# interleaved (fg, pg, fg, pg, ...). After every run of a writing script
+# pgbench's invariant must hold (sum(abalance) = sum(bbalance) =
+# sum(tbalance) = sum(delta)); a run that breaks it counts as failed.
+PGBENCH_SCALE=${PGBENCH_SCALE:-10}
+for port in $FG_PORT $PG_PORT; do
+    pgbench -i -q -s "$PGBENCH_SCALE" -h "$WORK" -p "$port" -U postgres postgres >/dev/null 2>&1 || {
+        echo "pgbench -i failed on port $port" >&2
+    }
+done
+INVARIANT="SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(bbalance) FROM pgbench_branches)
+  AND (SELECT sum(bbalance) FROM pgbench_branches) = (SELECT sum(tbalance) FROM pgbench_tellers)
+  AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT coalesce(sum(delta), 0) FROM pgbench_history)"
+std_tps() { # port clients mode extra-flags...; prints nothing if the run failed
+    local port=$1 clients=$2 mode=$3; shift 3
+    local out
+    out=$(pgbench -n -M "$mode" "$@" -h "$WORK" -p "$port" -U postgres -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "$SECS" postgres 2>&1) || {
+        echo "pgbench failed on port $port ($*, $clients clients): $(echo "$out" | grep -m1 -i error)" >&2
+        return 0
+    }
+    if [ "$*" != "-S" ]; then
+        ok=$(psql -X -A -t -h "$WORK" -p "$port" -U postgres -d postgres -c "$INVARIANT")
+        if [ "$ok" != "t" ]; then
+            echo "pgbench invariant broken on port $port ($*)" >&2
+            return 0
+        fi
+    fi
+    echo "$out" | awk '/^tps = /{print $3}'
+}
+std_case() { # label clients mode flags...
+    local label=$1 clients=$2 mode=$3; shift 3
+    local fgs="" pgs=""
+    for _ in $(seq "$REPEATS"); do
+        fgs="$fgs $(std_tps "$FG_PORT" "$clients" "$mode" "$@")"
+        pgs="$pgs $(std_tps "$PG_PORT" "$clients" "$mode" "$@")"
+    done
+    fg=$(echo $fgs | tr ' ' '\n' | grep . | median || true)
+    pg=$(echo $pgs | tr ' ' '\n' | grep . | median || true)
+    ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    printf '%-12s %8s %14s %14s %8s\n' "$label" "$clients" "${fg:-failed}" "${pg:-failed}" "$ratio"
+}
+std_case tpcb 1 simple
+std_case tpcb 8 simple
+std_case simple-upd 8 simple -N
+std_case select 1 simple -S
+std_case select 8 simple -S
+std_case select-prep 8 prepared -S
 
 # COPY FROM STDIN of COPY_ROWS rows (int, text, bigint) through psql's \copy
 # into a table created just before: wall-clock seconds, repeats interleaved

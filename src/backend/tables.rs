@@ -681,7 +681,7 @@ impl TableContext for Session {
         table: &TableDef,
         rows: Vec<Vec<Datum>>,
         frozen: bool,
-    ) -> PgResult<()> {
+    ) -> Result<(), (usize, PgError)> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -689,17 +689,22 @@ impl TableContext for Session {
             !frozen || self.created_in_subtransaction(table),
             "COPY FREEZE into a table this subtransaction did not create"
         );
-        self.lock_table(table, LockMode::RowExclusive)?;
+        let first = |e| (0, e);
+        self.lock_table(table, LockMode::RowExclusive)
+            .map_err(first)?;
         let rel = table.heap_relation();
-        let xid = self.txn.state.xid_for_write()?;
+        let xid = self.txn.state.xid_for_write().map_err(first)?;
         let cid = self.txn.state.command_id();
         let storage = access::HeapStorage::this_process();
         let n = rows.len();
-        for row in rows {
-            let values = row_to_heap(table, &row)?;
-            let tid = storage.insert_with(&rel, &values, xid, cid, frozen)?;
+        for (i, row) in rows.into_iter().enumerate() {
+            let at = |e| (i, e);
+            let values = row_to_heap(table, &row).map_err(at)?;
+            let tid = storage
+                .insert_with(&rel, &values, xid, cid, frozen)
+                .map_err(at)?;
             if !table.indexes.is_empty() {
-                self.index_insert(table, tid, &values)?;
+                self.index_insert(table, tid, &values).map_err(at)?;
             }
         }
         crate::utils::pgstat::count_inserts(table.db_oid, table.oid, table.relfilenode, n as u64);

@@ -945,7 +945,7 @@ pub struct TableDef {
     pub columns: Vec<ColumnDef>,
     /// CHECK constraints, by name (`pg_constraint`, rule 2 there).
     pub checks: Vec<super::pg_constraint::CheckConstraint>,
-    /// The table's indexes, by name ([`super::index`]).
+    /// The table's indexes, by oid ([`super::index`]).
     pub indexes: Vec<super::index::IndexDef>,
 }
 

@@ -503,7 +503,7 @@ fn int2_array_value(items: &[i16]) -> PgResult<HeapValue> {
 }
 
 /// The indexes of `table` (its `pg_index` rows and their `pg_class`
-/// rows), by name.
+/// rows), by oid.
 pub fn table_indexes(
     db_oid: Oid,
     table: &TableDef,
@@ -548,7 +548,10 @@ pub fn table_indexes(
     })?;
     // An index whose pg_class row this snapshot cannot see is not there.
     found.retain(|i| i.relfilenode != 0);
-    found.sort_by(|a, b| a.name.cmp(&b.name));
+    // Checked and maintained in creation order, as PostgreSQL's
+    // RelationGetIndexList (by oid) has them: the first unique
+    // violation reported is the same.
+    found.sort_by_key(|i| i.oid);
     Ok(found)
 }
 
@@ -575,6 +578,7 @@ pub fn insert_index_rows(
     class[6] = HeapValue::Oid(BTREE_AM_OID);
     class[pg_class_col::RELKIND] = ch(b'i');
     class[pg_class_col::RELPAGES] = HeapValue::I32(1);
+    class[pg_class_col::RELTUPLES] = HeapValue::F32(0.0);
     class[pg_class_col::RELFROZENXID] = HeapValue::I64(0);
     class[pg_class_col::RELFROZENXID + 1] = HeapValue::I64(0);
     access::heap_insert(&catalog(PG_CLASS, db_oid), &class, cx.xid, cx.cid)?;
@@ -759,6 +763,188 @@ pub fn set_not_null(
         }
     }
     Ok(())
+}
+
+/// The names of columns `attnums` of relation `rel` (`pg_attribute`).
+fn attribute_names(
+    db_oid: Oid,
+    rel: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Vec<(i16, String)>> {
+    use pg_attribute_col as att;
+    let mut out = Vec::new();
+    scan_catalog(PG_ATTRIBUTE, db_oid, snapshot, xact, &mut |_, row| {
+        if as_oid(&row[att::ATTRELID]) == rel
+            && let HeapValue::I16(n) = row[att::ATTNUM]
+        {
+            out.push((n, as_str(&row[att::ATTNAME])));
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// One `pg_index` row's key columns, options and flags.
+struct IndexRow {
+    table: Oid,
+    keys: Vec<i16>,
+    options: Vec<i16>,
+    unique: bool,
+    nulls_not_distinct: bool,
+}
+
+fn index_row(
+    db_oid: Oid,
+    index_oid: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<IndexRow>> {
+    let mut found = None;
+    scan_catalog(PG_INDEX, db_oid, snapshot, xact, &mut |_, row| {
+        if as_oid(&row[col::INDEXRELID]) != index_oid {
+            return true;
+        }
+        let keys = int2_array(&row[col::INDKEY]);
+        let mut options = int2_array(&row[col::INDOPTION]);
+        options.resize(keys.len(), 0);
+        found = Some(IndexRow {
+            table: as_oid(&row[col::INDRELID]),
+            keys,
+            options,
+            unique: as_bool(&row[col::INDISUNIQUE]),
+            nulls_not_distinct: as_bool(&row[col::INDNULLSNOTDISTINCT]),
+        });
+        false
+    })?;
+    Ok(found)
+}
+
+fn quote(s: &str) -> String {
+    crate::sql::functions::string::quote_identifier(s)
+}
+
+/// `pg_get_indexdef(index, column, pretty)`: the CREATE INDEX statement
+/// (column 0), or the name of key column `column` (1-based). None for an
+/// oid that is no index.
+pub fn index_def(
+    db_oid: Oid,
+    index_oid: Oid,
+    column: i32,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<String>> {
+    let Some(ix) = index_row(db_oid, index_oid, snapshot, xact)? else {
+        return Ok(None);
+    };
+    let names = attribute_names(db_oid, ix.table, snapshot, xact)?;
+    let name_of = |a: i16| {
+        names
+            .iter()
+            .find(|(n, _)| *n == a)
+            .map_or_else(|| format!("column{a}"), |(_, s)| quote(s))
+    };
+    if column > 0 {
+        return Ok(ix.keys.get(column as usize - 1).map(|&a| name_of(a)));
+    }
+    let mut rels: Vec<(Oid, String, Oid)> = Vec::new();
+    scan_catalog(PG_CLASS, db_oid, snapshot, xact, &mut |_, row| {
+        let oid = as_oid(&row[pg_class_col::OID]);
+        if oid == index_oid || oid == ix.table {
+            rels.push((
+                oid,
+                as_str(&row[pg_class_col::RELNAME]),
+                as_oid(&row[pg_class_col::RELNAMESPACE]),
+            ));
+        }
+        true
+    })?;
+    let (Some(index), Some(table)) = (
+        rels.iter().find(|r| r.0 == index_oid),
+        rels.iter().find(|r| r.0 == ix.table),
+    ) else {
+        return Ok(None);
+    };
+    let mut ns_name = String::new();
+    scan_catalog(PG_NAMESPACE, db_oid, snapshot, xact, &mut |_, row| {
+        if as_oid(&row[pg_namespace_col::OID]) == table.2 {
+            ns_name = as_str(&row[pg_namespace_col::NSPNAME]);
+            false
+        } else {
+            true
+        }
+    })?;
+    let cols: Vec<String> = ix
+        .keys
+        .iter()
+        .zip(&ix.options)
+        .map(|(&a, &o)| {
+            let mut c = name_of(a);
+            let desc = o & INDOPTION_DESC != 0;
+            let nulls_first = o & INDOPTION_NULLS_FIRST != 0;
+            if desc {
+                c.push_str(" DESC");
+                if !nulls_first {
+                    c.push_str(" NULLS LAST");
+                }
+            } else if nulls_first {
+                c.push_str(" NULLS FIRST");
+            }
+            c
+        })
+        .collect();
+    Ok(Some(format!(
+        "CREATE {}INDEX {} ON {}.{} USING btree ({}){}",
+        if ix.unique { "UNIQUE " } else { "" },
+        quote(&index.1),
+        quote(&ns_name),
+        quote(&table.1),
+        cols.join(", "),
+        if ix.nulls_not_distinct {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// `pg_get_constraintdef` of a PRIMARY KEY / UNIQUE constraint backed by
+/// index `index_oid`: `PRIMARY KEY (a, b)`, `UNIQUE NULLS NOT DISTINCT (c)`.
+pub fn index_constraint_def(
+    db_oid: Oid,
+    contype: u8,
+    index_oid: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Option<String>> {
+    let Some(ix) = index_row(db_oid, index_oid, snapshot, xact)? else {
+        return Ok(None);
+    };
+    let names = attribute_names(db_oid, ix.table, snapshot, xact)?;
+    let cols: Vec<String> = ix
+        .keys
+        .iter()
+        .map(|&a| {
+            names
+                .iter()
+                .find(|(n, _)| *n == a)
+                .map_or_else(|| format!("column{a}"), |(_, s)| quote(s))
+        })
+        .collect();
+    Ok(Some(format!(
+        "{}{} ({})",
+        if contype == b'p' {
+            "PRIMARY KEY"
+        } else {
+            "UNIQUE"
+        },
+        if ix.nulls_not_distinct {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        },
+        cols.join(", ")
+    )))
 }
 
 /// PostgreSQL 15's default B-tree operator class of a type (`pg_opclass`

@@ -281,9 +281,13 @@ pub fn constraint_def(
     xact: &dyn XactStatus,
 ) -> PgResult<Option<String>> {
     let mut out = None;
+    let mut index = None;
     scan_catalog(PG_CONSTRAINT, db_oid, snapshot, xact, &mut |_, row| {
         if as_oid(&row[col::OID]) != oid {
             return true;
+        }
+        if matches!(contype_of(row), b'p' | b'u') {
+            index = Some((contype_of(row), as_oid(&row[col::CONINDID])));
         }
         if contype_of(row) == b'c' {
             let c = check_of(row);
@@ -306,5 +310,8 @@ pub fn constraint_def(
         }
         false
     })?;
+    if let Some((contype, index_oid)) = index {
+        return super::index::index_constraint_def(db_oid, contype, index_oid, snapshot, xact);
+    }
     Ok(out)
 }

@@ -285,14 +285,18 @@ pub fn columns_of_types(
     }
     let mut names = std::collections::HashMap::new();
     scan_catalog(PG_CLASS, db_oid, snapshot, xact, &mut |_, row| {
-        names.insert(
-            as_oid(&row[pg_class_col::OID]),
-            as_str(&row[pg_class_col::RELNAME]),
-        );
+        // An index's columns are its table's (PostgreSQL records the
+        // index's dependency on the column, not on the type).
+        if as_str(&row[pg_class_col::RELKIND]) != "i" {
+            names.insert(
+                as_oid(&row[pg_class_col::OID]),
+                as_str(&row[pg_class_col::RELNAME]),
+            );
+        }
         true
     })?;
     Ok(cols
         .into_iter()
-        .map(|(rel, col)| (names.get(&rel).cloned().unwrap_or_default(), col))
+        .filter_map(|(rel, col)| names.get(&rel).map(|n| (n.clone(), col)))
         .collect())
 }

@@ -422,6 +422,15 @@ pub fn constraint_def(oid: Oid, pretty: bool) -> PgResult<Option<String>> {
     .flatten())
 }
 
+/// `pg_get_indexdef`'s text of index `oid` (None: no index).
+pub fn index_def(oid: Oid, column: i32) -> PgResult<Option<String>> {
+    Ok(with_view(|v| {
+        let snapshot = v.snapshot();
+        super::index::index_def(v.db_oid, oid, column, &snapshot, &Transam::get())
+    })?
+    .flatten())
+}
+
 /// `pg_description.description` of an object (`classoid` None: of any
 /// catalog, as the one-argument `obj_description` reads it).
 pub fn description(objoid: Oid, classoid: Option<Oid>, objsubid: i32) -> PgResult<Option<String>> {

@@ -330,16 +330,6 @@ pub fn create_table(
                     other => return Err(unsupported(constraint_name(other))),
                 }
             }
-            if saw_null && not_null {
-                return Err(analyzer.error(
-                    sqlstate::SYNTAX_ERROR,
-                    format!(
-                        "conflicting NULL/NOT NULL declarations for column \"{}\" of table \"{}\"",
-                        cd.colname, rv.relname
-                    ),
-                    None,
-                ));
-            }
             columns.push(ColumnDef {
                 name: cd.colname.clone(),
                 type_oid: ty.oid(),

@@ -140,28 +140,27 @@ fn choose_relation_name(
 
 /// The table an index or constraint is defined on, checked as
 /// `DefineIndex` checks it.
-fn index_target(
-    ctx: &mut dyn ServerContext,
-    stmt: &Statement,
-    rv: &pb::RangeVar,
-) -> PgResult<Arc<TableDef>> {
+fn index_target(ctx: &mut dyn ServerContext, rv: &pb::RangeVar) -> PgResult<Arc<TableDef>> {
     let schema = (!rv.schemaname.is_empty()).then_some(rv.schemaname.as_str());
     let Some(table) = ctx.lookup_table(schema, &rv.relname)? else {
         let shown = match schema {
             Some(s) => format!("{s}.{}", rv.relname),
             None => rv.relname.clone(),
         };
-        return Err(error_at(
-            stmt,
+        return Err(PgError::error(
             sqlstate::UNDEFINED_TABLE,
             format!("relation \"{shown}\" does not exist"),
-            rv.location,
         ));
     };
+    if table.relkind == 'i' {
+        return Err(PgError::error(
+            sqlstate::WRONG_OBJECT_TYPE,
+            format!("\"{}\" is an index", table.name),
+        ));
+    }
     if table.relkind != 'r' {
         let what = match table.relkind {
             'S' => "sequences",
-            'i' => "indexes",
             _ => "this relation kind",
         };
         return Err(PgError::error(
@@ -183,11 +182,7 @@ fn index_target(
 }
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON t [USING btree] (cols)`.
-pub fn create_index(
-    ctx: &mut dyn ServerContext,
-    stmt: &Statement,
-    is: &pb::IndexStmt,
-) -> PgResult<Outcome> {
+pub fn create_index(ctx: &mut dyn ServerContext, is: &pb::IndexStmt) -> PgResult<Outcome> {
     let done = || {
         Ok(Outcome::Command {
             tag: "CREATE INDEX".into(),
@@ -222,7 +217,7 @@ pub fn create_index(
     }
     let rv = is.relation.as_ref().expect("CREATE INDEX names a table");
     ctx.take_snapshot();
-    let table = index_target(ctx, stmt, rv)?;
+    let table = index_target(ctx, rv)?;
     let mut elems = Vec::new();
     for p in &is.index_params {
         let Some(NodeEnum::IndexElem(e)) = p.node.as_ref() else {
@@ -355,7 +350,19 @@ pub(super) fn add_index_constraints(
             location,
         ));
     }
-    ordered.extend(constraints.iter().filter(|c| !c.primary()));
+    // transformIndexConstraints: a UNIQUE constraint over the same
+    // columns as the primary key or an earlier one (and without a name
+    // of its own that differs) adds nothing.
+    for c in constraints.iter().filter(|c| !c.primary()) {
+        let dup = ordered.iter().any(|o| {
+            o.columns() == c.columns()
+                && o.con.nulls_not_distinct == c.con.nulls_not_distinct
+                && (c.con.conname.is_empty() || c.con.conname == o.con.conname)
+        });
+        if !dup {
+            ordered.push(c);
+        }
+    }
     let mut table = table.clone();
     let mut taken: Vec<String> = Vec::new();
     for c in ordered {
@@ -371,9 +378,6 @@ pub(super) fn add_index_constraints(
             })
             .collect();
         let (keys, options) = resolve_keys(&table, &elems, Some(kind))?;
-        if c.primary() {
-            ctx.set_not_null(&table, &keys)?;
-        }
         let name = if !c.con.conname.is_empty() {
             if ctx
                 .lookup_table(Some(&table.namespace), &c.con.conname)?
@@ -392,6 +396,8 @@ pub(super) fn add_index_constraints(
             choose_relation_name(ctx, &table, Some(&cols.join("_")), "key", &taken)?
         };
         taken.push(name.clone());
+        let primary = c.primary();
+        let not_null_keys = keys.clone();
         ctx.create_index(
             &table,
             &NewIndex {
@@ -404,6 +410,11 @@ pub(super) fn add_index_constraints(
                 constraint: Some(if c.primary() { b'p' } else { b'u' }),
             },
         )?;
+        // After the build, as PostgreSQL's index_check_primary_key: a
+        // duplicate is reported before a NULL.
+        if primary {
+            ctx.set_not_null(&table, &not_null_keys)?;
+        }
         ctx.command_counter_increment()?;
         table = ctx.lookup_relation(table.oid)?.ok_or_else(|| {
             PgError::error(

@@ -374,7 +374,7 @@ fn execute_statement(ctx: &mut dyn ServerContext, stmt: &Statement) -> PgResult<
         NodeEnum::TruncateStmt(s) => ddl::truncate(ctx, s),
         NodeEnum::AlterSeqStmt(s) => sequence::alter_sequence(ctx, stmt, s),
         NodeEnum::DropStmt(s) => ddl::drop(ctx, s),
-        NodeEnum::IndexStmt(s) => indexcmds::create_index(ctx, stmt, s),
+        NodeEnum::IndexStmt(s) => indexcmds::create_index(ctx, s),
         NodeEnum::CreateEnumStmt(s) => typecmds::create_enum(ctx, s),
         NodeEnum::AlterEnumStmt(s) => typecmds::alter_enum(ctx, s),
         NodeEnum::CompositeTypeStmt(_)

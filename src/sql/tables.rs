@@ -296,14 +296,15 @@ pub trait TableContext {
     /// and the statistics are taken once per batch. `frozen` (COPY
     /// FREEZE) stores them frozen, visible to every snapshot at once
     /// (PostgreSQL's `HEAP_INSERT_FROZEN`), only for a table
-    /// [`TableContext::created_in_subtransaction`].
+    /// [`TableContext::created_in_subtransaction`]. A failure says which
+    /// row (0-based) it was about, so COPY names that row's line.
     fn insert_rows(
         &mut self,
         _table: &TableDef,
         _rows: Vec<Vec<Datum>>,
         _frozen: bool,
-    ) -> PgResult<()> {
-        Err(no_tables())
+    ) -> Result<(), (usize, crate::utils::elog::PgError)> {
+        Err((0, no_tables()))
     }
     /// Whether the table's file was created (CREATE TABLE, TRUNCATE) by
     /// the current subtransaction, so that no other transaction can see

@@ -87,7 +87,7 @@ pub fn copy_relation(
             e.with_hint("Try the COPY (SELECT ...) TO variant.")
         });
     }
-    ctx.lookup_table(schema, &rv.relname)?.ok_or_else(|| {
+    let table = ctx.lookup_table(schema, &rv.relname)?.ok_or_else(|| {
         let shown = match schema {
             Some(s) => format!("{s}.{}", rv.relname),
             None => rv.relname.clone(),
@@ -96,7 +96,14 @@ pub fn copy_relation(
             sqlstate::UNDEFINED_TABLE,
             format!("relation \"{shown}\" does not exist"),
         )
-    })
+    })?;
+    if table.relkind == 'i' {
+        return Err(PgError::error(
+            sqlstate::WRONG_OBJECT_TYPE,
+            format!("\"{}\" is an index", rv.relname),
+        ));
+    }
+    Ok(table)
 }
 
 impl Analyzer<'_> {

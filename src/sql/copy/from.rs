@@ -813,11 +813,12 @@ fn copy_text_rows(
             }
         }
         let taken = batch
-            .add(q, row, raw.len() + 1, cx)
+            .add(q, row, raw.len() + 1, line_no, cx)
             .map_err(|e| copy_context(e, line_context()))?;
         batch.counted(taken, progress, reader.bytes_read);
+        batch.flush_if_full(q, cx)?;
     }
-    batch.finish(q, cx, reader.line_no)
+    batch.finish(q, cx)
 }
 
 /// `HEADER MATCH`: the header line names the input columns, in order.
@@ -874,6 +875,8 @@ fn input_field(text: &str, col: usize, q: &CopyFromQuery, cx: &EvalContext) -> P
 /// [`BATCH_BYTES`] of input.
 struct Batch {
     rows: Vec<Vec<Datum>>,
+    /// The input line (binary: tuple) of each row, for errors of the insert.
+    lines: Vec<u64>,
     bytes: usize,
     freeze: bool,
     /// Rows taken and rows WHERE excluded so far.
@@ -888,6 +891,7 @@ impl Batch {
     fn new(freeze: bool) -> Batch {
         Batch {
             rows: Vec::new(),
+            lines: Vec::new(),
             bytes: 0,
             freeze,
             count: 0,
@@ -907,12 +911,18 @@ impl Batch {
         progress.set(pp::COPY_BYTES_PROCESSED, bytes_read);
     }
 
-    /// Inserts what is left; the number of rows copied. A failure names
-    /// the last line read.
-    fn finish(mut self, q: &CopyFromQuery, cx: &mut EvalContext, line_no: u64) -> PgResult<u64> {
-        self.flush(q, cx)
-            .map_err(|e| copy_context(e, format!("COPY {}, line {line_no}", q.table.name)))?;
+    /// Inserts what is left; the number of rows copied.
+    fn finish(mut self, q: &CopyFromQuery, cx: &mut EvalContext) -> PgResult<u64> {
+        self.flush(q, cx)?;
         Ok(self.count)
+    }
+
+    /// Inserts the batch once it is full.
+    fn flush_if_full(&mut self, q: &CopyFromQuery, cx: &mut EvalContext) -> PgResult<()> {
+        if self.rows.len() >= BATCH_ROWS || self.bytes >= BATCH_BYTES {
+            self.flush(q, cx)?;
+        }
+        Ok(())
     }
 
     /// Defaults, WHERE, constraints, then into the batch (inserted when
@@ -922,6 +932,7 @@ impl Batch {
         q: &CopyFromQuery,
         mut row: Vec<Datum>,
         bytes: usize,
+        line_no: u64,
         cx: &mut EvalContext,
     ) -> PgResult<bool> {
         for (col, e) in q.defaults.iter().enumerate() {
@@ -936,17 +947,23 @@ impl Batch {
         }
         let row = dml::finish_row(&q.table, &q.checks, row, cx)?;
         self.rows.push(row);
+        self.lines.push(line_no);
         self.bytes += bytes;
-        if self.rows.len() >= BATCH_ROWS || self.bytes >= BATCH_BYTES {
-            self.flush(q, cx)?;
-        }
         Ok(true)
     }
 
+    /// Inserts the batch; an error names the line of the row it is about
+    /// (PostgreSQL's `CopyMultiInsertBufferFlush` sets `cur_lineno` so).
     fn flush(&mut self, q: &CopyFromQuery, cx: &mut EvalContext) -> PgResult<()> {
         self.bytes = 0;
         let rows = std::mem::take(&mut self.rows);
-        cx.server.insert_rows(&q.table, rows, self.freeze)
+        let lines = std::mem::take(&mut self.lines);
+        cx.server
+            .insert_rows(&q.table, rows, self.freeze)
+            .map_err(|(i, e)| {
+                let line = lines.get(i).copied().unwrap_or(0);
+                copy_context(e, format!("COPY {}, line {line}", q.table.name))
+            })
     }
 }
 
@@ -1063,8 +1080,11 @@ fn copy_binary_rows(
                 .map_err(field_context)?;
             row[col] = d;
         }
-        let taken = batch.add(q, row, row_bytes, cx).map_err(context)?;
+        let taken = batch
+            .add(q, row, row_bytes, reader.line_no, cx)
+            .map_err(context)?;
         batch.counted(taken, progress, reader.bytes_read);
+        batch.flush_if_full(q, cx)?;
     }
-    batch.finish(q, cx, reader.line_no)
+    batch.finish(q, cx)
 }

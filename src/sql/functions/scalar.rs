@@ -747,6 +747,22 @@ fn pg_get_constraintdef(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -
     )
 }
 
+/// `pg_get_indexdef(index [, column, pretty])`: the index's CREATE INDEX
+/// statement, or (column > 0) that key column's name; NULL for an oid
+/// that is no index. Pretty-printing changes nothing for column lists.
+fn pg_get_indexdef(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
+    let column = match a.get(1) {
+        Some(Datum::Int4(c)) => *c,
+        _ => 0,
+    };
+    Ok(
+        match crate::catalog::syscache::index_def(oid_arg(&a[0]), column)? {
+            Some(text) => Datum::Text(text),
+            None => Datum::Null,
+        },
+    )
+}
+
 /// `pg_tablespace_location(oid)`: empty for the two built-in tablespaces
 /// (they live in the data directory), NULL otherwise.
 fn pg_tablespace_location(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
@@ -1524,6 +1540,8 @@ pub(super) fn register(b: &mut Builder) {
         pg_get_function_sqlbody,
     );
     b.func("pg_get_constraintdef", &[Oid], Text, pg_get_constraintdef);
+    b.func("pg_get_indexdef", &[Oid], Text, pg_get_indexdef);
+    b.func("pg_get_indexdef", &[Oid, Int4, Bool], Text, pg_get_indexdef);
     b.func(
         "pg_get_constraintdef",
         &[Oid, Bool],
