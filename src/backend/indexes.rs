@@ -219,7 +219,7 @@ impl Session {
         Ok(())
     }
 
-    /// The heap tuple ids of index `index`'s entries whose first key
+    /// The entries (key, heap tuple id) of index `index` whose first key
     /// column lies between `lower` and `upper` (value order; inclusion
     /// is left to the scan's conditions), in index order.
     pub(super) fn index_range_tids(
@@ -227,7 +227,7 @@ impl Session {
         index: &IndexDef,
         lower: Option<&Datum>,
         upper: Option<&Datum>,
-    ) -> PgResult<Vec<ItemPointer>> {
+    ) -> PgResult<Vec<(Vec<u8>, ItemPointer)>> {
         let ty = index.key_types[0];
         let key = |d: &Datum| -> PgResult<Vec<u8>> {
             let v = crate::catalog::datum::to_heap(ty, d)?;
@@ -259,11 +259,39 @@ impl Session {
                 if n % 4096 == 0 {
                     check_interrupts()?;
                 }
-                tids.push(tid);
+                tids.push((k.to_vec(), tid));
                 Ok(true)
             },
         )?;
         Ok(tids)
+    }
+
+    /// PostgreSQL's `kill_prior_tuple`, done at once: removes the entries
+    /// `(key, tid)` whose heap tuples an index scan found dead to every
+    /// snapshot, so the next scan of those keys does not visit them again
+    /// (without HOT, each update of a row adds an entry; a hot row's key
+    /// would otherwise collect one per version until VACUUM).
+    pub(super) fn kill_index_entries(
+        &mut self,
+        index: &IndexDef,
+        mut dead: Vec<(Vec<u8>, ItemPointer)>,
+    ) -> PgResult<()> {
+        let s = HeapStorage::this_process();
+        let order = index.key_order();
+        let bt = index.btree();
+        dead.sort_by(|a, b| order.compare(&a.0, &b.0));
+        let mut i = 0;
+        while i < dead.len() {
+            let mut j = i + 1;
+            while j < dead.len() && order.compare(&dead[j].0, &dead[i].0) == Ordering::Equal {
+                j += 1;
+            }
+            let tids: std::collections::HashSet<ItemPointer> =
+                dead[i..j].iter().map(|(_, t)| *t).collect();
+            nbtree::bt_delete_entries(&s, &bt, &order, &dead[i].0, &|t| tids.contains(&t))?;
+            i = j;
+        }
+        Ok(())
     }
 
     /// Creates the index's file (a pending create of the transaction).

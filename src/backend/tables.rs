@@ -616,7 +616,7 @@ impl TableContext for Session {
                 format!("index {index_oid} of \"{}\" vanished", table.name),
             ));
         };
-        let tids = self.index_range_tids(
+        let entries = self.index_range_tids(
             &index,
             lower.as_ref().map(|b| &b.0),
             upper.as_ref().map(|b| &b.0),
@@ -625,11 +625,19 @@ impl TableContext for Session {
         let transam = Transam::get();
         let rel = table.heap_relation();
         let storage = access::HeapStorage::this_process();
+        let oldest_xmin = crate::storage::xact::oldest_xmin();
         let mut rows = VecDeque::new();
-        for tid in tids {
-            if let Some(values) = storage.fetch_visible(&rel, tid, &snapshot, &transam)? {
-                rows.push_back((tid, values));
+        let mut dead = Vec::new();
+        for (key, tid) in entries {
+            match storage.fetch_for_index(&rel, tid, &snapshot, &transam, Some(oldest_xmin))? {
+                (Some(values), _) => rows.push_back((tid, values)),
+                (None, true) => dead.push((key, tid)),
+                (None, false) => {}
             }
+        }
+        // Only where WAL can be written (not while recovery runs).
+        if !dead.is_empty() && crate::storage::wal::is_insert_ready() {
+            self.kill_index_entries(&index, dead)?;
         }
         let id = self.next_scan;
         self.next_scan = self.next_scan.wrapping_add(1);

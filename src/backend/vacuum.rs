@@ -299,24 +299,36 @@ impl Session {
         let Some(table) = table else {
             return Ok(None);
         };
-        let locator = table.heap_relation().locator;
         let smgr = crate::storage::smgr::smgr();
-        let forks: Vec<ForkNumber> = match what {
-            RelationSize::Fork(f) => vec![f],
-            RelationSize::Table | RelationSize::Total => vec![
-                ForkNumber::Main,
-                ForkNumber::Fsm,
-                ForkNumber::VisibilityMap,
-                ForkNumber::Init,
-            ],
-        };
-        let mut bytes = 0i64;
-        for fork in forks {
-            if smgr.exists(locator, fork)? {
-                bytes += smgr.nblocks(locator, fork)? as i64 * BLCKSZ as i64;
+        let all = [
+            ForkNumber::Main,
+            ForkNumber::Fsm,
+            ForkNumber::VisibilityMap,
+            ForkNumber::Init,
+        ];
+        let size = |locator, forks: &[ForkNumber]| -> PgResult<i64> {
+            let mut bytes = 0i64;
+            for &fork in forks {
+                if smgr.exists(locator, fork)? {
+                    bytes += smgr.nblocks(locator, fork)? as i64 * BLCKSZ as i64;
+                }
             }
-        }
-        Ok(Some(bytes))
+            Ok(bytes)
+        };
+        let locator = table.heap_relation().locator;
+        let indexes = || -> PgResult<i64> {
+            let mut bytes = 0;
+            for i in &table.indexes {
+                bytes += size(i.locator(), &all)?;
+            }
+            Ok(bytes)
+        };
+        Ok(Some(match what {
+            RelationSize::Fork(f) => size(locator, &[f])?,
+            RelationSize::Table => size(locator, &all)?,
+            RelationSize::Indexes => indexes()?,
+            RelationSize::Total => size(locator, &all)? + indexes()?,
+        }))
     }
 
     /// See [`TableContext::alter_reloptions`].

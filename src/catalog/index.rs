@@ -831,6 +831,7 @@ pub fn index_def(
     db_oid: Oid,
     index_oid: Oid,
     column: i32,
+    pretty: bool,
     snapshot: &Snapshot,
     xact: &dyn XactStatus,
 ) -> PgResult<Option<String>> {
@@ -893,12 +894,19 @@ pub fn index_def(
             c
         })
         .collect();
+    // Pretty: the table unqualified where the default search_path finds
+    // it (PostgreSQL asks the session's; ferrogres's catalog layer knows
+    // the default).
+    let table_name = if pretty && matches!(ns_name.as_str(), "public" | "pg_catalog") {
+        quote(&table.1)
+    } else {
+        format!("{}.{}", quote(&ns_name), quote(&table.1))
+    };
     Ok(Some(format!(
-        "CREATE {}INDEX {} ON {}.{} USING btree ({}){}",
+        "CREATE {}INDEX {} ON {} USING btree ({}){}",
         if ix.unique { "UNIQUE " } else { "" },
         quote(&index.1),
-        quote(&ns_name),
-        quote(&table.1),
+        table_name,
         cols.join(", "),
         if ix.nulls_not_distinct {
             " NULLS NOT DISTINCT"

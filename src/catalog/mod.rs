@@ -20,6 +20,9 @@
 //! | `pg_namespace` | 2615 | per database | `pg_catalog`, `public` |
 //! | `pg_sequence` | 2224 | per database | one per sequence ([`pg_sequence`]) |
 //! | `pg_depend` | 2608 | per database | sequences owned by columns (`OWNED BY`, SERIAL) |
+//! | `pg_index` | 2610 | per database | one per B-tree index ([`index`]) |
+//! | `pg_constraint` | 2606 | per database | CHECK, PRIMARY KEY and UNIQUE constraints |
+//! | `pg_am` | 2601 | per database | `heap`, `btree` |
 //! | `pg_database` | 1262 | shared (`global/`) | `template1`, `template0`, `postgres` |
 //!
 //! Roles are still the `global/pg_authid` stand-in of the authentication

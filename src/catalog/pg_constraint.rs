@@ -134,23 +134,58 @@ pub fn insert_check(
     check: &NewCheck,
     cx: &mut WriteContext<'_>,
 ) -> PgResult<Oid> {
+    insert_row(
+        db_oid,
+        table,
+        ConstraintRow {
+            name: &check.name,
+            contype: b'c',
+            validated: check.validated,
+            index_oid: 0,
+            no_inherit: check.no_inherit,
+            columns: &check.columns,
+            conbin: Some(&check.expr),
+        },
+        cx,
+    )
+}
+
+/// What differs between the `pg_constraint` rows ferrogres writes.
+struct ConstraintRow<'a> {
+    name: &'a str,
+    contype: u8,
+    validated: bool,
+    index_oid: Oid,
+    no_inherit: bool,
+    columns: &'a [i16],
+    conbin: Option<&'a str>,
+}
+
+/// A `pg_constraint` row of `table` in PostgreSQL 15's column order (not
+/// deferrable, local, no foreign-key columns); returns its oid.
+fn insert_row(
+    db_oid: Oid,
+    table: &TableDef,
+    c: ConstraintRow<'_>,
+    cx: &mut WriteContext<'_>,
+) -> PgResult<Oid> {
     let oid = super::oid::new_oid();
     let ch = |c: u8| HeapValue::Bytes(vec![c]);
     let conkey = ArrayValue::from_items(
         Type::Int2,
-        check.columns.iter().map(|&a| Datum::Int2(a)).collect(),
+        c.columns.iter().map(|&a| Datum::Int2(a)).collect(),
     )?;
     let row = [
         HeapValue::Oid(oid),
-        HeapValue::name(&check.name),
+        HeapValue::name(c.name),
         HeapValue::Oid(table.namespace_oid),
-        ch(b'c'),
+        ch(c.contype),
         HeapValue::Bool(false),
         HeapValue::Bool(false),
-        HeapValue::Bool(check.validated),
+        HeapValue::Bool(c.validated),
         HeapValue::Oid(table.oid),
         HeapValue::Oid(0),
-        HeapValue::Oid(0),
+        HeapValue::Oid(c.index_oid),
         HeapValue::Oid(0),
         HeapValue::Oid(0),
         ch(b' '),
@@ -158,7 +193,7 @@ pub fn insert_check(
         ch(b' '),
         HeapValue::Bool(true),
         HeapValue::I32(0),
-        HeapValue::Bool(check.no_inherit),
+        HeapValue::Bool(c.no_inherit),
         HeapValue::Bytes(crate::sql::adt::array::serialize(&conkey)),
         HeapValue::Null,
         HeapValue::Null,
@@ -166,7 +201,8 @@ pub fn insert_check(
         HeapValue::Null,
         HeapValue::Null,
         HeapValue::Null,
-        HeapValue::Bytes(check.expr.as_bytes().to_vec()),
+        c.conbin
+            .map_or(HeapValue::Null, |e| HeapValue::Bytes(e.as_bytes().to_vec())),
     ];
     access::heap_insert(&catalog(PG_CONSTRAINT, db_oid), &row, cx.xid, cx.cid)?;
     Ok(oid)
@@ -174,7 +210,8 @@ pub fn insert_check(
 
 /// The `pg_constraint` row of a PRIMARY KEY (`'p'`) or UNIQUE (`'u'`)
 /// constraint backed by the index `index_oid` (`index_constraint_create`);
-/// named as the index, as PostgreSQL names them.
+/// named as the index, as PostgreSQL names them (`connoinherit` true, as
+/// PostgreSQL 15 sets it for them).
 pub fn insert_index_constraint(
     db_oid: Oid,
     table: &TableDef,
@@ -183,42 +220,20 @@ pub fn insert_index_constraint(
     contype: u8,
     cx: &mut WriteContext<'_>,
 ) -> PgResult<Oid> {
-    let oid = super::oid::new_oid();
-    let ch = |c: u8| HeapValue::Bytes(vec![c]);
-    let conkey = ArrayValue::from_items(
-        Type::Int2,
-        index.keys.iter().map(|&a| Datum::Int2(a)).collect(),
-    )?;
-    let row = [
-        HeapValue::Oid(oid),
-        HeapValue::name(&index.name),
-        HeapValue::Oid(table.namespace_oid),
-        ch(contype),
-        HeapValue::Bool(false),
-        HeapValue::Bool(false),
-        HeapValue::Bool(true),
-        HeapValue::Oid(table.oid),
-        HeapValue::Oid(0),
-        HeapValue::Oid(index_oid),
-        HeapValue::Oid(0),
-        HeapValue::Oid(0),
-        ch(b' '),
-        ch(b' '),
-        ch(b' '),
-        HeapValue::Bool(true),
-        HeapValue::I32(0),
-        HeapValue::Bool(true),
-        HeapValue::Bytes(crate::sql::adt::array::serialize(&conkey)),
-        HeapValue::Null,
-        HeapValue::Null,
-        HeapValue::Null,
-        HeapValue::Null,
-        HeapValue::Null,
-        HeapValue::Null,
-        HeapValue::Null,
-    ];
-    access::heap_insert(&catalog(PG_CONSTRAINT, db_oid), &row, cx.xid, cx.cid)?;
-    Ok(oid)
+    insert_row(
+        db_oid,
+        table,
+        ConstraintRow {
+            name: &index.name,
+            contype,
+            validated: true,
+            index_oid,
+            no_inherit: true,
+            columns: &index.keys,
+            conbin: None,
+        },
+        cx,
+    )
 }
 
 /// Sets `pg_class.relchecks` of `table` to `count`.

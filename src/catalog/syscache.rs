@@ -423,10 +423,10 @@ pub fn constraint_def(oid: Oid, pretty: bool) -> PgResult<Option<String>> {
 }
 
 /// `pg_get_indexdef`'s text of index `oid` (None: no index).
-pub fn index_def(oid: Oid, column: i32) -> PgResult<Option<String>> {
+pub fn index_def(oid: Oid, column: i32, pretty: bool) -> PgResult<Option<String>> {
     Ok(with_view(|v| {
         let snapshot = v.snapshot();
-        super::index::index_def(v.db_oid, oid, column, &snapshot, &Transam::get())
+        super::index::index_def(v.db_oid, oid, column, pretty, &snapshot, &Transam::get())
     })?
     .flatten())
 }

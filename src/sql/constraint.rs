@@ -98,8 +98,8 @@ pub(super) fn add_checks(
                 _ => None,
             };
             choose_constraint_name(&table.name, column, "check", |n| {
-                taken.iter().any(|t| t == n) || news.iter().any(|c| c.name == n)
-            })
+                Ok(taken.iter().any(|t| t == n) || news.iter().any(|c| c.name == n))
+            })?
         } else {
             if news.iter().any(|c| c.name == raw.name) {
                 return Err(PgError::error(
@@ -229,8 +229,8 @@ pub(super) fn choose_constraint_name(
     name1: &str,
     name2: Option<&str>,
     label: &str,
-    taken: impl Fn(&str) -> bool,
-) -> String {
+    mut taken: impl FnMut(&str) -> PgResult<bool>,
+) -> PgResult<String> {
     let mut pass = 0u32;
     loop {
         let l = if pass == 0 {
@@ -239,8 +239,8 @@ pub(super) fn choose_constraint_name(
             format!("{label}{pass}")
         };
         let name = super::sequence::make_object_name(name1, name2, &l);
-        if !taken(&name) {
-            return name;
+        if !taken(&name)? {
+            return Ok(name);
         }
         pass += 1;
     }

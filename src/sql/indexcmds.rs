@@ -34,16 +34,6 @@ struct KeyElem<'a> {
     nulls_first: Option<bool>,
 }
 
-fn string_list(nodes: &[pb::Node]) -> Vec<&str> {
-    nodes
-        .iter()
-        .filter_map(|n| match n.node.as_ref() {
-            Some(NodeEnum::String(s)) => Some(s.sval.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn error_at(stmt: &Statement, code: &'static str, msg: String, location: i32) -> PgError {
     let e = PgError::error(code, msg);
     if location >= 0 {
@@ -123,19 +113,10 @@ fn choose_relation_name(
     label: &str,
     taken: &[String],
 ) -> PgResult<String> {
-    let mut pass = 0u32;
-    loop {
-        let l = if pass == 0 {
-            label.to_string()
-        } else {
-            format!("{label}{pass}")
-        };
-        let name = super::sequence::make_object_name(&table.name, name2, &l);
-        if !taken.contains(&name) && ctx.lookup_table(Some(&table.namespace), &name)?.is_none() {
-            return Ok(name);
-        }
-        pass += 1;
-    }
+    super::constraint::choose_constraint_name(&table.name, name2, label, |name| {
+        Ok(taken.iter().any(|t| t == name)
+            || ctx.lookup_table(Some(&table.namespace), name)?.is_some())
+    })
 }
 
 /// The table an index or constraint is defined on, checked as
@@ -181,6 +162,21 @@ fn index_target(ctx: &mut dyn ServerContext, rv: &pb::RangeVar) -> PgResult<Arc<
     Ok(table)
 }
 
+/// INCLUDE, WITH (...) and a tablespace, of an index or a constraint's
+/// index: 0A000 naming the first one given.
+fn refuse_index_options(include: bool, with: bool, tablespace: bool) -> PgResult<()> {
+    if include {
+        return Err(unsupported("INCLUDE columns"));
+    }
+    if with {
+        return Err(unsupported("index storage parameters (WITH ...)"));
+    }
+    if tablespace {
+        return Err(unsupported("index tablespaces"));
+    }
+    Ok(())
+}
+
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON t [USING btree] (cols)`.
 pub fn create_index(ctx: &mut dyn ServerContext, is: &pb::IndexStmt) -> PgResult<Outcome> {
     let done = || {
@@ -206,15 +202,11 @@ pub fn create_index(ctx: &mut dyn ServerContext, is: &pb::IndexStmt) -> PgResult
     if is.where_clause.is_some() {
         return Err(unsupported("partial indexes (CREATE INDEX ... WHERE)"));
     }
-    if !is.index_including_params.is_empty() {
-        return Err(unsupported("INCLUDE columns"));
-    }
-    if !is.options.is_empty() {
-        return Err(unsupported("index storage parameters (WITH ...)"));
-    }
-    if !is.table_space.is_empty() {
-        return Err(unsupported("TABLESPACE"));
-    }
+    refuse_index_options(
+        !is.index_including_params.is_empty(),
+        !is.options.is_empty(),
+        !is.table_space.is_empty(),
+    )?;
     let rv = is.relation.as_ref().expect("CREATE INDEX names a table");
     ctx.take_snapshot();
     let table = index_target(ctx, rv)?;
@@ -299,7 +291,7 @@ impl IndexConstraint<'_> {
     pub fn columns(&self) -> Vec<&str> {
         match self.column {
             Some(c) => vec![c],
-            None => string_list(&self.con.keys),
+            None => super::typecmds::name_parts(&self.con.keys),
         }
     }
 
@@ -309,15 +301,11 @@ impl IndexConstraint<'_> {
         if c.deferrable || c.initdeferred {
             return Err(unsupported("DEFERRABLE PRIMARY KEY and UNIQUE constraints"));
         }
-        if !c.including.is_empty() {
-            return Err(unsupported("INCLUDE columns"));
-        }
-        if !c.options.is_empty() {
-            return Err(unsupported("index storage parameters (WITH ...)"));
-        }
-        if !c.indexspace.is_empty() {
-            return Err(unsupported("USING INDEX TABLESPACE"));
-        }
+        refuse_index_options(
+            !c.including.is_empty(),
+            !c.options.is_empty(),
+            !c.indexspace.is_empty(),
+        )?;
         if !c.indexname.is_empty() {
             return Err(unsupported("constraints USING INDEX"));
         }
@@ -458,20 +446,8 @@ pub fn drop_indexes(ctx: &mut dyn ServerContext, ds: &pb::DropStmt) -> PgResult<
         let Some(NodeEnum::List(l)) = obj.node.as_ref() else {
             continue;
         };
-        let names = string_list(&l.items);
-        let (schema, name) = match names.as_slice() {
-            [n] => (None, *n),
-            [s, n] => (Some(*s), *n),
-            _ => {
-                return Err(PgError::error(
-                    sqlstate::SYNTAX_ERROR,
-                    format!(
-                        "improper qualified name (too many dotted names): {}",
-                        names.join(".")
-                    ),
-                ));
-            }
-        };
+        let names = super::typecmds::name_parts(&l.items);
+        let (schema, name) = super::typecmds::split_name(&names)?;
         let Some(found) = ctx.lookup_table(schema, name)? else {
             if ds.missing_ok {
                 ctx.notice(PgError::notice(format!(

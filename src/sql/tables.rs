@@ -451,7 +451,9 @@ pub enum RelationSize {
     Fork(crate::storage::types::ForkNumber),
     /// Every fork (`pg_table_size`; no TOAST here).
     Table,
-    /// Every fork plus indexes (`pg_total_relation_size`; no indexes yet).
+    /// Every fork of every index (`pg_indexes_size`).
+    Indexes,
+    /// Every fork plus indexes (`pg_total_relation_size`; no TOAST here).
     Total,
 }
 

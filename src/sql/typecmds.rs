@@ -278,7 +278,7 @@ fn resolve(
 }
 
 /// The `String` parts of a qualified name (`type_name` of the statements).
-fn name_parts(nodes: &[pb::Node]) -> Vec<&str> {
+pub(super) fn name_parts(nodes: &[pb::Node]) -> Vec<&str> {
     nodes
         .iter()
         .filter_map(|n| match n.node.as_ref() {
@@ -289,7 +289,7 @@ fn name_parts(nodes: &[pb::Node]) -> Vec<&str> {
 }
 
 /// `(schema, name)` of a written name, PostgreSQL's errors for too many dots.
-fn split_name<'a>(parts: &[&'a str]) -> PgResult<(Option<&'a str>, &'a str)> {
+pub(super) fn split_name<'a>(parts: &[&'a str]) -> PgResult<(Option<&'a str>, &'a str)> {
     match parts {
         [n] => Ok((None, *n)),
         [s, n] | [_, s, n] => Ok((Some(*s), *n)),

@@ -234,4 +234,43 @@ UPDATE ix_v SET g = g + 1
 SELECT * FROM ix_v ORDER BY k DESC
 DROP TABLE ix_a, ix_b, ix_c, ix_e, ix_g, ix_h, ix_m, ix_m_pkey, ix_m_a_key, ix_long, ix_nn, ix_ty, ix_v
 DROP SEQUENCE ix_seq
+
+-- Fixed after the first corpus run: COPY's line of a unique violation,
+-- creation-order checks, merged identical constraints, the deparsers.
+CREATE TABLE ix_cp (a int PRIMARY KEY, b text)
+COPY ix_cp FROM PROGRAM 'printf ''1\tx\n2\ty\n3\tz\n4\tz\n2\tw\n'''
+COPY ix_cp FROM PROGRAM 'printf ''1\tx\n2\ty\n1\tz\n'''
+COPY ix_cp FROM PROGRAM 'printf ''10\tx\n11\ty\n'''
+SELECT a, b FROM ix_cp ORDER BY a
+COPY ix_cp_pkey FROM STDIN
+CREATE TABLE ix_o (a int UNIQUE, b int UNIQUE, c int UNIQUE)
+CREATE UNIQUE INDEX ix_o_z ON ix_o (c)
+CREATE UNIQUE INDEX ix_o_0 ON ix_o (b)
+INSERT INTO ix_o VALUES (1, 1, 1)
+INSERT INTO ix_o VALUES (2, 1, 1)
+INSERT INTO ix_o VALUES (1, 2, 2)
+CREATE TABLE ix_f (a int UNIQUE UNIQUE, b int PRIMARY KEY UNIQUE, c int UNIQUE, UNIQUE (c))
+SELECT relname FROM pg_class WHERE relname LIKE 'ix\_f%' ORDER BY 1
+CREATE TABLE ix_g (a int NULL PRIMARY KEY)
+CREATE TABLE ix_e (a int)
+INSERT INTO ix_e VALUES (1), (2), (2), (NULL), (NULL)
+ALTER TABLE ix_e ADD PRIMARY KEY (a)
+DELETE FROM ix_e WHERE a = 2
+ALTER TABLE ix_e ADD PRIMARY KEY (a)
+DELETE FROM ix_e WHERE a IS NULL
+ALTER TABLE ix_e ADD PRIMARY KEY (a)
+CREATE INDEX ON ix_e_pkey (a)
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'ix_f'::regclass ORDER BY 1
+SELECT conname, pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conname LIKE 'ix\_o%' ORDER BY 1
+CREATE TABLE ix_n (a int, b text, c date)
+CREATE INDEX ix_n_multi ON ix_n (a DESC, b NULLS FIRST, c DESC NULLS LAST)
+CREATE UNIQUE INDEX ix_n_u ON ix_n (b) NULLS NOT DISTINCT
+ALTER TABLE ix_n ADD CONSTRAINT ix_n_uc UNIQUE NULLS NOT DISTINCT (c)
+SELECT pg_get_indexdef('ix_n_multi'::regclass)
+SELECT pg_get_indexdef('ix_n_u'::regclass)
+SELECT pg_get_indexdef('ix_n_multi'::regclass, 2, true)
+SELECT pg_get_indexdef('ix_n_multi'::regclass, 0, true)
+SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ix_n_uc'
+SELECT pg_get_indexdef('ix_n'::regclass)
+DROP TABLE ix_cp, ix_o, ix_f, ix_e, ix_g, ix_n
 SELECT relname FROM pg_class WHERE relname LIKE 'ix\_%'

@@ -128,11 +128,7 @@ fn pg_total_relation_size(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type
 }
 
 fn pg_indexes_size(cx: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
-    // No indexes yet: 0 for a table that exists.
-    match size_of(cx, &a[0], RelationSize::Total)? {
-        Datum::Null => Ok(Datum::Null),
-        _ => Ok(Datum::Int8(0)),
-    }
+    size_of(cx, &a[0], RelationSize::Indexes)
 }
 
 /// PostgreSQL 15's `pg_size_pretty` on an integer number of bytes: the

@@ -749,14 +749,15 @@ fn pg_get_constraintdef(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -
 
 /// `pg_get_indexdef(index [, column, pretty])`: the index's CREATE INDEX
 /// statement, or (column > 0) that key column's name; NULL for an oid
-/// that is no index. Pretty-printing changes nothing for column lists.
+/// that is no index. Pretty: the table unqualified when visible.
 fn pg_get_indexdef(_: &mut EvalContext, a: &[Datum], _: &[Type], _: Type) -> R {
     let column = match a.get(1) {
         Some(Datum::Int4(c)) => *c,
         _ => 0,
     };
+    let pretty = matches!(a.get(2), Some(Datum::Bool(true)));
     Ok(
-        match crate::catalog::syscache::index_def(oid_arg(&a[0]), column)? {
+        match crate::catalog::syscache::index_def(oid_arg(&a[0]), column, pretty)? {
             Some(text) => Datum::Text(text),
             None => Datum::Null,
         },

@@ -972,17 +972,39 @@ impl<'a> HeapStorage<'a> {
         snapshot: &Snapshot,
         xact: &dyn XactStatus,
     ) -> PgResult<Option<Vec<HeapValue>>> {
+        Ok(self.fetch_for_index(rel, tid, snapshot, xact, None)?.0)
+    }
+
+    /// [`HeapStorage::fetch_visible`] that also says whether the tuple is
+    /// dead to every snapshot (`satisfies_vacuum` under `oldest_xmin`, or
+    /// gone): an index scan then removes the entry (`kill_prior_tuple`).
+    pub fn fetch_for_index(
+        &self,
+        rel: &HeapRelation,
+        tid: ItemPointer,
+        snapshot: &Snapshot,
+        xact: &dyn XactStatus,
+        oldest_xmin: Option<Xid>,
+    ) -> PgResult<(Option<Vec<HeapValue>>, bool)> {
         if !tid.is_valid() || tid.block() >= self.nblocks(rel)? {
-            return Ok(None);
+            return Ok((None, false));
         }
         let pin = self.pool.read_buffer(main_tag(rel, tid.block()))?;
         let g = pin.lock_shared();
         let page = Page::new(g.page());
         let Some(t) = tuple_at(&page, rel, tid.block(), tid.offset())? else {
-            return Ok(None);
+            return Ok((None, false));
         };
-        let (visible, _) = satisfies_mvcc(&HeapTupleHeader::read(t), snapshot, xact);
-        Ok(visible.then(|| deform_tuple(&rel.desc, t)))
+        let h = HeapTupleHeader::read(t);
+        let (visible, _) = satisfies_mvcc(&h, snapshot, xact);
+        if visible {
+            return Ok((Some(deform_tuple(&rel.desc, t)), false));
+        }
+        let dead = oldest_xmin.is_some_and(|x| {
+            super::visibility::satisfies_vacuum(&h, x, xact).0
+                == super::visibility::HtsvResult::Dead
+        });
+        Ok((None, dead))
     }
 
     /// The uniqueness check's look at one heap tuple (`SnapshotDirty` in

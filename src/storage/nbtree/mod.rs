@@ -2,9 +2,11 @@
 //! builds it (`src/backend/access/nbtree/README`), in the index's own
 //! relation file. This is the storage half: pages, tuples, descent,
 //! insertion with page splits, ordered scans, bulk deletion for VACUUM,
-//! WAL and redo, and a structural check. The SQL half (CREATE INDEX,
-//! `pg_index`, the planner's index paths, unique checks against the heap)
-//! builds on it; see `README.md` for what is not here yet.
+//! WAL and redo, and a structural check. The SQL half builds on it: the
+//! catalog rows and key encoding (`catalog::index`), maintenance, unique
+//! checks and builds (`backend::indexes`), CREATE INDEX and constraints
+//! (`sql::indexcmds`), index paths (`sql::plan::indxpath`); see
+//! `README.md` for what is not here yet.
 //!
 //! ```text
 //!  block 0: metapage ──root──▶ level 2:            [-∞ │ k40]
@@ -45,4 +47,6 @@ pub mod tree;
 mod tests;
 
 pub use page::{IndexTuple, KeyOrder, MAX_KEY_SIZE};
-pub use tree::{BtreeRelation, bt_bulk_delete, bt_check, bt_create, bt_insert, bt_scan};
+pub use tree::{
+    BtreeRelation, bt_bulk_delete, bt_check, bt_create, bt_delete_entries, bt_insert, bt_scan,
+};

@@ -725,19 +725,79 @@ pub fn bt_bulk_delete(
                 data_items(&page),
             )
         };
-        let keep: Vec<IndexTuple> = items.iter().filter(|t| !dead(t.tid)).cloned().collect();
-        if keep.len() != items.len() {
-            removed += (items.len() - keep.len()) as u64;
-            let _crit = CritSection::enter();
-            rebuild_page(&mut Page::new(buf.page_mut()), o, hk.as_ref(), &keep);
-            buf.mark_dirty();
-            log_pages(s, std::slice::from_mut(&mut buf));
-        }
+        removed += remove_items(s, &mut buf, o, hk.as_ref(), &items, &mut |t| dead(t.tid));
         drop(buf);
         if o.next == P_NONE {
             return Ok(removed);
         }
         blk = o.next;
+    }
+}
+
+/// Rebuilds the locked leaf without the `items` `doomed` picks, logged by
+/// its image; how many went.
+fn remove_items(
+    s: &HeapStorage<'_>,
+    buf: &mut LockedBuffer<'_>,
+    o: BtPageOpaque,
+    hk: Option<&IndexTuple>,
+    items: &[IndexTuple],
+    doomed: &mut dyn FnMut(&IndexTuple) -> bool,
+) -> u64 {
+    let keep: Vec<IndexTuple> = items.iter().filter(|t| !doomed(t)).cloned().collect();
+    if keep.len() == items.len() {
+        return 0;
+    }
+    let _crit = CritSection::enter();
+    rebuild_page(&mut Page::new(buf.page_mut()), o, hk, &keep);
+    buf.mark_dirty();
+    log_pages(s, std::slice::from_mut(buf));
+    (items.len() - keep.len()) as u64
+}
+
+/// `_bt_delitems_delete` reached from a scan: removes the entries with
+/// key `key` whose heap tuple ids `dead` names — tuples the caller found
+/// dead to every snapshot, as VACUUM would (README N7: their heap line
+/// pointers stay until VACUUM). Walks right from the key's first leaf
+/// while the key may continue there. Returns how many were removed.
+pub fn bt_delete_entries(
+    s: &HeapStorage<'_>,
+    rel: &BtreeRelation,
+    order: &dyn KeyOrder,
+    key: &[u8],
+    dead: &dyn Fn(ItemPointer) -> bool,
+) -> PgResult<u64> {
+    let start = IndexTuple::leaf(key.to_vec(), ItemPointer::new(0, 0));
+    let Some((_, _, mut buf)) = descend(s, rel, order, &start, true)? else {
+        return Ok(0);
+    };
+    let mut removed = 0u64;
+    loop {
+        let (o, hk, items) = {
+            let page = Page::new(buf.page());
+            (
+                BtPageOpaque::read(&page),
+                high_key(&page),
+                data_items(&page),
+            )
+        };
+        removed += remove_items(s, &mut buf, o, hk.as_ref(), &items, &mut |t| {
+            dead(t.tid) && order.compare(&t.key, key) == Ordering::Equal
+        });
+        // Equal keys may go on to the right sibling only if the high key
+        // is not above the key.
+        let more = o.next != P_NONE
+            && hk
+                .as_ref()
+                .is_some_and(|h| order.compare(&h.key, key) != Ordering::Greater);
+        drop(buf);
+        if !more {
+            return Ok(removed);
+        }
+        buf = s
+            .pool
+            .read_buffer(rel.tag(o.next))?
+            .into_locked(BufferLockMode::Exclusive);
     }
 }
 

@@ -192,7 +192,10 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
         "ignore_invalid_pages",
         "Invalid page references in WAL always stop recovery.",
     ),
-    ("ignore_system_indexes", "ferrogres has no indexes yet."),
+    (
+        "ignore_system_indexes",
+        "ferrogres's catalogs have no indexes yet.",
+    ),
     ("join_collapse_limit", PLANNER),
     (
         "lc_monetary",
@@ -251,7 +254,7 @@ pub(super) static NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ),
     (
         "maintenance_work_mem",
-        "ferrogres has no index builds yet, and VACUUM keeps all dead tuple ids of a pass in memory.",
+        "index builds sort in memory, and VACUUM keeps all dead tuple ids of a pass in memory.",
     ),
     (
         "max_files_per_process",

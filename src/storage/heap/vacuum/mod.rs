@@ -11,7 +11,8 @@
 //!  for each block:                                   (cost-based delay between pages)
 //!     pin, exclusive content lock  ── the cleanup lock, see below
 //!     satisfies_vacuum(oldest_xmin) on every tuple:
-//!        Dead ─────────────► line pointer LP_UNUSED (no indexes: one pass)
+//!        Dead ─────────────► line pointer LP_UNUSED (with indexes: only the
+//!                             tuple ids the index pass cleaned, see below)
 //!        kept, xmin committed < freeze_limit ─► HEAP_XMIN_FROZEN
 //!     [critical section: heap_page_vacuum_execute, compact, WAL VACUUM record, LSN]
 //!     unlock; free space → free space map
@@ -33,9 +34,16 @@
 //! confused with (heap README rule 8: the xmin check when following
 //! `t_ctid`; a tuple id a live snapshot can see is never Dead).
 //!
-//! **No indexes** yet, so dead line pointers go straight to `LP_UNUSED` in
-//! the same pass (PostgreSQL does this too for a table without indexes)
-//! and "index scans" is always 0.
+//! **Indexes.** A table without indexes is vacuumed in one pass (dead
+//! line pointers go straight to `LP_UNUSED`, as PostgreSQL does for such
+//! a table). With indexes, VACUUM first collects the tuple ids of the
+//! tuples dead under its cutoffs (a read-only pass,
+//! [`HeapStorage::collect_dead_tuples`]), removes their entries from
+//! every index (`bt_bulk_delete`), and only then frees exactly those
+//! line pointers in the heap pass (heap README rule 13). A tuple that
+//! died in between is left for the next VACUUM: its index entries are
+//! still there. PostgreSQL instead marks dead items `LP_DEAD` in its first
+//! pass and frees them in a third; the heap is read twice either way.
 //!
 //! **Freezing** is an optimisation only (64-bit xids never wrap, heap
 //! README rule 15): `relfrozenxid` is the oldest xid still present
@@ -565,8 +573,34 @@ impl<'a> HeapStorage<'a> {
         check_interrupts: &mut dyn FnMut() -> PgResult<()>,
     ) -> PgResult<HashSet<ItemPointer>> {
         let mut dead = HashSet::new();
-        for blkno in 0..self.nblocks(rel)? {
-            cost.delay_point(check_interrupts)?;
+        self.scan_vacuum_status(
+            rel,
+            cutoffs.oldest_xmin,
+            xact,
+            &mut || cost.delay_point(check_interrupts),
+            &mut |tid, status| {
+                if matches!(status, None | Some(HtsvResult::Dead)) {
+                    dead.insert(tid);
+                }
+            },
+        )?;
+        Ok(dead)
+    }
+
+    /// Every used line pointer's `satisfies_vacuum(oldest_xmin)` status
+    /// (None for an `LP_DEAD` stub), page by page under share locks;
+    /// `per_page` runs before each page (interrupts, cost delay).
+    fn scan_vacuum_status(
+        &self,
+        rel: &HeapRelation,
+        oldest_xmin: Xid,
+        xact: &dyn XactStatus,
+        per_page: &mut dyn FnMut() -> PgResult<()>,
+        visit: &mut dyn FnMut(ItemPointer, Option<HtsvResult>),
+    ) -> PgResult<BlockNumber> {
+        let nblocks = self.nblocks(rel)?;
+        for blkno in 0..nblocks {
+            per_page()?;
             let pin = self.pool.read_buffer(main_tag(rel, blkno))?;
             let g = pin.lock_shared();
             let page = Page::new(g.page());
@@ -574,22 +608,19 @@ impl<'a> HeapStorage<'a> {
                 continue;
             }
             for off in 1..=page.max_offset() {
-                let lp = page.item_id(off);
-                if lp.is_dead() {
-                    dead.insert(ItemPointer::new(blkno, off));
+                let tid = ItemPointer::new(blkno, off);
+                if page.item_id(off).is_dead() {
+                    visit(tid, None);
                     continue;
                 }
                 let Some(t) = tuple_at(&page, rel, blkno, off)? else {
                     continue;
                 };
-                let (res, _) =
-                    satisfies_vacuum(&HeapTupleHeader::read(t), cutoffs.oldest_xmin, xact);
-                if res == HtsvResult::Dead {
-                    dead.insert(ItemPointer::new(blkno, off));
-                }
+                let (res, _) = satisfies_vacuum(&HeapTupleHeader::read(t), oldest_xmin, xact);
+                visit(tid, Some(res));
             }
         }
-        Ok(dead)
+        Ok(nblocks)
     }
 
     /// One page's change and its record, in a critical section.
@@ -773,32 +804,18 @@ impl<'a> HeapStorage<'a> {
         xact: &dyn XactStatus,
         check_interrupts: &mut dyn FnMut() -> PgResult<()>,
     ) -> PgResult<(BlockNumber, u64, u64)> {
-        let nblocks = self.nblocks(rel)?;
         let (mut live, mut dead) = (0u64, 0u64);
-        for blkno in 0..nblocks {
-            check_interrupts()?;
-            let pin = self.pool.read_buffer(main_tag(rel, blkno))?;
-            let g = pin.lock_shared();
-            let page = Page::new(g.page());
-            if page.is_new() {
-                continue;
-            }
-            for off in 1..=page.max_offset() {
-                let lp = page.item_id(off);
-                if lp.is_dead() {
-                    dead += 1;
-                    continue;
-                }
-                let Some(t) = tuple_at(&page, rel, blkno, off)? else {
-                    continue;
-                };
-                match satisfies_vacuum(&HeapTupleHeader::read(t), oldest_xmin, xact).0 {
-                    HtsvResult::Live | HtsvResult::DeleteInProgress => live += 1,
-                    HtsvResult::Dead | HtsvResult::RecentlyDead => dead += 1,
-                    HtsvResult::InsertInProgress => {}
-                }
-            }
-        }
+        let nblocks = self.scan_vacuum_status(
+            rel,
+            oldest_xmin,
+            xact,
+            check_interrupts,
+            &mut |_, status| match status {
+                Some(HtsvResult::Live | HtsvResult::DeleteInProgress) => live += 1,
+                None | Some(HtsvResult::Dead | HtsvResult::RecentlyDead) => dead += 1,
+                Some(HtsvResult::InsertInProgress) => {}
+            },
+        )?;
         Ok((nblocks, live, dead))
     }
 
