@@ -114,7 +114,9 @@ fn log_rotation_age_starts_a_new_file_at_the_next_minute_boundary() {
         .conf("log_rotation_age = 1min")
         .conf("log_connections = on")
         .start();
-    assert!(wait_until(Duration::from_secs(5), || log_files(&s).len() == 1));
+    // One file at first (two already if the server started just before a
+    // minute boundary).
+    assert!(wait_until(Duration::from_secs(5), || !log_files(&s).is_empty()));
     // Rotation happens at the next whole minute (PostgreSQL aligns it to the clock).
     assert!(
         wait_until(Duration::from_secs(70), || log_files(&s).len() >= 2),

@@ -1810,6 +1810,35 @@ impl ServerContext for Session {
             "pg_locks" => Some(super::views::pg_locks()),
             "pg_roles" => Some(super::views::pg_roles(&self.roles)),
             "pg_sequences" => Some(self.pg_sequences()?),
+            "pg_indexes" => {
+                let snapshot = self.txn.snapshot();
+                let rows = crate::catalog::index::pg_indexes_rows(
+                    self.txn.relcache.db_oid(),
+                    &snapshot,
+                    &crate::storage::xact::Transam::get(),
+                )?;
+                Some(VirtualRelation {
+                    columns: vec![
+                        ("schemaname".into(), Type::Name),
+                        ("tablename".into(), Type::Name),
+                        ("indexname".into(), Type::Name),
+                        ("tablespace".into(), Type::Name),
+                        ("indexdef".into(), Type::Text),
+                    ],
+                    rows: rows
+                        .into_iter()
+                        .map(|[s, t, i, d]| {
+                            vec![
+                                Datum::Text(s),
+                                Datum::Text(t),
+                                Datum::Text(i),
+                                Datum::Null,
+                                Datum::Text(d),
+                            ]
+                        })
+                        .collect(),
+                })
+            }
             "pg_control_checkpoint" => {
                 Some(super::views::pg_control_checkpoint(&self.env.data_dir)?)
             }

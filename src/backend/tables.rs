@@ -625,11 +625,13 @@ impl TableContext for Session {
         let transam = Transam::get();
         let rel = table.heap_relation();
         let storage = access::HeapStorage::this_process();
-        let oldest_xmin = crate::storage::xact::oldest_xmin();
+        // The horizon is read once, and only if some entry's tuple is invisible.
+        let mut horizon = None;
+        let mut oldest_xmin = || *horizon.get_or_insert_with(crate::storage::xact::oldest_xmin);
         let mut rows = VecDeque::new();
         let mut dead = Vec::new();
         for (key, tid) in entries {
-            match storage.fetch_for_index(&rel, tid, &snapshot, &transam, Some(oldest_xmin))? {
+            match storage.fetch_for_index(&rel, tid, &snapshot, &transam, Some(&mut oldest_xmin))? {
                 (Some(values), _) => rows.push_back((tid, values)),
                 (None, true) => dead.push((key, tid)),
                 (None, false) => {}

@@ -955,6 +955,57 @@ pub fn index_constraint_def(
     )))
 }
 
+/// The rows of the `pg_indexes` view: (schemaname, tablename, indexname,
+/// indexdef) of every index, by schema, table and index name.
+pub fn pg_indexes_rows(
+    db_oid: Oid,
+    snapshot: &Snapshot,
+    xact: &dyn XactStatus,
+) -> PgResult<Vec<[String; 4]>> {
+    let mut pairs: Vec<(Oid, Oid)> = Vec::new();
+    scan_catalog(PG_INDEX, db_oid, snapshot, xact, &mut |_, row| {
+        pairs.push((as_oid(&row[col::INDEXRELID]), as_oid(&row[col::INDRELID])));
+        true
+    })?;
+    let mut classes = std::collections::HashMap::new();
+    scan_catalog(PG_CLASS, db_oid, snapshot, xact, &mut |_, row| {
+        classes.insert(
+            as_oid(&row[pg_class_col::OID]),
+            (
+                as_str(&row[pg_class_col::RELNAME]),
+                as_oid(&row[pg_class_col::RELNAMESPACE]),
+            ),
+        );
+        true
+    })?;
+    let mut namespaces = std::collections::HashMap::new();
+    scan_catalog(PG_NAMESPACE, db_oid, snapshot, xact, &mut |_, row| {
+        namespaces.insert(
+            as_oid(&row[pg_namespace_col::OID]),
+            as_str(&row[pg_namespace_col::NSPNAME]),
+        );
+        true
+    })?;
+    let mut out = Vec::new();
+    for (index, table) in pairs {
+        let (Some((iname, _)), Some((tname, ns))) = (classes.get(&index), classes.get(&table))
+        else {
+            continue;
+        };
+        let Some(def) = index_def(db_oid, index, 0, false, snapshot, xact)? else {
+            continue;
+        };
+        out.push([
+            namespaces.get(ns).cloned().unwrap_or_default(),
+            tname.clone(),
+            iname.clone(),
+            def,
+        ]);
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// PostgreSQL 15's default B-tree operator class of a type (`pg_opclass`
 /// oids, for `pg_index.indclass`); 0 where ferrogres's type has none listed.
 pub fn default_btree_opclass(type_oid: Oid) -> Oid {

@@ -257,7 +257,7 @@ pub fn alter_table(
         ));
     }
     if let Some(t) = &target
-        && t.relkind == 'S'
+        && matches!(t.relkind, 'S' | 'i')
     {
         // ATSimplePermissions: storage parameters and constraints are
         // for tables.
@@ -273,7 +273,11 @@ pub fn alter_table(
                 t.name
             ),
         )
-        .with_detail("This operation is not supported for sequences."));
+        .with_detail(if t.relkind == 'i' {
+            "This operation is not supported for indexes."
+        } else {
+            "This operation is not supported for sequences."
+        }));
     }
     if target.is_none() {
         if stmt.missing_ok {

@@ -273,4 +273,41 @@ SELECT pg_get_indexdef('ix_n_multi'::regclass, 0, true)
 SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ix_n_uc'
 SELECT pg_get_indexdef('ix_n'::regclass)
 DROP TABLE ix_cp, ix_o, ix_f, ix_e, ix_g, ix_n
+
+-- EXPLAIN picks the index where PostgreSQL does for equalities (COSTS OFF).
+CREATE TABLE ix_ex (id int PRIMARY KEY, k text UNIQUE, v int)
+INSERT INTO ix_ex SELECT g, 'k' || g, g % 10 FROM generate_series(1, 2000) g
+EXPLAIN (COSTS OFF) SELECT * FROM ix_ex WHERE id = 5
+EXPLAIN (COSTS OFF) SELECT v FROM ix_ex WHERE k = 'k7'
+EXPLAIN (COSTS OFF) SELECT * FROM ix_ex WHERE id = 5 AND v = 3
+EXPLAIN (COSTS OFF) SELECT * FROM ix_ex WHERE 5 = id
+EXPLAIN (COSTS OFF) SELECT * FROM ix_ex WHERE v = 3
+EXPLAIN (COSTS OFF) UPDATE ix_ex SET v = v + 1 WHERE id = 7
+EXPLAIN (COSTS OFF) DELETE FROM ix_ex WHERE id = 8
+SELECT * FROM ix_ex WHERE id = 5
+SELECT * FROM ix_ex WHERE 5 = id AND v = 5
+SELECT id FROM ix_ex WHERE k = 'k1999'
+SELECT id FROM ix_ex WHERE id = NULL
+SELECT id FROM ix_ex WHERE id = 3000000000
+SELECT count(*) FROM ix_ex WHERE id BETWEEN 10 AND 20
+SELECT count(*) FROM ix_ex WHERE id BETWEEN 20 AND 10
+UPDATE ix_ex SET v = v + 1 WHERE id = 7
+DELETE FROM ix_ex WHERE id = 8
+SELECT * FROM ix_ex WHERE id BETWEEN 6 AND 9 ORDER BY id
+ANALYZE ix_ex
+EXPLAIN (COSTS OFF) SELECT * FROM ix_ex WHERE id = 5
+DROP TABLE ix_ex
+
+-- Index statistics, pg_indexes, commuted Index Cond.
+CREATE TABLE ix_st (id int PRIMARY KEY, k text)
+CREATE INDEX ix_st_k ON ix_st (k DESC)
+SELECT relname, reltuples FROM pg_class WHERE relname LIKE 'ix\_st%' ORDER BY 1
+INSERT INTO ix_st SELECT g, 'k' || g FROM generate_series(1, 2000) g
+ANALYZE ix_st
+SELECT relname, relpages > 1, reltuples FROM pg_class WHERE relname LIKE 'ix\_st%' ORDER BY 1
+SELECT schemaname, tablename, indexname, tablespace, indexdef FROM pg_indexes WHERE tablename = 'ix_st' ORDER BY indexname
+SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_st_k'
+ALTER TABLE ix_st_pkey ADD CONSTRAINT c CHECK (id > 0)
+EXPLAIN (COSTS OFF) SELECT * FROM ix_st WHERE 'k5' = k
+DROP TABLE ix_st
 SELECT relname FROM pg_class WHERE relname LIKE 'ix\_%'

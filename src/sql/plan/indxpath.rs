@@ -90,6 +90,53 @@ fn type_fits(column: Type, value: Type) -> bool {
         || (matches!(column.oid(), 25 | 1043) && matches!(value.oid(), 25 | 1043 | 705))
 }
 
+/// `value op column` written as `column op' value` with the commutator
+/// (`5 = id` → `id = 5`, `5 < id` → `id > 5`), as PostgreSQL shows an
+/// Index Cond; the expression as it was where no commutator exists.
+fn commuted(e: &Expr) -> Expr {
+    let Expr::Func {
+        func,
+        args,
+        arg_types,
+        ty,
+    } = e
+    else {
+        return e.clone();
+    };
+    if !matches!(args.as_slice(), [l, Expr::Column { .. }] if !matches!(l, Expr::Column { .. })) {
+        return e.clone();
+    }
+    let name = registry().get(*func).name;
+    let flipped = match name {
+        "<" => ">",
+        "<=" => ">=",
+        ">" => "<",
+        ">=" => "<=",
+        other => other,
+    };
+    let (lt, rt) = (args[0].ty(), args[1].ty());
+    let found = registry()
+        .candidates(flipped, true)
+        .iter()
+        .copied()
+        .find(|&f| {
+            let d = registry().get(f);
+            matches!(d.imp, Impl::Cmp(_))
+                && d.args.len() == 2
+                && d.args[0].type_oid() == rt.oid()
+                && d.args[1].type_oid() == lt.oid()
+        });
+    match found {
+        Some(f) => Expr::Func {
+            func: f,
+            args: vec![args[1].clone(), args[0].clone()],
+            arg_types: vec![arg_types[1], arg_types[0]],
+            ty: *ty,
+        },
+        None => e.clone(),
+    }
+}
+
 /// The best index path for a scan of `table` under `quals` (over the
 /// table's columns), if any; the quals it uses are taken out of `quals`.
 pub fn choose_index(table: &TableDef, quals: &mut Vec<Expr>) -> Option<IndexPath> {
@@ -144,7 +191,7 @@ pub fn choose_index(table: &TableDef, quals: &mut Vec<Expr>) -> Option<IndexPath
     let mut kept = Vec::new();
     for (i, q) in std::mem::take(quals).into_iter().enumerate() {
         if used.contains(&i) {
-            path.conds.push(q);
+            path.conds.push(commuted(&q));
         } else {
             kept.push(q);
         }

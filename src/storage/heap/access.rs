@@ -976,15 +976,16 @@ impl<'a> HeapStorage<'a> {
     }
 
     /// [`HeapStorage::fetch_visible`] that also says whether the tuple is
-    /// dead to every snapshot (`satisfies_vacuum` under `oldest_xmin`, or
-    /// gone): an index scan then removes the entry (`kill_prior_tuple`).
+    /// dead to every snapshot (`satisfies_vacuum` under the horizon
+    /// `oldest_xmin` gives, asked only for an invisible tuple): an index
+    /// scan then removes the entry (`kill_prior_tuple`).
     pub fn fetch_for_index(
         &self,
         rel: &HeapRelation,
         tid: ItemPointer,
         snapshot: &Snapshot,
         xact: &dyn XactStatus,
-        oldest_xmin: Option<Xid>,
+        oldest_xmin: Option<&mut dyn FnMut() -> Xid>,
     ) -> PgResult<(Option<Vec<HeapValue>>, bool)> {
         if !tid.is_valid() || tid.block() >= self.nblocks(rel)? {
             return Ok((None, false));
@@ -1001,7 +1002,7 @@ impl<'a> HeapStorage<'a> {
             return Ok((Some(deform_tuple(&rel.desc, t)), false));
         }
         let dead = oldest_xmin.is_some_and(|x| {
-            super::visibility::satisfies_vacuum(&h, x, xact).0
+            super::visibility::satisfies_vacuum(&h, x(), xact).0
                 == super::visibility::HtsvResult::Dead
         });
         Ok((None, dead))

@@ -344,3 +344,29 @@ fn the_check_reports_items_out_of_order_and_broken_links() {
     let e = bt_check(&s, &rel, &Int4Order).unwrap_err();
     assert!(e.message.contains("left link"), "{}", e.message);
 }
+
+#[test]
+fn deleting_one_keys_dead_entries_spans_leaves_and_spares_other_keys() {
+    let env = Env::new("bt-kill", 64, false);
+    let s = env.heap();
+    let rel = index(17007);
+    bt_create(&s, &rel).unwrap();
+    // 10 keys of 2000 entries each: key 7's run covers several leaves.
+    for i in shuffled(20_000) {
+        bt_insert(&s, &rel, &Int4Order, key(i % 10), tid(i)).unwrap();
+    }
+    let odd = |t: ItemPointer| t.block() % 2 == 1;
+    let removed = super::tree::bt_delete_entries(&s, &rel, &Int4Order, &key(7), &odd).unwrap();
+    let left = all_entries(&s, &rel, &Int4Order);
+    assert_eq!(removed as usize + left.len(), 20_000);
+    assert!(removed > 0);
+    // Only key 7's odd-offset entries went; every other key kept its own.
+    assert!(!left.iter().any(|(k, t)| key_of(k) == 7 && odd(*t)));
+    assert_eq!(left.iter().filter(|(k, _)| key_of(k) != 7).count(), 18_000);
+    assert_eq!(bt_check(&s, &rel, &Int4Order).unwrap(), left.len() as u64);
+    // A key with no entries removes nothing.
+    assert_eq!(
+        super::tree::bt_delete_entries(&s, &rel, &Int4Order, &key(42), &odd).unwrap(),
+        0
+    );
+}

@@ -991,6 +991,30 @@ pub struct VacuumStats {
     pub done: bool,
 }
 
+/// `relpages` and `reltuples` of each index of `table` (in place, as
+/// PostgreSQL's `vac_update_relstats` of an index): its file's length and
+/// the table's live rows, one entry each.
+fn update_index_stats(
+    table: &crate::catalog::TableDef,
+    reltuples: f64,
+    env: &VacuumEnv<'_>,
+) -> PgResult<()> {
+    let smgr = HeapStorage::this_process().pool.smgr();
+    for index in &table.indexes {
+        let pages = smgr.nblocks(index.locator(), ForkNumber::Main)?;
+        crate::catalog::vacuum::update_relstats(
+            env.db_oid,
+            &index.as_relation(table),
+            pages,
+            reltuples,
+            None,
+            env.snapshot,
+            env.xact,
+        )?;
+    }
+    Ok(())
+}
+
 /// Lazy VACUUM of `table` (see the module doc): the entry point for the
 /// VACUUM statement and for autovacuum workers. Takes (and leaves held
 /// until the caller's transaction ends) ShareUpdateExclusiveLock; with
@@ -1120,6 +1144,7 @@ pub fn vacuum_relation(
             env.snapshot,
             env.xact,
         )?;
+        update_index_stats(table, reltuples, env)?;
         crate::catalog::vacuum::update_datfrozenxid(env.db_oid, env.snapshot, env.xact)?;
         stats.pages_removed = r.rel_pages - rel_pages;
         stats.rel_pages = rel_pages;
@@ -1203,6 +1228,7 @@ pub fn analyze_relation(
         env.snapshot,
         env.xact,
     )?;
+    update_index_stats(table, live as f64, env)?;
     if verbose {
         (env.notice)(PgError::new(
             crate::utils::elog::Severity::Info,
