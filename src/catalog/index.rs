@@ -226,42 +226,24 @@ const TAG_BYTES: u8 = 8;
 pub fn encode_key(vals: &[&HeapValue]) -> Vec<u8> {
     let mut out = Vec::with_capacity(vals.len() * 9);
     for v in vals {
-        match v {
-            HeapValue::Null => out.push(TAG_NULL),
-            HeapValue::Bool(b) => {
-                out.push(TAG_BOOL);
-                out.push(*b as u8);
-            }
-            HeapValue::I16(i) => {
-                out.push(TAG_I16);
-                out.extend_from_slice(&i.to_le_bytes());
-            }
-            HeapValue::I32(i) => {
-                out.push(TAG_I32);
-                out.extend_from_slice(&i.to_le_bytes());
-            }
-            HeapValue::I64(i) => {
-                out.push(TAG_I64);
-                out.extend_from_slice(&i.to_le_bytes());
-            }
-            HeapValue::Oid(o) => {
-                out.push(TAG_OID);
-                out.extend_from_slice(&o.to_le_bytes());
-            }
-            HeapValue::F32(f) => {
-                out.push(TAG_F32);
-                out.extend_from_slice(&f.to_le_bytes());
-            }
-            HeapValue::F64(f) => {
-                out.push(TAG_F64);
-                out.extend_from_slice(&f.to_le_bytes());
-            }
+        let (tag, bytes): (u8, &[u8]) = match v {
+            HeapValue::Null => (TAG_NULL, &[]),
+            HeapValue::Bool(b) => (TAG_BOOL, if *b { &[1] } else { &[0] }),
+            HeapValue::I16(i) => (TAG_I16, &i.to_le_bytes()),
+            HeapValue::I32(i) => (TAG_I32, &i.to_le_bytes()),
+            HeapValue::I64(i) => (TAG_I64, &i.to_le_bytes()),
+            HeapValue::Oid(o) => (TAG_OID, &o.to_le_bytes()),
+            HeapValue::F32(f) => (TAG_F32, &f.to_le_bytes()),
+            HeapValue::F64(f) => (TAG_F64, &f.to_le_bytes()),
             HeapValue::Bytes(b) => {
                 out.push(TAG_BYTES);
                 out.extend_from_slice(&(b.len() as u32).to_le_bytes());
                 out.extend_from_slice(b);
+                continue;
             }
-        }
+        };
+        out.push(tag);
+        out.extend_from_slice(bytes);
     }
     out
 }
