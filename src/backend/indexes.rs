@@ -88,7 +88,7 @@ impl Session {
         &mut self,
         table: &TableDef,
         index: &IndexDef,
-        order: &IndexKeyOrder,
+        order: &IndexKeyOrder<'_>,
         key: Vec<u8>,
         tid: ItemPointer,
         values: &[HeapValue],
@@ -99,7 +99,6 @@ impl Session {
             obj_id: index.oid,
             obj_sub_id: key_hash(&key),
         };
-        let heap = table.heap_relation();
         let bt = index.btree();
         let s = HeapStorage::this_process();
         let transam = Transam::get();
@@ -119,11 +118,12 @@ impl Session {
                     equal.push(t);
                     Ok(true)
                 })?;
-                for t in equal {
-                    if t == tid {
-                        continue;
-                    }
-                    match s.fetch_dirty(&heap, t, &transam, &|x| self.xid_is_mine(x))? {
+                // The heap descriptor only when another entry has the key.
+                let others: Vec<ItemPointer> = equal.into_iter().filter(|&t| t != tid).collect();
+                let heap = (!others.is_empty()).then(|| table.heap_relation());
+                for t in others {
+                    let heap = heap.as_ref().expect("made for the other entries");
+                    match s.fetch_dirty(heap, t, &transam, &|x| self.xid_is_mine(x))? {
                         DirtyTuple::Dead => {}
                         DirtyTuple::Live => return Ok(UniqueOutcome::Conflict),
                         DirtyTuple::InProgress(x) => return Ok(UniqueOutcome::Wait(x)),

@@ -126,19 +126,12 @@ impl IndexDef {
         }
     }
 
-    pub fn key_order(&self) -> IndexKeyOrder {
+    /// The order of this index's keys (borrowed: no allocation on the
+    /// per-row paths).
+    pub fn key_order(&self) -> IndexKeyOrder<'_> {
         IndexKeyOrder {
-            columns: self
-                .key_types
-                .iter()
-                .zip(&self.options)
-                .map(|(&t, &o)| KeyColumn {
-                    type_oid: t,
-                    cmp: CmpKind::of(t),
-                    desc: o & INDOPTION_DESC != 0,
-                    nulls_first: o & INDOPTION_NULLS_FIRST != 0,
-                })
-                .collect(),
+            types: &self.key_types,
+            options: &self.options,
         }
     }
 
@@ -351,7 +344,7 @@ pub fn btree_indexable(type_oid: Oid) -> bool {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct KeyColumn {
     type_oid: Oid,
     cmp: CmpKind,
@@ -359,10 +352,12 @@ struct KeyColumn {
     nulls_first: bool,
 }
 
-/// The order of an index's keys (module doc).
-#[derive(Clone, Debug)]
-pub struct IndexKeyOrder {
-    columns: Vec<KeyColumn>,
+/// The order of an index's keys (module doc): its key types and
+/// `indoption`s.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexKeyOrder<'a> {
+    types: &'a [Oid],
+    options: &'a [i16],
 }
 
 fn float_cmp(a: f64, b: f64) -> Ordering {
@@ -412,41 +407,42 @@ impl KeyColumn {
     }
 }
 
-impl KeyOrder for IndexKeyOrder {
-    fn compare(&self, a: &[u8], b: &[u8]) -> Ordering {
+impl IndexKeyOrder<'_> {
+    fn column(&self, i: usize) -> KeyColumn {
+        let (t, o) = (self.types[i], self.options[i]);
+        KeyColumn {
+            type_oid: t,
+            cmp: CmpKind::of(t),
+            desc: o & INDOPTION_DESC != 0,
+            nulls_first: o & INDOPTION_NULLS_FIRST != 0,
+        }
+    }
+
+    /// Compares the first `n` columns of two keys. A key that ends first
+    /// (a scan's start key on a prefix of the columns) is the lower; a
+    /// malformed key ends where it stops parsing (never a panic;
+    /// `bt_check` reports the tree's state).
+    pub fn compare_prefix(&self, a: &[u8], b: &[u8], n: usize) -> Ordering {
         let (mut pa, mut pb) = (0, 0);
-        for c in &self.columns {
-            let (Some((va, ta)), Some((vb, tb))) = (next_value(a, &mut pa), next_value(b, &mut pb))
-            else {
-                // A malformed key (bt_check reports the tree's state):
-                // order by the bytes, never panic.
-                return a.cmp(b);
-            };
-            match c.compare(va, ta, vb, tb) {
-                Ordering::Equal => {}
-                o => return o,
+        for i in 0..n.min(self.types.len()) {
+            let c = self.column(i);
+            match (next_value(a, &mut pa), next_value(b, &mut pb)) {
+                (Some((va, ta)), Some((vb, tb))) => match c.compare(va, ta, vb, tb) {
+                    Ordering::Equal => {}
+                    o => return o,
+                },
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
             }
         }
         Ordering::Equal
     }
 }
 
-impl IndexKeyOrder {
-    /// Compares only the first `n` columns of two keys (a scan key on a
-    /// prefix of the index's columns).
-    pub fn compare_prefix(&self, a: &[u8], b: &[u8], n: usize) -> Ordering {
-        let (mut pa, mut pb) = (0, 0);
-        for c in self.columns.iter().take(n) {
-            let (Some((va, ta)), Some((vb, tb))) = (next_value(a, &mut pa), next_value(b, &mut pb))
-            else {
-                return Ordering::Equal;
-            };
-            match c.compare(va, ta, vb, tb) {
-                Ordering::Equal => {}
-                o => return o,
-            }
-        }
-        Ordering::Equal
+impl KeyOrder for IndexKeyOrder<'_> {
+    fn compare(&self, a: &[u8], b: &[u8]) -> Ordering {
+        self.compare_prefix(a, b, usize::MAX)
     }
 }
 
@@ -747,24 +743,34 @@ pub fn set_not_null(
     Ok(())
 }
 
-/// The names of columns `attnums` of relation `rel` (`pg_attribute`).
-fn attribute_names(
+/// The quoted names of the index's key columns, from the table's
+/// `pg_attribute` rows, in key order.
+fn key_names(
     db_oid: Oid,
-    rel: Oid,
+    ix: &IndexRow,
     snapshot: &Snapshot,
     xact: &dyn XactStatus,
-) -> PgResult<Vec<(i16, String)>> {
+) -> PgResult<Vec<String>> {
     use pg_attribute_col as att;
-    let mut out = Vec::new();
+    let mut names = Vec::new();
     scan_catalog(PG_ATTRIBUTE, db_oid, snapshot, xact, &mut |_, row| {
-        if as_oid(&row[att::ATTRELID]) == rel
+        if as_oid(&row[att::ATTRELID]) == ix.table
             && let HeapValue::I16(n) = row[att::ATTNUM]
         {
-            out.push((n, as_str(&row[att::ATTNAME])));
+            names.push((n, as_str(&row[att::ATTNAME])));
         }
         true
     })?;
-    Ok(out)
+    Ok(ix
+        .keys
+        .iter()
+        .map(|&a| {
+            names
+                .iter()
+                .find(|(n, _)| *n == a)
+                .map_or_else(|| format!("column{a}"), |(_, s)| quote(s))
+        })
+        .collect())
 }
 
 /// One `pg_index` row's key columns, options and flags.
@@ -820,15 +826,9 @@ pub fn index_def(
     let Some(ix) = index_row(db_oid, index_oid, snapshot, xact)? else {
         return Ok(None);
     };
-    let names = attribute_names(db_oid, ix.table, snapshot, xact)?;
-    let name_of = |a: i16| {
-        names
-            .iter()
-            .find(|(n, _)| *n == a)
-            .map_or_else(|| format!("column{a}"), |(_, s)| quote(s))
-    };
+    let names = key_names(db_oid, &ix, snapshot, xact)?;
     if column > 0 {
-        return Ok(ix.keys.get(column as usize - 1).map(|&a| name_of(a)));
+        return Ok(names.get(column as usize - 1).cloned());
     }
     let mut rels: Vec<(Oid, String, Oid)> = Vec::new();
     scan_catalog(PG_CLASS, db_oid, snapshot, xact, &mut |_, row| {
@@ -857,12 +857,10 @@ pub fn index_def(
             true
         }
     })?;
-    let cols: Vec<String> = ix
-        .keys
-        .iter()
+    let cols: Vec<String> = names
+        .into_iter()
         .zip(&ix.options)
-        .map(|(&a, &o)| {
-            let mut c = name_of(a);
+        .map(|(mut c, &o)| {
             let desc = o & INDOPTION_DESC != 0;
             let nulls_first = o & INDOPTION_NULLS_FIRST != 0;
             if desc {
@@ -910,17 +908,7 @@ pub fn index_constraint_def(
     let Some(ix) = index_row(db_oid, index_oid, snapshot, xact)? else {
         return Ok(None);
     };
-    let names = attribute_names(db_oid, ix.table, snapshot, xact)?;
-    let cols: Vec<String> = ix
-        .keys
-        .iter()
-        .map(|&a| {
-            names
-                .iter()
-                .find(|(n, _)| *n == a)
-                .map_or_else(|| format!("column{a}"), |(_, s)| quote(s))
-        })
-        .collect();
+    let cols = key_names(db_oid, &ix, snapshot, xact)?;
     Ok(Some(format!(
         "{}{} ({})",
         if contype == b'p' {
