@@ -285,7 +285,14 @@ fn superuser_reserved_connections_keep_slots_for_superusers() {
     // Add a non-superuser role to the roles stand-in.
     add_login_role(&s, "alice", 16384);
     let alice = format!("host=127.0.0.1 port={} user=alice dbname=postgres", s.port);
-    let _a = postgres::Client::connect(&alice, postgres::NoTls).unwrap();
+    // The readiness probe's backend may still be exiting, holding the one
+    // slot non-superusers have: retry until it is free.
+    let mut first = None;
+    assert!(wait_until(Duration::from_secs(5), || {
+        first = postgres::Client::connect(&alice, postgres::NoTls).ok();
+        first.is_some()
+    }));
+    let _a = first;
     let err = postgres::Client::connect(&alice, postgres::NoTls)
         .err()
         .expect("no slot left for non-superusers");
@@ -656,4 +663,38 @@ fn discard_all_resets_settings_and_forgets_prepared_statements() {
     let e = c.batch_execute("DISCARD ALL").unwrap_err();
     assert_eq!(code(&e), "25001");
     c.batch_execute("ROLLBACK").unwrap();
+}
+
+/// A name looked up and not found is remembered (an unqualified name misses
+/// in pg_catalog first on every statement), but only until a table of that
+/// name appears: created by another session, by this one, or rolled back.
+#[test]
+fn a_missing_table_is_found_once_created() {
+    let s = Server::start();
+    let mut a = s.connect();
+    let mut b = s.connect();
+    let missing = a.simple_query("SELECT * FROM late").unwrap_err();
+    assert_eq!(code(&missing), "42P01");
+    b.batch_execute("CREATE TABLE late (x int); INSERT INTO late VALUES (7)")
+        .unwrap();
+    let row = a.query_one("SELECT x FROM late", &[]).unwrap();
+    assert_eq!(row.get::<_, i32>(0), 7);
+    // This session's own DDL, then its rollback.
+    assert_eq!(
+        code(&a.simple_query("SELECT * FROM mine").unwrap_err()),
+        "42P01"
+    );
+    a.batch_execute("BEGIN; CREATE TABLE mine (y int)").unwrap();
+    a.batch_execute("SELECT * FROM mine").unwrap();
+    a.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(
+        code(&a.simple_query("SELECT * FROM mine").unwrap_err()),
+        "42P01"
+    );
+    // A prepared statement's table dropped and created again.
+    let stmt = a.prepare("SELECT count(*) FROM late").unwrap();
+    assert_eq!(a.query_one(&stmt, &[]).unwrap().get::<_, i64>(0), 1);
+    b.batch_execute("DROP TABLE late; CREATE TABLE late (x int)")
+        .unwrap();
+    assert_eq!(a.query_one(&stmt, &[]).unwrap().get::<_, i64>(0), 0);
 }

@@ -30,8 +30,14 @@ use crate::utils::elog::{PgError, PgResult, sqlstate};
 pub struct RelCache {
     db_oid: Oid,
     generation: u64,
-    tables: HashMap<(Oid, String), Arc<TableDef>>,
-    namespaces: HashMap<String, Oid>,
+    /// (namespace, relname) → the relation, or `None` when the name was
+    /// looked up and does not exist there: an unqualified name is looked
+    /// up in `pg_catalog` first, and that miss must not scan `pg_class`
+    /// on every statement. Misses are dropped with hits (rule 2).
+    tables: HashMap<Oid, HashMap<String, Option<Arc<TableDef>>>>,
+    /// Schema name → oid, `None` for a schema that does not exist (the
+    /// default search_path's `$user`).
+    namespaces: HashMap<String, Option<Oid>>,
 }
 
 /// Reads a `name`/`text` column.
@@ -170,6 +176,13 @@ impl RelCache {
         self.namespaces.clear();
     }
 
+    /// Drops what is cached for one name, found or missing.
+    fn forget(&mut self, ns: Oid, name: &str) {
+        if let Some(names) = self.tables.get_mut(&ns) {
+            names.remove(name);
+        }
+    }
+
     fn namespace_oid(
         &mut self,
         name: &str,
@@ -177,7 +190,7 @@ impl RelCache {
         xact: &dyn XactStatus,
     ) -> PgResult<Option<Oid>> {
         if let Some(o) = self.namespaces.get(name) {
-            return Ok(Some(*o));
+            return Ok(*o);
         }
         let mut found = None;
         scan_catalog(PG_NAMESPACE, self.db_oid, snapshot, xact, &mut |_, row| {
@@ -188,9 +201,7 @@ impl RelCache {
                 true
             }
         })?;
-        if let Some(o) = found {
-            self.namespaces.insert(name.to_string(), o);
-        }
+        self.namespaces.insert(name.to_string(), found);
         Ok(found)
     }
 
@@ -263,13 +274,20 @@ impl RelCache {
                 }
                 continue;
             };
-            if let Some(t) = self.tables.get(&(ns, name.to_string())) {
-                return Ok(Some(t.clone()));
-            }
-            if let Some(t) = self.load(ns, s, name, snapshot, xact)? {
-                let t = Arc::new(t);
-                self.tables.insert((ns, name.to_string()), t.clone());
-                return Ok(Some(t));
+            let cached = self.tables.get(&ns).and_then(|names| names.get(name));
+            let found = match cached {
+                Some(entry) => entry.clone(),
+                None => {
+                    let loaded = self.load(ns, s, name, snapshot, xact)?.map(Arc::new);
+                    self.tables
+                        .entry(ns)
+                        .or_default()
+                        .insert(name.to_string(), loaded.clone());
+                    loaded
+                }
+            };
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)
@@ -456,8 +474,11 @@ impl RelCache {
             cx.xid,
             cx.cid,
         );
-        self.tables.remove(&(ns, name.to_string()));
-        if self.lookup(Some(ns_name), name, &fresh, cx.xact)?.is_some()
+        // Each look reads the catalog, not what an earlier look cached.
+        self.forget(ns, name);
+        let seen_fresh = self.lookup(Some(ns_name), name, &fresh, cx.xact)?.is_some();
+        self.forget(ns, name);
+        if seen_fresh
             || self
                 .lookup(Some(ns_name), name, snapshot, cx.xact)?
                 .is_some()
