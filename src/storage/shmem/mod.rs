@@ -21,6 +21,7 @@
 pub mod interlock;
 
 use std::ptr::NonNull;
+use std::sync::OnceLock;
 
 use crate::process::procarray::ProcArray;
 use crate::utils::guc::Settings;
@@ -120,6 +121,13 @@ pub struct Segment {
     /// The settings the regions were sized with (children read fixed sizes,
     /// such as `shared_buffers`, from here rather than from reloaded files).
     settings: Settings,
+    /// This process's views of the process array and the transaction
+    /// regions, built at first use: building one reads several settings by
+    /// name, and a statement asks for them dozens of times. A view is only
+    /// pointers into this mapping and sizes from `settings`, so a forked
+    /// child inherits a valid one; a re-created segment starts empty.
+    procarray_view: OnceLock<ProcArray>,
+    transam_view: OnceLock<crate::storage::xact::Transam>,
 }
 
 // SAFETY: the segment is process-shared memory made only of atomics and
@@ -160,6 +168,8 @@ impl Segment {
             base,
             layout,
             settings: settings.clone(),
+            procarray_view: OnceLock::new(),
+            transam_view: OnceLock::new(),
         })
     }
 
@@ -180,9 +190,20 @@ impl Segment {
 
     /// The process array (PGPROC slots and backend status).
     pub fn procarray(&self) -> ProcArray {
-        // SAFETY: the region was initialised by ProcArray::init in `create`
-        // with the slot count the same settings give.
-        unsafe { ProcArray::from_raw(self.region(RegionId::ProcArray), &self.settings) }
+        *self.procarray_view.get_or_init(|| {
+            // SAFETY: the region was initialised by ProcArray::init in
+            // `create` with the slot count the same settings give.
+            unsafe { ProcArray::from_raw(self.region(RegionId::ProcArray), &self.settings) }
+        })
+    }
+
+    /// The transaction machinery's view of this segment, built once by
+    /// `build` (`Transam::get`).
+    pub fn transam(
+        &self,
+        build: impl FnOnce() -> crate::storage::xact::Transam,
+    ) -> crate::storage::xact::Transam {
+        *self.transam_view.get_or_init(build)
     }
 
     /// Checks the header a child inherited.

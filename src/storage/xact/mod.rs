@@ -88,17 +88,20 @@ impl Transam {
     pub fn get() -> Transam {
         use crate::storage::shmem::{RegionId, get};
         let seg = get();
-        // SAFETY: both regions were initialised by their `init` with the
-        // segment's settings, and the segment outlives the process's use of it.
-        unsafe {
-            Transam::from_raw(
-                seg.region(RegionId::Transam),
-                seg.region(RegionId::Clog),
-                seg.settings(),
-                seg.procarray(),
-                &ServerWal,
-            )
-        }
+        seg.transam(|| {
+            // SAFETY: both regions were initialised by their `init` with the
+            // segment's settings, and the segment outlives the process's use
+            // of it.
+            unsafe {
+                Transam::from_raw(
+                    seg.region(RegionId::Transam),
+                    seg.region(RegionId::Clog),
+                    seg.settings(),
+                    seg.procarray(),
+                    &ServerWal,
+                )
+            }
+        })
     }
 
     /// # Safety
