@@ -265,10 +265,31 @@ impl<'a> EvalContext<'a> {
 
 /// The session's TimeZone and extra_float_digits, as values are read and printed.
 pub fn session_format(server: &mut dyn ServerContext) -> SessionFormat {
+    /// The settings a [`SessionFormat`] is derived from.
+    const FORMAT_SETTINGS: [&str; 5] = [
+        "timezone",
+        "extra_float_digits",
+        "bytea_output",
+        "datestyle",
+        "intervalstyle",
+    ];
+    thread_local! {
+        /// The last format derived and the values it came from: parsing the
+        /// time zone and styles anew costs more than a short statement.
+        static LAST: std::cell::RefCell<Option<(crate::utils::guc::ValuesKey, SessionFormat)>> =
+            const { std::cell::RefCell::new(None) };
+    }
     let now = server.transaction_timestamp();
     let settings = server.settings();
+    let cached = LAST.with_borrow(|last| match last {
+        Some((key, fmt)) if settings.values_match(&FORMAT_SETTINGS, key) => Some(fmt.clone()),
+        _ => None,
+    });
+    if let Some(fmt) = cached {
+        return SessionFormat { now, ..fmt };
+    }
     let tz = settings
-        .show("TimeZone")
+        .show("timezone")
         .ok()
         .and_then(|name| adt::datetime::TimeZone::parse(&name))
         .unwrap_or_default();
@@ -282,17 +303,20 @@ pub fn session_format(server: &mut dyn ServerContext) -> SessionFormat {
         _ => adt::bytea::ByteaOutput::Hex,
     };
     let date_style =
-        adt::datestyle::DateStyle::parse(&settings.show("DateStyle").unwrap_or_default());
+        adt::datestyle::DateStyle::parse(&settings.show("datestyle").unwrap_or_default());
     let interval_style =
-        adt::datestyle::IntervalStyle::parse(&settings.show("IntervalStyle").unwrap_or_default());
-    SessionFormat {
+        adt::datestyle::IntervalStyle::parse(&settings.show("intervalstyle").unwrap_or_default());
+    let fmt = SessionFormat {
         tz,
         extra_float_digits,
         now,
         bytea_output,
         date_style,
         interval_style,
-    }
+    };
+    let key = settings.values_key(&FORMAT_SETTINGS);
+    LAST.with_borrow_mut(|last| *last = Some((key, fmt.clone())));
+    fmt
 }
 
 trait ExecNode {

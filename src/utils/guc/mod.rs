@@ -87,7 +87,7 @@ mod tests;
 
 pub use reload::ConfigFileReport;
 pub use sample::sample_config;
-pub use settings::{GucContext, GucSource, SetArg, Settings};
+pub use settings::{GucContext, GucSource, SetArg, Settings, ValuesKey};
 pub use show::PgSettingsRow;
 pub(crate) use value::parse_bool;
 

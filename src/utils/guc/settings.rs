@@ -119,6 +119,10 @@ pub(super) enum Value {
     Enum(i32),
 }
 
+/// Parameters' values at one moment ([`Settings::values_key`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValuesKey(Vec<Value>);
+
 /// Whether a SET lasts past the transaction (`GucAction`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Action {
@@ -417,6 +421,9 @@ impl Settings {
 
     /// The key of an existing parameter, following the old aliases.
     pub(super) fn find_key(&self, name: &str) -> Option<String> {
+        if self.vars.contains_key(name) {
+            return Some(name.to_string());
+        }
         let key = key_of(name);
         if self.vars.contains_key(&key) {
             return Some(key);
@@ -454,10 +461,31 @@ impl Settings {
     }
 
     pub(super) fn var(&self, name: &str) -> &Var {
+        // Callers in the server pass the lower-case key itself: look it up
+        // without building the key (a statement reads dozens of settings).
+        if let Some(v) = self.vars.get(name) {
+            return v;
+        }
         let key = self.find_key(name).unwrap_or_else(|| {
             panic!("unknown configuration parameter \"{name}\" (a bug in the caller)")
         });
         &self.vars[&key]
+    }
+
+    /// The current values of the parameters `names`, as a token: two
+    /// tokens are equal exactly when every value is, so a caller can keep
+    /// something derived from them until one changes.
+    pub fn values_key(&self, names: &[&str]) -> ValuesKey {
+        ValuesKey(names.iter().map(|n| self.var(n).value.clone()).collect())
+    }
+
+    /// Whether `key` still holds the current values of `names`.
+    pub fn values_match(&self, names: &[&str], key: &ValuesKey) -> bool {
+        names.len() == key.0.len()
+            && names
+                .iter()
+                .zip(&key.0)
+                .all(|(n, v)| self.var(n).value == *v)
     }
 
     /// The canonical spelling of a parameter's name (`datestyle` →
