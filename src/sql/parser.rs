@@ -81,6 +81,15 @@ pub fn split(sql: &str) -> PgResult<QueryStatements> {
     if sql.as_bytes().contains(&0) {
         return Err(zero_byte_error());
     }
+    match parse_single(sql)? {
+        Some(q) => Ok(q),
+        None => split_statements(sql),
+    }
+}
+
+/// [`split`] for any string: one parse to find the statements, then one
+/// per statement for its tree.
+fn split_statements(sql: &str) -> PgResult<QueryStatements> {
     // libpg_query parses the whole string once to find the statements (its
     // C tree is freed on return); syntax errors are reported against it.
     let slices = match pg_query::split_with_parser(sql) {
@@ -119,6 +128,66 @@ pub fn split(sql: &str) -> PgResult<QueryStatements> {
         kept,
         notices,
     })
+}
+
+/// Query strings up to this long that hold at most one statement are
+/// parsed once into their tree ([`parse_single`]).
+const MAX_SINGLE_PARSE_LEN: usize = 64 * 1024;
+
+/// The common case of [`split`]: a string whose only `;` (if any) ends it
+/// holds at most one statement, so one parse gives both its bounds and its
+/// tree, instead of a parse to split it and another for the tree (the
+/// grammar runs once per Query message, as in PostgreSQL). None when the
+/// string may hold more statements (a `;` inside a literal or comment
+/// only sends it the general way).
+fn parse_single(sql: &str) -> PgResult<Option<QueryStatements>> {
+    let body = sql.trim_end();
+    let body = body.strip_suffix(';').unwrap_or(body);
+    if sql.len() > MAX_SINGLE_PARSE_LEN || body.contains(';') {
+        return Ok(None);
+    }
+    let result = pg_query::parse(sql, 0).map_err(|e| parse_error(sql, e))?;
+    let mut raws = result.protobuf.stmts;
+    let source: Arc<str> = Arc::from(sql);
+    let mut notices = Vec::new();
+    match raws.len() {
+        0 => {
+            return Ok(Some(QueryStatements {
+                source,
+                bounds: Vec::new(),
+                kept: Vec::new(),
+                notices,
+            }));
+        }
+        1 if raws[0].stmt_location == 0 => {}
+        // Tree locations count from the string's start, a Statement's from
+        // its own: leave anything else to the general path.
+        _ => return Ok(None),
+    }
+    let raw = raws.pop().expect("one statement");
+    let end = match usize::try_from(raw.stmt_len) {
+        Ok(0) | Err(_) => sql.len(),
+        Ok(n) => n.min(sql.len()),
+    };
+    let Some(text) = sql.get(..end) else {
+        return Ok(None);
+    };
+    truncated_identifiers(text, &mut notices);
+    let Some(node) = raw.stmt.and_then(|n| n.node) else {
+        return Ok(None);
+    };
+    let stmt = Statement {
+        text: text.trim().to_string(),
+        node,
+        source: source.clone(),
+        location: 0,
+    };
+    Ok(Some(QueryStatements {
+        source,
+        bounds: vec![(0, end)],
+        kept: vec![stmt],
+        notices,
+    }))
 }
 
 /// `NAMEDATALEN - 1`: identifiers are truncated to this many bytes.
@@ -425,6 +494,60 @@ mod tests {
         assert_eq!(stmts[1].location, 10);
         assert!(parse("").unwrap().is_empty());
         assert!(parse(" ;; ").unwrap().is_empty());
+    }
+
+    /// The one-parse path gives what the general path gives: the same
+    /// bounds, texts, trees, notices and errors.
+    #[test]
+    fn one_statement_parsed_once_matches_the_general_path() {
+        let long = format!("SELECT {} FROM t", "a".repeat(70));
+        let cases = [
+            "SELECT 1",
+            "SELECT 1;",
+            "  /* c */ SELECT abalance FROM pgbench_accounts WHERE aid = -42 ;  ",
+            "UPDATE t SET x = x + 1 WHERE id = 3",
+            "SELECT abalance FROM pgbench_accounts WHERE aid = -42 ;  ",
+            "INSERT INTO t VALUES (1, 'a;b')",
+            "-- only a comment",
+            ";",
+            "",
+            "selec 1",
+            "SELECT 'abc",
+            "SELECT 1 +",
+            long.as_str(),
+        ];
+        for sql in cases {
+            let summary = |q: PgResult<QueryStatements>| match q {
+                Ok(q) => {
+                    let stmts: Vec<_> = (0..q.len())
+                        .map(|i| {
+                            let s = q.statement(i).unwrap();
+                            (s.text, s.location, format!("{:?}", s.node))
+                        })
+                        .collect();
+                    let notices: Vec<_> = q.notices.iter().map(|n| n.message.clone()).collect();
+                    Ok((q.bounds, stmts, notices))
+                }
+                Err(e) => Err((e.sqlstate, e.message, e.position)),
+            };
+            let single = match parse_single(sql) {
+                Ok(Some(q)) => summary(Ok(q)),
+                // A statement that does not start the string (PostgreSQL
+                // 18's grammar starts it past leading comments), or a `;`
+                // inside it, goes the general way.
+                Ok(None)
+                    if sql.trim_start() != sql
+                        || sql.trim_end().trim_end_matches(';').contains(';') =>
+                {
+                    continue;
+                }
+                Ok(None) => panic!("{sql:?} should take the one-parse path"),
+                Err(e) => summary(Err(e)),
+            };
+            assert_eq!(single, summary(split_statements(sql)), "{sql:?}");
+        }
+        // A second `;` sends a string the general way.
+        assert!(parse_single("SELECT 1; SELECT 2").unwrap().is_none());
     }
 
     #[test]
