@@ -19,8 +19,9 @@ use crate::utils::mb;
 /// A prepared statement (Parse).
 #[derive(Clone)]
 pub(super) struct Prepared {
-    /// None for an empty query string.
-    stmt: Option<Statement>,
+    /// None for an empty query string. Shared, not copied, by the portals
+    /// bound to it (a parse tree is thousands of nodes' worth of clones).
+    stmt: Option<std::sync::Arc<Statement>>,
     param_types: Vec<Type>,
     /// Result columns; None when the statement returns no rows.
     fields: Option<Vec<Field>>,
@@ -122,7 +123,7 @@ impl Session {
         self.prepared.insert(
             name.to_string(),
             Prepared {
-                stmt: Some(stmt),
+                stmt: Some(std::sync::Arc::new(stmt)),
                 param_types,
                 fields,
             },
@@ -133,7 +134,7 @@ impl Session {
     /// A prepared statement for SQL `EXECUTE`.
     pub(super) fn prepared_sql(&self, name: &str) -> Option<(Statement, Vec<Type>)> {
         let p = self.prepared.get(name)?;
-        Some((p.stmt.clone()?, p.param_types.clone()))
+        Some(((**p.stmt.as_ref()?).clone(), p.param_types.clone()))
     }
 
     fn exec_parse(&mut self, body: &[u8]) -> PgResult<()> {
@@ -217,7 +218,7 @@ impl Session {
         self.prepared.insert(
             name,
             Prepared {
-                stmt,
+                stmt: stmt.map(std::sync::Arc::new),
                 param_types,
                 fields,
             },

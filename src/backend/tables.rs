@@ -570,7 +570,7 @@ impl TableContext for Session {
             })
     }
 
-    fn open_scan(&mut self, table: &TableDef) -> PgResult<ScanId> {
+    fn open_scan(&mut self, table: &Arc<TableDef>) -> PgResult<ScanId> {
         self.lock_table(table, LockMode::AccessShare)?;
         let snapshot = self.txn.snapshot();
         let transam = Transam::get();
@@ -595,7 +595,7 @@ impl TableContext for Session {
         self.scans.insert(
             id,
             ScanState {
-                table: Arc::new(table.clone()),
+                table: table.clone(),
                 rows,
             },
         );
@@ -604,13 +604,13 @@ impl TableContext for Session {
 
     fn open_index_scan(
         &mut self,
-        table: &TableDef,
+        table: &Arc<TableDef>,
         index_oid: u32,
         lower: Option<(Datum, bool)>,
         upper: Option<(Datum, bool)>,
     ) -> PgResult<ScanId> {
         self.lock_table(table, LockMode::AccessShare)?;
-        let Some(index) = table.indexes.iter().find(|i| i.oid == index_oid).cloned() else {
+        let Some(index) = table.indexes.iter().find(|i| i.oid == index_oid) else {
             return Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 format!("index {index_oid} of \"{}\" vanished", table.name),
@@ -646,7 +646,7 @@ impl TableContext for Session {
         self.scans.insert(
             id,
             ScanState {
-                table: Arc::new(table.clone()),
+                table: table.clone(),
                 rows,
             },
         );

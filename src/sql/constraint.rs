@@ -191,7 +191,7 @@ fn check_existing_rows(
     e: &Expr,
 ) -> PgResult<()> {
     let mut cx = EvalContext::new(ctx);
-    let scan = exec::scan::open(&mut cx, table)?;
+    let scan = exec::scan::open(&mut cx, &std::sync::Arc::new(table.clone()))?;
     while let Some((_, row)) = exec::scan::next(&mut cx, scan)? {
         // The scan is closed when `cx` goes (EvalContext's Drop).
         if eval(e, &row, &mut cx)? == Datum::Bool(false) {

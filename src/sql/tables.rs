@@ -266,7 +266,7 @@ pub trait TableContext {
         Ok(Vec::new())
     }
     /// Starts a scan of the visible rows; `lock` is FOR SHARE / FOR UPDATE.
-    fn open_scan(&mut self, _table: &TableDef) -> PgResult<ScanId> {
+    fn open_scan(&mut self, _table: &Arc<TableDef>) -> PgResult<ScanId> {
         Err(no_tables())
     }
     /// Starts a scan of the visible rows whose index entries (index
@@ -276,7 +276,7 @@ pub trait TableContext {
     /// `scan_next` as from `open_scan`.
     fn open_index_scan(
         &mut self,
-        _table: &TableDef,
+        _table: &Arc<TableDef>,
         _index_oid: u32,
         _lower: Option<(Datum, bool)>,
         _upper: Option<(Datum, bool)>,

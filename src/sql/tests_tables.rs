@@ -126,7 +126,7 @@ impl TableContext for TestBackend {
             )),
         }
     }
-    fn open_scan(&mut self, table: &TableDef) -> PgResult<ScanId> {
+    fn open_scan(&mut self, table: &Arc<TableDef>) -> PgResult<ScanId> {
         let t = self.tables.find(table);
         let rows: Vec<(RowId, Vec<Datum>)> = self.tables.tables[t]
             .1

@@ -20,7 +20,7 @@ use super::{EvalContext, ExecNode, Row, eval, eval_qual};
 use crate::utils::elog::PgResult;
 
 /// Opens a scan of `table` and remembers it until it ends.
-pub(crate) fn open(cx: &mut EvalContext, table: &TableDef) -> PgResult<ScanId> {
+pub(crate) fn open(cx: &mut EvalContext, table: &Arc<TableDef>) -> PgResult<ScanId> {
     let id = cx.server.open_scan(table)?;
     cx.open_scans.push(id);
     Ok(id)

@@ -611,6 +611,27 @@ fn check_writer(rel: &HeapRelation, cx: &WriteContext<'_>) -> PgResult<()> {
 // ---------------------------------------------------------------------------
 
 impl<'a> HeapStorage<'a> {
+    /// Pins the block of `tid`, or None if the relation has no such block.
+    /// A block in the buffer pool exists (truncation drops buffers before
+    /// it cuts the file), so only a miss asks the file's length.
+    fn pin_tid_block(
+        &self,
+        rel: &HeapRelation,
+        tid: ItemPointer,
+    ) -> PgResult<Option<PinnedBuffer<'a>>> {
+        if !tid.is_valid() {
+            return Ok(None);
+        }
+        let tag = main_tag(rel, tid.block());
+        if let Some(pin) = self.pool.read_buffer_if_resident(tag) {
+            return Ok(Some(pin));
+        }
+        if tid.block() >= self.nblocks(rel)? {
+            return Ok(None);
+        }
+        Ok(Some(self.pool.read_buffer(tag)?))
+    }
+
     pub(super) fn nblocks(&self, rel: &HeapRelation) -> PgResult<BlockNumber> {
         self.pool.smgr().nblocks(rel.locator, ForkNumber::Main)
     }
@@ -987,10 +1008,9 @@ impl<'a> HeapStorage<'a> {
         xact: &dyn XactStatus,
         oldest_xmin: Option<&mut dyn FnMut() -> Xid>,
     ) -> PgResult<(Option<Vec<HeapValue>>, bool)> {
-        if !tid.is_valid() || tid.block() >= self.nblocks(rel)? {
+        let Some(pin) = self.pin_tid_block(rel, tid)? else {
             return Ok((None, false));
-        }
-        let pin = self.pool.read_buffer(main_tag(rel, tid.block()))?;
+        };
         let g = pin.lock_shared();
         let page = Page::new(g.page());
         let Some(t) = tuple_at(&page, rel, tid.block(), tid.offset())? else {
@@ -1020,10 +1040,9 @@ impl<'a> HeapStorage<'a> {
         xact: &dyn XactStatus,
         is_mine: &dyn Fn(Xid) -> bool,
     ) -> PgResult<DirtyTuple> {
-        if !tid.is_valid() || tid.block() >= self.nblocks(rel)? {
+        let Some(pin) = self.pin_tid_block(rel, tid)? else {
             return Ok(DirtyTuple::Dead);
-        }
-        let pin = self.pool.read_buffer(main_tag(rel, tid.block()))?;
+        };
         let g = pin.lock_shared();
         let page = Page::new(g.page());
         let Some(t) = tuple_at(&page, rel, tid.block(), tid.offset())? else {
