@@ -110,6 +110,37 @@ impl IndexTuple {
     /// The tuple stored in `b`; the page it comes from was verified, so a
     /// malformed tuple is corruption and panics.
     pub fn decode(b: &[u8]) -> IndexTuple {
+        IndexTupleRef::read(b).to_owned()
+    }
+
+    /// `(key, tid)` order; minus infinity first.
+    pub fn compare(&self, other: &IndexTuple, order: &dyn KeyOrder) -> Ordering {
+        self.as_ref().compare(other, order)
+    }
+
+    fn as_ref(&self) -> IndexTupleRef<'_> {
+        IndexTupleRef {
+            tid: self.tid,
+            child: self.child,
+            flags: self.flags,
+            key: &self.key,
+        }
+    }
+}
+
+/// An index tuple read in place on its page: a binary search compares a
+/// dozen of them per page, and copying each key out cost an allocation.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexTupleRef<'a> {
+    pub tid: ItemPointer,
+    pub child: BlockNumber,
+    pub flags: u16,
+    pub key: &'a [u8],
+}
+
+impl<'a> IndexTupleRef<'a> {
+    /// The tuple stored in `b` (see [`IndexTuple::decode`]).
+    pub fn read(b: &'a [u8]) -> IndexTupleRef<'a> {
         assert!(
             b.len() >= INDEX_TUPLE_HEADER,
             "index tuple of {} bytes",
@@ -123,11 +154,24 @@ impl IndexTuple {
             b.len(),
             "index tuple size does not match its line pointer"
         );
-        IndexTuple {
+        IndexTupleRef {
             tid: ItemPointer::new(u32_at(0), u16_at(4)),
             child: u32_at(8),
             flags: u16_at(14),
-            key: b[INDEX_TUPLE_HEADER..].to_vec(),
+            key: &b[INDEX_TUPLE_HEADER..],
+        }
+    }
+
+    pub fn is_minus_infinity(&self) -> bool {
+        self.flags & MINUS_INFINITY != 0
+    }
+
+    pub fn to_owned(&self) -> IndexTuple {
+        IndexTuple {
+            tid: self.tid,
+            child: self.child,
+            flags: self.flags,
+            key: self.key.to_vec(),
         }
     }
 
@@ -138,7 +182,7 @@ impl IndexTuple {
             (true, false) => Ordering::Less,
             (false, true) => Ordering::Greater,
             (false, false) => order
-                .compare(&self.key, &other.key)
+                .compare(self.key, &other.key)
                 .then_with(|| self.tid.cmp(&other.tid)),
         }
     }
@@ -268,6 +312,14 @@ pub fn tuple_at<B: std::borrow::Borrow<[u8; BLCKSZ]>>(
     IndexTuple::decode(page.get_item(off))
 }
 
+/// The tuple at `off`, read in place.
+pub fn tuple_ref_at<B: std::borrow::Borrow<[u8; BLCKSZ]>>(
+    page: &Page<B>,
+    off: OffsetNumber,
+) -> IndexTupleRef<'_> {
+    IndexTupleRef::read(page.get_item(off))
+}
+
 /// The data items of the page, in order (the high key excluded).
 pub fn data_items<B: std::borrow::Borrow<[u8; BLCKSZ]>>(page: &Page<B>) -> Vec<IndexTuple> {
     let o = BtPageOpaque::read(page);
@@ -289,10 +341,8 @@ pub fn must_move_right<B: std::borrow::Borrow<[u8; BLCKSZ]>>(
     key: &IndexTuple,
     order: &dyn KeyOrder,
 ) -> bool {
-    match high_key(page) {
-        Some(hk) => hk.compare(key, order) == Ordering::Less,
-        None => false,
-    }
+    let o = BtPageOpaque::read(page);
+    !o.is_rightmost() && tuple_ref_at(page, P_HIKEY).compare(key, order) == Ordering::Less
 }
 
 /// `_bt_binsrch` on a leaf: the offset of the first data item not lower
@@ -306,7 +356,7 @@ pub fn leaf_position<B: std::borrow::Borrow<[u8; BLCKSZ]>>(
     let (mut lo, mut hi) = (o.first_data_key(), page.max_offset() + 1);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if tuple_at(page, mid).compare(key, order) == Ordering::Less {
+        if tuple_ref_at(page, mid).compare(key, order) == Ordering::Less {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -329,7 +379,7 @@ pub fn internal_position<B: std::borrow::Borrow<[u8; BLCKSZ]>>(
     // Invariant: item lo - 1 <= key (the first item is minus infinity).
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if tuple_at(page, mid).compare(key, order) != Ordering::Greater {
+        if tuple_ref_at(page, mid).compare(key, order) != Ordering::Greater {
             lo = mid + 1;
         } else {
             hi = mid;

@@ -10,7 +10,7 @@ use super::page::{
     BTP_LEAF, BTP_ROOT, BTREE_MAGIC, BTREE_VERSION, BtMeta, BtPageOpaque, IndexTuple, KeyOrder,
     MAX_KEY_SIZE, MINUS_INFINITY, P_HIKEY, P_NONE, data_items, high_key, init_meta_page,
     init_tree_page, internal_position, leaf_position, must_move_right, rebuild_page, space_needed,
-    split_point, tuple_at,
+    split_point, tuple_at, tuple_ref_at,
 };
 use crate::storage::buffer::{BufferLockMode, LockedBuffer};
 use crate::storage::heap::TupleDesc;
@@ -188,7 +188,7 @@ fn descend<'p>(
                 (o, None)
             } else {
                 let off = internal_position(&page, key, order);
-                (o, Some(tuple_at(&page, off).child))
+                (o, Some(tuple_ref_at(&page, off).child))
             }
         };
         let Some(child) = child else {
@@ -598,7 +598,7 @@ fn find_level_page(
         if o.level < level || o.is_leaf() {
             return Err(corrupt(rel, format!("no page at level {level}")));
         }
-        blk = tuple_at(&page, internal_position(&page, key, order)).child;
+        blk = tuple_ref_at(&page, internal_position(&page, key, order)).child;
     }
 }
 
@@ -619,7 +619,7 @@ fn find_downlink<'p>(
             let page = Page::new(buf.page());
             let o = BtPageOpaque::read(&page);
             let found = (o.first_data_key()..=page.max_offset())
-                .find(|&off| tuple_at(&page, off).child == child);
+                .find(|&off| tuple_ref_at(&page, off).child == child);
             (found, o.next)
         };
         if let Some(off) = found {
@@ -659,34 +659,34 @@ pub fn bt_scan(
     let Some((_, _, mut buf)) = descend(s, rel, order, &key, false)? else {
         return Ok(());
     };
+    // Each leaf is copied out and its lock released before `visit` runs
+    // (it may read heap pages); entries are read from the copy in place,
+    // as far as `visit` wants them.
+    let mut copy: Box<[u8; BLCKSZ]> = Box::new([0; BLCKSZ]);
     let mut first = true;
     loop {
-        let (entries, next) = {
-            let page = Page::new(buf.page());
-            let o = BtPageOpaque::read(&page);
-            let from = if first {
-                leaf_position(&page, &key, order)
-            } else {
-                o.first_data_key()
-            };
-            let entries: Vec<IndexTuple> = (from..=page.max_offset())
-                .map(|off| tuple_at(&page, off))
-                .collect();
-            (entries, o.next)
-        };
+        copy.copy_from_slice(buf.page());
         drop(buf);
+        let page = Page::new(&*copy);
+        let o = BtPageOpaque::read(&page);
+        let from = if first {
+            leaf_position(&page, &key, order)
+        } else {
+            o.first_data_key()
+        };
         first = false;
-        for e in &entries {
-            if !visit(&e.key, e.tid)? {
+        for off in from..=page.max_offset() {
+            let e = tuple_ref_at(&page, off);
+            if !visit(e.key, e.tid)? {
                 return Ok(());
             }
         }
-        if next == P_NONE {
+        if o.next == P_NONE {
             return Ok(());
         }
         buf = s
             .pool
-            .read_buffer(rel.tag(next))?
+            .read_buffer(rel.tag(o.next))?
             .into_locked(BufferLockMode::Shared);
     }
 }
