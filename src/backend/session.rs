@@ -1057,7 +1057,7 @@ impl Session {
         // A cancel that arrived while idle is ignored, as in PostgreSQL.
         signals::take(signals::SIGINT_PENDING);
         self.report_running(text);
-        let statements = match sql::split(text) {
+        let mut statements = match sql::split(text) {
             Ok(s) => s,
             Err(e) => {
                 self.send_error(&e, Some(text));
@@ -1072,9 +1072,7 @@ impl Session {
         }
         self.statement_logged = self.log_statement(
             text,
-            (0..statements.len())
-                .filter_map(|i| statements.statement(i).ok())
-                .map(|s| sql::log_level(&s)),
+            (0..statements.len()).filter_map(|i| statements.with_statement(i, sql::log_level).ok()),
         );
         if statements.is_empty() {
             self.conn.send(b'I', &[]);
@@ -1086,7 +1084,7 @@ impl Session {
         let last = statements.len() - 1;
         self.multi_statement = statements.len() > 1;
         for i in 0..statements.len() {
-            let stmt = match statements.statement(i) {
+            let stmt = match statements.take_statement(i) {
                 Ok(s) => s,
                 Err(e) => {
                     self.send_error(&e, Some(text));

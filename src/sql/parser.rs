@@ -42,7 +42,7 @@ pub struct QueryStatements {
     /// Byte ranges of the statements in `source`.
     bounds: Vec<(usize, usize)>,
     /// The parsed statements, when there are few.
-    kept: Vec<Statement>,
+    kept: Vec<Option<Statement>>,
     /// NOTICEs the scanner raises (identifiers truncated to 63 bytes), to
     /// send before any statement runs: PostgreSQL raises them while it
     /// parses the whole string.
@@ -67,9 +67,26 @@ impl QueryStatements {
     /// pg_query's protobuf output (54001), which a statement shorter than
     /// [`MIN_CHECKED_LEN`] cannot reach and a longer one was checked for.
     pub fn statement(&self, i: usize) -> PgResult<Statement> {
-        if let Some(s) = self.kept.get(i) {
-            return Ok(s.clone());
+        self.with_statement(i, Statement::clone)
+    }
+
+    /// Statement `i`, taken out (the next call parses it again).
+    pub fn take_statement(&mut self, i: usize) -> PgResult<Statement> {
+        match self.kept.get_mut(i).and_then(Option::take) {
+            Some(s) => Ok(s),
+            None => self.parse_again(i),
         }
+    }
+
+    /// `f` of statement `i`, without copying a kept tree.
+    pub fn with_statement<T>(&self, i: usize, f: impl FnOnce(&Statement) -> T) -> PgResult<T> {
+        match self.kept.get(i) {
+            Some(Some(s)) => Ok(f(s)),
+            _ => Ok(f(&self.parse_again(i)?)),
+        }
+    }
+
+    fn parse_again(&self, i: usize) -> PgResult<Statement> {
         let (start, end) = self.bounds[i];
         let stmt = parse_one(&self.source, start, end)?;
         Ok(stmt.expect("a statement libpg_query split out is not empty"))
@@ -117,7 +134,7 @@ fn split_statements(sql: &str) -> PgResult<QueryStatements> {
                 continue;
             };
             if keep {
-                kept.push(stmt);
+                kept.push(Some(stmt));
             }
         }
         bounds.push((start, end));
@@ -185,7 +202,7 @@ fn parse_single(sql: &str) -> PgResult<Option<QueryStatements>> {
     Ok(Some(QueryStatements {
         source,
         bounds: vec![(0, end)],
-        kept: vec![stmt],
+        kept: vec![Some(stmt)],
         notices,
     }))
 }
