@@ -5,21 +5,26 @@
 //! # An index tuple
 //!
 //! ```text
-//!  0           4        6        8            12        14       16
-//!  +-----------+--------+--------+------------+---------+--------+--------- ...
-//!  | tid block | tid off| t_info | child block| (zero)  | flags  | key bytes
-//!  +-----------+--------+--------+------------+---------+--------+--------- ...
+//!  0           4        6        8              (12)
+//!  +-----------+--------+--------+--------------+--------- ...
+//!  | tid block | tid off| t_info | [child block]| key bytes
+//!  +-----------+--------+--------+--------------+--------- ...
 //! ```
+//!
+//! `t_info` holds the tuple's size in its low 13 bits, [`INFO_HAS_CHILD`]
+//! and [`INFO_MINUS_INFINITY`]. Only an internal-page item has a child
+//! block, so a leaf entry's header is 8 bytes, as PostgreSQL's
+//! `IndexTupleData` (an int4 key makes a 16-byte tuple on both).
 //!
 //! Every tuple carries a heap tuple id: on a leaf it is the row the entry
 //! points at, in a pivot (high keys and internal-page separators) it is
 //! the tie-breaker of the separator, so that the tree orders `(key, tid)`
 //! pairs and every entry is unique (PostgreSQL 12's "heapkeyspace"):
 //! descents are exact and an entry is deleted by its identity. `child` is
-//! the downlink of an internal-page item, 0 elsewhere. [`MINUS_INFINITY`]
-//! marks the first item of an internal page, whose key is lower than any
-//! (PostgreSQL truncates it to no attributes). The key bytes are the
-//! caller's; a [`KeyOrder`] compares them.
+//! the downlink of an internal-page item, 0 (no block) elsewhere.
+//! [`MINUS_INFINITY`] marks the first item of an internal page, whose key
+//! is lower than any (PostgreSQL truncates it to no attributes). The key
+//! bytes are the caller's; a [`KeyOrder`] compares them.
 //!
 //! # A page
 //!
@@ -42,8 +47,19 @@ pub trait KeyOrder {
     fn compare(&self, a: &[u8], b: &[u8]) -> Ordering;
 }
 
-/// Bytes of an index tuple's fixed header.
+/// Bytes of the header of an index tuple with a child block (a leaf
+/// entry's is 4 fewer); the size limits count with it.
 pub const INDEX_TUPLE_HEADER: usize = 16;
+
+/// Bytes of the header every index tuple has.
+const BASE_HEADER: usize = 8;
+
+/// `t_info` bits: the tuple's size, then its flags.
+const INFO_SIZE_MASK: u16 = 0x1fff;
+/// `t_info`: a child block follows the fixed header.
+pub const INFO_HAS_CHILD: u16 = 0x2000;
+/// `t_info`: [`MINUS_INFINITY`].
+pub const INFO_MINUS_INFINITY: u16 = 0x4000;
 
 /// The largest key a tuple may carry: three tuples must fit a page (two
 /// data items and a high key after a split), as PostgreSQL's
@@ -94,15 +110,32 @@ impl IndexTuple {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let size = INDEX_TUPLE_HEADER + self.key.len();
-        assert!(size < 1 << 13, "index tuple of {size} bytes");
+        assert_eq!(self.flags & !MINUS_INFINITY, 0, "unknown index tuple flags");
+        let has_child = self.child != P_NONE;
+        let header = if has_child {
+            BASE_HEADER + 4
+        } else {
+            BASE_HEADER
+        };
+        let size = header + self.key.len();
+        assert!(
+            size <= INFO_SIZE_MASK as usize,
+            "index tuple of {size} bytes"
+        );
+        let mut info = size as u16;
+        if has_child {
+            info |= INFO_HAS_CHILD;
+        }
+        if self.is_minus_infinity() {
+            info |= INFO_MINUS_INFINITY;
+        }
         let mut b = Vec::with_capacity(maxalign(size));
         b.extend_from_slice(&self.tid.block().to_le_bytes());
         b.extend_from_slice(&self.tid.offset().to_le_bytes());
-        b.extend_from_slice(&(size as u16).to_le_bytes());
-        b.extend_from_slice(&self.child.to_le_bytes());
-        b.extend_from_slice(&0u16.to_le_bytes());
-        b.extend_from_slice(&self.flags.to_le_bytes());
+        b.extend_from_slice(&info.to_le_bytes());
+        if has_child {
+            b.extend_from_slice(&self.child.to_le_bytes());
+        }
         b.extend_from_slice(&self.key);
         b
     }
@@ -141,24 +174,36 @@ pub struct IndexTupleRef<'a> {
 impl<'a> IndexTupleRef<'a> {
     /// The tuple stored in `b` (see [`IndexTuple::decode`]).
     pub fn read(b: &'a [u8]) -> IndexTupleRef<'a> {
-        assert!(
-            b.len() >= INDEX_TUPLE_HEADER,
-            "index tuple of {} bytes",
-            b.len()
-        );
+        assert!(b.len() >= BASE_HEADER, "index tuple of {} bytes", b.len());
         let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
         let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
-        let size = (u16_at(6) & 0x1fff) as usize;
+        let info = u16_at(6);
+        let size = (info & INFO_SIZE_MASK) as usize;
         assert_eq!(
             size,
             b.len(),
             "index tuple size does not match its line pointer"
         );
+        let (child, header) = if info & INFO_HAS_CHILD != 0 {
+            assert!(
+                b.len() >= BASE_HEADER + 4,
+                "index tuple of {} bytes",
+                b.len()
+            );
+            (u32_at(BASE_HEADER), BASE_HEADER + 4)
+        } else {
+            (P_NONE, BASE_HEADER)
+        };
+        let flags = if info & INFO_MINUS_INFINITY != 0 {
+            MINUS_INFINITY
+        } else {
+            0
+        };
         IndexTupleRef {
             tid: ItemPointer::new(u32_at(0), u16_at(4)),
-            child: u32_at(8),
-            flags: u16_at(14),
-            key: &b[INDEX_TUPLE_HEADER..],
+            child,
+            flags,
+            key: &b[header..],
         }
     }
 
@@ -419,23 +464,37 @@ pub fn rebuild_page<B: std::borrow::BorrowMut<[u8; BLCKSZ]>>(
     }
 }
 
+/// PostgreSQL's `BTREE_DEFAULT_FILLFACTOR`: how full a leaf is left when
+/// the rightmost leaf splits under an insert at its end.
+pub const BTREE_DEFAULT_FILLFACTOR: usize = 90;
+/// PostgreSQL's `BTREE_NONLEAF_FILLFACTOR`, the same for internal pages.
+pub const BTREE_NONLEAF_FILLFACTOR: usize = 70;
+
+/// Bytes a page offers its items (the header and the special space off).
+const PAGE_CAPACITY: usize =
+    BLCKSZ - crate::storage::page::bufpage::SIZE_OF_PAGE_HEADER_DATA - BT_OPAQUE_SIZE;
+
 /// Where to split `items` (already holding the new tuple) into a left and
-/// a right page: the count of items that stay left. Each side gets about
-/// half the bytes, and the left side has room for its new high key (a
-/// copy of the first right item). `_bt_findsplitloc`, without its
-/// refinements.
-pub fn split_point(items: &[Vec<u8>]) -> usize {
+/// a right page: the count of items that stay left. The left side gets
+/// about `left_percent` of the bytes (50 for an even split; the fillfactor
+/// when keys arrive in ascending order, so that an index built or grown in
+/// order ends with full pages, as `_bt_findsplitloc` does for the rightmost
+/// page), and always keeps room for its new high key (a copy of the first
+/// right item). `_bt_findsplitloc`, without its other refinements.
+pub fn split_point(items: &[Vec<u8>], left_percent: usize) -> usize {
     assert!(
         items.len() >= 2,
         "splitting a page of {} items",
         items.len()
     );
     let total: usize = items.iter().map(|t| space_needed(t)).sum();
+    let target = total * left_percent / 100;
     let mut left = 0usize;
     let mut k = 0usize;
     while k < items.len() - 1 {
         let next = space_needed(&items[k]);
-        if k > 0 && left + next > total / 2 {
+        let high_key = space_needed(&items[k + 1]);
+        if k > 0 && (left + next > target || left + next + high_key > PAGE_CAPACITY) {
             break;
         }
         left += next;

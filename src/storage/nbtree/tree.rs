@@ -7,10 +7,11 @@
 use std::cmp::Ordering;
 
 use super::page::{
-    BTP_LEAF, BTP_ROOT, BTREE_MAGIC, BTREE_VERSION, BtMeta, BtPageOpaque, IndexTuple, KeyOrder,
-    MAX_KEY_SIZE, MINUS_INFINITY, P_HIKEY, P_NONE, data_items, high_key, init_meta_page,
-    init_tree_page, internal_position, leaf_position, must_move_right, rebuild_page, space_needed,
-    split_point, tuple_at, tuple_ref_at,
+    BTP_LEAF, BTP_ROOT, BTREE_DEFAULT_FILLFACTOR, BTREE_MAGIC, BTREE_NONLEAF_FILLFACTOR,
+    BTREE_VERSION, BtMeta, BtPageOpaque, IndexTuple, KeyOrder, MAX_KEY_SIZE, MINUS_INFINITY,
+    P_HIKEY, P_NONE, data_items, high_key, init_meta_page, init_tree_page, internal_position,
+    leaf_position, must_move_right, rebuild_page, space_needed, split_point, tuple_at,
+    tuple_ref_at,
 };
 use crate::storage::buffer::{BufferLockMode, LockedBuffer};
 use crate::storage::heap::TupleDesc;
@@ -376,31 +377,35 @@ fn insert_on_page<'p>(
         (leaf_position(&page, &item, order) - o.first_data_key()) as usize
     };
     loop {
-        let (o, old_hk, mut items) = {
-            let page = Page::new(cur.page());
-            (
-                BtPageOpaque::read(&page),
-                high_key(&page),
-                data_items(&page),
-            )
-        };
-        let fits = {
-            let page = Page::new(cur.page());
-            page.exact_free_space() >= space_needed(&item.encode())
-        };
+        let o = BtPageOpaque::read(&Page::new(cur.page()));
+        let encoded = item.encode();
+        let fits = Page::new(cur.page()).exact_free_space() >= space_needed(&encoded);
         if fits {
             let mut page = Page::new(cur.page_mut());
             let at = o.first_data_key() + pos as OffsetNumber;
-            assert!(
-                page.insert_item_at(&item.encode(), at),
-                "checked that it fits"
-            );
+            assert!(page.insert_item_at(&encoded, at), "checked that it fits");
             cur.mark_dirty();
             changed.push(cur);
             break;
         }
+        // The page splits: only now are its items read out.
+        let (old_hk, mut items) = {
+            let page = Page::new(cur.page());
+            (high_key(&page), data_items(&page))
+        };
+        // Ascending keys (the new item last on the rightmost page) leave the
+        // left page as full as the fillfactor asks, not half empty.
+        let appending = o.is_rightmost() && pos == items.len();
         items.insert(pos, item);
-        let k = split_point(&items.iter().map(IndexTuple::encode).collect::<Vec<_>>());
+        let left_percent = match (appending, o.is_leaf()) {
+            (false, _) => 50,
+            (true, true) => BTREE_DEFAULT_FILLFACTOR,
+            (true, false) => BTREE_NONLEAF_FILLFACTOR,
+        };
+        let k = split_point(
+            &items.iter().map(IndexTuple::encode).collect::<Vec<_>>(),
+            left_percent,
+        );
         let mut right_items = items.split_off(k);
         let left_items = items;
         let (mut right, right_blk) = s.pool.extend(rel.locator, ForkNumber::Main)?;
