@@ -34,7 +34,10 @@
 //!   meets half a split (PostgreSQL logs each level separately and
 //!   finishes an incomplete split on the next insert; one record is
 //!   simpler and costs only bytes, splits being rare). A simple leaf
-//!   insert is a small `INSERT_LEAF` record.
+//!   insert is a small `INSERT_LEAF` record, and the entries a scan
+//!   found dead leave in a `DELETE` record of their offsets (PostgreSQL
+//!   marks them `LP_DEAD` without WAL and deletes them at the next split;
+//!   deleting at once keeps the page format simple).
 //!
 //! Module map: [`page`] (formats and page-level search), [`tree`] (the
 //! operations), [`redo`].

@@ -1,7 +1,7 @@
 //! Redo of B-tree records (`RmgrId::Btree`, PostgreSQL's `nbtxlog.c`),
 //! through the heap's block redo (images, LSN checks, missing pages).
 
-use super::tree::{XLOG_BTREE_INSERT_LEAF, XLOG_BTREE_PAGES};
+use super::tree::{XLOG_BTREE_DELETE, XLOG_BTREE_INSERT_LEAF, XLOG_BTREE_PAGES};
 use crate::storage::buffer::BufferPool;
 use crate::storage::heap::redo::redo_block;
 use crate::storage::wal::DecodedRecord;
@@ -35,6 +35,28 @@ pub fn bt_redo_with(pool: &BufferPool, rec: &DecodedRecord) -> PgResult<()> {
                 } else {
                     Err(format!("tuple does not fit at offset {off}"))
                 }
+            })
+        }
+        XLOG_BTREE_DELETE => {
+            let b = rec.blocks.first().ok_or_else(|| malformed(rec))?;
+            redo_block(pool, rec, b, false, |page, _| {
+                if b.data.is_empty() || b.data.len() % 2 != 0 {
+                    return Err("delete record without offsets".into());
+                }
+                let offs: Vec<u16> = b
+                    .data
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect();
+                let max = page.max_offset();
+                if !offs.windows(2).all(|w| w[0] < w[1]) || offs.iter().any(|&o| o == 0 || o > max)
+                {
+                    return Err(format!(
+                        "delete of offsets {offs:?} on a page of {max} items"
+                    ));
+                }
+                page.index_multi_delete(&offs);
+                Ok(())
             })
         }
         XLOG_BTREE_PAGES => {

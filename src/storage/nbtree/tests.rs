@@ -267,6 +267,12 @@ fn replaying_the_wal_into_a_fresh_pool_rebuilds_the_index() {
         bt_insert(&s, &rel, &Int4Order, key(v), tid(v)).unwrap();
     }
     bt_bulk_delete(&s, &rel, &Int4Order, &mut |t| t.offset() % 7 == 0).unwrap();
+    // Entries a scan found dead: XLOG_BTREE_DELETE records.
+    let mut killed = 0;
+    for v in (0..8_000).step_by(13) {
+        killed += super::tree::bt_delete_entries(&s, &rel, &Int4Order, &key(v), &|_| true).unwrap();
+    }
+    assert!(killed > 500);
     let expected = all_entries(&s, &rel, &Int4Order);
 
     // Throw the buffers and the file away, then replay everything.

@@ -29,6 +29,10 @@ pub const XLOG_BTREE_INSERT_LEAF: u8 = 0x00;
 /// page VACUUM cleaned (README N5).
 pub const XLOG_BTREE_PAGES: u8 = 0x10;
 
+/// `XLOG_BTREE_DELETE`: block 0's data is the offsets (u16 LE, ascending)
+/// of the leaf items a scan found dead, removed (`Page::index_multi_delete`).
+pub const XLOG_BTREE_DELETE: u8 = 0x20;
+
 /// SQLSTATE `XX002` (`ERRCODE_INDEX_CORRUPTED`).
 pub const INDEX_CORRUPTED: &str = "XX002";
 
@@ -778,23 +782,26 @@ pub fn bt_delete_entries(
     };
     let mut removed = 0u64;
     loop {
-        let (o, hk, items) = {
+        let (o, more, doomed) = {
             let page = Page::new(buf.page());
-            (
-                BtPageOpaque::read(&page),
-                high_key(&page),
-                data_items(&page),
-            )
+            let o = BtPageOpaque::read(&page);
+            let doomed: Vec<OffsetNumber> = (o.first_data_key()..=page.max_offset())
+                .filter(|&off| {
+                    let t = tuple_ref_at(&page, off);
+                    dead(t.tid) && order.compare(t.key, key) == Ordering::Equal
+                })
+                .collect();
+            // Equal keys may go on to the right sibling only if the high
+            // key is not above the key.
+            let more = o.next != P_NONE
+                && !o.is_rightmost()
+                && order.compare(tuple_ref_at(&page, P_HIKEY).key, key) != Ordering::Greater;
+            (o, more, doomed)
         };
-        removed += remove_items(s, &mut buf, o, hk.as_ref(), &items, &mut |t| {
-            dead(t.tid) && order.compare(&t.key, key) == Ordering::Equal
-        });
-        // Equal keys may go on to the right sibling only if the high key
-        // is not above the key.
-        let more = o.next != P_NONE
-            && hk
-                .as_ref()
-                .is_some_and(|h| order.compare(&h.key, key) != Ordering::Greater);
+        if !doomed.is_empty() {
+            delete_leaf_items_logged(s, &mut buf, &doomed);
+            removed += doomed.len() as u64;
+        }
         drop(buf);
         if !more {
             return Ok(removed);
@@ -803,6 +810,48 @@ pub fn bt_delete_entries(
             .pool
             .read_buffer(rel.tag(o.next))?
             .into_locked(BufferLockMode::Exclusive);
+    }
+}
+
+/// Removes the leaf items at `offs` and logs it as `XLOG_BTREE_DELETE`
+/// (the page's image instead when it is the first change since the redo
+/// pointer): a scan that kills a few entries writes a few bytes of WAL,
+/// not a page.
+fn delete_leaf_items_logged(
+    s: &HeapStorage<'_>,
+    cur: &mut LockedBuffer<'_>,
+    offs: &[OffsetNumber],
+) {
+    let _crit = CritSection::enter();
+    Page::new(cur.page_mut()).index_multi_delete(offs);
+    cur.mark_dirty();
+    let data: Vec<u8> = offs.iter().flat_map(|o| o.to_le_bytes()).collect();
+    let end = loop {
+        let redo = s.wal.redo_pointer();
+        let image = s
+            .wal
+            .needs_full_page_image(Page::new(cur.page()).lsn())
+            .then(|| Box::new(*cur.page()));
+        let refs = [BlockRef {
+            tag: cur.tag(),
+            image: image.as_deref(),
+            data: if image.is_some() { &[] } else { &data },
+        }];
+        if let Some(end) = s.wal.insert_if_redo_unchanged(
+            redo,
+            RmgrId::Btree,
+            XLOG_BTREE_DELETE,
+            Xid::INVALID,
+            &[],
+            &refs,
+        ) {
+            break end;
+        }
+    };
+    let mut page = Page::new(cur.page_mut());
+    page.set_lsn(end);
+    if cfg!(debug_assertions) {
+        page.assert_valid();
     }
 }
 

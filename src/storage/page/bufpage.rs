@@ -741,6 +741,38 @@ impl<B: BorrowMut<[u8; BLCKSZ]>> Page<B> {
         self.set_item_id(off, ItemId::new(target as usize, LpFlags::Redirect, 0));
     }
 
+    /// Removes the items at `offs` (ascending, each in range) and their line
+    /// pointers, moving later line pointers down so the array has no holes
+    /// (`PageIndexMultiDelete`, for index pages whose items are kept in
+    /// key order), then packs the storage.
+    pub fn index_multi_delete(&mut self, offs: &[OffsetNumber]) {
+        let max = self.max_offset();
+        assert!(
+            offs.windows(2).all(|w| w[0] < w[1])
+                && offs.iter().all(|&o| o != INVALID_OFFSET_NUMBER && o <= max),
+            "index_multi_delete of {offs:?} on a page of {max} items"
+        );
+        let mut kept: OffsetNumber = 0;
+        let mut doomed = offs.iter().peekable();
+        for off in FIRST_OFFSET_NUMBER..=max {
+            if doomed.peek() == Some(&&off) {
+                doomed.next();
+                continue;
+            }
+            kept += 1;
+            if kept != off {
+                let lp = self.item_id(off);
+                self.set_item_id(kept, lp);
+            }
+        }
+        let lower = item_id_offset(kept + 1);
+        let old_lower = self.lower();
+        let b = self.bytes_mut();
+        b[lower..old_lower].fill(0);
+        put_u16(b, PD_LOWER_OFFSET, lower as u16);
+        self.repair_fragmentation();
+    }
+
     /// Packs all items with storage against the special space, so the free
     /// space is one hole again (`PageRepairFragmentation`). Line pointers
     /// keep their offsets — tuple ids stay valid — only `lp_off` changes.
@@ -831,6 +863,26 @@ mod tests {
         assert_eq!(h.pd_pagesize_version, 0x2000 | PAGE_LAYOUT_VERSION);
         assert_eq!(page.special().len(), 16);
         page.check().unwrap();
+    }
+
+    #[test]
+    fn index_multi_delete_closes_the_gaps_and_frees_the_bytes() {
+        let mut buf = blank();
+        let mut page = Page::new(&mut *buf);
+        page.init(16);
+        let free = page.exact_free_space();
+        for i in 1..=6u8 {
+            assert!(page.insert_item_at(&[i; 20], i as OffsetNumber));
+        }
+        page.index_multi_delete(&[2, 3, 6]);
+        assert_eq!(page.max_offset(), 3);
+        let left: Vec<u8> = (1..=3).map(|o| page.get_item(o)[0]).collect();
+        assert_eq!(left, [1, 4, 5]);
+        assert_eq!(page.exact_free_space(), free - 3 * (24 + 4));
+        page.check().unwrap();
+        page.index_multi_delete(&[1, 2, 3]);
+        assert_eq!(page.max_offset(), 0);
+        assert_eq!(page.exact_free_space(), free);
     }
 
     #[test]
