@@ -785,11 +785,13 @@ pub fn bt_delete_entries(
         let (o, more, doomed) = {
             let page = Page::new(buf.page());
             let o = BtPageOpaque::read(&page);
-            let doomed: Vec<OffsetNumber> = (o.first_data_key()..=page.max_offset())
-                .filter(|&off| {
-                    let t = tuple_ref_at(&page, off);
-                    dead(t.tid) && order.compare(t.key, key) == Ordering::Equal
-                })
+            // The key's entries are contiguous from its first position.
+            let doomed: Vec<OffsetNumber> = (leaf_position(&page, &start, order)
+                ..=page.max_offset())
+                .map(|off| (off, tuple_ref_at(&page, off)))
+                .take_while(|(_, t)| order.compare(t.key, key) == Ordering::Equal)
+                .filter(|(_, t)| dead(t.tid))
+                .map(|(off, _)| off)
                 .collect();
             // Equal keys may go on to the right sibling only if the high
             // key is not above the key.
