@@ -557,6 +557,14 @@ fn insert_leaf_logged(
     let mut data = Vec::with_capacity(2 + tuple.len());
     data.extend_from_slice(&off.to_le_bytes());
     data.extend_from_slice(tuple);
+    log_leaf_change(s, cur, XLOG_BTREE_INSERT_LEAF, &data);
+}
+
+/// Logs a change already made to one page (in the caller's critical
+/// section) as record `info` with `data` for its block, or with the page's
+/// image when it is the first change since the redo pointer, and stamps
+/// the page with the record's LSN.
+fn log_leaf_change(s: &HeapStorage<'_>, cur: &mut LockedBuffer<'_>, info: u8, data: &[u8]) {
     let end = loop {
         let redo = s.wal.redo_pointer();
         let image = s
@@ -566,16 +574,12 @@ fn insert_leaf_logged(
         let refs = [BlockRef {
             tag: cur.tag(),
             image: image.as_deref(),
-            data: if image.is_some() { &[] } else { &data },
+            data: if image.is_some() { &[] } else { data },
         }];
-        if let Some(end) = s.wal.insert_if_redo_unchanged(
-            redo,
-            RmgrId::Btree,
-            XLOG_BTREE_INSERT_LEAF,
-            Xid::INVALID,
-            &[],
-            &refs,
-        ) {
+        if let Some(end) =
+            s.wal
+                .insert_if_redo_unchanged(redo, RmgrId::Btree, info, Xid::INVALID, &[], &refs)
+        {
             break end;
         }
     };
@@ -828,33 +832,7 @@ fn delete_leaf_items_logged(
     Page::new(cur.page_mut()).index_multi_delete(offs);
     cur.mark_dirty();
     let data: Vec<u8> = offs.iter().flat_map(|o| o.to_le_bytes()).collect();
-    let end = loop {
-        let redo = s.wal.redo_pointer();
-        let image = s
-            .wal
-            .needs_full_page_image(Page::new(cur.page()).lsn())
-            .then(|| Box::new(*cur.page()));
-        let refs = [BlockRef {
-            tag: cur.tag(),
-            image: image.as_deref(),
-            data: if image.is_some() { &[] } else { &data },
-        }];
-        if let Some(end) = s.wal.insert_if_redo_unchanged(
-            redo,
-            RmgrId::Btree,
-            XLOG_BTREE_DELETE,
-            Xid::INVALID,
-            &[],
-            &refs,
-        ) {
-            break end;
-        }
-    };
-    let mut page = Page::new(cur.page_mut());
-    page.set_lsn(end);
-    if cfg!(debug_assertions) {
-        page.assert_valid();
-    }
+    log_leaf_change(s, cur, XLOG_BTREE_DELETE, &data);
 }
 
 /// amcheck's `bt_index_check`: every level from the root down is a chain

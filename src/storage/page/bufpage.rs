@@ -930,7 +930,9 @@ mod tests {
         }
         let doomed: Vec<OffsetNumber> = (1..=40).filter(|o| o % 3 == 0).collect();
         page.index_multi_delete(&doomed);
-        let left: Vec<u8> = (1..=page.max_offset()).map(|o| page.get_item(o)[0]).collect();
+        let left: Vec<u8> = (1..=page.max_offset())
+            .map(|o| page.get_item(o)[0])
+            .collect();
         let want: Vec<u8> = (1..=40).filter(|i| i % 3 != 0).collect();
         assert_eq!(left, want);
         for (o, &i) in (1..).zip(&want) {
