@@ -83,3 +83,74 @@ fn mixed_inserts_and_counts_run_clean() {
         processed(&report)
     );
 }
+
+/// pgbench's own TPC-B for 20 s at 8 clients while a CHECKPOINT and
+/// autovacuum run: pgbench's balance invariant holds afterwards, every
+/// index checks clean, and the server logged no ERROR.
+#[test]
+fn tpcb_with_a_checkpoint_and_autovacuum_keeps_the_invariant() {
+    let s = Server::builder()
+        .conf("autovacuum_naptime = 1")
+        .conf("autovacuum_vacuum_threshold = 50")
+        .conf("autovacuum_vacuum_scale_factor = 0.01")
+        .start();
+    let pgbench = |args: &[&str]| {
+        Command::new("pgbench")
+            .args(args)
+            .arg("-h")
+            .arg(&s.socket_dir)
+            .args(["-p", &s.port.to_string(), "-U", "postgres", "postgres"])
+            .output()
+            .expect("run pgbench")
+    };
+    let init = pgbench(&["-i", "-q", "-s", "1"]);
+    assert!(init.status.success(), "pgbench -i failed:\n{}", s.log());
+    let run = std::thread::scope(|scope| {
+        let run = scope.spawn(|| pgbench(&["-n", "-c", "8", "-j", "2", "-T", "20"]));
+        std::thread::sleep(std::time::Duration::from_secs(8));
+        s.psql("CHECKPOINT");
+        run.join().unwrap()
+    });
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success(),
+        "pgbench failed:\n{report}\n{}",
+        s.log()
+    );
+    assert!(processed(&report) > 100, "too few transactions: {report}");
+    assert_eq!(
+        s.psql(
+            "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(bbalance) FROM pgbench_branches) \
+             AND (SELECT sum(bbalance) FROM pgbench_branches) = (SELECT sum(tbalance) FROM pgbench_tellers) \
+             AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(delta) FROM pgbench_history)"
+        ),
+        "t",
+        "{report}"
+    );
+    assert!(
+        wait_until(std::time::Duration::from_secs(30), || {
+            s.psql(
+                "SELECT coalesce(sum(autovacuum_count), 0) > 0 FROM pg_stat_user_tables \
+                 WHERE relname LIKE 'pgbench%'",
+            ) == "t"
+        }),
+        "autovacuum never ran on the pgbench tables:\n{}",
+        s.log()
+    );
+    for index in [
+        "pgbench_accounts_pkey",
+        "pgbench_branches_pkey",
+        "pgbench_tellers_pkey",
+    ] {
+        s.psql(&format!("SELECT bt_index_check('{index}')"));
+    }
+    let log = s.log();
+    assert!(
+        !log.lines().any(|l| l.contains("ERROR")),
+        "the server logged an ERROR:\n{log}"
+    );
+}

@@ -111,6 +111,7 @@ fn initial_rows(cat: &CatalogDef) -> Vec<Vec<HeapValue>> {
             ],
         ],
         PG_INHERITS
+        | PG_PARTITIONED_TABLE
         | PG_POLICY
         | PG_STATISTIC_EXT
         | PG_PUBLICATION

@@ -29,6 +29,7 @@ pub const PG_DEPEND: Oid = 2608;
 pub const DEFAULTTABLESPACE_OID: Oid = 1663;
 pub const GLOBALTABLESPACE_OID: Oid = 1664;
 pub const PG_INHERITS: Oid = 2611;
+pub const PG_PARTITIONED_TABLE: Oid = 3350;
 pub const PG_POLICY: Oid = 3256;
 pub const PG_STATISTIC_EXT: Oid = 3381;
 pub const PG_PUBLICATION: Oid = 6104;
@@ -200,9 +201,11 @@ pub const CATALOGS: &[CatalogDef] = &[
         ],
     },
     // The catalogs below stay empty until ferrogres has what fills them
-    // (table inheritance, row-level security, extended statistics, logical
-    // replication publications); their statements fail with 0A000. They
-    // exist because the tools read them: psql's \d joins every one.
+    // (table inheritance and partitioning, row-level security, extended
+    // statistics, logical replication publications); their statements fail
+    // with 0A000. They exist because the tools read them: psql's \d joins
+    // every one, pgbench asks pg_partitioned_table whether its accounts
+    // table is partitioned.
     CatalogDef {
         oid: PG_INHERITS,
         name: "pg_inherits",
@@ -212,6 +215,23 @@ pub const CATALOGS: &[CatalogDef] = &[
             ("inhparent", AttrType::Oid),
             ("inhseqno", AttrType::Int4),
             ("inhdetachpending", AttrType::Bool),
+        ],
+    },
+    CatalogDef {
+        oid: PG_PARTITIONED_TABLE,
+        name: "pg_partitioned_table",
+        shared: false,
+        columns: &[
+            ("partrelid", AttrType::Oid),
+            ("partstrat", AttrType::Char),
+            ("partnatts", AttrType::Int2),
+            ("partdefid", AttrType::Oid),
+            // int2vector and oidvector in PostgreSQL.
+            ("partattrs", AttrType::Array(INT2_ARRAY)),
+            ("partclass", AttrType::Array(OID_ARRAY)),
+            ("partcollation", AttrType::Array(OID_ARRAY)),
+            // pg_node_tree in PostgreSQL.
+            ("partexprs", AttrType::Text),
         ],
     },
     CatalogDef {

@@ -53,7 +53,7 @@
 /// (`database files are incompatible with server`). Bump it (the date and
 /// a serial, as PostgreSQL does) with every change to a catalog's columns
 /// or to what initdb writes.
-pub const CATALOG_VERSION_NO: u32 = 202612081;
+pub const CATALOG_VERSION_NO: u32 = 202612082;
 
 pub mod bootstrap;
 pub mod builtin;
