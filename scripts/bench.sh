@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# Runs the same pgbench custom scripts (simple protocol, fsync on,
-# synchronous_commit on) against ferrogres and against the machine's
-# PostgreSQL 15, in one run, at 1 and 8 clients, and prints TPS for both and
-# the ratio; then the read-only query scripts (window.sql, rollup.sql) at 1 client;
-# then pgbench's own workloads (TPC-B, -N, -S, prepared -S) at scale
-# PGBENCH_SCALE (default 10), with pgbench's balance invariant checked;
-# then COPY FROM STDIN (psql's \copy) of COPY_ROWS rows (default 10M) into a new table.
-# Usage: scripts/bench.sh [seconds-per-run, default 10] [repeats, default 3]
-# The machine is shared and noisy: the script reports the median of the repeats.
+# Runs the same workloads against ferrogres and against the machine's
+# PostgreSQL 15, in one run, with the same settings on both (fsync,
+# synchronous_commit and full_page_writes on, shared_buffers 128MB,
+# max_wal_size 1GB, max_parallel_workers_per_gather 0), and prints one table
+# of TPS (medians of the repeats) and the ratio ferrogres / PostgreSQL:
+# - pgbench's own workloads on `pgbench -i -s PGBENCH_SCALE` (default 10):
+#   TPC-B at 1, 8 and 32 clients, select-only (-S) at 1, 8 and 32,
+#   prepared TPC-B and select-only at 8, simple-update (-N) at 8, and a new
+#   connection per transaction (-C -S) at 8; pgbench's balance invariant is
+#   checked after every writing run (a run that breaks it counts as failed);
+# - the custom scripts (bench/insert.sql, bench/mixed.sql) at 1 and 8 clients;
+# - the read-only query scripts (window.sql, rollup.sql) at 1 client;
+# - COPY FROM STDIN of COPY_ROWS rows (default 10M).
+# Every case runs a warm-up first, then REPEATS runs per server interleaved
+# (fg, pg, fg, pg, ...); pgbench uses at most 2 threads (-j 2).
+# Usage: scripts/bench.sh [--quick] [seconds-per-run, default 30] [repeats, default 3]
+#   --quick: 10-second runs, 1 repeat, 1M COPY rows (for development; the
+#   machine is shared and noisy, so quick ratios move by ±10%).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+QUICK=0
+if [ "${1:-}" = "--quick" ]; then QUICK=1; shift; fi
 scripts/deps.sh
 cargo build --release --bin ferrogres
 BIN="${CARGO_TARGET_DIR:-target}/release/ferrogres"
-SECS=${1:-10}
-REPEATS=${2:-3}
+if [ "$QUICK" = 1 ]; then
+    SECS=${1:-10}; REPEATS=${2:-1}; COPY_ROWS=${COPY_ROWS:-1000000}; WARMUP=3
+else
+    SECS=${1:-30}; REPEATS=${2:-3}; WARMUP=10
+fi
 PGBIN=/usr/lib/postgresql/15/bin
 WORK=$(mktemp -d /tmp/ferrogres-bench.XXXXXX)
 chmod 755 "$WORK"
@@ -34,13 +48,16 @@ unix_socket_directories = '$WORK'
 listen_addresses = ''
 fsync = on
 synchronous_commit = on
+full_page_writes = on
+shared_buffers = 128MB
+max_wal_size = 1GB
 CONF
 "$BIN" server -D "$WORK/fg" > "$WORK/fg.log" 2>&1 &
 
 [ "$(id -u)" -eq 0 ] && chown postgres "$WORK"
 as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
-    -o "-p $PG_PORT -k $WORK -c listen_addresses='' -c fsync=on -c synchronous_commit=on" start >/dev/null
+    -o "-p $PG_PORT -k $WORK -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=128MB -c max_wal_size=1GB -c max_parallel_workers_per_gather=0" start >/dev/null
 
 for port in $FG_PORT $PG_PORT; do
     for _ in $(seq 1 100); do psql -X -h "$WORK" -p "$port" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
@@ -49,7 +66,7 @@ done
 tps() { # port script clients; prints nothing if the run failed
     psql -X -q -h "$WORK" -p "$1" -U postgres -d postgres -f bench/setup.sql >/dev/null 2>&1
     local out
-    out=$(pgbench -n -M simple -h "$WORK" -p "$1" -U postgres -f "bench/$2" -c "$3" -j "$3" -T "$SECS" postgres 2>&1) || {
+    out=$(pgbench -n -M simple -h "$WORK" -p "$1" -U postgres -f "bench/$2" -c "$3" -j "$(( $3 < 2 ? $3 : 2 ))" -T "$SECS" postgres 2>&1) || {
         echo "pgbench failed on port $1 ($2, $3 clients): $(echo "$out" | grep -m1 error)" >&2
         return 0
     }
@@ -60,8 +77,13 @@ median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 printf '%-12s %8s %14s %14s %8s\n' script clients ferrogres_tps postgres_tps ratio
 for script in insert.sql mixed.sql; do
     for clients in 1 8; do
-        fg=$(for _ in $(seq "$REPEATS"); do tps "$FG_PORT" "$script" "$clients"; done | median)
-        pg=$(for _ in $(seq "$REPEATS"); do tps "$PG_PORT" "$script" "$clients"; done | median)
+        fgs=""; pgs=""
+        for _ in $(seq "$REPEATS"); do
+            fgs="$fgs $(tps "$FG_PORT" "$script" "$clients")"
+            pgs="$pgs $(tps "$PG_PORT" "$script" "$clients")"
+        done
+        fg=$(echo $fgs | tr ' ' '\n' | grep . | median || true)
+        pg=$(echo $pgs | tr ' ' '\n' | grep . | median || true)
         ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
         printf '%-12s %8s %14s %14s %8s\n' "$script" "$clients" "${fg:-failed}" "${pg:-failed}" "$ratio"
     done
@@ -81,8 +103,13 @@ for port in $FG_PORT $PG_PORT; do
     psql -X -q -h "$WORK" -p "$port" -U postgres -d postgres -f bench/window_setup.sql >/dev/null
 done
 for script in window.sql rollup.sql; do
-    fg=$(for _ in $(seq "$REPEATS"); do query_tps "$FG_PORT" "$script"; done | median)
-    pg=$(for _ in $(seq "$REPEATS"); do query_tps "$PG_PORT" "$script"; done | median)
+    fgs=""; pgs=""
+    for _ in $(seq "$REPEATS"); do
+        fgs="$fgs $(query_tps "$FG_PORT" "$script")"
+        pgs="$pgs $(query_tps "$PG_PORT" "$script")"
+    done
+    fg=$(echo $fgs | tr ' ' '\n' | grep . | median || true)
+    pg=$(echo $pgs | tr ' ' '\n' | grep . | median || true)
     ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
     printf '%-12s %8s %14s %14s %8s\n' "$script" 1 "${fg:-failed}" "${pg:-failed}" "$ratio"
 done
@@ -105,11 +132,11 @@ INVARIANT="SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(bba
 std_tps() { # port clients mode extra-flags...; prints nothing if the run failed
     local port=$1 clients=$2 mode=$3; shift 3
     local out
-    out=$(pgbench -n -M "$mode" "$@" -h "$WORK" -p "$port" -U postgres -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "$SECS" postgres 2>&1) || {
+    out=$(pgbench -n -M "$mode" "$@" -h "$WORK" -p "$port" -U postgres -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "${RUN_SECS:-$SECS}" postgres 2>&1) || {
         echo "pgbench failed on port $port ($*, $clients clients): $(echo "$out" | grep -m1 -i error)" >&2
         return 0
     }
-    if [ "$*" != "-S" ]; then
+    if [ "$*" != "-S" ] && [ "$*" != "-C -S" ]; then
         ok=$(psql -X -A -t -h "$WORK" -p "$port" -U postgres -d postgres -c "$INVARIANT")
         if [ "$ok" != "t" ]; then
             echo "pgbench invariant broken on port $port ($*)" >&2
@@ -121,6 +148,8 @@ std_tps() { # port clients mode extra-flags...; prints nothing if the run failed
 std_case() { # label clients mode flags...
     local label=$1 clients=$2 mode=$3; shift 3
     local fgs="" pgs=""
+    RUN_SECS=$WARMUP std_tps "$FG_PORT" "$clients" "$mode" "$@" >/dev/null
+    RUN_SECS=$WARMUP std_tps "$PG_PORT" "$clients" "$mode" "$@" >/dev/null
     for _ in $(seq "$REPEATS"); do
         fgs="$fgs $(std_tps "$FG_PORT" "$clients" "$mode" "$@")"
         pgs="$pgs $(std_tps "$PG_PORT" "$clients" "$mode" "$@")"
@@ -132,10 +161,14 @@ std_case() { # label clients mode flags...
 }
 std_case tpcb 1 simple
 std_case tpcb 8 simple
+std_case tpcb 32 simple
+std_case tpcb-prep 8 prepared
 std_case simple-upd 8 simple -N
 std_case select 1 simple -S
 std_case select 8 simple -S
+std_case select 32 simple -S
 std_case select-prep 8 prepared -S
+std_case select-conn 8 simple -C -S
 
 # COPY FROM STDIN of COPY_ROWS rows (int, text, bigint) through psql's \copy
 # into a table created just before: wall-clock seconds, repeats interleaved
@@ -164,3 +197,24 @@ fg=$(echo $fg_times | tr ' ' '\n' | grep . | median || true)
 pg=$(echo $pg_times | tr ' ' '\n' | grep . | median || true)
 ratio=$(awk -v a="${fg:-0}" -v b="${pg:-0}" 'BEGIN{ if (a > 0) printf "%.2f", b / a; else print "n/a" }')
 printf '%-12s %8s %14s %14s %8s\n' "copy_rows" "$COPY_ROWS" "${fg:-failed}s" "${pg:-failed}s" "$ratio"
+
+# Memory: the resident set (VmRSS, kB) of the postmaster and of one idle
+# client backend (a psql session waiting for input) on each server; the
+# ratio is ferrogres' over PostgreSQL's (lower is better here).
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null; }
+idle_backend_rss() { # port
+    (sleep 4 | psql -X -q -h "$WORK" -p "$1" -U postgres -d postgres >/dev/null 2>&1) &
+    sleep 2
+    local pid
+    pid=$(psql -X -A -t -h "$WORK" -p "$1" -U postgres -d postgres -c \
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'idle' AND pid <> pg_backend_pid() LIMIT 1")
+    [ -n "$pid" ] && rss_kb "$pid"
+    wait
+}
+fg_pm=$(rss_kb "$(head -1 "$WORK/fg/postmaster.pid")"); pg_pm=$(rss_kb "$(head -1 "$WORK/pg/postmaster.pid")")
+fg_be=$(idle_backend_rss "$FG_PORT"); pg_be=$(idle_backend_rss "$PG_PORT")
+for row in "rss_postmaster $fg_pm $pg_pm" "rss_idle_backend $fg_be $pg_be"; do
+    set -- $row
+    ratio=$(awk -v a="${2:-0}" -v b="${3:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    printf '%-12s %8s %14s %14s %8s\n' "$1" "-" "${2:-?}kB" "${3:-?}kB" "$ratio"
+done
