@@ -29,6 +29,8 @@ SELECT spcname, pg_tablespace_location(oid), pg_get_userbyid(spcowner) FROM pg_t
 SELECT datname, datcollate, datctype, datlocprovider, datistemplate, datallowconn, datconnlimit, array_to_string(datacl, ',') FROM pg_database WHERE datname IN ('postgres', 'template1', 'template0') ORDER BY 1;
 SELECT count(*) FROM pg_inherits;
 SELECT count(*) FROM pg_policy;
+SELECT count(*) FROM pg_partitioned_table;
+select o.n, p.partstrat, pg_catalog.count(i.inhparent) from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on (n.oid = c.relnamespace) cross join lateral (select pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)) as o(n) left join pg_catalog.pg_partitioned_table as p on (p.partrelid = c.oid) left join pg_catalog.pg_inherits as i on (c.oid = i.inhparent) where c.relname = 'pg_class' and o.n is not null group by 1, 2 order by 1 asc limit 1;
 SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolconnlimit, rolpassword, rolvaliduntil, rolbypassrls, rolconfig, oid FROM pg_roles WHERE rolname = 'postgres';
 SELECT pg_relation_is_publishable('psqld_t'), pg_relation_is_publishable('pg_class');
 ALTER TABLE psqld_t SET (autovacuum_enabled = off, fillfactor = 70);
