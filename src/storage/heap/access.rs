@@ -1194,10 +1194,8 @@ impl<'a> HeapStorage<'a> {
 
     /// Pins the page of `tid`, which must lie inside the relation.
     fn pin_tid(&self, rel: &HeapRelation, tid: ItemPointer) -> PgResult<PinnedBuffer<'a>> {
-        if !tid.is_valid() || tid.block() >= self.nblocks(rel)? {
-            return Err(invalid_tid(rel, tid));
-        }
-        self.pool.read_buffer(main_tag(rel, tid.block()))
+        self.pin_tid_block(rel, tid)?
+            .ok_or_else(|| invalid_tid(rel, tid))
     }
 
     /// The header of the tuple at `tid` on the locked page.

@@ -57,9 +57,9 @@ const BASE_HEADER: usize = 8;
 /// `t_info` bits: the tuple's size, then its flags.
 const INFO_SIZE_MASK: u16 = 0x1fff;
 /// `t_info`: a child block follows the fixed header.
-pub const INFO_HAS_CHILD: u16 = 0x2000;
+const INFO_HAS_CHILD: u16 = 0x2000;
 /// `t_info`: [`MINUS_INFINITY`].
-pub const INFO_MINUS_INFINITY: u16 = 0x4000;
+const INFO_MINUS_INFINITY: u16 = 0x4000;
 
 /// The largest key a tuple may carry: three tuples must fit a page (two
 /// data items and a high key after a split), as PostgreSQL's
@@ -375,8 +375,15 @@ pub fn data_items<B: std::borrow::Borrow<[u8; BLCKSZ]>>(page: &Page<B>) -> Vec<I
 
 /// The high key, None on the rightmost page.
 pub fn high_key<B: std::borrow::Borrow<[u8; BLCKSZ]>>(page: &Page<B>) -> Option<IndexTuple> {
+    high_key_ref(page).map(|hk| hk.to_owned())
+}
+
+/// [`high_key`], read in place.
+pub fn high_key_ref<B: std::borrow::Borrow<[u8; BLCKSZ]>>(
+    page: &Page<B>,
+) -> Option<IndexTupleRef<'_>> {
     let o = BtPageOpaque::read(page);
-    (!o.is_rightmost()).then(|| tuple_at(page, P_HIKEY))
+    (!o.is_rightmost()).then(|| tuple_ref_at(page, P_HIKEY))
 }
 
 /// Whether `key` belongs to a page to the right (`_bt_moveright`): the
@@ -386,8 +393,7 @@ pub fn must_move_right<B: std::borrow::Borrow<[u8; BLCKSZ]>>(
     key: &IndexTuple,
     order: &dyn KeyOrder,
 ) -> bool {
-    let o = BtPageOpaque::read(page);
-    !o.is_rightmost() && tuple_ref_at(page, P_HIKEY).compare(key, order) == Ordering::Less
+    high_key_ref(page).is_some_and(|hk| hk.compare(key, order) == Ordering::Less)
 }
 
 /// `_bt_binsrch` on a leaf: the offset of the first data item not lower

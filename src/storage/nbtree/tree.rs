@@ -9,9 +9,9 @@ use std::cmp::Ordering;
 use super::page::{
     BTP_LEAF, BTP_ROOT, BTREE_DEFAULT_FILLFACTOR, BTREE_MAGIC, BTREE_NONLEAF_FILLFACTOR,
     BTREE_VERSION, BtMeta, BtPageOpaque, IndexTuple, KeyOrder, MAX_KEY_SIZE, MINUS_INFINITY,
-    P_HIKEY, P_NONE, data_items, high_key, init_meta_page, init_tree_page, internal_position,
-    leaf_position, must_move_right, rebuild_page, space_needed, split_point, tuple_at,
-    tuple_ref_at,
+    P_HIKEY, P_NONE, data_items, high_key, high_key_ref, init_meta_page, init_tree_page,
+    internal_position, leaf_position, must_move_right, rebuild_page, space_needed, split_point,
+    tuple_at, tuple_ref_at,
 };
 use crate::storage::buffer::{BufferLockMode, LockedBuffer};
 use crate::storage::heap::TupleDesc;
@@ -675,10 +675,9 @@ pub fn bt_scan(
     // Each leaf is copied out and its lock released before `visit` runs
     // (it may read heap pages); entries are read from the copy in place,
     // as far as `visit` wants them.
-    let mut copy: Box<[u8; BLCKSZ]> = Box::new([0; BLCKSZ]);
+    let mut copy: Box<[u8; BLCKSZ]> = Box::new(*buf.page());
     let mut first = true;
     loop {
-        copy.copy_from_slice(buf.page());
         drop(buf);
         let page = Page::new(&*copy);
         let o = BtPageOpaque::read(&page);
@@ -701,6 +700,7 @@ pub fn bt_scan(
             .pool
             .read_buffer(rel.tag(o.next))?
             .into_locked(BufferLockMode::Shared);
+        copy.copy_from_slice(buf.page());
     }
 }
 
@@ -799,9 +799,8 @@ pub fn bt_delete_entries(
                 .collect();
             // Equal keys may go on to the right sibling only if the high
             // key is not above the key.
-            let more = o.next != P_NONE
-                && !o.is_rightmost()
-                && order.compare(tuple_ref_at(&page, P_HIKEY).key, key) != Ordering::Greater;
+            let more = high_key_ref(&page)
+                .is_some_and(|hk| order.compare(hk.key, key) != Ordering::Greater);
             (o, more, doomed)
         };
         if !doomed.is_empty() {
